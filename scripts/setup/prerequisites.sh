@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what the test tiers need and is not in the repository: Debian's MariaDB packages, npm
+# packages, the Go-built control plane (etcd, kube-apiserver, kube-controller-manager) and, if the
+# machine has none, kubectl. Reuses whatever is already there. Used by .ci/run and the playground.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+timed() { # label command...
+  local label="$1"; shift
+  local t0; t0=$(date +%s)
+  echo "--- setup: $label"
+  "$@"
+  echo "--- setup: $label done in $(( $(date +%s) - t0 ))s"
+}
+
+need_root_or_say() { # command-for-humans
+  if [[ "$(id -u)" != "0" ]]; then
+    echo "error: missing prerequisites; run as root: $1" >&2
+    exit 1
+  fi
+}
+
+apt_packages() {
+  local missing=()
+  [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server-core)
+  [[ -x /usr/bin/mariadb ]] || missing+=(mariadb-client-core)
+  [[ -x /usr/bin/mariadb-backup ]] || missing+=(mariadb-backup)
+  if (( ${#missing[@]} == 0 )); then echo "apt packages present"; return; fi
+  local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
+  need_root_or_say "$cmd"
+  sh -c "$cmd" >/dev/null
+  echo "installed ${missing[*]}"
+}
+
+node_check() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if (( major < 20 )); then echo "error: Node.js >= 20 is required (found $(node --version))" >&2; exit 1; fi
+  echo "node $(node --version), npm $(npm --version 2>/dev/null)"
+}
+
+npm_packages() {
+  # npm ci wipes node_modules; skip it when they were installed from this very lock file.
+  local stamp=node_modules/.bloodraven-lock.sha256 want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "node_modules installed from this package-lock.json"
+  else
+    npm ci --no-audit --no-fund
+    echo "$want" > "$stamp"
+  fi
+}
+
+kubectl_check() {
+  if command -v kubectl >/dev/null; then echo "kubectl: $(kubectl version --client 2>/dev/null | head -1)"; return; fi
+  echo "kubectl not found: building it from the same Kubernetes release"
+  BLOODRAVEN_BUILD_KUBECTL=1 bash scripts/control-plane/build.sh
+}
+
+timed "apt packages" apt_packages
+timed "node" node_check
+timed "npm packages" npm_packages
+timed "control plane binaries" bash scripts/control-plane/build.sh
+timed "kubectl" kubectl_check

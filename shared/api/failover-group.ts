@@ -1,0 +1,395 @@
+/**
+ * The `MysqlFailoverGroup` API: its schema, written once, and every type derived from it.
+ * `crds/` is generated from these schemas (npm run generate:crds) and docs/crd-reference.md
+ * explains them; a unit test keeps all three in step.
+ */
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration } from "../duration.js";
+import {
+  type FAILOVER_GROUP,
+  PLANNED_FAILOVER_PHASES,
+  RECOVERY_STATES,
+  SITE_ROLES,
+  SITE_STATES,
+  type SiteState,
+} from "../names.js";
+import {
+  applyDefaults,
+  array,
+  boolean,
+  enumOf,
+  integer,
+  intOrString,
+  map,
+  nullable,
+  object,
+  string,
+  timestamp,
+  type Input,
+  type Output,
+} from "./schema.js";
+
+export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
+export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
+export const CONDITION_STATUSES = ["True", "False", "Unknown"] as const;
+
+/** Every default the schema declares. Code reads these (or `withDefaults`), never a literal. */
+export const DEFAULTS = {
+  image: "mysql:8.4",
+  site: { role: "primary-candidate", endpointPort: 3306 },
+  dns: { ttl: 60 },
+  pollInterval: "2s",
+  failureThreshold: 3,
+  recoveryThreshold: 2,
+  failoverCooldown: "5m",
+  connectionDrainTimeout: "30s",
+  replication: { maxLagSeconds: 300 },
+  plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
+  updateStrategy: "OrderedUpdate",
+  secretKeys: { username: "username", password: "password" },
+} as const;
+
+export const LIMITS = {
+  minSites: 2,
+  maxSites: 16,
+  /** `shipstream.io/db-readonly-<group>`: the part after `/` of a taint key is at most 63 characters. */
+  maxGroupNameLength: 63 - "db-readonly-".length,
+} as const;
+
+/**
+ * my.cnf options the operator sets itself: failover depends on them (GTID replication, fencing,
+ * clone), so `spec.mysqlConf` may not override them. Compared after lower-casing and turning `-`
+ * into `_`, as mysqld does; the `loose_` prefix is covered too.
+ */
+export const OPERATOR_OWNED_MYSQL_OPTIONS = [
+  "gtid_mode",
+  "enforce_gtid_consistency",
+  "log_bin",
+  "skip_log_bin",
+  "disable_log_bin",
+  "log_replica_updates",
+  "log_slave_updates",
+  "skip_replica_start",
+  "skip_slave_start",
+  "server_id",
+  "read_only",
+  "super_read_only",
+  "plugin_load_add",
+] as const;
+
+const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const SECRET_KEY = "^[-._a-zA-Z0-9]+$";
+const LABEL_VALUE = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
+/** A label key or condition type: an optional DNS-subdomain prefix and `/`, then a name. */
+const QUALIFIED_NAME = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$";
+/** Kubernetes' quantity grammar without the sign: sizes and resources are never negative. */
+const QUANTITY = "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
+/** The operator writes `<writable>W/<read-only>RO/<unreachable or unknown>X`; see `siteSummary`. */
+const SUMMARY = "^[0-9]+W/[0-9]+RO/[0-9]+X$";
+
+/** CEL string literal for a regular expression kept as a TypeScript string. */
+const celString = (text: string): string => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+const siteName = () => string({ pattern: DNS_LABEL, minLength: 1, maxLength: 63 });
+
+const MAX_DURATION = formatDuration(MAX_DURATION_MS);
+
+// The same range parsePositiveDuration accepts, so the operator never meets a value it rejects.
+// maxLength keeps the rule's estimated cost low. A non-zero digit is what makes a duration positive.
+const duration = () =>
+  string({ pattern: DURATION_PATTERN, maxLength: 32 }).rule(
+    `self.matches('[1-9]') && duration(self) <= duration('${MAX_DURATION}')`,
+    `must be greater than zero and at most ${MAX_DURATION}, e.g. '500ms', '30s', '5m' or '1h30m'`,
+  );
+
+const quantity = () => intOrString({ pattern: QUANTITY });
+
+const image = () =>
+  string({ minLength: 1, maxLength: 512 }).rule(
+    "self.contains('@') || (self.matches(':[^:/]+$') && !self.endsWith(':latest'))",
+    "must name a version tag or a digest: without one, or with ':latest', a pod restart can silently switch versions",
+  );
+
+const secretRef = () =>
+  object({
+    secretName: string({ pattern: DNS_SUBDOMAIN, maxLength: 253 })
+      .required()
+      .describe("Name of a Secret in the group's namespace."),
+    usernameKey: string({ pattern: SECRET_KEY, maxLength: 253 })
+      .withDefault(DEFAULTS.secretKeys.username)
+      .describe("Key of the Secret that holds the MySQL user name."),
+    passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 })
+      .withDefault(DEFAULTS.secretKeys.password)
+      .describe("Key of the Secret that holds the password."),
+  });
+
+export const siteSpecSchema = object({
+  name: siteName()
+    .required()
+    .describe("Site name: a DNS label, unique in the group. It becomes part of object names, labels and metric labels."),
+  role: enumOf(SITE_ROLES)
+    .withDefault(DEFAULTS.site.role)
+    .describe(
+      "primary-candidate: may be promoted. dr-only: a replica that counts in the failover decision but is never promoted. read-only: a reader that never affects failover decisions.",
+    ),
+  zone: string({ minLength: 1, maxLength: 63 }).describe("Topology zone the site's pods are scheduled into (managed sites)."),
+  taintNodeSelector: map(string({ pattern: LABEL_VALUE, maxLength: 63 }), { minProperties: 1, maxProperties: 16 })
+    .rule(
+      `self.all(k, k.matches(${celString(QUALIFIED_NAME)}) && size(k) <= 317)`,
+      "`taintNodeSelector` keys must be label keys, e.g. 'shipstream.io/site.orders'",
+    )
+    .describe(
+    "Labels selecting the site's nodes; the operator taints them while the site is not writable so that application pods leave.",
+  ),
+  lbIP: string({ maxLength: 45 })
+    .rule("isIP(self)", "`lbIP` must be an IPv4 or IPv6 address")
+    .describe("Address the DNS record points at while this site is active."),
+  storage: object({
+    storageClassName: string({ minLength: 1, maxLength: 253 }).describe("StorageClass of the data volume; the cluster default when omitted."),
+    size: quantity().required().describe("Size of the data volume, e.g. '100Gi'. It can grow if the StorageClass allows expansion."),
+  }).describe("Data volume of a managed site. Setting it makes the site managed: the operator runs its MySQL pod."),
+  resources: object({
+    limits: map(quantity()).describe("Resource limits of the mysql container, e.g. cpu: '2', memory: 8Gi."),
+    requests: map(quantity()).describe("Resource requests of the mysql container."),
+  }).describe("Compute resources of the mysql container (managed sites)."),
+  endpoint: object({
+    host: string({ minLength: 1, maxLength: 253 })
+      .rule(
+        `isIP(self) || self.matches(${celString(DNS_SUBDOMAIN)})`,
+        "`host` must be a lower-case DNS name or an IP address",
+      )
+      .required()
+      .describe("Host name or IP address of the MySQL server."),
+    port: integer({ minimum: 1, maximum: 65535, format: "int32" })
+      .withDefault(DEFAULTS.site.endpointPort)
+      .describe("TCP port of the MySQL server."),
+  }).describe("Address of an external MySQL server. Setting it makes the site external: the operator only connects to it."),
+})
+  .rule(
+    "has(self.endpoint) != has(self.storage)",
+    "a site must set exactly one of `endpoint` (an external MySQL server the operator connects to) or `storage` (a site the operator runs)",
+  )
+  .rule(
+    "!has(self.endpoint) || !(has(self.taintNodeSelector) || has(self.zone) || has(self.resources))",
+    "`taintNodeSelector`, `zone` and `resources` may not be set on an external site (one with `endpoint`): the operator runs no pods for it",
+  )
+  .rule(
+    "!has(self.storage) || self.role == 'read-only' || has(self.taintNodeSelector)",
+    "a managed site whose role is not 'read-only' must set `taintNodeSelector`: the operator taints those nodes while the site is not writable",
+  );
+
+const ownedOptionLiterals = OPERATOR_OWNED_MYSQL_OPTIONS.flatMap((o) => [o, `loose_${o}`])
+  .map((o) => `'${o}'`)
+  .join(", ");
+
+export const specSchema = object({
+  image: image().withDefault(DEFAULTS.image).describe("MySQL server image of managed sites."),
+  sidecarImage: image().describe(
+    "Sidecar image of managed sites. When omitted the operator uses the sidecar that matches its own version, so an operator upgrade never leaves a stale sidecar behind.",
+  ),
+  sites: array(siteSpecSchema, {
+    minItems: LIMITS.minSites,
+    maxItems: LIMITS.maxSites,
+    listType: "map",
+    listMapKeys: ["name"],
+  })
+    .required()
+    .describe("The sites of the group. Their order is the tie-break order for promotion after `splitBrainPolicy`."),
+  credentials: object({
+    operator: secretRef()
+      .required()
+      .describe("MySQL account the operator uses to poll, fence, promote and clone (needs all privileges with grant option)."),
+    replication: secretRef().describe("MySQL account replicas use to connect to their source; the operator account when omitted."),
+  }).describe("Per-role MySQL accounts, each read from a Secret. Exactly one of `credentials` and `secretName` must be set."),
+  secretName: string({ pattern: DNS_SUBDOMAIN, maxLength: 253 }).describe(
+    "Legacy: a Secret with key `dsn` (user:password@tcp(host:port)/) that every component uses. Prefer `credentials`.",
+  ),
+  dns: object({
+    hostname: string({ pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 })
+      .required()
+      .describe("Name of the A/AAAA record that follows the active site."),
+    ttl: integer({ minimum: 1, maximum: 86400, format: "int32" })
+      .withDefault(DEFAULTS.dns.ttl)
+      .describe("TTL of the record, in seconds."),
+  }).describe("DNS record (an external-dns DNSEndpoint) pointing at the active site's `lbIP`. Omit it when clients find the primary another way."),
+  pollInterval: duration().withDefault(DEFAULTS.pollInterval).describe("How often every site is polled."),
+  failureThreshold: integer({ minimum: 1, format: "int32" })
+    .withDefault(DEFAULTS.failureThreshold)
+    .describe("Consecutive failed polls before a site counts as unreachable."),
+  recoveryThreshold: integer({ minimum: 1, format: "int32" })
+    .withDefault(DEFAULTS.recoveryThreshold)
+    .describe("Consecutive polls that see a site writable before it counts as writable."),
+  failoverCooldown: duration()
+    .withDefault(DEFAULTS.failoverCooldown)
+    .describe("Minimum time between two failovers (emergency or planned). Raise it (e.g. to '24h') to hold automatic failover during maintenance."),
+  connectionDrainTimeout: duration()
+    .withDefault(DEFAULTS.connectionDrainTimeout)
+    .describe("How long application sessions on a fenced former primary are drained before the rest are killed."),
+  replication: object({
+    maxLagSeconds: integer({ minimum: 0, format: "int64" })
+      .withDefault(DEFAULTS.replication.maxLagSeconds)
+      .describe("Replication lag above which the group reports Degraded (reason ReplicationLagging). Never a promotion gate."),
+  })
+    .withDefault({})
+    .describe("Replication health thresholds."),
+  plannedFailover: object({
+    maxLagWait: duration()
+      .withDefault(DEFAULTS.plannedFailover.maxLagWait)
+      .describe("How long the target may take to catch up with the fenced source before the switchover is rolled back. The annotation may override it."),
+    drainTimeout: duration()
+      .withDefault(DEFAULTS.plannedFailover.drainTimeout)
+      .describe("How long sessions on the fenced source are drained before the operator stops waiting."),
+    onCooldown: enumOf(ON_COOLDOWN_ACTIONS)
+      .withDefault(DEFAULTS.plannedFailover.onCooldown)
+      .describe("What a request inside `failoverCooldown` does: reject fails it; defer waits until the cooldown ends."),
+  })
+    .withDefault({})
+    .describe("Defaults for planned failovers requested with the planned-failover annotation."),
+  splitBrainPolicy: object({
+    sitePriorities: array(siteName(), { minItems: 1, maxItems: LIMITS.maxSites, listType: "set" })
+      .required()
+      .describe("Primary-candidate sites, most preferred first."),
+  }).describe(
+    "When several sites are writable and there is no failover history to decide, keep the first listed writable site and fence the others. Without it the operator only alerts.",
+  ),
+  updateStrategy: enumOf(UPDATE_STRATEGIES)
+    .withDefault(DEFAULTS.updateStrategy)
+    .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),
+  mysqlConf: map(string({ maxLength: 1024, pattern: "^[^\\r\\n]*$" }), { maxProperties: 64 })
+    .rule(
+      "self.all(k, k.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$') && size(k) <= 64)",
+      "`mysqlConf` keys must be MySQL option names: letters, digits, '-' and '_', at most 64 characters",
+    )
+    .rule(
+      `self.all(k, !(k.lowerAscii().replace('-', '_') in [${ownedOptionLiterals}]))`,
+      `\`mysqlConf\` may not set options the operator owns: ${OPERATOR_OWNED_MYSQL_OPTIONS.join(", ")}`,
+    )
+    .describe("Extra my.cnf options for managed sites, option name to value."),
+})
+  .rule(
+    "self.sites.filter(s, s.role == 'primary-candidate').size() >= 2",
+    "`sites` must include at least two sites with role 'primary-candidate'",
+    { fieldPath: ".sites" },
+  )
+  .rule("has(self.credentials) != has(self.secretName)", "exactly one of `credentials` and `secretName` must be set")
+  .rule(
+    "!has(self.splitBrainPolicy) || self.splitBrainPolicy.sitePriorities.all(p, self.sites.exists(s, s.name == p && s.role == 'primary-candidate'))",
+    "every entry of `splitBrainPolicy.sitePriorities` must name a site in `sites` with role 'primary-candidate'",
+    { fieldPath: ".splitBrainPolicy.sitePriorities" },
+  )
+  .rule(
+    "!has(self.dns) || self.sites.all(s, s.role == 'read-only' || has(s.lbIP))",
+    "when `dns` is set, every site whose role is not 'read-only' must set `lbIP`, the address the record points at",
+    { fieldPath: ".sites" },
+  )
+  .rule(
+    "self.sites.all(a, !has(a.endpoint) || self.sites.exists_one(b, has(b.endpoint) && b.endpoint.host == a.endpoint.host && b.endpoint.port == a.endpoint.port))",
+    "two sites may not have the same `endpoint` host and port",
+    { fieldPath: ".sites" },
+  )
+  .describe("Desired state of the group: its sites, how they are reached, and the failover policy.");
+
+const conditionSchema = object({
+  type: string({ pattern: QUALIFIED_NAME, maxLength: 316 })
+    .required()
+    .describe("Condition type in CamelCase: Ready, Degraded, RecoveryPending, Bootstrapping, Updating."),
+  status: enumOf(CONDITION_STATUSES).required(),
+  observedGeneration: integer({ minimum: 0, format: "int64" }).describe("metadata.generation the condition was computed for."),
+  lastTransitionTime: timestamp().required().describe("When `status` last changed."),
+  reason: string({ pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", minLength: 1, maxLength: 1024 })
+    .required()
+    .describe("CamelCase category of the last transition, for machines."),
+  message: string({ maxLength: 32768 }).required().describe("Details of the last transition, for people."),
+});
+
+const siteStatusSchema = object({
+  name: siteName().required(),
+  state: enumOf(SITE_STATES).required().describe("What the last polls concluded about the site."),
+  lastSeen: timestamp().describe("Last successful poll."),
+  gtidExecuted: string().describe("@@gtid_executed at the last successful poll."),
+  replicating: boolean().describe("Both replication threads are running."),
+  secondsBehindSource: nullable(integer({ minimum: 0, format: "int64" })).describe(
+    "Replication lag reported by the server; null when it is not replicating.",
+  ),
+  sourceHost: string().describe("Host the site replicates from."),
+  lastError: string().describe("Last poll or replication error, empty when healthy."),
+  recoveryState: enumOf(RECOVERY_STATES).describe(
+    "RecoveryInProgress: a former primary is being turned into a replica. RecoveryBlocked: it has divergent transactions and needs a reclone.",
+  ),
+  divergentGtid: string().describe("Transactions this site has that the active primary lacks."),
+  divergentTransactionCount: integer({ minimum: 0, format: "int64" }).describe("Number of transactions in `divergentGtid`."),
+});
+
+const plannedFailoverStatusSchema = object({
+  requestId: string().describe("Identifies the request this block describes, so a waiting client never reads an earlier request's result."),
+  phase: enumOf(PLANNED_FAILOVER_PHASES).required(),
+  target: string().describe("Site being promoted."),
+  source: string().describe("Primary at the start of the switchover."),
+  reason: string().describe("CamelCase reason of the last transition (e.g. CooldownActive, LagTimeout)."),
+  message: string(),
+  startTime: timestamp(),
+  phaseTime: timestamp().describe("When the current phase was entered."),
+  completionTime: timestamp(),
+  maxLagWait: string({ pattern: DURATION_PATTERN }).describe("Effective maxLagWait (annotation or spec)."),
+  drainTimeout: string({ pattern: DURATION_PATTERN }).describe("Effective drainTimeout."),
+  retryAfter: timestamp().describe("When a Deferred request is validated again."),
+  sourceGtidAtFence: string().describe("@@gtid_executed of the source once fenced; the target must contain it before promotion."),
+  transactionsLost: integer({ minimum: 0, format: "int64" }).describe("Zero for every successful switchover."),
+});
+
+export const statusSchema = object({
+  observedGeneration: integer({ minimum: 0, format: "int64" }).describe("metadata.generation the operator last acted on."),
+  activeSite: string().describe("The one writable primary-candidate; empty when there is none or more than one."),
+  summary: string({ pattern: SUMMARY }).describe("Site states at a glance: writable W / read-only RO / unreachable or unknown X."),
+  sites: array(siteStatusSchema, { maxItems: LIMITS.maxSites, listType: "map", listMapKeys: ["name"] }),
+  conditions: array(conditionSchema, { maxItems: 16, listType: "map", listMapKeys: ["type"] }),
+  lastFailover: timestamp().describe("When the last failover (emergency or planned) made a site writable."),
+  lastFailoverTarget: string().describe("Site promoted by the last failover."),
+  promotionGtidExecuted: string().describe("@@gtid_executed of the last promoted site just before it became writable."),
+  plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
+}).describe("Observed state, written by the operator through the status subresource.");
+
+export const failoverGroupSchema = object({
+  apiVersion: string(),
+  kind: string(),
+  metadata: object({}),
+  spec: specSchema.required(),
+  status: statusSchema,
+})
+  .rule(
+    `self.metadata.name.matches('${DNS_LABEL}') && size(self.metadata.name) <= ${LIMITS.maxGroupNameLength}`,
+    `\`metadata.name\` must be a DNS label of at most ${LIMITS.maxGroupNameLength} characters: it becomes part of object names and of the node taint key`,
+  )
+  .describe("A group of MySQL sites, one writable at a time, that the operator fails over between.");
+
+export type MysqlFailoverGroupSpec = Input<typeof specSchema>;
+export type SiteSpec = Input<typeof siteSpecSchema>;
+/** The spec as the apiserver serves it: every defaulted field is present. */
+export type DefaultedMysqlFailoverGroupSpec = Output<typeof specSchema>;
+export type DefaultedSiteSpec = Output<typeof siteSpecSchema>;
+export type MysqlFailoverGroupStatus = Input<typeof statusSchema>;
+export type SiteStatus = Input<typeof siteStatusSchema>;
+export type PlannedFailoverStatus = Input<typeof plannedFailoverStatusSchema>;
+export type Condition = Input<typeof conditionSchema>;
+
+export interface MysqlFailoverGroup {
+  apiVersion: string;
+  kind: typeof FAILOVER_GROUP.kind;
+  metadata: V1ObjectMeta;
+  spec: MysqlFailoverGroupSpec;
+  status?: MysqlFailoverGroupStatus;
+}
+
+/** The spec with the schema's defaults filled in, exactly as the apiserver would; `spec` is not modified. */
+export function withDefaults(spec: MysqlFailoverGroupSpec): DefaultedMysqlFailoverGroupSpec {
+  return applyDefaults(specSchema, spec);
+}
+
+/** The `status.summary` text shown in the Sites column, e.g. `1W/2RO/0X`. */
+export function siteSummary(states: readonly SiteState[]): string {
+  const count = (match: (s: SiteState) => boolean): number => states.filter(match).length;
+  const writable = count((s) => s === "writable");
+  const readOnly = count((s) => s === "read-only");
+  return `${writable}W/${readOnly}RO/${states.length - writable - readOnly}X`;
+}

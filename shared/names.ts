@@ -1,0 +1,107 @@
+/**
+ * Stable names: the API group, annotation and label keys, event reasons, condition types and
+ * metric names. Dashboards, alerts, runbooks and log pipelines key off these strings, so they
+ * live in one place and are documented in docs/. Change one only as a breaking change.
+ */
+
+export const API_GROUP = "shipstream.io";
+export const API_VERSION = "v1alpha1";
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const FAILOVER_GROUP = {
+  kind: "MysqlFailoverGroup",
+  listKind: "MysqlFailoverGroupList",
+  plural: "mysqlfailovergroups",
+  singular: "mysqlfailovergroup",
+  shortNames: ["mfg"],
+  categories: ["bloodraven", "mysql"],
+} as const;
+
+const ANNOTATION_PREFIX = "bloodraven.shipstream.io";
+
+export const ANNOTATIONS = {
+  plannedFailover: `${ANNOTATION_PREFIX}/planned-failover`,
+  recloneSite: `${ANNOTATION_PREFIX}/reclone-site`,
+  lastFailover: `${ANNOTATION_PREFIX}/last-failover`,
+  lastFailoverTarget: `${ANNOTATION_PREFIX}/last-failover-target`,
+} as const;
+
+export const LABELS = {
+  failoverGroup: "shipstream.io/failover-group",
+  site: "shipstream.io/site",
+  role: "shipstream.io/role",
+  healthy: "shipstream.io/healthy",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+/** Taint placed on nodes of a site that is not writable; scoped per group to avoid collisions. */
+export function readOnlyTaintKey(group: string): string {
+  return `shipstream.io/db-readonly-${group}`;
+}
+
+export const SITE_ROLES = ["primary-candidate", "dr-only", "read-only"] as const;
+export type SiteRole = (typeof SITE_ROLES)[number];
+
+export const SITE_STATES = ["writable", "read-only", "unreachable", "unknown"] as const;
+export type SiteState = (typeof SITE_STATES)[number];
+
+export const CONDITION_TYPES = {
+  ready: "Ready",
+  degraded: "Degraded",
+  recoveryPending: "RecoveryPending",
+  bootstrapping: "Bootstrapping",
+  updating: "Updating",
+} as const;
+
+export const PLANNED_FAILOVER_PHASES = [
+  "Pending",
+  "Validating",
+  "Deferred",
+  "Draining",
+  "WaitingForLag",
+  "Promoting",
+  "Resuming",
+  "Succeeded",
+  "Failed",
+] as const;
+export type PlannedFailoverPhase = (typeof PLANNED_FAILOVER_PHASES)[number];
+
+export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked"] as const;
+export type RecoveryState = (typeof RECOVERY_STATES)[number];
+
+/** Event reasons on MysqlFailoverGroup objects (the seeds' monitoring page). */
+export const EVENT_REASONS = {
+  failoverExecuted: "FailoverExecuted",
+  dataLossDetected: "DataLossDetected",
+  recoveryComplete: "RecoveryComplete",
+  recloneRequested: "RecloneRequested",
+  recloneRejected: "RecloneRejected",
+  splitBrainDetected: "SplitBrainDetected",
+  noPrimaryDetected: "NoPrimaryDetected",
+  totalLossDetected: "TotalLossDetected",
+  siteRecovered: "SiteRecovered",
+  plannedFailoverStarted: "PlannedFailoverStarted",
+  plannedFailoverDraining: "PlannedFailoverDraining",
+  plannedFailoverLagOK: "PlannedFailoverLagOK",
+  plannedFailoverCompleted: "PlannedFailoverCompleted",
+  plannedFailoverRejected: "PlannedFailoverRejected",
+  plannedFailoverFailed: "PlannedFailoverFailed",
+  plannedFailoverSkipped: "PlannedFailoverSkipped",
+  plannedFailoverDeferred: "PlannedFailoverDeferred",
+  gracefulShutdown: "GracefulShutdown",
+} as const;
+
+/** Prometheus metric names (the seeds' monitoring page). */
+export const METRICS = {
+  pollLatencySeconds: "bloodraven_poll_latency_seconds",
+  stateTransitionsTotal: "bloodraven_state_transitions_total",
+  taintOperationsTotal: "bloodraven_taint_operations_total",
+  dnsFlipsTotal: "bloodraven_dns_flips_total",
+  failoversTotal: "bloodraven_failovers_total",
+  websocketConnectedClients: "bloodraven_websocket_connected_clients",
+  replicationLagSeconds: "bloodraven_replication_lag_seconds",
+  replicationRunning: "bloodraven_replication_running",
+  siteState: "bloodraven_site_state",
+  divergentTransactions: "bloodraven_divergent_transactions",
+  plannedFailoversTotal: "bloodraven_planned_failovers_total",
+} as const;

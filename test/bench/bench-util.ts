@@ -1,0 +1,60 @@
+/** Shared helpers for the benchmarks in test/bench: what machine ran them, and timing samples. */
+
+import os from "node:os";
+import { performance } from "node:perf_hooks";
+
+export interface MachineInfo {
+  node: string;
+  cpu: string;
+  cores: number;
+  total_memory_mb: number;
+  platform: string;
+}
+
+export interface Percentiles {
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+export interface Timing extends Percentiles {
+  iterations: number;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpu: cpus[0]?.model.trim() ?? "unknown",
+    cores: cpus.length,
+    total_memory_mb: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** Nearest-rank percentiles, rounded to microseconds; the samples are not modified. */
+export function percentiles(samplesMs: readonly number[]): Percentiles {
+  if (samplesMs.length === 0) throw new RangeError("percentiles of no samples");
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const rank = (p: number): number => {
+    const value = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+    return Math.round(value * 1000) / 1000;
+  };
+  return { p50_ms: rank(50), p90_ms: rank(90), p99_ms: rank(99), max_ms: rank(100) };
+}
+
+/**
+ * Runs `fn` `warmup` times untimed (so the JIT has compiled it), then `iterations` times timed
+ * one call at a time. Synchronous work only.
+ */
+export function timeIt(fn: () => unknown, options: { warmup: number; iterations: number }): Timing {
+  for (let i = 0; i < options.warmup; i++) fn();
+  const samples: number[] = [];
+  for (let i = 0; i < options.iterations; i++) {
+    const start = performance.now();
+    fn();
+    samples.push(performance.now() - start);
+  }
+  return { iterations: options.iterations, ...percentiles(samples) };
+}

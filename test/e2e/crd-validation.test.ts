@@ -1,0 +1,275 @@
+/**
+ * The generated CRD against the real kube-apiserver: every rule that matters rejects what it
+ * should with a message that tells the user what to fix, the documented examples are accepted,
+ * and `kubectl get mfg` prints the columns the docs promise.
+ */
+import { randomBytes } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { withDefaults, type MysqlFailoverGroup } from "../../shared/api/index.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
+import { kubectl } from "../support/kubectl.js";
+
+const namespace = `crd-validation-${randomBytes(4).toString("hex")}`;
+const examplesDir = new URL("../../docs/examples/", import.meta.url);
+
+type Json = Record<string, unknown>;
+interface GroupDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Json & { sites: Json[] };
+}
+
+const external = (name: string, port: number, extra: Json = {}): Json => ({
+  name,
+  endpoint: { host: "127.0.0.1", port },
+  ...extra,
+});
+const managed = (name: string, extra: Json = {}): Json => ({
+  name,
+  storage: { size: "10Gi" },
+  taintNodeSelector: { "shipstream.io/site": name },
+  ...extra,
+});
+
+function validGroup(name: string): GroupDoc {
+  return {
+    apiVersion: API_GROUP_VERSION,
+    kind: FAILOVER_GROUP.kind,
+    metadata: { name },
+    spec: {
+      credentials: { operator: { secretName: "orders-operator" } },
+      sites: [external("iad", 33061), external("pdx", 33062)],
+    },
+  };
+}
+
+// JSON, not YAML: kubectl reads YAML 1.1, where an unquoted OFF would arrive as a boolean.
+function apply(doc: object): ReturnType<typeof kubectl> {
+  return kubectl(["apply", "--server-side", "--field-manager=crd-validation-e2e", "-n", namespace, "-f", "-"], {
+    input: JSON.stringify(doc),
+  });
+}
+
+/** [what is wrong, how to break a valid group, fragment the apiserver's error must contain] */
+const invalid: [string, (g: GroupDoc) => void, string][] = [
+  ["no spec", (g) => Reflect.deleteProperty(g, "spec"), "spec: Required value"],
+  ["a single site", (g) => g.spec.sites.pop(), "should have at least 2 items"],
+  [
+    "seventeen sites",
+    (g) => (g.spec.sites = Array.from({ length: 17 }, (_, i) => external(`s${i}`, 34000 + i))),
+    "must have at most 16 items",
+  ],
+  ["duplicate site names", (g) => (g.spec.sites = [external("iad", 1), external("iad", 2)]), 'duplicate entries for key [name="iad"]'],
+  ["a site name that is not a DNS label", (g) => (g.spec.sites[0]!.name = "IAD_1"), "spec.sites[0].name in body should match"],
+  ["a site name longer than 63 characters", (g) => (g.spec.sites[0]!.name = "a".repeat(64)), "Too long"],
+  ["an unknown role", (g) => (g.spec.sites[1]!.role = "leader"), 'Unsupported value: "leader"'],
+  [
+    "only one primary-candidate",
+    (g) => (g.spec.sites[1]!.role = "dr-only"),
+    "`sites` must include at least two sites with role 'primary-candidate'",
+  ],
+  ["a site with neither endpoint nor storage", (g) => delete g.spec.sites[0]!.endpoint, "a site must set exactly one of `endpoint`"],
+  [
+    "a site with both endpoint and storage",
+    (g) => (g.spec.sites[0]!.storage = { size: "10Gi" }),
+    "a site must set exactly one of `endpoint`",
+  ],
+  [
+    "pod placement on an external site",
+    (g) => (g.spec.sites[0]!.taintNodeSelector = { zone: "a" }),
+    "may not be set on an external site",
+  ],
+  [
+    "a managed dr-only site without taintNodeSelector",
+    (g) => g.spec.sites.push({ name: "dfw", role: "dr-only", storage: { size: "10Gi" } }),
+    "must set `taintNodeSelector`",
+  ],
+  [
+    "a taintNodeSelector key that is not a label key",
+    (g) => (g.spec.sites = [managed("iad", { taintNodeSelector: { "site name": "iad" } }), managed("pdx")]),
+    "`taintNodeSelector` keys must be label keys",
+  ],
+  ["an lbIP that is not an IP", (g) => (g.spec.sites[0]!.lbIP = "10.0.0.300"), "`lbIP` must be an IPv4 or IPv6 address"],
+  ["a port above 65535", (g) => (g.spec.sites[0]!.endpoint = { host: "db", port: 70000 }), "should be less than or equal to 65535"],
+  [
+    "an endpoint host that is not a DNS name",
+    (g) => (g.spec.sites[0]!.endpoint = { host: "db host!" }),
+    "`host` must be a lower-case DNS name or an IP address",
+  ],
+  [
+    "two sites on the same server",
+    (g) => (g.spec.sites = [external("iad", 3306), external("pdx", 3306)]),
+    "two sites may not have the same `endpoint` host and port",
+  ],
+  [
+    "both credentials and secretName",
+    (g) => (g.spec.secretName = "orders-mysql"),
+    "exactly one of `credentials` and `secretName` must be set",
+  ],
+  ["no credentials at all", (g) => delete g.spec.credentials, "exactly one of `credentials` and `secretName` must be set"],
+  ["a zero poll interval", (g) => (g.spec.pollInterval = "0s"), "must be greater than zero"],
+  ["a duration without a unit", (g) => (g.spec.pollInterval = "2"), "spec.pollInterval in body should match"],
+  ["a cooldown beyond 100 years", (g) => (g.spec.failoverCooldown = "9999999h"), "at most 876000h"],
+  ["a zero failure threshold", (g) => (g.spec.failureThreshold = 0), "should be greater than or equal to 1"],
+  [
+    "an unknown onCooldown action",
+    (g) => (g.spec.plannedFailover = { onCooldown: "wait" }),
+    'Unsupported value: "wait"',
+  ],
+  [
+    "a split-brain priority naming an unknown site",
+    (g) => (g.spec.splitBrainPolicy = { sitePriorities: ["iad", "sfo"] }),
+    "must name a site in `sites` with role 'primary-candidate'",
+  ],
+  [
+    "a split-brain priority naming a dr-only site",
+    (g) => {
+      g.spec.sites.push(external("dfw", 33063, { role: "dr-only" }));
+      g.spec.splitBrainPolicy = { sitePriorities: ["dfw"] };
+    },
+    "must name a site in `sites` with role 'primary-candidate'",
+  ],
+  [
+    "dns without lbIP on a primary-candidate",
+    (g) => (g.spec.dns = { hostname: "orders.example.com" }),
+    "every site whose role is not 'read-only' must set `lbIP`",
+  ],
+  ["a zero DNS ttl", (g) => (g.spec.dns = { hostname: "orders.example.com", ttl: 0 }), "should be greater than or equal to 1"],
+  ["a floating :latest image", (g) => (g.spec.image = "mysql:latest"), "must name a version tag or a digest"],
+  ["an untagged image", (g) => (g.spec.image = "registry.local:5000/mysql"), "must name a version tag or a digest"],
+  [
+    "an operator-owned my.cnf option",
+    (g) => (g.spec.mysqlConf = { "loose-GTID-mode": "OFF" }),
+    "`mysqlConf` may not set options the operator owns",
+  ],
+  [
+    "a my.cnf value with a line break",
+    (g) => (g.spec.mysqlConf = { max_connections: "10\nskip_log_bin=1" }),
+    "in body should match",
+  ],
+  [
+    "a storage size that is not a quantity",
+    (g) => (g.spec.sites = [managed("iad", { storage: { size: "lots" } }), managed("pdx")]),
+    "spec.sites[0].storage.size in body should match",
+  ],
+  ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
+  ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
+];
+
+beforeAll(async () => {
+  const created = await kubectl(["create", "namespace", namespace]);
+  expect(created.stderr).toBe("");
+});
+
+afterAll(async () => {
+  await kubectl(["delete", "namespace", namespace, "--wait=false"]);
+});
+
+describe("MysqlFailoverGroup CRD validation", () => {
+  it.each(invalid.map(([what, breakIt, fragment], i) => ({ what, breakIt, fragment, i })))(
+    "rejects $what",
+    async ({ breakIt, fragment, i }) => {
+      const group = validGroup(`invalid-${i}`);
+      breakIt(group);
+      const result = await apply(group);
+      expect(result.code, result.stdout).not.toBe(0);
+      expect(result.stderr).toContain(fragment);
+    },
+  );
+
+  it("accepts the valid group that the invalid cases start from", async () => {
+    const result = await kubectl(["apply", "--dry-run=server", "-n", namespace, "-f", "-"], {
+      input: JSON.stringify(validGroup("baseline")),
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+  });
+
+  it("accepts every example in docs/examples, defaulting it exactly as withDefaults does", async () => {
+    const files = (await readdir(examplesDir)).filter((f) => f.endsWith(".yaml"));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const file of files) {
+      const input = await readFile(new URL(file, examplesDir), "utf8");
+      const result = await kubectl(["apply", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-"], { input });
+      expect(result.stderr, file).toBe("");
+      expect(result.code, file).toBe(0);
+      const served = JSON.parse(result.stdout) as MysqlFailoverGroup;
+      expect(served.spec, file).toEqual(withDefaults((parse(input) as MysqlFailoverGroup).spec));
+    }
+  });
+
+  it("applies the schema defaults on the server", async () => {
+    expect((await apply(validGroup("defaults"))).code).toBe(0);
+    const got = await kubectl(["get", "mfg", "defaults", "-n", namespace, "-o", "json"]);
+    const spec = (JSON.parse(got.stdout) as { spec: Json & { sites: Json[] } }).spec;
+    expect(spec.pollInterval).toBe("2s");
+    expect(spec.plannedFailover).toEqual({ maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" });
+    expect(spec.sites[0]).toMatchObject({ role: "primary-candidate", endpoint: { port: 33061 } });
+  });
+
+  describe("status subresource and printer columns", () => {
+    const name = "printed";
+
+    beforeAll(async () => {
+      expect((await apply(validGroup(name))).code).toBe(0);
+    });
+
+    it("rejects an invalid status", async () => {
+      const patch = { status: { sites: [{ name: "iad", state: "on-fire" }] } };
+      const result = await kubectl(
+        ["patch", "mfg", name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify(patch)],
+      );
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('Unsupported value: "on-fire"');
+    });
+
+    it("shows the status in `kubectl get mfg`, with more columns in -o wide", async () => {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      const status = {
+        observedGeneration: 1,
+        activeSite: "iad",
+        summary: "1W/1RO/0X",
+        sites: [
+          { name: "iad", state: "writable", lastSeen: now, replicating: false, secondsBehindSource: null },
+          { name: "pdx", state: "read-only", lastSeen: now, replicating: true, secondsBehindSource: 0 },
+        ],
+        conditions: [
+          { type: "Ready", status: "True", reason: "Healthy", message: "iad is writable", lastTransitionTime: now },
+        ],
+        lastFailover: now,
+        lastFailoverTarget: "iad",
+        plannedFailover: { phase: "Succeeded", target: "iad", transactionsLost: 0 },
+      };
+      const patched = await kubectl([
+        "patch",
+        "mfg",
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status }),
+      ]);
+      expect(patched.stderr).toBe("");
+
+      const table = await kubectl(["get", "mfg", name, "-n", namespace]);
+      const [header, row] = table.stdout.trim().split("\n");
+      expect(header?.split(/\s+/)).toEqual(["NAME", "ACTIVE", "READY", "SITES", "AGE"]);
+      expect(row?.split(/\s+/).slice(0, 4)).toEqual([name, "iad", "True", "1W/1RO/0X"]);
+
+      const wide = await kubectl(["get", "mysqlfailovergroups", name, "-n", namespace, "-o", "wide"]);
+      const [wideHeader, wideRow] = wide.stdout.trim().split("\n");
+      expect(wideHeader?.split(/\s+/)).toEqual(["NAME", "ACTIVE", "READY", "SITES", "AGE", "PLANNED", "LAST-FAILOVER"]);
+      expect(wideRow?.split(/\s+/)[5]).toBe("Succeeded");
+    });
+
+    it("is listed under the bloodraven category", async () => {
+      const result = await kubectl(["get", "bloodraven", "-n", namespace, "-o", "name"]);
+      expect(result.stdout).toContain(`mysqlfailovergroup.shipstream.io/${name}`);
+    });
+  });
+});

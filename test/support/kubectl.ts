@@ -1,0 +1,59 @@
+import { spawn } from "node:child_process";
+import { inject } from "vitest";
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** Runs a program to completion with a deadline; never throws on a non-zero exit. */
+export function run(program: string, args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** The kubeconfig of the control plane that test/e2e/global-setup.ts started. */
+export function testKubeconfig(): string {
+  return inject("kubeconfig");
+}
+
+/** Runs the installed kubectl against the test control plane, with the built plugin on PATH. */
+export function kubectl(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
+  const env = {
+    ...process.env,
+    KUBECONFIG: testKubeconfig(),
+    PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`,
+    NO_COLOR: "1",
+    ...opts.env,
+  };
+  return run("kubectl", args, { ...opts, env });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    distDir: string;
+  }
+}

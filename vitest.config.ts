@@ -1,0 +1,36 @@
+import { defineConfig } from "vitest/config";
+
+// Three tiers. Unit tests are pure and fast; integration tests start real mariadbd
+// processes; e2e tests add a real etcd + kube-apiserver, the built operator and CLI,
+// and the installed kubectl. Integration and e2e run one file at a time: they own
+// real processes and ports, and the machine has two cores.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          globalSetup: ["test/e2e/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
