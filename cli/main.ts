@@ -3,7 +3,7 @@ import { buildProgram } from "./program.js";
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or rejected input. */
 async function main(): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -17,7 +17,10 @@ export function buildProgram(): Command {
     .addOption(new Option("--request-timeout <duration>", "deadline for each API request").default("30s"))
     .showHelpAfterError("(run with --help for usage)")
     .enablePositionalOptions(false)
-    .configureHelp({ sortSubcommands: true, showGlobalOptions: true });
+    .configureHelp({ sortSubcommands: true, showGlobalOptions: true })
+    // Before any subcommand exists: commander copies this to subcommands as they are created,
+    // so usage errors anywhere reach main() and exit 2 instead of process.exit(1).
+    .exitOverride();
 
   program
     .command("version")

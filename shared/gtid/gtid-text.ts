@@ -10,9 +10,10 @@
  * - only the dashed 36-character UUID form is accepted: the server calls its UUID parser with a
  *   fixed length of 36, so the undashed and `{braced}` forms it knows elsewhere fail here.
  *
- * One deliberate difference: the server reads numbers with `strtoll(s, 0)`, so `010` is octal 8
- * and `0x10` is 16, while MySQL's newer gtids library reads decimal. Rather than silently pick a
- * meaning, numbers with a leading zero are rejected.
+ * One deliberate difference: the server reads numbers with `strtoll(s, &end, 0)`, so `010` is
+ * octal 8 and `0x10` is 16 there. Nobody means that, and other parsers (MySQL's newer gtids
+ * library among them) need not agree, so rather than pick a meaning silently, numbers with a
+ * leading zero or a radix prefix are rejected.
  */
 
 import { BoundsBuilder, predecessor, successor, toSeq } from "./intervals.js";
@@ -33,6 +34,8 @@ export const compareKeys = (a: TsidIntervals, b: TsidIntervals): number =>
 
 export const MAX_SEQUENCE_NUMBER = 2n ** 63n - 2n;
 const MAX_TAG_LENGTH = 32;
+// UUID spellings MySQL accepts elsewhere (e.g. server_uuid) but not in GTID sets.
+const OTHER_UUID_FORMS = /^(?:[0-9a-f]{32}|\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})$/i;
 const EXCERPT_RADIUS = 24;
 
 export class GtidSetParseError extends Error {
@@ -79,6 +82,7 @@ const LOWER_Z = 122;
 const isSpace = (c: number): boolean => c === SPACE || (c >= TAB && c <= CR);
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
 const isLetter = (c: number): boolean => (c >= LOWER_A && c <= LOWER_Z) || (c >= UPPER_A && c <= UPPER_Z);
+const isAlnum = (c: number): boolean => isLetter(c) || isDigit(c);
 const isHex = (c: number): boolean =>
   isDigit(c) || (c >= LOWER_A && c <= LOWER_F) || (c >= UPPER_A && c <= UPPER_F);
 const isTagChar = (c: number, index: number): boolean =>
@@ -181,7 +185,7 @@ class Parser {
         end++;
       }
       const token = text.slice(pos, end);
-      const otherForm = /^(?:[0-9a-f]{32}|\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})$/i.test(token);
+      const otherForm = OTHER_UUID_FORMS.test(token);
       this.fail(
         token,
         token === "" ? "missing UUID" : `${JSON.stringify(token)} is not a UUID`,
@@ -237,6 +241,16 @@ class Parser {
   private parseNumber(): Seq {
     const { text } = this;
     const start = this.pos;
+    if (text.charCodeAt(start) === ZERO && isAlnum(text.charCodeAt(start + 1))) {
+      let end = start;
+      while (isAlnum(text.charCodeAt(end))) end++;
+      const token = text.slice(start, end);
+      this.fail(
+        token,
+        `sequence number ${JSON.stringify(token)} is not plain decimal`,
+        "the server reads a leading 0 as octal and 0x as hex; write it in decimal without leading zeros",
+      );
+    }
     let end = start;
     let value = 0;
     while (isDigit(text.charCodeAt(end))) {
@@ -245,15 +259,6 @@ class Parser {
     }
     this.pos = end;
     const digits = end - start;
-    if (digits > 1 && text.charCodeAt(start) === ZERO) {
-      const token = text.slice(start, end);
-      this.fail(
-        token,
-        `sequence number ${JSON.stringify(token)} has a leading zero`,
-        "the server would read it as octal; write it in plain decimal",
-        start,
-      );
-    }
     // Up to 15 digits the running double is exact; longer numbers go through BigInt.
     if (digits <= 15) return value;
     const token = text.slice(start, end);

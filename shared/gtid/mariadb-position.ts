@@ -94,7 +94,8 @@ export function parseMariadbPosition(text: string): MariadbPosition {
         text,
         entry.offset,
         entry.token,
-        `domain ${entry.gtid.domain} appears twice (also ${JSON.stringify(earlier.token)}); a position has one GTID per domain`,
+        `domain ${entry.gtid.domain} appears twice (also ${JSON.stringify(earlier.token)}); ` +
+          "a position has one GTID per domain",
       );
     }
     seen.set(entry.gtid.domain, entry);
@@ -113,7 +114,8 @@ export function parseMariadbBinlogState(text: string): MariadbBinlogState {
         text,
         entry.offset,
         entry.token,
-        `domain ${entry.gtid.domain}, server_id ${entry.gtid.serverId} appears twice (also ${JSON.stringify(earlier.token)})`,
+        `domain ${entry.gtid.domain}, server_id ${entry.gtid.serverId} appears twice ` +
+          `(also ${JSON.stringify(earlier.token)})`,
       );
     }
     seen.set(key, entry);
@@ -155,7 +157,9 @@ function byDomain(position: MariadbPosition, side: string): Map<number, MariadbG
   const map = new Map<number, MariadbGtid>();
   for (const gtid of position) {
     if (map.has(gtid.domain)) {
-      throw new RangeError(`comparePositions: ${side} has domain ${gtid.domain} twice; pass positions, not binlog states`);
+      throw new RangeError(
+        `comparePositions: ${side} has domain ${gtid.domain} twice; pass positions, not binlog states`,
+      );
     }
     map.set(gtid.domain, gtid);
   }
