@@ -80,6 +80,7 @@ export const EVENT_REASONS = {
   noPrimaryDetected: "NoPrimaryDetected",
   totalLossDetected: "TotalLossDetected",
   siteRecovered: "SiteRecovered",
+  siteUnreachable: "SiteUnreachable",
   plannedFailoverStarted: "PlannedFailoverStarted",
   plannedFailoverDraining: "PlannedFailoverDraining",
   plannedFailoverLagOK: "PlannedFailoverLagOK",
@@ -104,4 +105,17 @@ export const METRICS = {
   siteState: "bloodraven_site_state",
   divergentTransactions: "bloodraven_divergent_transactions",
   plannedFailoversTotal: "bloodraven_planned_failovers_total",
+  websocketDroppedClientsTotal: "bloodraven_websocket_dropped_clients_total",
 } as const;
+
+/** `action` label of bloodraven_taint_operations_total. */
+export const TAINT_ACTIONS = ["apply", "remove"] as const;
+export type TaintAction = (typeof TAINT_ACTIONS)[number];
+
+/** `result` label of bloodraven_planned_failovers_total. */
+export const PLANNED_FAILOVER_RESULTS = ["success", "rejected", "failed_timeout", "failed_other"] as const;
+export type PlannedFailoverResult = (typeof PLANNED_FAILOVER_RESULTS)[number];
+
+/** `reason` label of bloodraven_websocket_dropped_clients_total. */
+export const WEBSOCKET_DROP_REASONS = ["slow_consumer", "heartbeat_timeout"] as const;
+export type WebsocketDropReason = (typeof WEBSOCKET_DROP_REASONS)[number];

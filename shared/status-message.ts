@@ -1,0 +1,33 @@
+import type { RecoveryState, SiteRole, SiteState } from "./names.js";
+
+/**
+ * One failover group as the status API and the WebSocket stream show it (the seeds' monitoring
+ * page): camelCase keys, one message per group at the end of every poll cycle.
+ */
+export interface SiteStatusMessage {
+  name: string;
+  role: SiteRole;
+  state: SiteState;
+  lastSeen?: string;
+  replicating: boolean;
+  secondsBehindSource?: number | null;
+  gtidExecuted?: string;
+  sourceHost?: string;
+  recoveryState?: RecoveryState;
+  divergentGtid?: string;
+  divergentTransactionCount?: number;
+}
+
+export interface GroupStatusMessage {
+  namespace: string;
+  group: string;
+  /** The single writable primary candidate; "" when authority is ambiguous. */
+  activeSite: string;
+  /** Healthy | Degraded | SplitBrain | NoPrimary | TotalLoss */
+  verdict: string;
+  sites: SiteStatusMessage[];
+  lastFailover?: string;
+  lastFailoverTarget?: string;
+  promotionGtidExecuted?: string;
+  pollTime: string;
+}

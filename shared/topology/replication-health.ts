@@ -1,0 +1,44 @@
+import type { SiteRole, SiteState } from "../names.js";
+
+export interface ReplicaView {
+  ioRunning: boolean;
+  sqlRunning: boolean;
+  secondsBehindSource: number | null;
+  lastError: string;
+}
+
+export interface ReplicationSiteView {
+  name: string;
+  role: SiteRole;
+  state: SiteState;
+  replica?: ReplicaView;
+}
+
+export interface ReplicationHealth {
+  /** Reachable read-only sites whose replication is missing or stopped. */
+  broken: { site: string; reason: string }[];
+  /** Replicating sites further behind than maxLagSeconds. */
+  lagging: { site: string; seconds: number }[];
+}
+
+/**
+ * Judges replication only while there is an active primary: without one, every replica is
+ * expected to be idle and reporting it as broken would only add noise to a real incident.
+ */
+export function replicationHealth(sites: readonly ReplicationSiteView[], activeSite: string, maxLagSeconds: number): ReplicationHealth {
+  const health: ReplicationHealth = { broken: [], lagging: [] };
+  if (activeSite === "") return health;
+  for (const site of sites) {
+    if (site.name === activeSite || site.state !== "read-only") continue;
+    const r = site.replica;
+    if (!r) {
+      health.broken.push({ site: site.name, reason: "no replication configured" });
+    } else if (!r.ioRunning || !r.sqlRunning) {
+      const threads = [!r.ioRunning && "io", !r.sqlRunning && "sql"].filter(Boolean).join(" and ");
+      health.broken.push({ site: site.name, reason: `${threads} thread not running${r.lastError ? `: ${r.lastError}` : ""}` });
+    } else if (r.secondsBehindSource !== null && r.secondsBehindSource > maxLagSeconds) {
+      health.lagging.push({ site: site.name, seconds: r.secondsBehindSource });
+    }
+  }
+  return health;
+}

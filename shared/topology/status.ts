@@ -1,0 +1,122 @@
+import type { Condition, MysqlFailoverGroupStatus, SiteStatus } from "../api/index.js";
+import { siteSummary } from "../api/index.js";
+import type { GroupStatusMessage } from "../status-message.js";
+import { topologyConditions } from "./conditions.js";
+import type { CycleResult, SitePoll } from "./cycle.js";
+import { replicationHealth } from "./replication-health.js";
+
+/** The part of status the topology manager owns; other writers (failover, recovery) own the rest. */
+export type TopologyStatus = Required<Pick<MysqlFailoverGroupStatus, "observedGeneration" | "activeSite" | "summary" | "sites" | "conditions">>;
+
+/** Fields that change on nearly every poll under load; refreshing them is not worth a write each time. */
+const VOLATILE_SITE_FIELDS = ["lastSeen", "gtidExecuted", "secondsBehindSource"] as const;
+
+export function topologyStatus(
+  prev: MysqlFailoverGroupStatus | undefined,
+  cycle: CycleResult,
+  polls: readonly SitePoll[],
+  maxLagSeconds: number,
+  generation: number,
+  now: string,
+): TopologyStatus {
+  const prevSites = new Map((prev?.sites ?? []).map((s) => [s.name, s]));
+  const sites: SiteStatus[] = polls.map((poll) => {
+    const tracker = cycle.states.get(poll.name);
+    const before = prevSites.get(poll.name);
+    const site: SiteStatus = { name: poll.name, state: tracker?.state ?? "unknown" };
+    // Recovery fields belong to the recovery logic: carry them over untouched.
+    if (before?.recoveryState) site.recoveryState = before.recoveryState;
+    if (before?.divergentGtid) site.divergentGtid = before.divergentGtid;
+    if (before?.divergentTransactionCount !== undefined) site.divergentTransactionCount = before.divergentTransactionCount;
+    const lastSeen = tracker?.lastSeen ?? before?.lastSeen;
+    if (lastSeen) site.lastSeen = lastSeen;
+    if (!poll.ok) {
+      if (before?.gtidExecuted !== undefined) site.gtidExecuted = before.gtidExecuted;
+      site.replicating = before?.replicating ?? false;
+      site.lastError = poll.error ?? "poll failed";
+      return site;
+    }
+    if (poll.gtidExecuted !== undefined) site.gtidExecuted = poll.gtidExecuted;
+    const r = poll.replica;
+    site.replicating = r !== undefined && r.ioRunning && r.sqlRunning;
+    site.secondsBehindSource = r ? r.secondsBehindSource : null;
+    if (r?.sourceHost) site.sourceHost = r.sourceHost;
+    site.lastError = r?.lastError ?? "";
+    return site;
+  });
+  const health = replicationHealth(
+    polls.map((p) => ({ name: p.name, role: p.role, state: cycle.states.get(p.name)?.state ?? "unknown", ...(p.replica ? { replica: p.replica } : {}) })),
+    cycle.verdict.activeSite,
+    maxLagSeconds,
+  );
+  const conditions: Condition[] = topologyConditions(prev?.conditions, cycle.verdict, health, generation, now);
+  return {
+    observedGeneration: generation,
+    activeSite: cycle.verdict.activeSite,
+    summary: siteSummary(sites.map((s) => s.state)),
+    sites,
+    conditions,
+  };
+}
+
+function withoutVolatile(status: Partial<TopologyStatus>): unknown {
+  return {
+    ...status,
+    sites: (status.sites ?? []).map((s) => {
+      const copy: Record<string, unknown> = { ...s };
+      for (const f of VOLATILE_SITE_FIELDS) delete copy[f];
+      return copy;
+    }),
+  };
+}
+
+function pick(status: MysqlFailoverGroupStatus | undefined): Partial<TopologyStatus> {
+  if (!status) return {};
+  const { observedGeneration, activeSite, summary, sites, conditions } = status;
+  return { observedGeneration, activeSite, summary, sites, conditions };
+}
+
+/**
+ * Whether the new topology status must be written: at once when anything material changed
+ * (states, activeSite, conditions, replication, errors), and at most every refreshMs when only
+ * volatile fields moved. This bounds writes at N groups x 2 s polls to what actually changes.
+ */
+export function needsStatusWrite(prev: MysqlFailoverGroupStatus | undefined, next: TopologyStatus, msSinceLastWrite: number, refreshMs: number): boolean {
+  const before = pick(prev);
+  if (stableJson(withoutVolatile(before)) !== stableJson(withoutVolatile(next))) return true;
+  return msSinceLastWrite >= refreshMs && stableJson(before) !== stableJson(next);
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+/** The status API / WebSocket message for one cycle (always fresh, unlike the stored status). */
+export function statusMessage(namespace: string, group: string, status: TopologyStatus, roles: ReadonlyMap<string, SitePoll["role"]>, verdict: string, extra: Pick<MysqlFailoverGroupStatus, "lastFailover" | "lastFailoverTarget" | "promotionGtidExecuted">, now: string): GroupStatusMessage {
+  const message: GroupStatusMessage = {
+    namespace,
+    group,
+    activeSite: status.activeSite,
+    verdict,
+    sites: status.sites.map((s) => ({
+      name: s.name,
+      role: roles.get(s.name) ?? "primary-candidate",
+      state: s.state,
+      replicating: s.replicating ?? false,
+      ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
+      ...(s.secondsBehindSource !== undefined ? { secondsBehindSource: s.secondsBehindSource } : {}),
+      ...(s.gtidExecuted ? { gtidExecuted: s.gtidExecuted } : {}),
+      ...(s.sourceHost ? { sourceHost: s.sourceHost } : {}),
+      ...(s.recoveryState ? { recoveryState: s.recoveryState } : {}),
+      ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
+      ...(s.divergentTransactionCount !== undefined ? { divergentTransactionCount: s.divergentTransactionCount } : {}),
+    })),
+    pollTime: now,
+  };
+  if (extra.lastFailover) message.lastFailover = extra.lastFailover;
+  if (extra.lastFailoverTarget) message.lastFailoverTarget = extra.lastFailoverTarget;
+  if (extra.promotionGtidExecuted) message.promotionGtidExecuted = extra.promotionGtidExecuted;
+  return message;
+}
