@@ -3,11 +3,13 @@
  * external-endpoint sites point at them. Reads site commands from the terminal; Ctrl-C (or `quit`)
  * tears everything down. Started by `npm run playground`, which installs what is missing first.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "./env/control-plane.js";
 import { MariaDbSites, TEST_USERS, type MariaDbSite } from "./env/mariadb-sites.js";
+import { freePort } from "./env/ports.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const GROUP = "orders";
@@ -49,11 +51,24 @@ async function main(): Promise<void> {
   const started = Date.now();
   console.log("starting the control plane and three MariaDB sites ...");
   const [plane, sites] = await Promise.all([ControlPlane.start(), MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" })]);
+  const [metricsPort, healthPort, statusPort] = [await freePort(), await freePort(), await freePort()];
+  const operatorLog = plane.env.join("operator.log");
+  const operator = spawn(
+    process.execPath,
+    [`${root}dist/bloodraven.mjs`, "operator", "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--identity=playground"],
+    { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const logStream = createWriteStream(operatorLog);
+  operator.stdout.pipe(logStream);
+  operator.stderr.pipe(logStream);
   let closing = false;
   const teardown = async () => {
     if (closing) return;
     closing = true;
     console.log("\ntearing down ...");
+    const exited = new Promise((resolve) => operator.once("exit", resolve));
+    operator.kill("SIGTERM");
+    await exited;
     await Promise.all([sites.teardown(), plane.stop()]);
     process.exit(0);
   };
@@ -71,6 +86,12 @@ async function main(): Promise<void> {
   console.log(`  export PATH=${root}dist:$PATH`);
   console.log(`  kubectl get mfg ${GROUP}`);
   console.log(`  kubectl get mfg ${GROUP} -o yaml`);
+  console.log(`  kubectl get events --field-selector involvedObject.name=${GROUP}`);
+  console.log(`\n  operator (pid ${operator.pid}), JSON log: ${operatorLog}`);
+  console.log(`  curl -s http://127.0.0.1:${statusPort}/status`);
+  console.log(`  curl -s "http://127.0.0.1:${statusPort}/active-site?namespace=${NAMESPACE}&group=${GROUP}"`);
+  console.log(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^bloodraven_`);
+  console.log(`  node -e 'new (require("ws"))("ws://127.0.0.1:${statusPort}/ws/status").on("message", (m) => console.log(String(m)))'`);
   console.log(`\n  MySQL admin: mariadb -h127.0.0.1 -P<port> -u${TEST_USERS.admin.user} -p${TEST_USERS.admin.password}`);
   console.log(`  app account (fenced by read_only): -u${TEST_USERS.app.user} -p${TEST_USERS.app.password}\n`);
   console.log(HELP);

@@ -117,5 +117,5 @@ export const PLANNED_FAILOVER_RESULTS = ["success", "rejected", "failed_timeout"
 export type PlannedFailoverResult = (typeof PLANNED_FAILOVER_RESULTS)[number];
 
 /** `reason` label of bloodraven_websocket_dropped_clients_total. */
-export const WEBSOCKET_DROP_REASONS = ["slow_consumer", "heartbeat_timeout"] as const;
+export const WEBSOCKET_DROP_REASONS = ["slow_consumer", "heartbeat_timeout", "protocol_error"] as const;
 export type WebsocketDropReason = (typeof WEBSOCKET_DROP_REASONS)[number];

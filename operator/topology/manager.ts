@@ -37,6 +37,9 @@ export interface SiteAddress {
 export interface TopologyMetricsSink {
   observePoll(namespace: string, group: string, site: string, seconds: number): void;
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void;
+  /** Creates a site's counters at zero, so the first increment shows in increase(). */
+  registerSite(namespace: string, group: string, site: string): void;
+  forgetSite(namespace: string, group: string, site: string): void;
   setSiteState(namespace: string, group: string, site: string, state: SiteState): void;
   setReplication(namespace: string, group: string, site: string, lagSeconds: number | null, ioRunning: boolean, sqlRunning: boolean): void;
   clearReplication(namespace: string, group: string, site: string): void;
@@ -106,6 +109,7 @@ export class TopologyManager {
 
   start(): void {
     this.log.info(LOG_MESSAGES.managerStarted, { sites: this.spec.sites.map((s) => s.name) });
+    for (const site of this.spec.sites) this.deps.metrics.registerSite(this.namespace, this.name, site.name);
     this.schedule(0);
   }
 
@@ -114,9 +118,12 @@ export class TopologyManager {
     const generationChanged = group.metadata.generation !== this.group.metadata.generation;
     this.group = group;
     if (!generationChanged) return;
+    const before = new Set(this.spec.sites.map((s) => s.name));
     this.spec = withDefaults(group.spec);
     this.credentials = undefined;
     const names = new Set(this.spec.sites.map((s) => s.name));
+    for (const name of before) if (!names.has(name)) this.deps.metrics.forgetSite(this.namespace, this.name, name);
+    for (const name of names) if (!before.has(name)) this.deps.metrics.registerSite(this.namespace, this.name, name);
     const trackers = new Map([...this.memory.trackers].filter(([name]) => names.has(name)));
     this.memory = { ...this.memory, trackers };
     this.log.info(LOG_MESSAGES.managerReconfigured, { generation: group.metadata.generation });

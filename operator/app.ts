@@ -1,0 +1,165 @@
+import type { MysqlFailoverGroup } from "../shared/api/index.js";
+import { LOG_MESSAGES } from "../shared/log-messages.js";
+import type { OperatorConfig } from "./config.js";
+import { createHealthServer } from "./http/health-server.js";
+import { createMetricsServer } from "./http/metrics-server.js";
+import { OperatorMetrics } from "./http/metrics.js";
+import { StatusServer } from "./http/status-server.js";
+import { Kube, apiStatus, loadKubeConfig } from "./kube/client.js";
+import { EventRecorder, type EventReason } from "./kube/events.js";
+import { FailoverGroupInformer } from "./kube/informer.js";
+import { LeaderElector } from "./kube/leader-election.js";
+import { createLogger, errorText, type Logger } from "./log.js";
+import { SiteClient } from "./mysql/site-client.js";
+import { TopologyManager, type ManagerDeps } from "./topology/manager.js";
+
+/** Whole-process shutdown budget: Kubernetes' default grace period is 30 s, ours is tighter. */
+const SHUTDOWN_BUDGET_MS = 9_000;
+
+const key = (g: MysqlFailoverGroup) => `${g.metadata.namespace ?? "default"}/${g.metadata.name ?? ""}`;
+
+/**
+ * The operator process: HTTP endpoints on every replica, an informer cache on every replica (a
+ * standby takes over warm), topology managers only on the elected leader.
+ */
+export class OperatorApp {
+  private readonly log: Logger;
+  private readonly metrics = new OperatorMetrics();
+  private readonly kube: Kube;
+  private readonly events: EventRecorder;
+  private readonly informer: FailoverGroupInformer;
+  private readonly elector: LeaderElector | undefined;
+  private readonly status: StatusServer;
+  private readonly servers;
+  private readonly managers = new Map<string, TopologyManager>();
+  private leading = false;
+
+  constructor(private readonly config: OperatorConfig) {
+    this.log = createLogger({ level: config.logLevel, base: { identity: config.identity } });
+    this.kube = new Kube(loadKubeConfig(config));
+    this.events = new EventRecorder(this.kube, { logger: this.log, host: config.identity });
+    this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
+    this.status = new StatusServer({
+      source: {
+        hasActiveManagers: () => this.managers.size > 0,
+        snapshot: (namespace, group) => this.managers.get(`${namespace}/${group}`)?.snapshot(),
+        snapshots: () => [...this.managers.values()].flatMap((m) => m.snapshot() ?? []),
+      },
+      metrics: this.metrics,
+      log: this.log,
+      ...(config.statusToken ? { token: config.statusToken } : {}),
+      allowedOrigins: config.allowedOrigins,
+      maxClients: config.maxWebsocketClients,
+    });
+    this.servers = [
+      { name: "metrics", port: config.metricsPort, server: createMetricsServer(this.metrics, this.log) },
+      { name: "health", port: config.healthPort, server: createHealthServer(() => this.readiness(), this.log) },
+      { name: "status", port: config.statusPort, server: this.status },
+    ];
+    this.elector = config.leaderElection
+      ? new LeaderElector(this.kube, {
+          namespace: config.leaseNamespace,
+          name: config.leaseName,
+          identity: config.identity,
+          logger: this.log,
+          onStartedLeading: () => this.startLeading(),
+          onStoppedLeading: () => this.stopLeading(),
+        })
+      : undefined;
+  }
+
+  private readiness(): { ready: true } | { ready: false; reason: string } {
+    if (!this.informer.hasSynced()) return { ready: false, reason: "informer cache not synced" };
+    if (this.leading && this.managers.size < this.informer.list().length) return { ready: false, reason: "topology managers starting" };
+    return { ready: true };
+  }
+
+  async start(): Promise<void> {
+    this.log.info(LOG_MESSAGES.operatorStarting, { namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : "all", leaderElection: this.config.leaderElection });
+    for (const s of this.servers) {
+      const port = await s.server.listen(s.port, this.config.bindAddress);
+      this.log.info(LOG_MESSAGES.httpListening, { server: s.name, address: this.config.bindAddress, port });
+    }
+    this.informer.on("add", (g) => this.onGroup(g));
+    this.informer.on("update", (g) => this.onGroup(g));
+    this.informer.on("delete", (g) => void this.dropManager(key(g)));
+    this.informer.start();
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  private startLeading(): void {
+    this.leading = true;
+    this.log.info(LOG_MESSAGES.leaderElected);
+    for (const g of this.informer.list()) this.onGroup(g);
+  }
+
+  private async stopLeading(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.warn(LOG_MESSAGES.leaderLost);
+    await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
+  }
+
+  private onGroup(group: MysqlFailoverGroup): void {
+    if (!this.leading) return;
+    const existing = this.managers.get(key(group));
+    if (existing) {
+      existing.update(group);
+      return;
+    }
+    const manager = new TopologyManager(group, this.managerDeps());
+    this.managers.set(key(group), manager);
+    manager.start();
+  }
+
+  private async dropManager(k: string): Promise<void> {
+    const manager = this.managers.get(k);
+    if (!manager) return;
+    this.managers.delete(k);
+    await manager.stop();
+  }
+
+  private managerDeps(): ManagerDeps {
+    return {
+      log: this.log,
+      metrics: this.metrics,
+      readSecret: async (namespace, name) => {
+        try {
+          const secret = await this.kube.getSecret(namespace, name);
+          return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+        } catch (err) {
+          if (apiStatus(err) === 404) return undefined;
+          throw err;
+        }
+      },
+      openProbe: (address, account) => {
+        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: 2_000 });
+        return {
+          observe: (deadlineMs) => client.run("observe", (s) => s.flavor.observe(s), deadlineMs),
+          close: () => client.close(),
+        };
+      },
+      writeStatus: async (namespace, name, status) => {
+        await this.kube.patchFailoverGroupStatus(namespace, name, status);
+      },
+      recordEvent: (group, event) => void this.events.record(group, event.type, event.reason as EventReason, event.message),
+      publish: (message) => this.status.publish(message),
+    };
+  }
+
+  /** SIGTERM: stop managers, hand the lease over, close servers; bounded by SHUTDOWN_BUDGET_MS. */
+  async shutdown(): Promise<void> {
+    this.log.info(LOG_MESSAGES.operatorStopping);
+    const work = (async () => {
+      this.leading = false;
+      await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
+      if (this.elector) await this.elector.release().catch((err: unknown) => this.log.warn(LOG_MESSAGES.leaseError, { error: errorText(err) }));
+      this.informer.stop();
+      await Promise.all(this.servers.map((s) => s.server.close()));
+    })();
+    const budget = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), SHUTDOWN_BUDGET_MS).unref());
+    const outcome = await Promise.race([work.then(() => "done" as const), budget]);
+    this.log.info(LOG_MESSAGES.operatorStopped, { clean: outcome === "done" });
+  }
+}

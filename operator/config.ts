@@ -1,0 +1,115 @@
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import type { LogLevel } from "./log.js";
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  context?: string;
+  /** Namespaces to watch; empty means all. */
+  namespaces: string[];
+  bindAddress: string;
+  metricsPort: number;
+  healthPort: number;
+  statusPort: number;
+  logLevel: LogLevel;
+  leaderElection: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity: string;
+  /** Bearer token required by the status API; undefined leaves it open (documented). */
+  statusToken?: string;
+  allowedOrigins: string[];
+  maxWebsocketClients: number;
+}
+
+export class ConfigError extends Error {}
+
+interface Flag {
+  name: string;
+  env?: string;
+  boolean?: boolean;
+  help: string;
+}
+
+/** Every flag of `bloodraven operator`; the help text is generated from this list. */
+export const OPERATOR_FLAGS: readonly Flag[] = [
+  { name: "kubeconfig", env: "KUBECONFIG", help: "kubeconfig file (default: in-cluster, then ~/.kube/config)" },
+  { name: "context", help: "kubeconfig context" },
+  { name: "namespaces", env: "BLOODRAVEN_NAMESPACES", help: "comma-separated namespaces to watch (default: all)" },
+  { name: "bind-address", env: "BLOODRAVEN_BIND_ADDRESS", help: "address of the HTTP servers (default 0.0.0.0)" },
+  { name: "metrics-port", env: "BLOODRAVEN_METRICS_PORT", help: "Prometheus /metrics (default 8080)" },
+  { name: "health-port", env: "BLOODRAVEN_HEALTH_PORT", help: "/healthz and /readyz (default 8081)" },
+  { name: "status-port", env: "BLOODRAVEN_STATUS_PORT", help: "/status, /active-site, /ws/status (default 8082)" },
+  { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
+  { name: "no-leader-election", boolean: true, help: "act as leader without a Lease (one replica only!)" },
+  { name: "lease-namespace", env: "POD_NAMESPACE", help: "namespace of the leader Lease (default: default)" },
+  { name: "lease-name", help: "name of the leader Lease (default bloodraven-leader)" },
+  { name: "identity", env: "POD_NAME", help: "this replica's name in the Lease (default host-pid)" },
+  { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
+  { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
+];
+
+export function operatorFlagsHelp(): string {
+  const rows = OPERATOR_FLAGS.map((f) => `  --${f.name.padEnd(22)} ${f.help}${f.env ? ` [env ${f.env}]` : ""}`);
+  return `Flags:\n${rows.join("\n")}\n\nBLOODRAVEN_STATUS_TOKEN (environment only) turns on bearer-token auth for the status API.`;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+function port(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`--${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  let parsed: ReturnType<typeof parseArgs>["values"];
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: Object.fromEntries(OPERATOR_FLAGS.map((f) => [f.name, { type: f.boolean ? ("boolean" as const) : ("string" as const) }])),
+    }).values;
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  const value = (name: string): string | undefined => {
+    const flag = OPERATOR_FLAGS.find((f) => f.name === name);
+    const v = parsed[name];
+    if (typeof v === "string") return v;
+    return flag?.env ? env[flag.env] : undefined;
+  };
+  const logLevel = (value("log-level") ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  const maxClients = Number(value("max-websocket-clients") ?? "100");
+  if (!Number.isInteger(maxClients) || maxClients < 1) throw new ConfigError("--max-websocket-clients must be a positive integer");
+  const config: OperatorConfig = {
+    namespaces: list(value("namespaces")),
+    bindAddress: value("bind-address") ?? "0.0.0.0",
+    metricsPort: port("metrics-port", value("metrics-port") ?? "8080"),
+    healthPort: port("health-port", value("health-port") ?? "8081"),
+    statusPort: port("status-port", value("status-port") ?? "8082"),
+    logLevel,
+    leaderElection: parsed["no-leader-election"] !== true,
+    leaseNamespace: value("lease-namespace") ?? "default",
+    leaseName: value("lease-name") ?? "bloodraven-leader",
+    identity: value("identity") ?? `${hostname()}-${process.pid}`,
+    allowedOrigins: list(value("allowed-origins")),
+    maxWebsocketClients: maxClients,
+  };
+  const kubeconfig = value("kubeconfig");
+  if (kubeconfig) config.kubeconfig = kubeconfig;
+  const context = value("context");
+  if (context) config.context = context;
+  // From the environment only: a flag would show the token in `ps` output.
+  if (env.BLOODRAVEN_STATUS_TOKEN) config.statusToken = env.BLOODRAVEN_STATUS_TOKEN;
+  return config;
+}

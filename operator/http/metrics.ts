@@ -1,0 +1,302 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
+import {
+  METRICS,
+  PLANNED_FAILOVER_RESULTS,
+  SITE_STATES,
+  TAINT_ACTIONS,
+  WEBSOCKET_DROP_REASONS,
+  type PlannedFailoverResult,
+  type SiteState,
+  type TaintAction,
+  type WebsocketDropReason,
+} from "../../shared/names.js";
+
+/**
+ * The operator's Prometheus metrics (the seeds' monitoring page), in a registry of their own so
+ * that two instances, or a test next to the operator, never share series.
+ *
+ * Every topology series carries `namespace` and `group` on top of the documented labels: the
+ * original labelled by `site` alone, so two groups that both have a site `iad` overwrote each
+ * other's gauges and summed each other's counters.
+ */
+
+// Polls of healthy sites take a few milliseconds; an unreachable site runs into the 5 s poll
+// timeout. The buckets cover both ends so p99 alerts (> 1 s) fall on a bucket boundary.
+export const POLL_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Not replicating: the gauge's documented value when Seconds_Behind_Source is NULL. */
+const LAG_UNKNOWN = -1;
+
+type Labels = Record<string, string | number>;
+
+interface Removable<L extends string> {
+  remove(labels: LabelValues<L>): void;
+}
+
+/**
+ * The label sets a metric has been given. prom-client removes only exact label sets, so
+ * forgetting a group or a site needs to know which sets exist.
+ */
+class SeriesIndex<L extends string> {
+  private readonly series = new Map<string, LabelValues<L>>();
+
+  constructor(private readonly metric: Removable<L>) {}
+
+  track(labels: LabelValues<L>): LabelValues<L> {
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (!this.series.has(key)) this.series.set(key, labels);
+    return labels;
+  }
+
+  forget(matches: (labels: Labels) => boolean): void {
+    for (const [key, labels] of this.series) {
+      if (!matches(labels as Labels)) continue;
+      this.metric.remove(labels);
+      this.series.delete(key);
+    }
+  }
+}
+
+type SiteLabel = "namespace" | "group" | "site";
+type TargetLabel = "namespace" | "group" | "target_site";
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+
+  private readonly pollLatency: Histogram<SiteLabel>;
+  private readonly transitions: Counter<SiteLabel | "from" | "to">;
+  private readonly taints: Counter<SiteLabel | "action">;
+  private readonly dnsFlips: Counter<SiteLabel>;
+  private readonly failovers: Counter<TargetLabel>;
+  private readonly plannedFailovers: Counter<TargetLabel | "result">;
+  private readonly replicationLag: Gauge<SiteLabel>;
+  private readonly replicationRunning: Gauge<SiteLabel | "thread">;
+  private readonly siteState: Gauge<SiteLabel | "state">;
+  private readonly divergent: Gauge<SiteLabel>;
+  private readonly websocketClients: Gauge;
+  private readonly websocketDrops: Counter<"reason">;
+
+  private readonly index: {
+    pollLatency: SeriesIndex<SiteLabel>;
+    transitions: SeriesIndex<SiteLabel | "from" | "to">;
+    taints: SeriesIndex<SiteLabel | "action">;
+    dnsFlips: SeriesIndex<SiteLabel>;
+    failovers: SeriesIndex<TargetLabel>;
+    plannedFailovers: SeriesIndex<TargetLabel | "result">;
+    replicationLag: SeriesIndex<SiteLabel>;
+    replicationRunning: SeriesIndex<SiteLabel | "thread">;
+    siteState: SeriesIndex<SiteLabel | "state">;
+    divergent: SeriesIndex<SiteLabel>;
+  };
+
+  constructor() {
+    const registers = [this.registry];
+    const site = ["namespace", "group", "site"] as const;
+    const target = ["namespace", "group", "target_site"] as const;
+
+    this.pollLatency = new Histogram({
+      name: METRICS.pollLatencySeconds,
+      help: "Duration of each MySQL poll",
+      labelNames: site,
+      buckets: POLL_LATENCY_BUCKETS,
+      registers,
+    });
+    this.transitions = new Counter({
+      name: METRICS.stateTransitionsTotal,
+      help: "Count of state transitions per site",
+      labelNames: [...site, "from", "to"],
+      registers,
+    });
+    this.taints = new Counter({
+      name: METRICS.taintOperationsTotal,
+      help: "Count of node taint/untaint operations",
+      labelNames: [...site, "action"],
+      registers,
+    });
+    this.dnsFlips = new Counter({
+      name: METRICS.dnsFlipsTotal,
+      help: "Count of DNSEndpoint updates (DNS record flips)",
+      labelNames: site,
+      registers,
+    });
+    this.failovers = new Counter({
+      name: METRICS.failoversTotal,
+      help: "Total number of failovers executed. Incremented after successful MySQL promotion.",
+      labelNames: target,
+      registers,
+    });
+    this.plannedFailovers = new Counter({
+      name: METRICS.plannedFailoversTotal,
+      help: "Planned failover attempts by outcome",
+      labelNames: [...target, "result"],
+      registers,
+    });
+    this.websocketClients = new Gauge({
+      name: METRICS.websocketConnectedClients,
+      help: "Number of currently connected WebSocket clients",
+      registers,
+    });
+    this.websocketDrops = new Counter({
+      name: METRICS.websocketDroppedClientsTotal,
+      help: "WebSocket clients disconnected by the operator: too slow to keep up, or not answering pings",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of WEBSOCKET_DROP_REASONS) this.websocketDrops.inc({ reason }, 0);
+    this.replicationLag = new Gauge({
+      name: METRICS.replicationLagSeconds,
+      help: "Replication lag in seconds on the replica site. -1 if lag is NULL (not replicating). Only present for replica sites.",
+      labelNames: site,
+      registers,
+    });
+    this.replicationRunning = new Gauge({
+      name: METRICS.replicationRunning,
+      help: "Whether a replication thread is running (1=yes, 0=no). Thread is io or sql. Only present for replica sites.",
+      labelNames: [...site, "thread"],
+      registers,
+    });
+    this.siteState = new Gauge({
+      name: METRICS.siteState,
+      help: "Current site state as a state-set: 1 for the current state, 0 for others.",
+      labelNames: [...site, "state"],
+      registers,
+    });
+    this.divergent = new Gauge({
+      name: METRICS.divergentTransactions,
+      help: "Number of divergent transactions on a site pending recovery after emergency failover. 0 when healthy.",
+      labelNames: site,
+      registers,
+    });
+
+    this.index = {
+      pollLatency: new SeriesIndex(this.pollLatency),
+      transitions: new SeriesIndex(this.transitions),
+      taints: new SeriesIndex(this.taints),
+      dnsFlips: new SeriesIndex(this.dnsFlips),
+      failovers: new SeriesIndex(this.failovers),
+      plannedFailovers: new SeriesIndex(this.plannedFailovers),
+      replicationLag: new SeriesIndex(this.replicationLag),
+      replicationRunning: new SeriesIndex(this.replicationRunning),
+      siteState: new SeriesIndex(this.siteState),
+      divergent: new SeriesIndex(this.divergent),
+    };
+
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The Content-Type of {@link metricsText}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Creates a site's counters at 0. A counter series that is born at 1 hides its first
+   * increment from increase() and rate(), so the first failover would never fire an alert.
+   */
+  registerSite(namespace: string, group: string, site: string): void {
+    const labels = { namespace, group, site };
+    const target = { namespace, group, target_site: site };
+    for (const from of SITE_STATES) {
+      for (const to of SITE_STATES) {
+        if (from !== to) this.transitions.inc(this.index.transitions.track({ ...labels, from, to }), 0);
+      }
+    }
+    for (const action of TAINT_ACTIONS) this.taints.inc(this.index.taints.track({ ...labels, action }), 0);
+    this.dnsFlips.inc(this.index.dnsFlips.track(labels), 0);
+    this.failovers.inc(this.index.failovers.track(target), 0);
+    for (const result of PLANNED_FAILOVER_RESULTS) {
+      this.plannedFailovers.inc(this.index.plannedFailovers.track({ ...target, result }), 0);
+    }
+  }
+
+  observePoll(namespace: string, group: string, site: string, seconds: number): void {
+    this.pollLatency.observe(this.index.pollLatency.track({ namespace, group, site }), seconds);
+  }
+
+  recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void {
+    this.transitions.inc(this.index.transitions.track({ namespace, group, site, from, to }));
+  }
+
+  recordTaint(namespace: string, group: string, site: string, action: TaintAction): void {
+    this.taints.inc(this.index.taints.track({ namespace, group, site, action }));
+  }
+
+  recordDnsFlip(namespace: string, group: string, site: string): void {
+    this.dnsFlips.inc(this.index.dnsFlips.track({ namespace, group, site }));
+  }
+
+  recordFailover(namespace: string, group: string, targetSite: string): void {
+    this.failovers.inc(this.index.failovers.track({ namespace, group, target_site: targetSite }));
+  }
+
+  recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void {
+    this.plannedFailovers.inc(
+      this.index.plannedFailovers.track({ namespace, group, target_site: targetSite, result }),
+    );
+  }
+
+  /** Sets the state-set: 1 for `state`, 0 for each other state, so every state has a series. */
+  setSiteState(namespace: string, group: string, site: string, state: SiteState): void {
+    for (const candidate of SITE_STATES) {
+      const labels = this.index.siteState.track({ namespace, group, site, state: candidate });
+      this.siteState.set(labels, candidate === state ? 1 : 0);
+    }
+  }
+
+  /** For a replica site; `lagSeconds` null means Seconds_Behind_Source was NULL. */
+  setReplication(
+    namespace: string,
+    group: string,
+    site: string,
+    lagSeconds: number | null,
+    ioRunning: boolean,
+    sqlRunning: boolean,
+  ): void {
+    const labels = { namespace, group, site };
+    this.replicationLag.set(this.index.replicationLag.track(labels), lagSeconds ?? LAG_UNKNOWN);
+    this.replicationRunning.set(this.index.replicationRunning.track({ ...labels, thread: "io" }), ioRunning ? 1 : 0);
+    this.replicationRunning.set(this.index.replicationRunning.track({ ...labels, thread: "sql" }), sqlRunning ? 1 : 0);
+  }
+
+  /** The site is no longer a replica (promoted, or unreachable): its replication series go away. */
+  clearReplication(namespace: string, group: string, site: string): void {
+    const matches = siteMatcher(namespace, group, site);
+    this.index.replicationLag.forget(matches);
+    this.index.replicationRunning.forget(matches);
+  }
+
+  setDivergent(namespace: string, group: string, site: string, transactions: number): void {
+    this.divergent.set(this.index.divergent.track({ namespace, group, site }), transactions);
+  }
+
+  /** A site left the group's spec: every series about it goes, counters included. */
+  forgetSite(namespace: string, group: string, site: string): void {
+    this.forget(siteMatcher(namespace, group, site));
+  }
+
+  /** The group was deleted (or is no longer managed here): every series of the group goes. */
+  forgetGroup(namespace: string, group: string): void {
+    this.forget((labels) => labels.namespace === namespace && labels.group === group);
+  }
+
+  setWebsocketClients(count: number): void {
+    this.websocketClients.set(count);
+  }
+
+  recordWebsocketDrop(reason: WebsocketDropReason): void {
+    this.websocketDrops.inc({ reason });
+  }
+
+  private forget(matches: (labels: Labels) => boolean): void {
+    for (const index of Object.values(this.index)) index.forget(matches);
+  }
+}
+
+function siteMatcher(namespace: string, group: string, site: string): (labels: Labels) => boolean {
+  return (labels) =>
+    labels.namespace === namespace && labels.group === group && (labels.site ?? labels.target_site) === site;
+}

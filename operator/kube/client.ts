@@ -1,0 +1,222 @@
+/**
+ * The operator's door to the Kubernetes API: kubeconfig loading, the typed client-node APIs, and
+ * helpers for MysqlFailoverGroup objects. Every request runs under a deadline and every failure
+ * surfaces as an ApiError, so callers can switch on the HTTP status.
+ */
+import { existsSync } from "node:fs";
+import { STATUS_CODES } from "node:http";
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type KubernetesListObject,
+  type ObservableMiddleware,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
+import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
+import { errorText } from "../log.js";
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const FIELD_MANAGER = "bloodraven";
+
+const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+const CUSTOM_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural } as const;
+
+export interface KubeConfigSource {
+  /** Path of a kubeconfig file; wins over everything else. */
+  kubeconfig?: string;
+  /** Context to use instead of the file's current-context. */
+  context?: string;
+}
+
+/**
+ * An explicit path, else $KUBECONFIG, else the pod's service account, else ~/.kube/config.
+ * In-cluster comes before ~/.kube/config so that a stray file baked into an image can never
+ * point the operator at another cluster.
+ */
+export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
+  const kc = new KubeConfig();
+  if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
+  else if (process.env.KUBECONFIG) kc.loadFromDefault();
+  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (source.context) {
+    if (!kc.getContextObject(source.context)) throw new Error(`the kubeconfig has no context "${source.context}"`);
+    kc.setCurrentContext(source.context);
+  }
+  return kc;
+}
+
+/**
+ * A failed API call. `status` is the HTTP status, or 0 when no answer arrived: reason
+ * `DeadlineExceeded` for the client-side deadline, `NetworkError` for anything else.
+ * `reason` is the apiserver's Status reason (NotFound, Conflict, Gone, Invalid...).
+ */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The HTTP status of an ApiError, 0 for anything else; handy in `switch`. */
+export function apiStatus(err: unknown): number {
+  return err instanceof ApiError ? err.status : 0;
+}
+
+/** A JSON merge patch (RFC 7386): `null` deletes a field; arrays are replaced whole. */
+export type MergePatch<T> = {
+  [K in keyof T]?: (NonNullable<T[K]> extends readonly unknown[] ? T[K] : NonNullable<T[K]> extends object ? MergePatch<NonNullable<T[K]>> : T[K]) | null;
+};
+
+export type StatusPatch = MergePatch<MysqlFailoverGroupStatus>;
+
+export interface PatchOptions {
+  /** Precondition: the patch fails with 409 unless the object still has this resourceVersion. */
+  resourceVersion?: string;
+}
+
+export type FailoverGroupList = KubernetesListObject<MysqlFailoverGroup>;
+
+export interface KubeOptions {
+  /** Deadline of each request, in ms. */
+  timeoutMs?: number;
+}
+
+export class Kube {
+  readonly customObjects: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly config: KubeConfig,
+    opts: KubeOptions = {},
+  ) {
+    this.customObjects = config.makeApiClient(CustomObjectsApi);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /**
+   * Runs one request under a deadline. The request gets an AbortSignal through a client-node
+   * middleware, which closes the socket when time is up, headers or body alike. The race with
+   * the same signal also covers the steps before the socket exists (credential plugins), which
+   * the signal cannot interrupt.
+   */
+  async call<T>(what: string, request: (options: ConfigurationOptions) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", reject, { once: true }));
+    try {
+      return await Promise.race([request(signalOptions(controller.signal)), aborted]);
+    } catch (err) {
+      if (controller.signal.aborted) throw new ApiError(0, "DeadlineExceeded", `${what}: no answer within ${timeoutMs} ms`);
+      throw toApiError(what, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  getFailoverGroup(namespace: string, name: string): Promise<MysqlFailoverGroup> {
+    return this.call(`get ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.getNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace, name }, options),
+    );
+  }
+
+  /** Every group in `namespace`, or in all namespaces when it is undefined. */
+  listFailoverGroups(namespace: string | undefined): Promise<FailoverGroupList> {
+    return this.call(`list ${FAILOVER_GROUP.plural} in ${namespace ?? "all namespaces"}`, (options) =>
+      namespace === undefined
+        ? this.customObjects.listCustomObjectForAllNamespaces(CUSTOM_RESOURCE, options)
+        : this.customObjects.listNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace }, options),
+    );
+  }
+
+  /** Merge-patches the status subresource; the spec and metadata cannot change through it. */
+  patchFailoverGroupStatus(namespace: string, name: string, status: StatusPatch, opts: PatchOptions = {}): Promise<MysqlFailoverGroup> {
+    const body = { ...precondition(opts), status };
+    return this.call(`patch status of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.patchNamespacedCustomObjectStatus({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    );
+  }
+
+  /** Merge-patches annotations: a `null` value removes the key, keys not named are kept. */
+  patchFailoverGroupMetadata(
+    namespace: string,
+    name: string,
+    metadata: { annotations: Record<string, string | null> },
+    opts: PatchOptions = {},
+  ): Promise<MysqlFailoverGroup> {
+    const body = { metadata: { ...precondition(opts).metadata, annotations: metadata.annotations } };
+    return this.call(`patch metadata of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.patchNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    );
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.call(`get secret ${namespace}/${name}`, (options) => this.core.readNamespacedSecret({ namespace, name }, options));
+  }
+}
+
+/** client-node 1.4 defaults patches to JSON patch; custom resources need the header set per call. */
+export function mergePatch(options: ConfigurationOptions): ConfigurationOptions {
+  return setHeaderOptions("Content-Type", PatchStrategy.MergePatch, options);
+}
+
+function signalOptions(signal: AbortSignal): ConfigurationOptions {
+  const middleware: ObservableMiddleware = {
+    pre: (context) => {
+      context.setSignal(signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post: (context) => new Observable(Promise.resolve(context)),
+  };
+  // "append" keeps the kubeconfig's own middleware, if any, in front of ours.
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
+}
+
+function precondition(opts: PatchOptions): { metadata?: { resourceVersion: string } } {
+  return opts.resourceVersion === undefined ? {} : { metadata: { resourceVersion: opts.resourceVersion } };
+}
+
+function toApiError(what: string, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ApiException) {
+    const status = Number(err.code);
+    const body = parseBody(err.body);
+    const httpReason = (STATUS_CODES[status] ?? "Unknown").replaceAll(" ", "");
+    if (isStatus(body)) return new ApiError(status, body.reason || httpReason, body.message || `${what}: HTTP ${status}`, { cause: err });
+    const text = typeof body === "string" && body.trim() !== "" ? body.trim().slice(0, 500) : `HTTP ${status}`;
+    return new ApiError(status, httpReason, `${what}: ${text}`, { cause: err });
+  }
+  return new ApiError(0, "NetworkError", `${what}: ${errorText(err)}`, { cause: err });
+}
+
+/** Error bodies arrive as JSON text for most generated methods; parse them so the Status is usable. */
+function parseBody(body: unknown): unknown {
+  if (typeof body !== "string") return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}
+
+function isStatus(body: unknown): body is { reason?: string; message?: string } {
+  return typeof body === "object" && body !== null && (body as { kind?: unknown }).kind === "Status";
+}
