@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { DurationError, parsePositiveDuration } from "../shared/duration.js";
 import type { LogLevel } from "./log.js";
 
 export interface OperatorConfig {
@@ -15,6 +16,9 @@ export interface OperatorConfig {
   leaderElection: boolean;
   leaseNamespace: string;
   leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   identity: string;
   /** Bearer token required by the status API; undefined leaves it open (documented). */
   statusToken?: string;
@@ -44,6 +48,9 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "no-leader-election", boolean: true, help: "act as leader without a Lease (one replica only!)" },
   { name: "lease-namespace", env: "POD_NAMESPACE", help: "namespace of the leader Lease (default: default)" },
   { name: "lease-name", help: "name of the leader Lease (default bloodraven-leader)" },
+  { name: "lease-duration", help: "how long a Lease is valid without renewal (default 15s)" },
+  { name: "renew-deadline", help: "a leader that cannot renew within this stops at once (default 10s)" },
+  { name: "retry-period", help: "how often to try to acquire or renew (default 2s)" },
   { name: "identity", env: "POD_NAME", help: "this replica's name in the Lease (default host-pid)" },
   { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
   { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
@@ -60,6 +67,14 @@ function port(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`--${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function duration(name: string, value: string): number {
+  try {
+    return parsePositiveDuration(value);
+  } catch (err) {
+    throw new ConfigError(`--${name}: ${err instanceof DurationError ? err.message : String(err)}`);
+  }
 }
 
 function list(value: string | undefined): string[] {
@@ -101,6 +116,9 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     leaderElection: parsed["no-leader-election"] !== true,
     leaseNamespace: value("lease-namespace") ?? "default",
     leaseName: value("lease-name") ?? "bloodraven-leader",
+    leaseDurationMs: duration("lease-duration", value("lease-duration") ?? "15s"),
+    renewDeadlineMs: duration("renew-deadline", value("renew-deadline") ?? "10s"),
+    retryPeriodMs: duration("retry-period", value("retry-period") ?? "2s"),
     identity: value("identity") ?? `${hostname()}-${process.pid}`,
     allowedOrigins: list(value("allowed-origins")),
     maxWebsocketClients: maxClients,
@@ -109,6 +127,9 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   if (kubeconfig) config.kubeconfig = kubeconfig;
   const context = value("context");
   if (context) config.context = context;
+  if (!(config.leaseDurationMs > config.renewDeadlineMs && config.renewDeadlineMs > config.retryPeriodMs)) {
+    throw new ConfigError("--lease-duration must exceed --renew-deadline, which must exceed --retry-period");
+  }
   // From the environment only: a flag would show the token in `ps` output.
   if (env.BLOODRAVEN_STATUS_TOKEN) config.statusToken = env.BLOODRAVEN_STATUS_TOKEN;
   return config;

@@ -205,10 +205,23 @@ export class SiteClient {
     return result;
   }
 
-  /** Destroys the connection; calls still queued fail with ConnectionError. */
+  /** Ends the connection; calls still queued fail with ConnectionError. Never waits. */
   close(): void {
     this.closed = true;
-    if (this.link !== undefined) this.drop(this.link);
+    const link = this.link;
+    if (link === undefined) return;
+    if (link.broken) {
+      this.drop(link);
+      return;
+    }
+    this.link = undefined;
+    link.broken = true;
+    // COM_QUIT rather than a reset: servers count and log dropped clients (Aborted_clients).
+    // A hung server never answers it, so the socket is destroyed later regardless and never
+    // holds the process open meanwhile.
+    link.conn.end();
+    link.socket.unref();
+    setTimeout(() => link.socket.destroy(), this.options.connectTimeoutMs).unref();
   }
 
   private session(link: Link, call: Call): SiteSession {

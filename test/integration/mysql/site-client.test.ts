@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ServerError } from "../../../operator/mysql/flavor.js";
@@ -13,6 +14,30 @@ const BOUND_MS = 1_500;
 const RELAXED: SiteClientOptions = { connectTimeoutMs: 5_000, queryTimeoutMs: 5_000 };
 
 const observe = (s: SiteSession) => s.flavor.observe(s);
+
+/**
+ * SIGSTOP takes effect asynchronously: right after kill(2) returns, mariadbd has been seen to
+ * answer one more query. Waits until every thread is stopped, so that the server is really hung.
+ */
+async function pause(site: MariaDbSite): Promise<void> {
+  site.pause();
+  const tasks = `/proc/${site.pid}/task`;
+  const stopped = (): boolean => {
+    try {
+      return readdirSync(tasks).every((tid) => {
+        const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
+        return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "");
+      });
+    } catch {
+      return false; // a thread ended between listing and reading
+    }
+  };
+  const deadline = performance.now() + 2_000;
+  while (!stopped()) {
+    if (performance.now() > deadline) throw new Error(`mariadbd ${site.name} did not stop within 2 s of SIGSTOP`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
 
 /** Runs `attempt`, expecting DeadlineExceeded; returns it with the time it took. */
 async function timedFailure(attempt: () => Promise<unknown>): Promise<{ err: DeadlineExceeded; ms: number }> {
@@ -59,7 +84,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     const client = newClient();
     await client.run("observe", observe);
 
-    site.pause();
+    await pause(site);
     const { err, ms } = await timedFailure(() => client.run("observe", observe, DEADLINE_MS));
     measured.openConnection = Math.round(ms);
     expect(ms).toBeLessThan(BOUND_MS);
@@ -73,7 +98,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
 
   it("a fresh connect: the kernel accepts TCP but the greeting never comes", async () => {
     const client = newClient();
-    site.pause();
+    await pause(site);
     const { err, ms } = await timedFailure(() => client.run("observe", observe, DEADLINE_MS));
     measured.freshConnect = Math.round(ms);
     expect(ms).toBeLessThan(BOUND_MS);
@@ -88,7 +113,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     await open.run("observe", observe);
     const fresh = newClient({ connectTimeoutMs: DEADLINE_MS, queryTimeoutMs: 5_000 });
 
-    site.pause();
+    await pause(site);
     const query = await timedFailure(() => open.run("observe", observe));
     const connect = await timedFailure(() => fresh.run("observe", observe));
     measured.queryTimeout = Math.round(query.ms);
@@ -105,7 +130,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
   it("a call queued behind a hung one expires on its own deadline without touching the connection", async () => {
     const client = newClient();
     await client.run("observe", observe);
-    site.pause();
+    await pause(site);
     const first = timedFailure(() => client.run("first", observe, 800));
     const second = timedFailure(() => client.run("second", observe, 300));
     const [a, b] = await Promise.all([first, second]);
@@ -121,7 +146,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     await client.run("observe", observe);
     expect(await site.isReadOnly()).toBe(false);
 
-    site.pause();
+    await pause(site);
     await timedFailure(() => client.run("fence", (s) => s.query("SET GLOBAL read_only = ON"), DEADLINE_MS));
     site.resume();
 
@@ -133,6 +158,21 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     }
     expect(readOnly).toBe(true);
     await site.setReadOnly(false);
+  });
+
+  it("close() ends the session with COM_QUIT: the server counts no aborted client", async () => {
+    // Read through a client of our own: the harness's helpers drop their connections, which
+    // counts as aborted.
+    const probe = newClient();
+    const abortedClients = async (): Promise<number> =>
+      Number((await probe.run("status", (s) => s.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")))[0]?.Value);
+    const client = newClient();
+    await client.run("observe", observe);
+    const before = await abortedClients();
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await abortedClients()).toBe(before);
+    await expect(client.run("observe", observe)).rejects.toBeInstanceOf(ConnectionError);
   });
 
   it("reports a server refusal as ServerError and a refused TCP connect as ConnectionError", async () => {

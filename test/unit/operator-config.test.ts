@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseOperatorConfig } from "../../operator/config.js";
+import { parseDsn } from "../../operator/topology/credentials.js";
+
+describe("operator configuration", () => {
+  it("has production defaults", () => {
+    const c = parseOperatorConfig([], {});
+    expect(c).toMatchObject({ namespaces: [], metricsPort: 8080, healthPort: 8081, statusPort: 8082, leaderElection: true, leaseDurationMs: 15_000, logLevel: "info" });
+    expect(c.statusToken).toBeUndefined();
+  });
+
+  it("takes flags over environment variables", () => {
+    const c = parseOperatorConfig(["--namespaces=a,b", "--status-port", "9000", "--no-leader-election"], { BLOODRAVEN_NAMESPACES: "x", BLOODRAVEN_STATUS_PORT: "1", BLOODRAVEN_STATUS_TOKEN: "t0k" });
+    expect(c).toMatchObject({ namespaces: ["a", "b"], statusPort: 9000, leaderElection: false, statusToken: "t0k" });
+  });
+
+  it.each([
+    [["--status-port=99999"], /--status-port must be a port/],
+    [["--log-level=loud"], /--log-level must be one of/],
+    [["--lease-duration=5x"], /--lease-duration: invalid duration/],
+    [["--lease-duration=5s", "--renew-deadline=10s"], /--lease-duration must exceed --renew-deadline/],
+    [["--nope"], /Unknown option '--nope'/],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseOperatorConfig(argv, {})).toThrow(ConfigError);
+    expect(() => parseOperatorConfig(argv, {})).toThrow(message);
+  });
+});
+
+describe("legacy DSN secrets", () => {
+  it("reads user and password, passwords may contain @ and :", () => {
+    expect(parseDsn("root:s3cr:et@tcp(mysql:3306)/")).toEqual({ user: "root", password: "s3cr:et" });
+    expect(parseDsn("u:p@ss@tcp(h:1)/db?x=1")).toEqual({ user: "u", password: "p@ss" });
+    expect(parseDsn("nouser")).toBeUndefined();
+    expect(parseDsn(":pw@tcp(h)/")).toBeUndefined();
+  });
+});
