@@ -4,7 +4,7 @@
  * tears everything down. Started by `npm run playground`, which installs what is missing first.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "./env/control-plane.js";
@@ -55,9 +55,11 @@ async function main(): Promise<void> {
   const operatorLog = plane.env.join("operator.log");
   const operator = spawn(
     process.execPath,
-    [`${root}dist/bloodraven.mjs`, "operator", "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--identity=playground"],
-    { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, stdio: ["ignore", "pipe", "pipe"] },
+    [`${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--identity=playground"],
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
+  // The control plane's guardian kills the operator too if the playground dies.
+  writeFileSync(plane.env.join("operator.pid"), String(operator.pid));
   const logStream = createWriteStream(operatorLog);
   operator.stdout.pipe(logStream);
   operator.stderr.pipe(logStream);
@@ -133,7 +135,7 @@ async function runCommand(sites: MariaDbSites, command: string, name: string | u
       await site().kill9();
       return;
     case "pause":
-      site().pause();
+      await site().pause();
       return;
     case "resume":
       site().resume();

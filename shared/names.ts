@@ -95,6 +95,7 @@ export const EVENT_REASONS = {
 /** Prometheus metric names (the seeds' monitoring page). */
 export const METRICS = {
   pollLatencySeconds: "bloodraven_poll_latency_seconds",
+  pollCycleSeconds: "bloodraven_poll_cycle_seconds",
   stateTransitionsTotal: "bloodraven_state_transitions_total",
   taintOperationsTotal: "bloodraven_taint_operations_total",
   dnsFlipsTotal: "bloodraven_dns_flips_total",

@@ -1,7 +1,8 @@
 /**
  * The SQL contract between the operator and one MySQL-compatible server: one `Flavor` interface,
  * implemented for MySQL 8.4/9.x (mysql-flavor.ts) and MariaDB 10.11+ (mariadb-flavor.ts). The
- * statements behind each method follow docs/reference platform-notes section C.
+ * statements behind each method follow section C of the project's platform notes
+ * (reference/platform-notes.md).
  *
  * A flavor never connects by itself: it runs statements on a `Session`, which owns deadlines and
  * reconnects (site-client.ts). That keeps the statement sequences testable against a recording
@@ -228,6 +229,9 @@ export class UnexpectedResult extends Error {
   }
 }
 
+// Helpers shared by the two implementations. Reads go by column name and refuse what they
+// cannot interpret: a poll that guesses "writable" or "not replicating" would drive a failover.
+
 /** MySQL and MariaDB: ER_NO_SUCH_THREAD, a KILL target that has already gone. */
 const ER_NO_SUCH_THREAD = 1094;
 
@@ -267,8 +271,7 @@ export function readInteger(s: Session, row: Row, name: string): number {
 }
 
 const SWITCH_OFF = new Set<unknown>([0, "0", "OFF"]);
-// MariaDB 11.x turned read_only into an enum whose NO_LOCK variants are still read-only.
-const SWITCH_ON = new Set<unknown>([1, "1", "ON", "NO_LOCK", "NO_LOCK_NO_ADMIN"]);
+const SWITCH_ON = new Set<unknown>([1, "1", "ON"]);
 
 /** A boolean server variable; an unknown value throws rather than reading as either state. */
 export function readSwitch(s: Session, row: Row, name: string): boolean {

@@ -50,8 +50,9 @@ export function flavorOfVersion(version: string): FlavorName {
 }
 
 /**
- * A call ran out of time. The connection was destroyed, but a statement already sent may
- * still run on the server later (a hung server executes it when it wakes up): re-read state.
+ * A call ran out of time. Its connection, if it had one, was destroyed, but a statement already
+ * sent may still run on the server later (a hung server executes it when it wakes up): re-read
+ * state, never assume the statement failed.
  */
 export class DeadlineExceeded extends Error {
   override readonly name = "DeadlineExceeded";
@@ -63,7 +64,7 @@ export class DeadlineExceeded extends Error {
     readonly step: string,
     readonly deadlineMs: number,
   ) {
-    super(`${endpoint}: ${operation} exceeded its ${Math.round(deadlineMs)} ms deadline during ${step}; the connection was dropped`);
+    super(`${endpoint}: ${operation} exceeded its ${Math.round(deadlineMs)} ms deadline during ${step}`);
   }
 }
 

@@ -36,6 +36,7 @@ export interface SiteAddress {
 
 export interface TopologyMetricsSink {
   observePoll(namespace: string, group: string, site: string, seconds: number): void;
+  observeCycle(seconds: number): void;
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void;
   /** Creates a site's counters at zero, so the first increment shows in increase(). */
   registerSite(namespace: string, group: string, site: string): void;
@@ -143,6 +144,7 @@ export class TopologyManager {
     this.timer = setTimeout(() => {
       const started = Date.now();
       this.running = this.cycle()
+        .then(() => this.deps.metrics.observeCycle((Date.now() - started) / 1000))
         .catch((err: unknown) => this.log.error(LOG_MESSAGES.pollFailed, { error: errorText(err) }))
         .finally(() => {
           // Fixed rate: a slow cycle eats into the wait, it does not push the next poll back.

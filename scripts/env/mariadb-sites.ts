@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
@@ -34,6 +34,20 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** Settings shared by the template bootstrap and every test server. */
 const COMMON_ARGS = ["--no-defaults", "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M"];
 if (process.getuid?.() === 0) COMMON_ARGS.push("--user=root");
+
+function allThreadsStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  const tasks = `/proc/${pid}/task`;
+  try {
+    // The state follows the command name in parentheses; T means stopped by a signal.
+    return readdirSync(tasks).every((tid) => {
+      const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "");
+    });
+  } catch {
+    return false; // a thread ended between listing and reading
+  }
+}
 
 function mariadbVersion(): string {
   return execFileSync(MARIADBD, ["--version"], { encoding: "utf8" }).trim().split(/\s+/)[2] ?? "unknown";
@@ -132,6 +146,8 @@ export class MariaDbSite {
       "--binlog-format=ROW",
       "--slave-net-timeout=4",
       "--lock-wait-timeout=5",
+      // The scale benchmark points hundreds of groups at one server.
+      "--max-connections=3000",
       // Durability is not under test here; speed is.
       "--sync-binlog=0",
       "--innodb-flush-log-at-trx-commit=2",
@@ -266,9 +282,15 @@ export class MariaDbSite {
     await this.stopAndWait("SIGKILL");
   }
 
-  /** SIGSTOP: the server hangs (accepts TCP in the kernel backlog, answers nothing). */
-  pause(): void {
+  /**
+   * SIGSTOP: the server hangs (accepts TCP in the kernel backlog, answers nothing). Resolves
+   * once every thread is stopped: the signal is delivered asynchronously, and a query sent in
+   * between would still be answered.
+   */
+  async pause(): Promise<void> {
     this.signal("SIGSTOP");
+    const pid = this.pid;
+    await waitFor(`mariadbd ${this.name} to stop`, async () => allThreadsStopped(pid), 5_000, 5);
   }
 
   resume(): void {

@@ -159,7 +159,7 @@ describe("operator topology loop (real operator, API server and MariaDB)", () =>
       if (m.namespace === ns) times.push(Date.parse(m.pollTime));
     });
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-    sfo.pause();
+    await sfo.pause();
     try {
       await new Promise((r) => setTimeout(r, 4_000));
       const g = await group();

@@ -60,7 +60,7 @@ describe("MariaDB test sites (real mariadbd)", () => {
   it("survives SIGSTOP/SIGCONT, kill -9 and restart with the same datadir", async () => {
     const iad = sites.site("iad");
     const sfo = sites.site("sfo");
-    sfo.pause();
+    await sfo.pause();
     await expect(sfo.connect("admin", 500)).rejects.toThrow();
     sfo.resume();
     expect(await sfo.isReadOnly()).toBe(true);

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
+import mysql from "mysql2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ServerError } from "../../../operator/mysql/flavor.js";
 import { ConnectionError, DeadlineExceeded, SiteClient } from "../../../operator/mysql/site-client.js";
@@ -15,29 +15,6 @@ const RELAXED: SiteClientOptions = { connectTimeoutMs: 5_000, queryTimeoutMs: 5_
 
 const observe = (s: SiteSession) => s.flavor.observe(s);
 
-/**
- * SIGSTOP takes effect asynchronously: right after kill(2) returns, mariadbd has been seen to
- * answer one more query. Waits until every thread is stopped, so that the server is really hung.
- */
-async function pause(site: MariaDbSite): Promise<void> {
-  site.pause();
-  const tasks = `/proc/${site.pid}/task`;
-  const stopped = (): boolean => {
-    try {
-      return readdirSync(tasks).every((tid) => {
-        const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
-        return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "");
-      });
-    } catch {
-      return false; // a thread ended between listing and reading
-    }
-  };
-  const deadline = performance.now() + 2_000;
-  while (!stopped()) {
-    if (performance.now() > deadline) throw new Error(`mariadbd ${site.name} did not stop within 2 s of SIGSTOP`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 /** Runs `attempt`, expecting DeadlineExceeded; returns it with the time it took. */
 async function timedFailure(attempt: () => Promise<unknown>): Promise<{ err: DeadlineExceeded; ms: number }> {
@@ -84,7 +61,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     const client = newClient();
     await client.run("observe", observe);
 
-    await pause(site);
+    await site.pause();
     const { err, ms } = await timedFailure(() => client.run("observe", observe, DEADLINE_MS));
     measured.openConnection = Math.round(ms);
     expect(ms).toBeLessThan(BOUND_MS);
@@ -98,7 +75,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
 
   it("a fresh connect: the kernel accepts TCP but the greeting never comes", async () => {
     const client = newClient();
-    await pause(site);
+    await site.pause();
     const { err, ms } = await timedFailure(() => client.run("observe", observe, DEADLINE_MS));
     measured.freshConnect = Math.round(ms);
     expect(ms).toBeLessThan(BOUND_MS);
@@ -113,7 +90,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     await open.run("observe", observe);
     const fresh = newClient({ connectTimeoutMs: DEADLINE_MS, queryTimeoutMs: 5_000 });
 
-    await pause(site);
+    await site.pause();
     const query = await timedFailure(() => open.run("observe", observe));
     const connect = await timedFailure(() => fresh.run("observe", observe));
     measured.queryTimeout = Math.round(query.ms);
@@ -130,7 +107,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
   it("a call queued behind a hung one expires on its own deadline without touching the connection", async () => {
     const client = newClient();
     await client.run("observe", observe);
-    await pause(site);
+    await site.pause();
     const first = timedFailure(() => client.run("first", observe, 800));
     const second = timedFailure(() => client.run("second", observe, 300));
     const [a, b] = await Promise.all([first, second]);
@@ -146,7 +123,7 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     await client.run("observe", observe);
     expect(await site.isReadOnly()).toBe(false);
 
-    await pause(site);
+    await site.pause();
     await timedFailure(() => client.run("fence", (s) => s.query("SET GLOBAL read_only = ON"), DEADLINE_MS));
     site.resume();
 
@@ -173,6 +150,19 @@ describe("SiteClient deadlines against a hung mariadbd (SIGSTOP)", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await abortedClients()).toBe(before);
     await expect(client.run("observe", observe)).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it("takes NO_BACKSLASH_ESCAPES out of its session, so that escaped values reach the server intact", async () => {
+    const globalMode = await site.variable("sql_mode");
+    await site.query("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')");
+    try {
+      const client = newClient();
+      const [row] = await client.run("echo", (s) => s.query(mysql.format("SELECT @@SESSION.sql_mode AS mode, ? AS echoed", ["pa'ss\\word"])));
+      expect(String(row?.mode)).not.toContain("NO_BACKSLASH_ESCAPES");
+      expect(row?.echoed).toBe("pa'ss\\word");
+    } finally {
+      await site.query("SET GLOBAL sql_mode = ?", [globalMode]);
+    }
   });
 
   it("reports a server refusal as ServerError and a refused TCP connect as ConnectionError", async () => {
