@@ -35,27 +35,45 @@ interface Removable<L extends string> {
 }
 
 /**
- * The label sets a metric has been given. prom-client removes only exact label sets, so
- * forgetting a group or a site needs to know which sets exist.
+ * The label sets a metric has been given, grouped by site. prom-client removes only exact label
+ * sets, so forgetting a group or a site needs to know which sets exist; grouping keeps the
+ * per-poll calls (track, forgetting a site's replication series) independent of the number of
+ * groups.
  */
 class SeriesIndex<L extends string> {
-  private readonly series = new Map<string, LabelValues<L>>();
+  private readonly bySite = new Map<string, Map<string, LabelValues<L>>>();
 
   constructor(private readonly metric: Removable<L>) {}
 
   track(labels: LabelValues<L>): LabelValues<L> {
-    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-    if (!this.series.has(key)) this.series.set(key, labels);
+    const l = labels as Labels;
+    const site = siteKey(l.namespace, l.group, l.site ?? l.target_site);
+    let series = this.bySite.get(site);
+    if (!series) this.bySite.set(site, (series = new Map()));
+    // Callers build a metric's label objects in one key order, so the values identify the set.
+    const key = Object.values(l).join("\0");
+    if (!series.has(key)) series.set(key, labels);
     return labels;
   }
 
-  forget(matches: (labels: Labels) => boolean): void {
-    for (const [key, labels] of this.series) {
-      if (!matches(labels as Labels)) continue;
-      this.metric.remove(labels);
-      this.series.delete(key);
+  forgetSite(namespace: string, group: string, site: string): void {
+    const key = siteKey(namespace, group, site);
+    for (const labels of this.bySite.get(key)?.values() ?? []) this.metric.remove(labels);
+    this.bySite.delete(key);
+  }
+
+  forgetGroup(namespace: string, group: string): void {
+    const prefix = siteKey(namespace, group, "");
+    for (const key of [...this.bySite.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      for (const labels of this.bySite.get(key)?.values() ?? []) this.metric.remove(labels);
+      this.bySite.delete(key);
     }
   }
+}
+
+function siteKey(namespace: unknown, group: unknown, site: unknown): string {
+  return `${String(namespace)}\0${String(group)}\0${String(site ?? "")}`;
 }
 
 type SiteLabel = "namespace" | "group" | "site";
@@ -277,9 +295,8 @@ export class OperatorMetrics {
 
   /** The site is no longer a replica (promoted, or unreachable): its replication series go away. */
   clearReplication(namespace: string, group: string, site: string): void {
-    const matches = siteMatcher(namespace, group, site);
-    this.index.replicationLag.forget(matches);
-    this.index.replicationRunning.forget(matches);
+    this.index.replicationLag.forgetSite(namespace, group, site);
+    this.index.replicationRunning.forgetSite(namespace, group, site);
   }
 
   setDivergent(namespace: string, group: string, site: string, transactions: number): void {
@@ -288,12 +305,12 @@ export class OperatorMetrics {
 
   /** A site left the group's spec: every series about it goes, counters included. */
   forgetSite(namespace: string, group: string, site: string): void {
-    this.forget(siteMatcher(namespace, group, site));
+    for (const index of Object.values(this.index)) index.forgetSite(namespace, group, site);
   }
 
   /** The group was deleted (or is no longer managed here): every series of the group goes. */
   forgetGroup(namespace: string, group: string): void {
-    this.forget((labels) => labels.namespace === namespace && labels.group === group);
+    for (const index of Object.values(this.index)) index.forgetGroup(namespace, group);
   }
 
   setWebsocketClients(count: number): void {
@@ -304,12 +321,6 @@ export class OperatorMetrics {
     this.websocketDrops.inc({ reason });
   }
 
-  private forget(matches: (labels: Labels) => boolean): void {
-    for (const index of Object.values(this.index)) index.forget(matches);
-  }
+
 }
 
-function siteMatcher(namespace: string, group: string, site: string): (labels: Labels) => boolean {
-  return (labels) =>
-    labels.namespace === namespace && labels.group === group && (labels.site ?? labels.target_site) === site;
-}

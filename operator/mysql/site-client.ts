@@ -275,7 +275,16 @@ export class SiteClient {
     const phaseEnd = performance.now() + limitMs;
     const { host, port, user, password } = this.target;
     const socket = net.connect({ host, port, noDelay: true });
-    const conn = mysql.createConnection({ stream: socket, user, password, connectTimeout: Math.max(1, Math.ceil(limitMs)), multipleStatements: false });
+    const conn = mysql.createConnection({
+      stream: socket,
+      user,
+      password,
+      connectTimeout: Math.max(1, Math.ceil(limitMs)),
+      multipleStatements: false,
+      // mysql2 preallocates its prepared-statement cache (16,000 entries, about 0.5 MB per
+      // connection by default); the operator sends plain queries and keeps thousands of connections.
+      maxPreparedStatements: 1,
+    });
     const wire: Wire = { conn, socket, broken: false };
     call.wire = wire;
     // Without a listener a server-side close of an idle connection would be an uncaught 'error'.

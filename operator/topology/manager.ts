@@ -79,6 +79,9 @@ export class TopologyManager {
   private memory: GroupMemory = EMPTY_MEMORY;
   private written: MysqlFailoverGroupStatus | undefined;
   private lastWriteAt = 0;
+  private writing: Promise<void> | undefined;
+  /** Jittered per group so that a thousand groups do not refresh their status in one burst. */
+  private readonly refreshMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -93,6 +96,7 @@ export class TopologyManager {
     this.spec = withDefaults(group.spec);
     this.written = group.status;
     this.log = deps.log.child({ namespace: this.namespace, group: this.name });
+    this.refreshMs = (deps.statusRefreshMs ?? 30_000) * (1 + Math.random() / 2);
   }
 
   get namespace(): string {
@@ -134,6 +138,7 @@ export class TopologyManager {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.writing;
     this.closeProbes();
     this.deps.metrics.forgetGroup(this.namespace, this.name);
     this.log.info(LOG_MESSAGES.managerStopped);
@@ -212,6 +217,22 @@ export class TopologyManager {
     }
   }
 
+  /**
+   * Reporting status must not hold up the next poll (an API server under load answers in
+   * seconds), so writes run beside the loop, one at a time; a failed write is retried by the
+   * next cycle, whose diff against `written` still shows the change.
+   */
+  private writeStatus(status: TopologyStatus): void {
+    this.writing = this.deps
+      .writeStatus(this.namespace, this.name, status)
+      .then(() => {
+        this.written = { ...this.written, ...status };
+        this.lastWriteAt = Date.now();
+      })
+      .catch((err: unknown) => this.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) }))
+      .finally(() => (this.writing = undefined));
+  }
+
   private async cycle(): Promise<void> {
     const sites = this.spec.sites;
     const ready = await this.ensureProbes();
@@ -237,16 +258,7 @@ export class TopologyManager {
 
     const generation = this.group.metadata.generation ?? 0;
     const status = topologyStatus(this.written, result, polls, this.spec.replication.maxLagSeconds, generation, now);
-    if (needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.deps.statusRefreshMs ?? 30_000)) {
-      try {
-        await this.deps.writeStatus(this.namespace, this.name, status);
-        this.written = { ...this.written, ...status };
-        this.lastWriteAt = Date.now();
-      } catch (err) {
-        // Retried by the next cycle: the diff against `written` still shows the change.
-        this.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) });
-      }
-    }
+    if (!this.writing && needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.refreshMs)) this.writeStatus(status);
     const roles = new Map(sites.map((s) => [s.name, s.role]));
     const current = this.group.status ?? {};
     this.latest = statusMessage(this.namespace, this.name, status, roles, result.verdict.verdict, current, now);

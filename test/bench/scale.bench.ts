@@ -17,6 +17,7 @@ const GROUPS = Number(process.env.SCALE_GROUPS ?? 1000);
 const WARMUP_MS = Number(process.env.SCALE_WARMUP_MS ?? 20_000);
 const WINDOW_MS = Number(process.env.SCALE_WINDOW_MS ?? 30_000);
 const NS = "scale";
+const OPERATOR_HEAP_MB = Number(process.env.SCALE_HEAP_MB ?? 256);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 function cpuSeconds(pid: number): number {
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
     const [metricsPort, healthPort, statusPort] = [await freePort(), await freePort(), await freePort()];
     operator = spawn(
       process.execPath,
-      [`${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--no-leader-election", `--namespaces=${NS}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--log-level=warn"],
+      // The heap cap the Helm chart sets; without it V8 sizes the heap for this 24 GiB machine.
+      [`--max-old-space-size=${OPERATOR_HEAP_MB}`, ...(process.env.SCALE_NODE_FLAGS ?? "").split(" ").filter(Boolean), `${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--no-leader-election", `--namespaces=${NS}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--log-level=warn"],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
     const pid = operator.pid ?? 0;
@@ -128,7 +130,9 @@ async function main(): Promise<void> {
     }
     const elapsed = (Date.now() - windowStart) / 1000;
     const cpu = (cpuSeconds(pid) - cpuBefore) / elapsed;
-    const after = cycleBuckets(await metrics());
+    const afterText = await metrics();
+    const after = cycleBuckets(afterText);
+    const gauge = (name: string) => Number(afterText.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, "m"))?.[1] ?? NaN) / 2 ** 20;
     const cycles = after.count - before.count;
     const p50 = quantile(0.5, before.buckets, after.buckets) * 1000;
     const p99 = quantile(0.99, before.buckets, after.buckets) * 1000;
@@ -141,7 +145,7 @@ async function main(): Promise<void> {
         {
           benchmark: "scale",
           machine: machineInfo(),
-          setup: { groups: GROUPS, site_endpoints: GROUPS * 2, mariadb_servers: 4, poll_interval: "2s", setup_ms: setupMs, converge_ms: convergeMs, warmup_ms: WARMUP_MS, window_s: round(elapsed) },
+          setup: { groups: GROUPS, site_endpoints: GROUPS * 2, mariadb_servers: 4, poll_interval: "2s", operator_heap_cap_mb: OPERATOR_HEAP_MB, setup_ms: setupMs, converge_ms: convergeMs, warmup_ms: WARMUP_MS, window_s: round(elapsed) },
           results: {
             cycles,
             cycles_per_second: round(cycles / elapsed),
@@ -150,6 +154,9 @@ async function main(): Promise<void> {
             cpu_cores: Math.round(cpu * 1000) / 1000,
             rss_mb_max: round(rssMax),
             rss_mb_last: round(rss.at(-1) ?? 0),
+            heap_used_mb: round(gauge("nodejs_heap_size_used_bytes")),
+            heap_total_mb: round(gauge("nodejs_heap_size_total_bytes")),
+            external_mb: round(gauge("nodejs_external_memory_bytes")),
           },
           targets,
           pass,
@@ -160,7 +167,11 @@ async function main(): Promise<void> {
     );
     process.exitCode = pass ? 0 : 1;
   } finally {
-    operator?.kill("SIGTERM");
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((resolve) => operator?.once("exit", resolve));
+      operator.kill("SIGTERM");
+      await exited;
+    }
     await sites.teardown();
     await plane.stop();
   }

@@ -39,6 +39,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
 describe("OperatorMetrics exposition", () => {
   const expected: [name: string, type: string, labels: string[]][] = [
     [METRICS.pollLatencySeconds, "histogram", ["group", "namespace", "site"]],
+    [METRICS.pollCycleSeconds, "histogram", []],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
@@ -118,7 +119,7 @@ describe("OperatorMetrics exposition", () => {
 
     for (const [name, found] of await families(metrics)) {
       if (!name.startsWith("bloodraven_") || name === METRICS.websocketConnectedClients) continue;
-      if (name === METRICS.websocketDroppedClientsTotal) continue;
+      if (name === METRICS.websocketDroppedClientsTotal || name === METRICS.pollCycleSeconds) continue;
       const groups = new Set(found.samples.map((sample) => `${sample.labels.namespace}/${sample.labels.group}`));
       expect([...groups].sort(), name).toEqual(["default/payments", "staging/orders"]);
     }
