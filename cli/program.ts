@@ -1,6 +1,9 @@
 import { Command, Option } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
+import { registerCompletionCommand } from "./commands/completion.js";
 import { registerGtidCommands } from "./commands/gtid.js";
+import { registerRunbookCommand } from "./commands/runbook.js";
+import { registerStatusCommand } from "./commands/status.js";
 
 /**
  * Builds the kubectl-bloodraven command tree. Commands that talk to the API server import the
@@ -31,5 +34,8 @@ export function buildProgram(): Command {
     });
 
   registerGtidCommands(program);
+  registerStatusCommand(program);
+  registerRunbookCommand(program);
+  registerCompletionCommand(program);
   return program;
 }

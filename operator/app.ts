@@ -1,6 +1,8 @@
-import type { MysqlFailoverGroup } from "../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
 import type { OperatorConfig } from "./config.js";
+import { DnsPublisher } from "./failover/dns.js";
+import { NodeTainter } from "./failover/taints.js";
 import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
@@ -32,12 +34,16 @@ export class OperatorApp {
   private readonly status: StatusServer;
   private readonly servers;
   private readonly managers = new Map<string, TopologyManager>();
+  private readonly dns: DnsPublisher;
+  private readonly taints: NodeTainter;
   private leading = false;
 
   constructor(private readonly config: OperatorConfig) {
     this.log = createLogger({ level: config.logLevel, base: { identity: config.identity } });
     this.kube = new Kube(loadKubeConfig(config));
     this.events = new EventRecorder(this.kube, { logger: this.log, host: config.identity });
+    this.dns = new DnsPublisher(this.kube);
+    this.taints = new NodeTainter(this.kube);
     this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.status = new StatusServer({
       source: {
@@ -143,12 +149,43 @@ export class OperatorApp {
           close: () => client.close(),
         };
       },
-      writeStatus: async (namespace, name, status) => {
+      patchStatus: async (namespace, name, status) => {
         await this.kube.patchFailoverGroupStatus(namespace, name, status);
       },
+      patchAnnotations: async (namespace, name, annotations) => {
+        await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations });
+      },
+      withSite: async (address, account, operation, fn, deadlineMs) => {
+        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: deadlineMs });
+        try {
+          return await client.run(operation, fn, deadlineMs);
+        } finally {
+          client.close();
+        }
+      },
+      followPrimary: (group, spec, site) => this.followPrimary(group, spec, site),
       recordEvent: (group, event) => void this.events.record(group, event.type, event.reason as EventReason, event.message),
       publish: (message) => this.status.publish(message),
     };
+  }
+
+  /**
+   * DNS first (clients follow it), then taints: the new primary's nodes lose the read-only taint,
+   * every other managed site's nodes get it. Counted only when something really changed.
+   */
+  private async followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void> {
+    const namespace = group.metadata.namespace ?? "default";
+    const name = group.metadata.name ?? "";
+    if (spec.dns) {
+      const { changed } = await this.dns.publish(group, site);
+      if (changed) this.metrics.recordDnsFlip(namespace, name, site);
+    }
+    for (const s of spec.sites) {
+      if (!s.taintNodeSelector || s.role === "read-only") continue;
+      const { applied, removed } = await this.taints.setReadOnlyTaint(name, s.taintNodeSelector, s.name !== site);
+      for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
+      for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
+    }
   }
 
   /** SIGTERM: stop managers, hand the lease over, close servers; bounded by SHUTDOWN_BUDGET_MS. */

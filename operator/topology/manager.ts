@@ -5,19 +5,26 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
-import { needsStatusWrite, statusMessage, topologyStatus, type TopologyStatus } from "../../shared/topology/status.js";
+import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, type TopologyStatus } from "../../shared/topology/status.js";
+import { ANNOTATIONS } from "../../shared/names.js";
+import { FailoverExecutor, type FailoverRecord, type RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
+import type { SiteSession } from "../mysql/site-client.js";
+import { FailoverController } from "./failover-controller.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
 /** What one poll of one server reports, flavor-independent. */
 export interface SiteObservation {
+  flavor: "mysql" | "mariadb";
   readOnly: boolean;
   gtidExecuted: string;
+  gtidBinlogState?: string;
   replica?: {
     ioRunning: boolean;
     sqlRunning: boolean;
     secondsBehindSource: number | null;
     sourceHost: string;
+    sourcePort: number;
     lastIoError: string;
     lastSqlError: string;
   };
@@ -45,6 +52,8 @@ export interface TopologyMetricsSink {
   setReplication(namespace: string, group: string, site: string, lagSeconds: number | null, ioRunning: boolean, sqlRunning: boolean): void;
   clearReplication(namespace: string, group: string, site: string): void;
   forgetGroup(namespace: string, group: string): void;
+  recordFailover(namespace: string, group: string, targetSite: string): void;
+  setDivergent(namespace: string, group: string, site: string, transactions: number): void;
 }
 
 export interface ManagerDeps {
@@ -52,7 +61,13 @@ export interface ManagerDeps {
   metrics: TopologyMetricsSink;
   readSecret: SecretReader;
   openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
-  writeStatus(namespace: string, name: string, status: TopologyStatus): Promise<void>;
+  /** JSON merge patch of the status subresource. */
+  patchStatus(namespace: string, name: string, status: MysqlFailoverGroupStatus): Promise<void>;
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** A fresh connection for a mutation, bounded by deadlineMs and closed afterwards. */
+  withSite<T>(address: SiteAddress, account: MysqlAccount, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
+  /** Points DNS and node taints at the primary; throws when that failed. */
+  followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;
   publish(message: GroupStatusMessage): void;
   /** Volatile status fields (lastSeen, GTIDs, lag) are written at most this often. */
@@ -80,12 +95,15 @@ export class TopologyManager {
   private written: MysqlFailoverGroupStatus | undefined;
   private lastWriteAt = 0;
   private writing: Promise<void> | undefined;
+  private pendingFailoverRecord: FailoverRecord | undefined;
   /** Jittered per group so that a thousand groups do not refresh their status in one burst. */
   private readonly refreshMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private latest: GroupStatusMessage | undefined;
+  private observations = new Map<string, SiteObservation | undefined>();
+  private readonly failover: FailoverController;
   private readonly log: Logger;
 
   constructor(
@@ -97,6 +115,107 @@ export class TopologyManager {
     this.written = group.status;
     this.log = deps.log.child({ namespace: this.namespace, group: this.name });
     this.refreshMs = (deps.statusRefreshMs ?? 30_000) * (1 + Math.random() / 2);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read lazily by the getter below
+    const self = this;
+    const executor = new FailoverExecutor({
+      log: this.log,
+      withSite: (site, operation, fn, deadlineMs) => this.withSite(site, operation, fn, deadlineMs),
+      replicationSource: (site) => {
+        const account = this.credentials?.replication;
+        if (!account) throw new Error("replication credentials unavailable");
+        return { ...this.address(site), user: account.user, password: account.password };
+      },
+      get spareUsers() {
+        return [...new Set([self.credentials?.operator.user, self.credentials?.replication.user].filter((u): u is string => u !== undefined))];
+      },
+      persistFailover: (record) => this.persistFailover(record),
+      persistRecovery: (site, record) => this.persistRecovery(site, record),
+      recoveryOf: (site) => this.recoveryOf(site),
+      recordFailover: (site) => this.deps.metrics.recordFailover(this.namespace, this.name, site),
+      setDivergent: (site, n) => this.deps.metrics.setDivergent(this.namespace, this.name, site, n),
+      recordEvent: (event) => this.deps.recordEvent(this.group, event),
+      markWritable: (site) => this.markState(site, "writable"),
+      markReadOnly: (site) => this.markState(site, "read-only"),
+    });
+    this.failover = new FailoverController(executor, {
+      log: this.log,
+      recordEvent: (event) => this.deps.recordEvent(this.group, event),
+      followPrimary: (site) => this.deps.followPrimary(this.group, this.spec, site),
+    });
+  }
+
+  private address(site: string): SiteAddress {
+    const spec = this.spec.sites.find((s) => s.name === site);
+    if (!spec) throw new Error(`no site ${site} in the spec`);
+    return siteAddress(this.name, this.namespace, spec);
+  }
+
+  private withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T> {
+    const account = this.credentials?.operator;
+    if (!account) return Promise.reject(new Error("operator credentials unavailable"));
+    return this.deps.withSite(this.address(site), account, operation, fn, deadlineMs);
+  }
+
+  /** Our own actions change a site's state at once; waiting for debounced polls would only lag. */
+  private markState(site: string, state: "writable" | "read-only"): void {
+    const trackers = new Map(this.memory.trackers);
+    const prev = trackers.get(site);
+    if (!prev) return;
+    trackers.set(site, { ...prev, state, consecutiveFailures: 0, consecutiveWritable: state === "writable" ? this.spec.recoveryThreshold : 0 });
+    this.memory = { ...this.memory, trackers };
+  }
+
+  private recoveryOf(site: string): RecoveryRecord | undefined {
+    const s = this.written?.sites?.find((x) => x.name === site);
+    if (s?.recoveryState !== "RecoveryInProgress" && s?.recoveryState !== "RecoveryBlocked") return undefined;
+    return {
+      state: s.recoveryState,
+      ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
+      ...(s.divergentTransactionCount !== undefined ? { divergentTransactionCount: s.divergentTransactionCount } : {}),
+    };
+  }
+
+  /**
+   * Status and the annotation pair, awaited: a restarted operator must honour the cooldown. The
+   * record counts in memory at once, so that a failed write cannot make the next decision treat
+   * the site just promoted as a returning old primary; the write is retried every cycle.
+   */
+  private async persistFailover(record: FailoverRecord): Promise<void> {
+    this.written = { ...this.written, ...record };
+    this.pendingFailoverRecord = record;
+    await this.flushFailoverRecord();
+  }
+
+  private async flushFailoverRecord(): Promise<void> {
+    const record = this.pendingFailoverRecord;
+    if (!record) return;
+    try {
+      await this.deps.patchStatus(this.namespace, this.name, { ...record });
+      await this.deps.patchAnnotations(this.namespace, this.name, {
+        [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
+        [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
+      });
+      this.pendingFailoverRecord = undefined;
+    } catch (err) {
+      this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover", error: errorText(err) });
+    }
+  }
+
+  /**
+   * Writes one site's recovery fields. Waits for a topology write in flight first: both write the
+   * whole sites list, and the older one must not land last.
+   */
+  private async persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void> {
+    await this.writing;
+    const sites = (this.written?.sites ?? []).map((s) => {
+      if (s.name !== site) return s;
+      const { recoveryState: _r, divergentGtid: _g, divergentTransactionCount: _c, ...rest } = s;
+      return record
+        ? { ...rest, recoveryState: record.state, ...(record.divergentGtid ? { divergentGtid: record.divergentGtid } : {}), ...(record.divergentTransactionCount !== undefined ? { divergentTransactionCount: record.divergentTransactionCount } : {}) }
+        : rest;
+    });
+    await this.deps.patchStatus(this.namespace, this.name, { sites });
+    this.written = { ...this.written, sites };
   }
 
   get namespace(): string {
@@ -203,6 +322,7 @@ export class TopologyManager {
     const started = performance.now();
     try {
       const o = await probe.observe(this.siteDeadlineMs());
+      this.observations.set(site.name, o);
       this.deps.metrics.observePoll(this.namespace, this.name, site.name, (performance.now() - started) / 1000);
       const poll: SitePoll = { ...base, ok: true, readOnly: o.readOnly, gtidExecuted: o.gtidExecuted };
       if (o.replica) {
@@ -211,6 +331,7 @@ export class TopologyManager {
       }
       return poll;
     } catch (err) {
+      this.observations.set(site.name, undefined);
       this.deps.metrics.observePoll(this.namespace, this.name, site.name, (performance.now() - started) / 1000);
       this.log.debug(LOG_MESSAGES.pollFailed, { site: site.name, error: errorText(err) });
       return { ...base, ok: false, error: errorText(err) };
@@ -224,13 +345,29 @@ export class TopologyManager {
    */
   private writeStatus(status: TopologyStatus): void {
     this.writing = this.deps
-      .writeStatus(this.namespace, this.name, status)
+      .patchStatus(this.namespace, this.name, status)
       .then(() => {
         this.written = { ...this.written, ...status };
         this.lastWriteAt = Date.now();
       })
       .catch((err: unknown) => this.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) }))
       .finally(() => (this.writing = undefined));
+  }
+
+  private async runFailover(settled: boolean, status: TopologyStatus): Promise<string | undefined> {
+    await this.flushFailoverRecord();
+    const annotations = this.group.metadata.annotations ?? {};
+    const at = annotations[ANNOTATIONS.lastFailover];
+    const target = annotations[ANNOTATIONS.lastFailoverTarget];
+    return this.failover.step({
+      spec: this.spec,
+      status: { ...this.written, ...status, sites: status.sites },
+      settled,
+      states: new Map([...this.memory.trackers].map(([name, t]) => [name, t.state])),
+      observations: this.observations,
+      addresses: new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)])),
+      ...(at && target ? { annotatedFailover: { at, target } } : {}),
+    });
   }
 
   private async cycle(): Promise<void> {
@@ -257,7 +394,13 @@ export class TopologyManager {
     }
 
     const generation = this.group.metadata.generation ?? 0;
-    const status = topologyStatus(this.written, result, polls, this.spec.replication.maxLagSeconds, generation, now);
+    const maxLag = this.spec.replication.maxLagSeconds;
+    const before = this.written;
+    const observed = topologyStatus(before, result, polls, maxLag, generation, now);
+    const authority = await this.runFailover(result.settled, observed);
+    // The failover step may have persisted recovery fields or a failover record: build on those,
+    // or this cycle's write would put back what the step just replaced.
+    const status = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);
     if (!this.writing && needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.refreshMs)) this.writeStatus(status);
     const roles = new Map(sites.map((s) => [s.name, s.role]));
     const current = this.group.status ?? {};

@@ -252,11 +252,16 @@ export class MariaDbSite {
   async injectWrite(note = "write", user: TestUser = "admin"): Promise<string> {
     const conn = await this.connect(user);
     try {
-      await conn.query({ sql: "CREATE DATABASE IF NOT EXISTS bloodraven_test", timeout: QUERY_TIMEOUT_MS });
-      await conn.query({
-        sql: "CREATE TABLE IF NOT EXISTS bloodraven_test.writes (id BIGINT AUTO_INCREMENT PRIMARY KEY, site VARCHAR(64) NOT NULL, note VARCHAR(255) NOT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
-        timeout: QUERY_TIMEOUT_MS,
-      });
+      // DDL only when the table is missing: even `IF NOT EXISTS` DDL is binlogged as a
+      // transaction, and a test counting transactions expects one write to be one.
+      const [tables] = await conn.query<mysql.RowDataPacket[]>({ sql: "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bloodraven_test' AND TABLE_NAME = 'writes'", timeout: QUERY_TIMEOUT_MS });
+      if (tables.length === 0) {
+        await conn.query({ sql: "CREATE DATABASE IF NOT EXISTS bloodraven_test", timeout: QUERY_TIMEOUT_MS });
+        await conn.query({
+          sql: "CREATE TABLE IF NOT EXISTS bloodraven_test.writes (id BIGINT AUTO_INCREMENT PRIMARY KEY, site VARCHAR(64) NOT NULL, note VARCHAR(255) NOT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+          timeout: QUERY_TIMEOUT_MS,
+        });
+      }
       await conn.query({ sql: "INSERT INTO bloodraven_test.writes (site, note) VALUES (?, ?)", values: [this.name, note], timeout: QUERY_TIMEOUT_MS });
       const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql: "SELECT @@GLOBAL.gtid_binlog_pos AS pos", timeout: QUERY_TIMEOUT_MS });
       return String(rows[0]?.pos ?? "");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test tiers need and is not in the repository: Debian's MariaDB packages, npm
-# packages, the Go-built control plane (etcd, kube-apiserver, kube-controller-manager) and, if the
-# machine has none, kubectl. Reuses whatever is already there. Used by .ci/run and the playground.
+# packages, the Go-built control plane (etcd, kube-apiserver, kube-controller-manager), the Go-built
+# helm CLI (chart tests) and, if the machine has none, kubectl. Reuses whatever is already there.
+# Used by .ci/run and the playground.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -62,4 +63,5 @@ timed "apt packages" apt_packages
 timed "node" node_check
 timed "npm packages" npm_packages
 timed "control plane binaries" bash scripts/control-plane/build.sh
+timed "helm" bash scripts/helm/build.sh
 timed "kubectl" kubectl_check

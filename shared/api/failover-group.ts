@@ -171,8 +171,8 @@ export const siteSpecSchema = object({
     "a site must set exactly one of `endpoint` (an external MySQL server the operator connects to) or `storage` (a site the operator runs)",
   )
   .rule(
-    "!has(self.endpoint) || !(has(self.taintNodeSelector) || has(self.zone) || has(self.resources))",
-    "`taintNodeSelector`, `zone` and `resources` may not be set on an external site (one with `endpoint`): the operator runs no pods for it",
+    "!has(self.endpoint) || !(has(self.zone) || has(self.resources))",
+    "`zone` and `resources` may not be set on an external site (one with `endpoint`): the operator runs no pods for it",
   )
   .rule(
     "!has(self.storage) || self.role == 'read-only' || has(self.taintNodeSelector)",
@@ -341,6 +341,9 @@ const plannedFailoverStatusSchema = object({
 export const statusSchema = object({
   observedGeneration: integer({ minimum: 0, format: "int64" }).describe("metadata.generation the operator last acted on."),
   activeSite: string().describe("The one writable primary-candidate; empty when there is none or more than one."),
+  lastKnownPrimary: string().describe(
+    "The site last seen as the single writable primary. Kept while activeSite is empty, so that emergency failover knows which primary disappeared, also after an operator restart.",
+  ),
   summary: string({ pattern: SUMMARY }).describe("Site states at a glance: writable W / read-only RO / unreachable or unknown X."),
   sites: array(siteStatusSchema, { maxItems: LIMITS.maxSites, listType: "map", listMapKeys: ["name"] }),
   conditions: array(conditionSchema, { maxItems: 16, listType: "map", listMapKeys: ["type"] }),

@@ -1,12 +1,14 @@
 import type { Condition, MysqlFailoverGroupStatus, SiteStatus } from "../api/index.js";
 import { siteSummary } from "../api/index.js";
 import type { GroupStatusMessage } from "../status-message.js";
-import { topologyConditions } from "./conditions.js";
+import { CONDITION_TYPES } from "../names.js";
+import { setCondition, topologyConditions, type ConditionUpdate } from "./conditions.js";
 import type { CycleResult, SitePoll } from "./cycle.js";
 import { replicationHealth } from "./replication-health.js";
 
 /** The part of status the topology manager owns; other writers (failover, recovery) own the rest. */
-export type TopologyStatus = Required<Pick<MysqlFailoverGroupStatus, "observedGeneration" | "activeSite" | "summary" | "sites" | "conditions">>;
+export type TopologyStatus = Required<Pick<MysqlFailoverGroupStatus, "observedGeneration" | "activeSite" | "summary" | "sites" | "conditions">> &
+  Pick<MysqlFailoverGroupStatus, "lastKnownPrimary">;
 
 /** Fields that change on nearly every poll under load; refreshing them is not worth a write each time. */
 const VOLATILE_SITE_FIELDS = ["lastSeen", "gtidExecuted", "secondsBehindSource"] as const;
@@ -49,14 +51,40 @@ export function topologyStatus(
     cycle.verdict.activeSite,
     maxLagSeconds,
   );
-  const conditions: Condition[] = topologyConditions(prev?.conditions, cycle.verdict, health, generation, now);
+  const conditions: Condition[] = setCondition(topologyConditions(prev?.conditions, cycle.verdict, health, generation, now), recoveryCondition(sites, generation), now);
+  const lastKnownPrimary = prev?.lastKnownPrimary;
   return {
     observedGeneration: generation,
     activeSite: cycle.verdict.activeSite,
+    ...(lastKnownPrimary ? { lastKnownPrimary } : {}),
     summary: siteSummary(sites.map((s) => s.state)),
     sites,
     conditions,
   };
+}
+
+/**
+ * Settles who the primary is from the failover decision: `lastKnownPrimary` records it, and
+ * `activeSite` (what clients and the sidecars' safety net follow) names a site only when the
+ * verdict's single writable site is that primary; a writable site being fenced is never shown.
+ * Without an authority (not settled yet, nothing recorded) the verdict stands.
+ */
+export function applyAuthority(status: TopologyStatus, authority: string | undefined): TopologyStatus {
+  if (authority === undefined) return status;
+  return { ...status, lastKnownPrimary: authority, activeSite: status.activeSite === authority ? authority : "" };
+}
+
+/** RecoveryPending from the recovery fields of the sites (the seeds' two reasons). */
+function recoveryCondition(sites: readonly SiteStatus[], generation: number): ConditionUpdate {
+  const blocked = sites.filter((s) => s.recoveryState === "RecoveryBlocked");
+  const inProgress = sites.filter((s) => s.recoveryState === "RecoveryInProgress");
+  const base = { type: CONDITION_TYPES.recoveryPending, observedGeneration: generation };
+  if (blocked.length > 0) {
+    const detail = blocked.map((s) => `${s.name} has ${s.divergentTransactionCount ?? "some"} divergent transaction(s) (${s.divergentGtid ?? "?"})`).join("; ");
+    return { ...base, status: "True", reason: "DivergentTransactions", message: `${detail}; review them, then reclone with the bloodraven.shipstream.io/reclone-site annotation (kubectl bloodraven reclone)` };
+  }
+  if (inProgress.length > 0) return { ...base, status: "True", reason: "RecoveryInProgress", message: `${inProgress.map((s) => s.name).join(", ")} rejoining as replica(s) of the primary` };
+  return { ...base, status: "False", reason: "NoRecovery", message: "no site needs recovery" };
 }
 
 function withoutVolatile(status: Partial<TopologyStatus>): unknown {
@@ -72,8 +100,8 @@ function withoutVolatile(status: Partial<TopologyStatus>): unknown {
 
 function pick(status: MysqlFailoverGroupStatus | undefined): Partial<TopologyStatus> {
   if (!status) return {};
-  const { observedGeneration, activeSite, summary, sites, conditions } = status;
-  return { observedGeneration, activeSite, summary, sites, conditions };
+  const { observedGeneration, activeSite, lastKnownPrimary, summary, sites, conditions } = status;
+  return { observedGeneration, activeSite, lastKnownPrimary, summary, sites, conditions };
 }
 
 /**

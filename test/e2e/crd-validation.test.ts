@@ -79,7 +79,7 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
   ],
   [
     "pod placement on an external site",
-    (g) => (g.spec.sites[0]!.taintNodeSelector = { zone: "a" }),
+    (g) => (g.spec.sites[0]!.zone = "a"),
     "may not be set on an external site",
   ],
   [

@@ -23,6 +23,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const crds = readdirSync(`${root}crds`).filter((f) => f.endsWith(".yaml"));
     if (crds.length === 0) throw new Error("crds/ holds no CRD: run `npm run generate:crds`");
     kubectl("apply", "--server-side", "-f", `${root}crds`);
+    // external-dns's DNSEndpoint type, which the operator writes; in a real cluster external-dns installs it.
+    kubectl("apply", "--server-side", "-f", `${root}test/fixtures/crds`);
     kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd", "--all");
   } catch (err) {
     await plane.stop();

@@ -42,10 +42,14 @@ export class OperatorProcess {
     this.exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   }
 
-  static async start(opts: { identity: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<OperatorProcess> {
+  /**
+   * `kubeconfig` is the file the operator uses (copied like the default), e.g. one holding a
+   * ServiceAccount token; the test control plane's admin kubeconfig when omitted.
+   */
+  static async start(opts: { identity: string; args?: string[]; env?: NodeJS.ProcessEnv; kubeconfig?: string }): Promise<OperatorProcess> {
     const env = new EnvDir("operator");
     const kubeconfig = env.join("kubeconfig");
-    copyFileSync(testKubeconfig(), kubeconfig);
+    copyFileSync(opts.kubeconfig ?? testKubeconfig(), kubeconfig);
     const ports = { metrics: await freePort(), health: await freePort(), status: await freePort() };
     const child = spawn(
       process.execPath,

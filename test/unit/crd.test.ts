@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { CRD_DIR, renderCrds } from "../../scripts/generate-crds.js";
+import { CRD_DIRS, renderCrds } from "../../scripts/generate-crds.js";
 import {
   DEFAULTS,
   failoverGroupCrd,
@@ -44,12 +46,14 @@ function violations(node: SchemaNode, value: unknown): string[] {
   return problems;
 }
 
-describe("crds/ is generated from shared/api", () => {
-  it.each([...renderCrds()])("crds/%s is up to date", async (name, expected) => {
-    const committed = await readFile(`${CRD_DIR}${name}`, "utf8").catch(() => "<missing>");
-    expect(committed === expected, `crds/${name} differs from the schema in shared/api: run \`npm run generate:crds\``).toBe(
-      true,
-    );
+describe("crds/ and the chart's copy are generated from shared/api", () => {
+  const repo = fileURLToPath(new URL("../..", import.meta.url));
+  // One source of truth: crds/ and charts/bloodraven/crds/ must both hold exactly what shared/api renders.
+  const files = CRD_DIRS.flatMap((dir) => [...renderCrds()].map(([name, expected]) => [`${relative(repo, dir)}/${name}`, dir + name, expected] as const));
+
+  it.each(files)("%s is up to date", async (shown, path, expected) => {
+    const committed = await readFile(path, "utf8").catch(() => "<missing>");
+    expect(committed === expected, `${shown} differs from the schema in shared/api: run \`npm run generate:crds\``).toBe(true);
   });
 
   it("names the resource as shared/names.ts does", () => {

@@ -1,0 +1,105 @@
+{{/* Chart name, e.g. for app.kubernetes.io/name (the seeds' scrape config keeps pods labelled bloodraven). */}}
+{{- define "bloodraven.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of the release's objects: the release name, with the chart name appended unless it already holds it. */}}
+{{- define "bloodraven.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "bloodraven.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "bloodraven.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bloodraven.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "bloodraven.labels" -}}
+helm.sh/chart: {{ include "bloodraven.chart" . }}
+{{ include "bloodraven.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "bloodraven.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "bloodraven.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+watchNamespaces as a JSON list without duplicates or blanks; a comma-separated string
+(`--set watchNamespaces=a` or `--set watchNamespaces=a\,b`) is accepted too.
+*/}}
+{{- define "bloodraven.watchNamespaces" -}}
+{{- $list := .Values.watchNamespaces | default list }}
+{{- if kindIs "string" $list }}{{ $list = splitList "," $list }}{{ end }}
+{{- $clean := list }}
+{{- range $list }}{{ with trim (toString .) }}{{ $clean = append $clean . }}{{ end }}{{ end }}
+{{- $clean | uniq | toJson }}
+{{- end }}
+
+{{- define "bloodraven.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "bloodraven.subjects" -}}
+- kind: ServiceAccount
+  name: {{ include "bloodraven.serviceAccountName" . }}
+  namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{/* The full username the apiserver gives the operator's ServiceAccount. */}}
+{{- define "bloodraven.serviceAccountUser" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "bloodraven.serviceAccountName" .) }}
+{{- end }}
+
+{{/*
+The namespaced rules (MysqlFailoverGroups, Secrets, Events, DNSEndpoints): one list, used by the
+ClusterRole when every namespace is watched and by the per-namespace Roles otherwise.
+*/}}
+{{- define "bloodraven.namespacedRules" -}}
+# The informer lists and watches groups; annotations (anti-flap record, consumed requests) are
+# merge-patched on the object itself. No create, update or delete.
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlfailovergroups"]
+  verbs: ["get", "list", "watch", "patch"]
+# Status is merge-patched through the status subresource.
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlfailovergroups/status"]
+  verbs: ["patch"]
+# The DNSEndpoint names its group as owner with blockOwnerDeletion; clusters running the
+# OwnerReferencesPermissionEnforcement admission plugin (OpenShift) require this for that.
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlfailovergroups/finalizers"]
+  verbs: ["update"]
+# MySQL credentials named by spec.credentials / spec.secretName: read one by name, never list.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+# Events on groups; repeats bump count and lastTimestamp with a patch.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- if .Values.rbac.dnsEndpoints }}
+# The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
+- apiGroups: ["externaldns.k8s.io"]
+  resources: ["dnsendpoints"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
+{{- end }}

@@ -1,0 +1,185 @@
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { EVENT_REASONS } from "../../shared/names.js";
+import type { TopologyEvent } from "../../shared/topology/cycle.js";
+import { errorText, type Logger } from "../log.js";
+import type { ReplicationSource } from "../mysql/flavor.js";
+import type { SiteSession } from "../mysql/site-client.js";
+
+/** The site-level recovery record kept in status.sites[]. */
+export interface RecoveryRecord {
+  state: "RecoveryInProgress" | "RecoveryBlocked";
+  divergentGtid?: string;
+  divergentTransactionCount?: number;
+}
+
+export interface FailoverRecord {
+  lastFailover: string;
+  lastFailoverTarget: string;
+  promotionGtidExecuted: string;
+}
+
+export type SiteAction =
+  | { kind: "fence"; site: string; reason: string }
+  | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
+  | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
+  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined }
+  | { kind: "clearRecovery"; site: string }
+  | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
+
+export interface ExecutorDeps {
+  log: Logger;
+  /** Runs fn on a fresh connection to the site, bounded by deadlineMs; the connection is closed after. */
+  withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
+  replicationSource(site: string): ReplicationSource;
+  /** Users whose sessions survive a fence: the operator's and the replication account. */
+  spareUsers: string[];
+  /** Awaited status + annotation write; the cooldown must survive a crash right after promotion. */
+  persistFailover(record: FailoverRecord): Promise<void>;
+  /** Awaited status write of one site's recovery fields (undefined clears them). */
+  persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void>;
+  recoveryOf(site: string): RecoveryRecord | undefined;
+  recordFailover(site: string, seconds: { toWritable: number }): void;
+  setDivergent(site: string, transactions: number): void;
+  recordEvent(event: TopologyEvent): void;
+  /** Tells the topology memory that a site is writable now (we just confirmed it). */
+  markWritable(site: string): void;
+  markReadOnly(site: string): void;
+}
+
+export interface ExecutorTimings {
+  fenceLockWaitSeconds: number;
+  fenceDeadlineMs: number;
+  /** How long a promoted candidate may spend applying its relay log (non-fatal when exceeded). */
+  relayDrainSeconds: number;
+  promoteDeadlineMs: number;
+}
+
+export const DEFAULT_TIMINGS: ExecutorTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, relayDrainSeconds: 30, promoteDeadlineMs: 10_000 };
+
+/**
+ * Carries out the decision core's actions, one at a time and in order (fences come first). Each
+ * action re-reads what it changes: a statement that timed out against a hung server may still
+ * take effect later, so nothing here assumes an outcome it did not read back.
+ */
+export class FailoverExecutor {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: ExecutorDeps,
+    private readonly timings: ExecutorTimings = DEFAULT_TIMINGS,
+  ) {
+    this.log = deps.log;
+  }
+
+  /**
+   * Runs every action; stops at the first failed fence or promotion (the next cycle decides
+   * again). Returns the site promoted, if a promotion succeeded.
+   */
+  async run(actions: readonly SiteAction[], decidedAt: number): Promise<{ promoted?: string }> {
+    for (const action of actions) {
+      const ok = await this.runOne(action, decidedAt);
+      if (ok && action.kind === "promote") return { promoted: action.site };
+      if (!ok && (action.kind === "fence" || action.kind === "promote")) return {};
+    }
+    return {};
+  }
+
+  private async runOne(action: SiteAction, decidedAt: number): Promise<boolean> {
+    try {
+      switch (action.kind) {
+        case "fence":
+          await this.fence(action.site);
+          this.log.warn(LOG_MESSAGES.siteFenced, { site: action.site, reason: action.reason });
+          this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.siteFenced, message: `fenced ${action.site} (${action.reason})` });
+          return true;
+        case "promote":
+          await this.promote(action.site, action.oldPrimary, action.reason, decidedAt);
+          return true;
+        case "repoint":
+          await this.repoint(action.site, action.source, action.formerPrimary);
+          return true;
+        case "recordDivergence":
+          await this.recordDivergence(action.site, action.divergentGtid, action.count);
+          return true;
+        case "clearRecovery":
+          if (this.deps.recoveryOf(action.site)) {
+            await this.deps.persistRecovery(action.site, undefined);
+            this.deps.setDivergent(action.site, 0);
+            this.deps.recordEvent({ type: "Normal", reason: EVENT_REASONS.recoveryComplete, message: `${action.site} replicates from the primary again` });
+          }
+          return true;
+        case "event":
+          this.deps.recordEvent(action);
+          return true;
+      }
+    } catch (err) {
+      this.log.error(LOG_MESSAGES.failoverActionFailed, { action: action.kind, site: "site" in action ? action.site : undefined, error: errorText(err) });
+      this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.failoverActionFailed, message: `${action.kind} ${"site" in action ? action.site : ""} failed: ${errorText(err)}` });
+      return false;
+    }
+  }
+
+  private async fence(site: string): Promise<void> {
+    await this.deps.withSite(
+      site,
+      "fence",
+      async (s) => {
+        await s.flavor.fence(s, { lockWaitTimeoutSeconds: this.timings.fenceLockWaitSeconds });
+        await s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers });
+      },
+      this.timings.fenceDeadlineMs,
+    );
+    this.deps.markReadOnly(site);
+  }
+
+  /**
+   * The emergency promotion: fence the old primary if it answers at all, let the candidate apply
+   * what it already received, promote it (confirmed writable by a fresh read) and persist the
+   * failover record. DNS and taints follow afterwards (FailoverController).
+   */
+  private async promote(site: string, oldPrimary: string | undefined, reason: string, decidedAt: number): Promise<void> {
+    if (oldPrimary) {
+      await this.fence(oldPrimary).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
+    }
+    const drainMs = this.timings.relayDrainSeconds * 1_000;
+    await this.deps
+      .withSite(
+        site,
+        "drain relay log",
+        async (s) => {
+          const o = await s.flavor.observe(s);
+          const received = o.replica?.retrievedGtids;
+          if (received && !(await s.flavor.waitForGtid(s, received, this.timings.relayDrainSeconds))) {
+            this.log.warn(LOG_MESSAGES.relayLogNotApplied, { site, received });
+          }
+        },
+        drainMs + 5_000,
+      )
+      .catch((err: unknown) => this.log.warn(LOG_MESSAGES.relayDrainFailed, { site, error: errorText(err) }));
+    const { gtidExecuted } = await this.deps.withSite(site, "promote", (s) => s.flavor.promote(s), this.timings.promoteDeadlineMs);
+    const writableAt = Date.now();
+    this.deps.markWritable(site);
+    await this.deps.persistFailover({ lastFailover: new Date(writableAt).toISOString(), lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });
+    this.deps.recordFailover(site, { toWritable: (writableAt - decidedAt) / 1000 });
+    this.log.warn(LOG_MESSAGES.failover, { site, oldPrimary, reason, promotionGtidExecuted: gtidExecuted, msToWritable: writableAt - decidedAt });
+    this.deps.recordEvent({ type: "Normal", reason: EVENT_REASONS.failoverExecuted, message: `promoted ${site}${oldPrimary ? ` after ${oldPrimary} failed` : ""}: ${reason}` });
+  }
+
+  private async repoint(site: string, source: string, formerPrimary: boolean): Promise<void> {
+    if (formerPrimary && !this.deps.recoveryOf(site)) await this.deps.persistRecovery(site, { state: "RecoveryInProgress" });
+    await this.deps.withSite(site, "repoint", (s) => s.flavor.repoint(s, this.deps.replicationSource(source), { formerPrimary }), this.timings.promoteDeadlineMs);
+    this.log.info(LOG_MESSAGES.siteRepointed, { site, source, formerPrimary });
+  }
+
+  private async recordDivergence(site: string, divergentGtid: string, count: number | undefined): Promise<void> {
+    const before = this.deps.recoveryOf(site);
+    if (before?.state === "RecoveryBlocked" && before.divergentGtid === divergentGtid) return;
+    await this.deps.persistRecovery(site, { state: "RecoveryBlocked", divergentGtid, ...(count !== undefined ? { divergentTransactionCount: count } : {}) });
+    this.deps.setDivergent(site, count ?? 1);
+    this.deps.recordEvent({
+      type: "Warning",
+      reason: EVENT_REASONS.dataLossDetected,
+      message: `${site} has ${count ?? "some"} transaction(s) the primary lacks (${divergentGtid}); it stays fenced. Review them, then reclone: kubectl bloodraven reclone <group> ${site}`,
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
+import { parseDuration } from "../../shared/duration.js";
+import { decide, type DecisionSite, type DurableRecord } from "../../shared/failover/decide.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
+import type { TopologyEvent } from "../../shared/topology/cycle.js";
+import type { FailoverExecutor, RecoveryRecord } from "../failover/executor.js";
+import { errorText, type Logger } from "../log.js";
+import type { SiteAddress, SiteObservation } from "./manager.js";
+
+/** What one cycle hands the failover logic. */
+export interface FailoverCycle {
+  spec: DefaultedMysqlFailoverGroupSpec;
+  status: MysqlFailoverGroupStatus | undefined;
+  settled: boolean;
+  states: ReadonlyMap<string, SiteState>;
+  observations: ReadonlyMap<string, SiteObservation | undefined>;
+  addresses: ReadonlyMap<string, SiteAddress>;
+  /** The out-of-band copy of the failover record (annotations), newer of the two wins. */
+  annotatedFailover?: { at: string; target: string };
+}
+
+/** The site a replica's source host:port points at, when it is one of the group's sites. */
+function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>): string | undefined {
+  const r = o?.replica;
+  if (!r) return undefined;
+  for (const [name, a] of addresses) if (a.host === r.sourceHost && a.port === r.sourcePort) return name;
+  return undefined;
+}
+
+export function durableRecord(status: MysqlFailoverGroupStatus | undefined, annotated?: { at: string; target: string }): DurableRecord {
+  const recovery: DurableRecord["recovery"] = {};
+  for (const s of status?.sites ?? []) {
+    if (s.recoveryState === "RecoveryInProgress" || s.recoveryState === "RecoveryBlocked") {
+      recovery[s.name] = {
+        state: s.recoveryState,
+        ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
+        ...(s.divergentTransactionCount !== undefined ? { divergentTransactionCount: s.divergentTransactionCount } : {}),
+      };
+    }
+  }
+  // The annotations survive a status wipe (e.g. a restore of the object without status).
+  const useAnnotation = annotated && (!status?.lastFailover || Date.parse(annotated.at) > Date.parse(status.lastFailover));
+  const lastFailover = useAnnotation ? annotated.at : status?.lastFailover;
+  const lastFailoverTarget = useAnnotation ? annotated.target : status?.lastFailoverTarget;
+  // The recorded authority first: the verdict's activeSite may name a writable old primary.
+  const activeSite = status?.lastKnownPrimary || status?.activeSite;
+  return {
+    recovery,
+    ...(lastFailover ? { lastFailover } : {}),
+    ...(lastFailoverTarget ? { lastFailoverTarget } : {}),
+    ...(status?.promotionGtidExecuted ? { promotionGtidExecuted: status.promotionGtidExecuted } : {}),
+    ...(activeSite ? { activeSite } : {}),
+  };
+}
+
+export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
+  return cycle.spec.sites.map((site) => {
+    const o = cycle.observations.get(site.name);
+    const from = sourceSite(o, cycle.addresses);
+    return {
+      name: site.name,
+      role: site.role,
+      state: cycle.states.get(site.name) ?? "unknown",
+      polledOk: o !== undefined,
+      ...(o ? { readOnly: o.readOnly, position: { flavor: o.flavor, gtidExecuted: o.gtidExecuted, ...(o.gtidBinlogState ? { gtidBinlogState: o.gtidBinlogState } : {}) } } : {}),
+      ...(from ? { replicatingFrom: from } : {}),
+    };
+  });
+}
+
+/**
+ * Runs the decision core once per settled cycle and hands its actions to the executor. Also keeps
+ * DNS and taints following the active primary: moved right after a promotion, and retried every
+ * cycle until they match (a failed DNS write never causes another failover).
+ */
+export class FailoverController {
+  private lastBlocked = "";
+  private followed = "";
+
+  constructor(
+    private readonly executor: FailoverExecutor,
+    private readonly deps: {
+      log: Logger;
+      recordEvent(event: TopologyEvent): void;
+      /** Points DNS and taints at the primary; throws when that failed (retried next cycle). */
+      followPrimary(site: string): Promise<void>;
+    },
+  ) {}
+
+  /** Returns the primary the group stands behind after this step; undefined when unsettled or unknown. */
+  async step(cycle: FailoverCycle): Promise<string | undefined> {
+    if (!cycle.settled) return undefined;
+    const decidedAt = Date.now();
+    const decision = decide({
+      now: new Date(decidedAt).toISOString(),
+      settled: cycle.settled,
+      sites: decisionSites(cycle),
+      record: durableRecord(cycle.status, cycle.annotatedFailover),
+      policy: {
+        failoverCooldownMs: parseDuration(cycle.spec.failoverCooldown),
+        sitePriorities: cycle.spec.splitBrainPolicy?.sitePriorities ?? [],
+        automaticFailover: true,
+      },
+    });
+    const blocked = decision.blocked ? `${decision.blocked.reason}: ${decision.blocked.message}` : "";
+    if (blocked !== this.lastBlocked) {
+      this.lastBlocked = blocked;
+      if (decision.blocked) {
+        this.deps.log.warn(LOG_MESSAGES.failoverBlocked, { reason: decision.blocked.reason, detail: decision.blocked.message });
+        this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.failoverBlocked, message: decision.blocked.message });
+      }
+    }
+    const { promoted } = decision.actions.length > 0 ? await this.executor.run(decision.actions, decidedAt) : {};
+    // The decision's primary, not the verdict's activeSite: the verdict may name a writable site
+    // that is being fenced right now (an old primary back while the new one is down). After a
+    // promotion the verdict still shows the old topology; the promoted site is the primary.
+    const active = promoted ?? decision.primary ?? "";
+    if (active && active !== this.followed) {
+      try {
+        await this.deps.followPrimary(active);
+        this.followed = active;
+      } catch (err) {
+        this.deps.log.warn(LOG_MESSAGES.dnsUpdateFailed, { site: active, error: errorText(err) });
+        this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.dnsUpdateFailed, message: `moving DNS and taints to ${active} failed (retried every poll): ${errorText(err)}` });
+      }
+    }
+    return active || undefined;
+  }
+}
+
+export type { RecoveryRecord };

@@ -1,0 +1,400 @@
+/**
+ * The decision core: one pure function from (this poll's observation, the durable record, the
+ * policy) to the actions a thin executor carries out. This is where failover safety lives; the
+ * executor may not second-guess it and the caller may not skip it.
+ *
+ * Vocabulary used below:
+ * - core site: role primary-candidate or dr-only. Readers (role read-only) never count, except
+ *   that a writable reader is fenced like any non-promotable site.
+ * - seen writable: the site answered this poll with read_only=0 (raw, not debounced). Fences act
+ *   on this: fencing is always safe, so it need not wait for the debounce.
+ * - possibly writable: seen writable, or its debounced state is still `writable` (its last polls
+ *   failed, but not yet failureThreshold of them). Promotion waits while any site is possibly
+ *   writable.
+ * - authority: `record.activeSite`, the last primary we knew (status.activeSite, which survives
+ *   restarts), when it names a primary-candidate of the group.
+ * - history: `record.lastFailoverTarget` is set, i.e. some failover has happened.
+ *
+ * The rules are evaluated in this order; each is commented where it is implemented:
+ *   R0 not settled -> nothing
+ *   R1 writable non-promotable site -> fence (always, even with automatic failover off)
+ *   R2 history + writable candidate other than target/authority -> fence ReturningOldPrimary
+ *      (except R2a: a successor that holds everything the demoted authority holds is adopted)
+ *   R3 two or more writable candidates left -> split brain: alert, or fence by sitePriorities
+ *   R4 no authorised writable primary -> emergency failover (or say why not, in `blocked`)
+ *   R5 a confirmed primary -> repoint / record divergence / clear recovery for the others
+ */
+
+import type { SiteRole, SiteState } from "../names.js";
+import { contains, missing, type MissingTransactions, type ServerPosition } from "./gtid-compare.js";
+
+export type { ServerFlavor, ServerPosition } from "./gtid-compare.js";
+
+export interface DecisionSite {
+  name: string;
+  role: SiteRole;
+  /** Debounced state (nextSiteTracker). */
+  state: SiteState;
+  /** The last poll answered. */
+  polledOk: boolean;
+  /** Raw `@@read_only` from the last poll; undefined when that poll failed. */
+  readOnly?: boolean;
+  /** Flavor and executed transactions from the last poll; undefined when never read. */
+  position?: ServerPosition;
+  /** The group site this one's replication source points at, when known. */
+  replicatingFrom?: string;
+}
+
+export type RecoveryRecordState = "RecoveryInProgress" | "RecoveryBlocked";
+
+export interface SiteRecoveryRecord {
+  state: RecoveryRecordState;
+  divergentGtid?: string;
+  divergentTransactionCount?: number;
+}
+
+/** What the operator remembers across restarts (CR status and, for the anti-flap pair, annotations). */
+export interface DurableRecord {
+  /** ISO time of the last failover (emergency or planned). */
+  lastFailover?: string;
+  lastFailoverTarget?: string;
+  promotionGtidExecuted?: string;
+  /** The primary we last knew (status.activeSite, kept across restarts). */
+  activeSite?: string;
+  recovery: Record<string, SiteRecoveryRecord>;
+}
+
+export interface DecisionPolicy {
+  failoverCooldownMs: number;
+  /** spec.splitBrainPolicy.sitePriorities; [] means split brain is alert-only. */
+  sitePriorities: readonly string[];
+  /** False during maintenance: no automatic promotion (safety fencing continues). */
+  automaticFailover: boolean;
+}
+
+export interface DecisionInput {
+  /** ISO time of this decision. */
+  now: string;
+  /** Every core site has been seen once since the operator started. */
+  settled: boolean;
+  /** In declaration order (spec.sites): the order breaks ties between candidates. */
+  sites: readonly DecisionSite[];
+  record: DurableRecord;
+  policy: DecisionPolicy;
+}
+
+export type FenceReason = "NonPromotableWritable" | "SplitBrainLoser" | "ReturningOldPrimary";
+
+export type Action =
+  | { kind: "fence"; site: string; reason: FenceReason }
+  /** The executor fences oldPrimary first if it answers at all. */
+  | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
+  | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
+  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined }
+  | { kind: "clearRecovery"; site: string }
+  /** Not produced by decide() (the caller derives events); here so executors share one type. */
+  | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
+
+export type BlockedReason =
+  | "NotSettled"
+  | "OtherWritable"
+  | "NoCandidate"
+  | "AutomaticFailoverOff"
+  | "Cooldown"
+  | "CandidatesDiverged"
+  /** A comparison needed for a safe choice could not be made (position missing or unparsable). */
+  | "PositionUnknown";
+
+export interface Blocked {
+  reason: BlockedReason;
+  /** Stable across cycles while the situation is unchanged (callers emit an event on change). */
+  message: string;
+  /** ISO time when the cooldown ends (reason Cooldown with a readable record). */
+  retryAt?: string;
+}
+
+export interface Decision {
+  /** In execution order: fences first, then at most one promote, then repoints and records. */
+  actions: Action[];
+  /** Why no promotion (or split-brain resolution) happened although one was wanted. */
+  blocked?: Blocked;
+  /**
+   * The primary this decision stands behind: persist it as record.activeSite (status.activeSite)
+   * rather than the verdict's activeSite, which would also name a writable site decide() is
+   * fencing. Undefined: keep the record as it is (after a promote, the executor records the
+   * target once it is confirmed writable).
+   */
+  primary?: string;
+}
+
+type Answer = "yes" | "no" | "unknown";
+
+/** contains(), turned total: a missing position, bad text or mixed flavors is "unknown". */
+function holds(a: DecisionSite, b: DecisionSite): Answer {
+  if (a.position === undefined || b.position === undefined) return "unknown";
+  try {
+    return contains(a.position, b.position) ? "yes" : "no";
+  } catch {
+    return "unknown";
+  }
+}
+
+function lacks(a: DecisionSite, b: DecisionSite): MissingTransactions | undefined {
+  if (a.position === undefined || b.position === undefined) return undefined;
+  try {
+    return missing(a.position, b.position);
+  } catch {
+    return undefined;
+  }
+}
+
+const seenWritable = (s: DecisionSite): boolean =>
+  s.polledOk && (s.readOnly === false || (s.readOnly === undefined && s.state === "writable"));
+const possiblyWritable = (s: DecisionSite): boolean => seenWritable(s) || s.state === "writable";
+const seenReadOnly = (s: DecisionSite): boolean => s.polledOk && s.readOnly !== false && s.state === "read-only";
+const isCandidate = (s: DecisionSite): boolean => s.role === "primary-candidate";
+const names = (sites: readonly DecisionSite[]): string => sites.map((s) => s.name).join(", ");
+
+export function decide(input: DecisionInput): Decision {
+  const nowMs = Date.parse(input.now);
+  if (Number.isNaN(nowMs)) throw new RangeError(`decide: invalid time ${JSON.stringify(input.now)}`);
+  const { sites, record, policy } = input;
+
+  // R0: nothing mutating before every core site has been seen once since start. A fresh
+  // operator knows nothing about sites it has not reached yet; acting on half a picture is how
+  // restart amnesia turns into split brain.
+  if (!input.settled) {
+    return { actions: [], blocked: { reason: "NotSettled", message: "waiting until every core site has been polled once since the operator started" } };
+  }
+
+  const byName = new Map(sites.map((s) => [s.name, s]));
+  const actions: Action[] = [];
+  const fenced = new Set<string>();
+  const fence = (site: string, reason: FenceReason): void => {
+    if (fenced.has(site)) return;
+    fenced.add(site);
+    actions.push({ kind: "fence", site, reason });
+  };
+
+  // R1: a writable site that may never be primary (dr-only or reader) is fenced on every poll it
+  // is seen writable, with no debounce, whatever else is going on, automatic failover off
+  // included: it takes writes nobody will ever fail over to (upstream §5.2 rule 1, §5.7 layer 5).
+  for (const s of sites) if (!isCandidate(s) && seenWritable(s)) fence(s.name, "NonPromotableWritable");
+
+  const recorded = record.activeSite !== undefined ? byName.get(record.activeSite) : undefined;
+  const authority = recorded !== undefined && isCandidate(recorded) ? recorded : undefined;
+  const target = record.lastFailoverTarget;
+  const writable = sites.filter((s) => isCandidate(s) && seenWritable(s));
+
+  let rest = writable;
+  const only = writable.length === 1 ? writable[0] : undefined;
+  if (only !== undefined && authority !== undefined && only !== authority && isSuccessor(only, authority)) {
+    // R2a: the recorded primary answers read-only and this writable site holds every transaction
+    // it has: a manual promotion (the seeds' break-glass procedure) or a switchover finished while
+    // we were not looking. Adopting it loses nothing; fencing it would leave no primary.
+    rest = [only];
+  } else if (target !== undefined) {
+    // R2: after a failover, a writable candidate that is neither the failover target nor the
+    // recorded primary is an old primary coming back (a healed partition, a restarted server that
+    // skipped its fence). Fence it before anything else, even when the recorded primary is down:
+    // it became writable without us, and may lack what the target wrote since. Once read-only,
+    // R5 compares it with the primary; if the primary is down, R4 may still choose it, but only
+    // through the GTID checks (upstream §5.7 layer 6).
+    for (const s of writable) if (s.name !== target && s !== authority) fence(s.name, "ReturningOldPrimary");
+    rest = writable.filter((s) => s.name === target || s === authority);
+  }
+
+  let blocked: Blocked | undefined;
+  let primary: DecisionSite | undefined;
+  if (rest.length >= 2) {
+    const resolved = splitBrain(rest, policy.sitePriorities);
+    if ("blocked" in resolved) blocked = resolved.blocked;
+    else {
+      for (const loser of resolved.losers) fence(loser.name, "SplitBrainLoser");
+      primary = resolved.winner;
+    }
+  } else if (rest.length === 1) {
+    // One authorised writable candidate: the primary, unless another candidate's debounced state
+    // still says writable while its polls fail (then authority is unclear: wait, do nothing).
+    const unseen = sites.some((s) => isCandidate(s) && s.state === "writable" && !seenWritable(s));
+    if (!unseen) primary = rest[0];
+  } else {
+    blocked = emergency(input, nowMs, authority, actions);
+  }
+
+  // R5 runs only under a confirmed primary: debounced writable, seen writable now, and nothing
+  // else possibly writable (no fence pending this cycle). Repointing onto a site whose authority
+  // is still contested could chain a replica onto the loser of a split brain.
+  const confirmed =
+    primary !== undefined &&
+    primary.state === "writable" &&
+    seenWritable(primary) &&
+    fenced.size === 0 &&
+    sites.every((s) => s === primary || !possiblyWritable(s));
+  if (confirmed && primary !== undefined) actions.push(...converge(primary, sites, record));
+
+  return { actions, ...(blocked ? { blocked } : {}), ...(primary ? { primary: primary.name } : {}) };
+}
+
+/** The recorded primary answers read-only and `site` holds everything it has executed. */
+function isSuccessor(site: DecisionSite, authority: DecisionSite): boolean {
+  return seenReadOnly(authority) && holds(site, authority) === "yes";
+}
+
+/**
+ * R3: two or more writable primary-candidates (after R2). Without sitePriorities: alert only,
+ * the seeds' "the operator will not take automatic action". With it: keep the first listed
+ * writable site, but only if it holds every transaction the others hold; otherwise fencing the
+ * others would hide their divergent writes behind a read-only flag, so alert only and let a
+ * human reconcile (upstream ignores GTIDs here; we do not).
+ */
+function splitBrain(
+  writable: readonly DecisionSite[],
+  priorities: readonly string[],
+): { winner: DecisionSite; losers: DecisionSite[] } | { blocked: Blocked } {
+  const head = `split brain: ${names(writable)} are writable`;
+  if (priorities.length === 0) {
+    return { blocked: { reason: "OtherWritable", message: `${head}; no splitBrainPolicy.sitePriorities, so this is alert-only: fence the non-authoritative site by hand` } };
+  }
+  const winner = priorities.map((p) => writable.find((s) => s.name === p)).find((s) => s !== undefined);
+  if (winner === undefined) {
+    return { blocked: { reason: "OtherWritable", message: `${head}; none of them is listed in splitBrainPolicy.sitePriorities, so this is alert-only` } };
+  }
+  const losers = writable.filter((s) => s !== winner);
+  const notHeld = losers.filter((s) => holds(winner, s) !== "yes");
+  if (notHeld.length > 0) {
+    return {
+      blocked: {
+        reason: "OtherWritable",
+        message: `${head}; preferred site ${winner.name} does not provably hold every transaction of ${names(notHeld)}, and fencing would hide those writes: reconcile by hand`,
+      },
+    };
+  }
+  return { winner, losers };
+}
+
+/**
+ * R4: no authorised writable primary. Promotes a candidate when all of these hold, else says why
+ * not (in this order):
+ * - a primary was known before (record.activeSite): never elect one from nothing (upstream §5.2
+ *   rule 5, "no auto-election"); a fresh operator on a primary-less group waits for a human;
+ * - that primary is unreachable (debounced): a reachable read-only one was demoted on purpose
+ *   (no automatic election), and one still debouncing its failed polls is not down yet (nothing
+ *   is reported meanwhile);
+ * - no site is possibly writable (a fence must be confirmed first, upstream §5.2 rule 1);
+ * - automatic failover is on (off during maintenance);
+ * - the cooldown since the last failover has passed (absent record: no cooldown; unreadable
+ *   record: refuse, like an unreadable GTID);
+ * - some reachable, read-only, primary-candidate site, not known to be divergent
+ *   (RecoveryBlocked: a human reviews those, like MOCO's errant replicas), holds every other
+ *   reachable core site's transactions. Never promote a site that would lose transactions
+ *   another reachable site has. Among several (they then hold the same set), sitePriorities
+ *   order first, then declaration order.
+ */
+function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite | undefined, actions: Action[]): Blocked | undefined {
+  const { sites, record, policy } = input;
+  if (authority === undefined) {
+    const why = record.activeSite === undefined ? "no primary has been seen yet (status.activeSite is empty)" : `the recorded primary ${record.activeSite} is not a primary-candidate of this group`;
+    return { reason: "NoCandidate", message: `no writable site and ${why}; Bloodraven never elects a primary from nothing: promote one by hand` };
+  }
+  // Still debouncing its failed polls (its last good state was writable or read-only): it is not
+  // down yet, and saying "blocked" for every lost packet would only be noise.
+  if (authority.state !== "unreachable" && !authority.polledOk) return undefined;
+  if (authority.state === "writable") return undefined;
+  if (authority.state !== "unreachable") {
+    return { reason: "NoCandidate", message: `no writable site, but the primary ${authority.name} is ${authority.state}, not unreachable; no automatic election: promote a site by hand or request a planned failover` };
+  }
+  const writable = sites.filter(possiblyWritable);
+  if (writable.length > 0) {
+    return { reason: "OtherWritable", message: `primary ${authority.name} is unreachable, but ${names(writable)} may be writable; waiting for the fence to be confirmed` };
+  }
+  if (!policy.automaticFailover) {
+    return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off` };
+  }
+  if (record.lastFailover !== undefined) {
+    const last = Date.parse(record.lastFailover);
+    if (Number.isNaN(last)) {
+      return { reason: "Cooldown", message: `primary ${authority.name} is unreachable; the recorded last failover time ${JSON.stringify(record.lastFailover)} is unreadable, so the cooldown cannot be proven over` };
+    }
+    const until = last + policy.failoverCooldownMs;
+    if (nowMs < until) {
+      const retryAt = new Date(until).toISOString();
+      return { reason: "Cooldown", message: `primary ${authority.name} is unreachable; failover blocked by the anti-flap cooldown until ${retryAt} (last failover ${record.lastFailover})`, retryAt };
+    }
+  }
+
+  const candidates = sites.filter(
+    (s) => isCandidate(s) && s !== authority && seenReadOnly(s) && s.position !== undefined && record.recovery[s.name]?.state !== "RecoveryBlocked",
+  );
+  if (candidates.length === 0) {
+    return { reason: "NoCandidate", message: `primary ${authority.name} is unreachable and no reachable, read-only, non-divergent primary-candidate is left` };
+  }
+  const priority = (s: DecisionSite): number => {
+    const i = policy.sitePriorities.indexOf(s.name);
+    return i < 0 ? policy.sitePriorities.length : i;
+  };
+  const declared = new Map(sites.map((s, i) => [s, i]));
+  const ordered = [...candidates].sort((a, b) => priority(a) - priority(b) || declared.get(a)! - declared.get(b)!);
+  const reachableCore = sites.filter((s) => s.role !== "read-only" && s.polledOk);
+
+  const shortfalls: string[] = [];
+  const unknowns: string[] = [];
+  for (const c of ordered) {
+    const others = reachableCore.filter((s) => s !== c);
+    const answers = others.map((o) => ({ o, answer: holds(c, o) }));
+    const no = answers.filter((a) => a.answer === "no").map((a) => a.o);
+    const unknown = answers.filter((a) => a.answer === "unknown").map((a) => a.o);
+    if (no.length === 0 && unknown.length === 0) {
+      const reason = others.length > 0 ? `primary ${authority.name} is unreachable; ${c.name} holds every transaction of ${names(others)}` : `primary ${authority.name} is unreachable; ${c.name} is the only reachable core site`;
+      actions.push({ kind: "promote", site: c.name, oldPrimary: authority.name, reason });
+      return undefined;
+    }
+    if (no.length > 0) shortfalls.push(`${c.name} lacks transactions of ${names(no)}`);
+    else unknowns.push(`${c.name} vs ${names(unknown)}`);
+  }
+  if (shortfalls.length === ordered.length) {
+    return { reason: "CandidatesDiverged", message: `primary ${authority.name} is unreachable; no candidate holds every reachable site's transactions (${shortfalls.join("; ")}); promoting any would lose data` };
+  }
+  return { reason: "PositionUnknown", message: `primary ${authority.name} is unreachable; cannot compare executed transactions (${unknowns.join("; ")})` };
+}
+
+/**
+ * R5, under a confirmed primary P, for every other site that answers read-only:
+ * - replicating from P: clear its recovery record, if any, once P holds everything it has. Not
+ *   holding is left alone here: a replica read a moment after P can look ahead of it (MOCO's
+ *   false "errant" reports), and replication errors are another check's business;
+ * - otherwise (an old primary, a follower of the old primary, a fenced loser): repoint it onto P
+ *   only if P holds every transaction it has (never repoint onto a source missing its
+ *   transactions: replication would either break or silently skip history). `formerPrimary`
+ *   when it has no replication source at all or has a recovery record: the executor then uses
+ *   the old-primary sequence (RESET REPLICA ALL, RecoveryInProgress persisted first);
+ * - not held: record the divergence (site − P, with the exact count where the flavor allows)
+ *   and never repoint. Re-checked every cycle: if someone replays the missing transactions on
+ *   P, it becomes held and is repointed. Emitted only when the record would change.
+ * Positions that are missing or cannot be compared: nothing this cycle.
+ * Also clears leftover recovery records of P itself and of sites no longer in the group.
+ */
+function converge(primary: DecisionSite, sites: readonly DecisionSite[], record: DurableRecord): Action[] {
+  const out: Action[] = [];
+  const known = new Set(sites.map((s) => s.name));
+  for (const name of Object.keys(record.recovery)) if (!known.has(name)) out.push({ kind: "clearRecovery", site: name });
+  if (record.recovery[primary.name] !== undefined) out.push({ kind: "clearRecovery", site: primary.name });
+  for (const s of sites) {
+    if (s === primary || !seenReadOnly(s)) continue;
+    const rec = record.recovery[s.name];
+    const answer = holds(primary, s);
+    if (s.replicatingFrom === primary.name) {
+      if (answer === "yes" && rec !== undefined) out.push({ kind: "clearRecovery", site: s.name });
+      continue;
+    }
+    if (answer === "yes") {
+      out.push({ kind: "repoint", site: s.name, source: primary.name, formerPrimary: s.replicatingFrom === undefined || rec !== undefined });
+    } else if (answer === "no") {
+      const m = lacks(primary, s);
+      if (m === undefined) continue;
+      const same = rec?.state === "RecoveryBlocked" && rec.divergentGtid === m.text && rec.divergentTransactionCount === m.count;
+      if (!same) out.push({ kind: "recordDivergence", site: s.name, divergentGtid: m.text, count: m.count });
+    }
+  }
+  return out;
+}
