@@ -1,4 +1,15 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// The CLI imports its runbooks (cli/runbooks/*.md) as text: esbuild's "text" loader in the
+// bundle, this plugin under vitest.
+const markdownAsText = {
+  name: "markdown-as-text",
+  enforce: "pre" as const,
+  load(id: string) {
+    return id.endsWith(".md") ? `export default ${JSON.stringify(readFileSync(id, "utf8"))};` : undefined;
+  },
+};
 
 // Three tiers. Unit tests are pure and fast; integration tests start real mariadbd
 // processes; e2e tests add a real etcd + kube-apiserver, the built operator and CLI,
@@ -8,6 +19,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        plugins: [markdownAsText],
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
       {

@@ -104,6 +104,8 @@ export const METRICS = {
   taintOperationsTotal: "bloodraven_taint_operations_total",
   dnsFlipsTotal: "bloodraven_dns_flips_total",
   failoversTotal: "bloodraven_failovers_total",
+  failoverDurationSeconds: "bloodraven_failover_duration_seconds",
+  failoverFailuresTotal: "bloodraven_failover_failures_total",
   websocketConnectedClients: "bloodraven_websocket_connected_clients",
   replicationLagSeconds: "bloodraven_replication_lag_seconds",
   replicationRunning: "bloodraven_replication_running",
@@ -114,6 +116,12 @@ export const METRICS = {
 } as const;
 
 /** `action` label of bloodraven_taint_operations_total. */
+/** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */
+export const FAILOVER_STAGES = ["writable", "dns"] as const;
+export type FailoverStage = (typeof FAILOVER_STAGES)[number];
+export const FAILOVER_FAILURE_REASONS = ["fence_failed", "promote_failed", "repoint_failed", "dns_failed"] as const;
+export type FailoverFailureReason = (typeof FAILOVER_FAILURE_REASONS)[number];
+
 export const TAINT_ACTIONS = ["apply", "remove"] as const;
 export type TaintAction = (typeof TAINT_ACTIONS)[number];
 

@@ -1,5 +1,5 @@
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { EVENT_REASONS } from "../../shared/names.js";
+import { EVENT_REASONS, type FailoverFailureReason } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import { errorText, type Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
@@ -39,6 +39,7 @@ export interface ExecutorDeps {
   persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void>;
   recoveryOf(site: string): RecoveryRecord | undefined;
   recordFailover(site: string, seconds: { toWritable: number }): void;
+  recordFailure(reason: FailoverFailureReason): void;
   setDivergent(site: string, transactions: number): void;
   recordEvent(event: TopologyEvent): void;
   /** Tells the topology memory that a site is writable now (we just confirmed it). */
@@ -49,12 +50,14 @@ export interface ExecutorDeps {
 export interface ExecutorTimings {
   fenceLockWaitSeconds: number;
   fenceDeadlineMs: number;
+  /** Fencing the failed primary during an emergency promotion. */
+  oldPrimaryFenceDeadlineMs: number;
   /** How long a promoted candidate may spend applying its relay log (non-fatal when exceeded). */
   relayDrainSeconds: number;
   promoteDeadlineMs: number;
 }
 
-export const DEFAULT_TIMINGS: ExecutorTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, relayDrainSeconds: 30, promoteDeadlineMs: 10_000 };
+export const DEFAULT_TIMINGS: ExecutorTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, oldPrimaryFenceDeadlineMs: 1_000, relayDrainSeconds: 30, promoteDeadlineMs: 10_000 };
 
 /**
  * Carries out the decision core's actions, one at a time and in order (fences come first). Each
@@ -113,13 +116,15 @@ export class FailoverExecutor {
           return true;
       }
     } catch (err) {
+      const reason = ({ fence: "fence_failed", promote: "promote_failed", repoint: "repoint_failed" } as const)[action.kind as "fence" | "promote" | "repoint"];
+      if (reason) this.deps.recordFailure(reason);
       this.log.error(LOG_MESSAGES.failoverActionFailed, { action: action.kind, site: "site" in action ? action.site : undefined, error: errorText(err) });
       this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.failoverActionFailed, message: `${action.kind} ${"site" in action ? action.site : ""} failed: ${errorText(err)}` });
       return false;
     }
   }
 
-  private async fence(site: string): Promise<void> {
+  private async fence(site: string, deadlineMs = this.timings.fenceDeadlineMs): Promise<void> {
     await this.deps.withSite(
       site,
       "fence",
@@ -127,7 +132,7 @@ export class FailoverExecutor {
         await s.flavor.fence(s, { lockWaitTimeoutSeconds: this.timings.fenceLockWaitSeconds });
         await s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers });
       },
-      this.timings.fenceDeadlineMs,
+      deadlineMs,
     );
     this.deps.markReadOnly(site);
   }
@@ -139,7 +144,10 @@ export class FailoverExecutor {
    */
   private async promote(site: string, oldPrimary: string | undefined, reason: string, decidedAt: number): Promise<void> {
     if (oldPrimary) {
-      await this.fence(oldPrimary).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
+      // It failed every poll already; a short attempt catches one that answers again without
+      // delaying the promotion. A statement queued on a hung server still lands when it wakes,
+      // which is the fence we want (and the returning-primary rule re-checks it anyway).
+      await this.fence(oldPrimary, this.timings.oldPrimaryFenceDeadlineMs).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
     }
     const drainMs = this.timings.relayDrainSeconds * 1_000;
     await this.deps

@@ -5,6 +5,8 @@ import {
   SITE_STATES,
   TAINT_ACTIONS,
   WEBSOCKET_DROP_REASONS,
+  type FailoverFailureReason,
+  type FailoverStage,
   type PlannedFailoverResult,
   type SiteState,
   type TaintAction,
@@ -94,6 +96,8 @@ export class OperatorMetrics {
   private readonly divergent: Gauge<SiteLabel>;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
+  private readonly failoverDuration: Histogram<"namespace" | "group" | "stage">;
+  private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
   private readonly websocketDrops: Counter<"reason">;
 
   private readonly index: {
@@ -107,6 +111,8 @@ export class OperatorMetrics {
     replicationRunning: SeriesIndex<SiteLabel | "thread">;
     siteState: SeriesIndex<SiteLabel | "state">;
     divergent: SeriesIndex<SiteLabel>;
+    failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
+    failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
   };
 
   constructor() {
@@ -126,6 +132,19 @@ export class OperatorMetrics {
       name: METRICS.pollCycleSeconds,
       help: "Duration of one poll cycle of one group (all its sites polled in parallel, status and events handled)",
       buckets: POLL_CYCLE_BUCKETS,
+      registers,
+    });
+    this.failoverDuration = new Histogram({
+      name: METRICS.failoverDurationSeconds,
+      help: "Emergency failover, from the decision to promote until the stage: writable (promotion confirmed) or dns (DNS and taints moved)",
+      labelNames: ["namespace", "group", "stage"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    this.failoverFailures = new Counter({
+      name: METRICS.failoverFailuresTotal,
+      help: "Failover steps that failed, by reason (fence_failed, promote_failed, repoint_failed, dns_failed)",
+      labelNames: ["namespace", "group", "reason"],
       registers,
     });
     this.transitions = new Counter({
@@ -206,6 +225,8 @@ export class OperatorMetrics {
       replicationRunning: new SeriesIndex(this.replicationRunning),
       siteState: new SeriesIndex(this.siteState),
       divergent: new SeriesIndex(this.divergent),
+      failoverDuration: new SeriesIndex(this.failoverDuration),
+      failoverFailures: new SeriesIndex(this.failoverFailures),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -246,6 +267,14 @@ export class OperatorMetrics {
 
   observeCycle(seconds: number): void {
     this.pollCycle.observe(seconds);
+  }
+
+  observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void {
+    this.failoverDuration.observe(this.index.failoverDuration.track({ namespace, group, stage }), seconds);
+  }
+
+  recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void {
+    this.failoverFailures.inc(this.index.failoverFailures.track({ namespace, group, reason }));
   }
 
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void {

@@ -85,6 +85,8 @@ export class FailoverController {
       recordEvent(event: TopologyEvent): void;
       /** Points DNS and taints at the primary; throws when that failed (retried next cycle). */
       followPrimary(site: string): Promise<void>;
+      observeFailover(stage: "dns", seconds: number): void;
+      recordFailure(reason: "dns_failed"): void;
     },
   ) {}
 
@@ -120,7 +122,9 @@ export class FailoverController {
       try {
         await this.deps.followPrimary(active);
         this.followed = active;
+        if (promoted) this.deps.observeFailover("dns", (Date.now() - decidedAt) / 1000);
       } catch (err) {
+        this.deps.recordFailure("dns_failed");
         this.deps.log.warn(LOG_MESSAGES.dnsUpdateFailed, { site: active, error: errorText(err) });
         this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.dnsUpdateFailed, message: `moving DNS and taints to ${active} failed (retried every poll): ${errorText(err)}` });
       }

@@ -6,7 +6,7 @@ import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
 import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, type TopologyStatus } from "../../shared/topology/status.js";
-import { ANNOTATIONS } from "../../shared/names.js";
+import { ANNOTATIONS, type FailoverFailureReason, type FailoverStage } from "../../shared/names.js";
 import { FailoverExecutor, type FailoverRecord, type RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
@@ -53,6 +53,8 @@ export interface TopologyMetricsSink {
   clearReplication(namespace: string, group: string, site: string): void;
   forgetGroup(namespace: string, group: string): void;
   recordFailover(namespace: string, group: string, targetSite: string): void;
+  observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
+  recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
 }
 
@@ -131,7 +133,11 @@ export class TopologyManager {
       persistFailover: (record) => this.persistFailover(record),
       persistRecovery: (site, record) => this.persistRecovery(site, record),
       recoveryOf: (site) => this.recoveryOf(site),
-      recordFailover: (site) => this.deps.metrics.recordFailover(this.namespace, this.name, site),
+      recordFailover: (site, seconds) => {
+        this.deps.metrics.recordFailover(this.namespace, this.name, site);
+        this.deps.metrics.observeFailover(this.namespace, this.name, "writable", seconds.toWritable);
+      },
+      recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
       setDivergent: (site, n) => this.deps.metrics.setDivergent(this.namespace, this.name, site, n),
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       markWritable: (site) => this.markState(site, "writable"),
@@ -141,6 +147,8 @@ export class TopologyManager {
       log: this.log,
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       followPrimary: (site) => this.deps.followPrimary(this.group, this.spec, site),
+      observeFailover: (stage, seconds) => this.deps.metrics.observeFailover(this.namespace, this.name, stage, seconds),
+      recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
     });
   }
 

@@ -208,6 +208,51 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
     await waitFor("pdx primary again", async () => (await group("orders")).status?.activeSite === "pdx", 15_000, 200);
   });
 
+  it("a hung primary (SIGSTOP) is replaced the same way; after SIGCONT it is fenced and rejoins", async () => {
+    const hung = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    try {
+      await apply([groupManifest("hung", hung, { failoverCooldown: "1s" })]);
+      await waitFor("hung healthy", async () => (await group("hung")).status?.activeSite === "iad", 15_000, 200);
+      const [iad, pdx] = [hung.site("iad"), hung.site("pdx")];
+      const paused = Date.now();
+      await iad.pause();
+      await waitFor("pdx writable", async () => !(await pdx.isReadOnly()), 15_000, 25);
+      // Detection, plus at most the 1 s attempt to fence the hung primary.
+      expect(Date.now() - paused).toBeLessThan(POLL_MS * FAILURE_THRESHOLD + 3_000);
+      await waitFor("status shows pdx", async () => (await group("hung")).status?.activeSite === "pdx", 10_000, 200);
+
+      iad.resume();
+      await waitFor("iad fenced after SIGCONT", async () => iad.isReadOnly(), 5_000, 50);
+      await waitFor("iad replicates from pdx", async () => (await iad.replicaStatus())?.masterPort === pdx.port, 15_000, 200);
+      const g = await group("hung");
+      expect(g.status?.activeSite).toBe("pdx");
+      expect(await pdx.isReadOnly()).toBe(false);
+    } finally {
+      await hung.teardown();
+    }
+  });
+
+  it("split brain: without sitePriorities only alerts; with them the lower-priority site is fenced", async () => {
+    const brain = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    try {
+      await apply([groupManifest("brain", brain, {})]);
+      await waitFor("brain healthy", async () => (await group("brain")).status?.activeSite === "iad", 15_000, 200);
+      const pdx = brain.site("pdx");
+      await pdx.setReadOnly(false);
+      await waitFor("SplitBrain", async () => (await group("brain")).status?.conditions?.find((c) => c.type === "Degraded")?.reason === "SplitBrain", 10_000, 200);
+      await new Promise((r) => setTimeout(r, 4 * POLL_MS));
+      expect(await pdx.isReadOnly()).toBe(false);
+
+      await kubectl(["patch", "mfg", "brain", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { splitBrainPolicy: { sitePriorities: ["iad", "pdx"] } } })]);
+      await waitFor("pdx fenced", async () => pdx.isReadOnly(), 10_000, 100);
+      await waitFor("SiteFenced event", async () => (await events("brain")).some((e) => e.reason === "SiteFenced" && e.message.includes("pdx")), 10_000, 200);
+      await waitFor("healthy", async () => (await group("brain")).status?.activeSite === "iad", 10_000, 200);
+      expect(await brain.site("iad").isReadOnly()).toBe(false);
+    } finally {
+      await brain.teardown();
+    }
+  });
+
   it("reports an old primary with divergent transactions and never rejoins it", async () => {
     const iad = ledger.site("iad");
     const pdx = ledger.site("pdx");

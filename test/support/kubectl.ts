@@ -30,6 +30,8 @@ export function run(program: string, args: string[], opts: RunOptions = {}): Pro
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A program that exits before reading its input closes the pipe: not an error of the test.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }

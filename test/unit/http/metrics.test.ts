@@ -34,12 +34,16 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setReplication(namespace, group, "pdx", 3, true, true);
   metrics.setSiteState(namespace, group, "iad", "writable");
   metrics.setDivergent(namespace, group, "pdx", 0);
+  metrics.observeFailover(namespace, group, "writable", 0.12);
+  metrics.recordFailoverFailure(namespace, group, "dns_failed");
 }
 
 describe("OperatorMetrics exposition", () => {
   const expected: [name: string, type: string, labels: string[]][] = [
     [METRICS.pollLatencySeconds, "histogram", ["group", "namespace", "site"]],
     [METRICS.pollCycleSeconds, "histogram", []],
+    [METRICS.failoverDurationSeconds, "histogram", ["group", "namespace", "stage"]],
+    [METRICS.failoverFailuresTotal, "counter", ["group", "namespace", "reason"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
