@@ -85,10 +85,7 @@ export class OperatorApp {
 
   async start(): Promise<void> {
     this.log.info(LOG_MESSAGES.operatorStarting, { namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : "all", leaderElection: this.config.leaderElection });
-    for (const s of this.servers) {
-      const port = await s.server.listen(s.port, this.config.bindAddress);
-      this.log.info(LOG_MESSAGES.httpListening, { server: s.name, address: this.config.bindAddress, port });
-    }
+    for (const s of this.servers) await s.server.listen(s.port, this.config.bindAddress);
     this.informer.on("add", (g) => this.onGroup(g));
     this.informer.on("update", (g) => this.onGroup(g));
     this.informer.on("delete", (g) => void this.dropManager(key(g)));
@@ -176,16 +173,27 @@ export class OperatorApp {
   private async followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void> {
     const namespace = group.metadata.namespace ?? "default";
     const name = group.metadata.name ?? "";
+    const failures: string[] = [];
     if (spec.dns) {
-      const { changed } = await this.dns.publish(group, site);
-      if (changed) this.metrics.recordDnsFlip(namespace, name, site);
+      try {
+        const { changed } = await this.dns.publish(group, site);
+        if (changed) this.metrics.recordDnsFlip(namespace, name, site);
+      } catch (err) {
+        failures.push(`DNS: ${errorText(err)}`);
+      }
     }
+    // Taints do not wait for DNS: a missing external-dns must not keep writers on a read-only site.
     for (const s of spec.sites) {
       if (!s.taintNodeSelector || s.role === "read-only") continue;
-      const { applied, removed } = await this.taints.setReadOnlyTaint(name, s.taintNodeSelector, s.name !== site);
-      for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
-      for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
+      try {
+        const { applied, removed } = await this.taints.setReadOnlyTaint(name, s.taintNodeSelector, s.name !== site);
+        for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
+        for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
+      } catch (err) {
+        failures.push(`taints of ${s.name}: ${errorText(err)}`);
+      }
     }
+    if (failures.length > 0) throw new Error(failures.join("; "));
   }
 
   /** SIGTERM: stop managers, hand the lease over, close servers; bounded by SHUTDOWN_BUDGET_MS. */
