@@ -12,6 +12,8 @@
  * means.
  */
 
+import mysql from "mysql2";
+
 export type FlavorName = "mysql" | "mariadb";
 
 /** One result row, keyed by column name (`SHOW REPLICA STATUS` column order varies by version). */
@@ -362,4 +364,27 @@ export function readWaitResult(s: Session, rows: readonly Row[], statement: stri
   if (result === 0) return true;
   if (result === timedOut) return false;
   throw new UnexpectedResult(s.endpoint, `${statement} returned ${String(result)}, expected 0 or ${timedOut}`);
+}
+
+/** Accounts of the server's own threads; their sessions are never killed. */
+const SYSTEM_USERS = ["system user", "event_scheduler"];
+
+/**
+ * The operations whose SQL is the same on both servers (MariaDB 10.5+ knows the REPLICA words);
+ * only the session listing differs. `listSessions` takes one parameter: the users to spare.
+ */
+export function replicaControl(listSessions: string): Pick<Flavor, "killApplicationConnections" | "stopReplica" | "resetReplica"> {
+  return {
+    async killApplicationConnections(s, opts) {
+      const rows = await s.query(mysql.format(listSessions, [[...SYSTEM_USERS, ...opts.spareUsers]]));
+      const ids = rows.map((row) => readInteger(s, row, "id"));
+      return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
+    },
+    async stopReplica(s) {
+      await s.query("STOP REPLICA");
+    },
+    async resetReplica(s) {
+      await s.query("RESET REPLICA ALL");
+    },
+  };
 }

@@ -16,7 +16,6 @@ import {
   checkSource,
   FenceFailed,
   gtidWaitLimitMs,
-  killEach,
   onlyRow,
   readInteger,
   readNullableInteger,
@@ -25,6 +24,7 @@ import {
   readThread,
   readWaitResult,
   WritableNotConfirmed,
+  replicaControl,
 } from "./flavor.js";
 import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session } from "./flavor.js";
 
@@ -39,7 +39,6 @@ const GTID_BINLOG_POS = "SELECT @@GLOBAL.gtid_binlog_pos AS gtid_binlog_pos";
 const LIST_SESSIONS =
   "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) " +
   "AND COMMAND NOT IN ('Binlog Dump', 'Daemon')";
-const SYSTEM_USERS = ["system user", "event_scheduler"];
 
 function position(text: string): string {
   return formatMariadbGtids(parseMariadbPosition(text));
@@ -110,19 +109,7 @@ export const mariadbFlavor: Flavor = {
 
   unfence: makeWritable,
 
-  async killApplicationConnections(s: Session, opts: { spareUsers: readonly string[] }): Promise<number> {
-    const rows = await s.query(mysql.format(LIST_SESSIONS, [[...SYSTEM_USERS, ...opts.spareUsers]]));
-    const ids = rows.map((row) => readInteger(s, row, "id"));
-    return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
-  },
-
-  async stopReplica(s: Session): Promise<void> {
-    await s.query("STOP REPLICA");
-  },
-
-  async resetReplica(s: Session): Promise<void> {
-    await s.query("RESET REPLICA ALL");
-  },
+  ...replicaControl(LIST_SESSIONS),
 
   async promote(s: Session): Promise<{ gtidExecuted: string }> {
     await s.query("STOP REPLICA");

@@ -19,7 +19,6 @@ import {
   checkSource,
   FenceFailed,
   gtidWaitLimitMs,
-  killEach,
   onlyRow,
   readInteger,
   readNullableInteger,
@@ -28,6 +27,7 @@ import {
   readThread,
   readWaitResult,
   WritableNotConfirmed,
+  replicaControl,
 } from "./flavor.js";
 import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session } from "./flavor.js";
 
@@ -42,7 +42,6 @@ const LIST_SESSIONS =
   "SELECT ID AS id FROM performance_schema.processlist WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) " +
   "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')";
 // Replication applier/receiver threads and the event scheduler.
-const SYSTEM_USERS = ["system user", "event_scheduler"];
 
 interface Switches {
   readOnly: boolean;
@@ -118,19 +117,7 @@ export const mysqlFlavor: Flavor = {
 
   unfence: makeWritable,
 
-  async killApplicationConnections(s: Session, opts: { spareUsers: readonly string[] }): Promise<number> {
-    const rows = await s.query(mysql.format(LIST_SESSIONS, [[...SYSTEM_USERS, ...opts.spareUsers]]));
-    const ids = rows.map((row) => readInteger(s, row, "id"));
-    return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
-  },
-
-  async stopReplica(s: Session): Promise<void> {
-    await s.query("STOP REPLICA");
-  },
-
-  async resetReplica(s: Session): Promise<void> {
-    await s.query("RESET REPLICA ALL");
-  },
+  ...replicaControl(LIST_SESSIONS),
 
   async promote(s: Session): Promise<{ gtidExecuted: string }> {
     await s.query("STOP REPLICA");

@@ -1,5 +1,6 @@
 /** Shared helpers for the benchmarks in test/bench: what machine ran them, and timing samples. */
 
+import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 
@@ -57,4 +58,12 @@ export function timeIt(fn: () => unknown, options: { warmup: number; iterations:
     samples.push(performance.now() - start);
   }
   return { iterations: options.iterations, ...percentiles(samples) };
+}
+
+/** SIGTERM to a child process that may already have exited, and wait for it to go. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
 }

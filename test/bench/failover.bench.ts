@@ -14,9 +14,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
-import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import { machineInfo, percentiles } from "./bench-util.js";
+import { writeLoad } from "../support/write-load.js";
+import { machineInfo, percentiles, stopChild } from "./bench-util.js";
 
 const ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 10);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -37,32 +38,6 @@ const SETTINGS: Setting[] = [
 function stageSum(metrics: string, group: string, stage: string): number {
   const m = metrics.match(new RegExp(`^bloodraven_failover_duration_seconds_sum\\{namespace="${NS}",group="${group}",stage="${stage}"\\} ([0-9.e+-]+)`, "m"));
   return Number(m?.[1] ?? 0) * 1000;
-}
-
-/** Writes to whichever site is writable, as the application account, until stopped. */
-function writeLoad(sites: MariaDbSite[]): { stop: () => Promise<number> } {
-  let running = true;
-  let acknowledged = 0;
-  const loop = (async () => {
-    while (running) {
-      for (const s of sites) {
-        if (!running) break;
-        if (!s.running) continue;
-        await s.injectWrite("bench", "app").then(
-          () => acknowledged++,
-          () => undefined,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return acknowledged;
-    },
-  };
 }
 
 async function runSetting(plane: ControlPlane, setting: Setting, metricsUrl: string) {
@@ -167,11 +142,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ benchmark: "failover", machine: machineInfo(), rounds_per_setting: ROUNDS, results, targets: { decision_to_writable_p50_ms_max: 150, to_dns_p50_ms_max: "pollInterval x failureThreshold + 1000" }, checks, pass }, null, 2));
     process.exitCode = pass ? 0 : 1;
   } finally {
-    if (operator && operator.exitCode === null) {
-      const exited = new Promise((resolve) => operator?.once("exit", resolve));
-      operator.kill("SIGTERM");
-      await exited;
-    }
+    await stopChild(operator);
     await plane.stop();
   }
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import { machineInfo } from "./bench-util.js";
+import { machineInfo, stopChild } from "./bench-util.js";
 
 const GROUPS = Number(process.env.SCALE_GROUPS ?? 1000);
 const WARMUP_MS = Number(process.env.SCALE_WARMUP_MS ?? 20_000);
@@ -167,11 +167,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = pass ? 0 : 1;
   } finally {
-    if (operator && operator.exitCode === null) {
-      const exited = new Promise((resolve) => operator?.once("exit", resolve));
-      operator.kill("SIGTERM");
-      await exited;
-    }
+    await stopChild(operator);
     await sites.teardown();
     await plane.stop();
   }

@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DNS_ENDPOINT_CRD, DnsEndpointCrdMissingError, DnsPublisher, dnsEndpointName, type DnsEndpointObject } from "../../operator/failover/dns.js";
 import { NodeTainter, READ_ONLY_TAINT_EFFECT, hasReadOnlyTaint } from "../../operator/failover/taints.js";
@@ -14,6 +13,7 @@ import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubeAt } from "../support/black-hole.js";
 
 const suffix = randomBytes(3).toString("hex");
 const namespace = `dns-taints-${suffix}`;
@@ -144,14 +144,7 @@ describe("DnsPublisher", () => {
     await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
     const { port } = blackHole.address() as { port: number };
     try {
-      const config = new KubeConfig();
-      config.loadFromOptions({
-        clusters: [{ name: "black-hole", server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
-        users: [{ name: "nobody", token: "none" }],
-        contexts: [{ name: "black-hole", cluster: "black-hole", user: "nobody" }],
-        currentContext: "black-hole",
-      });
-      const slow = new Kube(config, { timeoutMs: 500 });
+      const slow = kubeAt(port, 500);
       let started = Date.now();
       const err = await new DnsPublisher(slow).publish(group, "iad").catch((e: unknown) => e);
       expect(err).toMatchObject({ status: 0, reason: "DeadlineExceeded" });

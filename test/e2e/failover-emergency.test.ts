@@ -4,6 +4,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
+import { writeLoad } from "../support/write-load.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -66,31 +67,6 @@ async function taintedNodes(groupName: string): Promise<string[]> {
     .sort();
 }
 
-/** Writes a row every 20 ms to whichever site is writable, recording what was acknowledged. */
-function writeLoad(sites: MariaDbSites): { stop: () => Promise<number> } {
-  let running = true;
-  let acknowledged = 0;
-  const loop = (async () => {
-    while (running) {
-      for (const s of sites.sites) {
-        if (!running) break;
-        await s
-          .injectWrite("load", "app")
-          .then(() => acknowledged++)
-          .catch(() => undefined);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return acknowledged;
-    },
-  };
-}
-
 describe("emergency failover (real operator, API server and MariaDB)", () => {
   let orders: MariaDbSites;
   let ledger: MariaDbSites;
@@ -134,7 +110,7 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
     const iad = orders.site("iad");
     const pdx = orders.site("pdx");
     const sfo = orders.site("sfo");
-    const load = writeLoad(orders);
+    const load = writeLoad(orders.sites, 20);
     await new Promise((r) => setTimeout(r, 500));
     const killed = Date.now();
     await iad.kill9();

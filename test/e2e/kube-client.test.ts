@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, Kube, apiStatus, loadKubeConfig } from "../../operator/kube/client.js";
 import { ANNOTATIONS, API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubeAt } from "../support/black-hole.js";
 
 const namespace = `kube-client-${randomBytes(4).toString("hex")}`;
 const groupName = "orders";
@@ -144,14 +145,7 @@ describe("Kube against the real apiserver", () => {
     await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
     const { port } = blackHole.address() as { port: number };
     try {
-      const config = new KubeConfig();
-      config.loadFromOptions({
-        clusters: [{ name: "black-hole", server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
-        users: [{ name: "nobody", token: "none" }],
-        contexts: [{ name: "black-hole", cluster: "black-hole", user: "nobody" }],
-        currentContext: "black-hole",
-      });
-      const slow = new Kube(config, { timeoutMs: 500 });
+      const slow = kubeAt(port, 500);
       const started = Date.now();
       const err = await slow.getFailoverGroup("default", "orders").catch((e: unknown) => e);
       const elapsed = Date.now() - started;

@@ -1,0 +1,14 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { Kube } from "../../operator/kube/client.js";
+
+/** A Kube client aimed at a local port that accepts connections and never answers (a black hole). */
+export function kubeAt(port: number, timeoutMs: number): Kube {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: "black-hole", server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: "nobody", token: "none" }],
+    contexts: [{ name: "black-hole", cluster: "black-hole", user: "nobody" }],
+    currentContext: "black-hole",
+  });
+  return new Kube(config, { timeoutMs });
+}
