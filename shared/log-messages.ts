@@ -32,6 +32,8 @@ export const LOG_MESSAGES = {
   relayDrainFailed: "relay log drain failed",
   failoverActionFailed: "failover action failed",
   failoverBlocked: "failover blocked",
+  maintenanceStarted: "maintenance started",
+  maintenanceEnded: "maintenance ended",
   dnsUpdateFailed: "dns update failed",
   taintUpdateFailed: "taint update failed",
   websocketRejected: "websocket client rejected",

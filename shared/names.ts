@@ -24,6 +24,9 @@ export const ANNOTATIONS = {
   recloneSite: `${ANNOTATION_PREFIX}/reclone-site`,
   lastFailover: `${ANNOTATION_PREFIX}/last-failover`,
   lastFailoverTarget: `${ANNOTATION_PREFIX}/last-failover-target`,
+  maintenance: `${ANNOTATION_PREFIX}/maintenance`,
+  /** Set by the plugin next to planned-failover; echoed in status so --wait follows its own request. */
+  plannedFailoverRequestId: `${ANNOTATION_PREFIX}/planned-failover-request-id`,
 } as const;
 
 export const LABELS = {
@@ -51,6 +54,7 @@ export const CONDITION_TYPES = {
   recoveryPending: "RecoveryPending",
   bootstrapping: "Bootstrapping",
   updating: "Updating",
+  maintenance: "Maintenance",
 } as const;
 
 export const PLANNED_FAILOVER_PHASES = [
@@ -94,6 +98,9 @@ export const EVENT_REASONS = {
   plannedFailoverSkipped: "PlannedFailoverSkipped",
   plannedFailoverDeferred: "PlannedFailoverDeferred",
   gracefulShutdown: "GracefulShutdown",
+  maintenanceStarted: "MaintenanceStarted",
+  maintenanceEnded: "MaintenanceEnded",
+  maintenanceInvalid: "MaintenanceInvalid",
 } as const;
 
 /** Prometheus metric names (the seeds' monitoring page). */
@@ -112,6 +119,7 @@ export const METRICS = {
   siteState: "bloodraven_site_state",
   divergentTransactions: "bloodraven_divergent_transactions",
   plannedFailoversTotal: "bloodraven_planned_failovers_total",
+  maintenanceMode: "bloodraven_maintenance_mode",
   websocketDroppedClientsTotal: "bloodraven_websocket_dropped_clients_total",
 } as const;
 

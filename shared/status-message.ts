@@ -29,5 +29,7 @@ export interface GroupStatusMessage {
   lastFailover?: string;
   lastFailoverTarget?: string;
   promotionGtidExecuted?: string;
+  /** Present while maintenance mode pauses automatic failover. */
+  maintenance?: { until: string; reason?: string; by?: string };
   pollTime: string;
 }

@@ -96,6 +96,7 @@ export class OperatorMetrics {
   private readonly divergent: Gauge<SiteLabel>;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
+  private readonly maintenance: Gauge<"namespace" | "group">;
   private readonly failoverDuration: Histogram<"namespace" | "group" | "stage">;
   private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
   private readonly websocketDrops: Counter<"reason">;
@@ -113,6 +114,7 @@ export class OperatorMetrics {
     divergent: SeriesIndex<SiteLabel>;
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
+    maintenance: SeriesIndex<"namespace" | "group">;
   };
 
   constructor() {
@@ -132,6 +134,12 @@ export class OperatorMetrics {
       name: METRICS.pollCycleSeconds,
       help: "Duration of one poll cycle of one group (all its sites polled in parallel, status and events handled)",
       buckets: POLL_CYCLE_BUCKETS,
+      registers,
+    });
+    this.maintenance = new Gauge({
+      name: METRICS.maintenanceMode,
+      help: "1 while maintenance mode pauses automatic failover of the group, else 0",
+      labelNames: ["namespace", "group"],
       registers,
     });
     this.failoverDuration = new Histogram({
@@ -227,6 +235,7 @@ export class OperatorMetrics {
       divergent: new SeriesIndex(this.divergent),
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
+      maintenance: new SeriesIndex(this.maintenance),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -267,6 +276,10 @@ export class OperatorMetrics {
 
   observeCycle(seconds: number): void {
     this.pollCycle.observe(seconds);
+  }
+
+  setMaintenance(namespace: string, group: string, active: boolean): void {
+    this.maintenance.set(this.index.maintenance.track({ namespace, group }), active ? 1 : 0);
   }
 
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void {

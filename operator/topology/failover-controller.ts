@@ -11,6 +11,8 @@ import type { SiteAddress, SiteObservation } from "./manager.js";
 /** What one cycle hands the failover logic. */
 export interface FailoverCycle {
   spec: DefaultedMysqlFailoverGroupSpec;
+  /** False while maintenance mode pauses automatic promotion and split-brain resolution. */
+  automaticFailover: boolean;
   status: MysqlFailoverGroupStatus | undefined;
   settled: boolean;
   states: ReadonlyMap<string, SiteState>;
@@ -102,7 +104,7 @@ export class FailoverController {
       policy: {
         failoverCooldownMs: parseDuration(cycle.spec.failoverCooldown),
         sitePriorities: cycle.spec.splitBrainPolicy?.sitePriorities ?? [],
-        automaticFailover: true,
+        automaticFailover: cycle.automaticFailover,
       },
     });
     const blocked = decision.blocked ? `${decision.blocked.reason}: ${decision.blocked.message}` : "";

@@ -5,8 +5,9 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
-import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, type TopologyStatus } from "../../shared/topology/status.js";
-import { ANNOTATIONS, type FailoverFailureReason, type FailoverStage } from "../../shared/names.js";
+import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
+import { maintenanceState, parseMaintenance, type MaintenanceState } from "../../shared/maintenance.js";
+import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage } from "../../shared/names.js";
 import { FailoverExecutor, type FailoverRecord, type RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
@@ -55,6 +56,7 @@ export interface TopologyMetricsSink {
   recordFailover(namespace: string, group: string, targetSite: string): void;
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
+  setMaintenance(namespace: string, group: string, active: boolean): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
 }
 
@@ -98,6 +100,9 @@ export class TopologyManager {
   private lastWriteAt = 0;
   private writing: Promise<void> | undefined;
   private pendingFailoverRecord: FailoverRecord | undefined;
+  /** Last maintenance state seen, for MaintenanceStarted/Ended events; undefined before the first cycle. */
+  private maintenanceActive: boolean | undefined;
+  private maintenanceInvalidValue: string | undefined;
   /** Jittered per group so that a thousand groups do not refresh their status in one burst. */
   private readonly refreshMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -362,13 +367,41 @@ export class TopologyManager {
       .finally(() => (this.writing = undefined));
   }
 
-  private async runFailover(settled: boolean, status: TopologyStatus): Promise<string | undefined> {
+  /**
+   * Reads the maintenance annotation each cycle (it expires by itself), reports changes as events
+   * and the gauge. An unreadable annotation does not pause anything: it is reported instead.
+   */
+  private maintenance(): { state: MaintenanceState; invalid?: string } {
+    const raw = this.group.metadata.annotations?.[ANNOTATIONS.maintenance];
+    const parsed = raw === undefined ? undefined : parseMaintenance(raw);
+    const invalid = parsed && !parsed.ok ? parsed.error : undefined;
+    if (invalid && raw !== this.maintenanceInvalidValue) {
+      this.deps.recordEvent(this.group, { type: "Warning", reason: EVENT_REASONS.maintenanceInvalid, message: `${invalid}; automatic failover stays on` });
+    }
+    this.maintenanceInvalidValue = invalid ? raw : undefined;
+    const state = maintenanceState(parsed?.ok ? parsed.value : undefined, Date.now());
+    if (this.maintenanceActive !== undefined && state.active !== this.maintenanceActive) {
+      const event = state.active
+        ? { type: "Normal" as const, reason: EVENT_REASONS.maintenanceStarted, message: `automatic failover paused until ${state.maintenance.until}${state.maintenance.reason ? `: ${state.maintenance.reason}` : ""}` }
+        : { type: "Normal" as const, reason: EVENT_REASONS.maintenanceEnded, message: state.expired ? `maintenance expired at ${state.expired.until}; automatic failover is on` : "maintenance turned off; automatic failover is on" };
+      this.deps.recordEvent(this.group, event);
+      this.log.info(state.active ? LOG_MESSAGES.maintenanceStarted : LOG_MESSAGES.maintenanceEnded);
+    } else if (this.maintenanceActive === undefined && state.active) {
+      this.log.info(LOG_MESSAGES.maintenanceStarted, { until: state.maintenance.until });
+    }
+    this.maintenanceActive = state.active;
+    this.deps.metrics.setMaintenance(this.namespace, this.name, state.active);
+    return invalid ? { state, invalid } : { state };
+  }
+
+  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean): Promise<string | undefined> {
     await this.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
     const at = annotations[ANNOTATIONS.lastFailover];
     const target = annotations[ANNOTATIONS.lastFailoverTarget];
     return this.failover.step({
       spec: this.spec,
+      automaticFailover,
       status: { ...this.written, ...status, sites: status.sites },
       settled,
       states: new Map([...this.memory.trackers].map(([name, t]) => [name, t.state])),
@@ -403,16 +436,19 @@ export class TopologyManager {
 
     const generation = this.group.metadata.generation ?? 0;
     const maxLag = this.spec.replication.maxLagSeconds;
+    const maintenance = this.maintenance();
     const before = this.written;
     const observed = topologyStatus(before, result, polls, maxLag, generation, now);
-    const authority = await this.runFailover(result.settled, observed);
+    const authority = await this.runFailover(result.settled, observed, !maintenance.state.active);
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
-    const status = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);
+    const settled = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);
+    const status = withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now);
     if (!this.writing && needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.refreshMs)) this.writeStatus(status);
     const roles = new Map(sites.map((s) => [s.name, s.role]));
     const current = this.group.status ?? {};
     this.latest = statusMessage(this.namespace, this.name, status, roles, result.verdict.verdict, current, now);
+    if (maintenance.state.active) this.latest.maintenance = maintenance.state.maintenance;
     this.deps.publish(this.latest);
   }
 }

@@ -207,7 +207,8 @@ export function decide(input: DecisionInput): Decision {
   let blocked: Blocked | undefined;
   let primary: DecisionSite | undefined;
   if (rest.length >= 2) {
-    const resolved = splitBrain(rest, policy.sitePriorities);
+    // Maintenance pauses automatic split-brain resolution too: alert only.
+    const resolved = policy.automaticFailover ? splitBrain(rest, policy.sitePriorities) : { blocked: { reason: "AutomaticFailoverOff" as const, message: `split brain: ${names(rest)} are writable; automatic resolution is paused (maintenance)` } };
     if ("blocked" in resolved) blocked = resolved.blocked;
     else {
       for (const loser of resolved.losers) fence(loser.name, "SplitBrainLoser");

@@ -1,6 +1,7 @@
 import type { Condition, MysqlFailoverGroupStatus, SiteStatus } from "../api/index.js";
 import { siteSummary } from "../api/index.js";
 import type { GroupStatusMessage } from "../status-message.js";
+import type { MaintenanceState } from "../maintenance.js";
 import { CONDITION_TYPES } from "../names.js";
 import { setCondition, topologyConditions, type ConditionUpdate } from "./conditions.js";
 import type { CycleResult, SitePoll } from "./cycle.js";
@@ -72,6 +73,33 @@ export function topologyStatus(
 export function applyAuthority(status: TopologyStatus, authority: string | undefined): TopologyStatus {
   if (authority === undefined) return status;
   return { ...status, lastKnownPrimary: authority, activeSite: status.activeSite === authority ? authority : "" };
+}
+
+/**
+ * The Maintenance condition, and the reason next to any non-healthy verdict, so that an on-call
+ * engineer reading "NoPrimary" also reads why nothing was promoted.
+ */
+export function withMaintenance(status: TopologyStatus, state: MaintenanceState, invalid: string | undefined, generation: number, now: string): TopologyStatus {
+  const base = { type: CONDITION_TYPES.maintenance, observedGeneration: generation };
+  let update: ConditionUpdate;
+  if (state.active) {
+    const m = state.maintenance;
+    const detail = `automatic failover and split-brain resolution paused until ${m.until}${m.reason ? `: ${m.reason}` : ""}${m.by ? ` (by ${m.by})` : ""}`;
+    update = { ...base, status: "True", reason: "MaintenanceActive", message: detail };
+  } else if (invalid) {
+    update = { ...base, status: "False", reason: "InvalidAnnotation", message: `${invalid}; automatic failover stays on` };
+  } else if (state.expired) {
+    update = { ...base, status: "False", reason: "Expired", message: `maintenance ended at ${state.expired.until}; remove the annotation or set a new one` };
+  } else {
+    update = { ...base, status: "False", reason: "NotInMaintenance", message: "automatic failover is on" };
+  }
+  let conditions = setCondition(status.conditions, update, now);
+  if (state.active) {
+    conditions = conditions.map((c) =>
+      c.type === CONDITION_TYPES.degraded && c.status === "True" && !c.message.includes("maintenance") ? { ...c, message: `${c.message}; ${update.message} (maintenance)` } : c,
+    );
+  }
+  return { ...status, conditions };
 }
 
 /** RecoveryPending from the recovery fields of the sites (the seeds' two reasons). */

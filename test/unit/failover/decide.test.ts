@@ -477,3 +477,18 @@ describe("action order and uniqueness", () => {
     expect(d.primary).toBe("iad");
   });
 });
+
+describe("maintenance pauses automatic split-brain resolution", () => {
+  it("alerts instead of fencing the lower-priority site", () => {
+    const pos = (n: number) => ({ flavor: "mariadb" as const, gtidExecuted: `0-1-${n}` });
+    const sites = [
+      { name: "iad", role: "primary-candidate" as const, state: "writable" as const, polledOk: true, readOnly: false, position: pos(5) },
+      { name: "pdx", role: "primary-candidate" as const, state: "writable" as const, polledOk: true, readOnly: false, position: pos(5) },
+    ];
+    const input = { now: "2026-01-01T00:00:00Z", settled: true, sites, record: { recovery: {}, activeSite: "iad" }, policy: { failoverCooldownMs: 0, sitePriorities: ["iad", "pdx"], automaticFailover: true } };
+    expect(decide(input).actions).toEqual([{ kind: "fence", site: "pdx", reason: "SplitBrainLoser" }]);
+    const paused = decide({ ...input, policy: { ...input.policy, automaticFailover: false } });
+    expect(paused.actions).toEqual([]);
+    expect(paused.blocked?.reason).toBe("AutomaticFailoverOff");
+  });
+});

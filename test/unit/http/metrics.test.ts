@@ -36,6 +36,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setDivergent(namespace, group, "pdx", 0);
   metrics.observeFailover(namespace, group, "writable", 0.12);
   metrics.recordFailoverFailure(namespace, group, "dns_failed");
+  metrics.setMaintenance(namespace, group, true);
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -44,6 +45,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.pollCycleSeconds, "histogram", []],
     [METRICS.failoverDurationSeconds, "histogram", ["group", "namespace", "stage"]],
     [METRICS.failoverFailuresTotal, "counter", ["group", "namespace", "reason"]],
+    [METRICS.maintenanceMode, "gauge", ["group", "namespace"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
