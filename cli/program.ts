@@ -1,7 +1,10 @@
 import { Command, Option } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
 import { registerCompletionCommand } from "./commands/completion.js";
+import { registerFailoverCommand } from "./commands/failover.js";
 import { registerGtidCommands } from "./commands/gtid.js";
+import { registerMaintenanceCommand } from "./commands/maintenance.js";
+import { registerRecloneCommand } from "./commands/reclone.js";
 import { registerRunbookCommand } from "./commands/runbook.js";
 import { registerStatusCommand } from "./commands/status.js";
 
@@ -35,6 +38,9 @@ export function buildProgram(): Command {
 
   registerGtidCommands(program);
   registerStatusCommand(program);
+  registerFailoverCommand(program);
+  registerRecloneCommand(program);
+  registerMaintenanceCommand(program);
   registerRunbookCommand(program);
   registerCompletionCommand(program);
   return program;

@@ -1,0 +1,737 @@
+/**
+ * `failover <group> <site>`: asks the operator for a planned failover (a graceful switchover) by
+ * writing the planned-failover annotation, after checking everything the plugin can check
+ * without the operator. `--wait` then follows `status.plannedFailover` through a real watch, and
+ * only the status block carrying this request's id counts: an earlier request's result is never
+ * reported as this one's (the original plugin's `--wait` could do that).
+ *
+ * The request-writing helpers at the end (read a group for a write, post annotations with the
+ * checked resourceVersion, ask for confirmation) are shared with `reclone` and `maintenance`.
+ */
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import type { ChalkInstance } from "chalk";
+import { DEFAULTS, type MysqlFailoverGroup, type PlannedFailoverStatus } from "../../shared/api/index.js";
+import { formatPlannedFailover, type PlannedFailoverRequest } from "../../shared/annotations.js";
+import { DurationError, formatDuration, parsePositiveDuration } from "../../shared/duration.js";
+import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
+import { ANNOTATIONS, API_GROUP, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
+import { colors, formatTime, useColor } from "../format.js";
+import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
+import { cooldownRemainingMs, OPERATOR_NAMESPACE } from "./status.js";
+
+/** Field manager of the plugin's writes, so managedFields tell them apart from the operator's. */
+export const PLUGIN_FIELD_MANAGER = "kubectl-bloodraven";
+const OPERATOR_SELECTOR = "app.kubernetes.io/name=bloodraven";
+export const OPERATOR_PODS_HINT = `kubectl get pods -n ${OPERATOR_NAMESPACE} -l ${OPERATOR_SELECTOR}`;
+
+/** Phases after which the operator does nothing more for a request. Skipped/Rejected: see followedOutcome. */
+const TERMINAL_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Skipped", "Rejected"]);
+
+export function isTerminalPhase(phase: string | undefined): boolean {
+  return phase !== undefined && TERMINAL_PHASES.has(phase);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks before posting (pure)
+
+export type FailoverCheck =
+  | { verdict: "post"; request: PlannedFailoverRequest; value: string; notes: string[] }
+  | { verdict: "noop"; message: string }
+  | { verdict: "reject"; message: string };
+
+const groupKey = (g: MysqlFailoverGroup): string => `${g.metadata.namespace ?? ""}/${g.metadata.name ?? ""}`;
+
+/** `kubectl annotate` that removes a pending planned-failover request (and its id). */
+export function cancelCommand(g: MysqlFailoverGroup): string {
+  return `kubectl annotate mfg ${g.metadata.name ?? ""} -n ${g.metadata.namespace ?? ""} ${ANNOTATIONS.plannedFailover}- ${ANNOTATIONS.plannedFailoverRequestId}-`;
+}
+
+function statusCommand(g: MysqlFailoverGroup): string {
+  return `kubectl bloodraven status ${g.metadata.name ?? ""} -n ${g.metadata.namespace ?? ""} --watch`;
+}
+
+/**
+ * What `failover <group> <site>` would do with the group as read: post the request, nothing (the
+ * site is already active), or reject it with a message that says what to do. Notes are warnings
+ * about things the operator will judge (cooldown, the target's health) and the maintenance note.
+ */
+export function checkFailover(g: MysqlFailoverGroup, site: string, maxLagWaitMs: number | undefined, now: number): FailoverCheck {
+  const key = groupKey(g);
+  const sites = g.spec?.sites ?? [];
+  const roleOf = (s: { role?: string }) => s.role ?? DEFAULTS.site.role;
+  const candidates = sites.filter((s) => roleOf(s) === "primary-candidate").map((s) => s.name);
+  const spec = sites.find((s) => s.name === site);
+  if (!spec) {
+    const known = sites.map((s) => `${s.name} (${roleOf(s)})`).join(", ") || "none";
+    return { verdict: "reject", message: `site "${site}" is not in spec.sites of ${key}; its sites: ${known}` };
+  }
+  if (roleOf(spec) !== "primary-candidate") {
+    return {
+      verdict: "reject",
+      message: `${site} is a ${roleOf(spec)} site of ${key} and is never promoted; only primary-candidate sites can be: ${candidates.join(", ") || "none"}`,
+    };
+  }
+
+  const annotations = g.metadata.annotations ?? {};
+  const pending = annotations[ANNOTATIONS.plannedFailover];
+  const block = g.status?.plannedFailover;
+  if (block && !isTerminalPhase(block.phase)) {
+    const id = block.requestId ? `, request ${block.requestId}` : "";
+    return {
+      verdict: "reject",
+      message: `a planned failover of ${key} to ${block.target || "?"} is already in progress (phase ${block.phase}${id}); follow it with ${statusCommand(g)}, or wait for it to end`,
+    };
+  }
+  if (pending !== undefined) {
+    const id = annotations[ANNOTATIONS.plannedFailoverRequestId];
+    return {
+      verdict: "reject",
+      message: `a planned failover request is already pending on ${key} (${ANNOTATIONS.plannedFailover}=${pending}${id ? `, request ${id}` : ""}); follow it with ${statusCommand(g)}, or remove it first with: ${cancelCommand(g)}`,
+    };
+  }
+
+  if (g.status?.activeSite === site) return { verdict: "noop", message: `${site} is already the active site of ${key}; nothing to do` };
+
+  const request: PlannedFailoverRequest = maxLagWaitMs === undefined ? { site } : { site, maxLagWaitMs };
+  let value: string;
+  try {
+    value = formatPlannedFailover(request);
+  } catch (err) {
+    return { verdict: "reject", message: err instanceof Error ? err.message : String(err) };
+  }
+
+  const notes: string[] = [];
+  const raw = annotations[ANNOTATIONS.maintenance];
+  const parsed = raw === undefined ? undefined : parseMaintenance(raw);
+  const maintenance = maintenanceState(parsed?.ok ? parsed.value : undefined, now);
+  if (maintenance.active) {
+    const why = maintenance.maintenance.reason ? ` (${maintenance.maintenance.reason})` : "";
+    notes.push(`note: ${key} is in maintenance until ${formatTime(maintenance.maintenance.until)}${why}; planned failovers still run during maintenance`);
+  }
+  const cooldown = cooldownRemainingMs(g, now);
+  if (cooldown > 0) {
+    const action = (g.spec?.plannedFailover?.onCooldown ?? DEFAULTS.plannedFailover.onCooldown) === "defer" ? "defer it until then" : "reject it (CooldownActive)";
+    notes.push(`warning: the failover cooldown of ${key} has ${formatDuration(Math.ceil(cooldown / 1000) * 1000)} left; the operator will ${action}`);
+  }
+  const target = g.status?.sites?.find((s) => s.name === site);
+  if (target && target.state !== "read-only") {
+    notes.push(`warning: ${site} is ${target.state} in status; the operator promotes only a reachable, read-only, replicating site and will likely reject the request`);
+  } else if (target && target.replicating === false) {
+    notes.push(`warning: ${site} is not replicating in status; the operator will likely reject the request`);
+  }
+  if (g.status && !g.status.activeSite) {
+    notes.push(`warning: ${key} has no active site in status; a planned failover switches over from a healthy primary`);
+  }
+  return { verdict: "post", request, value, notes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Following a request (pure)
+
+export type FollowedOutcome =
+  /** No status block for this request yet: none at all, or an earlier request's. */
+  | { state: "waiting" }
+  | { state: "running"; phase: string; block: PlannedFailoverStatus }
+  | { state: "done"; outcome: "succeeded" | "skipped" | "failed" | "rejected"; exitCode: 0 | 1; block: PlannedFailoverStatus };
+
+/**
+ * Reasons of a `Failed` block that mean the operator refused the request while validating it,
+ * before changing any server (the PlannedFailoverRejected event): reported as a rejection.
+ */
+export const REJECTION_REASONS: ReadonlySet<string> = new Set([
+  "InvalidAnnotation",
+  "UnknownSite",
+  "TargetUnhealthy",
+  "NoPrimary",
+  "ConcurrentOperation",
+  "CooldownActive",
+  "InvalidFailoverState",
+]);
+
+/**
+ * Where request `requestId` stands according to `status.plannedFailover`. Only a block whose
+ * requestId is this request's counts. Succeeded and Failed end it: a Succeeded whose reason says
+ * the target was already active is reported as skipped, a Failed with a validation reason as
+ * rejected. Skipped and Rejected are not phases of today's CRD but are accepted should the
+ * operator report them as phases.
+ */
+export function followedOutcome(block: PlannedFailoverStatus | undefined, requestId: string): FollowedOutcome {
+  if (!block || !requestId || block.requestId !== requestId) return { state: "waiting" };
+  const phase = String(block.phase);
+  const reason = block.reason ?? "";
+  switch (phase) {
+    case "Succeeded":
+      return { state: "done", outcome: /skip|alreadyactive/i.test(reason) ? "skipped" : "succeeded", exitCode: 0, block };
+    case "Skipped":
+      return { state: "done", outcome: "skipped", exitCode: 0, block };
+    case "Failed":
+      return { state: "done", outcome: REJECTION_REASONS.has(reason) || /^reject/i.test(reason) ? "rejected" : "failed", exitCode: 1, block };
+    case "Rejected":
+      return { state: "done", outcome: "rejected", exitCode: 1, block };
+    default:
+      return { state: "running", phase, block };
+  }
+}
+
+export type Withdrawal = { state: "ours" } | { state: "superseded"; by: string } | { state: "removed" };
+
+/**
+ * Whether the request annotations still hold request `requestId`. Another id means someone
+ * replaced the request; none means it was cancelled, or consumed by the operator (which writes
+ * the result to status at about the same time, so callers allow a grace period).
+ */
+export function requestWithdrawal(g: MysqlFailoverGroup, requestId: string): Withdrawal {
+  const annotations = g.metadata.annotations ?? {};
+  const id = annotations[ANNOTATIONS.plannedFailoverRequestId];
+  if (id !== undefined && id !== requestId) return { state: "superseded", by: id };
+  if (id === undefined || annotations[ANNOTATIONS.plannedFailover] === undefined) return { state: "removed" };
+  return { state: "ours" };
+}
+
+/**
+ * What a request that vanished without a status block of its own means. The operator skips a
+ * request for the site that is already primary (PlannedFailoverSkipped) by clearing the
+ * annotations without writing a block; anything else is a cancellation by someone.
+ */
+export function removedOutcome(g: MysqlFailoverGroup, target: string, requestId: string): { code: 0 | 1; stream: "out" | "err"; text: string } {
+  const key = groupKey(g);
+  const primary = g.status?.activeSite || g.status?.lastKnownPrimary;
+  if (primary === target) {
+    return { code: 0, stream: "out", text: `planned failover of ${key} to ${target} skipped by the operator: ${target} is already the active site; nothing changed\n` };
+  }
+  return {
+    code: 1,
+    stream: "err",
+    text: `error: the planned failover request ${requestId} was removed from ${key} without a result in status.plannedFailover (cancelled by someone, or an operator that does not report request ids); check ${statusCommand(g)}\n`,
+  };
+}
+
+/** One line for a phase: `Deferred (CooldownActive) until 2026-11-22T03:05:00Z: cooldown ends...`. */
+export function phaseText(block: PlannedFailoverStatus): string {
+  let text = String(block.phase);
+  if (block.reason) text += ` (${block.reason})`;
+  if (block.phase === "Deferred" && block.retryAfter) text += ` until ${formatTime(block.retryAfter)}`;
+  if (block.message) text += `: ${block.message}`;
+  return text;
+}
+
+/** What to do next after a failed request, by reason (the planned-failover runbook). */
+export function failureHint(block: PlannedFailoverStatus, g: MysqlFailoverGroup): string {
+  const name = g.metadata.name ?? "";
+  const ns = g.metadata.namespace ?? "";
+  switch (block.reason) {
+    case "LagTimeout":
+      return `the operator rolled back: ${block.source || "the source"} is unfenced and still primary; find out why ${block.target || "the target"} lags before retrying`;
+    case "CooldownActive":
+      return `wait for the cooldown to end (kubectl bloodraven status ${name} -n ${ns} shows it), or set spec.plannedFailover.onCooldown: defer`;
+    case "ExecuteFailed":
+      return `there is no automatic rollback during Promoting: check kubectl bloodraven status ${name} -n ${ns}; if no site is writable, follow kubectl bloodraven runbook manual-promotion`;
+    default:
+      return `see kubectl bloodraven runbook planned-failover`;
+  }
+}
+
+/** The final message of `--wait`: stdout for success, an `error:` line (with a hint) otherwise. */
+export function outcomeMessage(done: Extract<FollowedOutcome, { state: "done" }>, g: MysqlFailoverGroup, elapsedMs: number): { stream: "out" | "err"; text: string } {
+  const b = done.block;
+  const what = `planned failover of ${groupKey(g)} to ${b.target || "?"}`;
+  const took = formatDuration(Math.round(elapsedMs / 1000) * 1000);
+  const detail = [b.reason, b.message].filter(Boolean).join(": ");
+  switch (done.outcome) {
+    case "succeeded":
+      return {
+        stream: "out",
+        text: `${what} succeeded after ${took}${b.source ? ` (from ${b.source})` : ""}; transactions lost: ${b.transactionsLost ?? "not reported"}\n`,
+      };
+    case "skipped":
+      return { stream: "out", text: `${what} skipped by the operator${detail ? ` (${detail})` : ""}; nothing changed\n` };
+    case "rejected":
+      return { stream: "err", text: `error: the operator rejected the ${what}${detail ? ` (${detail})` : ""}; nothing changed. ${failureHint(b, g)}\n` };
+    case "failed":
+      return { stream: "err", text: `error: ${what} failed${b.reason ? ` (${b.reason})` : ""}${b.message ? `: ${b.message}` : ""}; ${failureHint(b, g)}\n` };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+interface FailoverOptions {
+  maxLagWait?: string;
+  wait?: boolean;
+  timeout: string;
+  yes?: boolean;
+}
+
+function durationFlag(command: Command, flag: string, text: string): number {
+  try {
+    return parsePositiveDuration(text);
+  } catch (err) {
+    if (err instanceof DurationError) usageError(command, `${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function registerFailoverCommand(program: Command): void {
+  program
+    .command("failover")
+    .argument("<group>", "name of the MysqlFailoverGroup")
+    .argument("<site>", "the primary-candidate site to promote")
+    .description("request a planned failover (graceful switchover) to a site; --wait follows it to the end")
+    .option("--max-lag-wait <duration>", "how long the target may take to catch up after the source is fenced (default: spec.plannedFailover.maxLagWait)")
+    .option("--wait", "follow the request until it succeeds or fails")
+    .option("--timeout <duration>", "with --wait: how long to wait", "10m")
+    .option("-y, --yes", "do not ask for confirmation on a terminal")
+    .addHelpText(
+      "after",
+      `
+Checks before writing anything (exit 2 when one fails): the group and the site exist, the site
+is a primary-candidate, and no other planned failover is pending or running. When the site is
+already active there is nothing to do (exit 0). The request is two annotations:
+  ${ANNOTATIONS.plannedFailover}=<site>[:maxLagWait=<duration>]
+  ${ANNOTATIONS.plannedFailoverRequestId}=<fresh random id>
+The operator fences and drains the current primary, waits for the target to catch up (zero data
+loss), then promotes it, or rolls back when it does not catch up in time.
+
+With --wait the plugin follows status.plannedFailover of this request (never an earlier one's)
+and exits 0 on Succeeded, 1 on Failed, a rejection or --timeout. Ctrl-C stops waiting and leaves
+the request in place. On a terminal it asks for confirmation first unless --yes.
+
+Examples:
+  $ kubectl bloodraven failover orders pdx --wait
+  $ kubectl bloodraven failover orders pdx --max-lag-wait 30s --wait --timeout 5m -n shop
+  $ kubectl bloodraven failover orders pdx --yes          # post and return`,
+    )
+    .action(async function (this: Command, name: string, site: string, opts: FailoverOptions) {
+      const maxLagWaitMs = opts.maxLagWait === undefined ? undefined : durationFlag(this, "--max-lag-wait", opts.maxLagWait);
+      const timeoutMs = durationFlag(this, "--timeout", opts.timeout);
+      if (!opts.wait && this.getOptionValueSource("timeout") === "cli") usageError(this, "--timeout only applies with --wait");
+      const ctx = await connect(this);
+      const key = `${ctx.namespace}/${name}`;
+
+      const decide = (g: MysqlFailoverGroup) => {
+        const check = checkFailover(g, site, maxLagWaitMs, Date.now());
+        if (check.verdict === "reject") usageError(this, `${check.message} (nothing was changed)`);
+        return check;
+      };
+      const group = await readGroupForWrite(this, ctx, name);
+      const check = decide(group);
+      if (check.verdict === "noop") {
+        writeOut(this, `${check.message}\n`);
+        return;
+      }
+      for (const note of check.notes) writeErr(this, `${note}\n`);
+
+      if (!opts.yes && isInteractive()) {
+        const source = group.status?.activeSite || "the current primary";
+        const lag = maxLagWaitMs === undefined ? `spec.plannedFailover.maxLagWait (${group.spec?.plannedFailover?.maxLagWait ?? DEFAULTS.plannedFailover.maxLagWait})` : formatDuration(maxLagWaitMs);
+        writeErr(
+          this,
+          `Planned failover of ${key}: ${source} -> ${site}. Writes pause while ${source} is fenced and drained and ${site} catches up (at most ${lag}, then it rolls back).\n`,
+        );
+        const answer = await ask("Continue? [y/N] ");
+        if (!/^y(es)?$/i.test(answer.trim())) usageError(this, "not confirmed; nothing was changed");
+      }
+
+      const requestId = randomUUID();
+      const annotations = { [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId };
+      const posted = await postAnnotations(this, ctx, group, annotations, (fresh) => {
+        const again = decide(fresh);
+        if (again.verdict !== "post") usageError(this, `${again.message} (the group changed while posting; nothing was changed)`);
+      });
+      const postedAt = Date.now();
+      writeOut(this, `requested planned failover of ${key} to ${site} (request ${requestId})\n`);
+      if (!opts.wait) {
+        writeOut(this, `follow it with: ${statusCommand(posted)}\n`);
+        return;
+      }
+      const code = await waitForOutcome(this, ctx, posted, site, requestId, postedAt, timeoutMs);
+      // Leave now rather than when pooled keep-alive sockets time out.
+      process.exit(code);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// --wait
+
+/** The longest delay a Node.js timer can express (a longer --timeout would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * How long a removed request may go without its result before --wait decides what happened. The
+ * operator writes status before it clears the annotations, and watch events arrive in order, so
+ * this only covers other orderings.
+ */
+const REMOVED_GRACE_MS = 3_000;
+
+interface Progress {
+  /** A new phase; `final` when it ends the request (true: succeeded or skipped). */
+  phase(block: PlannedFailoverStatus, elapsedMs: number, final?: { ok: boolean }): void;
+  note(text: string): void;
+  stop(): void;
+}
+
+function elapsedText(ms: number): string {
+  return formatDuration(Math.floor(Math.max(0, ms) / 1000) * 1000);
+}
+
+/** Plain timestamped lines: `2026-11-22T03:00:04Z +3s Draining: fencing iad`. */
+function lineProgress(command: Command): Progress {
+  const stamp = () => `${new Date().toISOString().slice(0, 19)}Z`;
+  return {
+    phase: (block, elapsed) => writeOut(command, `${stamp()} +${elapsedText(elapsed)} ${phaseText(block)}\n`),
+    note: (text) => writeOut(command, `${stamp()} ${text}\n`),
+    stop: () => undefined,
+  };
+}
+
+/** An ora spinner on the terminal: each finished phase stays as a line, the current one spins. */
+async function spinnerProgress(c: ChalkInstance, startedAt: number): Promise<Progress> {
+  const { default: ora } = await import("ora");
+  let current = "waiting for the operator to pick up the request";
+  let since = startedAt;
+  const spinner = ora({ stream: process.stdout, text: current }).start();
+  const render = () => {
+    const total = elapsedText(Date.now() - startedAt);
+    spinner.text = `${current} ${c.dim(since === startedAt ? `(${total})` : `(${elapsedText(Date.now() - since)}, total ${total})`)}`;
+  };
+  render();
+  const tick = setInterval(render, 1_000);
+  return {
+    phase: (block, elapsed, final) => {
+      const failed = final !== undefined && !final.ok;
+      spinner.stopAndPersist({ symbol: failed ? c.red("✗") : c.green("✓"), text: `${current} ${c.dim(`(${elapsedText(Date.now() - since)})`)}` });
+      current = phaseText(block);
+      since = startedAt + elapsed;
+      if (final) return;
+      spinner.start();
+      render();
+    },
+    note: (text) => {
+      spinner.clear();
+      process.stdout.write(`${text}\n`);
+      render();
+    },
+    stop: () => {
+      clearInterval(tick);
+      spinner.stop();
+    },
+  };
+}
+
+/**
+ * Follows request `requestId` on the group through a watch and returns the exit code: 0 on
+ * success or skip, 1 on failure, rejection, timeout or a vanished request, 130 on Ctrl-C.
+ */
+async function waitForOutcome(
+  command: Command,
+  ctx: KubeContext,
+  posted: MysqlFailoverGroup,
+  target: string,
+  requestId: string,
+  startedAt: number,
+  timeoutMs: number,
+): Promise<number> {
+  const c = colors(useColor());
+  // A spinner needs a terminal with a width (ora divides by it); anything else gets plain lines.
+  const spin = useColor() && (process.stdout.columns ?? 0) > 0;
+  const progress = spin ? await spinnerProgress(c, startedAt) : lineProgress(command);
+  if (!spin) progress.note(`waiting up to ${formatDuration(timeoutMs)} for the operator to act on request ${requestId}`);
+  const name = posted.metadata.name ?? "";
+  const key = groupKey(posted);
+  let latest = posted;
+  let lastKey = "";
+  let lastPhase: string | undefined;
+  let removedTimer: NodeJS.Timeout | undefined;
+
+  const result = await new Promise<{ code: number; out?: string; err?: string }>((resolve) => {
+    let finished = false;
+    const finish = (r: { code: number; out?: string; err?: string }) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
+      clearTimeout(removedTimer);
+      process.off("SIGINT", onInterrupt);
+      handle?.stop();
+      resolve(r);
+    };
+
+    const examine = (g: MysqlFailoverGroup) => {
+      if (finished) return;
+      latest = g;
+      const followed = followedOutcome(g.status?.plannedFailover, requestId);
+      if (followed.state !== "waiting") {
+        const k = `${followed.block.phase}|${followed.block.reason ?? ""}`;
+        if (k !== lastKey) {
+          lastKey = k;
+          lastPhase = String(followed.block.phase);
+          const final = followed.state === "done" ? { ok: followed.exitCode === 0 } : undefined;
+          progress.phase(followed.block, Date.now() - startedAt, final);
+        }
+      }
+      if (followed.state === "done") {
+        const m = outcomeMessage(followed, g, Date.now() - startedAt);
+        return finish({ code: followed.exitCode, ...(m.stream === "out" ? { out: m.text } : { err: m.text }) });
+      }
+      const withdrawal = requestWithdrawal(g, requestId);
+      if (withdrawal.state === "superseded") {
+        return finish({ code: 1, err: `error: request ${requestId} on ${key} was replaced by request ${withdrawal.by}; follow that one with ${statusCommand(g)}\n` });
+      }
+      if (withdrawal.state === "removed" && followed.state === "waiting") {
+        // The operator clears the annotation when it finishes; its status write may follow.
+        removedTimer ??= setTimeout(() => {
+          const r = removedOutcome(latest, target, requestId);
+          finish({ code: r.code, ...(r.stream === "out" ? { out: r.text } : { err: r.text }) });
+        }, REMOVED_GRACE_MS);
+      } else {
+        clearTimeout(removedTimer);
+        removedTimer = undefined;
+      }
+    };
+
+    const deadline = setTimeout(() => {
+      const base = `error: timed out after ${formatDuration(timeoutMs)} waiting for the planned failover of ${key} (request ${requestId})`;
+      const err =
+        lastPhase === undefined
+          ? `${base}: the operator has not picked up the request: is it running? (${OPERATOR_PODS_HINT}). The request stays in place; cancel it with: ${cancelCommand(latest)}\n`
+          : `${base}; last phase: ${lastPhase}. The operator carries on: follow it with ${statusCommand(latest)}\n`;
+      finish({ code: 1, err });
+    }, Math.min(timeoutMs, MAX_TIMER_MS));
+
+    const onInterrupt = () =>
+      finish({
+        code: 130,
+        err: `interrupted: the planned failover request ${requestId} stays in place and the operator carries on${lastPhase ? ` (last phase: ${lastPhase})` : ""}; follow it with ${statusCommand(latest)}. To cancel it before it reaches Promoting: ${cancelCommand(latest)}\n`,
+      });
+    process.on("SIGINT", onInterrupt);
+
+    let handle: WatchHandle | undefined;
+    examine(posted);
+    if (finished) return;
+    void watchGroup(ctx, ctx.namespace, name, posted.metadata.resourceVersion ?? "", {
+      object: examine,
+      deleted: () => finish({ code: 1, err: `error: ${FAILOVER_GROUP.kind} ${key} was deleted while waiting\n` }),
+      warning: (text) => progress.note(`warning: ${text}`),
+      fatal: (err) => finish({ code: 1, err: `error: ${err.message}\n` }),
+    }).then(
+      (h) => {
+        if (finished) h.stop();
+        else handle = h;
+      },
+      (err: unknown) => finish({ code: 1, err: `error: cannot watch ${key}: ${err instanceof Error ? err.message : String(err)}\n` }),
+    );
+  });
+  progress.stop();
+  if (result.out) writeOut(command, result.out);
+  if (result.err) writeErr(command, result.err);
+  return result.code;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+interface WatchCallbacks {
+  object(g: MysqlFailoverGroup): void;
+  deleted(): void;
+  warning(text: string): void;
+  fatal(err: Error): void;
+}
+
+const WATCH_TIMEOUT_S = 300;
+const WATCH_STALL_MS = (WATCH_TIMEOUT_S + 30) * 1000;
+
+/**
+ * Watches one group from `resourceVersion` with client-node's Watch, as `status --watch` does:
+ * restarts from the last resourceVersion when the server ends the watch, re-reads the object
+ * after an ERROR event (410 Gone), backs off on errors; only RBAC and credential errors are fatal.
+ */
+export async function watchGroup(ctx: KubeContext, namespace: string, name: string, resourceVersion: string, on: WatchCallbacks): Promise<WatchHandle> {
+  const { Watch } = await import("@kubernetes/client-node/dist/watch.js");
+  const watch = new Watch(ctx.config);
+  const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${FAILOVER_GROUP.plural}`;
+  let rv = resourceVersion;
+  let stopped = false;
+  let generation = 0;
+  let failures = 0;
+  let controller: AbortController | undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const retry = (reason: string, relist: boolean) => {
+    if (stopped) return;
+    const delay = Math.min(10_000, 500 * 2 ** Math.min(failures, 5));
+    failures++;
+    if (failures === 1 || failures % 5 === 0) on.warning(`watch interrupted (${reason}); reconnecting`);
+    retryTimer = setTimeout(() => void start(relist), delay);
+  };
+
+  const start = async (relist: boolean): Promise<void> => {
+    if (stopped) return;
+    const mine = ++generation;
+    if (relist) {
+      try {
+        const g = await ctx.kube.getFailoverGroup(namespace, name);
+        if (stopped || mine !== generation) return;
+        rv = g.metadata.resourceVersion ?? "";
+        on.object(g);
+      } catch (err) {
+        const explained = explainApiError(err, { verb: "get", namespace, name }, ctx);
+        if (/^(forbidden|unauthorized)/.test(explained.message)) return on.fatal(explained);
+        if ((err as { status?: unknown }).status === 404) return on.deleted();
+        return retry(explained.message, true);
+      }
+    }
+    const startedAt = Date.now();
+    const armStall = () => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => {
+        if (mine !== generation) return;
+        generation++;
+        controller?.abort();
+        retry("no data from the watch", true);
+      }, WATCH_STALL_MS);
+    };
+    armStall();
+    const params: Record<string, string | number | boolean> = {
+      allowWatchBookmarks: true,
+      timeoutSeconds: WATCH_TIMEOUT_S,
+      fieldSelector: `metadata.name=${name}`,
+    };
+    if (rv) params.resourceVersion = rv;
+    try {
+      controller = await watch.watch(
+        path,
+        params,
+        (phase: string, obj: unknown) => {
+          if (mine !== generation || stopped) return;
+          armStall();
+          if (phase === "ERROR") {
+            generation++;
+            controller?.abort();
+            void start(true);
+            return;
+          }
+          const g = obj as MysqlFailoverGroup;
+          if (g?.metadata?.resourceVersion) rv = g.metadata.resourceVersion;
+          if (phase === "BOOKMARK") return;
+          failures = 0;
+          if (phase === "DELETED") on.deleted();
+          else on.object(g);
+        },
+        (err: unknown) => {
+          if (mine !== generation || stopped) return;
+          clearTimeout(stallTimer);
+          const status = (err as { statusCode?: number } | null)?.statusCode;
+          if (status === 401 || status === 403) {
+            const apiErr = Object.assign(new Error(String(status)), { name: "ApiError", status, reason: "" });
+            return on.fatal(explainApiError(apiErr, { verb: "watch", namespace }, ctx));
+          }
+          if (err) return retry(err instanceof Error ? err.message : String(err), status === 410);
+          // The server ended the watch (timeoutSeconds): carry on from the last resourceVersion.
+          if (Date.now() - startedAt < 1_000) return retry("the watch ended at once", false);
+          void start(false);
+        },
+      );
+      if (stopped) controller.abort();
+    } catch (err) {
+      if (mine === generation) retry(err instanceof Error ? err.message : String(err), true);
+    }
+  };
+  void start(false);
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(stallTimer);
+      clearTimeout(retryTimer);
+      controller?.abort();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for commands that write requests (failover, reclone, maintenance)
+
+function isApiError(err: unknown): err is Error & { status: number } {
+  return err instanceof Error && err.name === "ApiError" && typeof (err as { status?: unknown }).status === "number";
+}
+
+/**
+ * Reads the group a command is about to write to. A group that does not exist is rejected
+ * input (exit 2, nothing written); other failures are explained and exit 1.
+ */
+export async function readGroupForWrite(command: Command, ctx: KubeContext, name: string): Promise<MysqlFailoverGroup> {
+  try {
+    return await ctx.kube.getFailoverGroup(ctx.namespace, name);
+  } catch (err) {
+    if (isApiError(err) && err.status === 404 && err.message.includes(`"${name}" not found`)) {
+      usageError(command, `no ${FAILOVER_GROUP.kind} ${ctx.namespace}/${name}; kubectl get mfg -n ${ctx.namespace} lists them (nothing was changed)`);
+    }
+    throw explainApiError(err, { verb: "get", namespace: ctx.namespace, name }, ctx);
+  }
+}
+
+/** One JSON merge patch of annotations (`null` removes a key), optionally only at `resourceVersion`. */
+export async function patchAnnotations(ctx: KubeContext, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<MysqlFailoverGroup> {
+  const { mergePatch } = await import("../../operator/kube/client.js");
+  const metadata = resourceVersion === undefined ? { annotations } : { annotations, resourceVersion };
+  return ctx.kube.call(`patch ${FAILOVER_GROUP.plural} ${ctx.namespace}/${name}`, (options) =>
+    ctx.kube.customObjects.patchNamespacedCustomObject(
+      { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural, namespace: ctx.namespace, name, body: { metadata }, fieldManager: PLUGIN_FIELD_MANAGER },
+      mergePatch(options),
+    ),
+  );
+}
+
+/**
+ * Posts annotations on the group exactly as it was checked: the patch carries the checked
+ * resourceVersion, and when the group changed in between (409) it is read again, `recheck`
+ * runs on the fresh copy (throwing a usage error when the request no longer holds), and the
+ * patch is retried.
+ */
+export async function postAnnotations(
+  command: Command,
+  ctx: KubeContext,
+  checked: MysqlFailoverGroup,
+  annotations: Record<string, string | null>,
+  recheck?: (fresh: MysqlFailoverGroup) => void,
+): Promise<MysqlFailoverGroup> {
+  const name = checked.metadata.name ?? "";
+  let group = checked;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await patchAnnotations(ctx, name, annotations, recheck ? group.metadata.resourceVersion : undefined);
+    } catch (err) {
+      if (!(isApiError(err) && err.status === 409 && attempt < 5)) throw explainApiError(err, { verb: "patch", namespace: ctx.namespace, name }, ctx);
+    }
+    group = await readGroupForWrite(command, ctx, name);
+    recheck?.(group);
+  }
+}
+
+/** A human can answer: stdin and stderr (where prompts go) are terminals. */
+export function isInteractive(): boolean {
+  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
+/** Asks on the terminal; Ctrl-C or end of input count as an empty answer. */
+export async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const controller = new AbortController();
+  rl.on("SIGINT", () => controller.abort());
+  rl.on("close", () => controller.abort());
+  try {
+    return await rl.question(question, { signal: controller.signal });
+  } catch {
+    process.stderr.write("\n");
+    return "";
+  } finally {
+    rl.close();
+  }
+}
+
+/** A usage error (exit 2) when `yes` is not given and nobody can be asked. */
+export function requireConfirmation(command: Command, yes: boolean | undefined, what: string): void {
+  if (yes || isInteractive()) return;
+  usageError(command, `refusing without --yes: ${what}, and stdin is not a terminal to confirm it; read the summary above and rerun with --yes`);
+}
