@@ -1,4 +1,4 @@
-import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup, MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -7,11 +7,13 @@ import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
 import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
 import { maintenanceState, parseMaintenance, type MaintenanceState } from "../../shared/maintenance.js";
-import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage } from "../../shared/names.js";
+import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage, type PlannedFailoverResult } from "../../shared/names.js";
 import { FailoverExecutor, type FailoverRecord, type RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
-import { FailoverController } from "./failover-controller.js";
+import { decisionSites, FailoverController } from "./failover-controller.js";
+import { PlannedExecutor } from "../planned/executor.js";
+import type { PlannedSite } from "../../shared/planned/step.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
 /** What one poll of one server reports, flavor-independent. */
@@ -56,6 +58,7 @@ export interface TopologyMetricsSink {
   recordFailover(namespace: string, group: string, targetSite: string): void;
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
+  recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void;
   setMaintenance(namespace: string, group: string, active: boolean): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
 }
@@ -67,7 +70,8 @@ export interface ManagerDeps {
   openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
   /** JSON merge patch of the status subresource. */
   patchStatus(namespace: string, name: string, status: MysqlFailoverGroupStatus): Promise<void>;
-  patchAnnotations(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** null removes an annotation. */
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void>;
   /** A fresh connection for a mutation, bounded by deadlineMs and closed afterwards. */
   withSite<T>(address: SiteAddress, account: MysqlAccount, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
   /** Points DNS and node taints at the primary; throws when that failed. */
@@ -111,6 +115,7 @@ export class TopologyManager {
   private latest: GroupStatusMessage | undefined;
   private observations = new Map<string, SiteObservation | undefined>();
   private readonly failover: FailoverController;
+  private readonly planned: PlannedExecutor;
   private readonly log: Logger;
 
   constructor(
@@ -133,7 +138,7 @@ export class TopologyManager {
         return { ...this.address(site), user: account.user, password: account.password };
       },
       get spareUsers() {
-        return [...new Set([self.credentials?.operator.user, self.credentials?.replication.user].filter((u): u is string => u !== undefined))];
+        return self.spareUsers();
       },
       persistFailover: (record) => this.persistFailover(record),
       persistRecovery: (site, record) => this.persistRecovery(site, record),
@@ -148,6 +153,21 @@ export class TopologyManager {
       markWritable: (site) => this.markState(site, "writable"),
       markReadOnly: (site) => this.markState(site, "read-only"),
     });
+    this.planned = new PlannedExecutor({
+      log: this.log,
+      withSite: (site, operation, fn, deadlineMs) => this.withSite(site, operation, fn, deadlineMs),
+      get spareUsers() {
+        return self.spareUsers();
+      },
+      persistBlock: (block, previous) => this.persistPlanned(block, previous),
+      patchAnnotations: (annotations) => this.deps.patchAnnotations(this.namespace, this.name, annotations),
+      persistFailover: (record) => this.persistFailover(record),
+      recordEvent: (event) => this.deps.recordEvent(this.group, event),
+      recordResult: (target, result) => this.deps.metrics.recordPlannedFailover(this.namespace, this.name, target, result),
+      markWritable: (site) => this.markState(site, "writable"),
+      markReadOnly: (site) => this.markState(site, "read-only"),
+      annotationKeys: { request: ANNOTATIONS.plannedFailover, requestId: ANNOTATIONS.plannedFailoverRequestId },
+    });
     this.failover = new FailoverController(executor, {
       log: this.log,
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
@@ -155,6 +175,11 @@ export class TopologyManager {
       observeFailover: (stage, seconds) => this.deps.metrics.observeFailover(this.namespace, this.name, stage, seconds),
       recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
     });
+  }
+
+  /** Sessions a fence must not kill: the operator's own and replication's. */
+  private spareUsers(): string[] {
+    return [...new Set([this.credentials?.operator.user, this.credentials?.replication.user].filter((u): u is string => u !== undefined))];
   }
 
   private address(site: string): SiteAddress {
@@ -411,6 +436,63 @@ export class TopologyManager {
     });
   }
 
+  /**
+   * Status block of the planned failover, written awaited. A JSON merge patch merges objects, so
+   * fields the new block drops (a rollback's reason, retryAfter) are removed with null.
+   */
+  private async persistPlanned(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void> {
+    const patch: Record<string, unknown> = { ...block };
+    for (const key of Object.keys(previous ?? {})) if (!(key in block)) patch[key] = null;
+    await this.deps.patchStatus(this.namespace, this.name, { plannedFailover: patch as PlannedFailoverStatus });
+    this.written = { ...this.written, plannedFailover: block };
+  }
+
+  /**
+   * One step of the planned-failover state machine (operator/planned); returns whether the
+   * emergency step must stay out. Without a request and without a block this does nothing.
+   */
+  private async runPlanned(settled: boolean): Promise<boolean> {
+    const phase = this.written?.plannedFailover?.phase;
+    const busy = phase === "Draining" || phase === "WaitingForLag" || phase === "Promoting";
+    if (!settled) return busy;
+    try {
+      return await this.stepPlanned();
+    } catch (err) {
+      this.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "step", error: errorText(err) });
+      return busy;
+    }
+  }
+
+  private async stepPlanned(): Promise<boolean> {
+    const current = this.written?.plannedFailover;
+    const annotations = this.group.metadata.annotations ?? {};
+    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return false;
+    const addresses = new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)]));
+    const states = new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
+    const base = decisionSites({ spec: this.spec, automaticFailover: true, status: this.written, settled: true, states, observations: this.observations, addresses });
+    const sites: PlannedSite[] = base.map((d) => {
+      const r = this.observations.get(d.name)?.replica;
+      const recoveryState = this.written?.sites?.find((x) => x.name === d.name)?.recoveryState;
+      return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}) };
+    });
+    const annotatedAt = annotations[ANNOTATIONS.lastFailover];
+    const statusAt = this.written?.lastFailover;
+    const lastFailover = annotatedAt && (!statusAt || Date.parse(annotatedAt) > Date.parse(statusAt)) ? annotatedAt : statusAt;
+    const activeSite = this.written?.lastKnownPrimary || this.written?.activeSite || undefined;
+    const { holdEmergency } = await this.planned.step({
+      now: new Date().toISOString(),
+      annotation: annotations[ANNOTATIONS.plannedFailover],
+      requestId: annotations[ANNOTATIONS.plannedFailoverRequestId],
+      current,
+      sites,
+      activeSite,
+      lastFailover,
+      cooldownMs: parseDuration(this.spec.failoverCooldown),
+      defaults: this.spec.plannedFailover,
+    });
+    return holdEmergency;
+  }
+
   private async cycle(): Promise<void> {
     const sites = this.spec.sites;
     const ready = await this.ensureProbes();
@@ -439,7 +521,9 @@ export class TopologyManager {
     const maintenance = this.maintenance();
     const before = this.written;
     const observed = topologyStatus(before, result, polls, maxLag, generation, now);
-    const authority = await this.runFailover(result.settled, observed, !maintenance.state.active);
+    // Planned failover (switchover) first; while it changes servers the emergency step stays out.
+    const holdEmergency = await this.runPlanned(result.settled);
+    const authority = holdEmergency ? undefined : await this.runFailover(result.settled, observed, !maintenance.state.active);
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
     const settled = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);

@@ -245,9 +245,11 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
 
     await waitFor("pdx promoted", async () => (await group("ledger")).status?.activeSite === "pdx", 15_000, 200);
     await iad.restart({ readOnly: true });
+    // The recovery record is written first; the condition follows with the next status write.
     const g = await waitFor("divergence reported", async () => {
       const g = await group("ledger");
-      return siteStatus(g, "iad")?.recoveryState === "RecoveryBlocked" ? g : undefined;
+      const pending = g.status?.conditions?.find((c) => c.type === "RecoveryPending");
+      return siteStatus(g, "iad")?.recoveryState === "RecoveryBlocked" && pending?.status === "True" ? g : undefined;
     }, 15_000, 200);
     const seq = Number(lost.split("-")[2]);
     expect(siteStatus(g, "iad")?.divergentGtid).toContain(`0-1-${seq}`);

@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import type { PlannedFailoverStatus } from "../../shared/api/index.js";
+import { contains } from "../../shared/failover/gtid-compare.js";
+import { PLANNED_HOLD_PHASES, plannedStep, type PlannedAction, type PlannedInput, type PlannedWork } from "../../shared/planned/step.js";
+import type { PlannedFailoverResult } from "../../shared/names.js";
+import type { TopologyEvent } from "../../shared/topology/cycle.js";
+import type { FailoverRecord } from "../failover/executor.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { errorText, type Logger } from "../log.js";
+import { GTID_WAIT_GRACE_MS } from "../mysql/flavor.js";
+import type { SiteSession } from "../mysql/site-client.js";
+
+export interface PlannedExecutorDeps {
+  log: Logger;
+  withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
+  /** Users whose sessions survive the drain: the operator's and the replication account. */
+  readonly spareUsers: string[];
+  /** Awaited write of status.plannedFailover (the whole block; absent fields are removed). */
+  persistBlock(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void>;
+  /** Sets (string) or removes (null) annotations. */
+  patchAnnotations(annotations: Record<string, string | null>): Promise<void>;
+  /** The anti-flap record, awaited: the cooldown applies to planned failovers too. */
+  persistFailover(record: FailoverRecord): Promise<void>;
+  recordEvent(event: TopologyEvent): void;
+  recordResult(target: string, result: PlannedFailoverResult): void;
+  markWritable(site: string): void;
+  markReadOnly(site: string): void;
+  annotationKeys: { request: string; requestId: string };
+}
+
+export interface PlannedTimings {
+  fenceLockWaitSeconds: number;
+  fenceDeadlineMs: number;
+  killIntervalMs: number;
+  promoteDeadlineMs: number;
+}
+
+export const DEFAULT_PLANNED_TIMINGS: PlannedTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, killIntervalMs: 1_000, promoteDeadlineMs: 10_000 };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Carries out the planned-failover state machine (shared/planned/step.ts): persists the block the
+ * machine returns, awaited, before any of its work; then runs the work and remembers its result
+ * (in memory) for the next step. A failed status write skips the work: the step is retried.
+ */
+export class PlannedExecutor {
+  private lastWork: PlannedWork | undefined;
+
+  constructor(
+    private readonly deps: PlannedExecutorDeps,
+    private readonly timings: PlannedTimings = DEFAULT_PLANNED_TIMINGS,
+  ) {}
+
+  /** One step; returns whether the emergency decision core must stay out this cycle, and the block after the step. */
+  async step(input: Omit<PlannedInput, "lastWork" | "newRequestId">): Promise<{ holdEmergency: boolean; block: PlannedFailoverStatus | undefined }> {
+    const r = plannedStep({ ...input, lastWork: this.lastWork, newRequestId: randomUUID() });
+    let block = input.current;
+    const holdBefore = block !== undefined && block.phase !== undefined && PLANNED_HOLD_PHASES.includes(block.phase);
+    if (r.status) {
+      try {
+        await this.deps.persistBlock(r.status, block);
+      } catch (err) {
+        this.deps.log.warn(LOG_MESSAGES.statusPatchFailed, { record: "plannedFailover", error: errorText(err) });
+        return { holdEmergency: r.holdEmergency || holdBefore, block };
+      }
+      if (block?.phase !== r.status.phase) this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: r.status.phase, reason: r.status.reason, target: r.status.target });
+      block = r.status;
+    }
+    for (const action of r.actions) await this.run(action, block);
+    return { holdEmergency: r.holdEmergency, block };
+  }
+
+  private async run(action: PlannedAction, block: PlannedFailoverStatus | undefined): Promise<void> {
+    const requestId = block?.requestId ?? "";
+    const phase = block?.phase ?? "Pending";
+    try {
+      switch (action.kind) {
+        case "drain": {
+          const gtid = await this.drain(action.site, action.drainMs);
+          this.lastWork = { requestId, phase, ok: true, gtidAtFence: gtid };
+          return;
+        }
+        case "waitForGtid": {
+          const caughtUp = await this.deps.withSite(action.site, "planned lag wait", (s) => s.flavor.waitForGtid(s, action.gtid, action.seconds), action.seconds * 1000 + GTID_WAIT_GRACE_MS + 2_000);
+          this.lastWork = { requestId, phase, ok: true, caughtUp };
+          return;
+        }
+        case "promote":
+          await this.promote(action.site, action.gtid);
+          this.lastWork = { requestId, phase, ok: true };
+          return;
+        case "unfence":
+          await this.deps.withSite(action.site, "planned rollback unfence", (s) => s.flavor.unfence(s), this.timings.fenceDeadlineMs);
+          this.deps.markWritable(action.site);
+          this.deps.log.warn(LOG_MESSAGES.plannedFailoverRolledBack, { site: action.site, reason: block?.reason });
+          return;
+        case "setRequestId":
+          await this.deps.patchAnnotations({ [this.deps.annotationKeys.requestId]: action.requestId });
+          return;
+        case "clearAnnotation":
+          await this.deps.patchAnnotations({ [this.deps.annotationKeys.request]: null, [this.deps.annotationKeys.requestId]: null });
+          return;
+        case "event":
+          this.deps.recordEvent({ type: action.type, reason: action.reason, message: action.message });
+          return;
+        case "metric":
+          this.deps.recordResult(action.target, action.result);
+          return;
+      }
+    } catch (err) {
+      this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: action.kind, error: errorText(err) });
+      if (action.kind === "drain" || action.kind === "promote" || action.kind === "waitForGtid") {
+        this.lastWork = { requestId, phase, ok: false, error: errorText(err) };
+      }
+    }
+  }
+
+  /** Fence, read the executed GTIDs at the fence, then kill application sessions every interval until none or drainMs. */
+  private async drain(site: string, drainMs: number): Promise<string> {
+    const started = Date.now();
+    const gtid = await this.deps.withSite(
+      site,
+      "planned fence",
+      async (s) => {
+        await s.flavor.fence(s, { lockWaitTimeoutSeconds: this.timings.fenceLockWaitSeconds });
+        return (await s.flavor.observe(s)).gtidExecuted;
+      },
+      this.timings.fenceDeadlineMs,
+    );
+    this.deps.markReadOnly(site);
+    for (;;) {
+      const killed = await this.deps
+        .withSite(site, "planned drain", (s) => s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers }), this.timings.fenceDeadlineMs)
+        .catch((err: unknown) => {
+          this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "kill sessions", site, error: errorText(err) });
+          return 1;
+        });
+      if (killed === 0 || Date.now() - started >= drainMs) break;
+      await sleep(Math.min(this.timings.killIntervalMs, Math.max(0, drainMs - (Date.now() - started))));
+    }
+    return gtid;
+  }
+
+  /** Promotes only a target that provably holds the fenced source's transactions, then records the failover. */
+  private async promote(site: string, gtid: string): Promise<void> {
+    const { gtidExecuted } = await this.deps.withSite(
+      site,
+      "planned promote",
+      async (s) => {
+        const o = await s.flavor.observe(s);
+        const position = { flavor: o.flavor, gtidExecuted: o.gtidExecuted, ...(o.gtidBinlogState ? { gtidBinlogState: o.gtidBinlogState } : {}) };
+        if (!contains(position, { flavor: o.flavor, gtidExecuted: gtid })) throw new Error(`${site} does not hold the fenced source's transactions (${gtid}); not promoting`);
+        return s.flavor.promote(s);
+      },
+      this.timings.promoteDeadlineMs,
+    );
+    const writableAt = new Date().toISOString();
+    this.deps.markWritable(site);
+    await this.deps.persistFailover({ lastFailover: writableAt, lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });
+  }
+}

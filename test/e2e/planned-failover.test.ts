@@ -1,0 +1,307 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { kubectl } from "../support/kubectl.js";
+import { OperatorProcess } from "../support/operator.js";
+
+/**
+ * Planned failover (switchover) end to end with real servers: iad→pdx under a write load with no
+ * acknowledged write lost, back again, a lag timeout that rolls back, a cancellation, a cooldown
+ * rejection, a request for the active site, and an operator killed mid-wait.
+ */
+const ns = `planned-${randomBytes(3).toString("hex")}`;
+const GROUP = "orders";
+const REQUEST = "bloodraven.shipstream.io/planned-failover";
+const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
+
+async function group(): Promise<MysqlFailoverGroup> {
+  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as MysqlFailoverGroup;
+}
+
+async function eventReasons(): Promise<string[]> {
+  const r = await kubectl(["get", "events", "-n", ns, "-o", "json"]);
+  return (JSON.parse(r.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
+}
+
+async function request(value: string, id: string): Promise<void> {
+  const r = await kubectl(["annotate", "--overwrite", "mfg", GROUP, "-n", ns, `${REQUEST}=${value}`, `${REQUEST_ID}=${id}`]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** Waits for the block of request `id` to reach a terminal phase. */
+async function finished(id: string, timeoutMs = 30_000): Promise<MysqlFailoverGroup> {
+  return waitFor(
+    `planned failover ${id} finished`,
+    async () => {
+      const g = await group();
+      const b = g.status?.plannedFailover;
+      return b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? g : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** Every site idle: one writable primary, the other replicating from it, no recovery in flight, cooldown over. */
+async function settled(primary: string): Promise<void> {
+  await waitFor(
+    `${primary} primary, group converged`,
+    async () => {
+      const g = await group();
+      return g.status?.activeSite === primary && (g.status.sites ?? []).every((s) => !s.recoveryState && (s.name === primary || s.replicating === true));
+    },
+    20_000,
+    200,
+  );
+  await new Promise((r) => setTimeout(r, 2_100)); // failoverCooldown 2s
+}
+
+/** The operator has seen the current spec (it writes observedGeneration with its status). */
+async function specSeen(): Promise<void> {
+  await waitFor("spec seen by the operator", async () => {
+    const g = await group();
+    return g.status?.observedGeneration === g.metadata.generation;
+  }, 10_000, 100);
+}
+
+async function patchSpec(spec: Record<string, unknown>): Promise<void> {
+  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec })]);
+  expect(r.code, r.stderr).toBe(0);
+  await specSeen();
+}
+
+const LB_IP: Record<string, string> = { iad: "10.1.0.1", pdx: "10.2.0.1" };
+
+async function dnsTargets(): Promise<string[] | undefined> {
+  const r = await kubectl(["get", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, "-o", "json"]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { spec: { endpoints: { targets: string[] }[] } }).spec.endpoints[0]?.targets;
+}
+
+async function metrics(operator: OperatorProcess): Promise<string> {
+  return (await fetch(operator.url("metrics", "/metrics"))).text();
+}
+
+const metric = (target: string, result: string) => `bloodraven_planned_failovers_total{namespace="${ns}",group="${GROUP}",target_site="${target}",result="${result}"}`;
+
+/** Writes unique notes as the application account to whichever site accepts them; remembers every acknowledged one. */
+function trackedLoad(sites: readonly MariaDbSite[], prefix: string): { stop: () => Promise<string[]> } {
+  let running = true;
+  const acked: string[] = [];
+  let n = 0;
+  const loop = (async () => {
+    while (running) {
+      for (const s of sites) {
+        const note = `${prefix}-${n++}`;
+        await s.injectWrite(note, "app").then(
+          () => acked.push(note),
+          () => undefined,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return acked;
+    },
+  };
+}
+
+async function notesOn(site: MariaDbSite, prefix: string): Promise<Set<string>> {
+  const rows = await site.query<{ note: string }[]>("SELECT note FROM bloodraven_test.writes WHERE note LIKE ?", [`${prefix}-%`]);
+  return new Set(rows.map((r) => r.note));
+}
+
+describe("planned failover (real operator, API server and MariaDB)", () => {
+  let sites: MariaDbSites;
+  let operator: OperatorProcess;
+  const start = () => OperatorProcess.start({ identity: `planned-${randomBytes(2).toString("hex")}`, args: [`--namespaces=${ns}`, "--no-leader-election"] });
+
+  beforeAll(async () => {
+    sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    const items = [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-replication", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      {
+        apiVersion: "shipstream.io/v1alpha1",
+        kind: "MysqlFailoverGroup",
+        metadata: { name: GROUP, namespace: ns },
+        spec: {
+          credentials: { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } },
+          pollInterval: "500ms",
+          failureThreshold: 2,
+          recoveryThreshold: 2,
+          failoverCooldown: "2s",
+          plannedFailover: { maxLagWait: "20s", drainTimeout: "2s" },
+          dns: { hostname: `${GROUP}.db.example.com`, ttl: 30 },
+          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port }, lbIP: LB_IP[s.name] })),
+        },
+      },
+    ];
+    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    expect(r.code, r.stderr).toBe(0);
+    operator = await start();
+    await settled("iad");
+  });
+
+  afterAll(async () => {
+    await operator?.stop("SIGKILL");
+    await sites?.teardown();
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  it("switches iad→pdx under writes: no acknowledged write lost, annotation cleared, old primary replicates from the new one", async () => {
+    const iad = sites.site("iad");
+    const pdx = sites.site("pdx");
+    const load = trackedLoad(sites.sites, "sw1");
+    await new Promise((r) => setTimeout(r, 500));
+    await request("pdx", "e2e-1");
+    const g = await finished("e2e-1");
+    const acked = await load.stop();
+    const b = g.status?.plannedFailover;
+    expect(b, JSON.stringify(b)).toMatchObject({ phase: "Succeeded", target: "pdx", source: "iad", transactionsLost: 0 });
+    expect(b?.sourceGtidAtFence).toBeTruthy();
+    expect(g.metadata.annotations?.[REQUEST]).toBeUndefined();
+    expect(g.metadata.annotations?.[REQUEST_ID]).toBeUndefined();
+    expect(await pdx.isReadOnly()).toBe(false);
+    expect(await iad.isReadOnly()).toBe(true);
+    expect(acked.length).toBeGreaterThan(5);
+    const present = await notesOn(pdx, "sw1");
+    expect(acked.filter((n) => !present.has(n))).toEqual([]);
+    await waitFor("iad replicates from pdx", async () => {
+      const r = await iad.replicaStatus();
+      return r?.masterPort === pdx.port && r.ioRunning === "Yes" && r.sqlRunning === "Yes";
+    }, 15_000, 200);
+    expect((await eventReasons())).toEqual(expect.arrayContaining(["PlannedFailoverStarted", "PlannedFailoverDraining", "PlannedFailoverLagOK", "PlannedFailoverCompleted"]));
+    expect(await metrics(operator)).toContain(`${metric("pdx", "success")} 1`);
+    expect((await group()).status?.lastFailoverTarget).toBe("pdx");
+    await waitFor("DNS on pdx", async () => (await dnsTargets())?.[0] === LB_IP.pdx, 10_000, 200);
+  });
+
+  it("switches back pdx→iad", async () => {
+    await settled("pdx");
+    await request("iad", "e2e-2");
+    const g = await finished("e2e-2");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: "iad", source: "pdx", transactionsLost: 0 });
+    expect(await sites.site("iad").isReadOnly()).toBe(false);
+    expect(await sites.site("pdx").isReadOnly()).toBe(true);
+    await settled("iad");
+  });
+
+  it("rolls back when the target does not catch up within maxLagWait", async () => {
+    const iad = sites.site("iad");
+    const pdx = sites.site("pdx");
+    await pdx.setReplicationDelay(60);
+    await iad.injectWrite("lagging", "app");
+    await request("pdx:maxLagWait=2s", "e2e-3");
+    const g = await finished("e2e-3");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "LagTimeout", target: "pdx" });
+    expect(g.metadata.annotations?.[REQUEST]).toBeUndefined();
+    expect(await iad.isReadOnly()).toBe(false);
+    expect(await pdx.isReadOnly()).toBe(true);
+    await iad.injectWrite("after rollback", "app");
+    expect(await metrics(operator)).toContain(`${metric("pdx", "failed_timeout")} 1`);
+    await pdx.setReplicationDelay(0);
+  });
+
+  it("rolls back when the annotation is removed mid-wait", async () => {
+    const iad = sites.site("iad");
+    const pdx = sites.site("pdx");
+    await settled("iad");
+    expect(await dnsTargets()).toEqual([LB_IP.iad]);
+    await pdx.setReplicationDelay(60);
+    await iad.injectWrite("lagging", "app");
+    await request("pdx", "e2e-4");
+    await waitFor("WaitingForLag", async () => (await group()).status?.plannedFailover?.phase === "WaitingForLag", 15_000, 100);
+    const r = await kubectl(["annotate", "mfg", GROUP, "-n", ns, `${REQUEST}-`]);
+    expect(r.code, r.stderr).toBe(0);
+    const g = await finished("e2e-4");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "Cancelled" });
+    expect(await iad.isReadOnly()).toBe(false);
+    await iad.injectWrite("after cancel", "app");
+    expect(await metrics(operator)).toContain(`${metric("pdx", "failed_other")} 1`);
+    expect(await dnsTargets()).toEqual([LB_IP.iad]);
+    await pdx.setReplicationDelay(0);
+  });
+
+  it("rejects a request inside the cooldown", async () => {
+    await settled("iad");
+    await patchSpec({ failoverCooldown: "1h" });
+    await request("pdx", "e2e-5");
+    const g = await finished("e2e-5");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "CooldownActive" });
+    expect(g.status?.plannedFailover?.message).toMatch(/until \d{4}-/);
+    expect(g.metadata.annotations?.[REQUEST]).toBeUndefined();
+    expect(await sites.site("iad").isReadOnly()).toBe(false);
+    expect(await metrics(operator)).toContain(`${metric("pdx", "rejected")} 1`);
+    await patchSpec({ failoverCooldown: "2s" });
+  });
+
+  it("skips a request for the active site", async () => {
+    await request("iad", "e2e-6");
+    await waitFor("annotation cleared", async () => (await group()).metadata.annotations?.[REQUEST] === undefined, 10_000, 200);
+    expect(await eventReasons()).toContain("PlannedFailoverSkipped");
+    expect((await group()).status?.plannedFailover?.requestId).toBe("e2e-5");
+  });
+
+  it("an operator killed in WaitingForLag resumes after restart and never leaves the group fenced", async () => {
+    const iad = sites.site("iad");
+    const pdx = sites.site("pdx");
+    await settled("iad");
+    await pdx.setReplicationDelay(60);
+    await iad.injectWrite("lagging", "app");
+    await request("pdx:maxLagWait=4s", "e2e-7");
+    await waitFor("WaitingForLag", async () => (await group()).status?.plannedFailover?.phase === "WaitingForLag", 15_000, 100);
+    expect(await iad.isReadOnly()).toBe(true);
+    await operator.stop("SIGKILL");
+    operator = await start();
+    const g = await finished("e2e-7");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "LagTimeout" });
+    expect(await iad.isReadOnly()).toBe(false);
+    expect(await pdx.isReadOnly()).toBe(true);
+    await pdx.setReplicationDelay(0);
+    await settled("iad");
+  });
+
+  it("defers a request inside the cooldown (onCooldown: defer), keeping the annotation, and runs it when the cooldown ends", async () => {
+    const last = Date.parse((await group()).status?.lastFailover ?? "");
+    expect(Number.isNaN(last)).toBe(false);
+    const cooldown = Math.ceil((Date.now() - last) / 1000) + 6;
+    await patchSpec({ failoverCooldown: `${cooldown}s`, plannedFailover: { onCooldown: "defer" } });
+    await request("pdx", "e2e-8");
+    const deferred = await waitFor("Deferred", async () => {
+      const g = await group();
+      return g.status?.plannedFailover?.requestId === "e2e-8" && g.status.plannedFailover.phase === "Deferred" ? g : undefined;
+    }, 10_000, 100);
+    expect(deferred.status?.plannedFailover).toMatchObject({ reason: "CooldownActive", retryAfter: new Date(last + cooldown * 1000).toISOString() });
+    expect(deferred.metadata.annotations?.[REQUEST]).toBe("pdx");
+    expect(await eventReasons()).toContain("PlannedFailoverDeferred");
+    const g = await finished("e2e-8", 30_000);
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: "pdx", transactionsLost: 0 });
+    expect(g.metadata.annotations?.[REQUEST]).toBeUndefined();
+    expect(await sites.site("pdx").isReadOnly()).toBe(false);
+  });
+
+  it("cancels a deferred request when its annotation is removed", async () => {
+    await waitFor("iad replicates again", async () => {
+      const g = await group();
+      return (g.status?.sites ?? []).every((s) => !s.recoveryState && (s.name === "pdx" || s.replicating === true));
+    }, 20_000, 200);
+    await request("iad", "e2e-9");
+    await waitFor("Deferred", async () => (await group()).status?.plannedFailover?.phase === "Deferred", 10_000, 100);
+    const r = await kubectl(["annotate", "mfg", GROUP, "-n", ns, `${REQUEST}-`]);
+    expect(r.code, r.stderr).toBe(0);
+    const g = await finished("e2e-9");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "Cancelled" });
+    expect(await sites.site("pdx").isReadOnly()).toBe(false);
+    expect(await sites.site("iad").isReadOnly()).toBe(true);
+  });
+});

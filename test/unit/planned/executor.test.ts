@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import type { PlannedFailoverStatus } from "../../../shared/api/index.js";
+import type { PlannedInput, PlannedSite } from "../../../shared/planned/step.js";
+import { PlannedExecutor, type PlannedExecutorDeps } from "../../../operator/planned/executor.js";
+import type { Logger } from "../../../operator/log.js";
+import type { SiteSession } from "../../../operator/mysql/site-client.js";
+
+const IAD = "11111111-1111-1111-1111-111111111111";
+const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;
+
+/** Records every call in order; the fake server of `site` answers fence/observe/kill/wait/promote. */
+function fakes(opts: { persistFails?: boolean; gtid?: string } = {}) {
+  const calls: string[] = [];
+  const session = (site: string): SiteSession =>
+    ({
+      flavor: {
+        fence: () => (calls.push(`fence ${site}`), Promise.resolve()),
+        unfence: () => (calls.push(`unfence ${site}`), Promise.resolve()),
+        observe: () => Promise.resolve({ flavor: "mysql", gtidExecuted: opts.gtid ?? `${IAD}:1-12` }),
+        killApplicationConnections: () => (calls.push(`kill ${site}`), Promise.resolve(0)),
+        waitForGtid: () => (calls.push(`wait ${site}`), Promise.resolve(false)),
+        promote: () => (calls.push(`promote ${site}`), Promise.resolve({ gtidExecuted: `${IAD}:1-12` })),
+      },
+    }) as unknown as SiteSession;
+  const deps: PlannedExecutorDeps = {
+    log: quiet,
+    withSite: (site, _op, fn) => fn(session(site)),
+    spareUsers: ["operator"],
+    persistBlock: (block) => {
+      calls.push(`persist ${block.phase}${block.reason ? `/${block.reason}` : ""}`);
+      return opts.persistFails ? Promise.reject(new Error("apiserver down")) : Promise.resolve();
+    },
+    patchAnnotations: (a) => (calls.push(`annotate ${JSON.stringify(a)}`), Promise.resolve()),
+    persistFailover: (r) => (calls.push(`record ${r.lastFailoverTarget}`), Promise.resolve()),
+    recordEvent: (e) => void calls.push(`event ${e.reason}`),
+    recordResult: (t, r) => void calls.push(`metric ${t} ${r}`),
+    markWritable: (s) => void calls.push(`writable ${s}`),
+    markReadOnly: (s) => void calls.push(`read-only ${s}`),
+    annotationKeys: { request: "req", requestId: "req-id" },
+  };
+  return { calls, deps };
+}
+
+const NOW = "2025-06-01T12:00:00.000Z";
+const sites = (iadWritable: boolean): PlannedSite[] => [
+  { name: "iad", role: "primary-candidate", state: iadWritable ? "writable" : "read-only", polledOk: true, readOnly: !iadWritable, position: { flavor: "mysql", gtidExecuted: `${IAD}:1-12` } },
+  { name: "pdx", role: "primary-candidate", state: "read-only", polledOk: true, readOnly: true, replicating: true, replicatingFrom: "iad", position: { flavor: "mysql", gtidExecuted: `${IAD}:1-11` } },
+];
+const block = (phase: PlannedFailoverStatus["phase"], over: Partial<PlannedFailoverStatus> = {}): PlannedFailoverStatus => ({
+  requestId: "r1",
+  phase,
+  target: "pdx",
+  source: "iad",
+  startTime: NOW,
+  phaseTime: NOW,
+  maxLagWait: "5m",
+  drainTimeout: "1s",
+  ...over,
+});
+const input = (over: Partial<Omit<PlannedInput, "lastWork" | "newRequestId">>): Omit<PlannedInput, "lastWork" | "newRequestId"> => ({
+  now: NOW,
+  annotation: "pdx",
+  requestId: "r1",
+  current: undefined,
+  sites: sites(true),
+  activeSite: "iad",
+  lastFailover: undefined,
+  cooldownMs: 1000,
+  defaults: { maxLagWait: "5m", drainTimeout: "1s", onCooldown: "reject" },
+  ...over,
+});
+
+describe("PlannedExecutor", () => {
+  it("persists each phase before its work, and feeds the work's result into the next step", async () => {
+    const { calls, deps } = fakes();
+    const ex = new PlannedExecutor(deps);
+    const r1 = await ex.step(input({ current: block("Validating") }));
+    expect(r1).toMatchObject({ holdEmergency: true, block: { phase: "Draining" } });
+    const r2 = await ex.step(input({ current: r1.block }));
+    expect(r2.holdEmergency).toBe(true);
+    const r3 = await ex.step(input({ current: r2.block, sites: sites(false) }));
+    expect(r3.block).toMatchObject({ phase: "WaitingForLag", sourceGtidAtFence: `${IAD}:1-12` });
+    expect(calls).toEqual(["persist Draining", "event PlannedFailoverDraining", "fence iad", "read-only iad", "kill iad", "persist WaitingForLag", "wait pdx"]);
+  });
+
+  it("does no work when the phase could not be persisted", async () => {
+    const { calls, deps } = fakes({ persistFails: true });
+    const ex = new PlannedExecutor(deps);
+    const r = await ex.step(input({ current: block("Validating") }));
+    expect(r).toMatchObject({ holdEmergency: true, block: { phase: "Validating" } });
+    expect(calls).toEqual(["persist Draining"]);
+  });
+
+  it("promotes only after persisting Promoting, then records the failover", async () => {
+    const { calls, deps } = fakes();
+    const ex = new PlannedExecutor(deps);
+    const caughtUp = sites(false).map((s) => ({ ...s, position: { flavor: "mysql" as const, gtidExecuted: `${IAD}:1-12` } }));
+    const r = await ex.step(input({ current: block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12` }), sites: caughtUp }));
+    expect(r.block?.phase).toBe("Promoting");
+    expect(calls).toEqual(["persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "record pdx"]);
+  });
+
+  it("refuses to promote a target that lacks the fenced source's transactions", async () => {
+    const { calls, deps } = fakes({ gtid: `${IAD}:1-11` });
+    const ex = new PlannedExecutor(deps);
+    const r = await ex.step(input({ current: block("Promoting", { sourceGtidAtFence: `${IAD}:1-12` }), sites: sites(false) }));
+    expect(calls).not.toContain("promote pdx");
+    // The failed attempt rolls back next cycle (the target is seen read-only).
+    const next = await ex.step(input({ current: r.block, sites: sites(false) }));
+    expect(next.block).toMatchObject({ phase: "Promoting", reason: "ExecuteFailed" });
+    expect(calls.slice(-2)).toEqual(["unfence iad", "writable iad"]);
+  });
+
+  it("clears both annotations when the request ends", async () => {
+    const { calls, deps } = fakes();
+    const ex = new PlannedExecutor(deps);
+    await ex.step(input({ current: block("Resuming"), activeSite: "pdx" }));
+    expect(calls).toEqual(["persist Succeeded", "event PlannedFailoverCompleted", "metric pdx success", `annotate {"req":null,"req-id":null}`]);
+  });
+});
