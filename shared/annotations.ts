@@ -136,6 +136,17 @@ export type RecloneSiteRequest =
  */
 export const MIN_GTID_PREFIX_LENGTH = 8;
 
+/**
+ * The shortest text that can be a whole divergent set: a MariaDB GTID such as `0-1-5`. A set
+ * shorter than MIN_GTID_PREFIX_LENGTH (MariaDB's `0-1-14`) is quoted whole instead.
+ */
+export const MIN_GTID_TEXT_LENGTH = 5;
+
+/** How much of `divergentGtid` a request must quote: eight characters, or all of a shorter set. */
+export function requiredPrefixLength(divergentGtid: string): number {
+  return Math.min(MIN_GTID_PREFIX_LENGTH, divergentGtid.length);
+}
+
 // Characters that occur in GTID set text: UUID hex digits and dashes, `:` before tags and
 // intervals, `,` between UUIDs, and MySQL 8.4+ tags (letters, digits, `_`). Upper case is
 // allowed here so that a wrongly cased prefix is reported as a mismatch, which says what to do,
@@ -188,10 +199,10 @@ export function parseRecloneSite(value: string): ParseResult<RecloneSiteRequest>
       error: `GTID prefix ${quote(rest)} has characters that cannot occur in a GTID set (allowed: hex digits, letters, digits, "_", "-", ":", ",")`,
     };
   }
-  if (rest.length < MIN_GTID_PREFIX_LENGTH) {
+  if (rest.length < MIN_GTID_TEXT_LENGTH) {
     return {
       ok: false,
-      error: `GTID prefix ${quote(rest)} is ${rest.length} characters; give at least ${MIN_GTID_PREFIX_LENGTH} characters of status.sites[].divergentGtid`,
+      error: `GTID prefix ${quote(rest)} is ${rest.length} characters; give at least ${MIN_GTID_PREFIX_LENGTH} characters of status.sites[].divergentGtid (all of it when it is shorter)`,
     };
   }
   return { ok: true, value: { site, kind: "prefix", prefix: rest } };
@@ -287,10 +298,10 @@ export function validateRecloneRequest(request: RecloneSiteRequest, context: Rec
         `${site} has divergent transactions (status.sites[].divergentGtid); confirm by annotating ${site}:<first ${MIN_GTID_PREFIX_LENGTH}+ characters of divergentGtid>; ${readIt}`,
       );
     }
-    if (request.prefix.length < MIN_GTID_PREFIX_LENGTH) {
+    if (request.prefix.length < requiredPrefixLength(divergent)) {
       return reject(
         "PrefixTooShort",
-        `GTID prefix ${quote(request.prefix)} is shorter than ${MIN_GTID_PREFIX_LENGTH} characters; use ${site}:<first ${MIN_GTID_PREFIX_LENGTH}+ characters of divergentGtid>`,
+        `GTID prefix ${quote(request.prefix)} is shorter than ${MIN_GTID_PREFIX_LENGTH} characters; use ${site}:<first ${MIN_GTID_PREFIX_LENGTH}+ characters of divergentGtid, or all of it when it is shorter>`,
       );
     }
     // The divergent set is deliberately not echoed: copying it from an Event would bypass the

@@ -11,6 +11,8 @@ import { DEFAULTS, type MysqlFailoverGroup } from "../../shared/api/index.js";
 import {
   formatRecloneSite,
   MIN_GTID_PREFIX_LENGTH,
+  MIN_GTID_TEXT_LENGTH,
+  requiredPrefixLength,
   parseRecloneSite,
   validateRecloneRequest,
   type RecloneContext,
@@ -64,8 +66,9 @@ export function recloneContext(g: MysqlFailoverGroup): RecloneContext {
 
 /**
  * The prefix the plugin quotes for a divergent set: its first 12 characters, stopping early at
- * anything the grammar cannot carry (MySQL puts a newline after each `,`). Undefined when that
- * leaves fewer than MIN_GTID_PREFIX_LENGTH characters: the grammar then cannot express the request.
+ * anything the grammar cannot carry (MySQL puts a newline after each `,`). A set shorter than
+ * that (MariaDB's `0-1-14`) is quoted whole. Undefined when the quotable part is too short for the
+ * interlock: the grammar then cannot express the request.
  */
 export function autoPrefix(divergentGtid: string): string | undefined {
   let prefix = "";
@@ -73,7 +76,7 @@ export function autoPrefix(divergentGtid: string): string | undefined {
     if (prefix.length >= AUTO_PREFIX_LENGTH || !PREFIX_CHAR.test(ch)) break;
     prefix += ch;
   }
-  return prefix.length >= MIN_GTID_PREFIX_LENGTH ? prefix : undefined;
+  return prefix.length >= requiredPrefixLength(divergentGtid) && prefix.length >= MIN_GTID_TEXT_LENGTH ? prefix : undefined;
 }
 
 /** What to do with the plugin, after the shared policy's reason (which speaks in annotations). */

@@ -141,7 +141,7 @@ describe("parseRecloneSite", () => {
     ["b".repeat(64), "is longer than 63 characters"],
     ["iad:", 'nothing after ":"'],
     ["iad:  ", 'nothing after ":"'],
-    ["iad:a1b2c3d", 'GTID prefix "a1b2c3d" is 7 characters; give at least 8 characters'],
+    ["iad:a1b2", 'GTID prefix "a1b2" is 4 characters; give at least 8 characters'],
     ["iad:a1", "give at least 8 characters of status.sites[].divergentGtid"],
     ["iad:a1b2 c3d4", 'GTID prefix "a1b2 c3d4" has characters that cannot occur in a GTID set'],
     ["iad:a1b2c3d4/", "has characters that cannot occur in a GTID set"],

@@ -32,18 +32,18 @@ function group(annotations: Record<string, string> = {}, divergentGtid = DIVERGE
 }
 
 describe("autoPrefix", () => {
-  it("quotes the first 12 characters, stops at characters the grammar cannot carry, refuses under 8", () => {
+  it("quotes the first 12 characters, stops at characters the grammar cannot carry, quotes short sets whole", () => {
     expect(autoPrefix(DIVERGENT)).toBe("3e11fa47-71c");
     expect(autoPrefix("3e11fa47-71ca")).toBe("3e11fa47-71c");
     expect(autoPrefix("3e11fa47")).toBe("3e11fa47");
     // MySQL puts a newline after each comma of a long set.
     expect(autoPrefix("0-1-14,\n0-2-15")).toBeUndefined();
     expect(autoPrefix("0-1-1400,\n0-2-15")).toBe("0-1-1400,");
-    // MariaDB domain-server-sequence GTIDs are shorter than the grammar's minimum prefix.
-    expect(autoPrefix("0-1-14")).toBeUndefined();
+    // A MariaDB domain-server-sequence GTID is shorter than eight characters: quoted whole.
+    expect(autoPrefix("0-1-14")).toBe("0-1-14");
     expect(autoPrefix(" 3e11fa47-71ca")).toBeUndefined();
     // Whatever it returns, the shared grammar and policy accept it.
-    for (const gtid of [DIVERGENT, "0-1-1400,\n0-2-15", "ab:cd_ef-12345"]) {
+    for (const gtid of [DIVERGENT, "0-1-1400,\n0-2-15", "ab:cd_ef-12345", "0-1-14"]) {
       const prefix = autoPrefix(gtid)!;
       expect(parseRecloneSite(`iad:${prefix}`)).toEqual({ ok: true, value: { site: "iad", kind: "prefix", prefix } });
       expect(validateRecloneRequest({ site: "iad", kind: "prefix", prefix }, { group: "g", activeSite: "", sites: [{ name: "iad", divergentGtid: gtid }] })).toEqual({ accept: true });
@@ -75,10 +75,13 @@ describe("checkReclone", () => {
     expect(reason("sfo", { gtidPrefix: "3e11fa47" })).toMatch(/^sfo has no divergentGtid, so this is a cold reclone .*; with the plugin: kubectl bloodraven reclone orders sfo -n shop --cold$/);
     expect(reason("iad", { cold: true })).toMatch(/^iad has divergent transactions .*; with the plugin, drop --cold and let it quote the divergent set: kubectl bloodraven reclone orders iad -n shop$/);
     expect(reason("iad", { gtidPrefix: "3E11FA47" })).toMatch(/^GTID prefix "3E11FA47" does not match the start of iad's divergentGtid \(letter case differs; the match is exact\)/);
-    expect(reason("iad", { gtidPrefix: "3e11" })).toBe('--gtid-prefix: GTID prefix "3e11" is 4 characters; give at least 8 characters of status.sites[].divergentGtid');
+    expect(reason("iad", { gtidPrefix: "3e11" })).toBe('--gtid-prefix: GTID prefix "3e11" is 4 characters; give at least 8 characters of status.sites[].divergentGtid (all of it when it is shorter)');
     expect(reason("iad", { gtidPrefix: "confirm=orders" })).toBe("--gtid-prefix takes the start of iad's divergentGtid; for a cold reclone use --cold");
     expect(reason("iad", { gtidPrefix: "3e11 fa47-71" })).toMatch(/^--gtid-prefix: GTID prefix "3e11 fa47-71" has characters that cannot occur/);
-    expect(reason("iad", {}, group({}, "0-1-14"))).toMatch(/^iad's divergentGtid "0-1-14" does not start with 8 characters the reclone-site grammar can quote/);
+    // A MariaDB divergent set shorter than eight characters is quoted whole, and accepted.
+    expect(reason("iad", {}, group({}, "0-1-14"))).toMatch(/^not rejected/);
+    expect(reason("iad", { gtidPrefix: "0-1-1" }, group({}, "0-1-14"))).toMatch(/^GTID prefix "0-1-1" is shorter than 8 characters/);
+    expect(reason("iad", {}, group({}, "0-1-1,\n0-2-5"))).toMatch(/^iad's divergentGtid "0-1-1,\\n0-2-5" does not start with/);
   });
 
   it("a pending request: the same one is nothing to do, another one is refused", () => {
