@@ -21,7 +21,7 @@ import {
 import { ANNOTATIONS, CONDITION_TYPES } from "../../shared/names.js";
 import { ageOf, colors, formatTime, renderFields, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut } from "../kube-context.js";
-import { OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite } from "./failover.js";
+import { OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite } from "../group-actions.js";
 
 export type MaintenanceBuild = { ok: true; value: Maintenance; durationMs: number } | { ok: false; error: string };
 

@@ -23,7 +23,7 @@ import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { colors, renderFields, useColor } from "../format.js";
 import { connect, usageError, writeErr, writeOut } from "../kube-context.js";
-import { ask, isInteractive, postAnnotations, readGroupForWrite, requireConfirmation } from "./failover.js";
+import { ask, isInteractive, postAnnotations, readGroupForWrite, requireConfirmation } from "../group-actions.js";
 
 /** How much of divergentGtid the plugin quotes when no --gtid-prefix is given (the runbook's `${DG:0:12}`). */
 export const AUTO_PREFIX_LENGTH = 12;
