@@ -119,6 +119,8 @@ export const METRICS = {
   siteState: "bloodraven_site_state",
   divergentTransactions: "bloodraven_divergent_transactions",
   plannedFailoversTotal: "bloodraven_planned_failovers_total",
+  plannedFailoverDurationSeconds: "bloodraven_planned_failover_duration_seconds",
+  plannedFailoverLagWaitSeconds: "bloodraven_planned_failover_lag_wait_seconds",
   maintenanceMode: "bloodraven_maintenance_mode",
   websocketDroppedClientsTotal: "bloodraven_websocket_dropped_clients_total",
 } as const;

@@ -27,6 +27,11 @@ import {
 export const POLL_CYCLE_BUCKETS = [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5];
 export const POLL_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+// A switchover takes a second or two at 500 ms polls; maxLagWait and drainTimeout stretch it to minutes.
+export const PLANNED_DURATION_BUCKETS = [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300];
+// A caught-up target passes WaitingForLag within one poll; a lagging one waits up to maxLagWait.
+export const PLANNED_LAG_WAIT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
+
 /** Not replicating: the gauge's documented value when Seconds_Behind_Source is NULL. */
 const LAG_UNKNOWN = -1;
 
@@ -99,6 +104,8 @@ export class OperatorMetrics {
   private readonly maintenance: Gauge<"namespace" | "group">;
   private readonly failoverDuration: Histogram<"namespace" | "group" | "stage">;
   private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
+  private readonly plannedDuration: Histogram<"namespace" | "group">;
+  private readonly plannedLagWait: Histogram<"namespace" | "group">;
   private readonly websocketDrops: Counter<"reason">;
 
   private readonly index: {
@@ -114,6 +121,8 @@ export class OperatorMetrics {
     divergent: SeriesIndex<SiteLabel>;
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
+    plannedDuration: SeriesIndex<"namespace" | "group">;
+    plannedLagWait: SeriesIndex<"namespace" | "group">;
     maintenance: SeriesIndex<"namespace" | "group">;
   };
 
@@ -153,6 +162,20 @@ export class OperatorMetrics {
       name: METRICS.failoverFailuresTotal,
       help: "Failover steps that failed, by reason (fence_failed, promote_failed, repoint_failed, dns_failed)",
       labelNames: ["namespace", "group", "reason"],
+      registers,
+    });
+    this.plannedDuration = new Histogram({
+      name: METRICS.plannedFailoverDurationSeconds,
+      help: "Successful planned failover (switchover), from the request being picked up until Succeeded",
+      labelNames: ["namespace", "group"],
+      buckets: PLANNED_DURATION_BUCKETS,
+      registers,
+    });
+    this.plannedLagWait = new Histogram({
+      name: METRICS.plannedFailoverLagWaitSeconds,
+      help: "Time a planned failover spent in WaitingForLag (the target catching up with the fenced source), observed when the phase is left",
+      labelNames: ["namespace", "group"],
+      buckets: PLANNED_LAG_WAIT_BUCKETS,
       registers,
     });
     this.transitions = new Counter({
@@ -235,6 +258,8 @@ export class OperatorMetrics {
       divergent: new SeriesIndex(this.divergent),
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
+      plannedDuration: new SeriesIndex(this.plannedDuration),
+      plannedLagWait: new SeriesIndex(this.plannedLagWait),
       maintenance: new SeriesIndex(this.maintenance),
     };
 
@@ -284,6 +309,16 @@ export class OperatorMetrics {
 
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void {
     this.failoverDuration.observe(this.index.failoverDuration.track({ namespace, group, stage }), seconds);
+  }
+
+  /** A planned failover reached Succeeded `seconds` after its request was picked up. */
+  observePlannedFailover(namespace: string, group: string, seconds: number): void {
+    this.plannedDuration.observe(this.index.plannedDuration.track({ namespace, group }), seconds);
+  }
+
+  /** A planned failover left WaitingForLag after `seconds` in it. */
+  observePlannedLagWait(namespace: string, group: string, seconds: number): void {
+    this.plannedLagWait.observe(this.index.plannedLagWait.track({ namespace, group }), seconds);
   }
 
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void {

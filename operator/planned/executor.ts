@@ -23,6 +23,10 @@ export interface PlannedExecutorDeps {
   persistFailover(record: FailoverRecord): Promise<void>;
   recordEvent(event: TopologyEvent): void;
   recordResult(target: string, result: PlannedFailoverResult): void;
+  /** bloodraven_planned_failover_duration_seconds: request picked up (startTime) → Succeeded. */
+  observeDuration(seconds: number): void;
+  /** bloodraven_planned_failover_lag_wait_seconds: time spent in WaitingForLag. */
+  observeLagWait(seconds: number): void;
   markWritable(site: string): void;
   markReadOnly(site: string): void;
   annotationKeys: { request: string; requestId: string };
@@ -64,11 +68,33 @@ export class PlannedExecutor {
         this.deps.log.warn(LOG_MESSAGES.statusPatchFailed, { record: "plannedFailover", error: errorText(err) });
         return { holdEmergency: r.holdEmergency || holdBefore, block };
       }
-      if (block?.phase !== r.status.phase) this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: r.status.phase, reason: r.status.reason, target: r.status.target });
+      if (block?.phase !== r.status.phase) {
+        this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: r.status.phase, reason: r.status.reason, target: r.status.target });
+        this.observeTransition(block, r.status);
+      }
       block = r.status;
     }
     for (const action of r.actions) await this.run(action, block);
     return { holdEmergency: r.holdEmergency, block };
+  }
+
+  /**
+   * Times a persisted phase change from the block's own timestamps, so a switchover that an
+   * operator restart interrupted is still timed from its start.
+   */
+  private observeTransition(previous: PlannedFailoverStatus | undefined, next: PlannedFailoverStatus): void {
+    const seconds = (from: string | undefined, to: string | undefined): number | undefined => {
+      const ms = Date.parse(to ?? "") - Date.parse(from ?? "");
+      return Number.isNaN(ms) ? undefined : Math.max(0, ms) / 1000;
+    };
+    if (previous?.phase === "WaitingForLag" && previous.requestId === next.requestId) {
+      const waited = seconds(previous.phaseTime, next.phaseTime);
+      if (waited !== undefined) this.deps.observeLagWait(waited);
+    }
+    if (next.phase === "Succeeded") {
+      const took = seconds(next.startTime, next.completionTime ?? next.phaseTime);
+      if (took !== undefined) this.deps.observeDuration(took);
+    }
   }
 
   private async run(action: PlannedAction, block: PlannedFailoverStatus | undefined): Promise<void> {

@@ -59,6 +59,8 @@ export interface TopologyMetricsSink {
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
   recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void;
+  observePlannedFailover(namespace: string, group: string, seconds: number): void;
+  observePlannedLagWait(namespace: string, group: string, seconds: number): void;
   setMaintenance(namespace: string, group: string, active: boolean): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
 }
@@ -164,6 +166,8 @@ export class TopologyManager {
       persistFailover: (record) => this.persistFailover(record),
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       recordResult: (target, result) => this.deps.metrics.recordPlannedFailover(this.namespace, this.name, target, result),
+      observeDuration: (seconds) => this.deps.metrics.observePlannedFailover(this.namespace, this.name, seconds),
+      observeLagWait: (seconds) => this.deps.metrics.observePlannedLagWait(this.namespace, this.name, seconds),
       markWritable: (site) => this.markState(site, "writable"),
       markReadOnly: (site) => this.markState(site, "read-only"),
       annotationKeys: { request: ANNOTATIONS.plannedFailover, requestId: ANNOTATIONS.plannedFailoverRequestId },

@@ -31,6 +31,8 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordDnsFlip(namespace, group, "iad");
   metrics.recordFailover(namespace, group, "iad");
   metrics.recordPlannedFailover(namespace, group, "iad", "success");
+  metrics.observePlannedFailover(namespace, group, 1.4);
+  metrics.observePlannedLagWait(namespace, group, 0.03);
   metrics.setReplication(namespace, group, "pdx", 3, true, true);
   metrics.setSiteState(namespace, group, "iad", "writable");
   metrics.setDivergent(namespace, group, "pdx", 0);
@@ -51,6 +53,8 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
     [METRICS.failoversTotal, "counter", ["group", "namespace", "target_site"]],
     [METRICS.plannedFailoversTotal, "counter", ["group", "namespace", "result", "target_site"]],
+    [METRICS.plannedFailoverDurationSeconds, "histogram", ["group", "namespace"]],
+    [METRICS.plannedFailoverLagWaitSeconds, "histogram", ["group", "namespace"]],
     [METRICS.websocketConnectedClients, "gauge", []],
     [METRICS.replicationLagSeconds, "gauge", ["group", "namespace", "site"]],
     [METRICS.replicationRunning, "gauge", ["group", "namespace", "site", "thread"]],

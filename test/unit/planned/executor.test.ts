@@ -11,6 +11,7 @@ const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () 
 /** Records every call in order; the fake server of `site` answers fence/observe/kill/wait/promote. */
 function fakes(opts: { persistFails?: boolean; gtid?: string } = {}) {
   const calls: string[] = [];
+  const observed: string[] = [];
   const session = (site: string): SiteSession =>
     ({
       flavor: {
@@ -34,11 +35,13 @@ function fakes(opts: { persistFails?: boolean; gtid?: string } = {}) {
     persistFailover: (r) => (calls.push(`record ${r.lastFailoverTarget}`), Promise.resolve()),
     recordEvent: (e) => void calls.push(`event ${e.reason}`),
     recordResult: (t, r) => void calls.push(`metric ${t} ${r}`),
+    observeDuration: (seconds) => void observed.push(`duration ${seconds}`),
+    observeLagWait: (seconds) => void observed.push(`lag-wait ${seconds}`),
     markWritable: (s) => void calls.push(`writable ${s}`),
     markReadOnly: (s) => void calls.push(`read-only ${s}`),
     annotationKeys: { request: "req", requestId: "req-id" },
   };
-  return { calls, deps };
+  return { calls, observed, deps };
 }
 
 const NOW = "2025-06-01T12:00:00.000Z";
@@ -116,5 +119,17 @@ describe("PlannedExecutor", () => {
     const ex = new PlannedExecutor(deps);
     await ex.step(input({ current: block("Resuming"), activeSite: "pdx" }));
     expect(calls).toEqual(["persist Succeeded", "event PlannedFailoverCompleted", "metric pdx success", `annotate {"req":null,"req-id":null}`]);
+  });
+
+  it("times the lag wait when WaitingForLag is left and the whole switchover at Succeeded, from the block's timestamps", async () => {
+    const { observed, deps } = fakes();
+    const ex = new PlannedExecutor(deps);
+    const later = (ms: number): string => new Date(Date.parse(NOW) + ms).toISOString();
+    const caughtUp = sites(false).map((s) => ({ ...s, position: { flavor: "mysql" as const, gtidExecuted: `${IAD}:1-12` } }));
+    const waiting = block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12`, phaseTime: later(400) });
+    const promoting = await ex.step(input({ now: later(650), current: waiting, sites: caughtUp }));
+    expect(observed).toEqual(["lag-wait 0.25"]);
+    await ex.step(input({ now: later(1500), current: { ...promoting.block!, phase: "Resuming" }, activeSite: "pdx" }));
+    expect(observed).toEqual(["lag-wait 0.25", "duration 1.5"]);
   });
 });

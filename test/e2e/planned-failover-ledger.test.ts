@@ -1,0 +1,341 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import type mysql from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { OperatorProcess } from "../support/operator.js";
+
+/**
+ * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
+ * of every acknowledged write, while a sampler watches both servers' @@read_only every 50 ms for
+ * an instant with two writable sites. Then the operator is SIGKILLed once in each phase of a
+ * switchover that changes servers and that a watch can catch (Draining, Promoting, Resuming;
+ * WaitingForLag is covered in planned-failover.test.ts): the restarted operator finishes or rolls
+ * back, and never leaves a fenced group behind.
+ */
+const ns = `ledger-${randomBytes(3).toString("hex")}`;
+const GROUP = "orders";
+const REQUEST = "bloodraven.shipstream.io/planned-failover";
+const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
+const SWITCHOVERS = 20;
+const WRITERS = 3;
+
+async function group(): Promise<MysqlFailoverGroup> {
+  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as MysqlFailoverGroup;
+}
+
+async function request(value: string, id: string): Promise<void> {
+  const r = await kubectl(["annotate", "--overwrite", "mfg", GROUP, "-n", ns, `${REQUEST}=${value}`, `${REQUEST_ID}=${id}`]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+async function finished(id: string, timeoutMs = 30_000): Promise<MysqlFailoverGroup> {
+  return waitFor(
+    `planned failover ${id} finished`,
+    async () => {
+      const g = await group();
+      const b = g.status?.plannedFailover;
+      return b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? g : undefined;
+    },
+    timeoutMs,
+    100,
+  );
+}
+
+/** One writable primary, the other replicating from it, no recovery in flight, and the cooldown (1 s) over. */
+async function settled(primary: string): Promise<void> {
+  const g = await waitFor(
+    `${primary} primary, group converged`,
+    async () => {
+      const g = await group();
+      const ok = g.status?.activeSite === primary && (g.status.sites ?? []).every((s) => !s.recoveryState && (s.name === primary || s.replicating === true));
+      return ok ? g : undefined;
+    },
+    20_000,
+    100,
+  );
+  const last = Date.parse(g.status?.lastFailover ?? "");
+  const wait = Number.isNaN(last) ? 0 : last + 1_000 + 150 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+/** The operator has seen the current spec (it writes observedGeneration with its status). */
+async function specSeen(): Promise<void> {
+  await waitFor("spec seen by the operator", async () => {
+    const g = await group();
+    return g.status?.observedGeneration === g.metadata.generation;
+  }, 10_000, 100);
+}
+
+async function patchSpec(spec: Record<string, unknown>): Promise<void> {
+  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec })]);
+  expect(r.code, r.stderr).toBe(0);
+  await specSeen();
+}
+
+/** Resolves as soon as a watch on the group shows request `id` in `phase` (a watch: a poll of the API would miss short phases). */
+function phaseSeen(id: string, phase: string): { seen: Promise<void>; stop: () => void } {
+  const child = spawn("kubectl", ["get", "mfg", GROUP, "-n", ns, "-w", "-o", `jsonpath={.status.plannedFailover.requestId}/{.status.plannedFailover.phase}{"\\n"}`], {
+    env: { ...process.env, KUBECONFIG: testKubeconfig() },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const seen = new Promise<void>((resolve, reject) => {
+    let buffered = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      if (lines.some((l) => l.trim() === `${id}/${phase}`)) resolve();
+    });
+    child.once("exit", () => reject(new Error(`watch ended before ${id} reached ${phase}`)));
+  });
+  seen.catch(() => undefined);
+  return { seen, stop: () => void child.kill("SIGKILL") };
+}
+
+/** A fenced group is never left behind: exactly one writable site, status.activeSite naming it, the request terminal. */
+async function notFenced(sites: MariaDbSites, id: string): Promise<string> {
+  return waitFor(
+    "one writable site, recorded as the active site",
+    async () => {
+      const writable: string[] = [];
+      for (const s of sites.sites) if (!(await s.isReadOnly())) writable.push(s.name);
+      if (writable.length > 1) throw new Error(`two writable sites: ${writable.join(", ")}`);
+      const g = await group();
+      const b = g.status?.plannedFailover;
+      return writable.length === 1 && g.status?.activeSite === writable[0] && b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? writable[0] : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
+/** Application sessions that come back as soon as they are killed, so a drain runs to its drainTimeout. */
+function stubbornSessions(site: MariaDbSite): { stop: () => Promise<void> } {
+  let running = true;
+  let current: mysql.Connection | undefined;
+  const loop = (async () => {
+    while (running) {
+      current = await site.connect("app", 1_000).catch(() => undefined);
+      if (current) await current.query({ sql: "SELECT SLEEP(30)", timeout: 31_000 }).catch(() => undefined);
+      current?.destroy();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      current?.destroy();
+      await loop;
+    },
+  };
+}
+
+/**
+ * Writers on the application account: each commits unique notes to whichever site accepts them
+ * (a fenced or replica site refuses) and records a note in the ledger only once the INSERT was
+ * acknowledged.
+ */
+function ledgerLoad(sites: readonly MariaDbSite[], prefix: string): { stop: () => Promise<string[]> } {
+  let running = true;
+  const acked: string[] = [];
+  let n = 0;
+  const writer = async (w: number): Promise<void> => {
+    let preferred = 0;
+    while (running) {
+      let ok = false;
+      for (let i = 0; i < sites.length && !ok; i++) {
+        const s = sites[(preferred + i) % sites.length]!;
+        const note = `${prefix}-${w}-${n++}`;
+        ok = await s.injectWrite(note, "app").then(
+          () => (acked.push(note), true),
+          () => false,
+        );
+        if (ok) preferred = (preferred + i) % sites.length;
+      }
+      await new Promise((r) => setTimeout(r, ok ? 5 : 20));
+    }
+  };
+  const loops = Array.from({ length: WRITERS }, (_, w) => writer(w));
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return acked;
+    },
+  };
+}
+
+/** Polls both servers' @@read_only every 50 ms (in parallel, on admin connections it re-opens when killed). */
+function readOnlySampler(sites: readonly MariaDbSite[]): { stop: () => Promise<{ samples: number; bothWritable: string[] }> } {
+  let running = true;
+  let samples = 0;
+  const bothWritable: string[] = [];
+  const conns = new Map<string, mysql.Connection>();
+  const readOnly = async (s: MariaDbSite): Promise<boolean | undefined> => {
+    try {
+      let c = conns.get(s.name);
+      if (!c) conns.set(s.name, (c = await s.connect("admin", 1_000)));
+      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: "SELECT @@GLOBAL.read_only AS r", timeout: 1_000 });
+      return Number(rows[0]?.r) === 1;
+    } catch {
+      conns.get(s.name)?.destroy();
+      conns.delete(s.name);
+      return undefined;
+    }
+  };
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      const states = await Promise.all(sites.map(readOnly));
+      samples++;
+      if (states.every((s) => s === false)) bothWritable.push(new Date(started).toISOString());
+      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      for (const c of conns.values()) c.destroy();
+      return { samples, bothWritable };
+    },
+  };
+}
+
+describe("planned failover, repeated under a write ledger (real operator, API server and MariaDB)", () => {
+  let sites: MariaDbSites;
+  let operator: OperatorProcess;
+  let primary = "iad";
+  const start = () => OperatorProcess.start({ identity: `ledger-${randomBytes(2).toString("hex")}`, args: [`--namespaces=${ns}`, "--no-leader-election"] });
+
+  /** Requests a switchover away from the current primary, SIGKILLs the operator once the watch shows `phase`, restarts it, and checks the outcome. */
+  async function killIn(phase: string, id: string, during: { killed?: () => Promise<void> } = {}): Promise<MysqlFailoverGroup> {
+    await settled(primary);
+    const target = primary === "iad" ? "pdx" : "iad";
+    const watch = phaseSeen(id, phase);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the watch is established
+      await request(target, id);
+      await watch.seen;
+      await operator.stop("SIGKILL");
+    } finally {
+      watch.stop();
+    }
+    const atKill = (await group()).status?.plannedFailover;
+    expect(atKill, `killed in ${phase}: ${JSON.stringify(atKill)}`).toMatchObject({ requestId: id, phase });
+    await during.killed?.();
+    operator = await start();
+    const g = await finished(id, 90_000);
+    primary = await notFenced(sites, id);
+    console.log(JSON.stringify({ killedIn: phase, outcome: g.status?.plannedFailover?.phase, reason: g.status?.plannedFailover?.reason, primary }));
+    return g;
+  }
+
+  beforeAll(async () => {
+    sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    const items = [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-replication", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      {
+        apiVersion: "shipstream.io/v1alpha1",
+        kind: "MysqlFailoverGroup",
+        metadata: { name: GROUP, namespace: ns },
+        spec: {
+          credentials: { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } },
+          pollInterval: "500ms",
+          failureThreshold: 2,
+          recoveryThreshold: 2,
+          failoverCooldown: "1s",
+          plannedFailover: { maxLagWait: "20s", drainTimeout: "1s" },
+          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port } })),
+        },
+      },
+    ];
+    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    expect(r.code, r.stderr).toBe(0);
+    operator = await start();
+    await settled("iad");
+  });
+
+  afterAll(async () => {
+    await operator?.stop("SIGKILL");
+    await sites?.teardown();
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  it(`${SWITCHOVERS} switchovers iad↔pdx: each Succeeded with transactionsLost=0, never two writable sites, every acknowledged write on the final primary`, { timeout: 300_000 }, async () => {
+    const load = ledgerLoad(sites.sites, "ledger");
+    const sampler = readOnlySampler(sites.sites);
+    const durations: number[] = [];
+    try {
+      for (let i = 0; i < SWITCHOVERS; i++) {
+        const target = primary === "iad" ? "pdx" : "iad";
+        await settled(primary);
+        await request(target, `ledger-${i}`);
+        const g = await finished(`ledger-${i}`);
+        const b = g.status?.plannedFailover;
+        expect(b, `switchover ${i}: ${JSON.stringify(b)}`).toMatchObject({ phase: "Succeeded", target, source: primary, transactionsLost: 0 });
+        durations.push(Date.parse(b?.completionTime ?? "") - Date.parse(b?.startTime ?? ""));
+        primary = target;
+      }
+    } finally {
+      const acked = await load.stop();
+      const sampled = await sampler.stop();
+      const final = sites.site(primary);
+      const present = new Set(
+        (await final.query<{ note: string }[]>("SELECT note FROM bloodraven_test.writes WHERE note LIKE 'ledger-%'")).map((r) => r.note),
+      );
+      const missing = acked.filter((note) => !present.has(note));
+      console.log(JSON.stringify({ switchovers: durations.length, durationsMs: durations, acknowledged: acked.length, missing: missing.length, samples: sampled.samples, bothWritable: sampled.bothWritable }));
+      expect(sampled.bothWritable, "instants with both sites writable").toEqual([]);
+      expect(sampled.samples).toBeGreaterThan(100);
+      expect(acked.length).toBeGreaterThan(SWITCHOVERS * 10);
+      expect(missing, "acknowledged writes missing on the final primary").toEqual([]);
+    }
+    expect(durations).toHaveLength(SWITCHOVERS);
+    expect(await sites.site(primary).isReadOnly()).toBe(false);
+    const text = await (await fetch(operator.url("metrics", "/metrics"))).text();
+    expect(text).toContain(`bloodraven_planned_failover_duration_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
+    expect(text).toContain(`bloodraven_planned_failover_lag_wait_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
+  });
+
+  it("an operator SIGKILLed in Draining (drain held open by returning sessions) finishes after restart", { timeout: 180_000 }, async () => {
+    await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "20s" } });
+    const sessions = stubbornSessions(sites.site(primary));
+    let stopped = false;
+    try {
+      const g = await killIn("Draining", "kill-draining", { killed: async () => ((stopped = true), await sessions.stop()) });
+      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
+    } finally {
+      if (!stopped) await sessions.stop();
+      await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "1s" } });
+    }
+  });
+
+  it("an operator SIGKILLed in Promoting (2 s polls keep the phase visible) finishes after restart", { timeout: 180_000 }, async () => {
+    await patchSpec({ pollInterval: "2s" });
+    try {
+      const g = await killIn("Promoting", "kill-promoting");
+      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
+    } finally {
+      await patchSpec({ pollInterval: "500ms" });
+    }
+  });
+
+  it("an operator SIGKILLed in Resuming finishes after restart", { timeout: 180_000 }, async () => {
+    await patchSpec({ pollInterval: "2s" });
+    try {
+      const g = await killIn("Resuming", "kill-resuming");
+      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
+    } finally {
+      await patchSpec({ pollInterval: "500ms" });
+    }
+  });
+});
