@@ -20,21 +20,12 @@
 import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
-import { contains, type ServerPosition } from "../failover/gtid-compare.js";
-import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult, type SiteRole, type SiteState } from "../names.js";
+import type { DecisionSite } from "../failover/decide.js";
+import { contains } from "../failover/gtid-compare.js";
+import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult } from "../names.js";
 
-export interface PlannedSite {
-  name: string;
-  role: SiteRole;
-  /** Debounced state. */
-  state: SiteState;
-  /** The last poll answered. */
-  polledOk: boolean;
-  /** Raw `@@read_only` of the last poll. */
-  readOnly?: boolean;
-  position?: ServerPosition;
-  /** The group site this one replicates from, when known. */
-  replicatingFrom?: string;
+/** A site as the emergency decision sees it, plus what a switchover also needs to know. */
+export interface PlannedSite extends DecisionSite {
   /** Both replication threads run. */
   replicating?: boolean;
   /** status.sites[].recoveryState */

@@ -7,6 +7,7 @@ import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/ma
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
+import { plannedGroup } from "../support/planned.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
@@ -18,65 +19,9 @@ import { OperatorProcess } from "../support/operator.js";
  */
 const ns = `ledger-${randomBytes(3).toString("hex")}`;
 const GROUP = "orders";
-const REQUEST = "bloodraven.shipstream.io/planned-failover";
-const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
+const { group, request, finished, settled, patchSpec } = plannedGroup(ns, GROUP, 1_000);
 const SWITCHOVERS = 20;
 const WRITERS = 3;
-
-async function group(): Promise<MysqlFailoverGroup> {
-  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as MysqlFailoverGroup;
-}
-
-async function request(value: string, id: string): Promise<void> {
-  const r = await kubectl(["annotate", "--overwrite", "mfg", GROUP, "-n", ns, `${REQUEST}=${value}`, `${REQUEST_ID}=${id}`]);
-  expect(r.code, r.stderr).toBe(0);
-}
-
-async function finished(id: string, timeoutMs = 30_000): Promise<MysqlFailoverGroup> {
-  return waitFor(
-    `planned failover ${id} finished`,
-    async () => {
-      const g = await group();
-      const b = g.status?.plannedFailover;
-      return b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? g : undefined;
-    },
-    timeoutMs,
-    100,
-  );
-}
-
-/** One writable primary, the other replicating from it, no recovery in flight, and the cooldown (1 s) over. */
-async function settled(primary: string): Promise<void> {
-  const g = await waitFor(
-    `${primary} primary, group converged`,
-    async () => {
-      const g = await group();
-      const ok = g.status?.activeSite === primary && (g.status.sites ?? []).every((s) => !s.recoveryState && (s.name === primary || s.replicating === true));
-      return ok ? g : undefined;
-    },
-    20_000,
-    100,
-  );
-  const last = Date.parse(g.status?.lastFailover ?? "");
-  const wait = Number.isNaN(last) ? 0 : last + 1_000 + 150 - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-}
-
-/** The operator has seen the current spec (it writes observedGeneration with its status). */
-async function specSeen(): Promise<void> {
-  await waitFor("spec seen by the operator", async () => {
-    const g = await group();
-    return g.status?.observedGeneration === g.metadata.generation;
-  }, 10_000, 100);
-}
-
-async function patchSpec(spec: Record<string, unknown>): Promise<void> {
-  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec })]);
-  expect(r.code, r.stderr).toBe(0);
-  await specSeen();
-}
 
 /** Resolves as soon as a watch on the group shows request `id` in `phase` (a watch: a poll of the API would miss short phases). */
 function phaseSeen(id: string, phase: string): { seen: Promise<void>; stop: () => void } {

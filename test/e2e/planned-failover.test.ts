@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
+import { plannedGroup } from "../support/planned.js";
 
 /**
  * Planned failover (switchover) end to end with real servers: iad→pdx under a write load with no
@@ -13,65 +13,13 @@ import { OperatorProcess } from "../support/operator.js";
  */
 const ns = `planned-${randomBytes(3).toString("hex")}`;
 const GROUP = "orders";
+const { group, request, finished, settled, patchSpec } = plannedGroup(ns, GROUP, 2_000);
 const REQUEST = "bloodraven.shipstream.io/planned-failover";
 const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
-
-async function group(): Promise<MysqlFailoverGroup> {
-  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as MysqlFailoverGroup;
-}
 
 async function eventReasons(): Promise<string[]> {
   const r = await kubectl(["get", "events", "-n", ns, "-o", "json"]);
   return (JSON.parse(r.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
-}
-
-async function request(value: string, id: string): Promise<void> {
-  const r = await kubectl(["annotate", "--overwrite", "mfg", GROUP, "-n", ns, `${REQUEST}=${value}`, `${REQUEST_ID}=${id}`]);
-  expect(r.code, r.stderr).toBe(0);
-}
-
-/** Waits for the block of request `id` to reach a terminal phase. */
-async function finished(id: string, timeoutMs = 30_000): Promise<MysqlFailoverGroup> {
-  return waitFor(
-    `planned failover ${id} finished`,
-    async () => {
-      const g = await group();
-      const b = g.status?.plannedFailover;
-      return b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? g : undefined;
-    },
-    timeoutMs,
-    200,
-  );
-}
-
-/** Every site idle: one writable primary, the other replicating from it, no recovery in flight, cooldown over. */
-async function settled(primary: string): Promise<void> {
-  await waitFor(
-    `${primary} primary, group converged`,
-    async () => {
-      const g = await group();
-      return g.status?.activeSite === primary && (g.status.sites ?? []).every((s) => !s.recoveryState && (s.name === primary || s.replicating === true));
-    },
-    20_000,
-    200,
-  );
-  await new Promise((r) => setTimeout(r, 2_100)); // failoverCooldown 2s
-}
-
-/** The operator has seen the current spec (it writes observedGeneration with its status). */
-async function specSeen(): Promise<void> {
-  await waitFor("spec seen by the operator", async () => {
-    const g = await group();
-    return g.status?.observedGeneration === g.metadata.generation;
-  }, 10_000, 100);
-}
-
-async function patchSpec(spec: Record<string, unknown>): Promise<void> {
-  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec })]);
-  expect(r.code, r.stderr).toBe(0);
-  await specSeen();
 }
 
 const LB_IP: Record<string, string> = { iad: "10.1.0.1", pdx: "10.2.0.1" };
