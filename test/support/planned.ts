@@ -18,14 +18,18 @@ export function plannedGroup(ns: string, name: string, cooldownMs: number) {
     expect(r.code, r.stderr).toBe(0);
   };
 
-  /** Waits for the block of request `id` to reach a terminal phase. */
+  /**
+   * Waits for request `id` to be finished: its block in a terminal phase and the request
+   * annotation consumed. The operator writes the two one after the other, in that order.
+   */
   const finished = (id: string, timeoutMs = 30_000): Promise<MysqlFailoverGroup> =>
     waitFor(
       `planned failover ${id} finished`,
       async () => {
         const g = await group();
         const b = g.status?.plannedFailover;
-        return b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? g : undefined;
+        const terminal = b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed");
+        return terminal && g.metadata.annotations?.[ANNOTATIONS.plannedFailover] === undefined ? g : undefined;
       },
       timeoutMs,
       100,
