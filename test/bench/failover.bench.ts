@@ -14,10 +14,11 @@ import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { writeLoad } from "../support/write-load.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 10);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -52,7 +53,7 @@ async function runSetting(plane: ControlPlane, setting: Setting, metricsUrl: str
         kind: "MysqlFailoverGroup",
         metadata: { name: group, namespace: NS },
         spec: {
-          credentials: { operator: { secretName: "mysql" }, replication: { secretName: "repl" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: setting.pollInterval,
           failureThreshold: setting.failureThreshold,
           failoverCooldown: "1s",
@@ -116,9 +117,7 @@ async function main(): Promise<void> {
         apiVersion: "v1",
         kind: "List",
         items: [
-          { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
-          { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql", namespace: NS }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-          { apiVersion: "v1", kind: "Secret", metadata: { name: "repl", namespace: NS }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+          ...namespaceWithCredentials(NS),
         ],
       }),
     );

@@ -18,9 +18,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type mysql from "mysql2/promise";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
-import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.SWITCHOVER_ROUNDS ?? 20);
 const WRITERS = Number(process.env.SWITCHOVER_WRITERS ?? 4);
@@ -136,15 +137,13 @@ async function main(): Promise<void> {
         apiVersion: "v1",
         kind: "List",
         items: [
-          { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
-          { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql", namespace: NS }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-          { apiVersion: "v1", kind: "Secret", metadata: { name: "repl", namespace: NS }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+          ...namespaceWithCredentials(NS),
           {
             apiVersion: "shipstream.io/v1alpha1",
             kind: "MysqlFailoverGroup",
             metadata: { name: GROUP, namespace: NS },
             spec: {
-              credentials: { operator: { secretName: "mysql" }, replication: { secretName: "repl" } },
+              credentials: TEST_CREDENTIALS,
               pollInterval: "500ms",
               failoverCooldown: "1s",
               plannedFailover: { maxLagWait: "20s", drainTimeout: DRAIN_TIMEOUT },

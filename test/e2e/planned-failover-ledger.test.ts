@@ -3,11 +3,12 @@ import { randomBytes } from "node:crypto";
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { plannedGroup } from "../support/planned.js";
+import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
@@ -185,15 +186,13 @@ describe("planned failover, repeated under a write ledger (real operator, API se
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-replication", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      ...namespaceWithCredentials(ns),
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: "500ms",
           failureThreshold: 2,
           recoveryThreshold: 2,
@@ -203,7 +202,7 @@ describe("planned failover, repeated under a write ledger (real operator, API se
         },
       },
     ];
-    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.code, r.stderr).toBe(0);
     operator = await start();
     await settled("iad");

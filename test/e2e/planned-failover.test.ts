@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { plannedGroup } from "../support/planned.js";
+import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
 /**
  * Planned failover (switchover) end to end with real servers: iad→pdx under a write load with no
@@ -75,15 +76,13 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-replication", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      ...namespaceWithCredentials(ns),
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: "500ms",
           failureThreshold: 2,
           recoveryThreshold: 2,
@@ -94,7 +93,7 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
         },
       },
     ];
-    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.code, r.stderr).toBe(0);
     operator = await start();
     await settled("iad");
