@@ -14,6 +14,7 @@ import { LeaderElector } from "./kube/leader-election.js";
 import { createLogger, errorText, type Logger } from "./log.js";
 import { SiteClient } from "./mysql/site-client.js";
 import { TopologyManager, type ManagerDeps } from "./topology/manager.js";
+import { pauseAt } from "./failpoints.js";
 
 /** Whole-process shutdown budget: Kubernetes' default grace period is 30 s, ours is tighter. */
 const SHUTDOWN_BUDGET_MS = 9_000;
@@ -85,6 +86,7 @@ export class OperatorApp {
 
   async start(): Promise<void> {
     this.log.info(LOG_MESSAGES.operatorStarting, { namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : "all", leaderElection: this.config.leaderElection });
+    if (this.config.failpoints.size > 0) this.log.warn(LOG_MESSAGES.failpointsActive, { failpoints: Object.fromEntries(this.config.failpoints) });
     for (const s of this.servers) await s.server.listen(s.port, this.config.bindAddress);
     this.informer.on("add", (g) => this.onGroup(g));
     this.informer.on("update", (g) => this.onGroup(g));
@@ -163,6 +165,7 @@ export class OperatorApp {
       followPrimary: (group, spec, site) => this.followPrimary(group, spec, site),
       recordEvent: (group, event) => void this.events.record(group, event.type, event.reason as EventReason, event.message),
       publish: (message) => this.status.publish(message),
+      pause: (point) => pauseAt(this.config.failpoints, point),
     };
   }
 

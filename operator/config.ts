@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { DurationError, parsePositiveDuration } from "../shared/duration.js";
 import type { LogLevel } from "./log.js";
+import { FAILPOINTS_ENV, parseFailpoints, type Failpoints } from "./failpoints.js";
 
 export interface OperatorConfig {
   kubeconfig?: string;
@@ -24,6 +25,8 @@ export interface OperatorConfig {
   statusToken?: string;
   allowedOrigins: string[];
   maxWebsocketClients: number;
+  /** BLOODRAVEN_FAILPOINTS (operator/failpoints.ts); empty in production. */
+  failpoints: Failpoints;
 }
 
 export class ConfigError extends Error {}
@@ -122,6 +125,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     identity: value("identity") ?? `${hostname()}-${process.pid}`,
     allowedOrigins: list(value("allowed-origins")),
     maxWebsocketClients: maxClients,
+    failpoints: failpoints(env),
   };
   const kubeconfig = value("kubeconfig");
   if (kubeconfig) config.kubeconfig = kubeconfig;
@@ -133,4 +137,12 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   // From the environment only: a flag would show the token in `ps` output.
   if (env.BLOODRAVEN_STATUS_TOKEN) config.statusToken = env.BLOODRAVEN_STATUS_TOKEN;
   return config;
+}
+
+function failpoints(env: NodeJS.ProcessEnv): Failpoints {
+  try {
+    return parseFailpoints(env[FAILPOINTS_ENV]);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
 }

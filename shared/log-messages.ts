@@ -4,6 +4,7 @@
  */
 export const LOG_MESSAGES = {
   operatorStarting: "operator starting",
+  failpointsActive: "failpoints active",
   operatorStopping: "operator stopping",
   operatorStopped: "operator stopped",
   leaderElected: "became leader",
@@ -35,6 +36,7 @@ export const LOG_MESSAGES = {
   plannedFailoverPhase: "planned failover phase",
   plannedFailoverActionFailed: "planned failover action failed",
   plannedFailoverRolledBack: "planned failover rolled back",
+  plannedDrainTimedOut: "planned failover drain timed out",
   maintenanceStarted: "maintenance started",
   maintenanceEnded: "maintenance ended",
   dnsUpdateFailed: "dns update failed",

@@ -128,9 +128,10 @@ export interface Flavor {
   /**
    * KILL CONNECTION for every client session except this one, replication threads (source-side
    * dump threads and replica-side system threads), the event scheduler and `spareUsers`.
-   * Returns how many sessions were killed; sessions that ended on their own meanwhile don't count.
+   * `only` restricts the pass to those session ids (the survivors of an earlier pass). Returns the
+   * ids of the sessions killed; sessions that ended on their own meanwhile are not among them.
    */
-  killApplicationConnections(s: Session, opts: { spareUsers: readonly string[] }): Promise<number>;
+  killApplicationConnections(s: Session, opts: { spareUsers: readonly string[]; only?: ReadonlySet<number> }): Promise<number[]>;
 
   /** STOP REPLICA. A server without replication only gets a warning. May take effect after a DeadlineExceeded. */
   stopReplica(s: Session): Promise<void>;
@@ -344,13 +345,13 @@ export async function attemptThenRead<T>(attempt: () => Promise<unknown>, read: 
   return { state: await read(), refusal };
 }
 
-/** KILL CONNECTION for each id; a session that ended in between is not an error. */
-export async function killEach(s: Session, ids: readonly number[], format: (id: number) => string): Promise<number> {
-  let killed = 0;
+/** KILL CONNECTION for each id; a session that ended in between is not an error. Returns the ids killed. */
+export async function killEach(s: Session, ids: readonly number[], format: (id: number) => string): Promise<number[]> {
+  const killed: number[] = [];
   for (const id of ids) {
     try {
       await s.query(format(id));
-      killed++;
+      killed.push(id);
     } catch (err) {
       if (!(err instanceof ServerError && err.errno === ER_NO_SUCH_THREAD)) throw err;
     }
@@ -377,7 +378,7 @@ export function replicaControl(listSessions: string): Pick<Flavor, "killApplicat
   return {
     async killApplicationConnections(s, opts) {
       const rows = await s.query(mysql.format(listSessions, [[...SYSTEM_USERS, ...opts.spareUsers]]));
-      const ids = rows.map((row) => readInteger(s, row, "id"));
+      const ids = rows.map((row) => readInteger(s, row, "id")).filter((id) => opts.only === undefined || opts.only.has(id));
       return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
     },
     async stopReplica(s) {

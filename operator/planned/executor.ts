@@ -30,16 +30,28 @@ export interface PlannedExecutorDeps {
   markWritable(site: string): void;
   markReadOnly(site: string): void;
   annotationKeys: { request: string; requestId: string };
+  /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
+  pause(point: string): Promise<void>;
 }
 
 export interface PlannedTimings {
   fenceLockWaitSeconds: number;
   fenceDeadlineMs: number;
+  /** The first re-check of killed sessions; the interval doubles up to killIntervalMs. */
+  firstRecheckMs: number;
   killIntervalMs: number;
   promoteDeadlineMs: number;
 }
 
-export const DEFAULT_PLANNED_TIMINGS: PlannedTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, killIntervalMs: 1_000, promoteDeadlineMs: 10_000 };
+export const DEFAULT_PLANNED_TIMINGS: PlannedTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, firstRecheckMs: 5, killIntervalMs: 1_000, promoteDeadlineMs: 10_000 };
+
+/** The block after a step, and whether the step moved the switchover on (a new phase, or its work done). */
+export interface PlannedStepResult {
+  /** The emergency decision core must stay out this cycle. */
+  holdEmergency: boolean;
+  block: PlannedFailoverStatus | undefined;
+  progressed: boolean;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -56,26 +68,28 @@ export class PlannedExecutor {
     private readonly timings: PlannedTimings = DEFAULT_PLANNED_TIMINGS,
   ) {}
 
-  /** One step; returns whether the emergency decision core must stay out this cycle, and the block after the step. */
-  async step(input: Omit<PlannedInput, "lastWork" | "newRequestId">): Promise<{ holdEmergency: boolean; block: PlannedFailoverStatus | undefined }> {
+  async step(input: Omit<PlannedInput, "lastWork" | "newRequestId">): Promise<PlannedStepResult> {
     const r = plannedStep({ ...input, lastWork: this.lastWork, newRequestId: randomUUID() });
     let block = input.current;
+    let progressed = false;
     const holdBefore = block !== undefined && block.phase !== undefined && PLANNED_HOLD_PHASES.includes(block.phase);
     if (r.status) {
       try {
         await this.deps.persistBlock(r.status, block);
       } catch (err) {
         this.deps.log.warn(LOG_MESSAGES.statusPatchFailed, { record: "plannedFailover", error: errorText(err) });
-        return { holdEmergency: r.holdEmergency || holdBefore, block };
+        return { holdEmergency: r.holdEmergency || holdBefore, block, progressed: false };
       }
       if (block?.phase !== r.status.phase) {
         this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: r.status.phase, reason: r.status.reason, target: r.status.target });
         this.observeTransition(block, r.status);
+        progressed = true;
+        await this.deps.pause(`planned.after.persist.${r.status.phase ?? ""}`);
       }
       block = r.status;
     }
-    for (const action of r.actions) await this.run(action, block);
-    return { holdEmergency: r.holdEmergency, block };
+    for (const action of r.actions) if (await this.run(action, block)) progressed = true;
+    return { holdEmergency: r.holdEmergency, block, progressed };
   }
 
   /**
@@ -97,7 +111,8 @@ export class PlannedExecutor {
     }
   }
 
-  private async run(action: PlannedAction, block: PlannedFailoverStatus | undefined): Promise<void> {
+  /** Runs one action; returns whether it was work on a server that moved the switchover on. */
+  private async run(action: PlannedAction, block: PlannedFailoverStatus | undefined): Promise<boolean> {
     const requestId = block?.requestId ?? "";
     const phase = block?.phase ?? "Pending";
     try {
@@ -105,44 +120,57 @@ export class PlannedExecutor {
         case "drain": {
           const gtid = await this.drain(action.site, action.drainMs);
           this.lastWork = { requestId, phase, ok: true, gtidAtFence: gtid };
-          return;
+          return await this.afterWork(action.kind, true);
         }
         case "waitForGtid": {
           const caughtUp = await this.deps.withSite(action.site, "planned lag wait", (s) => s.flavor.waitForGtid(s, action.gtid, action.seconds), action.seconds * 1000 + GTID_WAIT_GRACE_MS + 2_000);
           this.lastWork = { requestId, phase, ok: true, caughtUp };
-          return;
+          return await this.afterWork(action.kind, caughtUp);
         }
         case "promote":
           await this.promote(action.site, action.gtid);
           this.lastWork = { requestId, phase, ok: true };
-          return;
+          return await this.afterWork(action.kind, true);
         case "unfence":
           await this.deps.withSite(action.site, "planned rollback unfence", (s) => s.flavor.unfence(s), this.timings.fenceDeadlineMs);
           this.deps.markWritable(action.site);
           this.deps.log.warn(LOG_MESSAGES.plannedFailoverRolledBack, { site: action.site, reason: block?.reason });
-          return;
+          return await this.afterWork(action.kind, true);
         case "setRequestId":
           await this.deps.patchAnnotations({ [this.deps.annotationKeys.requestId]: action.requestId });
-          return;
+          return false;
         case "clearAnnotation":
           await this.deps.patchAnnotations({ [this.deps.annotationKeys.request]: null, [this.deps.annotationKeys.requestId]: null });
-          return;
+          return false;
         case "event":
           this.deps.recordEvent({ type: action.type, reason: action.reason, message: action.message });
-          return;
+          return false;
         case "metric":
           this.deps.recordResult(action.target, action.result);
-          return;
+          return false;
       }
     } catch (err) {
       this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: action.kind, error: errorText(err) });
       if (action.kind === "drain" || action.kind === "promote" || action.kind === "waitForGtid") {
         this.lastWork = { requestId, phase, ok: false, error: errorText(err) };
       }
+      return false;
     }
   }
 
-  /** Fence, read the executed GTIDs at the fence, then kill application sessions every interval until none or drainMs. */
+  private async afterWork(kind: PlannedAction["kind"], progressed: boolean): Promise<boolean> {
+    await this.deps.pause(`planned.after.${kind}`);
+    return progressed;
+  }
+
+  /**
+   * Fences, reads the executed GTIDs at the fence, then kills the application sessions open at the
+   * fence until none of them is left, or drainMs. Sessions opened after the fence cannot commit
+   * (the server refuses them writes) and do not hold the drain: a pool that reconnects at once, to
+   * an address that still names the source, would otherwise keep every switchover waiting for
+   * drainTimeout. A killed session lingers while it rolls back, hence the re-checks: soon first,
+   * then at most every killIntervalMs.
+   */
   private async drain(site: string, drainMs: number): Promise<string> {
     const started = Date.now();
     const gtid = await this.deps.withSite(
@@ -155,15 +183,26 @@ export class PlannedExecutor {
       this.timings.fenceDeadlineMs,
     );
     this.deps.markReadOnly(site);
+    /** Sessions open at the fence that were still there at the last pass; undefined before the first pass succeeded. */
+    let open: ReadonlySet<number> | undefined;
+    let recheckMs = this.timings.firstRecheckMs;
     for (;;) {
+      const only = open;
       const killed = await this.deps
-        .withSite(site, "planned drain", (s) => s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers }), this.timings.fenceDeadlineMs)
+        .withSite(site, "planned drain", (s) => s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers, ...(only ? { only } : {}) }), this.timings.fenceDeadlineMs)
         .catch((err: unknown) => {
           this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "kill sessions", site, error: errorText(err) });
-          return 1;
+          return undefined;
         });
-      if (killed === 0 || Date.now() - started >= drainMs) break;
-      await sleep(Math.min(this.timings.killIntervalMs, Math.max(0, drainMs - (Date.now() - started))));
+      if (killed?.length === 0) break;
+      if (killed !== undefined) open = new Set(killed);
+      const left = drainMs - (Date.now() - started);
+      if (left <= 0) {
+        this.deps.log.warn(LOG_MESSAGES.plannedDrainTimedOut, { site, sessions: open?.size });
+        break;
+      }
+      await sleep(Math.min(recheckMs, left));
+      recheckMs = Math.min(recheckMs * 2, this.timings.killIntervalMs);
     }
     return gtid;
   }

@@ -20,7 +20,15 @@ export interface FailoverCycle {
   addresses: ReadonlyMap<string, SiteAddress>;
   /** The out-of-band copy of the failover record (annotations), newer of the two wins. */
   annotatedFailover?: { at: string; target: string };
+  /**
+   * Called as soon as the primary is known, before the work that does not change it (repointing
+   * replicas, DNS, taints), so that clients following the status API are not kept waiting on it.
+   */
+  announce?(primary: string): void;
 }
+
+/** Actions that leave the primary as it is: the primary can be announced before they run. */
+const CONVERGING: ReadonlySet<string> = new Set(["repoint", "recordDivergence", "clearRecovery", "event"]);
 
 /** The site a replica's source host:port points at, when it is one of the group's sites. */
 function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>): string | undefined {
@@ -115,7 +123,9 @@ export class FailoverController {
         this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.failoverBlocked, message: decision.blocked.message });
       }
     }
+    if (decision.primary && decision.actions.every((a) => CONVERGING.has(a.kind))) cycle.announce?.(decision.primary);
     const { promoted } = decision.actions.length > 0 ? await this.executor.run(decision.actions, decidedAt) : {};
+    if (promoted) cycle.announce?.(promoted);
     // The decision's primary, not the verdict's activeSite: the verdict may name a writable site
     // that is being fenced right now (an old primary back while the new one is down). After a
     // promotion the verdict still shows the old topology; the promoted site is the primary.

@@ -13,7 +13,7 @@ import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
 import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
-import type { PlannedSite } from "../../shared/planned/step.js";
+import { PLANNED_HOLD_PHASES, type PlannedSite } from "../../shared/planned/step.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
 /** What one poll of one server reports, flavor-independent. */
@@ -80,9 +80,14 @@ export interface ManagerDeps {
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;
   publish(message: GroupStatusMessage): void;
+  /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
+  pause(point: string): Promise<void>;
   /** Volatile status fields (lastSeen, GTIDs, lag) are written at most this often. */
   statusRefreshMs?: number;
 }
+
+/** Back-to-back cycles at most (a switchover takes about 7); then one poll interval passes. */
+const MAX_EXPEDITED = 10;
 
 /** Address the operator polls: the endpoint of an external site, the site's Service otherwise. */
 export function siteAddress(group: string, namespace: string, site: DefaultedSiteSpec): SiteAddress {
@@ -114,6 +119,12 @@ export class TopologyManager {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Start of the last cycle whose polls counted toward the debounce thresholds. */
+  private lastCountedAt = 0;
+  /** Cycles started back to back (a switchover moving on, a new request); bounded by MAX_EXPEDITED. */
+  private expedited = 0;
+  /** A cycle is wanted as soon as the one running ends. */
+  private nudged = false;
   private latest: GroupStatusMessage | undefined;
   private observations = new Map<string, SiteObservation | undefined>();
   private readonly failover: FailoverController;
@@ -171,6 +182,7 @@ export class TopologyManager {
       markWritable: (site) => this.markState(site, "writable"),
       markReadOnly: (site) => this.markState(site, "read-only"),
       annotationKeys: { request: ANNOTATIONS.plannedFailover, requestId: ANNOTATIONS.plannedFailoverRequestId },
+      pause: (point) => this.deps.pause(point),
     });
     this.failover = new FailoverController(executor, {
       log: this.log,
@@ -232,11 +244,14 @@ export class TopologyManager {
     const record = this.pendingFailoverRecord;
     if (!record) return;
     try {
-      await this.deps.patchStatus(this.namespace, this.name, { ...record });
-      await this.deps.patchAnnotations(this.namespace, this.name, {
-        [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
-        [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
-      });
+      // Independent writes, both retried until they landed: in parallel, as the promotion waits on them.
+      await Promise.all([
+        this.deps.patchStatus(this.namespace, this.name, { ...record }),
+        this.deps.patchAnnotations(this.namespace, this.name, {
+          [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
+          [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
+        }),
+      ]);
       this.pendingFailoverRecord = undefined;
     } catch (err) {
       this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover", error: errorText(err) });
@@ -282,6 +297,9 @@ export class TopologyManager {
   /** A new version of the object (spec change, annotations, our own status write). */
   update(group: MysqlFailoverGroup): void {
     const generationChanged = group.metadata.generation !== this.group.metadata.generation;
+    const request = (g: MysqlFailoverGroup): string => JSON.stringify([g.metadata.annotations?.[ANNOTATIONS.plannedFailover], g.metadata.annotations?.[ANNOTATIONS.plannedFailoverRequestId]]);
+    // A switchover request (or its withdrawal) is picked up now rather than at the next poll.
+    if (request(group) !== request(this.group)) this.nudge();
     this.group = group;
     if (!generationChanged) return;
     const before = new Set(this.spec.sites.map((s) => s.name));
@@ -308,16 +326,42 @@ export class TopologyManager {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       const started = Date.now();
-      this.running = this.cycle()
-        .then(() => this.deps.metrics.observeCycle((Date.now() - started) / 1000))
-        .catch((err: unknown) => this.log.error(LOG_MESSAGES.pollFailed, { error: errorText(err) }))
-        .finally(() => {
-          // Fixed rate: a slow cycle eats into the wait, it does not push the next poll back.
-          const interval = this.pollIntervalMs();
-          this.schedule(Math.max(0, interval - (Date.now() - started)));
+      const interval = this.pollIntervalMs();
+      // Polls sooner than half an interval after the last counted one do not count (nextSiteTracker).
+      const counted = started - this.lastCountedAt >= interval / 2;
+      if (counted) this.lastCountedAt = started;
+      this.running = this.cycle(counted)
+        .then((progressed) => {
+          this.deps.metrics.observeCycle((Date.now() - started) / 1000);
+          return progressed;
+        })
+        .catch((err: unknown) => {
+          this.log.error(LOG_MESSAGES.pollFailed, { error: errorText(err) });
+          return false;
+        })
+        .then((progressed) => {
+          // A switchover that moved on takes its next step at once: each step waits on the one
+          // before, and every poll interval between them would be write unavailability.
+          const again = (progressed || this.nudged) && this.expedited < MAX_EXPEDITED;
+          this.nudged = false;
+          this.expedited = again ? this.expedited + 1 : 0;
+          // Fixed rate otherwise: a slow cycle eats into the wait, it does not push the next poll back.
+          this.schedule(again ? 0 : Math.max(0, interval - (Date.now() - started)));
         });
     }, delayMs);
+  }
+
+  /** Runs a cycle now, or right after the one running. */
+  private nudge(): void {
+    if (this.stopped) return;
+    if (this.timer === undefined) {
+      this.nudged = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   private pollIntervalMs(): number {
@@ -391,6 +435,8 @@ export class TopologyManager {
       .then(() => {
         this.written = { ...this.written, ...status };
         this.lastWriteAt = Date.now();
+        // A switchover in Resuming ends once the new primary is recorded: that was this write.
+        if (this.written.plannedFailover?.phase === "Resuming") this.nudge();
       })
       .catch((err: unknown) => this.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) }))
       .finally(() => (this.writing = undefined));
@@ -423,7 +469,7 @@ export class TopologyManager {
     return invalid ? { state, invalid } : { state };
   }
 
-  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean): Promise<string | undefined> {
+  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<string | undefined> {
     await this.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
     const at = annotations[ANNOTATIONS.lastFailover];
@@ -437,6 +483,7 @@ export class TopologyManager {
       observations: this.observations,
       addresses: new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)])),
       ...(at && target ? { annotatedFailover: { at, target } } : {}),
+      announce,
     });
   }
 
@@ -455,9 +502,9 @@ export class TopologyManager {
    * One step of the planned-failover state machine (operator/planned); returns whether the
    * emergency step must stay out. Without a request and without a block this does nothing.
    */
-  private async runPlanned(settled: boolean): Promise<boolean> {
+  private async runPlanned(settled: boolean): Promise<{ holdEmergency: boolean; progressed: boolean }> {
     const phase = this.written?.plannedFailover?.phase;
-    const busy = phase === "Draining" || phase === "WaitingForLag" || phase === "Promoting";
+    const busy = { holdEmergency: phase !== undefined && PLANNED_HOLD_PHASES.includes(phase), progressed: false };
     if (!settled) return busy;
     try {
       return await this.stepPlanned();
@@ -467,10 +514,10 @@ export class TopologyManager {
     }
   }
 
-  private async stepPlanned(): Promise<boolean> {
+  private async stepPlanned(): Promise<{ holdEmergency: boolean; progressed: boolean }> {
     const current = this.written?.plannedFailover;
     const annotations = this.group.metadata.annotations ?? {};
-    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return false;
+    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, progressed: false };
     const addresses = new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)]));
     const states = new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
     const base = decisionSites({ spec: this.spec, automaticFailover: true, status: this.written, settled: true, states, observations: this.observations, addresses });
@@ -483,7 +530,7 @@ export class TopologyManager {
     const statusAt = this.written?.lastFailover;
     const lastFailover = annotatedAt && (!statusAt || Date.parse(annotatedAt) > Date.parse(statusAt)) ? annotatedAt : statusAt;
     const activeSite = this.written?.lastKnownPrimary || this.written?.activeSite || undefined;
-    const { holdEmergency } = await this.planned.step({
+    const { holdEmergency, progressed } = await this.planned.step({
       now: new Date().toISOString(),
       annotation: annotations[ANNOTATIONS.plannedFailover],
       requestId: annotations[ANNOTATIONS.plannedFailoverRequestId],
@@ -494,16 +541,17 @@ export class TopologyManager {
       cooldownMs: parseDuration(this.spec.failoverCooldown),
       defaults: this.spec.plannedFailover,
     });
-    return holdEmergency;
+    return { holdEmergency, progressed };
   }
 
-  private async cycle(): Promise<void> {
+  /** One poll cycle; returns whether a switchover moved on (the next cycle then starts at once). */
+  private async cycle(counted: boolean): Promise<boolean> {
     const sites = this.spec.sites;
     const ready = await this.ensureProbes();
     const polls = await Promise.all(sites.map((s) => (ready ? this.poll(s) : Promise.resolve<SitePoll>({ name: s.name, role: s.role, ok: false, error: "credentials unavailable" }))));
-    if (this.stopped) return;
+    if (this.stopped) return false;
     const now = new Date().toISOString();
-    const result = topologyCycle(this.memory, polls, this.spec, now);
+    const result = topologyCycle(this.memory, polls, this.spec, now, counted);
     this.memory = result.memory;
 
     for (const t of result.transitions) {
@@ -526,17 +574,27 @@ export class TopologyManager {
     const before = this.written;
     const observed = topologyStatus(before, result, polls, maxLag, generation, now);
     // Planned failover (switchover) first; while it changes servers the emergency step stays out.
-    const holdEmergency = await this.runPlanned(result.settled);
-    const authority = holdEmergency ? undefined : await this.runFailover(result.settled, observed, !maintenance.state.active);
+    const roles = new Map(sites.map((s) => [s.name, s.role]));
+    const publish = (status: TopologyStatus): void => {
+      this.latest = statusMessage(this.namespace, this.name, status, roles, result.verdict.verdict, this.group.status ?? {}, now);
+      if (maintenance.state.active) this.latest.maintenance = maintenance.state.maintenance;
+      this.deps.publish(this.latest);
+    };
+    // A new primary that this cycle's polls confirm is published at once; the complete message
+    // follows at the end of the cycle.
+    const announce = (primary: string): void => {
+      if (this.latest?.activeSite === primary) return;
+      const early = withMaintenance(applyAuthority(observed, primary), maintenance.state, maintenance.invalid, generation, now);
+      if (early.activeSite === primary) publish(early);
+    };
+    const { holdEmergency, progressed } = await this.runPlanned(result.settled);
+    const authority = holdEmergency ? undefined : await this.runFailover(result.settled, observed, !maintenance.state.active, announce);
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
     const settled = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);
     const status = withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now);
     if (!this.writing && needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.refreshMs)) this.writeStatus(status);
-    const roles = new Map(sites.map((s) => [s.name, s.role]));
-    const current = this.group.status ?? {};
-    this.latest = statusMessage(this.namespace, this.name, status, roles, result.verdict.verdict, current, now);
-    if (maintenance.state.active) this.latest.maintenance = maintenance.state.maintenance;
-    this.deps.publish(this.latest);
+    publish(status);
+    return progressed;
   }
 }

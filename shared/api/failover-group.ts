@@ -239,7 +239,7 @@ export const specSchema = object({
       .describe("How long the target may take to catch up with the fenced source before the switchover is rolled back. The annotation may override it."),
     drainTimeout: duration()
       .withDefault(DEFAULTS.plannedFailover.drainTimeout)
-      .describe("How long sessions on the fenced source are drained before the operator stops waiting."),
+      .describe("How long the operator waits for the application sessions open on the source when it was fenced to end (they are killed) before the switchover goes on anyway."),
     onCooldown: enumOf(ON_COOLDOWN_ACTIONS)
       .withDefault(DEFAULTS.plannedFailover.onCooldown)
       .describe("What a request inside `failoverCooldown` does: reject fails it; defer waits until the cooldown ends."),

@@ -44,15 +44,18 @@ export interface CycleResult {
 
 export const EMPTY_MEMORY: GroupMemory = { trackers: new Map() };
 
-/** Advances every site's debounced state and derives the verdict and the events it implies. */
-export function topologyCycle(memory: GroupMemory, polls: readonly SitePoll[], thresholds: Thresholds, now: string): CycleResult {
+/**
+ * Advances every site's debounced state and derives the verdict and the events it implies.
+ * `counted: false` for a poll that came sooner than the poll interval (see nextSiteTracker).
+ */
+export function topologyCycle(memory: GroupMemory, polls: readonly SitePoll[], thresholds: Thresholds, now: string, counted = true): CycleResult {
   const states = new Map<string, SiteTracker>();
   const transitions: StateTransition[] = [];
   const events: TopologyEvent[] = [];
   for (const poll of polls) {
     const prev = memory.trackers.get(poll.name) ?? INITIAL_TRACKER;
     const outcome = poll.ok ? { ok: true as const, readOnly: poll.readOnly ?? true } : { ok: false as const };
-    const next = nextSiteTracker(prev, outcome, poll.role, thresholds, now);
+    const next = nextSiteTracker(prev, outcome, poll.role, thresholds, now, counted);
     states.set(poll.name, next);
     if (next.state !== prev.state) {
       transitions.push({ site: poll.name, from: prev.state, to: next.state });

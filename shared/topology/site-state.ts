@@ -24,10 +24,14 @@ export const INITIAL_TRACKER: SiteTracker = { state: "unknown", consecutiveFailu
  * read-only at once (losing writability is always safe to believe), and turns writable only after
  * recoveryThreshold writable polls in a row, except on a site that may never be promoted: a
  * writable dr-only or read-only site is an anomaly to report and fence immediately.
+ * `counted: false` keeps the counters where they are (a failure still breaks a writable streak).
  */
-export function nextSiteTracker(prev: SiteTracker, outcome: PollOutcome, role: SiteRole, t: Thresholds, now: string): SiteTracker {
+export function nextSiteTracker(prev: SiteTracker, outcome: PollOutcome, role: SiteRole, t: Thresholds, now: string, counted = true): SiteTracker {
+  // An uncounted poll (one of the back-to-back polls of a switchover) refreshes what is seen but
+  // not for how long: the thresholds stay measured in poll intervals.
+  const step = counted ? 1 : 0;
   if (!outcome.ok) {
-    const failures = prev.consecutiveFailures + 1;
+    const failures = prev.consecutiveFailures + step;
     return {
       ...prev,
       consecutiveFailures: failures,
@@ -36,7 +40,7 @@ export function nextSiteTracker(prev: SiteTracker, outcome: PollOutcome, role: S
     };
   }
   if (outcome.readOnly) return { state: "read-only", consecutiveFailures: 0, consecutiveWritable: 0, lastSeen: now };
-  const writable = prev.consecutiveWritable + 1;
+  const writable = prev.consecutiveWritable + step;
   const promoteNow = prev.state === "writable" || role !== "primary-candidate" || writable >= t.recoveryThreshold;
   return { state: promoteNow ? "writable" : prev.state, consecutiveFailures: 0, consecutiveWritable: writable, lastSeen: now };
 }

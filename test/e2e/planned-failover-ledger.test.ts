@@ -7,20 +7,22 @@ import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
+import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
 import { plannedGroup } from "../support/planned.js";
 import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
  * of every acknowledged write, while a sampler watches both servers' @@read_only every 50 ms for
- * an instant with two writable sites. Then the operator is SIGKILLed once in each phase of a
- * switchover that changes servers and that a watch can catch (Draining, Promoting, Resuming;
- * WaitingForLag is covered in planned-failover.test.ts): the restarted operator finishes or rolls
- * back, and never leaves a fenced group behind.
+ * an instant with two writable sites. Then the operator is SIGKILLed at exact points of a
+ * switchover (a failpoint holds it there; the phases otherwise follow one another within
+ * milliseconds): in Draining after the fence, in Promoting before and after the promotion, and in
+ * Resuming (WaitingForLag is covered in planned-failover.test.ts). The restarted operator finishes
+ * or rolls back, and never leaves a fenced group behind.
  */
 const ns = `ledger-${randomBytes(3).toString("hex")}`;
 const GROUP = "orders";
-const { group, request, finished, settled, patchSpec } = plannedGroup(ns, GROUP, 1_000);
+const { group, request, finished, settled } = plannedGroup(ns, GROUP, 1_000);
 const SWITCHOVERS = 20;
 const WRITERS = 3;
 
@@ -59,27 +61,6 @@ async function notFenced(sites: MariaDbSites, id: string): Promise<string> {
     30_000,
     200,
   );
-}
-
-/** Application sessions that come back as soon as they are killed, so a drain runs to its drainTimeout. */
-function stubbornSessions(site: MariaDbSite): { stop: () => Promise<void> } {
-  let running = true;
-  let current: mysql.Connection | undefined;
-  const loop = (async () => {
-    while (running) {
-      current = await site.connect("app", 1_000).catch(() => undefined);
-      if (current) await current.query({ sql: "SELECT SLEEP(30)", timeout: 31_000 }).catch(() => undefined);
-      current?.destroy();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      current?.destroy();
-      await loop;
-    },
-  };
 }
 
 /**
@@ -158,28 +139,37 @@ describe("planned failover, repeated under a write ledger (real operator, API se
   let sites: MariaDbSites;
   let operator: OperatorProcess;
   let primary = "iad";
-  const start = () => OperatorProcess.start({ identity: `ledger-${randomBytes(2).toString("hex")}`, args: [`--namespaces=${ns}`, "--no-leader-election"] });
+  const start = (env: NodeJS.ProcessEnv = {}) => OperatorProcess.start({ identity: `ledger-${randomBytes(2).toString("hex")}`, args: [`--namespaces=${ns}`, "--no-leader-election"], env });
 
-  /** Requests a switchover away from the current primary, SIGKILLs the operator once the watch shows `phase`, restarts it, and checks the outcome. */
-  async function killIn(phase: string, id: string, during: { killed?: () => Promise<void> } = {}): Promise<MysqlFailoverGroup> {
+  /**
+   * Requests a switchover away from the current primary from an operator that pauses at
+   * `failpoint`; once the watch shows `phase` and `there(source, target)` holds, SIGKILLs it,
+   * starts a plain operator and checks the outcome.
+   */
+  async function killAt(failpoint: string, phase: string, there: (source: MariaDbSite, target: MariaDbSite) => Promise<boolean>): Promise<MysqlFailoverGroup> {
+    const id = `kill-${failpoint.replaceAll(".", "-").toLowerCase()}`;
+    await operator.stop();
+    operator = await start({ [FAILPOINTS_ENV]: `${failpoint}=60s` });
     await settled(primary);
-    const target = primary === "iad" ? "pdx" : "iad";
+    const source = sites.site(primary);
+    const target = sites.site(primary === "iad" ? "pdx" : "iad");
     const watch = phaseSeen(id, phase);
     try {
       await new Promise((r) => setTimeout(r, 300)); // the watch is established
-      await request(target, id);
+      await request(target.name, id);
       await watch.seen;
+      await waitFor(`${failpoint} reached`, () => there(source, target), 15_000, 20);
+      expect(operator.logged("failpoints active")).toHaveLength(1);
       await operator.stop("SIGKILL");
     } finally {
       watch.stop();
     }
     const atKill = (await group()).status?.plannedFailover;
-    expect(atKill, `killed in ${phase}: ${JSON.stringify(atKill)}`).toMatchObject({ requestId: id, phase });
-    await during.killed?.();
+    expect(atKill, `killed at ${failpoint}: ${JSON.stringify(atKill)}`).toMatchObject({ requestId: id, phase });
     operator = await start();
     const g = await finished(id, 90_000);
     primary = await notFenced(sites, id);
-    console.log(JSON.stringify({ killedIn: phase, outcome: g.status?.plannedFailover?.phase, reason: g.status?.plannedFailover?.reason, primary }));
+    console.log(JSON.stringify({ killedAt: failpoint, outcome: g.status?.plannedFailover?.phase, reason: g.status?.plannedFailover?.reason, primary }));
     return g;
   }
 
@@ -250,36 +240,16 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     expect(text).toContain(`bloodraven_planned_failover_lag_wait_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
   });
 
-  it("an operator SIGKILLed in Draining (drain held open by returning sessions) finishes after restart", { timeout: 180_000 }, async () => {
-    await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "20s" } });
-    const sessions = stubbornSessions(sites.site(primary));
-    let stopped = false;
-    try {
-      const g = await killIn("Draining", "kill-draining", { killed: async () => ((stopped = true), await sessions.stop()) });
-      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
-    } finally {
-      if (!stopped) await sessions.stop();
-      await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "1s" } });
-    }
-  });
+  const readOnly = (site: MariaDbSite): Promise<boolean> => site.isReadOnly();
+  const writable = async (site: MariaDbSite): Promise<boolean> => !(await site.isReadOnly());
 
-  it("an operator SIGKILLed in Promoting (2 s polls keep the phase visible) finishes after restart", { timeout: 180_000 }, async () => {
-    await patchSpec({ pollInterval: "2s" });
-    try {
-      const g = await killIn("Promoting", "kill-promoting");
-      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
-    } finally {
-      await patchSpec({ pollInterval: "500ms" });
-    }
-  });
-
-  it("an operator SIGKILLed in Resuming finishes after restart", { timeout: 180_000 }, async () => {
-    await patchSpec({ pollInterval: "2s" });
-    try {
-      const g = await killIn("Resuming", "kill-resuming");
-      expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
-    } finally {
-      await patchSpec({ pollInterval: "500ms" });
-    }
+  it.each([
+    { failpoint: "planned.after.drain", phase: "Draining", there: (source: MariaDbSite) => readOnly(source) },
+    { failpoint: "planned.after.persist.Promoting", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => readOnly(target) },
+    { failpoint: "planned.after.promote", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
+    { failpoint: "planned.after.persist.Resuming", phase: "Resuming", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
+  ])("an operator SIGKILLed at $failpoint ($phase) finishes the switchover after restart", { timeout: 180_000 }, async ({ failpoint, phase, there }) => {
+    const g = await killAt(failpoint, phase, there);
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
   });
 });

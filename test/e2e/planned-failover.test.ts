@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
@@ -36,6 +37,32 @@ async function metrics(operator: OperatorProcess): Promise<string> {
 }
 
 const metric = (target: string, result: string) => `bloodraven_planned_failovers_total{namespace="${ns}",group="${GROUP}",target_site="${target}",result="${result}"}`;
+
+/** Application sessions that connect again as soon as they are killed, each sitting in a long query. */
+function reconnectingSessions(site: MariaDbSite): { connections: () => number; stop: () => Promise<void> } {
+  let running = true;
+  let connections = 0;
+  let current: mysql.Connection | undefined;
+  const loop = (async () => {
+    while (running) {
+      current = await site.connect("app", 1_000).catch(() => undefined);
+      if (current) {
+        connections++;
+        await current.query({ sql: "SELECT SLEEP(30)", timeout: 31_000 }).catch(() => undefined);
+      }
+      current?.destroy();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    connections: () => connections,
+    stop: async () => {
+      running = false;
+      current?.destroy();
+      await loop;
+    },
+  };
+}
 
 /** Writes unique notes as the application account to whichever site accepts them; remembers every acknowledged one. */
 function trackedLoad(sites: readonly MariaDbSite[], prefix: string): { stop: () => Promise<string[]> } {
@@ -133,11 +160,22 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
     await waitFor("DNS on pdx", async () => (await dnsTargets())?.[0] === LB_IP.pdx, 10_000, 200);
   });
 
-  it("switches back pdx→iad", async () => {
+  it("switches back pdx→iad; sessions that reconnect to the fenced source do not hold the drain", async () => {
+    await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "30s" } });
     await settled("pdx");
-    await request("iad", "e2e-2");
-    const g = await finished("e2e-2");
-    expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: "iad", source: "pdx", transactionsLost: 0 });
+    const returning = reconnectingSessions(sites.site("pdx"));
+    try {
+      await request("iad", "e2e-2");
+      const g = await finished("e2e-2");
+      const b = g.status?.plannedFailover;
+      expect(b).toMatchObject({ phase: "Succeeded", target: "iad", source: "pdx", transactionsLost: 0 });
+      expect(returning.connections()).toBeGreaterThan(1);
+      // Waiting for these sessions would take the whole drainTimeout (30 s).
+      expect(Date.parse(b?.completionTime ?? "") - Date.parse(b?.startTime ?? "")).toBeLessThan(15_000);
+    } finally {
+      await returning.stop();
+      await patchSpec({ plannedFailover: { maxLagWait: "20s", drainTimeout: "2s" } });
+    }
     expect(await sites.site("iad").isReadOnly()).toBe(false);
     expect(await sites.site("pdx").isReadOnly()).toBe(true);
     await settled("iad");

@@ -24,6 +24,24 @@ describe("operator configuration", () => {
     expect(() => parseOperatorConfig(argv, {})).toThrow(ConfigError);
     expect(() => parseOperatorConfig(argv, {})).toThrow(message);
   });
+
+  it("reads failpoints from BLOODRAVEN_FAILPOINTS only, none by default", () => {
+    expect(parseOperatorConfig([], {}).failpoints.size).toBe(0);
+    const c = parseOperatorConfig([], { BLOODRAVEN_FAILPOINTS: " planned.after.drain=10s, planned.after.persist.Resuming=250ms " });
+    expect([...c.failpoints]).toEqual([
+      ["planned.after.drain", 10_000],
+      ["planned.after.persist.Resuming", 250],
+    ]);
+  });
+
+  it.each([
+    ["planned.after.dran=1s", /unknown failpoint "planned.after.dran".*known: planned.after.drain/],
+    ["planned.after.promote", /planned.after.promote needs a duration such as 5s/],
+    ["planned.after.promote=soon", /planned.after.promote needs a duration/],
+  ])("rejects failpoints %j", (value, message) => {
+    expect(() => parseOperatorConfig([], { BLOODRAVEN_FAILPOINTS: value })).toThrow(ConfigError);
+    expect(() => parseOperatorConfig([], { BLOODRAVEN_FAILPOINTS: value })).toThrow(message);
+  });
 });
 
 describe("legacy DSN secrets", () => {

@@ -133,13 +133,13 @@ describe("MariaDB flavor against real mariadbd", () => {
 
     const onPrimary = await appSession(iad);
     const killed = await on(iad, "kill", (s) => s.flavor.killApplicationConnections(s, { spareUsers: [TEST_USERS.operator.user] }));
-    expect(killed).toBe(1);
+    expect(killed).toHaveLength(1);
     await onPrimary.lost;
     await expect(onPrimary.conn.query("SELECT 1")).rejects.toThrow();
     onPrimary.conn.destroy();
 
     const onReplica = await appSession(pdx);
-    expect(await on(pdx, "kill", (s) => s.flavor.killApplicationConnections(s, { spareUsers: [TEST_USERS.operator.user] }))).toBe(1);
+    expect(await on(pdx, "kill", (s) => s.flavor.killApplicationConnections(s, { spareUsers: [TEST_USERS.operator.user] }))).toHaveLength(1);
     await onReplica.lost;
     onReplica.conn.destroy();
 

@@ -217,7 +217,7 @@ describe("MySQL flavor: statement contract", () => {
         "SELECT ID": [{ id: 17 }, { id: 23 }, { id: 42 }],
         "KILL CONNECTION 23": refusal("KILL CONNECTION 23", 1094, "ER_NO_SUCH_THREAD"),
       });
-      expect(await mysqlFlavor.killApplicationConnections(s, { spareUsers: ["bloodraven", "o'brien"] })).toBe(2);
+      expect(await mysqlFlavor.killApplicationConnections(s, { spareUsers: ["bloodraven", "o'brien"] })).toEqual([17, 42]);
       expect(s.statements).toEqual([LIST, "KILL CONNECTION 17", "KILL CONNECTION 23", "KILL CONNECTION 42"]);
     });
 
@@ -227,6 +227,12 @@ describe("MySQL flavor: statement contract", () => {
       await expect(mysqlFlavor.killApplicationConnections(s, { spareUsers: [] })).rejects.toBe(denied);
       expect(s.statements).toHaveLength(2);
       expect(s.statements[0]).toContain("USER NOT IN ('system user', 'event_scheduler')");
+    });
+
+    it("with `only`, kills just the listed sessions that are still open", async () => {
+      const s = new RecordingSession({ "SELECT ID": [{ id: 17 }, { id: 23 }, { id: 42 }] });
+      expect(await mysqlFlavor.killApplicationConnections(s, { spareUsers: [], only: new Set([23, 99]) })).toEqual([23]);
+      expect(s.statements.slice(1)).toEqual(["KILL CONNECTION 23"]);
     });
   });
 
@@ -436,7 +442,7 @@ describe("MariaDB flavor: statement contract", () => {
 
   it("killApplicationConnections reads information_schema and spares dump threads by command", async () => {
     const s = new RecordingSession({ "SELECT ID": [{ id: 8 }] });
-    expect(await mariadbFlavor.killApplicationConnections(s, { spareUsers: ["bloodraven"] })).toBe(1);
+    expect(await mariadbFlavor.killApplicationConnections(s, { spareUsers: ["bloodraven"] })).toEqual([8]);
     expect(s.statements).toEqual([
       "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() " +
         "AND USER NOT IN ('system user', 'event_scheduler', 'bloodraven') AND COMMAND NOT IN ('Binlog Dump', 'Daemon')",

@@ -1,24 +1,33 @@
 import { describe, expect, it } from "vitest";
 import type { PlannedFailoverStatus } from "../../../shared/api/index.js";
 import type { PlannedInput, PlannedSite } from "../../../shared/planned/step.js";
-import { PlannedExecutor, type PlannedExecutorDeps } from "../../../operator/planned/executor.js";
+import { DEFAULT_PLANNED_TIMINGS, PlannedExecutor, type PlannedExecutorDeps } from "../../../operator/planned/executor.js";
 import type { Logger } from "../../../operator/log.js";
 import type { SiteSession } from "../../../operator/mysql/site-client.js";
 
 const IAD = "11111111-1111-1111-1111-111111111111";
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;
 
-/** Records every call in order; the fake server of `site` answers fence/observe/kill/wait/promote. */
-function fakes(opts: { persistFails?: boolean; gtid?: string } = {}) {
+/**
+ * Records every call in order; the fake server of `site` answers fence/observe/kill/wait/promote.
+ * `sessions[i]`: the application session ids the i-th kill pass finds (none after the last).
+ */
+function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[][]; pauses?: string[] } = {}) {
   const calls: string[] = [];
   const observed: string[] = [];
+  let pass = 0;
+  const kill = (site: string, only: ReadonlySet<number> | undefined): Promise<number[]> => {
+    const found = (opts.sessions?.[pass++] ?? []).filter((id) => only === undefined || only.has(id));
+    calls.push(`kill ${site}${only ? ` only ${[...only].join("+")}` : ""}`);
+    return Promise.resolve(found);
+  };
   const session = (site: string): SiteSession =>
     ({
       flavor: {
         fence: () => (calls.push(`fence ${site}`), Promise.resolve()),
         unfence: () => (calls.push(`unfence ${site}`), Promise.resolve()),
         observe: () => Promise.resolve({ flavor: "mysql", gtidExecuted: opts.gtid ?? `${IAD}:1-12` }),
-        killApplicationConnections: () => (calls.push(`kill ${site}`), Promise.resolve(0)),
+        killApplicationConnections: (_s: unknown, o: { only?: ReadonlySet<number> }) => kill(site, o.only),
         waitForGtid: () => (calls.push(`wait ${site}`), Promise.resolve(false)),
         promote: () => (calls.push(`promote ${site}`), Promise.resolve({ gtidExecuted: `${IAD}:1-12` })),
       },
@@ -40,6 +49,7 @@ function fakes(opts: { persistFails?: boolean; gtid?: string } = {}) {
     markWritable: (s) => void calls.push(`writable ${s}`),
     markReadOnly: (s) => void calls.push(`read-only ${s}`),
     annotationKeys: { request: "req", requestId: "req-id" },
+    pause: (point) => (opts.pauses?.includes(point) ? (calls.push(`pause ${point}`), Promise.resolve()) : Promise.resolve()),
   };
   return { calls, observed, deps };
 }
@@ -84,6 +94,39 @@ describe("PlannedExecutor", () => {
     const r3 = await ex.step(input({ current: r2.block, sites: sites(false) }));
     expect(r3.block).toMatchObject({ phase: "WaitingForLag", sourceGtidAtFence: `${IAD}:1-12` });
     expect(calls).toEqual(["persist Draining", "event PlannedFailoverDraining", "fence iad", "read-only iad", "kill iad", "persist WaitingForLag", "wait pdx"]);
+  });
+
+  it("drains until no session open at the fence is left; sessions opened later do not hold it", async () => {
+    // Pass 1 kills 5, 6, 9; pass 2 finds 6 still rolling back (12, 13 are new); pass 3 finds none of them.
+    const { calls, deps } = fakes({ sessions: [[5, 6, 9], [6, 12, 13], [14, 15]] });
+    const ex = new PlannedExecutor(deps, { ...DEFAULT_PLANNED_TIMINGS, firstRecheckMs: 1, killIntervalMs: 2 });
+    const r = await ex.step(input({ current: block("Draining") }));
+    expect(r.progressed).toBe(true);
+    expect(calls).toEqual(["fence iad", "read-only iad", "kill iad", "kill iad only 5+6+9", "kill iad only 6"]);
+    expect((await ex.step(input({ current: r.block, sites: sites(false) }))).block).toMatchObject({ phase: "WaitingForLag", sourceGtidAtFence: `${IAD}:1-12` });
+  });
+
+  it("stops draining at drainTimeout and goes on: the sessions left cannot commit", async () => {
+    const stuck = Array.from({ length: 1000 }, () => [7]);
+    const { calls, deps } = fakes({ sessions: stuck });
+    const ex = new PlannedExecutor(deps, { ...DEFAULT_PLANNED_TIMINGS, firstRecheckMs: 1, killIntervalMs: 5 });
+    const now = new Date().toISOString();
+    const r = await ex.step(input({ now, current: block("Draining", { startTime: now, phaseTime: now, drainTimeout: "40ms" }) }));
+    expect(calls.filter((c) => c === "kill iad only 7").length).toBeGreaterThan(2);
+    expect((await ex.step(input({ now, current: r.block, sites: sites(false) }))).block?.phase).toBe("WaitingForLag");
+  });
+
+  it("reports progress for a new phase or finished work, not for a wait that did not catch up; pauses at failpoints", async () => {
+    const { calls, deps } = fakes({ pauses: ["planned.after.persist.WaitingForLag", "planned.after.drain"] });
+    const ex = new PlannedExecutor(deps);
+    const drained = await ex.step(input({ current: block("Draining") }));
+    expect(drained.progressed).toBe(true);
+    const waiting = await ex.step(input({ current: drained.block, sites: sites(false) }));
+    expect(waiting).toMatchObject({ progressed: true, block: { phase: "WaitingForLag" } });
+    const again = await ex.step(input({ current: waiting.block, sites: sites(false) }));
+    expect(again).toMatchObject({ progressed: false, block: { phase: "WaitingForLag" } });
+    expect(calls.filter((c) => c.startsWith("pause"))).toEqual(["pause planned.after.drain", "pause planned.after.persist.WaitingForLag"]);
+    expect(calls.indexOf("pause planned.after.persist.WaitingForLag")).toBe(calls.indexOf("persist WaitingForLag") + 1);
   });
 
   it("does no work when the phase could not be persisted", async () => {

@@ -36,6 +36,25 @@ describe("site state debouncing", () => {
     expect(run([RO, RW], "read-only")).toEqual(["read-only", "writable"]);
   });
 
+  it("uncounted polls refresh what is seen but move neither threshold", () => {
+    const step = (t: SiteTracker, o: PollOutcome, counted: boolean): SiteTracker => nextSiteTracker(t, o, "primary-candidate", T, "t", counted);
+    let t = step(INITIAL_TRACKER, RO, true);
+    for (let i = 0; i < 5; i++) t = step(t, FAIL, false);
+    expect(t).toMatchObject({ state: "read-only", consecutiveFailures: 0 });
+    t = step(step(step(t, FAIL, true), FAIL, true), FAIL, true);
+    expect(t.state).toBe("unreachable");
+
+    let w = step(step(INITIAL_TRACKER, RO, true), RW, true);
+    for (let i = 0; i < 5; i++) w = step(w, RW, false);
+    expect(w).toMatchObject({ state: "read-only", consecutiveWritable: 1 });
+    expect(step(w, RW, true).state).toBe("writable");
+    // Read-only and a writable state already reached are believed either way.
+    expect(step(step(w, RW, true), RO, false).state).toBe("read-only");
+    expect(step(step(w, RW, true), RW, false).state).toBe("writable");
+    // A failed uncounted poll still breaks a writable streak.
+    expect(step(w, FAIL, false).consecutiveWritable).toBe(0);
+  });
+
   it("records lastSeen only on successful polls", () => {
     let t = nextSiteTracker(INITIAL_TRACKER, RO, "primary-candidate", T, "a");
     t = nextSiteTracker(t, FAIL, "primary-candidate", T, "b");
