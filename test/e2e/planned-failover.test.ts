@@ -181,12 +181,12 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
     await settled("iad");
   });
 
-  it("rolls back when the target does not catch up within maxLagWait", async () => {
+  it("rolls back when the target (MASTER_DELAY 60 s) does not catch up within maxLagWait=5s", async () => {
     const iad = sites.site("iad");
     const pdx = sites.site("pdx");
     await pdx.setReplicationDelay(60);
     await iad.injectWrite("lagging", "app");
-    await request("pdx:maxLagWait=2s", "e2e-3");
+    await request("pdx:maxLagWait=5s", "e2e-3");
     const g = await finished("e2e-3");
     expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "LagTimeout", target: "pdx" });
     expect(g.metadata.annotations?.[REQUEST]).toBeUndefined();
