@@ -1,19 +1,20 @@
-import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup, MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
-import { applyAuthority, needsStatusWrite, statusMessage, topologyStatus, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
+import { applyAuthority, statusMessage, topologyStatus, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
 import { maintenanceState, parseMaintenance, type MaintenanceState } from "../../shared/maintenance.js";
 import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage, type PlannedFailoverResult } from "../../shared/names.js";
-import { FailoverExecutor, type FailoverRecord, type RecoveryRecord } from "../failover/executor.js";
+import { FailoverExecutor } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
 import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
 import { PLANNED_HOLD_PHASES, type PlannedSite } from "../../shared/planned/step.js";
+import { GroupStatusStore } from "./status-store.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
 /** What one poll of one server reports, flavor-independent. */
@@ -107,15 +108,10 @@ export class TopologyManager {
   private probeKey = "";
   private credentials: GroupCredentials | undefined;
   private memory: GroupMemory = EMPTY_MEMORY;
-  private written: MysqlFailoverGroupStatus | undefined;
-  private lastWriteAt = 0;
-  private writing: Promise<void> | undefined;
-  private pendingFailoverRecord: FailoverRecord | undefined;
+  private readonly store: GroupStatusStore;
   /** Last maintenance state seen, for MaintenanceStarted/Ended events; undefined before the first cycle. */
   private maintenanceActive: boolean | undefined;
   private maintenanceInvalidValue: string | undefined;
-  /** Jittered per group so that a thousand groups do not refresh their status in one burst. */
-  private readonly refreshMs: number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -137,9 +133,18 @@ export class TopologyManager {
   ) {
     this.group = group;
     this.spec = withDefaults(group.spec);
-    this.written = group.status;
     this.log = deps.log.child({ namespace: this.namespace, group: this.name });
-    this.refreshMs = (deps.statusRefreshMs ?? 30_000) * (1 + Math.random() / 2);
+    this.store = new GroupStatusStore(group.status, {
+      log: this.log,
+      patchStatus: (status) => this.deps.patchStatus(this.namespace, this.name, status),
+      patchAnnotations: (annotations) => this.deps.patchAnnotations(this.namespace, this.name, annotations),
+      // Jittered per group so that a thousand groups do not refresh their status in one burst.
+      refreshMs: (deps.statusRefreshMs ?? 30_000) * (1 + Math.random() / 2),
+      // A switchover in Resuming ends once the new primary is recorded: that may have been this write.
+      onWritten: (written) => {
+        if (written.plannedFailover?.phase === "Resuming") this.nudge();
+      },
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- read lazily by the getter below
     const self = this;
     const executor = new FailoverExecutor({
@@ -153,9 +158,9 @@ export class TopologyManager {
       get spareUsers() {
         return self.spareUsers();
       },
-      persistFailover: (record) => this.persistFailover(record),
-      persistRecovery: (site, record) => this.persistRecovery(site, record),
-      recoveryOf: (site) => this.recoveryOf(site),
+      persistFailover: (record) => this.store.persistFailover(record),
+      persistRecovery: (site, record) => this.store.persistRecovery(site, record),
+      recoveryOf: (site) => this.store.recoveryOf(site),
       recordFailover: (site, seconds) => {
         this.deps.metrics.recordFailover(this.namespace, this.name, site);
         this.deps.metrics.observeFailover(this.namespace, this.name, "writable", seconds.toWritable);
@@ -172,9 +177,9 @@ export class TopologyManager {
       get spareUsers() {
         return self.spareUsers();
       },
-      persistBlock: (block, previous) => this.persistPlanned(block, previous),
+      persistBlock: (block, previous) => this.store.persistPlanned(block, previous),
       patchAnnotations: (annotations) => this.deps.patchAnnotations(this.namespace, this.name, annotations),
-      persistFailover: (record) => this.persistFailover(record),
+      persistFailover: (record) => this.store.persistFailover(record),
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       recordResult: (target, result) => this.deps.metrics.recordPlannedFailover(this.namespace, this.name, target, result),
       observeDuration: (seconds) => this.deps.metrics.observePlannedFailover(this.namespace, this.name, seconds),
@@ -219,62 +224,6 @@ export class TopologyManager {
     this.memory = { ...this.memory, trackers };
   }
 
-  private recoveryOf(site: string): RecoveryRecord | undefined {
-    const s = this.written?.sites?.find((x) => x.name === site);
-    if (s?.recoveryState !== "RecoveryInProgress" && s?.recoveryState !== "RecoveryBlocked") return undefined;
-    return {
-      state: s.recoveryState,
-      ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
-      ...(s.divergentTransactionCount !== undefined ? { divergentTransactionCount: s.divergentTransactionCount } : {}),
-    };
-  }
-
-  /**
-   * Status and the annotation pair, awaited: a restarted operator must honour the cooldown. The
-   * record counts in memory at once, so that a failed write cannot make the next decision treat
-   * the site just promoted as a returning old primary; the write is retried every cycle.
-   */
-  private async persistFailover(record: FailoverRecord): Promise<void> {
-    this.written = { ...this.written, ...record };
-    this.pendingFailoverRecord = record;
-    await this.flushFailoverRecord();
-  }
-
-  private async flushFailoverRecord(): Promise<void> {
-    const record = this.pendingFailoverRecord;
-    if (!record) return;
-    try {
-      // Independent writes, both retried until they landed: in parallel, as the promotion waits on them.
-      await Promise.all([
-        this.deps.patchStatus(this.namespace, this.name, { ...record }),
-        this.deps.patchAnnotations(this.namespace, this.name, {
-          [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
-          [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
-        }),
-      ]);
-      this.pendingFailoverRecord = undefined;
-    } catch (err) {
-      this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover", error: errorText(err) });
-    }
-  }
-
-  /**
-   * Writes one site's recovery fields. Waits for a topology write in flight first: both write the
-   * whole sites list, and the older one must not land last.
-   */
-  private async persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void> {
-    await this.writing;
-    const sites = (this.written?.sites ?? []).map((s) => {
-      if (s.name !== site) return s;
-      const { recoveryState: _r, divergentGtid: _g, divergentTransactionCount: _c, ...rest } = s;
-      return record
-        ? { ...rest, recoveryState: record.state, ...(record.divergentGtid ? { divergentGtid: record.divergentGtid } : {}), ...(record.divergentTransactionCount !== undefined ? { divergentTransactionCount: record.divergentTransactionCount } : {}) }
-        : rest;
-    });
-    await this.deps.patchStatus(this.namespace, this.name, { sites });
-    this.written = { ...this.written, sites };
-  }
-
   get namespace(): string {
     return this.group.metadata.namespace ?? "default";
   }
@@ -317,7 +266,7 @@ export class TopologyManager {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    await this.writing;
+    await this.store.idle();
     this.closeProbes();
     this.deps.metrics.forgetGroup(this.namespace, this.name);
     this.log.info(LOG_MESSAGES.managerStopped);
@@ -425,24 +374,6 @@ export class TopologyManager {
   }
 
   /**
-   * Reporting status must not hold up the next poll (an API server under load answers in
-   * seconds), so writes run beside the loop, one at a time; a failed write is retried by the
-   * next cycle, whose diff against `written` still shows the change.
-   */
-  private writeStatus(status: TopologyStatus): void {
-    this.writing = this.deps
-      .patchStatus(this.namespace, this.name, status)
-      .then(() => {
-        this.written = { ...this.written, ...status };
-        this.lastWriteAt = Date.now();
-        // A switchover in Resuming ends once the new primary is recorded: that was this write.
-        if (this.written.plannedFailover?.phase === "Resuming") this.nudge();
-      })
-      .catch((err: unknown) => this.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) }))
-      .finally(() => (this.writing = undefined));
-  }
-
-  /**
    * Reads the maintenance annotation each cycle (it expires by itself), reports changes as events
    * and the gauge. An unreadable annotation does not pause anything: it is reported instead.
    */
@@ -470,14 +401,14 @@ export class TopologyManager {
   }
 
   private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<string | undefined> {
-    await this.flushFailoverRecord();
+    await this.store.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
     const at = annotations[ANNOTATIONS.lastFailover];
     const target = annotations[ANNOTATIONS.lastFailoverTarget];
     return this.failover.step({
       spec: this.spec,
       automaticFailover,
-      status: { ...this.written, ...status, sites: status.sites },
+      status: { ...this.store.written, ...status, sites: status.sites },
       settled,
       states: new Map([...this.memory.trackers].map(([name, t]) => [name, t.state])),
       observations: this.observations,
@@ -488,22 +419,11 @@ export class TopologyManager {
   }
 
   /**
-   * Status block of the planned failover, written awaited. A JSON merge patch merges objects, so
-   * fields the new block drops (a rollback's reason, retryAfter) are removed with null.
-   */
-  private async persistPlanned(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void> {
-    const patch: Record<string, unknown> = { ...block };
-    for (const key of Object.keys(previous ?? {})) if (!(key in block)) patch[key] = null;
-    await this.deps.patchStatus(this.namespace, this.name, { plannedFailover: patch as PlannedFailoverStatus });
-    this.written = { ...this.written, plannedFailover: block };
-  }
-
-  /**
    * One step of the planned-failover state machine (operator/planned); returns whether the
    * emergency step must stay out. Without a request and without a block this does nothing.
    */
   private async runPlanned(settled: boolean): Promise<{ holdEmergency: boolean; progressed: boolean }> {
-    const phase = this.written?.plannedFailover?.phase;
+    const phase = this.store.written?.plannedFailover?.phase;
     const busy = { holdEmergency: phase !== undefined && PLANNED_HOLD_PHASES.includes(phase), progressed: false };
     if (!settled) return busy;
     try {
@@ -515,21 +435,21 @@ export class TopologyManager {
   }
 
   private async stepPlanned(): Promise<{ holdEmergency: boolean; progressed: boolean }> {
-    const current = this.written?.plannedFailover;
+    const current = this.store.written?.plannedFailover;
     const annotations = this.group.metadata.annotations ?? {};
     if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, progressed: false };
     const addresses = new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)]));
     const states = new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
-    const base = decisionSites({ spec: this.spec, automaticFailover: true, status: this.written, settled: true, states, observations: this.observations, addresses });
+    const base = decisionSites({ spec: this.spec, automaticFailover: true, status: this.store.written, settled: true, states, observations: this.observations, addresses });
     const sites: PlannedSite[] = base.map((d) => {
       const r = this.observations.get(d.name)?.replica;
-      const recoveryState = this.written?.sites?.find((x) => x.name === d.name)?.recoveryState;
+      const recoveryState = this.store.written?.sites?.find((x) => x.name === d.name)?.recoveryState;
       return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}) };
     });
     const annotatedAt = annotations[ANNOTATIONS.lastFailover];
-    const statusAt = this.written?.lastFailover;
+    const statusAt = this.store.written?.lastFailover;
     const lastFailover = annotatedAt && (!statusAt || Date.parse(annotatedAt) > Date.parse(statusAt)) ? annotatedAt : statusAt;
-    const activeSite = this.written?.lastKnownPrimary || this.written?.activeSite || undefined;
+    const activeSite = this.store.written?.lastKnownPrimary || this.store.written?.activeSite || undefined;
     const { holdEmergency, progressed } = await this.planned.step({
       now: new Date().toISOString(),
       annotation: annotations[ANNOTATIONS.plannedFailover],
@@ -571,7 +491,7 @@ export class TopologyManager {
     const generation = this.group.metadata.generation ?? 0;
     const maxLag = this.spec.replication.maxLagSeconds;
     const maintenance = this.maintenance();
-    const before = this.written;
+    const before = this.store.written;
     const observed = topologyStatus(before, result, polls, maxLag, generation, now);
     // Planned failover (switchover) first; while it changes servers the emergency step stays out.
     const roles = new Map(sites.map((s) => [s.name, s.role]));
@@ -591,9 +511,9 @@ export class TopologyManager {
     const authority = holdEmergency ? undefined : await this.runFailover(result.settled, observed, !maintenance.state.active, announce);
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
-    const settled = applyAuthority(this.written === before ? observed : topologyStatus(this.written, result, polls, maxLag, generation, now), authority);
+    const settled = applyAuthority(this.store.written === before ? observed : topologyStatus(this.store.written, result, polls, maxLag, generation, now), authority);
     const status = withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now);
-    if (!this.writing && needsStatusWrite(this.written, status, Date.now() - this.lastWriteAt, this.refreshMs)) this.writeStatus(status);
+    this.store.report(status);
     publish(status);
     return progressed;
   }

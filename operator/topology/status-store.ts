@@ -1,0 +1,132 @@
+import type { MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { ANNOTATIONS } from "../../shared/names.js";
+import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
+import type { FailoverRecord, RecoveryRecord } from "../failover/executor.js";
+import { errorText, type Logger } from "../log.js";
+
+export interface StatusStoreDeps {
+  log: Logger;
+  /** JSON merge patch of the group's status subresource. */
+  patchStatus(status: MysqlFailoverGroupStatus): Promise<void>;
+  /** null removes an annotation. */
+  patchAnnotations(annotations: Record<string, string | null>): Promise<void>;
+  /** Volatile fields (lastSeen, GTIDs, lag) are written at most this often. */
+  refreshMs: number;
+  /** After a topology write landed. */
+  onWritten(written: MysqlFailoverGroupStatus): void;
+}
+
+/**
+ * One group's status as this operator last wrote it, and the writes. The topology report goes out
+ * beside the poll loop, one write at a time; the records a restarted operator must find (the
+ * failover record, recovery fields, the planned-failover block) are awaited by their callers.
+ */
+export class GroupStatusStore {
+  private current: MysqlFailoverGroupStatus | undefined;
+  private lastWriteAt = 0;
+  private writing: Promise<void> | undefined;
+  private pendingFailoverRecord: FailoverRecord | undefined;
+
+  constructor(
+    initial: MysqlFailoverGroupStatus | undefined,
+    private readonly deps: StatusStoreDeps,
+  ) {
+    this.current = initial;
+  }
+
+  get written(): MysqlFailoverGroupStatus | undefined {
+    return this.current;
+  }
+
+  /** Resolves once no topology write is in flight. */
+  async idle(): Promise<void> {
+    await this.writing;
+  }
+
+  recoveryOf(site: string): RecoveryRecord | undefined {
+    const s = this.current?.sites?.find((x) => x.name === site);
+    if (s?.recoveryState !== "RecoveryInProgress" && s?.recoveryState !== "RecoveryBlocked") return undefined;
+    return {
+      state: s.recoveryState,
+      ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
+      ...(s.divergentTransactionCount !== undefined ? { divergentTransactionCount: s.divergentTransactionCount } : {}),
+    };
+  }
+
+  /**
+   * Status and the annotation pair, awaited: a restarted operator must honour the cooldown. The
+   * record counts in memory at once, so that a failed write cannot make the next decision treat
+   * the site just promoted as a returning old primary; flushFailoverRecord retries it.
+   */
+  async persistFailover(record: FailoverRecord): Promise<void> {
+    this.current = { ...this.current, ...record };
+    this.pendingFailoverRecord = record;
+    await this.flushFailoverRecord();
+  }
+
+  /** Writes the failover record if an earlier write of it failed; the caller runs this every cycle. */
+  async flushFailoverRecord(): Promise<void> {
+    const record = this.pendingFailoverRecord;
+    if (!record) return;
+    try {
+      // Independent writes, both retried until they landed: in parallel, as the promotion waits on them.
+      await Promise.all([
+        this.deps.patchStatus({ ...record }),
+        this.deps.patchAnnotations({
+          [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
+          [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
+        }),
+      ]);
+      this.pendingFailoverRecord = undefined;
+    } catch (err) {
+      this.deps.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover", error: errorText(err) });
+    }
+  }
+
+  /**
+   * Writes one site's recovery fields. Waits for a topology write in flight first: both write the
+   * whole sites list, and the older one must not land last.
+   */
+  async persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void> {
+    await this.writing;
+    const sites = (this.current?.sites ?? []).map((s) => {
+      if (s.name !== site) return s;
+      const { recoveryState: _r, divergentGtid: _g, divergentTransactionCount: _c, ...rest } = s;
+      return record
+        ? { ...rest, recoveryState: record.state, ...(record.divergentGtid ? { divergentGtid: record.divergentGtid } : {}), ...(record.divergentTransactionCount !== undefined ? { divergentTransactionCount: record.divergentTransactionCount } : {}) }
+        : rest;
+    });
+    await this.deps.patchStatus({ sites });
+    this.current = { ...this.current, sites };
+  }
+
+  /**
+   * The planned-failover block, awaited. A JSON merge patch merges objects, so fields the new block
+   * drops (a rollback's reason, retryAfter) are removed with null.
+   */
+  async persistPlanned(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void> {
+    const patch: Record<string, unknown> = { ...block };
+    for (const key of Object.keys(previous ?? {})) if (!(key in block)) patch[key] = null;
+    await this.deps.patchStatus({ plannedFailover: patch as PlannedFailoverStatus });
+    this.current = { ...this.current, plannedFailover: block };
+  }
+
+  /**
+   * Reports the topology when it changed materially, or when the volatile fields are due. The
+   * write runs beside the loop (an API server under load answers in seconds) and is skipped while
+   * one is in flight; a failed one is retried by the next cycle, whose diff still shows the change.
+   */
+  report(status: TopologyStatus): void {
+    if (this.writing || !needsStatusWrite(this.current, status, Date.now() - this.lastWriteAt, this.deps.refreshMs)) return;
+    this.writing = this.deps
+      .patchStatus(status)
+      .then(() => {
+        this.current = { ...this.current, ...status };
+        this.lastWriteAt = Date.now();
+        this.deps.onWritten(this.current);
+      })
+      .catch((err: unknown) => this.deps.log.warn(LOG_MESSAGES.statusPatchFailed, { error: errorText(err) }))
+      .finally(() => (this.writing = undefined));
+  }
+}
