@@ -1,22 +1,19 @@
 /**
- * Helpers the writing commands share (failover, reclone, maintenance): watch one group, read it
+ * Helpers the writing commands share (failover, reclone, maintenance): follow one group, read it
  * before a write, post annotations tied to the resourceVersion that was checked, and ask for
  * confirmation on a terminal.
  */
 import type { Command } from "commander";
 import type { MysqlFailoverGroup } from "../shared/api/index.js";
-import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../shared/names.js";
 import { explainApiError, usageError, type KubeContext } from "./kube-context.js";
+import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../shared/names.js";
 import { OPERATOR_NAMESPACE } from "./commands/status.js";
+import { isFatalReadError, watchGroups, type WatchHandle } from "./group-watch.js";
 
 /** Field manager of the plugin's writes, so managedFields tell them apart from the operator's. */
 export const PLUGIN_FIELD_MANAGER = "kubectl-bloodraven";
 const OPERATOR_SELECTOR = "app.kubernetes.io/name=bloodraven";
 export const OPERATOR_PODS_HINT = `kubectl get pods -n ${OPERATOR_NAMESPACE} -l ${OPERATOR_SELECTOR}`;
-
-export interface WatchHandle {
-  stop(): void;
-}
 
 interface WatchCallbacks {
   object(g: MysqlFailoverGroup): void;
@@ -25,115 +22,32 @@ interface WatchCallbacks {
   fatal(err: Error): void;
 }
 
-const WATCH_TIMEOUT_S = 300;
-const WATCH_STALL_MS = (WATCH_TIMEOUT_S + 30) * 1000;
-
-/**
- * Watches one group from `resourceVersion` with client-node's Watch, as `status --watch` does:
- * restarts from the last resourceVersion when the server ends the watch, re-reads the object
- * after an ERROR event (410 Gone), backs off on errors; only RBAC and credential errors are fatal.
- */
-export async function watchGroup(ctx: KubeContext, namespace: string, name: string, resourceVersion: string, on: WatchCallbacks): Promise<WatchHandle> {
-  const { Watch } = await import("@kubernetes/client-node/dist/watch.js");
-  const watch = new Watch(ctx.config);
-  const path = `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${FAILOVER_GROUP.plural}`;
-  let rv = resourceVersion;
-  let stopped = false;
-  let generation = 0;
-  let failures = 0;
-  let controller: AbortController | undefined;
-  let stallTimer: NodeJS.Timeout | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-
-  const retry = (reason: string, relist: boolean) => {
-    if (stopped) return;
-    const delay = Math.min(10_000, 500 * 2 ** Math.min(failures, 5));
-    failures++;
-    if (failures === 1 || failures % 5 === 0) on.warning(`watch interrupted (${reason}); reconnecting`);
-    retryTimer = setTimeout(() => void start(relist), delay);
-  };
-
-  const start = async (relist: boolean): Promise<void> => {
-    if (stopped) return;
-    const mine = ++generation;
-    if (relist) {
+/** Follows one group (group-watch.ts); a re-read that finds it gone counts as deleted. */
+export function watchGroup(ctx: KubeContext, namespace: string, name: string, resourceVersion: string, on: WatchCallbacks): Promise<WatchHandle> {
+  return watchGroups(ctx, {
+    namespace,
+    name,
+    resourceVersion,
+    relist: async () => {
       try {
         const g = await ctx.kube.getFailoverGroup(namespace, name);
-        if (stopped || mine !== generation) return;
-        rv = g.metadata.resourceVersion ?? "";
         on.object(g);
+        return g.metadata.resourceVersion ?? "";
       } catch (err) {
+        if ((err as { status?: unknown }).status === 404) {
+          on.deleted();
+          return undefined;
+        }
         const explained = explainApiError(err, { verb: "get", namespace, name }, ctx);
-        if (/^(forbidden|unauthorized)/.test(explained.message)) return on.fatal(explained);
-        if ((err as { status?: unknown }).status === 404) return on.deleted();
-        return retry(explained.message, true);
+        if (!isFatalReadError(explained)) throw explained;
+        on.fatal(explained);
+        return undefined;
       }
-    }
-    const startedAt = Date.now();
-    const armStall = () => {
-      clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => {
-        if (mine !== generation) return;
-        generation++;
-        controller?.abort();
-        retry("no data from the watch", true);
-      }, WATCH_STALL_MS);
-    };
-    armStall();
-    const params: Record<string, string | number | boolean> = {
-      allowWatchBookmarks: true,
-      timeoutSeconds: WATCH_TIMEOUT_S,
-      fieldSelector: `metadata.name=${name}`,
-    };
-    if (rv) params.resourceVersion = rv;
-    try {
-      controller = await watch.watch(
-        path,
-        params,
-        (phase: string, obj: unknown) => {
-          if (mine !== generation || stopped) return;
-          armStall();
-          if (phase === "ERROR") {
-            generation++;
-            controller?.abort();
-            void start(true);
-            return;
-          }
-          const g = obj as MysqlFailoverGroup;
-          if (g?.metadata?.resourceVersion) rv = g.metadata.resourceVersion;
-          if (phase === "BOOKMARK") return;
-          failures = 0;
-          if (phase === "DELETED") on.deleted();
-          else on.object(g);
-        },
-        (err: unknown) => {
-          if (mine !== generation || stopped) return;
-          clearTimeout(stallTimer);
-          const status = (err as { statusCode?: number } | null)?.statusCode;
-          if (status === 401 || status === 403) {
-            const apiErr = Object.assign(new Error(String(status)), { name: "ApiError", status, reason: "" });
-            return on.fatal(explainApiError(apiErr, { verb: "watch", namespace }, ctx));
-          }
-          if (err) return retry(err instanceof Error ? err.message : String(err), status === 410);
-          // The server ended the watch (timeoutSeconds): carry on from the last resourceVersion.
-          if (Date.now() - startedAt < 1_000) return retry("the watch ended at once", false);
-          void start(false);
-        },
-      );
-      if (stopped) controller.abort();
-    } catch (err) {
-      if (mine === generation) retry(err instanceof Error ? err.message : String(err), true);
-    }
-  };
-  void start(false);
-  return {
-    stop: () => {
-      stopped = true;
-      clearTimeout(stallTimer);
-      clearTimeout(retryTimer);
-      controller?.abort();
     },
-  };
+    event: (phase, g) => (phase === "DELETED" ? on.deleted() : on.object(g)),
+    warning: (text) => on.warning(text),
+    fatal: (err) => on.fatal(err),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import { DurationError, formatDuration, parsePositiveDuration } from "../../shar
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
 import { ANNOTATIONS, FAILOVER_GROUP } from "../../shared/names.js";
 import { colors, formatTime, useColor } from "../format.js";
-import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite, watchGroup, type WatchHandle } from "../group-actions.js";
+import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite, watchGroup } from "../group-actions.js";
+import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
 

@@ -10,9 +10,10 @@ import type { ChalkInstance } from "chalk";
 import { DEFAULTS, siteSummary, type Condition, type MysqlFailoverGroup, type SiteStatus } from "../../shared/api/index.js";
 import { formatDuration, parseDuration } from "../../shared/duration.js";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
-import { ANNOTATIONS, API_GROUP, API_VERSION, CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
+import { ANNOTATIONS, CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
 import { ageOf, colors, formatAge, formatLag, formatTime, renderFields, renderTable, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
+import { isFatalReadError, watchGroups, type WatchHandle } from "../group-watch.js";
 
 export const OUTPUT_FORMATS = ["table", "wide", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -454,14 +455,11 @@ Examples:
 // ---------------------------------------------------------------------------------------------
 // --watch
 
-const WATCH_TIMEOUT_S = 300;
-const WATCH_STALL_MS = (WATCH_TIMEOUT_S + 30) * 1000;
 const TTY_REFRESH_MS = 5_000;
 
 /**
- * Redraws after every change seen by a watch (client-node Watch on the group or the list). The
- * watch restarts from the last resourceVersion when the server ends it, re-reads everything
- * after 410 Gone, and backs off on errors; only RBAC and credential errors end it. On a terminal
+ * Redraws after every change seen by a watch on the group or the list (group-watch.ts: it
+ * reconnects and re-reads by itself; only RBAC and credential errors end it). On a terminal
  * the screen is cleared for each drawing (and redrawn every few seconds so ages tick); otherwise
  * each drawing follows the previous one after a blank line. Ctrl-C ends with exit code 0.
  * --request-timeout bounds the initial read and re-reads, not the watch itself.
@@ -474,10 +472,8 @@ async function watchStatus(
   draw: (groups: MysqlFailoverGroup[], now: number) => Rendering,
   format: OutputFormat,
 ): Promise<void> {
-  const { Watch } = await import("@kubernetes/client-node/dist/watch.js");
   const tty = process.stdout.isTTY === true;
   const cache = new Map(first.groups.map((g) => [key(g), g]));
-  let resourceVersion = first.resourceVersion;
   let drawn = 0;
   let lastNotes = "";
 
@@ -498,30 +494,19 @@ async function watchStatus(
   };
   redraw();
 
-  const path =
-    target.namespace === undefined
-      ? `/apis/${API_GROUP}/${API_VERSION}/${FAILOVER_GROUP.plural}`
-      : `/apis/${API_GROUP}/${API_VERSION}/namespaces/${target.namespace}/${FAILOVER_GROUP.plural}`;
-  const watch = new Watch(ctx.config);
-
   await new Promise<void>((resolve, reject) => {
     let stopped = false;
-    let generation = 0;
-    let controller: AbortController | undefined;
-    let stallTimer: NodeJS.Timeout | undefined;
-    let retryTimer: NodeJS.Timeout | undefined;
+    let handle: WatchHandle | undefined;
     let drawTimer: NodeJS.Timeout | undefined;
-    let failures = 0;
-    let needRelist = false;
     const tick = tty ? setInterval(redraw, TTY_REFRESH_MS) : undefined;
 
     const finish = (err?: Error) => {
       if (stopped) return;
       stopped = true;
       process.off("SIGINT", onInterrupt);
-      for (const t of [stallTimer, retryTimer, drawTimer]) clearTimeout(t);
+      clearTimeout(drawTimer);
       clearInterval(tick);
-      controller?.abort();
+      handle?.stop();
       if (err) reject(err);
       else resolve();
     };
@@ -533,91 +518,37 @@ async function watchStatus(
       if (drawTimer === undefined) drawTimer = setTimeout(() => ((drawTimer = undefined), redraw()), 50);
     };
 
-    const relist = async (): Promise<void> => {
-      const snapshot = await read(ctx, target);
-      cache.clear();
-      for (const g of snapshot.groups) cache.set(key(g), g);
-      resourceVersion = snapshot.resourceVersion;
-      scheduleDraw();
-    };
-
-    const retry = (reason: string) => {
-      if (stopped) return;
-      const delay = Math.min(30_000, 1_000 * 2 ** Math.min(failures, 5));
-      failures++;
-      if (failures === 1 || failures % 5 === 0) writeErr(command, `warning: watch interrupted (${reason}); reconnecting\n`);
-      retryTimer = setTimeout(() => void start(), delay);
-    };
-
-    const start = async (): Promise<void> => {
-      if (stopped) return;
-      const mine = ++generation;
-      if (needRelist) {
+    watchGroups(ctx, {
+      ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
+      ...(target.name !== undefined ? { name: target.name } : {}),
+      resourceVersion: first.resourceVersion,
+      relist: async () => {
+        let snapshot: Snapshot;
         try {
-          await relist();
-          needRelist = false;
+          snapshot = await read(ctx, target);
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          if (/^(forbidden|unauthorized|no MysqlFailoverGroup)/.test(message)) return finish(err as Error);
-          return retry(message);
+          if (!isFatalReadError(err)) throw err;
+          finish(err);
+          return undefined;
         }
-      }
-      const startedAt = Date.now();
-      const armStall = () => {
-        clearTimeout(stallTimer);
-        stallTimer = setTimeout(() => {
-          if (mine !== generation) return;
-          generation++;
-          controller?.abort();
-          retry("no data from the watch");
-        }, WATCH_STALL_MS);
-      };
-      armStall();
-      const params: Record<string, string | number | boolean> = { allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S };
-      if (resourceVersion) params.resourceVersion = resourceVersion;
-      if (target.name !== undefined) params.fieldSelector = `metadata.name=${target.name}`;
-      try {
-        controller = await watch.watch(
-          path,
-          params,
-          (phase: string, obj: unknown) => {
-            if (mine !== generation) return;
-            armStall();
-            if (phase === "ERROR") {
-              // 410 Gone (the resourceVersion is too old) or another Status: read everything again.
-              needRelist = true;
-              generation++;
-              controller?.abort();
-              void start();
-              return;
-            }
-            const g = obj as MysqlFailoverGroup;
-            if (g?.metadata?.resourceVersion) resourceVersion = g.metadata.resourceVersion;
-            if (phase === "BOOKMARK") return;
-            failures = 0;
-            if (phase === "DELETED") cache.delete(key(g));
-            else cache.set(key(g), g);
-            scheduleDraw();
-          },
-          (err: unknown) => {
-            if (mine !== generation || stopped) return;
-            clearTimeout(stallTimer);
-            const status = (err as { statusCode?: number } | null)?.statusCode;
-            if (status === 401 || status === 403) {
-              const apiErr = Object.assign(new Error(String(status)), { name: "ApiError", status, reason: "" });
-              return finish(explainApiError(apiErr, { verb: "watch", ...(target.namespace !== undefined ? { namespace: target.namespace } : {}) }, ctx));
-            }
-            if (status === 410) needRelist = true;
-            if (err) return retry(err instanceof Error ? err.message : String(err));
-            // The server ended the watch (timeoutSeconds): carry on from the last resourceVersion.
-            if (Date.now() - startedAt < 1_000) return retry("the watch ended at once");
-            void start();
-          },
-        );
-      } catch (err) {
-        if (mine === generation) retry(err instanceof Error ? err.message : String(err));
-      }
-    };
-    void start();
+        cache.clear();
+        for (const g of snapshot.groups) cache.set(key(g), g);
+        scheduleDraw();
+        return snapshot.resourceVersion;
+      },
+      event: (phase, g) => {
+        if (phase === "DELETED") cache.delete(key(g));
+        else cache.set(key(g), g);
+        scheduleDraw();
+      },
+      warning: (text) => writeErr(command, `warning: ${text}\n`),
+      fatal: (err) => finish(err),
+    }).then(
+      (h) => {
+        if (stopped) h.stop();
+        else handle = h;
+      },
+      (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
+    );
   });
 }
