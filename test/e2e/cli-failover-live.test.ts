@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -23,15 +24,13 @@ describe("kubectl bloodraven failover --wait against the real operator", () => {
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "repl", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      ...namespaceWithCredentials(ns),
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: "orders", namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "mysql" }, replication: { secretName: "repl" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: "500ms",
           failureThreshold: 2,
           failoverCooldown: "1s",

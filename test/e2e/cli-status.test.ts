@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -79,16 +80,15 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
     const site = (name: string, role: string, extra: object = {}) => ({ name, role, endpoint: { host: "127.0.0.1", port: sites.site(name).port }, ...extra });
     const manifest = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      ...namespaceWithCredentials(ns),
       { apiVersion: "v1", kind: "Namespace", metadata: { name: other } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "nobody", namespace: ns } },
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "orders-operator" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: "500ms",
           sites: [site("iad", "primary-candidate"), site("pdx", "primary-candidate"), site("sfo", "read-only")],
         },

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { writeLoad } from "../support/write-load.js";
@@ -37,7 +38,7 @@ function groupManifest(name: string, sites: MariaDbSites, extra: Record<string, 
     kind: "MysqlFailoverGroup",
     metadata: { name, namespace: ns },
     spec: {
-      credentials: { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } },
+      credentials: TEST_CREDENTIALS,
       pollInterval: `${POLL_MS}ms`,
       failureThreshold: FAILURE_THRESHOLD,
       recoveryThreshold: 2,
@@ -79,9 +80,7 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
     ]);
     const node = (name: string, labels: Record<string, string>) => ({ apiVersion: "v1", kind: "Node", metadata: { name: `${ns}-${name}`, labels } });
     await apply([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql-replication", namespace: ns }, stringData: { username: TEST_USERS.replication.user, password: TEST_USERS.replication.password } },
+      ...namespaceWithCredentials(ns),
       node("iad-1", { "test.bloodraven/orders-site": "iad" }),
       node("iad-2", { "test.bloodraven/orders-site": "iad" }),
       node("pdx-1", { "test.bloodraven/orders-site": "pdx" }),

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { formatMaintenance } from "../../shared/maintenance.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -44,14 +45,13 @@ describe("maintenance mode (real operator, API server and MariaDB)", () => {
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "mysql", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
+      ...namespaceWithCredentials(ns),
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "mysql" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: "500ms",
           failureThreshold: 2,
           failoverCooldown: "1s",

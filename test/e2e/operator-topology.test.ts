@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -43,14 +44,13 @@ describe("operator topology loop (real operator, API server and MariaDB)", () =>
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
     const site = (name: string, role: string) => ({ name, role, endpoint: { host: "127.0.0.1", port: sites.site(name).port } });
     const manifest = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: TEST_USERS.operator.user, password: TEST_USERS.operator.password } },
+      ...namespaceWithCredentials(ns),
       {
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
         spec: {
-          credentials: { operator: { secretName: "orders-operator" } },
+          credentials: TEST_CREDENTIALS,
           pollInterval: `${POLL_MS}ms`,
           failureThreshold: 2,
           recoveryThreshold: 2,
