@@ -151,9 +151,10 @@ export class OperatorApp {
       patchStatus: async (namespace, name, status) => {
         await this.kube.patchFailoverGroupStatus(namespace, name, status);
       },
-      patchAnnotations: async (namespace, name, annotations) => {
-        await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations });
+      patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
+        await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations }, resourceVersion === undefined ? {} : { resourceVersion });
       },
+      readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
       withSite: async (address, account, operation, fn, deadlineMs) => {
         const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: deadlineMs });
         try {

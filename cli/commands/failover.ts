@@ -78,7 +78,10 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, maxLagWaitMs:
       message: `a planned failover of ${key} to ${block.target || "?"} is already in progress (phase ${block.phase}${id}); follow it with ${statusCommand(g)}, or wait for it to end`,
     };
   }
-  if (pending !== undefined) {
+  // The annotations of a request that already ended, not yet removed by the operator: the operator
+  // removes them only while they are unchanged, so a new request may replace them.
+  const leftover = block !== undefined && block.requestId !== undefined && annotations[ANNOTATIONS.plannedFailoverRequestId] === block.requestId;
+  if (pending !== undefined && !leftover) {
     const id = annotations[ANNOTATIONS.plannedFailoverRequestId];
     return {
       verdict: "reject",

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { PlannedFailoverStatus } from "../../shared/api/index.js";
 import { contains } from "../../shared/failover/gtid-compare.js";
-import { PLANNED_HOLD_PHASES, plannedStep, type PlannedAction, type PlannedInput, type PlannedWork } from "../../shared/planned/step.js";
+import { PLANNED_HOLD_PHASES, plannedStep, type PlannedAction, type PlannedInput, type PlannedWork, type SeenRequest } from "../../shared/planned/step.js";
 import type { PlannedFailoverResult } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import type { FailoverRecord } from "../failover/executor.js";
@@ -17,8 +17,10 @@ export interface PlannedExecutorDeps {
   readonly spareUsers: string[];
   /** Awaited write of status.plannedFailover (the whole block; absent fields are removed). */
   persistBlock(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void>;
-  /** Sets (string) or removes (null) annotations. */
-  patchAnnotations(annotations: Record<string, string | null>): Promise<void>;
+  /** Writes the generated request id next to the request. */
+  setRequestId(requestId: string): Promise<void>;
+  /** Removes the request annotations if they still read as `seen` (conditional write). */
+  clearRequest(seen: SeenRequest): Promise<void>;
   /** The anti-flap record, awaited: the cooldown applies to planned failovers too. */
   persistFailover(record: FailoverRecord): Promise<void>;
   recordEvent(event: TopologyEvent): void;
@@ -29,7 +31,6 @@ export interface PlannedExecutorDeps {
   observeLagWait(seconds: number): void;
   markWritable(site: string): void;
   markReadOnly(site: string): void;
-  annotationKeys: { request: string; requestId: string };
   /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
   pause(point: string): Promise<void>;
 }
@@ -137,10 +138,10 @@ export class PlannedExecutor {
           this.deps.log.warn(LOG_MESSAGES.plannedFailoverRolledBack, { site: action.site, reason: block?.reason });
           return await this.afterWork(action.kind, true);
         case "setRequestId":
-          await this.deps.patchAnnotations({ [this.deps.annotationKeys.requestId]: action.requestId });
+          await this.deps.setRequestId(action.requestId);
           return false;
         case "clearAnnotation":
-          await this.deps.patchAnnotations({ [this.deps.annotationKeys.request]: null, [this.deps.annotationKeys.requestId]: null });
+          await this.deps.clearRequest(action.seen);
           return false;
         case "event":
           this.deps.recordEvent({ type: action.type, reason: action.reason, message: action.message });

@@ -13,7 +13,7 @@ import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
 import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
-import { PLANNED_HOLD_PHASES, type PlannedSite } from "../../shared/planned/step.js";
+import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
 import { GroupStatusStore } from "./status-store.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
@@ -73,8 +73,10 @@ export interface ManagerDeps {
   openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
   /** JSON merge patch of the status subresource. */
   patchStatus(namespace: string, name: string, status: MysqlFailoverGroupStatus): Promise<void>;
-  /** null removes an annotation. */
-  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void>;
+  /** null removes an annotation; with resourceVersion, only if the object still has it (409 otherwise). */
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
+  /** A fresh read of the group from the API server. */
+  readGroup(namespace: string, name: string): Promise<MysqlFailoverGroup>;
   /** A fresh connection for a mutation, bounded by deadlineMs and closed afterwards. */
   withSite<T>(address: SiteAddress, account: MysqlAccount, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
   /** Points DNS and node taints at the primary; throws when that failed. */
@@ -178,7 +180,8 @@ export class TopologyManager {
         return self.spareUsers();
       },
       persistBlock: (block, previous) => this.store.persistPlanned(block, previous),
-      patchAnnotations: (annotations) => this.deps.patchAnnotations(this.namespace, this.name, annotations),
+      setRequestId: (requestId) => this.deps.patchAnnotations(this.namespace, this.name, { [ANNOTATIONS.plannedFailoverRequestId]: requestId }),
+      clearRequest: (seen) => this.clearRequest(seen),
       persistFailover: (record) => this.store.persistFailover(record),
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       recordResult: (target, result) => this.deps.metrics.recordPlannedFailover(this.namespace, this.name, target, result),
@@ -186,7 +189,6 @@ export class TopologyManager {
       observeLagWait: (seconds) => this.deps.metrics.observePlannedLagWait(this.namespace, this.name, seconds),
       markWritable: (site) => this.markState(site, "writable"),
       markReadOnly: (site) => this.markState(site, "read-only"),
-      annotationKeys: { request: ANNOTATIONS.plannedFailover, requestId: ANNOTATIONS.plannedFailoverRequestId },
       pause: (point) => this.deps.pause(point),
     });
     this.failover = new FailoverController(executor, {
@@ -196,6 +198,21 @@ export class TopologyManager {
       observeFailover: (stage, seconds) => this.deps.metrics.observeFailover(this.namespace, this.name, stage, seconds),
       recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
     });
+  }
+
+  /**
+   * Removes the request annotations of a finished request, only while they still read as the step
+   * saw them: the write is conditional on the resourceVersion of a fresh read, so a request posted
+   * after the terminal status was written is never wiped. A conflict is retried next cycle (the
+   * state machine clears a finished request's leftover annotations).
+   */
+  private async clearRequest(seen: SeenRequest): Promise<void> {
+    const g = await this.deps.readGroup(this.namespace, this.name);
+    const a = g.metadata.annotations ?? {};
+    const request = a[ANNOTATIONS.plannedFailover];
+    const requestId = a[ANNOTATIONS.plannedFailoverRequestId];
+    if (request !== seen.request || requestId !== seen.requestId || (request === undefined && requestId === undefined)) return;
+    await this.deps.patchAnnotations(this.namespace, this.name, { [ANNOTATIONS.plannedFailover]: null, [ANNOTATIONS.plannedFailoverRequestId]: null }, g.metadata.resourceVersion);
   }
 
   /** Sessions a fence must not kill: the operator's own and replication's. */

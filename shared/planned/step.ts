@@ -75,9 +75,19 @@ export type PlannedAction =
   | { kind: "unfence"; site: string }
   /** Write the generated request id next to the request. */
   | { kind: "setRequestId"; requestId: string }
-  | { kind: "clearAnnotation" }
+  /**
+   * Remove the request annotations, only while they still read as this step saw them: a request
+   * posted after the terminal status was written, before this runs, must not be wiped.
+   */
+  | { kind: "clearAnnotation"; seen: SeenRequest }
   | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string }
   | { kind: "metric"; target: string; result: PlannedFailoverResult };
+
+/** The request annotations as a step read them (absent: undefined). */
+export interface SeenRequest {
+  request?: string;
+  requestId?: string;
+}
 
 export interface PlannedStep {
   /** The block to persist before any action; undefined: keep it as it is. */
@@ -99,6 +109,10 @@ const ROLLBACK_TIMEOUT_REASONS = new Set(["LagTimeout", "DeadlineExceeded"]);
 export const isTerminal = (phase: PlannedFailoverPhase | undefined): boolean => phase !== undefined && TERMINAL.includes(phase);
 
 const nothing = (hold = false): PlannedStep => ({ actions: [], holdEmergency: hold });
+
+function clearRequest(input: PlannedInput): PlannedAction {
+  return { kind: "clearAnnotation", seen: { ...(input.annotation !== undefined ? { request: input.annotation } : {}), ...(input.requestId !== undefined ? { requestId: input.requestId } : {}) } };
+}
 
 function ms(d: string | undefined, fallback: string): number {
   try {
@@ -122,7 +136,7 @@ export function plannedStep(input: PlannedInput): PlannedStep {
   // No request in flight: a new annotation starts one; a leftover one of a finished request is cleared.
   if (cur === undefined || isTerminal(phase)) {
     if (!requested) return nothing();
-    if (cur !== undefined && input.requestId !== undefined && cur.requestId === input.requestId) return { actions: [{ kind: "clearAnnotation" }], holdEmergency: false };
+    if (cur !== undefined && input.requestId !== undefined && cur.requestId === input.requestId) return { actions: [clearRequest(input)], holdEmergency: false };
     return intake(input, input.annotation ?? "");
   }
   const c: PlannedFailoverStatus & { phase: PlannedFailoverPhase } = { ...cur, phase: cur.phase };
@@ -134,7 +148,7 @@ export function plannedStep(input: PlannedInput): PlannedStep {
   };
   const site = (name: string): PlannedSite | undefined => input.sites.find((s) => s.name === name);
   // A request posted over this one (another request id) is left in place: it starts once this one ended.
-  const clear: PlannedAction[] = input.requestId === undefined || input.requestId === c.requestId ? [{ kind: "clearAnnotation" }] : [];
+  const clear: PlannedAction[] = input.requestId === undefined || input.requestId === c.requestId ? [clearRequest(input)] : [];
   const work = input.lastWork !== undefined && input.lastWork.requestId === c.requestId && input.lastWork.phase === c.phase ? input.lastWork : undefined;
   const fail = (reason: string, message: string, result: PlannedFailoverResult, event: string = EVENT_REASONS.plannedFailoverFailed): PlannedStep => ({
     status: { ...at("Failed", { reason, message }), completionTime: input.now },
@@ -279,7 +293,7 @@ function intake(input: PlannedInput, raw: string): PlannedStep {
       actions: [
         { kind: "event", type: "Warning", reason: EVENT_REASONS.plannedFailoverRejected, message: `planned failover request ${JSON.stringify(raw)} rejected: ${parsed.error}` },
         { kind: "metric", target: "unknown", result: "rejected" },
-        { kind: "clearAnnotation" },
+        clearRequest(input),
       ],
       holdEmergency: false,
     };
@@ -289,7 +303,7 @@ function intake(input: PlannedInput, raw: string): PlannedStep {
     return {
       actions: [
         { kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverSkipped, message: `${target} is already the active site; nothing to do` },
-        { kind: "clearAnnotation" },
+        clearRequest(input),
       ],
       holdEmergency: false,
     };

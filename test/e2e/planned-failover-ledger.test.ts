@@ -8,6 +8,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
+import { ANNOTATIONS } from "../../shared/names.js";
 import { plannedGroup } from "../support/planned.js";
 import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
@@ -238,6 +239,35 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     const text = await (await fetch(operator.url("metrics", "/metrics"))).text();
     expect(text).toContain(`bloodraven_planned_failover_duration_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
     expect(text).toContain(`bloodraven_planned_failover_lag_wait_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
+  });
+
+  it("a request posted after a switchover ended, before the operator removed its annotations, is not wiped", { timeout: 120_000 }, async () => {
+    await operator.stop();
+    // The operator pauses between writing Succeeded and removing the request annotations.
+    operator = await start({ [FAILPOINTS_ENV]: "planned.after.persist.Succeeded=4s" });
+    await settled(primary);
+    const back = primary;
+    const target = primary === "iad" ? "pdx" : "iad";
+    await request(target, "race-1");
+    await waitFor(
+      "race-1 Succeeded, its annotations still in place",
+      async () => {
+        const g = await group();
+        return g.status?.plannedFailover?.requestId === "race-1" && g.status.plannedFailover.phase === "Succeeded" && g.metadata.annotations?.[ANNOTATIONS.plannedFailoverRequestId] === "race-1";
+      },
+      15_000,
+      20,
+    );
+    const r = await kubectl(["bloodraven", "failover", GROUP, back, "-n", ns, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const id = /\(request ([^)]+)\)/.exec(r.stdout)?.[1];
+    expect(id, r.stdout).toBeTruthy();
+    const g = await finished(id ?? "", 30_000);
+    expect(g.status?.plannedFailover).toMatchObject({ requestId: id, phase: "Succeeded", target: back, transactionsLost: 0 });
+    primary = await notFenced(sites, id ?? "");
+    expect(primary).toBe(back);
+    await operator.stop();
+    operator = await start();
   });
 
   const readOnly = (site: MariaDbSite): Promise<boolean> => site.isReadOnly();

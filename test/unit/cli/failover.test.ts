@@ -87,6 +87,14 @@ describe("checkFailover", () => {
     );
   });
 
+  it("the not yet removed annotations of a request that ended do not block a new one", () => {
+    const annotations = { [ANNOTATIONS.plannedFailover]: "pdx", [ANNOTATIONS.plannedFailoverRequestId]: "r1" };
+    const ended = group({ annotations, status: { activeSite: "iad", plannedFailover: { phase: "Failed", target: "pdx", requestId: "r1" } } });
+    expect(checkFailover(ended, "pdx", undefined, NOW).verdict).toBe("post");
+    const other = group({ annotations, status: { activeSite: "iad", plannedFailover: { phase: "Failed", target: "pdx", requestId: "r0" } } });
+    expect(checkFailover(other, "pdx", undefined, NOW).verdict).toBe("reject");
+  });
+
   it("notes maintenance, the cooldown and an unhealthy target, without rejecting", () => {
     const maintenance = formatMaintenance({ until: "2026-11-22T05:00:00Z", reason: "network work" });
     const g = group({

@@ -40,7 +40,8 @@ function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[
       calls.push(`persist ${block.phase}${block.reason ? `/${block.reason}` : ""}`);
       return opts.persistFails ? Promise.reject(new Error("apiserver down")) : Promise.resolve();
     },
-    patchAnnotations: (a) => (calls.push(`annotate ${JSON.stringify(a)}`), Promise.resolve()),
+    setRequestId: (id) => (calls.push(`request-id ${id}`), Promise.resolve()),
+    clearRequest: (seen) => (calls.push(`clear ${JSON.stringify(seen)}`), Promise.resolve()),
     persistFailover: (r) => (calls.push(`record ${r.lastFailoverTarget}`), Promise.resolve()),
     recordEvent: (e) => void calls.push(`event ${e.reason}`),
     recordResult: (t, r) => void calls.push(`metric ${t} ${r}`),
@@ -48,7 +49,6 @@ function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[
     observeLagWait: (seconds) => void observed.push(`lag-wait ${seconds}`),
     markWritable: (s) => void calls.push(`writable ${s}`),
     markReadOnly: (s) => void calls.push(`read-only ${s}`),
-    annotationKeys: { request: "req", requestId: "req-id" },
     pause: (point) => (opts.pauses?.includes(point) ? (calls.push(`pause ${point}`), Promise.resolve()) : Promise.resolve()),
   };
   return { calls, observed, deps };
@@ -161,7 +161,7 @@ describe("PlannedExecutor", () => {
     const { calls, deps } = fakes();
     const ex = new PlannedExecutor(deps);
     await ex.step(input({ current: block("Resuming"), activeSite: "pdx" }));
-    expect(calls).toEqual(["persist Succeeded", "event PlannedFailoverCompleted", "metric pdx success", `annotate {"req":null,"req-id":null}`]);
+    expect(calls).toEqual(["persist Succeeded", "event PlannedFailoverCompleted", "metric pdx success", `clear {"request":"pdx","requestId":"r1"}`]);
   });
 
   it("times the lag wait when WaitingForLag is left and the whole switchover at Succeeded, from the block's timestamps", async () => {

@@ -84,7 +84,13 @@ describe("plannedStep: intake", () => {
 
   it("only clears a leftover annotation of a request that already ended", () => {
     const r = plannedStep(input({ current: block("Succeeded") }));
-    expect(r).toEqual({ actions: [{ kind: "clearAnnotation" }], holdEmergency: false });
+    // Conditional on what was seen: a request posted meanwhile is not wiped.
+    expect(r).toEqual({ actions: [{ kind: "clearAnnotation", seen: { request: "pdx", requestId: "req-1" } }], holdEmergency: false });
+  });
+
+  it("clears a malformed request exactly as it read it, id or not", () => {
+    const r = plannedStep(input({ annotation: "pdx:maxLagWait=", requestId: undefined }));
+    expect(r.actions.at(-1)).toEqual({ kind: "clearAnnotation", seen: { request: "pdx:maxLagWait=" } });
   });
 
   it("treats a new request id after a terminal block as a new request", () => {
