@@ -36,7 +36,6 @@ export const LOG_MESSAGES = {
   plannedFailoverPhase: "planned failover phase",
   plannedFailoverActionFailed: "planned failover action failed",
   plannedFailoverRolledBack: "planned failover rolled back",
-  plannedDrainTimedOut: "planned failover drain timed out",
   maintenanceStarted: "maintenance started",
   maintenanceEnded: "maintenance ended",
   dnsUpdateFailed: "dns update failed",

@@ -38,13 +38,10 @@ export interface PlannedExecutorDeps {
 export interface PlannedTimings {
   fenceLockWaitSeconds: number;
   fenceDeadlineMs: number;
-  /** The first re-check of killed sessions; the interval doubles up to killIntervalMs. */
-  firstRecheckMs: number;
-  killIntervalMs: number;
   promoteDeadlineMs: number;
 }
 
-export const DEFAULT_PLANNED_TIMINGS: PlannedTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, firstRecheckMs: 5, killIntervalMs: 1_000, promoteDeadlineMs: 10_000 };
+export const DEFAULT_PLANNED_TIMINGS: PlannedTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, promoteDeadlineMs: 10_000 };
 
 /** The block after a step, and whether the step moved the switchover on (a new phase, or its work done). */
 export interface PlannedStepResult {
@@ -54,7 +51,6 @@ export interface PlannedStepResult {
   progressed: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Carries out the planned-failover state machine (shared/planned/step.ts): persists the block the
@@ -119,9 +115,14 @@ export class PlannedExecutor {
     try {
       switch (action.kind) {
         case "drain": {
-          const gtid = await this.drain(action.site, action.drainMs);
-          this.lastWork = { requestId, phase, ok: true, gtidAtFence: gtid };
+          const { gtid, open } = await this.drain(action.site);
+          this.lastWork = { requestId, phase, ok: true, gtidAtFence: gtid, openSessions: open };
           return await this.afterWork(action.kind, true);
+        }
+        case "killSessions": {
+          const open = await this.killSessions(action.site, action.only && new Set(action.only));
+          if (this.lastWork?.requestId === requestId && this.lastWork.phase === phase) this.lastWork = { ...this.lastWork, openSessions: open };
+          return true;
         }
         case "waitForGtid": {
           const caughtUp = await this.deps.withSite(action.site, "planned lag wait", (s) => s.flavor.waitForGtid(s, action.gtid, action.seconds), action.seconds * 1000 + GTID_WAIT_GRACE_MS + 2_000);
@@ -164,16 +165,8 @@ export class PlannedExecutor {
     return progressed;
   }
 
-  /**
-   * Fences, reads the executed GTIDs at the fence, then kills the application sessions open at the
-   * fence until none of them is left, or drainMs. Sessions opened after the fence cannot commit
-   * (the server refuses them writes) and do not hold the drain: a pool that reconnects at once, to
-   * an address that still names the source, would otherwise keep every switchover waiting for
-   * drainTimeout. A killed session lingers while it rolls back, hence the re-checks: soon first,
-   * then at most every killIntervalMs.
-   */
-  private async drain(site: string, drainMs: number): Promise<string> {
-    const started = Date.now();
+  /** Fences, reads the executed GTIDs at the fence, then kills the application sessions (the first pass). */
+  private async drain(site: string): Promise<{ gtid: string; open: number[] | "all" }> {
     const gtid = await this.deps.withSite(
       site,
       "planned fence",
@@ -184,28 +177,21 @@ export class PlannedExecutor {
       this.timings.fenceDeadlineMs,
     );
     this.deps.markReadOnly(site);
-    /** Sessions open at the fence that were still there at the last pass; undefined before the first pass succeeded. */
-    let open: ReadonlySet<number> | undefined;
-    let recheckMs = this.timings.firstRecheckMs;
-    for (;;) {
-      const only = open;
-      const killed = await this.deps
-        .withSite(site, "planned drain", (s) => s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers, ...(only ? { only } : {}) }), this.timings.fenceDeadlineMs)
-        .catch((err: unknown) => {
-          this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "kill sessions", site, error: errorText(err) });
-          return undefined;
-        });
-      if (killed?.length === 0) break;
-      if (killed !== undefined) open = new Set(killed);
-      const left = drainMs - (Date.now() - started);
-      if (left <= 0) {
-        this.deps.log.warn(LOG_MESSAGES.plannedDrainTimedOut, { site, sessions: open?.size });
-        break;
-      }
-      await sleep(Math.min(recheckMs, left));
-      recheckMs = Math.min(recheckMs * 2, this.timings.killIntervalMs);
+    return { gtid, open: await this.killSessions(site, undefined) };
+  }
+
+  /**
+   * One kill pass; returns the sessions it found (and killed) among `only`, or every application
+   * session without `only`. A failed pass leaves them open ("all": none is known): the next cycle
+   * tries again.
+   */
+  private async killSessions(site: string, only: ReadonlySet<number> | undefined): Promise<number[] | "all"> {
+    try {
+      return await this.deps.withSite(site, "planned drain", (s) => s.flavor.killApplicationConnections(s, { spareUsers: this.deps.spareUsers, ...(only ? { only } : {}) }), this.timings.fenceDeadlineMs);
+    } catch (err) {
+      this.deps.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "kill sessions", site, error: errorText(err) });
+      return only ? [...only] : "all";
     }
-    return gtid;
   }
 
   /** Promotes only a target that provably holds the fenced source's transactions, then records the failover. */

@@ -10,6 +10,11 @@
  *   (request) → Pending → Validating → Draining → WaitingForLag → Promoting → Resuming → Succeeded
  *                            ↘ Failed (rejected) / Deferred (cooldown, onCooldown: defer)
  *
+ * Draining takes as many cycles as the sessions open at the fence need to go (bounded by
+ * drainTimeout), one kill pass per cycle, so cancellation and the deadlines are seen meanwhile and
+ * the group's polls go on. Sessions opened after the fence are not waited for: the server refuses
+ * them writes, and a client that reconnects at once would otherwise hold every switchover.
+ *
  * Rollback: until the target is writable, any failure (lag timeout, drain failure, promotion
  * failure, cancellation, overall deadline) rolls back by unfencing the source. A rollback in
  * progress is recorded as the phase it interrupted plus a `reason` (a non-terminal phase never has
@@ -40,6 +45,11 @@ export interface PlannedWork {
   error?: string;
   /** Draining: the source's executed GTIDs once fenced. */
   gtidAtFence?: string;
+  /**
+   * Draining: application sessions open at the fence that were still there at the last kill pass;
+   * "all" when no pass has completed yet (the next one kills every application session).
+   */
+  openSessions?: readonly number[] | "all";
   /** WaitingForLag: the bounded wait on the target saw the source's transactions. */
   caughtUp?: boolean;
 }
@@ -65,8 +75,10 @@ export interface PlannedInput {
 }
 
 export type PlannedAction =
-  /** Fence the source, read its executed GTIDs, kill application sessions every second until none or `drainMs`. */
-  | { kind: "drain"; site: string; drainMs: number }
+  /** Fence the source, read its executed GTIDs, kill its application sessions (one pass). */
+  | { kind: "drain"; site: string }
+  /** Kill again those of the sessions open at the fence that are still there (they may be rolling back); all without `only`. */
+  | { kind: "killSessions"; site: string; only?: readonly number[] }
   /** Bounded wait for the target to execute `gtid`. */
   | { kind: "waitForGtid"; site: string; gtid: string; seconds: number }
   /** Promote the target (it must contain `gtid`), then persist the failover record. */
@@ -210,10 +222,13 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     case "Draining": {
       if (!requested) return rollback("Cancelled", "the request was withdrawn (annotation removed)");
       if (nowMs > deadline) return rollback("DeadlineExceeded", `the switchover did not finish within its overall deadline`);
-      if (work === undefined) return { actions: [{ kind: "drain", site: source, drainMs: Math.max(0, phaseMs + drainMs - nowMs) }], holdEmergency: true };
+      if (work === undefined) return { actions: [{ kind: "drain", site: source }], holdEmergency: true };
       if (!work.ok || work.gtidAtFence === undefined) return rollback("DrainFailed", `draining ${source} failed: ${work.error ?? "no GTIDs read"}`);
+      const open = work.openSessions ?? [];
+      if (open.length > 0 && nowMs < phaseMs + drainMs) return { actions: [{ kind: "killSessions", site: source, ...(open === "all" ? {} : { only: open }) }], holdEmergency: true };
+      const left = open.length > 0 ? { message: `${open === "all" ? "the" : open.length} session(s) open on ${source} at the fence were still there after drainTimeout ${formatDuration(drainMs)}; they cannot commit` } : {};
       return {
-        status: at("WaitingForLag", { sourceGtidAtFence: work.gtidAtFence }),
+        status: at("WaitingForLag", { sourceGtidAtFence: work.gtidAtFence, ...left }),
         actions: [{ kind: "waitForGtid", site: target, gtid: work.gtidAtFence, seconds: LAG_WAIT_SLICE_SECONDS }],
         holdEmergency: true,
       };

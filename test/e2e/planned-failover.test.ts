@@ -132,14 +132,26 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
     await kubectl(["delete", "namespace", ns, "--wait=false"]);
   });
 
-  it("switches iad→pdx under writes: no acknowledged write lost, annotation cleared, old primary replicates from the new one", async () => {
+  it("switches iad→pdx under writes: no acknowledged write lost, a transaction open at the fence committed nowhere, annotation cleared, old primary replicates from the new one", async () => {
     const iad = sites.site("iad");
     const pdx = sites.site("pdx");
     const load = trackedLoad(sites.sites, "sw1");
+    // A transaction with 20,000 uncommitted rows, open when the source is fenced: killed and rolled back.
+    await iad.injectWrite("before-open-tx", "app"); // creates the table on a fresh server
+    const open = await iad.connect("app");
+    open.on("error", () => undefined);
+    await open.query("BEGIN");
+    await open.query("INSERT INTO bloodraven_test.writes (site, note) SELECT 'iad', CONCAT('open-at-fence-', seq) FROM bloodraven_test.seq_1_to_20000");
     await new Promise((r) => setTimeout(r, 500));
     await request("pdx", "e2e-1");
     const g = await finished("e2e-1");
     const acked = await load.stop();
+    await expect(open.query("COMMIT")).rejects.toThrow();
+    open.destroy();
+    for (const site of [iad, pdx]) {
+      const [row] = await site.query<{ n: number }[]>("SELECT COUNT(*) AS n FROM bloodraven_test.writes WHERE note LIKE 'open-at-fence-%'");
+      expect(Number(row?.n), `${site.name}: rows of the transaction open at the fence`).toBe(0);
+    }
     const b = g.status?.plannedFailover;
     expect(b, JSON.stringify(b)).toMatchObject({ phase: "Succeeded", target: "pdx", source: "iad", transactionsLost: 0 });
     expect(b?.sourceGtidAtFence).toBeTruthy();

@@ -155,11 +155,23 @@ describe("plannedStep: validation", () => {
 });
 
 describe("plannedStep: drain, lag wait, promotion", () => {
-  it("drains in Draining, with the time left of drainTimeout", () => {
+  it("drains in Draining: fence and a first kill pass", () => {
     const r = plannedStep(input({ current: block("Draining", { phaseTime: secondsBefore(10) }) }));
     expect(r.status).toBeUndefined();
-    expect(r.actions).toEqual([{ kind: "drain", site: "iad", drainMs: 20_000 }]);
+    expect(r.actions).toEqual([{ kind: "drain", site: "iad" }]);
     expect(r.holdEmergency).toBe(true);
+  });
+
+  it("kills the sessions open at the fence again while some are left and drainTimeout has not run out", () => {
+    const drained = (open: readonly number[] | "all", phaseTime = secondsBefore(10)) =>
+      plannedStep(input({ current: block("Draining", { phaseTime }), lastWork: work("Draining", { gtidAtFence: `${IAD}:1-12`, openSessions: open }) }));
+    expect(drained([4, 9]).actions).toEqual([{ kind: "killSessions", site: "iad", only: [4, 9] }]);
+    expect(drained("all").actions).toEqual([{ kind: "killSessions", site: "iad" }]);
+    expect(drained([4, 9]).status).toBeUndefined();
+    const late = drained([4, 9], secondsBefore(31));
+    expect(late.status).toMatchObject({ phase: "WaitingForLag", message: "2 session(s) open on iad at the fence were still there after drainTimeout 30s; they cannot commit" });
+    expect(drained([]).status).toMatchObject({ phase: "WaitingForLag" });
+    expect(drained([]).status?.message).toBeUndefined();
   });
 
   it("records the source's GTIDs at the fence and waits for the target", () => {
