@@ -17,8 +17,8 @@ import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/f
  * of every acknowledged write, while a sampler watches both servers' @@read_only every 50 ms for
  * an instant with two writable sites. Then the operator is SIGKILLed at exact points of a
  * switchover (a failpoint holds it there; the phases otherwise follow one another within
- * milliseconds): in Draining after the fence, in Promoting before and after the promotion, and in
- * Resuming (WaitingForLag is covered in planned-failover.test.ts). The restarted operator finishes
+ * milliseconds): right after each phase is recorded, after the fence, and after the promotion
+ * (planned-failover.test.ts also kills it during a real lag wait). The restarted operator finishes
  * or rolls back, and never leaves a fenced group behind.
  */
 const ns = `ledger-${randomBytes(3).toString("hex")}`;
@@ -274,7 +274,11 @@ describe("planned failover, repeated under a write ledger (real operator, API se
   const writable = async (site: MariaDbSite): Promise<boolean> => !(await site.isReadOnly());
 
   it.each([
+    { failpoint: "planned.after.persist.Pending", phase: "Pending", there: (source: MariaDbSite) => writable(source) },
+    { failpoint: "planned.after.persist.Validating", phase: "Validating", there: (source: MariaDbSite) => writable(source) },
+    { failpoint: "planned.after.persist.Draining", phase: "Draining", there: (source: MariaDbSite) => writable(source) },
     { failpoint: "planned.after.drain", phase: "Draining", there: (source: MariaDbSite) => readOnly(source) },
+    { failpoint: "planned.after.persist.WaitingForLag", phase: "WaitingForLag", there: (source: MariaDbSite) => readOnly(source) },
     { failpoint: "planned.after.persist.Promoting", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => readOnly(target) },
     { failpoint: "planned.after.promote", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
     { failpoint: "planned.after.persist.Resuming", phase: "Resuming", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
