@@ -5,12 +5,13 @@
  * histogram, interpolated as histogram_quantile does), operator CPU and RSS.
  * Targets (issue 4): p99 < 200 ms, CPU < 0.5 core, RSS < 512 MB.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
-import { freePort, waitFor } from "../../scripts/env/ports.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, stopChild } from "./bench-util.js";
 
 const GROUPS = Number(process.env.SCALE_GROUPS ?? 1000);
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   ]);
   const kubectl = (args: string[], input?: string) =>
     execFileSync("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, input, encoding: "utf8", timeout: 300_000, maxBuffer: 64 << 20 });
-  let operator: ReturnType<typeof spawn> | undefined;
+  let operator: ChildProcess | undefined;
   try {
     kubectl(["apply", "--server-side", "-f", `${root}crds`]);
     kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
@@ -96,22 +97,16 @@ async function main(): Promise<void> {
     kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     const setupMs = Date.now() - started;
 
-    const [metricsPort, healthPort, statusPort] = [await freePort(), await freePort(), await freePort()];
-    operator = spawn(
-      process.execPath,
-      // The heap cap the Helm chart sets; without it V8 sizes the heap for this 24 GiB machine.
-      [`--max-old-space-size=${OPERATOR_HEAP_MB}`, ...(process.env.SCALE_NODE_FLAGS ?? "").split(" ").filter(Boolean), `${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--no-leader-election", `--namespaces=${NS}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--log-level=warn"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
+    // The heap cap the Helm chart sets; without it V8 sizes the heap for this 24 GiB machine.
+    const bench = await startBenchOperator(plane, NS, [`--max-old-space-size=${OPERATOR_HEAP_MB}`, ...(process.env.SCALE_NODE_FLAGS ?? "").split(" ").filter(Boolean)]);
+    operator = bench.child;
     const pid = operator.pid ?? 0;
-    // The control plane's guardian kills the operator too if this script dies.
-    writeFileSync(plane.env.join("operator.pid"), String(pid));
-    const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metrics = async () => (await fetch(bench.url("metrics", "/metrics"))).text();
     const convergeStart = Date.now();
     await waitFor(
       `all ${GROUPS} groups healthy`,
       async () => {
-        const status = (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as Record<string, { activeSite: string }>;
+        const status = (await (await fetch(bench.url("status", "/status"))).json()) as Record<string, { activeSite: string }>;
         return Object.values(status).filter((g) => g.activeSite === "a").length === GROUPS;
       },
       120_000,

@@ -12,14 +12,14 @@
  *              -> completionTime, as bloodraven_planned_failover_duration_seconds observes it)
  * Targets: window p50 <= 250 ms, p99 <= 1 s. Exits 1 when one is missed.
  */
-import { execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type mysql from "mysql2/promise";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
-import { freePort, waitFor } from "../../scripts/env/ports.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
 import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
 
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     }
     return (await child).stdout;
   };
-  let operator: ReturnType<typeof spawn> | undefined;
+  let operator: ChildProcess | undefined;
   let sites: MariaDbSites | undefined;
   try {
     await kubectl(["apply", "--server-side", "-f", `${root}crds`, "-f", `${root}test/fixtures/crds`]);
@@ -153,14 +153,8 @@ async function main(): Promise<void> {
         ],
       }),
     );
-    const [metricsPort, healthPort, statusPort] = [await freePort(), await freePort(), await freePort()];
-    operator = spawn(
-      process.execPath,
-      [`${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--no-leader-election", `--namespaces=${NS}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--log-level=warn"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
-    writeFileSync(plane.env.join("operator.pid"), String(operator.pid));
-    await waitFor("operator up", async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).ok, 15_000, 100);
+    const bench = await startBenchOperator(plane, NS);
+    operator = bench.child;
     const status = async (): Promise<GroupStatus> => JSON.parse((await kubectl(["get", "mfg", GROUP, "-n", NS, "-o", "jsonpath={.status}"])) || "{}") as GroupStatus;
     const settled = async (primary: string): Promise<void> => {
       const s = await waitFor(
@@ -177,7 +171,7 @@ async function main(): Promise<void> {
     };
     await settled("iad");
 
-    const load = followers(sites, `http://127.0.0.1:${statusPort}/active-site?namespace=${NS}&group=${GROUP}`);
+    const load = followers(sites, bench.url("status", `/active-site?namespace=${NS}&group=${GROUP}`));
     await sleep(2_000);
     const loadStarted = performance.now();
     const rounds: { from: string; to: string; requestedAt: number; duration_ms: number; window_ms: number; to_active_site_ms: number }[] = [];
