@@ -19,7 +19,6 @@ import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
 
-
 /** Phases after which the operator does nothing more for a request. Skipped/Rejected: see followedOutcome. */
 const TERMINAL_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Skipped", "Rejected"]);
 

@@ -51,7 +51,6 @@ export interface PlannedStepResult {
   progressed: boolean;
 }
 
-
 /**
  * Carries out the planned-failover state machine (shared/planned/step.ts): persists the block the
  * machine returns, awaited, before any of its work; then runs the work and remembers its result
