@@ -225,8 +225,9 @@ export function plannedStep(input: PlannedInput): PlannedStep {
       if (work === undefined) return { actions: [{ kind: "drain", site: source }], holdEmergency: true };
       if (!work.ok || work.gtidAtFence === undefined) return rollback("DrainFailed", `draining ${source} failed: ${work.error ?? "no GTIDs read"}`);
       const open = work.openSessions ?? [];
-      if (open.length > 0 && nowMs < phaseMs + drainMs) return { actions: [{ kind: "killSessions", site: source, ...(open === "all" ? {} : { only: open }) }], holdEmergency: true };
-      const left = open.length > 0 ? { message: `${open === "all" ? "the" : open.length} session(s) open on ${source} at the fence were still there after drainTimeout ${formatDuration(drainMs)}; they cannot commit` } : {};
+      const sessionsLeft = open === "all" || open.length > 0;
+      if (sessionsLeft && nowMs < phaseMs + drainMs) return { actions: [{ kind: "killSessions", site: source, ...(open === "all" ? {} : { only: open }) }], holdEmergency: true };
+      const left = sessionsLeft ? { message: `${open === "all" ? "the" : open.length} session(s) open on ${source} at the fence were still there after drainTimeout ${formatDuration(drainMs)}; they cannot commit` } : {};
       return {
         status: at("WaitingForLag", { sourceGtidAtFence: work.gtidAtFence, ...left }),
         actions: [{ kind: "waitForGtid", site: target, gtid: work.gtidAtFence, seconds: LAG_WAIT_SLICE_SECONDS }],
