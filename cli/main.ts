@@ -1,9 +1,18 @@
 import { CommanderError } from "commander";
 import { buildProgram } from "./program.js";
+import { complete } from "./commands/complete.js";
+
+const COMPLETE_COMMAND = "__complete";
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or rejected input. */
 async function main(): Promise<void> {
   const program = buildProgram();
+  // kubectl's plugin completion (kubectl_complete-bloodraven): answered before commander parses,
+  // since the words are half-typed command lines, not a command.
+  if (process.argv[2] === COMPLETE_COMMAND) {
+    await complete(program, process.argv.slice(3), (text) => process.stdout.write(text));
+    return;
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

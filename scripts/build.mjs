@@ -3,6 +3,7 @@
 //                            as CommonJS by default; inside dist/ a package.json says so, since
 //                            the repository's package.json declares "type": "module"
 //   dist/bloodraven.mjs      the operator
+//   dist/kubectl_complete-bloodraven  what kubectl 1.26+ runs to complete `kubectl bloodraven ...`
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
@@ -51,4 +52,7 @@ await Promise.all([
 ]);
 chmodSync("dist/kubectl-bloodraven", 0o755);
 chmodSync("dist/bloodraven.mjs", 0o755);
+// One source for the script: the plugin prints it.
+writeFileSync("dist/kubectl_complete-bloodraven", execFileSync(process.execPath, ["dist/kubectl-bloodraven", "completion", "kubectl"]));
+chmodSync("dist/kubectl_complete-bloodraven", 0o755);
 console.log(`built dist/kubectl-bloodraven and dist/bloodraven.mjs in ${Date.now() - started} ms`);

@@ -9,7 +9,8 @@ import { Argument, type Command, type Option } from "commander";
 import { RUNBOOKS } from "./runbook.js";
 import { rootOf, writeOut } from "../kube-context.js";
 
-export const SHELLS = ["bash", "zsh"] as const;
+/** "kubectl": the kubectl_complete-bloodraven script, through which kubectl completes `kubectl bloodraven ...`. */
+export const SHELLS = ["bash", "zsh", "kubectl"] as const;
 const BINARY = "kubectl-bloodraven";
 /** Global flags whose values come from kubectl: completed specially in both shells. */
 const CONNECTION_FLAGS = ["--kubeconfig", "--context", "-n", "--namespace"] as const;
@@ -23,7 +24,7 @@ interface FlagModel {
 
 type ArgKind = { kind: "group" } | { kind: "site" } | { kind: "words"; words: readonly string[] } | { kind: "none" };
 
-interface CommandModel {
+export interface CommandModel {
   /** Space-separated names below the root; "" for the root. */
   path: string;
   description: string;
@@ -265,22 +266,39 @@ export function zshScript(root: Command): string {
   return lines.join("\n");
 }
 
+/**
+ * What kubectl (1.26+) runs to complete `kubectl bloodraven ...` (the __complete protocol,
+ * complete.ts): the plugin next to the script first (a krew or tarball install), else the one on PATH.
+ */
+export function kubectlCompleteScript(): string {
+  return [
+    "#!/bin/sh",
+    `# kubectl (1.26+) runs this to complete \`kubectl bloodraven ...\`: keep it on PATH as kubectl_complete-bloodraven.`,
+    `plugin="$(dirname "$0")/${BINARY}"`,
+    `[ -x "$plugin" ] || plugin=${BINARY}`,
+    'exec "$plugin" __complete "$@"',
+    "",
+  ].join("\n");
+}
+
 export function registerCompletionCommand(program: Command): void {
   program
     .command("completion")
-    .addArgument(new Argument("<shell>", "bash or zsh").choices(SHELLS))
-    .description("print a shell completion script for kubectl-bloodraven")
+    .addArgument(new Argument("<shell>", "bash, zsh, or kubectl (completion of `kubectl bloodraven`)").choices(SHELLS))
+    .description("print a shell completion script for kubectl-bloodraven, or the one kubectl uses for the plugin")
     .addHelpText(
       "after",
       `
-Completes commands, subcommands, flags, runbook names, and group and site names (through
-kubectl, honouring -n/--context/--kubeconfig on the line).
+Completes commands, subcommands, flags, runbook names, and group and site names (asking the API
+server, honouring -n/--context/--kubeconfig on the line).
 
   $ source <(${BINARY} completion bash)
-  $ ${BINARY} completion zsh > "\${fpath[1]}/_${BINARY}"`,
+  $ ${BINARY} completion zsh > "\${fpath[1]}/_${BINARY}"
+  # kubectl bloodraven <TAB> (kubectl 1.26+): an executable kubectl_complete-bloodraven on PATH
+  $ ${BINARY} completion kubectl > ~/.krew/bin/kubectl_complete-bloodraven && chmod +x ~/.krew/bin/kubectl_complete-bloodraven`,
     )
     .action(function (this: Command, shell: (typeof SHELLS)[number]) {
       const root = rootOf(this);
-      writeOut(this, shell === "bash" ? bashScript(root) : zshScript(root));
+      writeOut(this, shell === "bash" ? bashScript(root) : shell === "zsh" ? zshScript(root) : kubectlCompleteScript());
     });
 }

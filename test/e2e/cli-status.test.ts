@@ -454,4 +454,18 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
     const bad = await plugin(["completion", "fish"]);
     expect(bad.code).toBe(2);
   });
+
+  it("kubectl itself completes the plugin's commands, groups and sites through kubectl_complete-bloodraven", async () => {
+    const complete = async (...words: string[]) => {
+      const r = await kubectl(["__complete", "bloodraven", ...words]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.split("\n").filter((l) => l !== "" && !l.startsWith(":")).map((l) => l.split("\t")[0]);
+    };
+    expect(await complete("fail")).toEqual(["failover"]);
+    expect(await complete("-n", ns, "status", "")).toEqual([GROUP]);
+    expect(await complete("-n", ns, "failover", GROUP, "")).toEqual(expect.arrayContaining(["iad", "pdx"]));
+    expect(await complete("status", "-o", "w")).toEqual(["wide"]);
+    // An unreachable answer completes nothing rather than printing an error into the shell.
+    expect(await complete("-n", "no-such-namespace", "failover", GROUP, "")).toEqual([]);
+  });
 });
