@@ -18,7 +18,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { writeLoad } from "../support/write-load.js";
 import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 10);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -48,19 +48,15 @@ async function runSetting(plane: ControlPlane, setting: Setting, metricsUrl: str
   try {
     kubectl(
       ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: group, namespace: NS },
-        spec: {
-          credentials: TEST_CREDENTIALS,
+      JSON.stringify(
+        failoverGroup(NS, group, {
           pollInterval: setting.pollInterval,
           failureThreshold: setting.failureThreshold,
           failoverCooldown: "1s",
           dns: { hostname: `${group}.example.com`, ttl: 30 },
-          sites: sites.sites.map((s, i) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port }, lbIP: `10.0.0.${i + 1}` })),
-        },
-      }),
+          sites: sites.sites.map((s, i) => siteAt(s, { lbIP: `10.0.0.${i + 1}` })),
+        }),
+      ),
     );
     const activeSite = () => JSON.parse(kubectl(["get", "mfg", group, "-n", NS, "-o", "jsonpath={.status}"]) || "{}") as { activeSite?: string; sites?: { name: string; recoveryState?: string; divergentGtid?: string }[] };
     await waitFor(`${group} healthy`, async () => activeSite().activeSite === "iad", 60_000, 200);

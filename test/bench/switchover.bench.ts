@@ -21,7 +21,7 @@ import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.
 import { waitFor } from "../../scripts/env/ports.js";
 import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.SWITCHOVER_ROUNDS ?? 20);
 const WRITERS = Number(process.env.SWITCHOVER_WRITERS ?? 4);
@@ -138,18 +138,12 @@ async function main(): Promise<void> {
         kind: "List",
         items: [
           ...namespaceWithCredentials(NS),
-          {
-            apiVersion: "shipstream.io/v1alpha1",
-            kind: "MysqlFailoverGroup",
-            metadata: { name: GROUP, namespace: NS },
-            spec: {
-              credentials: TEST_CREDENTIALS,
-              pollInterval: "500ms",
-              failoverCooldown: "1s",
-              plannedFailover: { maxLagWait: "20s", drainTimeout: DRAIN_TIMEOUT },
-              sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port } })),
-            },
-          },
+          failoverGroup(NS, GROUP, {
+            pollInterval: "500ms",
+            failoverCooldown: "1s",
+            plannedFailover: { maxLagWait: "20s", drainTimeout: DRAIN_TIMEOUT },
+            sites: sites.sites.map((s) => siteAt(s)),
+          }),
         ],
       }),
     );

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
@@ -25,20 +25,14 @@ describe("kubectl bloodraven failover --wait against the real operator", () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
       ...namespaceWithCredentials(ns),
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: "orders", namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: "500ms",
-          failureThreshold: 2,
-          failoverCooldown: "1s",
-          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port } })),
-        },
-      },
+      failoverGroup(ns, "orders", {
+        pollInterval: "500ms",
+        failureThreshold: 2,
+        failoverCooldown: "1s",
+        sites: sites.sites.map((s) => siteAt(s)),
+      }),
     ];
-    expect((await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) })).code).toBe(0);
+    expect((await kubectl(["apply", "-f", "-"], { input: asList(items) })).code).toBe(0);
     operator = await OperatorProcess.start({ identity: "cli-live", args: [`--namespaces=${ns}`, "--no-leader-election"] });
     await waitFor("healthy", async () => (await group()).status?.activeSite === "iad", 20_000, 200);
     // The replica must have been seen replicating before it is a valid target.

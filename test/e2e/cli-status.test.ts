@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
@@ -78,21 +78,15 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
-    const site = (name: string, role: string, extra: object = {}) => ({ name, role, endpoint: { host: "127.0.0.1", port: sites.site(name).port }, ...extra });
+    const site = (name: string, role: string, extra: object = {}) => siteAt(sites.site(name), { role, ...extra });
     const manifest = [
       ...namespaceWithCredentials(ns),
       { apiVersion: "v1", kind: "Namespace", metadata: { name: other } },
       { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "nobody", namespace: ns } },
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: GROUP, namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: "500ms",
-          sites: [site("iad", "primary-candidate"), site("pdx", "primary-candidate"), site("sfo", "read-only")],
-        },
-      },
+      failoverGroup(ns, GROUP, {
+        pollInterval: "500ms",
+        sites: [site("iad", "primary-candidate"), site("pdx", "primary-candidate"), site("sfo", "read-only")],
+      }),
       {
         // Not watched by the operator: its status is whatever the test writes.
         apiVersion: "shipstream.io/v1alpha1",
@@ -109,7 +103,7 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
         },
       },
     ];
-    const applied = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }) });
+    const applied = await kubectl(["apply", "-f", "-"], { input: asList(manifest) });
     expect(applied.stderr).toBe("");
     operator = await OperatorProcess.start({ identity: "cli-status", args: [`--namespaces=${ns}`, `--lease-namespace=${ns}`] });
     const pos = await sites.site("iad").injectWrite("cli-status");

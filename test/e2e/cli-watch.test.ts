@@ -12,7 +12,7 @@ import { watchGroups, type GroupWatchOptions } from "../../cli/group-watch.js";
 import type { KubeContext } from "../../cli/kube-context.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
-import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 const ns = `cli-watch-${randomBytes(3).toString("hex")}`;
 const NAME = "orders";
@@ -42,12 +42,7 @@ function recorder(ctx: KubeContext) {
 }
 
 beforeAll(async () => {
-  const group = {
-    apiVersion: "shipstream.io/v1alpha1",
-    kind: "MysqlFailoverGroup",
-    metadata: { name: NAME, namespace: ns },
-    spec: { credentials: TEST_CREDENTIALS, sites: [{ name: "iad", endpoint: { host: "127.0.0.1", port: 33061 } }, { name: "pdx", endpoint: { host: "127.0.0.1", port: 33062 } }] },
-  };
+  const group = failoverGroup(ns, NAME, { sites: [siteAt({ name: "iad", port: 33061 }), siteAt({ name: "pdx", port: 33062 })] });
   const r = await kubectl(["apply", "-f", "-"], { input: asList([...namespaceWithCredentials(ns), group]) });
   expect(r.code, r.stderr).toBe(0);
 });

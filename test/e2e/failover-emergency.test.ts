@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
@@ -33,29 +33,20 @@ const siteStatus = (g: MysqlFailoverGroup, site: string) => g.status?.sites?.fin
 
 function groupManifest(name: string, sites: MariaDbSites, extra: Record<string, unknown>): object {
   const lbIP: Record<string, string> = { iad: "10.1.0.1", pdx: "10.2.0.1", sfo: "10.3.0.1" };
-  return {
-    apiVersion: "shipstream.io/v1alpha1",
-    kind: "MysqlFailoverGroup",
-    metadata: { name, namespace: ns },
-    spec: {
-      credentials: TEST_CREDENTIALS,
-      pollInterval: `${POLL_MS}ms`,
-      failureThreshold: FAILURE_THRESHOLD,
-      recoveryThreshold: 2,
-      dns: { hostname: `${name}.db.example.com`, ttl: 30 },
-      sites: sites.sites.map((s) => ({
-        name: s.name,
-        role: s.name === "sfo" ? "read-only" : "primary-candidate",
-        endpoint: { host: "127.0.0.1", port: s.port },
-        ...(s.name === "sfo" ? {} : { lbIP: lbIP[s.name], taintNodeSelector: { [`test.bloodraven/${name}-site`]: s.name } }),
-      })),
-      ...extra,
-    },
-  };
+  return failoverGroup(ns, name, {
+    pollInterval: `${POLL_MS}ms`,
+    failureThreshold: FAILURE_THRESHOLD,
+    recoveryThreshold: 2,
+    dns: { hostname: `${name}.db.example.com`, ttl: 30 },
+    sites: sites.sites.map((s) =>
+      siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate", ...(s.name === "sfo" ? {} : { lbIP: lbIP[s.name], taintNodeSelector: { [`test.bloodraven/${name}-site`]: s.name } }) }),
+    ),
+    ...extra,
+  });
 }
 
 async function apply(items: object[]): Promise<void> {
-  const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+  const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
   if (r.code !== 0) throw new Error(r.stderr);
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { formatMaintenance } from "../../shared/maintenance.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
@@ -46,18 +46,12 @@ describe("maintenance mode (real operator, API server and MariaDB)", () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
       ...namespaceWithCredentials(ns),
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: GROUP, namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: "500ms",
-          failureThreshold: 2,
-          failoverCooldown: "1s",
-          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port } })),
-        },
-      },
+      failoverGroup(ns, GROUP, {
+        pollInterval: "500ms",
+        failureThreshold: 2,
+        failoverCooldown: "1s",
+        sites: sites.sites.map((s) => siteAt(s)),
+      }),
     ];
     const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
     expect(r.code).toBe(0);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
@@ -42,23 +42,17 @@ describe("operator topology loop (real operator, API server and MariaDB)", () =>
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
-    const site = (name: string, role: string) => ({ name, role, endpoint: { host: "127.0.0.1", port: sites.site(name).port } });
+    const site = (name: string, role: string) => siteAt(sites.site(name), { role });
     const manifest = [
       ...namespaceWithCredentials(ns),
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: GROUP, namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: `${POLL_MS}ms`,
-          failureThreshold: 2,
-          recoveryThreshold: 2,
-          sites: [site("iad", "primary-candidate"), site("pdx", "primary-candidate"), site("sfo", "read-only")],
-        },
-      },
+      failoverGroup(ns, GROUP, {
+        pollInterval: `${POLL_MS}ms`,
+        failureThreshold: 2,
+        recoveryThreshold: 2,
+        sites: [site("iad", "primary-candidate"), site("pdx", "primary-candidate"), site("sfo", "read-only")],
+      }),
     ];
-    const applied = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }) });
+    const applied = await kubectl(["apply", "-f", "-"], { input: asList(manifest) });
     expect(applied.stderr).toBe("");
     leader = await OperatorProcess.start({
       identity: "op-a",

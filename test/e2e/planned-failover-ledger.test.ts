@@ -10,7 +10,7 @@ import { OperatorProcess } from "../support/operator.js";
 import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { plannedGroup } from "../support/planned.js";
-import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
@@ -178,20 +178,14 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
       ...namespaceWithCredentials(ns),
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: GROUP, namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: "500ms",
-          failureThreshold: 2,
-          recoveryThreshold: 2,
-          failoverCooldown: "1s",
-          plannedFailover: { maxLagWait: "20s", drainTimeout: "1s" },
-          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port } })),
-        },
-      },
+      failoverGroup(ns, GROUP, {
+        pollInterval: "500ms",
+        failureThreshold: 2,
+        recoveryThreshold: 2,
+        failoverCooldown: "1s",
+        plannedFailover: { maxLagWait: "20s", drainTimeout: "1s" },
+        sites: sites.sites.map((s) => siteAt(s)),
+      }),
     ];
     const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.code, r.stderr).toBe(0);

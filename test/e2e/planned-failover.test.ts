@@ -6,7 +6,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { plannedGroup } from "../support/planned.js";
-import { asList, namespaceWithCredentials, TEST_CREDENTIALS } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 /**
  * Planned failover (switchover) end to end with real servers: iad→pdx under a write load with no
@@ -104,21 +104,15 @@ describe("planned failover (real operator, API server and MariaDB)", () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     const items = [
       ...namespaceWithCredentials(ns),
-      {
-        apiVersion: "shipstream.io/v1alpha1",
-        kind: "MysqlFailoverGroup",
-        metadata: { name: GROUP, namespace: ns },
-        spec: {
-          credentials: TEST_CREDENTIALS,
-          pollInterval: "500ms",
-          failureThreshold: 2,
-          recoveryThreshold: 2,
-          failoverCooldown: "2s",
-          plannedFailover: { maxLagWait: "20s", drainTimeout: "2s" },
-          dns: { hostname: `${GROUP}.db.example.com`, ttl: 30 },
-          sites: sites.sites.map((s) => ({ name: s.name, endpoint: { host: "127.0.0.1", port: s.port }, lbIP: LB_IP[s.name] })),
-        },
-      },
+      failoverGroup(ns, GROUP, {
+        pollInterval: "500ms",
+        failureThreshold: 2,
+        recoveryThreshold: 2,
+        failoverCooldown: "2s",
+        plannedFailover: { maxLagWait: "20s", drainTimeout: "2s" },
+        dns: { hostname: `${GROUP}.db.example.com`, ttl: 30 },
+        sites: sites.sites.map((s) => siteAt(s, { lbIP: LB_IP[s.name] })),
+      }),
     ];
     const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.code, r.stderr).toBe(0);

@@ -1,4 +1,5 @@
 import { TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 
 /** `spec.credentials` of the test groups: the Secrets that namespaceWithCredentials creates. */
 export const TEST_CREDENTIALS = { operator: { secretName: "mysql-operator" }, replication: { secretName: "mysql-replication" } };
@@ -21,4 +22,14 @@ export function namespaceWithCredentials(ns: string): object[] {
 /** Objects as one `kubectl apply -f -` input. */
 export function asList(items: readonly object[]): string {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+/** A site of a test group: the test server's loopback endpoint, plus any other site fields. */
+export function siteAt(server: { name: string; port: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: server.name, endpoint: { host: "127.0.0.1", port: server.port }, ...extra };
+}
+
+/** A MysqlFailoverGroup using the test credentials; `spec` (with its sites) adds to them or overrides them. */
+export function failoverGroup(ns: string, name: string, spec: Record<string, unknown>): object {
+  return { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, metadata: { name, namespace: ns }, spec: { credentials: TEST_CREDENTIALS, ...spec } };
 }
