@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import type { MysqlFailoverGroup } from "../shared/api/index.js";
-import { explainApiError, usageError, type KubeContext } from "./kube-context.js";
+import { explainApiError, usageError, writeOut, type KubeContext } from "./kube-context.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../shared/names.js";
 import { OPERATOR_NAMESPACE } from "./commands/status.js";
 import { isFatalReadError, watchGroups, type WatchHandle } from "./group-watch.js";
@@ -70,6 +70,30 @@ export async function readGroupForWrite(command: Command, ctx: KubeContext, name
     }
     throw explainApiError(err, { verb: "get", namespace: ctx.namespace, name }, ctx);
   }
+}
+
+/** What a writing command's check of the group says: refuse, nothing to do, or go on. */
+export type WriteCheck = { verdict: "reject"; message: string } | { verdict: "noop"; message: string } | { verdict: "post" };
+
+/**
+ * Reads the group and checks the request against it: a rejection is bad input (exit 2, nothing
+ * written), "nothing to do" is said and ends the command (undefined); otherwise the group and the
+ * passing check.
+ */
+export async function readAndCheck<C extends WriteCheck>(
+  command: Command,
+  ctx: KubeContext,
+  name: string,
+  check: (g: MysqlFailoverGroup) => C,
+): Promise<{ group: MysqlFailoverGroup; check: Extract<C, { verdict: "post" }> } | undefined> {
+  const group = await readGroupForWrite(command, ctx, name);
+  const result = check(group);
+  if (result.verdict === "reject") usageError(command, `${result.message} (nothing was changed)`);
+  if (result.verdict === "noop") {
+    writeOut(command, `${result.message}\n`);
+    return undefined;
+  }
+  return { group, check: result as Extract<C, { verdict: "post" }> };
 }
 
 /** One JSON merge patch of annotations (`null` removes a key), optionally only at `resourceVersion`. */

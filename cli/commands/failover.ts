@@ -14,7 +14,7 @@ import { DurationError, formatDuration, parsePositiveDuration } from "../../shar
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
 import { ANNOTATIONS, FAILOVER_GROUP } from "../../shared/names.js";
 import { colors, formatTime, useColor } from "../format.js";
-import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite, watchGroup } from "../group-actions.js";
+import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, watchGroup } from "../group-actions.js";
 import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
@@ -306,17 +306,9 @@ Examples:
       const ctx = await connect(this);
       const key = `${ctx.namespace}/${name}`;
 
-      const decide = (g: MysqlFailoverGroup) => {
-        const check = checkFailover(g, site, maxLagWaitMs, Date.now());
-        if (check.verdict === "reject") usageError(this, `${check.message} (nothing was changed)`);
-        return check;
-      };
-      const group = await readGroupForWrite(this, ctx, name);
-      const check = decide(group);
-      if (check.verdict === "noop") {
-        writeOut(this, `${check.message}\n`);
-        return;
-      }
+      const checked = await readAndCheck(this, ctx, name, (g) => checkFailover(g, site, maxLagWaitMs, Date.now()));
+      if (!checked) return;
+      const { group, check } = checked;
       for (const note of check.notes) writeErr(this, `${note}\n`);
 
       if (!opts.yes && isInteractive()) {
@@ -333,7 +325,7 @@ Examples:
       const requestId = randomUUID();
       const annotations = { [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId };
       const posted = await postAnnotations(this, ctx, group, annotations, (fresh) => {
-        const again = decide(fresh);
+        const again = checkFailover(fresh, site, maxLagWaitMs, Date.now());
         if (again.verdict !== "post") usageError(this, `${again.message} (the group changed while posting; nothing was changed)`);
       });
       const postedAt = Date.now();

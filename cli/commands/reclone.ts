@@ -23,7 +23,7 @@ import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { colors, renderFields, useColor } from "../format.js";
 import { connect, usageError, writeErr, writeOut } from "../kube-context.js";
-import { ask, isInteractive, postAnnotations, readGroupForWrite, requireConfirmation } from "../group-actions.js";
+import { ask, isInteractive, postAnnotations, readAndCheck, requireConfirmation } from "../group-actions.js";
 
 /** How much of divergentGtid the plugin quotes when no --gtid-prefix is given (the runbook's `${DG:0:12}`). */
 export const AUTO_PREFIX_LENGTH = 12;
@@ -236,18 +236,10 @@ Examples:
     .action(async function (this: Command, name: string, site: string, opts: RecloneOptions) {
       const ctx = await connect(this);
       const c = colors(useColor());
-      const decide = (g: MysqlFailoverGroup) => {
-        const check = checkReclone(g, site, opts);
-        if (check.verdict === "reject") usageError(this, `${check.message} (nothing was changed)`);
-        return check;
-      };
-      const group = await readGroupForWrite(this, ctx, name);
-      const check = decide(group);
-      if (check.verdict === "noop") {
-        writeOut(this, `${check.message}\n`);
-        return;
-      }
-      const { plan } = check;
+      const checked = await readAndCheck(this, ctx, name, (g) => checkReclone(g, site, opts));
+      if (!checked) return;
+      const { group } = checked;
+      const { plan } = checked.check;
       writeOut(this, renderRecloneSummary(group, plan, c));
       requireConfirmation(this, opts.yes, `a reclone destroys ${site}'s data`);
       if (!opts.yes && isInteractive()) {
