@@ -370,14 +370,42 @@ export function readWaitResult(s: Session, rows: readonly Row[], statement: stri
 /** Accounts of the server's own threads; their sessions are never killed. */
 const SYSTEM_USERS = ["system user", "event_scheduler"];
 
+/** read_only and super_read_only as read back (MariaDB has only the first: both carry it). */
+export interface Switches {
+  readOnly: boolean;
+  superReadOnly: boolean;
+}
+
+/** What differs between the servers in the operations whose sequence is the same. */
+export interface FlavorStatements {
+  /** One parameter: the users to spare. */
+  listSessions: string;
+  /** The statement that fences. */
+  fence: string;
+  readSwitches(s: Session): Promise<Switches>;
+  /** The executed GTIDs in the flavor's canonical text. */
+  readExecuted(s: Session): Promise<string>;
+  /** Makes the server writable and confirms it (WritableNotConfirmed otherwise). */
+  makeWritable(s: Session): Promise<void>;
+}
+
 /**
- * The operations whose SQL is the same on both servers (MariaDB 10.5+ knows the REPLICA words);
- * only the session listing differs. `listSessions` takes one parameter: the users to spare.
+ * The operations whose sequence is the same on both servers (MariaDB 10.5+ knows the REPLICA
+ * words); `statements` supplies what differs.
  */
-export function replicaControl(listSessions: string): Pick<Flavor, "killApplicationConnections" | "stopReplica" | "resetReplica"> {
+export function commonOperations(statements: FlavorStatements): Pick<Flavor, "fence" | "unfence" | "killApplicationConnections" | "stopReplica" | "resetReplica" | "promote"> {
   return {
+    async fence(s, opts) {
+      const seconds = checkLockWaitSeconds(opts.lockWaitTimeoutSeconds);
+      await s.query(mysql.format("SET SESSION lock_wait_timeout = ?", [seconds]));
+      const { state, refusal } = await attemptThenRead(() => s.query(statements.fence), () => statements.readSwitches(s));
+      // On failure the session keeps the short lock wait; SiteClient drops a session after any error.
+      if (!state.readOnly || !state.superReadOnly) throw new FenceFailed(s.endpoint, state, refusal);
+      await s.query("SET SESSION lock_wait_timeout = DEFAULT");
+    },
+    unfence: (s) => statements.makeWritable(s),
     async killApplicationConnections(s, opts) {
-      const rows = await s.query(mysql.format(listSessions, [[...SYSTEM_USERS, ...opts.spareUsers]]));
+      const rows = await s.query(mysql.format(statements.listSessions, [[...SYSTEM_USERS, ...opts.spareUsers]]));
       const ids = rows.map((row) => readInteger(s, row, "id")).filter((id) => opts.only === undefined || opts.only.has(id));
       return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
     },
@@ -387,5 +415,20 @@ export function replicaControl(listSessions: string): Pick<Flavor, "killApplicat
     async resetReplica(s) {
       await s.query("RESET REPLICA ALL");
     },
+    async promote(s) {
+      await s.query("STOP REPLICA");
+      await s.query("RESET REPLICA ALL");
+      // Read before the server is writable, so no write of its own is counted.
+      const gtidExecuted = await statements.readExecuted(s);
+      await statements.makeWritable(s);
+      return { gtidExecuted };
+    },
   };
+}
+
+/** Replaces the replication source: STOP REPLICA, the flavor's change statement, START REPLICA. */
+export async function changeSource(s: Session, statement: string): Promise<void> {
+  await s.query("STOP REPLICA");
+  await s.query(statement);
+  await s.query("START REPLICA");
 }

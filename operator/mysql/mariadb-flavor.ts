@@ -11,10 +11,9 @@
 import mysql from "mysql2";
 import { formatMariadbGtids, parseMariadbBinlogState, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import {
-  attemptThenRead,
-  checkLockWaitSeconds,
+  changeSource,
   checkSource,
-  FenceFailed,
+  commonOperations,
   gtidWaitLimitMs,
   onlyRow,
   readInteger,
@@ -24,7 +23,6 @@ import {
   readThread,
   readWaitResult,
   WritableNotConfirmed,
-  replicaControl,
 } from "./flavor.js";
 import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session } from "./flavor.js";
 
@@ -95,30 +93,16 @@ export const mariadbFlavor: Flavor = {
     };
   },
 
-  async fence(s: Session, opts: { lockWaitTimeoutSeconds: number }): Promise<void> {
-    const seconds = checkLockWaitSeconds(opts.lockWaitTimeoutSeconds);
-    await s.query(mysql.format("SET SESSION lock_wait_timeout = ?", [seconds]));
-    const { state: readOnly, refusal } = await attemptThenRead(
-      () => s.query("SET GLOBAL read_only = ON"),
-      () => readReadOnly(s),
-    );
-    // On failure the session keeps the short lock wait; SiteClient drops a session after any error.
-    if (!readOnly) throw new FenceFailed(s.endpoint, { readOnly, superReadOnly: readOnly }, refusal);
-    await s.query("SET SESSION lock_wait_timeout = DEFAULT");
-  },
-
-  unfence: makeWritable,
-
-  ...replicaControl(LIST_SESSIONS),
-
-  async promote(s: Session): Promise<{ gtidExecuted: string }> {
-    await s.query("STOP REPLICA");
-    await s.query("RESET REPLICA ALL");
-    const row = onlyRow(s, await s.query(GTID_BINLOG_POS), "gtid_binlog_pos");
-    const gtidExecuted = position(readString(s, row, "gtid_binlog_pos"));
-    await makeWritable(s);
-    return { gtidExecuted };
-  },
+  ...commonOperations({
+    listSessions: LIST_SESSIONS,
+    fence: "SET GLOBAL read_only = ON",
+    readSwitches: async (s) => {
+      const readOnly = await readReadOnly(s);
+      return { readOnly, superReadOnly: readOnly };
+    },
+    readExecuted: async (s) => position(readString(s, onlyRow(s, await s.query(GTID_BINLOG_POS), "gtid_binlog_pos"), "gtid_binlog_pos")),
+    makeWritable,
+  }),
 
   async repoint(s: Session, source: ReplicationSource, opts: RepointOptions): Promise<void> {
     checkSource(source, opts);
@@ -133,9 +117,7 @@ export const mariadbFlavor: Flavor = {
     if (opts.formerPrimary) clauses.push("MASTER_DEMOTE_TO_SLAVE = 1");
     if (opts.connectRetrySeconds !== undefined) clauses.push(mysql.format("MASTER_CONNECT_RETRY = ?", [opts.connectRetrySeconds]));
     if (opts.heartbeatSeconds !== undefined) clauses.push(mysql.format("MASTER_HEARTBEAT_PERIOD = ?", [opts.heartbeatSeconds]));
-    await s.query("STOP REPLICA");
-    await s.query(`CHANGE MASTER TO ${clauses.join(", ")}`);
-    await s.query("START REPLICA");
+    await changeSource(s, `CHANGE MASTER TO ${clauses.join(", ")}`);
   },
 
   async waitForGtid(s: Session, gtid: string, timeoutSeconds: number): Promise<boolean> {

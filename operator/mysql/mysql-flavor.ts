@@ -14,10 +14,9 @@
 import mysql from "mysql2";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import {
-  attemptThenRead,
-  checkLockWaitSeconds,
+  changeSource,
   checkSource,
-  FenceFailed,
+  commonOperations,
   gtidWaitLimitMs,
   onlyRow,
   readInteger,
@@ -27,9 +26,8 @@ import {
   readThread,
   readWaitResult,
   WritableNotConfirmed,
-  replicaControl,
 } from "./flavor.js";
-import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session } from "./flavor.js";
+import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session, Switches } from "./flavor.js";
 
 const OBSERVE =
   "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, " +
@@ -42,11 +40,6 @@ const LIST_SESSIONS =
   "SELECT ID AS id FROM performance_schema.processlist WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) " +
   "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')";
 // Replication applier/receiver threads and the event scheduler.
-
-interface Switches {
-  readOnly: boolean;
-  superReadOnly: boolean;
-}
 
 async function readSwitches(s: Session): Promise<Switches> {
   const row = onlyRow(s, await s.query(READ_SWITCHES), "read_only");
@@ -103,30 +96,14 @@ export const mysqlFlavor: Flavor = {
     };
   },
 
-  async fence(s: Session, opts: { lockWaitTimeoutSeconds: number }): Promise<void> {
-    const seconds = checkLockWaitSeconds(opts.lockWaitTimeoutSeconds);
-    await s.query(mysql.format("SET SESSION lock_wait_timeout = ?", [seconds]));
+  ...commonOperations({
+    listSessions: LIST_SESSIONS,
     // super_read_only=ON implies read_only=ON; the persisted value makes a restart boot fenced.
-    const { state, refusal } = await attemptThenRead(
-      () => s.query("SET PERSIST super_read_only = ON"),
-      () => readSwitches(s),
-    );
-    if (!state.readOnly || !state.superReadOnly) throw new FenceFailed(s.endpoint, state, refusal);
-    await s.query("SET SESSION lock_wait_timeout = DEFAULT");
-  },
-
-  unfence: makeWritable,
-
-  ...replicaControl(LIST_SESSIONS),
-
-  async promote(s: Session): Promise<{ gtidExecuted: string }> {
-    await s.query("STOP REPLICA");
-    await s.query("RESET REPLICA ALL");
-    const row = onlyRow(s, await s.query(GTID_EXECUTED), "gtid_executed");
-    const gtidExecuted = canonicalGtids(readString(s, row, "gtid_executed"));
-    await makeWritable(s);
-    return { gtidExecuted };
-  },
+    fence: "SET PERSIST super_read_only = ON",
+    readSwitches,
+    readExecuted: async (s) => canonicalGtids(readString(s, onlyRow(s, await s.query(GTID_EXECUTED), "gtid_executed"), "gtid_executed")),
+    makeWritable,
+  }),
 
   async repoint(s: Session, source: ReplicationSource, opts: RepointOptions): Promise<void> {
     checkSource(source, opts);
@@ -138,9 +115,7 @@ export const mysqlFlavor: Flavor = {
     ];
     if (opts.connectRetrySeconds !== undefined) clauses.push(mysql.format("SOURCE_CONNECT_RETRY = ?", [opts.connectRetrySeconds]));
     if (opts.heartbeatSeconds !== undefined) clauses.push(mysql.format("SOURCE_HEARTBEAT_PERIOD = ?", [opts.heartbeatSeconds]));
-    await s.query("STOP REPLICA");
-    await s.query(`CHANGE REPLICATION SOURCE TO ${clauses.join(", ")}`);
-    await s.query("START REPLICA");
+    await changeSource(s, `CHANGE REPLICATION SOURCE TO ${clauses.join(", ")}`);
   },
 
   async waitForGtid(s: Session, gtid: string, timeoutSeconds: number): Promise<boolean> {
