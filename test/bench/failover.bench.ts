@@ -18,7 +18,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { writeLoad } from "../support/write-load.js";
 import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
-import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 10);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -119,16 +119,7 @@ async function main(): Promise<void> {
   try {
     kubectl(["apply", "--server-side", "-f", `${root}crds`, "-f", `${root}test/fixtures/crds`]);
     kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
-    kubectl(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
-          ...namespaceWithCredentials(NS),
-        ],
-      }),
-    );
+    kubectl(["apply", "-f", "-"], asList(namespaceWithCredentials(NS)));
     const bench = await startBenchOperator(plane, NS);
     operator = bench.child;
     const metricsUrl = bench.url("metrics", "/metrics");

@@ -13,6 +13,7 @@ import { MariaDbSites, TEST_USERS } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, stopChild } from "./bench-util.js";
+import { asList } from "../support/fixtures.js";
 
 const GROUPS = Number(process.env.SCALE_GROUPS ?? 1000);
 const WARMUP_MS = Number(process.env.SCALE_WARMUP_MS ?? 20_000);
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
         },
       });
     }
-    kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+    kubectl(["create", "-f", "-"], asList(items));
     const setupMs = Date.now() - started;
 
     // The heap cap the Helm chart sets; without it V8 sizes the heap for this 24 GiB machine.

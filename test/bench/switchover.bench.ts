@@ -21,7 +21,7 @@ import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.
 import { waitFor } from "../../scripts/env/ports.js";
 import { startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
-import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
 const ROUNDS = Number(process.env.SWITCHOVER_ROUNDS ?? 20);
 const WRITERS = Number(process.env.SWITCHOVER_WRITERS ?? 4);
@@ -133,19 +133,15 @@ async function main(): Promise<void> {
     await sites.site("iad").injectWrite("bench-setup"); // creates bloodraven_test.writes
     await kubectl(
       ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: [
-          ...namespaceWithCredentials(NS),
-          failoverGroup(NS, GROUP, {
-            pollInterval: "500ms",
-            failoverCooldown: "1s",
-            plannedFailover: { maxLagWait: "20s", drainTimeout: DRAIN_TIMEOUT },
-            sites: sites.sites.map((s) => siteAt(s)),
-          }),
-        ],
-      }),
+      asList([
+        ...namespaceWithCredentials(NS),
+        failoverGroup(NS, GROUP, {
+          pollInterval: "500ms",
+          failoverCooldown: "1s",
+          plannedFailover: { maxLagWait: "20s", drainTimeout: DRAIN_TIMEOUT },
+          sites: sites.sites.map((s) => siteAt(s)),
+        }),
+      ]),
     );
     const bench = await startBenchOperator(plane, NS);
     operator = bench.child;

@@ -22,6 +22,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { METRICS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, run, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
+import { asList } from "../support/fixtures.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const chartDir = join(root, "charts/bloodraven");
@@ -403,7 +404,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
         },
       },
     ];
-    await mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }));
+    await mustKubectl(["apply", "-f", "-"], asList(manifest));
     // The operator watches every namespace: groups other test files left behind (their
     // namespaces are still terminating) could point at ports our servers now use.
     await waitFor(

@@ -5,6 +5,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { parseMaintenance } from "../../shared/maintenance.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { asList } from "../support/fixtures.js";
 
 /**
  * `kubectl bloodraven failover|reclone|maintenance` through the real kubectl against the real API
@@ -99,7 +100,7 @@ describe("kubectl bloodraven failover|reclone|maintenance (real kubectl and API 
         },
       },
     ];
-    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.stderr).toBe("");
   });
 

@@ -14,6 +14,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { kubeAt } from "../support/black-hole.js";
+import { asList } from "../support/fixtures.js";
 
 const suffix = randomBytes(3).toString("hex");
 const namespace = `dns-taints-${suffix}`;
@@ -234,7 +235,7 @@ describe("NodeTainter", () => {
       { apiVersion: "v1", kind: "Node", metadata: { name: nodes[1], labels: { [siteLabel]: "a" } } },
       { apiVersion: "v1", kind: "Node", metadata: { name: nodes[2], labels: { [siteLabel]: "b" } } },
     ];
-    await mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+    await mustKubectl(["apply", "-f", "-"], asList(items));
     for (const name of nodes) baseline.set(name, await keys(name));
     expect(base(nodes[0])).toContain(preexisting.key);
   });

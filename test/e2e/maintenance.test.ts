@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { formatMaintenance } from "../../shared/maintenance.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
@@ -53,7 +53,7 @@ describe("maintenance mode (real operator, API server and MariaDB)", () => {
         sites: sites.sites.map((s) => siteAt(s)),
       }),
     ];
-    const r = await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items }) });
+    const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
     expect(r.code).toBe(0);
     operator = await start();
     await waitFor("healthy", async () => (await group()).status?.activeSite === "iad", 20_000, 200);
