@@ -18,6 +18,7 @@ import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, 
 import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
+import { isFinishedRequest } from "../../shared/planned/step.js";
 
 /** Phases after which the operator does nothing more for a request. Skipped/Rejected: see followedOutcome. */
 const TERMINAL_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Skipped", "Rejected"]);
@@ -77,10 +78,8 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, maxLagWaitMs:
       message: `a planned failover of ${key} to ${block.target || "?"} is already in progress (phase ${block.phase}${id}); follow it with ${statusCommand(g)}, or wait for it to end`,
     };
   }
-  // The annotations of a request that already ended, not yet removed by the operator: the operator
-  // removes them only while they are unchanged, so a new request may replace them.
-  const leftover = block !== undefined && block.requestId !== undefined && annotations[ANNOTATIONS.plannedFailoverRequestId] === block.requestId;
-  if (pending !== undefined && !leftover) {
+  // Not yet removed by the operator, which removes them only while unchanged: replaceable.
+  if (pending !== undefined && !isFinishedRequest(block, annotations[ANNOTATIONS.plannedFailoverRequestId])) {
     const id = annotations[ANNOTATIONS.plannedFailoverRequestId];
     return {
       verdict: "reject",

@@ -120,6 +120,14 @@ const ROLLBACK_TIMEOUT_REASONS = new Set(["LagTimeout", "DeadlineExceeded"]);
 
 export const isTerminal = (phase: PlannedFailoverPhase | undefined): boolean => phase !== undefined && TERMINAL.includes(phase);
 
+/**
+ * The request annotations are the leftovers of the request this block finished (their id is its
+ * id): the operator clears them, and a new request may replace them.
+ */
+export function isFinishedRequest(block: PlannedFailoverStatus | undefined, requestId: string | undefined): boolean {
+  return block !== undefined && isTerminal(block.phase) && requestId !== undefined && block.requestId === requestId;
+}
+
 const nothing = (hold = false): PlannedStep => ({ actions: [], holdEmergency: hold });
 
 function clearRequest(input: PlannedInput): PlannedAction {
@@ -148,7 +156,7 @@ export function plannedStep(input: PlannedInput): PlannedStep {
   // No request in flight: a new annotation starts one; a leftover one of a finished request is cleared.
   if (cur === undefined || isTerminal(phase)) {
     if (!requested) return nothing();
-    if (cur !== undefined && input.requestId !== undefined && cur.requestId === input.requestId) return { actions: [clearRequest(input)], holdEmergency: false };
+    if (isFinishedRequest(cur, input.requestId)) return { actions: [clearRequest(input)], holdEmergency: false };
     return intake(input, input.annotation ?? "");
   }
   const c: PlannedFailoverStatus & { phase: PlannedFailoverPhase } = { ...cur, phase: cur.phase };
