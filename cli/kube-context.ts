@@ -87,14 +87,19 @@ export async function connect(command: Command): Promise<KubeContext> {
     if (err instanceof DurationError) usageError(command, `--request-timeout: ${err.message}`);
     throw err;
   }
-  const { Kube, loadKubeConfig } = await import("../operator/kube/client.js");
   // --kubeconfig on the command line is one file. From $KUBECONFIG it may be a list of files,
   // which only the default loader merges, so leave that case to it.
   const explicitPath = root.getOptionValueSource("kubeconfig") === "cli" ? flags.kubeconfig : undefined;
-  const where = explicitPath ?? process.env.KUBECONFIG ?? "~/.kube/config";
+  return openContext({ ...(explicitPath ? { kubeconfig: explicitPath } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.namespace ? { namespace: flags.namespace } : {}) }, timeoutMs);
+}
+
+/** The kubeconfig, context and namespace as the flags choose them; errors say which file and what to fix. */
+export async function openContext(flags: { kubeconfig?: string; context?: string; namespace?: string }, timeoutMs: number): Promise<KubeContext> {
+  const { Kube, loadKubeConfig } = await import("../operator/kube/client.js");
+  const where = flags.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config";
   let config: KubeConfig;
   try {
-    config = loadKubeConfig(explicitPath ? { kubeconfig: explicitPath } : {});
+    config = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
   } catch (err) {
     throw new Error(`cannot load the kubeconfig (${where}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

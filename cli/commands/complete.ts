@@ -7,6 +7,7 @@
  * line, within 2 s, and a failed lookup completes nothing rather than printing an error.
  */
 import type { Command } from "commander";
+import { openContext } from "../kube-context.js";
 import { commandModels, type CommandModel } from "./completion.js";
 
 /** Cobra's ShellCompDirective bits that this plugin uses. */
@@ -91,18 +92,16 @@ export function formatCompletion(plan: CompletionPlan, looked: readonly string[]
 const LOOKUP_TIMEOUT_MS = 2_000;
 
 async function lookUp(lookup: Lookup, connection: Connection): Promise<string[]> {
-  const { Kube, loadKubeConfig } = await import("../../operator/kube/client.js");
-  const config = loadKubeConfig({ ...(connection.kubeconfig ? { kubeconfig: connection.kubeconfig } : {}), ...(connection.context ? { context: connection.context } : {}) });
-  if (lookup.kind === "contexts") return config.getContexts().map((c) => c.name);
-  const kube = new Kube(config, { timeoutMs: LOOKUP_TIMEOUT_MS });
-  const namespace = connection.namespace || config.getContextObject(config.getCurrentContext())?.namespace || "default";
+  const ctx = await openContext(connection, LOOKUP_TIMEOUT_MS);
   switch (lookup.kind) {
+    case "contexts":
+      return ctx.config.getContexts().map((c) => c.name);
     case "groups":
-      return (await kube.listFailoverGroups(namespace)).items.map((g) => g.metadata.name ?? "");
+      return (await ctx.kube.listFailoverGroups(ctx.namespace)).items.map((g) => g.metadata.name ?? "");
     case "sites":
-      return (await kube.getFailoverGroup(namespace, lookup.group)).spec.sites.map((s) => s.name);
+      return (await ctx.kube.getFailoverGroup(ctx.namespace, lookup.group)).spec.sites.map((s) => s.name);
     case "namespaces":
-      return (await kube.call("list namespaces", (options) => kube.core.listNamespace({}, options))).items.map((n) => n.metadata?.name ?? "");
+      return (await ctx.kube.call("list namespaces", (options) => ctx.kube.core.listNamespace({}, options))).items.map((n) => n.metadata?.name ?? "");
   }
 }
 
