@@ -113,6 +113,7 @@ export const METRICS = {
   failoversTotal: "bloodraven_failovers_total",
   failoverDurationSeconds: "bloodraven_failover_duration_seconds",
   failoverFailuresTotal: "bloodraven_failover_failures_total",
+  failoverBlockedTotal: "bloodraven_failover_blocked_total",
   websocketConnectedClients: "bloodraven_websocket_connected_clients",
   replicationLagSeconds: "bloodraven_replication_lag_seconds",
   replicationRunning: "bloodraven_replication_running",

@@ -175,7 +175,9 @@ export class FailoverExecutor {
 
   private async repoint(site: string, source: string, formerPrimary: boolean): Promise<void> {
     if (formerPrimary && !this.deps.recoveryOf(site)) await this.deps.persistRecovery(site, { state: "RecoveryInProgress" });
-    await this.deps.withSite(site, "repoint", (s) => s.flavor.repoint(s, this.deps.replicationSource(source), { formerPrimary }), this.timings.promoteDeadlineMs);
+    // A 1 s heartbeat lets the replica vouch for its source within 2 s (witness evidence, shared/failover/witness.ts).
+    const opts = { formerPrimary, heartbeatSeconds: 1 };
+    await this.deps.withSite(site, "repoint", (s) => s.flavor.repoint(s, this.deps.replicationSource(source), opts), this.timings.promoteDeadlineMs);
     this.log.info(LOG_MESSAGES.siteRepointed, { site, source, formerPrimary });
   }
 

@@ -104,6 +104,7 @@ export class OperatorMetrics {
   private readonly maintenance: Gauge<"namespace" | "group">;
   private readonly failoverDuration: Histogram<"namespace" | "group" | "stage">;
   private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
+  private readonly failoverBlocked: Counter<"namespace" | "group" | "reason">;
   private readonly plannedDuration: Histogram<"namespace" | "group">;
   private readonly plannedLagWait: Histogram<"namespace" | "group">;
   private readonly websocketDrops: Counter<"reason">;
@@ -121,6 +122,7 @@ export class OperatorMetrics {
     divergent: SeriesIndex<SiteLabel>;
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
+    failoverBlocked: SeriesIndex<"namespace" | "group" | "reason">;
     plannedDuration: SeriesIndex<"namespace" | "group">;
     plannedLagWait: SeriesIndex<"namespace" | "group">;
     maintenance: SeriesIndex<"namespace" | "group">;
@@ -161,6 +163,12 @@ export class OperatorMetrics {
     this.failoverFailures = new Counter({
       name: METRICS.failoverFailuresTotal,
       help: "Failover steps that failed, by reason (fence_failed, promote_failed, repoint_failed, dns_failed)",
+      labelNames: ["namespace", "group", "reason"],
+      registers,
+    });
+    this.failoverBlocked = new Counter({
+      name: METRICS.failoverBlockedTotal,
+      help: "Times a wanted promotion or split-brain resolution was not done, by the decision core's reason (PrimaryReachableByReplicas, Cooldown, ...); counted once per episode, not per poll",
       labelNames: ["namespace", "group", "reason"],
       registers,
     });
@@ -258,6 +266,7 @@ export class OperatorMetrics {
       divergent: new SeriesIndex(this.divergent),
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
+      failoverBlocked: new SeriesIndex(this.failoverBlocked),
       plannedDuration: new SeriesIndex(this.plannedDuration),
       plannedLagWait: new SeriesIndex(this.plannedLagWait),
       maintenance: new SeriesIndex(this.maintenance),
@@ -323,6 +332,10 @@ export class OperatorMetrics {
 
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void {
     this.failoverFailures.inc(this.index.failoverFailures.track({ namespace, group, reason }));
+  }
+
+  recordFailoverBlocked(namespace: string, group: string, reason: string): void {
+    this.failoverBlocked.inc(this.index.failoverBlocked.track({ namespace, group, reason }));
   }
 
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void {

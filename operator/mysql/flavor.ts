@@ -62,6 +62,12 @@ export interface ReplicaState {
   readonly lastSqlError: string;
   /** Configured MASTER_DELAY / SOURCE_DELAY in seconds. */
   readonly sqlDelay: number;
+  /** server_id of the source, as the receiver last learned it (0 before it ever connected). */
+  readonly sourceServerId: number;
+  /** Heartbeats received from the source since replication started: the receiver hears from a live source even when it writes nothing. */
+  readonly receivedHeartbeats: number;
+  /** The configured heartbeat period in seconds (0: heartbeats off). */
+  readonly heartbeatPeriodSeconds: number;
 }
 
 export interface ServerObservation {
@@ -282,6 +288,14 @@ export function readSwitch(s: Session, row: Row, name: string): boolean {
   if (SWITCH_OFF.has(value)) return false;
   if (SWITCH_ON.has(value)) return true;
   throw new UnexpectedResult(s.endpoint, `column ${name} is ${String(value)}, expected ON or OFF`);
+}
+
+/** A non-negative number column (DECIMAL arrives as text). */
+export function readNumber(s: Session, row: Row, name: string): number {
+  const value = column(s, row, name);
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n)) throw new UnexpectedResult(s.endpoint, `column ${name} is ${String(value)}, expected a number`);
+  return n;
 }
 
 /** "Yes" / "No" / "Connecting" of the replica thread columns. */

@@ -18,6 +18,7 @@ import {
   onlyRow,
   readInteger,
   readNullableInteger,
+  readNumber,
   readString,
   readSwitch,
   readThread,
@@ -64,6 +65,9 @@ function parseReplica(s: Session, row: Row): ReplicaState {
     lastSqlErrno: readInteger(s, row, "Last_SQL_Errno"),
     lastSqlError: readString(s, row, "Last_SQL_Error"),
     sqlDelay: readInteger(s, row, "SQL_Delay"),
+    sourceServerId: readInteger(s, row, "Master_Server_Id"),
+    receivedHeartbeats: readInteger(s, row, "Slave_received_heartbeats"),
+    heartbeatPeriodSeconds: readNumber(s, row, "Slave_heartbeat_period"),
   };
 }
 
@@ -77,7 +81,8 @@ export const mariadbFlavor: Flavor = {
 
   async observe(s: Session): Promise<ServerObservation> {
     const row = onlyRow(s, await s.query(OBSERVE), "observe");
-    const [replica] = await s.query("SHOW REPLICA STATUS");
+    // The ALL form is the one that carries the heartbeat columns; the default connection is ''.
+    const replica = (await s.query("SHOW ALL REPLICAS STATUS")).find((r) => r.Connection_name === "");
     const readOnly = readSwitch(s, row, "read_only");
     return {
       flavor: "mariadb",

@@ -21,6 +21,7 @@ import {
   onlyRow,
   readInteger,
   readNullableInteger,
+  readNumber,
   readString,
   readSwitch,
   readThread,
@@ -40,6 +41,11 @@ const LIST_SESSIONS =
   "SELECT ID AS id FROM performance_schema.processlist WHERE ID <> CONNECTION_ID() AND USER NOT IN (?) " +
   "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon')";
 // Replication applier/receiver threads and the event scheduler.
+// SHOW REPLICA STATUS has no heartbeat columns since 8.0; the default channel is ''.
+const HEARTBEATS =
+  "SELECT s.COUNT_RECEIVED_HEARTBEATS AS heartbeats, c.HEARTBEAT_INTERVAL AS period " +
+  "FROM performance_schema.replication_connection_status s JOIN performance_schema.replication_connection_configuration c USING (CHANNEL_NAME) " +
+  "WHERE CHANNEL_NAME = ''";
 
 async function readSwitches(s: Session): Promise<Switches> {
   const row = onlyRow(s, await s.query(READ_SWITCHES), "read_only");
@@ -50,7 +56,7 @@ function canonicalGtids(text: string): string {
   return GtidSet.parse(text).toString();
 }
 
-function parseReplica(s: Session, row: Row): ReplicaState {
+function parseReplica(s: Session, row: Row, heartbeat: Row): ReplicaState {
   const io = readThread(s, row, "Replica_IO_Running");
   return {
     ioRunning: io === "Yes",
@@ -68,6 +74,9 @@ function parseReplica(s: Session, row: Row): ReplicaState {
     lastSqlErrno: readInteger(s, row, "Last_SQL_Errno"),
     lastSqlError: readString(s, row, "Last_SQL_Error"),
     sqlDelay: readInteger(s, row, "SQL_Delay"),
+    sourceServerId: readInteger(s, row, "Source_Server_Id"),
+    receivedHeartbeats: readInteger(s, heartbeat, "heartbeats"),
+    heartbeatPeriodSeconds: readNumber(s, heartbeat, "period"),
   };
 }
 
@@ -92,7 +101,7 @@ export const mysqlFlavor: Flavor = {
       readOnly: readSwitch(s, row, "read_only"),
       superReadOnly: readSwitch(s, row, "super_read_only"),
       gtidExecuted: canonicalGtids(readString(s, row, "gtid_executed")),
-      replica: replica === undefined ? undefined : parseReplica(s, replica),
+      replica: replica === undefined ? undefined : parseReplica(s, replica, onlyRow(s, await s.query(HEARTBEATS), "replication_connection_status")),
     };
   },
 

@@ -1,9 +1,10 @@
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
-import { decide, type DecisionSite, type DurableRecord } from "../../shared/failover/decide.js";
+import { decide, type Blocked, type BlockedReason, type DecisionSite, type DurableRecord } from "../../shared/failover/decide.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
+import type { SiteContact } from "../../shared/failover/witness.js";
 import type { FailoverExecutor, RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteAddress, SiteObservation } from "./manager.js";
@@ -17,6 +18,8 @@ export interface FailoverCycle {
   settled: boolean;
   states: ReadonlyMap<string, SiteState>;
   observations: ReadonlyMap<string, SiteObservation | undefined>;
+  /** Witness evidence kept across polls (manager.ts); absent, no site can vouch for another. */
+  contacts?: ReadonlyMap<string, SiteContact>;
   addresses: ReadonlyMap<string, SiteAddress>;
   /** The out-of-band copy of the failover record (annotations), newer of the two wins. */
   annotatedFailover?: { at: string; target: string };
@@ -30,12 +33,18 @@ export interface FailoverCycle {
 /** Actions that leave the primary as it is: the primary can be announced before they run. */
 const CONVERGING: ReadonlySet<string> = new Set(["repoint", "recordDivergence", "clearRecovery", "event"]);
 
-/** The site a replica's source host:port points at, when it is one of the group's sites. */
-function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>): string | undefined {
+/**
+ * The group site a replica's source points at: by host:port as the operator addresses the sites,
+ * else by the source's server_id (a replica may reach its source through another name, a Service
+ * or a proxy, than the operator does).
+ */
+function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>, contacts: ReadonlyMap<string, SiteContact> | undefined): string | undefined {
   const r = o?.replica;
   if (!r) return undefined;
   for (const [name, a] of addresses) if (a.host === r.sourceHost && a.port === r.sourcePort) return name;
-  return undefined;
+  if (r.sourceServerId === 0 || contacts === undefined) return undefined;
+  const bySourceId = [...contacts].filter(([, c]) => c.serverId === r.sourceServerId).map(([name]) => name);
+  return bySourceId.length === 1 ? bySourceId[0] : undefined;
 }
 
 export function durableRecord(status: MysqlFailoverGroupStatus | undefined, annotated?: { at: string; target: string }): DurableRecord {
@@ -67,7 +76,9 @@ export function durableRecord(status: MysqlFailoverGroupStatus | undefined, anno
 export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
   return cycle.spec.sites.map((site) => {
     const o = cycle.observations.get(site.name);
-    const from = sourceSite(o, cycle.addresses);
+    const from = sourceSite(o, cycle.addresses, cycle.contacts);
+    const contact = cycle.contacts?.get(site.name);
+    const receiver = contact?.last;
     return {
       name: site.name,
       role: site.role,
@@ -75,6 +86,16 @@ export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
       polledOk: o !== undefined,
       ...(o ? { readOnly: o.readOnly, position: { flavor: o.flavor, gtidExecuted: o.gtidExecuted, ...(o.gtidBinlogState ? { gtidBinlogState: o.gtidBinlogState } : {}) } } : {}),
       ...(from ? { replicatingFrom: from } : {}),
+      ...(contact?.failingSince !== undefined ? { failingSince: new Date(contact.failingSince).toISOString() } : {}),
+      ...(o?.replica && receiver
+        ? {
+            receiver: {
+              link: receiver.sample.link,
+              heartbeatPeriodSeconds: receiver.sample.heartbeatPeriodSeconds,
+              ...(contact?.receivedAfter !== undefined ? { receivedAfter: new Date(contact.receivedAfter).toISOString() } : {}),
+            },
+          }
+        : {}),
     };
   });
 }
@@ -97,12 +118,17 @@ export class FailoverController {
       followPrimary(site: string): Promise<void>;
       observeFailover(stage: "dns", seconds: number): void;
       recordFailure(reason: "dns_failed"): void;
+      /** Once per episode: when the blocked reason changes to this one. */
+      recordBlocked(reason: BlockedReason): void;
     },
   ) {}
 
-  /** Returns the primary the group stands behind after this step; undefined when unsettled or unknown. */
-  async step(cycle: FailoverCycle): Promise<string | undefined> {
-    if (!cycle.settled) return undefined;
+  /**
+   * Returns the primary the group stands behind after this step (undefined when unsettled or
+   * unknown) and why a wanted promotion did not happen, if it did not.
+   */
+  async step(cycle: FailoverCycle): Promise<{ primary?: string; blocked?: Blocked }> {
+    if (!cycle.settled) return {};
     const decidedAt = Date.now();
     const decision = decide({
       now: new Date(decidedAt).toISOString(),
@@ -117,6 +143,7 @@ export class FailoverController {
     });
     const blocked = decision.blocked ? `${decision.blocked.reason}: ${decision.blocked.message}` : "";
     if (blocked !== this.lastBlocked) {
+      if (decision.blocked && !this.lastBlocked.startsWith(`${decision.blocked.reason}:`)) this.deps.recordBlocked(decision.blocked.reason);
       this.lastBlocked = blocked;
       if (decision.blocked) {
         this.deps.log.warn(LOG_MESSAGES.failoverBlocked, { reason: decision.blocked.reason, detail: decision.blocked.message });
@@ -141,7 +168,7 @@ export class FailoverController {
         this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.dnsUpdateFailed, message: `moving DNS and taints to ${active} failed (retried every poll): ${errorText(err)}` });
       }
     }
-    return active || undefined;
+    return { ...(active ? { primary: active } : {}), ...(decision.blocked ? { blocked: decision.blocked } : {}) };
   }
 }
 

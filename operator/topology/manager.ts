@@ -5,7 +5,8 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
-import { applyAuthority, statusMessage, topologyStatus, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
+import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
+import type { Blocked } from "../../shared/failover/decide.js";
 import { maintenanceState, parseMaintenance, type MaintenanceState } from "../../shared/maintenance.js";
 import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage, type PlannedFailoverResult } from "../../shared/names.js";
 import { FailoverExecutor } from "../failover/executor.js";
@@ -15,22 +16,40 @@ import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
 import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
 import { GroupStatusStore } from "./status-store.js";
+import { nextContact, receiverLink, type ReceiverSample, type SiteContact } from "../../shared/failover/witness.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
 /** What one poll of one server reports, flavor-independent. */
 export interface SiteObservation {
   flavor: "mysql" | "mariadb";
+  serverId: number;
   readOnly: boolean;
   gtidExecuted: string;
   gtidBinlogState?: string;
   replica?: {
     ioRunning: boolean;
+    ioConnecting: boolean;
+    lastIoErrno: number;
+    retrievedGtids: string;
+    sourceServerId: number;
+    receivedHeartbeats: number;
+    heartbeatPeriodSeconds: number;
     sqlRunning: boolean;
     secondsBehindSource: number | null;
     sourceHost: string;
     sourcePort: number;
     lastIoError: string;
     lastSqlError: string;
+  };
+}
+
+function receiverSample(r: NonNullable<SiteObservation["replica"]>): ReceiverSample {
+  return {
+    link: receiverLink(r),
+    sourceServerId: r.sourceServerId,
+    heartbeats: r.receivedHeartbeats,
+    received: r.retrievedGtids,
+    heartbeatPeriodSeconds: r.heartbeatPeriodSeconds,
   };
 }
 
@@ -59,6 +78,7 @@ export interface TopologyMetricsSink {
   recordFailover(namespace: string, group: string, targetSite: string): void;
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
+  recordFailoverBlocked(namespace: string, group: string, reason: string): void;
   recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void;
   observePlannedFailover(namespace: string, group: string, seconds: number): void;
   observePlannedLagWait(namespace: string, group: string, seconds: number): void;
@@ -125,6 +145,8 @@ export class TopologyManager {
   private nudged = false;
   private latest: GroupStatusMessage | undefined;
   private observations = new Map<string, SiteObservation | undefined>();
+  /** Per site: since when its polls fail, and when its receiver last heard from its source (witness evidence). */
+  private contacts = new Map<string, SiteContact>();
   private readonly failover: FailoverController;
   private readonly planned: PlannedExecutor;
   private readonly log: Logger;
@@ -197,6 +219,7 @@ export class TopologyManager {
       followPrimary: (site) => this.deps.followPrimary(this.group, this.spec, site),
       observeFailover: (stage, seconds) => this.deps.metrics.observeFailover(this.namespace, this.name, stage, seconds),
       recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
+      recordBlocked: (reason) => this.deps.metrics.recordFailoverBlocked(this.namespace, this.name, reason),
     });
   }
 
@@ -372,9 +395,11 @@ export class TopologyManager {
     const base = { name: site.name, role: site.role };
     if (!probe) return { ...base, ok: false, error: "no credentials" };
     const started = performance.now();
+    const at = Date.now();
     try {
       const o = await probe.observe(this.siteDeadlineMs());
       this.observations.set(site.name, o);
+      this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: true, serverId: o.serverId, ...(o.replica ? { receiver: receiverSample(o.replica) } : {}) }));
       this.deps.metrics.observePoll(this.namespace, this.name, site.name, (performance.now() - started) / 1000);
       const poll: SitePoll = { ...base, ok: true, readOnly: o.readOnly, gtidExecuted: o.gtidExecuted };
       if (o.replica) {
@@ -384,6 +409,7 @@ export class TopologyManager {
       return poll;
     } catch (err) {
       this.observations.set(site.name, undefined);
+      this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: false }));
       this.deps.metrics.observePoll(this.namespace, this.name, site.name, (performance.now() - started) / 1000);
       this.log.debug(LOG_MESSAGES.pollFailed, { site: site.name, error: errorText(err) });
       return { ...base, ok: false, error: errorText(err) };
@@ -417,7 +443,7 @@ export class TopologyManager {
     return invalid ? { state, invalid } : { state };
   }
 
-  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<string | undefined> {
+  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<{ primary?: string; blocked?: Blocked }> {
     await this.store.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
     const at = annotations[ANNOTATIONS.lastFailover];
@@ -429,6 +455,7 @@ export class TopologyManager {
       settled,
       states: new Map([...this.memory.trackers].map(([name, t]) => [name, t.state])),
       observations: this.observations,
+      contacts: this.contacts,
       addresses: new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)])),
       ...(at && target ? { annotatedFailover: { at, target } } : {}),
       announce,
@@ -525,11 +552,11 @@ export class TopologyManager {
       if (early.activeSite === primary) publish(early);
     };
     const { holdEmergency, progressed } = await this.runPlanned(result.settled);
-    const authority = holdEmergency ? undefined : await this.runFailover(result.settled, observed, !maintenance.state.active, announce);
+    const failover = holdEmergency ? {} : await this.runFailover(result.settled, observed, !maintenance.state.active, announce);
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
-    const settled = applyAuthority(this.store.written === before ? observed : topologyStatus(this.store.written, result, polls, maxLag, generation, now), authority);
-    const status = withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now);
+    const settled = applyAuthority(this.store.written === before ? observed : topologyStatus(this.store.written, result, polls, maxLag, generation, now), failover.primary);
+    const status = withFailoverBlocked(withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now), failover.blocked, now);
     this.store.report(status);
     publish(status);
     return progressed;

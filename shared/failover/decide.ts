@@ -27,6 +27,7 @@
 
 import type { SiteRole, SiteState } from "../names.js";
 import { contains, missing, type MissingTransactions, type ServerPosition } from "./gtid-compare.js";
+import { witnessVerdict, type ReceiverLink } from "./witness.js";
 
 export type { ServerFlavor, ServerPosition } from "./gtid-compare.js";
 
@@ -43,6 +44,10 @@ export interface DecisionSite {
   position?: ServerPosition;
   /** The group site this one's replication source points at, when known. */
   replicatingFrom?: string;
+  /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
+  failingSince?: string;
+  /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
+  receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
 }
 
 export type RecoveryRecordState = "RecoveryInProgress" | "RecoveryBlocked";
@@ -102,6 +107,12 @@ export type BlockedReason =
   | "AutomaticFailoverOff"
   | "Cooldown"
   | "CandidatesDiverged"
+  /** The operator cannot reach the primary, but a replica still receives from it. */
+  | "PrimaryReachableByReplicas"
+  /** Replicas connected to the unreachable primary have not yet shown whether it is gone. */
+  | "WitnessPending"
+  /** No reachable site replicates from the unreachable primary: nothing confirms it is gone. */
+  | "NoWitness"
   /** A comparison needed for a safe choice could not be made (position missing or unparsable). */
   | "PositionUnknown";
 
@@ -286,8 +297,14 @@ function splitBrain(
  * - automatic failover is on (off during maintenance);
  * - the cooldown since the last failover has passed (absent record: no cooldown; unreadable
  *   record: refuse, like an unreadable GTID);
- * - some reachable, read-only, primary-candidate site, not known to be divergent
- *   (RecoveryBlocked: a human reviews those, like MOCO's errant replicas), holds every other
+ * - some reachable, read-only, primary-candidate site is left that is not known to be divergent;
+ * - the replicas of that primary confirm it is gone (witness.ts): none still receives from it
+ *   after the operator lost it, none is still waiting to tell, and at least one replicates from it.
+ *   The operator's own failed polls prove only that the operator cannot reach it; promoting
+ *   while it serves applications would make two writers. A primary that replicas reach but
+ *   applications do not is therefore never failed over automatically;
+ * - one of those candidates (divergent ones, RecoveryBlocked, are left to a human, like MOCO's
+ *   errant replicas) holds every other
  *   reachable core site's transactions. Never promote a site that would lose transactions
  *   another reachable site has. Among several (they then hold the same set), sitePriorities
  *   order first, then declaration order.
@@ -310,7 +327,7 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return { reason: "OtherWritable", message: `primary ${authority.name} is unreachable, but ${names(writable)} may be writable; waiting for the fence to be confirmed` };
   }
   if (!policy.automaticFailover) {
-    return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off` };
+    return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off (maintenance)` };
   }
   if (record.lastFailover !== undefined) {
     const last = Date.parse(record.lastFailover);
@@ -330,6 +347,8 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   if (candidates.length === 0) {
     return { reason: "NoCandidate", message: `primary ${authority.name} is unreachable and no reachable, read-only, non-divergent primary-candidate is left` };
   }
+  const witnessBlock = witnessesSayNo(sites, authority, nowMs);
+  if (witnessBlock !== undefined) return witnessBlock;
   const priority = (s: DecisionSite): number => {
     const i = policy.sitePriorities.indexOf(s.name);
     return i < 0 ? policy.sitePriorities.length : i;
@@ -357,6 +376,31 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return { reason: "CandidatesDiverged", message: `primary ${authority.name} is unreachable; no candidate holds every reachable site's transactions (${shortfalls.join("; ")}); promoting any would lose data` };
   }
   return { reason: "PositionUnknown", message: `primary ${authority.name} is unreachable; cannot compare executed transactions (${unknowns.join("; ")})` };
+}
+
+/** Why the replicas' evidence forbids promoting now, or undefined when they confirm the primary is gone. */
+function witnessesSayNo(sites: readonly DecisionSite[], authority: DecisionSite, nowMs: number): Blocked | undefined {
+  // Unknown start of the outage: any receipt at all counts as a sign of life.
+  const lostAt = authority.failingSince !== undefined ? Date.parse(authority.failingSince) : -Infinity;
+  const views = sites.flatMap((s) => (s !== authority && s.polledOk && s.replicatingFrom === authority.name && s.receiver !== undefined ? [{ name: s.name, ...s.receiver }] : []));
+  const verdict = witnessVerdict(views, Number.isNaN(lostAt) ? -Infinity : lostAt, nowMs);
+  const p = authority.name;
+  switch (verdict.kind) {
+    case "alive":
+      return {
+        reason: "PrimaryReachableByReplicas",
+        message: `operator cannot reach the primary ${p}; replicas can (${verdict.sites.join(", ")} still receive from it): no failover while it is alive. Check the network between the operator and ${p}`,
+      };
+    case "pending":
+      return { reason: "WitnessPending", message: `primary ${p} is unreachable; waiting for ${verdict.sites.join(", ")} (still connected to it) to confirm it is gone` };
+    case "none":
+      return {
+        reason: "NoWitness",
+        message: `primary ${p} is unreachable, but no reachable site replicates from it, so nothing confirms it is gone: check that ${p} is down, then promote a site by hand`,
+      };
+    case "gone":
+      return undefined;
+  }
 }
 
 /**

@@ -102,6 +102,26 @@ export function withMaintenance(status: TopologyStatus, state: MaintenanceState,
   return { ...status, conditions };
 }
 
+/** Blocked reasons that say the operator's view, not the group, is what is wrong. */
+const PARTIAL_VIEW: ReadonlySet<string> = new Set(["PrimaryReachableByReplicas", "WitnessPending", "NoWitness"]);
+
+/**
+ * Why no failover happened, on Ready and Degraded while they are not healthy: "NoPrimary" alone
+ * would send the on-call engineer after the database when the operator is the one cut off. The
+ * witness reasons replace the verdict's reason; any other reason is appended to the message.
+ */
+export function withFailoverBlocked(status: TopologyStatus, blocked: { reason: string; message: string } | undefined, now: string): TopologyStatus {
+  if (blocked === undefined) return status;
+  let conditions = status.conditions;
+  for (const type of [CONDITION_TYPES.ready, CONDITION_TYPES.degraded]) {
+    const c = conditions.find((x) => x.type === type);
+    if (c === undefined || c.reason === "Healthy" || c.message.includes(blocked.message)) continue;
+    const { lastTransitionTime: _, ...rest } = c;
+    conditions = setCondition(conditions, { ...rest, ...(PARTIAL_VIEW.has(blocked.reason) ? { reason: blocked.reason } : {}), message: `${c.message}; failover blocked: ${blocked.message}` }, now);
+  }
+  return { ...status, conditions };
+}
+
 /** RecoveryPending from the recovery fields of the sites (the seeds' two reasons). */
 function recoveryCondition(sites: readonly SiteStatus[], generation: number): ConditionUpdate {
   const blocked = sites.filter((s) => s.recoveryState === "RecoveryBlocked");

@@ -68,8 +68,18 @@ describe("MariaDB flavor against real mariadbd", () => {
       lastSqlErrno: 0,
       lastSqlError: "",
       sqlDelay: 0,
+      sourceServerId: 1,
+      heartbeatPeriodSeconds: 1,
     });
     expect(seen.replica?.ioThreadState).toMatch(/waiting for master/i);
+  });
+
+  it("the witness evidence: an idle source's heartbeats keep arriving at its replica", async () => {
+    const first = (await observe(pdx)).replica?.receivedHeartbeats ?? -1;
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const later = (await observe(pdx)).replica?.receivedHeartbeats ?? -1;
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(later).toBeGreaterThan(first);
   });
 
   it("waitForGtid: true once applied, false within the timeout while MASTER_DELAY holds the applier back", async () => {

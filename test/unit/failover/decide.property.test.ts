@@ -4,8 +4,10 @@
  * actions applied the way a correct executor would. Safety invariants are checked on every
  * decision; liveness once the faults stop.
  *
- * Model: each site is up or not (down, hung and partitioned look the same to a poll, and a site
- * that is not up takes no writes from anyone), read-only or writable, has an executed GTID set
+ * Model: each site is up or not (down, hung and partitioned from everyone look the same to a poll,
+ * and a site that is not up takes no writes from anyone), cut off from the operator alone or not
+ * (it still serves applications and replicates, but the operator can neither poll nor fence it),
+ * read-only or writable, has an executed GTID set
  * (MySQL; every site writes under its own UUID) and maybe a replication source. Replication is
  * modelled as catch-up events: a replica whose source is up takes the source's whole set.
  *
@@ -42,6 +44,8 @@ interface Group {
 
 type Fault =
   | { t: "down"; site: number }
+  /** Only the operator's path to the site breaks: it keeps serving and replicating. */
+  | { t: "cut"; site: number }
   /** The site currently writable (the primary, if any) goes down: the common emergency. */
   | { t: "downPrimary"; pick: number }
   /**
@@ -88,13 +92,14 @@ const site = fc.integer({ min: 0, max: 3 });
 type Mix = Record<Fault["t"], number>;
 
 /** Every kind of fault, each now and then. */
-const EVERYTHING: Mix = { down: 8, downPrimary: 4, up: 8, write: 12, errant: 3, rogueWritable: 2, sync: 4, restart: 2, restartStatusLost: 1, maintenance: 1, tick: 6 };
+const EVERYTHING: Mix = { cut: 4, down: 8, downPrimary: 4, up: 8, write: 12, errant: 3, rogueWritable: 2, sync: 4, restart: 2, restartStatusLost: 1, maintenance: 1, tick: 6 };
 /** Primary churn: crashes and returns of whoever is writable, writes with lag, restarts, time. */
-const CHURN: Mix = { down: 2, downPrimary: 8, up: 8, write: 10, errant: 1, rogueWritable: 0, sync: 3, restart: 2, restartStatusLost: 0, maintenance: 0, tick: 6 };
+const CHURN: Mix = { cut: 2, down: 2, downPrimary: 8, up: 8, write: 10, errant: 1, rogueWritable: 0, sync: 3, restart: 2, restartStatusLost: 0, maintenance: 0, tick: 6 };
 
 function arbFault(mix: Mix): fc.Arbitrary<Fault> {
   const kinds: { weight: number; arbitrary: fc.Arbitrary<Fault> }[] = [
     { weight: mix.down, arbitrary: site.map((s) => ({ t: "down" as const, site: s })) },
+    { weight: mix.cut, arbitrary: site.map((s) => ({ t: "cut" as const, site: s })) },
     { weight: mix.downPrimary, arbitrary: fc.nat(3).map((pick) => ({ t: "downPrimary" as const, pick })) },
     { weight: mix.up, arbitrary: fc.record({ pick: fc.nat(3), reboot: fc.boolean() }).map((r) => ({ t: "up" as const, ...r })) },
     {
@@ -124,6 +129,8 @@ interface Server {
   role: SiteRole;
   uuid: string;
   up: boolean;
+  /** Up, but the operator cannot reach it (polls fail, fences do not arrive). */
+  cut: boolean;
   readOnly: boolean;
   executed: GtidSet;
   source?: string;
@@ -136,6 +143,8 @@ interface World {
   nowMs: number;
   record: DurableRecord;
   memory: GroupMemory;
+  /** The operator's memory of when each site's polls started failing (lost on restart). */
+  failingSince: Map<string, number>;
   priorities: string[];
   automaticFailover: boolean;
   promotions: { atMs: number; site: string }[];
@@ -151,7 +160,7 @@ class InvariantViolation extends Error {}
 function snapshot(w: World): unknown {
   return {
     now: new Date(w.nowMs).toISOString(),
-    servers: w.servers.map((s) => ({ name: s.name, role: s.role, up: s.up, readOnly: s.readOnly, executed: s.executed.toString(), source: s.source })),
+    servers: w.servers.map((s) => ({ name: s.name, role: s.role, up: s.up, cut: s.cut, readOnly: s.readOnly, executed: s.executed.toString(), source: s.source })),
     record: w.record,
     trackers: Object.fromEntries([...w.memory.trackers].map(([k, v]) => [k, v.state])),
     priorities: w.priorities,
@@ -170,6 +179,7 @@ function build(g: Group): World {
     role,
     uuid: uuid(i),
     up: true,
+    cut: false,
     readOnly: i !== 0,
     executed: GtidSet.empty(),
     written: 0,
@@ -189,6 +199,7 @@ function build(g: Group): World {
     nowMs: START,
     record: { recovery: {}, ...(g.knownPrimary ? { activeSite: primary.name } : {}) },
     memory: EMPTY_MEMORY,
+    failingSince: new Map(),
     priorities: g.priorities.filter((i) => i < candidates.length).map((i) => candidates[i]!),
     automaticFailover: true,
     promotions: [],
@@ -227,6 +238,9 @@ function applyFault(w: World, f: Fault): void {
     case "down":
       at(f.site).up = false;
       return;
+    case "cut":
+      at(f.site).cut = true;
+      return;
     case "downPrimary": {
       const writable = w.servers.filter((s) => s.up && !s.readOnly);
       const victim = writable[f.pick % Math.max(1, writable.length)];
@@ -238,6 +252,7 @@ function applyFault(w: World, f: Fault): void {
       const s = down[f.pick % Math.max(1, down.length)];
       if (!s) return;
       s.up = true;
+      s.cut = false;
       // The startup safety net: boot fenced, unfence only when the operator names this site.
       if (f.reboot) s.readOnly = w.record.activeSite !== s.name;
       return;
@@ -267,9 +282,11 @@ function applyFault(w: World, f: Fault): void {
       return;
     case "restart":
       w.memory = EMPTY_MEMORY;
+      w.failingSince = new Map();
       return;
     case "restartStatusLost": {
       w.memory = EMPTY_MEMORY;
+      w.failingSince = new Map();
       const { lastFailover, lastFailoverTarget } = w.record;
       w.record = { recovery: {}, ...(lastFailover ? { lastFailover } : {}), ...(lastFailoverTarget ? { lastFailoverTarget } : {}) };
       return;
@@ -287,16 +304,27 @@ function applyFault(w: World, f: Fault): void {
 function poll(w: World): Decision | undefined {
   w.nowMs += POLL_MS;
   const now = new Date(w.nowMs).toISOString();
-  const polls: SitePoll[] = w.servers.map((s) => (s.up ? { name: s.name, role: s.role, ok: true, readOnly: s.readOnly, gtidExecuted: s.executed.toString() } : { name: s.name, role: s.role, ok: false }));
+  const reached = (s: Server): boolean => s.up && !s.cut;
+  for (const s of w.servers) {
+    if (reached(s)) w.failingSince.delete(s.name);
+    else if (!w.failingSince.has(s.name)) w.failingSince.set(s.name, w.nowMs);
+  }
+  // A replica's receiver hears from an up source (heartbeats) and reconnects to one that is not.
+  const receiver = (s: Server): DecisionSite["receiver"] =>
+    s.source !== undefined && byName(w, s.source).up
+      ? { link: "connected", heartbeatPeriodSeconds: 1, receivedAfter: new Date(w.nowMs - POLL_MS).toISOString() }
+      : { link: "reconnecting", heartbeatPeriodSeconds: 1 };
+  const polls: SitePoll[] = w.servers.map((s) => (reached(s) ? { name: s.name, role: s.role, ok: true, readOnly: s.readOnly, gtidExecuted: s.executed.toString() } : { name: s.name, role: s.role, ok: false }));
   const cycle = topologyCycle(w.memory, polls, THRESHOLDS, now);
   w.memory = cycle.memory;
   const sites: DecisionSite[] = w.servers.map((s) => ({
     name: s.name,
     role: s.role,
     state: cycle.states.get(s.name)?.state ?? "unknown",
-    polledOk: s.up,
-    ...(s.up ? { readOnly: s.readOnly, position: { flavor: "mysql" as const, gtidExecuted: s.executed.toString() } } : {}),
-    ...(s.source !== undefined ? { replicatingFrom: s.source } : {}),
+    polledOk: reached(s),
+    ...(reached(s) ? { readOnly: s.readOnly, position: { flavor: "mysql" as const, gtidExecuted: s.executed.toString() } } : {}),
+    ...(s.source !== undefined ? { replicatingFrom: s.source, receiver: receiver(s) } : {}),
+    ...(w.failingSince.has(s.name) ? { failingSince: new Date(w.failingSince.get(s.name)!).toISOString() } : {}),
   }));
   const decision = decide({
     now,
@@ -326,10 +354,13 @@ function checkDecision(w: World, d: Decision): void {
     const target = byName(w, a.site);
     if (target.role !== "primary-candidate") violated(w, `promoted ${target.role} site ${a.site}`);
     if (!w.automaticFailover) violated(w, "promoted during maintenance");
-    const writable = w.servers.filter((s) => s.up && !s.readOnly);
+    // The old primary counts even when only the operator's path to it is cut: it is alive and
+    // serving, and promoting next to it is the split brain. Another cut site made writable by
+    // hand, or holding transactions, is invisible to the operator.
+    const writable = w.servers.filter((s) => s.up && !s.readOnly && (!s.cut || s.name === a.oldPrimary));
     if (writable.length > 0) violated(w, `promote ${a.site} decided while ${writable.map((s) => s.name).join(",")} is writable`);
     for (const o of w.servers) {
-      if (o === target || !o.up || !isCore(o)) continue;
+      if (o === target || !o.up || o.cut || !isCore(o)) continue;
       if (!o.executed.isSubsetOf(target.executed)) violated(w, `promote ${a.site} would lose ${o.executed.subtract(target.executed).toString()} of ${o.name}`);
     }
     const previous = w.promotions[w.promotions.length - 1];
@@ -342,7 +373,7 @@ function checkDecision(w: World, d: Decision): void {
       if (!replica.executed.isSubsetOf(source.executed)) violated(w, `repoint ${a.site} onto ${a.source}, which lacks ${replica.executed.subtract(source.executed).toString()}`);
     }
     if (a.kind === "recordDivergence") {
-      const primary = w.servers.find((s) => s.up && !s.readOnly);
+      const primary = w.servers.find((s) => s.up && !s.cut && !s.readOnly);
       if (!primary) violated(w, "divergence recorded without a primary");
       const expected = byName(w, a.site).executed.subtract(primary.executed);
       if (expected.toString() !== a.divergentGtid || Number(expected.count()) !== a.count) violated(w, `divergence of ${a.site} recorded as ${a.divergentGtid}, expected ${expected.toString()}`);
@@ -358,17 +389,17 @@ function applyAction(w: World, a: Action): void {
   switch (a.kind) {
     case "fence": {
       const s = byName(w, a.site);
-      if (s.up) s.readOnly = true;
+      if (s.up && !s.cut) s.readOnly = true;
       return;
     }
     case "promote": {
       if (a.oldPrimary !== undefined) {
         const old = byName(w, a.oldPrimary);
-        if (old.up) old.readOnly = true;
+        if (old.up && !old.cut) old.readOnly = true;
       }
       const target = byName(w, a.site);
-      // Invariant: nothing else we can reach is writable at the moment we grant writability.
-      const others = w.servers.filter((s) => s !== target && s.up && !s.readOnly);
+      // Invariant: nothing else we can reach, and not the old primary, is writable at the moment we grant writability.
+      const others = w.servers.filter((s) => s !== target && s.up && !s.readOnly && (!s.cut || s.name === a.oldPrimary));
       if (others.length > 0) violated(w, `promoting ${a.site} while ${others.map((s) => s.name).join(",")} is writable`);
       delete target.source;
       target.readOnly = false;
@@ -398,6 +429,7 @@ function quiet(w: World): void {
   w.trace.push("---- faults stop ----");
   w.noKnownPrimary = w.record.activeSite === undefined;
   w.automaticFailover = true;
+  for (const s of w.servers) s.cut = false;
   for (let i = 0; i < w.servers.length; i++) applyFault(w, { t: "up", pick: i % 2, reboot: i % 2 === 0 });
   w.nowMs += 2 * COOLDOWN_MS;
   for (let i = 0; i < QUIET_POLLS; i++) {

@@ -22,10 +22,13 @@ interface SiteOpts {
   role?: SiteRole;
   /** Executed set (MySQL); null: position unknown. */
   gtid?: string | null;
-  from?: string;
+  /** The replication source; a reachable read-only site defaults to iad (null: none). */
+  from?: string | null;
   /** Overrides for odd cases: a poll that failed while the debounced state lags, etc. */
   polledOk?: boolean;
   readOnly?: boolean;
+  /** The receiver thread; a replica (`from`) defaults to one that lost its source too. */
+  receiver?: DecisionSite["receiver"] | null;
 }
 
 /** A site as one settled poll sees it: unreachable sites did not answer, others did. */
@@ -33,6 +36,8 @@ function site(name: string, state: SiteState, opts: SiteOpts = {}): DecisionSite
   const polledOk = opts.polledOk ?? (state === "writable" || state === "read-only");
   const readOnly = opts.readOnly ?? (polledOk ? state !== "writable" : undefined);
   const gtid = opts.gtid === undefined ? `${IAD}:1-10` : opts.gtid;
+  const from = opts.from === undefined ? (polledOk && readOnly === true && name !== "iad" ? "iad" : undefined) : (opts.from ?? undefined);
+  const receiver = opts.receiver === undefined ? (from !== undefined && polledOk ? { link: "reconnecting" as const, heartbeatPeriodSeconds: 1 } : undefined) : (opts.receiver ?? undefined);
   return {
     name,
     role: opts.role ?? "primary-candidate",
@@ -40,7 +45,8 @@ function site(name: string, state: SiteState, opts: SiteOpts = {}): DecisionSite
     polledOk,
     ...(readOnly !== undefined ? { readOnly } : {}),
     ...(polledOk && gtid !== null ? { position: { flavor: "mysql" as const, gtidExecuted: gtid } } : {}),
-    ...(opts.from !== undefined ? { replicatingFrom: opts.from } : {}),
+    ...(from !== undefined ? { replicatingFrom: from } : {}),
+    ...(receiver ? { receiver } : {}),
   };
 }
 
@@ -218,6 +224,41 @@ describe("emergency failover (upstream §5.2 rule 4, §5.3)", () => {
   });
 });
 
+describe("witness evidence before an emergency promotion", () => {
+  const lost = { polledOk: false };
+  const primaryLost = (): DecisionSite => ({ ...site("iad", "unreachable", lost), failingSince: minutesBefore(0.1) });
+  const receiving = { link: "connected" as const, heartbeatPeriodSeconds: 1, receivedAfter: minutesBefore(0.05) };
+
+  it("operator cut from the primary while a replica still receives from it: no failover, and the message says so", () => {
+    const d = run([primaryLost(), site("pdx", "read-only", { receiver: { link: "reconnecting", heartbeatPeriodSeconds: 1 } }), site("r", "read-only", { role: "read-only", receiver: receiving })]);
+    expect(d.actions).toEqual([]);
+    expect(d.blocked?.reason).toBe("PrimaryReachableByReplicas");
+    expect(d.blocked?.message).toMatch(/operator cannot reach the primary iad; replicas can \(r still receive/);
+  });
+
+  it("a replica connected but silent for less than two heartbeat periods: wait", () => {
+    const d = run([primaryLost(), site("pdx", "read-only", { receiver: { link: "connected", heartbeatPeriodSeconds: 10 } })]);
+    expect(d.actions).toEqual([]);
+    expect(d.blocked?.reason).toBe("WitnessPending");
+  });
+
+  it("silent for longer than two heartbeat periods (a hung primary): promote", () => {
+    const d = run([primaryLost(), site("pdx", "read-only", { receiver: { link: "connected", heartbeatPeriodSeconds: 1, receivedAfter: minutesBefore(1) } })]);
+    expect(d.actions).toEqual([expect.objectContaining(promote("pdx", "iad"))]);
+  });
+
+  it("no reachable site replicates from the primary: nothing confirms it is gone", () => {
+    const d = run([primaryLost(), site("pdx", "read-only", { from: null })]);
+    expect(d.actions).toEqual([]);
+    expect(d.blocked?.reason).toBe("NoWitness");
+  });
+
+  it("receivers of another source, or stopped by hand, are not witnesses", () => {
+    const d = run([primaryLost(), site("pdx", "read-only", { from: "sfo", receiver: receiving }), site("sfo", "read-only", { receiver: { link: "stopped", heartbeatPeriodSeconds: 1 } })]);
+    expect(d.blocked?.reason).toBe("NoWitness");
+  });
+});
+
 describe("cooldown and automatic failover off", () => {
   const down = [site("iad", "unreachable"), site("pdx", "read-only")];
 
@@ -233,7 +274,7 @@ describe("cooldown and automatic failover off", () => {
 
   it("survives an operator restart: the persisted record from the previous failover still blocks", () => {
     // pdx was promoted 1 minute ago by the previous operator process; now pdx died too.
-    const sites = [site("iad", "read-only", { gtid: `${IAD}:1-10` }), site("pdx", "unreachable")];
+    const sites = [site("iad", "read-only", { gtid: `${IAD}:1-10`, from: "pdx" }), site("pdx", "unreachable")];
     const record = { lastFailover: minutesBefore(1), lastFailoverTarget: "pdx", activeSite: "pdx" };
     const d = run(sites, record);
     expect(d.actions).toEqual([]);

@@ -38,6 +38,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setDivergent(namespace, group, "pdx", 0);
   metrics.observeFailover(namespace, group, "writable", 0.12);
   metrics.recordFailoverFailure(namespace, group, "dns_failed");
+  metrics.recordFailoverBlocked(namespace, group, "PrimaryReachableByReplicas");
   metrics.setMaintenance(namespace, group, true);
 }
 
@@ -47,6 +48,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.pollCycleSeconds, "histogram", []],
     [METRICS.failoverDurationSeconds, "histogram", ["group", "namespace", "stage"]],
     [METRICS.failoverFailuresTotal, "counter", ["group", "namespace", "reason"]],
+    [METRICS.failoverBlockedTotal, "counter", ["group", "namespace", "reason"]],
     [METRICS.maintenanceMode, "gauge", ["group", "namespace"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],

@@ -65,6 +65,10 @@ describe("MySQL flavor: statement contract", () => {
     "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, " +
     "@@GLOBAL.gtid_executed AS gtid_executed, VERSION() AS version";
   const SWITCHES = "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only";
+  const HEARTBEATS =
+    "SELECT s.COUNT_RECEIVED_HEARTBEATS AS heartbeats, c.HEARTBEAT_INTERVAL AS period " +
+    "FROM performance_schema.replication_connection_status s JOIN performance_schema.replication_connection_configuration c USING (CHANNEL_NAME) " +
+    "WHERE CHANNEL_NAME = ''";
   const server = (over: Row = {}): Row => ({
     server_id: 11,
     read_only: 0,
@@ -122,8 +126,9 @@ describe("MySQL flavor: statement contract", () => {
   });
 
   it("observe on a replica parses SHOW REPLICA STATUS by column name", async () => {
-    const s = new RecordingSession({ [OBSERVE]: [server({ read_only: 1, super_read_only: "ON" })], "SHOW REPLICA STATUS": [replicaRow] });
+    const s = new RecordingSession({ [OBSERVE]: [server({ read_only: 1, super_read_only: "ON" })], "SHOW REPLICA STATUS": [replicaRow], [HEARTBEATS]: [{ heartbeats: 42, period: "30.000" }] });
     const seen = await mysqlFlavor.observe(s);
+    expect(s.statements).toEqual([OBSERVE, "SHOW REPLICA STATUS", HEARTBEATS]);
     expect(seen).toMatchObject({ readOnly: true, superReadOnly: true });
     expect(seen.replica).toEqual({
       ioRunning: false,
@@ -141,6 +146,9 @@ describe("MySQL flavor: statement contract", () => {
       lastSqlErrno: 0,
       lastSqlError: "",
       sqlDelay: 0,
+      sourceServerId: 1,
+      receivedHeartbeats: 42,
+      heartbeatPeriodSeconds: 30,
     });
   });
 
@@ -148,7 +156,7 @@ describe("MySQL flavor: statement contract", () => {
     await expect(mysqlFlavor.observe(new RecordingSession({ [OBSERVE]: [server({ read_only: "MAYBE" })] }))).rejects.toThrow(UnexpectedResult);
     const { Auto_Position: _dropped, ...withoutAutoPosition } = replicaRow;
     await expect(
-      mysqlFlavor.observe(new RecordingSession({ [OBSERVE]: [server()], "SHOW REPLICA STATUS": [withoutAutoPosition] })),
+      mysqlFlavor.observe(new RecordingSession({ [OBSERVE]: [server()], "SHOW REPLICA STATUS": [withoutAutoPosition], [HEARTBEATS]: [{ heartbeats: 0, period: 30 }] })),
     ).rejects.toThrow(/column Auto_Position is missing/);
     await expect(mysqlFlavor.observe(new RecordingSession({ [OBSERVE]: [] }))).rejects.toThrow(/returned 0 rows/);
     await expect(mysqlFlavor.observe(new RecordingSession({ [OBSERVE]: [server({ gtid_executed: `${UUID_A}:0` })] }))).rejects.toThrow(GtidSetParseError);
@@ -350,6 +358,7 @@ describe("MariaDB flavor: statement contract", () => {
   };
   // Column names as 10.11.19 prints them (recorded from the integration servers).
   const replicaRow: Row = {
+    Connection_name: "",
     Slave_IO_State: "Waiting for master to send event",
     Master_Host: "127.0.0.1",
     Master_User: "repl",
@@ -370,12 +379,15 @@ describe("MariaDB flavor: statement contract", () => {
     SQL_Delay: 30,
     SQL_Remaining_Delay: null,
     Slave_SQL_Running_State: "",
+    Slave_received_heartbeats: 17,
+    Slave_heartbeat_period: "1.000",
   };
 
   it("observe: positions validated and canonical, superReadOnly mirrors read_only, replica by old column names", async () => {
-    const s = new RecordingSession({ [OBSERVE]: [server], "SHOW REPLICA STATUS": [replicaRow] });
+    // A second, named connection (multi-source) is not the group's replication.
+    const s = new RecordingSession({ [OBSERVE]: [server], "SHOW ALL REPLICAS STATUS": [{ ...replicaRow, Connection_name: "reporting", Master_Server_Id: 99 }, replicaRow] });
     const seen = await mariadbFlavor.observe(s);
-    expect(s.statements).toEqual([OBSERVE, "SHOW REPLICA STATUS"]);
+    expect(s.statements).toEqual([OBSERVE, "SHOW ALL REPLICAS STATUS"]);
     expect(seen).toEqual({
       flavor: "mariadb",
       version: "10.11.19-MariaDB-0+deb12u1-log",
@@ -402,6 +414,9 @@ describe("MariaDB flavor: statement contract", () => {
         lastSqlErrno: 1950,
         lastSqlError: "An attempt was made to binlog GTID 0-1-13 which would create an out-of-order sequence number",
         sqlDelay: 30,
+        sourceServerId: 1,
+        receivedHeartbeats: 17,
+        heartbeatPeriodSeconds: 1,
       },
     });
   });
@@ -411,7 +426,7 @@ describe("MariaDB flavor: statement contract", () => {
     expect(seen).toMatchObject({ readOnly: false, superReadOnly: false, replica: undefined });
     await expect(mariadbFlavor.observe(new RecordingSession({ [OBSERVE]: [{ ...server, gtid_binlog_pos: "0-1" }] }))).rejects.toThrow(MariadbGtidParseError);
     const noGtid = { ...replicaRow, Using_Gtid: "No" };
-    const plain = await mariadbFlavor.observe(new RecordingSession({ [OBSERVE]: [server], "SHOW REPLICA STATUS": [noGtid] }));
+    const plain = await mariadbFlavor.observe(new RecordingSession({ [OBSERVE]: [server], "SHOW ALL REPLICAS STATUS": [noGtid] }));
     expect(plain.replica?.gtidAutoPosition).toBe(false);
   });
 
