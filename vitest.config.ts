@@ -11,7 +11,7 @@ const markdownAsText = {
   },
 };
 
-// Three tiers. Unit tests are pure and fast; integration tests start real mariadbd
+// Four tiers. Unit tests are pure and fast; integration tests start real mariadbd
 // processes; e2e tests add a real etcd + kube-apiserver, the built operator and CLI,
 // and the installed kubectl. Integration and e2e run one file at a time: they own
 // real processes and ports, and the machine has two cores.
@@ -39,6 +39,19 @@ export default defineConfig({
           environment: "node",
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+          globalSetup: ["test/e2e/global-setup.ts"],
+        },
+      },
+      {
+        // Fault injection: sites in network namespaces with links cut by iptables (root only),
+        // on the same real control plane as e2e.
+        test: {
+          name: "chaos",
+          include: ["test/chaos/**/*.test.ts"],
+          environment: "node",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 90_000,
           hookTimeout: 300_000,
           globalSetup: ["test/e2e/global-setup.ts"],
         },

@@ -17,4 +17,7 @@ while IFS= read -r -d '' pidfile; do
   fi
 done < <(find "$dir" -name '*.pid' -print0 2>/dev/null)
 sleep 0.2
+# Kernel objects (network namespaces, bridges) outlive their processes: the environment leaves
+# the commands that remove them here.
+[[ -f "$dir/cleanup.sh" ]] && bash "$dir/cleanup.sh" >/dev/null 2>&1
 rm -rf "$dir"

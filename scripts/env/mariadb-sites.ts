@@ -1,11 +1,13 @@
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { EnvDir } from "./env-dir.js";
 import { freePort, waitFor } from "./ports.js";
 import { ensureDebianPackages, MARIADB_BINARIES, MARIADB_PACKAGES } from "./prerequisites.js";
+import type { TestNetwork } from "./test-network.js";
 
 /** Accounts created in every test server. The app account lacks READ ONLY ADMIN, so fencing stops it. */
 export const TEST_USERS = {
@@ -97,6 +99,18 @@ export interface StartOptions {
   readOnly?: boolean;
 }
 
+/**
+ * A site inside a TestNetwork namespace: the server listens on its own address, and the test's
+ * connections leave from the network's app (application account) or observer (every other
+ * account) address, so that cutting the operator leaves them alone.
+ */
+export interface SiteNetwork {
+  netns: string;
+  address: string;
+  app: string;
+  observer: string;
+}
+
 /** One real mariadbd process with its own datadir, port and server_id. */
 export class MariaDbSite {
   readonly dir: string;
@@ -108,12 +122,13 @@ export class MariaDbSite {
     readonly serverId: number,
     readonly port: number,
     env: EnvDir,
+    readonly network?: SiteNetwork,
   ) {
     this.dir = env.join(name);
   }
 
   get host(): string {
-    return "127.0.0.1";
+    return this.network?.address ?? "127.0.0.1";
   }
 
   get pid(): number | undefined {
@@ -134,7 +149,7 @@ export class MariaDbSite {
       ...COMMON_ARGS,
       `--datadir=${join(this.dir, "data")}`,
       `--port=${this.port}`,
-      "--bind-address=127.0.0.1",
+      `--bind-address=${this.host}`,
       "--skip-name-resolve",
       `--socket=${join(this.dir, "mariadbd.sock")}`,
       `--pid-file=${this.pidFile}`,
@@ -154,7 +169,8 @@ export class MariaDbSite {
       `--read-only=${opts.readOnly ? "ON" : "OFF"}`,
     ];
     this.stopped = false;
-    const child = spawn(MARIADBD, args, { stdio: "ignore" });
+    // `ip netns exec` execs the server in place: the child's pid is mariadbd's.
+    const child = this.network ? spawn("ip", ["netns", "exec", this.network.netns, MARIADBD, ...args], { stdio: "ignore" }) : spawn(MARIADBD, args, { stdio: "ignore" });
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
       child.once("exit", (code, signal) => reject(new Error(`mariadbd ${this.name} exited during start (code ${code}, signal ${signal}); see ${join(this.dir, "error.log")}`))),
@@ -171,8 +187,12 @@ export class MariaDbSite {
 
   /** A fresh connection; the caller ends it. Short timeouts: a hung server must not hang a test. */
   connect(user: TestUser = "admin", connectTimeout = 3_000): Promise<mysql.Connection> {
-    const creds = TEST_USERS[user];
-    return mysql.createConnection({ host: this.host, port: this.port, user: creds.user, password: creds.password, connectTimeout, multipleStatements: false });
+    // root exists for 127.0.0.1 only; from the observer address the operator account (all privileges) stands in.
+    const creds = this.network && user === "admin" ? TEST_USERS.operator : TEST_USERS[user];
+    const localAddress = this.network ? (user === "app" ? this.network.app : this.network.observer) : undefined;
+    // mysql2 ignores its localAddress option: bind the socket ourselves.
+    const stream = localAddress ? { stream: connect({ host: this.host, port: this.port, localAddress }) } : {};
+    return mysql.createConnection({ host: this.host, port: this.port, user: creds.user, password: creds.password, connectTimeout, multipleStatements: false, ...stream });
   }
 
   async query<T = mysql.RowDataPacket[]>(sql: string, params: unknown[] = [], user: TestUser = "admin"): Promise<T> {
@@ -345,6 +365,8 @@ export interface SitesOptions {
   names: string[];
   /** The site the others replicate from; none wires no replication. */
   primary?: string;
+  /** Run each server in its own namespace of this network (fault-injection tests). */
+  network?: TestNetwork;
 }
 
 /** A set of MariaDB servers in one temporary folder, torn down together. */
@@ -359,7 +381,12 @@ export class MariaDbSites {
     templateDatadir();
     const env = new EnvDir("mariadb");
     const sites: MariaDbSite[] = [];
-    for (const [i, name] of opts.names.entries()) sites.push(new MariaDbSite(name, i + 1, await freePort(), env));
+    const net = opts.network;
+    for (const [i, name] of opts.names.entries()) {
+      const network = net ? { ...net.addSite(name), app: net.address("app"), observer: net.address("observer") } : undefined;
+      // Each namespace has its own ports: the standard one is free there.
+      sites.push(new MariaDbSite(name, i + 1, network ? 3306 : await freePort(), env, network));
+    }
     const group = new MariaDbSites(env, sites);
     try {
       await Promise.all(sites.map((s) => s.start({ readOnly: opts.primary !== undefined && s.name !== opts.primary })));

@@ -27,6 +27,8 @@ apt_packages() {
   [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server-core)
   [[ -x /usr/bin/mariadb ]] || missing+=(mariadb-client-core)
   [[ -x /usr/bin/mariadb-backup ]] || missing+=(mariadb-backup)
+  # The fault-injection tier cuts links between network namespaces with iptables.
+  [[ -x /usr/sbin/iptables ]] || missing+=(iptables)
   if (( ${#missing[@]} == 0 )); then echo "apt packages present"; return; fi
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
   need_root_or_say "$cmd"

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
@@ -11,6 +10,7 @@ import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { plannedGroup } from "../support/planned.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { ledgerLoad, missingOn, readOnlySampler } from "../support/ledger.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
@@ -62,78 +62,6 @@ async function notFenced(sites: MariaDbSites, id: string): Promise<string> {
     30_000,
     200,
   );
-}
-
-/**
- * Writers on the application account: each commits unique notes to whichever site accepts them
- * (a fenced or replica site refuses) and records a note in the ledger only once the INSERT was
- * acknowledged.
- */
-function ledgerLoad(sites: readonly MariaDbSite[], prefix: string): { stop: () => Promise<string[]> } {
-  let running = true;
-  const acked: string[] = [];
-  let n = 0;
-  const writer = async (w: number): Promise<void> => {
-    let preferred = 0;
-    while (running) {
-      let ok = false;
-      for (let i = 0; i < sites.length && !ok; i++) {
-        const s = sites[(preferred + i) % sites.length]!;
-        const note = `${prefix}-${w}-${n++}`;
-        ok = await s.injectWrite(note, "app").then(
-          () => (acked.push(note), true),
-          () => false,
-        );
-        if (ok) preferred = (preferred + i) % sites.length;
-      }
-      await new Promise((r) => setTimeout(r, ok ? 5 : 20));
-    }
-  };
-  const loops = Array.from({ length: WRITERS }, (_, w) => writer(w));
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return acked;
-    },
-  };
-}
-
-/** Polls both servers' @@read_only every 50 ms (in parallel, on admin connections it re-opens when killed). */
-function readOnlySampler(sites: readonly MariaDbSite[]): { stop: () => Promise<{ samples: number; bothWritable: string[] }> } {
-  let running = true;
-  let samples = 0;
-  const bothWritable: string[] = [];
-  const conns = new Map<string, mysql.Connection>();
-  const readOnly = async (s: MariaDbSite): Promise<boolean | undefined> => {
-    try {
-      let c = conns.get(s.name);
-      if (!c) conns.set(s.name, (c = await s.connect("admin", 1_000)));
-      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: "SELECT @@GLOBAL.read_only AS r", timeout: 1_000 });
-      return Number(rows[0]?.r) === 1;
-    } catch {
-      conns.get(s.name)?.destroy();
-      conns.delete(s.name);
-      return undefined;
-    }
-  };
-  const loop = (async () => {
-    while (running) {
-      const started = Date.now();
-      const states = await Promise.all(sites.map(readOnly));
-      samples++;
-      if (states.every((s) => s === false)) bothWritable.push(new Date(started).toISOString());
-      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      for (const c of conns.values()) c.destroy();
-      return { samples, bothWritable };
-    },
-  };
 }
 
 describe("planned failover, repeated under a write ledger (real operator, API server and MariaDB)", () => {
@@ -200,7 +128,7 @@ describe("planned failover, repeated under a write ledger (real operator, API se
   });
 
   it(`${SWITCHOVERS} switchovers iad↔pdx: each Succeeded with transactionsLost=0, never two writable sites, every acknowledged write on the final primary`, { timeout: 300_000 }, async () => {
-    const load = ledgerLoad(sites.sites, "ledger");
+    const load = ledgerLoad(sites.sites, "ledger", WRITERS);
     const sampler = readOnlySampler(sites.sites);
     const durations: number[] = [];
     try {
@@ -217,13 +145,9 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     } finally {
       const acked = await load.stop();
       const sampled = await sampler.stop();
-      const final = sites.site(primary);
-      const present = new Set(
-        (await final.query<{ note: string }[]>("SELECT note FROM bloodraven_test.writes WHERE note LIKE 'ledger-%'")).map((r) => r.note),
-      );
-      const missing = acked.filter((note) => !present.has(note));
-      console.log(JSON.stringify({ switchovers: durations.length, durationsMs: durations, acknowledged: acked.length, missing: missing.length, samples: sampled.samples, bothWritable: sampled.bothWritable }));
-      expect(sampled.bothWritable, "instants with both sites writable").toEqual([]);
+      const missing = await missingOn(sites.site(primary), acked, "ledger");
+      console.log(JSON.stringify({ switchovers: durations.length, durationsMs: durations, acknowledged: acked.length, missing: missing.length, samples: sampled.samples, twoWritable: sampled.twoWritable }));
+      expect(sampled.twoWritable, "instants with both sites writable").toEqual([]);
       expect(sampled.samples).toBeGreaterThan(100);
       expect(acked.length).toBeGreaterThan(SWITCHOVERS * 10);
       expect(missing, "acknowledged writes missing on the final primary").toEqual([]);

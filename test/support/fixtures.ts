@@ -24,9 +24,9 @@ export function asList(items: readonly object[]): string {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
-/** A site of a test group: the test server's loopback endpoint, plus any other site fields. */
-export function siteAt(server: { name: string; port: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: server.name, endpoint: { host: "127.0.0.1", port: server.port }, ...extra };
+/** A site of a test group: the test server's endpoint (loopback, or its address in a TestNetwork), plus any other site fields. */
+export function siteAt(server: { name: string; host?: string; port: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: server.name, endpoint: { host: server.host ?? "127.0.0.1", port: server.port }, ...extra };
 }
 
 /** A MysqlFailoverGroup using the test credentials; `spec` (with its sites) adds to them or overrides them. */
