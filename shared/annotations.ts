@@ -52,16 +52,18 @@ export function isValidGroupName(group: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// planned-failover: `<site>` or `<site>:maxLagWait=<duration>`
+// planned-failover: `<site>`, with options `:maxLagWait=<duration>` and `:acceptErrant=true`
 
 export interface PlannedFailoverRequest {
   site: string;
   /** Overrides spec.plannedFailover.maxLagWait for this one request. */
   maxLagWaitMs?: number;
+  /** Promote the target even if it holds transactions the primary never had (they are kept and replicated). */
+  acceptErrant?: boolean;
 }
 
-const PLANNED_FAILOVER_KEYS = ["maxLagWait"] as const;
-const PLANNED_FAILOVER_USAGE = "expected <site> or <site>:maxLagWait=<duration>";
+const PLANNED_FAILOVER_KEYS = ["maxLagWait", "acceptErrant"] as const;
+const PLANNED_FAILOVER_USAGE = "expected <site>, optionally followed by :maxLagWait=<duration> and :acceptErrant=true";
 
 export function parsePlannedFailover(value: string): ParseResult<PlannedFailoverRequest> {
   if (typeof value !== "string") return { ok: false, error: "value must be a string" };
@@ -75,6 +77,7 @@ export function parsePlannedFailover(value: string): ParseResult<PlannedFailover
   if (siteProblem !== undefined) return { ok: false, error: siteProblem };
 
   const request: PlannedFailoverRequest = { site };
+  const seen = new Set<string>();
   for (const rawSegment of segments) {
     const segment = rawSegment.trim();
     // Tolerated so that hand-edited values such as `pdx:` or `pdx::maxLagWait=5s` still work.
@@ -85,19 +88,24 @@ export function parsePlannedFailover(value: string): ParseResult<PlannedFailover
     }
     const key = segment.slice(0, eq).trim();
     const optionValue = segment.slice(eq + 1).trim();
-    if (key !== "maxLagWait") {
+    if (key !== "maxLagWait" && key !== "acceptErrant") {
       return {
         ok: false,
-        error: `unknown key ${quote(key)}; the only allowed key is ${PLANNED_FAILOVER_KEYS.join(", ")} (case-sensitive)`,
+        error: `unknown key ${quote(key)}; the allowed keys are ${PLANNED_FAILOVER_KEYS.join(", ")} (case-sensitive)`,
       };
     }
     // A repeated key is almost always an edit that appended instead of replacing; picking either
-    // copy silently would run the failover with a timeout the admin did not mean.
-    if (request.maxLagWaitMs !== undefined) {
-      return { ok: false, error: "maxLagWait is given more than once" };
-    }
+    // copy silently would run the failover with a setting the admin did not mean.
+    if (seen.has(key)) return { ok: false, error: `${key} is given more than once` };
+    seen.add(key);
     if (optionValue === "") {
-      return { ok: false, error: `empty value for maxLagWait; ${PLANNED_FAILOVER_USAGE}` };
+      return { ok: false, error: `empty value for ${key}; ${PLANNED_FAILOVER_USAGE}` };
+    }
+    if (key === "acceptErrant") {
+      // Only the explicit yes: anything else is more likely a typo than a considered "no".
+      if (optionValue !== "true") return { ok: false, error: `acceptErrant accepts only "true" (omit it to refuse a target with errant transactions), got ${quote(optionValue)}` };
+      request.acceptErrant = true;
+      continue;
     }
     try {
       request.maxLagWaitMs = parsePositiveDuration(optionValue);
@@ -114,11 +122,10 @@ export function formatPlannedFailover(request: PlannedFailoverRequest): string {
   const siteProblem = siteNameProblem(request.site);
   if (siteProblem !== undefined) throw new RangeError(siteProblem);
   const ms = request.maxLagWaitMs;
-  if (ms === undefined) return request.site;
-  if (!Number.isSafeInteger(ms) || ms <= 0 || ms > MAX_DURATION_MS) {
+  if (ms !== undefined && (!Number.isSafeInteger(ms) || ms <= 0 || ms > MAX_DURATION_MS)) {
     throw new RangeError(`maxLagWaitMs must be a whole number of milliseconds in 1..${MAX_DURATION_MS}, got ${ms}`);
   }
-  return `${request.site}:maxLagWait=${formatDuration(ms)}`;
+  return [request.site, ...(ms !== undefined ? [`maxLagWait=${formatDuration(ms)}`] : []), ...(request.acceptErrant ? ["acceptErrant=true"] : [])].join(":");
 }
 
 // ---------------------------------------------------------------------------------------------

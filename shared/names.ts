@@ -114,6 +114,7 @@ export const METRICS = {
   failoverDurationSeconds: "bloodraven_failover_duration_seconds",
   failoverFailuresTotal: "bloodraven_failover_failures_total",
   failoverBlockedTotal: "bloodraven_failover_blocked_total",
+  failoverLostTransactionsTotal: "bloodraven_failover_lost_transactions_total",
   websocketConnectedClients: "bloodraven_websocket_connected_clients",
   replicationLagSeconds: "bloodraven_replication_lag_seconds",
   replicationRunning: "bloodraven_replication_running",
@@ -130,7 +131,7 @@ export const METRICS = {
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */
 export const FAILOVER_STAGES = ["writable", "dns"] as const;
 export type FailoverStage = (typeof FAILOVER_STAGES)[number];
-export const FAILOVER_FAILURE_REASONS = ["fence_failed", "promote_failed", "repoint_failed", "dns_failed"] as const;
+export const FAILOVER_FAILURE_REASONS = ["fence_failed", "promote_failed", "relay_log_not_applied", "repoint_failed", "dns_failed"] as const;
 export type FailoverFailureReason = (typeof FAILOVER_FAILURE_REASONS)[number];
 
 export const TAINT_ACTIONS = ["apply", "remove"] as const;

@@ -51,7 +51,7 @@ function statusCommand(g: MysqlFailoverGroup): string {
  * site is already active), or reject it with a message that says what to do. Notes are warnings
  * about things the operator will judge (cooldown, the target's health) and the maintenance note.
  */
-export function checkFailover(g: MysqlFailoverGroup, site: string, maxLagWaitMs: number | undefined, now: number): FailoverCheck {
+export function checkFailover(g: MysqlFailoverGroup, site: string, options: Omit<PlannedFailoverRequest, "site">, now: number): FailoverCheck {
   const key = groupKey(g);
   const sites = g.spec?.sites ?? [];
   const roleOf = (s: { role?: string }) => s.role ?? DEFAULTS.site.role;
@@ -89,7 +89,7 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, maxLagWaitMs:
 
   if (g.status?.activeSite === site) return { verdict: "noop", message: `${site} is already the active site of ${key}; nothing to do` };
 
-  const request: PlannedFailoverRequest = maxLagWaitMs === undefined ? { site } : { site, maxLagWaitMs };
+  const request: PlannedFailoverRequest = { site, ...options };
   let value: string;
   try {
     value = formatPlannedFailover(request);
@@ -254,6 +254,7 @@ export function outcomeMessage(done: Extract<FollowedOutcome, { state: "done" }>
 
 interface FailoverOptions {
   maxLagWait?: string;
+  acceptErrant?: boolean;
   wait?: boolean;
   timeout: string;
   yes?: boolean;
@@ -275,6 +276,7 @@ export function registerFailoverCommand(program: Command): void {
     .argument("<site>", "the primary-candidate site to promote")
     .description("request a planned failover (graceful switchover) to a site; --wait follows it to the end")
     .option("--max-lag-wait <duration>", "how long the target may take to catch up after the source is fenced (default: spec.plannedFailover.maxLagWait)")
+    .option("--accept-errant", "promote the site even if it holds transactions the current primary never had (they are kept); without it such a request is rejected")
     .option("--wait", "follow the request until it succeeds or fails")
     .option("--timeout <duration>", "with --wait: how long to wait", "10m")
     .option("-y, --yes", "do not ask for confirmation on a terminal")
@@ -284,7 +286,7 @@ export function registerFailoverCommand(program: Command): void {
 Checks before writing anything (exit 2 when one fails): the group and the site exist, the site
 is a primary-candidate, and no other planned failover is pending or running. When the site is
 already active there is nothing to do (exit 0). The request is two annotations:
-  ${ANNOTATIONS.plannedFailover}=<site>[:maxLagWait=<duration>]
+  ${ANNOTATIONS.plannedFailover}=<site>[:maxLagWait=<duration>][:acceptErrant=true]
   ${ANNOTATIONS.plannedFailoverRequestId}=<fresh random id>
 The operator fences and drains the current primary, waits for the target to catch up (zero data
 loss), then promotes it, or rolls back when it does not catch up in time.
@@ -300,12 +302,13 @@ Examples:
     )
     .action(async function (this: Command, name: string, site: string, opts: FailoverOptions) {
       const maxLagWaitMs = opts.maxLagWait === undefined ? undefined : durationFlag(this, "--max-lag-wait", opts.maxLagWait);
+      const options = { ...(maxLagWaitMs !== undefined ? { maxLagWaitMs } : {}), ...(opts.acceptErrant ? { acceptErrant: true } : {}) };
       const timeoutMs = durationFlag(this, "--timeout", opts.timeout);
       if (!opts.wait && this.getOptionValueSource("timeout") === "cli") usageError(this, "--timeout only applies with --wait");
       const ctx = await connect(this);
       const key = `${ctx.namespace}/${name}`;
 
-      const checked = await readAndCheck(this, ctx, name, (g) => checkFailover(g, site, maxLagWaitMs, Date.now()));
+      const checked = await readAndCheck(this, ctx, name, (g) => checkFailover(g, site, options, Date.now()));
       if (!checked) return;
       const { group, check } = checked;
       for (const note of check.notes) writeErr(this, `${note}\n`);
@@ -324,7 +327,7 @@ Examples:
       const requestId = randomUUID();
       const annotations = { [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId };
       const posted = await postAnnotations(this, ctx, group, annotations, (fresh) => {
-        const again = checkFailover(fresh, site, maxLagWaitMs, Date.now());
+        const again = checkFailover(fresh, site, options, Date.now());
         if (again.verdict !== "post") usageError(this, `${again.message} (the group changed while posting; nothing was changed)`);
       });
       const postedAt = Date.now();

@@ -300,7 +300,7 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     out +=
       section(title, c) +
       `  ${site.name} committed transactions the active primary never received. Review them first\n` +
-      `  (kubectl bloodraven runbook divergent-old-primary), then replace ${site.name}'s data with a clone:\n` +
+      `  (kubectl bloodraven runbook divergent-old-primary): ${site.name} holds the only copy, and a clone destroys it:\n` +
       renderFields(
         [
           ["GTID set", site.divergentGtid],

@@ -2,7 +2,8 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type FailoverFailureReason } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import { errorText, type Logger } from "../log.js";
-import type { ReplicationSource } from "../mysql/flavor.js";
+import { unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
+import { GTID_WAIT_GRACE_MS, type ReplicationSource } from "../mysql/flavor.js";
 import type { SiteSession } from "../mysql/site-client.js";
 
 /** The site-level recovery record kept in status.sites[]. */
@@ -16,6 +17,30 @@ export interface FailoverRecord {
   lastFailover: string;
   lastFailoverTarget: string;
   promotionGtidExecuted: string;
+  /** Emergency promotions only: what the promoted site received and discarded ("" and 0: nothing). */
+  lastFailoverLostGtid?: string;
+  lastFailoverLostTransactionCount?: number;
+}
+
+/** How an emergency promotion treats the candidate's relay log (spec.emergencyFailover). */
+export interface RelayLogPolicy {
+  applyTimeoutSeconds: number;
+  allowReceivedTransactionLoss: boolean;
+}
+
+/** The candidate could not apply everything it received, and the spec does not allow discarding it. */
+export class ReceivedNotApplied extends Error {
+  override readonly name = "ReceivedNotApplied";
+
+  constructor(
+    readonly site: string,
+    readonly lost: MissingTransactions,
+  ) {
+    super(
+      `${site} has ${lost.count ?? "some"} received transaction(s) it could not apply (${lost.text}); promoting it would discard them, so it is not promoted. ` +
+        "Fix its applier (SHOW REPLICA STATUS), or set spec.emergencyFailover.allowReceivedTransactionLoss to accept the loss",
+    );
+  }
 }
 
 export type SiteAction =
@@ -40,6 +65,8 @@ export interface ExecutorDeps {
   recoveryOf(site: string): RecoveryRecord | undefined;
   recordFailover(site: string, seconds: { toWritable: number }): void;
   recordFailure(reason: FailoverFailureReason): void;
+  recordLostTransactions(site: string, count: number): void;
+  relayLogPolicy(): RelayLogPolicy;
   setDivergent(site: string, transactions: number): void;
   recordEvent(event: TopologyEvent): void;
   /** Tells the topology memory that a site is writable now (we just confirmed it). */
@@ -52,12 +79,10 @@ export interface ExecutorTimings {
   fenceDeadlineMs: number;
   /** Fencing the failed primary during an emergency promotion. */
   oldPrimaryFenceDeadlineMs: number;
-  /** How long a promoted candidate may spend applying its relay log (non-fatal when exceeded). */
-  relayDrainSeconds: number;
   promoteDeadlineMs: number;
 }
 
-export const DEFAULT_TIMINGS: ExecutorTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, oldPrimaryFenceDeadlineMs: 1_000, relayDrainSeconds: 30, promoteDeadlineMs: 10_000 };
+export const DEFAULT_TIMINGS: ExecutorTimings = { fenceLockWaitSeconds: 2, fenceDeadlineMs: 5_000, oldPrimaryFenceDeadlineMs: 1_000, promoteDeadlineMs: 10_000 };
 
 /**
  * Carries out the decision core's actions, one at a time and in order (fences come first). Each
@@ -116,7 +141,8 @@ export class FailoverExecutor {
           return true;
       }
     } catch (err) {
-      const reason = ({ fence: "fence_failed", promote: "promote_failed", repoint: "repoint_failed" } as const)[action.kind as "fence" | "promote" | "repoint"];
+      const reason =
+        err instanceof ReceivedNotApplied ? "relay_log_not_applied" : ({ fence: "fence_failed", promote: "promote_failed", repoint: "repoint_failed" } as const)[action.kind as "fence" | "promote" | "repoint"];
       if (reason) this.deps.recordFailure(reason);
       this.log.error(LOG_MESSAGES.failoverActionFailed, { action: action.kind, site: "site" in action ? action.site : undefined, error: errorText(err) });
       this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.failoverActionFailed, message: `${action.kind} ${"site" in action ? action.site : ""} failed: ${errorText(err)}` });
@@ -139,8 +165,9 @@ export class FailoverExecutor {
 
   /**
    * The emergency promotion: fence the old primary if it answers at all, let the candidate apply
-   * what it already received, promote it (confirmed writable by a fresh read) and persist the
-   * failover record. DNS and taints follow afterwards (FailoverController).
+   * everything it received (or refuse, see applyReceived), promote it (confirmed writable by a
+   * fresh read) and persist the failover record. DNS and taints follow afterwards
+   * (FailoverController).
    */
   private async promote(site: string, oldPrimary: string | undefined, reason: string, decidedAt: number): Promise<void> {
     if (oldPrimary) {
@@ -149,28 +176,64 @@ export class FailoverExecutor {
       // which is the fence we want (and the returning-primary rule re-checks it anyway).
       await this.fence(oldPrimary, this.timings.oldPrimaryFenceDeadlineMs).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
     }
-    const drainMs = this.timings.relayDrainSeconds * 1_000;
-    await this.deps
-      .withSite(
-        site,
-        "drain relay log",
-        async (s) => {
-          const o = await s.flavor.observe(s);
-          const received = o.replica?.retrievedGtids;
-          if (received && !(await s.flavor.waitForGtid(s, received, this.timings.relayDrainSeconds))) {
-            this.log.warn(LOG_MESSAGES.relayLogNotApplied, { site, received });
-          }
-        },
-        drainMs + 5_000,
-      )
-      .catch((err: unknown) => this.log.warn(LOG_MESSAGES.relayDrainFailed, { site, error: errorText(err) }));
+    const lost = await this.applyReceived(site);
     const { gtidExecuted } = await this.deps.withSite(site, "promote", (s) => s.flavor.promote(s), this.timings.promoteDeadlineMs);
     const writableAt = Date.now();
     this.deps.markWritable(site);
-    await this.deps.persistFailover({ lastFailover: new Date(writableAt).toISOString(), lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });
+    await this.deps.persistFailover({
+      lastFailover: new Date(writableAt).toISOString(),
+      lastFailoverTarget: site,
+      promotionGtidExecuted: gtidExecuted,
+      lastFailoverLostGtid: lost?.text ?? "",
+      lastFailoverLostTransactionCount: lost?.count ?? 0,
+    });
     this.deps.recordFailover(site, { toWritable: (writableAt - decidedAt) / 1000 });
     this.log.warn(LOG_MESSAGES.failover, { site, oldPrimary, reason, promotionGtidExecuted: gtidExecuted, msToWritable: writableAt - decidedAt });
     this.deps.recordEvent({ type: "Normal", reason: EVENT_REASONS.failoverExecuted, message: `promoted ${site}${oldPrimary ? ` after ${oldPrimary} failed` : ""}: ${reason}` });
+    if (lost) {
+      this.deps.recordLostTransactions(site, lost.count ?? 0);
+      this.log.error(LOG_MESSAGES.receivedTransactionsDiscarded, { site, lostGtid: lost.text, count: lost.count });
+      this.deps.recordEvent({
+        type: "Warning",
+        reason: EVENT_REASONS.dataLossDetected,
+        message: `promoted ${site} discarding ${lost.count ?? "some"} received but unapplied transaction(s) (${lost.text}), as spec.emergencyFailover.allowReceivedTransactionLoss permits`,
+      });
+    }
+  }
+
+  /**
+   * Lets the candidate apply everything it has received before it is made writable (promote()
+   * resets replication, which deletes the relay log): restarts an applier that was stopped
+   * without an error, removes a configured apply delay, then waits up to the spec's
+   * relayLogApplyTimeout. Returns what stays unapplied, or undefined when nothing does. Throws
+   * ReceivedNotApplied when something would be lost and the spec does not allow it; any other
+   * failure to find out also fails the promotion (the next cycle decides again).
+   */
+  private async applyReceived(site: string): Promise<MissingTransactions | undefined> {
+    const policy = this.deps.relayLogPolicy();
+    const lost = await this.deps.withSite(
+      site,
+      "apply relay log",
+      async (s) => {
+        const r = (await s.flavor.observe(s)).replica;
+        if (r === undefined || r.retrievedGtids === "") return undefined;
+        if (r.sqlDelay > 0) {
+          await s.flavor.removeApplyDelay(s);
+          this.log.warn(LOG_MESSAGES.applyDelayRemoved, { site, delaySeconds: r.sqlDelay });
+        } else if (!r.sqlRunning && r.lastSqlErrno === 0) {
+          await s.flavor.startApplier(s);
+          this.log.warn(LOG_MESSAGES.applierStarted, { site });
+        }
+        // An applier stopped on an error applies nothing: no point waiting for it.
+        if (r.lastSqlErrno === 0 && (await s.flavor.waitForGtid(s, r.retrievedGtids, policy.applyTimeoutSeconds))) return undefined;
+        const after = await s.flavor.observe(s);
+        const left = unapplied({ flavor: after.flavor, gtidExecuted: after.gtidExecuted }, after.replica?.retrievedGtids ?? r.retrievedGtids);
+        return left.text === "" ? undefined : left;
+      },
+      policy.applyTimeoutSeconds * 1_000 + GTID_WAIT_GRACE_MS + this.timings.promoteDeadlineMs,
+    );
+    if (lost !== undefined && !policy.allowReceivedTransactionLoss) throw new ReceivedNotApplied(site, lost);
+    return lost;
   }
 
   private async repoint(site: string, source: string, formerPrimary: boolean): Promise<void> {
@@ -189,7 +252,7 @@ export class FailoverExecutor {
     this.deps.recordEvent({
       type: "Warning",
       reason: EVENT_REASONS.dataLossDetected,
-      message: `${site} has ${count ?? "some"} transaction(s) the primary lacks (${divergentGtid}); it stays fenced. Review them, then reclone: kubectl bloodraven reclone <group> ${site}`,
+      message: `${site} has ${count ?? "some"} transaction(s) the primary lacks (${divergentGtid}); it stays fenced. ${site} holds the only copy of them: recover or replay what you need before recloning it (kubectl bloodraven reclone <group> ${site} destroys them)`,
     });
   }
 }

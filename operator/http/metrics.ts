@@ -105,6 +105,7 @@ export class OperatorMetrics {
   private readonly failoverDuration: Histogram<"namespace" | "group" | "stage">;
   private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
   private readonly failoverBlocked: Counter<"namespace" | "group" | "reason">;
+  private readonly failoverLost: Counter<"namespace" | "group" | "site">;
   private readonly plannedDuration: Histogram<"namespace" | "group">;
   private readonly plannedLagWait: Histogram<"namespace" | "group">;
   private readonly websocketDrops: Counter<"reason">;
@@ -123,6 +124,7 @@ export class OperatorMetrics {
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
     failoverBlocked: SeriesIndex<"namespace" | "group" | "reason">;
+    failoverLost: SeriesIndex<"namespace" | "group" | "site">;
     plannedDuration: SeriesIndex<"namespace" | "group">;
     plannedLagWait: SeriesIndex<"namespace" | "group">;
     maintenance: SeriesIndex<"namespace" | "group">;
@@ -162,7 +164,7 @@ export class OperatorMetrics {
     });
     this.failoverFailures = new Counter({
       name: METRICS.failoverFailuresTotal,
-      help: "Failover steps that failed, by reason (fence_failed, promote_failed, repoint_failed, dns_failed)",
+      help: "Failover steps that failed, by reason (fence_failed, promote_failed, relay_log_not_applied, repoint_failed, dns_failed)",
       labelNames: ["namespace", "group", "reason"],
       registers,
     });
@@ -170,6 +172,12 @@ export class OperatorMetrics {
       name: METRICS.failoverBlockedTotal,
       help: "Times a wanted promotion or split-brain resolution was not done, by the decision core's reason (PrimaryReachableByReplicas, Cooldown, ...); counted once per episode, not per poll",
       labelNames: ["namespace", "group", "reason"],
+      registers,
+    });
+    this.failoverLost = new Counter({
+      name: METRICS.failoverLostTransactionsTotal,
+      help: "Received but unapplied transactions an emergency promotion discarded on the promoted site (only with spec.emergencyFailover.allowReceivedTransactionLoss)",
+      labelNames: ["namespace", "group", "site"],
       registers,
     });
     this.plannedDuration = new Histogram({
@@ -267,6 +275,7 @@ export class OperatorMetrics {
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
       failoverBlocked: new SeriesIndex(this.failoverBlocked),
+      failoverLost: new SeriesIndex(this.failoverLost),
       plannedDuration: new SeriesIndex(this.plannedDuration),
       plannedLagWait: new SeriesIndex(this.plannedLagWait),
       maintenance: new SeriesIndex(this.maintenance),
@@ -336,6 +345,10 @@ export class OperatorMetrics {
 
   recordFailoverBlocked(namespace: string, group: string, reason: string): void {
     this.failoverBlocked.inc(this.index.failoverBlocked.track({ namespace, group, reason }));
+  }
+
+  recordLostTransactions(namespace: string, group: string, site: string, count: number): void {
+    this.failoverLost.inc(this.index.failoverLost.track({ namespace, group, site }), count);
   }
 
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void {

@@ -139,6 +139,16 @@ export interface Flavor {
    */
   killApplicationConnections(s: Session, opts: { spareUsers: readonly string[]; only?: ReadonlySet<number> }): Promise<number[]>;
 
+  /** START REPLICA SQL_THREAD: resumes applying the relay log. May take effect after a DeadlineExceeded. */
+  startApplier(s: Session): Promise<void>;
+
+  /**
+   * Sets the configured apply delay (MASTER_DELAY / SOURCE_DELAY) to 0, keeping the relay log,
+   * and restarts the applier only, so that everything received is applied now. May take effect
+   * after a DeadlineExceeded.
+   */
+  removeApplyDelay(s: Session): Promise<void>;
+
   /** STOP REPLICA. A server without replication only gets a warning. May take effect after a DeadlineExceeded. */
   stopReplica(s: Session): Promise<void>;
 
@@ -396,6 +406,8 @@ export interface FlavorStatements {
   listSessions: string;
   /** The statement that fences. */
   fence: string;
+  /** The change-source statement that sets the apply delay to 0. */
+  noApplyDelay: string;
   readSwitches(s: Session): Promise<Switches>;
   /** The executed GTIDs in the flavor's canonical text. */
   readExecuted(s: Session): Promise<string>;
@@ -407,7 +419,7 @@ export interface FlavorStatements {
  * The operations whose sequence is the same on both servers (MariaDB 10.5+ knows the REPLICA
  * words); `statements` supplies what differs.
  */
-export function commonOperations(statements: FlavorStatements): Pick<Flavor, "fence" | "unfence" | "killApplicationConnections" | "stopReplica" | "resetReplica" | "promote"> {
+export function commonOperations(statements: FlavorStatements): Pick<Flavor, "fence" | "unfence" | "killApplicationConnections" | "startApplier" | "removeApplyDelay" | "stopReplica" | "resetReplica" | "promote"> {
   return {
     async fence(s, opts) {
       const seconds = checkLockWaitSeconds(opts.lockWaitTimeoutSeconds);
@@ -422,6 +434,20 @@ export function commonOperations(statements: FlavorStatements): Pick<Flavor, "fe
       const rows = await s.query(mysql.format(statements.listSessions, [[...SYSTEM_USERS, ...opts.spareUsers]]));
       const ids = rows.map((row) => readInteger(s, row, "id")).filter((id) => opts.only === undefined || opts.only.has(id));
       return killEach(s, ids, (id) => mysql.format("KILL CONNECTION ?", [id]));
+    },
+    async startApplier(s) {
+      await s.query("START REPLICA SQL_THREAD");
+    },
+    async removeApplyDelay(s) {
+      await s.query("STOP REPLICA");
+      // Without an explicit relay log position, changing the source deletes the relay log:
+      // exactly the received transactions this is meant to apply.
+      const row = onlyRow(s, await s.query("SHOW REPLICA STATUS"), "SHOW REPLICA STATUS");
+      const at = [readString(s, row, "Relay_Log_File"), readInteger(s, row, "Relay_Log_Pos")];
+      await s.query(mysql.format(`${statements.noApplyDelay}, RELAY_LOG_FILE = ?, RELAY_LOG_POS = ?`, at));
+      // The receiver stays stopped: its source is the failed primary. (MariaDB also turns GTID
+      // positioning off once a relay log position is given; the promotion resets replication.)
+      await s.query("START REPLICA SQL_THREAD");
     },
     async stopReplica(s) {
       await s.query("STOP REPLICA");

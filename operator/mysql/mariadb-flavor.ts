@@ -101,6 +101,7 @@ export const mariadbFlavor: Flavor = {
   ...commonOperations({
     listSessions: LIST_SESSIONS,
     fence: "SET GLOBAL read_only = ON",
+    noApplyDelay: "CHANGE MASTER TO MASTER_DELAY = 0",
     readSwitches: async (s) => {
       const readOnly = await readReadOnly(s);
       return { readOnly, superReadOnly: readOnly };

@@ -109,6 +109,7 @@ export const mysqlFlavor: Flavor = {
     listSessions: LIST_SESSIONS,
     // super_read_only=ON implies read_only=ON; the persisted value makes a restart boot fenced.
     fence: "SET PERSIST super_read_only = ON",
+    noApplyDelay: "CHANGE REPLICATION SOURCE TO SOURCE_DELAY = 0",
     readSwitches,
     readExecuted: async (s) => canonicalGtids(readString(s, onlyRow(s, await s.query(GTID_EXECUTED), "gtid_executed"), "gtid_executed")),
     makeWritable,

@@ -30,6 +30,7 @@ export interface SiteObservation {
     ioRunning: boolean;
     ioConnecting: boolean;
     lastIoErrno: number;
+    lastSqlErrno: number;
     retrievedGtids: string;
     sourceServerId: number;
     receivedHeartbeats: number;
@@ -79,6 +80,7 @@ export interface TopologyMetricsSink {
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
   recordFailoverBlocked(namespace: string, group: string, reason: string): void;
+  recordLostTransactions(namespace: string, group: string, site: string, count: number): void;
   recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void;
   observePlannedFailover(namespace: string, group: string, seconds: number): void;
   observePlannedLagWait(namespace: string, group: string, seconds: number): void;
@@ -190,6 +192,11 @@ export class TopologyManager {
         this.deps.metrics.observeFailover(this.namespace, this.name, "writable", seconds.toWritable);
       },
       recordFailure: (reason) => this.deps.metrics.recordFailoverFailure(this.namespace, this.name, reason),
+      recordLostTransactions: (site, count) => this.deps.metrics.recordLostTransactions(this.namespace, this.name, site, count),
+      relayLogPolicy: () => ({
+        applyTimeoutSeconds: parseDuration(this.spec.emergencyFailover.relayLogApplyTimeout) / 1000,
+        allowReceivedTransactionLoss: this.spec.emergencyFailover.allowReceivedTransactionLoss,
+      }),
       setDivergent: (site, n) => this.deps.metrics.setDivergent(this.namespace, this.name, site, n),
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       markWritable: (site) => this.markState(site, "writable"),

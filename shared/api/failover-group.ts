@@ -45,6 +45,7 @@ export const DEFAULTS = {
   connectionDrainTimeout: "30s",
   replication: { maxLagSeconds: 300 },
   plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
+  emergencyFailover: { relayLogApplyTimeout: "30s", allowReceivedTransactionLoss: false },
   updateStrategy: "OrderedUpdate",
   secretKeys: { username: "username", password: "password" },
 } as const;
@@ -246,6 +247,18 @@ export const specSchema = object({
   })
     .withDefault({})
     .describe("Defaults for planned failovers requested with the planned-failover annotation."),
+  emergencyFailover: object({
+    relayLogApplyTimeout: duration()
+      .withDefault(DEFAULTS.emergencyFailover.relayLogApplyTimeout)
+      .describe("How long an emergency promotion waits for the candidate to apply every transaction it has received (its relay log) before it is made writable."),
+    allowReceivedTransactionLoss: boolean()
+      .withDefault(DEFAULTS.emergencyFailover.allowReceivedTransactionLoss)
+      .describe(
+        "false (default): a candidate that cannot apply everything it received within relayLogApplyTimeout is not promoted, and the group stays without a primary until it can or a human decides. true: it is promoted anyway, and the received transactions it discards are recorded in status.lastFailoverLostGtid, a DataLossDetected event and bloodraven_failover_lost_transactions_total.",
+      ),
+  })
+    .withDefault({})
+    .describe("How an emergency (unplanned) promotion treats the candidate's received but not yet applied transactions."),
   splitBrainPolicy: object({
     sitePriorities: array(siteName(), { minItems: 1, maxItems: LIMITS.maxSites, listType: "set" })
       .required()
@@ -333,6 +346,7 @@ const plannedFailoverStatusSchema = object({
   completionTime: timestamp(),
   maxLagWait: string({ pattern: DURATION_PATTERN }).describe("Effective maxLagWait (annotation or spec)."),
   drainTimeout: string({ pattern: DURATION_PATTERN }).describe("Effective drainTimeout."),
+  acceptErrant: boolean().describe("The request accepts a target that holds transactions the source never had (acceptErrant=true in the annotation)."),
   retryAfter: timestamp().describe("When a Deferred request is validated again."),
   sourceGtidAtFence: string().describe("@@gtid_executed of the source once fenced; the target must contain it before promotion."),
   transactionsLost: integer({ minimum: 0, format: "int64" }).describe("Zero for every successful switchover."),
@@ -350,6 +364,10 @@ export const statusSchema = object({
   lastFailover: timestamp().describe("When the last failover (emergency or planned) made a site writable."),
   lastFailoverTarget: string().describe("Site promoted by the last failover."),
   promotionGtidExecuted: string().describe("@@gtid_executed of the last promoted site just before it became writable."),
+  lastFailoverLostGtid: string().describe(
+    "Transactions the last emergency promotion discarded: received by the promoted site but never applied (only with emergencyFailover.allowReceivedTransactionLoss). Empty when nothing was lost.",
+  ),
+  lastFailoverLostTransactionCount: integer({ minimum: 0, format: "int64" }).describe("How many transactions lastFailoverLostGtid holds, when the flavor can count them."),
   plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
 }).describe("Observed state, written by the operator through the status subresource.");
 

@@ -46,6 +46,8 @@ export interface DecisionSite {
   replicatingFrom?: string;
   /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
   failingSince?: string;
+  /** Its applier (SQL) thread stopped on an error: promoting it would likely discard its relay log. */
+  applierError?: boolean;
   /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
   receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
 }
@@ -306,8 +308,8 @@ function splitBrain(
  * - one of those candidates (divergent ones, RecoveryBlocked, are left to a human, like MOCO's
  *   errant replicas) holds every other
  *   reachable core site's transactions. Never promote a site that would lose transactions
- *   another reachable site has. Among several (they then hold the same set), sitePriorities
- *   order first, then declaration order.
+ *   another reachable site has. Among several (they then hold the same set), one whose applier
+ *   is healthy first, then sitePriorities order, then declaration order.
  */
 function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite | undefined, actions: Action[]): Blocked | undefined {
   const { sites, record, policy } = input;
@@ -354,7 +356,10 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return i < 0 ? policy.sitePriorities.length : i;
   };
   const declared = new Map(sites.map((s, i) => [s, i]));
-  const ordered = [...candidates].sort((a, b) => priority(a) - priority(b) || declared.get(a)! - declared.get(b)!);
+  // A candidate whose applier is broken comes last: it is chosen only when no other one holds
+  // everything, and then the executor refuses it unless the spec accepts the loss.
+  const broken = (s: DecisionSite): number => (s.applierError === true ? 1 : 0);
+  const ordered = [...candidates].sort((a, b) => broken(a) - broken(b) || priority(a) - priority(b) || declared.get(a)! - declared.get(b)!);
   const reachableCore = sites.filter((s) => s.role !== "read-only" && s.polledOk);
 
   const shortfalls: string[] = [];

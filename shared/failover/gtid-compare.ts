@@ -84,6 +84,20 @@ export function missing(a: ServerPosition, b: ServerPosition): MissingTransactio
 }
 
 /**
+ * What one replica has received but not applied: `received` (MySQL Retrieved_Gtid_Set, MariaDB
+ * Gtid_IO_Pos) minus `applied`. Exact for both flavors: a replica's receiver and applier follow
+ * one source in order, so under gtid_strict_mode a MariaDB domain's gap runs without holes from
+ * the applied seq to the received one.
+ */
+export function unapplied(applied: ServerPosition, received: string): MissingTransactions {
+  if (applied.flavor === "mysql") return missing(applied, { flavor: "mysql", gtidExecuted: received });
+  const done = new Map(parseMariadbPosition(applied.gtidExecuted).map((g) => [g.domain, g.seq]));
+  const ahead = parseMariadbPosition(received).filter((g) => g.seq > (done.get(g.domain) ?? 0n));
+  const total = ahead.reduce((sum, g) => sum + g.seq - (done.get(g.domain) ?? 0n), 0n);
+  return { text: formatMariadbGtids(ahead), count: total <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(total) : undefined };
+}
+
+/**
  * The exact number of missing transactions in the common case: every offending GTID lies in a
  * domain where b simply went further along a's own history (b's binlog state holds a's last GTID
  * of that domain). Under gtid_strict_mode a domain's sequence numbers then run without gaps from

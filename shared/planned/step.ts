@@ -26,7 +26,7 @@ import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import type { DecisionSite } from "../failover/decide.js";
-import { contains } from "../failover/gtid-compare.js";
+import { contains, missing, type MissingTransactions } from "../failover/gtid-compare.js";
 import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult } from "../names.js";
 
 /** A site as the emergency decision sees it, plus what a switchover also needs to know. */
@@ -334,7 +334,15 @@ function intake(input: PlannedInput, raw: string): PlannedStep {
   }
   const maxLagWait = parsed.value.maxLagWaitMs !== undefined ? formatDuration(parsed.value.maxLagWaitMs) : input.defaults.maxLagWait;
   return {
-    status: { ...base, phase: "Pending", target, ...(input.activeSite ? { source: input.activeSite } : {}), maxLagWait, drainTimeout: input.defaults.drainTimeout },
+    status: {
+      ...base,
+      phase: "Pending",
+      target,
+      ...(input.activeSite ? { source: input.activeSite } : {}),
+      maxLagWait,
+      drainTimeout: input.defaults.drainTimeout,
+      ...(parsed.value.acceptErrant ? { acceptErrant: true } : {}),
+    },
     actions: [...idAction, { kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverStarted, message: `planned failover to ${target} requested (maxLagWait ${maxLagWait})` }],
     holdEmergency: false,
   };
@@ -373,6 +381,17 @@ function validate(
   if (t.replicatingFrom !== undefined && t.replicatingFrom !== sourceName) {
     return reject("TargetUnhealthy", `${targetName} replicates from ${t.replicatingFrom}, not from the primary ${sourceName}`);
   }
+  // Zero RPO proves the target will hold everything the source has, not that it holds nothing
+  // else: a transaction only the target has would be replicated back onto the old primary, a
+  // history it never shared (MariaDB's strict mode stops it; MySQL applies it silently).
+  const errant = errantOn(t, s);
+  if (errant === undefined) return reject("TargetUnhealthy", `cannot compare the executed transactions of ${targetName} and ${sourceName}`);
+  if (errant.text !== "" && c.acceptErrant !== true) {
+    return reject(
+      "TargetHasErrantTransactions",
+      `${targetName} holds ${errant.count ?? "some"} transaction(s) the primary ${sourceName} never had (${errant.text}); remove them from ${targetName}, or request the failover with acceptErrant=true (kubectl bloodraven failover --accept-errant) to keep them`,
+    );
+  }
   const recovering = input.sites.filter((x) => x.recoveryState === "RecoveryInProgress" || x.recoveryState === "RecoveryBlocked");
   if (recovering.length > 0) return reject("ConcurrentOperation", `recovery of ${recovering.map((x) => x.name).join(", ")} is in flight`);
   if (input.lastFailover !== undefined) {
@@ -396,6 +415,16 @@ function validate(
     actions: [{ kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverDraining, message: `fencing ${sourceName} and draining its sessions before promoting ${targetName}` }],
     holdEmergency: true,
   };
+}
+
+/** What the target holds that the source lacks; undefined when the positions cannot be compared. */
+function errantOn(target: PlannedSite, source: PlannedSite): MissingTransactions | undefined {
+  if (target.position === undefined || source.position === undefined) return undefined;
+  try {
+    return missing(source.position, target.position);
+  } catch {
+    return undefined;
+  }
 }
 
 export { HOLD as PLANNED_HOLD_PHASES };

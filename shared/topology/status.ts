@@ -129,7 +129,7 @@ function recoveryCondition(sites: readonly SiteStatus[], generation: number): Co
   const base = { type: CONDITION_TYPES.recoveryPending, observedGeneration: generation };
   if (blocked.length > 0) {
     const detail = blocked.map((s) => `${s.name} has ${s.divergentTransactionCount ?? "some"} divergent transaction(s) (${s.divergentGtid ?? "?"})`).join("; ");
-    return { ...base, status: "True", reason: "DivergentTransactions", message: `${detail}; review them, then reclone with the bloodraven.shipstream.io/reclone-site annotation (kubectl bloodraven reclone)` };
+    return { ...base, status: "True", reason: "DivergentTransactions", message: `${detail}; those sites hold the only copy of these transactions: recover or replay what you need before recloning them (the bloodraven.shipstream.io/reclone-site annotation, kubectl bloodraven reclone, destroys them)` };
   }
   if (inProgress.length > 0) return { ...base, status: "True", reason: "RecoveryInProgress", message: `${inProgress.map((s) => s.name).join(", ")} rejoining as replica(s) of the primary` };
   return { ...base, status: "False", reason: "NoRecovery", message: "no site needs recovery" };

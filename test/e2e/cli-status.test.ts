@@ -273,7 +273,7 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
         "",
         "Divergent transactions on fra (RecoveryBlocked):",
         "  fra committed transactions the active primary never received. Review them first",
-        "  (kubectl bloodraven runbook divergent-old-primary), then replace fra's data with a clone:",
+        "  (kubectl bloodraven runbook divergent-old-primary): fra holds the only copy, and a clone destroys it:",
         "  GTID set:  3e11fa47-71ca-11e1-9e33-c80aa9429562:11-15",
         "  Transactions:  5",
         `  Run:  kubectl bloodraven reclone billing fra -n <other>`,

@@ -33,12 +33,15 @@ describe("parsePlannedFailover", () => {
     ["us-east-1", { site: "us-east-1" }],
     ["0", { site: "0" }],
     ["a".repeat(63), { site: "a".repeat(63) }],
+    ["pdx:acceptErrant=true", { site: "pdx", acceptErrant: true }],
+    ["pdx:maxLagWait=5s:acceptErrant=true", { site: "pdx", maxLagWaitMs: 5_000, acceptErrant: true }],
+    ["pdx:acceptErrant=true:maxLagWait=5s", { site: "pdx", maxLagWaitMs: 5_000, acceptErrant: true }],
   ])("accepts %j", (input, expected) => {
     expect(parsePlannedFailover(input)).toEqual({ ok: true, value: expected });
   });
 
   it.each<[string, string]>([
-    ["", "empty value; expected <site> or <site>:maxLagWait=<duration>"],
+    ["", "empty value; expected <site>, optionally followed by :maxLagWait=<duration> and :acceptErrant=true"],
     ["   ", "empty value"],
     [":maxLagWait=5s", "empty site name"],
     [" : ", "empty site name"],
@@ -49,8 +52,12 @@ describe("parsePlannedFailover", () => {
     ["p.dx", 'site name "p.dx" is not a DNS label'],
     ["p dx", 'site name "p dx" is not a DNS label'],
     ["a".repeat(64), "is longer than 63 characters"],
-    ["pdx:maxlagwait=5s", 'unknown key "maxlagwait"; the only allowed key is maxLagWait'],
-    ["pdx:drainTimeout=5s", 'unknown key "drainTimeout"; the only allowed key is maxLagWait'],
+    ["pdx:maxlagwait=5s", 'unknown key "maxlagwait"; the allowed keys are maxLagWait, acceptErrant'],
+    ["pdx:drainTimeout=5s", 'unknown key "drainTimeout"; the allowed keys are maxLagWait, acceptErrant'],
+    ["pdx:acceptErrant=false", 'acceptErrant accepts only "true"'],
+    ["pdx:acceptErrant=yes", 'acceptErrant accepts only "true"'],
+    ["pdx:acceptErrant=", "empty value for acceptErrant"],
+    ["pdx:acceptErrant=true:acceptErrant=true", "acceptErrant is given more than once"],
     ["pdx:=5s", 'unknown key ""'],
     ["pdx:maxLagWait", 'option "maxLagWait" is missing "="'],
     ["pdx:iad", 'option "iad" is missing "="'],

@@ -157,6 +157,7 @@ describe("withDefaults", () => {
       connectionDrainTimeout: "30s",
       replication: { maxLagSeconds: 300 },
       plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
+      emergencyFailover: { relayLogApplyTimeout: "30s", allowReceivedTransactionLoss: false },
       updateStrategy: "OrderedUpdate",
     });
   });

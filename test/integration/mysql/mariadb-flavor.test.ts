@@ -5,6 +5,7 @@ import type { ReplicationSource, ServerObservation } from "../../../operator/mys
 import { SiteClient } from "../../../operator/mysql/site-client.js";
 import type { SiteSession } from "../../../operator/mysql/site-client.js";
 import { MariaDbSites, TEST_USERS } from "../../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../../scripts/env/ports.js";
 import type { MariaDbSite } from "../../../scripts/env/mariadb-sites.js";
 
 // The tests run in order and share one history: iad starts as primary, pdx is promoted later,
@@ -27,6 +28,8 @@ describe("MariaDB flavor against real mariadbd", () => {
   };
   const on = <T>(site: MariaDbSite, operation: string, fn: (s: SiteSession) => Promise<T>): Promise<T> => client(site).run(operation, fn);
   const observe = (site: MariaDbSite): Promise<ServerObservation> => on(site, "observe", (s) => s.flavor.observe(s));
+  const waitForReceived = (site: MariaDbSite, pos: string): Promise<unknown> =>
+    waitFor(`${site.name} received ${pos}`, async () => (await observe(site)).replica?.retrievedGtids === pos, 10_000, 50);
   const replicationFrom = (site: MariaDbSite): ReplicationSource => ({ host: site.host, port: site.port, ...TEST_USERS.replication });
 
   beforeAll(async () => {
@@ -80,6 +83,25 @@ describe("MariaDB flavor against real mariadbd", () => {
     const later = (await observe(pdx)).replica?.receivedHeartbeats ?? -1;
     expect(first).toBeGreaterThanOrEqual(0);
     expect(later).toBeGreaterThan(first);
+  });
+
+  it("startApplier resumes a stopped applier; removeApplyDelay lets a delayed replica apply what it received at once", async () => {
+    await sfo.query("STOP REPLICA SQL_THREAD");
+    const pos = await iad.injectWrite("held back");
+    await waitForReceived(sfo, pos);
+    expect((await observe(sfo)).gtidExecuted).not.toBe(pos);
+    await on(sfo, "start applier", (s) => s.flavor.startApplier(s));
+    expect(await sfo.waitForGtid(pos, 10)).toBe(true);
+
+    await sfo.setReplicationDelay(3600);
+    const delayed = await iad.injectWrite("delayed an hour");
+    await waitForReceived(sfo, delayed);
+    await on(sfo, "remove delay", (s) => s.flavor.removeApplyDelay(s));
+    expect(await sfo.waitForGtid(delayed, 10)).toBe(true);
+    // The receiver stays stopped, and MariaDB drops GTID positioning once a relay log position is
+    // given: the promotion that follows resets replication anyway.
+    expect((await observe(sfo)).replica).toMatchObject({ sqlDelay: 0, ioRunning: false, sqlRunning: true, sourcePort: iad.port, gtidAutoPosition: false });
+    await sfo.replicateFrom(iad);
   });
 
   it("waitForGtid: true once applied, false within the timeout while MASTER_DELAY holds the applier back", async () => {

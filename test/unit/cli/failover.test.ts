@@ -44,31 +44,33 @@ function group(over: { annotations?: Record<string, string>; status?: MysqlFailo
 
 describe("checkFailover", () => {
   it("posts `<site>` or `<site>:maxLagWait=<d>` in the shared grammar (role defaults to primary-candidate)", () => {
-    const bare = checkFailover(group(), "pdx", undefined, NOW);
+    const bare = checkFailover(group(), "pdx", {}, NOW);
     expect(bare).toEqual({ verdict: "post", request: { site: "pdx" }, value: "pdx", notes: [] });
-    const timed = checkFailover(group(), "pdx", 90_000, NOW);
+    const timed = checkFailover(group(), "pdx", { maxLagWaitMs: 90_000 }, NOW);
     expect(timed.verdict === "post" && timed.value).toBe("pdx:maxLagWait=1m30s");
     if (timed.verdict === "post") expect(parsePlannedFailover(timed.value)).toEqual({ ok: true, value: { site: "pdx", maxLagWaitMs: 90_000 } });
+    const accepting = checkFailover(group(), "pdx", { maxLagWaitMs: 90_000, acceptErrant: true }, NOW);
+    expect(accepting.verdict === "post" && accepting.value).toBe("pdx:maxLagWait=1m30s:acceptErrant=true");
   });
 
   it("rejects an unknown site and a site that is not a primary-candidate", () => {
-    expect(checkFailover(group(), "lax", undefined, NOW)).toEqual({
+    expect(checkFailover(group(), "lax", {}, NOW)).toEqual({
       verdict: "reject",
       message: 'site "lax" is not in spec.sites of shop/orders; its sites: iad (primary-candidate), pdx (primary-candidate), dr (dr-only)',
     });
-    expect(checkFailover(group(), "dr", undefined, NOW)).toEqual({
+    expect(checkFailover(group(), "dr", {}, NOW)).toEqual({
       verdict: "reject",
       message: "dr is a dr-only site of shop/orders and is never promoted; only primary-candidate sites can be: iad, pdx",
     });
   });
 
   it("the active site is nothing to do", () => {
-    expect(checkFailover(group(), "iad", undefined, NOW)).toEqual({ verdict: "noop", message: "iad is already the active site of shop/orders; nothing to do" });
+    expect(checkFailover(group(), "iad", {}, NOW)).toEqual({ verdict: "noop", message: "iad is already the active site of shop/orders; nothing to do" });
   });
 
   it.each(["Pending", "Validating", "Deferred", "Draining", "WaitingForLag", "Promoting", "Resuming"] as const)("rejects while a planned failover is %s", (phase) => {
     const g = group({ status: { activeSite: "iad", plannedFailover: { phase, target: "pdx", requestId: "r1" } } });
-    const check = checkFailover(g, "pdx", undefined, NOW);
+    const check = checkFailover(g, "pdx", {}, NOW);
     expect(check.verdict).toBe("reject");
     expect(check.verdict === "reject" && check.message).toBe(
       `a planned failover of shop/orders to pdx is already in progress (phase ${phase}, request r1); follow it with kubectl bloodraven status orders -n shop --watch, or wait for it to end`,
@@ -78,10 +80,10 @@ describe("checkFailover", () => {
   it("a finished block does not block a new request; a pending annotation does", () => {
     for (const phase of ["Succeeded", "Failed"] as const) {
       const g = group({ status: { activeSite: "iad", plannedFailover: { phase, target: "pdx" } } });
-      expect(checkFailover(g, "pdx", undefined, NOW).verdict).toBe("post");
+      expect(checkFailover(g, "pdx", {}, NOW).verdict).toBe("post");
     }
     const pending = group({ annotations: { [ANNOTATIONS.plannedFailover]: "pdx:maxLagWait=30s", [ANNOTATIONS.plannedFailoverRequestId]: "abc" } });
-    const check = checkFailover(pending, "pdx", undefined, NOW);
+    const check = checkFailover(pending, "pdx", {}, NOW);
     expect(check.verdict === "reject" && check.message).toBe(
       `a planned failover request is already pending on shop/orders (${ANNOTATIONS.plannedFailover}=pdx:maxLagWait=30s, request abc); follow it with kubectl bloodraven status orders -n shop --watch, or remove it first with: ${cancelCommand(pending)}`,
     );
@@ -90,9 +92,9 @@ describe("checkFailover", () => {
   it("the not yet removed annotations of a request that ended do not block a new one", () => {
     const annotations = { [ANNOTATIONS.plannedFailover]: "pdx", [ANNOTATIONS.plannedFailoverRequestId]: "r1" };
     const ended = group({ annotations, status: { activeSite: "iad", plannedFailover: { phase: "Failed", target: "pdx", requestId: "r1" } } });
-    expect(checkFailover(ended, "pdx", undefined, NOW).verdict).toBe("post");
+    expect(checkFailover(ended, "pdx", {}, NOW).verdict).toBe("post");
     const other = group({ annotations, status: { activeSite: "iad", plannedFailover: { phase: "Failed", target: "pdx", requestId: "r0" } } });
-    expect(checkFailover(other, "pdx", undefined, NOW).verdict).toBe("reject");
+    expect(checkFailover(other, "pdx", {}, NOW).verdict).toBe("reject");
   });
 
   it("notes maintenance, the cooldown and an unhealthy target, without rejecting", () => {
@@ -101,7 +103,7 @@ describe("checkFailover", () => {
       annotations: { [ANNOTATIONS.maintenance]: maintenance },
       status: { activeSite: "iad", lastFailover: "2026-11-22T02:58:00Z", sites: [{ name: "pdx", state: "unreachable" }] },
     });
-    const check = checkFailover(g, "pdx", undefined, NOW);
+    const check = checkFailover(g, "pdx", {}, NOW);
     expect(check.verdict).toBe("post");
     expect(check.verdict === "post" && check.notes).toEqual([
       "note: shop/orders is in maintenance until 2026-11-22T05:00:00Z (network work); planned failovers still run during maintenance",
@@ -110,9 +112,9 @@ describe("checkFailover", () => {
     ]);
     // An expired maintenance is not mentioned.
     const expired = group({ annotations: { [ANNOTATIONS.maintenance]: formatMaintenance({ until: "2026-11-22T02:00:00Z" }) } });
-    expect(checkFailover(expired, "pdx", undefined, NOW)).toMatchObject({ verdict: "post", notes: [] });
+    expect(checkFailover(expired, "pdx", {}, NOW)).toMatchObject({ verdict: "post", notes: [] });
     const deferring = group({ spec: { plannedFailover: { onCooldown: "defer" } }, status: { activeSite: "iad", lastFailover: "2026-11-22T02:58:00Z" } });
-    expect(checkFailover(deferring, "pdx", undefined, NOW)).toMatchObject({ notes: ["warning: the failover cooldown of shop/orders has 3m left; the operator will defer it until then"] });
+    expect(checkFailover(deferring, "pdx", {}, NOW)).toMatchObject({ notes: ["warning: the failover cooldown of shop/orders has 3m left; the operator will defer it until then"] });
   });
 });
 

@@ -259,6 +259,18 @@ describe("witness evidence before an emergency promotion", () => {
   });
 });
 
+describe("a candidate with a broken applier", () => {
+  it("comes after a healthy candidate that holds as much, whatever the priorities", () => {
+    const sites = [site("iad", "unreachable"), { ...site("pdx", "read-only"), applierError: true }, site("sfo", "read-only")];
+    expect(run(sites, {}, { sitePriorities: ["pdx", "sfo"] }).actions).toEqual([expect.objectContaining(promote("sfo", "iad"))]);
+  });
+
+  it("is still chosen when it is the only one that holds everything (the executor then refuses unless the loss is allowed)", () => {
+    const sites = [site("iad", "unreachable"), { ...site("pdx", "read-only", { gtid: `${IAD}:1-12` }), applierError: true }, site("sfo", "read-only")];
+    expect(run(sites).actions).toEqual([expect.objectContaining(promote("pdx", "iad"))]);
+  });
+});
+
 describe("cooldown and automatic failover off", () => {
   const down = [site("iad", "unreachable"), site("pdx", "read-only")];
 

@@ -39,6 +39,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.observeFailover(namespace, group, "writable", 0.12);
   metrics.recordFailoverFailure(namespace, group, "dns_failed");
   metrics.recordFailoverBlocked(namespace, group, "PrimaryReachableByReplicas");
+  metrics.recordLostTransactions(namespace, group, "pdx", 3);
   metrics.setMaintenance(namespace, group, true);
 }
 
@@ -49,6 +50,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.failoverDurationSeconds, "histogram", ["group", "namespace", "stage"]],
     [METRICS.failoverFailuresTotal, "counter", ["group", "namespace", "reason"]],
     [METRICS.failoverBlockedTotal, "counter", ["group", "namespace", "reason"]],
+    [METRICS.failoverLostTransactionsTotal, "counter", ["group", "namespace", "site"]],
     [METRICS.maintenanceMode, "gauge", ["group", "namespace"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],

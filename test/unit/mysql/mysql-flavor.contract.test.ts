@@ -251,6 +251,19 @@ describe("MySQL flavor: statement contract", () => {
     expect(s.statements).toEqual(["STOP REPLICA", "RESET REPLICA ALL"]);
   });
 
+  it("startApplier and removeApplyDelay (before an emergency promotion applies the relay log)", async () => {
+    const s = new RecordingSession({ "SHOW REPLICA STATUS": [{ ...replicaRow, Relay_Log_File: "relay.000002", Relay_Log_Pos: 1145 }] });
+    await mysqlFlavor.startApplier(s);
+    await mysqlFlavor.removeApplyDelay(s);
+    expect(s.statements).toEqual([
+      "START REPLICA SQL_THREAD",
+      "STOP REPLICA",
+      "SHOW REPLICA STATUS",
+      "CHANGE REPLICATION SOURCE TO SOURCE_DELAY = 0, RELAY_LOG_FILE = 'relay.000002', RELAY_LOG_POS = 1145",
+      "START REPLICA SQL_THREAD",
+    ]);
+  });
+
   describe("promote", () => {
     it("stops and resets replication, records gtid_executed before writability, confirms writable", async () => {
       const s = new RecordingSession({
@@ -462,6 +475,19 @@ describe("MariaDB flavor: statement contract", () => {
       "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() " +
         "AND USER NOT IN ('system user', 'event_scheduler', 'bloodraven') AND COMMAND NOT IN ('Binlog Dump', 'Daemon')",
       "KILL CONNECTION 8",
+    ]);
+  });
+
+  it("startApplier and removeApplyDelay", async () => {
+    const s = new RecordingSession({ "SHOW REPLICA STATUS": [{ Relay_Log_File: "mariadbd-relay-bin.000002", Relay_Log_Pos: 670 }] });
+    await mariadbFlavor.startApplier(s);
+    await mariadbFlavor.removeApplyDelay(s);
+    expect(s.statements).toEqual([
+      "START REPLICA SQL_THREAD",
+      "STOP REPLICA",
+      "SHOW REPLICA STATUS",
+      "CHANGE MASTER TO MASTER_DELAY = 0, RELAY_LOG_FILE = 'mariadbd-relay-bin.000002', RELAY_LOG_POS = 670",
+      "START REPLICA SQL_THREAD",
     ]);
   });
 

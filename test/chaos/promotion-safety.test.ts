@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { kubectl } from "../support/kubectl.js";
+import { ledgerLoad, missingOn } from "../support/ledger.js";
+import { OperatorProcess } from "../support/operator.js";
+
+/**
+ * What an emergency promotion does with the candidate's relay log: a candidate whose applier was
+ * stopped, or held back by a delay, applies everything it received before it becomes writable;
+ * one whose applier failed is not promoted unless the spec accepts the loss, and then the loss is
+ * recorded exactly. The ledger stops and the candidate has received every acknowledged write
+ * before the primary is killed, so any missing write was discarded by the promotion.
+ */
+const ns = `relay-${randomBytes(3).toString("hex")}`;
+
+describe("emergency promotion and the candidate's relay log (real operator, API server and MariaDB)", () => {
+  let operator: OperatorProcess;
+  const started: MariaDbSites[] = [];
+
+  const group = async (name: string): Promise<MysqlFailoverGroup> => {
+    const r = await kubectl(["get", "mfg", name, "-n", ns, "-o", "json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as MysqlFailoverGroup;
+  };
+
+  /** Three fresh servers (iad primary, pdx candidate, sfo reader) and a group named `name` over them. */
+  async function freshGroup(name: string, emergencyFailover: Record<string, unknown> = {}): Promise<MariaDbSites> {
+    const sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
+    started.push(sites);
+    const manifest = failoverGroup(ns, name, {
+      pollInterval: "500ms",
+      failureThreshold: 2,
+      failoverCooldown: "1s",
+      emergencyFailover: { relayLogApplyTimeout: "5s", ...emergencyFailover },
+      sites: sites.sites.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate" })),
+    });
+    const r = await kubectl(["apply", "-f", "-"], { input: asList([manifest]) });
+    if (r.code !== 0) throw new Error(r.stderr);
+    await waitFor(`${name} healthy`, async () => (await group(name)).status?.activeSite === "iad", 20_000, 200);
+    return sites;
+  }
+
+  /** Writes under the ledger for a moment, then waits until `candidate` has received (not necessarily applied) all of it. */
+  async function writeAndReceive(sites: MariaDbSites, candidate: MariaDbSite, prefix: string): Promise<string[]> {
+    const load = ledgerLoad([sites.site("iad")], prefix, 2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const acked = await load.stop();
+    const pos = await sites.site("iad").gtidBinlogPos();
+    await waitFor(`${candidate.name} received ${pos}`, async () => (await candidate.query<{ Gtid_IO_Pos: string }[]>("SHOW REPLICA STATUS"))[0]?.Gtid_IO_Pos === pos, 10_000, 50);
+    expect(acked.length).toBeGreaterThan(20);
+    return acked;
+  }
+
+  beforeAll(async () => {
+    const r = await kubectl(["apply", "-f", "-"], { input: asList(namespaceWithCredentials(ns)) });
+    if (r.code !== 0) throw new Error(r.stderr);
+    operator = await OperatorProcess.start({ identity: "relay-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
+  });
+
+  afterAll(async () => {
+    await operator?.stop("SIGKILL");
+    await Promise.all(started.map((s) => s.teardown()));
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  it("a candidate whose applier was stopped by hand applies everything it received before it is promoted", async () => {
+    const sites = await freshGroup("stopped");
+    const pdx = sites.site("pdx");
+    await pdx.query("STOP REPLICA SQL_THREAD");
+    const acked = await writeAndReceive(sites, pdx, "stopped");
+    await sites.site("iad").kill9();
+    await waitFor("pdx promoted", async () => (await group("stopped")).status?.activeSite === "pdx", 30_000, 200);
+    expect(await missingOn(pdx, acked, "stopped")).toEqual([]);
+    const g = await group("stopped");
+    expect(g.status?.lastFailoverLostGtid).toBe("");
+    // The reader holds nothing the new primary lacks: it must not be called divergent.
+    expect(g.status?.sites?.find((s) => s.name === "sfo")?.recoveryState ?? "").toBe("");
+    expect(operator.lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
+  });
+
+  it("a candidate held back by MASTER_DELAY has the delay removed and applies everything before it is promoted", async () => {
+    const sites = await freshGroup("delayed");
+    const pdx = sites.site("pdx");
+    await pdx.setReplicationDelay(3600);
+    const acked = await writeAndReceive(sites, pdx, "delayed");
+    await sites.site("iad").kill9();
+    await waitFor("pdx promoted", async () => (await group("delayed")).status?.activeSite === "pdx", 30_000, 200);
+    expect(await missingOn(pdx, acked, "delayed")).toEqual([]);
+    expect(operator.lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
+  });
+
+  it("a candidate whose applier failed is not promoted; allowing the loss promotes it and records exactly what was discarded", async () => {
+    const sites = await freshGroup("broken");
+    const [iad, pdx] = [sites.site("iad"), sites.site("pdx")];
+    // A row only pdx has (not binlogged): iad's insert of the same key stops pdx's applier on a duplicate key.
+    await iad.injectWrite("seed");
+    await pdx.waitForGtid(await iad.gtidBinlogPos(), 10);
+    const next = (await iad.query<{ next: number }[]>("SELECT MAX(id) + 1 AS next FROM bloodraven_test.writes"))[0]?.next;
+    const conn = await pdx.connect("admin");
+    await conn.query("SET SESSION sql_log_bin = 0");
+    await conn.query("INSERT INTO bloodraven_test.writes (id, site, note) VALUES (?, 'pdx', 'local')", [next]);
+    await conn.end();
+    const acked = await writeAndReceive(sites, pdx, "broken");
+    await waitFor("pdx's applier stopped on the duplicate", async () => (await pdx.replicaStatus())?.sqlRunning === "No", 10_000, 50);
+    await iad.kill9();
+
+    await waitFor(
+      "the promotion refused",
+      async () => (await (await fetch(operator.url("metrics", "/metrics"))).text()).includes(`bloodraven_failover_failures_total{namespace="${ns}",group="broken",reason="relay_log_not_applied"}`),
+      30_000,
+      200,
+    );
+    expect(await pdx.isReadOnly()).toBe(true);
+    expect((await group("broken")).status?.lastFailover).toBeUndefined();
+
+    const r = await kubectl(["patch", "mfg", "broken", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { emergencyFailover: { allowReceivedTransactionLoss: true } } })]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor("pdx promoted", async () => (await group("broken")).status?.activeSite === "pdx", 30_000, 200);
+    const g = await group("broken");
+    const lost = await missingOn(pdx, acked, "broken");
+    expect(lost.length).toBeGreaterThan(0);
+    expect(g.status?.lastFailoverLostTransactionCount).toBe(lost.length);
+    expect(g.status?.lastFailoverLostGtid).toMatch(/^0-1-\d+$/);
+    const events = JSON.parse((await kubectl(["get", "events", "-n", ns, "-o", "json"])).stdout) as { items: { reason: string; message: string; involvedObject: { name: string } }[] };
+    expect(events.items.some((e) => e.involvedObject.name === "broken" && e.reason === "DataLossDetected" && e.message.includes(`discarding ${lost.length} received`))).toBe(true);
+    const metrics = await (await fetch(operator.url("metrics", "/metrics"))).text();
+    expect(metrics).toContain(`bloodraven_failover_lost_transactions_total{namespace="${ns}",group="broken",site="pdx"} ${lost.length}`);
+  });
+});
