@@ -152,7 +152,8 @@ function holds(a: DecisionSite, b: DecisionSite): Answer {
   }
 }
 
-function lacks(a: DecisionSite, b: DecisionSite): MissingTransactions | undefined {
+/** What `b` holds that `a` lacks (missing(), turned total): undefined when it cannot be compared. */
+export function lacks(a: DecisionSite, b: DecisionSite): MissingTransactions | undefined {
   if (a.position === undefined || b.position === undefined) return undefined;
   try {
     return missing(a.position, b.position);

@@ -25,8 +25,8 @@
 import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
-import type { DecisionSite } from "../failover/decide.js";
-import { contains, missing, type MissingTransactions } from "../failover/gtid-compare.js";
+import { lacks, type DecisionSite } from "../failover/decide.js";
+import { contains } from "../failover/gtid-compare.js";
 import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult } from "../names.js";
 
 /** A site as the emergency decision sees it, plus what a switchover also needs to know. */
@@ -384,7 +384,7 @@ function validate(
   // Zero RPO proves the target will hold everything the source has, not that it holds nothing
   // else: a transaction only the target has would be replicated back onto the old primary, a
   // history it never shared (MariaDB's strict mode stops it; MySQL applies it silently).
-  const errant = errantOn(t, s);
+  const errant = lacks(s, t);
   if (errant === undefined) return reject("TargetUnhealthy", `cannot compare the executed transactions of ${targetName} and ${sourceName}`);
   if (errant.text !== "" && c.acceptErrant !== true) {
     return reject(
@@ -415,16 +415,6 @@ function validate(
     actions: [{ kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverDraining, message: `fencing ${sourceName} and draining its sessions before promoting ${targetName}` }],
     holdEmergency: true,
   };
-}
-
-/** What the target holds that the source lacks; undefined when the positions cannot be compared. */
-function errantOn(target: PlannedSite, source: PlannedSite): MissingTransactions | undefined {
-  if (target.position === undefined || source.position === undefined) return undefined;
-  try {
-    return missing(source.position, target.position);
-  } catch {
-    return undefined;
-  }
 }
 
 export { HOLD as PLANNED_HOLD_PHASES };
