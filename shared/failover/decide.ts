@@ -152,11 +152,14 @@ function holds(a: DecisionSite, b: DecisionSite): Answer {
   }
 }
 
-/** What `b` holds that `a` lacks (missing(), turned total): undefined when it cannot be compared. */
-export function lacks(a: DecisionSite, b: DecisionSite): MissingTransactions | undefined {
+/**
+ * What `b` holds that `a` lacks (missing(), turned total): undefined when it cannot be compared.
+ * `base`: a's position when it was promoted (MariaDB counts from it, see missing()).
+ */
+export function lacks(a: DecisionSite, b: DecisionSite, base?: string): MissingTransactions | undefined {
   if (a.position === undefined || b.position === undefined) return undefined;
   try {
-    return missing(a.position, b.position);
+    return missing(a.position, b.position, base);
   } catch {
     return undefined;
   }
@@ -441,7 +444,7 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
     if (answer === "yes") {
       out.push({ kind: "repoint", site: s.name, source: primary.name, formerPrimary: s.replicatingFrom === undefined || rec !== undefined });
     } else if (answer === "no") {
-      const m = lacks(primary, s);
+      const m = lacks(primary, s, primary.name === record.lastFailoverTarget ? record.promotionGtidExecuted : undefined);
       if (m === undefined) continue;
       const same = rec?.state === "RecoveryBlocked" && rec.divergentGtid === m.text && rec.divergentTransactionCount === m.count;
       if (!same) out.push({ kind: "recordDivergence", site: s.name, divergentGtid: m.text, count: m.count });

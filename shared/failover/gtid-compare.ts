@@ -68,11 +68,13 @@ export function contains(a: ServerPosition, b: ServerPosition): boolean {
 
 /**
  * What `b` holds that `a` lacks. MySQL: b − a, canonical text and exact count. MariaDB: the
- * GTIDs of b that a cannot have (see `missingMariadb`), counted exactly only when b went
- * further along a's own history (see `linearCount`).
+ * GTIDs of b that a cannot have (see `missingMariadb`), counted exactly when b went further
+ * along a's own history (see `linearCount`) or, given `base` (a's position when it was
+ * promoted), along the history a had then: the common case of an old primary that kept writing
+ * after the candidate stopped receiving from it.
  * `contains(a, b)` is exactly `missing(a, b).text === ""`.
  */
-export function missing(a: ServerPosition, b: ServerPosition): MissingTransactions {
+export function missing(a: ServerPosition, b: ServerPosition, base?: string): MissingTransactions {
   checkFlavors(a, b);
   if (a.flavor === "mysql") {
     const diff = GtidSet.parse(b.gtidExecuted).subtract(GtidSet.parse(a.gtidExecuted));
@@ -80,7 +82,22 @@ export function missing(a: ServerPosition, b: ServerPosition): MissingTransactio
     return { text: diff.toString(), count: count <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(count) : undefined };
   }
   const gtids = missingMariadb(a, b);
-  return { text: formatMariadbGtids(gtids), count: gtids.length === 0 ? 0 : linearCount(a, b, gtids) };
+  const text = formatMariadbGtids(gtids);
+  if (gtids.length === 0) return { text, count: 0 };
+  const count = linearCount(a, b, gtids) ?? (base !== undefined ? countFromBase(base, b, text) : undefined);
+  return { text, count };
+}
+
+/**
+ * MariaDB, when a's own position cannot anchor the count (a went on under its own server_id
+ * after it was promoted): `base` is a's position when it was promoted, which a's history holds.
+ * If b differs from base exactly where it differs from a (the same offending GTIDs), b's extra
+ * transactions are the ones after base along b's own history, which linearCount counts.
+ */
+function countFromBase(base: string, b: ServerPosition, text: string): number | undefined {
+  const from: ServerPosition = { flavor: "mariadb", gtidExecuted: base };
+  const gtids = missingMariadb(from, b);
+  return formatMariadbGtids(gtids) === text ? linearCount(from, b, gtids) : undefined;
 }
 
 /**

@@ -105,6 +105,20 @@ describe("MariaDB (binlog states)", () => {
     expect(missing(a, b)).toEqual({ text: "0-2-11", count: undefined });
   });
 
+  it("an old primary that kept writing: counted exactly from the new primary's promotion position", () => {
+    // pdx was promoted at 0-1-100 and wrote on as server 2; iad wrote 0-1-101..0-1-120 that pdx never received.
+    const pdx = maria("0-2-150", "0-1-100,0-2-150");
+    const iad = maria("0-1-120", "0-1-120");
+    expect(missing(pdx, iad)).toEqual({ text: "0-1-120", count: undefined });
+    expect(missing(pdx, iad, "0-1-100")).toEqual({ text: "0-1-120", count: 20 });
+    // A reader that received part of them: 10.
+    expect(missing(pdx, maria("0-1-110", "0-1-110"), "0-1-100")).toEqual({ text: "0-1-110", count: 10 });
+    // A site that wrote on from the promotion position under its own server_id: 20 as well.
+    expect(missing(pdx, maria("0-3-120", "0-1-100,0-3-120"), "0-1-100")).toEqual({ text: "0-3-120", count: 20 });
+    // One that forked before the promotion position: the base does not anchor it, so unknown rather than wrong.
+    expect(missing(pdx, maria("0-3-120", "0-1-90,0-3-120"), "0-1-100")).toEqual({ text: "0-3-120", count: undefined });
+  });
+
   it("a replica that only applied the reference's transactions is contained", () => {
     expect(contains(maria("0-2-20", "0-1-10,0-2-20"), maria("0-2-14", "0-1-10,0-2-14"))).toBe(true);
   });
