@@ -17,6 +17,9 @@ export const FAILPOINTS_ENV = "BLOODRAVEN_FAILPOINTS";
 export const FAILPOINT_NAMES: readonly string[] = [
   ...["drain", "waitForGtid", "promote", "unfence"].map((action) => `planned.after.${action}`),
   ...PLANNED_FAILOVER_PHASES.map((phase) => `planned.after.persist.${phase}`),
+  // The emergency promotion: after its intent is recorded, and after the target is writable.
+  "emergency.after.intent",
+  "emergency.after.promote",
 ];
 
 export type Failpoints = ReadonlyMap<string, number>;

@@ -32,6 +32,8 @@ export const LOG_MESSAGES = {
   applierStarted: "applier started before promotion",
   applyDelayRemoved: "apply delay removed before promotion",
   receivedTransactionsDiscarded: "received transactions discarded at promotion",
+  failoverIntentSettled: "failover recorded from its intent",
+  failoverIntentDropped: "failover intent dropped",
   failoverActionFailed: "failover action failed",
   failoverBlocked: "failover blocked",
   plannedFailoverPhase: "planned failover phase",

@@ -24,6 +24,8 @@ export const ANNOTATIONS = {
   recloneSite: `${ANNOTATION_PREFIX}/reclone-site`,
   lastFailover: `${ANNOTATION_PREFIX}/last-failover`,
   lastFailoverTarget: `${ANNOTATION_PREFIX}/last-failover-target`,
+  /** `<target>@<RFC 3339 time>`: the out-of-band copy of status.failoverIntent. */
+  failoverIntent: `${ANNOTATION_PREFIX}/failover-intent`,
   maintenance: `${ANNOTATION_PREFIX}/maintenance`,
   /** Set by the plugin next to planned-failover; echoed in status so --wait follows its own request. */
   plannedFailoverRequestId: `${ANNOTATION_PREFIX}/planned-failover-request-id`,

@@ -4,6 +4,7 @@ import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import { errorText, type Logger } from "../log.js";
 import { unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
 import { GTID_WAIT_GRACE_MS, type ReplicationSource } from "../mysql/flavor.js";
+import type { FailoverIntent } from "../../shared/failover/record.js";
 import type { SiteSession } from "../mysql/site-client.js";
 
 /** The site-level recovery record kept in status.sites[]. */
@@ -60,6 +61,10 @@ export interface ExecutorDeps {
   spareUsers: string[];
   /** Awaited status + annotation write; the cooldown must survive a crash right after promotion. */
   persistFailover(record: FailoverRecord): Promise<void>;
+  /** Both copies of the intent, awaited before the target is made writable; throws when either fails. */
+  persistIntent(intent: FailoverIntent): Promise<void>;
+  /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
+  pause(point: string): Promise<void>;
   /** Awaited status write of one site's recovery fields (undefined clears them). */
   persistRecovery(site: string, record: RecoveryRecord | undefined): Promise<void>;
   recoveryOf(site: string): RecoveryRecord | undefined;
@@ -176,8 +181,13 @@ export class FailoverExecutor {
       // which is the fence we want (and the returning-primary rule re-checks it anyway).
       await this.fence(oldPrimary, this.timings.oldPrimaryFenceDeadlineMs).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
     }
-    const lost = await this.applyReceived(site);
+    const { lost, gtidExecuted: applied } = await this.applyReceived(site);
+    // Recorded before the target can take a write: whatever happens next (a crash, a lost API
+    // server, lost leadership), whoever runs next finds it and settles it from the servers.
+    await this.deps.persistIntent({ target: site, ...(oldPrimary ? { source: oldPrimary } : {}), startedAt: new Date().toISOString(), gtidExecuted: applied });
+    await this.deps.pause("emergency.after.intent");
     const { gtidExecuted } = await this.deps.withSite(site, "promote", (s) => s.flavor.promote(s), this.timings.promoteDeadlineMs);
+    await this.deps.pause("emergency.after.promote");
     const writableAt = Date.now();
     this.deps.markWritable(site);
     await this.deps.persistFailover({
@@ -205,18 +215,20 @@ export class FailoverExecutor {
    * Lets the candidate apply everything it has received before it is made writable (promote()
    * resets replication, which deletes the relay log): restarts an applier that was stopped
    * without an error, removes a configured apply delay, then waits up to the spec's
-   * relayLogApplyTimeout. Returns what stays unapplied, or undefined when nothing does. Throws
+   * relayLogApplyTimeout. Returns what stays unapplied (undefined when nothing does) and the
+   * executed transactions afterwards. Throws
    * ReceivedNotApplied when something would be lost and the spec does not allow it; any other
    * failure to find out also fails the promotion (the next cycle decides again).
    */
-  private async applyReceived(site: string): Promise<MissingTransactions | undefined> {
+  private async applyReceived(site: string): Promise<{ lost: MissingTransactions | undefined; gtidExecuted: string }> {
     const policy = this.deps.relayLogPolicy();
-    const lost = await this.deps.withSite(
+    const result = await this.deps.withSite(
       site,
       "apply relay log",
       async (s) => {
-        const r = (await s.flavor.observe(s)).replica;
-        if (r === undefined || r.retrievedGtids === "") return undefined;
+        const before = await s.flavor.observe(s);
+        const r = before.replica;
+        if (r === undefined || r.retrievedGtids === "") return { lost: undefined, gtidExecuted: before.gtidExecuted };
         if (r.sqlDelay > 0) {
           await s.flavor.removeApplyDelay(s);
           this.log.warn(LOG_MESSAGES.applyDelayRemoved, { site, delaySeconds: r.sqlDelay });
@@ -225,15 +237,15 @@ export class FailoverExecutor {
           this.log.warn(LOG_MESSAGES.applierStarted, { site });
         }
         // An applier stopped on an error applies nothing: no point waiting for it.
-        if (r.lastSqlErrno === 0 && (await s.flavor.waitForGtid(s, r.retrievedGtids, policy.applyTimeoutSeconds))) return undefined;
+        if (r.lastSqlErrno === 0) await s.flavor.waitForGtid(s, r.retrievedGtids, policy.applyTimeoutSeconds);
         const after = await s.flavor.observe(s);
         const left = unapplied({ flavor: after.flavor, gtidExecuted: after.gtidExecuted }, after.replica?.retrievedGtids ?? r.retrievedGtids);
-        return left.text === "" ? undefined : left;
+        return { lost: left.text === "" ? undefined : left, gtidExecuted: after.gtidExecuted };
       },
       policy.applyTimeoutSeconds * 1_000 + GTID_WAIT_GRACE_MS + this.timings.promoteDeadlineMs,
     );
-    if (lost !== undefined && !policy.allowReceivedTransactionLoss) throw new ReceivedNotApplied(site, lost);
-    return lost;
+    if (result.lost !== undefined && !policy.allowReceivedTransactionLoss) throw new ReceivedNotApplied(site, result.lost);
+    return result;
   }
 
   private async repoint(site: string, source: string, formerPrimary: boolean): Promise<void> {

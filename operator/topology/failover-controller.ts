@@ -5,6 +5,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteContact } from "../../shared/failover/witness.js";
+import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
 import type { FailoverExecutor, RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteAddress, SiteObservation } from "./manager.js";
@@ -21,8 +22,8 @@ export interface FailoverCycle {
   /** Witness evidence kept across polls (manager.ts); absent, no site can vouch for another. */
   contacts?: ReadonlyMap<string, SiteContact>;
   addresses: ReadonlyMap<string, SiteAddress>;
-  /** The out-of-band copy of the failover record (annotations), newer of the two wins. */
-  annotatedFailover?: { at: string; target: string };
+  /** The annotations of the group: the out-of-band copies of the failover record and intent (record.ts). */
+  annotations?: Readonly<Record<string, string>>;
   /**
    * Called as soon as the primary is known, before the work that does not change it (repointing
    * replicas, DNS, taints), so that clients following the status API are not kept waiting on it.
@@ -47,7 +48,7 @@ function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<strin
   return bySourceId.length === 1 ? bySourceId[0] : undefined;
 }
 
-export function durableRecord(status: MysqlFailoverGroupStatus | undefined, annotated?: { at: string; target: string }): DurableRecord {
+export function durableRecord(status: MysqlFailoverGroupStatus | undefined, annotations?: Readonly<Record<string, string>>): DurableRecord {
   const recovery: DurableRecord["recovery"] = {};
   for (const s of status?.sites ?? []) {
     if (s.recoveryState === "RecoveryInProgress" || s.recoveryState === "RecoveryBlocked") {
@@ -59,15 +60,15 @@ export function durableRecord(status: MysqlFailoverGroupStatus | undefined, anno
     }
   }
   // The annotations survive a status wipe (e.g. a restore of the object without status).
-  const useAnnotation = annotated && (!status?.lastFailover || Date.parse(annotated.at) > Date.parse(status.lastFailover));
-  const lastFailover = useAnnotation ? annotated.at : status?.lastFailover;
-  const lastFailoverTarget = useAnnotation ? annotated.target : status?.lastFailoverTarget;
+  const last = newerRecord(statusRecord(status), annotatedRecord(annotations));
+  const statusIntent = status?.failoverIntent ? { target: status.failoverIntent.target, at: status.failoverIntent.startedAt } : undefined;
+  const intent = newerRecord(statusIntent, annotatedIntent(annotations));
   // The recorded authority first: the verdict's activeSite may name a writable old primary.
   const activeSite = status?.lastKnownPrimary || status?.activeSite;
   return {
     recovery,
-    ...(lastFailover ? { lastFailover } : {}),
-    ...(lastFailoverTarget ? { lastFailoverTarget } : {}),
+    ...(last ? { lastFailover: last.at, lastFailoverTarget: last.target } : {}),
+    ...(intent ? { intent } : {}),
     ...(status?.promotionGtidExecuted ? { promotionGtidExecuted: status.promotionGtidExecuted } : {}),
     ...(activeSite ? { activeSite } : {}),
   };
@@ -87,6 +88,7 @@ export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
       ...(o ? { readOnly: o.readOnly, position: { flavor: o.flavor, gtidExecuted: o.gtidExecuted, ...(o.gtidBinlogState ? { gtidBinlogState: o.gtidBinlogState } : {}) } } : {}),
       ...(from ? { replicatingFrom: from } : {}),
       ...(o?.replica && o.replica.lastSqlErrno !== 0 ? { applierError: true } : {}),
+      ...(contact?.lostSinceWritable ? { lostSinceWritable: true } : {}),
       ...(contact?.failingSince !== undefined ? { failingSince: new Date(contact.failingSince).toISOString() } : {}),
       ...(o?.replica && receiver
         ? {
@@ -135,7 +137,7 @@ export class FailoverController {
       now: new Date(decidedAt).toISOString(),
       settled: cycle.settled,
       sites: decisionSites(cycle),
-      record: durableRecord(cycle.status, cycle.annotatedFailover),
+      record: durableRecord(cycle.status, cycle.annotations),
       policy: {
         failoverCooldownMs: parseDuration(cycle.spec.failoverCooldown),
         sitePriorities: cycle.spec.splitBrainPolicy?.sitePriorities ?? [],

@@ -1,4 +1,4 @@
-import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -12,10 +12,12 @@ import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverSt
 import { FailoverExecutor } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteSession } from "../mysql/site-client.js";
+import type { StatusPatch } from "../kube/client.js";
 import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
 import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
 import { GroupStatusStore } from "./status-store.js";
+import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
 import { nextContact, receiverLink, type ReceiverSample, type SiteContact } from "../../shared/failover/witness.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
@@ -93,8 +95,8 @@ export interface ManagerDeps {
   metrics: TopologyMetricsSink;
   readSecret: SecretReader;
   openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
-  /** JSON merge patch of the status subresource. */
-  patchStatus(namespace: string, name: string, status: MysqlFailoverGroupStatus): Promise<void>;
+  /** JSON merge patch of the status subresource (null removes a field). */
+  patchStatus(namespace: string, name: string, status: StatusPatch): Promise<void>;
   /** null removes an annotation; with resourceVersion, only if the object still has it (409 otherwise). */
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
   /** A fresh read of the group from the API server. */
@@ -185,6 +187,8 @@ export class TopologyManager {
         return self.spareUsers();
       },
       persistFailover: (record) => this.store.persistFailover(record),
+      persistIntent: (intent) => this.store.persistIntent(intent),
+      pause: (point) => this.deps.pause(point),
       persistRecovery: (site, record) => this.store.persistRecovery(site, record),
       recoveryOf: (site) => this.store.recoveryOf(site),
       recordFailover: (site, seconds) => {
@@ -406,7 +410,7 @@ export class TopologyManager {
     try {
       const o = await probe.observe(this.siteDeadlineMs());
       this.observations.set(site.name, o);
-      this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: true, serverId: o.serverId, ...(o.replica ? { receiver: receiverSample(o.replica) } : {}) }));
+      this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: true, serverId: o.serverId, readOnly: o.readOnly, ...(o.replica ? { receiver: receiverSample(o.replica) } : {}) }));
       this.deps.metrics.observePoll(this.namespace, this.name, site.name, (performance.now() - started) / 1000);
       const poll: SitePoll = { ...base, ok: true, readOnly: o.readOnly, gtidExecuted: o.gtidExecuted };
       if (o.replica) {
@@ -453,8 +457,12 @@ export class TopologyManager {
   private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<{ primary?: string; blocked?: Blocked }> {
     await this.store.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
-    const at = annotations[ANNOTATIONS.lastFailover];
-    const target = annotations[ANNOTATIONS.lastFailoverTarget];
+    if (settled) {
+      await this.settleIntent(annotations).catch((err: unknown) => this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover intent", error: errorText(err) }));
+      if (!this.store.recordPending) {
+        await this.store.repairRecordCopies(annotatedRecord(annotations)).catch((err: unknown) => this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover copies", error: errorText(err) }));
+      }
+    }
     return this.failover.step({
       spec: this.spec,
       automaticFailover,
@@ -464,8 +472,44 @@ export class TopologyManager {
       observations: this.observations,
       contacts: this.contacts,
       addresses: new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)])),
-      ...(at && target ? { annotatedFailover: { at, target } } : {}),
+      annotations: this.openAnnotations(annotations),
       announce,
+    });
+  }
+
+  /** The annotations without an intent this store has already closed (the informer's copy may lag behind our own write). */
+  private openAnnotations(annotations: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+    const intent = annotatedIntent(annotations);
+    if (intent === undefined || !this.store.isClosed(intent)) return annotations;
+    const { [ANNOTATIONS.failoverIntent]: _closed, ...rest } = annotations;
+    return rest;
+  }
+
+  /**
+   * Settles an open emergency-promotion intent (either copy) from this cycle's polls: its target
+   * writable means the promotion happened, and the failover record is written from the intent
+   * (after a crash, a lost API server or lost leadership in between); read-only means it did
+   * not, and the intent goes. Unreachable: it stays open, and no other promotion starts.
+   */
+  private async settleIntent(annotations: Readonly<Record<string, string>>): Promise<void> {
+    const full = this.store.written?.failoverIntent;
+    const intent = newerRecord(full ? { target: full.target, at: full.startedAt } : undefined, annotatedIntent(annotations));
+    if (intent === undefined || this.store.isClosed(intent)) return;
+    const o = this.observations.get(intent.target);
+    if (o === undefined) return;
+    if (o.readOnly) {
+      await this.store.dropIntent(intent);
+      this.log.warn(LOG_MESSAGES.failoverIntentDropped, { site: intent.target, startedAt: intent.at });
+      return;
+    }
+    const gtid = full?.target === intent.target ? full.gtidExecuted : undefined;
+    await this.store.persistFailover({ lastFailover: intent.at, lastFailoverTarget: intent.target, promotionGtidExecuted: gtid ?? "" });
+    if (this.store.recordPending) return;
+    this.log.warn(LOG_MESSAGES.failoverIntentSettled, { site: intent.target, startedAt: intent.at, promotionGtidExecuted: gtid });
+    this.deps.recordEvent(this.group, {
+      type: "Normal",
+      reason: EVENT_REASONS.failoverExecuted,
+      message: `promoted ${intent.target} (started ${intent.at}); recorded after an interruption, from the intent written before the promotion`,
     });
   }
 
@@ -497,9 +541,7 @@ export class TopologyManager {
       const recoveryState = this.store.written?.sites?.find((x) => x.name === d.name)?.recoveryState;
       return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}) };
     });
-    const annotatedAt = annotations[ANNOTATIONS.lastFailover];
-    const statusAt = this.store.written?.lastFailover;
-    const lastFailover = annotatedAt && (!statusAt || Date.parse(annotatedAt) > Date.parse(statusAt)) ? annotatedAt : statusAt;
+    const lastFailover = newerRecord(statusRecord(this.store.written), annotatedRecord(annotations))?.at;
     const activeSite = this.store.written?.lastKnownPrimary || this.store.written?.activeSite || undefined;
     const { holdEmergency, progressed } = await this.planned.step({
       now: new Date().toISOString(),

@@ -4,11 +4,13 @@ import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
 import type { FailoverRecord, RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
+import type { StatusPatch } from "../kube/client.js";
+import { annotationTime, formatIntent, recordRepair, statusRecord, type FailoverIntent, type IntentCopy, type RecordCopy } from "../../shared/failover/record.js";
 
 export interface StatusStoreDeps {
   log: Logger;
-  /** JSON merge patch of the group's status subresource. */
-  patchStatus(status: MysqlFailoverGroupStatus): Promise<void>;
+  /** JSON merge patch of the group's status subresource (null removes a field). */
+  patchStatus(status: StatusPatch): Promise<void>;
   /** null removes an annotation. */
   patchAnnotations(annotations: Record<string, string | null>): Promise<void>;
   /** Volatile fields (lastSeen, GTIDs, lag) are written at most this often. */
@@ -27,6 +29,8 @@ export class GroupStatusStore {
   private lastWriteAt = 0;
   private writing: Promise<void> | undefined;
   private pendingFailoverRecord: FailoverRecord | undefined;
+  /** Intents (formatIntent) this store recorded or dropped: a cached copy that still shows one is stale. */
+  private readonly closedIntents = new Set<string>();
 
   constructor(
     initial: MysqlFailoverGroupStatus | undefined,
@@ -60,27 +64,79 @@ export class GroupStatusStore {
    * the site just promoted as a returning old primary; flushFailoverRecord retries it.
    */
   async persistFailover(record: FailoverRecord): Promise<void> {
-    this.current = { ...this.current, ...record };
+    const { failoverIntent: settled, ...rest } = this.current ?? {};
+    if (settled) this.closedIntents.add(formatIntent({ target: settled.target, at: settled.startedAt }));
+    this.current = { ...rest, ...record };
     this.pendingFailoverRecord = record;
     await this.flushFailoverRecord();
   }
 
-  /** Writes the failover record if an earlier write of it failed; the caller runs this every cycle. */
+  /**
+   * Writes the failover record if an earlier write of it failed; the caller runs this every cycle.
+   * The record settles an open intent, so both copies of the intent go in the same writes.
+   */
   async flushFailoverRecord(): Promise<void> {
     const record = this.pendingFailoverRecord;
     if (!record) return;
     try {
       // Independent writes, both retried until they landed: in parallel, as the promotion waits on them.
       await Promise.all([
-        this.deps.patchStatus({ ...record }),
+        this.deps.patchStatus({ ...record, failoverIntent: null }),
         this.deps.patchAnnotations({
-          [ANNOTATIONS.lastFailover]: record.lastFailover.replace(/\.\d+Z$/, "Z"),
+          [ANNOTATIONS.lastFailover]: annotationTime(record.lastFailover),
           [ANNOTATIONS.lastFailoverTarget]: record.lastFailoverTarget,
+          [ANNOTATIONS.failoverIntent]: null,
         }),
       ]);
       this.pendingFailoverRecord = undefined;
     } catch (err) {
       this.deps.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover", error: errorText(err) });
+    }
+  }
+
+  /** A failover record written earlier has not landed yet. */
+  get recordPending(): boolean {
+    return this.pendingFailoverRecord !== undefined;
+  }
+
+  /**
+   * Both copies of an emergency promotion's intent, awaited, before the target is made writable:
+   * when this throws, the promotion must not happen (a crash or a lost API server afterwards
+   * would otherwise forget it, and the cooldown with it).
+   */
+  async persistIntent(intent: FailoverIntent): Promise<void> {
+    await Promise.all([
+      this.deps.patchStatus({ failoverIntent: intent }),
+      this.deps.patchAnnotations({ [ANNOTATIONS.failoverIntent]: formatIntent({ target: intent.target, at: intent.startedAt }) }),
+    ]);
+    this.current = { ...this.current, failoverIntent: intent };
+  }
+
+  /** Removes both copies of `intent`, whose target was not made writable. */
+  async dropIntent(intent: IntentCopy): Promise<void> {
+    await Promise.all([this.deps.patchStatus({ failoverIntent: null }), this.deps.patchAnnotations({ [ANNOTATIONS.failoverIntent]: null })]);
+    this.closedIntents.add(formatIntent(intent));
+    const { failoverIntent: _dropped, ...rest } = this.current ?? {};
+    this.current = rest;
+  }
+
+  /** Whether this store already recorded or dropped `intent` (a copy read from a cache may lag). */
+  isClosed(intent: IntentCopy): boolean {
+    return this.closedIntents.has(formatIntent(intent));
+  }
+
+  /**
+   * Brings the two copies of the failover record into agreement (the newer wins): a write that
+   * landed in one copy only (a kill between the two, a status wipe) is completed here.
+   */
+  async repairRecordCopies(annotated: RecordCopy | undefined): Promise<void> {
+    const repair = recordRepair(statusRecord(this.current), annotated);
+    if (repair.status) {
+      await this.deps.patchStatus({ lastFailover: repair.status.at, lastFailoverTarget: repair.status.target });
+      this.current = { ...this.current, lastFailover: repair.status.at, lastFailoverTarget: repair.status.target };
+    }
+    if (repair.annotations) {
+      await this.deps.patchAnnotations({ [ANNOTATIONS.lastFailover]: annotationTime(repair.annotations.at), [ANNOTATIONS.lastFailoverTarget]: repair.annotations.target });
     }
   }
 
@@ -108,7 +164,7 @@ export class GroupStatusStore {
   async persistPlanned(block: PlannedFailoverStatus, previous: PlannedFailoverStatus | undefined): Promise<void> {
     const patch: Record<string, unknown> = { ...block };
     for (const key of Object.keys(previous ?? {})) if (!(key in block)) patch[key] = null;
-    await this.deps.patchStatus({ plannedFailover: patch as PlannedFailoverStatus });
+    await this.deps.patchStatus({ plannedFailover: patch as StatusPatch["plannedFailover"] });
     this.current = { ...this.current, plannedFailover: block };
   }
 

@@ -363,6 +363,14 @@ export const statusSchema = object({
   conditions: array(conditionSchema, { maxItems: 16, listType: "map", listMapKeys: ["type"] }),
   lastFailover: timestamp().describe("When the last failover (emergency or planned) made a site writable."),
   lastFailoverTarget: string().describe("Site promoted by the last failover."),
+  failoverIntent: object({
+    target: string().required().describe("Site being promoted."),
+    source: string().describe("The primary it replaces."),
+    startedAt: timestamp().required().describe("When the intent was recorded, just before the target was made writable."),
+    gtidExecuted: string().describe("The target's executed transactions at that moment (what promotionGtidExecuted will be)."),
+  }).describe(
+    "An emergency promotion that was decided and recorded before the target was made writable, and whose outcome is not recorded yet. The operator settles it from the servers: the target writable means it happened (the failover record is written from this intent), read-only means it did not. While it is open no other promotion starts.",
+  ),
   promotionGtidExecuted: string().describe("@@gtid_executed of the last promoted site just before it became writable."),
   lastFailoverLostGtid: string().describe(
     "Transactions the last emergency promotion discarded: received by the promoted site but never applied (only with emergencyFailover.allowReceivedTransactionLoss). Empty when nothing was lost.",

@@ -21,7 +21,8 @@
  *   R2 history + writable candidate other than target/authority -> fence ReturningOldPrimary
  *      (except R2a: a successor that holds everything the demoted authority holds is adopted)
  *   R3 two or more writable candidates left -> split brain: alert, or fence by sitePriorities
- *   R4 no authorised writable primary -> emergency failover (or say why not, in `blocked`)
+ *   R4 no authorised writable primary -> emergency failover (or say why not, in `blocked`);
+ *      R4b a recorded primary that came back read-only is re-asserted if provably safe
  *   R5 a confirmed primary -> repoint / record divergence / clear recovery for the others
  */
 
@@ -46,6 +47,12 @@ export interface DecisionSite {
   replicatingFrom?: string;
   /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
   failingSince?: string;
+  /**
+   * This operator saw the site's polls fail since it last saw it writable (a crash, a restart, a
+   * total loss). Only such a recorded primary that came back read-only may be made writable again
+   * (R4b); one demoted by hand while reachable never is.
+   */
+  lostSinceWritable?: boolean;
   /** Its applier (SQL) thread stopped on an error: promoting it would likely discard its relay log. */
   applierError?: boolean;
   /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
@@ -69,6 +76,8 @@ export interface DurableRecord {
   /** The primary we last knew (status.activeSite, kept across restarts). */
   activeSite?: string;
   recovery: Record<string, SiteRecoveryRecord>;
+  /** An emergency promotion recorded before its target was made writable, outcome not yet recorded (record.ts). */
+  intent?: { target: string; at: string };
 }
 
 export interface DecisionPolicy {
@@ -109,6 +118,10 @@ export type BlockedReason =
   | "AutomaticFailoverOff"
   | "Cooldown"
   | "CandidatesDiverged"
+  /** A promotion was started (its intent recorded) and its outcome is not known yet. */
+  | "FailoverInProgress"
+  /** The recorded primary came back read-only (after a crash or a total loss), but making it writable again is not provably safe. */
+  | "PrimaryReturnedFenced"
   /** The operator cannot reach the primary, but a replica still receives from it. */
   | "PrimaryReachableByReplicas"
   /** Replicas connected to the unreachable primary have not yet shown whether it is gone. */
@@ -200,7 +213,9 @@ export function decide(input: DecisionInput): Decision {
 
   const recorded = record.activeSite !== undefined ? byName.get(record.activeSite) : undefined;
   const authority = recorded !== undefined && isCandidate(recorded) ? recorded : undefined;
-  const target = record.lastFailoverTarget;
+  // An open intent names the site that may have just been promoted: it is the target, not an
+  // intruder to fence.
+  const target = record.intent?.target ?? record.lastFailoverTarget;
   const writable = sites.filter((s) => isCandidate(s) && seenWritable(s));
 
   let rest = writable;
@@ -299,6 +314,8 @@ function splitBrain(
  * - that primary is unreachable (debounced): a reachable read-only one was demoted on purpose
  *   (no automatic election), and one still debouncing its failed polls is not down yet (nothing
  *   is reported meanwhile);
+ * - no earlier promotion is still open (an intent whose target has not answered since): it may
+ *   have made its target writable already;
  * - no site is possibly writable (a fence must be confirmed first, upstream §5.2 rule 1);
  * - automatic failover is on (off during maintenance);
  * - the cooldown since the last failover has passed (absent record: no cooldown; unreadable
@@ -325,8 +342,13 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   // down yet, and saying "blocked" for every lost packet would only be noise.
   if (authority.state !== "unreachable" && !authority.polledOk) return undefined;
   if (authority.state === "writable") return undefined;
+  if (authority.state === "read-only" && authority.lostSinceWritable === true) return reassert(input, nowMs, authority, actions);
   if (authority.state !== "unreachable") {
     return { reason: "NoCandidate", message: `no writable site, but the primary ${authority.name} is ${authority.state}, not unreachable; no automatic election: promote a site by hand or request a planned failover` };
+  }
+  if (record.intent !== undefined) {
+    const { target, at } = record.intent;
+    return { reason: "FailoverInProgress", message: `primary ${authority.name} is unreachable; the promotion of ${target} started at ${at} is not settled yet: waiting until ${target} answers` };
   }
   const writable = sites.filter(possiblyWritable);
   if (writable.length > 0) {
@@ -335,17 +357,8 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   if (!policy.automaticFailover) {
     return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off (maintenance)` };
   }
-  if (record.lastFailover !== undefined) {
-    const last = Date.parse(record.lastFailover);
-    if (Number.isNaN(last)) {
-      return { reason: "Cooldown", message: `primary ${authority.name} is unreachable; the recorded last failover time ${JSON.stringify(record.lastFailover)} is unreadable, so the cooldown cannot be proven over` };
-    }
-    const until = last + policy.failoverCooldownMs;
-    if (nowMs < until) {
-      const retryAt = new Date(until).toISOString();
-      return { reason: "Cooldown", message: `primary ${authority.name} is unreachable; failover blocked by the anti-flap cooldown until ${retryAt} (last failover ${record.lastFailover})`, retryAt };
-    }
-  }
+  const cooling = cooldown(record, policy, nowMs, `primary ${authority.name} is unreachable`);
+  if (cooling !== undefined) return cooling;
 
   const candidates = sites.filter(
     (s) => isCandidate(s) && s !== authority && seenReadOnly(s) && s.position !== undefined && record.recovery[s.name]?.state !== "RecoveryBlocked",
@@ -385,6 +398,50 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return { reason: "CandidatesDiverged", message: `primary ${authority.name} is unreachable; no candidate holds every reachable site's transactions (${shortfalls.join("; ")}); promoting any would lose data` };
   }
   return { reason: "PositionUnknown", message: `primary ${authority.name} is unreachable; cannot compare executed transactions (${unknowns.join("; ")})` };
+}
+
+/** The anti-flap cooldown since the last failover, as a Blocked with `head` in front; undefined once it is over. */
+function cooldown(record: DurableRecord, policy: DecisionPolicy, nowMs: number, head: string): Blocked | undefined {
+  if (record.lastFailover === undefined) return undefined;
+  const last = Date.parse(record.lastFailover);
+  if (Number.isNaN(last)) {
+    return { reason: "Cooldown", message: `${head}; the recorded last failover time ${JSON.stringify(record.lastFailover)} is unreadable, so the cooldown cannot be proven over` };
+  }
+  const until = last + policy.failoverCooldownMs;
+  if (nowMs >= until) return undefined;
+  const retryAt = new Date(until).toISOString();
+  return { reason: "Cooldown", message: `${head}; failover blocked by the anti-flap cooldown until ${retryAt} (last failover ${record.lastFailover})`, retryAt };
+}
+
+/**
+ * R4b: the recorded primary was lost (a crash, a restart too short to fail over, a total loss)
+ * and came back read-only (a server boots fenced). It is made writable again (through the
+ * promotion sequence, intent first) only when that provably loses nothing and cannot make two
+ * writers: every site of the group answers read-only, the recorded primary holds every other site's transactions and the recorded
+ * promotion position, nothing else is open, automatic failover is on, and the cooldown is over
+ * (a re-assertion is recorded like a failover, so it happens at most once per cooldown).
+ */
+function reassert(input: DecisionInput, nowMs: number, authority: DecisionSite, actions: Action[]): Blocked | undefined {
+  const { sites, record, policy } = input;
+  const head = `the recorded primary ${authority.name} came back read-only after it was lost`;
+  const why = ((): string | undefined => {
+    const notBack = sites.filter((s) => !seenReadOnly(s));
+    if (notBack.length > 0) return `${names(notBack)} ${notBack.length === 1 ? "is" : "are"} not answering read-only yet`;
+    if (record.intent !== undefined) return `the promotion of ${record.intent.target} started at ${record.intent.at} is not settled`;
+    if (record.recovery[authority.name]?.state === "RecoveryBlocked") return `${authority.name} is marked divergent`;
+    const behind = sites.filter((s) => s !== authority && holds(authority, s) !== "yes");
+    if (behind.length > 0) return `${authority.name} does not provably hold every transaction of ${names(behind)}`;
+    const promoted = record.lastFailoverTarget === authority.name ? record.promotionGtidExecuted : undefined;
+    if (!promoted) return undefined;
+    const atPromotion: DecisionSite = { ...authority, ...(authority.position ? { position: { flavor: authority.position.flavor, gtidExecuted: promoted } } : {}) };
+    return holds(authority, atPromotion) === "yes" ? undefined : `${authority.name} does not hold its recorded promotion position ${promoted}`;
+  })();
+  if (why !== undefined) return { reason: "PrimaryReturnedFenced", message: `${head}, but it is not made writable: ${why}; promote a site by hand once you know which holds your data` };
+  if (!policy.automaticFailover) return { reason: "AutomaticFailoverOff", message: `${head}; automatic failover is off (maintenance)` };
+  const cooling = cooldown(record, policy, nowMs, head);
+  if (cooling !== undefined) return cooling;
+  actions.push({ kind: "promote", site: authority.name, reason: `${head}, and it holds every transaction of the group: re-asserted as the primary` });
+  return undefined;
 }
 
 /** Why the replicas' evidence forbids promoting now, or undefined when they confirm the primary is gone. */

@@ -44,6 +44,8 @@ export interface SiteContact {
   failingSince?: number;
   /** The site's own server_id from its last successful poll. */
   serverId?: number;
+  /** A poll failed since the site was last seen writable (DecisionSite.lostSinceWritable). */
+  lostSinceWritable?: boolean;
   /** The last receiver sample and when it was taken. */
   last?: { at: number; sample: ReceiverSample };
   /**
@@ -53,14 +55,15 @@ export interface SiteContact {
   receivedAfter?: number;
 }
 
-export type ContactPoll = { at: number; ok: false } | { at: number; ok: true; serverId: number; receiver?: ReceiverSample };
+export type ContactPoll = { at: number; ok: false } | { at: number; ok: true; serverId: number; readOnly: boolean; receiver?: ReceiverSample };
 
 export function nextContact(prev: SiteContact | undefined, poll: ContactPoll): SiteContact {
   if (!poll.ok) {
     const { failingSince, ...rest } = prev ?? {};
-    return { ...rest, failingSince: failingSince ?? poll.at };
+    return { ...rest, failingSince: failingSince ?? poll.at, lostSinceWritable: true };
   }
-  const base: SiteContact = { serverId: poll.serverId };
+  const lost = poll.readOnly && prev?.lostSinceWritable === true;
+  const base: SiteContact = { serverId: poll.serverId, ...(lost ? { lostSinceWritable: true } : {}) };
   const r = poll.receiver;
   if (r === undefined) return base;
   const before = prev?.last;

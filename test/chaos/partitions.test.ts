@@ -5,7 +5,8 @@ import { EnvDir } from "../../scripts/env/env-dir.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { TestNetwork } from "../../scripts/env/test-network.js";
-import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
 import { ledgerLoad, missingOn, readOnlySampler } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -22,17 +23,8 @@ const GROUP = "orders";
 const POLL_MS = 500;
 const FAILURE_THRESHOLD = 2;
 
-async function group(): Promise<MysqlFailoverGroup> {
-  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as MysqlFailoverGroup;
-}
-
-async function events(): Promise<{ reason: string; message: string }[]> {
-  const r = await kubectl(["get", "events", "-n", ns, "-o", "json"]);
-  const list = JSON.parse(r.stdout) as { items: { reason: string; message: string; involvedObject: { name: string } }[] };
-  return list.items.filter((e) => e.involvedObject.name === GROUP);
-}
+const readGroup = groupReader(ns);
+const group = (): Promise<MysqlFailoverGroup> => readGroup(GROUP);
 
 const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?.find((c) => c.type === type);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,19 +66,16 @@ describe("partial failures (sites in network namespaces, real operator, API serv
     netEnv = new EnvDir("net");
     net = TestNetwork.create(netEnv);
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", network: net });
-    const r = await kubectl(["apply", "-f", "-"], {
-      input: asList([
-        ...namespaceWithCredentials(ns),
-        failoverGroup(ns, GROUP, {
-          pollInterval: `${POLL_MS}ms`,
-          failureThreshold: FAILURE_THRESHOLD,
-          recoveryThreshold: 2,
-          failoverCooldown: "1s",
-          sites: sites.sites.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate" })),
-        }),
-      ]),
-    });
-    if (r.code !== 0) throw new Error(r.stderr);
+    await applyAll([
+      ...namespaceWithCredentials(ns),
+      failoverGroup(ns, GROUP, {
+        pollInterval: `${POLL_MS}ms`,
+        failureThreshold: FAILURE_THRESHOLD,
+        recoveryThreshold: 2,
+        failoverCooldown: "1s",
+        sites: sites.sites.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate" })),
+      }),
+    ]);
     operator = await OperatorProcess.start({ identity: "chaos-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
     await waitFor("iad is the primary", async () => condition(await group(), "Ready")?.status === "True" && (await group()).status?.activeSite === "iad", 20_000, 200);
   });
@@ -114,7 +103,7 @@ describe("partial failures (sites in network namespaces, real operator, API serv
       const g = await group();
       expect(g.status?.lastFailover).toBeUndefined();
       expect(condition(g, "Ready")?.message).toMatch(/operator cannot reach the primary iad; replicas can/);
-      const blocked = (await events()).filter((e) => e.reason === "FailoverBlocked");
+      const blocked = (await groupEvents(ns, GROUP)).filter((e) => e.reason === "FailoverBlocked");
       expect(blocked.map((e) => e.message).join("\n")).toMatch(/operator cannot reach the primary iad; replicas can \((pdx, sfo|sfo, pdx|pdx|sfo) still receive/);
       const metrics = await (await fetch(operator.url("metrics", "/metrics"))).text();
       expect(metrics).toContain(`bloodraven_failover_blocked_total{namespace="${ns}",group="${GROUP}",reason="PrimaryReachableByReplicas"} 1`);

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { describe, expect, it } from "vitest";
+import type { MariaDbSites} from "../../scripts/env/mariadb-sites.js";
+import { type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
 import { ledgerLoad, missingOn } from "../support/ledger.js";
-import { OperatorProcess } from "../support/operator.js";
 
 /**
  * What an emergency promotion does with the candidate's relay log: a candidate whose applier was
@@ -18,31 +17,12 @@ import { OperatorProcess } from "../support/operator.js";
 const ns = `relay-${randomBytes(3).toString("hex")}`;
 
 describe("emergency promotion and the candidate's relay log (real operator, API server and MariaDB)", () => {
-  let operator: OperatorProcess;
-  const started: MariaDbSites[] = [];
+  const { operator, freshGroup: fresh } = namespaceWithOperator(ns, "relay-op");
 
-  const group = async (name: string): Promise<MysqlFailoverGroup> => {
-    const r = await kubectl(["get", "mfg", name, "-n", ns, "-o", "json"]);
-    if (r.code !== 0) throw new Error(r.stderr);
-    return JSON.parse(r.stdout) as MysqlFailoverGroup;
-  };
+  const group = groupReader(ns);
 
-  /** Three fresh servers (iad primary, pdx candidate, sfo reader) and a group named `name` over them. */
-  async function freshGroup(name: string, emergencyFailover: Record<string, unknown> = {}): Promise<MariaDbSites> {
-    const sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" });
-    started.push(sites);
-    const manifest = failoverGroup(ns, name, {
-      pollInterval: "500ms",
-      failureThreshold: 2,
-      failoverCooldown: "1s",
-      emergencyFailover: { relayLogApplyTimeout: "5s", ...emergencyFailover },
-      sites: sites.sites.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate" })),
-    });
-    const r = await kubectl(["apply", "-f", "-"], { input: asList([manifest]) });
-    if (r.code !== 0) throw new Error(r.stderr);
-    await waitFor(`${name} healthy`, async () => (await group(name)).status?.activeSite === "iad", 20_000, 200);
-    return sites;
-  }
+  const freshGroup = (name: string, emergencyFailover: Record<string, unknown> = {}): Promise<MariaDbSites> =>
+    fresh(name, { emergencyFailover: { relayLogApplyTimeout: "5s", ...emergencyFailover } });
 
   /** Writes under the ledger for a moment, then waits until `candidate` has received (not necessarily applied) all of it. */
   async function writeAndReceive(sites: MariaDbSites, candidate: MariaDbSite, prefix: string): Promise<string[]> {
@@ -54,18 +34,6 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
     expect(acked.length).toBeGreaterThan(20);
     return acked;
   }
-
-  beforeAll(async () => {
-    const r = await kubectl(["apply", "-f", "-"], { input: asList(namespaceWithCredentials(ns)) });
-    if (r.code !== 0) throw new Error(r.stderr);
-    operator = await OperatorProcess.start({ identity: "relay-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
-  });
-
-  afterAll(async () => {
-    await operator?.stop("SIGKILL");
-    await Promise.all(started.map((s) => s.teardown()));
-    await kubectl(["delete", "namespace", ns, "--wait=false"]);
-  });
 
   it("a candidate whose applier was stopped by hand applies everything it received before it is promoted", async () => {
     const sites = await freshGroup("stopped");
@@ -79,7 +47,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
     expect(g.status?.lastFailoverLostGtid).toBe("");
     // The reader holds nothing the new primary lacks: it must not be called divergent.
     expect(g.status?.sites?.find((s) => s.name === "sfo")?.recoveryState ?? "").toBe("");
-    expect(operator.lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
+    expect(operator().lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
   });
 
   it("a candidate held back by MASTER_DELAY has the delay removed and applies everything before it is promoted", async () => {
@@ -90,7 +58,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
     await sites.site("iad").kill9();
     await waitFor("pdx promoted", async () => (await group("delayed")).status?.activeSite === "pdx", 30_000, 200);
     expect(await missingOn(pdx, acked, "delayed")).toEqual([]);
-    expect(operator.lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
+    expect(operator().lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
   });
 
   it("a candidate whose applier failed is not promoted; allowing the loss promotes it and records exactly what was discarded", async () => {
@@ -110,7 +78,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
 
     await waitFor(
       "the promotion refused",
-      async () => (await (await fetch(operator.url("metrics", "/metrics"))).text()).includes(`bloodraven_failover_failures_total{namespace="${ns}",group="broken",reason="relay_log_not_applied"}`),
+      async () => (await (await fetch(operator().url("metrics", "/metrics"))).text()).includes(`bloodraven_failover_failures_total{namespace="${ns}",group="broken",reason="relay_log_not_applied"}`),
       30_000,
       200,
     );
@@ -125,9 +93,8 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
     expect(lost.length).toBeGreaterThan(0);
     expect(g.status?.lastFailoverLostTransactionCount).toBe(lost.length);
     expect(g.status?.lastFailoverLostGtid).toMatch(/^0-1-\d+$/);
-    const events = JSON.parse((await kubectl(["get", "events", "-n", ns, "-o", "json"])).stdout) as { items: { reason: string; message: string; involvedObject: { name: string } }[] };
-    expect(events.items.some((e) => e.involvedObject.name === "broken" && e.reason === "DataLossDetected" && e.message.includes(`discarding ${lost.length} received`))).toBe(true);
-    const metrics = await (await fetch(operator.url("metrics", "/metrics"))).text();
+    expect((await groupEvents(ns, "broken")).some((e) => e.reason === "DataLossDetected" && e.message.includes(`discarding ${lost.length} received`))).toBe(true);
+    const metrics = await (await fetch(operator().url("metrics", "/metrics"))).text();
     expect(metrics).toContain(`bloodraven_failover_lost_transactions_total{namespace="${ns}",group="broken",site="pdx"} ${lost.length}`);
   });
 });

@@ -4,7 +4,8 @@ import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { plannedGroup } from "../support/planned.js";
-import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { applyAll } from "../support/groups.js";
 
 /**
  * A planned failover to a target that holds a transaction the primary never had (an errant
@@ -21,13 +22,10 @@ describe("planned failover to a target with an errant transaction (real operator
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
-    const r = await kubectl(["apply", "-f", "-"], {
-      input: asList([
-        ...namespaceWithCredentials(ns),
-        failoverGroup(ns, GROUP, { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: sites.sites.map((s) => siteAt(s)) }),
-      ]),
-    });
-    expect(r.code, r.stderr).toBe(0);
+    await applyAll([
+      ...namespaceWithCredentials(ns),
+      failoverGroup(ns, GROUP, { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: sites.sites.map((s) => siteAt(s)) }),
+    ]);
     operator = await OperatorProcess.start({ identity: "errant-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
     await settled("iad");
   });

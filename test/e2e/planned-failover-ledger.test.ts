@@ -99,6 +99,18 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     const g = await finished(id, 90_000);
     primary = await notFenced(sites, id);
     console.log(JSON.stringify({ killedAt: failpoint, outcome: g.status?.plannedFailover?.phase, reason: g.status?.plannedFailover?.reason, primary }));
+    // The two durable copies of the failover record agree, whichever write the kill cut short.
+    await waitFor(
+      "status and annotations hold the same failover record",
+      async () => {
+        const now = await group();
+        const a = now.metadata.annotations ?? {};
+        const status = now.status?.lastFailover ?? "";
+        return status !== "" && a[ANNOTATIONS.lastFailover] === status.replace(/\.\d+Z$/, "Z") && a[ANNOTATIONS.lastFailoverTarget] === now.status?.lastFailoverTarget;
+      },
+      10_000,
+      100,
+    );
     return g;
   }
 

@@ -54,6 +54,8 @@ type Fault =
    * ended) it comes back as it was, writable included.
    */
   | { t: "up"; pick: number; reboot: boolean }
+  /** A down site reboots read-only whatever the operator says (no agent to unfence it). */
+  | { t: "upFenced"; pick: number }
   /** Applications write on a writable site; each up replica catches up unless it lags. */
   | { t: "write"; pick: number; n: number; lag: boolean[] }
   /** Someone writes on a read-only replica (bypassing super_read_only). */
@@ -92,15 +94,16 @@ const site = fc.integer({ min: 0, max: 3 });
 type Mix = Record<Fault["t"], number>;
 
 /** Every kind of fault, each now and then. */
-const EVERYTHING: Mix = { cut: 4, down: 8, downPrimary: 4, up: 8, write: 12, errant: 3, rogueWritable: 2, sync: 4, restart: 2, restartStatusLost: 1, maintenance: 1, tick: 6 };
+const EVERYTHING: Mix = { upFenced: 3, cut: 4, down: 8, downPrimary: 4, up: 8, write: 12, errant: 3, rogueWritable: 2, sync: 4, restart: 2, restartStatusLost: 1, maintenance: 1, tick: 6 };
 /** Primary churn: crashes and returns of whoever is writable, writes with lag, restarts, time. */
-const CHURN: Mix = { cut: 2, down: 2, downPrimary: 8, up: 8, write: 10, errant: 1, rogueWritable: 0, sync: 3, restart: 2, restartStatusLost: 0, maintenance: 0, tick: 6 };
+const CHURN: Mix = { upFenced: 2, cut: 2, down: 2, downPrimary: 8, up: 8, write: 10, errant: 1, rogueWritable: 0, sync: 3, restart: 2, restartStatusLost: 0, maintenance: 0, tick: 6 };
 
 function arbFault(mix: Mix): fc.Arbitrary<Fault> {
   const kinds: { weight: number; arbitrary: fc.Arbitrary<Fault> }[] = [
     { weight: mix.down, arbitrary: site.map((s) => ({ t: "down" as const, site: s })) },
     { weight: mix.cut, arbitrary: site.map((s) => ({ t: "cut" as const, site: s })) },
     { weight: mix.downPrimary, arbitrary: fc.nat(3).map((pick) => ({ t: "downPrimary" as const, pick })) },
+    { weight: mix.upFenced, arbitrary: fc.nat(3).map((pick) => ({ t: "upFenced" as const, pick })) },
     { weight: mix.up, arbitrary: fc.record({ pick: fc.nat(3), reboot: fc.boolean() }).map((r) => ({ t: "up" as const, ...r })) },
     {
       weight: mix.write,
@@ -145,6 +148,8 @@ interface World {
   memory: GroupMemory;
   /** The operator's memory of when each site's polls started failing (lost on restart). */
   failingSince: Map<string, number>;
+  /** Sites whose polls failed since they were last seen writable, as the manager tracks it (lost on restart). */
+  lostSinceWritable: Set<string>;
   priorities: string[];
   automaticFailover: boolean;
   promotions: { atMs: number; site: string }[];
@@ -200,6 +205,7 @@ function build(g: Group): World {
     record: { recovery: {}, ...(g.knownPrimary ? { activeSite: primary.name } : {}) },
     memory: EMPTY_MEMORY,
     failingSince: new Map(),
+    lostSinceWritable: new Set(),
     priorities: g.priorities.filter((i) => i < candidates.length).map((i) => candidates[i]!),
     automaticFailover: true,
     promotions: [],
@@ -247,6 +253,15 @@ function applyFault(w: World, f: Fault): void {
       if (victim) victim.up = false;
       return;
     }
+    case "upFenced": {
+      const down = w.servers.filter((x) => !x.up);
+      const s = down[f.pick % Math.max(1, down.length)];
+      if (!s) return;
+      s.up = true;
+      s.cut = false;
+      s.readOnly = true;
+      return;
+    }
     case "up": {
       const down = w.servers.filter((x) => !x.up);
       const s = down[f.pick % Math.max(1, down.length)];
@@ -283,10 +298,12 @@ function applyFault(w: World, f: Fault): void {
     case "restart":
       w.memory = EMPTY_MEMORY;
       w.failingSince = new Map();
+      w.lostSinceWritable = new Set();
       return;
     case "restartStatusLost": {
       w.memory = EMPTY_MEMORY;
       w.failingSince = new Map();
+      w.lostSinceWritable = new Set();
       const { lastFailover, lastFailoverTarget } = w.record;
       w.record = { recovery: {}, ...(lastFailover ? { lastFailover } : {}), ...(lastFailoverTarget ? { lastFailoverTarget } : {}) };
       return;
@@ -308,6 +325,8 @@ function poll(w: World): Decision | undefined {
   for (const s of w.servers) {
     if (reached(s)) w.failingSince.delete(s.name);
     else if (!w.failingSince.has(s.name)) w.failingSince.set(s.name, w.nowMs);
+    if (!reached(s)) w.lostSinceWritable.add(s.name);
+    else if (!s.readOnly) w.lostSinceWritable.delete(s.name);
   }
   // A replica's receiver hears from an up source (heartbeats) and reconnects to one that is not.
   const receiver = (s: Server): DecisionSite["receiver"] =>
@@ -324,6 +343,7 @@ function poll(w: World): Decision | undefined {
     polledOk: reached(s),
     ...(reached(s) ? { readOnly: s.readOnly, position: { flavor: "mysql" as const, gtidExecuted: s.executed.toString() } } : {}),
     ...(s.source !== undefined ? { replicatingFrom: s.source, receiver: receiver(s) } : {}),
+    ...(w.lostSinceWritable.has(s.name) ? { lostSinceWritable: true } : {}),
     ...(w.failingSince.has(s.name) ? { failingSince: new Date(w.failingSince.get(s.name)!).toISOString() } : {}),
   }));
   const decision = decide({
@@ -449,6 +469,15 @@ function checkLiveness(w: World): void {
   if (w.rogueCandidate || w.noKnownPrimary) {
     if (!w.rogueCandidate && writable.length > 1) violated(w, `settled with ${writable.length} writable sites`);
     return;
+  }
+  // R4b makes a recorded primary that came back fenced writable again only when that is provably
+  // safe: not when another site holds a transaction it lacks, and not when this operator did not
+  // see it lost (a restart in between; it was maybe demoted by hand). A human decides then.
+  if (writable.length === 0 && w.record.activeSite !== undefined) {
+    const authority = byName(w, w.record.activeSite);
+    const holdsLess = w.servers.some((s) => s !== authority && !s.executed.isSubsetOf(authority.executed));
+    const lossUnseen = authority.readOnly && !w.lostSinceWritable.has(authority.name);
+    if (holdsLess || lossUnseen) return;
   }
   if (writable.length !== 1) violated(w, `settled with ${writable.length} writable sites`);
   // Every follower that the primary holds completely replicates from it once settled.

@@ -259,6 +259,49 @@ describe("witness evidence before an emergency promotion", () => {
   });
 });
 
+describe("a recorded primary that came back read-only after it was lost (R4b)", () => {
+  const lost = { lostSinceWritable: true };
+  const back = (over: Partial<Record<string, string>> = {}): DecisionSite[] => [
+    { ...site("iad", "read-only", { gtid: over.iad ?? `${IAD}:1-10`, from: null }), ...lost },
+    site("pdx", "read-only", { gtid: over.pdx ?? `${IAD}:1-10`, from: null }),
+    site("r", "read-only", { role: "read-only", gtid: over.r ?? `${IAD}:1-9`, from: null }),
+  ];
+
+  it("every site back read-only and the recorded primary holds everything: it is re-asserted (through a promotion)", () => {
+    const d = run(back());
+    expect(d.actions).toEqual([expect.objectContaining({ kind: "promote", site: "iad" })]);
+    expect((d.actions[0] as { oldPrimary?: string }).oldPrimary).toBeUndefined();
+  });
+
+  it("never when it was not lost: a primary demoted by hand while reachable stays demoted", () => {
+    const demoted = back().map((s) => (s.name === "iad" ? { ...s, lostSinceWritable: false } : s));
+    expect(run(demoted).blocked?.reason).toBe("NoCandidate");
+  });
+
+  it("not while a site is missing, a peer holds more, the promotion position is not held, an intent is open; cooldown and maintenance hold", () => {
+    const missing = [back()[0]!, site("pdx", "unreachable"), back()[2]!];
+    expect(run(missing).blocked).toMatchObject({ reason: "PrimaryReturnedFenced", message: expect.stringContaining("pdx is not answering read-only yet") });
+    expect(run(back({ pdx: `${IAD}:1-11` })).blocked).toMatchObject({ reason: "PrimaryReturnedFenced", message: expect.stringContaining("does not provably hold every transaction of pdx") });
+    expect(run(back(), { lastFailoverTarget: "iad", lastFailover: minutesBefore(60), promotionGtidExecuted: `${IAD}:1-12` }).blocked?.reason).toBe("PrimaryReturnedFenced");
+    expect(run(back(), { intent: { target: "pdx", at: minutesBefore(1) } }).blocked?.reason).toBe("PrimaryReturnedFenced");
+    expect(run(back(), { lastFailover: minutesBefore(1), lastFailoverTarget: "iad" }).blocked?.reason).toBe("Cooldown");
+    expect(run(back(), {}, { automaticFailover: false }).blocked?.reason).toBe("AutomaticFailoverOff");
+  });
+});
+
+describe("an open promotion intent", () => {
+  it("blocks another promotion while its target has not answered, and its target is never fenced as an intruder", () => {
+    const intent = { target: "pdx", at: minutesBefore(0.5) };
+    const d = run([site("iad", "unreachable"), site("pdx", "unreachable"), site("sfo", "read-only")], { intent });
+    expect(d.actions).toEqual([]);
+    expect(d.blocked?.reason).toBe("FailoverInProgress");
+    // The intent's target answers writable (its record not written yet): it is the primary, not a returning old one.
+    const back = run([site("iad", "unreachable"), site("pdx", "writable", { gtid: `${IAD}:1-10` }), site("sfo", "read-only", { from: "pdx" })], { intent, lastFailoverTarget: "iad", lastFailover: minutesBefore(60) });
+    expect(back.actions.filter((a) => a.kind === "fence")).toEqual([]);
+    expect(back.primary).toBe("pdx");
+  });
+});
+
 describe("a candidate with a broken applier", () => {
   it("comes after a healthy candidate that holds as much, whatever the priorities", () => {
     const sites = [site("iad", "unreachable"), { ...site("pdx", "read-only"), applierError: true }, site("sfo", "read-only")];

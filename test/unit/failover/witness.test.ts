@@ -17,33 +17,45 @@ describe("receiverLink", () => {
 
 describe("nextContact", () => {
   it("records when polls started failing and forgets it after a successful poll", () => {
-    let c: SiteContact | undefined = nextContact(undefined, { at: T0, ok: true, serverId: 7 });
+    let c: SiteContact | undefined = nextContact(undefined, { at: T0, ok: true, serverId: 7, readOnly: true });
     c = nextContact(c, { at: T0 + 1000, ok: false });
     c = nextContact(c, { at: T0 + 2000, ok: false });
     expect(c.failingSince).toBe(T0 + 1000);
     expect(c.serverId).toBe(7);
-    c = nextContact(c, { at: T0 + 3000, ok: true, serverId: 7 });
+    c = nextContact(c, { at: T0 + 3000, ok: true, serverId: 7, readOnly: true });
     expect(c.failingSince).toBeUndefined();
   });
 
+  it("remembers that a site was lost until it is seen writable again", () => {
+    let c = nextContact(undefined, { at: T0, ok: true, serverId: 1, readOnly: false });
+    expect(c.lostSinceWritable).toBeUndefined();
+    c = nextContact(c, { at: T0 + 1000, ok: false });
+    c = nextContact(c, { at: T0 + 2000, ok: true, serverId: 1, readOnly: true });
+    expect(c.lostSinceWritable).toBe(true);
+    c = nextContact(c, { at: T0 + 3000, ok: true, serverId: 1, readOnly: false });
+    expect(c.lostSinceWritable).toBeUndefined();
+    // Read-only all along (a replica, or a primary demoted while reachable): never lost.
+    expect(nextContact(nextContact(undefined, { at: T0, ok: true, serverId: 2, readOnly: true }), { at: T0 + 1000, ok: true, serverId: 2, readOnly: true }).lostSinceWritable).toBeUndefined();
+  });
+
   it("a change of heartbeats or received position is dated after the sample before it", () => {
-    let c = nextContact(undefined, { at: T0, ok: true, serverId: 2, receiver: sample() });
+    let c = nextContact(undefined, { at: T0, ok: true, serverId: 2, readOnly: true, receiver: sample() });
     expect(c.receivedAfter).toBeUndefined();
-    c = nextContact(c, { at: T0 + 1000, ok: true, serverId: 2, receiver: sample() });
+    c = nextContact(c, { at: T0 + 1000, ok: true, serverId: 2, readOnly: true, receiver: sample() });
     expect(c.receivedAfter).toBeUndefined();
-    c = nextContact(c, { at: T0 + 2000, ok: true, serverId: 2, receiver: sample({ heartbeats: 11 }) });
+    c = nextContact(c, { at: T0 + 2000, ok: true, serverId: 2, readOnly: true, receiver: sample({ heartbeats: 11 }) });
     expect(c.receivedAfter).toBe(T0 + 1000);
-    c = nextContact(c, { at: T0 + 3000, ok: true, serverId: 2, receiver: sample({ heartbeats: 11 }) });
+    c = nextContact(c, { at: T0 + 3000, ok: true, serverId: 2, readOnly: true, receiver: sample({ heartbeats: 11 }) });
     expect(c.receivedAfter).toBe(T0 + 1000);
-    c = nextContact(c, { at: T0 + 4000, ok: true, serverId: 2, receiver: sample({ heartbeats: 11, received: "0-1-101" }) });
+    c = nextContact(c, { at: T0 + 4000, ok: true, serverId: 2, readOnly: true, receiver: sample({ heartbeats: 11, received: "0-1-101" }) });
     expect(c.receivedAfter).toBe(T0 + 3000);
   });
 
   it("a new source starts afresh: receipts from the old one say nothing about the new one", () => {
-    let c = nextContact(undefined, { at: T0, ok: true, serverId: 2, receiver: sample() });
-    c = nextContact(c, { at: T0 + 1000, ok: true, serverId: 2, receiver: sample({ heartbeats: 12 }) });
+    let c = nextContact(undefined, { at: T0, ok: true, serverId: 2, readOnly: true, receiver: sample() });
+    c = nextContact(c, { at: T0 + 1000, ok: true, serverId: 2, readOnly: true, receiver: sample({ heartbeats: 12 }) });
     expect(c.receivedAfter).toBe(T0);
-    c = nextContact(c, { at: T0 + 2000, ok: true, serverId: 2, receiver: sample({ sourceServerId: 3, heartbeats: 0 }) });
+    c = nextContact(c, { at: T0 + 2000, ok: true, serverId: 2, readOnly: true, receiver: sample({ sourceServerId: 3, heartbeats: 0 }) });
     expect(c.receivedAfter).toBeUndefined();
   });
 });

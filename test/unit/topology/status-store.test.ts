@@ -69,11 +69,46 @@ describe("GroupStatusStore", () => {
     const flushed = s.flushFailoverRecord();
     await settle();
     await flushed;
-    expect(patches.at(-1)).toEqual({ lastFailover: "2026-11-22T05:00:00.123Z", lastFailoverTarget: "pdx", promotionGtidExecuted: "0-2-7" });
-    expect(annotations.at(-1)).toEqual({ "bloodraven.shipstream.io/last-failover": "2026-11-22T05:00:00Z", "bloodraven.shipstream.io/last-failover-target": "pdx" });
+    // The record settles any open intent, in both copies.
+    expect(patches.at(-1)).toEqual({ lastFailover: "2026-11-22T05:00:00.123Z", lastFailoverTarget: "pdx", promotionGtidExecuted: "0-2-7", failoverIntent: null });
+    expect(annotations.at(-1)).toEqual({
+      "bloodraven.shipstream.io/last-failover": "2026-11-22T05:00:00Z",
+      "bloodraven.shipstream.io/last-failover-target": "pdx",
+      "bloodraven.shipstream.io/failover-intent": null,
+    });
     const count = patches.length;
     await s.flushFailoverRecord();
     expect(patches).toHaveLength(count);
+  });
+
+  it("persists an intent in both copies, or throws; the copies of the record are repaired towards the newer", async () => {
+    const { s, patches, annotations, failing, settle } = store();
+    const settled = async (work: Promise<void>): Promise<void> => {
+      await settle();
+      await work;
+    };
+    failing(true);
+    await expect(s.persistIntent({ target: "pdx", source: "iad", startedAt: "2026-11-22T05:00:00.123Z", gtidExecuted: "0-1-9" })).rejects.toThrow();
+    expect(s.written?.failoverIntent).toBeUndefined();
+    failing(false);
+    await settled(s.persistIntent({ target: "pdx", source: "iad", startedAt: "2026-11-22T05:00:00.123Z", gtidExecuted: "0-1-9" }));
+    expect(annotations.at(-1)).toEqual({ "bloodraven.shipstream.io/failover-intent": "pdx@2026-11-22T05:00:00Z" });
+    expect(s.written?.failoverIntent?.target).toBe("pdx");
+    await settled(s.dropIntent({ target: "pdx", at: "2026-11-22T05:00:00.123Z" }));
+    expect(patches.at(-1)).toEqual({ failoverIntent: null });
+    expect(s.written?.failoverIntent).toBeUndefined();
+    expect(s.isClosed({ target: "pdx", at: "2026-11-22T05:00:00Z" })).toBe(true);
+    expect(s.isClosed({ target: "pdx", at: "2026-11-22T05:00:01Z" })).toBe(false);
+
+    // Only the annotations were written (a kill in between): the status follows, and then nothing more.
+    await settled(s.repairRecordCopies({ at: "2026-11-22T06:00:00Z", target: "iad" }));
+    expect(patches.at(-1)).toEqual({ lastFailover: "2026-11-22T06:00:00Z", lastFailoverTarget: "iad" });
+    const count = patches.length + annotations.length;
+    await settled(s.repairRecordCopies({ at: "2026-11-22T06:00:00Z", target: "iad" }));
+    expect(patches.length + annotations.length).toBe(count);
+    // Only the status: the annotations follow.
+    await settled(s.repairRecordCopies(undefined));
+    expect(annotations.at(-1)).toEqual({ "bloodraven.shipstream.io/last-failover": "2026-11-22T06:00:00Z", "bloodraven.shipstream.io/last-failover-target": "iad" });
   });
 
   it("writes recovery fields after the topology write in flight, on top of it", async () => {

@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
+
+/**
+ * Every site is killed and comes back read-only, as servers configured with read_only=1 boot.
+ * The recorded primary holds every transaction, so the operator makes it writable again (once);
+ * when another site holds a transaction it lacks, it does not, and says why.
+ */
+const ns = `loss-${randomBytes(3).toString("hex")}`;
+
+describe("total loss and return (real operator, API server and MariaDB)", () => {
+  const { operator, freshGroup } = namespaceWithOperator(ns, "loss-op");
+
+  const group = groupReader(ns);
+
+  async function lostAndBack(name: string, beforeReturn: (sites: MariaDbSites) => Promise<void> = async () => undefined): Promise<MariaDbSites> {
+    const sites = await freshGroup(name);
+    const pos = await sites.site("iad").injectWrite("before the loss", "app");
+    for (const s of ["pdx", "sfo"]) expect(await sites.site(s).waitForGtid(pos, 10)).toBe(true);
+    await Promise.all(sites.sites.map((s) => s.kill9()));
+    await waitFor("every site unreachable", async () => (await group(name)).status?.summary === "0W/0RO/3X", 20_000, 200);
+    await beforeReturn(sites);
+    await Promise.all(sites.sites.map((s) => s.restart({ readOnly: true })));
+    return sites;
+  }
+
+  it("every site back read-only and the recorded primary holds everything: it is made writable again and recorded", async () => {
+    const sites = await lostAndBack("whole");
+    await waitFor("iad writable again", async () => !(await sites.site("iad").isReadOnly()), 20_000, 100);
+    const g = await waitFor("recorded", async () => {
+      const g = await group("whole");
+      return g.status?.activeSite === "iad" && g.status.lastFailoverTarget === "iad" ? g : undefined;
+    }, 10_000, 200);
+    expect(g.status?.lastFailover).toBeDefined();
+    expect(await sites.site("pdx").isReadOnly()).toBe(true);
+    expect((await groupEvents(ns, "whole")).some((e) => e.reason === "FailoverExecuted" && e.message.includes("re-asserted as the primary"))).toBe(true);
+  });
+
+  it("a peer holding a transaction the recorded primary lacks: nothing is made writable, and the reason says which", async () => {
+    const sites = await lostAndBack("errant", async (s) => {
+      // pdx comes back with one transaction iad never had (written while it was down, as root).
+      await s.site("pdx").restart({ readOnly: true });
+      await s.site("pdx").query("STOP REPLICA");
+      await s.site("pdx").injectWrite("only on pdx", "admin");
+      await s.site("pdx").kill9();
+    });
+    await waitFor(
+      "the refusal",
+      async () => operator().lines.some((l) => l.group === "errant" && l.msg === "failover blocked" && l.reason === "PrimaryReturnedFenced" && String(l.detail).includes("does not provably hold every transaction of pdx")),
+      20_000,
+      200,
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const s of sites.sites) expect(await s.isReadOnly()).toBe(true);
+  });
+});
