@@ -72,13 +72,14 @@ export const PLANNED_FAILOVER_PHASES = [
 ] as const;
 export type PlannedFailoverPhase = (typeof PLANNED_FAILOVER_PHASES)[number];
 
-export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked"] as const;
+export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked", "ErrantTransactions"] as const;
 export type RecoveryState = (typeof RECOVERY_STATES)[number];
 
 /** Event reasons on MysqlFailoverGroup objects (the seeds' monitoring page). */
 export const EVENT_REASONS = {
   failoverExecuted: "FailoverExecuted",
   dataLossDetected: "DataLossDetected",
+  errantTransactionsDetected: "ErrantTransactionsDetected",
   recoveryComplete: "RecoveryComplete",
   recloneRequested: "RecloneRequested",
   recloneRejected: "RecloneRejected",

@@ -9,7 +9,7 @@ import type { SiteSession } from "../mysql/site-client.js";
 
 /** The site-level recovery record kept in status.sites[]. */
 export interface RecoveryRecord {
-  state: "RecoveryInProgress" | "RecoveryBlocked";
+  state: "RecoveryInProgress" | "RecoveryBlocked" | "ErrantTransactions";
   divergentGtid?: string;
   divergentTransactionCount?: number;
 }
@@ -48,7 +48,7 @@ export type SiteAction =
   | { kind: "fence"; site: string; reason: string }
   | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
   | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
-  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined }
+  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
   | { kind: "clearRecovery"; site: string }
   | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
 
@@ -132,7 +132,7 @@ export class FailoverExecutor {
           await this.repoint(action.site, action.source, action.formerPrimary);
           return true;
         case "recordDivergence":
-          await this.recordDivergence(action.site, action.divergentGtid, action.count);
+          await this.recordDivergence(action.site, action.divergentGtid, action.count, action.errant === true);
           return true;
         case "clearRecovery":
           if (this.deps.recoveryOf(action.site)) {
@@ -256,15 +256,21 @@ export class FailoverExecutor {
     this.log.info(LOG_MESSAGES.siteRepointed, { site, source, formerPrimary });
   }
 
-  private async recordDivergence(site: string, divergentGtid: string, count: number | undefined): Promise<void> {
+  /**
+   * errant: the site still replicates from the primary (ErrantTransactions); else it is fenced
+   * off until a human acts (RecoveryBlocked). Either way the event says it holds the only copy.
+   */
+  private async recordDivergence(site: string, divergentGtid: string, count: number | undefined, errant: boolean): Promise<void> {
+    const state = errant ? "ErrantTransactions" : "RecoveryBlocked";
     const before = this.deps.recoveryOf(site);
-    if (before?.state === "RecoveryBlocked" && before.divergentGtid === divergentGtid) return;
-    await this.deps.persistRecovery(site, { state: "RecoveryBlocked", divergentGtid, ...(count !== undefined ? { divergentTransactionCount: count } : {}) });
+    if (before?.state === state && before.divergentGtid === divergentGtid && before.divergentTransactionCount === count) return;
+    await this.deps.persistRecovery(site, { state, divergentGtid, ...(count !== undefined ? { divergentTransactionCount: count } : {}) });
     this.deps.setDivergent(site, count ?? 1);
-    this.deps.recordEvent({
-      type: "Warning",
-      reason: EVENT_REASONS.dataLossDetected,
-      message: `${site} has ${count ?? "some"} transaction(s) the primary lacks (${divergentGtid}); it stays fenced. ${site} holds the only copy of them: recover or replay what you need before recloning it (kubectl bloodraven reclone <group> ${site} destroys them)`,
-    });
+    const only = `${site} holds the only copy of them: recover or replay what you need before recloning it (kubectl bloodraven reclone <group> ${site} destroys them)`;
+    this.deps.recordEvent(
+      errant
+        ? { type: "Warning", reason: EVENT_REASONS.errantTransactionsDetected, message: `${site} replicates from the primary but has ${count ?? "some"} transaction(s) the primary never had (${divergentGtid}). ${only}` }
+        : { type: "Warning", reason: EVENT_REASONS.dataLossDetected, message: `${site} has ${count ?? "some"} transaction(s) the primary lacks (${divergentGtid}); it stays fenced. ${only}` },
+    );
   }
 }

@@ -51,7 +51,7 @@ function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<strin
 export function durableRecord(status: MysqlFailoverGroupStatus | undefined, annotations?: Readonly<Record<string, string>>): DurableRecord {
   const recovery: DurableRecord["recovery"] = {};
   for (const s of status?.sites ?? []) {
-    if (s.recoveryState === "RecoveryInProgress" || s.recoveryState === "RecoveryBlocked") {
+    if (s.recoveryState === "RecoveryInProgress" || s.recoveryState === "RecoveryBlocked" || s.recoveryState === "ErrantTransactions") {
       recovery[s.name] = {
         state: s.recoveryState,
         ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),
@@ -111,6 +111,8 @@ export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
 export class FailoverController {
   private lastBlocked = "";
   private followed = "";
+  /** Decision.ahead of the last cycle (an errant set is reported once two cycles in a row show it). */
+  private ahead: Record<string, string> = {};
 
   constructor(
     private readonly executor: FailoverExecutor,
@@ -138,12 +140,14 @@ export class FailoverController {
       settled: cycle.settled,
       sites: decisionSites(cycle),
       record: durableRecord(cycle.status, cycle.annotations),
+      aheadLastCycle: this.ahead,
       policy: {
         failoverCooldownMs: parseDuration(cycle.spec.failoverCooldown),
         sitePriorities: cycle.spec.splitBrainPolicy?.sitePriorities ?? [],
         automaticFailover: cycle.automaticFailover,
       },
     });
+    this.ahead = decision.ahead ?? {};
     const blocked = decision.blocked ? `${decision.blocked.reason}: ${decision.blocked.message}` : "";
     if (blocked !== this.lastBlocked) {
       if (decision.blocked && !this.lastBlocked.startsWith(`${decision.blocked.reason}:`)) this.deps.recordBlocked(decision.blocked.reason);

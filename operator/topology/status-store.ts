@@ -50,7 +50,7 @@ export class GroupStatusStore {
 
   recoveryOf(site: string): RecoveryRecord | undefined {
     const s = this.current?.sites?.find((x) => x.name === site);
-    if (s?.recoveryState !== "RecoveryInProgress" && s?.recoveryState !== "RecoveryBlocked") return undefined;
+    if (s?.recoveryState !== "RecoveryInProgress" && s?.recoveryState !== "RecoveryBlocked" && s?.recoveryState !== "ErrantTransactions") return undefined;
     return {
       state: s.recoveryState,
       ...(s.divergentGtid ? { divergentGtid: s.divergentGtid } : {}),

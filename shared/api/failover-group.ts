@@ -328,7 +328,7 @@ const siteStatusSchema = object({
   sourceHost: string().describe("Host the site replicates from."),
   lastError: string().describe("Last poll or replication error, empty when healthy."),
   recoveryState: enumOf(RECOVERY_STATES).describe(
-    "RecoveryInProgress: a former primary is being turned into a replica. RecoveryBlocked: it has divergent transactions and needs a reclone.",
+    "RecoveryInProgress: a former primary is being turned into a replica. RecoveryBlocked: it has divergent transactions and needs a reclone. ErrantTransactions: it replicates from the primary but holds transactions the primary never had (divergentGtid); it stays a replica and a candidate.",
   ),
   divergentGtid: string().describe("Transactions this site has that the active primary lacks."),
   divergentTransactionCount: integer({ minimum: 0, format: "int64" }).describe("Number of transactions in `divergentGtid`."),

@@ -59,7 +59,7 @@ export interface DecisionSite {
   receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
 }
 
-export type RecoveryRecordState = "RecoveryInProgress" | "RecoveryBlocked";
+export type RecoveryRecordState = "RecoveryInProgress" | "RecoveryBlocked" | "ErrantTransactions";
 
 export interface SiteRecoveryRecord {
   state: RecoveryRecordState;
@@ -97,6 +97,8 @@ export interface DecisionInput {
   sites: readonly DecisionSite[];
   record: DurableRecord;
   policy: DecisionPolicy;
+  /** Decision.ahead of the previous cycle: an errant set is reported once two cycles in a row show it. */
+  aheadLastCycle?: Readonly<Record<string, string>>;
 }
 
 export type FenceReason = "NonPromotableWritable" | "SplitBrainLoser" | "ReturningOldPrimary";
@@ -106,7 +108,8 @@ export type Action =
   /** The executor fences oldPrimary first if it answers at all. */
   | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
   | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
-  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined }
+  /** errant: the site still replicates from the primary (ErrantTransactions), else it is fenced off (RecoveryBlocked). */
+  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
   | { kind: "clearRecovery"; site: string }
   /** Not produced by decide() (the caller derives events); here so executors share one type. */
   | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
@@ -151,6 +154,8 @@ export interface Decision {
    * target once it is confirmed writable).
    */
   primary?: string;
+  /** Per replica of the confirmed primary: what it holds that the primary lacks this cycle (see aheadLastCycle). */
+  ahead?: Record<string, string>;
 }
 
 type Answer = "yes" | "no" | "unknown";
@@ -264,9 +269,10 @@ export function decide(input: DecisionInput): Decision {
     seenWritable(primary) &&
     fenced.size === 0 &&
     sites.every((s) => s === primary || !possiblyWritable(s));
-  if (confirmed && primary !== undefined) actions.push(...converge(primary, sites, record));
+  const ahead: Record<string, string> = {};
+  if (confirmed && primary !== undefined) actions.push(...converge(primary, sites, record, input.aheadLastCycle ?? {}, ahead));
 
-  return { actions, ...(blocked ? { blocked } : {}), ...(primary ? { primary: primary.name } : {}) };
+  return { actions, ...(blocked ? { blocked } : {}), ...(primary ? { primary: primary.name } : {}), ...(Object.keys(ahead).length > 0 ? { ahead } : {}) };
 }
 
 /** The recorded primary answers read-only and `site` holds everything it has executed. */
@@ -471,9 +477,11 @@ function witnessesSayNo(sites: readonly DecisionSite[], authority: DecisionSite,
 
 /**
  * R5, under a confirmed primary P, for every other site that answers read-only:
- * - replicating from P: clear its recovery record, if any, once P holds everything it has. Not
- *   holding is left alone here: a replica read a moment after P can look ahead of it (MOCO's
- *   false "errant" reports), and replication errors are another check's business;
+ * - replicating from P: clear its recovery record, if any, once P holds everything it has. If it
+ *   holds transactions P lacks, report them (ErrantTransactions, with the set and count) once two
+ *   cycles in a row show the same set: a replica read a moment after P can look ahead of it
+ *   (MOCO's false "errant" reports), but never by the same set twice. It stays a replica and a
+ *   candidate (promoting it loses nothing);
  * - otherwise (an old primary, a follower of the old primary, a fenced loser): repoint it onto P
  *   only if P holds every transaction it has (never repoint onto a source missing its
  *   transactions: replication would either break or silently skip history). `formerPrimary`
@@ -485,8 +493,11 @@ function witnessesSayNo(sites: readonly DecisionSite[], authority: DecisionSite,
  * Positions that are missing or cannot be compared: nothing this cycle.
  * Also clears leftover recovery records of P itself and of sites no longer in the group.
  */
-function converge(primary: DecisionSite, sites: readonly DecisionSite[], record: DurableRecord): Action[] {
+function converge(primary: DecisionSite, sites: readonly DecisionSite[], record: DurableRecord, aheadLastCycle: Readonly<Record<string, string>>, ahead: Record<string, string>): Action[] {
   const out: Action[] = [];
+  const base = primary.name === record.lastFailoverTarget ? record.promotionGtidExecuted : undefined;
+  const recorded = (rec: SiteRecoveryRecord | undefined, state: RecoveryRecordState, m: MissingTransactions): boolean =>
+    rec?.state === state && rec.divergentGtid === m.text && rec.divergentTransactionCount === m.count;
   const known = new Set(sites.map((s) => s.name));
   for (const name of Object.keys(record.recovery)) if (!known.has(name)) out.push({ kind: "clearRecovery", site: name });
   if (record.recovery[primary.name] !== undefined) out.push({ kind: "clearRecovery", site: primary.name });
@@ -496,15 +507,21 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
     const answer = holds(primary, s);
     if (s.replicatingFrom === primary.name) {
       if (answer === "yes" && rec !== undefined) out.push({ kind: "clearRecovery", site: s.name });
+      const m = answer === "no" ? lacks(primary, s, base) : undefined;
+      if (m !== undefined && m.text !== "") {
+        ahead[s.name] = m.text;
+        if (aheadLastCycle[s.name] === m.text && rec?.state !== "RecoveryBlocked" && !recorded(rec, "ErrantTransactions", m)) {
+          out.push({ kind: "recordDivergence", site: s.name, divergentGtid: m.text, count: m.count, errant: true });
+        }
+      }
       continue;
     }
     if (answer === "yes") {
       out.push({ kind: "repoint", site: s.name, source: primary.name, formerPrimary: s.replicatingFrom === undefined || rec !== undefined });
     } else if (answer === "no") {
-      const m = lacks(primary, s, primary.name === record.lastFailoverTarget ? record.promotionGtidExecuted : undefined);
+      const m = lacks(primary, s, base);
       if (m === undefined) continue;
-      const same = rec?.state === "RecoveryBlocked" && rec.divergentGtid === m.text && rec.divergentTransactionCount === m.count;
-      if (!same) out.push({ kind: "recordDivergence", site: s.name, divergentGtid: m.text, count: m.count });
+      if (!recorded(rec, "RecoveryBlocked", m)) out.push({ kind: "recordDivergence", site: s.name, divergentGtid: m.text, count: m.count });
     }
   }
   return out;

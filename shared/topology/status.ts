@@ -52,7 +52,8 @@ export function topologyStatus(
     cycle.verdict.activeSite,
     maxLagSeconds,
   );
-  const conditions: Condition[] = setCondition(topologyConditions(prev?.conditions, cycle.verdict, health, generation, now), recoveryCondition(sites, generation), now);
+  const readers = new Set(polls.filter((p) => p.role === "read-only").map((p) => p.name));
+  const conditions: Condition[] = setCondition(topologyConditions(prev?.conditions, cycle.verdict, health, generation, now), recoveryCondition(sites, readers, generation), now);
   const lastKnownPrimary = prev?.lastKnownPrimary;
   return {
     observedGeneration: generation,
@@ -122,16 +123,25 @@ export function withFailoverBlocked(status: TopologyStatus, blocked: { reason: s
   return { ...status, conditions };
 }
 
-/** RecoveryPending from the recovery fields of the sites (the seeds' two reasons). */
-function recoveryCondition(sites: readonly SiteStatus[], generation: number): ConditionUpdate {
+/**
+ * RecoveryPending from the recovery fields of the sites: the seeds' two reasons, then errant
+ * transactions on sites that still replicate (a reader's get a reason of their own).
+ */
+function recoveryCondition(sites: readonly SiteStatus[], readers: ReadonlySet<string>, generation: number): ConditionUpdate {
   const blocked = sites.filter((s) => s.recoveryState === "RecoveryBlocked");
   const inProgress = sites.filter((s) => s.recoveryState === "RecoveryInProgress");
+  const errant = sites.filter((s) => s.recoveryState === "ErrantTransactions");
   const base = { type: CONDITION_TYPES.recoveryPending, observedGeneration: generation };
   if (blocked.length > 0) {
     const detail = blocked.map((s) => `${s.name} has ${s.divergentTransactionCount ?? "some"} divergent transaction(s) (${s.divergentGtid ?? "?"})`).join("; ");
     return { ...base, status: "True", reason: "DivergentTransactions", message: `${detail}; those sites hold the only copy of these transactions: recover or replay what you need before recloning them (the bloodraven.shipstream.io/reclone-site annotation, kubectl bloodraven reclone, destroys them)` };
   }
   if (inProgress.length > 0) return { ...base, status: "True", reason: "RecoveryInProgress", message: `${inProgress.map((s) => s.name).join(", ")} rejoining as replica(s) of the primary` };
+  if (errant.length > 0) {
+    const detail = errant.map((s) => `${s.name} holds ${s.divergentTransactionCount ?? "some"} transaction(s) the primary never had (${s.divergentGtid ?? "?"})`).join("; ");
+    const reason = errant.every((s) => readers.has(s.name)) ? "ReaderErrantTransactions" : "ErrantTransactions";
+    return { ...base, status: "True", reason, message: `${detail}; they exist only there: replay what you need on the primary, or reclone (which destroys them)` };
+  }
   return { ...base, status: "False", reason: "NoRecovery", message: "no site needs recovery" };
 }
 

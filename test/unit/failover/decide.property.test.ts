@@ -150,6 +150,8 @@ interface World {
   failingSince: Map<string, number>;
   /** Sites whose polls failed since they were last seen writable, as the manager tracks it (lost on restart). */
   lostSinceWritable: Set<string>;
+  /** The last decision's `ahead` (lost on restart). */
+  ahead: Record<string, string>;
   priorities: string[];
   automaticFailover: boolean;
   promotions: { atMs: number; site: string }[];
@@ -206,6 +208,7 @@ function build(g: Group): World {
     memory: EMPTY_MEMORY,
     failingSince: new Map(),
     lostSinceWritable: new Set(),
+    ahead: {},
     priorities: g.priorities.filter((i) => i < candidates.length).map((i) => candidates[i]!),
     automaticFailover: true,
     promotions: [],
@@ -299,11 +302,13 @@ function applyFault(w: World, f: Fault): void {
       w.memory = EMPTY_MEMORY;
       w.failingSince = new Map();
       w.lostSinceWritable = new Set();
+      w.ahead = {};
       return;
     case "restartStatusLost": {
       w.memory = EMPTY_MEMORY;
       w.failingSince = new Map();
       w.lostSinceWritable = new Set();
+      w.ahead = {};
       const { lastFailover, lastFailoverTarget } = w.record;
       w.record = { recovery: {}, ...(lastFailover ? { lastFailover } : {}), ...(lastFailoverTarget ? { lastFailoverTarget } : {}) };
       return;
@@ -351,11 +356,13 @@ function poll(w: World): Decision | undefined {
     settled: cycle.settled,
     sites,
     record: structuredClone(w.record),
+    aheadLastCycle: w.ahead,
     policy: { failoverCooldownMs: COOLDOWN_MS, sitePriorities: w.priorities, automaticFailover: w.automaticFailover },
   });
   if (decision.actions.length > 0 || decision.blocked) {
     w.trace.push(`${now} [${sites.map((s) => `${s.name}:${s.state}${s.polledOk ? (s.readOnly ? "/ro" : "/rw") : "/-"}`).join(" ")}] -> ${JSON.stringify(decision.actions)}${decision.blocked ? ` blocked=${decision.blocked.reason}` : ""}`);
   }
+  w.ahead = decision.ahead ?? {};
   checkDecision(w, decision);
   execute(w, decision);
   if (decision.primary !== undefined) w.record.activeSite = decision.primary;
@@ -434,7 +441,7 @@ function applyAction(w: World, a: Action): void {
       return;
     }
     case "recordDivergence":
-      w.record.recovery[a.site] = { state: "RecoveryBlocked", divergentGtid: a.divergentGtid, ...(a.count !== undefined ? { divergentTransactionCount: a.count } : {}) };
+      w.record.recovery[a.site] = { state: a.errant ? "ErrantTransactions" : "RecoveryBlocked", divergentGtid: a.divergentGtid, ...(a.count !== undefined ? { divergentTransactionCount: a.count } : {}) };
       return;
     case "clearRecovery":
       delete w.record.recovery[a.site];

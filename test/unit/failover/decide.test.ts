@@ -526,6 +526,38 @@ describe("returning old primary and recovery (upstream §5.7 history tier, §5.8
   });
 });
 
+describe("errant transactions on a site that still replicates from the primary", () => {
+  const sites = (): DecisionSite[] => [
+    site("iad", "writable", { gtid: `${IAD}:1-10` }),
+    site("pdx", "read-only", { gtid: `${IAD}:1-10` }),
+    site("r", "read-only", { role: "read-only", gtid: `${IAD}:1-10,${SFO}:1-3` }),
+  ];
+
+  it("is reported once two cycles in a row show the same set, with the exact count, and the site stays a replica", () => {
+    const first = run(sites());
+    expect(first.actions).toEqual([]);
+    expect(first.ahead).toEqual({ r: `${SFO}:1-3` });
+    const second = run(sites(), {}, {}, { aheadLastCycle: first.ahead });
+    expect(second.actions).toEqual([{ kind: "recordDivergence", site: "r", divergentGtid: `${SFO}:1-3`, count: 3, errant: true }]);
+    // Already recorded as it is: nothing more.
+    const recorded = { recovery: { r: { state: "ErrantTransactions" as const, divergentGtid: `${SFO}:1-3`, divergentTransactionCount: 3 } } };
+    expect(run(sites(), recorded, {}, { aheadLastCycle: second.ahead }).actions).toEqual([]);
+  });
+
+  it("a replica merely read after the primary (ahead by a different set each cycle) is never reported", () => {
+    const a = run([site("iad", "writable", { gtid: `${IAD}:1-10` }), site("pdx", "read-only", { gtid: `${IAD}:1-11` })]);
+    const b = run([site("iad", "writable", { gtid: `${IAD}:1-11` }), site("pdx", "read-only", { gtid: `${IAD}:1-12` })], {}, {}, { aheadLastCycle: a.ahead });
+    expect(a.ahead).toEqual({ pdx: `${IAD}:11` });
+    expect(b.actions).toEqual([]);
+  });
+
+  it("cleared once the primary holds them (replayed there)", () => {
+    const recorded = { recovery: { r: { state: "ErrantTransactions" as const, divergentGtid: `${SFO}:1-3`, divergentTransactionCount: 3 } } };
+    const held = [site("iad", "writable", { gtid: `${IAD}:1-10,${SFO}:1-3` }), site("r", "read-only", { role: "read-only", gtid: `${IAD}:1-10,${SFO}:1-3` })];
+    expect(run(held, recorded).actions).toEqual([{ kind: "clearRecovery", site: "r" }]);
+  });
+});
+
 describe("writable sites the record does not name", () => {
   it("a manual promotion that holds everything the demoted primary had is adopted, even with history", () => {
     const d = run([site("iad", "read-only", { gtid: `${IAD}:1-10` }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1` })], {
