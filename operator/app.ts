@@ -177,26 +177,22 @@ export class OperatorApp {
   private async followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void> {
     const namespace = group.metadata.namespace ?? "default";
     const name = group.metadata.name ?? "";
-    const failures: string[] = [];
-    if (spec.dns) {
-      try {
-        const { changed } = await this.dns.publish(group, site);
-        if (changed) this.metrics.recordDnsFlip(namespace, name, site);
-      } catch (err) {
-        failures.push(`DNS: ${errorText(err)}`);
-      }
-    }
-    // Taints do not wait for DNS: a missing external-dns must not keep writers on a read-only site.
-    for (const s of spec.sites) {
-      if (!s.taintNodeSelector || s.role === "read-only") continue;
-      try {
-        const { applied, removed } = await this.taints.setReadOnlyTaint(name, s.taintNodeSelector, s.name !== site);
-        for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
-        for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
-      } catch (err) {
-        failures.push(`taints of ${s.name}: ${errorText(err)}`);
-      }
-    }
+    const dns = async (): Promise<void> => {
+      if (!spec.dns) return;
+      const { changed } = await this.dns.publish(group, site);
+      if (changed) this.metrics.recordDnsFlip(namespace, name, site);
+    };
+    const tainted = spec.sites.filter((s) => s.taintNodeSelector && s.role !== "read-only");
+    const taint = async (s: (typeof tainted)[number]): Promise<void> => {
+      const { applied, removed } = await this.taints.setReadOnlyTaint(name, s.taintNodeSelector ?? {}, s.name !== site);
+      for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
+      for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
+    };
+    // In parallel: a denied or hanging DNSEndpoint write must not hold the taints back (writers on
+    // a read-only site), nor one site's taints another's.
+    const labels = ["DNS", ...tainted.map((s) => `taints of ${s.name}`)];
+    const results = await Promise.allSettled([dns(), ...tainted.map(taint)]);
+    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [`${labels[i]}: ${errorText(r.reason)}`] : []));
     if (failures.length > 0) throw new Error(failures.join("; "));
   }
 

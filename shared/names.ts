@@ -57,6 +57,7 @@ export const CONDITION_TYPES = {
   bootstrapping: "Bootstrapping",
   updating: "Updating",
   maintenance: "Maintenance",
+  routingReady: "RoutingReady",
 } as const;
 
 export const PLANNED_FAILOVER_PHASES = [

@@ -2,12 +2,14 @@
  * core/v1 Events on MysqlFailoverGroup objects, as `kubectl describe mfg` shows them. A repeat of
  * the same event (same object, type, reason and message) within the window bumps the existing
  * Event's count and lastTimestamp instead of adding a new one, as client-go's recorder does, so a
- * flapping site cannot flood the namespace.
+ * flapping site cannot flood the namespace. The Event's name is derived from that tuple, so a
+ * restarted operator (or a new leader) that has no memory of it finds the existing series
+ * (AlreadyExists) and continues it instead of starting a second one.
  *
  * Recording never fails the caller: an Event is a courtesy to humans and must not stop a
  * failover. Failures are logged and counted.
  */
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -109,7 +111,7 @@ export class EventRecorder {
         if (apiStatus(err) !== 404) throw err;
       }
     }
-    const eventName = `${name}.${now.getTime().toString(16)}${randomBytes(3).toString("hex")}`;
+    const eventName = `${name}.${createHash("sha256").update(key).digest("hex").slice(0, 20)}`;
     const body: CoreV1Event = {
       metadata: { name: eventName, namespace },
       involvedObject: { apiVersion: group.apiVersion || API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name, namespace, uid },
@@ -123,8 +125,26 @@ export class EventRecorder {
       firstTimestamp: now,
       lastTimestamp: now,
     };
-    await this.kube.call("create event", (o) => this.kube.core.createNamespacedEvent({ namespace, body }, o));
-    this.remember(key, { name: eventName, count: 1, lastSeen: now.getTime() });
+    try {
+      await this.kube.call("create event", (o) => this.kube.core.createNamespacedEvent({ namespace, body }, o));
+      this.remember(key, { name: eventName, count: 1, lastSeen: now.getTime() });
+    } catch (err) {
+      if (apiStatus(err) !== 409) throw err;
+      await this.continueSeries(key, namespace, eventName, now);
+    }
+  }
+
+  /**
+   * The series exists but this process did not know it: bump it when its last occurrence lies
+   * within the window, else start it over under the same name.
+   */
+  private async continueSeries(key: string, namespace: string, name: string, now: Date): Promise<void> {
+    const existing = await this.kube.call("read event", (o) => this.kube.core.readNamespacedEvent({ namespace, name }, o));
+    const last = existing.lastTimestamp ? new Date(existing.lastTimestamp).getTime() : 0;
+    const count = now.getTime() - last <= this.windowMs ? (existing.count ?? 1) + 1 : 1;
+    const body = count === 1 ? { count, firstTimestamp: now, lastTimestamp: now } : { count, lastTimestamp: now };
+    await this.kube.call("patch event", (o) => this.kube.core.patchNamespacedEvent({ namespace, name, body }, mergePatch(o)));
+    this.remember(key, { name, count, lastSeen: now.getTime() });
   }
 
   private remember(key: string, recorded: Recorded): void {

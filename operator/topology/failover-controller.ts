@@ -111,6 +111,8 @@ export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
 export class FailoverController {
   private lastBlocked = "";
   private followed = "";
+  /** Why DNS and taints do not follow `followed`'s successor yet (retried every cycle). */
+  private followError: string | undefined;
   /** Decision.ahead of the last cycle (an errant set is reported once two cycles in a row show it). */
   private ahead: Record<string, string> = {};
 
@@ -132,7 +134,7 @@ export class FailoverController {
    * Returns the primary the group stands behind after this step (undefined when unsettled or
    * unknown) and why a wanted promotion did not happen, if it did not.
    */
-  async step(cycle: FailoverCycle): Promise<{ primary?: string; blocked?: Blocked }> {
+  async step(cycle: FailoverCycle): Promise<{ primary?: string; blocked?: Blocked; routing?: { site: string; error?: string } }> {
     if (!cycle.settled) return {};
     const decidedAt = Date.now();
     const decision = decide({
@@ -168,14 +170,17 @@ export class FailoverController {
       try {
         await this.deps.followPrimary(active);
         this.followed = active;
+        this.followError = undefined;
         if (promoted) this.deps.observeFailover("dns", (Date.now() - decidedAt) / 1000);
       } catch (err) {
+        this.followError = errorText(err);
         this.deps.recordFailure("dns_failed");
         this.deps.log.warn(LOG_MESSAGES.dnsUpdateFailed, { site: active, error: errorText(err) });
         this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.dnsUpdateFailed, message: `moving DNS and taints to ${active} failed (retried every poll): ${errorText(err)}` });
       }
     }
-    return { ...(active ? { primary: active } : {}), ...(decision.blocked ? { blocked: decision.blocked } : {}) };
+    const routing = active ? { site: active, ...(this.followed !== active && this.followError ? { error: this.followError } : {}) } : undefined;
+    return { ...(active ? { primary: active } : {}), ...(decision.blocked ? { blocked: decision.blocked } : {}), ...(routing ? { routing } : {}) };
   }
 }
 

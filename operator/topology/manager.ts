@@ -5,7 +5,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
-import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, type TopologyStatus } from "../../shared/topology/status.js";
+import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
 import type { Blocked } from "../../shared/failover/decide.js";
 import { maintenanceState, parseMaintenance, type MaintenanceState } from "../../shared/maintenance.js";
 import { ANNOTATIONS, EVENT_REASONS, type FailoverFailureReason, type FailoverStage, type PlannedFailoverResult } from "../../shared/names.js";
@@ -454,7 +454,7 @@ export class TopologyManager {
     return invalid ? { state, invalid } : { state };
   }
 
-  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<{ primary?: string; blocked?: Blocked }> {
+  private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<{ primary?: string; blocked?: Blocked; routing?: { site: string; error?: string } }> {
     await this.store.flushFailoverRecord();
     const annotations = this.group.metadata.annotations ?? {};
     if (settled) {
@@ -605,7 +605,7 @@ export class TopologyManager {
     // The failover step may have persisted recovery fields or a failover record: build on those,
     // or this cycle's write would put back what the step just replaced.
     const settled = applyAuthority(this.store.written === before ? observed : topologyStatus(this.store.written, result, polls, maxLag, generation, now), failover.primary);
-    const status = withFailoverBlocked(withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now), failover.blocked, now);
+    const status = withRouting(withFailoverBlocked(withMaintenance(settled, maintenance.state, maintenance.invalid, generation, now), failover.blocked, now), failover.routing, generation, now);
     this.store.report(status);
     publish(status);
     return progressed;

@@ -103,6 +103,21 @@ export function withMaintenance(status: TopologyStatus, state: MaintenanceState,
   return { ...status, conditions };
 }
 
+/**
+ * RoutingReady: whether DNS and node taints follow the primary. False while moving them fails
+ * (the write is retried every cycle), so a denied DNSEndpoint write is visible, not only logged.
+ * Left as it is while there is no primary to follow.
+ */
+export function withRouting(status: TopologyStatus, routing: { site: string; error?: string } | undefined, generation: number, now: string): TopologyStatus {
+  if (routing === undefined) return status;
+  const base = { type: CONDITION_TYPES.routingReady, observedGeneration: generation };
+  const update: ConditionUpdate =
+    routing.error === undefined
+      ? { ...base, status: "True", reason: "Routed", message: `DNS and node taints follow ${routing.site}` }
+      : { ...base, status: "False", reason: "RoutingFailed", message: `moving DNS and node taints to ${routing.site} failed (retried every poll): ${routing.error}` };
+  return { ...status, conditions: setCondition(status.conditions, update, now) };
+}
+
 /** Blocked reasons that say the operator's view, not the group, is what is wrong. */
 const PARTIAL_VIEW: ReadonlySet<string> = new Set(["PrimaryReachableByReplicas", "WitnessPending", "NoWitness"]);
 

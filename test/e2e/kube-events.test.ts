@@ -115,20 +115,24 @@ describe("EventRecorder", () => {
     await events.normal(target, EVENT_REASONS.siteRecovered, "iad is back");
     const stored = await eventsFor("expired");
     expect(stored).toHaveLength(1);
-    expect(stored[0]?.metadata.name).not.toBe(first?.metadata.name);
+    expect(stored[0]?.metadata.uid).not.toBe(first?.metadata.uid);
     expect(stored[0]?.count).toBe(1);
     expect(events.failedWrites).toBe(0);
   });
 
-  it("forgets the oldest tuples beyond maxCached", async () => {
+  it("a tuple forgotten beyond maxCached, or unknown to a new recorder (a restart), continues its series", async () => {
     const target = await createGroup("bounded");
     const { events } = recorder({ maxCached: 2 });
     for (const site of ["iad", "pdx", "sfo"]) await events.normal(target, EVENT_REASONS.siteRecovered, `${site} is back`);
     await events.normal(target, EVENT_REASONS.siteRecovered, "sfo is back");
+    // "iad" was forgotten when "sfo" arrived: its repeat finds the existing Event by name.
     await events.normal(target, EVENT_REASONS.siteRecovered, "iad is back");
+    // A restarted operator's recorder knows nothing, and still adds to the same series.
+    const restarted = recorder({ maxCached: 2 }).events;
+    await restarted.normal(target, EVENT_REASONS.siteRecovered, "pdx is back");
     const counts = (await eventsFor("bounded")).map((e) => `${e.message} x${e.count}`).sort();
-    // "iad" was forgotten when "sfo" arrived, so its repeat made a second Event.
-    expect(counts).toEqual(["iad is back x1", "iad is back x1", "pdx is back x1", "sfo is back x2"]);
+    expect(counts).toEqual(["iad is back x2", "pdx is back x2", "sfo is back x2"]);
+    expect(restarted.failedWrites).toBe(0);
   });
 
   it("never throws: a failed write is logged and counted", async () => {

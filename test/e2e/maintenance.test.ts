@@ -7,6 +7,7 @@ import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../supp
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "../support/kubectl.js";
+import { groupEvents } from "../support/groups.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -88,6 +89,10 @@ describe("maintenance mode (real operator, API server and MariaDB)", () => {
     }, 10_000, 200);
     expect(condition(g, "Degraded")?.message).toContain("maintenance");
     await waitFor("FailoverBlocked", async () => (await eventReasons()).includes("FailoverBlocked"), 10_000, 200);
+    // The event and Ready say that maintenance is why, not only Degraded.
+    const blocked = (await groupEvents(ns, GROUP)).filter((e) => e.reason === "FailoverBlocked").map((e) => e.message);
+    expect(blocked.some((m) => m.includes("automatic failover is off (maintenance)"))).toBe(true);
+    await waitFor("Ready names maintenance", async () => condition(await group(), "Ready")?.message.includes("(maintenance)") === true, 10_000, 200);
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await sites.site("pdx").isReadOnly()).toBe(true);
 

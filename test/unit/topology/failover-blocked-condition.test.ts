@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TopologyStatus } from "../../../shared/topology/status.js";
-import { withFailoverBlocked } from "../../../shared/topology/status.js";
+import { withFailoverBlocked, withRouting } from "../../../shared/topology/status.js";
 
 const T0 = "2026-01-01T00:00:00.000Z";
 const T1 = "2026-01-01T00:00:05.000Z";
@@ -41,5 +41,20 @@ describe("withFailoverBlocked", () => {
     const healthy = status("True", "Healthy", "iad is the primary");
     expect(withFailoverBlocked(healthy, veto, T1).conditions[0]).toEqual(healthy.conditions[0]);
     expect(withFailoverBlocked(healthy, undefined, T1)).toBe(healthy);
+  });
+});
+
+describe("withRouting", () => {
+  it("True while DNS and taints follow the primary, False with the error while moving them fails; untouched without a primary", () => {
+    const failing = withRouting(status("True", "Healthy", "iad is the primary"), { site: "pdx", error: "dnsendpoints is forbidden" }, 1, T0);
+    expect(failing.conditions.find((c) => c.type === "RoutingReady")).toMatchObject({
+      status: "False",
+      reason: "RoutingFailed",
+      message: "moving DNS and node taints to pdx failed (retried every poll): dnsendpoints is forbidden",
+      lastTransitionTime: T0,
+    });
+    const fixed = withRouting(failing, { site: "pdx" }, 1, T1);
+    expect(fixed.conditions.find((c) => c.type === "RoutingReady")).toMatchObject({ status: "True", reason: "Routed", lastTransitionTime: T1 });
+    expect(withRouting(fixed, undefined, 1, T1)).toBe(fixed);
   });
 });

@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
+import { applyAll, groupReader } from "../support/groups.js";
+import { kubectl } from "../support/kubectl.js";
+import { OperatorProcess } from "../support/operator.js";
+
+/**
+ * DNSEndpoint writes denied by the API server (a ValidatingAdmissionPolicy) during a failover:
+ * the node taints still follow the new primary at once, RoutingReady says DNS is stale and why,
+ * and once writes are allowed again DNS catches up and the condition clears.
+ */
+const ns = `routing-${randomBytes(3).toString("hex")}`;
+const GROUP = "orders";
+const POLICY = `deny-dns-${ns}`;
+const LB_IP: Record<string, string> = { iad: "10.1.0.1", pdx: "10.2.0.1" };
+
+describe("routing while DNSEndpoint writes are denied (real operator, API server and MariaDB)", () => {
+  let sites: MariaDbSites;
+  let operator: OperatorProcess;
+  const readGroup = groupReader(ns);
+  const routing = async () => (await readGroup(GROUP)).status?.conditions?.find((c) => c.type === "RoutingReady");
+  const dnsTarget = async (): Promise<string | undefined> => {
+    const r = await kubectl(["get", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, "-o", "jsonpath={.spec.endpoints[0].targets[0]}"]);
+    return r.code === 0 ? r.stdout : undefined;
+  };
+  const tainted = async (): Promise<string[]> => {
+    const r = await kubectl(["get", "nodes", "-l", `test.bloodraven/${ns}`, "-o", "json"]);
+    const nodes = JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: { taints?: { key: string }[] } }[] };
+    return nodes.items.filter((n) => n.spec.taints?.some((t) => t.key === `shipstream.io/db-readonly-${GROUP}`)).map((n) => n.metadata.name);
+  };
+
+  beforeAll(async () => {
+    sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    const node = (site: string) => ({ apiVersion: "v1", kind: "Node", metadata: { name: `${ns}-${site}`, labels: { [`test.bloodraven/${ns}`]: site } } });
+    await applyAll([
+      ...namespaceWithCredentials(ns),
+      node("iad"),
+      node("pdx"),
+      failoverGroup(ns, GROUP, {
+        pollInterval: "500ms",
+        failureThreshold: 2,
+        failoverCooldown: "1s",
+        dns: { hostname: `${GROUP}.db.example.com`, ttl: 30 },
+        sites: sites.sites.map((s) => siteAt(s, { lbIP: LB_IP[s.name], taintNodeSelector: { [`test.bloodraven/${ns}`]: s.name } })),
+      }),
+    ]);
+    operator = await OperatorProcess.start({ identity: "routing-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
+    await waitFor("DNS and taints follow iad", async () => (await dnsTarget()) === LB_IP.iad && (await tainted()).join() === `${ns}-pdx` && (await routing())?.status === "True", 20_000, 200);
+  });
+
+  afterAll(async () => {
+    await operator?.stop("SIGKILL");
+    await sites?.teardown();
+    await kubectl(["delete", "validatingadmissionpolicybinding", POLICY, "--ignore-not-found"]);
+    await kubectl(["delete", "validatingadmissionpolicy", POLICY, "--ignore-not-found"]);
+    await kubectl(["delete", "nodes", `${ns}-iad`, `${ns}-pdx`, "--wait=false"]);
+    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  });
+
+  it("taints move at once, RoutingReady says DNS is stale and why, and DNS catches up once allowed", async () => {
+    await applyAll([
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        metadata: { name: POLICY },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: { resourceRules: [{ apiGroups: ["externaldns.k8s.io"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["dnsendpoints"] }] },
+          validations: [{ expression: "false", message: "DNS changes are frozen" }],
+        },
+      },
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        metadata: { name: POLICY },
+        spec: { policyName: POLICY, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } } },
+      },
+    ]);
+    // The policy takes a moment to reach the admission chain: wait until a write is refused.
+    await waitFor("the policy in force", async () => (await kubectl(["label", "--overwrite", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, `probe=${Date.now()}`])).code !== 0, 20_000, 200);
+
+    await sites.site("iad").kill9();
+    await waitFor("pdx promoted", async () => (await readGroup(GROUP)).status?.activeSite === "pdx", 20_000, 100);
+    await waitFor("taints moved to iad's nodes", async () => (await tainted()).join() === `${ns}-iad`, 10_000, 100);
+    const stale = await waitFor("RoutingReady False", async () => {
+      const c = await routing();
+      return c?.status === "False" ? c : undefined;
+    }, 10_000, 100);
+    expect(stale).toMatchObject({ reason: "RoutingFailed" });
+    expect(stale.message).toContain("moving DNS and node taints to pdx failed");
+    expect(stale.message).toContain("DNS changes are frozen");
+    expect(await dnsTarget()).toBe(LB_IP.iad);
+
+    expect((await kubectl(["delete", "validatingadmissionpolicybinding", POLICY])).code).toBe(0);
+    await waitFor("DNS follows pdx", async () => (await dnsTarget()) === LB_IP.pdx && (await routing())?.status === "True", 30_000, 200);
+  });
+});
