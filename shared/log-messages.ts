@@ -33,6 +33,7 @@ export const LOG_MESSAGES = {
   applyDelayRemoved: "apply delay removed before promotion",
   receivedTransactionsDiscarded: "received transactions discarded at promotion",
   failoverIntentSettled: "failover recorded from its intent",
+  catchingUp: "candidate catching up before promotion",
   failoverIntentDropped: "failover intent dropped",
   failoverActionFailed: "failover action failed",
   failoverBlocked: "failover blocked",

@@ -2,7 +2,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type FailoverFailureReason } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import { errorText, type Logger } from "../log.js";
-import { unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
+import { missing, unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
 import { GTID_WAIT_GRACE_MS, type ReplicationSource } from "../mysql/flavor.js";
 import type { FailoverIntent } from "../../shared/failover/record.js";
 import type { SiteSession } from "../mysql/site-client.js";
@@ -46,7 +46,7 @@ export class ReceivedNotApplied extends Error {
 
 export type SiteAction =
   | { kind: "fence"; site: string; reason: string }
-  | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
+  | { kind: "promote"; site: string; oldPrimary?: string; reason: string; catchUpFrom?: string }
   | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
   | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
   | { kind: "clearRecovery"; site: string }
@@ -126,7 +126,7 @@ export class FailoverExecutor {
           this.deps.recordEvent({ type: "Warning", reason: EVENT_REASONS.siteFenced, message: `fenced ${action.site} (${action.reason})` });
           return true;
         case "promote":
-          await this.promote(action.site, action.oldPrimary, action.reason, decidedAt);
+          await this.promote(action.site, action.oldPrimary, action.reason, decidedAt, action.catchUpFrom);
           return true;
         case "repoint":
           await this.repoint(action.site, action.source, action.formerPrimary);
@@ -174,14 +174,16 @@ export class FailoverExecutor {
    * fresh read) and persist the failover record. DNS and taints follow afterwards
    * (FailoverController).
    */
-  private async promote(site: string, oldPrimary: string | undefined, reason: string, decidedAt: number): Promise<void> {
+  private async promote(site: string, oldPrimary: string | undefined, reason: string, decidedAt: number, catchUpFrom?: string): Promise<void> {
     if (oldPrimary) {
       // It failed every poll already; a short attempt catches one that answers again without
       // delaying the promotion. A statement queued on a hung server still lands when it wakes,
       // which is the fence we want (and the returning-primary rule re-checks it anyway).
       await this.fence(oldPrimary, this.timings.oldPrimaryFenceDeadlineMs).catch((err: unknown) => this.log.info(LOG_MESSAGES.oldPrimaryNotFenced, { site: oldPrimary, error: errorText(err) }));
     }
-    const { lost, gtidExecuted: applied } = await this.applyReceived(site);
+    const received = await this.applyReceived(site);
+    // Catching up covers what the relay log held too, so its shortfall (if allowed) is the loss.
+    const { lost, gtidExecuted: applied } = catchUpFrom === undefined ? received : await this.catchUp(site, catchUpFrom);
     // Recorded before the target can take a write: whatever happens next (a crash, a lost API
     // server, lost leadership), whoever runs next finds it and settles it from the servers.
     await this.deps.persistIntent({ target: site, ...(oldPrimary ? { source: oldPrimary } : {}), startedAt: new Date().toISOString(), gtidExecuted: applied });
@@ -209,6 +211,35 @@ export class FailoverExecutor {
         message: `promoted ${site} discarding ${lost.count ?? "some"} received but unapplied transaction(s) (${lost.text}), as spec.emergencyFailover.allowReceivedTransactionLoss permits`,
       });
     }
+  }
+
+  /**
+   * Makes the candidate replicate from `donor` (a reachable, read-only site that holds every
+   * transaction the candidate lacks) until it has applied everything the donor has; returns the
+   * candidate's executed transactions then. When it does not get there within the relay-log
+   * timeout, the promotion does not happen (ReceivedNotApplied; the next cycle decides again),
+   * unless the spec allows losing received transactions: then what the donor has and the
+   * candidate lacks is the loss.
+   */
+  private async catchUp(site: string, donor: string): Promise<{ lost: MissingTransactions | undefined; gtidExecuted: string }> {
+    const policy = this.deps.relayLogPolicy();
+    const seconds = policy.applyTimeoutSeconds;
+    const d = await this.deps.withSite(donor, "read position", (s) => s.flavor.observe(s), this.timings.promoteDeadlineMs);
+    this.log.warn(LOG_MESSAGES.catchingUp, { site, donor, target: d.gtidExecuted });
+    const { reached, gtidExecuted } = await this.deps.withSite(
+      site,
+      "catch up",
+      async (s) => {
+        await s.flavor.repoint(s, this.deps.replicationSource(donor), { formerPrimary: false, heartbeatSeconds: 1 });
+        const reached = await s.flavor.waitForGtid(s, d.gtidExecuted, seconds);
+        return { reached, gtidExecuted: (await s.flavor.observe(s)).gtidExecuted };
+      },
+      seconds * 1_000 + GTID_WAIT_GRACE_MS + this.timings.promoteDeadlineMs,
+    );
+    if (reached) return { lost: undefined, gtidExecuted };
+    const lost = missing({ flavor: d.flavor, gtidExecuted }, { flavor: d.flavor, gtidExecuted: d.gtidExecuted, ...(d.gtidBinlogState ? { gtidBinlogState: d.gtidBinlogState } : {}) });
+    if (!policy.allowReceivedTransactionLoss) throw new ReceivedNotApplied(site, lost);
+    return { lost: lost.text === "" ? undefined : lost, gtidExecuted };
   }
 
   /**

@@ -105,8 +105,12 @@ export type FenceReason = "NonPromotableWritable" | "SplitBrainLoser" | "Returni
 
 export type Action =
   | { kind: "fence"; site: string; reason: FenceReason }
-  /** The executor fences oldPrimary first if it answers at all. */
-  | { kind: "promote"; site: string; oldPrimary?: string; reason: string }
+  /**
+   * The executor fences oldPrimary first if it answers at all. catchUpFrom: a reachable site that
+   * holds transactions the target lacks; the target replicates from it until it holds them all,
+   * before it is made writable.
+   */
+  | { kind: "promote"; site: string; oldPrimary?: string; reason: string; catchUpFrom?: string }
   | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
   /** errant: the site still replicates from the primary (ErrantTransactions), else it is fenced off (RecoveryBlocked). */
   | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
@@ -333,9 +337,10 @@ function splitBrain(
  *   while it serves applications would make two writers. A primary that replicas reach but
  *   applications do not is therefore never failed over automatically;
  * - one of those candidates (divergent ones, RecoveryBlocked, are left to a human, like MOCO's
- *   errant replicas) holds every other
- *   reachable core site's transactions. Never promote a site that would lose transactions
- *   another reachable site has. Among several (they then hold the same set), one whose applier
+ *   errant replicas) holds every other reachable site's transactions (readers included, unless
+ *   already reported as errant); or, failing that, some reachable site does, and the preferred
+ *   candidate catches up from it first (catchUpFrom). Never promote a site that would lose
+ *   transactions another reachable site has. Among several (they then hold the same set), one whose applier
  *   is healthy first, then sitePriorities order, then declaration order.
  */
 function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite | undefined, actions: Action[]): Blocked | undefined {
@@ -383,12 +388,14 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   // everything, and then the executor refuses it unless the spec accepts the loss.
   const broken = (s: DecisionSite): number => (s.applierError === true ? 1 : 0);
   const ordered = [...candidates].sort((a, b) => broken(a) - broken(b) || priority(a) - priority(b) || declared.get(a)! - declared.get(b)!);
-  const reachableCore = sites.filter((s) => s.role !== "read-only" && s.polledOk);
+  // Readers count too: one may have received more than every candidate, and is then the only
+  // copy. Not those already reported for holding transactions the primary never had.
+  const counted = sites.filter((s) => s.polledOk && (s.role !== "read-only" || record.recovery[s.name] === undefined));
 
   const shortfalls: string[] = [];
   const unknowns: string[] = [];
   for (const c of ordered) {
-    const others = reachableCore.filter((s) => s !== c);
+    const others = counted.filter((s) => s !== c);
     const answers = others.map((o) => ({ o, answer: holds(c, o) }));
     const no = answers.filter((a) => a.answer === "no").map((a) => a.o);
     const unknown = answers.filter((a) => a.answer === "unknown").map((a) => a.o);
@@ -401,6 +408,15 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     else unknowns.push(`${c.name} vs ${names(unknown)}`);
   }
   if (shortfalls.length === ordered.length) {
+    // No candidate holds everything, but a site that may not be promoted (a reader, dr-only) may:
+    // the preferred candidate then catches up from it first, so nothing received is lost.
+    const donor = counted.find((d) => counted.every((o) => o === d || holds(d, o) === "yes"));
+    const first = ordered[0];
+    if (donor !== undefined && first !== undefined) {
+      const reason = `primary ${authority.name} is unreachable; ${donor.name} holds every transaction of ${names(counted.filter((o) => o !== donor))}, so ${first.name} catches up from it before it is promoted`;
+      actions.push({ kind: "promote", site: first.name, oldPrimary: authority.name, reason, catchUpFrom: donor.name });
+      return undefined;
+    }
     return { reason: "CandidatesDiverged", message: `primary ${authority.name} is unreachable; no candidate holds every reachable site's transactions (${shortfalls.join("; ")}); promoting any would lose data` };
   }
   return { reason: "PositionUnknown", message: `primary ${authority.name} is unreachable; cannot compare executed transactions (${unknowns.join("; ")})` };

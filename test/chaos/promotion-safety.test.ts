@@ -50,6 +50,21 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
     expect(operator().lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
   });
 
+  it("a candidate behind a reader catches up from the reader before it is promoted", async () => {
+    const sites = await freshGroup("behind");
+    const [pdx, sfo] = [sites.site("pdx"), sites.site("sfo")];
+    await pdx.query("STOP REPLICA IO_THREAD");
+    const acked = await writeAndReceive(sites, sfo, "behind");
+    expect(await sfo.waitForGtid(await sites.site("iad").gtidBinlogPos(), 10)).toBe(true);
+    await sites.site("iad").kill9();
+    await waitFor("pdx promoted", async () => (await group("behind")).status?.activeSite === "pdx", 30_000, 200);
+    expect(await missingOn(pdx, acked, "behind")).toEqual([]);
+    expect(operator().lines.some((l) => l.msg === "candidate catching up before promotion" && l.site === "pdx" && l.donor === "sfo")).toBe(true);
+    // The reader holds nothing the new primary lacks, so it rejoins instead of being reported.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await group("behind")).status?.sites?.find((x) => x.name === "sfo")?.recoveryState ?? "").toBe("");
+  });
+
   it("a candidate held back by MASTER_DELAY has the delay removed and applies everything before it is promoted", async () => {
     const sites = await freshGroup("delayed");
     const pdx = sites.site("pdx");

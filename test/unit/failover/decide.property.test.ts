@@ -378,7 +378,7 @@ function checkDecision(w: World, d: Decision): void {
   const lastFence = d.actions.map((a) => a.kind).lastIndexOf("fence");
   if (firstPromote >= 0 && lastFence > firstPromote) violated(w, "a fence after the promote");
   for (const a of promotes) {
-    const target = byName(w, a.site);
+    const target = caughtUp(w, a);
     if (target.role !== "primary-candidate") violated(w, `promoted ${target.role} site ${a.site}`);
     if (!w.automaticFailover) violated(w, "promoted during maintenance");
     // The old primary counts even when only the operator's path to it is cut: it is alive and
@@ -408,6 +408,16 @@ function checkDecision(w: World, d: Decision): void {
   }
 }
 
+/** The promotion's target as it will be made writable: after catching up from `catchUpFrom`, if any. */
+function caughtUp(w: World, a: Extract<Action, { kind: "promote" }>): Server {
+  const target = byName(w, a.site);
+  if (a.catchUpFrom === undefined) return target;
+  const donor = byName(w, a.catchUpFrom);
+  if (!donor.up || donor.cut) violated(w, `${a.site} told to catch up from ${a.catchUpFrom}, which the operator cannot reach`);
+  if (!target.executed.isSubsetOf(donor.executed)) violated(w, `${a.site} told to catch up from ${a.catchUpFrom}, which lacks ${target.executed.subtract(donor.executed).toString()}`);
+  return { ...target, executed: donor.executed };
+}
+
 function execute(w: World, d: Decision): void {
   for (const a of d.actions) applyAction(w, a);
 }
@@ -425,6 +435,7 @@ function applyAction(w: World, a: Action): void {
         if (old.up && !old.cut) old.readOnly = true;
       }
       const target = byName(w, a.site);
+      target.executed = caughtUp(w, a).executed;
       // Invariant: nothing else we can reach, and not the old primary, is writable at the moment we grant writability.
       const others = w.servers.filter((s) => s !== target && s.up && !s.readOnly && (!s.cut || s.name === a.oldPrimary));
       if (others.length > 0) violated(w, `promoting ${a.site} while ${others.map((s) => s.name).join(",")} is writable`);

@@ -145,8 +145,25 @@ describe("emergency failover (upstream §5.2 rule 4, §5.3)", () => {
     expect(d.blocked?.message).toContain("pdx lacks transactions of sfo");
   });
 
-  it("a dr-only site ahead of every candidate blocks promotion (it would lose those transactions)", () => {
-    const d = run([site("iad", "unreachable"), site("pdx", "read-only", { gtid: `${IAD}:1-8` }), site("dr", "read-only", { role: "dr-only", gtid: `${IAD}:1-10` })]);
+  it("a dr-only site or a reader ahead of every candidate: the candidate catches up from it before it is promoted", () => {
+    const dr = run([site("iad", "unreachable"), site("pdx", "read-only", { gtid: `${IAD}:1-8` }), site("dr", "read-only", { role: "dr-only", gtid: `${IAD}:1-10` })]);
+    expect(dr.actions).toEqual([expect.objectContaining({ kind: "promote", site: "pdx", oldPrimary: "iad", catchUpFrom: "dr" })]);
+    const reader = run([site("iad", "unreachable"), site("pdx", "read-only", { gtid: `${IAD}:1-8` }), site("r", "read-only", { role: "read-only", gtid: `${IAD}:1-10` })]);
+    expect(reader.actions).toEqual([expect.objectContaining({ kind: "promote", site: "pdx", catchUpFrom: "r" })]);
+    // A reader already reported for errant transactions is not waited for.
+    const errant = run([site("iad", "unreachable"), site("pdx", "read-only", { gtid: `${IAD}:1-8` }), site("r", "read-only", { role: "read-only", gtid: `${IAD}:1-8,${SFO}:1` })], {
+      recovery: { r: { state: "ErrantTransactions", divergentGtid: `${SFO}:1`, divergentTransactionCount: 1 } },
+    });
+    expect(errant.actions).toEqual([expect.objectContaining({ kind: "promote", site: "pdx" })]);
+    expect((errant.actions[0] as { catchUpFrom?: string }).catchUpFrom).toBeUndefined();
+  });
+
+  it("no site holds everything (two diverged histories): blocked", () => {
+    const d = run([
+      site("iad", "unreachable"),
+      site("pdx", "read-only", { gtid: `${IAD}:1-8,${PDX}:1` }),
+      site("dr", "read-only", { role: "dr-only", gtid: `${IAD}:1-10` }),
+    ]);
     expect(d.actions).toEqual([]);
     expect(d.blocked?.reason).toBe("CandidatesDiverged");
   });
