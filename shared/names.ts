@@ -58,6 +58,7 @@ export const CONDITION_TYPES = {
   updating: "Updating",
   maintenance: "Maintenance",
   routingReady: "RoutingReady",
+  readersReady: "ReadersReady",
 } as const;
 
 export const PLANNED_FAILOVER_PHASES = [
@@ -123,6 +124,7 @@ export const METRICS = {
   replicationLagSeconds: "bloodraven_replication_lag_seconds",
   replicationRunning: "bloodraven_replication_running",
   siteState: "bloodraven_site_state",
+  siteRole: "bloodraven_site_role",
   divergentTransactions: "bloodraven_divergent_transactions",
   plannedFailoversTotal: "bloodraven_planned_failovers_total",
   plannedFailoverDurationSeconds: "bloodraven_planned_failover_duration_seconds",

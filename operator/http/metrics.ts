@@ -2,12 +2,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelV
 import {
   METRICS,
   PLANNED_FAILOVER_RESULTS,
+  SITE_ROLES,
   SITE_STATES,
   TAINT_ACTIONS,
   WEBSOCKET_DROP_REASONS,
   type FailoverFailureReason,
   type FailoverStage,
   type PlannedFailoverResult,
+  type SiteRole,
   type SiteState,
   type TaintAction,
   type WebsocketDropReason,
@@ -98,6 +100,7 @@ export class OperatorMetrics {
   private readonly replicationLag: Gauge<SiteLabel>;
   private readonly replicationRunning: Gauge<SiteLabel | "thread">;
   private readonly siteState: Gauge<SiteLabel | "state">;
+  private readonly siteRole: Gauge<SiteLabel | "role">;
   private readonly divergent: Gauge<SiteLabel>;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
@@ -120,6 +123,7 @@ export class OperatorMetrics {
     replicationLag: SeriesIndex<SiteLabel>;
     replicationRunning: SeriesIndex<SiteLabel | "thread">;
     siteState: SeriesIndex<SiteLabel | "state">;
+    siteRole: SeriesIndex<SiteLabel | "role">;
     divergent: SeriesIndex<SiteLabel>;
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
@@ -254,6 +258,12 @@ export class OperatorMetrics {
       labelNames: [...site, "state"],
       registers,
     });
+    this.siteRole = new Gauge({
+      name: METRICS.siteRole,
+      help: "The site's role from the spec as a state-set (1 for its role, 0 for the others), for alerts that treat readers apart.",
+      labelNames: [...site, "role"],
+      registers,
+    });
     this.divergent = new Gauge({
       name: METRICS.divergentTransactions,
       help: "Number of divergent transactions on a site pending recovery after emergency failover. 0 when healthy.",
@@ -271,6 +281,7 @@ export class OperatorMetrics {
       replicationLag: new SeriesIndex(this.replicationLag),
       replicationRunning: new SeriesIndex(this.replicationRunning),
       siteState: new SeriesIndex(this.siteState),
+      siteRole: new SeriesIndex(this.siteRole),
       divergent: new SeriesIndex(this.divergent),
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
@@ -379,6 +390,11 @@ export class OperatorMetrics {
       const labels = this.index.siteState.track({ namespace, group, site, state: candidate });
       this.siteState.set(labels, candidate === state ? 1 : 0);
     }
+  }
+
+  /** The site's role as a state-set, like setSiteState. */
+  setSiteRole(namespace: string, group: string, site: string, role: SiteRole): void {
+    for (const candidate of SITE_ROLES) this.siteRole.set(this.index.siteRole.track({ namespace, group, site, role: candidate }), candidate === role ? 1 : 0);
   }
 
   /** For a replica site; `lagSeconds` null means Seconds_Behind_Source was NULL. */

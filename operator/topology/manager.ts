@@ -2,7 +2,7 @@ import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverG
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import type { SiteState } from "../../shared/names.js";
+import type { SiteRole, SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll, type TopologyEvent } from "../../shared/topology/cycle.js";
 import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
@@ -75,6 +75,7 @@ export interface TopologyMetricsSink {
   registerSite(namespace: string, group: string, site: string): void;
   forgetSite(namespace: string, group: string, site: string): void;
   setSiteState(namespace: string, group: string, site: string, state: SiteState): void;
+  setSiteRole(namespace: string, group: string, site: string, role: SiteRole): void;
   setReplication(namespace: string, group: string, site: string, lagSeconds: number | null, ioRunning: boolean, sqlRunning: boolean): void;
   clearReplication(namespace: string, group: string, site: string): void;
   forgetGroup(namespace: string, group: string): void;
@@ -573,6 +574,7 @@ export class TopologyManager {
     }
     for (const poll of polls) {
       this.deps.metrics.setSiteState(this.namespace, this.name, poll.name, result.states.get(poll.name)?.state ?? "unknown");
+      this.deps.metrics.setSiteRole(this.namespace, this.name, poll.name, poll.role);
       if (poll.ok && poll.replica) this.deps.metrics.setReplication(this.namespace, this.name, poll.name, poll.replica.secondsBehindSource, poll.replica.ioRunning, poll.replica.sqlRunning);
       else if (poll.ok) this.deps.metrics.clearReplication(this.namespace, this.name, poll.name);
     }

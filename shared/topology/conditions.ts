@@ -1,6 +1,6 @@
 import type { Condition } from "../api/index.js";
 import { CONDITION_TYPES } from "../names.js";
-import type { ReplicationHealth } from "./replication-health.js";
+import type { ReplicationHealth, ReplicationIssues } from "./replication-health.js";
 import type { TopologyVerdict } from "./verdict.js";
 
 export type ConditionUpdate = Omit<Condition, "lastTransitionTime">;
@@ -20,7 +20,21 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
   return list;
 }
 
-/** Ready and Degraded from the verdict and replication health. */
+const issueText = (issues: ReplicationIssues): { broken: string; lagging: string } => ({
+  broken: issues.broken.map((b) => `${b.site}: ${b.reason}`).join("; "),
+  lagging: issues.lagging.map((l) => `${l.site} is ${l.seconds}s behind`).join("; "),
+});
+
+/** ReadersReady: the replication of the `read-only` readers, which never makes the group Degraded. */
+function readersCondition(readers: ReplicationIssues, generation: number): ConditionUpdate {
+  const { broken, lagging } = issueText(readers);
+  const base = { type: CONDITION_TYPES.readersReady, observedGeneration: generation };
+  if (broken) return { ...base, status: "False", reason: "ReaderReplicationBroken", message: broken };
+  if (lagging) return { ...base, status: "False", reason: "ReaderReplicationLagging", message: lagging };
+  return { ...base, status: "True", reason: "Replicating", message: "every reachable reader replicates within replication.maxLagSeconds" };
+}
+
+/** Ready and Degraded from the verdict and the core sites' replication health; ReadersReady from the readers'. */
 export function topologyConditions(
   conditions: readonly Condition[] | undefined,
   verdict: TopologyVerdict,
@@ -28,8 +42,7 @@ export function topologyConditions(
   generation: number,
   now: string,
 ): Condition[] {
-  const broken = health.broken.map((b) => `${b.site}: ${b.reason}`).join("; ");
-  const lagging = health.lagging.map((l) => `${l.site} is ${l.seconds}s behind`).join("; ");
+  const { broken, lagging } = issueText(health);
   let degraded: { status: "True" | "False"; reason: string; message: string };
   if (verdict.verdict !== "Healthy") degraded = { status: "True", reason: verdict.verdict, message: verdict.message };
   else if (broken) degraded = { status: "True", reason: "ReplicationBroken", message: broken };
@@ -38,6 +51,7 @@ export function topologyConditions(
 
   const ready = verdict.verdict === "Healthy" && !broken;
   let out = setCondition(conditions, { type: CONDITION_TYPES.degraded, observedGeneration: generation, ...degraded }, now);
+  out = setCondition(out, readersCondition(health.readers, generation), now);
   out = setCondition(
     out,
     {

@@ -74,4 +74,19 @@ describe("an operator killed inside an emergency promotion (real operator, API s
     await operator.stop("SIGKILL");
     operator = undefined;
   });
+
+  it("a status wiped while the operator is down is restored from the annotations after a restart", async () => {
+    const name = "emergency-after-promote";
+    const before = await group(name);
+    const at = before.metadata.annotations?.[ANNOTATIONS.lastFailover];
+    expect(at).toBeDefined();
+    const wiped = await kubectl(["patch", "mfg", name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { lastFailover: null, lastFailoverTarget: null } })]);
+    expect(wiped.code, wiped.stderr).toBe(0);
+    expect((await group(name)).status?.lastFailover).toBeUndefined();
+    operator = await start();
+    await waitFor("status restored", async () => {
+      const g = await group(name);
+      return g.status?.lastFailover === at && g.status?.lastFailoverTarget === "pdx";
+    }, 20_000, 200);
+  });
 });

@@ -92,10 +92,11 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
-# Events on groups; repeats bump count and lastTimestamp with a patch.
+# Events on groups; repeats bump count and lastTimestamp with a patch. get: a series another
+# process (a previous leader, this one before a restart) started is read, then continued.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create", "get", "patch"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
 - apiGroups: ["externaldns.k8s.io"]

@@ -35,6 +35,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.observePlannedLagWait(namespace, group, 0.03);
   metrics.setReplication(namespace, group, "pdx", 3, true, true);
   metrics.setSiteState(namespace, group, "iad", "writable");
+  metrics.setSiteRole(namespace, group, "iad", "primary-candidate");
   metrics.setDivergent(namespace, group, "pdx", 0);
   metrics.observeFailover(namespace, group, "writable", 0.12);
   metrics.recordFailoverFailure(namespace, group, "dns_failed");
@@ -63,6 +64,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.replicationLagSeconds, "gauge", ["group", "namespace", "site"]],
     [METRICS.replicationRunning, "gauge", ["group", "namespace", "site", "thread"]],
     [METRICS.siteState, "gauge", ["group", "namespace", "site", "state"]],
+    [METRICS.siteRole, "gauge", ["group", "namespace", "role", "site"]],
     [METRICS.divergentTransactions, "gauge", ["group", "namespace", "site"]],
     [METRICS.websocketDroppedClientsTotal, "counter", ["reason"]],
   ];

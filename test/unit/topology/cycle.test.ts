@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Condition } from "../../../shared/api/index.js";
 import { setCondition, topologyConditions } from "../../../shared/topology/conditions.js";
+import { replicationHealth } from "../../../shared/topology/replication-health.js";
 import { EMPTY_MEMORY, topologyCycle, type GroupMemory, type SitePoll } from "../../../shared/topology/cycle.js";
 import { needsStatusWrite, topologyStatus } from "../../../shared/topology/status.js";
 import { topologyVerdict } from "../../../shared/topology/verdict.js";
@@ -58,13 +59,36 @@ describe("conditions", () => {
   it("keeps conditions owned by others and reports replication problems", () => {
     const prev: Condition[] = [{ type: "RecoveryPending", status: "True", reason: "DivergentTransactions", message: "x", lastTransitionTime: "t0" }];
     const verdict = topologyVerdict([{ name: "iad", role: "primary-candidate", state: "writable" }, { name: "pdx", role: "primary-candidate", state: "read-only" }]);
-    const c = topologyConditions(prev, verdict, { broken: [{ site: "pdx", reason: "sql thread not running" }], lagging: [] }, 3, "t1");
+    const fine = { broken: [], lagging: [] };
+    const c = topologyConditions(prev, verdict, { broken: [{ site: "pdx", reason: "sql thread not running" }], lagging: [], readers: fine }, 3, "t1");
     expect(c.find((x) => x.type === "RecoveryPending")?.reason).toBe("DivergentTransactions");
     expect(c.find((x) => x.type === "Degraded")).toMatchObject({ status: "True", reason: "ReplicationBroken", observedGeneration: 3 });
     expect(c.find((x) => x.type === "Ready")).toMatchObject({ status: "False", reason: "ReplicationBroken" });
-    const lagging = topologyConditions(undefined, verdict, { broken: [], lagging: [{ site: "pdx", seconds: 400 }] }, 3, "t1");
+    const lagging = topologyConditions(undefined, verdict, { broken: [], lagging: [{ site: "pdx", seconds: 400 }], readers: fine }, 3, "t1");
     expect(lagging.find((x) => x.type === "Degraded")).toMatchObject({ status: "True", reason: "ReplicationLagging" });
     expect(lagging.find((x) => x.type === "Ready")?.status).toBe("True");
+    expect(lagging.find((x) => x.type === "ReadersReady")).toMatchObject({ status: "True", reason: "Replicating" });
+  });
+
+  it("a reader's broken replication has its own condition and leaves Ready and Degraded alone", () => {
+    const verdict = topologyVerdict([
+      { name: "iad", role: "primary-candidate", state: "writable" },
+      { name: "pdx", role: "primary-candidate", state: "read-only" },
+      { name: "r", role: "read-only", state: "read-only" },
+    ]);
+    const health = replicationHealth(
+      [
+        { name: "iad", role: "primary-candidate", state: "writable" },
+        { name: "pdx", role: "primary-candidate", state: "read-only", replica: { ioRunning: true, sqlRunning: true, secondsBehindSource: 0, lastError: "" } },
+        { name: "r", role: "read-only", state: "read-only", replica: { ioRunning: true, sqlRunning: false, secondsBehindSource: null, lastError: "Duplicate entry" } },
+      ],
+      "iad",
+      300,
+    );
+    const c = topologyConditions(undefined, verdict, health, 3, "t1");
+    expect(c.find((x) => x.type === "Ready")).toMatchObject({ status: "True", reason: "Healthy" });
+    expect(c.find((x) => x.type === "Degraded")).toMatchObject({ status: "False" });
+    expect(c.find((x) => x.type === "ReadersReady")).toMatchObject({ status: "False", reason: "ReaderReplicationBroken", message: "r: sql thread not running: Duplicate entry" });
   });
 });
 
