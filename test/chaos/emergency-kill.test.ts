@@ -7,6 +7,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
+import { sampled } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -47,30 +48,32 @@ describe("an operator killed inside an emergency promotion (real operator, API s
     // lastKnownPrimary: the decision core stands behind iad (not only the first poll's verdict).
     await waitFor(`${name} healthy`, async () => (await group(name)).status?.lastKnownPrimary === "iad", 20_000, 200);
 
-    await sites.site("iad").injectWrite("before", "app");
-    await sites.site("pdx").waitForGtid(await sites.site("iad").gtidBinlogPos(), 10);
-    await sites.site("iad").kill9();
-    await waitFor("the intent recorded", async () => (await group(name)).status?.failoverIntent?.target === "pdx", 20_000, 50);
-    await waitFor(`pdx ${targetWritableAtKill ? "writable" : "still read-only"} at the failpoint`, async () => (await sites.site("pdx").isReadOnly()) !== targetWritableAtKill, 10_000, 50);
-    await new Promise((r) => setTimeout(r, 300));
-    await operator.stop("SIGKILL");
-    expect(await sites.site("pdx").isReadOnly()).toBe(!targetWritableAtKill);
+    await sampled(sites.sites, async () => {
+      await sites.site("iad").injectWrite("before", "app");
+      await sites.site("pdx").waitForGtid(await sites.site("iad").gtidBinlogPos(), 10);
+      await sites.site("iad").kill9();
+      await waitFor("the intent recorded", async () => (await group(name)).status?.failoverIntent?.target === "pdx", 20_000, 50);
+      await waitFor(`pdx ${targetWritableAtKill ? "writable" : "still read-only"} at the failpoint`, async () => (await sites.site("pdx").isReadOnly()) !== targetWritableAtKill, 10_000, 50);
+      await new Promise((r) => setTimeout(r, 300));
+      await operator?.stop("SIGKILL");
+      expect(await sites.site("pdx").isReadOnly()).toBe(!targetWritableAtKill);
 
-    operator = await start();
-    const g = await waitFor(
-      "pdx the recorded primary, the intent settled in both copies",
-      async () => {
-        const g = await group(name);
-        const a = g.metadata.annotations ?? {};
-        const at = g.status?.lastFailover ?? "";
-        const agree = at !== "" && a[ANNOTATIONS.lastFailover] === at.replace(/\.\d+Z$/, "Z") && a[ANNOTATIONS.lastFailoverTarget] === "pdx";
-        return g.status?.activeSite === "pdx" && g.status.lastFailoverTarget === "pdx" && g.status.failoverIntent === undefined && a[ANNOTATIONS.failoverIntent] === undefined && agree ? g : undefined;
-      },
-      30_000,
-      200,
-    );
-    expect(await sites.site("pdx").isReadOnly()).toBe(false);
-    expect(g.status?.promotionGtidExecuted).not.toBe("");
+      operator = await start();
+      const g = await waitFor(
+        "pdx the recorded primary, the intent settled in both copies",
+        async () => {
+          const g = await group(name);
+          const a = g.metadata.annotations ?? {};
+          const at = g.status?.lastFailover ?? "";
+          const agree = at !== "" && a[ANNOTATIONS.lastFailover] === at.replace(/\.\d+Z$/, "Z") && a[ANNOTATIONS.lastFailoverTarget] === "pdx";
+          return g.status?.activeSite === "pdx" && g.status.lastFailoverTarget === "pdx" && g.status.failoverIntent === undefined && a[ANNOTATIONS.failoverIntent] === undefined && agree ? g : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(await sites.site("pdx").isReadOnly()).toBe(false);
+      expect(g.status?.promotionGtidExecuted).not.toBe("");
+    });
     await operator.stop("SIGKILL");
     operator = undefined;
   });

@@ -8,7 +8,7 @@ import { TestNetwork } from "../../scripts/env/test-network.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
-import { ledgerLoad, missingOn, readOnlySampler } from "../support/ledger.js";
+import { missingOn, underLoad } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -44,24 +44,6 @@ describe("partial failures (sites in network namespaces, real operator, API serv
     return out;
   };
 
-  /** Runs `scenario` under the ledger and the sampler, then checks both against the site that is primary at the end. */
-  async function underLoad(prefix: string, scenario: () => Promise<string>): Promise<{ acked: string[]; missing: string[] }> {
-    const load = ledgerLoad(sites.sites, prefix, 2);
-    const sampler = readOnlySampler(sites.sites, appsReach);
-    let primary: string;
-    try {
-      await sleep(500);
-      primary = await scenario();
-    } finally {
-      const sampled = await sampler.stop();
-      expect(sampled.twoWritable, "instants with two writable sites that applications reach").toEqual([]);
-      expect(sampled.samples).toBeGreaterThan(20);
-    }
-    const acked = await load.stop();
-    expect(acked.length).toBeGreaterThan(20);
-    return { acked, missing: await missingOn(sites.site(primary), acked, prefix) };
-  }
-
   beforeAll(async () => {
     netEnv = new EnvDir("net");
     net = TestNetwork.create(netEnv);
@@ -89,7 +71,7 @@ describe("partial failures (sites in network namespaces, real operator, API serv
   });
 
   it("operator cut from a healthy primary: no failover; the condition, event and metric say the replicas still reach it", async () => {
-    const { missing } = await underLoad("opcut", async () => {
+    const { missing } = await underLoad(sites.sites, "opcut", async () => {
       net.cut("iad", ["operator"]);
       await waitFor(
         "the veto on the Ready condition",
@@ -110,13 +92,13 @@ describe("partial failures (sites in network namespaces, real operator, API serv
       net.heal();
       await waitFor("the group healthy again", async () => condition(await group(), "Ready")?.status === "True", 15_000, 200);
       return "iad";
-    });
+    }, appsReach);
     expect(missing, "acknowledged writes missing on the primary").toEqual([]);
     expect(operator.lines.filter((l) => l.msg === "failover")).toEqual([]);
   });
 
   it("primary cut from the candidate only: the operator reaches the primary, so nothing moves", async () => {
-    const { missing } = await underLoad("pcut", async () => {
+    const { missing } = await underLoad(sites.sites, "pcut", async () => {
       net.cut("iad", ["pdx"]);
       await sleep(4_000);
       expect(await writableSites()).toEqual(["iad"]);
@@ -125,14 +107,14 @@ describe("partial failures (sites in network namespaces, real operator, API serv
       const pos = await sites.site("iad").gtidBinlogPos();
       expect(await sites.site("pdx").waitForGtid(pos, 20)).toBe(true);
       return "iad";
-    });
+    }, appsReach);
     expect(missing).toEqual([]);
     expect((await group()).status?.lastFailover).toBeUndefined();
   });
 
   it("primary isolated from everyone but the observer: its replicas lose it too, pdx is promoted, iad is fenced on return and nothing acknowledged is discarded", async () => {
     let missingOnPdx: string[] = [];
-    const { acked } = await underLoad("iso", async () => {
+    const { acked } = await underLoad(sites.sites, "iso", async () => {
       cutFromApps.add("iad");
       net.isolate("iad");
       await waitFor("pdx promoted", async () => (await group()).status?.activeSite === "pdx", 30_000, 200);
@@ -145,7 +127,7 @@ describe("partial failures (sites in network namespaces, real operator, API serv
       net.heal();
       cutFromApps.delete("iad");
       return "pdx";
-    });
+    }, appsReach);
     missingOnPdx = await missingOn(sites.site("pdx"), acked, "iso");
     if (missingOnPdx.length > 0) {
       // Acknowledged by iad and not yet replicated when it was cut: kept on iad, and reported.

@@ -5,7 +5,7 @@ import { type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
-import { ledgerLoad, missingOn } from "../support/ledger.js";
+import { ledgerLoad, missingOn, sampled } from "../support/ledger.js";
 
 /**
  * What an emergency promotion does with the candidate's relay log: a candidate whose applier was
@@ -37,79 +37,87 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
 
   it("a candidate whose applier was stopped by hand applies everything it received before it is promoted", async () => {
     const sites = await freshGroup("stopped");
-    const pdx = sites.site("pdx");
-    await pdx.query("STOP REPLICA SQL_THREAD");
-    const acked = await writeAndReceive(sites, pdx, "stopped");
-    await sites.site("iad").kill9();
-    await waitFor("pdx promoted", async () => (await group("stopped")).status?.activeSite === "pdx", 30_000, 200);
-    expect(await missingOn(pdx, acked, "stopped")).toEqual([]);
-    const g = await group("stopped");
-    expect(g.status?.lastFailoverLostGtid).toBe("");
-    // The reader holds nothing the new primary lacks: it must not be called divergent.
-    expect(g.status?.sites?.find((s) => s.name === "sfo")?.recoveryState ?? "").toBe("");
-    expect(operator().lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
+    await sampled(sites.sites, async () => {
+      const pdx = sites.site("pdx");
+      await pdx.query("STOP REPLICA SQL_THREAD");
+      const acked = await writeAndReceive(sites, pdx, "stopped");
+      await sites.site("iad").kill9();
+      await waitFor("pdx promoted", async () => (await group("stopped")).status?.activeSite === "pdx", 30_000, 200);
+      expect(await missingOn(pdx, acked, "stopped")).toEqual([]);
+      const g = await group("stopped");
+      expect(g.status?.lastFailoverLostGtid).toBe("");
+      // The reader holds nothing the new primary lacks: it must not be called divergent.
+      expect(g.status?.sites?.find((s) => s.name === "sfo")?.recoveryState ?? "").toBe("");
+      expect(operator().lines.some((l) => l.msg === "applier started before promotion" && l.site === "pdx")).toBe(true);
+    });
   });
 
   it("a candidate behind a reader catches up from the reader before it is promoted", async () => {
     const sites = await freshGroup("behind");
-    const [pdx, sfo] = [sites.site("pdx"), sites.site("sfo")];
-    await pdx.query("STOP REPLICA IO_THREAD");
-    const acked = await writeAndReceive(sites, sfo, "behind");
-    expect(await sfo.waitForGtid(await sites.site("iad").gtidBinlogPos(), 10)).toBe(true);
-    await sites.site("iad").kill9();
-    await waitFor("pdx promoted", async () => (await group("behind")).status?.activeSite === "pdx", 30_000, 200);
-    expect(await missingOn(pdx, acked, "behind")).toEqual([]);
-    expect(operator().lines.some((l) => l.msg === "candidate catching up before promotion" && l.site === "pdx" && l.donor === "sfo")).toBe(true);
-    // The reader holds nothing the new primary lacks, so it rejoins instead of being reported.
-    await new Promise((r) => setTimeout(r, 2_000));
-    expect((await group("behind")).status?.sites?.find((x) => x.name === "sfo")?.recoveryState ?? "").toBe("");
+    await sampled(sites.sites, async () => {
+      const [pdx, sfo] = [sites.site("pdx"), sites.site("sfo")];
+      await pdx.query("STOP REPLICA IO_THREAD");
+      const acked = await writeAndReceive(sites, sfo, "behind");
+      expect(await sfo.waitForGtid(await sites.site("iad").gtidBinlogPos(), 10)).toBe(true);
+      await sites.site("iad").kill9();
+      await waitFor("pdx promoted", async () => (await group("behind")).status?.activeSite === "pdx", 30_000, 200);
+      expect(await missingOn(pdx, acked, "behind")).toEqual([]);
+      expect(operator().lines.some((l) => l.msg === "candidate catching up before promotion" && l.site === "pdx" && l.donor === "sfo")).toBe(true);
+      // The reader holds nothing the new primary lacks, so it rejoins instead of being reported.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await group("behind")).status?.sites?.find((x) => x.name === "sfo")?.recoveryState ?? "").toBe("");
+    });
   });
 
   it("a candidate held back by MASTER_DELAY has the delay removed and applies everything before it is promoted", async () => {
     const sites = await freshGroup("delayed");
-    const pdx = sites.site("pdx");
-    await pdx.setReplicationDelay(3600);
-    const acked = await writeAndReceive(sites, pdx, "delayed");
-    await sites.site("iad").kill9();
-    await waitFor("pdx promoted", async () => (await group("delayed")).status?.activeSite === "pdx", 30_000, 200);
-    expect(await missingOn(pdx, acked, "delayed")).toEqual([]);
-    expect(operator().lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
+    await sampled(sites.sites, async () => {
+      const pdx = sites.site("pdx");
+      await pdx.setReplicationDelay(3600);
+      const acked = await writeAndReceive(sites, pdx, "delayed");
+      await sites.site("iad").kill9();
+      await waitFor("pdx promoted", async () => (await group("delayed")).status?.activeSite === "pdx", 30_000, 200);
+      expect(await missingOn(pdx, acked, "delayed")).toEqual([]);
+      expect(operator().lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
+    });
   });
 
   it("a candidate whose applier failed is not promoted; allowing the loss promotes it and records exactly what was discarded", async () => {
     const sites = await freshGroup("broken");
-    const [iad, pdx] = [sites.site("iad"), sites.site("pdx")];
-    // A row only pdx has (not binlogged): iad's insert of the same key stops pdx's applier on a duplicate key.
-    await iad.injectWrite("seed");
-    await pdx.waitForGtid(await iad.gtidBinlogPos(), 10);
-    const next = (await iad.query<{ next: number }[]>("SELECT MAX(id) + 1 AS next FROM bloodraven_test.writes"))[0]?.next;
-    const conn = await pdx.connect("admin");
-    await conn.query("SET SESSION sql_log_bin = 0");
-    await conn.query("INSERT INTO bloodraven_test.writes (id, site, note) VALUES (?, 'pdx', 'local')", [next]);
-    await conn.end();
-    const acked = await writeAndReceive(sites, pdx, "broken");
-    await waitFor("pdx's applier stopped on the duplicate", async () => (await pdx.replicaStatus())?.sqlRunning === "No", 10_000, 50);
-    await iad.kill9();
+    await sampled(sites.sites, async () => {
+      const [iad, pdx] = [sites.site("iad"), sites.site("pdx")];
+      // A row only pdx has (not binlogged): iad's insert of the same key stops pdx's applier on a duplicate key.
+      await iad.injectWrite("seed");
+      await pdx.waitForGtid(await iad.gtidBinlogPos(), 10);
+      const next = (await iad.query<{ next: number }[]>("SELECT MAX(id) + 1 AS next FROM bloodraven_test.writes"))[0]?.next;
+      const conn = await pdx.connect("admin");
+      await conn.query("SET SESSION sql_log_bin = 0");
+      await conn.query("INSERT INTO bloodraven_test.writes (id, site, note) VALUES (?, 'pdx', 'local')", [next]);
+      await conn.end();
+      const acked = await writeAndReceive(sites, pdx, "broken");
+      await waitFor("pdx's applier stopped on the duplicate", async () => (await pdx.replicaStatus())?.sqlRunning === "No", 10_000, 50);
+      await iad.kill9();
 
-    await waitFor(
-      "the promotion refused",
-      async () => (await (await fetch(operator().url("metrics", "/metrics"))).text()).includes(`bloodraven_failover_failures_total{namespace="${ns}",group="broken",reason="relay_log_not_applied"}`),
-      30_000,
-      200,
-    );
-    expect(await pdx.isReadOnly()).toBe(true);
-    expect((await group("broken")).status?.lastFailover).toBeUndefined();
+      await waitFor(
+        "the promotion refused",
+        async () => (await (await fetch(operator().url("metrics", "/metrics"))).text()).includes(`bloodraven_failover_failures_total{namespace="${ns}",group="broken",reason="relay_log_not_applied"}`),
+        30_000,
+        200,
+      );
+      expect(await pdx.isReadOnly()).toBe(true);
+      expect((await group("broken")).status?.lastFailover).toBeUndefined();
 
-    const r = await kubectl(["patch", "mfg", "broken", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { emergencyFailover: { allowReceivedTransactionLoss: true } } })]);
-    expect(r.code, r.stderr).toBe(0);
-    await waitFor("pdx promoted", async () => (await group("broken")).status?.activeSite === "pdx", 30_000, 200);
-    const g = await group("broken");
-    const lost = await missingOn(pdx, acked, "broken");
-    expect(lost.length).toBeGreaterThan(0);
-    expect(g.status?.lastFailoverLostTransactionCount).toBe(lost.length);
-    expect(g.status?.lastFailoverLostGtid).toMatch(/^0-1-\d+$/);
-    expect((await groupEvents(ns, "broken")).some((e) => e.reason === "DataLossDetected" && e.message.includes(`discarding ${lost.length} received`))).toBe(true);
-    const metrics = await (await fetch(operator().url("metrics", "/metrics"))).text();
-    expect(metrics).toContain(`bloodraven_failover_lost_transactions_total{namespace="${ns}",group="broken",site="pdx"} ${lost.length}`);
+      const r = await kubectl(["patch", "mfg", "broken", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { emergencyFailover: { allowReceivedTransactionLoss: true } } })]);
+      expect(r.code, r.stderr).toBe(0);
+      await waitFor("pdx promoted", async () => (await group("broken")).status?.activeSite === "pdx", 30_000, 200);
+      const g = await group("broken");
+      const lost = await missingOn(pdx, acked, "broken");
+      expect(lost.length).toBeGreaterThan(0);
+      expect(g.status?.lastFailoverLostTransactionCount).toBe(lost.length);
+      expect(g.status?.lastFailoverLostGtid).toMatch(/^0-1-\d+$/);
+      expect((await groupEvents(ns, "broken")).some((e) => e.reason === "DataLossDetected" && e.message.includes(`discarding ${lost.length} received`))).toBe(true);
+      const metrics = await (await fetch(operator().url("metrics", "/metrics"))).text();
+      expect(metrics).toContain(`bloodraven_failover_lost_transactions_total{namespace="${ns}",group="broken",site="pdx"} ${lost.length}`);
+    });
   });
 });

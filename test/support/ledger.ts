@@ -1,4 +1,5 @@
 import type mysql from "mysql2/promise";
+import { expect } from "vitest";
 import type { MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 
 /**
@@ -88,4 +89,53 @@ export function readOnlySampler(
       return { samples, twoWritable };
     },
   };
+}
+
+/**
+ * Runs `scenario` under the two-writable sampler and fails if two sites that `counts` admits
+ * were ever writable at the same instant; returns what the scenario returns.
+ */
+export async function sampled<T>(sites: readonly MariaDbSite[], scenario: () => Promise<T>, counts?: (site: MariaDbSite) => boolean): Promise<T> {
+  const sampler = readOnlySampler(sites, counts);
+  let result: T;
+  try {
+    result = await scenario();
+  } finally {
+    const { samples, twoWritable } = await sampler.stop();
+    expect(twoWritable, "instants with two writable sites").toEqual([]);
+    expect(samples).toBeGreaterThan(10);
+  }
+  return result;
+}
+
+/**
+ * Runs `scenario` under the write ledger (two writers) and the two-writable sampler; the scenario
+ * returns the site that is primary at the end, which must hold every acknowledged write unless
+ * the caller checks `missing` itself.
+ */
+export async function underLoad(
+  sites: readonly MariaDbSite[],
+  prefix: string,
+  scenario: () => Promise<string>,
+  counts?: (site: MariaDbSite) => boolean,
+): Promise<{ acked: string[]; missing: string[] }> {
+  const load = ledgerLoad(sites, prefix, 2);
+  let primary: string;
+  let acked: string[];
+  try {
+    primary = await sampled(
+      sites,
+      async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        return scenario();
+      },
+      counts,
+    );
+  } finally {
+    acked = await load.stop();
+  }
+  expect(acked.length).toBeGreaterThan(20);
+  const site = sites.find((s) => s.name === primary);
+  if (site === undefined) throw new Error(`no site ${primary}`);
+  return { acked, missing: await missingOn(site, acked, prefix) };
 }
