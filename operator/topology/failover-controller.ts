@@ -2,10 +2,12 @@ import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroupStatus } from "
 import { parseDuration } from "../../shared/duration.js";
 import { decide, type Blocked, type BlockedReason, type DecisionSite, type DurableRecord } from "../../shared/failover/decide.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
+import { ANNOTATIONS, EVENT_REASONS, type SiteState } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteContact } from "../../shared/failover/witness.js";
 import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
+import type { TopologyStatus } from "../../shared/topology/status.js";
+import type { GroupStatusStore } from "./status-store.js";
 import type { FailoverExecutor, RecoveryRecord } from "../failover/executor.js";
 import { errorText, type Logger } from "../log.js";
 import type { SiteAddress, SiteObservation } from "./manager.js";
@@ -15,7 +17,8 @@ export interface FailoverCycle {
   spec: DefaultedMysqlFailoverGroupSpec;
   /** False while maintenance mode pauses automatic promotion and split-brain resolution. */
   automaticFailover: boolean;
-  status: MysqlFailoverGroupStatus | undefined;
+  /** This cycle's observed topology; the records come from the status store. */
+  topology?: TopologyStatus;
   settled: boolean;
   states: ReadonlyMap<string, SiteState>;
   observations: ReadonlyMap<string, SiteObservation | undefined>;
@@ -120,6 +123,8 @@ export class FailoverController {
     private readonly executor: FailoverExecutor,
     private readonly deps: {
       log: Logger;
+      /** The group's status writes: the failover record and intent live there. */
+      store: GroupStatusStore;
       recordEvent(event: TopologyEvent): void;
       /** Points DNS and taints at the primary; throws when that failed (retried next cycle). */
       followPrimary(site: string): Promise<void>;
@@ -135,13 +140,22 @@ export class FailoverController {
    * unknown) and why a wanted promotion did not happen, if it did not.
    */
   async step(cycle: FailoverCycle): Promise<{ primary?: string; blocked?: Blocked; routing?: { site: string; error?: string } }> {
+    const store = this.deps.store;
+    await store.flushFailoverRecord();
     if (!cycle.settled) return {};
+    const annotations = cycle.annotations ?? {};
+    await this.settleIntent(annotations, cycle.observations).catch((err: unknown) => this.deps.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover intent", error: errorText(err) }));
+    if (!store.recordPending) {
+      await store.repairRecordCopies(annotatedRecord(annotations)).catch((err: unknown) => this.deps.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover copies", error: errorText(err) }));
+    }
+    // Built after the settling above: it may have written the record this decision needs.
+    const status = cycle.topology ? { ...store.written, ...cycle.topology, sites: cycle.topology.sites } : store.written;
     const decidedAt = Date.now();
     const decision = decide({
       now: new Date(decidedAt).toISOString(),
       settled: cycle.settled,
       sites: decisionSites(cycle),
-      record: durableRecord(cycle.status, cycle.annotations),
+      record: durableRecord(status, this.openAnnotations(annotations)),
       aheadLastCycle: this.ahead,
       policy: {
         failoverCooldownMs: parseDuration(cycle.spec.failoverCooldown),
@@ -181,6 +195,43 @@ export class FailoverController {
     }
     const routing = active ? { site: active, ...(this.followed !== active && this.followError ? { error: this.followError } : {}) } : undefined;
     return { ...(active ? { primary: active } : {}), ...(decision.blocked ? { blocked: decision.blocked } : {}), ...(routing ? { routing } : {}) };
+  }
+
+  /** The annotations without an intent the store has already closed (the informer's copy may lag behind our own write). */
+  private openAnnotations(annotations: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+    const intent = annotatedIntent(annotations);
+    if (intent === undefined || !this.deps.store.isClosed(intent)) return annotations;
+    const { [ANNOTATIONS.failoverIntent]: _closed, ...rest } = annotations;
+    return rest;
+  }
+
+  /**
+   * Settles an open emergency-promotion intent (either copy) from this cycle's polls: its target
+   * writable means the promotion happened, and the failover record is written from the intent
+   * (after a crash, a lost API server or lost leadership in between); read-only means it did
+   * not, and the intent goes. Unreachable: it stays open, and no other promotion starts.
+   */
+  private async settleIntent(annotations: Readonly<Record<string, string>>, observations: ReadonlyMap<string, SiteObservation | undefined>): Promise<void> {
+    const store = this.deps.store;
+    const full = store.written?.failoverIntent;
+    const intent = newerRecord(full ? { target: full.target, at: full.startedAt } : undefined, annotatedIntent(annotations));
+    if (intent === undefined || store.isClosed(intent)) return;
+    const o = observations.get(intent.target);
+    if (o === undefined) return;
+    if (o.readOnly) {
+      await store.dropIntent(intent);
+      this.deps.log.warn(LOG_MESSAGES.failoverIntentDropped, { site: intent.target, startedAt: intent.at });
+      return;
+    }
+    const gtid = full?.target === intent.target ? full.gtidExecuted : undefined;
+    await store.persistFailover({ lastFailover: intent.at, lastFailoverTarget: intent.target, promotionGtidExecuted: gtid ?? "" });
+    if (store.recordPending) return;
+    this.deps.log.warn(LOG_MESSAGES.failoverIntentSettled, { site: intent.target, startedAt: intent.at, promotionGtidExecuted: gtid });
+    this.deps.recordEvent({
+      type: "Normal",
+      reason: EVENT_REASONS.failoverExecuted,
+      message: `promoted ${intent.target} (started ${intent.at}); recorded after an interruption, from the intent written before the promotion`,
+    });
   }
 }
 

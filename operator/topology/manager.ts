@@ -17,7 +17,7 @@ import { decisionSites, FailoverController } from "./failover-controller.js";
 import { PlannedExecutor } from "../planned/executor.js";
 import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
 import { GroupStatusStore } from "./status-store.js";
-import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
+import { annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
 import { nextContact, receiverLink, type ReceiverSample, type SiteContact } from "../../shared/failover/witness.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 
@@ -227,6 +227,7 @@ export class TopologyManager {
     });
     this.failover = new FailoverController(executor, {
       log: this.log,
+      store: this.store,
       recordEvent: (event) => this.deps.recordEvent(this.group, event),
       followPrimary: (site) => this.deps.followPrimary(this.group, this.spec, site),
       observeFailover: (stage, seconds) => this.deps.metrics.observeFailover(this.namespace, this.name, stage, seconds),
@@ -456,61 +457,17 @@ export class TopologyManager {
   }
 
   private async runFailover(settled: boolean, status: TopologyStatus, automaticFailover: boolean, announce: (primary: string) => void): Promise<{ primary?: string; blocked?: Blocked; routing?: { site: string; error?: string } }> {
-    await this.store.flushFailoverRecord();
-    const annotations = this.group.metadata.annotations ?? {};
-    if (settled) {
-      await this.settleIntent(annotations).catch((err: unknown) => this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover intent", error: errorText(err) }));
-      if (!this.store.recordPending) {
-        await this.store.repairRecordCopies(annotatedRecord(annotations)).catch((err: unknown) => this.log.error(LOG_MESSAGES.statusPatchFailed, { record: "failover copies", error: errorText(err) }));
-      }
-    }
     return this.failover.step({
       spec: this.spec,
       automaticFailover,
-      status: { ...this.store.written, ...status, sites: status.sites },
+      topology: status,
       settled,
       states: new Map([...this.memory.trackers].map(([name, t]) => [name, t.state])),
       observations: this.observations,
       contacts: this.contacts,
       addresses: new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)])),
-      annotations: this.openAnnotations(annotations),
+      annotations: this.group.metadata.annotations ?? {},
       announce,
-    });
-  }
-
-  /** The annotations without an intent this store has already closed (the informer's copy may lag behind our own write). */
-  private openAnnotations(annotations: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
-    const intent = annotatedIntent(annotations);
-    if (intent === undefined || !this.store.isClosed(intent)) return annotations;
-    const { [ANNOTATIONS.failoverIntent]: _closed, ...rest } = annotations;
-    return rest;
-  }
-
-  /**
-   * Settles an open emergency-promotion intent (either copy) from this cycle's polls: its target
-   * writable means the promotion happened, and the failover record is written from the intent
-   * (after a crash, a lost API server or lost leadership in between); read-only means it did
-   * not, and the intent goes. Unreachable: it stays open, and no other promotion starts.
-   */
-  private async settleIntent(annotations: Readonly<Record<string, string>>): Promise<void> {
-    const full = this.store.written?.failoverIntent;
-    const intent = newerRecord(full ? { target: full.target, at: full.startedAt } : undefined, annotatedIntent(annotations));
-    if (intent === undefined || this.store.isClosed(intent)) return;
-    const o = this.observations.get(intent.target);
-    if (o === undefined) return;
-    if (o.readOnly) {
-      await this.store.dropIntent(intent);
-      this.log.warn(LOG_MESSAGES.failoverIntentDropped, { site: intent.target, startedAt: intent.at });
-      return;
-    }
-    const gtid = full?.target === intent.target ? full.gtidExecuted : undefined;
-    await this.store.persistFailover({ lastFailover: intent.at, lastFailoverTarget: intent.target, promotionGtidExecuted: gtid ?? "" });
-    if (this.store.recordPending) return;
-    this.log.warn(LOG_MESSAGES.failoverIntentSettled, { site: intent.target, startedAt: intent.at, promotionGtidExecuted: gtid });
-    this.deps.recordEvent(this.group, {
-      type: "Normal",
-      reason: EVENT_REASONS.failoverExecuted,
-      message: `promoted ${intent.target} (started ${intent.at}); recorded after an interruption, from the intent written before the promotion`,
     });
   }
 
@@ -536,7 +493,7 @@ export class TopologyManager {
     if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, progressed: false };
     const addresses = new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)]));
     const states = new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
-    const base = decisionSites({ spec: this.spec, automaticFailover: true, status: this.store.written, settled: true, states, observations: this.observations, addresses });
+    const base = decisionSites({ spec: this.spec, automaticFailover: true, settled: true, states, observations: this.observations, addresses });
     const sites: PlannedSite[] = base.map((d) => {
       const r = this.observations.get(d.name)?.replica;
       const recoveryState = this.store.written?.sites?.find((x) => x.name === d.name)?.recoveryState;
