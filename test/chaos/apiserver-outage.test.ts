@@ -9,9 +9,9 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
-import { applyAll, groupEvents, groupReader } from "../support/groups.js";
+import { accountForWrites, applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
-import { sampled } from "../support/ledger.js";
+import { sampled, underLoad } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -63,12 +63,14 @@ describe("an API server outage across an emergency failover (real operator, API 
   });
 
   it("the promotion made during the outage is recorded in both copies afterwards, and the cooldown holds", async () => {
-    await sampled(sites.sites, async () => {
+    let target = "";
+    let other = "";
+    const { acked } = await underLoad(sites.sites, "outage", async () => {
       await sites.site("iad").kill9();
       const intent = await waitFor("the intent recorded", async () => (await group()).status?.failoverIntent, 20_000, 50);
       expect(intent).toMatchObject({ source: "iad" });
-      const target = intent.target;
-      const other = target === "pdx" ? "lax" : "pdx";
+      target = intent.target;
+      other = target === "pdx" ? "lax" : "pdx";
       apiserver("SIGSTOP");
       let resumed = false;
       try {
@@ -100,7 +102,13 @@ describe("an API server outage across an emergency failover (real operator, API 
       expect(g.status?.promotionGtidExecuted).toBe(intent.gtidExecuted);
       expect(operator.lines.some((l) => l.msg === LOG_MESSAGES.failoverIntentSettled && l.site === target)).toBe(true);
       expect((await groupEvents(ns, GROUP)).some((e) => e.reason === "FailoverExecuted" && e.message.includes("recorded after an interruption"))).toBe(true);
+      return target;
+    });
+    // The old primary returns: whatever it acknowledged and the new primary lacks is reported there, exactly.
+    await sites.site("iad").restart({ readOnly: true });
+    await accountForWrites(group, acked, "outage", sites.site(target), sites.site("iad"));
 
+    await sampled(sites.sites, async () => {
       // Inside the cooldown the new primary fails too: the remaining candidate is not promoted.
       await sites.site(target).kill9();
       await waitFor("the cooldown blocks", async () => operator.lines.some((l) => l.msg === LOG_MESSAGES.failoverBlocked && l.reason === "Cooldown"), 20_000, 100);

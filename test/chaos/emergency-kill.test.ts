@@ -5,9 +5,9 @@ import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
-import { applyAll, groupReader } from "../support/groups.js";
+import { accountForWrites, applyAll, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
-import { sampled } from "../support/ledger.js";
+import { underLoad } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -48,7 +48,7 @@ describe("an operator killed inside an emergency promotion (real operator, API s
     // lastKnownPrimary: the decision core stands behind iad (not only the first poll's verdict).
     await waitFor(`${name} healthy`, async () => (await group(name)).status?.lastKnownPrimary === "iad", 20_000, 200);
 
-    await sampled(sites.sites, async () => {
+    const { acked } = await underLoad(sites.sites, name, async () => {
       await sites.site("iad").injectWrite("before", "app");
       await sites.site("pdx").waitForGtid(await sites.site("iad").gtidBinlogPos(), 10);
       await sites.site("iad").kill9();
@@ -73,7 +73,11 @@ describe("an operator killed inside an emergency promotion (real operator, API s
       );
       expect(await sites.site("pdx").isReadOnly()).toBe(false);
       expect(g.status?.promotionGtidExecuted).not.toBe("");
+      return "pdx";
     });
+    // The old primary returns: whatever it acknowledged and pdx lacks is reported there, exactly.
+    await sites.site("iad").restart({ readOnly: true });
+    await accountForWrites(() => group(name), acked, name, sites.site("pdx"), sites.site("iad"));
     await operator.stop("SIGKILL");
     operator = undefined;
   });

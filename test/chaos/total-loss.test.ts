@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
-import { sampled } from "../support/ledger.js";
+import { underLoad } from "../support/ledger.js";
 
 /**
  * Every site is killed and comes back read-only, as servers configured with read_only=1 boot.
@@ -19,18 +19,25 @@ describe("total loss and return (real operator, API server and MariaDB)", () => 
 
   async function lostAndBack(name: string, beforeReturn: (sites: MariaDbSites) => Promise<void> = async () => undefined): Promise<MariaDbSites> {
     const sites = await freshGroup(name);
+    await loseAndReturn(name, sites, beforeReturn);
+    return sites;
+  }
+
+  /** Kills every site once the others replicated a write of iad's, then brings them all back read-only. */
+  async function loseAndReturn(name: string, sites: MariaDbSites, beforeReturn: (sites: MariaDbSites) => Promise<void> = async () => undefined): Promise<void> {
     const pos = await sites.site("iad").injectWrite("before the loss", "app");
     for (const s of ["pdx", "sfo"]) expect(await sites.site(s).waitForGtid(pos, 10)).toBe(true);
     await Promise.all(sites.sites.map((s) => s.kill9()));
     await waitFor("every site unreachable", async () => (await group(name)).status?.summary === "0W/0RO/3X", 20_000, 200);
     await beforeReturn(sites);
     await Promise.all(sites.sites.map((s) => s.restart({ readOnly: true })));
-    return sites;
   }
 
   it("every site back read-only and the recorded primary holds everything: it is made writable again and recorded", async () => {
-    const sites = await lostAndBack("whole");
-    await sampled(sites.sites, async () => {
+    const sites = await freshGroup("whole");
+    // Under the write ledger: iad, made writable again, must hold every write acknowledged before the loss.
+    const { missing } = await underLoad(sites.sites, "whole", async () => {
+      await loseAndReturn("whole", sites);
       await waitFor("iad writable again", async () => !(await sites.site("iad").isReadOnly()), 20_000, 100);
       const g = await waitFor("recorded", async () => {
         const g = await group("whole");
@@ -39,7 +46,9 @@ describe("total loss and return (real operator, API server and MariaDB)", () => 
       expect(g.status?.lastFailover).toBeDefined();
       expect(await sites.site("pdx").isReadOnly()).toBe(true);
       expect((await groupEvents(ns, "whole")).some((e) => e.reason === "FailoverExecuted" && e.message.includes("re-asserted as the primary"))).toBe(true);
+      return "iad";
     });
+    expect(missing).toEqual([]);
   });
 
   it("a peer holding a transaction the recorded primary lacks: nothing is made writable, and the reason says which", async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "./fixtures.js";
 import { kubectl } from "./kubectl.js";
+import { missingOn } from "./ledger.js";
 import { OperatorProcess } from "./operator.js";
 
 /** `kubectl apply` of the objects as one List; throws with kubectl's error. */
@@ -74,4 +75,29 @@ export function namespaceWithOperator(
       return sites;
     },
   };
+}
+
+/**
+ * After an emergency failover under the ledger: every acknowledged write is on the new primary,
+ * or it is on the old primary (back, read-only) and reported there exactly: RecoveryBlocked with
+ * a divergentTransactionCount equal to the number of such writes (asynchronous replication can
+ * lose the last writes of a primary that dies; the operator must say which, never drop them).
+ */
+export async function accountForWrites(
+  readGroup: () => Promise<MysqlFailoverGroup>,
+  acked: readonly string[],
+  prefix: string,
+  primary: MariaDbSite,
+  oldPrimary: MariaDbSite,
+): Promise<void> {
+  const missing = await missingOn(primary, acked, prefix);
+  if (missing.length === 0) return;
+  expect(await missingOn(oldPrimary, missing, prefix), "writes on neither site").toEqual([]);
+  const reported = await waitFor(
+    `${oldPrimary.name}'s extra writes reported`,
+    async () => (await readGroup()).status?.sites?.find((s) => s.name === oldPrimary.name && s.recoveryState === "RecoveryBlocked"),
+    20_000,
+    200,
+  );
+  expect(reported.divergentTransactionCount).toBe(missing.length);
 }
