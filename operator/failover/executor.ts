@@ -189,8 +189,8 @@ export class FailoverExecutor {
     await this.deps.persistIntent({ target: site, ...(oldPrimary ? { source: oldPrimary } : {}), startedAt: new Date().toISOString(), gtidExecuted: applied });
     await this.deps.pause("emergency.after.intent");
     const { gtidExecuted } = await this.deps.withSite(site, "promote", (s) => s.flavor.promote(s), this.timings.promoteDeadlineMs);
-    await this.deps.pause("emergency.after.promote");
     const writableAt = Date.now();
+    await this.deps.pause("emergency.after.promote");
     this.deps.markWritable(site);
     await this.deps.persistFailover({
       lastFailover: new Date(writableAt).toISOString(),
