@@ -74,6 +74,8 @@ export interface ServerObservation {
   readonly flavor: FlavorName;
   readonly version: string;
   readonly serverId: number;
+  /** MySQL only: @@server_uuid, the source part of the GTIDs this server writes. */
+  readonly serverUuid?: string;
   readonly readOnly: boolean;
   /** MariaDB has no super_read_only; there this always equals readOnly. */
   readonly superReadOnly: boolean;

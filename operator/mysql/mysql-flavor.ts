@@ -31,8 +31,8 @@ import {
 import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session, Switches } from "./flavor.js";
 
 const OBSERVE =
-  "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, " +
-  "@@GLOBAL.gtid_executed AS gtid_executed, VERSION() AS version";
+  "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, @@GLOBAL.read_only AS read_only, " +
+  "@@GLOBAL.super_read_only AS super_read_only, @@GLOBAL.gtid_executed AS gtid_executed, VERSION() AS version";
 const READ_SWITCHES = "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only";
 const GTID_EXECUTED = "SELECT @@GLOBAL.gtid_executed AS gtid_executed";
 // performance_schema.processlist replaces the deprecated information_schema.PROCESSLIST in 8.4.
@@ -98,6 +98,7 @@ export const mysqlFlavor: Flavor = {
       flavor: "mysql",
       version: readString(s, row, "version"),
       serverId: readInteger(s, row, "server_id"),
+      serverUuid: readString(s, row, "server_uuid"),
       readOnly: readSwitch(s, row, "read_only"),
       superReadOnly: readSwitch(s, row, "super_read_only"),
       gtidExecuted: canonicalGtids(readString(s, row, "gtid_executed")),

@@ -90,6 +90,7 @@ export function decisionSites(cycle: FailoverCycle): DecisionSite[] {
       polledOk: o !== undefined,
       ...(o ? { readOnly: o.readOnly, position: { flavor: o.flavor, gtidExecuted: o.gtidExecuted, ...(o.gtidBinlogState ? { gtidBinlogState: o.gtidBinlogState } : {}) } } : {}),
       ...(from ? { replicatingFrom: from } : {}),
+      ...(o ? { origin: { serverId: o.serverId, ...(o.serverUuid ? { serverUuid: o.serverUuid } : {}) } } : {}),
       ...(o?.replica && o.replica.lastSqlErrno !== 0 ? { applierError: true } : {}),
       ...(contact?.lostSinceWritable ? { lostSinceWritable: true } : {}),
       ...(contact?.failingSince !== undefined ? { failingSince: new Date(contact.failingSince).toISOString() } : {}),

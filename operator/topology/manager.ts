@@ -25,6 +25,7 @@ import { CredentialsError, resolveCredentials, type GroupCredentials, type Mysql
 export interface SiteObservation {
   flavor: "mysql" | "mariadb";
   serverId: number;
+  serverUuid?: string;
   readOnly: boolean;
   gtidExecuted: string;
   gtidBinlogState?: string;

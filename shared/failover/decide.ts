@@ -27,7 +27,7 @@
  */
 
 import type { SiteRole, SiteState } from "../names.js";
-import { contains, missing, type MissingTransactions, type ServerPosition } from "./gtid-compare.js";
+import { contains, missing, withoutOrigin, type MissingTransactions, type Origin, type ServerPosition } from "./gtid-compare.js";
 import { witnessVerdict, type ReceiverLink } from "./witness.js";
 
 export type { ServerFlavor, ServerPosition } from "./gtid-compare.js";
@@ -45,6 +45,8 @@ export interface DecisionSite {
   position?: ServerPosition;
   /** The group site this one's replication source points at, when known. */
   replicatingFrom?: string;
+  /** Who originates this server's own writes, from the last poll. */
+  origin?: Origin;
   /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
   failingSince?: string;
   /**
@@ -523,7 +525,9 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
     const answer = holds(primary, s);
     if (s.replicatingFrom === primary.name) {
       if (answer === "yes" && rec !== undefined) out.push({ kind: "clearRecovery", site: s.name });
-      const m = answer === "no" ? lacks(primary, s, base) : undefined;
+      const found = answer === "no" ? lacks(primary, s, base) : undefined;
+      // The primary's own newest writes, read on the replica after the primary's poll, are not errant.
+      const m = found && primary.origin && primary.position ? withoutOrigin(found, primary.position.flavor, primary.origin) : found;
       if (m !== undefined && m.text !== "") {
         ahead[s.name] = m.text;
         if (aheadLastCycle[s.name] === m.text && rec?.state !== "RecoveryBlocked" && !recorded(rec, "ErrantTransactions", m)) {

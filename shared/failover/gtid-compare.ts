@@ -100,6 +100,36 @@ function countFromBase(base: string, b: ServerPosition, text: string): number | 
   return formatMariadbGtids(gtids) === text ? linearCount(from, b, gtids) : undefined;
 }
 
+/** Who originated a server's own writes: its server_id (MariaDB GTIDs) and server_uuid (MySQL GTIDs). */
+export interface Origin {
+  serverId: number;
+  serverUuid?: string;
+}
+
+/**
+ * `m` without the transactions `origin` wrote itself: a server's own writes are never "a
+ * transaction it never had", whatever a read taken a moment before another says (a replica read
+ * just after its source looks ahead of it by the source's newest writes). The count stays exact
+ * when nothing or everything is removed; otherwise it is unknown.
+ */
+export function withoutOrigin(m: MissingTransactions, flavor: ServerFlavor, origin: Origin): MissingTransactions {
+  if (m.text === "") return m;
+  if (flavor === "mariadb") {
+    const all = parseMariadbBinlogState(m.text);
+    const kept = all.filter((g) => g.serverId !== origin.serverId);
+    if (kept.length === all.length) return m;
+    return { text: formatMariadbGtids(kept), count: kept.length === 0 ? 0 : undefined };
+  }
+  if (origin.serverUuid === undefined) return m;
+  const own = GtidSet.parse(`${origin.serverUuid}:1-${MAX_GNO}`);
+  const kept = GtidSet.parse(m.text).subtract(own);
+  const count = kept.count();
+  return { text: kept.toString(), count: count <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(count) : undefined };
+}
+
+/** The largest transaction number MySQL assigns (2^63 - 2). */
+const MAX_GNO = "9223372036854775806";
+
 /**
  * What one replica has received but not applied: `received` (MySQL Retrieved_Gtid_Set, MariaDB
  * Gtid_IO_Pos) minus `applied`. Exact for both flavors: a replica's receiver and applier follow

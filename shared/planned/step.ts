@@ -26,7 +26,7 @@ import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import { lacks, type DecisionSite } from "../failover/decide.js";
-import { contains } from "../failover/gtid-compare.js";
+import { contains, withoutOrigin } from "../failover/gtid-compare.js";
 import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult } from "../names.js";
 
 /** A site as the emergency decision sees it, plus what a switchover also needs to know. */
@@ -384,7 +384,8 @@ function validate(
   // Zero RPO proves the target will hold everything the source has, not that it holds nothing
   // else: a transaction only the target has would be replicated back onto the old primary, a
   // history it never shared (MariaDB's strict mode stops it; MySQL applies it silently).
-  const errant = lacks(s, t);
+  const found = lacks(s, t);
+  const errant = found && s.origin && s.position ? withoutOrigin(found, s.position.flavor, s.origin) : found;
   if (errant === undefined) return reject("TargetUnhealthy", `cannot compare the executed transactions of ${targetName} and ${sourceName}`);
   if (errant.text !== "" && c.acceptErrant !== true) {
     return reject(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FlavorMismatchError, contains, missing, type ServerPosition } from "../../../shared/failover/gtid-compare.js";
+import { FlavorMismatchError, contains, missing, withoutOrigin, type ServerPosition } from "../../../shared/failover/gtid-compare.js";
 import { GtidSetParseError } from "../../../shared/gtid/gtid-set.js";
 import { MariadbGtidParseError } from "../../../shared/gtid/mariadb-position.js";
 
@@ -94,6 +94,20 @@ describe("MariaDB (positions)", () => {
   it("documented limit: positions alone miss an errant write hidden by a higher seq", () => {
     // b applied 0-1-10, then wrote 0-2-11 itself; a went on to 0-1-15. a lacks 0-2-11.
     expect(contains(maria("0-1-15"), maria("0-2-11"))).toBe(true);
+  });
+});
+
+describe("withoutOrigin: a server's own writes are never missing from it", () => {
+  it("MariaDB: drops the GTIDs under the origin's server_id", () => {
+    expect(withoutOrigin({ text: "0-1-2135", count: 2 }, "mariadb", { serverId: 1 })).toEqual({ text: "", count: 0 });
+    expect(withoutOrigin({ text: "0-2-11", count: 1 }, "mariadb", { serverId: 1 })).toEqual({ text: "0-2-11", count: 1 });
+    expect(withoutOrigin({ text: "0-1-20,0-2-11", count: undefined }, "mariadb", { serverId: 1 })).toEqual({ text: "0-2-11", count: undefined });
+  });
+
+  it("MySQL: subtracts the origin's UUID, counting what is left", () => {
+    const m = missing(my(`${A}:1-5`), my(`${A}:1-9,${B}:1-2`));
+    expect(withoutOrigin(m, "mysql", { serverId: 1, serverUuid: A })).toEqual({ text: `${B}:1-2`, count: 2 });
+    expect(withoutOrigin(m, "mysql", { serverId: 1 })).toBe(m);
   });
 });
 

@@ -62,8 +62,8 @@ const UUID_B = "73f86016-978b-11ee-ade5-8d2a2a562feb";
 
 describe("MySQL flavor: statement contract", () => {
   const OBSERVE =
-    "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, " +
-    "@@GLOBAL.gtid_executed AS gtid_executed, VERSION() AS version";
+    "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, @@GLOBAL.read_only AS read_only, " +
+    "@@GLOBAL.super_read_only AS super_read_only, @@GLOBAL.gtid_executed AS gtid_executed, VERSION() AS version";
   const SWITCHES = "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only";
   const HEARTBEATS =
     "SELECT s.COUNT_RECEIVED_HEARTBEATS AS heartbeats, c.HEARTBEAT_INTERVAL AS period " +
@@ -71,6 +71,7 @@ describe("MySQL flavor: statement contract", () => {
     "WHERE CHANNEL_NAME = ''";
   const server = (over: Row = {}): Row => ({
     server_id: 11,
+    server_uuid: UUID_A,
     read_only: 0,
     super_read_only: 0,
     gtid_executed: `${UUID_B.toUpperCase()}:1-3,\n${UUID_A}:1-5:8,\n${UUID_A}:6-7`,
@@ -118,6 +119,7 @@ describe("MySQL flavor: statement contract", () => {
       flavor: "mysql",
       version: "8.4.3",
       serverId: 11,
+      serverUuid: UUID_A,
       readOnly: false,
       superReadOnly: false,
       gtidExecuted: `${UUID_A}:1-8,\n${UUID_B}:1-3`,

@@ -3,6 +3,7 @@ import type { PlannedFailoverStatus } from "../../../shared/api/index.js";
 import { plannedStep, type PlannedAction, type PlannedInput, type PlannedSite, type PlannedWork } from "../../../shared/planned/step.js";
 
 const IAD = "11111111-1111-1111-1111-111111111111";
+const PDX = "22222222-2222-2222-2222-222222222222";
 const NOW = "2025-06-01T12:00:00.000Z";
 const secondsBefore = (s: number): string => new Date(Date.parse(NOW) - s * 1000).toISOString();
 
@@ -120,7 +121,17 @@ describe("plannedStep: validation", () => {
     ["recovery in flight", { current: block("Validating"), sites: [site("iad", "writable"), site("pdx", "read-only", { recoveryState: "RecoveryInProgress" })] }, "ConcurrentOperation"],
     ["unreadable record", { current: block("Validating"), lastFailover: "yesterday" }, "InvalidFailoverState"],
     ["cooldown", { current: block("Validating"), lastFailover: secondsBefore(60) }, "CooldownActive"],
+    ["errant transaction on the target", { current: block("Validating"), sites: [site("iad", "writable"), site("pdx", "read-only", { gtid: `${IAD}:1-10,${PDX}:1` })] }, "TargetHasErrantTransactions"],
   ];
+
+  it("a target read just after the source, ahead by the source's own newest writes, is not errant; acceptErrant lets a real one through", () => {
+    const origin = { serverId: 1, serverUuid: IAD };
+    const skewed = plannedStep(input({ current: block("Validating"), sites: [{ ...site("iad", "writable"), origin }, site("pdx", "read-only", { gtid: `${IAD}:1-12` })] }));
+    expect(skewed.status?.phase).toBe("Draining");
+    const errant = [{ ...site("iad", "writable"), origin }, site("pdx", "read-only", { gtid: `${IAD}:1-10,${PDX}:1-2` })];
+    expect(plannedStep(input({ current: block("Validating"), sites: errant })).status).toMatchObject({ phase: "Failed", reason: "TargetHasErrantTransactions", message: expect.stringContaining(`pdx holds 2 transaction(s) the primary iad never had (${PDX}:1-2)`) });
+    expect(plannedStep(input({ current: block("Validating", { acceptErrant: true }), sites: errant })).status?.phase).toBe("Draining");
+  });
   it.each(rejections)("rejects: %s", (_name, over, reason) => {
     const r = plannedStep(input(over));
     expect(r.status).toMatchObject({ phase: "Failed", reason, completionTime: NOW });
