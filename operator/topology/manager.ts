@@ -18,44 +18,9 @@ import { PlannedExecutor } from "../planned/executor.js";
 import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
 import { GroupStatusStore } from "./status-store.js";
 import { annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
-import { nextContact, receiverLink, type ReceiverSample, type SiteContact } from "../../shared/failover/witness.js";
+import { nextContact, type SiteContact } from "../../shared/failover/witness.js";
+import { receiverSample, type SiteAddress, type SiteObservation } from "./site-observation.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
-
-/** What one poll of one server reports, flavor-independent. */
-export interface SiteObservation {
-  flavor: "mysql" | "mariadb";
-  serverId: number;
-  serverUuid?: string;
-  readOnly: boolean;
-  gtidExecuted: string;
-  gtidBinlogState?: string;
-  replica?: {
-    ioRunning: boolean;
-    ioConnecting: boolean;
-    lastIoErrno: number;
-    lastSqlErrno: number;
-    retrievedGtids: string;
-    sourceServerId: number;
-    receivedHeartbeats: number;
-    heartbeatPeriodSeconds: number;
-    sqlRunning: boolean;
-    secondsBehindSource: number | null;
-    sourceHost: string;
-    sourcePort: number;
-    lastIoError: string;
-    lastSqlError: string;
-  };
-}
-
-function receiverSample(r: NonNullable<SiteObservation["replica"]>): ReceiverSample {
-  return {
-    link: receiverLink(r),
-    sourceServerId: r.sourceServerId,
-    heartbeats: r.receivedHeartbeats,
-    received: r.retrievedGtids,
-    heartbeatPeriodSeconds: r.heartbeatPeriodSeconds,
-  };
-}
 
 export interface SiteProbe {
   /** Must settle within deadlineMs, whatever the server does. */
@@ -63,10 +28,6 @@ export interface SiteProbe {
   close(): void;
 }
 
-export interface SiteAddress {
-  host: string;
-  port: number;
-}
 
 export interface TopologyMetricsSink {
   observePoll(namespace: string, group: string, site: string, seconds: number): void;
