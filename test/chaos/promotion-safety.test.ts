@@ -24,6 +24,12 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
   const freshGroup = (name: string, emergencyFailover: Record<string, unknown> = {}): Promise<MariaDbSites> =>
     fresh(name, { emergencyFailover: { relayLogApplyTimeout: "5s", ...emergencyFailover } });
 
+  /** Kills iad and waits until the group names pdx its primary. */
+  async function primaryDiesAndPdxTakesOver(sites: MariaDbSites, name: string): Promise<void> {
+    await sites.site("iad").kill9();
+    await waitFor("pdx promoted", async () => (await group(name)).status?.activeSite === "pdx", 30_000, 200);
+  }
+
   /** Writes under the ledger for a moment, then waits until `candidate` has received (not necessarily applied) all of it. */
   async function writeAndReceive(sites: MariaDbSites, candidate: MariaDbSite, prefix: string): Promise<string[]> {
     const load = ledgerLoad([sites.site("iad")], prefix, 2);
@@ -41,8 +47,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
       const pdx = sites.site("pdx");
       await pdx.query("STOP REPLICA SQL_THREAD");
       const acked = await writeAndReceive(sites, pdx, "stopped");
-      await sites.site("iad").kill9();
-      await waitFor("pdx promoted", async () => (await group("stopped")).status?.activeSite === "pdx", 30_000, 200);
+      await primaryDiesAndPdxTakesOver(sites, "stopped");
       expect(await missingOn(pdx, acked, "stopped")).toEqual([]);
       const g = await group("stopped");
       expect(g.status?.lastFailoverLostGtid).toBe("");
@@ -59,8 +64,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
       await pdx.query("STOP REPLICA IO_THREAD");
       const acked = await writeAndReceive(sites, sfo, "behind");
       expect(await sfo.waitForGtid(await sites.site("iad").gtidBinlogPos(), 10)).toBe(true);
-      await sites.site("iad").kill9();
-      await waitFor("pdx promoted", async () => (await group("behind")).status?.activeSite === "pdx", 30_000, 200);
+      await primaryDiesAndPdxTakesOver(sites, "behind");
       expect(await missingOn(pdx, acked, "behind")).toEqual([]);
       expect(operator().lines.some((l) => l.msg === "candidate catching up before promotion" && l.site === "pdx" && l.donor === "sfo")).toBe(true);
       // The reader holds nothing the new primary lacks, so it rejoins instead of being reported.
@@ -75,8 +79,7 @@ describe("emergency promotion and the candidate's relay log (real operator, API 
       const pdx = sites.site("pdx");
       await pdx.setReplicationDelay(3600);
       const acked = await writeAndReceive(sites, pdx, "delayed");
-      await sites.site("iad").kill9();
-      await waitFor("pdx promoted", async () => (await group("delayed")).status?.activeSite === "pdx", 30_000, 200);
+      await primaryDiesAndPdxTakesOver(sites, "delayed");
       expect(await missingOn(pdx, acked, "delayed")).toEqual([]);
       expect(operator().lines.some((l) => l.msg === "apply delay removed before promotion" && l.site === "pdx")).toBe(true);
     });

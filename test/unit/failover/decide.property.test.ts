@@ -241,6 +241,17 @@ function replicate(w: World, skip: (s: Server) => boolean = () => false): void {
   }
 }
 
+/** One of the sites that are down comes back, reachable by everyone again; undefined when none is down. */
+function bringBack(w: World, pick: number): Server | undefined {
+  const down = w.servers.filter((x) => !x.up);
+  const s = down[pick % Math.max(1, down.length)];
+  if (s) {
+    s.up = true;
+    s.cut = false;
+  }
+  return s;
+}
+
 function applyFault(w: World, f: Fault): void {
   const at = (i: number): Server => w.servers[i % w.servers.length]!;
   switch (f.t) {
@@ -257,20 +268,13 @@ function applyFault(w: World, f: Fault): void {
       return;
     }
     case "upFenced": {
-      const down = w.servers.filter((x) => !x.up);
-      const s = down[f.pick % Math.max(1, down.length)];
-      if (!s) return;
-      s.up = true;
-      s.cut = false;
-      s.readOnly = true;
+      const s = bringBack(w, f.pick);
+      if (s) s.readOnly = true;
       return;
     }
     case "up": {
-      const down = w.servers.filter((x) => !x.up);
-      const s = down[f.pick % Math.max(1, down.length)];
+      const s = bringBack(w, f.pick);
       if (!s) return;
-      s.up = true;
-      s.cut = false;
       // The startup safety net: boot fenced, unfence only when the operator names this site.
       if (f.reboot) s.readOnly = w.record.activeSite !== s.name;
       return;
