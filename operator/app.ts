@@ -166,7 +166,7 @@ export class OperatorApp {
       followPrimary: (group, spec, site) => this.followPrimary(group, spec, site),
       recordEvent: (group, event) => void this.events.record(group, event.type, event.reason as EventReason, event.message),
       publish: (message) => this.status.publish(message),
-      pause: (point) => pauseAt(this.config.failpoints, point),
+      pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
     };
   }
 

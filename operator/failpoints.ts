@@ -17,6 +17,8 @@ export const FAILPOINTS_ENV = "BLOODRAVEN_FAILPOINTS";
 export const FAILPOINT_NAMES: readonly string[] = [
   ...["drain", "waitForGtid", "promote", "unfence"].map((action) => `planned.after.${action}`),
   ...PLANNED_FAILOVER_PHASES.map((phase) => `planned.after.persist.${phase}`),
+  // The planned promotion: the target writable, the failover record not yet written.
+  "planned.before.record",
   // The emergency promotion: after its intent is recorded, and after the target is writable.
   "emergency.after.intent",
   "emergency.after.promote",
@@ -42,8 +44,10 @@ export function parseFailpoints(text: string | undefined): Failpoints {
   return points;
 }
 
-/** Waits as long as the failpoint says; returns at once when it is not set. */
-export function pauseAt(points: Failpoints, name: string): Promise<void> {
+/** Waits as long as the failpoint says, after telling `reached`; returns at once when it is not set. */
+export function pauseAt(points: Failpoints, name: string, reached: (ms: number) => void): Promise<void> {
   const ms = points.get(name);
-  return ms === undefined ? Promise.resolve() : new Promise((r) => setTimeout(r, ms));
+  if (ms === undefined) return Promise.resolve();
+  reached(ms);
+  return new Promise((r) => setTimeout(r, ms));
 }

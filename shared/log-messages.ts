@@ -5,6 +5,7 @@
 export const LOG_MESSAGES = {
   operatorStarting: "operator starting",
   failpointsActive: "failpoints active",
+  failpointReached: "failpoint reached",
   operatorStopping: "operator stopping",
   operatorStopped: "operator stopped",
   leaderElected: "became leader",

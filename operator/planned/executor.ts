@@ -132,6 +132,9 @@ export class PlannedExecutor {
           await this.promote(action.site, action.gtid);
           this.lastWork = { requestId, phase, ok: true };
           return await this.afterWork(action.kind, true);
+        case "record":
+          await this.deps.persistFailover({ lastFailover: new Date().toISOString(), lastFailoverTarget: action.site, promotionGtidExecuted: action.gtid });
+          return false;
         case "unfence":
           await this.deps.withSite(action.site, "planned rollback unfence", (s) => s.flavor.unfence(s), this.timings.fenceDeadlineMs);
           this.deps.markWritable(action.site);
@@ -208,6 +211,7 @@ export class PlannedExecutor {
     );
     const writableAt = new Date().toISOString();
     this.deps.markWritable(site);
+    await this.deps.pause("planned.before.record");
     await this.deps.persistFailover({ lastFailover: writableAt, lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });
   }
 }

@@ -1,19 +1,34 @@
 import { createServer } from "node:net";
 
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999
+ * by default). A port the kernel picked for a probe listener lies inside that range, and between
+ * closing the probe and the real listen any outgoing connection (a MySQL client, kubectl) may take
+ * it as its local port: EADDRINUSE at random. Outgoing connections never use a port below it.
+ */
+const RANGE = { from: 20_000, to: 32_000 };
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("could not read the port of a probe listener"));
-      });
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on, never the same twice in one process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = RANGE.from + Math.floor(Math.random() * (RANGE.to - RANGE.from));
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free TCP port in ${RANGE.from}-${RANGE.to} after 200 attempts`);
 }
 
 /** Polls until fn resolves truthy or the deadline passes; the last error is in the message. */

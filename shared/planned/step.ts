@@ -83,6 +83,11 @@ export type PlannedAction =
   | { kind: "waitForGtid"; site: string; gtid: string; seconds: number }
   /** Promote the target (it must contain `gtid`), then persist the failover record. */
   | { kind: "promote"; site: string; oldPrimary: string; gtid: string }
+  /**
+   * Persist the failover record of a promotion whose operator stopped before writing it: the
+   * target found writable after a restart. `gtid`, what it held when promoted, is the fenced source's.
+   */
+  | { kind: "record"; site: string; gtid: string }
   /** Rollback: make the source writable again. */
   | { kind: "unfence"; site: string }
   /** Write the generated request id next to the request. */
@@ -179,11 +184,25 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     ],
     holdEmergency: false,
   });
+  const startMs = Date.parse(c.startTime ?? input.now);
+  const targetWritable = (): boolean => {
+    const t = site(target);
+    return t !== undefined && t.polledOk && t.readOnly === false;
+  };
+  /**
+   * The target is writable: on to Resuming. A failover record older than this switchover means the
+   * operator that promoted it stopped before recording it; without the record the cooldown would
+   * not apply and the emergency core would take the target for a returning old primary.
+   */
+  const resume = (): PlannedStep => {
+    const recorded = Date.parse(input.lastFailover ?? "") >= startMs;
+    return { status: at("Resuming"), actions: recorded ? [] : [{ kind: "record", site: target, gtid: c.sourceGtidAtFence ?? "" }], holdEmergency: false };
+  };
   /** Starts (or continues) a rollback: the phase stays, the reason says why. */
   const rollback = (reason: string, message: string): PlannedStep => {
     const t = site(target);
     // Never unfence the source once the target may be writable: that is split brain.
-    if (t !== undefined && t.polledOk && t.readOnly === false) return { status: at("Resuming"), actions: [], holdEmergency: false };
+    if (targetWritable()) return resume();
     if (c.phase === "Promoting" && !(t !== undefined && t.polledOk && t.readOnly === true)) {
       const status = c.reason === reason ? undefined : { ...c, reason, message: `${message}; rolling back once ${target} is seen read-only` };
       return { ...(status ? { status } : {}), actions: [], holdEmergency: true };
@@ -199,7 +218,6 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     return { ...(status ? { status } : {}), actions: [{ kind: "unfence", site: source }], holdEmergency: true };
   };
 
-  const startMs = Date.parse(c.startTime ?? input.now);
   const phaseMs = Date.parse(c.phaseTime ?? c.startTime ?? input.now);
   const maxLagMs = ms(c.maxLagWait, input.defaults.maxLagWait);
   const drainMs = ms(c.drainTimeout, input.defaults.drainTimeout);
@@ -275,9 +293,9 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     }
 
     case "Promoting": {
-      const t = site(target);
-      const writable = work?.ok === true || (t !== undefined && t.polledOk && t.readOnly === false);
-      if (writable) return { status: at("Resuming"), actions: [], holdEmergency: false };
+      // The promotion just done here recorded itself.
+      if (work?.ok === true) return { status: at("Resuming"), actions: [], holdEmergency: false };
+      if (targetWritable()) return resume();
       if (work?.ok === false) return rollback("ExecuteFailed", `promoting ${target} failed: ${work.error ?? "unknown error"}`);
       // After a restart: nothing known about the last attempt; the target is still read-only and
       // still holds the fenced source's transactions (the source takes no writes), so try again.

@@ -8,6 +8,7 @@ import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 import { FAILPOINTS_ENV } from "../../operator/failpoints.js";
 import { ANNOTATIONS } from "../../shared/names.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { plannedGroup } from "../support/planned.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { ledgerLoad, missingOn, readOnlySampler } from "../support/ledger.js";
@@ -57,7 +58,8 @@ async function notFenced(sites: MariaDbSites, id: string): Promise<string> {
       if (writable.length > 1) throw new Error(`two writable sites: ${writable.join(", ")}`);
       const g = await group();
       const b = g.status?.plannedFailover;
-      return writable.length === 1 && g.status?.activeSite === writable[0] && b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed") ? writable[0] : undefined;
+      if (writable.length === 1 && g.status?.activeSite === writable[0] && b?.requestId === id && (b.phase === "Succeeded" || b.phase === "Failed")) return writable[0];
+      throw new Error(`writable [${writable.join(", ")}], activeSite ${g.status?.activeSite}, request ${b?.requestId} ${b?.phase}`);
     },
     30_000,
     200,
@@ -87,8 +89,11 @@ describe("planned failover, repeated under a write ledger (real operator, API se
       await new Promise((r) => setTimeout(r, 300)); // the watch is established
       await request(target.name, id);
       await watch.seen;
-      await waitFor(`${failpoint} reached`, () => there(source, target), 15_000, 20);
-      expect(operator.logged("failpoints active")).toHaveLength(1);
+      // The kill waits for the operator to say it paused: a state seen on the servers alone can
+      // come a few milliseconds before the failpoint, and the kill would land elsewhere.
+      await waitFor(`${failpoint} reached`, async () => operator.logged(LOG_MESSAGES.failpointReached).some((l) => l.failpoint === failpoint), 15_000, 20);
+      expect(await there(source, target), `the servers at ${failpoint}`).toBe(true);
+      expect(operator.logged(LOG_MESSAGES.failpointsActive)).toHaveLength(1);
       await operator.stop("SIGKILL");
     } finally {
       watch.stop();
@@ -96,17 +101,26 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     const atKill = (await group()).status?.plannedFailover;
     expect(atKill, `killed at ${failpoint}: ${JSON.stringify(atKill)}`).toMatchObject({ requestId: id, phase });
     operator = await start();
-    const g = await finished(id, 90_000);
-    primary = await notFenced(sites, id);
+    const withLog = (err: unknown): never => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\noperator output:\n${operator.dump(80)}`);
+    };
+    const g = await finished(id, 90_000).catch(withLog);
+    primary = await notFenced(sites, id).catch(withLog);
     console.log(JSON.stringify({ killedAt: failpoint, outcome: g.status?.plannedFailover?.phase, reason: g.status?.plannedFailover?.reason, primary }));
-    // The two durable copies of the failover record agree, whichever write the kill cut short.
+    // The two durable copies of the failover record agree, whichever write the kill cut short, and
+    // a switchover that went through is recorded (the cooldown and the emergency core read it).
+    const succeeded = g.status?.plannedFailover?.phase === "Succeeded";
+    const started = Date.parse(g.status?.plannedFailover?.startTime ?? "");
     await waitFor(
-      "status and annotations hold the same failover record",
+      "status and annotations hold the same failover record, this switchover's if it succeeded",
       async () => {
         const now = await group();
         const a = now.metadata.annotations ?? {};
         const status = now.status?.lastFailover ?? "";
-        return status !== "" && a[ANNOTATIONS.lastFailover] === status.replace(/\.\d+Z$/, "Z") && a[ANNOTATIONS.lastFailoverTarget] === now.status?.lastFailoverTarget;
+        const agree = status !== "" && a[ANNOTATIONS.lastFailover] === status.replace(/\.\d+Z$/, "Z") && a[ANNOTATIONS.lastFailoverTarget] === now.status?.lastFailoverTarget;
+        const ours = now.status?.lastFailoverTarget === primary && Date.parse(status) >= started;
+        if (agree && (!succeeded || ours)) return true;
+        throw new Error(`record: status ${status} → ${now.status?.lastFailoverTarget}, annotations ${a[ANNOTATIONS.lastFailover]} → ${a[ANNOTATIONS.lastFailoverTarget]}; switchover to ${primary} started ${g.status?.plannedFailover?.startTime}`);
       },
       10_000,
       100,
@@ -210,6 +224,7 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     { failpoint: "planned.after.drain", phase: "Draining", there: (source: MariaDbSite) => readOnly(source) },
     { failpoint: "planned.after.persist.WaitingForLag", phase: "WaitingForLag", there: (source: MariaDbSite) => readOnly(source) },
     { failpoint: "planned.after.persist.Promoting", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => readOnly(target) },
+    { failpoint: "planned.before.record", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
     { failpoint: "planned.after.promote", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
     { failpoint: "planned.after.persist.Resuming", phase: "Resuming", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
   ])("an operator SIGKILLed at $failpoint ($phase) finishes the switchover after restart", { timeout: 180_000 }, async ({ failpoint, phase, there }) => {

@@ -298,9 +298,26 @@ describe("plannedStep: drain, lag wait, promotion", () => {
 
   it("never unfences the source once the target answers writable", () => {
     const sites = [site("iad", "read-only"), site("pdx", "writable")];
-    const r = plannedStep(input({ sites, current: block("Promoting", { reason: "ExecuteFailed" }) }));
+    const r = plannedStep(input({ sites, lastFailover: secondsBefore(5), current: block("Promoting", { reason: "ExecuteFailed" }) }));
     expect(r.status?.phase).toBe("Resuming");
     expect(r.actions).toEqual([]);
+  });
+
+  it("records a promotion that the operator did not record before it stopped (target writable after a restart)", () => {
+    const sites = [site("iad", "read-only"), site("pdx", "writable")];
+    const current = block("Promoting", { sourceGtidAtFence: `${IAD}:1-12` });
+    // The last record is from before this switchover started (10 s ago): it is not this one's.
+    for (const lastFailover of [undefined, secondsBefore(3600), secondsBefore(11)]) {
+      const r = plannedStep(input({ sites, lastFailover, current }));
+      expect(r.status?.phase).toBe("Resuming");
+      expect(r.actions).toEqual([{ kind: "record", site: "pdx", gtid: `${IAD}:1-12` }]);
+      expect(r.holdEmergency).toBe(false);
+    }
+    // Recorded since the start: nothing to add.
+    expect(plannedStep(input({ sites, lastFailover: secondsBefore(2), current })).actions).toEqual([]);
+    // The same while a rollback was under way.
+    const rolling = plannedStep(input({ sites, current: { ...current, reason: "ExecuteFailed" } }));
+    expect(rolling.actions).toEqual([{ kind: "record", site: "pdx", gtid: `${IAD}:1-12` }]);
   });
 
   it("succeeds once the target is the recorded primary", () => {
