@@ -98,7 +98,7 @@ export async function readAndCheck<C extends WriteCheck>(
 
 /** One JSON merge patch of annotations (`null` removes a key), optionally only at `resourceVersion`. */
 export async function patchAnnotations(ctx: KubeContext, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<MysqlFailoverGroup> {
-  const { mergePatch } = await import("../operator/kube/client.js");
+  const { mergePatch } = await import("../shared/kube/client.js");
   const metadata = resourceVersion === undefined ? { annotations } : { annotations, resourceVersion };
   return ctx.kube.call(`patch ${FAILOVER_GROUP.plural} ${ctx.namespace}/${name}`, (options) =>
     ctx.kube.customObjects.patchNamespacedCustomObject(

@@ -6,7 +6,7 @@
  */
 import { CommanderError, type Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Kube } from "../operator/kube/client.js";
+import type { Kube } from "../shared/kube/client.js";
 import { DurationError, formatDuration, parseDuration } from "../shared/duration.js";
 import { API_GROUP, FAILOVER_GROUP } from "../shared/names.js";
 
@@ -95,7 +95,7 @@ export async function connect(command: Command): Promise<KubeContext> {
 
 /** The kubeconfig, context and namespace as the flags choose them; errors say which file and what to fix. */
 export async function openContext(flags: { kubeconfig?: string; context?: string; namespace?: string }, timeoutMs: number): Promise<KubeContext> {
-  const { Kube, loadKubeConfig } = await import("../operator/kube/client.js");
+  const { Kube, loadKubeConfig } = await import("../shared/kube/client.js");
   const where = flags.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config";
   let config: KubeConfig;
   try {

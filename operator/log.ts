@@ -42,8 +42,3 @@ function redact(key: string, value: unknown): unknown {
   if (value instanceof Error) return { message: value.message, code: (value as NodeJS.ErrnoException).code };
   return value;
 }
-
-/** Error text for a log field or a status message, never a stack. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

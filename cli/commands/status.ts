@@ -21,7 +21,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** Where the operator runs by default (the seeds' install); named in the staleness warning. */
 export const OPERATOR_NAMESPACE = "bloodraven";
 const OPERATOR_SELECTOR = "app.kubernetes.io/name=bloodraven";
-/** Field manager of the operator's status writes (operator/kube/client.ts FIELD_MANAGER). */
+/** Field manager of the operator's status writes (shared/kube/client.ts FIELD_MANAGER). */
 const OPERATOR_FIELD_MANAGER = "bloodraven";
 /**
  * The operator rewrites status at once on any material change, and every 30-45 s (jittered)

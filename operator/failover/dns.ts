@@ -14,7 +14,7 @@ import { isIP } from "node:net";
 import { ApiException, PatchStrategy, setHeaderOptions, type ConfigurationOptions, type V1ObjectMeta, type V1OwnerReference } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup, SiteSpec } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS } from "../../shared/names.js";
-import { ApiError, FIELD_MANAGER, apiStatus, type Kube } from "../kube/client.js";
+import { ApiError, FIELD_MANAGER, apiStatus, type Kube } from "../../shared/kube/client.js";
 
 export const DNS_ENDPOINT = {
   group: "externaldns.k8s.io",

@@ -1,7 +1,8 @@
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type FailoverFailureReason } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
 import { missing, unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
 import { GTID_WAIT_GRACE_MS, type ReplicationSource } from "../mysql/flavor.js";
 import type { FailoverIntent } from "../../shared/failover/record.js";

@@ -9,8 +9,8 @@
  */
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { readOnlyTaintKey } from "../../shared/names.js";
-import { errorText } from "../log.js";
-import { apiStatus, mergePatch, type Kube } from "../kube/client.js";
+import { errorText } from "../../shared/errors.js";
+import { apiStatus, mergePatch, type Kube } from "../../shared/kube/client.js";
 
 export const READ_ONLY_TAINT_VALUE = "true";
 export const READ_ONLY_TAINT_EFFECT = "NoExecute";

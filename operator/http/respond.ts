@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from "node:http";
-import { errorText, type Logger } from "../log.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 
 /** Handles one route; `query` is the parsed query string. */

@@ -4,7 +4,8 @@ import { WebSocket, WebSocketServer } from "ws";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { WebsocketDropReason } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
 import { BEARER_SUBPROTOCOL_PREFIX } from "./access.js";
 import type { OperatorMetrics } from "./metrics.js";
 

@@ -14,8 +14,9 @@ import type { CoreV1Event } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, type EVENT_REASONS } from "../../shared/names.js";
-import { errorText, type Logger } from "../log.js";
-import { apiStatus, mergePatch, type Kube } from "./client.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
+import { apiStatus, mergePatch, type Kube } from "../../shared/kube/client.js";
 
 export type EventType = "Normal" | "Warning";
 export type EventReason = (typeof EVENT_REASONS)[keyof typeof EVENT_REASONS];

@@ -14,8 +14,9 @@ import { ListWatch, Watch, type Informer, type KubeConfig } from "@kubernetes/cl
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
-import { errorText, type Logger } from "../log.js";
-import type { FailoverGroupList, Kube } from "./client.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
+import type { FailoverGroupList, Kube } from "../../shared/kube/client.js";
 
 export type InformerEvent = "add" | "update" | "delete";
 /** `previous` is the cached object an update replaces; undefined for add and delete. */

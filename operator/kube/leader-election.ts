@@ -15,8 +15,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Lease, V1LeaseSpec } from "@kubernetes/client-node";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { errorText, type Logger } from "../log.js";
-import { ApiError, apiStatus, type Kube } from "./client.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
+import { ApiError, apiStatus, type Kube } from "../../shared/kube/client.js";
 
 export interface LeaderElectionOptions {
   namespace: string;

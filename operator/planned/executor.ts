@@ -6,7 +6,8 @@ import type { PlannedFailoverResult } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import type { FailoverRecord } from "../failover/executor.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
 import { GTID_WAIT_GRACE_MS } from "../mysql/flavor.js";
 import type { SiteSession } from "../mysql/site-client.js";
 

@@ -9,7 +9,8 @@ import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "../
 import type { TopologyStatus } from "../../shared/topology/status.js";
 import type { GroupStatusStore } from "./status-store.js";
 import type { FailoverExecutor, RecoveryRecord } from "../failover/executor.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
 import type { SiteAddress, SiteObservation } from "./site-observation.js";
 
 /** What one cycle hands the failover logic. */

@@ -3,8 +3,9 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
 import type { FailoverRecord, RecoveryRecord } from "../failover/executor.js";
-import { errorText, type Logger } from "../log.js";
-import type { StatusPatch } from "../kube/client.js";
+import { errorText } from "../../shared/errors.js";
+import type { Logger } from "../log.js";
+import type { StatusPatch } from "../../shared/kube/client.js";
 import { annotationTime, formatIntent, recordRepair, statusRecord, type FailoverIntent, type IntentCopy, type RecordCopy } from "../../shared/failover/record.js";
 
 export interface StatusStoreDeps {

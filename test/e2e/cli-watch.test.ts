@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
+import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import { watchGroups, type GroupWatchOptions } from "../../cli/group-watch.js";
 import type { KubeContext } from "../../cli/kube-context.js";
 import { waitFor } from "../../scripts/env/ports.js";

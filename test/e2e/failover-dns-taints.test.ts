@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DNS_ENDPOINT_CRD, DnsEndpointCrdMissingError, DnsPublisher, dnsEndpointName, type DnsEndpointObject } from "../../operator/failover/dns.js";
 import { NodeTainter, READ_ONLY_TAINT_EFFECT, hasReadOnlyTaint } from "../../operator/failover/taints.js";
-import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
+import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";

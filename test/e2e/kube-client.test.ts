@@ -1,5 +1,5 @@
 /**
- * operator/kube/client.ts against the real kube-apiserver: merge patches on the status
+ * shared/kube/client.ts against the real kube-apiserver: merge patches on the status
  * subresource and on annotations, error normalisation, and the per-request deadline against a
  * server that accepts connections and never answers.
  */
@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError, Kube, apiStatus, loadKubeConfig } from "../../operator/kube/client.js";
+import { ApiError, Kube, apiStatus, loadKubeConfig } from "../../shared/kube/client.js";
 import { ANNOTATIONS, API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
 import { kubeAt } from "../support/black-hole.js";

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
+import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import { EventRecorder } from "../../operator/kube/events.js";
 import { createLogger, type LogFields } from "../../operator/log.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";

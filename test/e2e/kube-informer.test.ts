@@ -8,7 +8,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
+import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import { FailoverGroupInformer, backoffDelay, type InformerEvent } from "../../operator/kube/informer.js";
 import { createLogger, type LogFields, type Logger } from "../../operator/log.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Kube, loadKubeConfig } from "../../operator/kube/client.js";
+import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import { LeaderElector, microTime } from "../../operator/kube/leader-election.js";
 import { createLogger, type LogFields } from "../../operator/log.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";

@@ -1,5 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import { Kube } from "../../operator/kube/client.js";
+import { Kube } from "../../shared/kube/client.js";
 
 /** A Kube client aimed at a local port that accepts connections and never answers (a black hole). */
 export function kubeAt(port: number, timeoutMs: number): Kube {

@@ -1,6 +1,6 @@
 /**
- * The operator's door to the Kubernetes API: kubeconfig loading, the typed client-node APIs, and
- * helpers for MysqlFailoverGroup objects. Every request runs under a deadline and every failure
+ * The door to the Kubernetes API of both programs, operator and plugin: kubeconfig loading, the
+ * typed client-node APIs, and helpers for MysqlFailoverGroup objects. Every request runs under a deadline and every failure
  * surfaces as an ApiError, so callers can switch on the HTTP status.
  */
 import { existsSync } from "node:fs";
@@ -19,9 +19,9 @@ import {
   type ObservableMiddleware,
   type V1Secret,
 } from "@kubernetes/client-node";
-import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
-import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
-import { errorText } from "../log.js";
+import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../names.js";
+import { errorText } from "../errors.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const FIELD_MANAGER = "bloodraven";
