@@ -1,21 +1,34 @@
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
 import type { OperatorConfig } from "./config.js";
-import { DnsPublisher } from "./failover/dns.js";
-import { NodeTainter } from "./failover/taints.js";
+import { DnsPublisher } from "./routing/dns.js";
+import { NodeTainter } from "./routing/taints.js";
 import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
-import { Kube, apiStatus, loadKubeConfig } from "../shared/kube/client.js";
+import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { errorText } from "../shared/errors.js";
 import { createLogger, type Logger } from "./log.js";
 import { SiteClient } from "./mysql/site-client.js";
-import { TopologyManager, type ManagerDeps } from "./topology/manager.js";
+import type { GroupDeps } from "./group/context.js";
+import { GroupWorker } from "./group/worker.js";
 import { pauseAt } from "./failpoints.js";
+
+/**
+ * A write is sent only while the lease will still be ours this long from now. The lease is given
+ * up at renewDeadline after the last renewal and others may take it only leaseDuration after it
+ * (5 s later by default): this margin keeps a statement that was just allowed inside that gap.
+ */
+const LEADERSHIP_MARGIN_MS = 1_000;
+
+/** Refusal of the leadership guard: this process may no longer change servers or objects. */
+export class NotLeaderError extends Error {
+  override readonly name = "NotLeaderError";
+}
 
 /** Whole-process shutdown budget: Kubernetes' default grace period is 30 s, ours is tighter. */
 const SHUTDOWN_BUDGET_MS = 9_000;
@@ -35,10 +48,11 @@ export class OperatorApp {
   private readonly elector: LeaderElector | undefined;
   private readonly status: StatusServer;
   private readonly servers;
-  private readonly managers = new Map<string, TopologyManager>();
+  private readonly managers = new Map<string, GroupWorker>();
   private readonly dns: DnsPublisher;
   private readonly taints: NodeTainter;
   private leading = false;
+  private shuttingDown = false;
 
   constructor(private readonly config: OperatorConfig) {
     this.log = createLogger({ level: config.logLevel, base: { identity: config.identity } });
@@ -111,13 +125,13 @@ export class OperatorApp {
   }
 
   private onGroup(group: MysqlFailoverGroup): void {
-    if (!this.leading) return;
+    if (!this.leading || this.shuttingDown) return;
     const existing = this.managers.get(key(group));
     if (existing) {
       existing.update(group);
       return;
     }
-    const manager = new TopologyManager(group, this.managerDeps());
+    const manager = new GroupWorker(group, this.groupDeps());
     this.managers.set(key(group), manager);
     manager.start();
   }
@@ -129,7 +143,25 @@ export class OperatorApp {
     await manager.stop();
   }
 
-  private managerDeps(): ManagerDeps {
+  /**
+   * The leadership guard: runs right before every statement sent to a site and every write of a
+   * group's objects, and throws unless this process leads and will still hold the lease
+   * LEADERSHIP_MARGIN_MS from now. An operation between two steps stops at the next one.
+   */
+  private readonly assertLeading = (): void => {
+    if (this.leads(LEADERSHIP_MARGIN_MS)) return;
+    throw new NotLeaderError(this.leading ? `the lease may be lost within ${LEADERSHIP_MARGIN_MS} ms; nothing more is sent until it is renewed` : "not the leader: this replica does not manage groups now");
+  };
+
+  private leads(marginMs: number): boolean {
+    return this.leading && (!this.elector || this.elector.holdsLease(marginMs));
+  }
+
+  private groupDeps(): GroupDeps {
+    const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+      this.assertLeading();
+      return fn(...args);
+    };
     return {
       log: this.log,
       metrics: this.metrics,
@@ -143,29 +175,32 @@ export class OperatorApp {
         }
       },
       openProbe: (address, account) => {
-        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: 2_000 });
+        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: 2_000 }, this.assertLeading);
         return {
           observe: (deadlineMs) => client.run("observe", (s) => s.flavor.observe(s), deadlineMs),
           close: () => client.close(),
         };
       },
-      patchStatus: async (namespace, name, status) => {
+      patchStatus: guarded(async (namespace: string, name: string, status: StatusPatch) => {
         await this.kube.patchFailoverGroupStatus(namespace, name, status);
-      },
-      patchAnnotations: async (namespace, name, annotations, resourceVersion) => {
+      }),
+      patchAnnotations: guarded(async (namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string) => {
         await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations }, resourceVersion === undefined ? {} : { resourceVersion });
-      },
+      }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
       withSite: async (address, account, operation, fn, deadlineMs) => {
-        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: deadlineMs });
+        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: deadlineMs }, this.assertLeading);
         try {
           return await client.run(operation, fn, deadlineMs);
         } finally {
           client.close();
         }
       },
-      followPrimary: (group, spec, site) => this.followPrimary(group, spec, site),
-      recordEvent: (group, event) => void this.events.record(group, event.type, event.reason as EventReason, event.message),
+      followPrimary: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string) => this.followPrimary(group, spec, site)),
+      recordEvent: (group, event) => {
+        // An event is a report, not an action: one a deposed leader would have written is dropped.
+        if (this.leads(0)) void this.events.record(group, event.type, event.reason as EventReason, event.message);
+      },
       publish: (message) => this.status.publish(message),
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
     };
@@ -201,7 +236,9 @@ export class OperatorApp {
   async shutdown(): Promise<void> {
     this.log.info(LOG_MESSAGES.operatorStopping);
     const work = (async () => {
-      this.leading = false;
+      // Still the leader while the workers finish the cycle in flight (their writes pass the
+      // guard); the lease is released only after they stopped.
+      this.shuttingDown = true;
       await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
       if (this.elector) await this.elector.release().catch((err: unknown) => this.log.warn(LOG_MESSAGES.leaseError, { error: errorText(err) }));
       this.informer.stop();

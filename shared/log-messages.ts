@@ -20,6 +20,7 @@ export const LOG_MESSAGES = {
   managerReconfigured: "topology manager reconfigured",
   managerStopped: "topology manager stopped",
   pollFailed: "site poll failed",
+  reconcileFailed: "reconcile failed",
   siteStateChanged: "site state changed",
   verdictChanged: "topology verdict changed",
   statusPatchFailed: "status patch failed",

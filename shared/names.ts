@@ -120,6 +120,7 @@ export const METRICS = {
   failoverFailuresTotal: "bloodraven_failover_failures_total",
   failoverBlockedTotal: "bloodraven_failover_blocked_total",
   failoverLostTransactionsTotal: "bloodraven_failover_lost_transactions_total",
+  reconcileErrorsTotal: "bloodraven_reconcile_errors_total",
   websocketConnectedClients: "bloodraven_websocket_connected_clients",
   replicationLagSeconds: "bloodraven_replication_lag_seconds",
   replicationRunning: "bloodraven_replication_running",

@@ -109,6 +109,7 @@ export class OperatorMetrics {
   private readonly failoverFailures: Counter<"namespace" | "group" | "reason">;
   private readonly failoverBlocked: Counter<"namespace" | "group" | "reason">;
   private readonly failoverLost: Counter<"namespace" | "group" | "site">;
+  private readonly reconcileErrors: Counter<"namespace" | "group" | "reconciler">;
   private readonly plannedDuration: Histogram<"namespace" | "group">;
   private readonly plannedLagWait: Histogram<"namespace" | "group">;
   private readonly websocketDrops: Counter<"reason">;
@@ -129,6 +130,7 @@ export class OperatorMetrics {
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
     failoverBlocked: SeriesIndex<"namespace" | "group" | "reason">;
     failoverLost: SeriesIndex<"namespace" | "group" | "site">;
+    reconcileErrors: SeriesIndex<"namespace" | "group" | "reconciler">;
     plannedDuration: SeriesIndex<"namespace" | "group">;
     plannedLagWait: SeriesIndex<"namespace" | "group">;
     maintenance: SeriesIndex<"namespace" | "group">;
@@ -182,6 +184,12 @@ export class OperatorMetrics {
       name: METRICS.failoverLostTransactionsTotal,
       help: "Received but unapplied transactions an emergency promotion discarded on the promoted site (only with spec.emergencyFailover.allowReceivedTransactionLoss)",
       labelNames: ["namespace", "group", "site"],
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: METRICS.reconcileErrorsTotal,
+      help: "Cycles in which one of a group's reconcilers (observe, maintenance, planned, failover, followers, status) failed; the next cycle retries",
+      labelNames: ["namespace", "group", "reconciler"],
       registers,
     });
     this.plannedDuration = new Histogram({
@@ -287,6 +295,7 @@ export class OperatorMetrics {
       failoverFailures: new SeriesIndex(this.failoverFailures),
       failoverBlocked: new SeriesIndex(this.failoverBlocked),
       failoverLost: new SeriesIndex(this.failoverLost),
+      reconcileErrors: new SeriesIndex(this.reconcileErrors),
       plannedDuration: new SeriesIndex(this.plannedDuration),
       plannedLagWait: new SeriesIndex(this.plannedLagWait),
       maintenance: new SeriesIndex(this.maintenance),
@@ -360,6 +369,10 @@ export class OperatorMetrics {
 
   recordLostTransactions(namespace: string, group: string, site: string, count: number): void {
     this.failoverLost.inc(this.index.failoverLost.track({ namespace, group, site }), count);
+  }
+
+  recordReconcileError(namespace: string, group: string, reconciler: string): void {
+    this.reconcileErrors.inc(this.index.reconcileErrors.track({ namespace, group, reconciler }));
   }
 
   recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void {

@@ -81,7 +81,17 @@ export class LeaderElector {
 
   /** True while this replica holds a lease it renewed less than renewDeadline ago. */
   isLeader(): boolean {
-    return this.leadership !== undefined && Date.now() < this.lossAt;
+    return this.holdsLease(0);
+  }
+
+  /**
+   * True while this replica will still hold the lease `marginMs` from now, by the renewal it last
+   * made: what a write checks right before it is sent. Read from the clock, not from the loss
+   * timer, so a process that was frozen (SIGSTOP, a VM pause) answers false the moment it resumes,
+   * before the timer has had its turn.
+   */
+  holdsLease(marginMs: number): boolean {
+    return this.leadership !== undefined && Date.now() + marginMs < this.lossAt;
   }
 
   /**

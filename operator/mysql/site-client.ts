@@ -148,9 +148,14 @@ export class SiteClient {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
+  /**
+   * `allowed` runs before each connection and each statement and throws to refuse it (the
+   * operator's leadership guard): nothing is sent by a process that may no longer act.
+   */
   constructor(
     private readonly target: SiteEndpoint,
     private readonly options: SiteClientOptions,
+    private readonly allowed: () => void = () => undefined,
   ) {
     for (const [name, value] of Object.entries(options)) {
       if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`SiteClient ${name} must be a positive number of milliseconds, got ${value}`);
@@ -181,6 +186,7 @@ export class SiteClient {
       // Expired while waiting: the deadline timer has already answered the caller.
       if (call.over) throw new Error("expired before its turn");
       if (this.closed) throw new ConnectionError(this.endpoint, operation, "start", new Error("the client is closed"));
+      this.allowed();
       const link = await this.open(call);
       return fn(this.session(link, call));
     });
@@ -241,6 +247,11 @@ export class SiteClient {
       return Promise.reject(new ConnectionError(this.endpoint, call.operation, label, new Error("the call has already ended; statement not sent")));
     }
     if (link.broken) return Promise.reject(new ConnectionError(this.endpoint, call.operation, label, new Error("the connection is gone")));
+    try {
+      this.allowed();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const limitMs = Math.min(opts?.timeoutMs ?? this.options.queryTimeoutMs, call.deadlineAt - performance.now());
     // Only the overall deadline can run out; its timer may just not have fired yet.
     if (limitMs <= 0) {

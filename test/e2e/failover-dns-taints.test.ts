@@ -1,5 +1,5 @@
 /**
- * operator/failover/dns.ts and operator/failover/taints.ts against the real kube-apiserver (and
+ * operator/routing/dns.ts and operator/routing/taints.ts against the real kube-apiserver (and
  * the controller manager's garbage collector): the external-dns DNSEndpoint written by
  * server-side apply, and the per-group read-only taint on Node objects.
  */
@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DNS_ENDPOINT_CRD, DnsEndpointCrdMissingError, DnsPublisher, dnsEndpointName, type DnsEndpointObject } from "../../operator/failover/dns.js";
-import { NodeTainter, READ_ONLY_TAINT_EFFECT, hasReadOnlyTaint } from "../../operator/failover/taints.js";
+import { DNS_ENDPOINT_CRD, DnsEndpointCrdMissingError, DnsPublisher, dnsEndpointName, type DnsEndpointObject } from "../../operator/routing/dns.js";
+import { NodeTainter, READ_ONLY_TAINT_EFFECT, hasReadOnlyTaint } from "../../operator/routing/taints.js";
 import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, readOnlyTaintKey } from "../../shared/names.js";

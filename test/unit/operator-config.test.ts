@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseOperatorConfig } from "../../operator/config.js";
-import { parseDsn } from "../../operator/topology/credentials.js";
+import { parseDsn } from "../../operator/group/credentials.js";
 
 describe("operator configuration", () => {
   it("has production defaults", () => {

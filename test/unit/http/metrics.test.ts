@@ -41,6 +41,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordFailoverFailure(namespace, group, "dns_failed");
   metrics.recordFailoverBlocked(namespace, group, "PrimaryReachableByReplicas");
   metrics.recordLostTransactions(namespace, group, "pdx", 3);
+  metrics.recordReconcileError(namespace, group, "followers");
   metrics.setMaintenance(namespace, group, true);
 }
 
@@ -67,6 +68,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.siteRole, "gauge", ["group", "namespace", "role", "site"]],
     [METRICS.divergentTransactions, "gauge", ["group", "namespace", "site"]],
     [METRICS.websocketDroppedClientsTotal, "counter", ["reason"]],
+    [METRICS.reconcileErrorsTotal, "counter", ["group", "namespace", "reconciler"]],
   ];
 
   it.each(expected)("%s is a %s labelled %j", async (name, type, labels) => {

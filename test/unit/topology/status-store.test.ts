@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MysqlFailoverGroupStatus } from "../../../shared/api/index.js";
 import type { TopologyStatus } from "../../../shared/topology/status.js";
-import { GroupStatusStore } from "../../../operator/topology/status-store.js";
+import { GroupStatusStore } from "../../../operator/group/status-store.js";
 import type { Logger } from "../../../operator/log.js";
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;

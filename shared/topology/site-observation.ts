@@ -1,4 +1,4 @@
-import { receiverLink, type ReceiverSample } from "../../shared/failover/witness.js";
+import { receiverLink, type ReceiverSample } from "../failover/witness.js";
 
 /** What one poll of one server reports, flavor-independent. */
 export interface SiteObservation {

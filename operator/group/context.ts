@@ -1,0 +1,139 @@
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup } from "../../shared/api/index.js";
+import { withDefaults } from "../../shared/api/index.js";
+import { parseDuration } from "../../shared/duration.js";
+import type { SiteState } from "../../shared/names.js";
+import type { GroupStatusMessage } from "../../shared/status-message.js";
+import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
+import type { SiteAddress, SiteObservation } from "../../shared/topology/site-observation.js";
+import type { StatusPatch } from "../../shared/kube/client.js";
+import type { Logger } from "../log.js";
+import type { SiteSession } from "../mysql/site-client.js";
+import type { GroupCredentials, MysqlAccount, SecretReader } from "./credentials.js";
+import type { GroupMetrics } from "./metrics.js";
+import { GroupStatusStore } from "./status-store.js";
+
+export interface SiteProbe {
+  /** Must settle within deadlineMs, whatever the server does. */
+  observe(deadlineMs: number): Promise<SiteObservation>;
+  close(): void;
+}
+
+/** What a group's reconcilers need from the process: I/O, each bounded by its own deadline. */
+export interface GroupDeps {
+  log: Logger;
+  metrics: GroupMetrics;
+  readSecret: SecretReader;
+  openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
+  /** JSON merge patch of the status subresource (null removes a field). */
+  patchStatus(namespace: string, name: string, status: StatusPatch): Promise<void>;
+  /** null removes an annotation; with resourceVersion, only if the object still has it (409 otherwise). */
+  patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
+  /** A fresh read of the group from the API server. */
+  readGroup(namespace: string, name: string): Promise<MysqlFailoverGroup>;
+  /** A fresh connection for a mutation, bounded by deadlineMs and closed afterwards. */
+  withSite<T>(address: SiteAddress, account: MysqlAccount, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
+  /** Points DNS and node taints at the primary; throws when that failed. */
+  followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
+  recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;
+  publish(message: GroupStatusMessage): void;
+  /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
+  pause(point: string): Promise<void>;
+  /** Volatile status fields (lastSeen, GTIDs, lag) are written at most this often. */
+  statusRefreshMs?: number;
+}
+
+/** Address the operator polls: the endpoint of an external site, the site's Service otherwise. */
+export function siteAddress(group: string, namespace: string, site: DefaultedSiteSpec): SiteAddress {
+  if (site.endpoint) return { host: site.endpoint.host, port: site.endpoint.port };
+  return { host: `mysql-${group}-${site.name}.${namespace}.svc`, port: 3306 };
+}
+
+/**
+ * One group as its reconcilers share it: the object and its defaulted spec, the status store, the
+ * MySQL accounts, and the debounced site states, which the executors' own actions update at once.
+ */
+export class GroupContext {
+  group: MysqlFailoverGroup;
+  spec: DefaultedMysqlFailoverGroupSpec;
+  credentials: GroupCredentials | undefined;
+  memory: GroupMemory = EMPTY_MEMORY;
+  readonly store: GroupStatusStore;
+  readonly log: Logger;
+  /** Asks the worker for a cycle now, or right after the one running. */
+  nudge: () => void = () => undefined;
+
+  constructor(
+    group: MysqlFailoverGroup,
+    readonly deps: GroupDeps,
+  ) {
+    this.group = group;
+    this.spec = withDefaults(group.spec);
+    this.log = deps.log.child({ namespace: this.namespace, group: this.name });
+    this.store = new GroupStatusStore(group.status, {
+      log: this.log,
+      patchStatus: (status) => this.deps.patchStatus(this.namespace, this.name, status),
+      patchAnnotations: (annotations) => this.deps.patchAnnotations(this.namespace, this.name, annotations),
+      // Jittered per group so that a thousand groups do not refresh their status in one burst.
+      refreshMs: (deps.statusRefreshMs ?? 30_000) * (1 + Math.random() / 2),
+      // A switchover in Resuming ends once the new primary is recorded: that may have been this write.
+      onWritten: (written) => {
+        if (written.plannedFailover?.phase === "Resuming") this.nudge();
+      },
+    });
+  }
+
+  get namespace(): string {
+    return this.group.metadata.namespace ?? "default";
+  }
+
+  get name(): string {
+    return this.group.metadata.name ?? "";
+  }
+
+  get annotations(): Readonly<Record<string, string>> {
+    return this.group.metadata.annotations ?? {};
+  }
+
+  pollIntervalMs(): number {
+    return parseDuration(this.spec.pollInterval);
+  }
+
+  address(site: string): SiteAddress {
+    const spec = this.spec.sites.find((s) => s.name === site);
+    if (!spec) throw new Error(`no site ${site} in the spec`);
+    return siteAddress(this.name, this.namespace, spec);
+  }
+
+  addresses(): Map<string, SiteAddress> {
+    return new Map(this.spec.sites.map((s) => [s.name, siteAddress(this.name, this.namespace, s)]));
+  }
+
+  /** The debounced state of every site. */
+  states(): Map<string, SiteState> {
+    return new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
+  }
+
+  withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T> {
+    const account = this.credentials?.operator;
+    if (!account) return Promise.reject(new Error("operator credentials unavailable"));
+    return this.deps.withSite(this.address(site), account, operation, fn, deadlineMs);
+  }
+
+  /** Sessions a fence must not kill: the operator's own and replication's. */
+  spareUsers(): string[] {
+    return [...new Set([this.credentials?.operator.user, this.credentials?.replication.user].filter((u): u is string => u !== undefined))];
+  }
+
+  recordEvent(event: TopologyEvent): void {
+    this.deps.recordEvent(this.group, event);
+  }
+
+  /** Our own actions change a site's state at once; waiting for debounced polls would only lag. */
+  markState(site: string, state: "writable" | "read-only"): void {
+    const trackers = new Map(this.memory.trackers);
+    const prev = trackers.get(site);
+    if (!prev) return;
+    trackers.set(site, { ...prev, state, consecutiveFailures: 0, consecutiveWritable: state === "writable" ? this.spec.recoveryThreshold : 0 });
+    this.memory = { ...this.memory, trackers };
+  }
+}

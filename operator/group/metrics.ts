@@ -1,0 +1,27 @@
+import type { FailoverFailureReason, FailoverStage, PlannedFailoverResult, SiteRole, SiteState } from "../../shared/names.js";
+
+/** The metrics one group reports (operator/http/metrics.ts implements them). */
+export interface GroupMetrics {
+  observePoll(namespace: string, group: string, site: string, seconds: number): void;
+  observeCycle(seconds: number): void;
+  recordTransition(namespace: string, group: string, site: string, from: SiteState, to: SiteState): void;
+  /** Creates a site's counters at zero, so the first increment shows in increase(). */
+  registerSite(namespace: string, group: string, site: string): void;
+  forgetSite(namespace: string, group: string, site: string): void;
+  setSiteState(namespace: string, group: string, site: string, state: SiteState): void;
+  setSiteRole(namespace: string, group: string, site: string, role: SiteRole): void;
+  setReplication(namespace: string, group: string, site: string, lagSeconds: number | null, ioRunning: boolean, sqlRunning: boolean): void;
+  clearReplication(namespace: string, group: string, site: string): void;
+  forgetGroup(namespace: string, group: string): void;
+  recordFailover(namespace: string, group: string, targetSite: string): void;
+  observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
+  recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
+  recordFailoverBlocked(namespace: string, group: string, reason: string): void;
+  recordLostTransactions(namespace: string, group: string, site: string, count: number): void;
+  recordReconcileError(namespace: string, group: string, reconciler: string): void;
+  recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void;
+  observePlannedFailover(namespace: string, group: string, seconds: number): void;
+  observePlannedLagWait(namespace: string, group: string, seconds: number): void;
+  setMaintenance(namespace: string, group: string, active: boolean): void;
+  setDivergent(namespace: string, group: string, site: string, transactions: number): void;
+}

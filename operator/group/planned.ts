@@ -1,0 +1,106 @@
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { parseDuration } from "../../shared/duration.js";
+import { errorText } from "../../shared/errors.js";
+import { decisionSites } from "../../shared/failover/decision-input.js";
+import { annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { ANNOTATIONS } from "../../shared/names.js";
+import { PLANNED_HOLD_PHASES, type PlannedSite, type SeenRequest } from "../../shared/planned/step.js";
+import { PlannedExecutor } from "../planned/executor.js";
+import type { GroupContext } from "./context.js";
+import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+const requestOf = (g: MysqlFailoverGroup): string => JSON.stringify([g.metadata.annotations?.[ANNOTATIONS.plannedFailover], g.metadata.annotations?.[ANNOTATIONS.plannedFailoverRequestId]]);
+
+/**
+ * The planned failover (switchover): one step of its state machine (shared/planned/step.ts) per
+ * cycle, carried out by operator/planned/executor.ts. While it changes servers the emergency core
+ * stays out; a step that moved the switchover on asks for the next cycle at once.
+ */
+export class PlannedReconciler implements Reconciler {
+  readonly name = "planned";
+  private readonly executor: PlannedExecutor;
+
+  constructor(private readonly ctx: GroupContext) {
+    const { deps } = ctx;
+    const metrics = (): [string, string] => [ctx.namespace, ctx.name];
+    this.executor = new PlannedExecutor({
+      log: ctx.log,
+      withSite: (site, operation, fn, deadlineMs) => ctx.withSite(site, operation, fn, deadlineMs),
+      get spareUsers() {
+        return ctx.spareUsers();
+      },
+      persistBlock: (block, previous) => ctx.store.persistPlanned(block, previous),
+      setRequestId: (requestId) => deps.patchAnnotations(ctx.namespace, ctx.name, { [ANNOTATIONS.plannedFailoverRequestId]: requestId }),
+      clearRequest: (seen) => this.clearRequest(seen),
+      persistFailover: (record) => ctx.store.persistFailover(record),
+      recordEvent: (event) => ctx.recordEvent(event),
+      recordResult: (target, result) => deps.metrics.recordPlannedFailover(...metrics(), target, result),
+      observeDuration: (seconds) => deps.metrics.observePlannedFailover(...metrics(), seconds),
+      observeLagWait: (seconds) => deps.metrics.observePlannedLagWait(...metrics(), seconds),
+      markWritable: (site) => ctx.markState(site, "writable"),
+      markReadOnly: (site) => ctx.markState(site, "read-only"),
+      pause: (point) => deps.pause(point),
+    });
+  }
+
+  /** A switchover request (or its withdrawal) is picked up now rather than at the next poll. */
+  updated(previous: MysqlFailoverGroup): void {
+    if (requestOf(previous) !== requestOf(this.ctx.group)) this.ctx.nudge();
+  }
+
+  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    const phase = this.ctx.store.written?.plannedFailover?.phase;
+    cycle.holdEmergency = phase !== undefined && PLANNED_HOLD_PHASES.includes(phase);
+    if (!cycle.topology?.settled) return DONE;
+    try {
+      const { holdEmergency, progressed } = await this.step(cycle);
+      cycle.holdEmergency = holdEmergency;
+      return progressed ? requeue(0) : DONE;
+    } catch (err) {
+      this.ctx.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "step", error: errorText(err) });
+      return DONE;
+    }
+  }
+
+  private async step(cycle: GroupCycle): Promise<{ holdEmergency: boolean; progressed: boolean }> {
+    const { ctx } = this;
+    const written = ctx.store.written;
+    const current = written?.plannedFailover;
+    const annotations = ctx.annotations;
+    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, progressed: false };
+    const base = decisionSites({ spec: ctx.spec, states: ctx.states(), observations: cycle.observations ?? new Map(), addresses: ctx.addresses() });
+    const sites: PlannedSite[] = base.map((d) => {
+      const r = cycle.observations?.get(d.name)?.replica;
+      const recoveryState = written?.sites?.find((x) => x.name === d.name)?.recoveryState;
+      return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}) };
+    });
+    return this.executor.step({
+      now: new Date().toISOString(),
+      annotation: annotations[ANNOTATIONS.plannedFailover],
+      requestId: annotations[ANNOTATIONS.plannedFailoverRequestId],
+      current,
+      sites,
+      activeSite: written?.lastKnownPrimary || written?.activeSite || undefined,
+      lastFailover: newerRecord(statusRecord(written), annotatedRecord(annotations))?.at,
+      cooldownMs: parseDuration(ctx.spec.failoverCooldown),
+      defaults: ctx.spec.plannedFailover,
+    });
+  }
+
+  /**
+   * Removes the request annotations of a finished request, only while they still read as the step
+   * saw them: the write is conditional on the resourceVersion of a fresh read, so a request posted
+   * after the terminal status was written is never wiped. A conflict is retried next cycle (the
+   * state machine clears a finished request's leftover annotations).
+   */
+  private async clearRequest(seen: SeenRequest): Promise<void> {
+    const { ctx } = this;
+    const g = await ctx.deps.readGroup(ctx.namespace, ctx.name);
+    const a = g.metadata.annotations ?? {};
+    const request = a[ANNOTATIONS.plannedFailover];
+    const requestId = a[ANNOTATIONS.plannedFailoverRequestId];
+    if (request !== seen.request || requestId !== seen.requestId || (request === undefined && requestId === undefined)) return;
+    await ctx.deps.patchAnnotations(ctx.namespace, ctx.name, { [ANNOTATIONS.plannedFailover]: null, [ANNOTATIONS.plannedFailoverRequestId]: null }, g.metadata.resourceVersion);
+  }
+}

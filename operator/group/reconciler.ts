@@ -1,0 +1,50 @@
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import type { Blocked } from "../../shared/failover/decide.js";
+import type { MaintenanceState } from "../../shared/maintenance.js";
+import type { CycleResult, SitePoll } from "../../shared/topology/cycle.js";
+import type { SiteObservation } from "../../shared/topology/site-observation.js";
+import type { TopologyStatus } from "../../shared/topology/status.js";
+
+/**
+ * One cycle of one group: what the reconcilers before have found, for the ones after. Filled in
+ * list order (reconcilers.ts); a reconciler whose input is missing (an earlier one failed) does
+ * nothing this cycle.
+ */
+export interface GroupCycle {
+  readonly now: string;
+  /** The polls count toward the debounce thresholds (not a cycle started early). */
+  readonly counted: boolean;
+  /** observe: this cycle's polls, what they showed, the debounced result and the status it implies. */
+  polls?: SitePoll[];
+  observations?: ReadonlyMap<string, SiteObservation | undefined>;
+  topology?: CycleResult;
+  observed?: TopologyStatus;
+  /** maintenance: whether automatic failover is paused, and an unreadable annotation. */
+  maintenance?: { state: MaintenanceState; invalid?: string };
+  /** planned: a switchover is changing the servers; the emergency core stays out. */
+  holdEmergency?: boolean;
+  /** failover: the primary the group stands behind after this cycle, the one it just promoted, and why a wanted promotion did not happen. */
+  primary?: string;
+  promoted?: { site: string; decidedAt: number };
+  blocked?: Blocked;
+  /** followers: whether DNS and taints point at `primary`. */
+  routing?: { site: string; error?: string };
+}
+
+/** Done; again after `afterMs` (0: at once, sooner than the poll interval); or failed with `error`. */
+export type ReconcileResult = { kind: "done" } | { kind: "requeue"; afterMs: number } | { kind: "error"; error: string };
+
+export const DONE: ReconcileResult = { kind: "done" };
+export const requeue = (afterMs: number): ReconcileResult => ({ kind: "requeue", afterMs });
+export const failed = (error: string): ReconcileResult => ({ kind: "error", error });
+
+/** One concern of a group, run once per cycle in list order. */
+export interface Reconciler {
+  /** Names the reconciler in logs and in bloodraven_reconcile_errors_total. */
+  readonly name: string;
+  reconcile(cycle: GroupCycle): Promise<ReconcileResult>;
+  /** A new version of the object was stored in the context (`previous` is the one before). */
+  updated?(previous: MysqlFailoverGroup): void;
+  /** The group is no longer managed here. */
+  stop?(): void;
+}

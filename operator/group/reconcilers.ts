@@ -1,0 +1,27 @@
+import type { GroupContext } from "./context.js";
+import { FailoverReconciler } from "./failover.js";
+import { FollowersReconciler } from "./followers.js";
+import { MaintenanceReconciler } from "./maintenance.js";
+import { ObserveReconciler } from "./observe.js";
+import { PlannedReconciler } from "./planned.js";
+import type { Reconciler } from "./reconciler.js";
+import { StatusReconciler } from "./report.js";
+
+/**
+ * A group's concerns, in the order each cycle runs them: observe the sites, read maintenance,
+ * step a switchover, run the emergency/topology core (unless the switchover holds it), point DNS
+ * and taints at the primary, report. A new concern is a new file and one line here.
+ */
+export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
+  const observe = new ObserveReconciler(ctx);
+  const status = new StatusReconciler(ctx);
+  const reconcilers: Reconciler[] = [
+    observe,
+    new MaintenanceReconciler(ctx),
+    new PlannedReconciler(ctx),
+    new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
+    new FollowersReconciler(ctx),
+    status,
+  ];
+  return { reconcilers, status };
+}

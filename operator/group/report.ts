@@ -1,0 +1,53 @@
+import type { GroupStatusMessage } from "../../shared/status-message.js";
+import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
+import type { GroupContext } from "./context.js";
+import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/**
+ * Last in the list: turns what the cycle found into the group's status (written when it changed
+ * materially, status-store.ts) and into the status API's message.
+ */
+export class StatusReconciler implements Reconciler {
+  readonly name = "status";
+  private latest: GroupStatusMessage | undefined;
+
+  constructor(private readonly ctx: GroupContext) {}
+
+  /** The message of the last cycle, for the status API. */
+  snapshot(): GroupStatusMessage | undefined {
+    return this.latest;
+  }
+
+  /** Publishes a new primary that this cycle's polls confirm at once; the complete message follows at the end of the cycle. */
+  announce(cycle: GroupCycle, primary: string): void {
+    if (this.latest?.activeSite === primary || !cycle.observed) return;
+    const early = this.decorate(applyAuthority(cycle.observed, primary), cycle);
+    if (early.activeSite === primary) this.publish(early, cycle);
+  }
+
+  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    const { ctx } = this;
+    const { topology, polls } = cycle;
+    if (!topology || !polls) return DONE;
+    // Built again on the status as written now: the reconcilers before may have persisted recovery
+    // fields or a failover record, and this write must not put back what they just replaced.
+    const base = topologyStatus(ctx.store.written, topology, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
+    const status = withRouting(withFailoverBlocked(this.decorate(applyAuthority(base, cycle.primary), cycle), cycle.blocked, cycle.now), cycle.routing, ctx.group.metadata.generation ?? 0, cycle.now);
+    ctx.store.report(status);
+    this.publish(status, cycle);
+    return DONE;
+  }
+
+  private decorate(status: TopologyStatus, cycle: GroupCycle): TopologyStatus {
+    const m = cycle.maintenance;
+    return m ? withMaintenance(status, m.state, m.invalid, this.ctx.group.metadata.generation ?? 0, cycle.now) : status;
+  }
+
+  private publish(status: TopologyStatus, cycle: GroupCycle): void {
+    const { ctx } = this;
+    const roles = new Map(ctx.spec.sites.map((s) => [s.name, s.role]));
+    this.latest = statusMessage(ctx.namespace, ctx.name, status, roles, cycle.topology?.verdict.verdict ?? "Unknown", ctx.group.status ?? {}, cycle.now);
+    if (cycle.maintenance?.state.active) this.latest.maintenance = cycle.maintenance.state.maintenance;
+    ctx.deps.publish(this.latest);
+  }
+}
