@@ -21,6 +21,7 @@ export const LOG_MESSAGES = {
   managerStopped: "topology manager stopped",
   pollFailed: "site poll failed",
   reconcileFailed: "reconcile failed",
+  ignoredSpecFields: "spec fields not acted on",
   siteStateChanged: "site state changed",
   verdictChanged: "topology verdict changed",
   statusPatchFailed: "status patch failed",

@@ -91,6 +91,7 @@ export const EVENT_REASONS = {
   siteRecovered: "SiteRecovered",
   siteUnreachable: "SiteUnreachable",
   siteFenced: "SiteFenced",
+  ignoredSpecFields: "IgnoredSpecFields",
   failoverActionFailed: "FailoverActionFailed",
   failoverBlocked: "FailoverBlocked",
   dnsUpdateFailed: "DnsUpdateFailed",

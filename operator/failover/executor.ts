@@ -73,7 +73,6 @@ export interface ExecutorDeps {
   recordFailure(reason: FailoverFailureReason): void;
   recordLostTransactions(site: string, count: number): void;
   relayLogPolicy(): RelayLogPolicy;
-  setDivergent(site: string, transactions: number): void;
   recordEvent(event: TopologyEvent): void;
   /** Tells the topology memory that a site is writable now (we just confirmed it). */
   markWritable(site: string): void;
@@ -138,7 +137,6 @@ export class FailoverExecutor {
         case "clearRecovery":
           if (this.deps.recoveryOf(action.site)) {
             await this.deps.persistRecovery(action.site, undefined);
-            this.deps.setDivergent(action.site, 0);
             this.deps.recordEvent({ type: "Normal", reason: EVENT_REASONS.recoveryComplete, message: `${action.site} replicates from the primary again` });
           }
           return true;
@@ -297,7 +295,6 @@ export class FailoverExecutor {
     const before = this.deps.recoveryOf(site);
     if (before?.state === state && before.divergentGtid === divergentGtid && before.divergentTransactionCount === count) return;
     await this.deps.persistRecovery(site, { state, divergentGtid, ...(count !== undefined ? { divergentTransactionCount: count } : {}) });
-    this.deps.setDivergent(site, count ?? 1);
     const only = `${site} holds the only copy of them: recover or replay what you need before recloning it (kubectl bloodraven reclone <group> ${site} destroys them)`;
     this.deps.recordEvent(
       errant

@@ -64,7 +64,6 @@ export class FailoverReconciler implements Reconciler {
         applyTimeoutSeconds: parseDuration(ctx.spec.emergencyFailover.relayLogApplyTimeout) / 1000,
         allowReceivedTransactionLoss: ctx.spec.emergencyFailover.allowReceivedTransactionLoss,
       }),
-      setDivergent: (site, n) => deps.metrics.setDivergent(...metrics(), site, n),
       recordEvent: (event) => ctx.recordEvent(event),
       markWritable: (site) => ctx.markState(site, "writable"),
       markReadOnly: (site) => ctx.markState(site, "read-only"),

@@ -6,9 +6,11 @@ import { ObserveReconciler } from "./observe.js";
 import { PlannedReconciler } from "./planned.js";
 import type { Reconciler } from "./reconciler.js";
 import { StatusReconciler } from "./report.js";
+import { SpecWarningsReconciler } from "./spec-warnings.js";
 
 /**
- * A group's concerns, in the order each cycle runs them: observe the sites, read maintenance,
+ * A group's concerns, in the order each cycle runs them: say which spec fields are not acted on
+ * yet (once per generation), observe the sites, read maintenance,
  * step a switchover, run the emergency/topology core (unless the switchover holds it), point DNS
  * and taints at the primary, report. A new concern is a new file and one line here.
  */
@@ -16,6 +18,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
   const observe = new ObserveReconciler(ctx);
   const status = new StatusReconciler(ctx);
   const reconcilers: Reconciler[] = [
+    new SpecWarningsReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx),

@@ -34,6 +34,9 @@ export class StatusReconciler implements Reconciler {
     const base = topologyStatus(ctx.store.written, topology, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
     const status = withRouting(withFailoverBlocked(this.decorate(applyAuthority(base, cycle.primary), cycle), cycle.blocked, cycle.now), cycle.routing, ctx.group.metadata.generation ?? 0, cycle.now);
     ctx.store.report(status);
+    // From the recorded recovery fields, every cycle: a restarted operator or a new leader exports
+    // what is still unresolved, and a healthy site reads 0 (an alert on it must not clear by itself).
+    for (const s of status.sites) ctx.deps.metrics.setDivergent(ctx.namespace, ctx.name, s.name, s.divergentGtid ? (s.divergentTransactionCount ?? 1) : 0);
     this.publish(status, cycle);
     return DONE;
   }

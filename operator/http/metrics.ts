@@ -188,7 +188,7 @@ export class OperatorMetrics {
     });
     this.reconcileErrors = new Counter({
       name: METRICS.reconcileErrorsTotal,
-      help: "Cycles in which one of a group's reconcilers (observe, maintenance, planned, failover, followers, status) failed; the next cycle retries",
+      help: "Cycles in which one of a group's reconcilers (spec-warnings, observe, maintenance, planned, failover, followers, status) failed; the next cycle retries",
       labelNames: ["namespace", "group", "reconciler"],
       registers,
     });

@@ -36,7 +36,9 @@ export function topologyVerdict(sites: readonly SiteView[]): TopologyVerdict {
   const activeSite = only && only.role === "primary-candidate" && writableNonPromotable.length === 0 ? only.name : "";
 
   if (writableNonPromotable.length > 0) {
-    return { ...base, verdict: coreWritable.length > 1 ? "SplitBrain" : "Degraded", activeSite, message: `writable site(s) that may not be primary: ${writableNonPromotable.join(", ")}; they must be fenced` };
+    // Two writers, whichever their roles: a reader or dr-only site taking writes beside the
+    // primary is the split brain it looks like. Alone, it is a site to fence.
+    return { ...base, verdict: writable.length > 1 ? "SplitBrain" : "Degraded", activeSite, message: `writable site(s) that may not be primary: ${writableNonPromotable.join(", ")}; they must be fenced` };
   }
   if (core.length > 0 && unreachable.length === core.length) {
     return { ...base, verdict: "TotalLoss", activeSite, message: "all sites are unreachable" };

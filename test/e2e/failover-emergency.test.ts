@@ -255,6 +255,20 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
     await new Promise((r) => setTimeout(r, 3 * POLL_MS));
     expect(await iad.isReadOnly()).toBe(true);
     expect(await iad.replicaStatus()).toBeUndefined();
+
+    // A restarted operator exports the unresolved divergence from the status at its first cycles
+    // (the alert on it must not clear while nothing was fixed), and 0 for the healthy site.
+    await operator.stop();
+    operator = await OperatorProcess.start({ identity: "failover-op-3", args: [`--namespaces=${ns}`, "--no-leader-election"] });
+    await waitFor(
+      "the divergence exported again after the restart",
+      async () => {
+        const text = await (await fetch(operator.url("metrics", "/metrics"))).text();
+        return text.includes(`bloodraven_divergent_transactions{namespace="${ns}",group="ledger",site="iad"} 2`) && text.includes(`bloodraven_divergent_transactions{namespace="${ns}",group="ledger",site="pdx"} 0`);
+      },
+      10_000,
+      200,
+    );
   });
 });
 

@@ -15,7 +15,8 @@ describe("topology verdict (the seeds' decision table)", () => {
     { name: "not yet polled counts as unreachable", sites: [site("iad", "writable"), site("pdx", "unknown")], verdict: "Degraded", active: "iad" },
     { name: "writable dr-only is fenced, not trusted", sites: [site("iad", "read-only"), site("pdx", "read-only"), site("dr", "writable", "dr-only")], verdict: "Degraded", active: "" },
     { name: "writable dr-only beside the primary", sites: [site("iad", "writable"), site("pdx", "read-only"), site("dr", "writable", "dr-only")], verdict: "SplitBrain", active: "" },
-    { name: "writable reader beside the primary", sites: [site("iad", "writable"), site("pdx", "read-only"), site("r", "writable", "read-only")], verdict: "Degraded", active: "" },
+    { name: "writable reader beside the primary", sites: [site("iad", "writable"), site("pdx", "read-only"), site("r", "writable", "read-only")], verdict: "SplitBrain", active: "" },
+    { name: "writable reader without a primary is fenced, not a split brain", sites: [site("iad", "read-only"), site("pdx", "read-only"), site("r", "writable", "read-only")], verdict: "Degraded", active: "" },
     { name: "reader unreachable does not degrade", sites: [site("iad", "writable"), site("pdx", "read-only"), site("r", "unreachable", "read-only")], verdict: "Healthy", active: "iad" },
     { name: "three sites, two writable", sites: [site("a", "writable"), site("b", "writable"), site("c", "read-only")], verdict: "SplitBrain", active: "" },
   ];

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ignoredSpecFields } from "../../../shared/api/ignored-fields.js";
+import type { MysqlFailoverGroupSpec } from "../../../shared/api/index.js";
+
+const external = (name: string) => ({ name, endpoint: { host: `${name}.db`, port: 3306 } });
+const base: MysqlFailoverGroupSpec = { sites: [external("iad"), external("pdx")], credentials: { operator: { secretName: "ops" } } };
+
+describe("ignoredSpecFields", () => {
+  it("names nothing for external sites with the defaults the API server wrote", () => {
+    expect(ignoredSpecFields({ ...base, image: "mysql:8.4", updateStrategy: "OrderedUpdate", connectionDrainTimeout: "30s" })).toEqual([]);
+  });
+
+  it("names every field that is set and not acted on, per site for the managed-site fields", () => {
+    const spec: MysqlFailoverGroupSpec = {
+      ...base,
+      image: "mysql:8.0",
+      sidecarImage: "bloodraven/sidecar:1",
+      updateStrategy: "Recreate",
+      mysqlConf: { max_connections: "500" },
+      connectionDrainTimeout: "10s",
+      sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
+    };
+    expect(ignoredSpecFields(spec)).toEqual([
+      "spec.image",
+      "spec.sidecarImage",
+      "spec.updateStrategy",
+      "spec.mysqlConf",
+      "spec.connectionDrainTimeout",
+      "spec.sites[pdx].storage",
+      "spec.sites[pdx].resources",
+      "spec.sites[pdx].zone",
+    ]);
+  });
+});
