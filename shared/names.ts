@@ -146,6 +146,10 @@ export const TAINT_ACTIONS = ["apply", "remove"] as const;
 export type TaintAction = (typeof TAINT_ACTIONS)[number];
 
 /** `result` label of bloodraven_planned_failovers_total. */
+/** `kind` of bloodraven_failovers_total: who promoted, the emergency core or a switchover. */
+export const FAILOVER_KINDS = ["emergency", "planned"] as const;
+export type FailoverKind = (typeof FAILOVER_KINDS)[number];
+
 export const PLANNED_FAILOVER_RESULTS = ["success", "rejected", "failed_timeout", "failed_other"] as const;
 export type PlannedFailoverResult = (typeof PLANNED_FAILOVER_RESULTS)[number];
 

@@ -55,7 +55,7 @@ export class FailoverReconciler implements Reconciler {
       persistRecovery: (site, record) => ctx.store.persistRecovery(site, record),
       recoveryOf: (site) => ctx.store.recoveryOf(site),
       recordFailover: (site, seconds) => {
-        deps.metrics.recordFailover(...metrics(), site);
+        deps.metrics.recordFailover(...metrics(), site, "emergency");
         deps.metrics.observeFailover(...metrics(), "writable", seconds.toWritable);
       },
       recordFailure: (reason) => deps.metrics.recordFailoverFailure(...metrics(), reason),

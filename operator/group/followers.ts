@@ -5,14 +5,23 @@ import type { GroupContext } from "./context.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /**
- * Keeps DNS and the node taints following the primary the failover reconciler stands behind:
- * moved right after a promotion, and retried every cycle until they match (a failed DNS write
+ * DNS and taints are read back and corrected at least this often while nothing else changed: a
+ * taint removed by hand, a new node matching a site's selector, or a DNSEndpoint edited by hand.
+ * Each pass reads them (one GET, one node LIST per tainted site) and writes only what differs.
+ */
+export const ROUTING_RESYNC_MS = 10_000;
+
+/**
+ * Keeps DNS and the node taints following the primary the failover reconciler stands behind,
+ * level-based: brought to the desired state at once when the primary or the spec changes, again
+ * every ROUTING_RESYNC_MS, and every cycle while the last attempt failed (a failed DNS write
  * never causes another failover).
  */
 export class FollowersReconciler implements Reconciler {
   readonly name = "followers";
-  private followed = "";
-  /** Why DNS and taints do not follow `followed`'s successor yet. */
+  /** The primary, generation and time of the last pass that succeeded. */
+  private followed: { site: string; generation: number; at: number } | undefined;
+  /** Why the last pass failed; the next cycle tries again. */
   private error: string | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
@@ -21,10 +30,12 @@ export class FollowersReconciler implements Reconciler {
     const { ctx } = this;
     const primary = cycle.primary;
     if (!primary) return DONE;
-    if (primary !== this.followed) {
+    const generation = ctx.group.metadata.generation ?? 0;
+    const f = this.followed;
+    if (this.error !== undefined || f === undefined || f.site !== primary || f.generation !== generation || Date.now() - f.at >= ROUTING_RESYNC_MS) {
       try {
         await ctx.deps.followPrimary(ctx.group, ctx.spec, primary);
-        this.followed = primary;
+        this.followed = { site: primary, generation, at: Date.now() };
         this.error = undefined;
         if (cycle.promoted?.site === primary) ctx.deps.metrics.observeFailover(ctx.namespace, ctx.name, "dns", (Date.now() - cycle.promoted.decidedAt) / 1000);
       } catch (err) {
@@ -34,7 +45,7 @@ export class FollowersReconciler implements Reconciler {
         ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.dnsUpdateFailed, message: `moving DNS and taints to ${primary} failed (retried every poll): ${this.error}` });
       }
     }
-    cycle.routing = { site: primary, ...(this.followed !== primary && this.error ? { error: this.error } : {}) };
+    cycle.routing = { site: primary, ...(this.error ? { error: this.error } : {}) };
     return DONE;
   }
 }

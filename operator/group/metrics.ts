@@ -1,4 +1,4 @@
-import type { FailoverFailureReason, FailoverStage, PlannedFailoverResult, SiteRole, SiteState } from "../../shared/names.js";
+import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, SiteRole, SiteState } from "../../shared/names.js";
 
 /** The metrics one group reports (operator/http/metrics.ts implements them). */
 export interface GroupMetrics {
@@ -13,7 +13,7 @@ export interface GroupMetrics {
   setReplication(namespace: string, group: string, site: string, lagSeconds: number | null, ioRunning: boolean, sqlRunning: boolean): void;
   clearReplication(namespace: string, group: string, site: string): void;
   forgetGroup(namespace: string, group: string): void;
-  recordFailover(namespace: string, group: string, targetSite: string): void;
+  recordFailover(namespace: string, group: string, targetSite: string, kind: FailoverKind): void;
   observeFailover(namespace: string, group: string, stage: FailoverStage, seconds: number): void;
   recordFailoverFailure(namespace: string, group: string, reason: FailoverFailureReason): void;
   recordFailoverBlocked(namespace: string, group: string, reason: string): void;

@@ -36,6 +36,7 @@ export class PlannedReconciler implements Reconciler {
       persistFailover: (record) => ctx.store.persistFailover(record),
       recordEvent: (event) => ctx.recordEvent(event),
       recordResult: (target, result) => deps.metrics.recordPlannedFailover(...metrics(), target, result),
+      recordPromotion: (target) => deps.metrics.recordFailover(...metrics(), target, "planned"),
       observeDuration: (seconds) => deps.metrics.observePlannedFailover(...metrics(), seconds),
       observeLagWait: (seconds) => deps.metrics.observePlannedLagWait(...metrics(), seconds),
       markWritable: (site) => ctx.markState(site, "writable"),

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import {
+  FAILOVER_KINDS,
   METRICS,
   PLANNED_FAILOVER_RESULTS,
   SITE_ROLES,
@@ -7,6 +8,7 @@ import {
   TAINT_ACTIONS,
   WEBSOCKET_DROP_REASONS,
   type FailoverFailureReason,
+  type FailoverKind,
   type FailoverStage,
   type PlannedFailoverResult,
   type SiteRole,
@@ -95,7 +97,7 @@ export class OperatorMetrics {
   private readonly transitions: Counter<SiteLabel | "from" | "to">;
   private readonly taints: Counter<SiteLabel | "action">;
   private readonly dnsFlips: Counter<SiteLabel>;
-  private readonly failovers: Counter<TargetLabel>;
+  private readonly failovers: Counter<TargetLabel | "kind">;
   private readonly plannedFailovers: Counter<TargetLabel | "result">;
   private readonly replicationLag: Gauge<SiteLabel>;
   private readonly replicationRunning: Gauge<SiteLabel | "thread">;
@@ -119,7 +121,7 @@ export class OperatorMetrics {
     transitions: SeriesIndex<SiteLabel | "from" | "to">;
     taints: SeriesIndex<SiteLabel | "action">;
     dnsFlips: SeriesIndex<SiteLabel>;
-    failovers: SeriesIndex<TargetLabel>;
+    failovers: SeriesIndex<TargetLabel | "kind">;
     plannedFailovers: SeriesIndex<TargetLabel | "result">;
     replicationLag: SeriesIndex<SiteLabel>;
     replicationRunning: SeriesIndex<SiteLabel | "thread">;
@@ -226,8 +228,8 @@ export class OperatorMetrics {
     });
     this.failovers = new Counter({
       name: METRICS.failoversTotal,
-      help: "Total number of failovers executed. Incremented after successful MySQL promotion.",
-      labelNames: target,
+      help: "Total number of failovers executed. Incremented after successful MySQL promotion; kind: emergency or planned.",
+      labelNames: [...target, "kind"],
       registers,
     });
     this.plannedFailovers = new Counter({
@@ -327,7 +329,7 @@ export class OperatorMetrics {
     }
     for (const action of TAINT_ACTIONS) this.taints.inc(this.index.taints.track({ ...labels, action }), 0);
     this.dnsFlips.inc(this.index.dnsFlips.track(labels), 0);
-    this.failovers.inc(this.index.failovers.track(target), 0);
+    for (const kind of FAILOVER_KINDS) this.failovers.inc(this.index.failovers.track({ ...target, kind }), 0);
     for (const result of PLANNED_FAILOVER_RESULTS) {
       this.plannedFailovers.inc(this.index.plannedFailovers.track({ ...target, result }), 0);
     }
@@ -387,8 +389,8 @@ export class OperatorMetrics {
     this.dnsFlips.inc(this.index.dnsFlips.track({ namespace, group, site }));
   }
 
-  recordFailover(namespace: string, group: string, targetSite: string): void {
-    this.failovers.inc(this.index.failovers.track({ namespace, group, target_site: targetSite }));
+  recordFailover(namespace: string, group: string, targetSite: string, kind: FailoverKind): void {
+    this.failovers.inc(this.index.failovers.track({ namespace, group, target_site: targetSite, kind }));
   }
 
   recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void {

@@ -26,6 +26,8 @@ export interface PlannedExecutorDeps {
   persistFailover(record: FailoverRecord): Promise<void>;
   recordEvent(event: TopologyEvent): void;
   recordResult(target: string, result: PlannedFailoverResult): void;
+  /** bloodraven_failovers_total{kind="planned"}: the target is writable. */
+  recordPromotion(target: string): void;
   /** bloodraven_planned_failover_duration_seconds: request picked up (startTime) → Succeeded. */
   observeDuration(seconds: number): void;
   /** bloodraven_planned_failover_lag_wait_seconds: time spent in WaitingForLag. */
@@ -212,6 +214,7 @@ export class PlannedExecutor {
     );
     const writableAt = new Date().toISOString();
     this.deps.markWritable(site);
+    this.deps.recordPromotion(site);
     await this.deps.pause("planned.before.record");
     await this.deps.persistFailover({ lastFailover: writableAt, lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });
   }

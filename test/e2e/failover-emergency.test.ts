@@ -127,7 +127,7 @@ describe("emergency failover (real operator, API server and MariaDB)", () => {
     await waitFor("taints moved", async () => (await taintedNodes("orders")).join() === [`${ns}-iad-1`, `${ns}-iad-2`].join(), 10_000, 200);
     await waitFor("FailoverExecuted event", async () => (await events("orders")).some((e) => e.reason === "FailoverExecuted"), 10_000, 200);
     const metrics = await (await fetch(operator.url("metrics", "/metrics"))).text();
-    expect(metrics).toContain(`bloodraven_failovers_total{namespace="${ns}",group="orders",target_site="pdx"} 1`);
+    expect(metrics).toContain(`bloodraven_failovers_total{namespace="${ns}",group="orders",target_site="pdx",kind="emergency"} 1`);
     expect(metrics).toMatch(new RegExp(`bloodraven_dns_flips_total\\{namespace="${ns}",group="orders",site="pdx"\\} 1`));
 
     await waitFor("sfo follows pdx", async () => (await sfo.replicaStatus())?.masterPort === pdx.port, 15_000, 200);

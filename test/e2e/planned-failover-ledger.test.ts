@@ -182,6 +182,11 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     expect(await sites.site(primary).isReadOnly()).toBe(false);
     const text = await (await fetch(operator.url("metrics", "/metrics"))).text();
     expect(text).toContain(`bloodraven_planned_failover_duration_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
+    // Every switchover's promotion counts as a failover of kind planned, none as an emergency.
+    for (const site of ["iad", "pdx"]) {
+      expect(text).toContain(`bloodraven_failovers_total{namespace="${ns}",group="${GROUP}",target_site="${site}",kind="planned"} ${SWITCHOVERS / 2}`);
+      expect(text).toContain(`bloodraven_failovers_total{namespace="${ns}",group="${GROUP}",target_site="${site}",kind="emergency"} 0`);
+    }
     expect(text).toContain(`bloodraven_planned_failover_lag_wait_seconds_count{namespace="${ns}",group="${GROUP}"} ${SWITCHOVERS}`);
   });
 

@@ -97,4 +97,19 @@ describe("routing while DNSEndpoint writes are denied (real operator, API server
     expect((await kubectl(["delete", "validatingadmissionpolicybinding", POLICY])).code).toBe(0);
     await waitFor("DNS follows pdx", async () => (await dnsTarget()) === LB_IP.pdx && (await routing())?.status === "True", 30_000, 200);
   });
+
+  it("drift is corrected without a failover: a taint removed by hand, a new matching node, a changed lbIP", { timeout: 90_000 }, async () => {
+    // After the test above pdx is the primary and iad's nodes carry the taint.
+    expect((await kubectl(["taint", "nodes", `${ns}-iad`, `shipstream.io/db-readonly-${GROUP}-`])).code).toBe(0);
+    await applyAll([{ apiVersion: "v1", kind: "Node", metadata: { name: `${ns}-iad-2`, labels: { [`test.bloodraven/${ns}`]: "iad" } } }]);
+    // At most ROUTING_RESYNC_MS (10 s) later, both iad nodes are tainted again.
+    await waitFor("iad's nodes tainted again", async () => (await tainted()).sort().join() === `${ns}-iad,${ns}-iad-2`, 20_000, 200);
+
+    // A spec change (a new generation) is applied at once, not at the next resync.
+    const g = await readGroup(GROUP);
+    const sitesSpec = (g.spec.sites ?? []).map((s) => (s.name === "pdx" ? { ...s, lbIP: "10.2.0.99" } : s));
+    expect((await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { sites: sitesSpec } })])).code).toBe(0);
+    await waitFor("DNS follows the new lbIP", async () => (await dnsTarget()) === "10.2.0.99", 5_000, 100);
+    await kubectl(["delete", "node", `${ns}-iad-2`, "--wait=false"]);
+  });
 });

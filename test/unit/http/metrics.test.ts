@@ -29,7 +29,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordTransition(namespace, group, "iad", "unknown", "writable");
   metrics.recordTaint(namespace, group, "pdx", "apply");
   metrics.recordDnsFlip(namespace, group, "iad");
-  metrics.recordFailover(namespace, group, "iad");
+  metrics.recordFailover(namespace, group, "iad", "emergency");
   metrics.recordPlannedFailover(namespace, group, "iad", "success");
   metrics.observePlannedFailover(namespace, group, 1.4);
   metrics.observePlannedLagWait(namespace, group, 0.03);
@@ -57,7 +57,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
-    [METRICS.failoversTotal, "counter", ["group", "namespace", "target_site"]],
+    [METRICS.failoversTotal, "counter", ["group", "kind", "namespace", "target_site"]],
     [METRICS.plannedFailoversTotal, "counter", ["group", "namespace", "result", "target_site"]],
     [METRICS.plannedFailoverDurationSeconds, "histogram", ["group", "namespace"]],
     [METRICS.plannedFailoverLagWaitSeconds, "histogram", ["group", "namespace"]],
@@ -107,9 +107,9 @@ describe("OperatorMetrics exposition", () => {
     metrics.setSiteState("billing", "orders", "iad", "read-only");
     metrics.setReplication("default", "orders", "iad", 5, true, true);
     metrics.setReplication("default", "payments", "iad", 9, true, false);
-    metrics.recordFailover("default", "orders", "iad");
-    metrics.recordFailover("default", "payments", "iad");
-    metrics.recordFailover("default", "payments", "iad");
+    metrics.recordFailover("default", "orders", "iad", "emergency");
+    metrics.recordFailover("default", "payments", "iad", "planned");
+    metrics.recordFailover("default", "payments", "iad", "planned");
 
     const state = (await family(metrics, METRICS.siteState)).samples;
     expect(matching(state, { namespace: "default", group: "orders", site: "iad", state: "writable" })[0]?.value).toBe(1);
@@ -147,7 +147,7 @@ describe("OperatorMetrics exposition", () => {
     const metrics = new OperatorMetrics();
     populate(metrics, "default", "orders");
     metrics.setSiteState("default", "orders", "pdx", "read-only");
-    metrics.recordFailover("default", "orders", "pdx");
+    metrics.recordFailover("default", "orders", "pdx", "emergency");
 
     metrics.forgetSite("default", "orders", "iad");
 
@@ -191,7 +191,8 @@ describe("OperatorMetrics exposition", () => {
     metrics.registerSite("default", "orders", "iad");
     const all = await families(metrics);
     expect(all.get(METRICS.failoversTotal)?.samples).toEqual([
-      { name: METRICS.failoversTotal, labels: { namespace: "default", group: "orders", target_site: "iad" }, value: 0 },
+      { name: METRICS.failoversTotal, labels: { namespace: "default", group: "orders", target_site: "iad", kind: "emergency" }, value: 0 },
+      { name: METRICS.failoversTotal, labels: { namespace: "default", group: "orders", target_site: "iad", kind: "planned" }, value: 0 },
     ]);
     expect(all.get(METRICS.stateTransitionsTotal)?.samples).toHaveLength(12);
     expect(all.get(METRICS.taintOperationsTotal)?.samples.map((sample) => sample.labels.action).sort()).toEqual([

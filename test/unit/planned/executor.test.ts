@@ -45,6 +45,7 @@ function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[
     persistFailover: (r) => (calls.push(`record ${r.lastFailoverTarget}`), Promise.resolve()),
     recordEvent: (e) => void calls.push(`event ${e.reason}`),
     recordResult: (t, r) => void calls.push(`metric ${t} ${r}`),
+    recordPromotion: (t) => void calls.push(`promoted ${t}`),
     observeDuration: (seconds) => void observed.push(`duration ${seconds}`),
     observeLagWait: (seconds) => void observed.push(`lag-wait ${seconds}`),
     markWritable: (s) => void calls.push(`writable ${s}`),
@@ -160,7 +161,7 @@ describe("PlannedExecutor", () => {
     const caughtUp = sites(false).map((s) => ({ ...s, position: { flavor: "mysql" as const, gtidExecuted: `${IAD}:1-12` } }));
     const r = await ex.step(input({ current: block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12` }), sites: caughtUp }));
     expect(r.block?.phase).toBe("Promoting");
-    expect(calls).toEqual(["persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "record pdx"]);
+    expect(calls).toEqual(["persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "promoted pdx", "record pdx"]);
   });
 
   it("refuses to promote a target that lacks the fenced source's transactions", async () => {
