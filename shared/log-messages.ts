@@ -22,6 +22,8 @@ export const LOG_MESSAGES = {
   pollFailed: "site poll failed",
   reconcileFailed: "reconcile failed",
   ignoredSpecFields: "spec fields not acted on",
+  credentialsReloaded: "credentials reloaded",
+  credentialsRetry: "login refused, retrying with the re-read credentials",
   siteStateChanged: "site state changed",
   verdictChanged: "topology verdict changed",
   statusPatchFailed: "status patch failed",

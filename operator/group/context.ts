@@ -1,14 +1,16 @@
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress, SiteObservation } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { Logger } from "../log.js";
-import type { SiteSession } from "../mysql/site-client.js";
-import type { GroupCredentials, MysqlAccount, SecretReader } from "./credentials.js";
+import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
+import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 import type { GroupMetrics } from "./metrics.js";
 import { GroupStatusStore } from "./status-store.js";
 
@@ -42,6 +44,12 @@ export interface GroupDeps {
   statusRefreshMs?: number;
 }
 
+/**
+ * The referenced Secrets are read again at least this often, so that rotated passwords reach new
+ * connections (the replication account in a repoint included) without a failed attempt first.
+ */
+export const CREDENTIALS_REFRESH_MS = 60_000;
+
 /** Address the operator polls: the endpoint of an external site, the site's Service otherwise. */
 export function siteAddress(group: string, namespace: string, site: DefaultedSiteSpec): SiteAddress {
   if (site.endpoint) return { host: site.endpoint.host, port: site.endpoint.port };
@@ -56,6 +64,7 @@ export class GroupContext {
   group: MysqlFailoverGroup;
   spec: DefaultedMysqlFailoverGroupSpec;
   credentials: GroupCredentials | undefined;
+  private credentialsReadAt = 0;
   memory: GroupMemory = EMPTY_MEMORY;
   readonly store: GroupStatusStore;
   readonly log: Logger;
@@ -113,10 +122,44 @@ export class GroupContext {
     return new Map([...this.memory.trackers].map(([name, t]) => [name, t.state]));
   }
 
-  withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T> {
+  /**
+   * Reads the MySQL accounts from their Secrets when `force`, when none are known, or when the last
+   * read is older than CREDENTIALS_REFRESH_MS. A Secret that cannot be read is reported
+   * (SecretNotFound, SecretMissingKey) and the accounts in use are kept. True when accounts are known.
+   */
+  async loadCredentials(force = false): Promise<boolean> {
+    if (this.credentials && !force && Date.now() - this.credentialsReadAt < CREDENTIALS_REFRESH_MS) return true;
+    this.credentialsReadAt = Date.now();
+    try {
+      const next = await resolveCredentials(this.namespace, this.spec, this.deps.readSecret);
+      const previous = this.credentials;
+      this.credentials = next;
+      if (previous && JSON.stringify(previous) !== JSON.stringify(next)) this.log.info(LOG_MESSAGES.credentialsReloaded, { operatorUser: next.operator.user, replicationUser: next.replication.user });
+    } catch (err) {
+      const reason = err instanceof CredentialsError ? err.reason : "SecretNotFound";
+      this.log.warn(LOG_MESSAGES.credentialsMissing, { reason, error: errorText(err), keptPrevious: this.credentials !== undefined });
+      this.recordEvent({ type: "Warning", reason, message: errorText(err) });
+    }
+    return this.credentials !== undefined;
+  }
+
+  /**
+   * A fresh connection to `site` for one operation, bounded by deadlineMs. Refused at login (a
+   * rotated password), it re-reads the Secret once and, if the account changed, tries again.
+   */
+  async withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T> {
     const account = this.credentials?.operator;
-    if (!account) return Promise.reject(new Error("operator credentials unavailable"));
-    return this.deps.withSite(this.address(site), account, operation, fn, deadlineMs);
+    if (!account) throw new Error("operator credentials unavailable");
+    try {
+      return await this.deps.withSite(this.address(site), account, operation, fn, deadlineMs);
+    } catch (err) {
+      if (!isAuthenticationFailure(err)) throw err;
+      await this.loadCredentials(true);
+      const reread = this.credentials?.operator;
+      if (!reread || (reread.user === account.user && reread.password === account.password)) throw err;
+      this.log.info(LOG_MESSAGES.credentialsRetry, { site, operation });
+      return this.deps.withSite(this.address(site), reread, operation, fn, deadlineMs);
+    }
   }
 
   /** Sessions a fence must not kill: the operator's own and replication's. */

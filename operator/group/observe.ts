@@ -6,7 +6,7 @@ import { topologyCycle, type SitePoll } from "../../shared/topology/cycle.js";
 import { receiverSample, type SiteObservation } from "../../shared/topology/site-observation.js";
 import { topologyStatus } from "../../shared/topology/status.js";
 import { siteAddress, type GroupContext, type SiteProbe } from "./context.js";
-import { CredentialsError, resolveCredentials } from "./credentials.js";
+import { isAuthenticationFailure } from "../mysql/site-client.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /**
@@ -20,6 +20,8 @@ export class ObserveReconciler implements Reconciler {
   private probeKey = "";
   /** Per site: since when its polls fail, and when its receiver last heard from its source. */
   readonly contacts = new Map<string, SiteContact>();
+  /** A poll was refused at login: the next cycle reads the Secrets again. */
+  private loginRefused = false;
 
   constructor(private readonly ctx: GroupContext) {
     for (const site of ctx.spec.sites) ctx.deps.metrics.registerSite(ctx.namespace, ctx.name, site.name);
@@ -76,17 +78,13 @@ export class ObserveReconciler implements Reconciler {
 
   private async ensureProbes(): Promise<boolean> {
     const { ctx } = this;
-    if (!ctx.credentials) {
-      try {
-        ctx.credentials = await resolveCredentials(ctx.namespace, ctx.spec, ctx.deps.readSecret);
-      } catch (err) {
-        const reason = err instanceof CredentialsError ? err.reason : "SecretNotFound";
-        ctx.log.warn(LOG_MESSAGES.credentialsMissing, { reason, error: errorText(err) });
-        ctx.recordEvent({ type: "Warning", reason, message: errorText(err) });
-        this.closeProbes();
-        return false;
-      }
+    const force = this.loginRefused;
+    this.loginRefused = false;
+    if (!(await ctx.loadCredentials(force)) || !ctx.credentials) {
+      this.closeProbes();
+      return false;
     }
+    // A new password means new probes (the key holds it); connections open under the old one stay valid on the server.
     const account = ctx.credentials.operator;
     const key = JSON.stringify([account.user, account.password, ctx.spec.sites.map((s) => [s.name, siteAddress(ctx.name, ctx.namespace, s)])]);
     if (key !== this.probeKey) {
@@ -122,6 +120,7 @@ export class ObserveReconciler implements Reconciler {
       }
       return poll;
     } catch (err) {
+      if (isAuthenticationFailure(err)) this.loginRefused = true;
       observations.set(site.name, undefined);
       this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: false }));
       ctx.deps.metrics.observePoll(ctx.namespace, ctx.name, site.name, (performance.now() - started) / 1000);

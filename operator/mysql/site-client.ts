@@ -142,6 +142,14 @@ function isServerRefusal(err: unknown): err is ServerRefusal {
   return err instanceof Error && typeof e?.sqlState === "string" && typeof e.errno === "number";
 }
 
+/**
+ * The server refused the account at login: ER_ACCESS_DENIED_ERROR (1045) or
+ * ER_ACCESS_DENIED_NO_PASSWORD_ERROR (1698). Nothing of the operation was sent.
+ */
+export function isAuthenticationFailure(err: unknown): boolean {
+  return err instanceof ServerError && err.statement === "connect" && (err.errno === 1045 || err.errno === 1698);
+}
+
 export class SiteClient {
   readonly endpoint: string;
   private link: Link | undefined;
