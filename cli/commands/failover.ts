@@ -14,7 +14,7 @@ import { DurationError, formatDuration, parsePositiveDuration } from "../../shar
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
 import { ANNOTATIONS, FAILOVER_GROUP } from "../../shared/names.js";
 import { colors, formatTime, useColor } from "../format.js";
-import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, watchGroup } from "../group-actions.js";
+import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun, watchGroup } from "../group-actions.js";
 import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
@@ -258,6 +258,7 @@ interface FailoverOptions {
   wait?: boolean;
   timeout: string;
   yes?: boolean;
+  dryRun?: boolean;
 }
 
 function durationFlag(command: Command, flag: string, text: string): number {
@@ -280,6 +281,7 @@ export function registerFailoverCommand(program: Command): void {
     .option("--wait", "follow the request until it succeeds or fails")
     .option("--timeout <duration>", "with --wait: how long to wait", "10m")
     .option("-y, --yes", "do not ask for confirmation on a terminal")
+    .addOption(dryRunOption())
     .addHelpText(
       "after",
       `
@@ -293,7 +295,8 @@ loss), then promotes it, or rolls back when it does not catch up in time.
 
 With --wait the plugin follows status.plannedFailover of this request (never an earlier one's)
 and exits 0 on Succeeded, 1 on Failed, a rejection or --timeout. Ctrl-C stops waiting and leaves
-the request in place. On a terminal it asks for confirmation first unless --yes.
+the request in place. On a terminal it asks for confirmation first unless --yes. --dry-run
+runs the same checks and prints the annotations instead of writing them (and does not wait).
 
 Examples:
   $ kubectl bloodraven failover orders pdx --wait
@@ -312,6 +315,11 @@ Examples:
       if (!checked) return;
       const { group, check } = checked;
       for (const note of check.notes) writeErr(this, `${note}\n`);
+      const request = (requestId: string) => ({ [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId });
+      if (opts.dryRun) {
+        reportDryRun(this, group, request("<a fresh random UUID>"), opts.wait ? `follow the request until it ends, at most ${formatDuration(timeoutMs)} (--wait)` : undefined);
+        return;
+      }
 
       if (!opts.yes && isInteractive()) {
         const source = group.status?.activeSite || "the current primary";
@@ -325,8 +333,7 @@ Examples:
       }
 
       const requestId = randomUUID();
-      const annotations = { [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId };
-      const posted = await postAnnotations(this, ctx, group, annotations, (fresh) => {
+      const posted = await postAnnotations(this, ctx, group, request(requestId), (fresh) => {
         const again = checkFailover(fresh, site, options, Date.now());
         if (again.verdict !== "post") usageError(this, `${again.message} (the group changed while posting; nothing was changed)`);
       });

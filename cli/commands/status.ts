@@ -492,7 +492,6 @@ async function watchStatus(
     lastNotes = notes;
     drawn++;
   };
-  redraw();
 
   await new Promise<void>((resolve, reject) => {
     let stopped = false;
@@ -512,6 +511,8 @@ async function watchStatus(
     };
     const onInterrupt = () => finish();
     process.on("SIGINT", onInterrupt);
+    // Drawn once Ctrl-C is ours: a Ctrl-C right after the first drawing still ends with exit 0.
+    redraw();
 
     const scheduleDraw = () => {
       // Coalesce a burst of events into one drawing.
