@@ -12,20 +12,13 @@ import { DEFAULTS, type MysqlFailoverGroup, type PlannedFailoverStatus } from ".
 import { formatPlannedFailover, type PlannedFailoverRequest } from "../../shared/annotations.js";
 import { DurationError, formatDuration, parsePositiveDuration } from "../../shared/duration.js";
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
-import { ANNOTATIONS, FAILOVER_GROUP } from "../../shared/names.js";
+import { ANNOTATIONS, FAILOVER_GROUP, PLANNED_FAILOVER_REJECTION_REASONS } from "../../shared/names.js";
 import { colors, formatTime, useColor } from "../format.js";
 import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun, watchGroup } from "../group-actions.js";
 import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
-import { isFinishedRequest } from "../../shared/planned/step.js";
-
-/** Phases after which the operator does nothing more for a request. Skipped/Rejected: see followedOutcome. */
-const TERMINAL_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Skipped", "Rejected"]);
-
-export function isTerminalPhase(phase: string | undefined): boolean {
-  return phase !== undefined && TERMINAL_PHASES.has(phase);
-}
+import { isFinishedRequest, isTerminal } from "../../shared/planned/step.js";
 
 // ---------------------------------------------------------------------------------------------
 // Checks before posting (pure)
@@ -71,7 +64,7 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, options: Omit
   const annotations = g.metadata.annotations ?? {};
   const pending = annotations[ANNOTATIONS.plannedFailover];
   const block = g.status?.plannedFailover;
-  if (block && !isTerminalPhase(block.phase)) {
+  if (block && !isTerminal(block.phase)) {
     const id = block.requestId ? `, request ${block.requestId}` : "";
     return {
       verdict: "reject",
@@ -131,19 +124,7 @@ export type FollowedOutcome =
   | { state: "running"; phase: string; block: PlannedFailoverStatus }
   | { state: "done"; outcome: "succeeded" | "skipped" | "failed" | "rejected"; exitCode: 0 | 1; block: PlannedFailoverStatus };
 
-/**
- * Reasons of a `Failed` block that mean the operator refused the request while validating it,
- * before changing any server (the PlannedFailoverRejected event): reported as a rejection.
- */
-export const REJECTION_REASONS: ReadonlySet<string> = new Set([
-  "InvalidAnnotation",
-  "UnknownSite",
-  "TargetUnhealthy",
-  "NoPrimary",
-  "ConcurrentOperation",
-  "CooldownActive",
-  "InvalidFailoverState",
-]);
+const isRejection = (reason: string): boolean => (PLANNED_FAILOVER_REJECTION_REASONS as readonly string[]).includes(reason) || /^reject/i.test(reason);
 
 /**
  * Where request `requestId` stands according to `status.plannedFailover`. Only a block whose
@@ -162,7 +143,7 @@ export function followedOutcome(block: PlannedFailoverStatus | undefined, reques
     case "Skipped":
       return { state: "done", outcome: "skipped", exitCode: 0, block };
     case "Failed":
-      return { state: "done", outcome: REJECTION_REASONS.has(reason) || /^reject/i.test(reason) ? "rejected" : "failed", exitCode: 1, block };
+      return { state: "done", outcome: isRejection(reason) ? "rejected" : "failed", exitCode: 1, block };
     case "Rejected":
       return { state: "done", outcome: "rejected", exitCode: 1, block };
     default:
