@@ -3,7 +3,7 @@
  * before a write, post annotations tied to the resourceVersion that was checked, and ask for
  * confirmation on a terminal.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import type { MysqlFailoverGroup } from "../shared/api/index.js";
 import { explainApiError, usageError, writeOut, type KubeContext } from "./kube-context.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../shared/names.js";
@@ -132,6 +132,21 @@ export async function postAnnotations(
     group = await readGroupForWrite(command, ctx, name);
     recheck?.(group);
   }
+}
+
+/** `--dry-run` of the commands that write: one flag, one meaning. */
+export function dryRunOption(): Option {
+  return new Option("--dry-run", "check the request as usual and print what would be written, without writing anything");
+}
+
+/**
+ * What a writing command prints under --dry-run instead of writing: the annotation changes it
+ * would send to the group it checked (`null` removes a key), and what it would do next.
+ */
+export function reportDryRun(command: Command, g: MysqlFailoverGroup, annotations: Record<string, string | null>, then?: string): void {
+  const changes = Object.entries(annotations).map(([k, v]) => (v === null ? `  remove ${k}\n` : `  set ${k}=${v}\n`));
+  const next = then ? `  then ${then}\n` : "";
+  writeOut(command, `dry run: nothing was written; without --dry-run the plugin would patch the annotations of ${g.metadata.namespace ?? ""}/${g.metadata.name ?? ""}:\n${changes.join("")}${next}`);
 }
 
 /** A human can answer: stdin and stderr (where prompts go) are terminals. */

@@ -74,6 +74,22 @@ export const PLANNED_FAILOVER_PHASES = [
 ] as const;
 export type PlannedFailoverPhase = (typeof PLANNED_FAILOVER_PHASES)[number];
 
+/**
+ * Reasons of a `Failed` planned-failover block that mean the operator refused the request while
+ * validating it, before changing any server (event PlannedFailoverRejected, result `rejected`).
+ */
+export const PLANNED_FAILOVER_REJECTION_REASONS = [
+  "InvalidAnnotation",
+  "UnknownSite",
+  "TargetUnhealthy",
+  "NoPrimary",
+  "TargetHasErrantTransactions",
+  "ConcurrentOperation",
+  "InvalidFailoverState",
+  "CooldownActive",
+] as const;
+export type PlannedFailoverRejectionReason = (typeof PLANNED_FAILOVER_REJECTION_REASONS)[number];
+
 export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked", "ErrantTransactions"] as const;
 export type RecoveryState = (typeof RECOVERY_STATES)[number];
 

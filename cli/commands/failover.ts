@@ -12,20 +12,13 @@ import { DEFAULTS, type MysqlFailoverGroup, type PlannedFailoverStatus } from ".
 import { formatPlannedFailover, type PlannedFailoverRequest } from "../../shared/annotations.js";
 import { DurationError, formatDuration, parsePositiveDuration } from "../../shared/duration.js";
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
-import { ANNOTATIONS, FAILOVER_GROUP } from "../../shared/names.js";
+import { ANNOTATIONS, FAILOVER_GROUP, PLANNED_FAILOVER_REJECTION_REASONS } from "../../shared/names.js";
 import { colors, formatTime, useColor } from "../format.js";
-import { ask, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, watchGroup } from "../group-actions.js";
+import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun, watchGroup } from "../group-actions.js";
 import type { WatchHandle } from "../group-watch.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
-import { isFinishedRequest } from "../../shared/planned/step.js";
-
-/** Phases after which the operator does nothing more for a request. Skipped/Rejected: see followedOutcome. */
-const TERMINAL_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed", "Skipped", "Rejected"]);
-
-export function isTerminalPhase(phase: string | undefined): boolean {
-  return phase !== undefined && TERMINAL_PHASES.has(phase);
-}
+import { isFinishedRequest, isTerminal } from "../../shared/planned/step.js";
 
 // ---------------------------------------------------------------------------------------------
 // Checks before posting (pure)
@@ -71,7 +64,7 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, options: Omit
   const annotations = g.metadata.annotations ?? {};
   const pending = annotations[ANNOTATIONS.plannedFailover];
   const block = g.status?.plannedFailover;
-  if (block && !isTerminalPhase(block.phase)) {
+  if (block && !isTerminal(block.phase)) {
     const id = block.requestId ? `, request ${block.requestId}` : "";
     return {
       verdict: "reject",
@@ -131,19 +124,7 @@ export type FollowedOutcome =
   | { state: "running"; phase: string; block: PlannedFailoverStatus }
   | { state: "done"; outcome: "succeeded" | "skipped" | "failed" | "rejected"; exitCode: 0 | 1; block: PlannedFailoverStatus };
 
-/**
- * Reasons of a `Failed` block that mean the operator refused the request while validating it,
- * before changing any server (the PlannedFailoverRejected event): reported as a rejection.
- */
-export const REJECTION_REASONS: ReadonlySet<string> = new Set([
-  "InvalidAnnotation",
-  "UnknownSite",
-  "TargetUnhealthy",
-  "NoPrimary",
-  "ConcurrentOperation",
-  "CooldownActive",
-  "InvalidFailoverState",
-]);
+const isRejection = (reason: string): boolean => (PLANNED_FAILOVER_REJECTION_REASONS as readonly string[]).includes(reason) || /^reject/i.test(reason);
 
 /**
  * Where request `requestId` stands according to `status.plannedFailover`. Only a block whose
@@ -162,7 +143,7 @@ export function followedOutcome(block: PlannedFailoverStatus | undefined, reques
     case "Skipped":
       return { state: "done", outcome: "skipped", exitCode: 0, block };
     case "Failed":
-      return { state: "done", outcome: REJECTION_REASONS.has(reason) || /^reject/i.test(reason) ? "rejected" : "failed", exitCode: 1, block };
+      return { state: "done", outcome: isRejection(reason) ? "rejected" : "failed", exitCode: 1, block };
     case "Rejected":
       return { state: "done", outcome: "rejected", exitCode: 1, block };
     default:
@@ -258,6 +239,7 @@ interface FailoverOptions {
   wait?: boolean;
   timeout: string;
   yes?: boolean;
+  dryRun?: boolean;
 }
 
 function durationFlag(command: Command, flag: string, text: string): number {
@@ -280,6 +262,7 @@ export function registerFailoverCommand(program: Command): void {
     .option("--wait", "follow the request until it succeeds or fails")
     .option("--timeout <duration>", "with --wait: how long to wait", "10m")
     .option("-y, --yes", "do not ask for confirmation on a terminal")
+    .addOption(dryRunOption())
     .addHelpText(
       "after",
       `
@@ -293,7 +276,8 @@ loss), then promotes it, or rolls back when it does not catch up in time.
 
 With --wait the plugin follows status.plannedFailover of this request (never an earlier one's)
 and exits 0 on Succeeded, 1 on Failed, a rejection or --timeout. Ctrl-C stops waiting and leaves
-the request in place. On a terminal it asks for confirmation first unless --yes.
+the request in place. On a terminal it asks for confirmation first unless --yes. --dry-run
+runs the same checks and prints the annotations instead of writing them (and does not wait).
 
 Examples:
   $ kubectl bloodraven failover orders pdx --wait
@@ -312,6 +296,11 @@ Examples:
       if (!checked) return;
       const { group, check } = checked;
       for (const note of check.notes) writeErr(this, `${note}\n`);
+      const request = (requestId: string) => ({ [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId });
+      if (opts.dryRun) {
+        reportDryRun(this, group, request("<a fresh random UUID>"), opts.wait ? `follow the request until it ends, at most ${formatDuration(timeoutMs)} (--wait)` : undefined);
+        return;
+      }
 
       if (!opts.yes && isInteractive()) {
         const source = group.status?.activeSite || "the current primary";
@@ -325,8 +314,7 @@ Examples:
       }
 
       const requestId = randomUUID();
-      const annotations = { [ANNOTATIONS.plannedFailover]: check.value, [ANNOTATIONS.plannedFailoverRequestId]: requestId };
-      const posted = await postAnnotations(this, ctx, group, annotations, (fresh) => {
+      const posted = await postAnnotations(this, ctx, group, request(requestId), (fresh) => {
         const again = checkFailover(fresh, site, options, Date.now());
         if (again.verdict !== "post") usageError(this, `${again.message} (the group changed while posting; nothing was changed)`);
       });

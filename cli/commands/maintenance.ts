@@ -21,7 +21,7 @@ import {
 import { ANNOTATIONS, CONDITION_TYPES } from "../../shared/names.js";
 import { ageOf, colors, formatTime, renderFields, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut } from "../kube-context.js";
-import { OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite } from "../group-actions.js";
+import { dryRunOption, OPERATOR_PODS_HINT, postAnnotations, readGroupForWrite, reportDryRun } from "../group-actions.js";
 
 export type MaintenanceBuild = { ok: true; value: Maintenance; durationMs: number } | { ok: false; error: string };
 
@@ -202,6 +202,7 @@ interface OnOptions {
   for?: string;
   until?: string;
   reason?: string;
+  dryRun?: boolean;
 }
 
 export function registerMaintenanceCommand(program: Command): void {
@@ -214,7 +215,7 @@ export function registerMaintenanceCommand(program: Command): void {
 While maintenance is on, the operator does not fail over on its own and does not resolve split
 brain. It keeps fencing writable sites that may not be primary, polling, reporting status and
 events, and planned failovers still run. Maintenance always ends by itself (default 1h, at
-most 7 days).
+most 7 days). on and off take --dry-run: check and print the annotation change, write nothing.
 
 Examples:
   $ kubectl bloodraven maintenance on orders --for 2h --reason "network work in iad"
@@ -230,6 +231,7 @@ Examples:
     .option("--for <duration>", `how long, e.g. 30m, 2h or 1d (default ${formatDuration(DEFAULT_MAINTENANCE_MS)}, at most 7d)`)
     .option("--until <time>", "end time, RFC 3339 (e.g. 2026-11-22T06:00:00Z); instead of --for")
     .option("--reason <text>", "why, for whoever looks at the group next")
+    .addOption(dryRunOption())
     .action(async function (this: Command, name: string, opts: OnOptions) {
       // Flags first: a bad value is exit 2 before anything is read or written.
       const probe = buildMaintenance(opts, Date.now());
@@ -240,6 +242,10 @@ Examples:
       const built = buildMaintenance({ ...opts, by: whoAmI(ctx.config.getCurrentUser()?.name) }, Date.now());
       if (!built.ok) usageError(this, built.error);
       const m = built.value;
+      if (opts.dryRun) {
+        reportDryRun(this, group, { [ANNOTATIONS.maintenance]: formatMaintenance(m) });
+        return;
+      }
       await postAnnotations(this, ctx, group, { [ANNOTATIONS.maintenance]: formatMaintenance(m) });
       const key = `${ctx.namespace}/${name}`;
       let out = `maintenance on for ${key} until ${formatTime(m.until)} (${formatDuration(Math.round(built.durationMs / 1000) * 1000)} from now)${m.reason ? `: ${m.reason}` : ""}\n`;
@@ -255,13 +261,18 @@ Examples:
     .command("off")
     .argument("<group>", "name of the MysqlFailoverGroup")
     .description("turn maintenance off: automatic failover resumes")
-    .action(async function (this: Command, name: string) {
+    .addOption(dryRunOption())
+    .action(async function (this: Command, name: string, opts: { dryRun?: boolean }) {
       const ctx = await connect(this);
       const group = await readGroupForWrite(this, ctx, name);
       const key = `${ctx.namespace}/${name}`;
       const { raw, state } = annotationState(group, Date.now());
       if (raw === undefined) {
         writeOut(this, `${key} is not in maintenance; nothing to do\n`);
+        return;
+      }
+      if (opts.dryRun) {
+        reportDryRun(this, group, { [ANNOTATIONS.maintenance]: null });
         return;
       }
       await postAnnotations(this, ctx, group, { [ANNOTATIONS.maintenance]: null });

@@ -23,7 +23,7 @@ import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { colors, renderFields, useColor } from "../format.js";
 import { connect, usageError, writeErr, writeOut } from "../kube-context.js";
-import { ask, isInteractive, postAnnotations, readAndCheck, requireConfirmation } from "../group-actions.js";
+import { ask, dryRunOption, isInteractive, postAnnotations, readAndCheck, reportDryRun, requireConfirmation } from "../group-actions.js";
 
 /** How much of divergentGtid the plugin quotes when no --gtid-prefix is given (the runbook's `${DG:0:12}`). */
 export const AUTO_PREFIX_LENGTH = 12;
@@ -208,6 +208,7 @@ export const OPERATOR_PENDING_NOTE =
 
 interface RecloneOptions extends RecloneFlags {
   yes?: boolean;
+  dryRun?: boolean;
 }
 
 export function registerRecloneCommand(program: Command): void {
@@ -219,6 +220,7 @@ export function registerRecloneCommand(program: Command): void {
     .addOption(new Option("--gtid-prefix <prefix>", `start of the site's status divergentGtid to quote (at least ${MIN_GTID_PREFIX_LENGTH} characters; default: its first ${AUTO_PREFIX_LENGTH})`).conflicts("cold"))
     .addOption(new Option("--cold", "the site has no divergentGtid: replace all its data (posts <site>:confirm=<group>)").conflicts("gtidPrefix"))
     .option("-y, --yes", "do not ask for confirmation (required when stdin is not a terminal)")
+    .addOption(dryRunOption())
     .addHelpText(
       "after",
       `
@@ -226,7 +228,9 @@ A site with divergent transactions (status.sites[].divergentGtid) is confirmed b
 start of that set, which the plugin reads from status unless --gtid-prefix is given. A site
 without one needs --cold. The plugin refuses the active primary, an unknown site, a prefix that
 does not match and a second pending request, all with exit 2 and nothing written. It shows what
-will be destroyed and asks on a terminal; elsewhere it refuses without --yes.
+will be destroyed and asks on a terminal; elsewhere it refuses without --yes. --dry-run runs
+the same checks, shows the same summary and prints the annotation instead of writing it (no
+confirmation needed, since nothing is destroyed).
 
 Examples:
   $ kubectl bloodraven reclone orders iad                 # divergent old primary
@@ -241,6 +245,10 @@ Examples:
       const { group } = checked;
       const { plan } = checked.check;
       writeOut(this, renderRecloneSummary(group, plan, c));
+      if (opts.dryRun) {
+        reportDryRun(this, group, { [ANNOTATIONS.recloneSite]: plan.value });
+        return;
+      }
       requireConfirmation(this, opts.yes, `a reclone destroys ${site}'s data`);
       if (!opts.yes && isInteractive()) {
         const answer = await ask(`Type the site name (${site}) to reclone it: `);

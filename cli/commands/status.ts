@@ -10,7 +10,8 @@ import type { ChalkInstance } from "chalk";
 import { DEFAULTS, siteSummary, type Condition, type MysqlFailoverGroup, type SiteStatus } from "../../shared/api/index.js";
 import { formatDuration, parseDuration } from "../../shared/duration.js";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
-import { ANNOTATIONS, CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
+import { annotatedTime, newerRecord, statusTime, type RecordTime } from "../../shared/failover/record.js";
+import { CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
 import { ageOf, colors, formatAge, formatLag, formatTime, renderFields, renderTable, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { isFatalReadError, watchGroups, type WatchHandle } from "../group-watch.js";
@@ -58,15 +59,12 @@ function siteStates(g: MysqlFailoverGroup): SiteState[] {
   return [...specNames, ...extra].map((n) => reported.get(n) ?? "unknown");
 }
 
-/** The newer of status.lastFailover and the operator's last-failover annotation, with its target. */
-export function effectiveLastFailover(g: MysqlFailoverGroup): { time: string; target: string } | undefined {
-  const fromStatus = g.status?.lastFailover ? { time: g.status.lastFailover, target: g.status.lastFailoverTarget ?? "" } : undefined;
-  const annotations = g.metadata.annotations ?? {};
-  const annotated = annotations[ANNOTATIONS.lastFailover];
-  const fromAnnotation = annotated ? { time: annotated, target: annotations[ANNOTATIONS.lastFailoverTarget] ?? "" } : undefined;
-  if (!fromStatus) return fromAnnotation;
-  if (!fromAnnotation) return fromStatus;
-  return Date.parse(fromAnnotation.time) > Date.parse(fromStatus.time) ? fromAnnotation : fromStatus;
+/**
+ * The last failover as the operator counts it: the newer of status.lastFailover and the
+ * last-failover annotation (shared/failover/record.ts), shown also when it names no target.
+ */
+export function effectiveLastFailover(g: MysqlFailoverGroup): RecordTime | undefined {
+  return newerRecord(statusTime(g.status), annotatedTime(g.metadata.annotations));
 }
 
 function durationMs(text: string | undefined, fallback: string): number {
@@ -81,7 +79,7 @@ function durationMs(text: string | undefined, fallback: string): number {
 export function cooldownRemainingMs(g: MysqlFailoverGroup, now: number): number {
   const last = effectiveLastFailover(g);
   if (!last) return 0;
-  const at = Date.parse(last.time);
+  const at = Date.parse(last.at);
   if (Number.isNaN(at)) return 0;
   return Math.max(0, at + durationMs(g.spec?.failoverCooldown, DEFAULTS.failoverCooldown) - now);
 }
@@ -154,7 +152,7 @@ export function renderGroupList(groups: readonly MysqlFailoverGroup[], opts: Ren
     readyText(g, c),
     siteSummary(siteStates(g)),
     ageOf(g.metadata.creationTimestamp as unknown as string, now),
-    ...(opts.wide ? [plannedColumn(g), ageOf(effectiveLastFailover(g)?.time, now), recoveryColumn(g)] : []),
+    ...(opts.wide ? [plannedColumn(g), ageOf(effectiveLastFailover(g)?.at, now), recoveryColumn(g)] : []),
   ]);
   return renderTable(headers, rows);
 }
@@ -239,7 +237,7 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     ["Ready", readyLine(g, c)],
   ];
   if (g.spec?.dns?.hostname) header.push(["DNS", `${g.spec.dns.hostname} (TTL ${g.spec.dns.ttl ?? DEFAULTS.dns.ttl}s)`]);
-  header.push(["Last failover", last ? `${formatTime(last.time)} (${ageOf(last.time, now)} ago)${last.target ? `, target ${last.target}` : ""}` : "never"]);
+  header.push(["Last failover", last ? `${formatTime(last.at)} (${ageOf(last.at, now)} ago)${last.target ? `, target ${last.target}` : ""}` : "never"]);
   header.push(["Cooldown", cooldownLine(g, now)]);
   const generation = g.metadata.generation;
   if (status?.observedGeneration !== undefined && generation !== undefined && status.observedGeneration < generation) {
@@ -492,7 +490,6 @@ async function watchStatus(
     lastNotes = notes;
     drawn++;
   };
-  redraw();
 
   await new Promise<void>((resolve, reject) => {
     let stopped = false;
@@ -512,6 +509,8 @@ async function watchStatus(
     };
     const onInterrupt = () => finish();
     process.on("SIGINT", onInterrupt);
+    // Drawn once Ctrl-C is ours: a Ctrl-C right after the first drawing still ends with exit 0.
+    redraw();
 
     const scheduleDraw = () => {
       // Coalesce a burst of events into one drawing.

@@ -17,6 +17,16 @@ export interface RecordCopy {
   target: string;
 }
 
+/**
+ * A copy as a reader shows it: the time, and the target when one is recorded. The operator acts
+ * only on complete copies (annotatedRecord, statusRecord); the plugin also shows a time written
+ * without its target.
+ */
+export interface RecordTime {
+  at: string;
+  target?: string;
+}
+
 /** An emergency promotion recorded before its target was made writable, outcome not yet recorded. */
 export interface IntentCopy {
   target: string;
@@ -30,14 +40,28 @@ export function annotationTime(iso: string): string {
 
 const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
+function timeOf(at: string | undefined, target: string | undefined): RecordTime | undefined {
+  return at ? { at, ...(target ? { target } : {}) } : undefined;
+}
+
+const complete = (copy: RecordTime | undefined): RecordCopy | undefined => (copy?.target ? { at: copy.at, target: copy.target } : undefined);
+
+/** The last-failover annotation, with its target when the target annotation is there too. */
+export function annotatedTime(annotations: Readonly<Record<string, string>> | undefined): RecordTime | undefined {
+  return timeOf(annotations?.[ANNOTATIONS.lastFailover], annotations?.[ANNOTATIONS.lastFailoverTarget]);
+}
+
+/** status.lastFailover, with status.lastFailoverTarget when it is set. */
+export function statusTime(status: { lastFailover?: string; lastFailoverTarget?: string } | undefined): RecordTime | undefined {
+  return timeOf(status?.lastFailover, status?.lastFailoverTarget);
+}
+
 export function annotatedRecord(annotations: Readonly<Record<string, string>> | undefined): RecordCopy | undefined {
-  const at = annotations?.[ANNOTATIONS.lastFailover];
-  const target = annotations?.[ANNOTATIONS.lastFailoverTarget];
-  return at && target ? { at, target } : undefined;
+  return complete(annotatedTime(annotations));
 }
 
 export function statusRecord(status: { lastFailover?: string; lastFailoverTarget?: string } | undefined): RecordCopy | undefined {
-  return status?.lastFailover && status.lastFailoverTarget ? { at: status.lastFailover, target: status.lastFailoverTarget } : undefined;
+  return complete(statusTime(status));
 }
 
 export function formatIntent(intent: IntentCopy): string {

@@ -73,6 +73,16 @@ function objects(manifest: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
+interface PrometheusRuleSpec {
+  groups: { name: string; rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
+}
+
+/** The spec of the PrometheusRule the chart renders with prometheusRule.enabled: a Prometheus rule file. */
+async function ruleSpec(release: string, namespace: string): Promise<PrometheusRuleSpec> {
+  const [rule] = objects(await template(release, namespace, ["prometheusRule.enabled=true"], ["templates/prometheusrule.yaml"]));
+  return (rule as unknown as { spec: PrometheusRuleSpec }).spec;
+}
+
 async function mustKubectl(args: string[], input?: string): Promise<string> {
   const r = await kubectl(args, input === undefined ? {} : { input });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}:\n${r.stderr}`);
@@ -250,7 +260,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     const exported = new Set<string>(Object.values(METRICS));
     const used = (text: string) => [...text.matchAll(/\bbloodraven_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ""));
 
-    const rule = objs.find((o) => o.kind === "PrometheusRule") as unknown as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
+    const rule = objs.find((o) => o.kind === "PrometheusRule") as unknown as { spec: PrometheusRuleSpec };
     const rules = rule.spec.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(["BloodravenNoWritableSite", "BloodravenSplitBrain", "BloodravenReplicationLagging", "BloodravenDivergentTransactions", "BloodravenOperatorDown"]));
     for (const r of rules) {
@@ -274,6 +284,45 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     expect(overview.uid).toBe("bloodraven-overview");
   });
 });
+
+/**
+ * promtool from Debian's `prometheus` package: it evaluates rules with Prometheus' own engine
+ * over series given minute by minute. Missing is a failure, never a skip.
+ */
+function promtoolBinary(): string {
+  const found = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "promtool")).find((path) => existsSync(path));
+  if (!found) throw new Error("promtool is not installed (it evaluates the chart's alerts). Install it with:\n  apt-get install prometheus");
+  return found;
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (what GET /metrics answers). */
+function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, raw] of (m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = raw!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/**
+ * A scraped sample as Prometheus stores it: the target's labels added, and on a clash the
+ * scraped label kept (honorLabels) or renamed `exported_<name>`.
+ */
+function withTargetLabels(sample: Sample, target: Record<string, string>, honorLabels: boolean): Record<string, string> {
+  const labels = { ...target };
+  for (const [key, value] of Object.entries(sample.labels)) labels[key in target && !honorLabels ? `exported_${key}` : key] = value;
+  return labels;
+}
 
 interface PodSpec {
   terminationGracePeriodSeconds: number;
@@ -556,6 +605,90 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
     expect((await group()).spec.failoverCooldown).toBe("5m");
     await mustKubectl(["annotate", "mfg", GROUP, "-n", groupNs, "example.com/checked-by-chart-test=yes", as]);
     expect((await group()).metadata.annotations?.["example.com/checked-by-chart-test"]).toBe("yes");
+  });
+
+  /**
+   * The chart's BloodravenOperatorDown, evaluated by Prometheus' rule engine (promtool) on this
+   * operator's real scrape, labelled as each supported scrape config labels it: the chart's
+   * ServiceMonitor and PodMonitor (namespace, pod, ...; honorLabels) and the monitoring guide's
+   * plain scrape job (job and instance only).
+   */
+  describe("BloodravenOperatorDown fires when the operator is down, whatever the scrape config", () => {
+    let scrape: Sample[];
+    let rulesPath: string;
+    let shapes: Record<string, { target: Record<string, string>; honorLabels: boolean }>;
+
+    beforeAll(async () => {
+      const release = cluster.name;
+      const namespace = cluster.namespace;
+      scrape = parseExposition(await (await fetch(operator!.url("metrics", "/metrics"))).text());
+      rulesPath = env.join("rules.yaml");
+      writeFileSync(rulesPath, stringify(await ruleSpec(release, namespace)));
+      const instance = "10.0.0.5:8080";
+      const pod = `${release}-bloodraven-7d9c4-abcde`;
+      shapes = {
+        "the chart's ServiceMonitor": { target: { namespace, pod, job: `${release}-bloodraven`, service: `${release}-bloodraven`, endpoint: "metrics", container: "operator", instance }, honorLabels: true },
+        "the chart's PodMonitor": { target: { namespace, pod, job: `${namespace}/${release}-bloodraven`, endpoint: "metrics", container: "operator", instance }, honorLabels: true },
+        "the monitoring guide's scrape job": { target: { job: "bloodraven", instance }, honorLabels: false },
+      };
+    });
+
+    /** Series in promtool's notation: this scrape with a target's labels, `values` per minute. */
+    function scraped(target: Record<string, string>, honorLabels: boolean, values: { operator: string; up: string }) {
+      const selector = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}}`;
+      return [
+        ...scrape.map((s) => ({ series: `${s.name}${selector(withTargetLabels(s, target, honorLabels))}`, values: values.operator.replaceAll("V", Number.isFinite(s.value) ? String(s.value) : "0") })),
+        { series: `up${selector(target)}`, values: values.up },
+      ];
+    }
+
+    /** Runs promtool on the series and checks whether the alert fires at each minute. */
+    async function evaluate(inputSeries: { series: string; values: string }[], firingAt: Record<number, boolean>): Promise<void> {
+      const summary = `No bloodraven operator replica in namespace ${cluster.namespace} is up`;
+      const test = {
+        rule_files: [rulesPath],
+        evaluation_interval: "1m",
+        tests: [
+          {
+            interval: "1m",
+            input_series: inputSeries,
+            alert_rule_test: Object.entries(firingAt).map(([minute, firing]) => ({
+              eval_time: `${minute}m`,
+              alertname: "BloodravenOperatorDown",
+              exp_alerts: firing ? [{ exp_labels: { severity: "critical" }, exp_annotations: { summary } }] : [],
+            })),
+          },
+        ],
+      };
+      const path = env.join(`promtool-${randomBytes(4).toString("hex")}.yaml`);
+      writeFileSync(path, stringify(test));
+      const r = await run(promtoolBinary(), ["test", "rules", path], { timeoutMs: 60_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+
+    it("is fed a scrape that has the operator's own series", () => {
+      expect(scrape.filter((s) => s.name.startsWith("bloodraven_")).length).toBeGreaterThan(10);
+    });
+
+    // Scraped for 10 minutes, then the scrape fails (up 0, every scraped series goes stale): silent
+    // while scraped, pending for the rule's 5 minutes, then firing.
+    for (const shape of ["the chart's ServiceMonitor", "the chart's PodMonitor", "the monitoring guide's scrape job"]) {
+      it(`with ${shape}: silent while scraped, firing 5 minutes after the scrapes stop`, async () => {
+        const { target, honorLabels } = shapes[shape]!;
+        await evaluate(scraped(target, honorLabels, { operator: "Vx10 stale", up: "1x10 0x10" }), { 0: false, 10: false, 15: false, 17: true, 20: true });
+      });
+    }
+
+    it("stays silent while one of two replicas is still scraped", async () => {
+      const { target, honorLabels } = shapes["the chart's PodMonitor"]!;
+      const second = { ...target, pod: `${target.pod}-2`, instance: "10.0.0.6:8080" };
+      await evaluate([...scraped(target, honorLabels, { operator: "Vx5 stale", up: "1x5 0x15" }), ...scraped(second, honorLabels, { operator: "Vx20", up: "1x20" })], { 20: false });
+    });
+
+    it("is not satisfied by an operator scraped in another namespace", async () => {
+      const { target, honorLabels } = shapes["the chart's ServiceMonitor"]!;
+      await evaluate(scraped({ ...target, namespace: "another-team" }, honorLabels, { operator: "Vx20", up: "1x20" }), { 6: true });
+    });
   });
 
   describe("with watchNamespaces: Roles in the watched namespaces only", () => {

@@ -7,13 +7,13 @@ import {
   cancelCommand,
   checkFailover,
   followedOutcome,
-  isTerminalPhase,
   outcomeMessage,
   phaseText,
   removedOutcome,
   requestWithdrawal,
   type FollowedOutcome,
 } from "../../../cli/commands/failover.js";
+import { isTerminal } from "../../../shared/planned/step.js";
 
 const NOW = Date.parse("2026-11-22T03:00:00Z");
 
@@ -132,7 +132,7 @@ describe("followedOutcome: only the status block of this request counts", () => 
   it.each(["Pending", "Validating", "Deferred", "Draining", "WaitingForLag", "Promoting", "Resuming"] as const)("%s is running", (phase) => {
     const b = block({ requestId: "r1", phase });
     expect(followedOutcome(b, "r1")).toEqual({ state: "running", phase, block: b });
-    expect(isTerminalPhase(phase)).toBe(false);
+    expect(isTerminal(phase)).toBe(false);
   });
 
   it("Succeeded (0), skipped (0), Failed (1), rejected (1)", () => {
@@ -145,7 +145,7 @@ describe("followedOutcome: only the status block of this request counts", () => 
     const rejected = block({ requestId: "r1", phase: "Failed", reason: "Rejected" });
     expect(followedOutcome(rejected, "r1")).toMatchObject({ outcome: "rejected", exitCode: 1 });
     // The operator's validation failures are rejections: nothing was changed.
-    for (const reason of ["CooldownActive", "TargetUnhealthy", "NoPrimary", "UnknownSite", "ConcurrentOperation", "InvalidAnnotation"]) {
+    for (const reason of ["CooldownActive", "TargetUnhealthy", "NoPrimary", "UnknownSite", "ConcurrentOperation", "InvalidAnnotation", "TargetHasErrantTransactions", "InvalidFailoverState"]) {
       expect(followedOutcome(block({ requestId: "r1", phase: "Failed", reason }), "r1")).toMatchObject({ outcome: "rejected", exitCode: 1 });
     }
     for (const reason of ["LagTimeout", "DrainFailed", "ExecuteFailed", "Cancelled", "SourceCrashed", "DeadlineExceeded"]) {

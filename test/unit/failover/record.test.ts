@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { annotatedIntent, annotationTime, formatIntent, newerRecord, recordRepair } from "../../../shared/failover/record.js";
+import { ANNOTATIONS } from "../../../shared/names.js";
+import { annotatedIntent, annotatedRecord, annotatedTime, annotationTime, formatIntent, newerRecord, recordRepair, statusRecord, statusTime } from "../../../shared/failover/record.js";
 
 describe("the two copies of the failover record", () => {
   const status = { at: "2026-11-22T05:00:00.123Z", target: "pdx" };
@@ -12,6 +13,21 @@ describe("the two copies of the failover record", () => {
     expect(newerRecord(undefined, later)).toBe(later);
     expect(newerRecord(status, { at: "yesterday", target: "iad" })).toBe(status);
     expect(newerRecord({ at: "yesterday", target: "iad" }, sameSecond)).toBe(sameSecond);
+  });
+
+  it("the operator reads only complete copies; a reader also gets a time without its target", () => {
+    const at = "2026-11-22T05:00:00Z";
+    const timeOnly = { [ANNOTATIONS.lastFailover]: at };
+    expect(annotatedRecord(timeOnly)).toBeUndefined();
+    expect(statusRecord({ lastFailover: at })).toBeUndefined();
+    expect(annotatedTime(timeOnly)).toEqual({ at });
+    expect(statusTime({ lastFailover: at, lastFailoverTarget: "" })).toEqual({ at });
+    const both = { [ANNOTATIONS.lastFailover]: at, [ANNOTATIONS.lastFailoverTarget]: "pdx" };
+    expect(annotatedRecord(both)).toEqual({ at, target: "pdx" });
+    expect(annotatedTime(both)).toEqual({ at, target: "pdx" });
+    expect(statusRecord({ lastFailover: at, lastFailoverTarget: "pdx" })).toEqual({ at, target: "pdx" });
+    expect(annotatedTime({ [ANNOTATIONS.lastFailoverTarget]: "pdx" })).toBeUndefined();
+    expect(statusTime(undefined)).toBeUndefined();
   });
 
   it("repairs the copy that is missing or older, and nothing when they agree", () => {
