@@ -11,6 +11,7 @@ import { DEFAULTS, siteSummary, type Condition, type MysqlFailoverGroup, type Si
 import { formatDuration, parseDuration } from "../../shared/duration.js";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { annotatedTime, newerRecord, statusTime, type RecordTime } from "../../shared/failover/record.js";
+import { cooldown } from "../../shared/failover/cooldown.js";
 import { CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
 import { ageOf, colors, formatAge, formatLag, formatTime, renderFields, renderTable, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
@@ -77,11 +78,8 @@ function durationMs(text: string | undefined, fallback: string): number {
 
 /** Time left of spec.failoverCooldown after the last failover; 0 when none is running. */
 export function cooldownRemainingMs(g: MysqlFailoverGroup, now: number): number {
-  const last = effectiveLastFailover(g);
-  if (!last) return 0;
-  const at = Date.parse(last.at);
-  if (Number.isNaN(at)) return 0;
-  return Math.max(0, at + durationMs(g.spec?.failoverCooldown, DEFAULTS.failoverCooldown) - now);
+  const c = cooldown(effectiveLastFailover(g)?.at, durationMs(g.spec?.failoverCooldown, DEFAULTS.failoverCooldown), now);
+  return c.active && !c.unreadable ? c.untilMs - now : 0;
 }
 
 /**

@@ -29,6 +29,8 @@ apt_packages() {
   [[ -x /usr/bin/mariadb-backup ]] || missing+=(mariadb-backup)
   # The fault-injection tier cuts links between network namespaces with iptables.
   [[ -x /usr/sbin/iptables ]] || missing+=(iptables)
+  # promtool evaluates the chart's alert rules in the e2e tier (the package also brings Prometheus).
+  [[ -x /usr/bin/promtool ]] || missing+=(prometheus)
   if (( ${#missing[@]} == 0 )); then echo "apt packages present"; return; fi
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
   need_root_or_say "$cmd"

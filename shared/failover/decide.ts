@@ -27,6 +27,7 @@
  */
 
 import type { SiteRole, SiteState } from "../names.js";
+import { cooldown } from "./cooldown.js";
 import { contains, missing, withoutOrigin, type MissingTransactions, type Origin, type ServerPosition } from "./gtid-compare.js";
 import { witnessVerdict, type ReceiverLink } from "./witness.js";
 
@@ -370,7 +371,7 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   if (!policy.automaticFailover) {
     return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off (maintenance)` };
   }
-  const cooling = cooldown(record, policy, nowMs, `primary ${authority.name} is unreachable`);
+  const cooling = cooldownBlock(record, policy, nowMs, `primary ${authority.name} is unreachable`);
   if (cooling !== undefined) return cooling;
 
   const candidates = sites.filter(
@@ -425,15 +426,13 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
 }
 
 /** The anti-flap cooldown since the last failover, as a Blocked with `head` in front; undefined once it is over. */
-function cooldown(record: DurableRecord, policy: DecisionPolicy, nowMs: number, head: string): Blocked | undefined {
-  if (record.lastFailover === undefined) return undefined;
-  const last = Date.parse(record.lastFailover);
-  if (Number.isNaN(last)) {
+function cooldownBlock(record: DurableRecord, policy: DecisionPolicy, nowMs: number, head: string): Blocked | undefined {
+  const c = cooldown(record.lastFailover, policy.failoverCooldownMs, nowMs);
+  if (!c.active) return undefined;
+  if (c.unreadable) {
     return { reason: "Cooldown", message: `${head}; the recorded last failover time ${JSON.stringify(record.lastFailover)} is unreadable, so the cooldown cannot be proven over` };
   }
-  const until = last + policy.failoverCooldownMs;
-  if (nowMs >= until) return undefined;
-  const retryAt = new Date(until).toISOString();
+  const retryAt = new Date(c.untilMs).toISOString();
   return { reason: "Cooldown", message: `${head}; failover blocked by the anti-flap cooldown until ${retryAt} (last failover ${record.lastFailover})`, retryAt };
 }
 
@@ -462,7 +461,7 @@ function reassert(input: DecisionInput, nowMs: number, authority: DecisionSite, 
   })();
   if (why !== undefined) return { reason: "PrimaryReturnedFenced", message: `${head}, but it is not made writable: ${why}; promote a site by hand once you know which holds your data` };
   if (!policy.automaticFailover) return { reason: "AutomaticFailoverOff", message: `${head}; automatic failover is off (maintenance)` };
-  const cooling = cooldown(record, policy, nowMs, head);
+  const cooling = cooldownBlock(record, policy, nowMs, head);
   if (cooling !== undefined) return cooling;
   actions.push({ kind: "promote", site: authority.name, reason: `${head}, and it holds every transaction of the group: re-asserted as the primary` });
   return undefined;

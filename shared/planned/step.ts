@@ -25,9 +25,10 @@
 import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
+import { cooldown } from "../failover/cooldown.js";
 import { lacks, type DecisionSite } from "../failover/decide.js";
 import { contains, withoutOrigin } from "../failover/gtid-compare.js";
-import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverResult } from "../names.js";
+import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverRejectionReason, type PlannedFailoverResult } from "../names.js";
 
 /** A site as the emergency decision sees it, plus what a switchover also needs to know. */
 export interface PlannedSite extends DecisionSite {
@@ -374,7 +375,7 @@ function validate(
   nowMs: number,
   clear: PlannedAction[],
 ): PlannedStep {
-  const reject = (reason: string, message: string): PlannedStep => fail(reason, message, "rejected", EVENT_REASONS.plannedFailoverRejected);
+  const reject = (reason: PlannedFailoverRejectionReason, message: string): PlannedStep => fail(reason, message, "rejected", EVENT_REASONS.plannedFailoverRejected);
   const targetName = c.target ?? "";
   const t = input.sites.find((s) => s.name === targetName);
   if (t === undefined || t.role !== "primary-candidate") return reject("UnknownSite", `${targetName} is ${t === undefined ? "not a site of this group" : `a ${t.role} site, not a primary-candidate`}`);
@@ -413,21 +414,18 @@ function validate(
   }
   const recovering = input.sites.filter((x) => x.recoveryState === "RecoveryInProgress" || x.recoveryState === "RecoveryBlocked");
   if (recovering.length > 0) return reject("ConcurrentOperation", `recovery of ${recovering.map((x) => x.name).join(", ")} is in flight`);
-  if (input.lastFailover !== undefined) {
-    const last = Date.parse(input.lastFailover);
-    if (Number.isNaN(last)) return reject("InvalidFailoverState", `the recorded last failover time ${JSON.stringify(input.lastFailover)} is unreadable`);
-    const until = last + input.cooldownMs;
-    if (nowMs < until) {
-      const retryAfter = new Date(until).toISOString();
-      if (input.defaults.onCooldown === "defer") {
-        return {
-          status: at("Deferred", { reason: "CooldownActive", message: `inside the failover cooldown; validated again at ${retryAfter}`, retryAfter }),
-          actions: [{ kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverDeferred, message: `planned failover to ${targetName} deferred until ${retryAfter} (cooldown)` }],
-          holdEmergency: false,
-        };
-      }
-      return reject("CooldownActive", `the failover cooldown is active until ${retryAfter} (last failover ${input.lastFailover})`);
+  const cool = cooldown(input.lastFailover, input.cooldownMs, nowMs);
+  if (cool.active && cool.unreadable) return reject("InvalidFailoverState", `the recorded last failover time ${JSON.stringify(input.lastFailover)} is unreadable`);
+  if (cool.active && !cool.unreadable) {
+    const retryAfter = new Date(cool.untilMs).toISOString();
+    if (input.defaults.onCooldown === "defer") {
+      return {
+        status: at("Deferred", { reason: "CooldownActive", message: `inside the failover cooldown; validated again at ${retryAfter}`, retryAfter }),
+        actions: [{ kind: "event", type: "Normal", reason: EVENT_REASONS.plannedFailoverDeferred, message: `planned failover to ${targetName} deferred until ${retryAfter} (cooldown)` }],
+        holdEmergency: false,
+      };
     }
+    return reject("CooldownActive", `the failover cooldown is active until ${retryAfter} (last failover ${input.lastFailover})`);
   }
   return {
     status: at("Draining", { source: sourceName }),
