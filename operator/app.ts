@@ -65,6 +65,7 @@ export class OperatorApp {
       source: {
         hasActiveManagers: () => this.managers.size > 0,
         snapshot: (namespace, group) => this.managers.get(`${namespace}/${group}`)?.snapshot(),
+        manages: (namespace, group) => this.managers.has(`${namespace}/${group}`),
         snapshots: () => [...this.managers.values()].flatMap((m) => m.snapshot() ?? []),
       },
       metrics: this.metrics,

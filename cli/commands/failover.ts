@@ -188,6 +188,7 @@ export function removedOutcome(g: MysqlFailoverGroup, target: string, requestId:
 export function phaseText(block: PlannedFailoverStatus): string {
   let text = String(block.phase);
   if (block.reason) text += ` (${block.reason})`;
+  if (block.rollingBack) text += ", rolling back";
   if (block.phase === "Deferred" && block.retryAfter) text += ` until ${formatTime(block.retryAfter)}`;
   if (block.message) text += `: ${block.message}`;
   return text;

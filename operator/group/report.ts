@@ -33,7 +33,10 @@ export class StatusReconciler implements Reconciler {
     // fields or a failover record, and this write must not put back what they just replaced.
     const base = topologyStatus(ctx.store.written, topology, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
     const status = withRouting(withFailoverBlocked(this.decorate(applyAuthority(base, cycle.primary), cycle), cycle.blocked, cycle.now), cycle.routing, ctx.group.metadata.generation ?? 0, cycle.now);
-    ctx.store.report(status);
+    // A site without a debounced state yet (the first polls after an operator start or a leader
+    // change) would flip conditions that are in fact unchanged, and move their lastTransitionTime.
+    const warming = [...topology.states.values()].some((t) => t.state === "unknown");
+    if (!warming) ctx.store.report(status);
     // From the recorded recovery fields, every cycle: a restarted operator or a new leader exports
     // what is still unresolved, and a healthy site reads 0 (an alert on it must not clear by itself).
     for (const s of status.sites) ctx.deps.metrics.setDivergent(ctx.namespace, ctx.name, s.name, s.divergentGtid ? (s.divergentTransactionCount ?? 1) : 0);

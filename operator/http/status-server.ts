@@ -53,6 +53,8 @@ export interface StatusSource {
   /** False on a non-leader replica and during startup: the operator knows nothing current. */
   hasActiveManagers(): boolean;
   snapshot(namespace: string, group: string): GroupStatusMessage | undefined;
+  /** This replica runs the group (it may not have a message yet). */
+  manages(namespace: string, group: string): boolean;
   snapshots(): GroupStatusMessage[];
 }
 
@@ -118,9 +120,15 @@ export class StatusServer {
             return;
           }
           const { namespace, group } = params;
-          const message = source.snapshot(namespace, group);
-          if (message === undefined) {
+          if (!source.manages(namespace, group)) {
             sendJson(res, 404, { error: `failover group ${namespace}/${group} is not managed by this operator` });
+            return;
+          }
+          // Until every site has a debounced state, an empty activeSite would only mean "not
+          // looked yet" (after an operator start or a leader change), not "no single primary".
+          const message = source.snapshot(namespace, group);
+          if (message === undefined || message.sites.some((s) => s.state === "unknown")) {
+            sendJson(res, 503, { error: `failover group ${namespace}/${group} is starting: not every site has been observed yet; retry in a few seconds` }, { "Retry-After": "1" });
             return;
           }
           sendJson(res, 200, { namespace, group, activeSite: message.activeSite });

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { PlannedFailoverStatus } from "../../shared/api/index.js";
 import { contains } from "../../shared/failover/gtid-compare.js";
-import { PLANNED_HOLD_PHASES, plannedStep, type PlannedAction, type PlannedInput, type PlannedWork, type SeenRequest } from "../../shared/planned/step.js";
+import { PLANNED_HOLD_PHASES } from "../../shared/planned/phases.js";
+import { plannedStep, type PlannedAction, type PlannedInput, type PlannedWork, type SeenRequest } from "../../shared/planned/step.js";
 import type { PlannedFailoverResult } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
 import type { FailoverRecord } from "../failover/executor.js";

@@ -348,6 +348,7 @@ const plannedFailoverStatusSchema = object({
   drainTimeout: string({ pattern: DURATION_PATTERN }).describe("Effective drainTimeout."),
   acceptErrant: boolean().describe("The request accepts a target that holds transactions the source never had (acceptErrant=true in the annotation)."),
   retryAfter: timestamp().describe("When a Deferred request is validated again."),
+  rollingBack: boolean().describe("A rollback is in progress: the source is being unfenced because of `reason` (retried every cycle until it is writable again; the phase stays the one interrupted)."),
   sourceGtidAtFence: string().describe("@@gtid_executed of the source once fenced; the target must contain it before promotion."),
   transactionsLost: integer({ minimum: 0, format: "int64" }).describe("Zero for every successful switchover."),
 });

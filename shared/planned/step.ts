@@ -26,6 +26,7 @@ import type { PlannedFailoverStatus } from "../api/index.js";
 import { parsePlannedFailover } from "../annotations.js";
 import { formatDuration, parseDuration } from "../duration.js";
 import { cooldown } from "../failover/cooldown.js";
+import { PLANNED_PHASES } from "./phases.js";
 import { lacks, type DecisionSite } from "../failover/decide.js";
 import { contains, withoutOrigin } from "../failover/gtid-compare.js";
 import { EVENT_REASONS, type PlannedFailoverPhase, type PlannedFailoverRejectionReason, type PlannedFailoverResult } from "../names.js";
@@ -116,8 +117,6 @@ export interface PlannedStep {
 }
 
 const TERMINAL: readonly PlannedFailoverPhase[] = ["Succeeded", "Failed"];
-/** Phases whose work changes servers: the emergency path stays out of them. */
-const HOLD: readonly PlannedFailoverPhase[] = ["Draining", "WaitingForLag", "Promoting"];
 /** The longest single wait per cycle in WaitingForLag, so cancellation and deadlines are seen. */
 export const LAG_WAIT_SLICE_SECONDS = 1;
 /** Slack on top of drainTimeout + maxLagWait for the whole operation. */
@@ -169,7 +168,7 @@ export function plannedStep(input: PlannedInput): PlannedStep {
   const target = c.target ?? "";
   const source = c.source ?? "";
   const at = (p: PlannedFailoverPhase, extra: Partial<PlannedFailoverStatus> = {}): PlannedFailoverStatus => {
-    const { reason: _r, message: _m, retryAfter: _a, ...rest } = c;
+    const { reason: _r, message: _m, retryAfter: _a, rollingBack: _b, ...rest } = c;
     return { ...rest, phase: p, phaseTime: input.now, ...extra };
   };
   const site = (name: string): PlannedSite | undefined => input.sites.find((s) => s.name === name);
@@ -199,14 +198,18 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     const recorded = Date.parse(input.lastFailover ?? "") >= startMs;
     return { status: at("Resuming"), actions: recorded ? [] : [{ kind: "record", site: target, gtid: c.sourceGtidAtFence ?? "" }], holdEmergency: false };
   };
-  /** Starts (or continues) a rollback: the phase stays, the reason says why. */
+  /**
+   * Starts (or continues) a rollback, the undo of the phases that have one (phases.ts): the phase
+   * stays, `rollingBack` and the reason say why, and it is retried every cycle until done.
+   */
   const rollback = (reason: string, message: string): PlannedStep => {
     const t = site(target);
     // Never unfence the source once the target may be writable: that is split brain.
     if (targetWritable()) return resume();
+    const recorded = c.rollingBack === true && c.reason === reason ? undefined : { ...c, reason, message, rollingBack: true };
     if (c.phase === "Promoting" && !(t !== undefined && t.polledOk && t.readOnly === true)) {
-      const status = c.reason === reason ? undefined : { ...c, reason, message: `${message}; rolling back once ${target} is seen read-only` };
-      return { ...(status ? { status } : {}), actions: [], holdEmergency: true };
+      // Unfenced only once the target is seen read-only: until then the promotion may have gone through.
+      return { ...(recorded ? { status: recorded } : {}), actions: [], holdEmergency: true };
     }
     const s = site(source);
     if (s !== undefined && s.polledOk && s.readOnly === false) {
@@ -215,8 +218,7 @@ export function plannedStep(input: PlannedInput): PlannedStep {
     if (s !== undefined && s.state === "unreachable") {
       return fail("SourceCrashed", `${message}; the source ${source} is unreachable, so it cannot be unfenced: handed to the emergency path`, "failed_other");
     }
-    const status = c.reason === reason ? undefined : { ...c, reason, message: `${message}; rolling back: unfencing ${source}` };
-    return { ...(status ? { status } : {}), actions: [{ kind: "unfence", site: source }], holdEmergency: true };
+    return { ...(recorded ? { status: recorded } : {}), actions: [{ kind: "unfence", site: source }], holdEmergency: true };
   };
 
   const phaseMs = Date.parse(c.phaseTime ?? c.startTime ?? input.now);
@@ -224,30 +226,30 @@ export function plannedStep(input: PlannedInput): PlannedStep {
   const drainMs = ms(c.drainTimeout, input.defaults.drainTimeout);
   const deadline = startMs + drainMs + maxLagMs + OVERALL_SLACK_MS;
 
-  // A rollback in progress (a reason on a non-terminal, server-changing phase) goes on until done.
-  if (c.reason !== undefined && (c.phase === "Draining" || c.phase === "WaitingForLag" || c.phase === "Promoting")) {
-    return rollback(c.reason, (c.message ?? c.reason).replace(/; rolling back.*$/, ""));
+  const row = PLANNED_PHASES[c.phase];
+  // A rollback in progress goes on until done.
+  if (c.rollingBack === true && row.undo === "unfence-source") return rollback(c.reason ?? "RolledBack", c.message ?? c.reason ?? "");
+  // A withdrawn request: undone where the phase has an undo, ended where there is nothing to undo.
+  if (!requested && row.cancellable) {
+    const withdrawn = `the ${c.phase === "Deferred" ? "deferred " : ""}request was withdrawn (annotation removed)`;
+    return row.undo === "unfence-source" ? rollback("Cancelled", withdrawn) : fail("Cancelled", withdrawn, "failed_other");
   }
 
   switch (c.phase) {
     case "Pending":
-      if (!requested) return fail("Cancelled", "the request was withdrawn (annotation removed)", "failed_other");
       return { status: at("Validating"), actions: [], holdEmergency: false };
 
     case "Deferred": {
-      if (!requested) return fail("Cancelled", "the deferred request was withdrawn (annotation removed)", "failed_other");
       const retry = Date.parse(c.retryAfter ?? "");
       if (!Number.isNaN(retry) && nowMs < retry) return nothing();
       return { status: at("Validating"), actions: [], holdEmergency: false };
     }
 
     case "Validating": {
-      if (!requested) return fail("Cancelled", "the request was withdrawn (annotation removed)", "failed_other");
       return validate(input, c, at, fail, nowMs, clear);
     }
 
     case "Draining": {
-      if (!requested) return rollback("Cancelled", "the request was withdrawn (annotation removed)");
       if (nowMs > deadline) return rollback("DeadlineExceeded", `the switchover did not finish within its overall deadline`);
       if (work === undefined) return { actions: [{ kind: "drain", site: source }], holdEmergency: true };
       if (!work.ok || work.gtidAtFence === undefined) return rollback("DrainFailed", `draining ${source} failed: ${work.error ?? "no GTIDs read"}`);
@@ -264,7 +266,6 @@ export function plannedStep(input: PlannedInput): PlannedStep {
 
     case "WaitingForLag": {
       const gtid = c.sourceGtidAtFence ?? "";
-      if (!requested) return rollback("Cancelled", "the request was withdrawn (annotation removed)");
       const t = site(target);
       let caughtUp = work?.caughtUp === true;
       if (!caughtUp && t?.position !== undefined) {
@@ -434,4 +435,3 @@ function validate(
   };
 }
 
-export { HOLD as PLANNED_HOLD_PHASES };

@@ -188,6 +188,7 @@ describe("messages", () => {
     expect(phaseText({ phase: "Draining", message: "fencing iad" })).toBe("Draining: fencing iad");
     expect(phaseText({ phase: "Deferred", reason: "CooldownActive", retryAfter: "2026-11-22T03:05:00.000Z" })).toBe("Deferred (CooldownActive) until 2026-11-22T03:05:00Z");
     expect(phaseText({ phase: "Promoting" })).toBe("Promoting");
+    expect(phaseText({ phase: "WaitingForLag", reason: "LagTimeout", rollingBack: true, message: "pdx did not catch up" })).toBe("WaitingForLag (LagTimeout), rolling back: pdx did not catch up");
   });
 
   it("outcomeMessage", () => {

@@ -97,6 +97,21 @@ describe("status API", () => {
       expect(await json(res)).toEqual({ error: "failover group default/payments is not managed by this operator" });
     });
 
+    it("returns 503 for a managed group before its first cycle, and while a site has no debounced state yet", async () => {
+      const { base, source } = await start();
+      source.starting.add("default/payments");
+      const first = await fetch(`${base}/active-site?namespace=default&group=payments`);
+      expect(first.status).toBe(503);
+      expect(first.headers.get("retry-after")).toBe("1");
+      expect(await json(first)).toEqual({ error: "failover group default/payments is starting: not every site has been observed yet; retry in a few seconds" });
+      const warming = groupMessage("default", "payments", "");
+      warming.sites = warming.sites.map((s) => ({ ...s, state: s.name === "iad" ? "unknown" : s.state }));
+      source.put(warming);
+      expect((await fetch(`${base}/active-site?namespace=default&group=payments`)).status).toBe(503);
+      source.put(groupMessage("default", "payments", "iad"));
+      expect((await fetch(`${base}/active-site?namespace=default&group=payments`)).status).toBe(200);
+    });
+
     it("returns 503 when there are no active topology managers, even for a known group", async () => {
       const { base, source } = await start();
       source.active = false;

@@ -36,9 +36,15 @@ export function groupMessage(namespace: string, group: string, activeSite = "iad
 export class MemorySource implements StatusSource {
   active = true;
   readonly groups = new Map<string, GroupStatusMessage>();
+  /** Groups run here whose first message is not there yet. */
+  readonly starting = new Set<string>();
 
   put(message: GroupStatusMessage): void {
     this.groups.set(`${message.namespace}/${message.group}`, message);
+  }
+
+  manages(namespace: string, group: string): boolean {
+    return this.groups.has(`${namespace}/${group}`) || this.starting.has(`${namespace}/${group}`);
   }
 
   hasActiveManagers(): boolean {

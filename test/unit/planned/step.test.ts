@@ -228,7 +228,8 @@ describe("plannedStep: drain, lag wait, promotion", () => {
   it("rolls back on lag timeout, then turns Failed{LagTimeout} once the source is writable", () => {
     const waiting = block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12`, maxLagWait: "2s", phaseTime: secondsBefore(3) });
     const r = plannedStep(input({ sites: fenced(`${IAD}:1-11`), current: waiting }));
-    expect(r.status).toMatchObject({ phase: "WaitingForLag", reason: "LagTimeout" });
+    expect(r.status).toMatchObject({ phase: "WaitingForLag", reason: "LagTimeout", rollingBack: true });
+    expect(r.status?.message).toBe("pdx did not catch up with iad within maxLagWait 2s");
     expect(r.actions).toEqual([{ kind: "unfence", site: "iad" }]);
     // Restart mid-rollback: the block still says so; retried, not re-persisted.
     const again = plannedStep(input({ sites: fenced(`${IAD}:1-11`), current: r.status }));
@@ -236,7 +237,14 @@ describe("plannedStep: drain, lag wait, promotion", () => {
     expect(again.actions).toEqual([{ kind: "unfence", site: "iad" }]);
     const done = plannedStep(input({ sites: [site("iad", "writable", { gtid: `${IAD}:1-12` }), site("pdx", "read-only")], current: r.status }));
     expect(done.status).toMatchObject({ phase: "Failed", reason: "LagTimeout", completionTime: NOW });
+    expect(done.status?.rollingBack).toBeUndefined();
     expect(kinds(done.actions)).toEqual(["event:PlannedFailoverFailed", "metric:failed_timeout", "clearAnnotation"]);
+  });
+
+  it("a reason without rollingBack is no rollback: a drain that left sessions goes on waiting", () => {
+    const waiting = block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12`, reason: "SessionsLeft", message: "2 session(s) open" });
+    const r = plannedStep(input({ sites: fenced(`${IAD}:1-11`), current: waiting }));
+    expect(kinds(r.actions)).toEqual(["waitForGtid"]);
   });
 
   it("rolls back when cancelled mid-wait", () => {
@@ -316,7 +324,7 @@ describe("plannedStep: drain, lag wait, promotion", () => {
     // Recorded since the start: nothing to add.
     expect(plannedStep(input({ sites, lastFailover: secondsBefore(2), current })).actions).toEqual([]);
     // The same while a rollback was under way.
-    const rolling = plannedStep(input({ sites, current: { ...current, reason: "ExecuteFailed" } }));
+    const rolling = plannedStep(input({ sites, current: { ...current, reason: "ExecuteFailed", rollingBack: true } }));
     expect(rolling.actions).toEqual([{ kind: "record", site: "pdx", gtid: `${IAD}:1-12` }]);
   });
 
