@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import { missing, unapplied, type MissingTransactions } from "../../shared/failover/gtid-compare.js";
 import { GTID_WAIT_GRACE_MS, type ReplicationSource } from "../mysql/flavor.js";
 import type { FailoverIntent } from "../../shared/failover/record.js";
+import type { Action } from "../../shared/failover/decide.js";
 import type { SiteSession } from "../mysql/site-client.js";
 
 /** The site-level recovery record kept in status.sites[]. */
@@ -45,13 +46,6 @@ export class ReceivedNotApplied extends Error {
   }
 }
 
-export type SiteAction =
-  | { kind: "fence"; site: string; reason: string }
-  | { kind: "promote"; site: string; oldPrimary?: string; reason: string; catchUpFrom?: string }
-  | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
-  | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
-  | { kind: "clearRecovery"; site: string }
-  | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
 
 export interface ExecutorDeps {
   log: Logger;
@@ -108,7 +102,7 @@ export class FailoverExecutor {
    * Runs every action; stops at the first failed fence or promotion (the next cycle decides
    * again). Returns the site promoted, if a promotion succeeded.
    */
-  async run(actions: readonly SiteAction[], decidedAt: number): Promise<{ promoted?: string }> {
+  async run(actions: readonly Action[], decidedAt: number): Promise<{ promoted?: string }> {
     for (const action of actions) {
       const ok = await this.runOne(action, decidedAt);
       if (ok && action.kind === "promote") return { promoted: action.site };
@@ -117,7 +111,7 @@ export class FailoverExecutor {
     return {};
   }
 
-  private async runOne(action: SiteAction, decidedAt: number): Promise<boolean> {
+  private async runOne(action: Action, decidedAt: number): Promise<boolean> {
     try {
       switch (action.kind) {
         case "fence":
@@ -139,9 +133,6 @@ export class FailoverExecutor {
             await this.deps.persistRecovery(action.site, undefined);
             this.deps.recordEvent({ type: "Normal", reason: EVENT_REASONS.recoveryComplete, message: `${action.site} replicates from the primary again` });
           }
-          return true;
-        case "event":
-          this.deps.recordEvent(action);
           return true;
       }
     } catch (err) {

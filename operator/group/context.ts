@@ -6,7 +6,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
-import type { SiteAddress, SiteObservation } from "../../shared/topology/site-observation.js";
+import type { SiteAddress, ServerObservation } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { Logger } from "../log.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -16,7 +16,7 @@ import { GroupStatusStore } from "./status-store.js";
 
 export interface SiteProbe {
   /** Must settle within deadlineMs, whatever the server does. */
-  observe(deadlineMs: number): Promise<SiteObservation>;
+  observe(deadlineMs: number): Promise<ServerObservation>;
   close(): void;
 }
 

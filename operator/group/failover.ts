@@ -5,14 +5,14 @@ import { decisionSites, durableRecord } from "../../shared/failover/decision-inp
 import { annotatedIntent, annotatedRecord, newerRecord } from "../../shared/failover/record.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
-import type { SiteObservation } from "../../shared/topology/site-observation.js";
+import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import { FailoverExecutor } from "../failover/executor.js";
 import type { GroupContext } from "./context.js";
 import type { ObserveReconciler } from "./observe.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /** Actions that leave the primary as it is: the primary can be announced before they run. */
-const CONVERGING: ReadonlySet<string> = new Set(["repoint", "recordDivergence", "clearRecovery", "event"]);
+const CONVERGING: ReadonlySet<string> = new Set(["repoint", "recordDivergence", "clearRecovery"]);
 
 /**
  * The emergency and topology core: runs the decision core (shared/failover/decide.ts) once per
@@ -136,7 +136,7 @@ export class FailoverReconciler implements Reconciler {
    * (after a crash, a lost API server or lost leadership in between); read-only means it did
    * not, and the intent goes. Unreachable: it stays open, and no other promotion starts.
    */
-  private async settleIntent(observations: ReadonlyMap<string, SiteObservation | undefined>): Promise<void> {
+  private async settleIntent(observations: ReadonlyMap<string, ServerObservation | undefined>): Promise<void> {
     const { ctx } = this;
     const store = ctx.store;
     const full = store.written?.failoverIntent;

@@ -3,7 +3,7 @@ import { errorText } from "../../shared/errors.js";
 import { nextContact, type SiteContact } from "../../shared/failover/witness.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { topologyCycle, type SitePoll } from "../../shared/topology/cycle.js";
-import { receiverSample, type SiteObservation } from "../../shared/topology/site-observation.js";
+import { receiverSample, type ServerObservation } from "../../shared/topology/site-observation.js";
 import { topologyStatus } from "../../shared/topology/status.js";
 import { siteAddress, type GroupContext, type SiteProbe } from "./context.js";
 import { isAuthenticationFailure } from "../mysql/site-client.js";
@@ -44,7 +44,7 @@ export class ObserveReconciler implements Reconciler {
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    const observations = new Map<string, SiteObservation | undefined>();
+    const observations = new Map<string, ServerObservation | undefined>();
     const ready = await this.ensureProbes();
     const polls = await Promise.all(ctx.spec.sites.map((s) => (ready ? this.poll(s, observations) : Promise.resolve<SitePoll>({ name: s.name, role: s.role, ok: false, error: "credentials unavailable" }))));
     const result = topologyCycle(ctx.memory, polls, ctx.spec, cycle.now, cycle.counted);
@@ -101,7 +101,7 @@ export class ObserveReconciler implements Reconciler {
     this.probeKey = "";
   }
 
-  private async poll(site: DefaultedSiteSpec, observations: Map<string, SiteObservation | undefined>): Promise<SitePoll> {
+  private async poll(site: DefaultedSiteSpec, observations: Map<string, ServerObservation | undefined>): Promise<SitePoll> {
     const { ctx } = this;
     const probe = this.probes.get(site.name);
     const base = { name: site.name, role: site.role };

@@ -2,7 +2,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import type { Blocked } from "../../shared/failover/decide.js";
 import type { MaintenanceState } from "../../shared/maintenance.js";
 import type { CycleResult, SitePoll } from "../../shared/topology/cycle.js";
-import type { SiteObservation } from "../../shared/topology/site-observation.js";
+import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import type { TopologyStatus } from "../../shared/topology/status.js";
 
 /**
@@ -16,7 +16,7 @@ export interface GroupCycle {
   readonly counted: boolean;
   /** observe: this cycle's polls, what they showed, the debounced result and the status it implies. */
   polls?: SitePoll[];
-  observations?: ReadonlyMap<string, SiteObservation | undefined>;
+  observations?: ReadonlyMap<string, ServerObservation | undefined>;
   topology?: CycleResult;
   observed?: TopologyStatus;
   /** maintenance: whether automatic failover is paused, and an unreadable annotation. */

@@ -25,7 +25,8 @@ import {
   readWaitResult,
   WritableNotConfirmed,
 } from "./flavor.js";
-import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session } from "./flavor.js";
+import type { Flavor, ReplicationSource, RepointOptions, Row, Session } from "./flavor.js";
+import type { ReplicaState, ServerObservation } from "../../shared/topology/site-observation.js";
 
 const OBSERVE =
   "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS read_only, @@GLOBAL.gtid_binlog_pos AS gtid_binlog_pos, " +

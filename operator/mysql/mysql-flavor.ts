@@ -28,7 +28,8 @@ import {
   readWaitResult,
   WritableNotConfirmed,
 } from "./flavor.js";
-import type { Flavor, ReplicaState, ReplicationSource, RepointOptions, Row, ServerObservation, Session, Switches } from "./flavor.js";
+import type { Flavor, ReplicationSource, RepointOptions, Row, Session, Switches } from "./flavor.js";
+import type { ReplicaState, ServerObservation } from "../../shared/topology/site-observation.js";
 
 const OBSERVE =
   "SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, @@GLOBAL.read_only AS read_only, " +

@@ -16,7 +16,8 @@ import { performance } from "node:perf_hooks";
 import mysql from "mysql2";
 import type { Connection, QueryError } from "mysql2";
 import { ServerError } from "./flavor.js";
-import type { Flavor, FlavorName, QueryOptions, Row, Session } from "./flavor.js";
+import type { Flavor, QueryOptions, Row, Session } from "./flavor.js";
+import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { mariadbFlavor } from "./mariadb-flavor.js";
 import { mysqlFlavor } from "./mysql-flavor.js";
 

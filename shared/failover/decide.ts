@@ -117,9 +117,7 @@ export type Action =
   | { kind: "repoint"; site: string; source: string; formerPrimary: boolean }
   /** errant: the site still replicates from the primary (ErrantTransactions), else it is fenced off (RecoveryBlocked). */
   | { kind: "recordDivergence"; site: string; divergentGtid: string; count: number | undefined; errant?: boolean }
-  | { kind: "clearRecovery"; site: string }
-  /** Not produced by decide() (the caller derives events); here so executors share one type. */
-  | { kind: "event"; type: "Normal" | "Warning"; reason: string; message: string };
+  | { kind: "clearRecovery"; site: string };
 
 export type BlockedReason =
   | "NotSettled"

@@ -4,7 +4,7 @@
  */
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroupStatus } from "../api/index.js";
 import type { SiteState } from "../names.js";
-import type { SiteAddress, SiteObservation } from "../topology/site-observation.js";
+import type { SiteAddress, ServerObservation } from "../topology/site-observation.js";
 import type { DecisionSite, DurableRecord } from "./decide.js";
 import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "./record.js";
 import type { SiteContact } from "./witness.js";
@@ -15,7 +15,7 @@ export interface SitesView {
   /** Debounced states. */
   states: ReadonlyMap<string, SiteState>;
   /** This cycle's polls; undefined for a site whose poll failed. */
-  observations: ReadonlyMap<string, SiteObservation | undefined>;
+  observations: ReadonlyMap<string, ServerObservation | undefined>;
   /** Witness evidence kept across polls; absent, no site can vouch for another. */
   contacts?: ReadonlyMap<string, SiteContact>;
   addresses: ReadonlyMap<string, SiteAddress>;
@@ -26,7 +26,7 @@ export interface SitesView {
  * else by the source's server_id (a replica may reach its source through another name, a Service
  * or a proxy, than the operator does).
  */
-function sourceSite(o: SiteObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>, contacts: ReadonlyMap<string, SiteContact> | undefined): string | undefined {
+function sourceSite(o: ServerObservation | undefined, addresses: ReadonlyMap<string, SiteAddress>, contacts: ReadonlyMap<string, SiteContact> | undefined): string | undefined {
   const r = o?.replica;
   if (!r) return undefined;
   for (const [name, a] of addresses) if (a.host === r.sourceHost && a.port === r.sourcePort) return name;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type mysql from "mysql2/promise";
 import { FenceFailed, ServerError } from "../../../operator/mysql/flavor.js";
-import type { ReplicationSource, ServerObservation } from "../../../operator/mysql/flavor.js";
+import type { ReplicationSource } from "../../../operator/mysql/flavor.js";
+import type { ServerObservation } from "../../../shared/topology/site-observation.js";
 import { SiteClient } from "../../../operator/mysql/site-client.js";
 import type { SiteSession } from "../../../operator/mysql/site-client.js";
 import { MariaDbSites, TEST_USERS } from "../../../scripts/env/mariadb-sites.js";

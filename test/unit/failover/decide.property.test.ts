@@ -461,8 +461,6 @@ function applyAction(w: World, a: Action): void {
     case "clearRecovery":
       delete w.record.recovery[a.site];
       return;
-    case "event":
-      return;
   }
 }
 
