@@ -175,13 +175,10 @@ export class OperatorApp {
           throw err;
         }
       },
-      openProbe: (address, account) => {
-        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: 2_000 }, this.assertLeading);
-        return {
-          observe: (deadlineMs) => client.run("observe", (s) => s.flavor.observe(s), deadlineMs),
-          close: () => client.close(),
-        };
-      },
+      // Every call passes its own deadline; the per-statement limit is a backstop (the GTID and
+      // relay-log waits of an action ask for their own).
+      openSite: (address, account, purpose) =>
+        new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: purpose === "probe" ? 2_000 : 60_000 }, this.assertLeading),
       patchStatus: guarded(async (namespace: string, name: string, status: StatusPatch) => {
         await this.kube.patchFailoverGroupStatus(namespace, name, status);
       }),
@@ -189,14 +186,6 @@ export class OperatorApp {
         await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations }, resourceVersion === undefined ? {} : { resourceVersion });
       }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
-      withSite: async (address, account, operation, fn, deadlineMs) => {
-        const client = new SiteClient({ ...address, user: account.user, password: account.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: deadlineMs }, this.assertLeading);
-        try {
-          return await client.run(operation, fn, deadlineMs);
-        } finally {
-          client.close();
-        }
-      },
       followPrimary: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string) => this.followPrimary(group, spec, site)),
       recordEvent: (group, event) => {
         // An event is a report, not an action: one a deposed leader would have written is dropped.

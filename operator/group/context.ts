@@ -6,7 +6,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
-import type { SiteAddress, ServerObservation } from "../../shared/topology/site-observation.js";
+import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { Logger } from "../log.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -14,9 +14,10 @@ import { CredentialsError, resolveCredentials, type GroupCredentials, type Mysql
 import type { GroupMetrics } from "./metrics.js";
 import { GroupStatusStore } from "./status-store.js";
 
-export interface SiteProbe {
-  /** Must settle within deadlineMs, whatever the server does. */
-  observe(deadlineMs: number): Promise<ServerObservation>;
+/** One connection to one site, opened on first use (operator/mysql/site-client.ts). */
+export interface SiteConnection {
+  /** Runs fn with a session; settles within deadlineMs, whatever the server does. */
+  run<T>(operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
   close(): void;
 }
 
@@ -25,15 +26,14 @@ export interface GroupDeps {
   log: Logger;
   metrics: GroupMetrics;
   readSecret: SecretReader;
-  openProbe(address: SiteAddress, account: MysqlAccount): SiteProbe;
+  /** `probe`: the poll's own connection, kept open; `action`: fences, promotions, repoints. */
+  openSite(address: SiteAddress, account: MysqlAccount, purpose: "probe" | "action"): SiteConnection;
   /** JSON merge patch of the status subresource (null removes a field). */
   patchStatus(namespace: string, name: string, status: StatusPatch): Promise<void>;
   /** null removes an annotation; with resourceVersion, only if the object still has it (409 otherwise). */
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
   /** A fresh read of the group from the API server. */
   readGroup(namespace: string, name: string): Promise<MysqlFailoverGroup>;
-  /** A fresh connection for a mutation, bounded by deadlineMs and closed afterwards. */
-  withSite<T>(address: SiteAddress, account: MysqlAccount, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
   /** Points DNS and node taints at the primary; throws when that failed. */
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;
@@ -65,6 +65,12 @@ export class GroupContext {
   spec: DefaultedMysqlFailoverGroupSpec;
   credentials: GroupCredentials | undefined;
   private credentialsReadAt = 0;
+  /**
+   * Connections for actions, opened on first use in a cycle and closed at its end (endCycle): the
+   * steps of one switchover share them, and an idle connection never outlives the cycle, so no
+   * fence ever meets a connection the server dropped while nobody used it.
+   */
+  private readonly actionConnections = new Map<string, { key: string; conn: SiteConnection }>();
   memory: GroupMemory = EMPTY_MEMORY;
   readonly store: GroupStatusStore;
   readonly log: Logger;
@@ -151,15 +157,32 @@ export class GroupContext {
     const account = this.credentials?.operator;
     if (!account) throw new Error("operator credentials unavailable");
     try {
-      return await this.deps.withSite(this.address(site), account, operation, fn, deadlineMs);
+      return await this.actionConnection(site, account).run(operation, fn, deadlineMs);
     } catch (err) {
       if (!isAuthenticationFailure(err)) throw err;
       await this.loadCredentials(true);
       const reread = this.credentials?.operator;
       if (!reread || (reread.user === account.user && reread.password === account.password)) throw err;
       this.log.info(LOG_MESSAGES.credentialsRetry, { site, operation });
-      return this.deps.withSite(this.address(site), reread, operation, fn, deadlineMs);
+      return this.actionConnection(site, reread).run(operation, fn, deadlineMs);
     }
+  }
+
+  private actionConnection(site: string, account: MysqlAccount): SiteConnection {
+    const address = this.address(site);
+    const key = JSON.stringify([address, account.user, account.password]);
+    const open = this.actionConnections.get(site);
+    if (open?.key === key) return open.conn;
+    open?.conn.close();
+    const conn = this.deps.openSite(address, account, "action");
+    this.actionConnections.set(site, { key, conn });
+    return conn;
+  }
+
+  /** Closes the cycle's action connections (see actionConnections). */
+  endCycle(): void {
+    for (const { conn } of this.actionConnections.values()) conn.close();
+    this.actionConnections.clear();
   }
 
   /** Sessions a fence must not kill: the operator's own and replication's. */

@@ -5,7 +5,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { topologyCycle, type SitePoll } from "../../shared/topology/cycle.js";
 import { receiverSample, type ServerObservation } from "../../shared/topology/site-observation.js";
 import { topologyStatus } from "../../shared/topology/status.js";
-import { siteAddress, type GroupContext, type SiteProbe } from "./context.js";
+import { siteAddress, type GroupContext, type SiteConnection } from "./context.js";
 import { isAuthenticationFailure } from "../mysql/site-client.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
@@ -16,7 +16,7 @@ import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./
  */
 export class ObserveReconciler implements Reconciler {
   readonly name = "observe";
-  private probes = new Map<string, SiteProbe>();
+  private probes = new Map<string, SiteConnection>();
   private probeKey = "";
   /** Per site: since when its polls fail, and when its receiver last heard from its source. */
   readonly contacts = new Map<string, SiteContact>();
@@ -89,7 +89,7 @@ export class ObserveReconciler implements Reconciler {
     const key = JSON.stringify([account.user, account.password, ctx.spec.sites.map((s) => [s.name, siteAddress(ctx.name, ctx.namespace, s)])]);
     if (key !== this.probeKey) {
       this.closeProbes();
-      for (const site of ctx.spec.sites) this.probes.set(site.name, ctx.deps.openProbe(siteAddress(ctx.name, ctx.namespace, site), account));
+      for (const site of ctx.spec.sites) this.probes.set(site.name, ctx.deps.openSite(siteAddress(ctx.name, ctx.namespace, site), account, "probe"));
       this.probeKey = key;
     }
     return true;
@@ -109,7 +109,7 @@ export class ObserveReconciler implements Reconciler {
     const started = performance.now();
     const at = Date.now();
     try {
-      const o = await probe.observe(this.siteDeadlineMs());
+      const o = await probe.run("observe", (s) => s.flavor.observe(s), this.siteDeadlineMs());
       observations.set(site.name, o);
       this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: true, serverId: o.serverId, readOnly: o.readOnly, ...(o.replica ? { receiver: receiverSample(o.replica) } : {}) }));
       ctx.deps.metrics.observePoll(ctx.namespace, ctx.name, site.name, (performance.now() - started) / 1000);

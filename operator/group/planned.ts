@@ -7,9 +7,15 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { PLANNED_HOLD_PHASES } from "../../shared/planned/phases.js";
 import type { PlannedSite, SeenRequest } from "../../shared/planned/step.js";
-import { PlannedExecutor } from "../planned/executor.js";
+import { PlannedExecutor, type PlannedStepResult } from "../planned/executor.js";
 import type { GroupContext } from "./context.js";
 import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/** Steps taken at once after the first in one cycle: kill passes, the lag wait, the promotion. */
+const CHAINED_STEPS_MAX = 4;
+
+/** Opening the target's connection ahead of the fence; a failure only means the wait opens it. */
+const CONNECT_DEADLINE_MS = 2_000;
 
 const requestOf = (g: MysqlFailoverGroup): string => JSON.stringify([g.metadata.annotations?.[ANNOTATIONS.plannedFailover], g.metadata.annotations?.[ANNOTATIONS.plannedFailoverRequestId]]);
 
@@ -21,8 +27,14 @@ const requestOf = (g: MysqlFailoverGroup): string => JSON.stringify([g.metadata.
 export class PlannedReconciler implements Reconciler {
   readonly name = "planned";
   private readonly executor: PlannedExecutor;
+  /** The cycle being reconciled, for `announce`. */
+  private cycle: GroupCycle | undefined;
 
-  constructor(private readonly ctx: GroupContext) {
+  constructor(
+    private readonly ctx: GroupContext,
+    /** Publishes a target this switchover just promoted (the status reconciler's announceOwn). */
+    announce: (cycle: GroupCycle, primary: string) => void,
+  ) {
     const { deps } = ctx;
     const metrics = (): [string, string] => [ctx.namespace, ctx.name];
     this.executor = new PlannedExecutor({
@@ -42,6 +54,9 @@ export class PlannedReconciler implements Reconciler {
       observeLagWait: (seconds) => deps.metrics.observePlannedLagWait(...metrics(), seconds),
       markWritable: (site) => ctx.markState(site, "writable"),
       markReadOnly: (site) => ctx.markState(site, "read-only"),
+      announce: (site) => {
+        if (this.cycle) announce(this.cycle, site);
+      },
       pause: (point) => deps.pause(point),
     });
   }
@@ -52,25 +67,43 @@ export class PlannedReconciler implements Reconciler {
   }
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    this.cycle = cycle;
     const phase = this.ctx.store.written?.plannedFailover?.phase;
     cycle.holdEmergency = phase !== undefined && PLANNED_HOLD_PHASES.includes(phase);
     if (!cycle.topology?.settled) return DONE;
     try {
-      const { holdEmergency, progressed } = await this.step(cycle);
-      cycle.holdEmergency = holdEmergency;
-      return progressed ? requeue(0) : DONE;
+      await this.connectTarget();
+      let r = await this.step(cycle);
+      // The fence and the lag wait hand their result straight to the next step (each still
+      // persisted before its work); the promotion's successor waits for the next cycle's polls.
+      for (let i = 0; i < CHAINED_STEPS_MAX && r.continueNow; i++) {
+        // From the block the last step left, which may not be written yet (phases.ts).
+        const next = await this.step(cycle, r.block);
+        r = { ...next, progressed: r.progressed || next.progressed };
+      }
+      cycle.holdEmergency = r.holdEmergency;
+      return r.progressed ? requeue(0) : DONE;
     } catch (err) {
       this.ctx.log.warn(LOG_MESSAGES.plannedFailoverActionFailed, { action: "step", error: errorText(err) });
       return DONE;
     }
   }
 
-  private async step(cycle: GroupCycle): Promise<{ holdEmergency: boolean; progressed: boolean }> {
+  /**
+   * Before the source is fenced, the target's connection is opened (it serves the cycle's lag
+   * wait and promotion): a connection set up after the fence would add to the write window.
+   */
+  private async connectTarget(): Promise<void> {
+    const block = this.ctx.store.written?.plannedFailover;
+    if (block?.phase !== "Draining" || block.rollingBack || !block.target) return;
+    await this.ctx.withSite(block.target, "connect before the fence", async () => undefined, CONNECT_DEADLINE_MS).catch(() => undefined);
+  }
+
+  private async step(cycle: GroupCycle, current = this.ctx.store.written?.plannedFailover): Promise<PlannedStepResult> {
     const { ctx } = this;
     const written = ctx.store.written;
-    const current = written?.plannedFailover;
     const annotations = ctx.annotations;
-    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, progressed: false };
+    if (current === undefined && annotations[ANNOTATIONS.plannedFailover] === undefined) return { holdEmergency: false, block: undefined, progressed: false, continueNow: false };
     const base = decisionSites({ spec: ctx.spec, states: ctx.states(), observations: cycle.observations ?? new Map(), addresses: ctx.addresses() });
     const sites: PlannedSite[] = base.map((d) => {
       const r = cycle.observations?.get(d.name)?.replica;

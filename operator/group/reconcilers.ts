@@ -21,7 +21,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new SpecWarningsReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),
-    new PlannedReconciler(ctx),
+    new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
     new FollowersReconciler(ctx),
     status,

@@ -1,5 +1,6 @@
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
+import { topologyVerdict } from "../../shared/topology/verdict.js";
 import type { GroupContext } from "./context.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
@@ -10,6 +11,8 @@ import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./
 export class StatusReconciler implements Reconciler {
   readonly name = "status";
   private latest: GroupStatusMessage | undefined;
+  /** The cycle in which announceOwn published: its polls predate the promotion, so its end does not publish them. */
+  private ownIn: GroupCycle | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -23,6 +26,24 @@ export class StatusReconciler implements Reconciler {
     if (this.latest?.activeSite === primary || !cycle.observed) return;
     const early = this.decorate(applyAuthority(cycle.observed, primary), cycle);
     if (early.activeSite === primary) this.publish(early, cycle);
+  }
+
+  /**
+   * Publishes a primary that our own switchover just made writable, confirmed by a re-read, while
+   * the source it replaces was fenced (confirmed by a re-read too): the site states come from
+   * what those actions set, not from this cycle's polls, which predate them. Published only when
+   * those states leave `primary` the single writable site.
+   */
+  announceOwn(cycle: GroupCycle, primary: string): void {
+    const { observed, topology } = cycle;
+    if (!observed || !topology || this.latest?.activeSite === primary) return;
+    const states = this.ctx.states();
+    const sites = observed.sites.map((s) => ({ ...s, state: states.get(s.name) ?? s.state }));
+    const roles = new Map(this.ctx.spec.sites.map((s) => [s.name, s.role]));
+    const verdict = topologyVerdict(sites.map((s) => ({ name: s.name, role: roles.get(s.name) ?? "primary-candidate", state: s.state })));
+    if (verdict.activeSite !== primary) return;
+    this.publish(this.decorate({ ...observed, sites, activeSite: primary, lastKnownPrimary: primary }, cycle), cycle, verdict.verdict);
+    this.ownIn = cycle;
   }
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
@@ -40,7 +61,7 @@ export class StatusReconciler implements Reconciler {
     // From the recorded recovery fields, every cycle: a restarted operator or a new leader exports
     // what is still unresolved, and a healthy site reads 0 (an alert on it must not clear by itself).
     for (const s of status.sites) ctx.deps.metrics.setDivergent(ctx.namespace, ctx.name, s.name, s.divergentGtid ? (s.divergentTransactionCount ?? 1) : 0);
-    this.publish(status, cycle);
+    if (this.ownIn !== cycle) this.publish(status, cycle);
     return DONE;
   }
 
@@ -49,10 +70,10 @@ export class StatusReconciler implements Reconciler {
     return m ? withMaintenance(status, m.state, m.invalid, this.ctx.group.metadata.generation ?? 0, cycle.now) : status;
   }
 
-  private publish(status: TopologyStatus, cycle: GroupCycle): void {
+  private publish(status: TopologyStatus, cycle: GroupCycle, verdict = cycle.topology?.verdict.verdict ?? "Unknown"): void {
     const { ctx } = this;
     const roles = new Map(ctx.spec.sites.map((s) => [s.name, s.role]));
-    this.latest = statusMessage(ctx.namespace, ctx.name, status, roles, cycle.topology?.verdict.verdict ?? "Unknown", ctx.group.status ?? {}, cycle.now);
+    this.latest = statusMessage(ctx.namespace, ctx.name, status, roles, verdict, ctx.group.status ?? {}, cycle.now);
     if (cycle.maintenance?.state.active) this.latest.maintenance = cycle.maintenance.state.maintenance;
     ctx.deps.publish(this.latest);
   }

@@ -117,6 +117,7 @@ export class GroupWorker {
         this.ctx.deps.metrics.recordReconcileError(this.ctx.namespace, this.ctx.name, r.name);
       }
     }
+    this.ctx.endCycle();
     return soonest;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { PlannedFailoverStatus } from "../../shared/api/index.js";
 import { contains } from "../../shared/failover/gtid-compare.js";
-import { PLANNED_HOLD_PHASES } from "../../shared/planned/phases.js";
+import { PLANNED_HOLD_PHASES, PLANNED_PHASES } from "../../shared/planned/phases.js";
 import { plannedStep, type PlannedAction, type PlannedInput, type PlannedWork, type SeenRequest } from "../../shared/planned/step.js";
 import type { PlannedFailoverResult } from "../../shared/names.js";
 import type { TopologyEvent } from "../../shared/topology/cycle.js";
@@ -35,6 +35,8 @@ export interface PlannedExecutorDeps {
   observeLagWait(seconds: number): void;
   markWritable(site: string): void;
   markReadOnly(site: string): void;
+  /** Publishes the promoted target on the status API at once (the source is fenced, both confirmed). */
+  announce(site: string): void;
   /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */
   pause(point: string): Promise<void>;
 }
@@ -53,7 +55,15 @@ export interface PlannedStepResult {
   holdEmergency: boolean;
   block: PlannedFailoverStatus | undefined;
   progressed: boolean;
+  /**
+   * The next step needs nothing but the result of the work just done (the fence's GTIDs, the
+   * target caught up): it may be taken at once, without a poll of every site first.
+   */
+  continueNow: boolean;
 }
+
+/** Work whose result is all the next step needs (see PlannedStepResult.continueNow). */
+const SELF_CONTAINED: ReadonlySet<PlannedAction["kind"]> = new Set(["drain", "killSessions", "waitForGtid"]);
 
 /**
  * Carries out the planned-failover state machine (shared/planned/step.ts): persists the block the
@@ -73,23 +83,50 @@ export class PlannedExecutor {
     let block = input.current;
     let progressed = false;
     const holdBefore = block !== undefined && block.phase !== undefined && PLANNED_HOLD_PHASES.includes(block.phase);
+    const entering = r.status !== undefined && r.status.phase !== block?.phase ? r.status : undefined;
+    // A phase the table (phases.ts) lets go unwritten before its work: the work runs first, and
+    // when its result moves the switchover on at once, the next step's block (written before its
+    // own work, and holding everything this one would) supersedes it unwritten.
+    let done: { progressed: boolean; continueNow: boolean } | undefined;
+    if (entering && !PLANNED_PHASES[entering.phase].writtenBeforeWork) {
+      done = await this.runAll(r.actions, entering);
+      if (done.continueNow) {
+        this.entered(block, entering);
+        return { holdEmergency: r.holdEmergency, block: entering, progressed: true, continueNow: true };
+      }
+    }
     if (r.status) {
       try {
         await this.deps.persistBlock(r.status, block);
       } catch (err) {
         this.deps.log.warn(LOG_MESSAGES.statusPatchFailed, { record: "plannedFailover", error: errorText(err) });
-        return { holdEmergency: r.holdEmergency || holdBefore, block, progressed: false };
+        return { holdEmergency: r.holdEmergency || holdBefore, block, progressed: false, continueNow: false };
       }
-      if (block?.phase !== r.status.phase) {
-        this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: r.status.phase, reason: r.status.reason, target: r.status.target });
-        this.observeTransition(block, r.status);
+      if (entering) {
+        this.entered(block, entering);
         progressed = true;
-        await this.deps.pause(`planned.after.persist.${r.status.phase ?? ""}`);
+        await this.deps.pause(`planned.after.persist.${entering.phase}`);
       }
       block = r.status;
     }
-    for (const action of r.actions) if (await this.run(action, block)) progressed = true;
-    return { holdEmergency: r.holdEmergency, block, progressed };
+    done ??= await this.runAll(r.actions, block);
+    return { holdEmergency: r.holdEmergency, block, progressed: progressed || done.progressed, continueNow: done.continueNow };
+  }
+
+  private entered(previous: PlannedFailoverStatus | undefined, next: PlannedFailoverStatus): void {
+    this.deps.log.info(LOG_MESSAGES.plannedFailoverPhase, { phase: next.phase, reason: next.reason, target: next.target });
+    this.observeTransition(previous, next);
+  }
+
+  private async runAll(actions: readonly PlannedAction[], block: PlannedFailoverStatus | undefined): Promise<{ progressed: boolean; continueNow: boolean }> {
+    let progressed = false;
+    let continueNow = false;
+    for (const action of actions) {
+      if (!(await this.run(action, block))) continue;
+      progressed = true;
+      if (SELF_CONTAINED.has(action.kind)) continueNow = true;
+    }
+    return { progressed, continueNow };
   }
 
   /**
@@ -215,6 +252,7 @@ export class PlannedExecutor {
     );
     const writableAt = new Date().toISOString();
     this.deps.markWritable(site);
+    this.deps.announce(site);
     this.deps.recordPromotion(site);
     await this.deps.pause("planned.before.record");
     await this.deps.persistFailover({ lastFailover: writableAt, lastFailoverTarget: site, promotionGtidExecuted: gtidExecuted });

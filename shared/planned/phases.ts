@@ -4,6 +4,11 @@ import type { PlannedFailoverPhase } from "../names.js";
 export interface PlannedPhase {
   /** Written (awaited) before the phase's work starts, so a restarted operator resumes from it. */
   persistedFirst: string;
+  /**
+   * False where a crash before the write is safe without it: the work runs first, and the phase is
+   * written only if the switchover does not move on at once (the next block supersedes it).
+   */
+  writtenBeforeWork: boolean;
   /** The work of the phase, once it is persisted. */
   work: string;
   /**
@@ -25,6 +30,7 @@ export interface PlannedPhase {
 export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>> = {
   Pending: {
     persistedFirst: "the block: requestId, target, source, effective maxLagWait and drainTimeout, startTime",
+    writtenBeforeWork: true,
     work: "none on a server",
     undo: "nothing",
     cancellable: true,
@@ -32,6 +38,7 @@ export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>
   },
   Validating: {
     persistedFirst: "the phase",
+    writtenBeforeWork: true,
     work: "checks the target, the primary, errant transactions, recoveries and the cooldown",
     undo: "nothing",
     cancellable: true,
@@ -39,6 +46,7 @@ export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>
   },
   Deferred: {
     persistedFirst: "the phase and retryAfter",
+    writtenBeforeWork: true,
     work: "none until retryAfter",
     undo: "nothing",
     cancellable: true,
@@ -46,13 +54,15 @@ export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>
   },
   Draining: {
     persistedFirst: "the phase",
+    writtenBeforeWork: true,
     work: "fences the source, reads its executed GTIDs, kills its application sessions",
     undo: "unfence-source",
     cancellable: true,
     holdsEmergency: true,
   },
   WaitingForLag: {
-    persistedFirst: "the phase and sourceGtidAtFence",
+    persistedFirst: "nothing: the phase and sourceGtidAtFence are written after the first wait, and only if the target has not caught up (a restart in Draining fences again)",
+    writtenBeforeWork: false,
     work: "waits until the target contains sourceGtidAtFence",
     undo: "unfence-source",
     cancellable: true,
@@ -60,6 +70,7 @@ export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>
   },
   Promoting: {
     persistedFirst: "the phase",
+    writtenBeforeWork: true,
     work: "promotes the target if it still contains sourceGtidAtFence, then persists the failover record",
     undo: "unfence-source",
     cancellable: false,
@@ -67,13 +78,14 @@ export const PLANNED_PHASES: Readonly<Record<PlannedFailoverPhase, PlannedPhase>
   },
   Resuming: {
     persistedFirst: "the phase",
+    writtenBeforeWork: true,
     work: "none of its own: the emergency core adopts the target and repoints the source",
     undo: "forward-only",
     cancellable: false,
     holdsEmergency: false,
   },
-  Succeeded: { persistedFirst: "the phase, transactionsLost 0, completionTime", work: "clears the request", undo: "forward-only", cancellable: false, holdsEmergency: false },
-  Failed: { persistedFirst: "the phase, reason, message, completionTime", work: "clears the request", undo: "nothing", cancellable: false, holdsEmergency: false },
+  Succeeded: { persistedFirst: "the phase, transactionsLost 0, completionTime", writtenBeforeWork: true, work: "clears the request", undo: "forward-only", cancellable: false, holdsEmergency: false },
+  Failed: { persistedFirst: "the phase, reason, message, completionTime", writtenBeforeWork: true, work: "clears the request", undo: "nothing", cancellable: false, holdsEmergency: false },
 };
 
 /** Phases whose work changes servers: the emergency path stays out of them. */

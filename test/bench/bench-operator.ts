@@ -30,7 +30,7 @@ export async function startBenchOperator(plane: ControlPlane, namespace: string,
       `--metrics-port=${ports.metrics}`,
       `--health-port=${ports.health}`,
       `--status-port=${ports.status}`,
-      "--log-level=warn",
+      process.env.BENCH_OPERATOR_LOG_LEVEL ? `--log-level=${process.env.BENCH_OPERATOR_LOG_LEVEL}` : "--log-level=warn",
     ],
     // BENCH_OPERATOR_LOG=1: its log (stdout) to the benchmark's stderr, leaving stdout to the JSON result.
     { stdio: ["ignore", process.env.BENCH_OPERATOR_LOG ? 2 : "ignore", "inherit"] },

@@ -77,7 +77,7 @@ describe("planned failover, repeated under a write ledger (real operator, API se
    * `failpoint`; once the watch shows `phase` and `there(source, target)` holds, SIGKILLs it,
    * starts a plain operator and checks the outcome.
    */
-  async function killAt(failpoint: string, phase: string, there: (source: MariaDbSite, target: MariaDbSite) => Promise<boolean>): Promise<MysqlFailoverGroup> {
+  async function killAt(failpoint: string, phase: string, there: (source: MariaDbSite, target: MariaDbSite) => Promise<boolean>, lag = false): Promise<MysqlFailoverGroup> {
     const id = `kill-${failpoint.replaceAll(".", "-").toLowerCase()}`;
     await operator.stop();
     operator = await start({ [FAILPOINTS_ENV]: `${failpoint}=60s` });
@@ -87,6 +87,11 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     const watch = phaseSeen(id, phase);
     try {
       await new Promise((r) => setTimeout(r, 300)); // the watch is established
+      if (lag) {
+        // WaitingForLag is written only when the target has not caught up at the first wait.
+        await target.setReplicationDelay(3);
+        await source.injectWrite("lagging", "app");
+      }
       await request(target.name, id);
       await watch.seen;
       // The kill waits for the operator to say it paused: a state seen on the servers alone can
@@ -227,13 +232,13 @@ describe("planned failover, repeated under a write ledger (real operator, API se
     { failpoint: "planned.after.persist.Validating", phase: "Validating", there: (source: MariaDbSite) => writable(source) },
     { failpoint: "planned.after.persist.Draining", phase: "Draining", there: (source: MariaDbSite) => writable(source) },
     { failpoint: "planned.after.drain", phase: "Draining", there: (source: MariaDbSite) => readOnly(source) },
-    { failpoint: "planned.after.persist.WaitingForLag", phase: "WaitingForLag", there: (source: MariaDbSite) => readOnly(source) },
+    { failpoint: "planned.after.persist.WaitingForLag", phase: "WaitingForLag", there: (source: MariaDbSite) => readOnly(source), lag: true },
     { failpoint: "planned.after.persist.Promoting", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => readOnly(target) },
     { failpoint: "planned.before.record", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
     { failpoint: "planned.after.promote", phase: "Promoting", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
     { failpoint: "planned.after.persist.Resuming", phase: "Resuming", there: (_s: MariaDbSite, target: MariaDbSite) => writable(target) },
-  ])("an operator SIGKILLed at $failpoint ($phase) finishes the switchover after restart", { timeout: 180_000 }, async ({ failpoint, phase, there }) => {
-    const g = await killAt(failpoint, phase, there);
+  ])("an operator SIGKILLed at $failpoint ($phase) finishes the switchover after restart", { timeout: 180_000 }, async ({ failpoint, phase, there, lag }) => {
+    const g = await killAt(failpoint, phase, there, lag);
     expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", transactionsLost: 0 });
   });
 });

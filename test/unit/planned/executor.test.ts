@@ -12,7 +12,7 @@ const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () 
  * Records every call in order; the fake server of `site` answers fence/observe/kill/wait/promote.
  * `sessions[i]`: the application session ids the i-th kill pass finds (none after the last).
  */
-function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[][]; pauses?: string[] } = {}) {
+function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[][]; pauses?: string[]; caughtUp?: boolean } = {}) {
   const calls: string[] = [];
   const observed: string[] = [];
   let pass = 0;
@@ -28,7 +28,7 @@ function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[
         unfence: () => (calls.push(`unfence ${site}`), Promise.resolve()),
         observe: () => Promise.resolve({ flavor: "mysql", gtidExecuted: opts.gtid ?? `${IAD}:1-12` }),
         killApplicationConnections: (_s: unknown, o: { only?: ReadonlySet<number> }) => kill(site, o.only),
-        waitForGtid: () => (calls.push(`wait ${site}`), Promise.resolve(false)),
+        waitForGtid: () => (calls.push(`wait ${site}`), Promise.resolve(opts.caughtUp ?? false)),
         promote: () => (calls.push(`promote ${site}`), Promise.resolve({ gtidExecuted: `${IAD}:1-12` })),
       },
     }) as unknown as SiteSession;
@@ -50,6 +50,7 @@ function fakes(opts: { persistFails?: boolean; gtid?: string; sessions?: number[
     observeLagWait: (seconds) => void observed.push(`lag-wait ${seconds}`),
     markWritable: (s) => void calls.push(`writable ${s}`),
     markReadOnly: (s) => void calls.push(`read-only ${s}`),
+    announce: (s) => void calls.push(`announce ${s}`),
     pause: (point) => (opts.pauses?.includes(point) ? (calls.push(`pause ${point}`), Promise.resolve()) : Promise.resolve()),
   };
   return { calls, observed, deps };
@@ -94,7 +95,34 @@ describe("PlannedExecutor", () => {
     expect(r2.holdEmergency).toBe(true);
     const r3 = await ex.step(input({ current: r2.block, sites: sites(false) }));
     expect(r3.block).toMatchObject({ phase: "WaitingForLag", sourceGtidAtFence: `${IAD}:1-12` });
-    expect(calls).toEqual(["persist Draining", "event PlannedFailoverDraining", "fence iad", "read-only iad", "kill iad", "persist WaitingForLag", "wait pdx"]);
+    // WaitingForLag is the one phase written after its work (phases.ts): the wait is read-only.
+    expect(calls).toEqual(["persist Draining", "event PlannedFailoverDraining", "fence iad", "read-only iad", "kill iad", "wait pdx", "persist WaitingForLag"]);
+  });
+
+  it("says when the next step may be taken at once: after the fence, after a wait that caught up; not after a promotion", async () => {
+    const { deps } = fakes();
+    const ex = new PlannedExecutor(deps);
+    const persisted = await ex.step(input({ current: block("Validating") }));
+    expect(persisted.continueNow).toBe(false);
+    const fenced = await ex.step(input({ current: persisted.block }));
+    expect(fenced.continueNow).toBe(true);
+    const waited = await ex.step(input({ current: fenced.block, sites: sites(false) }));
+    // The fake's wait never catches up.
+    expect(waited).toMatchObject({ block: { phase: "WaitingForLag" }, continueNow: false });
+    const caughtUp = sites(false).map((s) => ({ ...s, position: { flavor: "mysql" as const, gtidExecuted: `${IAD}:1-12` } }));
+    const promoted = await ex.step(input({ current: waited.block, sites: caughtUp }));
+    expect(promoted).toMatchObject({ block: { phase: "Promoting" }, continueNow: false, progressed: true });
+  });
+
+  it("a wait that caught up leaves WaitingForLag unwritten: the Promoting block, written before the promotion, holds the fence's GTIDs", async () => {
+    const { calls, deps } = fakes({ caughtUp: true });
+    const ex = new PlannedExecutor(deps);
+    const fenced = await ex.step(input({ current: block("Draining") }));
+    const waited = await ex.step(input({ current: fenced.block, sites: sites(false) }));
+    expect(waited).toMatchObject({ block: { phase: "WaitingForLag", sourceGtidAtFence: `${IAD}:1-12` }, continueNow: true, progressed: true });
+    const promoted = await ex.step(input({ current: waited.block, sites: sites(false) }));
+    expect(promoted.block).toMatchObject({ phase: "Promoting", sourceGtidAtFence: `${IAD}:1-12` });
+    expect(calls).toEqual(["fence iad", "read-only iad", "kill iad", "wait pdx", "persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "announce pdx", "promoted pdx", "record pdx"]);
   });
 
   it("drains, one kill pass per step, until no session open at the fence is left; sessions opened later do not hold it", async () => {
@@ -144,6 +172,7 @@ describe("PlannedExecutor", () => {
     const again = await ex.step(input({ current: waiting.block, sites: sites(false) }));
     expect(again).toMatchObject({ progressed: false, block: { phase: "WaitingForLag" } });
     expect(calls.filter((c) => c.startsWith("pause"))).toEqual(["pause planned.after.drain", "pause planned.after.persist.WaitingForLag"]);
+    // WaitingForLag is written after its wait (phases.ts), the failpoint right after the write.
     expect(calls.indexOf("pause planned.after.persist.WaitingForLag")).toBe(calls.indexOf("persist WaitingForLag") + 1);
   });
 
@@ -161,7 +190,7 @@ describe("PlannedExecutor", () => {
     const caughtUp = sites(false).map((s) => ({ ...s, position: { flavor: "mysql" as const, gtidExecuted: `${IAD}:1-12` } }));
     const r = await ex.step(input({ current: block("WaitingForLag", { sourceGtidAtFence: `${IAD}:1-12` }), sites: caughtUp }));
     expect(r.block?.phase).toBe("Promoting");
-    expect(calls).toEqual(["persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "promoted pdx", "record pdx"]);
+    expect(calls).toEqual(["persist Promoting", "event PlannedFailoverLagOK", "promote pdx", "writable pdx", "announce pdx", "promoted pdx", "record pdx"]);
   });
 
   it("refuses to promote a target that lacks the fenced source's transactions", async () => {
