@@ -67,6 +67,7 @@ export class ObserveReconciler implements Reconciler {
     cycle.polls = polls;
     cycle.observations = observations;
     cycle.topology = result;
+    cycle.observedOn = ctx.store.written;
     cycle.observed = topologyStatus(ctx.store.written, result, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
     return DONE;
   }

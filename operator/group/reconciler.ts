@@ -1,4 +1,4 @@
-import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
 import type { Blocked } from "../../shared/failover/decide.js";
 import type { MaintenanceState } from "../../shared/maintenance.js";
 import type { CycleResult, SitePoll } from "../../shared/topology/cycle.js";
@@ -19,6 +19,8 @@ export interface GroupCycle {
   observations?: ReadonlyMap<string, ServerObservation | undefined>;
   topology?: CycleResult;
   observed?: TopologyStatus;
+  /** The written status `observed` was built on (the status reconciler rebuilds only if it changed since). */
+  observedOn?: MysqlFailoverGroupStatus;
   /** maintenance: whether automatic failover is paused, and an unreadable annotation. */
   maintenance?: { state: MaintenanceState; invalid?: string };
   /** planned: a switchover is changing the servers; the emergency core stays out. */

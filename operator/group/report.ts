@@ -48,11 +48,11 @@ export class StatusReconciler implements Reconciler {
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    const { topology, polls } = cycle;
-    if (!topology || !polls) return DONE;
-    // Built again on the status as written now: the reconcilers before may have persisted recovery
-    // fields or a failover record, and this write must not put back what they just replaced.
-    const base = topologyStatus(ctx.store.written, topology, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
+    const { topology, polls, observed } = cycle;
+    if (!topology || !polls || !observed) return DONE;
+    // The reconcilers before may have persisted recovery fields or a failover record: then the
+    // status is built again on what is written now, or this write would put back what they replaced.
+    const base = ctx.store.written === cycle.observedOn ? observed : topologyStatus(ctx.store.written, topology, polls, ctx.spec.replication.maxLagSeconds, ctx.group.metadata.generation ?? 0, cycle.now);
     const status = withRouting(withFailoverBlocked(this.decorate(applyAuthority(base, cycle.primary), cycle), cycle.blocked, cycle.now), cycle.routing, ctx.group.metadata.generation ?? 0, cycle.now);
     // A site without a debounced state yet (the first polls after an operator start or a leader
     // change) would flip conditions that are in fact unchanged, and move their lastTransitionTime.
