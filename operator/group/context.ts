@@ -45,8 +45,9 @@ export interface GroupDeps {
 }
 
 /**
- * The referenced Secrets are read again at least this often, so that rotated passwords reach new
- * connections (the replication account in a repoint included) without a failed attempt first.
+ * The referenced Secrets are read again about this often (up to half as long again, jittered per
+ * group), so that rotated passwords reach new connections (the replication account in a repoint
+ * included) without a failed attempt first.
  */
 export const CREDENTIALS_REFRESH_MS = 60_000;
 
@@ -65,6 +66,8 @@ export class GroupContext {
   spec: DefaultedMysqlFailoverGroupSpec;
   credentials: GroupCredentials | undefined;
   private credentialsReadAt = 0;
+  /** Jittered per group, so that a thousand groups do not read their Secrets in one burst. */
+  private readonly credentialsRefreshMs = CREDENTIALS_REFRESH_MS * (1 + Math.random() / 2);
   /**
    * Connections for actions, opened on first use in a cycle and closed at its end (endCycle): the
    * steps of one switchover share them, and an idle connection never outlives the cycle, so no
@@ -134,7 +137,7 @@ export class GroupContext {
    * (SecretNotFound, SecretMissingKey) and the accounts in use are kept. True when accounts are known.
    */
   async loadCredentials(force = false): Promise<boolean> {
-    if (this.credentials && !force && Date.now() - this.credentialsReadAt < CREDENTIALS_REFRESH_MS) return true;
+    if (this.credentials && !force && Date.now() - this.credentialsReadAt < this.credentialsRefreshMs) return true;
     this.credentialsReadAt = Date.now();
     try {
       const next = await resolveCredentials(this.namespace, this.spec, this.deps.readSecret);
