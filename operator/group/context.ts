@@ -46,10 +46,11 @@ export interface GroupDeps {
 
 /**
  * The referenced Secrets are read again about this often (up to half as long again, jittered per
- * group), so that rotated passwords reach new connections (the replication account in a repoint
- * included) without a failed attempt first.
+ * group), besides at once after a refused login and before every repoint (which hands the
+ * replication account to a replica, where a stale password would fail without telling us). Rare,
+ * because a thousand groups each reading two Secrets cost the API server and the operator.
  */
-export const CREDENTIALS_REFRESH_MS = 60_000;
+export const CREDENTIALS_REFRESH_MS = 600_000;
 
 /** Address the operator polls: the endpoint of an external site, the site's Service otherwise. */
 export function siteAddress(group: string, namespace: string, site: DefaultedSiteSpec): SiteAddress {

@@ -107,6 +107,8 @@ export class FailoverReconciler implements Reconciler {
       }
     }
     if (decision.primary && decision.actions.every((a) => CONVERGING.has(a.kind))) this.announce(cycle, decision.primary);
+    // A repoint writes the replication account into a replica: read from the Secret now.
+    if (decision.actions.some((a) => a.kind === "repoint")) await ctx.loadCredentials(true);
     const { promoted } = decision.actions.length > 0 ? await this.executor.run(decision.actions, decidedAt) : {};
     if (promoted) {
       this.announce(cycle, promoted);
