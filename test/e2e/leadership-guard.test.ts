@@ -64,17 +64,23 @@ describe("the leadership guard (real operators, API server and MariaDB)", () => 
     await b.stop("SIGKILL");
 
     const since = (await sites.site("pdx").query<(RowDataPacket & { since: string })[]>("SELECT DATE_FORMAT(NOW(6), '%Y-%m-%d %H:%i:%s.%f') AS since"))[0]?.since;
+    const sinceMs = Date.now();
+    const electedBefore = a.logged(LOG_MESSAGES.leaderElected).length;
     a.child.kill("SIGCONT");
     // a's failpoint and its renew deadline are both overdue: whichever timer runs first, the
     // promotion's next statement meets the guard. a cannot lead again before b's lease has run
     // out by a's own clock, a full lease duration after a first reads it.
     await waitFor("a stood down", async () => a.logged(LOG_MESSAGES.leaderLost).length > 0 && a.logged(LOG_MESSAGES.managerStopped).length > 0, 10_000, 50);
     await new Promise((r) => setTimeout(r, 1_500));
-    // Closing its connections (COM_QUIT, logged as Quit) is all it may still do.
+    // Once b's lease has run out by a's clock, a may lead again, legitimately: only statements
+    // before that count. Closing its connections (COM_QUIT, logged as Quit) is all it may do meanwhile.
+    const reelected = a.logged(LOG_MESSAGES.leaderElected)[electedBefore];
+    const untilUs = Math.round(((reelected ? Date.parse(String(reelected.time)) : Date.now()) - sinceMs) * 1000);
     const sent = await sites.site("pdx").query<(RowDataPacket & { argument: string; command_type: string })[]>(
-      "SELECT command_type, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log WHERE event_time > ? AND user_host LIKE ? AND command_type <> 'Quit'",
-      [since, `${TEST_USERS.operator.user}[%`],
+      "SELECT command_type, CONVERT(argument USING utf8mb4) AS argument FROM mysql.general_log WHERE event_time > ? AND event_time < DATE_ADD(?, INTERVAL ? MICROSECOND) AND user_host LIKE ? AND command_type <> 'Quit'",
+      [since, since, untilUs, `${TEST_USERS.operator.user}[%`],
     );
+    expect(untilUs, "a resumed and led again at once").toBeGreaterThan(500_000);
     expect(sent.map((r) => `${r.command_type}: ${r.argument}`), "statements the resumed leader sent").toEqual([]);
     expect(a.logged(LOG_MESSAGES.failover), "a promotion by the resumed leader").toEqual([]);
     // The guard, not luck, stopped it: the promotion's next step was refused.
