@@ -5,7 +5,7 @@
 #
 # dist/bloodraven.mjs is one self-contained ES module (esbuild bundles every dependency into it),
 # so the image needs Node.js and nothing else: no node_modules, no npm at runtime.
-FROM node:20-slim
+FROM node:24.22.3-bookworm-slim
 
 ENV NODE_ENV=production
 WORKDIR /app

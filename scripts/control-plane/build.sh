@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kube-controller-manager from the Go module proxy into a
-# cache folder outside the repository. Reuses the binaries when they are already there.
+# Builds the test cluster's Kubernetes binaries from the Go module proxy into a cache folder outside
+# the repository: the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
+# and the node's kubelet and kube-proxy, all from one Kubernetes release. Reuses the binaries when
+# they are already there.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 k8s_version="v1.35.4"
@@ -8,9 +10,12 @@ etcd_version="v3.6.5"
 out="${BLOODRAVEN_K8S_BIN:-${HOME}/.cache/bloodraven/k8s-${k8s_version}}"
 mkdir -p "$out"
 
-want_kubectl="${BLOODRAVEN_BUILD_KUBECTL:-0}"
-if [[ -x "$out/etcd" && -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" ]] &&
-   [[ "$want_kubectl" != "1" || -x "$out/kubectl" ]]; then
+kube_binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+[[ "${BLOODRAVEN_BUILD_KUBECTL:-0}" == "1" ]] && kube_binaries+=(kubectl)
+missing=()
+[[ -x "$out/etcd" ]] || missing+=(etcd)
+for name in "${kube_binaries[@]}"; do [[ -x "$out/$name" ]] || missing+=("$name"); done
+if (( ${#missing[@]} == 0 )); then
   echo "control plane: cached binaries in $out"
   exit 0
 fi
@@ -34,10 +39,11 @@ build() { # name package ldflags
   mv "$out/$1.tmp" "$out/$1"
   echo "control plane: built $1 in $(( $(date +%s) - t0 ))s"
 }
-[[ -x "$out/etcd" ]] || build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=${etcd_version}"
-[[ -x "$out/kube-apiserver" ]] || build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ver_flags"
-[[ -x "$out/kube-controller-manager" ]] || build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ver_flags"
-if [[ "$want_kubectl" == "1" && ! -x "$out/kubectl" ]]; then
-  build kubectl k8s.io/kubernetes/cmd/kubectl "$ver_flags"
-fi
+for name in "${missing[@]}"; do
+  if [[ "$name" == etcd ]]; then
+    build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=${etcd_version}"
+  else
+    build "$name" "k8s.io/kubernetes/cmd/$name" "$ver_flags"
+  fi
+done
 echo "control plane: binaries ready in $out after $(( $(date +%s) - start ))s"

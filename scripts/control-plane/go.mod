@@ -1,5 +1,5 @@
-// Scratch module used only to build the test control plane (etcd, kube-apiserver,
-// kube-controller-manager) from the Go module proxy. Nothing here ships.
+// Scratch module used only to build the test cluster (etcd and the Kubernetes binaries of one
+// release) from the Go module proxy. Nothing here ships.
 module bloodraven.local/controlplane
 
 go 1.25.0

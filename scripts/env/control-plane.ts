@@ -1,12 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EnvDir } from "./env-dir.js";
 import { freePort, waitFor } from "./ports.js";
+import { ManagedProcesses } from "./processes.js";
 
 /** Pinned Kubernetes release; scripts/control-plane/go.mod builds exactly this. */
 export const KUBERNETES_VERSION = "v1.35.4";
@@ -17,44 +18,67 @@ export function controlPlaneBinDir(): string {
   return process.env.BLOODRAVEN_K8S_BIN ?? join(homedir(), ".cache", "bloodraven", `k8s-${KUBERNETES_VERSION}`);
 }
 
-/** Builds etcd, kube-apiserver and kube-controller-manager with the machine's Go unless cached. */
+/** Every binary scripts/control-plane/build.sh builds: the control plane's and the node's. */
+const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"];
+
+/** Builds the cluster's Kubernetes binaries with the machine's Go unless cached. */
 export function ensureControlPlaneBinaries(): string {
   const dir = controlPlaneBinDir();
-  const names = ["etcd", "kube-apiserver", "kube-controller-manager"];
-  if (names.every((n) => existsSync(join(dir, n)))) return dir;
+  if (KUBE_BINARIES.every((n) => existsSync(join(dir, n)))) return dir;
   execFileSync("bash", [buildScript], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, BLOODRAVEN_K8S_BIN: dir } });
   return dir;
 }
 
-/** GET with the admin token against the self-signed serving certificate; resolves the status code. */
-function probe(url: string, token: string): Promise<number> {
+/** GET with the admin token against the self-signed serving certificate. */
+function get(url: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on("timeout", () => req.destroy(new Error("probe timed out")));
+    req.on("timeout", () => req.destroy(new Error("GET timed out")));
     req.on("error", reject);
     req.end();
   });
 }
 
 /**
+ * Where the control plane serves. Without a node it listens on loopback only and no pod ever runs,
+ * so the ServiceAccount admission plugin (which needs the token controller) is off. With a node
+ * (scripts/env/node.ts), pods reach the API server through the `kubernetes` Service, which points
+ * at the advertised address, and ServiceAccount tokens are signed and mounted for real.
+ */
+export interface ControlPlaneOptions {
+  /** Start kube-controller-manager (default true). */
+  controllerManager?: boolean;
+  /** Serve a real node: the machine's address to advertise, every controller, the scheduler. */
+  node?: { address: string };
+}
+
+/** ClusterIPs of Services; kube-proxy programs them on a node. */
+export const SERVICE_CIDR = "10.0.0.0/24";
+
+/**
  * A real etcd + kube-apiserver (+ kube-controller-manager running only the garbage-collector and
- * namespace controllers), started the way envtest does it: self-signed serving certs, generated
- * service-account keys, a static admin token in system:masters, RBAC, loopback ports.
+ * namespace controllers, or every controller and the scheduler for a node), started the way
+ * envtest does it: self-signed serving certs, generated service-account keys, a static admin
+ * token in system:masters, RBAC, loopback ports.
  */
 export class ControlPlane {
-  private readonly children: ChildProcess[] = [];
+  private readonly processes: ManagedProcesses;
 
   private constructor(
     readonly env: EnvDir,
     readonly apiServerUrl: string,
     readonly adminToken: string,
     readonly kubeconfigPath: string,
-  ) {}
+  ) {
+    this.processes = new ManagedProcesses(env);
+  }
 
-  static async start(opts: { controllerManager?: boolean } = {}): Promise<ControlPlane> {
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const bin = ensureControlPlaneBinaries();
     const env = new EnvDir("k8s");
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
@@ -92,12 +116,21 @@ export class ControlPlane {
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${certDir}`,
         `--secure-port=${apiPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        "--service-cluster-ip-range=10.0.0.0/24",
+        ...(opts.node
+          ? [
+              "--bind-address=0.0.0.0",
+              `--advertise-address=${opts.node.address}`,
+              // The kubelet registers its InternalIP; without this `kubectl logs` looks up the node's name.
+              "--kubelet-preferred-address-types=InternalIP,Hostname",
+            ]
+          : [
+              "--bind-address=127.0.0.1",
+              "--advertise-address=127.0.0.1",
+              // No controller creates default ServiceAccounts here, so the admission plugin would refuse pods.
+              "--disable-admission-plugins=ServiceAccount",
+            ]),
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
         "--allow-privileged=true",
-        // No controller creates default ServiceAccounts here, so the admission plugin would refuse pods.
-        "--disable-admission-plugins=ServiceAccount",
         "--authorization-mode=RBAC",
         `--token-auth-file=${join(certDir, "tokens.csv")}`,
         `--service-account-issuer=${apiServerUrl}/`,
@@ -105,16 +138,28 @@ export class ControlPlane {
         `--service-account-signing-key-file=${join(certDir, "sa.key")}`,
         "--v=1",
       ]);
-      await waitFor("kube-apiserver /readyz", async () => (await probe(`${apiServerUrl}/readyz`, token)) === 200, 60_000, 100);
+      await waitFor("kube-apiserver /readyz", async () => (await get(`${apiServerUrl}/readyz`, token)).status === 200, 60_000, 100);
       if (opts.controllerManager ?? true) {
         plane.spawn("kube-controller-manager", join(bin, "kube-controller-manager"), [
           `--kubeconfig=${kubeconfigPath}`,
-          "--controllers=garbage-collector-controller,namespace-controller",
+          ...(opts.node
+            ? [
+                "--controllers=*",
+                `--service-account-private-key-file=${join(certDir, "sa.key")}`,
+                `--root-ca-file=${join(certDir, "apiserver.crt")}`,
+                // Dynamic PersistentVolumes as host directories (/tmp/hostpath_pv/<uid>, a path the
+                // controller hard-codes): a single-node cluster needs no CSI driver.
+                "--enable-hostpath-provisioner=true",
+              ]
+            : ["--controllers=garbage-collector-controller,namespace-controller"]),
           "--leader-elect=false",
           "--use-service-account-credentials=false",
           "--secure-port=0",
           "--v=1",
         ]);
+      }
+      if (opts.node) {
+        plane.spawn("kube-scheduler", join(bin, "kube-scheduler"), [`--kubeconfig=${kubeconfigPath}`, "--leader-elect=false", "--secure-port=0", "--v=1"]);
       }
     } catch (err) {
       await plane.stop();
@@ -124,38 +169,24 @@ export class ControlPlane {
   }
 
   private spawn(name: string, binary: string, args: string[]): void {
-    const log = openSync(this.env.join(`${name}.log`), "a");
-    // Every command line names a path inside the env folder, which the guardian checks before killing.
-    const child = spawn(binary, args, { stdio: ["ignore", log, log] });
-    if (child.pid === undefined) throw new Error(`could not start ${name}`);
-    writeFileSync(this.env.join(`${name}.pid`), String(child.pid));
-    child.once("exit", (code, signal) => {
-      if (!this.stopping) process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal}); log: ${this.env.join(`${name}.log`)}\n`);
-    });
-    this.children.push(child);
+    this.processes.start(name, binary, args);
   }
-
-  private stopping = false;
 
   logTail(name: string, lines = 40): string {
-    try {
-      return readFileSync(this.env.join(`${name}.log`), "utf8").split("\n").slice(-lines).join("\n");
-    } catch {
-      return "";
-    }
+    return this.processes.logTail(name, lines);
   }
 
-  /** Stops the processes (controller-manager and apiserver before etcd) and removes the folder. */
+  /** An object from the API server, or undefined when it does not exist (404). */
+  async getObject<T>(path: string): Promise<T | undefined> {
+    const { status, body } = await get(`${this.apiServerUrl}${path}`, this.adminToken);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`GET ${path}: HTTP ${status}: ${body.slice(0, 200)}`);
+    return JSON.parse(body) as T;
+  }
+
+  /** Stops the processes (scheduler, controller-manager and apiserver before etcd) and removes the folder. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const child of [...this.children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.processes.stop();
     this.env.remove();
   }
 }

@@ -123,12 +123,13 @@ export class MariaDbSite {
     readonly port: number,
     env: EnvDir,
     readonly network?: SiteNetwork,
+    private readonly listenAddress = "127.0.0.1",
   ) {
     this.dir = env.join(name);
   }
 
   get host(): string {
-    return this.network?.address ?? "127.0.0.1";
+    return this.network?.address ?? this.listenAddress;
   }
 
   get pid(): number | undefined {
@@ -187,8 +188,8 @@ export class MariaDbSite {
 
   /** A fresh connection; the caller ends it. Short timeouts: a hung server must not hang a test. */
   connect(user: TestUser = "admin", connectTimeout = 3_000): Promise<mysql.Connection> {
-    // root exists for 127.0.0.1 only; from the observer address the operator account (all privileges) stands in.
-    const creds = this.network && user === "admin" ? TEST_USERS.operator : TEST_USERS[user];
+    // root exists for 127.0.0.1 only; from any other address the operator account (all privileges) stands in.
+    const creds = this.host !== "127.0.0.1" && user === "admin" ? TEST_USERS.operator : TEST_USERS[user];
     const localAddress = this.network ? (user === "app" ? this.network.app : this.network.observer) : undefined;
     // mysql2 ignores its localAddress option: bind the socket ourselves.
     const stream = localAddress ? { stream: connect({ host: this.host, port: this.port, localAddress }) } : {};
@@ -367,6 +368,8 @@ export interface SitesOptions {
   primary?: string;
   /** Run each server in its own namespace of this network (fault-injection tests). */
   network?: TestNetwork;
+  /** Without a network: the address the servers listen on (default 127.0.0.1); pods reach the machine's own. */
+  listenAddress?: string;
 }
 
 /** A set of MariaDB servers in one temporary folder, torn down together. */
@@ -385,7 +388,7 @@ export class MariaDbSites {
     for (const [i, name] of opts.names.entries()) {
       const network = net ? { ...net.addSite(name), app: net.address("app"), observer: net.address("observer") } : undefined;
       // Each namespace has its own ports: the standard one is free there.
-      sites.push(new MariaDbSite(name, i + 1, network ? 3306 : await freePort(), env, network));
+      sites.push(new MariaDbSite(name, i + 1, network ? 3306 : await freePort(), env, network, opts.listenAddress));
     }
     const group = new MariaDbSites(env, sites);
     try {

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Entry point of the test cluster's MariaDB image (scripts/images builds it from Debian's MariaDB
+# packages, the same server binaries the host-side test sites run). Initialises an empty datadir
+# on first start, makes root@'%' use $MARIADB_ROOT_PASSWORD on every start, then replaces itself
+# with mariadbd (so the server is pid 1 and receives the kubelet's SIGTERM). Arguments go to
+# mariadbd, e.g. --server-id=2 --log-bin.
+set -eu
+: "${MARIADB_ROOT_PASSWORD:?is not set: the image needs the password for root@'%' in MARIADB_ROOT_PASSWORD}"
+datadir="${MARIADB_DATADIR:-/var/lib/mysql}"
+work="${TMPDIR:-/tmp}"
+if [ ! -d "$datadir/mysql" ]; then
+  echo "entrypoint: initialising $datadir"
+  if ! mariadb-install-db --user=root --datadir="$datadir" --skip-test-db --skip-name-resolve >"$work/install.log" 2>&1; then
+    cat "$work/install.log" >&2
+    exit 1
+  fi
+fi
+# SQL string literal: backslashes and single quotes escaped.
+password=$(printf '%s' "$MARIADB_ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")
+umask 077
+cat >"$work/init.sql" <<SQL
+DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1';
+CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$password';
+ALTER USER 'root'@'%' IDENTIFIED BY '$password';
+GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
+SQL
+exec mariadbd --user=root --datadir="$datadir" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
+  --socket=/run/mysqld/mysqld.sock --init-file="$work/init.sql" "$@"

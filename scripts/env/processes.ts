@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import type { EnvDir } from "./env-dir.js";
+
+/**
+ * The long-running servers of one test environment. Each writes its log and pid file into the
+ * environment's folder, and every command line names a path inside that folder, which the
+ * guardian (env-dir.ts) checks before it kills a pid.
+ */
+export class ManagedProcesses {
+  private readonly children: { name: string; child: ChildProcess }[] = [];
+  private stopping = false;
+
+  constructor(private readonly env: EnvDir) {}
+
+  start(name: string, binary: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+    const log = openSync(this.env.join(`${name}.log`), "a");
+    const child = spawn(binary, args, { stdio: ["ignore", log, log], env: { ...process.env, ...extraEnv } });
+    if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
+    writeFileSync(this.env.join(`${name}.pid`), String(child.pid));
+    child.once("exit", (code, signal) => {
+      if (!this.stopping) process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal}); log: ${this.env.join(`${name}.log`)}\n`);
+    });
+    this.children.push({ name, child });
+    return child;
+  }
+
+  logTail(name: string, lines = 40): string {
+    try {
+      return readFileSync(this.env.join(`${name}.log`), "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  /** SIGTERM in reverse start order, SIGKILL after graceMs: what started last depends on what started first. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.stopping = true;
+    for (const { child } of [...this.children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeDockerArchive, type ImageConfig } from "./docker-archive.js";
+import { parseDockerfile } from "./dockerfile.js";
+import { busyboxBase, copyInto, copyWithLibraries, nodeBinary } from "./rootfs.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const BASE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Image references the test cluster uses; pods name them with imagePullPolicy Never. */
+export const IMAGES = {
+  pause: "localhost/bloodraven/pause:1",
+  tools: "localhost/bloodraven/tools:1",
+  mariadb: "localhost/bloodraven/mariadb:10.11",
+  operator: "localhost/bloodraven/bloodraven:dev",
+} as const;
+export type ImageName = keyof typeof IMAGES;
+
+export function imageCacheDir(): string {
+  return join(process.env.BLOODRAVEN_CACHE ?? join(homedir(), ".cache", "bloodraven"), "images");
+}
+
+interface ImageRecipe {
+  /** Everything the image's content depends on; a change in any of them rebuilds it. */
+  inputs: () => string[];
+  fill: (rootfs: string) => ImageConfig;
+}
+
+function debianVersion(pkg: string): string {
+  return execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8" });
+}
+
+function fileDigest(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+const MARIADB_BINARIES = [
+  "/usr/sbin/mariadbd",
+  "/usr/bin/mariadb",
+  "/usr/bin/my_print_defaults",
+  "/usr/bin/resolveip",
+  "/usr/bin/mariadb-backup",
+  "/usr/bin/mbstream",
+];
+
+/** images/mariadb/<name>.sh becomes /usr/local/bin/mariadb-<name> in the image. */
+const MARIADB_SCRIPTS = ["entrypoint.sh", "ready.sh"];
+
+const recipes: Record<ImageName, ImageRecipe> = {
+  // The pod sandbox: Debian's statically linked catatonit, which reaps zombies like Kubernetes' pause.
+  pause: {
+    inputs: () => [`catatonit ${debianVersion("catatonit")}`],
+    fill: (rootfs) => {
+      copyInto(rootfs, ["/usr/bin/catatonit"]);
+      return { env: [BASE_PATH], entrypoint: ["/usr/bin/catatonit", "-P"], cmd: [], exposedPorts: [] };
+    },
+  },
+  tools: {
+    inputs: () => [`busybox-static ${debianVersion("busybox-static")}`],
+    fill: (rootfs) => {
+      busyboxBase(rootfs);
+      return { env: [BASE_PATH], entrypoint: [], cmd: ["/bin/sh"], exposedPorts: [] };
+    },
+  },
+  mariadb: {
+    inputs: () => [
+      `busybox-static ${debianVersion("busybox-static")}`,
+      `mariadb-server-core ${debianVersion("mariadb-server-core")}`,
+      `mariadb-client-core ${debianVersion("mariadb-client-core")}`,
+      `mariadb-backup ${debianVersion("mariadb-backup")}`,
+      ...MARIADB_SCRIPTS.map((script) => `${script} ${fileDigest(join(repo, "images/mariadb", script))}`),
+    ],
+    fill: (rootfs) => {
+      busyboxBase(rootfs);
+      copyWithLibraries(rootfs, MARIADB_BINARIES);
+      copyInto(rootfs, ["/usr/bin/mariadb-install-db", "/usr/share/mysql", "/lib64/ld-linux-x86-64.so.2"]);
+      for (const dir of ["var/lib/mysql", "run/mysqld", "etc/mysql"]) mkdirSync(join(rootfs, dir), { recursive: true });
+      for (const script of MARIADB_SCRIPTS) copyFileSync(join(repo, "images/mariadb", script), join(rootfs, "usr/local/bin", `mariadb-${script.replace(/\.sh$/, "")}`));
+      return { env: [BASE_PATH], entrypoint: ["/usr/local/bin/mariadb-entrypoint"], cmd: [], exposedPorts: ["3306/tcp"] };
+    },
+  },
+  // What the Dockerfile describes, on the official Node.js build its FROM line names.
+  operator: {
+    inputs: () => {
+      const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
+      const image = parseDockerfile(dockerfile);
+      return [`Dockerfile ${createHash("sha256").update(dockerfile).digest("hex")}`, ...image.copies.map((c) => `${c.source} ${fileDigest(join(repo, c.source))}`)];
+    },
+    fill: (rootfs) => {
+      const image = parseDockerfile(readFileSync(join(repo, "Dockerfile"), "utf8"));
+      busyboxBase(rootfs);
+      const node = nodeBinary(image.nodeVersion, dirname(imageCacheDir()));
+      copyWithLibraries(rootfs, [node], () => "/usr/local/bin/node");
+      copyInto(rootfs, ["/lib64/ld-linux-x86-64.so.2"]);
+      for (const { source, target } of image.copies) {
+        mkdirSync(join(rootfs, dirname(target)), { recursive: true });
+        copyFileSync(join(repo, source), join(rootfs, target));
+      }
+      if (image.config.workingDir) mkdirSync(join(rootfs, image.config.workingDir), { recursive: true });
+      return image.config;
+    },
+  },
+};
+
+// The builder's own code is an input of every image: changing how images are assembled rebuilds them.
+const BUILDER_FILES = ["docker-archive.ts", "dockerfile.ts", "rootfs.ts", "images.ts"];
+
+function cacheKey(name: ImageName): string {
+  const hash = createHash("sha256");
+  for (const file of BUILDER_FILES) hash.update(readFileSync(fileURLToPath(new URL(file, import.meta.url))));
+  hash.update(IMAGES[name]);
+  for (const input of recipes[name].inputs()) hash.update(`\n${input}`);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * The docker-archive tarball of one image, built unless the cache holds one for the same inputs.
+ * Older tarballs of the same image are removed.
+ */
+export function ensureImage(name: ImageName, log: (line: string) => void = () => {}): string {
+  const dir = imageCacheDir();
+  mkdirSync(dir, { recursive: true });
+  const key = cacheKey(name);
+  const out = join(dir, `${name}-${key}.tar`);
+  if (existsSync(out)) return out;
+  const started = Date.now();
+  const work = join(dir, `work-${name}-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  try {
+    const rootfs = join(work, "rootfs");
+    mkdirSync(rootfs, { recursive: true });
+    const config = recipes[name].fill(rootfs);
+    writeDockerArchive({ rootfs, ref: IMAGES[name], config, out, workDir: work });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const old of readdirSync(dir)) {
+    if (old.startsWith(`${name}-`) && old.endsWith(".tar") && join(dir, old) !== out) rmSync(join(dir, old));
+  }
+  log(`image ${IMAGES[name]} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return out;
+}
+
+/** Every image of the test cluster, as tarballs to import into the node's containerd. */
+export function ensureImages(log?: (line: string) => void): Record<ImageName, string> {
+  const names = Object.keys(IMAGES) as ImageName[];
+  return Object.fromEntries(names.map((n) => [n, ensureImage(n, log)])) as Record<ImageName, string>;
+}
