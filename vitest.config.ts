@@ -11,10 +11,11 @@ const markdownAsText = {
   },
 };
 
-// Four tiers. Unit tests are pure and fast; integration tests start real mariadbd
+// Five tiers. Unit tests are pure and fast; integration tests start real mariadbd
 // processes; e2e tests add a real etcd + kube-apiserver, the built operator and CLI,
-// and the installed kubectl. Integration and e2e run one file at a time: they own
-// real processes and ports, and the machine has two cores.
+// and the installed kubectl; chaos cuts links between sites; cluster runs real pods on a
+// real node. Every tier but unit runs one file at a time: they own real processes and
+// ports, and the machine has two cores.
 export default defineConfig({
   test: {
     projects: [
@@ -54,6 +55,19 @@ export default defineConfig({
           testTimeout: 90_000,
           hookTimeout: 300_000,
           globalSetup: ["test/e2e/global-setup.ts"],
+        },
+      },
+      {
+        // Real pods: one cluster with a real node (containerd, kubelet, kube-proxy, CoreDNS) for the
+        // whole tier, one namespace per test file, files one at a time (one node per machine).
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          environment: "node",
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          globalSetup: ["test/cluster/global-setup.ts"],
         },
       },
     ],

@@ -1,4 +1,4 @@
-// `npm test`: builds, then runs every tier in order (unit, integration, e2e, chaos), each in its own
+// `npm test`: builds, then runs every tier in order (unit, integration, e2e, chaos, cluster), each in its own
 // vitest run so the tiers that own real processes never compete for the machine's two cores.
 // A tier that cannot get its prerequisites fails; nothing is skipped. Ends with one summary line.
 import { spawnSync } from "node:child_process";
@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const tiers = ["unit", "integration", "e2e", "chaos"];
+const tiers = ["unit", "integration", "e2e", "chaos", "cluster"];
 const reportDir = mkdtempSync(join(tmpdir(), "bloodraven-test-"));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedTiers = [];

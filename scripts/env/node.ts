@@ -244,6 +244,21 @@ function corefile(kubeconfig: string): string {
 `;
 }
 
+/** The name of the cluster's default StorageClass: host directories, provisioned by the controller manager. */
+export const STORAGE_CLASS = "standard";
+
+function installStorageClass(kubeconfig: string): void {
+  const storageClass = {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: { name: STORAGE_CLASS, annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+    provisioner: "kubernetes.io/host-path",
+    reclaimPolicy: "Delete",
+    volumeBindingMode: "Immediate",
+  };
+  execFileSync("kubectl", ["--kubeconfig", kubeconfig, "apply", "-f", "-"], { input: JSON.stringify(storageClass), stdio: ["pipe", "ignore", "pipe"], timeout: 30_000 });
+}
+
 interface NodeStatus {
   status?: { conditions?: { type: string; status: string }[] };
 }
@@ -321,6 +336,7 @@ export class Node {
       // Pods are refused until the token controller has created the namespace's ServiceAccount.
       await waitFor("the default ServiceAccount", async () => plane.getObject("/api/v1/namespaces/default/serviceaccounts/default"), 60_000, 200);
       step("default ServiceAccount exists");
+      installStorageClass(plane.kubeconfigPath);
     } catch (err) {
       await node.stop();
       throw err;
@@ -332,11 +348,30 @@ export class Node {
     return this.processes.logTail(name, lines);
   }
 
-  /** Stops the node's servers and removes every trace of it from the machine. */
+  /** Stops the node's servers and removes every trace of it from the machine; throws naming any that remains. */
   async stop(): Promise<void> {
     await this.processes.stop(2_000);
     execFileSync("bash", [teardownScript, this.env.path, POD_NETWORK.bridge], { stdio: "ignore", timeout: 120_000 });
     this.env.remove();
     releaseLock();
+    const left = nodeLeftovers(this.env.path);
+    if (left.length > 0) throw new Error(`the test node left traces on the machine:\n  - ${left.join("\n  - ")}`);
   }
+}
+
+/** What a node leaves on the machine if its teardown missed something; empty after a clean stop. */
+export function nodeLeftovers(folder: string): string[] {
+  const left: string[] = [];
+  if (existsSync(`/sys/class/net/${POD_NETWORK.bridge}`)) left.push(`network interface ${POD_NETWORK.bridge}`);
+  for (const table of ["filter", "nat"]) {
+    const chains = execFileSync("iptables", ["-w", "-t", table, "-S"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => /^-N (KUBE|CNI)-/.test(l));
+    if (chains.length > 0) left.push(`iptables ${table} chains ${chains.map((c) => c.slice(3)).join(", ")}`);
+  }
+  const cgroups = execFileSync("find", ["/sys/fs/cgroup", "-maxdepth", "2", "-name", "kubepods"], { encoding: "utf8" }).trim();
+  if (cgroups) left.push(`cgroups ${cgroups.split("\n").join(", ")}`);
+  for (const path of [folder, LOCK_FILE, "/tmp/hostpath_pv", "/var/lib/kubelet"]) if (existsSync(path)) left.push(path);
+  if (readFileSync("/proc/self/mounts", "utf8").includes(folder)) left.push(`mounts below ${folder}`);
+  return left;
 }

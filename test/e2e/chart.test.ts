@@ -8,9 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { parseOperatorConfig } from "../../operator/config.js";
@@ -21,28 +19,11 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { METRICS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, run, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { chartDir, helmBinary } from "../support/helm.js";
 import { OperatorProcess } from "../support/operator.js";
 import { asList } from "../support/fixtures.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const chartDir = join(root, "charts/bloodraven");
 const suffix = randomBytes(3).toString("hex");
-
-/**
- * The helm binary scripts/helm/build.sh builds: $BLOODRAVEN_HELM_BIN/helm, else
- * ~/.cache/bloodraven/helm-<version in scripts/helm/go.mod>/helm. Missing is a failure, never a skip.
- */
-function helmBinary(): string {
-  const goMod = readFileSync(join(root, "scripts/helm/go.mod"), "utf8");
-  const version = /^\s*(?:require\s+)?helm\.sh\/helm\/v3\s+(v\S+)/m.exec(goMod)?.[1];
-  if (!version) throw new Error("scripts/helm/go.mod requires no helm.sh/helm/v3 version");
-  const dir = process.env.BLOODRAVEN_HELM_BIN ?? join(homedir(), ".cache", "bloodraven", `helm-${version}`);
-  const binary = join(dir, "helm");
-  if (!existsSync(binary)) {
-    throw new Error(`helm ${version} is not built (looked for ${binary}). Build it from the Go module proxy with:\n  bash scripts/helm/build.sh`);
-  }
-  return binary;
-}
 
 // Resolved while the file loads: without helm the whole file fails at once, naming the fix,
 // instead of reporting its tests as skipped.
