@@ -3,7 +3,7 @@
 # order or its owner died: the node's servers, every container (all processes in the kubepods
 # cgroups), the containerd shims, mounts below the node's folder, the pod bridge, the KUBE-* and
 # CNI-* iptables chains, the kubepods cgroups and the host paths kubelet, the controller manager
-# and libcni hard-code. Safe to run twice. Usage: node-teardown.sh <node folder> <bridge>
+# and libcni hard-code, and the machine's node lock. Safe to run twice. Usage: node-teardown.sh <node folder> <bridge>
 set -uo pipefail
 dir="$1"; bridge="$2"
 [[ -n "$dir" && "$dir" == /* ]] || { echo "usage: node-teardown.sh <absolute node folder> <bridge>" >&2; exit 2; }
@@ -47,4 +47,6 @@ find /var/log/containers /var/log/pods -maxdepth 1 -lname "$dir/*" -delete 2>/de
 rm -rf /tmp/hostpath_pv /var/lib/kubelet/device-plugins /var/lib/kubelet/plugins_registry /var/lib/kubelet/plugins /var/lib/cni/results/bloodraven-* 2>/dev/null
 rmdir /var/lib/kubelet /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd 2>/dev/null
 rm -rf "$dir"
+# The machine's node lock (scripts/env/node.ts), when it names this node.
+grep -qF "\"$dir\"" /run/bloodraven-node.lock 2>/dev/null && rm -f /run/bloodraven-node.lock
 exit 0

@@ -112,23 +112,14 @@ function pidAlive(pid: number): boolean {
  * Takes the machine's node lock. A lock left by a process that is gone is taken over after its
  * node's traces are removed; a live owner is an error naming it.
  */
-function takeLock(folder: string): void {
+export function takeLock(folder: string): void {
   if (existsSync(LOCK_FILE)) {
     const held = JSON.parse(readFileSync(LOCK_FILE, "utf8")) as { pid: number; folder: string };
     if (pidAlive(held.pid)) throw new Error(`another test node runs on this machine (pid ${held.pid}, ${held.folder}); one node per machine (${LOCK_FILE})`);
-    execFileSync("bash", [teardownScript, held.folder, POD_NETWORK.bridge], { stdio: "ignore" });
+    execFileSync("bash", [teardownScript, held.folder, POD_NETWORK.bridge], { stdio: "ignore", timeout: 120_000 });
     rmSync(LOCK_FILE, { force: true });
   }
   writeFileSync(LOCK_FILE, JSON.stringify({ pid: process.pid, folder }), { flag: "wx" });
-}
-
-function releaseLock(): void {
-  try {
-    const held = JSON.parse(readFileSync(LOCK_FILE, "utf8")) as { pid: number };
-    if (held.pid === process.pid) rmSync(LOCK_FILE);
-  } catch {
-    // Already gone.
-  }
 }
 
 function containerdConfig(folder: string, bins: NodeBinaries): string {
@@ -281,18 +272,23 @@ export class Node {
     const log = opts.log ?? (() => {});
     const started = Date.now();
     const step = (what: string) => log(`node: ${what} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    await checkMachine();
-    const bins = ensureNodeBinaries();
-    const images = ensureImages(log);
-    step("binaries and images ready");
     const env = new EnvDir("node");
     const folder = env.path;
     // The guardian runs this if the owner dies; stop() runs it too.
     writeFileSync(env.join("cleanup.sh"), `exec bash ${teardownScript} ${folder} ${POD_NETWORK.bridge}\n`);
-    takeLock(folder);
+    try {
+      takeLock(folder);
+    } catch (err) {
+      env.remove();
+      throw err;
+    }
     const processes = new ManagedProcesses(env);
     const node = new Node(env, processes, opts.address);
     try {
+      await checkMachine();
+      const bins = ensureNodeBinaries();
+      const images = ensureImages(log);
+      step("binaries and images ready");
       for (const dir of ["containerd", "cni", "ipam", "runc", "pod-logs", "static-pods", "kubelet"]) mkdirSync(env.join(dir), { recursive: true });
       writeFileSync(env.join("containerd.toml"), containerdConfig(folder, bins));
       writeFileSync(env.join("cni", "10-bloodraven.conflist"), cniConfig(folder));
@@ -353,7 +349,6 @@ export class Node {
     await this.processes.stop(2_000);
     execFileSync("bash", [teardownScript, this.env.path, POD_NETWORK.bridge], { stdio: "ignore", timeout: 120_000 });
     this.env.remove();
-    releaseLock();
     const left = nodeLeftovers(this.env.path);
     if (left.length > 0) throw new Error(`the test node left traces on the machine:\n  - ${left.join("\n  - ")}`);
   }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the test tiers need and is not in the repository: Debian's MariaDB packages, npm
-# packages, the Go-built control plane (etcd, kube-apiserver, kube-controller-manager), the Go-built
-# helm CLI (chart tests) and, if the machine has none, kubectl. Reuses whatever is already there.
+# Installs what the test tiers need and is not in the repository: Debian's packages (MariaDB, and
+# what the test node needs: CNI plugins, conntrack, busybox and catatonit for images, libseccomp for
+# runc), npm packages, the Go-built cluster (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubelet, kube-proxy), the node's runtime (containerd, runc, CoreDNS), the Go-built
+# helm CLI and, if the machine has none, kubectl. Reuses whatever is already there.
 # Used by .ci/run and the playground.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,6 +33,14 @@ apt_packages() {
   [[ -x /usr/sbin/iptables ]] || missing+=(iptables)
   # promtool evaluates the chart's alert rules in the e2e tier (the package also brings Prometheus).
   [[ -x /usr/bin/promtool ]] || missing+=(prometheus)
+  # The cluster tier's node: pod networking, kube-proxy, image contents, runc's seccomp support.
+  [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+  [[ -x /usr/sbin/conntrack ]] || missing+=(conntrack)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  [[ -x /usr/bin/catatonit ]] || missing+=(catatonit)
+  [[ -f /usr/include/seccomp.h ]] || missing+=(libseccomp-dev)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v gcc >/dev/null || missing+=(gcc)
   if (( ${#missing[@]} == 0 )); then echo "apt packages present"; return; fi
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
   need_root_or_say "$cmd"
@@ -66,6 +76,7 @@ kubectl_check() {
 timed "apt packages" apt_packages
 timed "node" node_check
 timed "npm packages" npm_packages
-timed "control plane binaries" bash scripts/control-plane/build.sh
+timed "cluster binaries" bash scripts/control-plane/build.sh
+timed "node runtime" bash scripts/node/build.sh
 timed "helm" bash scripts/helm/build.sh
 timed "kubectl" kubectl_check
