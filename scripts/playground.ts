@@ -1,100 +1,85 @@
 /**
- * The playground: a local control plane, three real MariaDB sites and a MysqlFailoverGroup whose
- * external-endpoint sites point at them. Reads site commands from the terminal; Ctrl-C (or `quit`)
- * tears everything down. Started by `npm run playground`, which installs what is missing first.
+ * The playground: a local cluster with one real node, the chart installed with the locally built
+ * operator image (the operator runs in pods, as users run it), three real MariaDB servers on this
+ * machine and a MysqlFailoverGroup whose external sites point at them. Reads site commands from
+ * the terminal; Ctrl-C (or `quit`) tears everything down. Started by `npm run playground`, which
+ * installs and builds what is missing first.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ControlPlane } from "./env/control-plane.js";
-import { MariaDbSites, TEST_USERS, type MariaDbSite } from "./env/mariadb-sites.js";
-import { freePort } from "./env/ports.js";
+import { EnvDir } from "./env/env-dir.js";
+import { MariaDbSites, TEST_USERS } from "./env/mariadb-sites.js";
+import { machineAddress, Node } from "./env/node.js";
+import { Partitions } from "./playground/partitions.js";
+import { installSample, SAMPLE } from "./playground/sample.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const GROUP = "orders";
-const NAMESPACE = "default";
-
-function groupManifest(sites: MariaDbSites): string {
-  const [iad, pdx, sfo] = ["iad", "pdx", "sfo"].map((n) => sites.site(n));
-  const site = (s: MariaDbSite | undefined, role: string) => `    - name: ${s?.name}\n      role: ${role}\n      endpoint: {host: 127.0.0.1, port: ${s?.port}}\n`;
-  return `apiVersion: v1
-kind: Secret
-metadata: {name: ${GROUP}-operator, namespace: ${NAMESPACE}}
-stringData: {username: ${TEST_USERS.operator.user}, password: ${TEST_USERS.operator.password}}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: ${GROUP}-replication, namespace: ${NAMESPACE}}
-stringData: {username: ${TEST_USERS.replication.user}, password: ${TEST_USERS.replication.password}}
----
-apiVersion: shipstream.io/v1alpha1
-kind: MysqlFailoverGroup
-metadata: {name: ${GROUP}, namespace: ${NAMESPACE}}
-spec:
-  credentials:
-    operator: {secretName: ${GROUP}-operator}
-    replication: {secretName: ${GROUP}-replication}
-  sites:
-${site(iad, "primary-candidate")}${site(pdx, "primary-candidate")}${site(sfo, "read-only")}`;
-}
+const OPERATOR_NAMESPACE = "bloodraven-system";
+const GROUP_NAMESPACE = "default";
 
 const HELP = `site commands (type at the prompt):
-  sites                 list sites with port, pid and state
+  sites                 list sites with address, pid and state
   kill <site>           kill -9 the server (a crash)
   pause <site>          SIGSTOP (a hung server)      resume <site>   SIGCONT
   restart <site>        start a stopped/killed server with the same datadir, read-only
+  partition <site>      drop the pods' packets to the server (the operator loses it; replication does not)
+  heal <site>           undo partition
   write <site>          commit one row as the admin account (an errant write on a replica)
+  pods                  kubectl get pods -A
   quit                  tear everything down (same as Ctrl-C)`;
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log("starting the control plane and three MariaDB sites ...");
-  const [plane, sites] = await Promise.all([ControlPlane.start(), MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad" })]);
-  const [metricsPort, healthPort, statusPort] = [await freePort(), await freePort(), await freePort()];
-  const operatorLog = plane.env.join("operator.log");
-  const operator = spawn(
-    process.execPath,
-    [`${root}dist/bloodraven.mjs`, "operator", `--kubeconfig=${plane.kubeconfigPath}`, "--bind-address=127.0.0.1", `--metrics-port=${metricsPort}`, `--health-port=${healthPort}`, `--status-port=${statusPort}`, "--identity=playground"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  // The control plane's guardian kills the operator too if the playground dies.
-  writeFileSync(plane.env.join("operator.pid"), String(operator.pid));
-  const logStream = createWriteStream(operatorLog);
-  operator.stdout.pipe(logStream);
-  operator.stderr.pipe(logStream);
+  const address = machineAddress();
+  console.log(`starting the cluster (control plane + one node at ${address}) and three MariaDB servers ...`);
+  const [plane, sites] = await Promise.all([
+    ControlPlane.start({ node: { address } }),
+    // Listening on the machine's address: the operator's pods reach it, loopback they would not.
+    MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", listenAddress: address }),
+  ]);
+  const env = new EnvDir("playground");
+  const partitions = new Partitions(env);
+  let node: Node | undefined;
   let closing = false;
-  const teardown = async () => {
+  const teardown = async (code = 0) => {
     if (closing) return;
     closing = true;
     console.log("\ntearing down ...");
-    const exited = new Promise((resolve) => operator.once("exit", resolve));
-    operator.kill("SIGTERM");
-    await exited;
+    partitions.healAll(sites);
+    await node?.stop().catch((err: unknown) => console.log(String(err)));
     await Promise.all([sites.teardown(), plane.stop()]);
-    process.exit(0);
+    env.remove();
+    process.exit(code);
   };
   process.on("SIGINT", () => void teardown());
   process.on("SIGTERM", () => void teardown());
 
-  const kubectl = (args: string[], input?: string) =>
-    execFileSync("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, input, encoding: "utf8", timeout: 60_000 });
-  kubectl(["apply", "--server-side", "-f", `${root}crds`]);
-  kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
-  kubectl(["apply", "-f", "-"], groupManifest(sites));
+  const kubectl = (args: string[]) => execFileSync("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, encoding: "utf8", timeout: 60_000 });
+  try {
+    node = await Node.start(plane, { address, log: (line) => console.log(`  ${line}`) });
+    kubectl(["apply", "--server-side", "-f", `${root}crds`]);
+    kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
+    console.log("installing the chart with the locally built operator image ...");
+    await installSample({ kubeconfig: plane.kubeconfigPath, sites, operatorNamespace: OPERATOR_NAMESPACE, groupNamespace: GROUP_NAMESPACE });
+  } catch (err) {
+    console.log(`error: ${err instanceof Error ? err.message : String(err)}`);
+    await teardown(1);
+    return;
+  }
 
   console.log(`\nplayground ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   console.log(`  export KUBECONFIG=${plane.kubeconfigPath}`);
   console.log(`  export PATH=${root}dist:$PATH`);
-  console.log(`  kubectl get mfg ${GROUP}`);
-  console.log(`  kubectl get mfg ${GROUP} -o yaml`);
-  console.log(`  kubectl get events --field-selector involvedObject.name=${GROUP}`);
-  console.log(`\n  operator (pid ${operator.pid}), JSON log: ${operatorLog}`);
-  console.log(`  curl -s http://127.0.0.1:${statusPort}/status`);
-  console.log(`  curl -s "http://127.0.0.1:${statusPort}/active-site?namespace=${NAMESPACE}&group=${GROUP}"`);
-  console.log(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^bloodraven_`);
-  console.log(`  node -e 'new (require("ws"))("ws://127.0.0.1:${statusPort}/ws/status").on("message", (m) => console.log(String(m)))'`);
-  console.log(`\n  MySQL admin: mariadb -h127.0.0.1 -P<port> -u${TEST_USERS.admin.user} -p${TEST_USERS.admin.password}`);
+  console.log("  kubectl get pods -A");
+  console.log(`  kubectl bloodraven status ${SAMPLE.group}`);
+  console.log(`  kubectl get mfg ${SAMPLE.group} -o yaml`);
+  console.log(`  kubectl get events --field-selector involvedObject.name=${SAMPLE.group}`);
+  console.log(`  kubectl logs -n ${OPERATOR_NAMESPACE} -l app.kubernetes.io/instance=${SAMPLE.release} --prefix -f`);
+  console.log(`  kubectl get lease -n ${OPERATOR_NAMESPACE}        # which pod leads`);
+  console.log(`  curl -s http://<leader pod IP>:8082/status     (pod IPs: kubectl get pods -n ${OPERATOR_NAMESPACE} -o wide)`);
+  console.log(`\n  MySQL: mariadb -h${address} -P<port> -u${TEST_USERS.operator.user} -p${TEST_USERS.operator.password}`);
   console.log(`  app account (fenced by read_only): -u${TEST_USERS.app.user} -p${TEST_USERS.app.password}\n`);
   console.log(HELP);
 
@@ -104,7 +89,7 @@ async function main(): Promise<void> {
   for await (const line of rl) {
     const [command, name] = line.trim().split(/\s+/);
     try {
-      await runCommand(sites, command ?? "", name);
+      await runCommand({ sites, partitions, kubectl }, command ?? "", name);
     } catch (err) {
       console.log(`error: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -113,7 +98,13 @@ async function main(): Promise<void> {
   }
 }
 
-async function runCommand(sites: MariaDbSites, command: string, name: string | undefined): Promise<void> {
+interface Playground {
+  sites: MariaDbSites;
+  partitions: Partitions;
+  kubectl: (args: string[]) => string;
+}
+
+async function runCommand({ sites, partitions, kubectl }: Playground, command: string, name: string | undefined): Promise<void> {
   const site = () => {
     if (!name) throw new Error(`${command} needs a site name: ${sites.sites.map((s) => s.name).join(", ")}`);
     return sites.site(name);
@@ -128,7 +119,7 @@ async function runCommand(sites: MariaDbSites, command: string, name: string | u
       for (const s of sites.sites) {
         const readOnly = s.running ? await s.isReadOnly().catch(() => undefined) : undefined;
         const state = !s.running ? "down" : readOnly === undefined ? "no answer" : readOnly ? "read-only" : "writable";
-        console.log(`  ${s.name.padEnd(6)} 127.0.0.1:${s.port}  pid=${s.running ? s.pid : "-"}  ${state}`);
+        console.log(`  ${s.name.padEnd(6)} ${s.host}:${s.port}  pid=${s.running ? s.pid : "-"}  ${state}${partitions.isCut(s) ? "  (partitioned from the pods)" : ""}`);
       }
       return;
     case "kill":
@@ -143,8 +134,17 @@ async function runCommand(sites: MariaDbSites, command: string, name: string | u
     case "restart":
       await site().restart({ readOnly: true });
       return;
+    case "partition":
+      partitions.partition(site());
+      return;
+    case "heal":
+      partitions.heal(site());
+      return;
     case "write":
       console.log(`  gtid_binlog_pos now ${await site().injectWrite("playground write")}`);
+      return;
+    case "pods":
+      console.log(kubectl(["get", "pods", "-A", "-o", "wide"]));
       return;
     case "quit":
       return;

@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { IMAGES } from "../images/images.js";
+import { chartDir, helmBinary } from "../env/helm.js";
+import { TEST_USERS, type MariaDbSites } from "../env/mariadb-sites.js";
+
+const run = promisify(execFile);
+
+/** The playground's sample group and the chart release that manages it. */
+export const SAMPLE = { group: "orders", release: "bloodraven" } as const;
+
+/** The Secrets and the group: iad and pdx may be promoted, sfo only reads. */
+export function sampleObjects(sites: MariaDbSites, namespace: string): object[] {
+  const secret = (name: string, account: { user: string; password: string }) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace },
+    stringData: { username: account.user, password: account.password },
+  });
+  const role = (name: string) => (name === "sfo" ? "read-only" : "primary-candidate");
+  return [
+    secret(`${SAMPLE.group}-operator`, TEST_USERS.operator),
+    secret(`${SAMPLE.group}-replication`, TEST_USERS.replication),
+    {
+      apiVersion: "shipstream.io/v1alpha1",
+      kind: "MysqlFailoverGroup",
+      metadata: { name: SAMPLE.group, namespace },
+      spec: {
+        credentials: { operator: { secretName: `${SAMPLE.group}-operator` }, replication: { secretName: `${SAMPLE.group}-replication` } },
+        sites: sites.sites.map((s) => ({ name: s.name, role: role(s.name), endpoint: { host: s.host, port: s.port } })),
+      },
+    },
+  ];
+}
+
+/**
+ * Installs the chart with the locally built operator image (the operator runs in a pod, as users
+ * run it) and creates the sample group on servers the pods can reach.
+ */
+export async function installSample(opts: { kubeconfig: string; sites: MariaDbSites; operatorNamespace: string; groupNamespace: string }): Promise<void> {
+  const env = { ...process.env, KUBECONFIG: opts.kubeconfig };
+  const [repository, tag] = IMAGES.operator.split(":") as [string, string];
+  await run(
+    helmBinary(),
+    ["upgrade", "--install", SAMPLE.release, chartDir, "--namespace", opts.operatorNamespace, "--create-namespace",
+      "--set", `image.repository=${repository}`, "--set", `image.tag=${tag}`, "--set", "image.pullPolicy=Never", "--wait", "--timeout", "180s"],
+    { env, timeout: 200_000 },
+  );
+  const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: sampleObjects(opts.sites, opts.groupNamespace) });
+  const apply = run("kubectl", ["apply", "-f", "-"], { env, timeout: 60_000 });
+  apply.child.stdin?.end(list);
+  await apply;
+}
