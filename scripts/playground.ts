@@ -84,7 +84,8 @@ async function main(): Promise<void> {
   console.log(HELP);
 
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "playground> " });
-  rl.on("close", () => void teardown());
+  // Ctrl-C at the prompt, Ctrl-D and `quit` all end the loop below; the teardown follows the last command.
+  rl.on("SIGINT", () => rl.close());
   rl.prompt();
   for await (const line of rl) {
     const [command, name] = line.trim().split(/\s+/);
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     if (command === "quit") break;
     rl.prompt();
   }
+  await teardown();
 }
 
 interface Playground {
