@@ -5,6 +5,10 @@
 #
 # dist/bloodraven.mjs is one self-contained ES module (esbuild bundles every dependency into it),
 # so the image needs Node.js and nothing else: no node_modules, no npm at runtime.
+#
+# The test cluster builds this image without Docker from this very file (scripts/images/), so
+# keep to FROM node:<exact version>-<variant>, ENV, WORKDIR, USER, EXPOSE, COPY <file> <path>,
+# and exec-form ENTRYPOINT/CMD; anything else fails that build with the line named.
 FROM node:24.22.3-bookworm-slim
 
 ENV NODE_ENV=production

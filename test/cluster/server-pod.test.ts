@@ -8,60 +8,15 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IMAGES } from "../../scripts/images/images.js";
-import { STORAGE_CLASS } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { applyAll } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
+import { mariadbServer } from "../support/mariadb-pod.js";
 import { finishedPod, getObject, readyPod, type Pod } from "../support/pods.js";
 
 const ns = `server-${randomBytes(3).toString("hex")}`;
 // Quotes and a backslash: the entrypoint must escape the password into SQL.
 const PASSWORD = `pa'ss\\word-${randomBytes(4).toString("hex")}`;
-
-function serverObjects(): object[] {
-  const labels = { app: "mariadb" };
-  return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-    { apiVersion: "v1", kind: "Secret", metadata: { name: "mariadb", namespace: ns }, stringData: { password: PASSWORD } },
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "mariadb", namespace: ns },
-      spec: { selector: labels, ports: [{ name: "mysql", port: 3306 }] },
-    },
-    {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "mariadb", namespace: ns },
-      spec: {
-        serviceName: "mariadb",
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: 10,
-            containers: [
-              {
-                name: "mariadb",
-                image: IMAGES.mariadb,
-                imagePullPolicy: "Never",
-                args: ["--server-id=1", "--log-bin=mysql-bin", "--innodb-buffer-pool-size=32M"],
-                env: [{ name: "MARIADB_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "mariadb", key: "password" } } }],
-                ports: [{ name: "mysql", containerPort: 3306 }],
-                volumeMounts: [{ name: "data", mountPath: "/var/lib/mysql" }],
-                readinessProbe: { exec: { command: ["mariadb-ready"] }, periodSeconds: 1, failureThreshold: 3 },
-              },
-            ],
-          },
-        },
-        volumeClaimTemplates: [
-          { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: STORAGE_CLASS, resources: { requests: { storage: "256Mi" } } } },
-        ],
-      },
-    },
-  ];
-}
 
 async function query(host: string, sql: string): Promise<mysql.RowDataPacket[]> {
   const conn = await mysql.createConnection({ host, port: 3306, user: "root", password: PASSWORD, connectTimeout: 2_000 });
@@ -78,7 +33,7 @@ describe("the MariaDB image on a real node", () => {
   let clusterIP: string;
 
   beforeAll(async () => {
-    await applyAll(serverObjects());
+    await applyAll([{ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, ...mariadbServer(ns, PASSWORD)]);
     first = await readyPod(ns, "mariadb-0");
     clusterIP = (await getObject<{ spec: { clusterIP: string } }>(["service", "mariadb", "-n", ns])).spec.clusterIP;
   });
