@@ -82,6 +82,8 @@ async function checkMachine(): Promise<void> {
   if (process.getuid?.() !== 0) missing.push("root (containers, mounts, bridges and iptables need it)");
   if (!readFileSync("/proc/filesystems", "utf8").includes("overlay")) missing.push("the overlay filesystem (modprobe overlay)");
   if (!existsSync("/sys/fs/cgroup/memory") && !existsSync("/sys/fs/cgroup/cgroup.controllers")) missing.push("a cgroup hierarchy with the memory controller under /sys/fs/cgroup");
+  // Pod-to-Service traffic on one bridge reaches kube-proxy's rules only through br_netfilter.
+  if (!existsSync("/proc/sys/net/bridge/bridge-nf-call-iptables")) missing.push("bridge netfilter (modprobe br_netfilter)");
   for (const [path, pkg] of [
     ["/usr/lib/cni/bridge", "containernetworking-plugins"],
     ["/usr/sbin/iptables", "iptables"],
@@ -296,7 +298,7 @@ export class Node {
       execFileSync("ip", ["link", "add", POD_NETWORK.bridge, "type", "bridge"]);
       execFileSync("ip", ["addr", "add", `${POD_NETWORK.gateway}/24`, "dev", POD_NETWORK.bridge]);
       execFileSync("ip", ["link", "set", POD_NETWORK.bridge, "up"]);
-      execFileSync("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
+      execFileSync("sysctl", ["-qw", "net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1"]);
       // containerd finds its shim on PATH.
       processes.start("containerd", join(bins.containerdDir, "containerd"), ["--config", env.join("containerd.toml")], {
         PATH: `${bins.containerdDir}:${process.env.PATH ?? ""}`,

@@ -88,6 +88,8 @@ const recipes: Record<ImageName, ImageRecipe> = {
     inputs: () => {
       const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
       const image = parseDockerfile(dockerfile);
+      const missing = image.copies.filter((c) => !existsSync(join(repo, c.source)));
+      if (missing.length > 0) throw new Error(`the operator image needs ${missing.map((c) => c.source).join(", ")}: run \`npm run build\` first`);
       return [`Dockerfile ${createHash("sha256").update(dockerfile).digest("hex")}`, ...image.copies.map((c) => `${c.source} ${fileDigest(join(repo, c.source))}`)];
     },
     fill: (rootfs) => {
