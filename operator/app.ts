@@ -8,6 +8,7 @@ import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
 import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
+import type { ManagedObject } from "../shared/managed/objects.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -186,6 +187,7 @@ export class OperatorApp {
         await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations }, resourceVersion === undefined ? {} : { resourceVersion });
       }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
+      applyObject: guarded((obj: ManagedObject) => this.kube.applyObject(obj)),
       followPrimary: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string) => this.followPrimary(group, spec, site)),
       recordEvent: (group, event) => {
         // An event is a report, not an action: one a deposed leader would have written is dropped.

@@ -22,6 +22,7 @@ export const LOG_MESSAGES = {
   pollFailed: "site poll failed",
   reconcileFailed: "reconcile failed",
   ignoredSpecFields: "spec fields not acted on",
+  managedObjectsApplied: "managed site objects applied",
   credentialsReloaded: "credentials reloaded",
   credentialsRetry: "login refused, retrying with the re-read credentials",
   siteStateChanged: "site state changed",

@@ -43,6 +43,9 @@ export const LABELS = {
 export function readOnlyTaintKey(group: string): string {
   return `shipstream.io/db-readonly-${group}`;
 }
+export const READ_ONLY_TAINT_VALUE = "true";
+/** Application pods leave the nodes; the group's own database pods tolerate it. */
+export const READ_ONLY_TAINT_EFFECT = "NoExecute";
 
 export const SITE_ROLES = ["primary-candidate", "dr-only", "read-only"] as const;
 export type SiteRole = (typeof SITE_ROLES)[number];

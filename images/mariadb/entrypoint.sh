@@ -3,7 +3,8 @@
 # packages, the same server binaries the host-side test sites run). Initialises an empty datadir
 # on first start, makes root@'%' use $MARIADB_ROOT_PASSWORD on every start, then replaces itself
 # with mariadbd (so the server is pid 1 and receives the kubelet's SIGTERM). Arguments go to
-# mariadbd, e.g. --server-id=2 --log-bin.
+# mariadbd first, as the official images pass them, so --defaults-extra-file=<file> may lead;
+# the options this script adds come after them.
 set -eu
 : "${MARIADB_ROOT_PASSWORD:?is not set: the image needs the password for root@'%' in MARIADB_ROOT_PASSWORD}"
 datadir="${MARIADB_DATADIR:-/var/lib/mysql}"
@@ -24,5 +25,5 @@ CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$password';
 ALTER USER 'root'@'%' IDENTIFIED BY '$password';
 GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
 SQL
-exec mariadbd --user=root --datadir="$datadir" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
-  --socket=/run/mysqld/mysqld.sock --init-file="$work/init.sql" "$@"
+exec mariadbd "$@" --user=root --datadir="$datadir" --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \
+  --socket=/run/mysqld/mysqld.sock --init-file="$work/init.sql"

@@ -8,6 +8,7 @@ import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
+import type { ManagedObject } from "../../shared/managed/objects.js";
 import type { Logger } from "../log.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
@@ -34,6 +35,8 @@ export interface GroupDeps {
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
   /** A fresh read of the group from the API server. */
   readGroup(namespace: string, name: string): Promise<MysqlFailoverGroup>;
+  /** Server-side apply of an object of the group's managed sites (shared/managed/objects.ts). */
+  applyObject(obj: ManagedObject): Promise<void>;
   /** Points DNS and node taints at the primary; throws when that failed. */
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;

@@ -2,6 +2,7 @@ import type { GroupContext } from "./context.js";
 import { FailoverReconciler } from "./failover.js";
 import { FollowersReconciler } from "./followers.js";
 import { MaintenanceReconciler } from "./maintenance.js";
+import { ManagedSitesReconciler } from "./managed-sites.js";
 import { ObserveReconciler } from "./observe.js";
 import { PlannedReconciler } from "./planned.js";
 import type { Reconciler } from "./reconciler.js";
@@ -10,7 +11,7 @@ import { SpecWarningsReconciler } from "./spec-warnings.js";
 
 /**
  * A group's concerns, in the order each cycle runs them: say which spec fields are not acted on
- * yet (once per generation), observe the sites, read maintenance,
+ * yet (once per generation), keep the managed sites' objects, observe the sites, read maintenance,
  * step a switchover, run the emergency/topology core (unless the switchover holds it), point DNS
  * and taints at the primary, report. A new concern is a new file and one line here.
  */
@@ -19,6 +20,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
   const status = new StatusReconciler(ctx);
   const reconcilers: Reconciler[] = [
     new SpecWarningsReconciler(ctx),
+    new ManagedSitesReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),

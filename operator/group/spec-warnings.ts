@@ -23,7 +23,7 @@ export class SpecWarningsReconciler implements Reconciler {
     ctx.recordEvent({
       type: "Warning",
       reason: EVENT_REASONS.ignoredSpecFields,
-      message: `${fields.join(", ")}: accepted but not acted on yet (managed sites and the session drain are not implemented); see docs/crd-reference.md`,
+      message: `${fields.join(", ")}: accepted but not acted on yet (the sidecar, ordered updates and the session drain are not implemented); see docs/crd-reference.md`,
     });
     return DONE;
   }

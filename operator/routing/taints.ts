@@ -8,12 +8,10 @@
  * is read again and the change recomputed. Every other taint is kept as it was.
  */
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
-import { readOnlyTaintKey } from "../../shared/names.js";
+import { READ_ONLY_TAINT_EFFECT, READ_ONLY_TAINT_VALUE, readOnlyTaintKey } from "../../shared/names.js";
 import { errorText } from "../../shared/errors.js";
 import { apiStatus, mergePatch, type Kube } from "../../shared/kube/client.js";
 
-export const READ_ONLY_TAINT_VALUE = "true";
-export const READ_ONLY_TAINT_EFFECT = "NoExecute";
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_CONCURRENCY = 4;

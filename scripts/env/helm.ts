@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { IMAGES } from "../images/images.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 export const chartDir = join(root, "charts/bloodraven");
@@ -20,4 +23,18 @@ export function helmBinary(): string {
     throw new Error(`helm ${version} is not built (looked for ${binary}). Build it from the Go module proxy with:\n  bash scripts/helm/build.sh`);
   }
   return binary;
+}
+
+/**
+ * `helm upgrade --install` of the chart with the operator image built from dist/ (scripts/images),
+ * waiting until its pods are Ready: the operator runs in the cluster, as users run it.
+ */
+export async function installOperatorChart(opts: { kubeconfig: string; namespace: string; release: string }): Promise<void> {
+  const [repository, tag] = IMAGES.operator.split(":") as [string, string];
+  await promisify(execFile)(
+    helmBinary(),
+    ["upgrade", "--install", opts.release, chartDir, "--namespace", opts.namespace, "--create-namespace",
+      "--set", `image.repository=${repository}`, "--set", `image.tag=${tag}`, "--set", "image.pullPolicy=Never", "--wait", "--timeout", "180s"],
+    { env: { ...process.env, KUBECONFIG: opts.kubeconfig }, timeout: 200_000 },
+  );
 }

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { IMAGES } from "../images/images.js";
-import { chartDir, helmBinary } from "../env/helm.js";
+import { installOperatorChart } from "../env/helm.js";
 import { TEST_USERS, type MariaDbSites } from "../env/mariadb-sites.js";
 
 const run = promisify(execFile);
@@ -39,13 +38,7 @@ export function sampleObjects(sites: MariaDbSites, namespace: string): object[] 
  */
 export async function installSample(opts: { kubeconfig: string; sites: MariaDbSites; operatorNamespace: string; groupNamespace: string }): Promise<void> {
   const env = { ...process.env, KUBECONFIG: opts.kubeconfig };
-  const [repository, tag] = IMAGES.operator.split(":") as [string, string];
-  await run(
-    helmBinary(),
-    ["upgrade", "--install", SAMPLE.release, chartDir, "--namespace", opts.operatorNamespace, "--create-namespace",
-      "--set", `image.repository=${repository}`, "--set", `image.tag=${tag}`, "--set", "image.pullPolicy=Never", "--wait", "--timeout", "180s"],
-    { env, timeout: 200_000 },
-  );
+  await installOperatorChart({ kubeconfig: opts.kubeconfig, namespace: opts.operatorNamespace, release: SAMPLE.release });
   const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: sampleObjects(opts.sites, opts.groupNamespace) });
   const apply = run("kubectl", ["apply", "-f", "-"], { env, timeout: 60_000 });
   apply.child.stdin?.end(list);

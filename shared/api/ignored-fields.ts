@@ -1,22 +1,21 @@
 import { DEFAULTS, type MysqlFailoverGroupSpec } from "./failover-group.js";
 
 /**
- * Spec fields the operator accepts but does not act on yet: everything that describes a managed
- * site (the operator runs no pods, volumes or Services so far) and the session drain of a fenced
- * former primary. Named only when set to something other than their default (the API server
- * writes the defaults into every object).
+ * Spec fields the operator accepts but does not act on: those that describe managed sites when
+ * the group has none (`image`, `mysqlConf`); the sidecar (the per-site agent does not exist yet);
+ * the update strategy (a managed site's StatefulSet changes reach its pod only when the pod is
+ * recreated: ordered updates are not implemented); and the session drain of a fenced former
+ * primary. Named only when set to something other than their default (the API server writes the
+ * defaults into every object).
  */
 export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
-  const group: [keyof MysqlFailoverGroupSpec, unknown][] = [
-    ["image", DEFAULTS.image],
-    ["sidecarImage", undefined],
-    ["updateStrategy", DEFAULTS.updateStrategy],
-    ["mysqlConf", undefined],
-    ["connectionDrainTimeout", DEFAULTS.connectionDrainTimeout],
+  const managed = (spec.sites ?? []).some((s) => s.storage !== undefined);
+  const fields: { key: keyof MysqlFailoverGroupSpec; byDefault: unknown; ignored: boolean }[] = [
+    { key: "image", byDefault: DEFAULTS.image, ignored: !managed },
+    { key: "sidecarImage", byDefault: undefined, ignored: true },
+    { key: "updateStrategy", byDefault: DEFAULTS.updateStrategy, ignored: true },
+    { key: "mysqlConf", byDefault: undefined, ignored: !managed },
+    { key: "connectionDrainTimeout", byDefault: DEFAULTS.connectionDrainTimeout, ignored: true },
   ];
-  const fields = group.filter(([key, byDefault]) => spec[key] !== undefined && spec[key] !== byDefault).map(([key]) => `spec.${key}`);
-  for (const site of spec.sites ?? []) {
-    for (const key of ["storage", "resources", "zone"] as const) if (site[key] !== undefined) fields.push(`spec.sites[${site.name}].${key}`);
-  }
-  return fields;
+  return fields.filter((f) => f.ignored && spec[f.key] !== undefined && spec[f.key] !== f.byDefault).map((f) => `spec.${f.key}`);
 }

@@ -7,12 +7,14 @@ import { existsSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import {
   ApiException,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   Observable,
   PatchStrategy,
+  PolicyV1Api,
   setHeaderOptions,
   type ConfigurationOptions,
   type KubernetesListObject,
@@ -20,6 +22,7 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import type { ManagedObject } from "../managed/objects.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../names.js";
 import { errorText } from "../errors.js";
 
@@ -100,6 +103,8 @@ export class Kube {
   readonly customObjects: CustomObjectsApi;
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
+  readonly apps: AppsV1Api;
+  readonly policy: PolicyV1Api;
   readonly timeoutMs: number;
 
   constructor(
@@ -109,6 +114,8 @@ export class Kube {
     this.customObjects = config.makeApiClient(CustomObjectsApi);
     this.core = config.makeApiClient(CoreV1Api);
     this.coordination = config.makeApiClient(CoordinationV1Api);
+    this.apps = config.makeApiClient(AppsV1Api);
+    this.policy = config.makeApiClient(PolicyV1Api);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
@@ -170,6 +177,34 @@ export class Kube {
 
   getSecret(namespace: string, name: string): Promise<V1Secret> {
     return this.call(`get secret ${namespace}/${name}`, (options) => this.core.readNamespacedSecret({ namespace, name }, options));
+  }
+
+  /**
+   * Server-side apply as field manager `bloodraven`, forced: the operator owns every field it
+   * sets on these objects, and takes a field back from a hand edit.
+   */
+  async applyObject(obj: ManagedObject): Promise<void> {
+    const namespace = obj.metadata?.namespace ?? "";
+    const name = obj.metadata?.name ?? "";
+    const what = `apply ${obj.kind} ${namespace}/${name}`;
+    const params = { namespace, name, fieldManager: FIELD_MANAGER, force: true };
+    const apply = (options: ConfigurationOptions) => setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply, options);
+    switch (obj.kind) {
+      case "ConfigMap":
+        await this.call(what, (o) => this.core.patchNamespacedConfigMap({ ...params, body: obj }, apply(o)));
+        return;
+      case "Service":
+        await this.call(what, (o) => this.core.patchNamespacedService({ ...params, body: obj }, apply(o)));
+        return;
+      case "StatefulSet":
+        await this.call(what, (o) => this.apps.patchNamespacedStatefulSet({ ...params, body: obj }, apply(o)));
+        return;
+      case "PodDisruptionBudget":
+        await this.call(what, (o) => this.policy.patchNamespacedPodDisruptionBudget({ ...params, body: obj }, apply(o)));
+        return;
+      default:
+        throw new Error(`${what}: not a kind this operator applies`);
+    }
   }
 }
 

@@ -97,6 +97,18 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "get", "patch"]
+# Managed sites (those with spec.sites[].storage): each site's StatefulSet and Service, the group's
+# server options, writer and reader Services and PodDisruptionBudget, kept by server-side apply
+# (patch; create when an object does not exist yet).
+- apiGroups: [""]
+  resources: ["configmaps", "services"]
+  verbs: ["create", "patch"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets"]
+  verbs: ["create", "patch"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["create", "patch"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
 - apiGroups: ["externaldns.k8s.io"]

@@ -4,31 +4,29 @@ import type { MysqlFailoverGroupSpec } from "../../../shared/api/index.js";
 
 const external = (name: string) => ({ name, endpoint: { host: `${name}.db`, port: 3306 } });
 const base: MysqlFailoverGroupSpec = { sites: [external("iad"), external("pdx")], credentials: { operator: { secretName: "ops" } } };
+const everything: MysqlFailoverGroupSpec = {
+  ...base,
+  image: "mysql:8.0",
+  sidecarImage: "bloodraven/sidecar:1",
+  updateStrategy: "Recreate",
+  mysqlConf: { max_connections: "500" },
+  connectionDrainTimeout: "10s",
+};
 
 describe("ignoredSpecFields", () => {
   it("names nothing for external sites with the defaults the API server wrote", () => {
     expect(ignoredSpecFields({ ...base, image: "mysql:8.4", updateStrategy: "OrderedUpdate", connectionDrainTimeout: "30s" })).toEqual([]);
   });
 
-  it("names every field that is set and not acted on, per site for the managed-site fields", () => {
+  it("names the managed-site fields of a group without managed sites", () => {
+    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout"]);
+  });
+
+  it("acts on image, mysqlConf and the sites' storage, resources and zone once a site is managed", () => {
     const spec: MysqlFailoverGroupSpec = {
-      ...base,
-      image: "mysql:8.0",
-      sidecarImage: "bloodraven/sidecar:1",
-      updateStrategy: "Recreate",
-      mysqlConf: { max_connections: "500" },
-      connectionDrainTimeout: "10s",
+      ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual([
-      "spec.image",
-      "spec.sidecarImage",
-      "spec.updateStrategy",
-      "spec.mysqlConf",
-      "spec.connectionDrainTimeout",
-      "spec.sites[pdx].storage",
-      "spec.sites[pdx].resources",
-      "spec.sites[pdx].zone",
-    ]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.sidecarImage", "spec.updateStrategy", "spec.connectionDrainTimeout"]);
   });
 });

@@ -1,0 +1,42 @@
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { managedObjects, managedSites, sameServerIds } from "../../shared/managed/objects.js";
+import type { GroupContext } from "./context.js";
+import { DONE, failed, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/**
+ * How often the objects are applied again although the spec did not change: a deleted Service or
+ * a hand edit comes back within this time.
+ */
+export const MANAGED_RESYNC_MS = 60_000;
+
+/**
+ * Keeps the objects of the group's managed sites (those with `storage`) as the spec describes
+ * them: applied on every new generation and every MANAGED_RESYNC_MS. External sites need nothing.
+ */
+export class ManagedSitesReconciler implements Reconciler {
+  readonly name = "managed-sites";
+  private appliedGeneration: number | undefined;
+  private appliedAt = 0;
+
+  constructor(private readonly ctx: GroupContext) {}
+
+  async reconcile(): Promise<ReconcileResult> {
+    const { ctx } = this;
+    if (managedSites(ctx.spec).length === 0) return DONE;
+    const generation = ctx.group.metadata.generation ?? 0;
+    if (generation === this.appliedGeneration && Date.now() - this.appliedAt < MANAGED_RESYNC_MS) return DONE;
+    const clashes = sameServerIds(ctx.spec);
+    if (clashes.length > 0) return failed(`sites ${clashes.join(" and ")} would get the same server_id; rename one of them`);
+    const operator = ctx.spec.credentials?.operator;
+    if (!operator) return failed("managed sites need spec.credentials.operator: its password initialises each new server's root account");
+    const objects = managedObjects(
+      { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec },
+      { name: operator.secretName, passwordKey: operator.passwordKey },
+    );
+    for (const obj of objects) await ctx.deps.applyObject(obj);
+    this.appliedGeneration = generation;
+    this.appliedAt = Date.now();
+    ctx.log.debug(LOG_MESSAGES.managedObjectsApplied, { generation, objects: objects.length });
+    return DONE;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The Kubernetes objects of a group's managed sites (those with `storage`), computed from the
+ * group alone so the reconciler only applies them. One StatefulSet of one replica and one headless
+ * Service per site; for the group a ConfigMap with each site's server options, a writer and a
+ * reader Service that follow the role label, and a PodDisruptionBudget over the candidates.
+ */
+import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
+
+export const MYSQL_PORT = 3306;
+/** A clean InnoDB shutdown of a busy server flushes its buffer pool; the kubelet must not cut it short. */
+export const TERMINATION_GRACE_SECONDS = 120;
+/** Where the site's option file is mounted; passed first on the command line, as mysqld requires. */
+export const OPTION_FILE = "/etc/bloodraven/my.cnf";
+export const DATA_DIR = "/var/lib/mysql";
+
+export const MANAGED_ROLES = { primary: "primary", replica: "replica" } as const;
+
+export interface ManagedGroup {
+  name: string;
+  namespace: string;
+  uid: string;
+  spec: DefaultedMysqlFailoverGroupSpec;
+}
+
+export const managedNames = {
+  site: (group: string, site: string) => `mysql-${group}-${site}`,
+  pod: (group: string, site: string) => `mysql-${group}-${site}-0`,
+  claim: (group: string, site: string) => `data-mysql-${group}-${site}-0`,
+  config: (group: string) => `mysql-${group}-config`,
+  writer: (group: string) => `mysql-${group}-primary`,
+  reader: (group: string) => `mysql-${group}-replicas`,
+  budget: (group: string) => `mysql-${group}`,
+};
+
+export function isManaged(site: DefaultedSiteSpec): boolean {
+  return site.storage !== undefined;
+}
+
+export function managedSites(spec: DefaultedMysqlFailoverGroupSpec): DefaultedSiteSpec[] {
+  return spec.sites.filter(isManaged);
+}
+
+function labels(group: string, site?: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "mysql",
+    "app.kubernetes.io/instance": group,
+    [LABELS.managedBy]: "bloodraven",
+    [LABELS.failoverGroup]: group,
+    ...(site ? { [LABELS.site]: site } : {}),
+  };
+}
+
+function selector(group: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABELS.failoverGroup]: group, [LABELS.managedBy]: "bloodraven", ...extra };
+}
+
+function ownerReference(group: ManagedGroup): V1OwnerReference {
+  return { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: true };
+}
+
+function metadata(group: ManagedGroup, name: string, site?: string) {
+  return { name, namespace: group.namespace, labels: labels(group.name, site), ownerReferences: [ownerReference(group)] };
+}
+
+/**
+ * server_id of a site: a hash of its name, so that adding or removing another site never changes
+ * it (a server whose id changes writes GTIDs under a new id). Within 1000..2^32-1; ids below 1000
+ * stay free for servers outside the group, e.g. a migration source. Two sites of one group whose
+ * names hash alike are refused by sameServerIds() before anything is applied.
+ */
+export function serverId(site: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(site)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return 1000 + (hash % (2 ** 32 - 1 - 1000));
+}
+
+/** Site names of the group that would get the same server_id; empty when all differ. */
+export function sameServerIds(spec: DefaultedMysqlFailoverGroupSpec): string[] {
+  const seen = new Map<number, string>();
+  const clashes: string[] = [];
+  for (const site of spec.sites) {
+    const id = serverId(site.name);
+    const other = seen.get(id);
+    if (other !== undefined) clashes.push(other, site.name);
+    seen.set(id, site.name);
+  }
+  return clashes;
+}
+
+/**
+ * The option file of one site. Every server starts read-only, so a restarted server never comes
+ * back writable on its own; the operator makes the primary writable. Options one flavor lacks are
+ * `loose_`: MySQL ignores MariaDB's and the other way round, with a warning.
+ */
+export function optionFile(spec: DefaultedMysqlFailoverGroupSpec, site: string): string {
+  const required: [string, string][] = [
+    ["server_id", String(serverId(site))],
+    ["log_bin", "mysql-bin"],
+    ["binlog_format", "ROW"],
+    ["loose_log_replica_updates", "ON"],
+    ["loose_log_slave_updates", "ON"],
+    ["loose_gtid_mode", "ON"],
+    ["loose_enforce_gtid_consistency", "ON"],
+    ["loose_gtid_strict_mode", "ON"],
+    ["read_only", "ON"],
+    ["loose_super_read_only", "ON"],
+    ["loose_skip_replica_start", "ON"],
+    ["loose_skip_slave_start", "ON"],
+  ];
+  const extra = Object.entries(spec.mysqlConf ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const lines = [...required, ...extra].map(([k, v]) => `${k} = ${v}`);
+  return `# Written by bloodraven for site ${site}; spec.mysqlConf adds to it.\n[mysqld]\n${lines.join("\n")}\n`;
+}
+
+export function configMap(group: ManagedGroup): V1ConfigMap {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: metadata(group, managedNames.config(group.name)),
+    data: Object.fromEntries(managedSites(group.spec).map((s) => [`${s.name}.cnf`, optionFile(group.spec, s.name)])),
+  };
+}
+
+/** Quantities as the API sends them: strings (the CRD accepts `cpu: 2` as well as `cpu: "2"`). */
+function quantities(values: Record<string, string | number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+}
+
+/**
+ * The site's nodes: those its taintNodeSelector labels select (they carry the read-only taint) and
+ * its zone. Neither set: anywhere.
+ */
+function nodeAffinity(site: DefaultedSiteSpec) {
+  const expressions = [
+    ...Object.entries(site.taintNodeSelector ?? {}).map(([key, value]) => ({ key, operator: "In", values: [value] })),
+    ...(site.zone ? [{ key: "topology.kubernetes.io/zone", operator: "In", values: [site.zone] }] : []),
+  ];
+  if (expressions.length === 0) return undefined;
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: expressions }] } } };
+}
+
+/**
+ * One site's server. The probes only ask whether mysqld accepts connections: a fenced (read-only)
+ * or lagging server is healthy and must not be restarted or taken out of its own Service.
+ */
+export function statefulSet(group: ManagedGroup, site: DefaultedSiteSpec, credentialsSecret: { name: string; passwordKey: string }): V1StatefulSet {
+  const name = managedNames.site(group.name, site.name);
+  const podLabels = labels(group.name, site.name);
+  const password = { valueFrom: { secretKeyRef: { name: credentialsSecret.name, key: credentialsSecret.passwordKey } } };
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: metadata(group, name, site.name),
+    spec: {
+      replicas: 1,
+      serviceName: name,
+      selector: { matchLabels: selector(group.name, { [LABELS.site]: site.name }) },
+      // The operator decides when a server restarts (ordered updates); the controller never does on its own.
+      updateStrategy: { type: "OnDelete" },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+          affinity: nodeAffinity(site),
+          // The operator taints a site's nodes while it is not writable, to move applications away;
+          // the site's own server stays.
+          tolerations: [{ key: readOnlyTaintKey(group.name), operator: "Exists", effect: READ_ONLY_TAINT_EFFECT }],
+          containers: [
+            {
+              name: "mysql",
+              image: group.spec.image,
+              args: [`--defaults-extra-file=${OPTION_FILE}`],
+              // The official MySQL and MariaDB images, and the test image, initialise an empty datadir with this root password.
+              env: [
+                { name: "MYSQL_ROOT_PASSWORD", ...password },
+                { name: "MARIADB_ROOT_PASSWORD", ...password },
+              ],
+              ports: [{ name: "mysql", containerPort: MYSQL_PORT }],
+              resources: site.resources && {
+                limits: site.resources.limits && quantities(site.resources.limits),
+                requests: site.resources.requests && quantities(site.resources.requests),
+              },
+              volumeMounts: [
+                { name: "data", mountPath: DATA_DIR },
+                { name: "config", mountPath: OPTION_FILE, subPath: `${site.name}.cnf`, readOnly: true },
+              ],
+              readinessProbe: { tcpSocket: { port: MYSQL_PORT }, periodSeconds: 2, failureThreshold: 3 },
+              livenessProbe: { tcpSocket: { port: MYSQL_PORT }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
+            },
+          ],
+          volumes: [{ name: "config", configMap: { name: managedNames.config(group.name) } }],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data", labels: podLabels },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: site.storage?.storageClassName,
+            resources: { requests: { storage: String(site.storage?.size ?? "") } },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The site's stable address (`mysql-<group>-<site>.<namespace>.svc`), also while its server is not Ready. */
+export function siteService(group: ManagedGroup, site: DefaultedSiteSpec): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: metadata(group, managedNames.site(group.name, site.name), site.name),
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: selector(group.name, { [LABELS.site]: site.name }),
+      ports: [{ name: "mysql", port: MYSQL_PORT, targetPort: "mysql" }],
+    },
+  };
+}
+
+function roleService(group: ManagedGroup, name: string, role: string): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: metadata(group, name),
+    spec: { selector: selector(group.name, { [LABELS.role]: role }), ports: [{ name: "mysql", port: MYSQL_PORT, targetPort: "mysql" }] },
+  };
+}
+
+/** Never two candidates (the primary among them) evicted at once by a drain; none without managed candidates. */
+export function disruptionBudget(group: ManagedGroup): V1PodDisruptionBudget | undefined {
+  const candidates = managedSites(group.spec)
+    .filter((s) => s.role === "primary-candidate")
+    .map((s) => s.name);
+  if (candidates.length === 0) return undefined;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: metadata(group, managedNames.budget(group.name)),
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: selector(group.name), matchExpressions: [{ key: LABELS.site, operator: "In", values: candidates }] },
+    },
+  };
+}
+
+export type ManagedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisruptionBudget;
+
+/** Everything the group's managed sites need, in an order that lets each object find what it names. */
+export function managedObjects(group: ManagedGroup, credentialsSecret: { name: string; passwordKey: string }): ManagedObject[] {
+  const sites = managedSites(group.spec);
+  if (sites.length === 0) return [];
+  const budget = disruptionBudget(group);
+  return [
+    configMap(group),
+    ...sites.map((s) => siteService(group, s)),
+    roleService(group, managedNames.writer(group.name), MANAGED_ROLES.primary),
+    roleService(group, managedNames.reader(group.name), MANAGED_ROLES.replica),
+    ...(budget ? [budget] : []),
+    ...sites.map((s) => statefulSet(group, s, credentialsSecret)),
+  ];
+}

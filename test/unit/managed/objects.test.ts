@@ -1,0 +1,129 @@
+import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { withDefaults, type MysqlFailoverGroupSpec } from "../../../shared/api/index.js";
+import { managedNames, managedObjects, optionFile, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
+
+const secret = { name: "orders-operator", passwordKey: "password" };
+
+function group(spec: Partial<MysqlFailoverGroupSpec>): ManagedGroup {
+  return {
+    name: "orders",
+    namespace: "shop",
+    uid: "uid-1",
+    spec: withDefaults({
+      credentials: { operator: { secretName: "orders-operator" } },
+      sites: [
+        { name: "iad", storage: { size: "10Gi", storageClassName: "fast" }, taintNodeSelector: { "shipstream.io/site": "iad" }, zone: "us-east-1a" },
+        { name: "pdx", storage: { size: "20Gi" }, taintNodeSelector: { "shipstream.io/site": "pdx" }, resources: { limits: { cpu: 2, memory: "4Gi" } } },
+        { name: "dr", role: "read-only", endpoint: { host: "dr.db", port: 3306 } },
+      ],
+      ...spec,
+    }),
+  };
+}
+
+const byKind = <T>(objects: object[], kind: string) => objects.filter((o) => (o as { kind: string }).kind === kind) as T[];
+
+describe("managed site objects", () => {
+  it("are none for a group of external sites", () => {
+    expect(managedObjects(group({ sites: [{ name: "a", endpoint: { host: "a.db" } }, { name: "b", endpoint: { host: "b.db" } }] }), secret)).toEqual([]);
+  });
+
+  it("name every object after the group and site, owned by the group", () => {
+    const objects = managedObjects(group({}), secret);
+    expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
+      "ConfigMap/mysql-orders-config",
+      "Service/mysql-orders-iad",
+      "Service/mysql-orders-pdx",
+      "Service/mysql-orders-primary",
+      "Service/mysql-orders-replicas",
+      "PodDisruptionBudget/mysql-orders",
+      "StatefulSet/mysql-orders-iad",
+      "StatefulSet/mysql-orders-pdx",
+    ]);
+    for (const o of objects) {
+      expect(o.metadata?.namespace).toBe("shop");
+      expect(o.metadata?.ownerReferences).toEqual([
+        { apiVersion: "shipstream.io/v1alpha1", kind: "MysqlFailoverGroup", name: "orders", uid: "uid-1", controller: true, blockOwnerDeletion: true },
+      ]);
+      expect(o.metadata?.labels).toMatchObject({ "shipstream.io/failover-group": "orders", "app.kubernetes.io/managed-by": "bloodraven" });
+    }
+    expect(managedNames.pod("orders", "iad")).toBe("mysql-orders-iad-0");
+    expect(managedNames.claim("orders", "iad")).toBe("data-mysql-orders-iad-0");
+  });
+
+  it("run one server per site on its own volume, its nodes, tolerating the group's read-only taint", () => {
+    const [iad, pdx] = byKind<V1StatefulSet>(managedObjects(group({ image: "mariadb:11.4" }), secret), "StatefulSet");
+    expect(iad?.spec?.replicas).toBe(1);
+    expect(iad?.spec?.serviceName).toBe("mysql-orders-iad");
+    expect(iad?.spec?.updateStrategy).toEqual({ type: "OnDelete" });
+    const pod = iad?.spec?.template.spec;
+    const mysql = pod?.containers[0];
+    expect(mysql?.image).toBe("mariadb:11.4");
+    expect(mysql?.args).toEqual(["--defaults-extra-file=/etc/bloodraven/my.cnf"]);
+    expect(mysql?.env?.map((e) => [e.name, e.valueFrom?.secretKeyRef])).toEqual([
+      ["MYSQL_ROOT_PASSWORD", { name: "orders-operator", key: "password" }],
+      ["MARIADB_ROOT_PASSWORD", { name: "orders-operator", key: "password" }],
+    ]);
+    expect(mysql?.volumeMounts).toContainEqual({ name: "config", mountPath: "/etc/bloodraven/my.cnf", subPath: "iad.cnf", readOnly: true });
+    // Probes that a fenced (read-only) or lagging server passes.
+    expect(mysql?.readinessProbe?.tcpSocket?.port).toBe(3306);
+    expect(mysql?.livenessProbe?.tcpSocket?.port).toBe(3306);
+    expect(pod?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+    expect(pod?.tolerations).toEqual([{ key: "shipstream.io/db-readonly-orders", operator: "Exists", effect: "NoExecute" }]);
+    expect(pod?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      {
+        matchExpressions: [
+          { key: "shipstream.io/site", operator: "In", values: ["iad"] },
+          { key: "topology.kubernetes.io/zone", operator: "In", values: ["us-east-1a"] },
+        ],
+      },
+    ]);
+    expect(iad?.spec?.volumeClaimTemplates?.[0]?.spec).toEqual({ accessModes: ["ReadWriteOnce"], storageClassName: "fast", resources: { requests: { storage: "10Gi" } } });
+    expect(pdx?.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).toBeUndefined();
+    expect(pdx?.spec?.template.spec?.containers[0]?.resources).toEqual({ limits: { cpu: "2", memory: "4Gi" }, requests: undefined });
+  });
+
+  it("give each site a stable address that also lists a server that is not Ready, and role Services", () => {
+    const services = byKind<V1Service>(managedObjects(group({}), secret), "Service");
+    const iad = services.find((s) => s.metadata?.name === "mysql-orders-iad");
+    expect(iad?.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true });
+    expect(iad?.spec?.selector).toEqual({ "shipstream.io/failover-group": "orders", "app.kubernetes.io/managed-by": "bloodraven", "shipstream.io/site": "iad" });
+    expect(services.find((s) => s.metadata?.name === "mysql-orders-primary")?.spec?.selector).toMatchObject({ "shipstream.io/role": "primary" });
+    expect(services.find((s) => s.metadata?.name === "mysql-orders-replicas")?.spec?.selector).toMatchObject({ "shipstream.io/role": "replica" });
+  });
+
+  it("let a drain take at most one managed candidate at a time, and set no budget without one", () => {
+    const [budget] = byKind<V1PodDisruptionBudget>(managedObjects(group({}), secret), "PodDisruptionBudget");
+    expect(budget?.spec?.maxUnavailable).toBe(1);
+    expect(budget?.spec?.selector?.matchExpressions).toEqual([{ key: "shipstream.io/site", operator: "In", values: ["iad", "pdx"] }]);
+    const readersOnly = group({
+      sites: [
+        { name: "a", endpoint: { host: "a.db" } },
+        { name: "b", endpoint: { host: "b.db" } },
+        { name: "r", role: "read-only", storage: { size: "1Gi" } },
+      ],
+    });
+    expect(byKind(managedObjects(readersOnly, secret), "PodDisruptionBudget")).toEqual([]);
+  });
+
+  it("start every server read-only with GTIDs and binary logs on, then spec.mysqlConf", () => {
+    const text = optionFile(group({ mysqlConf: { max_connections: "500", innodb_buffer_pool_size: "1G" } }).spec, "iad");
+    expect(text).toContain(`server_id = ${serverId("iad")}`);
+    for (const line of ["read_only = ON", "loose_super_read_only = ON", "log_bin = mysql-bin", "loose_gtid_mode = ON", "loose_gtid_strict_mode = ON", "loose_skip_slave_start = ON"]) {
+      expect(text).toContain(line);
+    }
+    expect(text.indexOf("innodb_buffer_pool_size = 1G")).toBeLessThan(text.indexOf("max_connections = 500"));
+    expect(text.indexOf("read_only = ON")).toBeLessThan(text.indexOf("innodb_buffer_pool_size"));
+  });
+
+  it("give each site a server_id of its own name, unchanged when other sites come or go", () => {
+    expect(serverId("iad")).toBe(serverId("iad"));
+    expect(serverId("iad")).not.toBe(serverId("pdx"));
+    for (const name of ["a", "iad", "a-very-long-site-name-of-sixty-three-characters-xxxxxxxxxxxxxxx"]) {
+      expect(serverId(name)).toBeGreaterThanOrEqual(1000);
+      expect(serverId(name)).toBeLessThan(2 ** 32);
+    }
+    expect(sameServerIds(group({}).spec)).toEqual([]);
+  });
+});
