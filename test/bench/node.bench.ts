@@ -11,11 +11,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import mysql from "mysql2/promise";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { machineAddress, Node } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { mariadbServer } from "../support/mariadb-pod.js";
+import { mariadbServer, rootQuery } from "../support/mariadb-pod.js";
 import { machineInfo, percentiles } from "./bench-util.js";
 
 const ROUNDS = Number(process.env.NODE_ROUNDS ?? 5);
@@ -49,12 +48,7 @@ async function round(address: string): Promise<Record<string, number>> {
     const tReady = performance.now();
     await waitFor(
       "a query by pod IP",
-      async () => {
-        const conn = await mysql.createConnection({ host: podIP, port: 3306, user: "root", password: PASSWORD, connectTimeout: 1_000 });
-        await conn.query("SELECT 1");
-        conn.destroy();
-        return true;
-      },
+      async () => (await rootQuery(podIP, PASSWORD, "SELECT 1")).length === 1,
       30_000,
       20,
     );

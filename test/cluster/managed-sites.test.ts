@@ -6,7 +6,6 @@
  * through their Services. Bootstrap (a primary, replication) is not part of this yet.
  */
 import { randomBytes } from "node:crypto";
-import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
@@ -17,6 +16,7 @@ import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { rootQuery } from "../support/mariadb-pod.js";
 import { getObject, readyPod } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -30,15 +30,7 @@ interface Owned {
   metadata: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
 }
 
-async function query(host: string, sql: string): Promise<mysql.RowDataPacket[]> {
-  const conn = await mysql.createConnection({ host, port: 3306, user: "root", password: PASSWORD, connectTimeout: 2_000 });
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql, timeout: 10_000 });
-    return rows;
-  } finally {
-    conn.destroy();
-  }
-}
+const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
 
 describe("managed sites on a real node (operator installed by the chart)", () => {
   const group = groupReader(ns);

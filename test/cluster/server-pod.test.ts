@@ -5,28 +5,19 @@
  * recreated on the same claim.
  */
 import { randomBytes } from "node:crypto";
-import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IMAGES } from "../../scripts/images/images.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { applyAll } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
-import { mariadbServer } from "../support/mariadb-pod.js";
+import { mariadbServer, rootQuery } from "../support/mariadb-pod.js";
 import { finishedPod, getObject, readyPod, type Pod } from "../support/pods.js";
 
 const ns = `server-${randomBytes(3).toString("hex")}`;
 // Quotes and a backslash: the entrypoint must escape the password into SQL.
 const PASSWORD = `pa'ss\\word-${randomBytes(4).toString("hex")}`;
 
-async function query(host: string, sql: string): Promise<mysql.RowDataPacket[]> {
-  const conn = await mysql.createConnection({ host, port: 3306, user: "root", password: PASSWORD, connectTimeout: 2_000 });
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql, timeout: 10_000 });
-    return rows;
-  } finally {
-    conn.destroy();
-  }
-}
+const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
 
 describe("the MariaDB image on a real node", () => {
   let first: Pod;

@@ -1,3 +1,4 @@
+import mysql from "mysql2/promise";
 import { IMAGES } from "../../scripts/images/images.js";
 import { STORAGE_CLASS } from "../../scripts/env/node.js";
 
@@ -43,4 +44,15 @@ export function mariadbServer(namespace: string, password: string): object[] {
       },
     },
   ];
+}
+
+/** One query as root over TCP, with short timeouts: a server in a pod, by pod or Service IP. */
+export async function rootQuery(host: string, password: string, sql: string): Promise<mysql.RowDataPacket[]> {
+  const conn = await mysql.createConnection({ host, port: 3306, user: "root", password, connectTimeout: 2_000 });
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql, timeout: 10_000 });
+    return rows;
+  } finally {
+    conn.destroy();
+  }
 }
