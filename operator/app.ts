@@ -3,12 +3,13 @@ import { LOG_MESSAGES } from "../shared/log-messages.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
+import { PodRoleLabeler } from "./routing/pod-roles.js";
 import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
 import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
-import type { ManagedObject } from "../shared/managed/objects.js";
+import { managedSites, type ManagedObject } from "../shared/managed/objects.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -52,6 +53,7 @@ export class OperatorApp {
   private readonly managers = new Map<string, GroupWorker>();
   private readonly dns: DnsPublisher;
   private readonly taints: NodeTainter;
+  private readonly podRoles: PodRoleLabeler;
   private leading = false;
   private shuttingDown = false;
 
@@ -61,6 +63,7 @@ export class OperatorApp {
     this.events = new EventRecorder(this.kube, { logger: this.log, host: config.identity });
     this.dns = new DnsPublisher(this.kube);
     this.taints = new NodeTainter(this.kube);
+    this.podRoles = new PodRoleLabeler(this.kube);
     this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.status = new StatusServer({
       source: {
@@ -199,8 +202,9 @@ export class OperatorApp {
   }
 
   /**
-   * DNS first (clients follow it), then taints: the new primary's nodes lose the read-only taint,
-   * every other managed site's nodes get it. Counted only when something really changed.
+   * DNS, the managed sites' pod role labels (the writer and reader Services follow them) and the
+   * taints, side by side: the new primary's nodes lose the read-only taint, every other site's
+   * nodes get it. Taints and DNS flips are counted only when something really changed.
    */
   private async followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void> {
     const namespace = group.metadata.namespace ?? "default";
@@ -216,10 +220,14 @@ export class OperatorApp {
       for (let i = 0; i < applied; i++) this.metrics.recordTaint(namespace, name, s.name, "apply");
       for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, s.name, "remove");
     };
+    const managed = managedSites(spec).map((s) => s.name);
+    const roles = async (): Promise<void> => {
+      if (managed.length > 0) await this.podRoles.label(namespace, name, managed, site);
+    };
     // In parallel: a denied or hanging DNSEndpoint write must not hold the taints back (writers on
-    // a read-only site), nor one site's taints another's.
-    const labels = ["DNS", ...tainted.map((s) => `taints of ${s.name}`)];
-    const results = await Promise.allSettled([dns(), ...tainted.map(taint)]);
+    // a read-only site), nor one site's taints another's, nor the pods' role labels.
+    const labels = ["DNS", "pod role labels", ...tainted.map((s) => `taints of ${s.name}`)];
+    const results = await Promise.allSettled([dns(), roles(), ...tainted.map(taint)]);
     const failures = results.flatMap((r, i) => (r.status === "rejected" ? [`${labels[i]}: ${errorText(r.reason)}`] : []));
     if (failures.length > 0) throw new Error(failures.join("; "));
   }

@@ -23,6 +23,8 @@ export const LOG_MESSAGES = {
   reconcileFailed: "reconcile failed",
   ignoredSpecFields: "spec fields not acted on",
   managedObjectsApplied: "managed site objects applied",
+  bootstrapSeeded: "first primary of a new group made writable",
+  bootstrapWaiting: "first primary not chosen yet",
   credentialsReloaded: "credentials reloaded",
   credentialsRetry: "login refused, retrying with the re-read credentials",
   siteStateChanged: "site state changed",

@@ -19,7 +19,10 @@ fi
 # SQL string literal: backslashes and single quotes escaped.
 password=$(printf '%s' "$MARIADB_ROOT_PASSWORD" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")
 umask 077
+# Not binary-logged: these statements run at every start, and a replica must never get
+# transactions of its own (they would be errant to the rest of its group).
 cat >"$work/init.sql" <<SQL
+SET SESSION sql_log_bin = 0;
 DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1';
 CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$password';
 ALTER USER 'root'@'%' IDENTIFIED BY '$password';

@@ -1,3 +1,4 @@
+import { BootstrapReconciler } from "./bootstrap.js";
 import type { GroupContext } from "./context.js";
 import { FailoverReconciler } from "./failover.js";
 import { FollowersReconciler } from "./followers.js";
@@ -12,7 +13,7 @@ import { SpecWarningsReconciler } from "./spec-warnings.js";
 /**
  * A group's concerns, in the order each cycle runs them: say which spec fields are not acted on
  * yet (once per generation), keep the managed sites' objects, observe the sites, read maintenance,
- * step a switchover, run the emergency/topology core (unless the switchover holds it), point DNS
+ * step a switchover, give a new group of managed sites its first primary, run the emergency/topology core (unless the switchover holds it), point DNS
  * and taints at the primary, report. A new concern is a new file and one line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
@@ -24,6 +25,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     observe,
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
+    new BootstrapReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
     new FollowersReconciler(ctx),
     status,

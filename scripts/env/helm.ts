@@ -29,12 +29,13 @@ export function helmBinary(): string {
  * `helm upgrade --install` of the chart with the operator image built from dist/ (scripts/images),
  * waiting until its pods are Ready: the operator runs in the cluster, as users run it.
  */
-export async function installOperatorChart(opts: { kubeconfig: string; namespace: string; release: string }): Promise<void> {
+export async function installOperatorChart(opts: { kubeconfig: string; namespace: string; release: string; set?: string[] }): Promise<void> {
   const [repository, tag] = IMAGES.operator.split(":") as [string, string];
   await promisify(execFile)(
     helmBinary(),
     ["upgrade", "--install", opts.release, chartDir, "--namespace", opts.namespace, "--create-namespace",
-      "--set", `image.repository=${repository}`, "--set", `image.tag=${tag}`, "--set", "image.pullPolicy=Never", "--wait", "--timeout", "180s"],
+      "--set", `image.repository=${repository}`, "--set", `image.tag=${tag}`, "--set", "image.pullPolicy=Never",
+      ...(opts.set ?? []).flatMap((value) => ["--set", value]), "--wait", "--timeout", "180s"],
     { env: { ...process.env, KUBECONFIG: opts.kubeconfig }, timeout: 200_000 },
   );
 }

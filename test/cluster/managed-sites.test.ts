@@ -1,9 +1,10 @@
 /**
- * Managed sites, first part: the operator, running in the cluster from the chart, creates each
- * managed site's StatefulSet, volume and Services, the group's option ConfigMap, role Services and
+ * Managed sites: the operator, running in the cluster from the chart, creates each managed site's
+ * StatefulSet, volume and Services, the group's option ConfigMap, role Services and
  * PodDisruptionBudget. The servers start on their own volumes with the operator's settings
- * (server_id, binary log, GTIDs, read-only) plus spec.mysqlConf, and the operator polls them
- * through their Services. Bootstrap (a primary, replication) is not part of this yet.
+ * (server_id, binary log, GTIDs, read-only) plus spec.mysqlConf; the operator polls them through
+ * their Services, makes the first candidate the primary of the new group, the other replicates
+ * from it, and the role labels steer the writer Service to the primary.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +37,10 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
   const group = groupReader(ns);
 
   beforeAll(async () => {
-    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release });
+    // One node holds every site here, and it carries the read-only taint of the sites that are not
+    // writable: the operator's pods must tolerate it, as on any node of a site (docs/managed-sites.md).
+    const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
+    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
@@ -78,29 +82,100 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     for (const o of objects) expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "MysqlFailoverGroup", name: "orders", controller: true })]);
   });
 
-  it("starts each server on its own bound volume with the operator's settings and spec.mysqlConf", async () => {
+  it("starts each server read-only on its own bound volume with the operator's settings and spec.mysqlConf", async () => {
     for (const site of SITES) {
       const pod = await readyPod(ns, managedNames.pod("orders", site), { timeoutMs: 120_000 });
       const claim = await getObject<{ status: { phase: string } }>(["pvc", managedNames.claim("orders", site), "-n", ns]);
       expect(claim.status.phase).toBe("Bound");
       const [row] = await query(
         pod.status?.podIP ?? "",
-        "SELECT @@server_id AS id, @@read_only AS ro, @@log_bin AS binlog, @@gtid_strict_mode AS strict, @@log_slave_updates AS chained, @@max_connections AS maxConnections",
+        "SELECT @@server_id AS id, @@log_bin AS binlog, @@gtid_strict_mode AS strict, @@log_slave_updates AS chained, @@max_connections AS maxConnections",
       );
-      expect(row).toEqual({ id: serverId(site), ro: 1, binlog: 1, strict: 1, chained: 1, maxConnections: 77 });
+      expect(row).toEqual({ id: serverId(site), binlog: 1, strict: 1, chained: 1, maxConnections: 77 });
     }
+    // Every server starts read-only; the operator may already have made iad writable (bootstrap), never pdx.
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    expect(await query(pdx.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
   });
 
-  it("is polled by the operator through each site's Service", async () => {
+  it("gives the new group its first primary, iad, and makes pdx replicate from it", async () => {
     const g = await waitFor(
-      "both sites seen read-only",
+      "iad active and pdx read-only",
       async () => {
         const current = await group("orders");
-        return SITES.every((s) => current.status?.sites?.find((x) => x.name === s)?.state === "read-only") ? current : undefined;
+        const state = (site: string) => current.status?.sites?.find((x) => x.name === site)?.state;
+        return current.status?.activeSite === "iad" && state("iad") === "writable" && state("pdx") === "read-only" ? current : undefined;
       },
       60_000,
       500,
     );
-    expect(g.status?.sites?.map((s) => s.name).sort()).toEqual(SITES);
+    expect(g.status?.lastFailoverTarget).toBeUndefined();
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    const replica = await waitFor(
+      "pdx replicating",
+      async () => {
+        const [row] = await query(pdx.status?.podIP ?? "", "SHOW SLAVE STATUS");
+        return row?.Slave_IO_Running === "Yes" && row.Slave_SQL_Running === "Yes" ? row : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(replica.Master_Host).toBe(`${managedNames.site("orders", "iad")}.${ns}.svc`);
+  });
+
+  it("labels the pods by role, so writes through the writer Service land on the primary and reach the replica", async () => {
+    const role = async (site: string) =>
+      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
+    await waitFor("role labels", async () => (await role("iad")) === "primary" && (await role("pdx")) === "replica", 30_000, 250);
+    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    // kube-proxy programs the Service once its endpoint exists: poll until the write lands.
+    await waitFor("a write through the writer Service", async () => (await query(writer, "SELECT @@hostname AS host")).length === 1, 30_000, 250);
+    const [through] = await query(writer, "SELECT @@hostname AS host, @@read_only AS ro");
+    expect(through).toEqual({ host: managedNames.pod("orders", "iad"), ro: 0 });
+    await query(writer, "CREATE DATABASE IF NOT EXISTS shop");
+    await query(writer, "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(64))");
+    await query(writer, "INSERT INTO shop.orders VALUES (1, 'through the writer Service')");
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    const rows = await waitFor("the row on pdx", async () => {
+      const r = await query(pdx.status?.podIP ?? "", "SELECT note FROM shop.orders WHERE id = 1").catch(() => []);
+      return r.length === 1 ? r : undefined;
+    }, 30_000, 250);
+    expect(rows).toEqual([{ note: "through the writer Service" }]);
+  });
+
+  it("fails over when the primary's pod is gone, moves the role labels, and the old primary rejoins read-only", async () => {
+    const state = async (site: string) => (await group("orders")).status?.sites?.find((x) => x.name === site)?.state;
+    // Scaled to zero the pod stays away (a deleted pod would be back read-only in seconds and be
+    // made writable again as the recorded primary, which is also correct but not a failover).
+    const scaled = await kubectl(["scale", "statefulset", managedNames.site("orders", "iad"), "-n", ns, "--replicas=0"]);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const g = await waitFor("failover to pdx", async () => {
+      const current = await group("orders");
+      return current.status?.activeSite === "pdx" ? current : undefined;
+    }, 60_000, 250);
+    expect(g.status?.lastFailoverTarget).toBe("pdx");
+    const role = async (site: string) =>
+      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
+    await waitFor("pdx labelled primary", async () => (await role("pdx")) === "primary", 30_000, 250);
+    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    const through = await waitFor("the writer Service on pdx", async () => {
+      const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
+      return row?.host === managedNames.pod("orders", "pdx") ? row : undefined;
+    }, 30_000, 250);
+    expect(through).toEqual({ host: managedNames.pod("orders", "pdx") });
+    await query(writer, "INSERT INTO shop.orders VALUES (2, 'after the failover')");
+
+    // A spec change makes the operator apply its objects again at once: iad's StatefulSet is back to one replica.
+    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { failoverCooldown: "10m" } })]);
+    expect(patched.code, patched.stderr).toBe(0);
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"), { timeoutMs: 120_000 });
+    await waitFor("iad back read-only", async () => (await state("iad")) === "read-only", 60_000, 250);
+    const rows = await waitFor("iad replicating the write made on pdx", async () => {
+      const r = await query(iad.status?.podIP ?? "", "SELECT id, note FROM shop.orders ORDER BY id").catch(() => []);
+      return r.length === 2 ? r : undefined;
+    }, 60_000, 250);
+    expect(rows).toEqual([{ id: 1, note: "through the writer Service" }, { id: 2, note: "after the failover" }]);
+    expect(await role("iad")).toBe("replica");
+    expect(await query(iad.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
   });
 });

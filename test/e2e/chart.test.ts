@@ -541,6 +541,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["patch", "configmaps", "-n", groupNs],
       ["create", "poddisruptionbudgets.policy", "-n", groupNs],
       ["patch", "poddisruptionbudgets.policy", "-n", groupNs],
+      ["patch", "pods", "-n", groupNs],
     ];
     const denied: string[][] = [
       ["delete", "secrets", "-n", groupNs],
@@ -554,6 +555,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["create", "deployments.apps", "-n", groupNs],
       ["get", "configmaps", "-n", groupNs],
       ["delete", "statefulsets.apps", "-n", groupNs],
+      ["delete", "pods", "-n", groupNs],
       ["update", "services", "-n", groupNs],
       ["delete", "persistentvolumeclaims", "-n", groupNs],
       ["update", "mysqlfailovergroups.shipstream.io", "-n", groupNs],

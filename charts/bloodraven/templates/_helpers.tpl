@@ -109,6 +109,11 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["create", "patch"]
+# The role label (shipstream.io/role) on the managed sites' pods, merge-patched; pods are never
+# read, created or deleted.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["patch"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
 - apiGroups: ["externaldns.k8s.io"]

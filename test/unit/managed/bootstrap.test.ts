@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { bootstrapDecision, type BootstrapSite } from "../../../shared/managed/bootstrap.js";
+import type { ServerObservation } from "../../../shared/topology/site-observation.js";
+
+const empty: ServerObservation = { flavor: "mariadb", version: "10.11.19", serverId: 1, readOnly: true, superReadOnly: true, gtidExecuted: "" };
+const site = (name: string, extra: Partial<BootstrapSite> = {}): BootstrapSite => ({ name, role: "primary-candidate", managed: true, observation: empty, ...extra });
+
+describe("bootstrapDecision", () => {
+  it("makes the first primary-candidate in spec order the first primary of a new group of empty servers", () => {
+    expect(bootstrapDecision([site("dr", { role: "dr-only" }), site("pdx"), site("iad")], {})).toEqual({ kind: "seed", site: "pdx" });
+  });
+
+  it("waits for every server to answer", () => {
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: undefined })], {})).toEqual({
+      kind: "wait",
+      reason: "waiting for pdx to answer before choosing the first primary",
+    });
+  });
+
+  it("never acts on a group with history, an external site, a writable server, data or replication", () => {
+    const sites = [site("iad"), site("pdx")];
+    expect(bootstrapDecision(sites, { activeSite: "iad" })).toEqual({ kind: "none" });
+    expect(bootstrapDecision(sites, { intent: { target: "pdx", at: "2026-12-03T00:00:00Z" } })).toEqual({ kind: "none" });
+    expect(bootstrapDecision(sites, { lastFailoverTarget: "pdx" })).toEqual({ kind: "none" });
+    expect(bootstrapDecision([site("iad"), site("ext", { managed: false })], {})).toEqual({ kind: "none" });
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: { ...empty, readOnly: false } })], {})).toEqual({ kind: "none" });
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: { ...empty, gtidExecuted: "0-1-5" } })], {})).toEqual({ kind: "none" });
+    const replica = { ...empty, replica: {} as ServerObservation["replica"] };
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: replica })], {})).toEqual({ kind: "none" });
+  });
+
+  it("chooses nothing without a primary-candidate", () => {
+    expect(bootstrapDecision([site("a", { role: "dr-only" }), site("b", { role: "read-only" })], {})).toEqual({ kind: "none" });
+  });
+});
