@@ -1,5 +1,6 @@
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
+import { LABELS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
@@ -191,6 +192,10 @@ export class OperatorApp {
       }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
       applyObject: guarded((obj: ManagedObject) => this.kube.applyObject(obj)),
+      setFinalizers: guarded(async (namespace: string, name: string, finalizers: string[], resourceVersion: string) => {
+        await this.kube.setFailoverGroupFinalizers(namespace, name, finalizers, resourceVersion);
+      }),
+      cleanUp: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec) => this.cleanUp(group, spec)),
       followPrimary: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string) => this.followPrimary(group, spec, site)),
       recordEvent: (group, event) => {
         // An event is a report, not an action: one a deposed leader would have written is dropped.
@@ -230,6 +235,31 @@ export class OperatorApp {
     const results = await Promise.allSettled([dns(), roles(), ...tainted.map(taint)]);
     const failures = results.flatMap((r, i) => (r.status === "rejected" ? [`${labels[i]}: ${errorText(r.reason)}`] : []));
     if (failures.length > 0) throw new Error(failures.join("; "));
+  }
+
+  /**
+   * Before a deleted group goes: every site's read-only taint comes off its nodes (external sites'
+   * too), then the managed sites' volumes are deleted. Their StatefulSets, Services, ConfigMap,
+   * PodDisruptionBudget and the DNSEndpoint go with the group (owner references). External
+   * servers are never touched.
+   */
+  private async cleanUp(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec): Promise<void> {
+    const namespace = group.metadata.namespace ?? "default";
+    const name = group.metadata.name ?? "";
+    for (const site of spec.sites.filter((s) => s.taintNodeSelector)) {
+      try {
+        const { removed } = await this.taints.setReadOnlyTaint(name, site.taintNodeSelector ?? {}, false);
+        for (let i = 0; i < removed; i++) this.metrics.recordTaint(namespace, name, site.name, "remove");
+      } catch (err) {
+        throw new Error(`removing the read-only taint of site ${site.name}: ${errorText(err)}`, { cause: err });
+      }
+    }
+    if (managedSites(spec).length === 0) return;
+    try {
+      await this.kube.deleteClaims(namespace, `${LABELS.failoverGroup}=${name},${LABELS.managedBy}=bloodraven`);
+    } catch (err) {
+      throw new Error(`deleting the managed sites' volumes: ${errorText(err)}`, { cause: err });
+    }
   }
 
   /** SIGTERM: stop managers, hand the lease over, close servers; bounded by SHUTDOWN_BUDGET_MS. */

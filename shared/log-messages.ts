@@ -25,6 +25,7 @@ export const LOG_MESSAGES = {
   managedObjectsApplied: "managed site objects applied",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
+  groupCleanedUp: "deleted group cleaned up, finalizer removed",
   credentialsReloaded: "credentials reloaded",
   credentialsRetry: "login refused, retrying with the re-read credentials",
   siteStateChanged: "site state changed",

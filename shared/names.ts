@@ -43,6 +43,8 @@ export const LABELS = {
 export function readOnlyTaintKey(group: string): string {
   return `shipstream.io/db-readonly-${group}`;
 }
+/** Keeps a deleted group until the operator has removed its taints and its managed sites' volumes. */
+export const CLEANUP_FINALIZER = `${ANNOTATION_PREFIX}/cleanup`;
 export const READ_ONLY_TAINT_VALUE = "true";
 /** Application pods leave the nodes; the group's own database pods tolerate it. */
 export const READ_ONLY_TAINT_EFFECT = "NoExecute";
@@ -111,6 +113,7 @@ export const EVENT_REASONS = {
   siteUnreachable: "SiteUnreachable",
   siteFenced: "SiteFenced",
   ignoredSpecFields: "IgnoredSpecFields",
+  cleanupFailed: "CleanupFailed",
   failoverActionFailed: "FailoverActionFailed",
   failoverBlocked: "FailoverBlocked",
   dnsUpdateFailed: "DnsUpdateFailed",

@@ -35,6 +35,13 @@ export interface GroupDeps {
   patchAnnotations(namespace: string, name: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<void>;
   /** A fresh read of the group from the API server. */
   readGroup(namespace: string, name: string): Promise<MysqlFailoverGroup>;
+  /** Replaces the group's finalizers if it still has resourceVersion. */
+  setFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<void>;
+  /**
+   * What a deleted group leaves that garbage collection does not remove: the read-only taints on
+   * its sites' nodes and its managed sites' volumes. Throws naming the step that failed.
+   */
+  cleanUp(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec): Promise<void>;
   /** Server-side apply of an object of the group's managed sites (shared/managed/objects.ts). */
   applyObject(obj: ManagedObject): Promise<void>;
   /** Points DNS and node taints at the primary; throws when that failed. */

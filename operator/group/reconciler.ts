@@ -44,6 +44,8 @@ export const failed = (error: string): ReconcileResult => ({ kind: "error", erro
 export interface Reconciler {
   /** Names the reconciler in logs and in bloodraven_reconcile_errors_total. */
   readonly name: string;
+  /** Runs also once the group is being deleted; every other reconciler then stops. */
+  readonly whileDeleting?: boolean;
   reconcile(cycle: GroupCycle): Promise<ReconcileResult>;
   /** A new version of the object was stored in the context (`previous` is the one before). */
   updated?(previous: MysqlFailoverGroup): void;

@@ -1,5 +1,6 @@
 import { BootstrapReconciler } from "./bootstrap.js";
 import type { GroupContext } from "./context.js";
+import { DeletionReconciler } from "./deletion.js";
 import { FailoverReconciler } from "./failover.js";
 import { FollowersReconciler } from "./followers.js";
 import { MaintenanceReconciler } from "./maintenance.js";
@@ -11,7 +12,8 @@ import { StatusReconciler } from "./report.js";
 import { SpecWarningsReconciler } from "./spec-warnings.js";
 
 /**
- * A group's concerns, in the order each cycle runs them: say which spec fields are not acted on
+ * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
+ * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
  * yet (once per generation), keep the managed sites' objects, observe the sites, read maintenance,
  * step a switchover, give a new group of managed sites its first primary, run the emergency/topology core (unless the switchover holds it), point DNS
  * and taints at the primary, report. A new concern is a new file and one line here.
@@ -20,6 +22,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
   const observe = new ObserveReconciler(ctx);
   const status = new StatusReconciler(ctx);
   const reconcilers: Reconciler[] = [
+    new DeletionReconciler(ctx),
     new SpecWarningsReconciler(ctx),
     new ManagedSitesReconciler(ctx),
     observe,

@@ -103,8 +103,10 @@ export class GroupWorker {
   /** One cycle: every reconciler in order; returns the soonest requeue any of them asked for. */
   private async cycle(cycle: GroupCycle): Promise<number | undefined> {
     let soonest: number | undefined;
+    const deleting = this.ctx.group.metadata.deletionTimestamp !== undefined;
     for (const r of this.reconcilers) {
       if (this.stopped) return undefined;
+      if (deleting && !r.whileDeleting) continue;
       let result: ReconcileResult;
       try {
         result = await r.reconcile(cycle);

@@ -175,6 +175,28 @@ export class Kube {
     );
   }
 
+  /** Replaces the group's finalizers, only if the object still has `resourceVersion` (409 otherwise). */
+  setFailoverGroupFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<MysqlFailoverGroup> {
+    const body = { metadata: { resourceVersion, finalizers } };
+    return this.call(`patch finalizers of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.patchNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    );
+  }
+
+  /** Deletes every PersistentVolumeClaim of the namespace that matches the label selector; returns their names. */
+  async deleteClaims(namespace: string, labelSelector: string): Promise<string[]> {
+    const list = await this.call(`list persistentvolumeclaims in ${namespace}`, (options) => this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }, options));
+    const names = list.items.map((c) => c.metadata?.name ?? "").filter((n) => n !== "");
+    for (const name of names) {
+      try {
+        await this.call(`delete persistentvolumeclaim ${namespace}/${name}`, (options) => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }, options));
+      } catch (err) {
+        if (apiStatus(err) !== 404) throw err;
+      }
+    }
+    return names;
+  }
+
   getSecret(namespace: string, name: string): Promise<V1Secret> {
     return this.call(`get secret ${namespace}/${name}`, (options) => this.core.readNamespacedSecret({ namespace, name }, options));
   }

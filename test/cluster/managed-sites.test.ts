@@ -13,6 +13,7 @@ import { NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { IMAGES } from "../../scripts/images/images.js";
 import { managedNames, serverId } from "../../shared/managed/objects.js";
+import { CLEANUP_FINALIZER } from "../../shared/names.js";
 import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
@@ -177,5 +178,20 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(rows).toEqual([{ id: 1, note: "through the writer Service" }, { id: 2, note: "after the failover" }]);
     expect(await role("iad")).toBe("replica");
     expect(await query(iad.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
+  });
+
+  it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {
+    const group = await getObject<{ metadata: { finalizers?: string[] } }>(["mfg", "orders", "-n", ns]);
+    expect(group.metadata.finalizers).toEqual([CLEANUP_FINALIZER]);
+    const deleted = await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=true", "--timeout=90s"]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const selector = "shipstream.io/failover-group=orders";
+    const left = async () => {
+      const r = await kubectl(["get", "statefulsets,services,configmaps,poddisruptionbudgets,persistentvolumeclaims,pods", "-n", ns, "-l", selector, "-o", "name"]);
+      return r.stdout.trim();
+    };
+    await waitFor("every object of the group gone", async () => (await left()) === "", 90_000, 500);
+    const node = await getObject<{ spec: { taints?: { key: string }[] } }>(["node", NODE_NAME]);
+    expect((node.spec.taints ?? []).map((t) => t.key)).not.toContain("shipstream.io/db-readonly-orders");
   });
 });

@@ -542,6 +542,8 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["create", "poddisruptionbudgets.policy", "-n", groupNs],
       ["patch", "poddisruptionbudgets.policy", "-n", groupNs],
       ["patch", "pods", "-n", groupNs],
+      ["list", "persistentvolumeclaims", "-n", groupNs],
+      ["delete", "persistentvolumeclaims", "-n", groupNs],
     ];
     const denied: string[][] = [
       ["delete", "secrets", "-n", groupNs],
@@ -557,7 +559,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["delete", "statefulsets.apps", "-n", groupNs],
       ["delete", "pods", "-n", groupNs],
       ["update", "services", "-n", groupNs],
-      ["delete", "persistentvolumeclaims", "-n", groupNs],
+      ["create", "persistentvolumeclaims", "-n", groupNs],
       ["update", "mysqlfailovergroups.shipstream.io", "-n", groupNs],
       ["create", "mysqlfailovergroups.shipstream.io", "-n", groupNs],
       ["delete", "mysqlfailovergroups.shipstream.io", "-n", groupNs],

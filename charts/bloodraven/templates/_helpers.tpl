@@ -109,6 +109,11 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["create", "patch"]
+# Deleting a group: its managed sites' volumes (claims labelled with the group) are listed and
+# deleted before the finalizer comes off. Nothing else is done with claims.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["list", "delete"]
 # The role label (shipstream.io/role) on the managed sites' pods, merge-patched; pods are never
 # read, created or deleted.
 - apiGroups: [""]
