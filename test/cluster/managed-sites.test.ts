@@ -57,6 +57,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
 
   afterAll(async () => {
     await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
+    // The tier's one node: a taint left by a failed run here would keep every later pod off it.
+    await kubectl(["taint", "nodes", NODE_NAME, "shipstream.io/db-readonly-orders-"]);
     await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
     await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
   });
