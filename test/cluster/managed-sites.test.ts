@@ -49,6 +49,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
         credentials: { operator: { secretName: "orders-operator" } },
         image: IMAGES.mariadb,
         pollInterval: "1s",
+        failoverCooldown: "1s",
         mysqlConf: { max_connections: "77" },
         sites: SITES.map((name) => ({ name, storage: { size: "256Mi" }, taintNodeSelector: { "kubernetes.io/hostname": NODE_NAME } })),
       }),
@@ -169,7 +170,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     await query(writer, "INSERT INTO shop.orders VALUES (2, 'after the failover')");
 
     // A spec change makes the operator apply its objects again at once: iad's StatefulSet is back to one replica.
-    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { failoverCooldown: "10m" } })]);
+    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { replication: { maxLagSeconds: 120 } } })]);
     expect(patched.code, patched.stderr).toBe(0);
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"), { timeoutMs: 120_000 });
     await waitFor("iad back read-only", async () => (await state("iad")) === "read-only", 60_000, 250);
@@ -180,6 +181,22 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(rows).toEqual([{ id: 1, note: "through the writer Service" }, { id: 2, note: "after the failover" }]);
     expect(await role("iad")).toBe("replica");
     expect(await query(iad.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
+  });
+
+  it("switches back to iad with `kubectl bloodraven failover --wait`; the labels and the writer Service follow", async () => {
+    const r = await kubectl(["bloodraven", "failover", "orders", "iad", "-n", ns, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const g = await group("orders");
+    expect(g.status?.activeSite).toBe("iad");
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: "iad", transactionsLost: 0 });
+    const role = async (site: string) =>
+      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
+    await waitFor("iad labelled primary again", async () => (await role("iad")) === "primary" && (await role("pdx")) === "replica", 30_000, 250);
+    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    await waitFor("the writer Service on iad", async () => {
+      const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
+      return row?.host === managedNames.pod("orders", "iad");
+    }, 30_000, 250);
   });
 
   it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {

@@ -17,7 +17,7 @@ import { EnvDir } from "../../scripts/env/env-dir.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { METRICS, readOnlyTaintKey } from "../../shared/names.js";
+import { CLEANUP_FINALIZER, METRICS, readOnlyTaintKey } from "../../shared/names.js";
 import { kubectl, run, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 import { chartDir, helmBinary } from "../support/helm.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -436,12 +436,18 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
     ];
     await mustKubectl(["apply", "-f", "-"], asList(manifest));
     // The operator watches every namespace: groups other test files left behind (their
-    // namespaces are still terminating) could point at ports our servers now use.
+    // namespaces are still terminating) could point at ports our servers now use. Their
+    // operators are gone, so their cleanup finalizers are removed by hand, as after an uninstall
+    // (docs/install.md).
     await waitFor(
       "no MysqlFailoverGroup outside this test's namespace",
       async () => {
         const all = JSON.parse(await mustKubectl(["get", "mfg", "-A", "-o", "json"])) as { items: MysqlFailoverGroup[] };
-        return all.items.every((g) => g.metadata.namespace === groupNs);
+        const others = all.items.filter((g) => g.metadata.namespace !== groupNs);
+        for (const g of others.filter((o) => o.metadata.deletionTimestamp && o.metadata.finalizers?.includes(CLEANUP_FINALIZER))) {
+          await kubectl(["patch", "mfg", g.metadata.name ?? "", "-n", g.metadata.namespace ?? "", "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+        }
+        return others.length === 0;
       },
       90_000,
       500,
