@@ -46,13 +46,18 @@ export function mariadbServer(namespace: string, password: string): object[] {
   ];
 }
 
-/** One query as root over TCP, with short timeouts: a server in a pod, by pod or Service IP. */
-export async function rootQuery(host: string, password: string, sql: string): Promise<mysql.RowDataPacket[]> {
-  const conn = await mysql.createConnection({ host, port: 3306, user: "root", password, connectTimeout: 2_000 });
+/** One query over TCP with short timeouts: a server in a pod, by pod or Service IP. */
+export async function podQuery(host: string, account: { user: string; password: string }, sql: string): Promise<mysql.RowDataPacket[]> {
+  const conn = await mysql.createConnection({ host, port: 3306, user: account.user, password: account.password, connectTimeout: 2_000 });
   try {
     const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql, timeout: 10_000 });
     return rows;
   } finally {
     conn.destroy();
   }
+}
+
+/** One query as root (who passes read_only: never for writes that a fence must stop). */
+export function rootQuery(host: string, password: string, sql: string): Promise<mysql.RowDataPacket[]> {
+  return podQuery(host, { user: "root", password }, sql);
 }
