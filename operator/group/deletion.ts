@@ -14,7 +14,7 @@ export class DeletionReconciler implements Reconciler {
   readonly name = "deletion";
   readonly whileDeleting = true;
   private lastFailure = "";
-  /** The resourceVersion the finalizer was added to: until the informer brings a newer one, it is on. */
+  /** The informer's resourceVersion when the finalizer was added: until the informer brings a newer copy, it is on. */
   private addedTo: string | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
@@ -22,13 +22,15 @@ export class DeletionReconciler implements Reconciler {
   async reconcile(): Promise<ReconcileResult> {
     const { ctx } = this;
     const { metadata } = ctx.group;
-    const finalizers = metadata.finalizers ?? [];
-    const held = finalizers.includes(CLEANUP_FINALIZER);
-    const resourceVersion = metadata.resourceVersion ?? "";
+    const held = (metadata.finalizers ?? []).includes(CLEANUP_FINALIZER);
     if (!metadata.deletionTimestamp) {
-      if (held || this.addedTo === resourceVersion) return DONE;
-      await ctx.deps.setFinalizers(ctx.namespace, ctx.name, [...finalizers, CLEANUP_FINALIZER], resourceVersion);
-      this.addedTo = resourceVersion;
+      if (held || this.addedTo === metadata.resourceVersion) return DONE;
+      // A fresh read: the informer's copy lags behind our own status writes, and a stale
+      // resourceVersion would only earn a conflict.
+      const fresh = await ctx.deps.readGroup(ctx.namespace, ctx.name);
+      const finalizers = fresh.metadata.finalizers ?? [];
+      if (!finalizers.includes(CLEANUP_FINALIZER)) await ctx.deps.setFinalizers(ctx.namespace, ctx.name, [...finalizers, CLEANUP_FINALIZER], fresh.metadata.resourceVersion ?? "");
+      this.addedTo = metadata.resourceVersion;
       return DONE;
     }
     if (!held) return DONE;
@@ -40,7 +42,9 @@ export class DeletionReconciler implements Reconciler {
       this.lastFailure = message;
       return failed(message);
     }
-    await ctx.deps.setFinalizers(ctx.namespace, ctx.name, finalizers.filter((f) => f !== CLEANUP_FINALIZER), resourceVersion);
+    const fresh = await ctx.deps.readGroup(ctx.namespace, ctx.name);
+    const finalizers = fresh.metadata.finalizers ?? [];
+    await ctx.deps.setFinalizers(ctx.namespace, ctx.name, finalizers.filter((f) => f !== CLEANUP_FINALIZER), fresh.metadata.resourceVersion ?? "");
     ctx.log.info(LOG_MESSAGES.groupCleanedUp, {});
     return DONE;
   }
