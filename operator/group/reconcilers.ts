@@ -14,9 +14,10 @@ import { SpecWarningsReconciler } from "./spec-warnings.js";
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
- * yet (once per generation), keep the managed sites' objects, observe the sites, read maintenance,
- * step a switchover, give a new group of managed sites its first primary, run the emergency/topology core (unless the switchover holds it), point DNS
- * and taints at the primary, report. A new concern is a new file and one line here.
+ * yet (once per generation), keep the managed sites' objects, observe the sites, read
+ * maintenance, step a switchover, give a new group of managed sites its first primary, run the
+ * emergency/topology core (unless the switchover holds it), point DNS, taints and pod role labels
+ * at the primary, report. A new concern is a new file and one line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
   const observe = new ObserveReconciler(ctx);
