@@ -3,14 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
-import { applyAll, groupReader } from "../support/groups.js";
+import { CLEANUP_FINALIZER } from "../../shared/names.js";
+import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
  * DNSEndpoint writes denied by the API server (a ValidatingAdmissionPolicy) during a failover:
  * the node taints still follow the new primary at once, RoutingReady says DNS is stale and why,
- * and once writes are allowed again DNS catches up and the condition clears.
+ * and once writes are allowed again DNS catches up and the condition clears. The same with node
+ * writes denied while the group is deleted: the cleanup finalizer keeps it until the taints can go.
  */
 const ns = `routing-${randomBytes(3).toString("hex")}`;
 const GROUP = "orders";
@@ -111,5 +113,47 @@ describe("routing while DNSEndpoint writes are denied (real operator, API server
     expect((await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { sites: sitesSpec } })])).code).toBe(0);
     await waitFor("DNS follows the new lbIP", async () => (await dnsTarget()) === "10.2.0.99", 5_000, 100);
     await kubectl(["delete", "node", `${ns}-iad-2`, "--wait=false"]);
+  });
+
+  it("deleting the group: a refused taint removal keeps it with CleanupFailed; once allowed, taints and group go", { timeout: 90_000 }, async () => {
+    const nodePolicy = `${POLICY}-nodes`;
+    await applyAll([
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        metadata: { name: nodePolicy },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["*"], operations: ["UPDATE"], resources: ["nodes"] }] },
+          validations: [{ expression: "false", message: "node changes are frozen" }],
+        },
+      },
+      {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        metadata: { name: nodePolicy },
+        spec: {
+          policyName: nodePolicy,
+          validationActions: ["Deny"],
+          matchResources: { objectSelector: { matchExpressions: [{ key: `test.bloodraven/${ns}`, operator: "Exists" }] } },
+        },
+      },
+    ]);
+    await waitFor("the node policy in force", async () => (await kubectl(["label", "--overwrite", "node", `${ns}-iad`, `probe=${Date.now()}`])).code !== 0, 20_000, 200);
+    expect(await tainted()).toEqual([`${ns}-iad`]);
+
+    expect((await kubectl(["delete", "mfg", GROUP, "-n", ns, "--wait=false"])).code).toBe(0);
+    const failure = await waitFor("CleanupFailed", async () => (await groupEvents(ns, GROUP)).find((e) => e.reason === "CleanupFailed"), 20_000, 200);
+    expect(failure.message).toContain("removing the read-only taint of site iad");
+    expect(failure.message).toContain("node changes are frozen");
+    const kept = await readGroup(GROUP);
+    expect(kept.metadata.deletionTimestamp).toBeDefined();
+    expect(kept.metadata.finalizers).toEqual([CLEANUP_FINALIZER]);
+    expect(await tainted()).toEqual([`${ns}-iad`]);
+
+    expect((await kubectl(["delete", "validatingadmissionpolicybinding", nodePolicy])).code).toBe(0);
+    await waitFor("the group gone", async () => (await kubectl(["get", "mfg", GROUP, "-n", ns])).code !== 0, 30_000, 200);
+    expect(await tainted()).toEqual([]);
+    await kubectl(["delete", "validatingadmissionpolicy", nodePolicy, "--ignore-not-found"]);
   });
 });
