@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 k8s_version="v1.35.4"
 etcd_version="v3.6.5"
-out="${BLOODRAVEN_K8S_BIN:-${HOME}/.cache/bloodraven/k8s-${k8s_version}}"
+out="${BLOODRAVEN_K8S_BIN:-${BLOODRAVEN_CACHE:-${HOME}/.cache/bloodraven}/k8s-${k8s_version}}"
 mkdir -p "$out"
 
 kube_binaries=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)

@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cacheDir } from "./cache.js";
 import { EnvDir } from "./env-dir.js";
 import { freePort, waitFor } from "./ports.js";
 import { ManagedProcesses } from "./processes.js";
@@ -15,7 +15,7 @@ export const KUBERNETES_VERSION = "v1.35.4";
 const buildScript = fileURLToPath(new URL("../control-plane/build.sh", import.meta.url));
 
 export function controlPlaneBinDir(): string {
-  return process.env.BLOODRAVEN_K8S_BIN ?? join(homedir(), ".cache", "bloodraven", `k8s-${KUBERNETES_VERSION}`);
+  return process.env.BLOODRAVEN_K8S_BIN ?? cacheDir(`k8s-${KUBERNETES_VERSION}`);
 }
 
 /** Every binary scripts/control-plane/build.sh builds: the control plane's and the node's. */

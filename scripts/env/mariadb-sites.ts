@@ -1,9 +1,9 @@
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import { cacheDir } from "./cache.js";
 import { EnvDir } from "./env-dir.js";
 import { freePort, waitFor } from "./ports.js";
 import { ensureDebianPackages, MARIADB_BINARIES, MARIADB_PACKAGES } from "./prerequisites.js";
@@ -60,7 +60,7 @@ function mariadbVersion(): string {
  * each server: mariadb-install-db takes about 2 s, a copy a few milliseconds.
  */
 function templateDatadir(): string {
-  const dir = join(homedir(), ".cache", "bloodraven", `mariadb-template-${mariadbVersion()}`);
+  const dir = cacheDir(`mariadb-template-${mariadbVersion()}`);
   if (existsSync(join(dir, "mysql", "global_priv.MAD"))) return dir;
   const work = `${dir}.tmp-${process.pid}`;
   rmSync(work, { recursive: true, force: true });

@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { homedir, networkInterfaces } from "node:os";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureImages, IMAGES } from "../images/images.js";
 import { controlPlaneBinDir, ensureControlPlaneBinaries, type ControlPlane } from "./control-plane.js";
+import { cacheDir } from "./cache.js";
 import { EnvDir } from "./env-dir.js";
 import { waitFor } from "./ports.js";
 import { ManagedProcesses } from "./processes.js";
@@ -26,10 +27,6 @@ const NODE_PORTS = [10250, 10248, 10249, 10256];
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const teardownScript = join(repo, "scripts/env/node-teardown.sh");
 
-function cacheDir(): string {
-  return process.env.BLOODRAVEN_CACHE ?? join(homedir(), ".cache", "bloodraven");
-}
-
 interface NodeBinaries {
   kubelet: string;
   kubeProxy: string;
@@ -43,9 +40,9 @@ function ensureNodeBinaries(): NodeBinaries {
   const bins: NodeBinaries = {
     kubelet: join(controlPlaneBinDir(), "kubelet"),
     kubeProxy: join(controlPlaneBinDir(), "kube-proxy"),
-    containerdDir: join(cacheDir(), `containerd-${CONTAINERD_VERSION}`),
-    runc: join(cacheDir(), `runc-${RUNC_VERSION}`, "runc"),
-    coredns: join(cacheDir(), `coredns-${COREDNS_VERSION}`, "coredns"),
+    containerdDir: cacheDir(`containerd-${CONTAINERD_VERSION}`),
+    runc: cacheDir(`runc-${RUNC_VERSION}`, "runc"),
+    coredns: cacheDir(`coredns-${COREDNS_VERSION}`, "coredns"),
   };
   const needed = [join(bins.containerdDir, "containerd"), bins.runc, bins.coredns];
   if (!needed.every((b) => existsSync(b))) {

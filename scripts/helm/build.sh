@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 helm_version="$(sed -nE 's/^(require[[:space:]]+)?[[:space:]]*helm\.sh\/helm\/v3[[:space:]]+(v[^[:space:]]+).*$/\2/p' "$here/go.mod" | head -1)"
 [[ -n "$helm_version" ]] || { echo "error: $here/go.mod requires no helm.sh/helm/v3 version" >&2; exit 1; }
-out="${BLOODRAVEN_HELM_BIN:-${HOME}/.cache/bloodraven/helm-${helm_version}}"
+out="${BLOODRAVEN_HELM_BIN:-${BLOODRAVEN_CACHE:-${HOME}/.cache/bloodraven}/helm-${helm_version}}"
 mkdir -p "$out"
 
 if [[ -x "$out/helm" ]]; then

@@ -13,7 +13,8 @@ export interface DockerfileImage {
   config: ImageConfig;
 }
 
-const BASE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The PATH of the official Node.js images, which the Dockerfile builds on. */
+export const BASE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function jsonArray(line: number, keyword: string, text: string): string[] {
   let value: unknown;

@@ -1,15 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cacheDir } from "../env/cache.js";
 import { writeDockerArchive, type ImageConfig } from "./docker-archive.js";
-import { parseDockerfile } from "./dockerfile.js";
+import { BASE_PATH, parseDockerfile } from "./dockerfile.js";
 import { busyboxBase, copyInto, copyWithLibraries, nodeBinary } from "./rootfs.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-const BASE_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Image references the test cluster uses; pods name them with imagePullPolicy Never. */
 export const IMAGES = {
@@ -21,7 +20,7 @@ export const IMAGES = {
 export type ImageName = keyof typeof IMAGES;
 
 export function imageCacheDir(): string {
-  return join(process.env.BLOODRAVEN_CACHE ?? join(homedir(), ".cache", "bloodraven"), "images");
+  return cacheDir("images");
 }
 
 interface ImageRecipe {
@@ -95,7 +94,7 @@ const recipes: Record<ImageName, ImageRecipe> = {
     fill: (rootfs) => {
       const image = parseDockerfile(readFileSync(join(repo, "Dockerfile"), "utf8"));
       busyboxBase(rootfs);
-      const node = nodeBinary(image.nodeVersion, dirname(imageCacheDir()));
+      const node = nodeBinary(image.nodeVersion, cacheDir());
       copyWithLibraries(rootfs, [node], () => "/usr/local/bin/node");
       copyInto(rootfs, ["/lib64/ld-linux-x86-64.so.2"]);
       for (const { source, target } of image.copies) {

@@ -33,6 +33,9 @@ interface Owned {
 }
 
 const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
+const writerIP = async () => (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+const role = async (site: string) =>
+  (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
 
 describe("managed sites on a real node (operator installed by the chart)", () => {
   const group = groupReader(ns);
@@ -128,10 +131,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
   });
 
   it("labels the pods by role, so writes through the writer Service land on the primary and reach the replica", async () => {
-    const role = async (site: string) =>
-      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
     await waitFor("role labels", async () => (await role("iad")) === "primary" && (await role("pdx")) === "replica", 30_000, 250);
-    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    const writer = await writerIP();
     // kube-proxy programs the Service once its endpoint exists: poll until the write lands.
     await waitFor("a write through the writer Service", async () => (await query(writer, "SELECT @@hostname AS host")).length === 1, 30_000, 250);
     const [through] = await query(writer, "SELECT @@hostname AS host, @@read_only AS ro");
@@ -158,10 +159,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       return current.status?.activeSite === "pdx" ? current : undefined;
     }, 60_000, 250);
     expect(g.status?.lastFailoverTarget).toBe("pdx");
-    const role = async (site: string) =>
-      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
     await waitFor("pdx labelled primary", async () => (await role("pdx")) === "primary", 30_000, 250);
-    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    const writer = await writerIP();
     const through = await waitFor("the writer Service on pdx", async () => {
       const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
       return row?.host === managedNames.pod("orders", "pdx") ? row : undefined;
@@ -189,10 +188,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     const g = await group("orders");
     expect(g.status?.activeSite).toBe("iad");
     expect(g.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: "iad", transactionsLost: 0 });
-    const role = async (site: string) =>
-      (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
     await waitFor("iad labelled primary again", async () => (await role("iad")) === "primary" && (await role("pdx")) === "replica", 30_000, 250);
-    const writer = (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+    const writer = await writerIP();
     await waitFor("the writer Service on iad", async () => {
       const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
       return row?.host === managedNames.pod("orders", "iad");

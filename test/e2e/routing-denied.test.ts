@@ -19,6 +19,24 @@ const GROUP = "orders";
 const POLICY = `deny-dns-${ns}`;
 const LB_IP: Record<string, string> = { iad: "10.1.0.1", pdx: "10.2.0.1" };
 
+/** A ValidatingAdmissionPolicy and its binding that refuse every matching write with `message`. */
+function denyingPolicy(name: string, rule: { apiGroups: string[]; operations: string[]; resources: string[] }, matchResources: object, message: string): object[] {
+  return [
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name },
+      spec: { failurePolicy: "Fail", matchConstraints: { resourceRules: [{ ...rule, apiVersions: ["*"] }] }, validations: [{ expression: "false", message }] },
+    },
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name },
+      spec: { policyName: name, validationActions: ["Deny"], matchResources },
+    },
+  ];
+}
+
 describe("routing while DNSEndpoint writes are denied (real operator, API server and MariaDB)", () => {
   let sites: MariaDbSites;
   let operator: OperatorProcess;
@@ -63,24 +81,14 @@ describe("routing while DNSEndpoint writes are denied (real operator, API server
   });
 
   it("taints move at once, RoutingReady says DNS is stale and why, and DNS catches up once allowed", async () => {
-    await applyAll([
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicy",
-        metadata: { name: POLICY },
-        spec: {
-          failurePolicy: "Fail",
-          matchConstraints: { resourceRules: [{ apiGroups: ["externaldns.k8s.io"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["dnsendpoints"] }] },
-          validations: [{ expression: "false", message: "DNS changes are frozen" }],
-        },
-      },
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicyBinding",
-        metadata: { name: POLICY },
-        spec: { policyName: POLICY, validationActions: ["Deny"], matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } } },
-      },
-    ]);
+    await applyAll(
+      denyingPolicy(
+        POLICY,
+        { apiGroups: ["externaldns.k8s.io"], operations: ["CREATE", "UPDATE"], resources: ["dnsendpoints"] },
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } },
+        "DNS changes are frozen",
+      ),
+    );
     // The policy takes a moment to reach the admission chain: wait until a write is refused.
     await waitFor("the policy in force", async () => (await kubectl(["label", "--overwrite", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, `probe=${Date.now()}`])).code !== 0, 20_000, 200);
 
@@ -117,28 +125,14 @@ describe("routing while DNSEndpoint writes are denied (real operator, API server
 
   it("deleting the group: a refused taint removal keeps it with CleanupFailed; once allowed, taints and group go", { timeout: 90_000 }, async () => {
     const nodePolicy = `${POLICY}-nodes`;
-    await applyAll([
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicy",
-        metadata: { name: nodePolicy },
-        spec: {
-          failurePolicy: "Fail",
-          matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["*"], operations: ["UPDATE"], resources: ["nodes"] }] },
-          validations: [{ expression: "false", message: "node changes are frozen" }],
-        },
-      },
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicyBinding",
-        metadata: { name: nodePolicy },
-        spec: {
-          policyName: nodePolicy,
-          validationActions: ["Deny"],
-          matchResources: { objectSelector: { matchExpressions: [{ key: `test.bloodraven/${ns}`, operator: "Exists" }] } },
-        },
-      },
-    ]);
+    await applyAll(
+      denyingPolicy(
+        nodePolicy,
+        { apiGroups: [""], operations: ["UPDATE"], resources: ["nodes"] },
+        { objectSelector: { matchExpressions: [{ key: `test.bloodraven/${ns}`, operator: "Exists" }] } },
+        "node changes are frozen",
+      ),
+    );
     await waitFor("the node policy in force", async () => (await kubectl(["label", "--overwrite", "node", `${ns}-iad`, `probe=${Date.now()}`])).code !== 0, 20_000, 200);
     expect(await tainted()).toEqual([`${ns}-iad`]);
 
