@@ -1,6 +1,5 @@
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
-import { LABELS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
@@ -10,7 +9,8 @@ import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
 import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
-import { managedSites, type ManagedObject } from "../shared/managed/objects.js";
+import type { ManagedObject } from "../shared/managed/objects.js";
+import { managedSelector, managedSites } from "../shared/managed/sites.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
@@ -192,6 +192,8 @@ export class OperatorApp {
       }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
       applyObject: guarded((obj: ManagedObject) => this.kube.applyObject(obj)),
+      listManaged: (namespace, group) => this.kube.listManaged(namespace, managedSelector(group)),
+      resizeClaim: guarded(async (namespace: string, claim: string, size: string) => this.kube.resizeClaim(namespace, claim, size)),
       setFinalizers: guarded(async (namespace: string, name: string, finalizers: string[], resourceVersion: string) => {
         await this.kube.setFailoverGroupFinalizers(namespace, name, finalizers, resourceVersion);
       }),
@@ -256,7 +258,7 @@ export class OperatorApp {
     }
     if (managedSites(spec).length === 0) return;
     try {
-      await this.kube.deleteClaims(namespace, `${LABELS.failoverGroup}=${name},${LABELS.managedBy}=bloodraven`);
+      await this.kube.deleteClaims(namespace, managedSelector(name));
     } catch (err) {
       throw new Error(`deleting the managed sites' volumes: ${errorText(err)}`, { cause: err });
     }

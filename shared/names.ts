@@ -114,6 +114,8 @@ export const EVENT_REASONS = {
   siteFenced: "SiteFenced",
   ignoredSpecFields: "IgnoredSpecFields",
   cleanupFailed: "CleanupFailed",
+  storageResizeRequested: "StorageResizeRequested",
+  storageResizeFailed: "StorageResizeFailed",
   failoverActionFailed: "FailoverActionFailed",
   failoverBlocked: "FailoverBlocked",
   dnsUpdateFailed: "DnsUpdateFailed",

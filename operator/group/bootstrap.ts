@@ -1,7 +1,7 @@
 import { durableRecord } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { bootstrapDecision } from "../../shared/managed/bootstrap.js";
-import { isManaged, managedSites } from "../../shared/managed/objects.js";
+import { isManaged, managedSites } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
 import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 

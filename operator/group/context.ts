@@ -8,6 +8,7 @@ import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
+import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
 import type { ManagedObject } from "../../shared/managed/objects.js";
 import type { Logger } from "../log.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -44,6 +45,10 @@ export interface GroupDeps {
   cleanUp(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec): Promise<void>;
   /** Server-side apply of an object of the group's managed sites (shared/managed/objects.ts). */
   applyObject(obj: ManagedObject): Promise<void>;
+  /** The StatefulSets, claims and pods labelled with the group (read, no leadership needed). */
+  listManaged(namespace: string, group: string): Promise<ManagedObjectLists>;
+  /** Patches a managed site's claim to a larger size; the API refuses it unless the StorageClass allows expansion. */
+  resizeClaim(namespace: string, claim: string, size: string): Promise<void>;
   /** Points DNS and node taints at the primary; throws when that failed. */
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;

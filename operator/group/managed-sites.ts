@@ -1,29 +1,44 @@
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { managedObjects, managedSites, sameServerIds } from "../../shared/managed/objects.js";
+import { inventoryOf, type ManagedInventory } from "../../shared/managed/inventory.js";
+import { managedObjects, sameServerIds } from "../../shared/managed/objects.js";
+import { managedSites } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
-import { DONE, failed, type ReconcileResult, type Reconciler } from "./reconciler.js";
+import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /**
  * How often the objects are applied again although the spec did not change: a deleted Service or
  * a hand edit comes back within this time.
  */
 export const MANAGED_RESYNC_MS = 60_000;
+/**
+ * How often the StatefulSets, claims and pods are listed again: the pod state in status is at
+ * most this old. Three list calls per group, so not every poll.
+ */
+export const MANAGED_READ_MS = 10_000;
 
 /**
  * Keeps the objects of the group's managed sites (those with `storage`) as the spec describes
- * them: applied on every new generation and every MANAGED_RESYNC_MS. External sites need nothing.
+ * them: applied on every new generation and every MANAGED_RESYNC_MS. Reads what exists for the
+ * other reconcilers (cycle.managed). External sites need nothing.
  */
 export class ManagedSitesReconciler implements Reconciler {
   readonly name = "managed-sites";
   private appliedGeneration: number | undefined;
   private appliedAt = 0;
+  private inventory: { generation: number; at: number; sites: ManagedInventory } | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
 
-  async reconcile(): Promise<ReconcileResult> {
+  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    if (managedSites(ctx.spec).length === 0) return DONE;
+    const sites = managedSites(ctx.spec);
+    if (sites.length === 0) return DONE;
     const generation = ctx.group.metadata.generation ?? 0;
+    if (this.inventory?.generation !== generation || Date.now() - this.inventory.at >= MANAGED_READ_MS) {
+      const lists = await ctx.deps.listManaged(ctx.namespace, ctx.name);
+      this.inventory = { generation, at: Date.now(), sites: inventoryOf(ctx.name, sites, lists) };
+    }
+    cycle.managed = this.inventory.sites;
     if (generation === this.appliedGeneration && Date.now() - this.appliedAt < MANAGED_RESYNC_MS) return DONE;
     const clashes = sameServerIds(ctx.spec);
     if (clashes.length > 0) return failed(`sites ${clashes.join(" and ")} would get the same server_id; rename one of them`);
@@ -32,6 +47,7 @@ export class ManagedSitesReconciler implements Reconciler {
     const objects = managedObjects(
       { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec },
       { name: operator.secretName, passwordKey: operator.passwordKey },
+      this.inventory.sites,
     );
     for (const obj of objects) await ctx.deps.applyObject(obj);
     this.appliedGeneration = generation;

@@ -1,6 +1,7 @@
 import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/api/index.js";
 import type { Blocked } from "../../shared/failover/decide.js";
 import type { MaintenanceState } from "../../shared/maintenance.js";
+import type { ManagedInventory } from "../../shared/managed/inventory.js";
 import type { CycleResult, SitePoll } from "../../shared/topology/cycle.js";
 import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import type { TopologyStatus } from "../../shared/topology/status.js";
@@ -21,6 +22,8 @@ export interface GroupCycle {
   observed?: TopologyStatus;
   /** The written status `observed` was built on (the status reconciler rebuilds only if it changed since). */
   observedOn?: MysqlFailoverGroupStatus;
+  /** managed-sites: what exists for the managed sites (StatefulSets, claims, pods), read at most every MANAGED_READ_MS. */
+  managed?: ManagedInventory;
   /** maintenance: whether automatic failover is paused, and an unreadable annotation. */
   maintenance?: { state: MaintenanceState; invalid?: string };
   /** planned: a switchover is changing the servers; the emergency core stays out. */

@@ -10,11 +10,12 @@ import { PlannedReconciler } from "./planned.js";
 import type { Reconciler } from "./reconciler.js";
 import { StatusReconciler } from "./report.js";
 import { SpecWarningsReconciler } from "./spec-warnings.js";
+import { StorageReconciler } from "./storage.js";
 
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
- * yet (once per generation), keep the managed sites' objects, observe the sites, read
+ * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the sites, read
  * maintenance, step a switchover, give a new group of managed sites its first primary, run the
  * emergency/topology core (unless the switchover holds it), point DNS, taints and pod role labels
  * at the primary, report. A new concern is a new file and one line here.
@@ -26,6 +27,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new DeletionReconciler(ctx),
     new SpecWarningsReconciler(ctx),
     new ManagedSitesReconciler(ctx),
+    new StorageReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),

@@ -1,3 +1,4 @@
+import { withManagedSites } from "../../shared/managed/status.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
 import { topologyVerdict } from "../../shared/topology/verdict.js";
@@ -67,7 +68,9 @@ export class StatusReconciler implements Reconciler {
 
   private decorate(status: TopologyStatus, cycle: GroupCycle): TopologyStatus {
     const m = cycle.maintenance;
-    return m ? withMaintenance(status, m.state, m.invalid, this.ctx.group.metadata.generation ?? 0, cycle.now) : status;
+    const generation = this.ctx.group.metadata.generation ?? 0;
+    const maintained = m ? withMaintenance(status, m.state, m.invalid, generation, cycle.now) : status;
+    return withManagedSites(maintained, this.ctx.spec.sites, cycle.managed, generation, cycle.now);
   }
 
   private publish(status: TopologyStatus, cycle: GroupCycle, verdict = cycle.topology?.verdict.verdict ?? "Unknown"): void {

@@ -5,7 +5,8 @@
  * new primary, and again on every routing resync (a recreated pod comes without labels).
  */
 import { apiStatus, mergePatch, type Kube } from "../../shared/kube/client.js";
-import { MANAGED_ROLES, managedNames } from "../../shared/managed/objects.js";
+import { MANAGED_ROLES } from "../../shared/managed/objects.js";
+import { managedNames } from "../../shared/managed/sites.js";
 import { LABELS } from "../../shared/names.js";
 
 export class PodRoleLabeler {

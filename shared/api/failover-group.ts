@@ -104,7 +104,8 @@ const duration = () =>
     `must be greater than zero and at most ${MAX_DURATION}, e.g. '500ms', '30s', '5m' or '1h30m'`,
   );
 
-const quantity = () => intOrString({ pattern: QUANTITY });
+// maxLength bounds the cost of the CEL rules that parse a quantity.
+const quantity = () => intOrString({ pattern: QUANTITY, maxLength: 64 });
 
 const image = () =>
   string({ minLength: 1, maxLength: 512 }).rule(
@@ -147,9 +148,25 @@ export const siteSpecSchema = object({
     .rule("isIP(self)", "`lbIP` must be an IPv4 or IPv6 address")
     .describe("Address the DNS record points at while this site is active."),
   storage: object({
-    storageClassName: string({ minLength: 1, maxLength: 253 }).describe("StorageClass of the data volume; the cluster default when omitted."),
-    size: quantity().required().describe("Size of the data volume, e.g. '100Gi'. It can grow if the StorageClass allows expansion."),
-  }).describe("Data volume of a managed site. Setting it makes the site managed: the operator runs its MySQL pod."),
+    storageClassName: string({ minLength: 1, maxLength: 253 }).describe(
+      "StorageClass of the data volume; the cluster default when omitted. It cannot change once the site exists: the volume is already provisioned.",
+    ),
+    size: quantity()
+      .required()
+      .describe("Size of the data volume, e.g. '100Gi'. It can grow (the operator patches the site's claim) if the StorageClass allows expansion; it cannot shrink."),
+  })
+    // Transition rules: they compare with the stored object of the same site (sites is a map keyed by name).
+    .rule(
+      "quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",
+      "`storage.size` may not shrink: a volume never gets smaller; keep the current size",
+      { fieldPath: ".size" },
+    )
+    .rule(
+      "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+      "`storage.storageClassName` may not change once the site exists: its volume is already provisioned",
+      { fieldPath: ".storageClassName" },
+    )
+    .describe("Data volume of a managed site. Setting it makes the site managed: the operator runs its MySQL pod."),
   resources: object({
     limits: map(quantity()).describe("Resource limits of the mysql container, e.g. cpu: '2', memory: 8Gi."),
     requests: map(quantity()).describe("Resource requests of the mysql container."),
@@ -332,6 +349,13 @@ const siteStatusSchema = object({
   ),
   divergentGtid: string().describe("Transactions this site has that the active primary lacks."),
   divergentTransactionCount: integer({ minimum: 0, format: "int64" }).describe("Number of transactions in `divergentGtid`."),
+  pod: object({
+    name: string().required(),
+    phase: string().required().describe("The pod's phase (Pending, Running, Succeeded, Failed, Unknown), or Terminating while it is being deleted."),
+    ready: boolean().required().describe("The kubelet's Ready condition: mysqld accepts connections."),
+    restarts: integer({ minimum: 0, format: "int32" }).required().describe("Restarts of the mysql container."),
+    node: string().describe("Node the pod runs on."),
+  }).describe("Managed sites: the site's pod as the kubelet reports it, read at most every 10 s; absent while there is none."),
 });
 
 const plannedFailoverStatusSchema = object({
@@ -390,6 +414,11 @@ export const failoverGroupSchema = object({
   .rule(
     `self.metadata.name.matches('${DNS_LABEL}') && size(self.metadata.name) <= ${LIMITS.maxGroupNameLength}`,
     `\`metadata.name\` must be a DNS label of at most ${LIMITS.maxGroupNameLength} characters: it becomes part of object names and of the node taint key`,
+  )
+  .rule(
+    "!has(self.status) || !has(self.status.activeSite) || self.status.activeSite == '' || self.spec.sites.exists(s, s.name == self.status.activeSite)",
+    "the active site (status.activeSite) may not be removed from `spec.sites`: switch over to another site first (kubectl bloodraven failover <group> <site> --wait)",
+    { fieldPath: ".spec.sites" },
   )
   .describe("A group of MySQL sites, one writable at a time, that the operator fails over between.");
 

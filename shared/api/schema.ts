@@ -133,7 +133,7 @@ export function timestamp(): Schema<string> {
 }
 
 /** The only `anyOf` form a structural schema allows: Kubernetes' int-or-string. */
-export function intOrString(opts: { pattern?: string } = {}): Schema<number | string> {
+export function intOrString(opts: { pattern?: string; maxLength?: number } = {}): Schema<number | string> {
   return new Schema(
     { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }], ...opts },
     "optional",

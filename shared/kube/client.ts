@@ -22,6 +22,7 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import type { ManagedObjectLists } from "../managed/inventory.js";
 import type { ManagedObject } from "../managed/objects.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../names.js";
 import { errorText } from "../errors.js";
@@ -195,6 +196,24 @@ export class Kube {
       }
     }
     return names;
+  }
+
+  /** The StatefulSets, claims and pods of the namespace that match the label selector. */
+  async listManaged(namespace: string, labelSelector: string): Promise<ManagedObjectLists> {
+    const [statefulSets, claims, pods] = await Promise.all([
+      this.call(`list statefulsets in ${namespace}`, (o) => this.apps.listNamespacedStatefulSet({ namespace, labelSelector }, o)),
+      this.call(`list persistentvolumeclaims in ${namespace}`, (o) => this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }, o)),
+      this.call(`list pods in ${namespace}`, (o) => this.core.listNamespacedPod({ namespace, labelSelector }, o)),
+    ]);
+    return { statefulSets: statefulSets.items, claims: claims.items, pods: pods.items };
+  }
+
+  /** Asks for a larger volume: the API server refuses unless the claim's StorageClass allows expansion. */
+  async resizeClaim(namespace: string, name: string, size: string): Promise<void> {
+    const body = { spec: { resources: { requests: { storage: size } } } };
+    await this.call(`patch persistentvolumeclaim ${namespace}/${name}`, (o) =>
+      this.core.patchNamespacedPersistentVolumeClaim({ namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(o)),
+    );
   }
 
   getSecret(namespace: string, name: string): Promise<V1Secret> {

@@ -6,6 +6,8 @@
  */
 import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
+import type { ManagedInventory, SiteInventory } from "./inventory.js";
+import { managedNames, managedSites, selector } from "./sites.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export const MYSQL_PORT = 3306;
@@ -24,24 +26,6 @@ export interface ManagedGroup {
   spec: DefaultedMysqlFailoverGroupSpec;
 }
 
-export const managedNames = {
-  site: (group: string, site: string) => `mysql-${group}-${site}`,
-  pod: (group: string, site: string) => `mysql-${group}-${site}-0`,
-  claim: (group: string, site: string) => `data-mysql-${group}-${site}-0`,
-  config: (group: string) => `mysql-${group}-config`,
-  writer: (group: string) => `mysql-${group}-primary`,
-  reader: (group: string) => `mysql-${group}-replicas`,
-  budget: (group: string) => `mysql-${group}`,
-};
-
-export function isManaged(site: DefaultedSiteSpec): boolean {
-  return site.storage !== undefined;
-}
-
-export function managedSites(spec: DefaultedMysqlFailoverGroupSpec): DefaultedSiteSpec[] {
-  return spec.sites.filter(isManaged);
-}
-
 function labels(group: string, site?: string): Record<string, string> {
   return {
     "app.kubernetes.io/name": "mysql",
@@ -50,10 +34,6 @@ function labels(group: string, site?: string): Record<string, string> {
     [LABELS.failoverGroup]: group,
     ...(site ? { [LABELS.site]: site } : {}),
   };
-}
-
-function selector(group: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { [LABELS.failoverGroup]: group, [LABELS.managedBy]: "bloodraven", ...extra };
 }
 
 function ownerReference(group: ManagedGroup): V1OwnerReference {
@@ -145,7 +125,12 @@ function nodeAffinity(site: DefaultedSiteSpec) {
  * One site's server. The probes only ask whether mysqld accepts connections: a fenced (read-only)
  * or lagging server is healthy and must not be restarted or taken out of its own Service.
  */
-export function statefulSet(group: ManagedGroup, site: DefaultedSiteSpec, credentialsSecret: { name: string; passwordKey: string }): V1StatefulSet {
+export function statefulSet(
+  group: ManagedGroup,
+  site: DefaultedSiteSpec,
+  credentialsSecret: { name: string; passwordKey: string },
+  inventory: SiteInventory | undefined,
+): V1StatefulSet {
   const name = managedNames.site(group.name, site.name);
   const podLabels = labels(group.name, site.name);
   const password = { valueFrom: { secretKeyRef: { name: credentialsSecret.name, key: credentialsSecret.passwordKey } } };
@@ -199,7 +184,8 @@ export function statefulSet(group: ManagedGroup, site: DefaultedSiteSpec, creden
           spec: {
             accessModes: ["ReadWriteOnce"],
             storageClassName: site.storage?.storageClassName,
-            resources: { requests: { storage: String(site.storage?.size ?? "") } },
+            // Immutable once the StatefulSet exists: a larger size goes to the claim (storage.ts).
+            resources: { requests: { storage: inventory?.templateSize ?? String(site.storage?.size ?? "") } },
           },
         },
       ],
@@ -251,7 +237,7 @@ export function disruptionBudget(group: ManagedGroup): V1PodDisruptionBudget | u
 export type ManagedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisruptionBudget;
 
 /** Everything the group's managed sites need, in an order that lets each object find what it names. */
-export function managedObjects(group: ManagedGroup, credentialsSecret: { name: string; passwordKey: string }): ManagedObject[] {
+export function managedObjects(group: ManagedGroup, credentialsSecret: { name: string; passwordKey: string }, inventory: ManagedInventory): ManagedObject[] {
   const sites = managedSites(group.spec);
   if (sites.length === 0) return [];
   const budget = disruptionBudget(group);
@@ -261,6 +247,6 @@ export function managedObjects(group: ManagedGroup, credentialsSecret: { name: s
     roleService(group, managedNames.writer(group.name), MANAGED_ROLES.primary),
     roleService(group, managedNames.reader(group.name), MANAGED_ROLES.replica),
     ...(budget ? [budget] : []),
-    ...sites.map((s) => statefulSet(group, s, credentialsSecret)),
+    ...sites.map((s) => statefulSet(group, s, credentialsSecret, inventory.get(s.name))),
   ];
 }

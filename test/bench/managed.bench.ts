@@ -18,7 +18,7 @@ import { installOperatorChart } from "../../scripts/env/helm.js";
 import { machineAddress, Node, NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { IMAGES } from "../../scripts/images/images.js";
-import { managedNames } from "../../shared/managed/objects.js";
+import { managedNames } from "../../shared/managed/sites.js";
 import { podQuery, rootQuery } from "../support/mariadb-pod.js";
 import { machineInfo, percentiles } from "./bench-util.js";
 

@@ -12,14 +12,16 @@ import { installOperatorChart } from "../../scripts/env/helm.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { IMAGES } from "../../scripts/images/images.js";
-import { managedNames, serverId } from "../../shared/managed/objects.js";
+import { serverId } from "../../shared/managed/objects.js";
+import { managedNames } from "../../shared/managed/sites.js";
 import { CLEANUP_FINALIZER } from "../../shared/names.js";
 import { failoverGroup } from "../support/fixtures.js";
-import { applyAll, groupReader } from "../support/groups.js";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 import { rootQuery } from "../support/mariadb-pod.js";
-import { getObject, readyPod } from "../support/pods.js";
+import { containerPids, getObject, readyPod } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
 const operatorNs = `managed-system-${suffix}`;
@@ -27,6 +29,9 @@ const ns = `managed-${suffix}`;
 const release = "bloodraven";
 const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
 const SITES = ["iad", "pdx"];
+/** Created by the test: the default class (standard) does not allow expansion, this one does. */
+const EXPANDABLE = `expandable-${suffix}`;
+const SFO_LABEL = `bloodraven.test/sfo-${suffix}`;
 
 interface Owned {
   metadata: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
@@ -34,6 +39,8 @@ interface Owned {
 
 const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
 const writerIP = async () => (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
+const site = (g: MysqlFailoverGroup, name: string) => g.status?.sites?.find((x) => x.name === name);
+const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?.find((c) => c.type === type);
 const role = async (site: string) =>
   (await getObject<{ metadata: { labels?: Record<string, string> } }>(["pod", managedNames.pod("orders", site), "-n", ns])).metadata.labels?.["shipstream.io/role"];
 
@@ -63,6 +70,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
     // The tier's one node: a taint left by a failed run here would keep every later pod off it.
     await kubectl(["taint", "nodes", NODE_NAME, "shipstream.io/db-readonly-orders-"]);
+    await kubectl(["label", "node", NODE_NAME, `${SFO_LABEL}-`]);
+    await kubectl(["delete", "storageclass", EXPANDABLE, "--ignore-not-found"]);
     await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
     await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
   });
@@ -194,6 +203,115 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
       return row?.host === managedNames.pod("orders", "iad");
     }, 30_000, 250);
+  });
+
+  it("shows each site's pod in status, and Bootstrapping False once every server answered", async () => {
+    const g = await waitFor("every pod Ready in status", async () => {
+      const current = await group("orders");
+      return SITES.every((s) => site(current, s)?.pod?.ready) ? current : undefined;
+    }, 30_000, 500);
+    for (const s of SITES) expect(site(g, s)?.pod).toMatchObject({ name: managedNames.pod("orders", s), phase: "Running", ready: true, node: NODE_NAME });
+    expect(condition(g, "Bootstrapping")).toMatchObject({ status: "False", reason: "SitesStarted" });
+  });
+
+  it("adds a third site: Bootstrapping names it until its server answers, then it replicates everything", async () => {
+    await applyAll([
+      { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: EXPANDABLE }, provisioner: "kubernetes.io/host-path", reclaimPolicy: "Delete", allowVolumeExpansion: true },
+    ]);
+    // sfo's nodes are those with a label no node has yet: its pod stays Pending until the test adds it.
+    const sfo = { name: "sfo", storage: { size: "256Mi", storageClassName: EXPANDABLE }, taintNodeSelector: { [SFO_LABEL]: "yes" } };
+    await mustKubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "add", path: "/spec/sites/-", value: sfo }])]);
+    const starting = await waitFor("Bootstrapping True for sfo's Pending pod", async () => {
+      const c = condition(await group("orders"), "Bootstrapping");
+      return c?.status === "True" && c.message.includes(`site sfo: its pod ${managedNames.pod("orders", "sfo")} is Pending`) ? c : undefined;
+    }, 60_000, 250);
+    expect(starting).toMatchObject({ reason: "SitesStarting", message: `site sfo: its pod ${managedNames.pod("orders", "sfo")} is Pending, not Ready` });
+    await mustKubectl(["label", "node", NODE_NAME, `${SFO_LABEL}=yes`]);
+    const pod = await readyPod(ns, managedNames.pod("orders", "sfo"), { timeoutMs: 120_000 });
+    const rows = await waitFor("sfo replicating every row", async () => {
+      const r = await query(pod.status?.podIP ?? "", "SELECT id FROM shop.orders ORDER BY id").catch(() => []);
+      return r.length === 2 ? r : undefined;
+    }, 60_000, 250);
+    expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
+    const g = await waitFor("sfo read-only and Bootstrapping False", async () => {
+      const current = await group("orders");
+      return site(current, "sfo")?.state === "read-only" && condition(current, "Bootstrapping")?.status === "False" ? current : undefined;
+    }, 60_000, 250);
+    expect(g.status?.activeSite).toBe("iad");
+    expect(await role("sfo")).toBe("replica");
+  });
+
+  it("grows a volume whose StorageClass allows it, says why not for one that does not, and refuses a shrink", async () => {
+    const claimSize = async (s: string) =>
+      (await getObject<{ spec: { resources: { requests: { storage: string } } } }>(["pvc", managedNames.claim("orders", s), "-n", ns])).spec.resources.requests.storage;
+    const resize = (index: number, size: string) => kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: `/spec/sites/${index}/storage/size`, value: size }])]);
+    expect((await resize(2, "512Mi")).code).toBe(0);
+    await waitFor("sfo's claim asking for 512Mi", async () => (await claimSize("sfo")) === "512Mi", 60_000, 250);
+    expect((await resize(0, "512Mi")).code).toBe(0);
+    const events = await waitFor("StorageResizeFailed for iad", async () => {
+      const all = await groupEvents(ns, "orders");
+      return all.some((e) => e.reason === "StorageResizeFailed") ? all : undefined;
+    }, 60_000, 500);
+    expect(events.find((e) => e.reason === "StorageResizeRequested")?.message).toBe(
+      `site sfo: data volume ${managedNames.claim("orders", "sfo")} from 256Mi to 512Mi: requested; the StorageClass's driver grows the volume`,
+    );
+    const failure = events.find((e) => e.reason === "StorageResizeFailed")?.message ?? "";
+    expect(failure).toContain(`site iad: data volume ${managedNames.claim("orders", "iad")} from 256Mi to 512Mi: refused: `);
+    expect(failure).toContain("allowVolumeExpansion: true");
+    expect(await claimSize("iad")).toBe("256Mi");
+    // The claim templates keep the size each site was created with, and the objects are still applied.
+    const template = await getObject<{ spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } }>(["statefulset", managedNames.site("orders", "sfo"), "-n", ns]);
+    expect(template.spec.volumeClaimTemplates[0]?.spec.resources.requests.storage).toBe("256Mi");
+
+    const shrink = await resize(2, "128Mi");
+    expect(shrink.code).not.toBe(0);
+    expect(shrink.stderr).toContain("`storage.size` may not shrink");
+    const otherClass = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/sites/2/storage/storageClassName", value: "standard" }])]);
+    expect(otherClass.stderr).toContain("`storage.storageClassName` may not change once the site exists");
+    const removeActive = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/sites/0" }])]);
+    expect(removeActive.stderr).toContain("the active site (status.activeSite) may not be removed from `spec.sites`");
+  });
+
+  it("fails over when the primary's mysqld is killed with SIGKILL again and again; the old primary rejoins read-only with every write", async () => {
+    const writer = await writerIP();
+    await query(writer, "INSERT INTO shop.orders VALUES (3, 'before the crash loop')");
+    for (const s of ["pdx", "sfo"]) {
+      const replica = await readyPod(ns, managedNames.pod("orders", s));
+      await waitFor(`row 3 on ${s}`, async () => (await query(replica.status?.podIP ?? "", "SELECT id FROM shop.orders WHERE id = 3").catch(() => [])).length === 1, 30_000, 250);
+    }
+    // A crash loop: the kubelet restarts the container at once the first time, then backs off;
+    // each time mysqld is back it is killed again, until the operator has promoted another site.
+    const iadPod = managedNames.pod("orders", "iad");
+    let kills = 0;
+    const g = await waitFor("failover away from iad", async () => {
+      const current = await group("orders");
+      if (current.status?.activeSite && current.status.activeSite !== "iad") return current;
+      const pids = await containerPids(ns, iadPod, "mysql", "mariadbd").catch(() => []);
+      for (const pid of pids) {
+        process.kill(pid, "SIGKILL");
+        kills++;
+      }
+      return undefined;
+    }, 90_000, 200);
+    expect(kills).toBeGreaterThan(0);
+    const primary = g.status?.activeSite ?? "";
+    expect(["pdx", "sfo"]).toContain(primary);
+    expect(g.status?.lastFailoverTarget).toBe(primary);
+    await waitFor("the labels on the new primary", async () => (await role(primary)) === "primary" && (await role("iad")) === "replica", 30_000, 250);
+    const through = await waitFor("the writer Service on the new primary", async () => {
+      const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
+      return row?.host === managedNames.pod("orders", primary) ? row : undefined;
+    }, 30_000, 250);
+    expect(through).toEqual({ host: managedNames.pod("orders", primary) });
+    await query(writer, "INSERT INTO shop.orders VALUES (4, 'after the crash loop')");
+    const iad = await readyPod(ns, iadPod, { timeoutMs: 120_000 });
+    const rows = await waitFor("iad back with every row", async () => {
+      const r = await query(iad.status?.podIP ?? "", "SELECT id FROM shop.orders ORDER BY id").catch(() => []);
+      return r.length === 4 ? r : undefined;
+    }, 90_000, 250);
+    expect(rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
+    expect(await query(iad.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
+    await waitFor("iad read-only in status", async () => site(await group("orders"), "iad")?.state === "read-only", 60_000, 250);
   });
 
   it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {

@@ -18,7 +18,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { CLEANUP_FINALIZER, METRICS, readOnlyTaintKey } from "../../shared/names.js";
-import { kubectl, run, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { type CommandResult, kubectl, mustKubectl, run, testKubeconfig } from "../support/kubectl.js";
 import { chartDir, helmBinary } from "../support/helm.js";
 import { OperatorProcess } from "../support/operator.js";
 import { asList } from "../support/fixtures.js";
@@ -62,12 +62,6 @@ interface PrometheusRuleSpec {
 async function ruleSpec(release: string, namespace: string): Promise<PrometheusRuleSpec> {
   const [rule] = objects(await template(release, namespace, ["prometheusRule.enabled=true"], ["templates/prometheusrule.yaml"]));
   return (rule as unknown as { spec: PrometheusRuleSpec }).spec;
-}
-
-async function mustKubectl(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input === undefined ? {} : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}:\n${r.stderr}`);
-  return r.stdout;
 }
 
 /** `kubectl apply --dry-run=server`: the API server runs admission and validation, stores nothing. */
@@ -548,7 +542,10 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["create", "poddisruptionbudgets.policy", "-n", groupNs],
       ["patch", "poddisruptionbudgets.policy", "-n", groupNs],
       ["patch", "pods", "-n", groupNs],
+      ["list", "pods", "-n", groupNs],
+      ["list", "statefulsets.apps", "-n", groupNs],
       ["list", "persistentvolumeclaims", "-n", groupNs],
+      ["patch", "persistentvolumeclaims", "-n", groupNs],
       ["delete", "persistentvolumeclaims", "-n", groupNs],
     ];
     const denied: string[][] = [
@@ -560,6 +557,8 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["create", "pods", "-n", groupNs],
       ["create", "pods", "-n", cluster.namespace],
       ["get", "pods", "-n", groupNs],
+      ["watch", "pods", "-n", groupNs],
+      ["get", "persistentvolumeclaims", "-n", groupNs],
       ["create", "deployments.apps", "-n", groupNs],
       ["get", "configmaps", "-n", groupNs],
       ["delete", "statefulsets.apps", "-n", groupNs],

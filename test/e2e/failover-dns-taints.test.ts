@@ -13,7 +13,7 @@ import { READ_ONLY_TAINT_EFFECT } from "../../shared/names.js";
 import { Kube, loadKubeConfig } from "../../shared/kube/client.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, readOnlyTaintKey } from "../../shared/names.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 import { kubeAt } from "../support/black-hole.js";
 import { asList } from "../support/fixtures.js";
 
@@ -24,12 +24,6 @@ const HOSTNAME = "orders-db.example.com";
 const TTL = 30;
 const LB = { iad: "10.0.0.1", pdx: "10.0.0.2", sfo: "2001:db8::1" } as const;
 const crdDir = fileURLToPath(new URL("../fixtures/crds", import.meta.url));
-
-async function mustKubectl(args: string[], input?: string): Promise<string> {
-  const result = await kubectl(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
-  return result.stdout;
-}
 
 async function installDnsEndpointCrd(): Promise<void> {
   await mustKubectl(["apply", "--server-side", "-f", crdDir]);

@@ -9,7 +9,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, Kube, apiStatus, loadKubeConfig } from "../../shared/kube/client.js";
 import { ANNOTATIONS, API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 import { kubeAt } from "../support/black-hole.js";
 
 const namespace = `kube-client-${randomBytes(4).toString("hex")}`;
@@ -28,12 +28,6 @@ function twoSiteExternal(name: string): object {
       ],
     },
   };
-}
-
-async function mustKubectl(args: string[], input?: string): Promise<string> {
-  const result = await kubectl(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
-  return result.stdout;
 }
 
 let kube: Kube;

@@ -53,6 +53,13 @@ export function kubectl(args: string[], opts: RunOptions = {}): Promise<CommandR
   return run("kubectl", args, { ...opts, env });
 }
 
+/** kubectl that must succeed: its stdout, or an error with its stderr. */
+export async function mustKubectl(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}:\n${r.stderr}`);
+  return r.stdout;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
     kubeconfig: string;

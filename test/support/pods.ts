@@ -1,3 +1,4 @@
+import { readdir, readFile } from "node:fs/promises";
 import { waitFor } from "../../scripts/env/ports.js";
 import { kubectl } from "./kubectl.js";
 
@@ -60,4 +61,22 @@ export async function finishedPod(ns: string, name: string, timeoutMs = 90_000):
   const logs = await kubectl(["logs", name, "-n", ns]);
   if (logs.code !== 0) throw new Error(`kubectl logs ${name}: ${logs.stderr}`);
   return { phase, logs: logs.stdout };
+}
+
+/**
+ * Host PIDs of the processes named `comm` in one container of a pod. The tests run on the node
+ * itself, so a process of a container is a process of this machine, found by the container's id
+ * in its cgroup path.
+ */
+export async function containerPids(ns: string, podName: string, container: string, comm: string): Promise<number[]> {
+  const pod = await getObject<{ status?: { containerStatuses?: { name: string; containerID?: string }[] } }>(["pod", podName, "-n", ns]);
+  const id = pod.status?.containerStatuses?.find((c) => c.name === container)?.containerID?.replace(/^[a-z]+:\/\//, "");
+  if (!id) throw new Error(`pod ${ns}/${podName} has no running container ${container}`);
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [cgroup, name] = await Promise.all([readFile(`/proc/${entry}/cgroup`, "utf8"), readFile(`/proc/${entry}/comm`, "utf8")]).catch(() => ["", ""]);
+    if (cgroup.includes(id) && name.trim() === comm) pids.push(Number(entry));
+  }
+  return pids;
 }

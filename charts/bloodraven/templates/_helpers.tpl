@@ -99,26 +99,28 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
   verbs: ["create", "get", "patch"]
 # Managed sites (those with spec.sites[].storage): each site's StatefulSet and Service, the group's
 # server options, writer and reader Services and PodDisruptionBudget, kept by server-side apply
-# (patch; create when an object does not exist yet).
+# (patch; create when an object does not exist yet). StatefulSets are listed by the group's label:
+# their claim template size is repeated on every apply (it cannot change).
 - apiGroups: [""]
   resources: ["configmaps", "services"]
   verbs: ["create", "patch"]
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
-  verbs: ["create", "patch"]
+  verbs: ["list", "create", "patch"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["create", "patch"]
-# Deleting a group: its managed sites' volumes (claims labelled with the group) are listed and
-# deleted before the finalizer comes off. Nothing else is done with claims.
+# The managed sites' volumes (claims labelled with the group): listed for their size and age,
+# merge-patched to a larger spec.sites[].storage.size, and deleted with the group before the
+# finalizer comes off. Never created (the StatefulSet controller does that).
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
-  verbs: ["list", "delete"]
-# The role label (shipstream.io/role) on the managed sites' pods, merge-patched; pods are never
-# read, created or deleted.
+  verbs: ["list", "patch", "delete"]
+# The managed sites' pods: listed by the group's label for their phase and readiness in status,
+# and the role label (shipstream.io/role) merge-patched. Never created or deleted.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["patch"]
+  verbs: ["list", "patch"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
 - apiGroups: ["externaldns.k8s.io"]

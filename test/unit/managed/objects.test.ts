@@ -1,7 +1,8 @@
 import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { withDefaults, type MysqlFailoverGroupSpec } from "../../../shared/api/index.js";
-import { managedNames, managedObjects, optionFile, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
+import { managedObjects, optionFile, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
+import { managedNames } from "../../../shared/managed/sites.js";
 
 const secret = { name: "orders-operator", passwordKey: "password" };
 
@@ -26,11 +27,11 @@ const byKind = <T>(objects: object[], kind: string) => objects.filter((o) => (o 
 
 describe("managed site objects", () => {
   it("are none for a group of external sites", () => {
-    expect(managedObjects(group({ sites: [{ name: "a", endpoint: { host: "a.db" } }, { name: "b", endpoint: { host: "b.db" } }] }), secret)).toEqual([]);
+    expect(managedObjects(group({ sites: [{ name: "a", endpoint: { host: "a.db" } }, { name: "b", endpoint: { host: "b.db" } }] }), secret, new Map())).toEqual([]);
   });
 
   it("name every object after the group and site, owned by the group", () => {
-    const objects = managedObjects(group({}), secret);
+    const objects = managedObjects(group({}), secret, new Map());
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
       "ConfigMap/mysql-orders-config",
       "Service/mysql-orders-iad",
@@ -53,7 +54,7 @@ describe("managed site objects", () => {
   });
 
   it("run one server per site on its own volume, its nodes, tolerating the group's read-only taint", () => {
-    const [iad, pdx] = byKind<V1StatefulSet>(managedObjects(group({ image: "mariadb:11.4" }), secret), "StatefulSet");
+    const [iad, pdx] = byKind<V1StatefulSet>(managedObjects(group({ image: "mariadb:11.4" }), secret, new Map()), "StatefulSet");
     expect(iad?.spec?.replicas).toBe(1);
     expect(iad?.spec?.serviceName).toBe("mysql-orders-iad");
     expect(iad?.spec?.updateStrategy).toEqual({ type: "OnDelete" });
@@ -81,11 +82,14 @@ describe("managed site objects", () => {
     ]);
     expect(iad?.spec?.volumeClaimTemplates?.[0]?.spec).toEqual({ accessModes: ["ReadWriteOnce"], storageClassName: "fast", resources: { requests: { storage: "10Gi" } } });
     expect(pdx?.spec?.volumeClaimTemplates?.[0]?.spec?.storageClassName).toBeUndefined();
+    // The template cannot change once the StatefulSet exists: a larger size goes to the claim.
+    const existing = managedObjects(group({}), secret, new Map([["iad", { templateSize: "5Gi" }]]));
+    expect(byKind<V1StatefulSet>(existing, "StatefulSet")[0]?.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests).toEqual({ storage: "5Gi" });
     expect(pdx?.spec?.template.spec?.containers[0]?.resources).toEqual({ limits: { cpu: "2", memory: "4Gi" }, requests: undefined });
   });
 
   it("give each site a stable address that also lists a server that is not Ready, and role Services", () => {
-    const services = byKind<V1Service>(managedObjects(group({}), secret), "Service");
+    const services = byKind<V1Service>(managedObjects(group({}), secret, new Map()), "Service");
     const iad = services.find((s) => s.metadata?.name === "mysql-orders-iad");
     expect(iad?.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true });
     expect(iad?.spec?.selector).toEqual({ "shipstream.io/failover-group": "orders", "app.kubernetes.io/managed-by": "bloodraven", "shipstream.io/site": "iad" });
@@ -94,7 +98,7 @@ describe("managed site objects", () => {
   });
 
   it("let a drain take at most one managed candidate at a time, and set no budget without one", () => {
-    const [budget] = byKind<V1PodDisruptionBudget>(managedObjects(group({}), secret), "PodDisruptionBudget");
+    const [budget] = byKind<V1PodDisruptionBudget>(managedObjects(group({}), secret, new Map()), "PodDisruptionBudget");
     expect(budget?.spec?.maxUnavailable).toBe(1);
     expect(budget?.spec?.selector?.matchExpressions).toEqual([{ key: "shipstream.io/site", operator: "In", values: ["iad", "pdx"] }]);
     const readersOnly = group({
@@ -104,7 +108,7 @@ describe("managed site objects", () => {
         { name: "r", role: "read-only", storage: { size: "1Gi" } },
       ],
     });
-    expect(byKind(managedObjects(readersOnly, secret), "PodDisruptionBudget")).toEqual([]);
+    expect(byKind(managedObjects(readersOnly, secret, new Map()), "PodDisruptionBudget")).toEqual([]);
   });
 
   it("start every server read-only with GTIDs and binary logs on, then spec.mysqlConf", () => {

@@ -1,0 +1,33 @@
+/** Which sites of a group are managed, and the names and labels of what the operator makes for them. */
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
+import { LABELS } from "../names.js";
+
+export const managedNames = {
+  site: (group: string, site: string) => `mysql-${group}-${site}`,
+  pod: (group: string, site: string) => `mysql-${group}-${site}-0`,
+  claim: (group: string, site: string) => `data-mysql-${group}-${site}-0`,
+  config: (group: string) => `mysql-${group}-config`,
+  writer: (group: string) => `mysql-${group}-primary`,
+  reader: (group: string) => `mysql-${group}-replicas`,
+  budget: (group: string) => `mysql-${group}`,
+};
+
+export function isManaged(site: DefaultedSiteSpec): boolean {
+  return site.storage !== undefined;
+}
+
+export function managedSites(spec: DefaultedMysqlFailoverGroupSpec): DefaultedSiteSpec[] {
+  return spec.sites.filter(isManaged);
+}
+
+export function selector(group: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { [LABELS.failoverGroup]: group, [LABELS.managedBy]: "bloodraven", ...extra };
+}
+
+/** Label selector of every object the operator made for the group's managed sites (claims and pods included). */
+export function managedSelector(group: string): string {
+  return Object.entries(selector(group))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
