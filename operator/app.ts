@@ -194,6 +194,7 @@ export class OperatorApp {
       applyObject: guarded((obj: ManagedObject) => this.kube.applyObject(obj)),
       listManaged: (namespace, group) => this.kube.listManaged(namespace, managedSelector(group)),
       resizeClaim: guarded(async (namespace: string, claim: string, size: string) => this.kube.resizeClaim(namespace, claim, size)),
+      restartPod: guarded(async (namespace: string, pod: string, uid: string, respectBudget: boolean) => this.kube.restartPod(namespace, pod, uid, respectBudget)),
       setFinalizers: guarded(async (namespace: string, name: string, finalizers: string[], resourceVersion: string) => {
         await this.kube.setFailoverGroupFinalizers(namespace, name, finalizers, resourceVersion);
       }),

@@ -13,7 +13,7 @@ import { EnvDir } from "./env/env-dir.js";
 import { MariaDbSites, TEST_USERS } from "./env/mariadb-sites.js";
 import { machineAddress, Node } from "./env/node.js";
 import { Partitions } from "./playground/partitions.js";
-import { installSample, SAMPLE } from "./playground/sample.js";
+import { installSample, MANAGED_EXAMPLE, SAMPLE } from "./playground/sample.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OPERATOR_NAMESPACE = "bloodraven-system";
@@ -78,6 +78,11 @@ async function main(): Promise<void> {
   console.log(`  kubectl get events --field-selector involvedObject.name=${SAMPLE.group}`);
   console.log(`  kubectl logs -n ${OPERATOR_NAMESPACE} -l app.kubernetes.io/instance=${SAMPLE.release} --prefix -f`);
   console.log(`  kubectl get lease -n ${OPERATOR_NAMESPACE}        # which pod leads`);
+  console.log(`\n  a managed group (the operator runs its servers on the node):`);
+  console.log(`  kubectl apply -f ${MANAGED_EXAMPLE.file}`);
+  console.log(`  kubectl get pods,pvc,svc -l shipstream.io/failover-group=${MANAGED_EXAMPLE.group}`);
+  console.log(`  kubectl bloodraven status ${MANAGED_EXAMPLE.group}`);
+  console.log(`  kubectl bloodraven failover ${MANAGED_EXAMPLE.group} pdx --wait`);
   console.log(`  curl -s http://<leader pod IP>:8082/status     (pod IPs: kubectl get pods -n ${OPERATOR_NAMESPACE} -o wide)`);
   console.log(`\n  MySQL: mariadb -h${address} -P<port> -u${TEST_USERS.operator.user} -p${TEST_USERS.operator.password}`);
   console.log(`  app account (fenced by read_only): -u${TEST_USERS.app.user} -p${TEST_USERS.app.password}\n`);

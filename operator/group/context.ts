@@ -49,6 +49,8 @@ export interface GroupDeps {
   listManaged(namespace: string, group: string): Promise<ManagedObjectLists>;
   /** Patches a managed site's claim to a larger size; the API refuses it unless the StorageClass allows expansion. */
   resizeClaim(namespace: string, claim: string, size: string): Promise<void>;
+  /** Evicts (respecting the PodDisruptionBudget) or deletes the managed site's pod of that uid, so it is made again. */
+  restartPod(namespace: string, pod: string, uid: string, respectBudget: boolean): Promise<void>;
   /** Points DNS and node taints at the primary; throws when that failed. */
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;

@@ -1,5 +1,5 @@
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { inventoryOf, type ManagedInventory } from "../../shared/managed/inventory.js";
+import { inventoryOf, isSettled, type ManagedInventory } from "../../shared/managed/inventory.js";
 import { managedObjects, sameServerIds } from "../../shared/managed/objects.js";
 import { managedSites } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
@@ -11,8 +11,9 @@ import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } 
  */
 export const MANAGED_RESYNC_MS = 60_000;
 /**
- * How often the StatefulSets, claims and pods are listed again: the pod state in status is at
- * most this old. Three list calls per group, so not every poll.
+ * How often the StatefulSets, claims and pods are listed again once every site is settled (bound,
+ * Ready, current): the pod state in status is at most this old. Three list calls per group, so
+ * not every poll; while a site starts or rolls, every cycle.
  */
 export const MANAGED_READ_MS = 10_000;
 
@@ -34,11 +35,12 @@ export class ManagedSitesReconciler implements Reconciler {
     const sites = managedSites(ctx.spec);
     if (sites.length === 0) return DONE;
     const generation = ctx.group.metadata.generation ?? 0;
-    if (this.inventory?.generation !== generation || Date.now() - this.inventory.at >= MANAGED_READ_MS) {
+    let inventory = this.inventory;
+    if (!inventory || inventory.generation !== generation || !isSettled(inventory.sites) || Date.now() - inventory.at >= MANAGED_READ_MS) {
       const lists = await ctx.deps.listManaged(ctx.namespace, ctx.name);
-      this.inventory = { generation, at: Date.now(), sites: inventoryOf(ctx.name, sites, lists) };
+      inventory = this.inventory = { generation, at: Date.now(), sites: inventoryOf(ctx.name, sites, lists) };
     }
-    cycle.managed = this.inventory.sites;
+    cycle.managed = inventory.sites;
     if (generation === this.appliedGeneration && Date.now() - this.appliedAt < MANAGED_RESYNC_MS) return DONE;
     const clashes = sameServerIds(ctx.spec);
     if (clashes.length > 0) return failed(`sites ${clashes.join(" and ")} would get the same server_id; rename one of them`);
@@ -47,7 +49,7 @@ export class ManagedSitesReconciler implements Reconciler {
     const objects = managedObjects(
       { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec },
       { name: operator.secretName, passwordKey: operator.passwordKey },
-      this.inventory.sites,
+      inventory.sites,
     );
     for (const obj of objects) await ctx.deps.applyObject(obj);
     this.appliedGeneration = generation;

@@ -2,6 +2,7 @@ import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../../shared/
 import type { Blocked } from "../../shared/failover/decide.js";
 import type { MaintenanceState } from "../../shared/maintenance.js";
 import type { ManagedInventory } from "../../shared/managed/inventory.js";
+import type { UpdateDecision } from "../../shared/managed/updates.js";
 import type { CycleResult, SitePoll } from "../../shared/topology/cycle.js";
 import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import type { TopologyStatus } from "../../shared/topology/status.js";
@@ -32,6 +33,8 @@ export interface GroupCycle {
   primary?: string;
   promoted?: { site: string; decidedAt: number };
   blocked?: Blocked;
+  /** updates: where rolling a new template onto the managed sites' pods stands. */
+  update?: UpdateDecision;
   /** followers: whether DNS and taints point at `primary`. */
   routing?: { site: string; error?: string };
 }

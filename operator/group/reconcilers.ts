@@ -11,6 +11,7 @@ import type { Reconciler } from "./reconciler.js";
 import { StatusReconciler } from "./report.js";
 import { SpecWarningsReconciler } from "./spec-warnings.js";
 import { StorageReconciler } from "./storage.js";
+import { UpdatesReconciler } from "./updates.js";
 
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
@@ -18,7 +19,7 @@ import { StorageReconciler } from "./storage.js";
  * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the sites, read
  * maintenance, step a switchover, give a new group of managed sites its first primary, run the
  * emergency/topology core (unless the switchover holds it), point DNS, taints and pod role labels
- * at the primary, report. A new concern is a new file and one line here.
+ * at the primary, roll a new template onto the managed sites' pods, report. A new concern is a new file and one line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
   const observe = new ObserveReconciler(ctx);
@@ -34,6 +35,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new BootstrapReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
     new FollowersReconciler(ctx),
+    new UpdatesReconciler(ctx),
     status,
   ];
   return { reconcilers, status };

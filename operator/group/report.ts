@@ -70,7 +70,7 @@ export class StatusReconciler implements Reconciler {
     const m = cycle.maintenance;
     const generation = this.ctx.group.metadata.generation ?? 0;
     const maintained = m ? withMaintenance(status, m.state, m.invalid, generation, cycle.now) : status;
-    return withManagedSites(maintained, this.ctx.spec.sites, cycle.managed, generation, cycle.now);
+    return withManagedSites(maintained, this.ctx.spec.sites, cycle.managed, cycle.update, generation, cycle.now);
   }
 
   private publish(status: TopologyStatus, cycle: GroupCycle, verdict = cycle.topology?.verdict.verdict ?? "Unknown"): void {

@@ -1,12 +1,16 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { installOperatorChart } from "../env/helm.js";
+import { READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../../shared/names.js";
 import { TEST_USERS, type MariaDbSites } from "../env/mariadb-sites.js";
 
 const run = promisify(execFile);
 
 /** The playground's sample group and the chart release that manages it. */
 export const SAMPLE = { group: "orders", release: "bloodraven" } as const;
+
+/** The managed group a user applies on the playground; its sites share the one node with the operator. */
+export const MANAGED_EXAMPLE = { group: "shop", file: "docs/examples/managed-group.yaml" } as const;
 
 /** The Secrets and the group: iad and pdx may be promoted, sfo only reads. */
 export function sampleObjects(sites: MariaDbSites, namespace: string): object[] {
@@ -38,7 +42,9 @@ export function sampleObjects(sites: MariaDbSites, namespace: string): object[] 
  */
 export async function installSample(opts: { kubeconfig: string; sites: MariaDbSites; operatorNamespace: string; groupNamespace: string }): Promise<void> {
   const env = { ...process.env, KUBECONFIG: opts.kubeconfig };
-  await installOperatorChart({ kubeconfig: opts.kubeconfig, namespace: opts.operatorNamespace, release: SAMPLE.release });
+  // The node always carries the example group's read-only taint (both its sites select the node): the operator must stay.
+  const toleration = [`key=${readOnlyTaintKey(MANAGED_EXAMPLE.group)}`, "operator=Exists", `effect=${READ_ONLY_TAINT_EFFECT}`].map((kv) => `tolerations[0].${kv}`);
+  await installOperatorChart({ kubeconfig: opts.kubeconfig, namespace: opts.operatorNamespace, release: SAMPLE.release, set: toleration });
   const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: sampleObjects(opts.sites, opts.groupNamespace) });
   const apply = run("kubectl", ["apply", "-f", "-"], { env, timeout: 60_000 });
   apply.child.stdin?.end(list);

@@ -58,6 +58,12 @@ export interface DecisionSite {
   lostSinceWritable?: boolean;
   /** Its applier (SQL) thread stopped on an error: promoting it would likely discard its relay log. */
   applierError?: boolean;
+  /**
+   * A managed site whose replication threads are both stopped without an error: its server
+   * restarted (managed servers start with skip_replica_start, so that a restarted server never
+   * follows a stale source on its own). Under a primary it holds nothing extra of, R5 repoints it.
+   */
+  replicationStopped?: boolean;
   /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
   receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
 }
@@ -492,6 +498,8 @@ function witnessesSayNo(sites: readonly DecisionSite[], authority: DecisionSite,
 
 /**
  * R5, under a confirmed primary P, for every other site that answers read-only:
+ * - a managed site configured to replicate from P whose threads are stopped without an error (its
+ *   server restarted) and whose transactions P holds: repoint it, which starts replication again;
  * - replicating from P: clear its recovery record, if any, once P holds everything it has. If it
  *   holds transactions P lacks, report them (ErrantTransactions, with the set and count) once two
  *   cycles in a row show the same set: a replica read a moment after P can look ahead of it
@@ -520,6 +528,10 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
     if (s === primary || !seenReadOnly(s)) continue;
     const rec = record.recovery[s.name];
     const answer = holds(primary, s);
+    if (s.replicatingFrom === primary.name && s.replicationStopped && answer === "yes") {
+      out.push({ kind: "repoint", site: s.name, source: primary.name, formerPrimary: rec !== undefined });
+      continue;
+    }
     if (s.replicatingFrom === primary.name) {
       if (answer === "yes" && rec !== undefined) out.push({ kind: "clearRecovery", site: s.name });
       const found = answer === "no" ? lacks(primary, s, base) : undefined;

@@ -4,7 +4,8 @@
  */
 import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroupStatus } from "../api/index.js";
 import type { SiteState } from "../names.js";
-import type { SiteAddress, ServerObservation } from "../topology/site-observation.js";
+import { isManaged } from "../managed/sites.js";
+import type { ReplicaState, SiteAddress, ServerObservation } from "../topology/site-observation.js";
 import type { DecisionSite, DurableRecord } from "./decide.js";
 import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "./record.js";
 import type { SiteContact } from "./witness.js";
@@ -76,6 +77,7 @@ export function decisionSites(view: SitesView): DecisionSite[] {
       ...(from ? { replicatingFrom: from } : {}),
       ...(o ? { origin: { serverId: o.serverId, ...(o.serverUuid ? { serverUuid: o.serverUuid } : {}) } } : {}),
       ...(o?.replica && o.replica.lastSqlErrno !== 0 ? { applierError: true } : {}),
+      ...(isManaged(site) && o?.replica && stoppedCleanly(o.replica) ? { replicationStopped: true } : {}),
       ...(contact?.lostSinceWritable ? { lostSinceWritable: true } : {}),
       ...(contact?.failingSince !== undefined ? { failingSince: new Date(contact.failingSince).toISOString() } : {}),
       ...(o?.replica && receiver
@@ -89,4 +91,9 @@ export function decisionSites(view: SitesView): DecisionSite[] {
         : {}),
     };
   });
+}
+
+/** Both replication threads stopped, neither on an error: a restart, not a failure to look into. */
+function stoppedCleanly(r: ReplicaState): boolean {
+  return !r.ioRunning && !r.ioConnecting && !r.sqlRunning && r.lastIoErrno === 0 && r.lastSqlErrno === 0;
 }

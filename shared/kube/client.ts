@@ -216,6 +216,21 @@ export class Kube {
     );
   }
 
+  /**
+   * Restarts a StatefulSet's pod (its controller makes it again from the current template). With
+   * `respectBudget` through the Eviction API, which the PodDisruptionBudget may refuse (429);
+   * otherwise a plain delete. Only the pod of that uid: a pod made since is left alone (409).
+   */
+  async restartPod(namespace: string, name: string, uid: string, respectBudget: boolean): Promise<void> {
+    const preconditions = { uid };
+    if (respectBudget) {
+      const body = { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, deleteOptions: { preconditions } };
+      await this.call(`evict pod ${namespace}/${name}`, (o) => this.core.createNamespacedPodEviction({ name, namespace, body }, o));
+      return;
+    }
+    await this.call(`delete pod ${namespace}/${name}`, (o) => this.core.deleteNamespacedPod({ name, namespace, body: { preconditions } }, o));
+  }
+
   getSecret(namespace: string, name: string): Promise<V1Secret> {
     return this.call(`get secret ${namespace}/${name}`, (options) => this.core.readNamespacedSecret({ namespace, name }, options));
   }

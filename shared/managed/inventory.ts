@@ -6,10 +6,13 @@
  */
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import type { DefaultedSiteSpec } from "../api/failover-group.js";
-import { managedNames } from "./sites.js";
+import { isManaged, managedNames } from "./sites.js";
 
 export interface SitePod {
   name: string;
+  uid: string;
+  /** The StatefulSet revision the pod was made from (label controller-revision-hash). */
+  revision?: string;
   /** The pod's phase, or `Terminating` once it is being deleted. */
   phase: string;
   /** The kubelet's Ready condition: mysqld accepts connections (the probes ask nothing more). */
@@ -31,6 +34,11 @@ export interface SiteClaim {
 export interface SiteInventory {
   /** Size in the StatefulSet's claim template: immutable once created, so every apply repeats it. */
   templateSize?: string;
+  /**
+   * The StatefulSet's current template revision (status.updateRevision), once its controller has
+   * seen the latest template (status.observedGeneration); undefined while it has not.
+   */
+  updateRevision?: string;
   claim?: SiteClaim;
   pod?: SitePod;
 }
@@ -49,15 +57,17 @@ export function inventoryOf(group: string, sites: readonly DefaultedSiteSpec[], 
   const claims = byName(lists.claims);
   const pods = byName(lists.pods);
   return new Map(
-    sites.map((site) => {
+    sites.filter(isManaged).map((site) => {
       const set = statefulSets.get(managedNames.site(group, site.name));
       const claim = claims.get(managedNames.claim(group, site.name));
       const pod = pods.get(managedNames.pod(group, site.name));
       const templateSize = set?.spec?.volumeClaimTemplates?.find((t) => t.metadata?.name === "data")?.spec?.resources?.requests?.storage;
+      const observed = set?.status?.observedGeneration !== undefined && set.status.observedGeneration === set.metadata?.generation;
       return [
         site.name,
         {
           ...(templateSize !== undefined ? { templateSize: String(templateSize) } : {}),
+          ...(observed && set?.status?.updateRevision ? { updateRevision: set.status.updateRevision } : {}),
           ...(claim ? { claim: siteClaim(claim) } : {}),
           ...(pod ? { pod: sitePod(pod) } : {}),
         },
@@ -77,11 +87,27 @@ function siteClaim(claim: V1PersistentVolumeClaim): SiteClaim {
 
 function sitePod(pod: V1Pod): SitePod {
   const mysql = pod.status?.containerStatuses?.find((c) => c.name === "mysql");
+  const revision = pod.metadata?.labels?.["controller-revision-hash"];
   return {
     name: pod.metadata?.name ?? "",
+    uid: pod.metadata?.uid ?? "",
+    ...(revision ? { revision } : {}),
     phase: pod.metadata?.deletionTimestamp ? "Terminating" : (pod.status?.phase ?? "Unknown"),
     ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
     restarts: mysql?.restartCount ?? 0,
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
   };
+}
+
+/** The site's pod runs an older template than its StatefulSet's (an image, resource or option change). */
+export function isOutdated(site: SiteInventory | undefined): boolean {
+  return site?.pod?.revision !== undefined && site.updateRevision !== undefined && site.pod.revision !== site.updateRevision;
+}
+
+/**
+ * Every managed site has a bound volume and a Ready pod of its StatefulSet's current template:
+ * nothing is starting or rolling, so the objects need not be listed again soon.
+ */
+export function isSettled(inventory: ManagedInventory): boolean {
+  return [...inventory.values()].every((s) => s.claim?.phase === "Bound" && s.pod?.ready === true && s.pod.phase === "Running" && s.updateRevision !== undefined && !isOutdated(s));
 }

@@ -16,6 +16,7 @@ export const TERMINATION_GRACE_SECONDS = 120;
 /** Where the site's option file is mounted; passed first on the command line, as mysqld requires. */
 export const OPTION_FILE = "/etc/bloodraven/my.cnf";
 export const DATA_DIR = "/var/lib/mysql";
+export const CONFIG_HASH_ANNOTATION = "bloodraven.shipstream.io/config-hash";
 
 export const MANAGED_ROLES = { primary: "primary", replica: "replica" } as const;
 
@@ -51,9 +52,14 @@ function metadata(group: ManagedGroup, name: string, site?: string) {
  * names hash alike are refused by sameServerIds() before anything is applied.
  */
 export function serverId(site: string): number {
+  return 1000 + (fnv1a(site) % (2 ** 32 - 1 - 1000));
+}
+
+/** 32-bit FNV-1a: stable across releases and platforms, which a server id and a template hash must be. */
+function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(site)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return 1000 + (hash % (2 ** 32 - 1 - 1000));
+  for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash;
 }
 
 /** Site names of the group that would get the same server_id; empty when all differ. */
@@ -145,7 +151,9 @@ export function statefulSet(
       // The operator decides when a server restarts (ordered updates); the controller never does on its own.
       updateStrategy: { type: "OnDelete" },
       template: {
-        metadata: { labels: podLabels },
+        // The option file is mounted from the ConfigMap, which a running pod does not reread: its
+        // hash in the template makes an option change a new revision, rolled like an image change.
+        metadata: { labels: podLabels, annotations: { [CONFIG_HASH_ANNOTATION]: fnv1a(optionFile(group.spec, site.name)).toString(16) } },
         spec: {
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           affinity: nodeAffinity(site),

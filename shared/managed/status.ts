@@ -7,12 +7,20 @@
 import type { DefaultedSiteSpec } from "../api/failover-group.js";
 import type { SiteStatus } from "../api/index.js";
 import { CONDITION_TYPES } from "../names.js";
-import { setCondition } from "../topology/conditions.js";
+import { setCondition, type ConditionUpdate } from "../topology/conditions.js";
 import type { TopologyStatus } from "../topology/status.js";
 import type { ManagedInventory, SiteInventory } from "./inventory.js";
 import { isManaged } from "./sites.js";
+import type { UpdateDecision } from "./updates.js";
 
-export function withManagedSites(status: TopologyStatus, sites: readonly DefaultedSiteSpec[], inventory: ManagedInventory | undefined, generation: number, now: string): TopologyStatus {
+export function withManagedSites(
+  status: TopologyStatus,
+  sites: readonly DefaultedSiteSpec[],
+  inventory: ManagedInventory | undefined,
+  update: UpdateDecision | undefined,
+  generation: number,
+  now: string,
+): TopologyStatus {
   const managed = sites.filter(isManaged).map((s) => s.name);
   if (managed.length === 0 || !inventory) return status;
   const withPods = status.sites.map((s): SiteStatus => {
@@ -26,11 +34,27 @@ export function withManagedSites(status: TopologyStatus, sites: readonly Default
     return why ? [`site ${name}: ${why}`] : [];
   });
   const base = { type: CONDITION_TYPES.bootstrapping, observedGeneration: generation };
-  const update =
+  const bootstrapping: ConditionUpdate =
     starting.length > 0
       ? { ...base, status: "True" as const, reason: "SitesStarting", message: starting.join("; ") }
       : { ...base, status: "False" as const, reason: "SitesStarted", message: "every managed site's server has answered on its current volume" };
-  return { ...status, sites: withPods, conditions: setCondition(status.conditions, update, now) };
+  const conditions = setCondition(status.conditions, bootstrapping, now);
+  return { ...status, sites: withPods, conditions: update ? setCondition(conditions, updatingCondition(update, generation), now) : conditions };
+}
+
+/** Updating: True while a new template is being rolled onto the managed sites' pods, with where it stands. */
+function updatingCondition(update: UpdateDecision, generation: number): ConditionUpdate {
+  const base = { type: CONDITION_TYPES.updating, observedGeneration: generation };
+  switch (update.kind) {
+    case "upToDate":
+      return { ...base, status: "False", reason: "UpToDate", message: "every managed site runs its StatefulSet's current template" };
+    case "restart":
+      return { ...base, status: "True", reason: "RestartingSites", message: update.message };
+    case "switchover":
+      return { ...base, status: "True", reason: "SwitchingOver", message: update.message };
+    case "wait":
+      return { ...base, status: "True", reason: update.reason, message: update.message };
+  }
 }
 
 /** Why the site is still starting, or undefined when its server answered since its volume was created. */

@@ -7,6 +7,7 @@
  * from it, and the role labels steer the writer Service to the primary.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
@@ -20,7 +21,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
 import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
-import { rootQuery } from "../support/mariadb-pod.js";
+import { podQuery, rootQuery } from "../support/mariadb-pod.js";
 import { containerPids, getObject, readyPod } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -313,6 +314,102 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(await query(iad.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
     await waitFor("iad read-only in status", async () => site(await group("orders"), "iad")?.state === "read-only", 60_000, 250);
   });
+
+  it("rolls an option change onto every pod under writes: replicas first, then one switchover; nothing lost, never two writable", async () => {
+    const all = ["iad", "pdx", "sfo"];
+    const writer = await writerIP();
+    // The ledger writes as an account without SUPER: root passes MariaDB's read_only, an application does not.
+    const app = { user: "ledger", password: `ledger-${suffix}` };
+    await query(writer, `CREATE USER IF NOT EXISTS '${app.user}'@'%' IDENTIFIED BY '${app.password}'`);
+    await query(writer, `GRANT SELECT, INSERT ON shop.* TO '${app.user}'@'%'`);
+    await query(writer, "CREATE TABLE shop.ledger (id INT PRIMARY KEY)");
+    const before = await group("orders");
+    const firstPrimary = before.status?.activeSite ?? "";
+
+    const podIPs = new Map<string, string>();
+    const refreshIPs = async () => {
+      const pods = await getObject<{ items: { metadata: { labels: Record<string, string> }; status: { podIP?: string } }[] }>(["pods", "-n", ns, "-l", "shipstream.io/failover-group=orders"]);
+      for (const p of pods.items) if (p.status.podIP) podIPs.set(p.metadata.labels["shipstream.io/site"] ?? "", p.status.podIP);
+    };
+    await refreshIPs();
+    const deadline = Date.now() + 300_000;
+    let stop = false;
+    const acked: number[] = [];
+    const attempts: boolean[] = [];
+    const writing = (async () => {
+      for (let id = 1; !stop && Date.now() < deadline; id++) {
+        const ok = await podQuery(writer, app, `INSERT INTO shop.ledger VALUES (${id})`).then(() => true, () => false);
+        if (ok) acked.push(id);
+        attempts.push(ok);
+        await sleep(20);
+      }
+    })();
+    let maxWritable = 0;
+    let samples = 0;
+    const sampling = (async () => {
+      for (let i = 0; !stop && Date.now() < deadline; i++) {
+        if (i % 10 === 0) await refreshIPs().catch(() => undefined);
+        const writable = await Promise.all(
+          all.map(async (s) => {
+            const ip = podIPs.get(s);
+            const [row] = ip ? await podQuery(ip, app, "SELECT @@read_only AS ro").catch(() => []) : [];
+            return row?.ro === 0;
+          }),
+        );
+        maxWritable = Math.max(maxWritable, writable.filter(Boolean).length);
+        samples++;
+        await sleep(50);
+      }
+    })();
+
+    try {
+      await sleep(2_000);
+      await mustKubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { mysqlConf: { max_connections: "78" } } })]);
+      await waitFor("Updating True", async () => condition(await group("orders"), "Updating")?.status === "True", 60_000, 250);
+      let last = "";
+      const done = await waitFor("every pod on the new template and Updating False", async () => {
+        const g = await group("orders");
+        const updating = condition(g, "Updating");
+        last = `Updating ${updating?.status} ${updating?.reason}: ${updating?.message}; active ${g.status?.activeSite}; planned ${JSON.stringify(g.status?.plannedFailover)}`;
+        if (updating?.reason !== "UpToDate" || !g.status?.activeSite) return undefined;
+        for (const s of all) {
+          const ip = podIPs.get(s);
+          const [row] = ip ? await query(ip, "SELECT @@max_connections AS m").catch(() => []) : [];
+          if (row?.m !== 78) return undefined;
+        }
+        return g;
+      }, 240_000, 1_000).catch(async (err: unknown) => {
+        const logs = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=400"]);
+        const lines = logs.stdout.split("\n").filter((l) => /update|planned|switchover|reconcile failed/i.test(l));
+        throw new Error(`${String(err)}\nlast: ${last}\noperator:\n${lines.slice(-60).join("\n")}`);
+      });
+      await sleep(2_000);
+      stop = true;
+      await Promise.all([writing, sampling]);
+
+      const primary = done.status?.activeSite ?? "";
+      expect(primary).not.toBe(firstPrimary);
+      expect(done.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: primary, source: firstPrimary, transactionsLost: 0 });
+      const events = await groupEvents(ns, "orders");
+      const restarted = events.filter((e) => e.reason === "UpdateRestartingSite").map((e) => /^site (\S+):/.exec(e.message)?.[1]);
+      expect(restarted.sort()).toEqual([...all].sort());
+      expect(events.filter((e) => e.reason === "UpdateSwitchoverRequested")).toHaveLength(1);
+      expect(events.some((e) => e.reason === "UpdateCompleted")).toBe(true);
+      expect(events.filter((e) => e.reason === "UpdateBlocked")).toEqual([]);
+
+      // Every acknowledged write is on the new primary; writes stopped in one window at most, the switchover's.
+      const stored = new Set((await query(podIPs.get(primary) ?? "", "SELECT id FROM shop.ledger")).map((r) => r.id as number));
+      expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+      const windows = attempts.filter((ok, i) => !ok && (i === 0 || attempts[i - 1])).length;
+      expect(windows).toBeLessThanOrEqual(1);
+      expect(acked.length).toBeGreaterThan(100);
+      expect(samples).toBeGreaterThan(100);
+      expect(maxWritable).toBe(1);
+    } finally {
+      stop = true;
+      await Promise.all([writing, sampling]);
+    }
+  }, 330_000);
 
   it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {
     const group = await getObject<{ metadata: { finalizers?: string[] } }>(["mfg", "orders", "-n", ns]);

@@ -5,15 +5,20 @@
  * it unreachable) until `heal`.
  */
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { Partitions } from "../../scripts/playground/partitions.js";
-import { installSample, SAMPLE } from "../../scripts/playground/sample.js";
+import { installSample, MANAGED_EXAMPLE, SAMPLE } from "../../scripts/playground/sample.js";
+import { NODE_NAME } from "../../scripts/env/node.js";
+import { managedNames } from "../../shared/managed/sites.js";
+import { readOnlyTaintKey } from "../../shared/names.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 
 const suffix = randomBytes(3).toString("hex");
 const operatorNamespace = `playground-system-${suffix}`;
@@ -34,6 +39,9 @@ describe("the playground's setup on a real node", () => {
   });
 
   afterAll(async () => {
+    await kubectl(["delete", "mfg", MANAGED_EXAMPLE.group, "-n", groupNamespace, "--ignore-not-found", "--wait=false"]);
+    // The tier's one node: a taint left by a failed run here would keep every later pod off it.
+    await kubectl(["taint", "nodes", NODE_NAME, `${readOnlyTaintKey(MANAGED_EXAMPLE.group)}-`]);
     partitions?.healAll(sites);
     env?.remove();
     await helm(["uninstall", SAMPLE.release, "--namespace", operatorNamespace, "--wait"]);
@@ -50,6 +58,33 @@ describe("the playground's setup on a real node", () => {
     expect(status.stdout).toContain("iad");
     expect(status.stdout).toContain("pdx");
     expect(status.stdout).toContain("sfo");
+  });
+
+  it(`runs ${MANAGED_EXAMPLE.file} as documented: pods, volumes and Services, a healthy status, a switchover`, async () => {
+    const file = fileURLToPath(new URL(`../../${MANAGED_EXAMPLE.file}`, import.meta.url));
+    await mustKubectl(["apply", "-n", groupNamespace, "-f", file]);
+    const shop = MANAGED_EXAMPLE.group;
+    const ready = (g: MysqlFailoverGroup) => g.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+    await waitFor("the managed group Ready with iad active", async () => {
+      const g = await group(shop);
+      return g.status?.activeSite === "iad" && ready(g);
+    }, 180_000, 500);
+    const objects = await mustKubectl(["get", "pods,pvc,svc", "-n", groupNamespace, "-l", `shipstream.io/failover-group=${shop}`, "-o", "name"]);
+    expect(objects.trim().split("\n").sort()).toEqual(
+      [
+        ...["iad", "pdx"].flatMap((s) => [`pod/${managedNames.pod(shop, s)}`, `persistentvolumeclaim/${managedNames.claim(shop, s)}`, `service/${managedNames.site(shop, s)}`]),
+        `service/${managedNames.writer(shop)}`,
+        `service/${managedNames.reader(shop)}`,
+      ].sort(),
+    );
+    const status = await kubectl(["bloodraven", "status", shop, "-n", groupNamespace]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/Ready:\s+True \(Healthy\)/);
+    const failover = await kubectl(["bloodraven", "failover", shop, "pdx", "-n", groupNamespace, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });
+    expect(failover.code, `${failover.stdout}\n${failover.stderr}`).toBe(0);
+    expect((await group(shop)).status?.activeSite).toBe("pdx");
+    const deleted = await kubectl(["delete", "-n", groupNamespace, "-f", file, "--wait=true", "--timeout=90s"]);
+    expect(deleted.code, deleted.stderr).toBe(0);
   });
 
   it("`partition` cuts the operator's pods off a server until `heal`", async () => {

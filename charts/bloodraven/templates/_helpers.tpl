@@ -116,11 +116,16 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["list", "patch", "delete"]
-# The managed sites' pods: listed by the group's label for their phase and readiness in status,
-# and the role label (shipstream.io/role) merge-patched. Never created or deleted.
+# The managed sites' pods: listed by the group's label for their phase, readiness and template
+# revision, the role label (shipstream.io/role) merge-patched, and restarted onto a new template
+# by an update: evicted (the PodDisruptionBudget decides) with OrderedUpdate, deleted with
+# Recreate. Never created (the StatefulSet controller does that).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "patch"]
+  verbs: ["list", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["pods/eviction"]
+  verbs: ["create"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
 - apiGroups: ["externaldns.k8s.io"]

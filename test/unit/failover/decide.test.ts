@@ -490,6 +490,14 @@ describe("returning old primary and recovery (upstream §5.7 history tier, §5.8
     expect(d.actions).toEqual([]);
   });
 
+  it("a managed replica of the primary whose server restarted (replication stopped cleanly) is repointed, which starts it", () => {
+    const restarted = { ...site("iad", "read-only", { from: "pdx", gtid: `${IAD}:1-10` }), replicationStopped: true };
+    expect(run([restarted, site("pdx", "writable", { gtid: `${IAD}:1-12` })], history).actions).toEqual([{ kind: "repoint", site: "iad", source: "pdx", formerPrimary: false }]);
+    // Holding transactions the primary lacks: never restarted onto it.
+    const ahead = { ...site("iad", "read-only", { from: "pdx", gtid: `${IAD}:1-13` }), replicationStopped: true };
+    expect(run([ahead, site("pdx", "writable", { gtid: `${IAD}:1-12` })], history).actions.filter((a) => a.kind === "repoint")).toEqual([]);
+  });
+
   it("a replica replicating from the primary but not held is left alone (no false errant report)", () => {
     const d = run([site("iad", "read-only", { from: "pdx", gtid: `${IAD}:1-13` }), site("pdx", "writable", { gtid: `${IAD}:1-12` })], history);
     expect(d.actions).toEqual([]);

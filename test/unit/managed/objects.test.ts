@@ -111,6 +111,17 @@ describe("managed site objects", () => {
     expect(byKind(managedObjects(readersOnly, secret, new Map()), "PodDisruptionBudget")).toEqual([]);
   });
 
+  it("make an option change a new pod template, so that an update rolls it", () => {
+    const hash = (spec: Partial<MysqlFailoverGroupSpec>) =>
+      byKind<V1StatefulSet>(managedObjects(group(spec), secret, new Map()), "StatefulSet").map((s) => s.spec?.template.metadata?.annotations?.["bloodraven.shipstream.io/config-hash"]);
+    const before = hash({});
+    expect(before.every((h) => /^[0-9a-f]+$/.test(h ?? ""))).toBe(true);
+    expect(hash({})).toEqual(before);
+    const after = hash({ mysqlConf: { max_connections: "500" } });
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]);
+  });
+
   it("start every server read-only with GTIDs and binary logs on, then spec.mysqlConf", () => {
     const text = optionFile(group({ mysqlConf: { max_connections: "500", innodb_buffer_pool_size: "1G" } }).spec, "iad");
     expect(text).toContain(`server_id = ${serverId("iad")}`);

@@ -1,7 +1,7 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { withDefaults } from "../../../shared/api/index.js";
-import { inventoryOf } from "../../../shared/managed/inventory.js";
+import { inventoryOf, isOutdated, isSettled } from "../../../shared/managed/inventory.js";
 import { withManagedSites } from "../../../shared/managed/status.js";
 import type { TopologyStatus } from "../../../shared/topology/status.js";
 
@@ -20,7 +20,7 @@ const claim = (site: string, phase = "Bound"): V1PersistentVolumeClaim => ({
   status: { phase },
 });
 const pod = (site: string, ready: boolean, extra: Partial<V1Pod["metadata"]> = {}): V1Pod => ({
-  metadata: { name: `mysql-orders-${site}-0`, ...extra },
+  metadata: { name: `mysql-orders-${site}-0`, uid: `uid-${site}`, labels: { "controller-revision-hash": "rev-1" }, ...extra },
   spec: { nodeName: "node-a", containers: [] },
   status: {
     phase: "Running",
@@ -28,9 +28,10 @@ const pod = (site: string, ready: boolean, extra: Partial<V1Pod["metadata"]> = {
     containerStatuses: [{ name: "mysql", restartCount: 2, ready, image: "mariadb:10.11", imageID: "" }],
   },
 });
-const statefulSet = (site: string, size: string): V1StatefulSet => ({
-  metadata: { name: `mysql-orders-${site}` },
+const statefulSet = (site: string, size: string, revision = "rev-1", observed = true): V1StatefulSet => ({
+  metadata: { name: `mysql-orders-${site}`, generation: 2 },
   spec: { selector: {}, serviceName: "", template: {}, volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { resources: { requests: { storage: size } } } }] },
+  status: { replicas: 1, observedGeneration: observed ? 2 : 1, updateRevision: revision },
 });
 const topology = (lastSeen: Record<string, string | undefined>): TopologyStatus => ({
   observedGeneration: 1,
@@ -50,15 +51,35 @@ describe("managed sites in status", () => {
     });
     expect(inventory.get("iad")).toEqual({
       templateSize: "512Mi",
+      updateRevision: "rev-1",
       claim: { name: "data-mysql-orders-iad-0", size: "1Gi", phase: "Bound", createdAt: created },
-      pod: { name: "mysql-orders-iad-0", phase: "Running", ready: true, restarts: 2, node: "node-a" },
+      pod: { name: "mysql-orders-iad-0", uid: "uid-iad", revision: "rev-1", phase: "Running", ready: true, restarts: 2, node: "node-a" },
     });
-    expect(inventory.get("pdx")).toEqual({ pod: { name: "mysql-orders-pdx-0", phase: "Terminating", ready: false, restarts: 2, node: "node-a" } });
+    expect(inventory.get("pdx")).toEqual({ pod: { name: "mysql-orders-pdx-0", uid: "uid-pdx", revision: "rev-1", phase: "Terminating", ready: false, restarts: 2, node: "node-a" } });
+  });
+
+  it("knows a pod of an older template, and a group with nothing starting or rolling", () => {
+    const lists = (revision: string, observed = true) => ({
+      statefulSets: [statefulSet("iad", "1Gi", revision, observed), statefulSet("pdx", "1Gi")],
+      claims: [claim("iad"), claim("pdx")],
+      pods: [pod("iad", true), pod("pdx", true)],
+    });
+    const current = inventoryOf("orders", spec.sites, lists("rev-1"));
+    expect(isOutdated(current.get("iad"))).toBe(false);
+    expect(isSettled(current)).toBe(true);
+    const rolled = inventoryOf("orders", spec.sites, lists("rev-2"));
+    expect(isOutdated(rolled.get("iad"))).toBe(true);
+    expect(isSettled(rolled)).toBe(false);
+    // A StatefulSet whose controller has not seen its latest template yet says nothing about its revision.
+    const unseen = inventoryOf("orders", spec.sites, lists("rev-2", false));
+    expect(isOutdated(unseen.get("iad"))).toBe(false);
+    expect(isSettled(unseen)).toBe(false);
+    expect(isSettled(inventoryOf("orders", spec.sites, { ...lists("rev-1"), pods: [pod("iad", true)] }))).toBe(false);
   });
 
   it("puts the pod beside each managed site, Bootstrapping True until each server answered on its current volume", () => {
     const inventory = inventoryOf("orders", spec.sites, { statefulSets: [], claims: [claim("iad"), claim("pdx", "Pending")], pods: [pod("iad", false)] });
-    const status = withManagedSites(topology({}), spec.sites, inventory, 3, now);
+    const status = withManagedSites(topology({}), spec.sites, inventory, undefined, 3, now);
     expect(status.sites.map((s) => s.pod?.phase)).toEqual(["Running", undefined, undefined]);
     expect(status.conditions).toEqual([
       {
@@ -75,15 +96,15 @@ describe("managed sites in status", () => {
   it("is False once every managed server was polled after its volume was created; a volume made again starts over", () => {
     const seen = "2026-12-03T10:01:00.000Z";
     const inventory = inventoryOf("orders", spec.sites, { statefulSets: [], claims: [claim("iad"), claim("pdx")], pods: [pod("iad", true), pod("pdx", true)] });
-    const started = withManagedSites(topology({ iad: seen, pdx: seen }), spec.sites, inventory, 3, now);
+    const started = withManagedSites(topology({ iad: seen, pdx: seen }), spec.sites, inventory, undefined, 3, now);
     expect(started.conditions[0]).toMatchObject({ status: "False", reason: "SitesStarted" });
-    const before = withManagedSites(topology({ iad: seen, pdx: "2026-12-03T09:00:00.000Z" }), spec.sites, inventory, 3, now);
+    const before = withManagedSites(topology({ iad: seen, pdx: "2026-12-03T09:00:00.000Z" }), spec.sites, inventory, undefined, 3, now);
     expect(before.conditions[0]).toMatchObject({ status: "True", message: "site pdx: its server has not answered a poll yet" });
   });
 
   it("leaves a group without managed sites as it is", () => {
     const external = withDefaults({ secretName: "s", sites: [{ name: "a", endpoint: { host: "a" } }, { name: "b", endpoint: { host: "b" } }] });
     const status = topology({});
-    expect(withManagedSites(status, external.sites, new Map(), 1, now)).toBe(status);
+    expect(withManagedSites(status, external.sites, new Map(), undefined, 1, now)).toBe(status);
   });
 });
