@@ -2,18 +2,16 @@ import { DEFAULTS, type MysqlFailoverGroupSpec } from "./failover-group.js";
 
 /**
  * Spec fields the operator accepts but does not act on: those that describe managed sites when
- * the group has none (`image`, `mysqlConf`); the sidecar (the per-site agent does not exist yet);
- * the update strategy (a managed site's StatefulSet changes reach its pod only when the pod is
- * recreated: ordered updates are not implemented); and the session drain of a fenced former
- * primary. Named only when set to something other than their default (the API server writes the
- * defaults into every object).
+ * the group has none (`image`, `mysqlConf`, `updateStrategy`); the sidecar (the per-site agent
+ * does not exist yet); and the session drain of a fenced former primary. Named only when set to
+ * something other than their default (the API server writes the defaults into every object).
  */
 export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
   const managed = (spec.sites ?? []).some((s) => s.storage !== undefined);
   const fields: { key: keyof MysqlFailoverGroupSpec; byDefault: unknown; ignored: boolean }[] = [
     { key: "image", byDefault: DEFAULTS.image, ignored: !managed },
     { key: "sidecarImage", byDefault: undefined, ignored: true },
-    { key: "updateStrategy", byDefault: DEFAULTS.updateStrategy, ignored: true },
+    { key: "updateStrategy", byDefault: DEFAULTS.updateStrategy, ignored: !managed },
     { key: "mysqlConf", byDefault: undefined, ignored: !managed },
     { key: "connectionDrainTimeout", byDefault: DEFAULTS.connectionDrainTimeout, ignored: true },
   ];
