@@ -220,6 +220,14 @@ function divergentCount(site: SiteStatus): string {
   }
 }
 
+/** `Ready`, or the phase of a pod that is not; restarts when there were any; `-` for no pod (an external site). */
+function podText(site: SiteStatus | undefined): string {
+  const pod = site?.pod;
+  if (!pod) return "-";
+  const state = pod.ready ? "Ready" : pod.phase === "Running" ? "Running, not Ready" : pod.phase;
+  return pod.restarts > 0 ? `${state} (${pod.restarts} restart${pod.restarts === 1 ? "" : "s"})` : state;
+}
+
 /** The report for one group, as printed by `status <group>` (-o table / wide). */
 export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): string {
   const { now, c } = opts;
@@ -247,7 +255,9 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
   const reported = new Map((status?.sites ?? []).map((s) => [s.name, s]));
   const specSites = g.spec?.sites ?? [];
   const names = [...specSites.map((s) => s.name), ...[...reported.keys()].filter((n) => !specSites.some((s) => s.name === n))];
-  const headers = ["NAME", "ROLE", "STATE", "REPL", "LAG", "RECOVERY", "LAST-SEEN", ...(opts.wide ? ["ENDPOINT", "SOURCE"] : [])];
+  // Managed sites: the pod beside the server's state, for the moments they disagree (starting, rolling).
+  const pods = specSites.some((x) => x.storage !== undefined) || [...reported.values()].some((s) => s.pod);
+  const headers = ["NAME", "ROLE", "STATE", ...(pods ? ["POD"] : []), "REPL", "LAG", "RECOVERY", "LAST-SEEN", ...(opts.wide ? ["ENDPOINT", "SOURCE"] : [])];
   const rows = names.map((site) => {
     const s = reported.get(site);
     const role = specSites.find((x) => x.name === site)?.role ?? (specSites.some((x) => x.name === site) ? DEFAULTS.site.role : "-");
@@ -255,6 +265,7 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
       site,
       role,
       stateText(s?.state, c),
+      ...(pods ? [podText(s)] : []),
       replText(s),
       formatLag(s?.secondsBehindSource),
       s?.recoveryState || "-",

@@ -9,6 +9,9 @@
  *   write_window     the longest gap between two acknowledged writes of a client that writes
  *                    through the writer Service every 10 ms during the switchover (fence, lag
  *                    wait, promotion, role labels, kube-proxy)
+ *   ordered_update   a spec.mysqlConf change -> Updating back to UpToDate: all three pods
+ *                    restarted on the new template, replicas first, then a switchover back to iad
+ *   update_write_window  the longest gap between two acknowledged writes during that update
  * then deletes the group (cleanup measured as `delete`).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -30,13 +33,46 @@ const GROUP = "shop";
 const APP = { user: "app", password: "bench-app" };
 
 interface Group {
-  status?: { activeSite?: string; conditions?: { type: string; status: string }[] };
+  status?: { activeSite?: string; conditions?: { type: string; status: string; reason?: string }[] };
 }
 interface Pod {
   status?: { conditions?: { type: string; status: string }[] };
 }
 interface Service {
   spec: { clusterIP: string };
+}
+
+/**
+ * Writes through the writer Service every 10 ms as the application account until stopped; the
+ * result is the longest gap between two acknowledged writes.
+ */
+function writeLoad(writer: string): { lastWrite: () => number; stop: () => Promise<number> } {
+  let writing = true;
+  let last = performance.now();
+  let longestGap = 0;
+  const load = (async () => {
+    // Bounded: a benchmark round never writes for more than ten minutes.
+    const deadline = performance.now() + 600_000;
+    while (writing && performance.now() < deadline) {
+      try {
+        await podQuery(writer, APP, "INSERT INTO bench.writes VALUES ()");
+        const now = performance.now();
+        longestGap = Math.max(longestGap, now - last);
+        last = now;
+      } catch {
+        // Refused (fenced) or not routed yet: the gap grows until a write lands.
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    lastWrite: () => last,
+    stop: async () => {
+      writing = false;
+      await load;
+      return longestGap;
+    },
+  };
 }
 
 async function round(plane: ControlPlane, ns: string): Promise<Record<string, number>> {
@@ -84,22 +120,7 @@ async function round(plane: ControlPlane, ns: string): Promise<Record<string, nu
   ]) {
     await rootQuery(writer, PASSWORD, sql);
   }
-  let writing = true;
-  let last = performance.now();
-  let longestGap = 0;
-  const load = (async () => {
-    while (writing) {
-      try {
-        await podQuery(writer, APP, "INSERT INTO bench.writes VALUES ()");
-        const now = performance.now();
-        longestGap = Math.max(longestGap, now - last);
-        last = now;
-      } catch {
-        // Refused (fenced) or not routed yet: the gap grows until a write lands.
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
+  const switchLoad = writeLoad(writer);
   await new Promise((r) => setTimeout(r, 500));
   const tSwitch = performance.now();
   // kubectl takes no flags before a plugin's name: the kubeconfig goes by environment.
@@ -112,9 +133,21 @@ async function round(plane: ControlPlane, ns: string): Promise<Record<string, nu
   const tSwitched = performance.now();
   if (code !== 0) throw new Error(`kubectl bloodraven failover exited ${code}`);
   // Writes keep landing on pdx once the writer Service follows the label.
-  await waitFor("a write after the switchover", async () => last > tSwitched, 30_000, 20);
-  writing = false;
-  await load;
+  await waitFor("a write after the switchover", async () => switchLoad.lastWrite() > tSwitched, 30_000, 20);
+  const switchWindow = await switchLoad.stop();
+
+  // An option change: every pod restarts on the new template, replicas first, then a switchover.
+  const groupPath = `/apis/shipstream.io/v1alpha1/namespaces/${ns}/mysqlfailovergroups/${GROUP}`;
+  const updating = async () => (await plane.getObject<Group>(groupPath))?.status?.conditions?.find((c) => c.type === "Updating");
+  const updateLoad = writeLoad(writer);
+  await new Promise((r) => setTimeout(r, 500));
+  const tUpdate = performance.now();
+  kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { mysqlConf: { max_connections: "200" } } })]);
+  await waitFor("the update under way", async () => (await updating())?.status === "True", 60_000, 50);
+  await waitFor("the update done", async () => (await updating())?.reason === "UpToDate", 300_000, 50);
+  const tUpdated = performance.now();
+  await waitFor("a write after the update", async () => updateLoad.lastWrite() > tUpdated, 30_000, 20);
+  const updateWindow = await updateLoad.stop();
 
   const tDelete = performance.now();
   kubectl(["delete", "mfg", GROUP, "-n", ns, "--wait=true", "--timeout=120s"]);
@@ -124,7 +157,9 @@ async function round(plane: ControlPlane, ns: string): Promise<Record<string, nu
     to_pods_ready: tPods - t0,
     to_group_ready: tGroup - t0,
     switchover: tSwitched - tSwitch,
-    write_window: longestGap,
+    write_window: switchWindow,
+    ordered_update: tUpdated - tUpdate,
+    update_write_window: updateWindow,
     delete: tDeleted - tDelete,
   };
 }

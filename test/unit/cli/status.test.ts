@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../../shared/api/index.js";
 import { ANNOTATIONS } from "../../../shared/names.js";
-import { cooldownRemainingMs, effectiveLastFailover } from "../../../cli/commands/status.js";
+import { Chalk } from "chalk";
+import { cooldownRemainingMs, effectiveLastFailover, renderGroupDetail } from "../../../cli/commands/status.js";
 
 const NOW = Date.parse("2026-11-22T03:00:00Z");
 
@@ -34,5 +35,36 @@ describe("the last failover and the cooldown, as the operator counts them", () =
   it("an unreadable annotation never wins over a readable status time", () => {
     const g = group({ lastFailover: "2026-11-22T02:58:00Z", lastFailoverTarget: "pdx" }, { [ANNOTATIONS.lastFailover]: "soon", [ANNOTATIONS.lastFailoverTarget]: "iad" });
     expect(effectiveLastFailover(g)).toEqual({ at: "2026-11-22T02:58:00Z", target: "pdx" });
+  });
+});
+
+describe("the sites of a group with managed sites", () => {
+  it("show each pod beside the server's state; external sites have none", () => {
+    const g: MysqlFailoverGroup = {
+      ...group({
+        activeSite: "iad",
+        sites: [
+          { name: "iad", state: "writable", pod: { name: "mysql-orders-iad-0", phase: "Running", ready: true, restarts: 0 } },
+          { name: "pdx", state: "unreachable", pod: { name: "mysql-orders-pdx-0", phase: "Running", ready: false, restarts: 3 } },
+          { name: "sfo", state: "unknown", pod: { name: "mysql-orders-sfo-0", phase: "Pending", ready: false, restarts: 0 } },
+          { name: "ext", state: "read-only" },
+        ],
+      }),
+    };
+    g.spec.sites = [
+      { name: "iad", storage: { size: "1Gi" } },
+      { name: "pdx", storage: { size: "1Gi" } },
+      { name: "sfo", storage: { size: "1Gi" } },
+      { name: "ext", role: "read-only", endpoint: { host: "ext.db" } },
+    ];
+    const text = renderGroupDetail(g, { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    const sites = text.slice(text.indexOf("Sites:")).split("\n").slice(1, 6).map((l) => l.trim().split(/\s{2,}/).slice(0, 4));
+    expect(sites).toEqual([
+      ["NAME", "ROLE", "STATE", "POD"],
+      ["iad", "primary-candidate", "writable", "Ready"],
+      ["pdx", "primary-candidate", "unreachable", "Running, not Ready (3 restarts)"],
+      ["sfo", "primary-candidate", "unknown", "Pending"],
+      ["ext", "read-only", "read-only", "-"],
+    ]);
   });
 });
