@@ -120,6 +120,7 @@ export const EVENT_REASONS = {
   updateSwitchoverRequested: "UpdateSwitchoverRequested",
   updateBlocked: "UpdateBlocked",
   updateCompleted: "UpdateCompleted",
+  credentialReconcileFailed: "CredentialReconcileFailed",
   failoverActionFailed: "FailoverActionFailed",
   failoverBlocked: "FailoverBlocked",
   dnsUpdateFailed: "DnsUpdateFailed",

@@ -11,6 +11,7 @@ import type { StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
 import type { ManagedObject } from "../../shared/managed/objects.js";
 import type { Logger } from "../log.js";
+import type { ReplicationSource } from "../mysql/flavor.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
 import { CredentialsError, resolveCredentials, type GroupCredentials, type MysqlAccount, type SecretReader } from "./credentials.js";
 import type { GroupMetrics } from "./metrics.js";
@@ -138,6 +139,13 @@ export class GroupContext {
     const spec = this.spec.sites.find((s) => s.name === site);
     if (!spec) throw new Error(`no site ${site} in the spec`);
     return siteAddress(this.name, this.namespace, spec);
+  }
+
+  /** Where and as whom a replica of `site` connects: the replication account of the Secret. */
+  replicationSource(site: string): ReplicationSource {
+    const account = this.credentials?.replication;
+    if (!account) throw new Error("replication credentials unavailable");
+    return { ...this.address(site), user: account.user, password: account.password };
   }
 
   addresses(): Map<string, SiteAddress> {

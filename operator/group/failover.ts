@@ -41,11 +41,7 @@ export class FailoverReconciler implements Reconciler {
     this.executor = new FailoverExecutor({
       log: ctx.log,
       withSite: (site, operation, fn, deadlineMs) => ctx.withSite(site, operation, fn, deadlineMs),
-      replicationSource: (site) => {
-        const account = ctx.credentials?.replication;
-        if (!account) throw new Error("replication credentials unavailable");
-        return { ...ctx.address(site), user: account.user, password: account.password };
-      },
+      replicationSource: (site) => ctx.replicationSource(site),
       get spareUsers() {
         return ctx.spareUsers();
       },

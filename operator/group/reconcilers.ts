@@ -1,3 +1,4 @@
+import { AccountsReconciler } from "./accounts.js";
 import { BootstrapReconciler } from "./bootstrap.js";
 import type { GroupContext } from "./context.js";
 import { DeletionReconciler } from "./deletion.js";
@@ -16,10 +17,12 @@ import { UpdatesReconciler } from "./updates.js";
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
- * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the sites, read
- * maintenance, step a switchover, give a new group of managed sites its first primary, run the
- * emergency/topology core (unless the switchover holds it), point DNS, taints and pod role labels
- * at the primary, roll a new template onto the managed sites' pods, report. A new concern is a new file and one line here.
+ * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
+ * sites, read maintenance, step a switchover, give a new group of managed sites its first
+ * primary, run the emergency/topology core (unless the switchover holds it), keep the
+ * replication account of a managed group, point DNS, taints and pod role labels at the primary,
+ * roll a new template onto the managed sites' pods, report. A new concern is a new file and one
+ * line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
   const observe = new ObserveReconciler(ctx);
@@ -34,6 +37,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
     new BootstrapReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
+    new AccountsReconciler(ctx),
     new FollowersReconciler(ctx),
     new UpdatesReconciler(ctx),
     status,
