@@ -29,6 +29,7 @@ const operatorNs = `managed-system-${suffix}`;
 const ns = `managed-${suffix}`;
 const release = "bloodraven";
 const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
+const REPLICATION_PASSWORD = `repl-${randomBytes(6).toString("hex")}`;
 const SITES = ["iad", "pdx"];
 /** Created by the test: the default class (standard) does not allow expansion, this one does. */
 const EXPANDABLE = `expandable-${suffix}`;
@@ -56,8 +57,9 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-replication", namespace: ns }, stringData: { username: "repl", password: REPLICATION_PASSWORD } },
       failoverGroup(ns, "orders", {
-        credentials: { operator: { secretName: "orders-operator" } },
+        credentials: { operator: { secretName: "orders-operator" }, replication: { secretName: "orders-replication" } },
         image: IMAGES.mariadb,
         pollInterval: "1s",
         failoverCooldown: "1s",
@@ -138,6 +140,26 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       500,
     );
     expect(replica.Master_Host).toBe(`${managedNames.site("orders", "iad")}.${ns}.svc`);
+    // The operator made the replication account of the Secret on the primary, with one privilege.
+    expect(replica.Master_User).toBe("repl");
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
+    const grants = (await query(iad.status?.podIP ?? "", "SHOW GRANTS FOR 'repl'@'%'")).map((r) => Object.values(r)[0] as string);
+    expect(grants).toEqual([expect.stringMatching(/^GRANT REPLICATION SLAVE ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'$/)]);
+  });
+
+  it("gives the replication account its Secret's password back when a replica is refused at login, and repoints it", async () => {
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    // By hand, on the primary (replicated): the account no longer has the Secret's password.
+    await query(iad.status?.podIP ?? "", "ALTER USER 'repl'@'%' IDENTIFIED BY 'changed-by-hand'");
+    await query(pdx.status?.podIP ?? "", "STOP SLAVE IO_THREAD");
+    await query(pdx.status?.podIP ?? "", "START SLAVE IO_THREAD");
+    await waitFor("pdx replicating again as repl", async () => {
+      const [row] = await query(pdx.status?.podIP ?? "", "SHOW SLAVE STATUS");
+      return row?.Slave_IO_Running === "Yes" && row.Slave_SQL_Running === "Yes" && row.Last_IO_Errno === 0;
+    }, 60_000, 250);
+    // The Secret's password works again, on the primary and for the receiver.
+    await podQuery(iad.status?.podIP ?? "", { user: "repl", password: REPLICATION_PASSWORD }, "SELECT 1");
   });
 
   it("labels the pods by role, so writes through the writer Service land on the primary and reach the replica", async () => {
