@@ -206,6 +206,7 @@ export class OperatorApp {
       },
       publish: (message) => this.status.publish(message),
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
+      credentialsRefreshMs: this.config.credentialsRefreshMs,
     };
   }
 

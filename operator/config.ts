@@ -25,6 +25,8 @@ export interface OperatorConfig {
   statusToken?: string;
   allowedOrigins: string[];
   maxWebsocketClients: number;
+  /** How often each group's credentials Secrets are read again (jittered up to half as long again per group). */
+  credentialsRefreshMs: number;
   /** BLOODRAVEN_FAILPOINTS (operator/failpoints.ts); empty in production. */
   failpoints: Failpoints;
 }
@@ -57,6 +59,7 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "identity", env: "POD_NAME", help: "this replica's name in the Lease (default host-pid)" },
   { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
   { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
+  { name: "credentials-refresh", env: "BLOODRAVEN_CREDENTIALS_REFRESH", help: "how often each group's credentials Secrets are read again (default 10m)" },
 ];
 
 export function operatorFlagsHelp(): string {
@@ -125,6 +128,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     identity: value("identity") ?? `${hostname()}-${process.pid}`,
     allowedOrigins: list(value("allowed-origins")),
     maxWebsocketClients: maxClients,
+    credentialsRefreshMs: duration("credentials-refresh", value("credentials-refresh") ?? "10m"),
     failpoints: failpoints(env),
   };
   const kubeconfig = value("kubeconfig");

@@ -1,7 +1,7 @@
 import mysql from "mysql2";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { accountProblem, accountsPlan, replicationAccountStatements, type Account } from "../../shared/managed/accounts.js";
+import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, type RoleAccounts } from "../../shared/managed/accounts.js";
 import { managedSites } from "../../shared/managed/sites.js";
 import { EVENT_REASONS } from "../../shared/names.js";
 import type { GroupContext } from "./context.js";
@@ -11,58 +11,92 @@ import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } 
 const ACCOUNT_DEADLINE_MS = 10_000;
 
 /**
- * Keeps the replication account of a group with managed sites (shared/managed/accounts.ts) on the
- * confirmed primary, and repoints the replicas that need the Secret's password. Nothing while a
- * switchover holds the group, without a primary, or when replicas use the operator's own account.
+ * Keeps the accounts of a group with managed sites (shared/managed/accounts.ts) on the confirmed
+ * primary, and repoints the replicas that need the replication account's password. Nothing while
+ * a switchover holds the group or without a primary. The operator's own account is never touched:
+ * a role that names it (replication, by default) is left out.
  */
 export class AccountsReconciler implements Reconciler {
   readonly name = "accounts";
-  private applied: { primary: string; account: Account } | undefined;
+  private applied: { primary: string; accounts: RoleAccounts } | undefined;
   private lastProblem = "";
 
   constructor(private readonly ctx: GroupContext) {}
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    const ref = ctx.spec.credentials?.replication;
-    const credentials = ctx.credentials;
     const primary = cycle.primary;
-    if (managedSites(ctx.spec).length === 0 || !ref || !credentials || credentials.replication.user === credentials.operator.user) return DONE;
-    if (!primary || cycle.holdEmergency || !cycle.observations) return DONE;
-    const account = credentials.replication;
-    const problem = accountProblem(account, ref);
-    if (problem) {
+    const flavor = primary ? cycle.observations?.get(primary)?.flavor : undefined;
+    if (managedSites(ctx.spec).length === 0 || !ctx.spec.credentials || !ctx.credentials) return DONE;
+    if (!primary || !flavor || cycle.holdEmergency || !cycle.observations) return DONE;
+    const { accounts, problems } = this.wanted();
+    if (problems.length > 0) {
+      const problem = problems.join("; ");
       if (problem !== this.lastProblem) {
         ctx.log.warn(LOG_MESSAGES.credentialReconcileFailed, { error: problem });
-        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message: `${problem}; the account is left as it is` });
+        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message: `${problem}; those accounts are left as they are` });
       }
       this.lastProblem = problem;
-      return failed(problem);
+    } else {
+      this.lastProblem = "";
     }
-    this.lastProblem = "";
     const source = ctx.address(primary);
     const replicas = [...cycle.observations].flatMap(([name, o]) =>
       name === primary || !o?.replica ? [] : [{ name, fromPrimary: o.replica.sourceHost === source.host && o.replica.sourcePort === source.port, lastIoErrno: o.replica.lastIoErrno }],
     );
-    const plan = accountsPlan({ primary, account, ...(this.applied ? { applied: this.applied } : {}), replicas });
-    if (plan.ensure) {
+    const plan = accountsPlan({ primary, accounts, ...(this.applied ? { applied: this.applied } : {}), replicas });
+    for (const role of plan.ensure) {
+      const account = accounts[role];
+      if (!account) continue;
       try {
-        await ctx.withSite(primary, "replication account", async (s) => {
-          for (const statement of replicationAccountStatements(account)) await s.query(mysql.format(statement.sql, statement.params));
+        await ctx.withSite(primary, `${role} account`, async (s) => {
+          for (const statement of accountStatements(role, account, flavor)) await s.query(mysql.format(statement.sql, statement.params));
         }, ACCOUNT_DEADLINE_MS);
       } catch (err) {
         // A server's syntax error quotes the statement: never the password.
-        const message = `creating or updating the replication account ${account.user} on ${primary}: ${errorText(err).replaceAll(account.password, "<password>")}`;
+        const message = `creating or updating the ${role} account ${account.user} on ${primary}: ${errorText(err).replaceAll(account.password, "<password>")}`;
         ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message });
         return failed(message);
       }
-      this.applied = { primary, account };
-      ctx.log.info(LOG_MESSAGES.replicationAccountEnsured, { site: primary, user: account.user });
+      ctx.log.info(LOG_MESSAGES.accountEnsured, { site: primary, role, user: account.user });
     }
+    this.applied = { primary, accounts };
     for (const site of plan.repoint) {
       await ctx.withSite(site, "repoint", (s) => s.flavor.repoint(s, ctx.replicationSource(primary), { formerPrimary: false, heartbeatSeconds: 1 }), ACCOUNT_DEADLINE_MS);
-      ctx.log.info(LOG_MESSAGES.replicationAccountRepointed, { site, source: primary, user: account.user });
+      ctx.log.info(LOG_MESSAGES.replicationAccountRepointed, { site, source: primary, user: accounts.replication?.user });
     }
+    // Bad input was reported once above; retrying it every cycle would only repeat the report.
     return DONE;
+  }
+
+  /**
+   * The accounts of the roles the spec names, each on its own user: never the operator's (the
+   * replication account is the operator's when omitted), never one a role before took, never one
+   * that is not usable. The others are reported and left out.
+   */
+  private wanted(): { accounts: RoleAccounts; problems: string[] } {
+    const { ctx } = this;
+    const refs = ctx.spec.credentials;
+    const credentials = ctx.credentials;
+    const accounts: RoleAccounts = {};
+    const problems: string[] = [];
+    if (!refs || !credentials) return { accounts, problems };
+    const taken = new Map<string, string>([[credentials.operator.user, "operator"]]);
+    for (const role of MANAGED_ACCOUNT_ROLES) {
+      const ref = refs[role];
+      const account = role === "replication" ? credentials.replication : credentials.roles[role];
+      if (!ref || !account) continue;
+      const owner = taken.get(account.user);
+      // Replicas may connect as the operator (the default): that account is the operator's to keep.
+      if (role === "replication" && owner === "operator") continue;
+      const problem = accountProblem(role, account, ref) ?? (owner ? `the ${role} account's user ${account.user} is already the ${owner} account's: give each role its own user` : undefined);
+      if (problem) {
+        problems.push(problem);
+      } else {
+        accounts[role] = account;
+        taken.set(account.user, role);
+      }
+    }
+    return { accounts, problems };
   }
 }

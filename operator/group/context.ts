@@ -60,6 +60,8 @@ export interface GroupDeps {
   pause(point: string): Promise<void>;
   /** Volatile status fields (lastSeen, GTIDs, lag) are written at most this often. */
   statusRefreshMs?: number;
+  /** The credentials Secrets are read again this often (CREDENTIALS_REFRESH_MS by default). */
+  credentialsRefreshMs?: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export class GroupContext {
   credentials: GroupCredentials | undefined;
   private credentialsReadAt = 0;
   /** Jittered per group, so that a thousand groups do not read their Secrets in one burst. */
-  private readonly credentialsRefreshMs = CREDENTIALS_REFRESH_MS * (1 + Math.random() / 2);
+  private readonly credentialsRefreshMs: number;
   /**
    * Connections for actions, opened on first use in a cycle and closed at its end (endCycle): the
    * steps of one switchover share them, and an idle connection never outlives the cycle, so no
@@ -105,6 +107,7 @@ export class GroupContext {
   ) {
     this.group = group;
     this.spec = withDefaults(group.spec);
+    this.credentialsRefreshMs = (deps.credentialsRefreshMs ?? CREDENTIALS_REFRESH_MS) * (1 + Math.random() / 2);
     this.log = deps.log.child({ namespace: this.namespace, group: this.name });
     this.store = new GroupStatusStore(group.status, {
       log: this.log,

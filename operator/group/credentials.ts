@@ -9,6 +9,8 @@ export interface GroupCredentials {
   operator: MysqlAccount;
   /** Account replicas use to connect to the primary; the operator account when not configured. */
   replication: MysqlAccount;
+  /** The accounts of the other roles the spec names (managed sites: created by the operator). */
+  roles: Partial<Record<"application" | "monitoring" | "backup", MysqlAccount>>;
 }
 
 /** Reads one Secret's data (base64-decoded); undefined when the Secret does not exist. */
@@ -32,7 +34,12 @@ export async function resolveCredentials(namespace: string, spec: DefaultedMysql
   if (spec.credentials) {
     const operator = await account(namespace, spec.credentials.operator, read);
     const replication = spec.credentials.replication ? await account(namespace, spec.credentials.replication, read) : operator;
-    return { operator, replication };
+    const roles: GroupCredentials["roles"] = {};
+    for (const role of ["application", "monitoring", "backup"] as const) {
+      const ref = spec.credentials[role];
+      if (ref) roles[role] = await account(namespace, ref, read);
+    }
+    return { operator, replication, roles };
   }
   if (!spec.secretName) throw new CredentialsError("SecretNotFound", "spec sets neither `credentials` nor `secretName`");
   const data = await read(namespace, spec.secretName);
@@ -41,7 +48,7 @@ export async function resolveCredentials(namespace: string, spec: DefaultedMysql
   if (dsn === undefined) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${spec.secretName} has no key "dsn"`);
   const parsed = parseDsn(dsn);
   if (!parsed) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${spec.secretName} key "dsn" is not of the form user:password@tcp(host:port)/`);
-  return { operator: parsed, replication: parsed };
+  return { operator: parsed, replication: parsed, roles: {} };
 }
 
 async function account(

@@ -20,7 +20,7 @@ import { UpdatesReconciler } from "./updates.js";
  * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
  * sites, read maintenance, step a switchover, give a new group of managed sites its first
  * primary, run the emergency/topology core (unless the switchover holds it), keep the
- * replication account of a managed group, point DNS, taints and pod role labels at the primary,
+ * accounts of a managed group, point DNS, taints and pod role labels at the primary,
  * roll a new template onto the managed sites' pods, report. A new concern is a new file and one
  * line here.
  */

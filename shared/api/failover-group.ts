@@ -218,7 +218,12 @@ export const specSchema = object({
     operator: secretRef()
       .required()
       .describe("MySQL account the operator uses to poll, fence, promote and clone (needs all privileges with grant option)."),
-    replication: secretRef().describe("MySQL account replicas use to connect to their source; the operator account when omitted."),
+    replication: secretRef().describe(
+      "MySQL account replicas use to connect to their source; the operator account when omitted. Created and kept by the operator in a group with managed sites.",
+    ),
+    application: secretRef().describe("Managed sites: an account for applications (data and schema work, nothing that passes read_only), created and kept by the operator."),
+    monitoring: secretRef().describe("Managed sites: an account for exporters (PROCESS, replication status, performance_schema), created and kept by the operator."),
+    backup: secretRef().describe("Managed sites: an account for backup tools (consistent reads, locks, binary log positions), created and kept by the operator."),
   }).describe("Per-role MySQL accounts, each read from a Secret. Exactly one of `credentials` and `secretName` must be set."),
   secretName: string({ pattern: DNS_SUBDOMAIN, maxLength: 253 }).describe(
     "Legacy: a Secret with key `dsn` (user:password@tcp(host:port)/) that every component uses. Prefer `credentials`.",

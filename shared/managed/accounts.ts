@@ -1,13 +1,19 @@
 /**
- * The replication account of a group with managed sites: the operator creates it on the primary
- * (replicated to every site, so it exists wherever a replica may connect after a failover) with
- * the one privilege a replica's receiver needs, keeps its password equal to its Secret's, and
- * repoints a replica whose receiver was refused at login with the password of the Secret.
+ * The MySQL accounts of a group with managed sites, one per role named in `spec.credentials`
+ * besides the operator's own. The operator creates each on the primary (binary-logged, so every
+ * site has it, also after a failover) with the privileges its role needs, keeps its password
+ * equal to its Secret's, and repoints a replica whose receiver needs the replication account's
+ * new password.
  */
+import type { FlavorName } from "../topology/site-observation.js";
+
 export interface Account {
   user: string;
   password: string;
 }
+
+export const MANAGED_ACCOUNT_ROLES = ["replication", "application", "monitoring", "backup"] as const;
+export type ManagedAccountRole = (typeof MANAGED_ACCOUNT_ROLES)[number];
 
 /** A statement with `?` placeholders, formatted by the MySQL client at the edge. */
 export interface AccountStatement {
@@ -21,22 +27,44 @@ export const ACCESS_DENIED_ERRNO = 1045;
 /** Names every MySQL and MariaDB version accepts without quoting surprises; 32 is MySQL's limit. */
 const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,31}$/;
 
+/** Data and schema work on every database; on `*.*`, so the system schema too (docs/managed-sites.md). */
+const APPLICATION =
+  "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON *.*";
+
+/**
+ * What each role may do. None may pass read_only (no SUPER, READ ONLY ADMIN, CONNECTION ADMIN):
+ * a fenced primary must refuse them. MariaDB 10.5+ splits MySQL's REPLICATION CLIENT into
+ * BINLOG MONITOR and SLAVE MONITOR.
+ */
+const GRANTS: Record<ManagedAccountRole, Record<FlavorName, string[]>> = {
+  replication: { mysql: ["REPLICATION SLAVE ON *.*"], mariadb: ["REPLICATION SLAVE ON *.*"] },
+  application: { mysql: [APPLICATION], mariadb: [APPLICATION] },
+  monitoring: {
+    mysql: ["PROCESS, REPLICATION CLIENT ON *.*", "SELECT ON performance_schema.*"],
+    mariadb: ["PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*", "SELECT ON performance_schema.*"],
+  },
+  backup: {
+    mysql: ["SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, RELOAD, PROCESS, REPLICATION CLIENT, BACKUP_ADMIN ON *.*"],
+    mariadb: ["SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, RELOAD, PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.*"],
+  },
+};
+
 /** Why the account cannot be created as given, naming the Secret and key to fix; undefined when it can. */
-export function accountProblem(account: Account, source: { secretName: string; usernameKey: string; passwordKey: string }): string | undefined {
+export function accountProblem(role: ManagedAccountRole, account: Account, source: { secretName: string; usernameKey: string; passwordKey: string }): string | undefined {
   if (!USER_NAME.test(account.user)) {
     return `Secret ${source.secretName} key "${source.usernameKey}": "${account.user}" is not a usable MySQL user name (letters, digits, _ . $ -, at most 32 characters, not starting with . $ or -)`;
   }
-  if (account.password === "") return `Secret ${source.secretName} key "${source.passwordKey}" is empty: the replication account needs a password`;
+  if (account.password === "") return `Secret ${source.secretName} key "${source.passwordKey}" is empty: the ${role} account needs a password`;
   return undefined;
 }
 
-/** Idempotent: creates the account if missing, sets the Secret's password, grants REPLICATION SLAVE. */
-export function replicationAccountStatements(account: Account): AccountStatement[] {
+/** Idempotent: creates the account if missing, sets the Secret's password, grants the role's privileges. */
+export function accountStatements(role: ManagedAccountRole, account: Account, flavor: FlavorName): AccountStatement[] {
   const login = [account.user, account.password];
   return [
     { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", params: login },
     { sql: "ALTER USER ?@'%' IDENTIFIED BY ?", params: login },
-    { sql: "GRANT REPLICATION SLAVE ON *.* TO ?@'%'", params: [account.user] },
+    ...GRANTS[role][flavor].map((grant) => ({ sql: `GRANT ${grant} TO ?@'%'`, params: [account.user] })),
   ];
 }
 
@@ -48,32 +76,42 @@ export interface ReplicaLogin {
   lastIoErrno: number;
 }
 
+export type RoleAccounts = Partial<Record<ManagedAccountRole, Account>>;
+
 export interface AccountsInput {
   primary: string;
-  account: Account;
-  /** What this operator last made the account on which primary; undefined after a start. */
-  applied?: { primary: string; account: Account };
+  accounts: RoleAccounts;
+  /** What this operator last made the accounts on which primary; undefined after a start. */
+  applied?: { primary: string; accounts: RoleAccounts };
   replicas: readonly ReplicaLogin[];
 }
 
 export interface AccountsPlan {
-  /** Run replicationAccountStatements on the primary. */
-  ensure: boolean;
-  /** Replicas of the primary to repoint with the Secret's password. */
+  /** Roles whose accountStatements to run on the primary. */
+  ensure: ManagedAccountRole[];
+  /** Replicas of the primary to repoint with the replication account's password. */
   repoint: string[];
 }
 
+const same = (a: Account | undefined, b: Account | undefined) => a?.user === b?.user && a?.password === b?.password;
+
 /**
- * Ensure after a start, a failover (another primary) or a changed Secret, and whenever a replica
- * of the primary was refused at login (someone changed the password by hand). Repoint the
- * replicas of the primary when the password changed (their stored password is the old one; they
- * would be refused at their next reconnect) and those already refused.
+ * Every account after a start or a failover (another primary); an account whose Secret changed;
+ * the replication account also when a replica of the primary was refused at login (someone
+ * changed its password by hand). Repoints the replicas of the primary when the replication
+ * password changed (their stored password is the old one; they would be refused at their next
+ * reconnect), and those already refused.
  */
 export function accountsPlan(input: AccountsInput): AccountsPlan {
-  const { applied, account } = input;
+  const { applied, accounts } = input;
+  const fresh = !applied || applied.primary !== input.primary;
   const refused = input.replicas.filter((r) => r.fromPrimary && r.lastIoErrno === ACCESS_DENIED_ERRNO).map((r) => r.name);
-  const rotated = applied !== undefined && (applied.account.user !== account.user || applied.account.password !== account.password);
-  const ensure = !applied || applied.primary !== input.primary || rotated || refused.length > 0;
-  const repoint = rotated ? input.replicas.filter((r) => r.fromPrimary).map((r) => r.name) : refused;
+  const ensure = MANAGED_ACCOUNT_ROLES.filter((role) => {
+    if (!accounts[role]) return false;
+    if (fresh || !same(accounts[role], applied.accounts[role])) return true;
+    return role === "replication" && refused.length > 0;
+  });
+  const rotated = !fresh && accounts.replication !== undefined && !same(accounts.replication, applied.accounts.replication);
+  const repoint = !accounts.replication ? [] : rotated ? input.replicas.filter((r) => r.fromPrimary).map((r) => r.name) : refused;
   return { ensure, repoint };
 }

@@ -30,6 +30,11 @@ const ns = `managed-${suffix}`;
 const release = "bloodraven";
 const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
 const REPLICATION_PASSWORD = `repl-${randomBytes(6).toString("hex")}`;
+const ROLE_ACCOUNTS = {
+  application: { user: "shop_app", password: `app-${randomBytes(6).toString("hex")}` },
+  monitoring: { user: "exporter", password: `mon-${randomBytes(6).toString("hex")}` },
+  backup: { user: "backup", password: `bak-${randomBytes(6).toString("hex")}` },
+};
 const SITES = ["iad", "pdx"];
 /** Created by the test: the default class (standard) does not allow expansion, this one does. */
 const EXPANDABLE = `expandable-${suffix}`;
@@ -40,6 +45,17 @@ interface Owned {
 }
 
 const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
+/** The JSON log lines of every operator pod (only the leader acts, so only its lines say what was done). */
+const operatorLines = async (): Promise<Record<string, unknown>[]> => {
+  const logs = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
+  return logs.stdout.split("\n").flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+};
 const writerIP = async () => (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
 const site = (g: MysqlFailoverGroup, name: string) => g.status?.sites?.find((x) => x.name === name);
 const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?.find((c) => c.type === type);
@@ -53,13 +69,24 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     // One node holds every site here, and it carries the read-only taint of the sites that are not
     // writable: the operator's pods must tolerate it, as on any node of a site (docs/managed-sites.md).
     const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
-    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
+    // A short Secret re-read, so that a rotated password is noticed within the test.
+    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: [...toleration, "credentialsRefreshInterval=2s"] });
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-replication", namespace: ns }, stringData: { username: "repl", password: REPLICATION_PASSWORD } },
+      ...Object.entries(ROLE_ACCOUNTS).map(([role, account]) => ({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: `orders-${role}`, namespace: ns },
+        stringData: { username: account.user, password: account.password },
+      })),
       failoverGroup(ns, "orders", {
-        credentials: { operator: { secretName: "orders-operator" }, replication: { secretName: "orders-replication" } },
+        credentials: {
+          operator: { secretName: "orders-operator" },
+          replication: { secretName: "orders-replication" },
+          ...Object.fromEntries(Object.keys(ROLE_ACCOUNTS).map((role) => [role, { secretName: `orders-${role}` }])),
+        },
         image: IMAGES.mariadb,
         pollInterval: "1s",
         failoverCooldown: "1s",
@@ -147,6 +174,24 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(grants).toEqual([expect.stringMatching(/^GRANT REPLICATION SLAVE ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'$/)]);
   });
 
+  it("creates the application, monitoring and backup accounts with their role's privileges, none of which passes read_only", async () => {
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    const grantsOf = async (user: string) => (await query(iad.status?.podIP ?? "", `SHOW GRANTS FOR '${user}'@'%'`)).map((r) => (Object.values(r)[0] as string).replace(/ IDENTIFIED BY PASSWORD '[^']+'/, ""));
+    const grants = await waitFor("the accounts on the primary", async () => grantsOf("backup").catch(() => undefined), 30_000, 500);
+    expect(grants).toEqual(["GRANT SELECT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SHOW VIEW, EVENT, TRIGGER, SLAVE MONITOR ON *.* TO `backup`@`%`"]);
+    expect(await grantsOf("exporter")).toEqual(["GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `exporter`@`%`", "GRANT SELECT ON `performance_schema`.* TO `exporter`@`%`"]);
+    const app = ROLE_ACCOUNTS.application;
+    expect((await grantsOf(app.user))[0]).toMatch(/^GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON \*\.\* TO `shop_app`@`%`$/);
+    // The application writes on the primary; the replica, read-only as a fenced server is, refuses it.
+    await podQuery(iad.status?.podIP ?? "", app, "CREATE DATABASE IF NOT EXISTS app_check");
+    await waitFor("app_check on pdx", async () => (await query(pdx.status?.podIP ?? "", "SHOW DATABASES LIKE 'app_check'")).length === 1, 30_000, 250);
+    await expect(podQuery(pdx.status?.podIP ?? "", app, "CREATE TABLE app_check.t (id INT)")).rejects.toThrow(/read-only|READ-ONLY/);
+    // The exporter reads replication status.
+    const [status] = await podQuery(pdx.status?.podIP ?? "", ROLE_ACCOUNTS.monitoring, "SHOW SLAVE STATUS");
+    expect(status?.Slave_IO_Running).toBe("Yes");
+  });
+
   it("gives the replication account its Secret's password back when a replica is refused at login, and repoints it", async () => {
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
     const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
@@ -160,6 +205,25 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     }, 60_000, 250);
     // The Secret's password works again, on the primary and for the receiver.
     await podQuery(iad.status?.podIP ?? "", { user: "repl", password: REPLICATION_PASSWORD }, "SELECT 1");
+  });
+
+  it("rotates the replication password when its Secret changes: on the primary, and in every replica's source settings", async () => {
+    const repointed = async () => (await operatorLines()).filter((l) => l.msg === "replica repointed with the replication account's password" && l.site === "pdx").length;
+    const before = await repointed();
+    const rotated = `rotated-${suffix}`;
+    await mustKubectl(["patch", "secret", "orders-replication", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
+    await waitFor("the new password on the primary", async () => podQuery(iad.status?.podIP ?? "", { user: "repl", password: rotated }, "SELECT 1").then(() => true, () => false), 60_000, 500);
+    await waitFor("pdx repointed with it", async () => (await repointed()) > before, 30_000, 500);
+    // A reconnect of pdx's receiver now logs in with the stored, rotated password.
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    await query(pdx.status?.podIP ?? "", "STOP SLAVE IO_THREAD");
+    await query(pdx.status?.podIP ?? "", "START SLAVE IO_THREAD");
+    await waitFor("pdx replicating", async () => {
+      const [row] = await query(pdx.status?.podIP ?? "", "SHOW SLAVE STATUS");
+      return row?.Slave_IO_Running === "Yes" && row.Last_IO_Errno === 0;
+    }, 30_000, 250);
+    expect(await repointed()).toBe(before + 1);
   });
 
   it("labels the pods by role, so writes through the writer Service land on the primary and reach the replica", async () => {

@@ -165,7 +165,7 @@ describe("withDefaults", () => {
   it("applies every default the schema declares", () => {
     // Every optional parent present and no defaulted field written, so every default lands.
     const full: MysqlFailoverGroupSpec = {
-      credentials: { operator: { secretName: "a" }, replication: { secretName: "b" } },
+      credentials: { operator: { secretName: "a" }, replication: { secretName: "b" }, application: { secretName: "c" }, monitoring: { secretName: "d" }, backup: { secretName: "e" } },
       dns: { hostname: "orders.example.com" },
       sites: [
         { name: "iad", endpoint: { host: "10.0.0.1" } },

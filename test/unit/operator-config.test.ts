@@ -5,19 +5,20 @@ import { parseDsn } from "../../operator/group/credentials.js";
 describe("operator configuration", () => {
   it("has production defaults", () => {
     const c = parseOperatorConfig([], {});
-    expect(c).toMatchObject({ namespaces: [], metricsPort: 8080, healthPort: 8081, statusPort: 8082, leaderElection: true, leaseDurationMs: 15_000, logLevel: "info" });
+    expect(c).toMatchObject({ namespaces: [], metricsPort: 8080, healthPort: 8081, statusPort: 8082, leaderElection: true, leaseDurationMs: 15_000, logLevel: "info", credentialsRefreshMs: 600_000 });
     expect(c.statusToken).toBeUndefined();
   });
 
   it("takes flags over environment variables", () => {
-    const c = parseOperatorConfig(["--namespaces=a,b", "--status-port", "9000", "--no-leader-election"], { BLOODRAVEN_NAMESPACES: "x", BLOODRAVEN_STATUS_PORT: "1", BLOODRAVEN_STATUS_TOKEN: "t0k" });
-    expect(c).toMatchObject({ namespaces: ["a", "b"], statusPort: 9000, leaderElection: false, statusToken: "t0k" });
+    const c = parseOperatorConfig(["--namespaces=a,b", "--status-port", "9000", "--no-leader-election"], { BLOODRAVEN_NAMESPACES: "x", BLOODRAVEN_STATUS_PORT: "1", BLOODRAVEN_STATUS_TOKEN: "t0k", BLOODRAVEN_CREDENTIALS_REFRESH: "30s" });
+    expect(c).toMatchObject({ namespaces: ["a", "b"], statusPort: 9000, leaderElection: false, statusToken: "t0k", credentialsRefreshMs: 30_000 });
   });
 
   it.each([
     [["--status-port=99999"], /--status-port must be a port/],
     [["--log-level=loud"], /--log-level must be one of/],
     [["--lease-duration=5x"], /--lease-duration: invalid duration/],
+    [["--credentials-refresh=0s"], /--credentials-refresh/],
     [["--lease-duration=5s", "--renew-deadline=10s"], /--lease-duration must exceed --renew-deadline/],
     [["--nope"], /Unknown option '--nope'/],
   ])("rejects %j", (argv, message) => {

@@ -1,43 +1,68 @@
 import { describe, expect, it } from "vitest";
-import { accountProblem, accountsPlan, replicationAccountStatements, type ReplicaLogin } from "../../../shared/managed/accounts.js";
+import { accountProblem, accountsPlan, accountStatements, type ReplicaLogin } from "../../../shared/managed/accounts.js";
 
 const repl = { user: "repl", password: "s3cret" };
+const app = { user: "app", password: "app-pw" };
 const source = { secretName: "orders-replication", usernameKey: "username", passwordKey: "password" };
 const replica = (name: string, lastIoErrno = 0, fromPrimary = true): ReplicaLogin => ({ name, fromPrimary, lastIoErrno });
+const grants = (role: Parameters<typeof accountStatements>[0], flavor: "mysql" | "mariadb") => accountStatements(role, app, flavor).slice(2).map((s) => s.sql);
 
-describe("the replication account of a managed group", () => {
-  it("is created, given the Secret's password and only REPLICATION SLAVE", () => {
-    expect(replicationAccountStatements(repl)).toEqual([
+describe("the accounts of a managed group", () => {
+  it("are created, given their Secret's password, then their role's privileges", () => {
+    expect(accountStatements("replication", repl, "mariadb")).toEqual([
       { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", params: ["repl", "s3cret"] },
       { sql: "ALTER USER ?@'%' IDENTIFIED BY ?", params: ["repl", "s3cret"] },
       { sql: "GRANT REPLICATION SLAVE ON *.* TO ?@'%'", params: ["repl"] },
     ]);
   });
 
+  // The MySQL side is pinned here: the integration servers are MariaDB.
+  it.each([
+    ["replication", "mysql", ["GRANT REPLICATION SLAVE ON *.* TO ?@'%'"]],
+    ["monitoring", "mysql", ["GRANT PROCESS, REPLICATION CLIENT ON *.* TO ?@'%'", "GRANT SELECT ON performance_schema.* TO ?@'%'"]],
+    ["monitoring", "mariadb", ["GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO ?@'%'", "GRANT SELECT ON performance_schema.* TO ?@'%'"]],
+    ["backup", "mysql", ["GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, RELOAD, PROCESS, REPLICATION CLIENT, BACKUP_ADMIN ON *.* TO ?@'%'"]],
+    ["backup", "mariadb", ["GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, RELOAD, PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO ?@'%'"]],
+  ] as const)("%s on %s", (role, flavor, expected) => {
+    expect(grants(role, flavor)).toEqual(expected);
+  });
+
+  it("never lets a role pass read_only or grant", () => {
+    for (const role of ["replication", "application", "monitoring", "backup"] as const) {
+      for (const flavor of ["mysql", "mariadb"] as const) {
+        for (const sql of grants(role, flavor)) expect(sql).not.toMatch(/SUPER|READ ONLY ADMIN|CONNECTION_ADMIN|CONNECTION ADMIN|ALL PRIVILEGES|GRANT OPTION/);
+      }
+    }
+  });
+
   it("refuses a user name MySQL would not take plainly and an empty password, naming the Secret and key", () => {
-    expect(accountProblem(repl, source)).toBeUndefined();
-    expect(accountProblem({ user: "repl'; DROP", password: "x" }, source)).toMatch(/^Secret orders-replication key "username": "repl'; DROP" is not a usable MySQL user name/);
-    expect(accountProblem({ user: "a".repeat(33), password: "x" }, source)).toMatch(/not a usable MySQL user name/);
-    expect(accountProblem({ user: "repl", password: "" }, source)).toBe('Secret orders-replication key "password" is empty: the replication account needs a password');
+    expect(accountProblem("replication", repl, source)).toBeUndefined();
+    expect(accountProblem("replication", { user: "repl'; DROP", password: "x" }, source)).toMatch(/^Secret orders-replication key "username": "repl'; DROP" is not a usable MySQL user name/);
+    expect(accountProblem("replication", { user: "a".repeat(33), password: "x" }, source)).toMatch(/not a usable MySQL user name/);
+    expect(accountProblem("backup", { user: "bk", password: "" }, source)).toBe('Secret orders-replication key "password" is empty: the backup account needs a password');
   });
 
-  it("is ensured after a start and on a new primary, once; replicas are left alone", () => {
+  it("ensures every account after a start and on a new primary, then only what changed", () => {
     const replicas = [replica("pdx"), replica("sfo")];
-    expect(accountsPlan({ primary: "iad", account: repl, replicas })).toEqual({ ensure: true, repoint: [] });
-    expect(accountsPlan({ primary: "iad", account: repl, applied: { primary: "iad", account: repl }, replicas })).toEqual({ ensure: false, repoint: [] });
-    expect(accountsPlan({ primary: "pdx", account: repl, applied: { primary: "iad", account: repl }, replicas })).toEqual({ ensure: true, repoint: [] });
+    const accounts = { replication: repl, application: app };
+    expect(accountsPlan({ primary: "iad", accounts, replicas })).toEqual({ ensure: ["replication", "application"], repoint: [] });
+    expect(accountsPlan({ primary: "iad", accounts, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: [], repoint: [] });
+    expect(accountsPlan({ primary: "pdx", accounts, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["replication", "application"], repoint: [] });
+    const newApp = { ...accounts, application: { user: "app", password: "new" } };
+    expect(accountsPlan({ primary: "iad", accounts: newApp, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["application"], repoint: [] });
   });
 
-  it("after a password change, alters it and repoints every replica of the primary", () => {
+  it("after a replication password change, alters it and repoints every replica of the primary", () => {
     const replicas = [replica("pdx"), replica("sfo"), replica("old", 0, false)];
-    expect(accountsPlan({ primary: "iad", account: { user: "repl", password: "new" }, applied: { primary: "iad", account: repl }, replicas })).toEqual({
-      ensure: true,
-      repoint: ["pdx", "sfo"],
-    });
+    const plan = accountsPlan({ primary: "iad", accounts: { replication: { user: "repl", password: "new" } }, applied: { primary: "iad", accounts: { replication: repl } }, replicas });
+    expect(plan).toEqual({ ensure: ["replication"], repoint: ["pdx", "sfo"] });
   });
 
-  it("a replica refused at login: the password is set again and that replica repointed", () => {
+  it("a replica refused at login: the replication password is set again and that replica repointed", () => {
     const replicas = [replica("pdx", 1045), replica("sfo", 2003), replica("old", 1045, false)];
-    expect(accountsPlan({ primary: "iad", account: repl, applied: { primary: "iad", account: repl }, replicas })).toEqual({ ensure: true, repoint: ["pdx"] });
+    const accounts = { replication: repl };
+    expect(accountsPlan({ primary: "iad", accounts, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["replication"], repoint: ["pdx"] });
+    // Without a managed replication account (replicas use the operator's), nothing to repoint.
+    expect(accountsPlan({ primary: "iad", accounts: {}, applied: { primary: "iad", accounts: {} }, replicas })).toEqual({ ensure: [], repoint: [] });
   });
 });
