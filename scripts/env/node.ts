@@ -267,6 +267,16 @@ export class Node {
     readonly address: string,
   ) {}
 
+  /** The node's containerd client, on its socket. */
+  ctr(...args: string[]): Buffer {
+    return execFileSync(join(ensureNodeBinaries().containerdDir, "ctr"), ["--address", this.env.join("containerd.sock"), ...args], { stdio: "pipe" });
+  }
+
+  /** A second name for a loaded image: a pod of `target` runs the same content under a new reference. */
+  tagImage(source: string, target: string): void {
+    this.ctr("-n", "k8s.io", "images", "tag", "--force", source, target);
+  }
+
   static async start(plane: ControlPlane, opts: { address: string; log?: (line: string) => void }): Promise<Node> {
     const log = opts.log ?? (() => {});
     const started = Date.now();
@@ -300,7 +310,7 @@ export class Node {
       processes.start("containerd", join(bins.containerdDir, "containerd"), ["--config", env.join("containerd.toml")], {
         PATH: `${bins.containerdDir}:${process.env.PATH ?? ""}`,
       });
-      const ctr = (...args: string[]) => execFileSync(join(bins.containerdDir, "ctr"), ["--address", env.join("containerd.sock"), ...args], { stdio: "pipe" });
+      const ctr = (...args: string[]) => node.ctr(...args);
       await waitFor("containerd", async () => (ctr("version"), true), 30_000, 100);
       step("containerd up");
       for (const tarball of Object.values(images)) ctr("-n", "k8s.io", "images", "import", tarball);

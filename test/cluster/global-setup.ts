@@ -4,6 +4,9 @@ import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { machineAddress, Node } from "../../scripts/env/node.js";
+import { IMAGES } from "../../scripts/images/images.js";
+
+const NEXT_MARIADB_IMAGE = `${IMAGES.mariadb}-next`;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const distDir = `${root}dist`;
@@ -26,6 +29,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     node = await Node.start(plane, { address, log: (line) => process.stderr.write(`cluster: ${line}\n`) });
     const kubectl = (...args: string[]) =>
       execFileSync("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    // An image update needs a second image: the same MariaDB under another reference.
+    node.tagImage(IMAGES.mariadb, NEXT_MARIADB_IMAGE);
     kubectl("apply", "--server-side", "-f", `${root}crds`);
     kubectl("wait", "--for=condition=Established", "--timeout=30s", "crd", "--all");
   } catch (err) {
@@ -37,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("kubeconfig", plane.kubeconfigPath);
   project.provide("distDir", distDir);
   project.provide("nodeAddress", address);
+  project.provide("nextMariadbImage", NEXT_MARIADB_IMAGE);
   const running = node;
   return async () => {
     try {
@@ -50,5 +56,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 declare module "vitest" {
   export interface ProvidedContext {
     nodeAddress: string;
+    nextMariadbImage: string;
   }
 }

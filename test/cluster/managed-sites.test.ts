@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
@@ -401,8 +401,9 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     await waitFor("iad read-only in status", async () => site(await group("orders"), "iad")?.state === "read-only", 60_000, 250);
   });
 
-  it("rolls an option change onto every pod under writes: replicas first, then one switchover; nothing lost, never two writable", async () => {
+  it("rolls a new image and an option change onto every pod under writes: replicas first, then one switchover; nothing lost, never two writable", async () => {
     const all = ["iad", "pdx", "sfo"];
+    const nextImage = inject("nextMariadbImage");
     const writer = await writerIP();
     // The ledger writes as an account without SUPER: root passes MariaDB's read_only, an application does not.
     const app = { user: "ledger", password: `ledger-${suffix}` };
@@ -450,7 +451,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
 
     try {
       await sleep(2_000);
-      await mustKubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { mysqlConf: { max_connections: "78" } } })]);
+      // A new image and an option change in one generation: one rolling update carries both.
+      await mustKubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { image: nextImage, mysqlConf: { max_connections: "78" } } })]);
       await waitFor("Updating True", async () => condition(await group("orders"), "Updating")?.status === "True", 60_000, 250);
       let last = "";
       const done = await waitFor("every pod on the new template and Updating False", async () => {
@@ -475,6 +477,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
 
       const primary = done.status?.activeSite ?? "";
       expect(primary).not.toBe(firstPrimary);
+      const pods = await getObject<{ items: { spec: { containers: { name: string; image: string }[] } }[] }>(["pods", "-n", ns, "-l", "shipstream.io/failover-group=orders"]);
+      expect(pods.items.map((p) => p.spec.containers.find((c) => c.name === "mysql")?.image)).toEqual(all.map(() => nextImage));
       expect(done.status?.plannedFailover).toMatchObject({ phase: "Succeeded", target: primary, source: firstPrimary, transactionsLost: 0 });
       const events = await groupEvents(ns, "orders");
       const restarted = events.filter((e) => e.reason === "UpdateRestartingSite").map((e) => /^site (\S+):/.exec(e.message)?.[1]);
