@@ -2,7 +2,7 @@ import mysql from "mysql2";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, type RoleAccounts } from "../../shared/managed/accounts.js";
-import { managedSites } from "../../shared/managed/sites.js";
+import { isManaged, managedSites } from "../../shared/managed/sites.js";
 import { EVENT_REASONS } from "../../shared/names.js";
 import type { GroupContext } from "./context.js";
 import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
@@ -12,7 +12,7 @@ const ACCOUNT_DEADLINE_MS = 10_000;
 
 /**
  * Keeps the accounts of a group with managed sites (shared/managed/accounts.ts) on the confirmed
- * primary, and repoints the replicas that need the replication account's password. Nothing while
+ * primary when that primary is a managed site, and repoints the replicas that need the replication account's password. Nothing while
  * a switchover holds the group or without a primary. The operator's own account is never touched:
  * a role that names it (replication, by default) is left out.
  */
@@ -29,6 +29,8 @@ export class AccountsReconciler implements Reconciler {
     const flavor = primary ? cycle.observations?.get(primary)?.flavor : undefined;
     if (managedSites(ctx.spec).length === 0 || !ctx.spec.credentials || !ctx.credentials) return DONE;
     if (!primary || !flavor || cycle.holdEmergency || !cycle.observations) return DONE;
+    // A mixed group's external primary is someone else's server: its accounts are theirs to keep.
+    if (!ctx.spec.sites.some((s) => s.name === primary && isManaged(s))) return DONE;
     const { accounts, problems } = this.wanted();
     if (problems.length > 0) {
       const problem = problems.join("; ");

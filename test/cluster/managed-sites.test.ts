@@ -401,6 +401,39 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     await waitFor("iad read-only in status", async () => site(await group("orders"), "iad")?.state === "read-only", 60_000, 250);
   });
 
+  it("deleting the primary's pod: whichever way the timing goes, one writable site after, the labels and writer Service on it, every row everywhere", async () => {
+    const all = ["iad", "pdx", "sfo"];
+    const primary = (await group("orders")).status?.activeSite ?? "";
+    const writer = await writerIP();
+    await query(writer, "INSERT INTO shop.orders VALUES (5, 'before the pod deletion')");
+    for (const s of all) {
+      const p = await readyPod(ns, managedNames.pod("orders", s));
+      await waitFor(`row 5 on ${s}`, async () => (await query(p.status?.podIP ?? "", "SELECT id FROM shop.orders WHERE id = 5").catch(() => [])).length === 1, 30_000, 250);
+    }
+    const old = await readyPod(ns, managedNames.pod("orders", primary));
+    await mustKubectl(["delete", "pod", managedNames.pod("orders", primary), "-n", ns, "--wait=false"]);
+    await readyPod(ns, managedNames.pod("orders", primary), { replacing: old.metadata.uid, timeoutMs: 120_000 });
+    // Back within failureThreshold polls, the recorded primary is made writable again; later, another site was promoted. Both are right.
+    const g = await waitFor("the group Ready again", async () => {
+      const current = await group("orders");
+      return condition(current, "Ready")?.status === "True" && current.status?.activeSite ? current : undefined;
+    }, 90_000, 250);
+    const active = g.status?.activeSite ?? "";
+    await waitFor("the labels on the active site", async () => {
+      for (const s of all) if ((await role(s)) !== (s === active ? "primary" : "replica")) return false;
+      return true;
+    }, 30_000, 250);
+    await waitFor("the writer Service on the active site", async () => {
+      const [row] = await query(writer, "SELECT @@hostname AS host").catch(() => []);
+      return row?.host === managedNames.pod("orders", active);
+    }, 30_000, 250);
+    for (const s of all) {
+      const p = await readyPod(ns, managedNames.pod("orders", s));
+      const [row] = await query(p.status?.podIP ?? "", "SELECT @@read_only AS ro, (SELECT COUNT(*) FROM shop.orders WHERE id = 5) AS row5");
+      expect({ site: s, ...row }).toEqual({ site: s, ro: s === active ? 0 : 1, row5: 1 });
+    }
+  });
+
   it("rolls a new image and an option change onto every pod under writes: replicas first, then one switchover; nothing lost, never two writable", async () => {
     const all = ["iad", "pdx", "sfo"];
     const nextImage = inject("nextMariadbImage");

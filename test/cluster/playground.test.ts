@@ -64,15 +64,16 @@ describe("the playground's setup on a real node", () => {
     const file = fileURLToPath(new URL(`../../${MANAGED_EXAMPLE.file}`, import.meta.url));
     await mustKubectl(["apply", "-n", groupNamespace, "-f", file]);
     const shop = MANAGED_EXAMPLE.group;
-    const ready = (g: MysqlFailoverGroup) => g.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-    await waitFor("the managed group Ready with iad active", async () => {
+    const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?.find((c) => c.type === type)?.status;
+    // From three empty volumes: iad the first primary, pdx replicating, and the reader sfo too.
+    await waitFor("the managed group Ready with iad active and its reader replicating", async () => {
       const g = await group(shop);
-      return g.status?.activeSite === "iad" && ready(g);
+      return g.status?.activeSite === "iad" && condition(g, "Ready") === "True" && condition(g, "ReadersReady") === "True" && condition(g, "Bootstrapping") === "False";
     }, 180_000, 500);
     const objects = await mustKubectl(["get", "pods,pvc,svc", "-n", groupNamespace, "-l", `shipstream.io/failover-group=${shop}`, "-o", "name"]);
     expect(objects.trim().split("\n").sort()).toEqual(
       [
-        ...["iad", "pdx"].flatMap((s) => [`pod/${managedNames.pod(shop, s)}`, `persistentvolumeclaim/${managedNames.claim(shop, s)}`, `service/${managedNames.site(shop, s)}`]),
+        ...["iad", "pdx", "sfo"].flatMap((s) => [`pod/${managedNames.pod(shop, s)}`, `persistentvolumeclaim/${managedNames.claim(shop, s)}`, `service/${managedNames.site(shop, s)}`]),
         `service/${managedNames.writer(shop)}`,
         `service/${managedNames.reader(shop)}`,
       ].sort(),
