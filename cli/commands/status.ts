@@ -312,7 +312,9 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
         [
           ["GTID set", site.divergentGtid],
           ["Transactions", divergentCount(site)],
-          ["Run", c.cyan(`kubectl bloodraven reclone ${name} ${site.name} -n ${ns}`)],
+          ["Reclone", c.cyan(`kubectl bloodraven reclone ${name} ${site.name} -n ${ns}`)],
+          // Until the per-site agent clones, the request is only recorded: say so where the command is offered.
+          ["Note", "this release's operator records a reclone request but does not clone yet; rebuild the site by hand (kubectl bloodraven runbook pvc-loss)"],
         ],
         { indent: "  " },
       );

@@ -1,5 +1,5 @@
 /**
- * Rolling a new template (image, sidecar image, resources, server options) onto the managed
+ * Rolling a new template (image, resources, server options) onto the managed
  * sites' pods. The StatefulSets use OnDelete, so nothing restarts until this decides it.
  *
  * OrderedUpdate: while the group is healthy, one outdated replica at a time; then, when only the
