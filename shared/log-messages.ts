@@ -59,7 +59,6 @@ export const LOG_MESSAGES = {
   maintenanceStarted: "maintenance started",
   maintenanceEnded: "maintenance ended",
   dnsUpdateFailed: "dns update failed",
-  taintUpdateFailed: "taint update failed",
   websocketRejected: "websocket client rejected",
   websocketDropped: "websocket client dropped",
   httpHandlerFailed: "http handler failed",

@@ -38,7 +38,7 @@ export class UpdatesReconciler implements Reconciler {
 
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    const { managed, observed } = cycle;
+    const { managed, observed, observations } = cycle;
     if (!managed || !observed) return DONE;
     const statuses = new Map(observed.sites.map((s) => [s.name, s]));
     const sites = ctx.spec.sites.map((spec) => {
@@ -53,6 +53,7 @@ export class UpdatesReconciler implements Reconciler {
         managed: isManaged(spec),
         outdated: isOutdated(inventory),
         podReady: !isManaged(spec) || (pod?.ready === true && pod.phase === "Running" && !restarting),
+        answered: observations?.get(spec.name) !== undefined,
         state: status?.state,
         replicating: status?.replicating,
         lagSeconds: status?.secondsBehindSource,

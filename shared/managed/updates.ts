@@ -20,6 +20,8 @@ export interface UpdateSite {
   outdated: boolean;
   /** Managed: the pod is Running and Ready. External sites: true. */
   podReady: boolean;
+  /** This cycle's poll of the site succeeded: its state and replication are now, not a poll ago. */
+  answered: boolean;
   state: SiteState | undefined;
   replicating?: boolean;
   lagSeconds?: number | null;
@@ -78,6 +80,7 @@ export function updateDecision(input: UpdateInput): UpdateDecision {
 /** Why the site cannot take part in an ordered update now; undefined when it can. */
 function unhealthy(site: UpdateSite, isPrimary: boolean, maxLagSeconds: number): string | undefined {
   if (!site.podReady) return "has no Ready pod";
+  if (!site.answered) return "did not answer this poll";
   if (isPrimary) return site.state === "writable" ? undefined : `is the primary but ${site.state ?? "unknown"}`;
   if (site.state !== "read-only") return `is ${site.state ?? "unknown"}, not read-only`;
   if (!site.replicating) return "is not replicating";

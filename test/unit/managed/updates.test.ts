@@ -7,6 +7,7 @@ const healthy = (name: string, extra: Partial<UpdateSite> = {}): UpdateSite => (
   managed: true,
   outdated: false,
   podReady: true,
+  answered: true,
   state: "read-only",
   replicating: true,
   lagSeconds: 0,
@@ -28,6 +29,7 @@ describe("ordered update decisions", () => {
   it("waits for every site to be healthy first, naming the site and why", () => {
     const cases: [Partial<UpdateSite>, string][] = [
       [{ podReady: false }, "site pdx has no Ready pod"],
+      [{ answered: false }, "site pdx did not answer this poll"],
       [{ replicating: false }, "site pdx is not replicating"],
       [{ lagSeconds: 31 }, "site pdx lags 31s, above replication.maxLagSeconds (30s)"],
       [{ lagSeconds: null }, "site pdx reports no replication lag"],
