@@ -121,6 +121,8 @@ export const EVENT_REASONS = {
   updateBlocked: "UpdateBlocked",
   updateCompleted: "UpdateCompleted",
   credentialReconcileFailed: "CredentialReconcileFailed",
+  secretNotFound: "SecretNotFound",
+  secretMissingKey: "SecretMissingKey",
   failoverActionFailed: "FailoverActionFailed",
   failoverBlocked: "FailoverBlocked",
   dnsUpdateFailed: "DnsUpdateFailed",

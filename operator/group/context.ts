@@ -3,7 +3,7 @@ import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import type { SiteState } from "../../shared/names.js";
+import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
@@ -174,7 +174,7 @@ export class GroupContext {
       this.credentials = next;
       if (previous && JSON.stringify(previous) !== JSON.stringify(next)) this.log.info(LOG_MESSAGES.credentialsReloaded, { operatorUser: next.operator.user, replicationUser: next.replication.user });
     } catch (err) {
-      const reason = err instanceof CredentialsError ? err.reason : "SecretNotFound";
+      const reason = err instanceof CredentialsError ? err.reason : EVENT_REASONS.secretNotFound;
       this.log.warn(LOG_MESSAGES.credentialsMissing, { reason, error: errorText(err), keptPrevious: this.credentials !== undefined });
       this.recordEvent({ type: "Warning", reason, message: errorText(err) });
     }

@@ -1,4 +1,5 @@
 import type { DefaultedMysqlFailoverGroupSpec } from "../../shared/api/index.js";
+import { EVENT_REASONS } from "../../shared/names.js";
 
 export interface MysqlAccount {
   user: string;
@@ -18,7 +19,7 @@ export type SecretReader = (namespace: string, name: string) => Promise<Record<s
 
 export class CredentialsError extends Error {
   constructor(
-    readonly reason: "SecretNotFound" | "SecretMissingKey",
+    readonly reason: typeof EVENT_REASONS.secretNotFound | typeof EVENT_REASONS.secretMissingKey,
     message: string,
   ) {
     super(message);
@@ -41,13 +42,13 @@ export async function resolveCredentials(namespace: string, spec: DefaultedMysql
     }
     return { operator, replication, roles };
   }
-  if (!spec.secretName) throw new CredentialsError("SecretNotFound", "spec sets neither `credentials` nor `secretName`");
+  if (!spec.secretName) throw new CredentialsError(EVENT_REASONS.secretNotFound, "spec sets neither `credentials` nor `secretName`");
   const data = await read(namespace, spec.secretName);
-  if (!data) throw new CredentialsError("SecretNotFound", `Secret ${namespace}/${spec.secretName} (spec.secretName) does not exist`);
+  if (!data) throw new CredentialsError(EVENT_REASONS.secretNotFound, `Secret ${namespace}/${spec.secretName} (spec.secretName) does not exist`);
   const dsn = data.dsn;
-  if (dsn === undefined) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${spec.secretName} has no key "dsn"`);
+  if (dsn === undefined) throw new CredentialsError(EVENT_REASONS.secretMissingKey, `Secret ${namespace}/${spec.secretName} has no key "dsn"`);
   const parsed = parseDsn(dsn);
-  if (!parsed) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${spec.secretName} key "dsn" is not of the form user:password@tcp(host:port)/`);
+  if (!parsed) throw new CredentialsError(EVENT_REASONS.secretMissingKey, `Secret ${namespace}/${spec.secretName} key "dsn" is not of the form user:password@tcp(host:port)/`);
   return { operator: parsed, replication: parsed, roles: {} };
 }
 
@@ -57,13 +58,13 @@ async function account(
   read: SecretReader,
 ): Promise<MysqlAccount> {
   const data = await read(namespace, ref.secretName);
-  if (!data) throw new CredentialsError("SecretNotFound", `Secret ${namespace}/${ref.secretName} does not exist`);
+  if (!data) throw new CredentialsError(EVENT_REASONS.secretNotFound, `Secret ${namespace}/${ref.secretName} does not exist`);
   const userKey = ref.usernameKey ?? "username";
   const passwordKey = ref.passwordKey ?? "password";
   const user = data[userKey];
   const password = data[passwordKey];
-  if (!user) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${ref.secretName} has no key "${userKey}"`);
-  if (password === undefined) throw new CredentialsError("SecretMissingKey", `Secret ${namespace}/${ref.secretName} has no key "${passwordKey}"`);
+  if (!user) throw new CredentialsError(EVENT_REASONS.secretMissingKey, `Secret ${namespace}/${ref.secretName} has no key "${userKey}"`);
+  if (password === undefined) throw new CredentialsError(EVENT_REASONS.secretMissingKey, `Secret ${namespace}/${ref.secretName} has no key "${passwordKey}"`);
   return { user, password };
 }
 
