@@ -10,6 +10,7 @@ import alerts from "../runbooks/alerts.md";
 import credentialRotation from "../runbooks/credential-rotation.md";
 import divergentOldPrimary from "../runbooks/divergent-old-primary.md";
 import maintenanceMode from "../runbooks/maintenance-mode.md";
+import managedSiteChanges from "../runbooks/managed-site-changes.md";
 import manualPromotion from "../runbooks/manual-promotion.md";
 import operatorUnavailable from "../runbooks/operator-unavailable.md";
 import plannedFailover from "../runbooks/planned-failover.md";
@@ -35,6 +36,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["planned-failover", plannedFailover],
   ["maintenance-mode", maintenanceMode],
   ["credential-rotation", credentialRotation],
+  ["managed-site-changes", managedSiteChanges],
   ["replication-lag-high", replicationLagHigh],
   ["operator-unavailable", operatorUnavailable],
   ["divergent-old-primary", divergentOldPrimary],
