@@ -31,6 +31,7 @@ export const LOG_MESSAGES = {
   updateWaiting: "ordered update waiting",
   updateCompleted: "ordered update completed",
   accountEnsured: "account created or updated on the primary",
+  operatorPasswordChanged: "operator password changed on a managed server",
   replicationAccountRepointed: "replica repointed with the replication account's password",
   credentialReconcileFailed: "accounts not reconciled",
   credentialsReloaded: "credentials reloaded",

@@ -1,9 +1,10 @@
 import mysql from "mysql2";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, type RoleAccounts } from "../../shared/managed/accounts.js";
+import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, operatorPasswordStatements, type RoleAccounts } from "../../shared/managed/accounts.js";
 import { isManaged, managedSites } from "../../shared/managed/sites.js";
 import { EVENT_REASONS } from "../../shared/names.js";
+import { isAuthenticationFailure } from "../mysql/site-client.js";
 import type { GroupContext } from "./context.js";
 import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
@@ -11,10 +12,11 @@ import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } 
 const ACCOUNT_DEADLINE_MS = 10_000;
 
 /**
- * Keeps the accounts of a group with managed sites (shared/managed/accounts.ts) on the confirmed
- * primary when that primary is a managed site, and repoints the replicas that need the replication account's password. Nothing while
- * a switchover holds the group or without a primary. The operator's own account is never touched:
- * a role that names it (replication, by default) is left out.
+ * Changes the operator's own password on each managed server after its Secret changed (each
+ * server by itself). Then, on the confirmed primary when it is a managed site, keeps the accounts
+ * of the other roles (shared/managed/accounts.ts) and repoints the replicas that need the
+ * replication account's password. Nothing while a switchover holds the group. Role accounts are
+ * never the operator's: a role that names its user (replication, by default) is left out.
  */
 export class AccountsReconciler implements Reconciler {
   readonly name = "accounts";
@@ -28,9 +30,10 @@ export class AccountsReconciler implements Reconciler {
     const primary = cycle.primary;
     const flavor = primary ? cycle.observations?.get(primary)?.flavor : undefined;
     if (managedSites(ctx.spec).length === 0 || !ctx.spec.credentials || !ctx.credentials) return DONE;
-    if (!primary || !flavor || cycle.holdEmergency || !cycle.observations) return DONE;
+    if (cycle.holdEmergency || !cycle.observations) return DONE;
+    await this.rotateOperatorPassword(cycle.observations);
     // A mixed group's external primary is someone else's server: its accounts are theirs to keep.
-    if (!ctx.spec.sites.some((s) => s.name === primary && isManaged(s))) return DONE;
+    if (!primary || !flavor || !ctx.spec.sites.some((s) => s.name === primary && isManaged(s))) return DONE;
     const { accounts, problems } = this.wanted();
     if (problems.length > 0) {
       const problem = problems.join("; ");
@@ -69,6 +72,32 @@ export class AccountsReconciler implements Reconciler {
     }
     // Bad input was reported once above; retrying it every cycle would only repeat the report.
     return DONE;
+  }
+
+  /**
+   * The operator's new password on each managed server that still has the previous one and
+   * answers (context.ts operatorLogins), one by one, logged in with the previous one. A server
+   * that refuses the previous password already has another: the Secret's is tried from then on.
+   */
+  private async rotateOperatorPassword(observations: NonNullable<GroupCycle["observations"]>): Promise<void> {
+    const { ctx } = this;
+    const operator = ctx.credentials?.operator;
+    if (!operator) return;
+    for (const site of [...ctx.operatorLogins.keys()]) {
+      if (!observations.get(site)) continue;
+      try {
+        await ctx.withSite(site, "operator password", async (s) => {
+          for (const statement of operatorPasswordStatements(operator)) await s.query(mysql.format(statement.sql, statement.params));
+        }, ACCOUNT_DEADLINE_MS);
+      } catch (err) {
+        if (!isAuthenticationFailure(err)) {
+          ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message: `changing the operator's password on ${site}: ${errorText(err).replaceAll(operator.password, "<password>")}` });
+          continue;
+        }
+      }
+      ctx.operatorLogins.delete(site);
+      ctx.log.info(LOG_MESSAGES.operatorPasswordChanged, { site, user: operator.user });
+    }
   }
 
   /**

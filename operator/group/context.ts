@@ -10,6 +10,7 @@ import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
 import type { ManagedObject } from "../../shared/managed/objects.js";
+import { managedSites } from "../../shared/managed/sites.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -86,6 +87,13 @@ export class GroupContext {
   group: MysqlFailoverGroup;
   spec: DefaultedMysqlFailoverGroupSpec;
   credentials: GroupCredentials | undefined;
+  /**
+   * Managed servers that still have the operator's previous password, with it: set when the
+   * Secret's password changes, removed by the accounts reconciler once it changed the server's.
+   * Kept in memory only: an operator that restarts meanwhile logs in with the Secret's password,
+   * and a server it could not change yet refuses it (docs/managed-sites.md).
+   */
+  readonly operatorLogins = new Map<string, MysqlAccount>();
   private credentialsReadAt = 0;
   /** Jittered per group, so that a thousand groups do not read their Secrets in one burst. */
   private readonly credentialsRefreshMs: number;
@@ -172,6 +180,10 @@ export class GroupContext {
       const next = await resolveCredentials(this.namespace, this.spec, this.deps.readSecret);
       const previous = this.credentials;
       this.credentials = next;
+      if (previous && previous.operator.user === next.operator.user && previous.operator.password !== next.operator.password) {
+        // Managed servers keep the password they have until the accounts reconciler changes it on each.
+        for (const site of managedSites(this.spec)) if (!this.operatorLogins.has(site.name)) this.operatorLogins.set(site.name, previous.operator);
+      }
       if (previous && JSON.stringify(previous) !== JSON.stringify(next)) this.log.info(LOG_MESSAGES.credentialsReloaded, { operatorUser: next.operator.user, replicationUser: next.replication.user });
     } catch (err) {
       const reason = err instanceof CredentialsError ? err.reason : EVENT_REASONS.secretNotFound;
@@ -186,18 +198,26 @@ export class GroupContext {
    * rotated password), it re-reads the Secret once and, if the account changed, tries again.
    */
   async withSite<T>(site: string, operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T> {
-    const account = this.credentials?.operator;
+    const account = this.operatorAccount(site);
     if (!account) throw new Error("operator credentials unavailable");
     try {
       return await this.actionConnection(site, account).run(operation, fn, deadlineMs);
     } catch (err) {
       if (!isAuthenticationFailure(err)) throw err;
       await this.loadCredentials(true);
-      const reread = this.credentials?.operator;
+      const reread = this.operatorAccount(site);
       if (!reread || (reread.user === account.user && reread.password === account.password)) throw err;
       this.log.info(LOG_MESSAGES.credentialsRetry, { site, operation });
       return this.actionConnection(site, reread).run(operation, fn, deadlineMs);
     }
+  }
+
+  /**
+   * The operator account to log in to `site` with: the Secret's, or, on a managed server whose
+   * password the operator has not changed yet since the Secret changed, the one it still has.
+   */
+  operatorAccount(site: string): MysqlAccount | undefined {
+    return this.operatorLogins.get(site) ?? this.credentials?.operator;
   }
 
   private actionConnection(site: string, account: MysqlAccount): SiteConnection {

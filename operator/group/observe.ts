@@ -86,11 +86,12 @@ export class ObserveReconciler implements Reconciler {
       return false;
     }
     // A new password means new probes (the key holds it); connections open under the old one stay valid on the server.
-    const account = ctx.credentials.operator;
-    const key = JSON.stringify([account.user, account.password, ctx.spec.sites.map((s) => [s.name, siteAddress(ctx.name, ctx.namespace, s)])]);
+    const operator = ctx.credentials.operator;
+    const logins = ctx.spec.sites.map((s) => [s, ctx.operatorAccount(s.name) ?? operator] as const);
+    const key = JSON.stringify(logins.map(([s, account]) => [s.name, siteAddress(ctx.name, ctx.namespace, s), account.user, account.password]));
     if (key !== this.probeKey) {
       this.closeProbes();
-      for (const site of ctx.spec.sites) this.probes.set(site.name, ctx.deps.openSite(siteAddress(ctx.name, ctx.namespace, site), account, "probe"));
+      for (const [site, account] of logins) this.probes.set(site.name, ctx.deps.openSite(siteAddress(ctx.name, ctx.namespace, site), account, "probe"));
       this.probeKey = key;
     }
     return true;

@@ -68,6 +68,20 @@ export function accountStatements(role: ManagedAccountRole, account: Account, fl
   ];
 }
 
+/**
+ * The operator's own new password, on one server: not binary-logged, so each server is changed
+ * by itself (a replica that is down or behind gets it when the operator reaches it, not through
+ * replication) and no server gets a transaction of its own. Only '<user>'@'%': the operator logs
+ * in over TCP, and an image's '<user>'@'localhost' may log in by socket, which must keep working.
+ */
+export function operatorPasswordStatements(account: Account): AccountStatement[] {
+  return [
+    { sql: "SET SESSION sql_log_bin = 0", params: [] },
+    { sql: "ALTER USER ?@'%' IDENTIFIED BY ?", params: [account.user, account.password] },
+    { sql: "SET SESSION sql_log_bin = 1", params: [] },
+  ];
+}
+
 export interface ReplicaLogin {
   name: string;
   /** The site's replication source is the primary. */

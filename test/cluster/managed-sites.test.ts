@@ -44,7 +44,9 @@ interface Owned {
   metadata: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
 }
 
-const query = (host: string, sql: string) => rootQuery(host, PASSWORD, sql);
+/** root's password: the operator Secret's, which a test below rotates. */
+let rootPassword = PASSWORD;
+const query = (host: string, sql: string) => rootQuery(host, rootPassword, sql);
 /** The JSON log lines of every operator pod (only the leader acts, so only its lines say what was done). */
 const operatorLines = async (): Promise<Record<string, unknown>[]> => {
   const logs = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
@@ -533,6 +535,28 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       await Promise.all([writing, sampling]);
     }
   }, 330_000);
+
+  it("rotates the operator's own password on every server without a transaction of its own, and a switchover afterwards succeeds", async () => {
+    const all = ["iad", "pdx", "sfo"];
+    const pods = await Promise.all(all.map((s) => readyPod(ns, managedNames.pod("orders", s))));
+    const gtids = async () => Promise.all(pods.map(async (p) => String((await query(p.status?.podIP ?? "", "SELECT @@gtid_binlog_pos AS g"))[0]?.g)));
+    const before = await gtids();
+    const rotated = `root-rotated-${suffix}`;
+    await mustKubectl(["patch", "secret", "orders-operator", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
+    for (const p of pods) {
+      await waitFor(`the new root password on ${p.metadata.name}`, async () => rootQuery(p.status?.podIP ?? "", rotated, "SELECT 1").then(() => true, () => false), 60_000, 500);
+    }
+    rootPassword = rotated;
+    // Changed on each server by itself: no server got a transaction (the binary log positions did not move).
+    expect(await gtids()).toEqual(before);
+    const g = await group("orders");
+    const target = all.find((s) => s !== g.status?.activeSite && s !== "sfo") ?? "iad";
+    const r = await kubectl(["bloodraven", "failover", "orders", target, "-n", ns, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect((await group("orders")).status?.plannedFailover).toMatchObject({ phase: "Succeeded", target, transactionsLost: 0 });
+    const lines = await operatorLines();
+    expect(lines.filter((l) => l.msg === "operator password changed on a managed server").map((l) => l.site).sort()).toEqual([...all].sort());
+  });
 
   it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {
     const group = await getObject<{ metadata: { finalizers?: string[] } }>(["mfg", "orders", "-n", ns]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accountProblem, accountsPlan, accountStatements, type ReplicaLogin } from "../../../shared/managed/accounts.js";
+import { accountProblem, accountsPlan, accountStatements, operatorPasswordStatements, type ReplicaLogin } from "../../../shared/managed/accounts.js";
 
 const repl = { user: "repl", password: "s3cret" };
 const app = { user: "app", password: "app-pw" };
@@ -64,5 +64,15 @@ describe("the accounts of a managed group", () => {
     expect(accountsPlan({ primary: "iad", accounts, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["replication"], repoint: ["pdx"] });
     // Without a managed replication account (replicas use the operator's), nothing to repoint.
     expect(accountsPlan({ primary: "iad", accounts: {}, applied: { primary: "iad", accounts: {} }, replicas })).toEqual({ ensure: [], repoint: [] });
+  });
+});
+
+describe("the operator's own password", () => {
+  it("changes on each server by itself, never binary-logged, and only for TCP logins", () => {
+    expect(operatorPasswordStatements({ user: "root", password: "n3w" })).toEqual([
+      { sql: "SET SESSION sql_log_bin = 0", params: [] },
+      { sql: "ALTER USER ?@'%' IDENTIFIED BY ?", params: ["root", "n3w"] },
+      { sql: "SET SESSION sql_log_bin = 1", params: [] },
+    ]);
   });
 });
