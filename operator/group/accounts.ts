@@ -1,5 +1,5 @@
 import mysql from "mysql2";
-import { errorText } from "../../shared/errors.js";
+import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, operatorPasswordStatements, type RoleAccounts } from "../../shared/managed/accounts.js";
 import { isManaged, managedSites } from "../../shared/managed/sites.js";
@@ -59,7 +59,7 @@ export class AccountsReconciler implements Reconciler {
         }, ACCOUNT_DEADLINE_MS);
       } catch (err) {
         // A server's syntax error quotes the statement: never the password.
-        const message = `creating or updating the ${role} account ${account.user} on ${primary}: ${errorText(err).replaceAll(account.password, "<password>")}`;
+        const message = `creating or updating the ${role} account ${account.user} on ${primary}: ${redacted(errorText(err), account.password)}`;
         ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message });
         return failed(message);
       }
@@ -91,7 +91,7 @@ export class AccountsReconciler implements Reconciler {
         }, ACCOUNT_DEADLINE_MS);
       } catch (err) {
         if (!isAuthenticationFailure(err)) {
-          ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message: `changing the operator's password on ${site}: ${errorText(err).replaceAll(operator.password, "<password>")}` });
+          ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.credentialReconcileFailed, message: `changing the operator's password on ${site}: ${redacted(errorText(err), operator.password)}` });
           continue;
         }
       }
