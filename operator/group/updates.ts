@@ -59,6 +59,7 @@ export class UpdatesReconciler implements Reconciler {
         lagSeconds: status?.secondsBehindSource,
       };
     });
+    this.settleRequest();
     const record = durableRecord(ctx.store.written ?? ctx.group.status, ctx.annotations);
     const wait = cooldown(record.lastFailover, parseDuration(ctx.spec.failoverCooldown), Date.now());
     const decision = updateDecision({
@@ -76,23 +77,33 @@ export class UpdatesReconciler implements Reconciler {
     return DONE;
   }
 
+  /**
+   * Forgets the switchover this update asked for once status shows its outcome (until then the
+   * annotation may not have reached this copy of the group: never ask twice); after a failure,
+   * asks again only SWITCHOVER_RETRY_MS later.
+   */
+  private settleRequest(): void {
+    const { ctx } = this;
+    const asked = this.requested;
+    const block = (ctx.store.written ?? ctx.group.status)?.plannedFailover;
+    if (!asked || block?.requestId !== asked.id || !isTerminal(block.phase)) return;
+    this.requested = undefined;
+    if (block.phase !== "Failed") return;
+    this.retryAt = Date.now() + SWITCHOVER_RETRY_MS;
+    ctx.recordEvent({
+      type: "Warning",
+      reason: EVENT_REASONS.updateBlocked,
+      message: `the switchover to ${asked.target} failed (${block.reason ?? "no reason"}: ${block.message ?? ""}); the update asks again at ${new Date(this.retryAt).toISOString()}`,
+    });
+  }
+
   /** Something else is changing the group; the update waits for it. */
   private busy(cycle: GroupCycle, unreadableCooldown: boolean): string | undefined {
     const { ctx } = this;
     const written = ctx.store.written ?? ctx.group.status;
     if (cycle.holdEmergency) return "a switchover is in progress";
     if (ctx.annotations[ANNOTATIONS.plannedFailover] !== undefined) return "a planned failover is requested";
-    const asked = this.requested;
-    if (asked) {
-      // Asked, but the annotation may not have reached this copy of the group yet: never ask twice.
-      const block = written?.plannedFailover;
-      if (block?.requestId !== asked.id || !isTerminal(block.phase)) return `the switchover to ${asked.target} this update asked for has not finished`;
-      this.requested = undefined;
-      if (block.phase === "Failed") {
-        this.retryAt = Date.now() + SWITCHOVER_RETRY_MS;
-        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.updateBlocked, message: `the switchover to ${asked.target} failed (${block.reason ?? "no reason"}: ${block.message ?? ""}); the update asks again at ${new Date(this.retryAt).toISOString()}` });
-      }
-    }
+    if (this.requested) return `the switchover to ${this.requested.target} this update asked for has not finished`;
     if (Date.now() < this.retryAt) return `the update's last switchover failed; it asks again at ${new Date(this.retryAt).toISOString()}`;
     if (written?.failoverIntent) return `the promotion of ${written.failoverIntent.target} is being settled`;
     const recovering = cycle.observed?.sites.find((s) => s.recoveryState === "RecoveryInProgress");

@@ -1,4 +1,5 @@
 import { TEST_USERS } from "../../scripts/env/mariadb-sites.js";
+import { withDefaults, type DefaultedMysqlFailoverGroupSpec } from "../../shared/api/index.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 
 /** `spec.credentials` of the test groups: the Secrets that namespaceWithCredentials creates. */
@@ -32,4 +33,20 @@ export function siteAt(server: { name: string; host?: string; port: number }, ex
 /** A MysqlFailoverGroup using the test credentials; `spec` (with its sites) adds to them or overrides them. */
 export function failoverGroup(ns: string, name: string, spec: Record<string, unknown>): object {
   return { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, metadata: { name, namespace: ns }, spec: { credentials: TEST_CREDENTIALS, ...spec } };
+}
+
+/**
+ * A defaulted spec for unit tests of managed sites: the managed candidates iad and pdx (volume
+ * sizes as given, 1Gi otherwise) and an external reader.
+ */
+export function managedSpec(opts: { iadSize?: string; pdxSize?: string; reader?: string } = {}): DefaultedMysqlFailoverGroupSpec {
+  const reader = opts.reader ?? "dr";
+  return withDefaults({
+    credentials: { operator: { secretName: "s" } },
+    sites: [
+      { name: "iad", storage: { size: opts.iadSize ?? "1Gi" }, taintNodeSelector: { site: "iad" } },
+      { name: "pdx", storage: { size: opts.pdxSize ?? "1Gi" }, taintNodeSelector: { site: "pdx" } },
+      { name: reader, role: "read-only", endpoint: { host: `${reader}.db` } },
+    ],
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withDefaults } from "../../../shared/api/index.js";
+import { managedSpec } from "../../support/fixtures.js";
 import { decisionSites } from "../../../shared/failover/decision-input.js";
 import type { ReplicaState, ServerObservation } from "../../../shared/topology/site-observation.js";
 
@@ -27,14 +27,7 @@ const replica = (extra: Partial<ReplicaState> = {}): ReplicaState => ({
 const observation = (r: ReplicaState): ServerObservation => ({ flavor: "mariadb", version: "10.11", serverId: 2, readOnly: true, superReadOnly: true, gtidExecuted: "0-1-5", replica: r });
 
 describe("decision sites: replication stopped by a restart", () => {
-  const spec = withDefaults({
-    credentials: { operator: { secretName: "s" } },
-    sites: [
-      { name: "iad", storage: { size: "1Gi" }, taintNodeSelector: { site: "iad" } },
-      { name: "pdx", storage: { size: "1Gi" }, taintNodeSelector: { site: "pdx" } },
-      { name: "ext", role: "read-only", endpoint: { host: "ext.db" } },
-    ],
-  });
+  const spec = managedSpec({ reader: "ext" });
   const addresses = new Map([
     ["iad", { host: "mysql-orders-iad.shop.svc", port: 3306 }],
     ["pdx", { host: "mysql-orders-pdx.shop.svc", port: 3306 }],

@@ -1,18 +1,12 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { withDefaults } from "../../../shared/api/index.js";
+import { managedSpec } from "../../support/fixtures.js";
 import { inventoryOf, isOutdated, isSettled } from "../../../shared/managed/inventory.js";
 import { withManagedSites } from "../../../shared/managed/status.js";
 import type { TopologyStatus } from "../../../shared/topology/status.js";
 
-const spec = withDefaults({
-  credentials: { operator: { secretName: "s" } },
-  sites: [
-    { name: "iad", storage: { size: "1Gi" }, taintNodeSelector: { site: "iad" } },
-    { name: "pdx", storage: { size: "1Gi" }, taintNodeSelector: { site: "pdx" } },
-    { name: "dr", role: "read-only", endpoint: { host: "dr.db" } },
-  ],
-});
+const spec = managedSpec();
 const created = "2026-12-03T10:00:00.000Z";
 const claim = (site: string, phase = "Bound"): V1PersistentVolumeClaim => ({
   metadata: { name: `data-mysql-orders-${site}-0`, creationTimestamp: new Date(created) },

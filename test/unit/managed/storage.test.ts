@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { withDefaults } from "../../../shared/api/index.js";
+import { managedSpec } from "../../support/fixtures.js";
 import type { SiteInventory } from "../../../shared/managed/inventory.js";
 import { claimResizes } from "../../../shared/managed/storage.js";
 
-const spec = withDefaults({
-  credentials: { operator: { secretName: "s" } },
-  sites: [
-    { name: "iad", storage: { size: "2Gi" }, taintNodeSelector: { site: "iad" } },
-    { name: "pdx", storage: { size: "1Gi" }, taintNodeSelector: { site: "pdx" } },
-    { name: "dr", role: "read-only", endpoint: { host: "dr.db" } },
-  ],
-});
+const spec = managedSpec({ iadSize: "2Gi" });
 const claim = (site: string, size: string) => ({ claim: { name: `data-mysql-orders-${site}-0`, size } });
 
 describe("claim resizes", () => {
