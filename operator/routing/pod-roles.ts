@@ -12,19 +12,25 @@ import { LABELS } from "../../shared/names.js";
 export class PodRoleLabeler {
   constructor(private readonly kube: Kube) {}
 
-  /** Merge-patches each site's pod; a pod that does not exist (yet) is skipped. */
+  /**
+   * Merge-patches each site's pod; a pod that does not exist (yet) is skipped. Every other pod
+   * loses the primary label before the primary's pod gets it: were both labelled at once, the
+   * writer Service would balance new connections between the fenced old primary and the new one
+   * until kube-proxy's next sync (about a second), so clients would see writes alternately
+   * refused and accepted instead of one short outage.
+   */
   async label(namespace: string, group: string, sites: readonly string[], primary: string): Promise<void> {
-    await Promise.all(
-      sites.map(async (site) => {
-        const name = managedNames.pod(group, site);
-        const role = site === primary ? MANAGED_ROLES.primary : MANAGED_ROLES.replica;
-        const body = { metadata: { labels: { [LABELS.role]: role } } };
-        try {
-          await this.kube.call(`label pod ${namespace}/${name}`, (options) => this.kube.core.patchNamespacedPod({ namespace, name, body }, mergePatch(options)));
-        } catch (err) {
-          if (apiStatus(err) !== 404) throw err;
-        }
-      }),
-    );
+    await Promise.all(sites.filter((site) => site !== primary).map((site) => this.patch(namespace, group, site, MANAGED_ROLES.replica)));
+    if (sites.includes(primary)) await this.patch(namespace, group, primary, MANAGED_ROLES.primary);
+  }
+
+  private async patch(namespace: string, group: string, site: string, role: string): Promise<void> {
+    const name = managedNames.pod(group, site);
+    const body = { metadata: { labels: { [LABELS.role]: role } } };
+    try {
+      await this.kube.call(`label pod ${namespace}/${name}`, (options) => this.kube.core.patchNamespacedPod({ namespace, name, body }, mergePatch(options)));
+    } catch (err) {
+      if (apiStatus(err) !== 404) throw err;
+    }
   }
 }

@@ -23,11 +23,12 @@ export function groupReader(ns: string): (name: string) => Promise<MysqlFailover
 }
 
 /** The Events of namespace `ns` about group `name`. */
-export async function groupEvents(ns: string, name: string): Promise<{ reason: string; message: string }[]> {
+export async function groupEvents(ns: string, name: string): Promise<{ reason: string; message: string; time: string }[]> {
   const r = await kubectl(["get", "events", "-n", ns, "-o", "json"]);
   if (r.code !== 0) throw new Error(r.stderr);
-  const list = JSON.parse(r.stdout) as { items: { reason: string; message: string; involvedObject: { name: string } }[] };
-  return list.items.filter((e) => e.involvedObject.name === name);
+  type Event = { reason: string; message: string; involvedObject: { name: string }; eventTime?: string; lastTimestamp?: string };
+  const list = JSON.parse(r.stdout) as { items: Event[] };
+  return list.items.filter((e) => e.involvedObject.name === name).map((e) => ({ ...e, time: e.lastTimestamp ?? e.eventTime ?? "" }));
 }
 
 /**
