@@ -40,4 +40,6 @@ export default tseslint.config(
   layer(["shared/kube/**/*.ts"], [], ["**/operator/**", "**/cli/**"], "shared/kube/ serves both programs: it imports neither operator/ nor cli/"),
   layer(["cli/**/*.ts"], [], ["**/operator/**"], "the plugin imports only shared/ (the Kubernetes client is shared/kube/)"),
   layer(["operator/**/*.ts"], [], ["**/cli/**"], "the operator never imports the plugin"),
+  // Later entries win for the same files: this one repeats the plugin rule for the agent.
+  layer(["operator/agent/**/*.ts"], [], ["**/cli/**", "**/kube/**", "**/group/**", "**/failover/**", "**/planned/**", "**/routing/**", "@kubernetes/client-node"], "the agent runs beside a server without Kubernetes credentials: no Kubernetes client, none of the operator's group logic, never the plugin"),
 );

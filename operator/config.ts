@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
-import { DurationError, parsePositiveDuration } from "../shared/duration.js";
 import type { LogLevel } from "./log.js";
 import { FAILPOINTS_ENV, parseFailpoints, type Failpoints } from "./failpoints.js";
+import { ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "./flags.js";
+
+export { ConfigError };
 
 export interface OperatorConfig {
   kubeconfig?: string;
@@ -31,15 +32,6 @@ export interface OperatorConfig {
   failpoints: Failpoints;
 }
 
-export class ConfigError extends Error {}
-
-interface Flag {
-  name: string;
-  env?: string;
-  boolean?: boolean;
-  help: string;
-}
-
 /** Every flag of `bloodraven operator`; the help text is generated from this list. */
 export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "kubeconfig", env: "KUBECONFIG", help: "kubeconfig file (default: in-cluster, then ~/.kube/config)" },
@@ -63,53 +55,12 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
 ];
 
 export function operatorFlagsHelp(): string {
-  const rows = OPERATOR_FLAGS.map((f) => `  --${f.name.padEnd(22)} ${f.help}${f.env ? ` [env ${f.env}]` : ""}`);
-  return `Flags:\n${rows.join("\n")}\n\nBLOODRAVEN_STATUS_TOKEN (environment only) turns on bearer-token auth for the status API.`;
-}
-
-const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-function port(name: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`--${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function duration(name: string, value: string): number {
-  try {
-    return parsePositiveDuration(value);
-  } catch (err) {
-    throw new ConfigError(`--${name}: ${err instanceof DurationError ? err.message : String(err)}`);
-  }
-}
-
-function list(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
+  return `${flagsHelp(OPERATOR_FLAGS)}\n\nBLOODRAVEN_STATUS_TOKEN (environment only) turns on bearer-token auth for the status API.`;
 }
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
-  let parsed: ReturnType<typeof parseArgs>["values"];
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      options: Object.fromEntries(OPERATOR_FLAGS.map((f) => [f.name, { type: f.boolean ? ("boolean" as const) : ("string" as const) }])),
-    }).values;
-  } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
-  }
-  const value = (name: string): string | undefined => {
-    const flag = OPERATOR_FLAGS.find((f) => f.name === name);
-    const v = parsed[name];
-    if (typeof v === "string") return v;
-    return flag?.env ? env[flag.env] : undefined;
-  };
-  const logLevel = (value("log-level") ?? "info") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  const { value, set } = readFlags(OPERATOR_FLAGS, argv, env);
   const maxClients = Number(value("max-websocket-clients") ?? "100");
   if (!Number.isInteger(maxClients) || maxClients < 1) throw new ConfigError("--max-websocket-clients must be a positive integer");
   const config: OperatorConfig = {
@@ -118,8 +69,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     metricsPort: port("metrics-port", value("metrics-port") ?? "8080"),
     healthPort: port("health-port", value("health-port") ?? "8081"),
     statusPort: port("status-port", value("status-port") ?? "8082"),
-    logLevel,
-    leaderElection: parsed["no-leader-election"] !== true,
+    logLevel: logLevel(value("log-level")),
+    leaderElection: !set("no-leader-election"),
     leaseNamespace: value("lease-namespace") ?? "default",
     leaseName: value("lease-name") ?? "bloodraven-leader",
     leaseDurationMs: duration("lease-duration", value("lease-duration") ?? "15s"),

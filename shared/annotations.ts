@@ -22,6 +22,10 @@ export const SITE_NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 export const SITE_NAME_MAX_LENGTH = 63;
 const SITE_NAME = new RegExp(SITE_NAME_PATTERN);
 
+export function isSiteName(name: string): boolean {
+  return name.length <= SITE_NAME_MAX_LENGTH && SITE_NAME.test(name);
+}
+
 // Group names are Kubernetes object names (DNS subdomains). Labels are separated by a character
 // outside the label class, so this pattern cannot backtrack badly on hostile input.
 const GROUP_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -63,5 +63,20 @@ export const LOG_MESSAGES = {
   websocketRejected: "websocket client rejected",
   websocketDropped: "websocket client dropped",
   httpHandlerFailed: "http handler failed",
+  // The per-site agent (`bloodraven agent`). Every message about fencing contains "self-fence" or
+  // "safety net", the strings the monitoring guide's filters use.
+  agentStarting: "agent starting",
+  agentStopping: "agent stopping",
+  safetyNetWaiting: "safety net: server not reachable yet, retrying",
+  safetyNetFenced: "safety net: server fenced at start",
+  safetyNetLifted: "safety net: the operator names this site active, fence lifted",
+  safetyNetKept: "safety net: fence kept",
+  selfFenceArmed: "self-fence monitor armed: the server is writable",
+  selfFencing: "self-fence: fencing the server",
+  selfFenced: "self-fence: server fenced, only the operator makes it writable again",
+  selfFenceFailed: "self-fence: fencing failed, retried at the next check",
+  agentServerUnreachable: "agent: server not reachable",
+  agentOperatorUnreachable: "agent: operator not reachable",
+  agentPeerUnreachable: "agent: peer not reachable",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

@@ -23,6 +23,11 @@ export interface GroupStatusMessage {
   group: string;
   /** The single writable primary candidate; "" when authority is ambiguous. */
   activeSite: string;
+  /**
+   * The site the operator stands behind as primary, also while activeSite is "" (a split brain,
+   * a primary that is down): what the agents' self-fencing compares against.
+   */
+  lastKnownPrimary?: string;
   /** Healthy | Degraded | SplitBrain | NoPrimary | TotalLoss */
   verdict: string;
   sites: SiteStatusMessage[];

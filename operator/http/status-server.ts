@@ -131,7 +131,9 @@ export class StatusServer {
             sendJson(res, 503, { error: `failover group ${namespace}/${group} is starting: not every site has been observed yet; retry in a few seconds` }, { "Retry-After": "1" });
             return;
           }
-          sendJson(res, 200, { namespace, group, activeSite: message.activeSite });
+          // The age lets an agent tell an answer observed before its own promotion from one after.
+          const observedAgoMs = Math.max(0, Date.now() - Date.parse(message.pollTime));
+          sendJson(res, 200, { namespace, group, activeSite: message.activeSite, lastKnownPrimary: message.lastKnownPrimary ?? "", observedAgoMs });
         }),
         [WS_STATUS_PATH]: this.authorized((_req, res) => {
           sendJson(res, 426, { error: "WebSocket endpoint: send an Upgrade: websocket handshake" }, { Upgrade: "websocket" });

@@ -216,6 +216,7 @@ export function statusMessage(namespace: string, group: string, status: Topology
     })),
     pollTime: now,
   };
+  if (status.lastKnownPrimary) message.lastKnownPrimary = status.lastKnownPrimary;
   if (extra.lastFailover) message.lastFailover = extra.lastFailover;
   if (extra.lastFailoverTarget) message.lastFailoverTarget = extra.lastFailoverTarget;
   if (extra.promotionGtidExecuted) message.promotionGtidExecuted = extra.promotionGtidExecuted;

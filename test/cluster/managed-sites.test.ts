@@ -58,6 +58,11 @@ const operatorLines = async (): Promise<Record<string, unknown>[]> => {
     }
   });
 };
+/** Rethrows a timeout with the operator's last lines matching `pattern` and the group's conditions. */
+const explained = (pattern: RegExp, status: () => Promise<string>) => async (err: unknown): Promise<never> => {
+  const lines = (await operatorLines()).filter((l) => pattern.test(String(l.msg)) || l.level === "ERROR" || l.level === "WARN");
+  throw new Error(`${String(err)}\nstatus: ${await status().catch((e: unknown) => String(e))}\noperator:\n${lines.slice(-60).map((l) => JSON.stringify(l)).join("\n")}`);
+};
 const writerIP = async () => (await getObject<{ spec: { clusterIP: string } }>(["service", managedNames.writer("orders"), "-n", ns])).spec.clusterIP;
 const site = (g: MysqlFailoverGroup, name: string) => g.status?.sites?.find((x) => x.name === name);
 const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?.find((c) => c.type === type);
@@ -381,7 +386,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
         kills++;
       }
       return undefined;
-    }, 90_000, 200);
+    }, 90_000, 200).catch(explained(/failover|site state|verdict/, async () => JSON.stringify((await group("orders")).status?.conditions)));
     expect(kills).toBeGreaterThan(0);
     const primary = g.status?.activeSite ?? "";
     expect(["pdx", "sfo"]).toContain(primary);
@@ -503,11 +508,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
           if (row?.m !== 78) return undefined;
         }
         return g;
-      }, 240_000, 1_000).catch(async (err: unknown) => {
-        const logs = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=400"]);
-        const lines = logs.stdout.split("\n").filter((l) => /update|planned|switchover|reconcile failed/i.test(l));
-        throw new Error(`${String(err)}\nlast: ${last}\noperator:\n${lines.slice(-60).join("\n")}`);
-      });
+      }, 240_000, 1_000).catch(explained(/update|planned|switchover|reconcile failed/i, async () => last));
       await sleep(2_000);
       stop = true;
       await Promise.all([writing, sampling]);

@@ -11,19 +11,12 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
-/**
- * The built operator (dist/bloodraven.mjs) as a real child process on free loopback ports. Its
- * kubeconfig is copied into an env folder, so the folder's guardian kills it if the test dies.
- */
-export class OperatorProcess {
+/** A child process that logs JSON lines (the operator, the agent): its records, kept in order. */
+export class JsonLogChild {
   readonly lines: LogRecord[] = [];
-  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  protected readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(
-    readonly child: ChildProcess,
-    private readonly env: EnvDir,
-    readonly ports: { metrics: number; health: number; status: number },
-  ) {
+  constructor(readonly child: ChildProcess) {
     let buffer = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -40,6 +33,39 @@ export class OperatorProcess {
     });
     child.stderr?.on("data", (chunk: Buffer) => this.lines.push({ msg: chunk.toString(), level: "STDERR" }));
     this.exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  logged(msg: string): LogRecord[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  dump(last = 40): string {
+    return this.lines
+      .slice(-last)
+      .map((l) => JSON.stringify(l))
+      .join("\n");
+  }
+
+  /** Sends a signal and resolves with the exit code and how long the exit took. */
+  protected async signal(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
+    const started = Date.now();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const { code } = await this.exit;
+    return { code, ms: Date.now() - started };
+  }
+}
+
+/**
+ * The built operator (dist/bloodraven.mjs) as a real child process on free loopback ports. Its
+ * kubeconfig is copied into an env folder, so the folder's guardian kills it if the test dies.
+ */
+export class OperatorProcess extends JsonLogChild {
+  private constructor(
+    child: ChildProcess,
+    private readonly env: EnvDir,
+    readonly ports: { metrics: number; health: number; status: number },
+  ) {
+    super(child);
   }
 
   /**
@@ -84,23 +110,10 @@ export class OperatorProcess {
     return `ws://127.0.0.1:${this.ports.status}${path}`;
   }
 
-  logged(msg: string): LogRecord[] {
-    return this.lines.filter((l) => l.msg === msg);
-  }
-
-  dump(last = 40): string {
-    return this.lines
-      .slice(-last)
-      .map((l) => JSON.stringify(l))
-      .join("\n");
-  }
-
   /** Sends a signal and resolves with the exit code and how long the exit took. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; ms: number }> {
-    const started = Date.now();
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    const { code } = await this.exit;
+    const result = await this.signal(signal);
     this.env.remove();
-    return { code, ms: Date.now() - started };
+    return result;
   }
 }

@@ -19,6 +19,9 @@ describe("layers enforced by npm run lint", () => {
     ["shared/topology/x.ts", `import { Kube } from "../kube/client.js";\nexport const k = Kube;`, /shared\/ is pure/],
     ["shared/x.ts", `import { KubeConfig } from "@kubernetes/client-node";\nexport const k = KubeConfig;`, /shared\/ is pure/],
     ["shared/kube/x.ts", `import { createLogger } from "../../operator/log.js";\nexport const l = createLogger;`, /imports neither operator\/ nor cli\//],
+    ["operator/agent/x.ts", `import { Kube } from "../../shared/kube/client.js";\nexport const k = Kube;`, /agent runs beside a server/],
+    ["operator/agent/x.ts", `import { GroupWorker } from "../group/worker.js";\nexport const w = GroupWorker;`, /agent runs beside a server/],
+    ["operator/agent/x.ts", `import { run } from "../../cli/main.js";\nexport const r = run;`, /agent runs beside a server/],
   ])("%s: refused", async (file, code, message) => {
     const messages = await refused(file, code);
     expect(messages).toHaveLength(1);
@@ -30,6 +33,7 @@ describe("layers enforced by npm run lint", () => {
     ["shared/kube/x.ts", `import { KubeConfig } from "@kubernetes/client-node";\nexport const k = KubeConfig;`],
     ["cli/x.ts", `export const load = () => import("../shared/kube/client.js");`],
     ["operator/x.ts", `import { Kube } from "../shared/kube/client.js";\nexport const k = Kube;`],
+    ["operator/agent/x.ts", `import { SiteClient } from "../mysql/site-client.js";\nexport const c = SiteClient;`],
   ])("%s: allowed", async (file, code) => {
     expect(await refused(file, code)).toEqual([]);
   });

@@ -53,14 +53,14 @@ describe("status API", () => {
       const { base } = await start();
       const res = await fetch(`${base}/active-site?namespace=default&group=orders`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad" });
+      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it('returns 200 with activeSite "" when no single site is writable', async () => {
       const { base } = await start();
       const res = await fetch(`${base}/active-site?group=orders&namespace=billing`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "billing", group: "orders", activeSite: "" });
+      expect(await json(res)).toEqual({ namespace: "billing", group: "orders", activeSite: "", lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it.each<[query: string, error: string]>([
@@ -87,7 +87,7 @@ describe("status API", () => {
       source.put(groupMessage(namespace, group, "pdx"));
       const res = await fetch(`${base}/active-site?namespace=${namespace}&group=${group}`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace, group, activeSite: "pdx" });
+      expect(await json(res)).toEqual({ namespace, group, activeSite: "pdx", lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it("returns 404 for a group this operator does not manage", async () => {
@@ -150,7 +150,7 @@ describe("status API", () => {
       expect((await fetch(`${base}/status`, { headers })).status).toBe(200);
       const res = await fetch(`${base}/active-site?namespace=default&group=orders`, { headers });
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad" });
+      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it("does not take the token from a subprotocol header outside a WebSocket handshake", async () => {

@@ -1,0 +1,236 @@
+/**
+ * The per-site agent (`bloodraven agent`): the sidecar of a managed site, or a process beside an
+ * external one. It runs the startup safety net once, then the self-fencing monitor every
+ * `peerCheckIntervalMs` (rules in shared/agent/fencing.ts), and serves its view to its peers.
+ *
+ * Every outside call has a deadline: the operator and the peers are asked with
+ * min(2 s, interval) each, the server's reads with the SiteClient's timeouts, the fence with
+ * FENCE_DEADLINE_MS. A lease that runs out between two checks is acted on by a timer set to its
+ * end, not at the next check.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { fenceVerdict, leaseUntil, liftFenceAtStartup, newerView, type ActiveSiteView, type LeaseInput } from "../../shared/agent/fencing.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import type { Logger } from "../log.js";
+import { onlyRow, readInteger } from "../mysql/flavor.js";
+import { SiteClient } from "../mysql/site-client.js";
+import { askOperator, askPeer, type Asked, type OperatorAnswer, type PeerAnswer } from "./ask.js";
+import type { AgentConfig } from "./config.js";
+import { AgentServer } from "./server.js";
+
+/** The fence statement, the session kills and their reads together. */
+export const FENCE_DEADLINE_MS = 20_000;
+const ASK_TIMEOUT_MS = 2_000;
+const LOCK_WAIT_SECONDS = 5;
+
+export class Agent {
+  private readonly client: SiteClient;
+  private readonly server: AgentServer;
+  private readonly log: Logger;
+  /** The freshest operator view, direct or relayed. */
+  private view: ActiveSiteView | undefined;
+  private operatorConfirmedAt: number | undefined;
+  private readonly peerReachedAt: Record<string, number> = {};
+  /** When each peer last asked this agent. */
+  private readonly askedBy = new Map<string, number>();
+  /** The server's read_only at the last read: null until read, or when the read failed. */
+  private writable: boolean | null = null;
+  private writableSince = -Infinity;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private fencing: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.log = log.child({ site: config.site, group: config.group, namespace: config.namespace });
+    this.client = new SiteClient(config.mysql, { connectTimeoutMs: 2_000, queryTimeoutMs: 5_000 });
+    this.server = new AgentServer({ view: () => this.answer(), heardFrom: (site) => this.askedBy.set(site, this.now()) }, config.agentToken, this.log);
+  }
+
+  /** Binds the API, then runs the safety net and the monitor in the background; resolves with the port. */
+  async start(): Promise<number> {
+    this.log.info(LOG_MESSAGES.agentStarting, { peers: this.config.peers.map((p) => p.site), leaseTimeoutMs: this.config.leaseTimeoutMs, peerCheckIntervalMs: this.config.peerCheckIntervalMs });
+    const port = await this.server.listen(this.config.port, this.config.bindAddress);
+    this.running = this.run();
+    return port;
+  }
+
+  /** Settles when the agent stops; rejects if its loop failed (the process then exits). */
+  finished(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.log.info(LOG_MESSAGES.agentStopping);
+    this.stopped = true;
+    clearTimeout(this.leaseTimer);
+    this.wake?.();
+    await Promise.all([this.running, this.fencing, this.server.close()]);
+    this.client.close();
+  }
+
+  private async run(): Promise<void> {
+    await this.safetyNet();
+    while (!this.stopped) {
+      await this.check();
+      await this.pause(this.config.peerCheckIntervalMs);
+    }
+  }
+
+  /** Fence first, ask second: the server accepts no write until the operator names this site. */
+  private async safetyNet(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.client.run("safety net fence", (s) => s.flavor.fence(s, { lockWaitTimeoutSeconds: LOCK_WAIT_SECONDS }), FENCE_DEADLINE_MS);
+        break;
+      } catch (err) {
+        this.log.warn(LOG_MESSAGES.safetyNetWaiting, { error: errorText(err) });
+        await this.pause(this.config.peerCheckIntervalMs);
+      }
+    }
+    this.writable = false;
+    this.log.info(LOG_MESSAGES.safetyNetFenced);
+    const sentAt = this.now();
+    const asked = await askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, ASK_TIMEOUT_MS);
+    this.heardOperator(asked, sentAt);
+    if (!liftFenceAtStartup(this.config.site, asked.ok ? asked.value : undefined)) {
+      const reason = asked.ok ? (asked.value.activeSite === "" ? "the operator names no active site" : `the operator names ${asked.value.activeSite}`) : `no answer from the operator: ${asked.error}`;
+      this.log.warn(LOG_MESSAGES.safetyNetKept, { reason });
+      return;
+    }
+    try {
+      await this.client.run("safety net lift", (s) => s.flavor.unfence(s), FENCE_DEADLINE_MS);
+      this.log.info(LOG_MESSAGES.safetyNetLifted);
+    } catch (err) {
+      this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: `lifting the fence failed: ${errorText(err)}` });
+    }
+  }
+
+  /** One round: ask everyone, read the server, apply the rules. */
+  private async check(): Promise<void> {
+    const timeout = Math.min(ASK_TIMEOUT_MS, this.config.peerCheckIntervalMs);
+    const sentAt = this.now();
+    const [operator, peers, writable] = await Promise.all([
+      askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout),
+      Promise.all(this.config.peers.map(async (p) => [p.site, await askPeer(p.url, this.config.site, this.config.agentToken, timeout)] as const)),
+      this.readWritable(),
+    ]);
+    this.heardOperator(operator, sentAt);
+    for (const [site, asked] of peers) this.heardPeer(site, asked, sentAt);
+    if (writable === null) return;
+    if (writable && this.writable !== true) {
+      // Made writable by the operator (or by hand): a fresh lease from now, and no verdict on
+      // views from before, which may name the primary it replaced.
+      this.writableSince = this.now();
+      this.log.info(LOG_MESSAGES.selfFenceArmed);
+    }
+    this.writable = writable;
+    this.decide();
+  }
+
+  /** Applies the rules to what is known now; while the lease holds, a timer waits for its end. */
+  private decide(): void {
+    clearTimeout(this.leaseTimer);
+    if (this.writable !== true || this.stopped || this.fencing) return;
+    const input = this.leaseInput();
+    const verdict = fenceVerdict(input, this.view, this.now());
+    if (!verdict.fence) {
+      this.leaseTimer = setTimeout(() => this.decide(), Math.max(0, leaseUntil(input) - this.now()) + 1);
+      return;
+    }
+    this.log.warn(LOG_MESSAGES.selfFencing, { rule: verdict.rule, reason: verdict.reason });
+    this.fencing = this.fence(verdict.rule).finally(() => {
+      this.fencing = undefined;
+    });
+  }
+
+  private async fence(rule: string): Promise<void> {
+    try {
+      const killed = await this.client.run(
+        "self-fence",
+        async (s) => {
+          await s.flavor.fence(s, { lockWaitTimeoutSeconds: LOCK_WAIT_SECONDS });
+          return s.flavor.killApplicationConnections(s, { spareUsers: [this.config.mysql.user, ...this.config.spareUsers] });
+        },
+        FENCE_DEADLINE_MS,
+      );
+      this.writable = false;
+      this.log.warn(LOG_MESSAGES.selfFenced, { rule, sessionsKilled: killed.length });
+    } catch (err) {
+      this.log.error(LOG_MESSAGES.selfFenceFailed, { rule, error: errorText(err) });
+    }
+  }
+
+  private async readWritable(): Promise<boolean | null> {
+    try {
+      return await this.client.run("read_only", async (s) => {
+        const row = onlyRow(s, await s.query("SELECT @@global.read_only AS ro"), "SELECT @@global.read_only");
+        return readInteger(s, row, "ro") === 0;
+      });
+    } catch (err) {
+      this.log.warn(LOG_MESSAGES.agentServerUnreachable, { error: errorText(err) });
+      return null;
+    }
+  }
+
+  private heardOperator(asked: Asked<OperatorAnswer>, sentAt: number): void {
+    if (!asked.ok) {
+      this.log.debug(LOG_MESSAGES.agentOperatorUnreachable, { error: asked.error });
+      return;
+    }
+    const primary = asked.value.lastKnownPrimary || asked.value.activeSite;
+    this.view = newerView(this.view, { primary, observedAt: sentAt - asked.value.observedAgoMs, source: "operator" });
+    if (primary === this.config.site) this.operatorConfirmedAt = sentAt;
+  }
+
+  private heardPeer(site: string, asked: Asked<PeerAnswer>, sentAt: number): void {
+    if (!asked.ok) {
+      this.log.debug(LOG_MESSAGES.agentPeerUnreachable, { peer: site, error: asked.error });
+      return;
+    }
+    this.peerReachedAt[site] = sentAt;
+    const relayed = asked.value.view;
+    // A peer relays only what it heard from the operator itself, so views never echo between peers.
+    if (relayed?.source === "operator") this.view = newerView(this.view, { primary: relayed.primary, observedAt: sentAt - relayed.observedAgoMs, source: site });
+  }
+
+  private leaseInput(): LeaseInput {
+    return {
+      site: this.config.site,
+      groupSize: this.config.peers.length + 1,
+      leaseTimeoutMs: this.config.leaseTimeoutMs,
+      operatorConfirmedAt: this.operatorConfirmedAt,
+      peerReachedAt: this.peerReachedAt,
+      writableSince: this.writableSince,
+    };
+  }
+
+  private answer(): PeerAnswer {
+    const v = this.view;
+    return {
+      site: this.config.site,
+      ...(v ? { view: { primary: v.primary, observedAgoMs: Math.max(0, Math.round(this.now() - v.observedAt)), source: v.source } } : {}),
+      writable: this.writable,
+      askedBy: Object.fromEntries([...this.askedBy].map(([site, at]) => [site, Math.max(0, Math.round(this.now() - at))])),
+    };
+  }
+
+  private operatorQuery(): { namespace: string; group: string; site: string } {
+    return { namespace: this.config.namespace, group: this.config.group, site: this.config.site };
+  }
+
+  /** Sleeps `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    const ac = new AbortController();
+    this.wake = () => ac.abort();
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    this.wake = undefined;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The agent's two outgoing questions, each bounded by its own deadline: the operator's
+ * /active-site, and a peer agent's /v1/view. A failure of any kind (refused, timed out, a status
+ * other than 200, a body that does not parse) comes back as `{ ok: false, error }`, never thrown:
+ * the caller decides what silence means.
+ */
+
+/** The body of a 200 from the operator's /active-site. */
+export interface OperatorAnswer {
+  /** The single writable site, "" when there is none or more than one. */
+  readonly activeSite: string;
+  /** The site the operator stands behind as primary ("" before the group's first). */
+  readonly lastKnownPrimary: string;
+  /** How old the operator's observation behind the answer was when it answered. */
+  readonly observedAgoMs: number;
+}
+
+/** The body of a 200 from a peer agent's /v1/view. */
+export interface PeerAnswer {
+  readonly site: string;
+  /** The operator's view the peer holds, with its age; absent when it has none. */
+  readonly view?: { readonly primary: string; readonly observedAgoMs: number; readonly source: string };
+  readonly writable: boolean | null;
+  /** How long ago each peer last asked this agent, in ms. */
+  readonly askedBy: Readonly<Record<string, number>>;
+}
+
+export type Asked<T> = { ok: true; value: T } | { ok: false; status?: number; error: string };
+
+async function getJson(url: string, token: string | undefined, timeoutMs: number): Promise<Asked<unknown>> {
+  try {
+    const res = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    if (res.status !== 200) return { ok: false, status: res.status, error: `HTTP ${res.status}: ${text.slice(0, 200).trim()}` };
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+    return { ok: false, error: `${err instanceof Error ? err.message : String(err)}${cause}` };
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isAge = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+export async function askOperator(base: string, q: { namespace: string; group: string; site: string }, token: string | undefined, timeoutMs: number): Promise<Asked<OperatorAnswer>> {
+  const url = `${base}/active-site?${new URLSearchParams(q).toString()}`;
+  const answer = await getJson(url, token, timeoutMs);
+  if (!answer.ok) return answer;
+  const body = answer.value;
+  if (!isRecord(body) || typeof body.activeSite !== "string" || typeof body.lastKnownPrimary !== "string" || !isAge(body.observedAgoMs)) {
+    return { ok: false, status: 200, error: "the operator's answer lacks activeSite, lastKnownPrimary or observedAgoMs (an operator older than the agent?)" };
+  }
+  return { ok: true, value: { activeSite: body.activeSite, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs } };
+}
+
+export async function askPeer(base: string, from: string, token: string | undefined, timeoutMs: number): Promise<Asked<PeerAnswer>> {
+  const answer = await getJson(`${base}/v1/view?${new URLSearchParams({ from }).toString()}`, token, timeoutMs);
+  if (!answer.ok) return answer;
+  const body = answer.value;
+  if (!isRecord(body) || typeof body.site !== "string") return { ok: false, status: 200, error: "the peer's answer has no site" };
+  const v = body.view;
+  const view = isRecord(v) && typeof v.primary === "string" && isAge(v.observedAgoMs) && typeof v.source === "string" ? { primary: v.primary, observedAgoMs: v.observedAgoMs, source: v.source } : undefined;
+  const askedBy = isRecord(body.askedBy) ? Object.fromEntries(Object.entries(body.askedBy).filter((e): e is [string, number] => isAge(e[1]))) : {};
+  return { ok: true, value: { site: body.site, ...(view ? { view } : {}), writable: typeof body.writable === "boolean" ? body.writable : null, askedBy } };
+}

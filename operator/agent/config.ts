@@ -1,0 +1,120 @@
+import { isSiteName } from "../../shared/annotations.js";
+import type { LogLevel } from "../log.js";
+import { ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "../flags.js";
+
+export interface AgentPeer {
+  readonly site: string;
+  /** Base URL of the peer's agent, e.g. http://mysql-orders-pdx:8080 */
+  readonly url: string;
+}
+
+export interface AgentConfig {
+  site: string;
+  group: string;
+  namespace: string;
+  /** Base URL of the operator's status API (/active-site). */
+  operatorUrl: string;
+  peers: AgentPeer[];
+  bindAddress: string;
+  port: number;
+  mysql: { host: string; port: number; user: string; password: string };
+  /** Users whose sessions a self-fence leaves alone besides the agent's own (the operator's, for example). */
+  spareUsers: string[];
+  peerCheckIntervalMs: number;
+  leaseTimeoutMs: number;
+  /** Bearer token of the agent API, required from peers when set (BLOODRAVEN_AGENT_TOKEN). */
+  agentToken?: string;
+  /** Bearer token sent to the operator's status API (BLOODRAVEN_STATUS_TOKEN). */
+  operatorToken?: string;
+  logLevel: LogLevel;
+}
+
+/** Every flag of `bloodraven agent`; the help text is generated from this list. */
+export const AGENT_FLAGS: readonly Flag[] = [
+  { name: "site", env: "BLOODRAVEN_SITE", help: "this site's name in spec.sites (required)" },
+  { name: "group", env: "BLOODRAVEN_GROUP", help: "the MysqlFailoverGroup's name (required)" },
+  { name: "namespace", env: "POD_NAMESPACE", help: "the MysqlFailoverGroup's namespace (required)" },
+  { name: "operator-url", env: "BLOODRAVEN_OPERATOR_URL", help: "the operator's status API, e.g. http://bloodraven.bloodraven-system.svc:8082 (required)" },
+  { name: "peers", env: "BLOODRAVEN_PEERS", help: "the other sites' agents: site=url,site=url (empty for a group of one)" },
+  { name: "bind-address", env: "BLOODRAVEN_BIND_ADDRESS", help: "address of the agent API (default 0.0.0.0)" },
+  { name: "port", env: "BLOODRAVEN_AGENT_PORT", help: "port of the agent API (default 8080)" },
+  { name: "mysql-host", env: "BLOODRAVEN_MYSQL_HOST", help: "this site's server (default 127.0.0.1)" },
+  { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "its port (default 3306)" },
+  { name: "mysql-user", env: "BLOODRAVEN_MYSQL_USER", help: "an account that may set read_only and kill sessions (required)" },
+  { name: "spare-users", env: "BLOODRAVEN_SPARE_USERS", help: "comma-separated users whose sessions a self-fence keeps (the operator's)" },
+  { name: "peer-check-interval", env: "BLOODRAVEN_PEER_CHECK_INTERVAL", help: "how often the operator and the peers are asked (default 5s)" },
+  { name: "lease-timeout", env: "BLOODRAVEN_LEASE_TIMEOUT", help: "fence after this long without the operator or a majority (default 20s, at least 3 x the interval)" },
+  { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
+];
+
+export function agentFlagsHelp(): string {
+  return `${flagsHelp(AGENT_FLAGS)}
+
+Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD (required),
+BLOODRAVEN_AGENT_TOKEN (the agent API's bearer token; peers send it), BLOODRAVEN_STATUS_TOKEN
+(sent to the operator's status API).`;
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined || value === "") throw new ConfigError(`--${name} is required`);
+  return value;
+}
+
+function baseUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--${name}: ${JSON.stringify(value)} is not a URL; give http(s)://host:port`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--${name}: ${JSON.stringify(value)} must start with http:// or https://`);
+  return url.origin;
+}
+
+function peers(value: string | undefined, site: string): AgentPeer[] {
+  const seen = new Set<string>();
+  return list(value).map((entry) => {
+    const at = entry.indexOf("=");
+    const name = at > 0 ? entry.slice(0, at) : "";
+    if (!isSiteName(name)) throw new ConfigError(`--peers: ${JSON.stringify(entry)} is not site=url (site a DNS label)`);
+    if (name === site) throw new ConfigError(`--peers: ${name} is this site; list the other sites only`);
+    if (seen.has(name)) throw new ConfigError(`--peers: ${name} given twice`);
+    seen.add(name);
+    return { site: name, url: baseUrl("peers", entry.slice(at + 1)) };
+  });
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  const { value } = readFlags(AGENT_FLAGS, argv, env);
+  const site = required("site", value("site"));
+  if (!isSiteName(site)) throw new ConfigError(`--site must be a DNS label (lower case, digits, -), got ${JSON.stringify(site)}`);
+  const password = env.BLOODRAVEN_MYSQL_PASSWORD;
+  if (password === undefined) throw new ConfigError("BLOODRAVEN_MYSQL_PASSWORD is required (environment only)");
+  const config: AgentConfig = {
+    site,
+    group: required("group", value("group")),
+    namespace: required("namespace", value("namespace")),
+    operatorUrl: baseUrl("operator-url", required("operator-url", value("operator-url"))),
+    peers: peers(value("peers"), site),
+    bindAddress: value("bind-address") ?? "0.0.0.0",
+    port: port("port", value("port") ?? "8080"),
+    mysql: {
+      host: value("mysql-host") ?? "127.0.0.1",
+      port: port("mysql-port", value("mysql-port") ?? "3306"),
+      user: required("mysql-user", value("mysql-user")),
+      password,
+    },
+    spareUsers: list(value("spare-users")),
+    peerCheckIntervalMs: duration("peer-check-interval", value("peer-check-interval") ?? "5s"),
+    leaseTimeoutMs: duration("lease-timeout", value("lease-timeout") ?? "20s"),
+    logLevel: logLevel(value("log-level")),
+  };
+  if (config.peerCheckIntervalMs < 1_000) throw new ConfigError("--peer-check-interval must be at least 1s");
+  if (config.leaseTimeoutMs < 3 * config.peerCheckIntervalMs) {
+    throw new ConfigError("--lease-timeout must be at least 3 x --peer-check-interval, so that one lost answer never fences a healthy primary");
+  }
+  if (env.BLOODRAVEN_AGENT_TOKEN) config.agentToken = env.BLOODRAVEN_AGENT_TOKEN;
+  if (env.BLOODRAVEN_STATUS_TOKEN) config.operatorToken = env.BLOODRAVEN_STATUS_TOKEN;
+  return config;
+}

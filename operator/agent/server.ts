@@ -1,0 +1,59 @@
+/**
+ * The agent's HTTP API (default :8080), for the operator and the peer agents:
+ * - `GET /healthz`: 200 while the event loop answers (the container's liveness probe).
+ * - `GET /v1/view?from=<site>`: this site's name, the operator's view it holds with its age, and
+ *   whether its server was writable at the last read. `from` names the asking peer: the agent
+ *   records when each peer last reached it.
+ * With BLOODRAVEN_AGENT_TOKEN set, /v1/view wants `Authorization: Bearer <token>` (401 otherwise).
+ * GET and HEAD only, exact paths, and the listener's header and request deadlines.
+ */
+import { isSiteName } from "../../shared/annotations.js";
+import { BearerToken } from "../http/access.js";
+import { HttpListener } from "../http/listener.js";
+import { routes, sendJson, sendText } from "../http/respond.js";
+import type { Logger } from "../log.js";
+import type { PeerAnswer } from "./ask.js";
+
+export interface AgentViewSource {
+  /** What /v1/view answers. */
+  view(): PeerAnswer;
+  /** A peer asked: it reaches this agent. */
+  heardFrom(site: string): void;
+}
+
+export class AgentServer {
+  private readonly listener: HttpListener;
+
+  constructor(source: AgentViewSource, token: string | undefined, log: Logger) {
+    const bearer = token === undefined ? undefined : new BearerToken(token);
+    const handler = routes(
+      "agent",
+      {
+        "/healthz": (_req, res) => sendText(res, 200, "ok"),
+        "/v1/view": (req, res, query) => {
+          if (bearer !== undefined && !bearer.authorizes(req.headers, { subprotocol: false })) {
+            sendJson(res, 401, { error: "missing or invalid bearer token" }, { "WWW-Authenticate": "Bearer" });
+            return;
+          }
+          const from = query.getAll("from");
+          if (from.length > 1 || (from[0] !== undefined && !isSiteName(from[0]))) {
+            sendJson(res, 400, { error: "query parameter from must be one site name (a DNS label)" });
+            return;
+          }
+          if (from[0] !== undefined) source.heardFrom(from[0]);
+          sendJson(res, 200, source.view());
+        },
+      },
+      log,
+    );
+    this.listener = new HttpListener("agent", handler, log);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return this.listener.listen(port, host);
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+}

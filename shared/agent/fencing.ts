@@ -1,0 +1,112 @@
+/**
+ * The per-site agent's self-fencing rules, as pure functions of what the agent has heard and
+ * when. Times are milliseconds on the agent's own monotonic clock.
+ *
+ * A writable server keeps a lease. The lease is renewed by either
+ *   - the operator answering that it stands behind this very site as primary, or
+ *   - a majority of the group's sites (this one included) being reachable: the agent pinged
+ *     enough peers successfully. An agent without peers has only the operator.
+ * A renewal counts from the moment its request was sent, never from when the answer arrived, so
+ * the lease can only end earlier than the truth, never later.
+ *
+ * Rule 1 (topology): the freshest authoritative view (the operator's answer, or a peer's relay of
+ * it) names another site: fence at once. Only views observed after the server became writable
+ * count: the operator announces a new primary a moment after making it writable, and an answer
+ * from before must not fence the primary it has just promoted.
+ * Rule 2 (lease): no renewal for `leaseTimeoutMs`: fence. Unlike the original, one reachable
+ * reader does not keep an isolated primary writable in a group of three: it takes a majority.
+ *
+ * The agent never lifts its own fence; only the operator makes a server writable.
+ */
+
+/** What the operator last said, directly or relayed by a peer. */
+export interface ActiveSiteView {
+  /** The site the operator stands behind as primary; "" when it has none. */
+  readonly primary: string;
+  /**
+   * When the operator observed the sites for this view, on this agent's clock (estimated on
+   * the early side: the ask's send time minus the age the answer reports).
+   */
+  readonly observedAt: number;
+  /** "operator", or the peer that relayed it. */
+  readonly source: string;
+}
+
+export interface LeaseInput {
+  readonly site: string;
+  /** Every site of the group, this one included (majority is counted over these). */
+  readonly groupSize: number;
+  readonly leaseTimeoutMs: number;
+  /** Send time of the last operator answer naming this site. */
+  readonly operatorConfirmedAt?: number | undefined;
+  /** Send time of the last successful ping, per peer site. */
+  readonly peerReachedAt: Readonly<Record<string, number>>;
+  /**
+   * When the agent last saw its server become writable (the operator made it so): the lease
+   * starts afresh there, so a promotion is never undone by silence from before it.
+   */
+  readonly writableSince: number;
+}
+
+export type FenceVerdict =
+  | { readonly fence: false; readonly leaseUntil: number }
+  | { readonly fence: true; readonly rule: "topology" | "lease"; readonly reason: string };
+
+/** Peers needed, besides this site, for a strict majority of `groupSize` sites (groups of two or more). */
+export function peersForMajority(groupSize: number): number {
+  return Math.floor(groupSize / 2);
+}
+
+/**
+ * The last moment a majority was reachable: the k-th most recent peer contact, where k peers
+ * make a majority with this site. Without peers there is no majority to reach: a lone agent,
+ * which might just lack its peer list, must hear from the operator.
+ */
+export function majorityReachedAt(groupSize: number, peerReachedAt: Readonly<Record<string, number>>): number | undefined {
+  const k = peersForMajority(groupSize);
+  if (k === 0) return undefined;
+  const times = Object.values(peerReachedAt).sort((a, b) => b - a);
+  return times.length >= k ? times[k - 1] : undefined;
+}
+
+/** When the lease ends, from the latest of its renewals. */
+export function leaseUntil(input: LeaseInput): number {
+  const renewals = [input.writableSince, input.operatorConfirmedAt, majorityReachedAt(input.groupSize, input.peerReachedAt)];
+  const latest = Math.max(...renewals.filter((t): t is number => t !== undefined));
+  return latest + input.leaseTimeoutMs;
+}
+
+/** Whether a writable server must fence itself now, and by which rule. */
+export function fenceVerdict(input: LeaseInput, view: ActiveSiteView | undefined, now: number): FenceVerdict {
+  if (view !== undefined && view.primary !== "" && view.primary !== input.site && view.observedAt > input.writableSince) {
+    return { fence: true, rule: "topology", reason: `${view.source === "operator" ? "the operator" : `peer ${view.source}, relaying the operator,`} stands behind ${view.primary} as primary` };
+  }
+  const until = leaseUntil(input);
+  if (now >= until) {
+    const reached = Object.keys(input.peerReachedAt).filter((peer) => (input.peerReachedAt[peer] ?? -Infinity) + input.leaseTimeoutMs > now);
+    return {
+      fence: true,
+      rule: "lease",
+      reason:
+        input.groupSize > 1
+          ? `no confirmation from the operator and no majority of the ${input.groupSize} sites reachable for ${input.leaseTimeoutMs} ms (peers reachable: ${reached.length > 0 ? reached.sort().join(", ") : "none"}; ${peersForMajority(input.groupSize)} needed)`
+          : `no confirmation from the operator for ${input.leaseTimeoutMs} ms, and no peers configured`,
+    };
+  }
+  return { fence: false, leaseUntil: until };
+}
+
+/** A relayed view replaces the cached one only when strictly newer: the operator stays authoritative. */
+export function newerView(cached: ActiveSiteView | undefined, candidate: ActiveSiteView): ActiveSiteView {
+  return cached === undefined || candidate.observedAt > cached.observedAt ? candidate : cached;
+}
+
+/**
+ * The startup safety net's one decision: lift the fence only when the operator itself answered
+ * (`undefined`: no answer, a timeout, an error status) and named this site as the single writable
+ * one. Its lastKnownPrimary is not enough: a primary that restarted is made writable again by the
+ * operator only after it has checked that the server holds every transaction of the group.
+ */
+export function liftFenceAtStartup(site: string, answer: { activeSite: string } | undefined): boolean {
+  return answer !== undefined && answer.activeSite === site;
+}

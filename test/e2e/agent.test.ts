@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { freePort } from "../../scripts/env/ports.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { AgentProcess, type AgentOptions } from "../support/agent.js";
+import { namespaceWithOperator } from "../support/groups.js";
+
+/**
+ * The per-site agent as a process beside real MariaDB servers, asking the real operator: the
+ * startup safety net, rule 1 (the operator names another site) and rule 2 (neither the operator
+ * nor a majority reachable for the lease).
+ */
+const ns = `agent-${randomBytes(3).toString("hex")}`;
+const CLOSED = "http://127.0.0.1:9";
+
+describe("the per-site agent beside external sites (real operator, API server and MariaDB)", () => {
+  const { operator, freshGroup } = namespaceWithOperator(ns, "agent-e2e");
+  const running: AgentProcess[] = [];
+  const extra: MariaDbSites[] = [];
+  let sites: MariaDbSites;
+  const agent = async (opts: Omit<AgentOptions, "port" | "namespace" | "group"> & { group?: string; port?: number }) => {
+    const a = await AgentProcess.start({ namespace: ns, group: "orders", port: opts.port ?? (await freePort()), ...opts });
+    running.push(a);
+    return a;
+  };
+
+  beforeAll(async () => {
+    sites = await freshGroup("orders");
+  });
+
+  afterAll(async () => {
+    await Promise.all(running.map((a) => a.stop("SIGKILL")));
+    await Promise.all(extra.map((s) => s.teardown()));
+  });
+
+  it("fences the primary at start, then lifts the fence because the operator names its site", async () => {
+    const iad = await agent({ site: "iad", server: sites.site("iad"), operatorUrl: operator().url("status", "") });
+    await iad.waitForLog(LOG_MESSAGES.safetyNetLifted, 10_000);
+    const order = iad.lines.map((l) => l.msg).filter((m) => m.startsWith("safety net"));
+    expect(order).toEqual([LOG_MESSAGES.safetyNetFenced, LOG_MESSAGES.safetyNetLifted]);
+    expect(await sites.site("iad").isReadOnly()).toBe(false);
+    await iad.waitForLog(LOG_MESSAGES.selfFenceArmed, 5_000);
+  });
+
+  it("keeps a replica fenced: the operator names iad", async () => {
+    const pdx = await agent({ site: "pdx", server: sites.site("pdx"), operatorUrl: operator().url("status", "") });
+    const kept = await pdx.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+    expect(kept.reason).toBe("the operator names iad");
+    expect(await sites.site("pdx").isReadOnly()).toBe(true);
+  });
+
+  it("keeps a writable server fenced when the operator does not answer, or does not know the group", async () => {
+    const solo = await MariaDbSites.start({ names: ["solo", "lone"], primary: "solo" });
+    extra.push(solo);
+    await solo.site("lone").setReadOnly(false);
+    const closed = await agent({ site: "solo", server: solo.site("solo"), operatorUrl: CLOSED });
+    const unknown = await agent({ site: "lone", group: "nope", server: solo.site("lone"), operatorUrl: operator().url("status", "") });
+    expect((await closed.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000)).reason).toMatch(/^no answer from the operator: /);
+    expect((await unknown.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000)).reason).toMatch(/^no answer from the operator: HTTP 404/);
+    expect(await solo.site("solo").isReadOnly()).toBe(true);
+    expect(await solo.site("lone").isReadOnly()).toBe(true);
+  });
+
+  it("fences a replica made writable by hand once the operator names another site, and kills its application sessions", async () => {
+    const pdxAgent = running.find((a) => a.lines.some((l) => l.site === "pdx"));
+    if (!pdxAgent) throw new Error("the pdx agent starts in an earlier test");
+    const pdx = sites.site("pdx");
+    const session = await pdx.connect("app");
+    const killed = new Promise<void>((resolve) => session.once("error", () => resolve()));
+    await pdx.setReadOnly(false);
+    const fenced = await pdxAgent.waitForLog(LOG_MESSAGES.selfFenced, 10_000);
+    expect(fenced).toMatchObject({ rule: "topology" });
+    expect(pdxAgent.logged(LOG_MESSAGES.selfFencing)[0]?.reason).toBe("the operator stands behind iad as primary");
+    expect(await pdx.isReadOnly()).toBe(true);
+    await killed;
+    await expect(session.query("SELECT 1")).rejects.toThrow();
+    session.destroy();
+  });
+});
+
+describe("rule 2: the lease (agents only, the operator unreachable)", () => {
+  let trio: MariaDbSites;
+  const agents = new Map<string, AgentProcess>();
+
+  beforeAll(async () => {
+    trio = await MariaDbSites.start({ names: ["a", "b", "c"], primary: "a" });
+    const ports = Object.fromEntries(await Promise.all(["a", "b", "c"].map(async (s) => [s, await freePort()] as const)));
+    for (const site of ["a", "b", "c"]) {
+      const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site));
+      agents.set(site, await AgentProcess.start({ site, group: "trio", namespace: ns, operatorUrl: CLOSED, server: trio.site(site), port: ports[site] ?? 0, peers }));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([...agents.values()].map((a) => a.stop("SIGKILL")));
+    await trio?.teardown();
+  });
+
+  const agentOf = (site: string): AgentProcess => {
+    const a = agents.get(site);
+    if (!a) throw new Error(`no agent for ${site}`);
+    return a;
+  };
+
+  it("keeps a writable server writable while it reaches a majority of the sites, and fences it within the lease once it does not", async () => {
+    const a = trio.site("a");
+    await agentOf("a").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+    // Made writable by hand (the operator is gone): armed with a fresh lease.
+    await a.setReadOnly(false);
+    await agentOf("a").waitForLog(LOG_MESSAGES.selfFenceArmed, 5_000);
+    // a + b + c, then a + b: a majority of three either way, over several lease lengths.
+    await new Promise((r) => setTimeout(r, 4_000));
+    await agentOf("c").stop("SIGKILL");
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(agentOf("a").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+    expect(await a.isReadOnly()).toBe(false);
+
+    // a alone: one site of three. Fenced within the lease (3 s) of b's last answer.
+    const cut = Date.now();
+    await agentOf("b").stop("SIGKILL");
+    const fenced = await agentOf("a").waitForLog(LOG_MESSAGES.selfFenced, 10_000);
+    expect(Date.parse(String(fenced.time)) - cut).toBeLessThan(3_000 + 1_000);
+    expect(agentOf("a").logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease" });
+    expect(await a.isReadOnly()).toBe(true);
+    // It never lifts its own fence.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await a.isReadOnly()).toBe(true);
+  });
+});

@@ -1,0 +1,97 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fenceVerdict, leaseUntil, liftFenceAtStartup, majorityReachedAt, newerView, peersForMajority, type LeaseInput } from "../../../shared/agent/fencing.js";
+
+const LEASE = 20_000;
+const base: LeaseInput = { site: "iad", groupSize: 3, leaseTimeoutMs: LEASE, peerReachedAt: {}, writableSince: 0 };
+const operatorView = (primary: string, observedAt: number) => ({ primary, observedAt, source: "operator" });
+
+describe("majority", () => {
+  it("needs floor(n/2) peers besides this site", () => {
+    expect([1, 2, 3, 4, 5].map(peersForMajority)).toEqual([0, 1, 1, 2, 2]);
+  });
+
+  it("is reached when the k-th most recent peer answered", () => {
+    expect(majorityReachedAt(5, { a: 10, b: 30, c: 20, d: 5 })).toBe(20);
+    expect(majorityReachedAt(3, { a: 10, b: 30 })).toBe(30);
+    expect(majorityReachedAt(5, { a: 10 })).toBeUndefined();
+  });
+
+  it("is never reached without peers: a lone agent depends on the operator", () => {
+    expect(majorityReachedAt(1, {})).toBeUndefined();
+    expect(fenceVerdict({ ...base, groupSize: 1 }, undefined, LEASE)).toEqual({ fence: true, rule: "lease", reason: `no confirmation from the operator for ${LEASE} ms, and no peers configured` });
+  });
+});
+
+describe("the lease (rule 2)", () => {
+  it("starts afresh when the server becomes writable", () => {
+    expect(fenceVerdict({ ...base, writableSince: 1_000 }, undefined, 1_000 + LEASE - 1)).toEqual({ fence: false, leaseUntil: 1_000 + LEASE });
+    expect(fenceVerdict({ ...base, writableSince: 1_000 }, undefined, 1_000 + LEASE)).toMatchObject({ fence: true, rule: "lease" });
+  });
+
+  it("is renewed by the operator standing behind this site", () => {
+    expect(leaseUntil({ ...base, operatorConfirmedAt: 50_000 })).toBe(50_000 + LEASE);
+  });
+
+  it("is renewed by a majority of the group, not by one reader of five", () => {
+    expect(leaseUntil({ ...base, peerReachedAt: { pdx: 40_000 } })).toBe(40_000 + LEASE);
+    const five = { ...base, groupSize: 5, peerReachedAt: { pdx: 40_000 } };
+    expect(leaseUntil(five)).toBe(LEASE);
+    expect(fenceVerdict(five, undefined, 40_000)).toEqual({
+      fence: true,
+      rule: "lease",
+      reason: `no confirmation from the operator and no majority of the 5 sites reachable for ${LEASE} ms (peers reachable: pdx; 2 needed)`,
+    });
+  });
+
+  it("never lasts longer than leaseTimeout after the latest renewal, whatever the renewals", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 7 }),
+        fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 6 }),
+        fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 100_000 }),
+        (groupSize, peerTimes, operatorConfirmedAt, writableSince) => {
+          const peerReachedAt = Object.fromEntries(peerTimes.slice(0, groupSize - 1).map((t, i) => [`p${i}`, t]));
+          const input = { ...base, groupSize, peerReachedAt, operatorConfirmedAt, writableSince };
+          const latest = Math.max(writableSince, operatorConfirmedAt ?? -Infinity, ...Object.values(peerReachedAt));
+          expect(leaseUntil(input)).toBeLessThanOrEqual(latest + LEASE);
+          expect(fenceVerdict(input, undefined, latest + LEASE).fence).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe("the topology rule (rule 1)", () => {
+  const now = 5_000;
+  it("fences at once when the operator stands behind another site, lease or not", () => {
+    expect(fenceVerdict({ ...base, operatorConfirmedAt: now }, operatorView("pdx", 2_000), now)).toEqual({ fence: true, rule: "topology", reason: "the operator stands behind pdx as primary" });
+    expect(fenceVerdict(base, { primary: "pdx", observedAt: 2_000, source: "sfo" }, now)).toMatchObject({ reason: "peer sfo, relaying the operator, stands behind pdx as primary" });
+  });
+
+  it("ignores a view observed before the server became writable: the operator announces its own promotion a moment later", () => {
+    expect(fenceVerdict({ ...base, writableSince: 3_000 }, operatorView("pdx", 2_999), now)).toMatchObject({ fence: false });
+  });
+
+  it("does not act on an empty view or one naming this site", () => {
+    expect(fenceVerdict(base, operatorView("", 2_000), now).fence).toBe(false);
+    expect(fenceVerdict(base, operatorView("iad", 2_000), now).fence).toBe(false);
+  });
+
+  it("keeps the newest view: a relay replaces the operator's only when observed later", () => {
+    const direct = operatorView("iad", 100);
+    expect(newerView(direct, { primary: "pdx", observedAt: 100, source: "sfo" })).toBe(direct);
+    expect(newerView(direct, { primary: "pdx", observedAt: 101, source: "sfo" }).primary).toBe("pdx");
+    expect(newerView(undefined, direct)).toBe(direct);
+  });
+});
+
+describe("the startup safety net", () => {
+  it("lifts the fence only on an answer that names this site as the single writable one", () => {
+    expect(liftFenceAtStartup("iad", { activeSite: "iad" })).toBe(true);
+    expect(liftFenceAtStartup("iad", { activeSite: "" })).toBe(false);
+    expect(liftFenceAtStartup("iad", { activeSite: "pdx" })).toBe(false);
+    expect(liftFenceAtStartup("iad", undefined)).toBe(false);
+  });
+});
