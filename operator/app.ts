@@ -72,6 +72,7 @@ export class OperatorApp {
         snapshot: (namespace, group) => this.managers.get(`${namespace}/${group}`)?.snapshot(),
         manages: (namespace, group) => this.managers.has(`${namespace}/${group}`),
         snapshots: () => [...this.managers.values()].flatMap((m) => m.snapshot() ?? []),
+        agentAsked: (namespace, group, site, confirmed) => this.managers.get(`${namespace}/${group}`)?.agentAsked(site, confirmed),
       },
       metrics: this.metrics,
       log: this.log,

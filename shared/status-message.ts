@@ -38,3 +38,13 @@ export interface GroupStatusMessage {
   maintenance?: { until: string; reason?: string; by?: string };
   pollTime: string;
 }
+
+/**
+ * The primary the operator stands behind while its last poll sees it writable; "" otherwise (no
+ * primary yet, or it is down or unreachable). Agents keep a writable server up on this answer
+ * (shared/agent/fencing.ts), so an operator that lost its primary stops renewing it at once.
+ */
+export function confirmedPrimary(message: GroupStatusMessage): string {
+  const primary = message.lastKnownPrimary ?? "";
+  return message.sites.some((s) => s.name === primary && s.state === "writable") ? primary : "";
+}

@@ -34,6 +34,9 @@ export class Agent {
   private readonly peerReachedAt: Record<string, number> = {};
   /** When each peer last asked this agent. */
   private readonly askedBy = new Map<string, number>();
+  private readonly startedAt: number;
+  /** --lease-timeout, or the operator's spec.sidecar.leaseTimeout once heard if shorter: the operator waits that long. */
+  private leaseTimeoutMs: number;
   /** The server's read_only at the last read: null until read, or when the read failed. */
   private writable: boolean | null = null;
   private writableSince = -Infinity;
@@ -49,8 +52,10 @@ export class Agent {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.log = log.child({ site: config.site, group: config.group, namespace: config.namespace });
+    this.startedAt = now();
+    this.leaseTimeoutMs = config.leaseTimeoutMs;
     this.client = new SiteClient(config.mysql, { connectTimeoutMs: 2_000, queryTimeoutMs: 5_000 });
-    this.server = new AgentServer({ view: () => this.answer(), heardFrom: (site) => this.askedBy.set(site, this.now()) }, config.agentToken, this.log);
+    this.server = new AgentServer({ view: () => this.answer(), heardFrom: (site) => this.askedBy.set(site, this.now()) }, this.log);
   }
 
   /** Binds the API, then runs the safety net and the monitor in the background; resolves with the port. */
@@ -119,15 +124,15 @@ export class Agent {
     const sentAt = this.now();
     const [operator, peers, writable] = await Promise.all([
       askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout),
-      Promise.all(this.config.peers.map(async (p) => [p.site, await askPeer(p.url, this.config.site, this.config.agentToken, timeout)] as const)),
+      Promise.all(this.config.peers.map(async (p) => [p.site, await askPeer(p.url, this.config.site, timeout)] as const)),
       this.readWritable(),
     ]);
     this.heardOperator(operator, sentAt);
     for (const [site, asked] of peers) this.heardPeer(site, asked, sentAt);
     if (writable === null) return;
     if (writable && this.writable !== true) {
-      // Made writable by the operator (or by hand): a fresh lease from now, and no verdict on
-      // views from before, which may name the primary it replaced.
+      // Made writable by the operator (or by hand): no verdict on views from before, which may
+      // name the primary it replaced.
       this.writableSince = this.now();
       this.log.info(LOG_MESSAGES.selfFenceArmed);
     }
@@ -185,9 +190,10 @@ export class Agent {
       this.log.debug(LOG_MESSAGES.agentOperatorUnreachable, { error: asked.error });
       return;
     }
-    const primary = asked.value.lastKnownPrimary || asked.value.activeSite;
+    const { confirmedPrimary: primary, leaseTimeoutMs } = asked.value;
     this.view = newerView(this.view, { primary, observedAt: sentAt - asked.value.observedAgoMs, source: "operator" });
     if (primary === this.config.site) this.operatorConfirmedAt = sentAt;
+    if (leaseTimeoutMs !== undefined) this.leaseTimeoutMs = Math.min(this.config.leaseTimeoutMs, leaseTimeoutMs);
   }
 
   private heardPeer(site: string, asked: Asked<PeerAnswer>, sentAt: number): void {
@@ -205,7 +211,7 @@ export class Agent {
     return {
       site: this.config.site,
       groupSize: this.config.peers.length + 1,
-      leaseTimeoutMs: this.config.leaseTimeoutMs,
+      leaseTimeoutMs: this.leaseTimeoutMs,
       operatorConfirmedAt: this.operatorConfirmedAt,
       peerReachedAt: this.peerReachedAt,
       writableSince: this.writableSince,
@@ -219,6 +225,7 @@ export class Agent {
       ...(v ? { view: { primary: v.primary, observedAgoMs: Math.max(0, Math.round(this.now() - v.observedAt)), source: v.source } } : {}),
       writable: this.writable,
       askedBy: Object.fromEntries([...this.askedBy].map(([site, at]) => [site, Math.max(0, Math.round(this.now() - at))])),
+      upMs: Math.round(this.now() - this.startedAt),
     };
   }
 

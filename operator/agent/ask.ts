@@ -9,8 +9,10 @@
 export interface OperatorAnswer {
   /** The single writable site, "" when there is none or more than one. */
   readonly activeSite: string;
-  /** The site the operator stands behind as primary ("" before the group's first). */
-  readonly lastKnownPrimary: string;
+  /** The primary the operator stands behind and sees writable; "" otherwise. */
+  readonly confirmedPrimary: string;
+  /** spec.sidecar.leaseTimeout, when the agent named its site. */
+  readonly leaseTimeoutMs?: number;
   /** How old the operator's observation behind the answer was when it answered. */
   readonly observedAgoMs: number;
 }
@@ -23,6 +25,8 @@ export interface PeerAnswer {
   readonly writable: boolean | null;
   /** How long ago each peer last asked this agent, in ms. */
   readonly askedBy: Readonly<Record<string, number>>;
+  /** How long this agent has been running, in ms (askedBy knows nothing from before). */
+  readonly upMs: number;
 }
 
 export type Asked<T> = { ok: true; value: T } | { ok: false; status?: number; error: string };
@@ -47,19 +51,22 @@ export async function askOperator(base: string, q: { namespace: string; group: s
   const answer = await getJson(url, token, timeoutMs);
   if (!answer.ok) return answer;
   const body = answer.value;
-  if (!isRecord(body) || typeof body.activeSite !== "string" || typeof body.lastKnownPrimary !== "string" || !isAge(body.observedAgoMs)) {
-    return { ok: false, status: 200, error: "the operator's answer lacks activeSite, lastKnownPrimary or observedAgoMs (an operator older than the agent?)" };
+  if (!isRecord(body) || typeof body.activeSite !== "string" || typeof body.confirmedPrimary !== "string" || !isAge(body.observedAgoMs)) {
+    return { ok: false, status: 200, error: "the operator's answer lacks activeSite, confirmedPrimary or observedAgoMs (an operator older than the agent?)" };
   }
-  return { ok: true, value: { activeSite: body.activeSite, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs } };
+  const lease = isAge(body.leaseTimeoutMs) && body.leaseTimeoutMs > 0 ? { leaseTimeoutMs: body.leaseTimeoutMs } : {};
+  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, observedAgoMs: body.observedAgoMs, ...lease } };
 }
 
-export async function askPeer(base: string, from: string, token: string | undefined, timeoutMs: number): Promise<Asked<PeerAnswer>> {
-  const answer = await getJson(`${base}/v1/view?${new URLSearchParams({ from }).toString()}`, token, timeoutMs);
+/** `from`: the asking agent's site; the operator asks without one. */
+export async function askPeer(base: string, from: string | undefined, timeoutMs: number): Promise<Asked<PeerAnswer>> {
+  const query = from === undefined ? "" : `?${new URLSearchParams({ from }).toString()}`;
+  const answer = await getJson(`${base}/v1/view${query}`, undefined, timeoutMs);
   if (!answer.ok) return answer;
   const body = answer.value;
-  if (!isRecord(body) || typeof body.site !== "string") return { ok: false, status: 200, error: "the peer's answer has no site" };
+  if (!isRecord(body) || typeof body.site !== "string" || !isAge(body.upMs)) return { ok: false, status: 200, error: "the agent's answer lacks site or upMs" };
   const v = body.view;
   const view = isRecord(v) && typeof v.primary === "string" && isAge(v.observedAgoMs) && typeof v.source === "string" ? { primary: v.primary, observedAgoMs: v.observedAgoMs, source: v.source } : undefined;
   const askedBy = isRecord(body.askedBy) ? Object.fromEntries(Object.entries(body.askedBy).filter((e): e is [string, number] => isAge(e[1]))) : {};
-  return { ok: true, value: { site: body.site, ...(view ? { view } : {}), writable: typeof body.writable === "boolean" ? body.writable : null, askedBy } };
+  return { ok: true, value: { site: body.site, ...(view ? { view } : {}), writable: typeof body.writable === "boolean" ? body.writable : null, askedBy, upMs: body.upMs } };
 }

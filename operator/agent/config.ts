@@ -22,8 +22,6 @@ export interface AgentConfig {
   spareUsers: string[];
   peerCheckIntervalMs: number;
   leaseTimeoutMs: number;
-  /** Bearer token of the agent API, required from peers when set (BLOODRAVEN_AGENT_TOKEN). */
-  agentToken?: string;
   /** Bearer token sent to the operator's status API (BLOODRAVEN_STATUS_TOKEN). */
   operatorToken?: string;
   logLevel: LogLevel;
@@ -51,8 +49,7 @@ export function agentFlagsHelp(): string {
   return `${flagsHelp(AGENT_FLAGS)}
 
 Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD (required),
-BLOODRAVEN_AGENT_TOKEN (the agent API's bearer token; peers send it), BLOODRAVEN_STATUS_TOKEN
-(sent to the operator's status API).`;
+BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token).`;
 }
 
 function required(name: string, value: string | undefined): string {
@@ -114,7 +111,6 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
   if (config.leaseTimeoutMs < 3 * config.peerCheckIntervalMs) {
     throw new ConfigError("--lease-timeout must be at least 3 x --peer-check-interval, so that one lost answer never fences a healthy primary");
   }
-  if (env.BLOODRAVEN_AGENT_TOKEN) config.agentToken = env.BLOODRAVEN_AGENT_TOKEN;
   if (env.BLOODRAVEN_STATUS_TOKEN) config.operatorToken = env.BLOODRAVEN_STATUS_TOKEN;
   return config;
 }

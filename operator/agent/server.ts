@@ -4,11 +4,13 @@
  * - `GET /v1/view?from=<site>`: this site's name, the operator's view it holds with its age, and
  *   whether its server was writable at the last read. `from` names the asking peer: the agent
  *   records when each peer last reached it.
- * With BLOODRAVEN_AGENT_TOKEN set, /v1/view wants `Authorization: Bearer <token>` (401 otherwise).
- * GET and HEAD only, exact paths, and the listener's header and request deadlines.
+ * Both are open: the view holds site names and ages, nothing secret, and agents only ever pull
+ * views from the peers they were configured with, so a stranger cannot plant one. A forged
+ * `from` can only make a site look reachable for longer, which makes the operator wait longer
+ * before it promotes, never sooner. GET and HEAD only, exact paths, and the listener's header and
+ * request deadlines.
  */
 import { isSiteName } from "../../shared/annotations.js";
-import { BearerToken } from "../http/access.js";
 import { HttpListener } from "../http/listener.js";
 import { routes, sendJson, sendText } from "../http/respond.js";
 import type { Logger } from "../log.js";
@@ -24,17 +26,12 @@ export interface AgentViewSource {
 export class AgentServer {
   private readonly listener: HttpListener;
 
-  constructor(source: AgentViewSource, token: string | undefined, log: Logger) {
-    const bearer = token === undefined ? undefined : new BearerToken(token);
+  constructor(source: AgentViewSource, log: Logger) {
     const handler = routes(
       "agent",
       {
         "/healthz": (_req, res) => sendText(res, 200, "ok"),
-        "/v1/view": (req, res, query) => {
-          if (bearer !== undefined && !bearer.authorizes(req.headers, { subprotocol: false })) {
-            sendJson(res, 401, { error: "missing or invalid bearer token" }, { "WWW-Authenticate": "Bearer" });
-            return;
-          }
+        "/v1/view": (_req, res, query) => {
           const from = query.getAll("from");
           if (from.length > 1 || (from[0] !== undefined && !isSiteName(from[0]))) {
             sendJson(res, 400, { error: "query parameter from must be one site name (a DNS label)" });

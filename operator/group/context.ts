@@ -104,6 +104,13 @@ export class GroupContext {
    */
   private readonly actionConnections = new Map<string, { key: string; conn: SiteConnection }>();
   memory: GroupMemory = EMPTY_MEMORY;
+  /**
+   * When this operator last answered an agent's /active-site standing behind that agent's site,
+   * and when it began watching the group: what it answered before (or another leader did) is
+   * unknown, so a wait for a self-fence counts from here at the earliest (shared/agent/evidence.ts).
+   */
+  readonly agentConfirmedAt = new Map<string, number>();
+  readonly watchingSince = Date.now();
   readonly store: GroupStatusStore;
   readonly log: Logger;
   /** Asks the worker for a cycle now, or right after the one running. */

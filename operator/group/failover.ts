@@ -9,6 +9,7 @@ import type { ServerObservation } from "../../shared/topology/site-observation.j
 import { FailoverExecutor } from "../failover/executor.js";
 import type { GroupContext } from "./context.js";
 import type { ObserveReconciler } from "./observe.js";
+import { selfFenceEvidence } from "./self-fence.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /** Actions that leave the primary as it is: the primary can be announced before they run. */
@@ -79,13 +80,16 @@ export class FailoverReconciler implements Reconciler {
     }
     // Built after the settling above: it may have written the record this decision needs.
     const status = { ...store.written, ...cycle.observed, sites: cycle.observed.sites };
+    const record = durableRecord(status, this.openAnnotations());
+    const selfFence = await selfFenceEvidence(ctx, record.activeSite);
     const decidedAt = Date.now();
     const decision = decide({
       now: new Date(decidedAt).toISOString(),
       settled: true,
       sites: decisionSites({ spec: ctx.spec, states: ctx.states(), observations, contacts: this.observe.contacts, addresses: ctx.addresses() }),
-      record: durableRecord(status, this.openAnnotations()),
+      record,
       aheadLastCycle: this.ahead,
+      ...(selfFence ? { selfFence } : {}),
       policy: {
         failoverCooldownMs: parseDuration(ctx.spec.failoverCooldown),
         sitePriorities: ctx.spec.splitBrainPolicy?.sitePriorities ?? [],

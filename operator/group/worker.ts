@@ -1,5 +1,6 @@
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
+import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
@@ -39,6 +40,12 @@ export class GroupWorker {
   /** The message of the last cycle, for the status API. */
   snapshot(): GroupStatusMessage | undefined {
     return this.status.snapshot();
+  }
+
+  /** An agent of `site` asked /active-site; returns its group's lease. */
+  agentAsked(site: string, confirmed: boolean): { leaseTimeoutMs: number } {
+    if (confirmed) this.ctx.agentConfirmedAt.set(site, Date.now());
+    return { leaseTimeoutMs: parseDuration(this.ctx.spec.sidecar.leaseTimeout) };
   }
 
   start(): void {

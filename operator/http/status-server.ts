@@ -33,7 +33,8 @@
  *   client and buys little for a few KiB every poll cycle.
  * - Requests. GET and HEAD only (405 with Allow otherwise), exact paths (404 otherwise).
  *   /active-site wants `namespace` and `group` exactly once each, non-empty and no longer than
- *   Kubernetes allows (63 and 253 characters), else 400 naming the parameter. Headers must arrive
+ *   Kubernetes allows (63 and 253 characters), and `site` (an agent's own) at most once, else
+ *   400 naming the parameter. Headers must arrive
  *   within 5 s and the whole request within 10 s. Answers carry `Cache-Control: no-store`.
  * - Shutdown. close() sends each WebSocket client a 1001 close frame, cuts those that do not
  *   answer within 1 s, and destroys any HTTP connection still open after 2 s.
@@ -41,7 +42,8 @@
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Duplex } from "node:stream";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import type { GroupStatusMessage } from "../../shared/status-message.js";
+import { confirmedPrimary, type GroupStatusMessage } from "../../shared/status-message.js";
+import { isSiteName } from "../../shared/annotations.js";
 import type { Logger } from "../log.js";
 import { BearerToken, OriginPolicy } from "./access.js";
 import { HttpListener } from "./listener.js";
@@ -56,6 +58,11 @@ export interface StatusSource {
   /** This replica runs the group (it may not have a message yet). */
   manages(namespace: string, group: string): boolean;
   snapshots(): GroupStatusMessage[];
+  /**
+   * An agent of `site` asked (the `site` parameter of /active-site); `confirmed`: the answer
+   * stands behind it. Returns the lease the group's agents use (spec.sidecar.leaseTimeout).
+   */
+  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number } | undefined;
 }
 
 export interface StatusServerOptions {
@@ -133,7 +140,9 @@ export class StatusServer {
           }
           // The age lets an agent tell an answer observed before its own promotion from one after.
           const observedAgoMs = Math.max(0, Date.now() - Date.parse(message.pollTime));
-          sendJson(res, 200, { namespace, group, activeSite: message.activeSite, lastKnownPrimary: message.lastKnownPrimary ?? "", observedAgoMs });
+          const primary = confirmedPrimary(message);
+          const settings = params.site === undefined ? undefined : source.agentAsked(namespace, group, params.site, params.site === primary);
+          sendJson(res, 200, { namespace, group, activeSite: message.activeSite, confirmedPrimary: primary, observedAgoMs, ...settings });
         }),
         [WS_STATUS_PATH]: this.authorized((_req, res) => {
           sendJson(res, 426, { error: "WebSocket endpoint: send an Upgrade: websocket handshake" }, { Upgrade: "websocket" });
@@ -202,7 +211,7 @@ export class StatusServer {
   }
 }
 
-type ActiveSiteParams = { namespace: string; group: string } | { problems: string[] };
+type ActiveSiteParams = { namespace: string; group: string; site?: string } | { problems: string[] };
 
 function activeSiteParams(query: URLSearchParams): ActiveSiteParams {
   const problems: string[] = [];
@@ -218,7 +227,11 @@ function activeSiteParams(query: URLSearchParams): ActiveSiteParams {
   };
   const namespace = value("namespace");
   const group = value("group");
-  return problems.length > 0 ? { problems } : { namespace, group };
+  // Optional: an agent names its own site.
+  const sites = query.getAll("site");
+  if (sites.length > 1 || (sites[0] !== undefined && !isSiteName(sites[0]))) problems.push("query parameter site must be given at most once, as a site name (a DNS label)");
+  const site = sites[0];
+  return problems.length > 0 ? { problems } : { namespace, group, ...(site === undefined ? {} : { site }) };
 }
 
 /** Answers a refused handshake on the raw socket: after `upgrade` there is no ServerResponse. */

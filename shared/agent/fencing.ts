@@ -7,7 +7,10 @@
  *   - a majority of the group's sites (this one included) being reachable: the agent pinged
  *     enough peers successfully. An agent without peers has only the operator.
  * A renewal counts from the moment its request was sent, never from when the answer arrived, so
- * the lease can only end earlier than the truth, never later.
+ * the lease can only end earlier than the truth, never later. Renewals are tracked whether the
+ * server is writable or not, so a promotion never comes with a lease of its own: the operator,
+ * which can only count the renewals it answered or its agents saw (evidence.ts), knows every
+ * one that can keep a server writable.
  *
  * Rule 1 (topology): the freshest authoritative view (the operator's answer, or a peer's relay of
  * it) names another site: fence at once. Only views observed after the server became writable
@@ -41,10 +44,7 @@ export interface LeaseInput {
   readonly operatorConfirmedAt?: number | undefined;
   /** Send time of the last successful ping, per peer site. */
   readonly peerReachedAt: Readonly<Record<string, number>>;
-  /**
-   * When the agent last saw its server become writable (the operator made it so): the lease
-   * starts afresh there, so a promotion is never undone by silence from before it.
-   */
+  /** When the agent last saw its server become writable: rule 1 ignores views observed before. */
   readonly writableSince: number;
 }
 
@@ -71,9 +71,8 @@ export function majorityReachedAt(groupSize: number, peerReachedAt: Readonly<Rec
 
 /** When the lease ends, from the latest of its renewals. */
 export function leaseUntil(input: LeaseInput): number {
-  const renewals = [input.writableSince, input.operatorConfirmedAt, majorityReachedAt(input.groupSize, input.peerReachedAt)];
-  const latest = Math.max(...renewals.filter((t): t is number => t !== undefined));
-  return latest + input.leaseTimeoutMs;
+  const renewals = [input.operatorConfirmedAt, majorityReachedAt(input.groupSize, input.peerReachedAt)].filter((t): t is number => t !== undefined);
+  return Math.max(-Infinity, ...renewals) + input.leaseTimeoutMs;
 }
 
 /** Whether a writable server must fence itself now, and by which rule. */

@@ -47,6 +47,7 @@ export const DEFAULTS = {
   plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
   emergencyFailover: { relayLogApplyTimeout: "30s", allowReceivedTransactionLoss: false },
   updateStrategy: "OrderedUpdate",
+  sidecar: { peerCheckInterval: "5s", leaseTimeout: "20s", awaitSelfFence: true },
   secretKeys: { username: "username", password: "password" },
 } as const;
 
@@ -183,6 +184,9 @@ export const siteSpecSchema = object({
       .withDefault(DEFAULTS.site.endpointPort)
       .describe("TCP port of the MySQL server."),
   }).describe("Address of an external MySQL server. Setting it makes the site external: the operator only connects to it."),
+  agentUrl: string({ maxLength: 2048, pattern: "^https?://[^\\s/?#]+/?$" }).describe(
+    "Base URL of the agent (`bloodraven agent`, docs/agent.md) running beside this external site's server, e.g. 'http://db-iad.example.com:8080'. The operator asks the other sites' agents before an emergency promotion (`sidecar.awaitSelfFence`).",
+  ),
 })
   .rule(
     "has(self.endpoint) != has(self.storage)",
@@ -192,6 +196,7 @@ export const siteSpecSchema = object({
     "!has(self.endpoint) || !(has(self.zone) || has(self.resources))",
     "`zone` and `resources` may not be set on an external site (one with `endpoint`): the operator runs no pods for it",
   )
+  .rule("!has(self.agentUrl) || has(self.endpoint)", "`agentUrl` may not be set on a managed site (one with `storage`): it is for external sites")
   .rule(
     "!has(self.storage) || self.role == 'read-only' || has(self.taintNodeSelector)",
     "a managed site whose role is not 'read-only' must set `taintNodeSelector`: the operator taints those nodes while the site is not writable",
@@ -288,6 +293,30 @@ export const specSchema = object({
   }).describe(
     "When several sites are writable and there is no failover history to decide, keep the first listed writable site and fence the others. Without it the operator only alerts.",
   ),
+  sidecar: object({
+    peerCheckInterval: duration()
+      .withDefault(DEFAULTS.sidecar.peerCheckInterval)
+      .rule("duration(self) >= duration('1s')", "`sidecar.peerCheckInterval` must be at least 1s")
+      .describe("How often each agent asks the operator and its peers (the agents' --peer-check-interval)."),
+    leaseTimeout: duration()
+      .withDefault(DEFAULTS.sidecar.leaseTimeout)
+      .describe(
+        "How long a writable server's agent keeps it writable without hearing the operator stand behind it or reaching a majority of the sites (the agents' --lease-timeout; agents use the shorter of theirs and this one).",
+      ),
+    awaitSelfFence: boolean()
+      .withDefault(DEFAULTS.sidecar.awaitSelfFence)
+      .describe(
+        "true (default): before an emergency promotion away from an unreachable primary that runs an agent, the operator waits until that agent has surely fenced its server: leaseTimeout plus 1s after the last moment it can have heard from the operator or a majority, as the other sites' agents report. false: promote without waiting, as the original did (a partition can then leave two writable sites for up to leaseTimeout).",
+      ),
+  })
+    .withDefault({})
+    .rule(
+      // has(): the API server checks the rule against the bare `{}` default too, before the defaults inside it apply.
+      "!has(self.leaseTimeout) || !has(self.peerCheckInterval) || duration(self.leaseTimeout).getMilliseconds() >= 3 * duration(self.peerCheckInterval).getMilliseconds()",
+      "`sidecar.leaseTimeout` must be at least 3 x `sidecar.peerCheckInterval`, so that one lost answer never fences a healthy primary",
+      { fieldPath: ".leaseTimeout" },
+    )
+    .describe("The per-site agents' self-fencing settings, and whether the operator waits for it (docs/agent.md)."),
   updateStrategy: enumOf(UPDATE_STRATEGIES)
     .withDefault(DEFAULTS.updateStrategy)
     .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),

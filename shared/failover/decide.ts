@@ -108,6 +108,12 @@ export interface DecisionInput {
   policy: DecisionPolicy;
   /** Decision.ahead of the previous cycle: an errant set is reported once two cycles in a row show it. */
   aheadLastCycle?: Readonly<Record<string, string>>;
+  /**
+   * Per unreachable site that runs an agent, when the operator waits for it to fence itself
+   * (spec.sidecar.awaitSelfFence): the moment its agent has surely fenced its server (ISO), or
+   * why that cannot be known (shared/agent/evidence.ts). Absent: no wait for that site.
+   */
+  selfFence?: Readonly<Record<string, { safeAt: string; basis: string } | { unproven: string }>>;
 }
 
 export type FenceReason = "NonPromotableWritable" | "SplitBrainLoser" | "ReturningOldPrimary";
@@ -142,6 +148,10 @@ export type BlockedReason =
   | "WitnessPending"
   /** No reachable site replicates from the unreachable primary: nothing confirms it is gone. */
   | "NoWitness"
+  /** The unreachable primary's agent may still keep its server writable: waiting until its lease has surely run out. */
+  | "AwaitingSelfFence"
+  /** Too few of the other agents answered to know when the unreachable primary's agent fences itself. */
+  | "SelfFenceUnproven"
   /** A comparison needed for a safe choice could not be made (position missing or unparsable). */
   | "PositionUnknown";
 
@@ -338,6 +348,9 @@ function splitBrain(
  * - the cooldown since the last failover has passed (absent record: no cooldown; unreadable
  *   record: refuse, like an unreadable GTID);
  * - some reachable, read-only, primary-candidate site is left that is not known to be divergent;
+ * - when that primary runs an agent and the operator waits for it (spec.sidecar.awaitSelfFence),
+ *   its lease has surely run out, so its agent has fenced it even if it is up and cut off from
+ *   the operator only (shared/agent/evidence.ts): never two writable sites;
  * - the replicas of that primary confirm it is gone (witness.ts): none still receives from it
  *   after the operator lost it, none is still waiting to tell, and at least one replicates from it.
  *   The operator's own failed polls prove only that the operator cannot reach it; promoting
@@ -386,6 +399,8 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   }
   const witnessBlock = witnessesSayNo(sites, authority, nowMs);
   if (witnessBlock !== undefined) return witnessBlock;
+  const fenceWait = selfFenceWait(input.selfFence?.[authority.name], authority.name, nowMs);
+  if (fenceWait !== undefined) return fenceWait;
   const priority = (s: DecisionSite): number => {
     const i = policy.sitePriorities.indexOf(s.name);
     return i < 0 ? policy.sitePriorities.length : i;
@@ -427,6 +442,21 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return { reason: "CandidatesDiverged", message: `primary ${authority.name} is unreachable; no candidate holds every reachable site's transactions (${shortfalls.join("; ")}); promoting any would lose data` };
   }
   return { reason: "PositionUnknown", message: `primary ${authority.name} is unreachable; cannot compare executed transactions (${unknowns.join("; ")})` };
+}
+
+/** Blocked while an unreachable primary's agent may still keep its server writable. */
+function selfFenceWait(evidence: NonNullable<DecisionInput["selfFence"]>[string] | undefined, primary: string, nowMs: number): Blocked | undefined {
+  if (evidence === undefined) return undefined;
+  if ("unproven" in evidence) {
+    return { reason: "SelfFenceUnproven", message: `primary ${primary} is unreachable, but it runs an agent and ${evidence.unproven}; promoting now could leave two writable sites` };
+  }
+  if (Date.parse(evidence.safeAt) <= nowMs) return undefined;
+  return {
+    reason: "AwaitingSelfFence",
+    // Stable while the wait lasts (an event per change): the moment itself is in retryAt.
+    message: `primary ${primary} is unreachable; waiting until its agent has surely fenced it: ${evidence.basis}, and its lease runs out leaseTimeout after that`,
+    retryAt: evidence.safeAt,
+  };
 }
 
 /** The anti-flap cooldown since the last failover, as a Blocked with `head` in front; undefined once it is over. */

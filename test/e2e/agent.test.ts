@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort } from "../../scripts/env/ports.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { AgentProcess, type AgentOptions } from "../support/agent.js";
+import { AgentProcess } from "../support/agent.js";
 import { namespaceWithOperator } from "../support/groups.js";
 
 /**
@@ -16,60 +16,82 @@ const CLOSED = "http://127.0.0.1:9";
 
 describe("the per-site agent beside external sites (real operator, API server and MariaDB)", () => {
   const { operator, freshGroup } = namespaceWithOperator(ns, "agent-e2e");
-  const running: AgentProcess[] = [];
+  const agents = new Map<string, AgentProcess>();
   const extra: MariaDbSites[] = [];
   let sites: MariaDbSites;
-  const agent = async (opts: Omit<AgentOptions, "port" | "namespace" | "group"> & { group?: string; port?: number }) => {
-    const a = await AgentProcess.start({ namespace: ns, group: "orders", port: opts.port ?? (await freePort()), ...opts });
-    running.push(a);
+  const agentOf = (site: string): AgentProcess => {
+    const a = agents.get(site);
+    if (!a) throw new Error(`no agent for ${site}`);
     return a;
   };
 
   beforeAll(async () => {
     sites = await freshGroup("orders");
+    // One agent per site, each listing the other two as peers.
+    const ports = Object.fromEntries(await Promise.all(["iad", "pdx", "sfo"].map(async (s) => [s, await freePort()] as const)));
+    await Promise.all(
+      ["iad", "pdx", "sfo"].map(async (site) => {
+        const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site));
+        agents.set(site, await AgentProcess.start({ site, group: "orders", namespace: ns, server: sites.site(site), operatorUrl: operator().url("status", ""), port: ports[site] ?? 0, peers }));
+      }),
+    );
   });
 
   afterAll(async () => {
-    await Promise.all(running.map((a) => a.stop("SIGKILL")));
+    await Promise.all([...agents.values()].map((a) => a.stop("SIGKILL")));
     await Promise.all(extra.map((s) => s.teardown()));
   });
 
   it("fences the primary at start, then lifts the fence because the operator names its site", async () => {
-    const iad = await agent({ site: "iad", server: sites.site("iad"), operatorUrl: operator().url("status", "") });
+    const iad = agentOf("iad");
     await iad.waitForLog(LOG_MESSAGES.safetyNetLifted, 10_000);
     const order = iad.lines.map((l) => l.msg).filter((m) => m.startsWith("safety net"));
     expect(order).toEqual([LOG_MESSAGES.safetyNetFenced, LOG_MESSAGES.safetyNetLifted]);
     expect(await sites.site("iad").isReadOnly()).toBe(false);
     await iad.waitForLog(LOG_MESSAGES.selfFenceArmed, 5_000);
+    // Renewed by the operator and by its peers: it stays writable over several leases.
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(iad.logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+    expect(await sites.site("iad").isReadOnly()).toBe(false);
   });
 
-  it("keeps a replica fenced: the operator names iad", async () => {
-    const pdx = await agent({ site: "pdx", server: sites.site("pdx"), operatorUrl: operator().url("status", "") });
-    const kept = await pdx.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
-    expect(kept.reason).toBe("the operator names iad");
-    expect(await sites.site("pdx").isReadOnly()).toBe(true);
+  it("keeps the replicas fenced: the operator names iad", async () => {
+    for (const site of ["pdx", "sfo"]) {
+      const kept = await agentOf(site).waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+      expect(kept.reason).toBe("the operator names iad");
+      expect(await sites.site(site).isReadOnly()).toBe(true);
+    }
   });
 
-  it("keeps a writable server fenced when the operator does not answer, or does not know the group", async () => {
+  it("keeps a writable server fenced when the operator does not answer, or does not know the group; a lone agent fences a server made writable by hand at once", async () => {
     const solo = await MariaDbSites.start({ names: ["solo", "lone"], primary: "solo" });
     extra.push(solo);
     await solo.site("lone").setReadOnly(false);
-    const closed = await agent({ site: "solo", server: solo.site("solo"), operatorUrl: CLOSED });
-    const unknown = await agent({ site: "lone", group: "nope", server: solo.site("lone"), operatorUrl: operator().url("status", "") });
+    const start = async (site: string, group: string, operatorUrl: string) =>
+      AgentProcess.start({ site, group, namespace: ns, server: solo.site(site), operatorUrl, port: await freePort() });
+    const closed = await start("solo", "orders", CLOSED);
+    const unknown = await start("lone", "nope", operator().url("status", ""));
+    agents.set("solo", closed);
+    agents.set("lone", unknown);
     expect((await closed.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000)).reason).toMatch(/^no answer from the operator: /);
     expect((await unknown.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000)).reason).toMatch(/^no answer from the operator: HTTP 404/);
     expect(await solo.site("solo").isReadOnly()).toBe(true);
     expect(await solo.site("lone").isReadOnly()).toBe(true);
+    // No peers and no operator standing behind it: it never held a lease.
+    await solo.site("solo").setReadOnly(false);
+    await closed.waitForLog(LOG_MESSAGES.selfFenced, 5_000);
+    expect(closed.logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease", reason: "no confirmation from the operator for 3000 ms, and no peers configured" });
+    expect(await solo.site("solo").isReadOnly()).toBe(true);
   });
 
-  it("fences a replica made writable by hand once the operator names another site, and kills its application sessions", async () => {
-    const pdxAgent = running.find((a) => a.lines.some((l) => l.site === "pdx"));
-    if (!pdxAgent) throw new Error("the pdx agent starts in an earlier test");
+  it("fences a replica made writable by hand once the operator stands behind another site, and kills its application sessions", async () => {
+    const pdxAgent = agentOf("pdx");
     const pdx = sites.site("pdx");
     const session = await pdx.connect("app");
     const killed = new Promise<void>((resolve) => session.once("error", () => resolve()));
     await pdx.setReadOnly(false);
     const fenced = await pdxAgent.waitForLog(LOG_MESSAGES.selfFenced, 10_000);
+    // Its peers answer, so its lease holds: rule 1 fences it, not the lease.
     expect(fenced).toMatchObject({ rule: "topology" });
     expect(pdxAgent.logged(LOG_MESSAGES.selfFencing)[0]?.reason).toBe("the operator stands behind iad as primary");
     expect(await pdx.isReadOnly()).toBe(true);

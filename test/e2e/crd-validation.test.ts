@@ -114,6 +114,10 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
   ["a duration without a unit", (g) => (g.spec.pollInterval = "2"), "spec.pollInterval in body should match"],
   ["a cooldown beyond 100 years", (g) => (g.spec.failoverCooldown = "9999999h"), "at most 876000h"],
   ["a zero failure threshold", (g) => (g.spec.failureThreshold = 0), "should be greater than or equal to 1"],
+  ["a sidecar peer check under 1s", (g) => (g.spec.sidecar = { peerCheckInterval: "500ms", leaseTimeout: "20s" }), "`sidecar.peerCheckInterval` must be at least 1s"],
+  ["a sidecar lease under 3 peer checks", (g) => (g.spec.sidecar = { peerCheckInterval: "5s", leaseTimeout: "14s" }), "`sidecar.leaseTimeout` must be at least 3 x `sidecar.peerCheckInterval`"],
+  ["an agentUrl with a path", (g) => (g.spec.sites[0]!.agentUrl = "http://db-iad:8080/agent"), "spec.sites[0].agentUrl in body should match"],
+  ["an agentUrl on a managed site", (g) => (g.spec.sites[0] = { name: "iad", role: "read-only", storage: { size: "1Gi" }, agentUrl: "http://db-iad:8080" }), "`agentUrl` may not be set on a managed site"],
   [
     "an unknown onCooldown action",
     (g) => (g.spec.plannedFailover = { onCooldown: "wait" }),

@@ -24,9 +24,11 @@ describe("majority", () => {
 });
 
 describe("the lease (rule 2)", () => {
-  it("starts afresh when the server becomes writable", () => {
-    expect(fenceVerdict({ ...base, writableSince: 1_000 }, undefined, 1_000 + LEASE - 1)).toEqual({ fence: false, leaseUntil: 1_000 + LEASE });
-    expect(fenceVerdict({ ...base, writableSince: 1_000 }, undefined, 1_000 + LEASE)).toMatchObject({ fence: true, rule: "lease" });
+  it("runs from the last renewal, not from when the server became writable: the operator cannot see that moment", () => {
+    const renewed = { ...base, operatorConfirmedAt: 1_000, writableSince: 5_000 };
+    expect(fenceVerdict(renewed, undefined, 1_000 + LEASE - 1)).toEqual({ fence: false, leaseUntil: 1_000 + LEASE });
+    expect(fenceVerdict(renewed, undefined, 1_000 + LEASE)).toMatchObject({ fence: true, rule: "lease" });
+    expect(fenceVerdict({ ...base, writableSince: 5_000 }, undefined, 5_000)).toMatchObject({ fence: true, rule: "lease" });
   });
 
   it("is renewed by the operator standing behind this site", () => {
@@ -36,7 +38,7 @@ describe("the lease (rule 2)", () => {
   it("is renewed by a majority of the group, not by one reader of five", () => {
     expect(leaseUntil({ ...base, peerReachedAt: { pdx: 40_000 } })).toBe(40_000 + LEASE);
     const five = { ...base, groupSize: 5, peerReachedAt: { pdx: 40_000 } };
-    expect(leaseUntil(five)).toBe(LEASE);
+    expect(leaseUntil(five)).toBe(-Infinity);
     expect(fenceVerdict(five, undefined, 40_000)).toEqual({
       fence: true,
       rule: "lease",
@@ -54,7 +56,7 @@ describe("the lease (rule 2)", () => {
         (groupSize, peerTimes, operatorConfirmedAt, writableSince) => {
           const peerReachedAt = Object.fromEntries(peerTimes.slice(0, groupSize - 1).map((t, i) => [`p${i}`, t]));
           const input = { ...base, groupSize, peerReachedAt, operatorConfirmedAt, writableSince };
-          const latest = Math.max(writableSince, operatorConfirmedAt ?? -Infinity, ...Object.values(peerReachedAt));
+          const latest = Math.max(operatorConfirmedAt ?? 0, ...Object.values(peerReachedAt));
           expect(leaseUntil(input)).toBeLessThanOrEqual(latest + LEASE);
           expect(fenceVerdict(input, undefined, latest + LEASE).fence).toBe(true);
         },
@@ -65,18 +67,19 @@ describe("the lease (rule 2)", () => {
 
 describe("the topology rule (rule 1)", () => {
   const now = 5_000;
+  const leased = { ...base, operatorConfirmedAt: now };
   it("fences at once when the operator stands behind another site, lease or not", () => {
-    expect(fenceVerdict({ ...base, operatorConfirmedAt: now }, operatorView("pdx", 2_000), now)).toEqual({ fence: true, rule: "topology", reason: "the operator stands behind pdx as primary" });
+    expect(fenceVerdict(leased, operatorView("pdx", 2_000), now)).toEqual({ fence: true, rule: "topology", reason: "the operator stands behind pdx as primary" });
     expect(fenceVerdict(base, { primary: "pdx", observedAt: 2_000, source: "sfo" }, now)).toMatchObject({ reason: "peer sfo, relaying the operator, stands behind pdx as primary" });
   });
 
   it("ignores a view observed before the server became writable: the operator announces its own promotion a moment later", () => {
-    expect(fenceVerdict({ ...base, writableSince: 3_000 }, operatorView("pdx", 2_999), now)).toMatchObject({ fence: false });
+    expect(fenceVerdict({ ...leased, writableSince: 3_000 }, operatorView("pdx", 2_999), now)).toMatchObject({ fence: false });
   });
 
   it("does not act on an empty view or one naming this site", () => {
-    expect(fenceVerdict(base, operatorView("", 2_000), now).fence).toBe(false);
-    expect(fenceVerdict(base, operatorView("iad", 2_000), now).fence).toBe(false);
+    expect(fenceVerdict(leased, operatorView("", 2_000), now).fence).toBe(false);
+    expect(fenceVerdict(leased, operatorView("iad", 2_000), now).fence).toBe(false);
   });
 
   it("keeps the newest view: a relay replaces the operator's only when observed later", () => {

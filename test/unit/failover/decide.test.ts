@@ -645,3 +645,34 @@ describe("maintenance pauses automatic split-brain resolution", () => {
     expect(paused.blocked?.reason).toBe("AutomaticFailoverOff");
   });
 });
+
+describe("waiting for an unreachable primary's agent to fence itself", () => {
+  const sites = (): DecisionSite[] => [site("iad", "unreachable"), site("pdx", "read-only"), site("sfo", "read-only")];
+  const later = new Date(Date.parse(NOW) + 4_000).toISOString();
+
+  it("blocks the promotion until the lease has surely run out, with the moment in retryAt", () => {
+    const d = run(sites(), {}, {}, { selfFence: { iad: { safeAt: later, basis: "the operator stood behind iad last" } } });
+    expect(d.actions).toEqual([]);
+    expect(d.blocked).toEqual({
+      reason: "AwaitingSelfFence",
+      message: "primary iad is unreachable; waiting until its agent has surely fenced it: the operator stood behind iad last, and its lease runs out leaseTimeout after that",
+      retryAt: later,
+    });
+  });
+
+  it("promotes once that moment has passed", () => {
+    const d = run(sites(), {}, {}, { selfFence: { iad: { safeAt: NOW, basis: "x" } } });
+    expect(d.actions).toEqual([expect.objectContaining(promote("pdx", "iad"))]);
+  });
+
+  it("never promotes while too few agents answered to know", () => {
+    const d = run(sites(), {}, {}, { selfFence: { iad: { unproven: "only 0 of the 2 other sites' agents answered" } } });
+    expect(d.actions).toEqual([]);
+    expect(d.blocked?.reason).toBe("SelfFenceUnproven");
+    expect(d.blocked?.message).toMatch(/^primary iad is unreachable, but it runs an agent and only 0 of the 2/);
+  });
+
+  it("does not apply to another site's evidence", () => {
+    expect(run(sites(), {}, {}, { selfFence: { pdx: { unproven: "x" } } }).actions).toEqual([expect.objectContaining(promote("pdx", "iad"))]);
+  });
+});

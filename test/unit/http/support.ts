@@ -58,6 +58,14 @@ export class MemorySource implements StatusSource {
   snapshots(): GroupStatusMessage[] {
     return [...this.groups.values()];
   }
+
+  /** Every agentAsked call, in order. */
+  readonly agentCalls: { namespace: string; group: string; site: string; confirmed: boolean }[] = [];
+
+  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number } {
+    this.agentCalls.push({ namespace, group, site, confirmed });
+    return { leaseTimeoutMs: 20_000 };
+  }
 }
 
 /** An open WebSocket client that records every message it receives. */
