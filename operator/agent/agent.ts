@@ -23,6 +23,7 @@ import { AgentServer } from "./server.js";
 export const FENCE_DEADLINE_MS = 20_000;
 const ASK_TIMEOUT_MS = 2_000;
 const LOCK_WAIT_SECONDS = 5;
+const READ_ONLY = "SELECT @@global.read_only AS ro";
 
 export class Agent {
   private readonly client: SiteClient;
@@ -44,6 +45,8 @@ export class Agent {
   private wake: (() => void) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private fencing: Promise<void> | undefined;
+  /** Fences begun so far: a read of the server that overlapped one is stale. */
+  private fences = 0;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -82,18 +85,30 @@ export class Agent {
 
   private async run(): Promise<void> {
     await this.safetyNet();
+    // A fixed cadence: every check starts one interval after the last one started, whatever it
+    // waited for (each of its calls ends within the interval).
     while (!this.stopped) {
+      const started = this.now();
       await this.check();
-      await this.pause(this.config.peerCheckIntervalMs);
+      await this.pause(Math.max(0, this.config.peerCheckIntervalMs - (this.now() - started)));
     }
   }
 
   /** Fence first, ask second: the server accepts no write until the operator names this site. */
   private async safetyNet(): Promise<void> {
+    let wasWritable = false;
     for (;;) {
       if (this.stopped) return;
       try {
-        await this.client.run("safety net fence", (s) => s.flavor.fence(s, { lockWaitTimeoutSeconds: LOCK_WAIT_SECONDS }), FENCE_DEADLINE_MS);
+        wasWritable = await this.client.run(
+          "safety net fence",
+          async (s) => {
+            const before = readInteger(s, onlyRow(s, await s.query(READ_ONLY), READ_ONLY), "ro") === 0;
+            await s.flavor.fence(s, { lockWaitTimeoutSeconds: LOCK_WAIT_SECONDS });
+            return before;
+          },
+          FENCE_DEADLINE_MS,
+        );
         break;
       } catch (err) {
         this.log.warn(LOG_MESSAGES.safetyNetWaiting, { error: errorText(err) });
@@ -103,40 +118,46 @@ export class Agent {
     this.writable = false;
     this.log.info(LOG_MESSAGES.safetyNetFenced);
     const sentAt = this.now();
-    const asked = await askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, ASK_TIMEOUT_MS);
+    const asked = await askOperator(this.config.operatorUrl, { ...this.operatorQuery(), phase: "startup" }, this.config.operatorToken, ASK_TIMEOUT_MS);
     this.heardOperator(asked, sentAt);
-    if (!liftFenceAtStartup(this.config.site, asked.ok ? asked.value : undefined)) {
+    if (!liftFenceAtStartup(this.config.site, asked.ok ? asked.value : undefined, wasWritable)) {
       const reason = asked.ok ? (asked.value.activeSite === "" ? "the operator names no active site" : `the operator names ${asked.value.activeSite}`) : `no answer from the operator: ${asked.error}`;
       this.log.warn(LOG_MESSAGES.safetyNetKept, { reason });
       return;
     }
+    // The operator recorded this answer as standing behind this site: it renews the lease.
+    this.operatorConfirmedAt = sentAt;
     try {
       await this.client.run("safety net lift", (s) => s.flavor.unfence(s), FENCE_DEADLINE_MS);
-      this.log.info(LOG_MESSAGES.safetyNetLifted);
+      this.log.info(LOG_MESSAGES.safetyNetLifted, { wasWritable });
     } catch (err) {
       this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: `lifting the fence failed: ${errorText(err)}` });
     }
   }
 
-  /** One round: ask everyone, read the server, apply the rules. */
+  /**
+   * One round: ask everyone and read the server, all at once. Each answer counts as it arrives,
+   * so a slow or silent party never holds back another's renewal.
+   */
   private async check(): Promise<void> {
     const timeout = Math.min(ASK_TIMEOUT_MS, this.config.peerCheckIntervalMs);
     const sentAt = this.now();
-    const [operator, peers, writable] = await Promise.all([
-      askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout),
-      Promise.all(this.config.peers.map(async (p) => [p.site, await askPeer(p.url, this.config.site, timeout)] as const)),
-      this.readWritable(),
+    const fences = this.fences;
+    await Promise.all([
+      askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout).then((asked) => this.heardOperator(asked, sentAt)),
+      ...this.config.peers.map((p) => askPeer(p.url, this.config.site, timeout).then((asked) => this.heardPeer(p.site, asked, sentAt))),
+      this.readWritable(timeout).then((writable) => {
+        // A fence that began meanwhile makes this read stale: the next check reads again.
+        if (writable === null || fences !== this.fences) return;
+        if (writable && this.writable !== true) {
+          // Made writable by the operator (or by hand): no verdict on views from before, which
+          // may name the primary it replaced.
+          this.writableSince = this.now();
+          this.log.info(LOG_MESSAGES.selfFenceArmed);
+        }
+        this.writable = writable;
+      }),
     ]);
-    this.heardOperator(operator, sentAt);
-    for (const [site, asked] of peers) this.heardPeer(site, asked, sentAt);
-    if (writable === null) return;
-    if (writable && this.writable !== true) {
-      // Made writable by the operator (or by hand): no verdict on views from before, which may
-      // name the primary it replaced.
-      this.writableSince = this.now();
-      this.log.info(LOG_MESSAGES.selfFenceArmed);
-    }
-    this.writable = writable;
     this.decide();
   }
 
@@ -151,6 +172,7 @@ export class Agent {
       return;
     }
     this.log.warn(LOG_MESSAGES.selfFencing, { rule: verdict.rule, reason: verdict.reason });
+    this.fences++;
     this.fencing = this.fence(verdict.rule).finally(() => {
       this.fencing = undefined;
     });
@@ -173,12 +195,15 @@ export class Agent {
     }
   }
 
-  private async readWritable(): Promise<boolean | null> {
+  private async readWritable(deadlineMs: number): Promise<boolean | null> {
     try {
-      return await this.client.run("read_only", async (s) => {
-        const row = onlyRow(s, await s.query("SELECT @@global.read_only AS ro"), "SELECT @@global.read_only");
-        return readInteger(s, row, "ro") === 0;
-      });
+      return await this.client.run(
+        "read_only",
+        async (s) => {
+          return readInteger(s, onlyRow(s, await s.query(READ_ONLY), READ_ONLY), "ro") === 0;
+        },
+        deadlineMs,
+      );
     } catch (err) {
       this.log.warn(LOG_MESSAGES.agentServerUnreachable, { error: errorText(err) });
       return null;
@@ -229,7 +254,7 @@ export class Agent {
     };
   }
 
-  private operatorQuery(): { namespace: string; group: string; site: string } {
+  private operatorQuery(): { namespace: string; group: string; site: string; phase?: string } {
     return { namespace: this.config.namespace, group: this.config.group, site: this.config.site };
   }
 

@@ -11,6 +11,8 @@ export interface OperatorAnswer {
   readonly activeSite: string;
   /** The primary the operator stands behind and sees writable; "" otherwise. */
   readonly confirmedPrimary: string;
+  /** The primary the operator stands behind, whatever it sees ("" before the group's first). */
+  readonly lastKnownPrimary: string;
   /** spec.sidecar.leaseTimeout, when the agent named its site. */
   readonly leaseTimeoutMs?: number;
   /** How old the operator's observation behind the answer was when it answered. */
@@ -46,16 +48,16 @@ async function getJson(url: string, token: string | undefined, timeoutMs: number
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isAge = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
 
-export async function askOperator(base: string, q: { namespace: string; group: string; site: string }, token: string | undefined, timeoutMs: number): Promise<Asked<OperatorAnswer>> {
+export async function askOperator(base: string, q: { namespace: string; group: string; site: string; phase?: string }, token: string | undefined, timeoutMs: number): Promise<Asked<OperatorAnswer>> {
   const url = `${base}/active-site?${new URLSearchParams(q).toString()}`;
   const answer = await getJson(url, token, timeoutMs);
   if (!answer.ok) return answer;
   const body = answer.value;
-  if (!isRecord(body) || typeof body.activeSite !== "string" || typeof body.confirmedPrimary !== "string" || !isAge(body.observedAgoMs)) {
-    return { ok: false, status: 200, error: "the operator's answer lacks activeSite, confirmedPrimary or observedAgoMs (an operator older than the agent?)" };
+  if (!isRecord(body) || typeof body.activeSite !== "string" || typeof body.confirmedPrimary !== "string" || typeof body.lastKnownPrimary !== "string" || !isAge(body.observedAgoMs)) {
+    return { ok: false, status: 200, error: "the operator's answer lacks activeSite, confirmedPrimary, lastKnownPrimary or observedAgoMs (an operator older than the agent?)" };
   }
   const lease = isAge(body.leaseTimeoutMs) && body.leaseTimeoutMs > 0 ? { leaseTimeoutMs: body.leaseTimeoutMs } : {};
-  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, observedAgoMs: body.observedAgoMs, ...lease } };
+  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs, ...lease } };
 }
 
 /** `from`: the asking agent's site; the operator asks without one. */

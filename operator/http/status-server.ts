@@ -33,8 +33,8 @@
  *   client and buys little for a few KiB every poll cycle.
  * - Requests. GET and HEAD only (405 with Allow otherwise), exact paths (404 otherwise).
  *   /active-site wants `namespace` and `group` exactly once each, non-empty and no longer than
- *   Kubernetes allows (63 and 253 characters), and `site` (an agent's own) at most once, else
- *   400 naming the parameter. Headers must arrive
+ *   Kubernetes allows (63 and 253 characters), `site` (an agent's own) at most once, and `phase`
+ *   only as `startup` (an agent's safety net), else 400 naming the parameter. Headers must arrive
  *   within 5 s and the whole request within 10 s. Answers carry `Cache-Control: no-store`.
  * - Shutdown. close() sends each WebSocket client a 1001 close frame, cuts those that do not
  *   answer within 1 s, and destroys any HTTP connection still open after 2 s.
@@ -141,8 +141,12 @@ export class StatusServer {
           // The age lets an agent tell an answer observed before its own promotion from one after.
           const observedAgoMs = Math.max(0, Date.now() - Date.parse(message.pollTime));
           const primary = confirmedPrimary(message);
-          const settings = params.site === undefined ? undefined : source.agentAsked(namespace, group, params.site, params.site === primary);
-          sendJson(res, 200, { namespace, group, activeSite: message.activeSite, confirmedPrimary: primary, observedAgoMs, ...settings });
+          const lastKnownPrimary = message.lastKnownPrimary ?? "";
+          // An agent renews its lease on confirmedPrimary, and its startup safety net may lift its
+          // fence on lastKnownPrimary: both are recorded as standing behind the site.
+          const confirmed = params.site === primary || (params.startup && params.site === lastKnownPrimary);
+          const settings = params.site === undefined ? undefined : source.agentAsked(namespace, group, params.site, confirmed);
+          sendJson(res, 200, { namespace, group, activeSite: message.activeSite, confirmedPrimary: primary, lastKnownPrimary, observedAgoMs, ...settings });
         }),
         [WS_STATUS_PATH]: this.authorized((_req, res) => {
           sendJson(res, 426, { error: "WebSocket endpoint: send an Upgrade: websocket handshake" }, { Upgrade: "websocket" });
@@ -211,7 +215,7 @@ export class StatusServer {
   }
 }
 
-type ActiveSiteParams = { namespace: string; group: string; site?: string } | { problems: string[] };
+type ActiveSiteParams = { namespace: string; group: string; site?: string; startup: boolean } | { problems: string[] };
 
 function activeSiteParams(query: URLSearchParams): ActiveSiteParams {
   const problems: string[] = [];
@@ -231,7 +235,9 @@ function activeSiteParams(query: URLSearchParams): ActiveSiteParams {
   const sites = query.getAll("site");
   if (sites.length > 1 || (sites[0] !== undefined && !isSiteName(sites[0]))) problems.push("query parameter site must be given at most once, as a site name (a DNS label)");
   const site = sites[0];
-  return problems.length > 0 ? { problems } : { namespace, group, ...(site === undefined ? {} : { site }) };
+  const phase = query.getAll("phase");
+  if (phase.length > 1 || (phase[0] !== undefined && phase[0] !== "startup")) problems.push("query parameter phase must be absent or startup");
+  return problems.length > 0 ? { problems } : { namespace, group, ...(site === undefined ? {} : { site }), startup: phase[0] === "startup" };
 }
 
 /** Answers a refused handshake on the raw socket: after `upgrade` there is no ServerResponse. */

@@ -101,11 +101,16 @@ export function newerView(cached: ActiveSiteView | undefined, candidate: ActiveS
 }
 
 /**
- * The startup safety net's one decision: lift the fence only when the operator itself answered
- * (`undefined`: no answer, a timeout, an error status) and named this site as the single writable
- * one. Its lastKnownPrimary is not enough: a primary that restarted is made writable again by the
- * operator only after it has checked that the server holds every transaction of the group.
+ * The startup safety net's one decision, once the server is fenced: lift the fence only when the
+ * operator itself answered (`undefined`: no answer, a timeout, an error status) and
+ * - named this site as the single writable one, or
+ * - stands behind this site as primary, and the server was writable when the agent started: only
+ *   the agent restarted, and its own fence must not take the primary away (the operator may have
+ *   polled it fenced in between, and never re-asserts a primary it saw demoted while reachable).
+ * A server that started read-only is not lifted on lastKnownPrimary: after a restart the operator
+ * makes it writable again only once it has checked that it holds every transaction of the group.
  */
-export function liftFenceAtStartup(site: string, answer: { activeSite: string } | undefined): boolean {
-  return answer !== undefined && answer.activeSite === site;
+export function liftFenceAtStartup(site: string, answer: { activeSite: string; lastKnownPrimary: string } | undefined, wasWritable: boolean): boolean {
+  if (answer === undefined) return false;
+  return answer.activeSite === site || (wasWritable && answer.lastKnownPrimary === site);
 }

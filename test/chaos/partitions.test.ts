@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
-import { EnvDir } from "../../scripts/env/env-dir.js";
-import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import type { MariaDbSite, MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { TestNetwork } from "../../scripts/env/test-network.js";
+import type { TestNetwork } from "../../scripts/env/test-network.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
 import { missingOn, underLoad } from "../support/ledger.js";
 import { OperatorProcess } from "../support/operator.js";
+import { partitionableSites } from "../support/partitioned.js";
 
 /**
  * Partial failures, with every site in its own network namespace: the operator, the applications
@@ -30,9 +30,9 @@ const condition = (g: MysqlFailoverGroup, type: string) => g.status?.conditions?
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("partial failures (sites in network namespaces, real operator, API server and MariaDB)", () => {
-  let netEnv: EnvDir;
   let net: TestNetwork;
   let sites: MariaDbSites;
+  let teardown: (() => Promise<void>) | undefined;
   let operator: OperatorProcess;
   /** Sites the applications cannot reach: they take no writes, so they do not count as a second writer. */
   const cutFromApps = new Set<string>();
@@ -45,9 +45,7 @@ describe("partial failures (sites in network namespaces, real operator, API serv
   };
 
   beforeAll(async () => {
-    netEnv = new EnvDir("net");
-    net = TestNetwork.create(netEnv);
-    sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", network: net });
+    ({ net, sites, teardown } = await partitionableSites());
     await applyAll([
       ...namespaceWithCredentials(ns),
       failoverGroup(ns, GROUP, {
@@ -64,9 +62,7 @@ describe("partial failures (sites in network namespaces, real operator, API serv
 
   afterAll(async () => {
     await operator?.stop("SIGKILL");
-    await sites?.teardown();
-    net?.teardown();
-    netEnv?.remove();
+    await teardown?.();
     await kubectl(["delete", "namespace", ns, "--wait=false"]);
   });
 

@@ -4,7 +4,7 @@ import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort } from "../../scripts/env/ports.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { AgentProcess } from "../support/agent.js";
-import { namespaceWithOperator } from "../support/groups.js";
+import { groupReader, namespaceWithOperator } from "../support/groups.js";
 
 /**
  * The per-site agent as a process beside real MariaDB servers, asking the real operator: the
@@ -31,7 +31,7 @@ describe("the per-site agent beside external sites (real operator, API server an
     const ports = Object.fromEntries(await Promise.all(["iad", "pdx", "sfo"].map(async (s) => [s, await freePort()] as const)));
     await Promise.all(
       ["iad", "pdx", "sfo"].map(async (site) => {
-        const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site));
+        const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site).map(([s, port]) => [s, `http://127.0.0.1:${port}`]));
         agents.set(site, await AgentProcess.start({ site, group: "orders", namespace: ns, server: sites.site(site), operatorUrl: operator().url("status", ""), port: ports[site] ?? 0, peers }));
       }),
     );
@@ -53,6 +53,20 @@ describe("the per-site agent beside external sites (real operator, API server an
     await new Promise((r) => setTimeout(r, 7_000));
     expect(iad.logged(LOG_MESSAGES.selfFencing)).toEqual([]);
     expect(await sites.site("iad").isReadOnly()).toBe(false);
+  });
+
+  it("gives the primary back at once when only its agent restarts: the operator still stands behind it", async () => {
+    const old = agentOf("iad");
+    const url = new URL(old.url);
+    await old.stop("SIGKILL");
+    const peers = Object.fromEntries(["pdx", "sfo"].map((s) => [s, agentOf(s).url]));
+    const restarted = await AgentProcess.start({ site: "iad", group: "orders", namespace: ns, server: sites.site("iad"), operatorUrl: operator().url("status", ""), port: Number(url.port), peers });
+    agents.set("iad", restarted);
+    expect(await restarted.waitForLog(LOG_MESSAGES.safetyNetLifted, 10_000)).toMatchObject({ wasWritable: true });
+    expect(await sites.site("iad").isReadOnly()).toBe(false);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(restarted.logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+    expect((await groupReader(ns)("orders")).status?.activeSite).toBe("iad");
   });
 
   it("keeps the replicas fenced: the operator names iad", async () => {
@@ -109,7 +123,7 @@ describe("rule 2: the lease (agents only, the operator unreachable)", () => {
     trio = await MariaDbSites.start({ names: ["a", "b", "c"], primary: "a" });
     const ports = Object.fromEntries(await Promise.all(["a", "b", "c"].map(async (s) => [s, await freePort()] as const)));
     for (const site of ["a", "b", "c"]) {
-      const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site));
+      const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site).map(([s, port]) => [s, `http://127.0.0.1:${port}`]));
       agents.set(site, await AgentProcess.start({ site, group: "trio", namespace: ns, operatorUrl: CLOSED, server: trio.site(site), port: ports[site] ?? 0, peers }));
     }
   });

@@ -93,7 +93,7 @@ describe("operator topology loop (real operator, API server and MariaDB)", () =>
     expect(status[`${ns}/${GROUP}`]).toMatchObject({ namespace: ns, group: GROUP, activeSite: "iad" });
     const ok = await fetch(leader.url("status", `/active-site?namespace=${ns}&group=${GROUP}`));
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ namespace: ns, group: GROUP, activeSite: "iad", confirmedPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
+    expect(await ok.json()).toEqual({ namespace: ns, group: GROUP, activeSite: "iad", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     expect((await fetch(leader.url("status", `/active-site?namespace=${ns}`))).status).toBe(400);
     expect((await fetch(leader.url("status", `/active-site?namespace=${ns}&group=nope`))).status).toBe(404);
   });

@@ -14,8 +14,11 @@ export interface AgentOptions {
   operatorUrl: string;
   server: MariaDbSite;
   port: number;
-  /** The other sites' agents. */
-  peers?: Record<string, number>;
+  /** The other sites' agents: site to base URL. */
+  peers?: Record<string, string>;
+  /** Run inside this network namespace, listening on `bindAddress` (the site's own address). */
+  netns?: string;
+  bindAddress?: string;
   peerCheckInterval?: string;
   leaseTimeout?: string;
   env?: NodeJS.ProcessEnv;
@@ -26,17 +29,20 @@ export class AgentProcess extends JsonLogChild {
   private constructor(
     child: ConstructorParameters<typeof JsonLogChild>[0],
     private readonly env: EnvDir,
-    readonly port: number,
+    /** Base URL of its API. */
+    readonly url: string,
   ) {
     super(child);
   }
 
   static async start(opts: AgentOptions): Promise<AgentProcess> {
     const env = new EnvDir("agent");
-    const peers = Object.entries(opts.peers ?? {}).map(([site, port]) => `${site}=http://127.0.0.1:${port}`);
+    const peers = Object.entries(opts.peers ?? {}).map(([site, url]) => `${site}=${url}`);
+    const bindAddress = opts.bindAddress ?? "127.0.0.1";
     const child = spawn(
-      process.execPath,
+      opts.netns ? "ip" : process.execPath,
       [
+        ...(opts.netns ? ["netns", "exec", opts.netns, process.execPath] : []),
         `${inject("distDir")}/bloodraven.mjs`,
         "agent",
         `--site=${opts.site}`,
@@ -44,7 +50,7 @@ export class AgentProcess extends JsonLogChild {
         `--namespace=${opts.namespace}`,
         `--operator-url=${opts.operatorUrl}`,
         `--peers=${peers.join(",")}`,
-        "--bind-address=127.0.0.1",
+        `--bind-address=${bindAddress}`,
         `--port=${opts.port}`,
         `--mysql-host=${opts.server.host}`,
         `--mysql-port=${opts.server.port}`,
@@ -57,8 +63,8 @@ export class AgentProcess extends JsonLogChild {
     );
     if (child.pid === undefined) throw new Error("could not start the agent");
     writeFileSync(env.join("agent.pid"), String(child.pid));
-    const agent = new AgentProcess(child, env, opts.port);
-    await waitFor(`agent ${opts.site} /healthz`, async () => (await fetch(`http://127.0.0.1:${opts.port}/healthz`)).ok, 15_000, 100).catch((err: unknown) => {
+    const agent = new AgentProcess(child, env, `http://${bindAddress}:${opts.port}`);
+    await waitFor(`agent ${opts.site} /healthz`, async () => (await fetch(`${agent.url}/healthz`)).ok, 15_000, 100).catch((err: unknown) => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}\nagent output:\n${agent.dump()}`);
     });
     return agent;

@@ -91,10 +91,19 @@ describe("the topology rule (rule 1)", () => {
 });
 
 describe("the startup safety net", () => {
-  it("lifts the fence only on an answer that names this site as the single writable one", () => {
-    expect(liftFenceAtStartup("iad", { activeSite: "iad" })).toBe(true);
-    expect(liftFenceAtStartup("iad", { activeSite: "" })).toBe(false);
-    expect(liftFenceAtStartup("iad", { activeSite: "pdx" })).toBe(false);
-    expect(liftFenceAtStartup("iad", undefined)).toBe(false);
+  const answer = (activeSite: string, lastKnownPrimary: string) => ({ activeSite, lastKnownPrimary });
+
+  it("lifts the fence on an answer that names this site as the single writable one", () => {
+    expect(liftFenceAtStartup("iad", answer("iad", "iad"), false)).toBe(true);
+    expect(liftFenceAtStartup("iad", answer("", "iad"), false)).toBe(false);
+    expect(liftFenceAtStartup("iad", answer("pdx", "pdx"), true)).toBe(false);
+    expect(liftFenceAtStartup("iad", undefined, true)).toBe(false);
+  });
+
+  it("lifts it on the operator standing behind this site only when the server was writable before the agent's own fence", () => {
+    // The operator polled the freshly fenced primary: no single writable site, but it still stands behind iad.
+    expect(liftFenceAtStartup("iad", answer("", "iad"), true)).toBe(true);
+    // A server that restarted read-only waits for the operator's own checks.
+    expect(liftFenceAtStartup("iad", answer("", "iad"), false)).toBe(false);
   });
 });

@@ -53,7 +53,7 @@ describe("status API", () => {
       const { base } = await start();
       const res = await fetch(`${base}/active-site?namespace=default&group=orders`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", confirmedPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
+      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it("stands behind the primary only while the last poll sees it writable, and tells an agent that names its site", async () => {
@@ -64,12 +64,16 @@ describe("status API", () => {
       expect(await ask("iad")).toMatchObject({ activeSite: "iad", confirmedPrimary: "iad", leaseTimeoutMs: 20_000 });
       expect(await ask("pdx")).toMatchObject({ confirmedPrimary: "iad" });
       source.put({ ...message, activeSite: "", sites: message.sites.map((s) => (s.name === "iad" ? { ...s, state: "unreachable" as const } : s)) });
-      expect(await ask("iad")).toMatchObject({ activeSite: "", confirmedPrimary: "" });
+      expect(await ask("iad")).toMatchObject({ activeSite: "", confirmedPrimary: "", lastKnownPrimary: "iad" });
       expect(source.agentCalls).toEqual([
         { namespace: "default", group: "orders", site: "iad", confirmed: true },
         { namespace: "default", group: "orders", site: "pdx", confirmed: false },
         { namespace: "default", group: "orders", site: "iad", confirmed: false },
       ]);
+      // A safety net at start: standing behind iad is recorded although the poll does not see it writable.
+      await fetch(`${base}/active-site?namespace=default&group=orders&site=iad&phase=startup`);
+      expect(source.agentCalls.at(-1)).toEqual({ namespace: "default", group: "orders", site: "iad", confirmed: true });
+      expect((await fetch(`${base}/active-site?namespace=default&group=orders&phase=later`)).status).toBe(400);
       const bad = await fetch(`${base}/active-site?namespace=default&group=orders&site=IAD`);
       expect(bad.status).toBe(400);
       expect(await json(bad)).toEqual({ error: "query parameter site must be given at most once, as a site name (a DNS label)" });
@@ -79,7 +83,7 @@ describe("status API", () => {
       const { base } = await start();
       const res = await fetch(`${base}/active-site?group=orders&namespace=billing`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "billing", group: "orders", activeSite: "", confirmedPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
+      expect(await json(res)).toEqual({ namespace: "billing", group: "orders", activeSite: "", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it.each<[query: string, error: string]>([
@@ -106,7 +110,7 @@ describe("status API", () => {
       source.put(groupMessage(namespace, group, "pdx"));
       const res = await fetch(`${base}/active-site?namespace=${namespace}&group=${group}`);
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace, group, activeSite: "pdx", confirmedPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
+      expect(await json(res)).toEqual({ namespace, group, activeSite: "pdx", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it("returns 404 for a group this operator does not manage", async () => {
@@ -169,7 +173,7 @@ describe("status API", () => {
       expect((await fetch(`${base}/status`, { headers })).status).toBe(200);
       const res = await fetch(`${base}/active-site?namespace=default&group=orders`, { headers });
       expect(res.status).toBe(200);
-      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", confirmedPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
+      expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
     it("does not take the token from a subprotocol header outside a WebSocket handshake", async () => {
