@@ -9,7 +9,7 @@ import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
 import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
-import type { ManagedObject } from "../shared/managed/objects.js";
+import type { ManagedObject, SidecarOptions } from "../shared/managed/objects.js";
 import { managedSelector, managedSites } from "../shared/managed/sites.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
@@ -109,6 +109,10 @@ export class OperatorApp {
   async start(): Promise<void> {
     this.log.info(LOG_MESSAGES.operatorStarting, { namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : "all", leaderElection: this.config.leaderElection });
     if (this.config.failpoints.size > 0) this.log.warn(LOG_MESSAGES.failpointsActive, { failpoints: Object.fromEntries(this.config.failpoints) });
+    if (!this.sidecar()) {
+      const reason = this.config.statusToken ? "the status API has a token, which the sidecars cannot read" : "--agent-image and --agent-operator-url are not both set";
+      this.log.info(LOG_MESSAGES.sidecarsOff, { reason });
+    }
     for (const s of this.servers) await s.server.listen(s.port, this.config.bindAddress);
     this.informer.on("add", (g) => this.onGroup(g));
     this.informer.on("update", (g) => this.onGroup(g));
@@ -208,7 +212,18 @@ export class OperatorApp {
       publish: (message) => this.status.publish(message),
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
       credentialsRefreshMs: this.config.credentialsRefreshMs,
+      ...(this.sidecar() ? { sidecar: this.sidecar() } : {}),
     };
+  }
+
+  /**
+   * The managed sites' sidecar, or undefined with the reason: it needs an image and the address
+   * of this operator's status API, and it cannot send a status token (the token's Secret lives in
+   * the operator's namespace, which the sites' pods cannot reference).
+   */
+  private sidecar(): SidecarOptions | undefined {
+    const { agentImage, agentOperatorUrl, statusToken } = this.config;
+    return agentImage && agentOperatorUrl && !statusToken ? { image: agentImage, operatorUrl: agentOperatorUrl } : undefined;
   }
 
   /**

@@ -30,6 +30,9 @@ export interface OperatorConfig {
   credentialsRefreshMs: number;
   /** BLOODRAVEN_FAILPOINTS (operator/failpoints.ts); empty in production. */
   failpoints: Failpoints;
+  /** The managed sites' sidecar: the image (the operator's own) and this operator's status API as the pods reach it. */
+  agentImage?: string;
+  agentOperatorUrl?: string;
 }
 
 /** Every flag of `bloodraven operator`; the help text is generated from this list. */
@@ -52,6 +55,8 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
   { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
   { name: "credentials-refresh", env: "BLOODRAVEN_CREDENTIALS_REFRESH", help: "how often each group's credentials Secrets are read again (default 10m)" },
+  { name: "agent-image", env: "BLOODRAVEN_AGENT_IMAGE", help: "image of the managed sites' sidecar when spec.sidecarImage is unset (the chart: the operator's own)" },
+  { name: "agent-operator-url", env: "BLOODRAVEN_AGENT_OPERATOR_URL", help: "this operator's status API as the sidecars reach it, e.g. http://bloodraven.bloodraven-system.svc:8082" },
 ];
 
 export function operatorFlagsHelp(): string {
@@ -86,6 +91,10 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   if (kubeconfig) config.kubeconfig = kubeconfig;
   const context = value("context");
   if (context) config.context = context;
+  const agentImage = value("agent-image");
+  if (agentImage) config.agentImage = agentImage;
+  const agentOperatorUrl = value("agent-operator-url");
+  if (agentOperatorUrl) config.agentOperatorUrl = agentOperatorUrl;
   if (!(config.leaseDurationMs > config.renewDeadlineMs && config.renewDeadlineMs > config.retryPeriodMs)) {
     throw new ConfigError("--lease-duration must exceed --renew-deadline, which must exceed --retry-period");
   }

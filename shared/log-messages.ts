@@ -6,6 +6,7 @@ export const LOG_MESSAGES = {
   operatorStarting: "operator starting",
   failpointsActive: "failpoints active",
   failpointReached: "failpoint reached",
+  sidecarsOff: "managed sites run without the agent sidecar",
   operatorStopping: "operator stopping",
   operatorStopped: "operator stopped",
   leaderElected: "became leader",
@@ -78,5 +79,6 @@ export const LOG_MESSAGES = {
   agentServerUnreachable: "agent: server not reachable",
   agentOperatorUnreachable: "agent: operator not reachable",
   agentPeerUnreachable: "agent: peer not reachable",
+  agentPeersChanged: "agent: peer list from the operator",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

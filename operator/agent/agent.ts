@@ -8,43 +8,56 @@
  * FENCE_DEADLINE_MS. A lease that runs out between two checks is acted on by a timer set to its
  * end, not at the next check.
  */
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fenceVerdict, leaseUntil, liftFenceAtStartup, newerView, type ActiveSiteView, type LeaseInput } from "../../shared/agent/fencing.js";
+import { fenceVerdict, leaseUntil, liftFenceAtStartup, newerView, possiblyWritable, type ActiveSiteView, type LeaseInput, type ServerState } from "../../shared/agent/fencing.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { Logger } from "../log.js";
 import { onlyRow, readInteger } from "../mysql/flavor.js";
 import { SiteClient } from "../mysql/site-client.js";
 import { askOperator, askPeer, type Asked, type OperatorAnswer, type PeerAnswer } from "./ask.js";
-import type { AgentConfig } from "./config.js";
+import type { AgentConfig, AgentPeer } from "./config.js";
 import { AgentServer } from "./server.js";
 
 /** The fence statement, the session kills and their reads together. */
 export const FENCE_DEADLINE_MS = 20_000;
 const ASK_TIMEOUT_MS = 2_000;
+/** The start-up fence is retried this often while the server is not up yet. */
+const SERVER_RETRY_MS = 1_000;
 const LOCK_WAIT_SECONDS = 5;
 const READ_ONLY = "SELECT @@global.read_only AS ro";
 
 export class Agent {
-  private readonly client: SiteClient;
-  private readonly server: AgentServer;
+  private client: SiteClient;
+  /** The password the client logs in with; with a password file, re-read before each check. */
+  private password: string;
+  private readonly api: AgentServer;
   private readonly log: Logger;
   /** The freshest operator view, direct or relayed. */
   private view: ActiveSiteView | undefined;
   private operatorConfirmedAt: number | undefined;
   private readonly peerReachedAt: Record<string, number> = {};
   /** When each peer last asked this agent. */
-  private readonly askedBy = new Map<string, number>();
+  /** When each peer last asked this agent while its own server could be writable. */
+  private readonly reachedWhileWritable = new Map<string, number>();
   private readonly startedAt: number;
+  /** --peers, replaced by the list the operator sends (the sites with an agent, as in its spec). */
+  private peers: readonly AgentPeer[];
   /** --lease-timeout, or the operator's spec.sidecar.leaseTimeout once heard if shorter: the operator waits that long. */
   private leaseTimeoutMs: number;
-  /** The server's read_only at the last read: null until read, or when the read failed. */
-  private writable: boolean | null = null;
+  /** The server at the last read ("unknown" until read). */
+  private serverState: ServerState = "unknown";
   private writableSince = -Infinity;
+  private becameWritableAfter = -Infinity;
+  /** Send time of the last check (or the safety net) that read the server read-only. */
+  private readOnlySeenAt = -Infinity;
   private stopped = false;
   private wake: (() => void) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private fencing: Promise<void> | undefined;
+  /** The safety net's question, until the operator has answered it (200). */
+  private startup: { wasWritable: boolean; unanswered: boolean } | undefined;
   /** Fences begun so far: a read of the server that overlapped one is stale. */
   private fences = 0;
   private running: Promise<void> | undefined;
@@ -56,15 +69,48 @@ export class Agent {
   ) {
     this.log = log.child({ site: config.site, group: config.group, namespace: config.namespace });
     this.startedAt = now();
+    this.peers = config.peers;
     this.leaseTimeoutMs = config.leaseTimeoutMs;
-    this.client = new SiteClient(config.mysql, { connectTimeoutMs: 2_000, queryTimeoutMs: 5_000 });
-    this.server = new AgentServer({ view: () => this.answer(), heardFrom: (site) => this.askedBy.set(site, this.now()) }, this.log);
+    this.password = this.readPassword();
+    this.client = this.newClient();
+    const heardFrom = (site: string, server: ServerState): void => {
+      if (possiblyWritable(server)) this.reachedWhileWritable.set(site, this.now());
+    };
+    this.api = new AgentServer({ view: () => this.answer(), heardFrom }, this.log);
+  }
+
+  private readPassword(): string {
+    const p = this.config.password;
+    return "value" in p ? p.value : readFileSync(p.file, "utf8").replace(/\r?\n$/, "");
+  }
+
+  private newClient(): SiteClient {
+    return new SiteClient({ ...this.config.mysql, password: this.password }, { connectTimeoutMs: 2_000, queryTimeoutMs: 5_000 });
+  }
+
+  /**
+   * A mounted Secret changes its file when the password is rotated: the next login uses the new
+   * one. A file that cannot be read keeps the password in use (logged with the server's errors).
+   */
+  private refreshPassword(): void {
+    if ("value" in this.config.password) return;
+    let current: string;
+    try {
+      current = this.readPassword();
+    } catch (err) {
+      this.log.warn(LOG_MESSAGES.agentServerUnreachable, { error: `password file: ${errorText(err)}` });
+      return;
+    }
+    if (current === this.password) return;
+    this.password = current;
+    this.client.close();
+    this.client = this.newClient();
   }
 
   /** Binds the API, then runs the safety net and the monitor in the background; resolves with the port. */
   async start(): Promise<number> {
     this.log.info(LOG_MESSAGES.agentStarting, { peers: this.config.peers.map((p) => p.site), leaseTimeoutMs: this.config.leaseTimeoutMs, peerCheckIntervalMs: this.config.peerCheckIntervalMs });
-    const port = await this.server.listen(this.config.port, this.config.bindAddress);
+    const port = await this.api.listen(this.config.port, this.config.bindAddress);
     this.running = this.run();
     return port;
   }
@@ -79,7 +125,7 @@ export class Agent {
     this.stopped = true;
     clearTimeout(this.leaseTimer);
     this.wake?.();
-    await Promise.all([this.running, this.fencing, this.server.close()]);
+    await Promise.all([this.running, this.fencing, this.api.close()]);
     this.client.close();
   }
 
@@ -94,11 +140,16 @@ export class Agent {
     }
   }
 
-  /** Fence first, ask second: the server accepts no write until the operator names this site. */
+  /**
+   * Fence first, ask second: the server accepts no write until the operator names this site. The
+   * question is asked again at every check until the operator answers at all (a standby replica
+   * or a starting operator answers 503); the first answer decides.
+   */
   private async safetyNet(): Promise<void> {
     let wasWritable = false;
     for (;;) {
       if (this.stopped) return;
+      this.refreshPassword();
       try {
         wasWritable = await this.client.run(
           "safety net fence",
@@ -112,24 +163,37 @@ export class Agent {
         break;
       } catch (err) {
         this.log.warn(LOG_MESSAGES.safetyNetWaiting, { error: errorText(err) });
-        await this.pause(this.config.peerCheckIntervalMs);
+        await this.pause(Math.min(SERVER_RETRY_MS, this.config.peerCheckIntervalMs));
       }
     }
-    this.writable = false;
+    this.serverState = "read-only";
+    this.readOnlySeenAt = this.now();
     this.log.info(LOG_MESSAGES.safetyNetFenced);
+    this.startup = { wasWritable, unanswered: false };
+    await this.askAtStartup(ASK_TIMEOUT_MS);
+  }
+
+  private async askAtStartup(timeoutMs: number): Promise<void> {
+    const startup = this.startup;
+    if (!startup) return;
     const sentAt = this.now();
-    const asked = await askOperator(this.config.operatorUrl, { ...this.operatorQuery(), phase: "startup" }, this.config.operatorToken, ASK_TIMEOUT_MS);
+    const asked = await askOperator(this.config.operatorUrl, { ...this.operatorQuery(), phase: "startup" }, this.config.operatorToken, timeoutMs);
     this.heardOperator(asked, sentAt);
-    if (!liftFenceAtStartup(this.config.site, asked.ok ? asked.value : undefined, wasWritable)) {
-      const reason = asked.ok ? (asked.value.activeSite === "" ? "the operator names no active site" : `the operator names ${asked.value.activeSite}`) : `no answer from the operator: ${asked.error}`;
-      this.log.warn(LOG_MESSAGES.safetyNetKept, { reason });
+    if (!asked.ok) {
+      if (!startup.unanswered) this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: `no answer from the operator: ${asked.error}; asking again at every check` });
+      startup.unanswered = true;
+      return;
+    }
+    this.startup = undefined;
+    if (!liftFenceAtStartup(this.config.site, asked.value, startup.wasWritable)) {
+      this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: asked.value.activeSite === "" ? "the operator names no active site" : `the operator names ${asked.value.activeSite}` });
       return;
     }
     // The operator recorded this answer as standing behind this site: it renews the lease.
     this.operatorConfirmedAt = sentAt;
     try {
       await this.client.run("safety net lift", (s) => s.flavor.unfence(s), FENCE_DEADLINE_MS);
-      this.log.info(LOG_MESSAGES.safetyNetLifted, { wasWritable });
+      this.log.info(LOG_MESSAGES.safetyNetLifted, { wasWritable: startup.wasWritable });
     } catch (err) {
       this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: `lifting the fence failed: ${errorText(err)}` });
     }
@@ -143,19 +207,23 @@ export class Agent {
     const timeout = Math.min(ASK_TIMEOUT_MS, this.config.peerCheckIntervalMs);
     const sentAt = this.now();
     const fences = this.fences;
+    if (!this.fencing) this.refreshPassword();
     await Promise.all([
-      askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout).then((asked) => this.heardOperator(asked, sentAt)),
-      ...this.config.peers.map((p) => askPeer(p.url, this.config.site, timeout).then((asked) => this.heardPeer(p.site, asked, sentAt))),
-      this.readWritable(timeout).then((writable) => {
+      this.startup ? this.askAtStartup(timeout) : askOperator(this.config.operatorUrl, this.operatorQuery(), this.config.operatorToken, timeout).then((asked) => this.heardOperator(asked, sentAt)),
+      ...this.peers.map((p) => askPeer(p.url, { site: this.config.site, server: this.serverState }, timeout).then((asked) => this.heardPeer(p.site, asked, sentAt))),
+      this.readServer(timeout).then((server) => {
         // A fence that began meanwhile makes this read stale: the next check reads again.
-        if (writable === null || fences !== this.fences) return;
-        if (writable && this.writable !== true) {
+        if (fences !== this.fences) return;
+        const writable = server === "writable";
+        if (writable && this.serverState !== "writable") {
           // Made writable by the operator (or by hand): no verdict on views from before, which
           // may name the primary it replaced.
           this.writableSince = this.now();
+          this.becameWritableAfter = this.readOnlySeenAt;
           this.log.info(LOG_MESSAGES.selfFenceArmed);
         }
-        this.writable = writable;
+        if (server === "read-only") this.readOnlySeenAt = sentAt;
+        this.serverState = server;
       }),
     ]);
     this.decide();
@@ -164,7 +232,7 @@ export class Agent {
   /** Applies the rules to what is known now; while the lease holds, a timer waits for its end. */
   private decide(): void {
     clearTimeout(this.leaseTimer);
-    if (this.writable !== true || this.stopped || this.fencing) return;
+    if (this.serverState !== "writable" || this.stopped || this.fencing) return;
     const input = this.leaseInput();
     const verdict = fenceVerdict(input, this.view, this.now());
     if (!verdict.fence) {
@@ -188,25 +256,20 @@ export class Agent {
         },
         FENCE_DEADLINE_MS,
       );
-      this.writable = false;
+      this.serverState = "read-only";
       this.log.warn(LOG_MESSAGES.selfFenced, { rule, sessionsKilled: killed.length });
     } catch (err) {
       this.log.error(LOG_MESSAGES.selfFenceFailed, { rule, error: errorText(err) });
     }
   }
 
-  private async readWritable(deadlineMs: number): Promise<boolean | null> {
+  private async readServer(deadlineMs: number): Promise<ServerState> {
     try {
-      return await this.client.run(
-        "read_only",
-        async (s) => {
-          return readInteger(s, onlyRow(s, await s.query(READ_ONLY), READ_ONLY), "ro") === 0;
-        },
-        deadlineMs,
-      );
+      const writable = await this.client.run("read_only", async (s) => readInteger(s, onlyRow(s, await s.query(READ_ONLY), READ_ONLY), "ro") === 0, deadlineMs);
+      return writable ? "writable" : "read-only";
     } catch (err) {
       this.log.warn(LOG_MESSAGES.agentServerUnreachable, { error: errorText(err) });
-      return null;
+      return refused(err) ? "down" : "unknown";
     }
   }
 
@@ -219,6 +282,20 @@ export class Agent {
     this.view = newerView(this.view, { primary, observedAt: sentAt - asked.value.observedAgoMs, source: "operator" });
     if (primary === this.config.site) this.operatorConfirmedAt = sentAt;
     if (leaseTimeoutMs !== undefined) this.leaseTimeoutMs = Math.min(this.config.leaseTimeoutMs, leaseTimeoutMs);
+    // An operator whose spec names no agents (no agentUrl, no sidecars) leaves --peers in force.
+    if (asked.value.peers !== undefined && Object.keys(asked.value.peers).length > 0) this.adoptPeers(asked.value.peers);
+  }
+
+  private adoptPeers(urls: Readonly<Record<string, string>>): void {
+    const next = Object.entries(urls)
+      .filter(([site]) => site !== this.config.site)
+      .map(([site, url]) => ({ site, url: url.replace(/\/$/, "") }))
+      .sort((a, b) => a.site.localeCompare(b.site));
+    if (JSON.stringify(next) === JSON.stringify(this.peers)) return;
+    this.peers = next;
+    // A site that left the group renews nothing any more.
+    for (const site of Object.keys(this.peerReachedAt)) if (!next.some((p) => p.site === site)) delete this.peerReachedAt[site];
+    this.log.info(LOG_MESSAGES.agentPeersChanged, { peers: next.map((p) => p.site) });
   }
 
   private heardPeer(site: string, asked: Asked<PeerAnswer>, sentAt: number): void {
@@ -235,11 +312,12 @@ export class Agent {
   private leaseInput(): LeaseInput {
     return {
       site: this.config.site,
-      groupSize: this.config.peers.length + 1,
+      groupSize: this.peers.length + 1,
       leaseTimeoutMs: this.leaseTimeoutMs,
       operatorConfirmedAt: this.operatorConfirmedAt,
       peerReachedAt: this.peerReachedAt,
       writableSince: this.writableSince,
+      becameWritableAfter: this.becameWritableAfter,
     };
   }
 
@@ -248,8 +326,8 @@ export class Agent {
     return {
       site: this.config.site,
       ...(v ? { view: { primary: v.primary, observedAgoMs: Math.max(0, Math.round(this.now() - v.observedAt)), source: v.source } } : {}),
-      writable: this.writable,
-      askedBy: Object.fromEntries([...this.askedBy].map(([site, at]) => [site, Math.max(0, Math.round(this.now() - at))])),
+      server: this.serverState,
+      reachedWhileWritable: Object.fromEntries([...this.reachedWhileWritable].map(([site, at]) => [site, Math.max(0, Math.round(this.now() - at))])),
       upMs: Math.round(this.now() - this.startedAt),
     };
   }
@@ -265,4 +343,12 @@ export class Agent {
     await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
     this.wake = undefined;
   }
+}
+
+/** Nothing listens on the server's port: it is down, and takes no writes from anyone. */
+function refused(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === "ECONNREFUSED") return true;
+  }
+  return false;
 }

@@ -5,6 +5,8 @@
  * the caller decides what silence means.
  */
 
+import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
+
 /** The body of a 200 from the operator's /active-site. */
 export interface OperatorAnswer {
   /** The single writable site, "" when there is none or more than one. */
@@ -15,6 +17,8 @@ export interface OperatorAnswer {
   readonly lastKnownPrimary: string;
   /** spec.sidecar.leaseTimeout, when the agent named its site. */
   readonly leaseTimeoutMs?: number;
+  /** The other sites' agents, site to base URL, when the agent named its site. */
+  readonly peers?: Readonly<Record<string, string>>;
   /** How old the operator's observation behind the answer was when it answered. */
   readonly observedAgoMs: number;
 }
@@ -24,10 +28,11 @@ export interface PeerAnswer {
   readonly site: string;
   /** The operator's view the peer holds, with its age; absent when it has none. */
   readonly view?: { readonly primary: string; readonly observedAgoMs: number; readonly source: string };
-  readonly writable: boolean | null;
-  /** How long ago each peer last asked this agent, in ms. */
-  readonly askedBy: Readonly<Record<string, number>>;
-  /** How long this agent has been running, in ms (askedBy knows nothing from before). */
+  /** Its server at the last read. */
+  readonly server: ServerState;
+  /** How long ago, in ms, each peer last asked this agent while that peer's server could be writable. */
+  readonly reachedWhileWritable: Readonly<Record<string, number>>;
+  /** How long this agent has been running, in ms (reachedWhileWritable knows nothing from before). */
   readonly upMs: number;
 }
 
@@ -57,18 +62,21 @@ export async function askOperator(base: string, q: { namespace: string; group: s
     return { ok: false, status: 200, error: "the operator's answer lacks activeSite, confirmedPrimary, lastKnownPrimary or observedAgoMs (an operator older than the agent?)" };
   }
   const lease = isAge(body.leaseTimeoutMs) && body.leaseTimeoutMs > 0 ? { leaseTimeoutMs: body.leaseTimeoutMs } : {};
-  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs, ...lease } };
+  const peers = isRecord(body.peers) ? { peers: Object.fromEntries(Object.entries(body.peers).filter((e): e is [string, string] => typeof e[1] === "string" && /^https?:\/\//.test(e[1]))) } : {};
+  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs, ...lease, ...peers } };
 }
 
-/** `from`: the asking agent's site; the operator asks without one. */
-export async function askPeer(base: string, from: string | undefined, timeoutMs: number): Promise<Asked<PeerAnswer>> {
-  const query = from === undefined ? "" : `?${new URLSearchParams({ from }).toString()}`;
+/** `from`: the asking agent's site and its server's state; the operator asks without one. */
+export async function askPeer(base: string, from: { site: string; server: ServerState } | undefined, timeoutMs: number): Promise<Asked<PeerAnswer>> {
+  const query = from === undefined ? "" : `?${new URLSearchParams({ from: from.site, server: from.server }).toString()}`;
   const answer = await getJson(`${base}/v1/view${query}`, undefined, timeoutMs);
   if (!answer.ok) return answer;
   const body = answer.value;
   if (!isRecord(body) || typeof body.site !== "string" || !isAge(body.upMs)) return { ok: false, status: 200, error: "the agent's answer lacks site or upMs" };
   const v = body.view;
   const view = isRecord(v) && typeof v.primary === "string" && isAge(v.observedAgoMs) && typeof v.source === "string" ? { primary: v.primary, observedAgoMs: v.observedAgoMs, source: v.source } : undefined;
-  const askedBy = isRecord(body.askedBy) ? Object.fromEntries(Object.entries(body.askedBy).filter((e): e is [string, number] => isAge(e[1]))) : {};
-  return { ok: true, value: { site: body.site, ...(view ? { view } : {}), writable: typeof body.writable === "boolean" ? body.writable : null, askedBy, upMs: body.upMs } };
+  const reached = body.reachedWhileWritable;
+  const reachedWhileWritable = isRecord(reached) ? Object.fromEntries(Object.entries(reached).filter((e): e is [string, number] => isAge(e[1]))) : {};
+  const server = SERVER_STATES.find((s) => s === body.server) ?? "unknown";
+  return { ok: true, value: { site: body.site, ...(view ? { view } : {}), server, reachedWhileWritable, upMs: body.upMs } };
 }

@@ -17,7 +17,9 @@ export interface AgentConfig {
   peers: AgentPeer[];
   bindAddress: string;
   port: number;
-  mysql: { host: string; port: number; user: string; password: string };
+  mysql: { host: string; port: number; user: string };
+  /** BLOODRAVEN_MYSQL_PASSWORD, or the file named by BLOODRAVEN_MYSQL_PASSWORD_FILE (re-read when it changes). */
+  password: { value: string } | { file: string };
   /** Users whose sessions a self-fence leaves alone besides the agent's own (the operator's, for example). */
   spareUsers: string[];
   peerCheckIntervalMs: number;
@@ -48,8 +50,9 @@ export const AGENT_FLAGS: readonly Flag[] = [
 export function agentFlagsHelp(): string {
   return `${flagsHelp(AGENT_FLAGS)}
 
-Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD (required),
-BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token).`;
+Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD, or
+BLOODRAVEN_MYSQL_PASSWORD_FILE naming a file that holds it (re-read when it changes: a mounted
+Secret); BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token).`;
 }
 
 function required(name: string, value: string | undefined): string {
@@ -83,29 +86,31 @@ function peers(value: string | undefined, site: string): AgentPeer[] {
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
-  const { value } = readFlags(AGENT_FLAGS, argv, env);
-  const site = required("site", value("site"));
+  const { value: flag } = readFlags(AGENT_FLAGS, argv, env);
+  const site = required("site", flag("site"));
   if (!isSiteName(site)) throw new ConfigError(`--site must be a DNS label (lower case, digits, -), got ${JSON.stringify(site)}`);
-  const password = env.BLOODRAVEN_MYSQL_PASSWORD;
-  if (password === undefined) throw new ConfigError("BLOODRAVEN_MYSQL_PASSWORD is required (environment only)");
+  const { BLOODRAVEN_MYSQL_PASSWORD: password, BLOODRAVEN_MYSQL_PASSWORD_FILE: file } = env;
+  if ((password === undefined) === (file === undefined || file === "")) {
+    throw new ConfigError("exactly one of BLOODRAVEN_MYSQL_PASSWORD and BLOODRAVEN_MYSQL_PASSWORD_FILE is required (environment only)");
+  }
   const config: AgentConfig = {
     site,
-    group: required("group", value("group")),
-    namespace: required("namespace", value("namespace")),
-    operatorUrl: baseUrl("operator-url", required("operator-url", value("operator-url"))),
-    peers: peers(value("peers"), site),
-    bindAddress: value("bind-address") ?? "0.0.0.0",
-    port: port("port", value("port") ?? "8080"),
+    group: required("group", flag("group")),
+    namespace: required("namespace", flag("namespace")),
+    operatorUrl: baseUrl("operator-url", required("operator-url", flag("operator-url"))),
+    peers: peers(flag("peers"), site),
+    bindAddress: flag("bind-address") ?? "0.0.0.0",
+    port: port("port", flag("port") ?? "8080"),
     mysql: {
-      host: value("mysql-host") ?? "127.0.0.1",
-      port: port("mysql-port", value("mysql-port") ?? "3306"),
-      user: required("mysql-user", value("mysql-user")),
-      password,
+      host: flag("mysql-host") ?? "127.0.0.1",
+      port: port("mysql-port", flag("mysql-port") ?? "3306"),
+      user: required("mysql-user", flag("mysql-user")),
     },
-    spareUsers: list(value("spare-users")),
-    peerCheckIntervalMs: duration("peer-check-interval", value("peer-check-interval") ?? "5s"),
-    leaseTimeoutMs: duration("lease-timeout", value("lease-timeout") ?? "20s"),
-    logLevel: logLevel(value("log-level")),
+    password: password !== undefined ? { value: password } : { file: file ?? "" },
+    spareUsers: list(flag("spare-users")),
+    peerCheckIntervalMs: duration("peer-check-interval", flag("peer-check-interval") ?? "5s"),
+    leaseTimeoutMs: duration("lease-timeout", flag("lease-timeout") ?? "20s"),
+    logLevel: logLevel(flag("log-level")),
   };
   if (config.peerCheckIntervalMs < 1_000) throw new ConfigError("--peer-check-interval must be at least 1s");
   if (config.leaseTimeoutMs < 3 * config.peerCheckIntervalMs) {

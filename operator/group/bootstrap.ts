@@ -31,7 +31,7 @@ export class BootstrapReconciler implements Reconciler {
     if (decision.kind === "wait" && decision.reason !== this.lastWait) ctx.log.info(LOG_MESSAGES.bootstrapWaiting, { reason: decision.reason });
     this.lastWait = decision.kind === "wait" ? decision.reason : "";
     if (decision.kind !== "seed") return DONE;
-    await ctx.withSite(decision.site, "bootstrap unfence", (s) => s.flavor.unfence(s), UNFENCE_DEADLINE_MS);
+    await ctx.withSite(decision.site, "bootstrap unfence", (s) => s.flavor.unfence(s), UNFENCE_DEADLINE_MS).finally(() => ctx.madeWritable(decision.site));
     ctx.log.info(LOG_MESSAGES.bootstrapSeeded, { site: decision.site });
     // The next cycle at once: the decision core adopts the new primary and repoints the others.
     return requeue(0);

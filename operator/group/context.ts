@@ -9,7 +9,7 @@ import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
-import type { ManagedObject } from "../../shared/managed/objects.js";
+import type { ManagedObject, SidecarOptions } from "../../shared/managed/objects.js";
 import { managedSites } from "../../shared/managed/sites.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
@@ -63,6 +63,8 @@ export interface GroupDeps {
   statusRefreshMs?: number;
   /** The credentials Secrets are read again this often (CREDENTIALS_REFRESH_MS by default). */
   credentialsRefreshMs?: number;
+  /** The managed sites' sidecar (the per-site agent); undefined: none (operator/config.ts says when). */
+  sidecar?: SidecarOptions;
 }
 
 /**
@@ -254,7 +256,16 @@ export class GroupContext {
   }
 
   /** Our own actions change a site's state at once; waiting for debounced polls would only lag. */
+  /**
+   * The operator made `site` writable (or tried to): its agent starts a lease no earlier than
+   * its last check before, so this counts as standing behind the site (shared/agent/evidence.ts).
+   */
+  madeWritable(site: string): void {
+    this.agentConfirmedAt.set(site, Date.now());
+  }
+
   markState(site: string, state: "writable" | "read-only"): void {
+    if (state === "writable") this.madeWritable(site);
     const trackers = new Map(this.memory.trackers);
     const prev = trackers.get(site);
     if (!prev) return;

@@ -48,8 +48,9 @@ export class ManagedSitesReconciler implements Reconciler {
     if (!operator) return failed("managed sites need spec.credentials.operator: its password initialises each new server's root account");
     const objects = managedObjects(
       { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec },
-      { name: operator.secretName, passwordKey: operator.passwordKey },
+      { name: operator.secretName, usernameKey: operator.usernameKey, passwordKey: operator.passwordKey },
       inventory.sites,
+      ctx.deps.sidecar && { ...ctx.deps.sidecar, image: ctx.spec.sidecarImage ?? ctx.deps.sidecar.image },
     );
     for (const obj of objects) await ctx.deps.applyObject(obj);
     this.appliedGeneration = generation;

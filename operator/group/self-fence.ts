@@ -2,6 +2,7 @@ import { selfFencedBy, type PeerReport } from "../../shared/agent/evidence.js";
 import { parseDuration } from "../../shared/duration.js";
 import type { DecisionInput } from "../../shared/failover/decide.js";
 import { askPeer } from "../agent/ask.js";
+import { agentUrls } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
 
 /** What the fence statement and its session kills may take after the lease ran out. */
@@ -18,23 +19,22 @@ const ASK_TIMEOUT_MS = 1_000;
  */
 export async function selfFenceEvidence(ctx: GroupContext, primary: string | undefined): Promise<DecisionInput["selfFence"]> {
   const { spec } = ctx;
-  const withAgents = spec.sites.filter((s) => s.agentUrl !== undefined);
-  const subject = withAgents.find((s) => s.name === primary);
-  if (!spec.sidecar.awaitSelfFence || subject === undefined || ctx.states().get(subject.name) !== "unreachable") return undefined;
-  const others = withAgents.filter((s) => s !== subject);
+  const urls = agentUrls(spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
+  if (!spec.sidecar.awaitSelfFence || primary === undefined || !urls.has(primary) || ctx.states().get(primary) !== "unreachable") return undefined;
+  const others = [...urls].filter(([site]) => site !== primary);
   const answers = await Promise.all(
-    others.map(async (s) => {
-      const asked = await askPeer(s.agentUrl ?? "", undefined, ASK_TIMEOUT_MS);
-      return asked.ok ? [{ site: s.name, answeredAt: Date.now(), upMs: asked.value.upMs, ...(asked.value.askedBy[subject.name] !== undefined ? { askedAgoMs: asked.value.askedBy[subject.name] } : {}) } satisfies PeerReport] : [];
+    others.map(async ([site, url]) => {
+      const asked = await askPeer(url, undefined, ASK_TIMEOUT_MS);
+      return asked.ok ? [{ site, answeredAt: Date.now(), upMs: asked.value.upMs, ...(asked.value.reachedWhileWritable[primary] !== undefined ? { askedAgoMs: asked.value.reachedWhileWritable[primary] } : {}) } satisfies PeerReport] : [];
     }),
   );
   const evidence = selfFencedBy({
-    subject: subject.name,
-    groupSize: withAgents.length,
+    subject: primary,
+    groupSize: urls.size,
     leaseTimeoutMs: parseDuration(spec.sidecar.leaseTimeout),
     marginMs: SELF_FENCE_MARGIN_MS,
-    operatorConfirmedAt: Math.max(ctx.watchingSince, ctx.agentConfirmedAt.get(subject.name) ?? -Infinity),
+    operatorConfirmedAt: Math.max(ctx.watchingSince, ctx.agentConfirmedAt.get(primary) ?? -Infinity),
     reports: answers.flat(),
   });
-  return { [subject.name]: "unproven" in evidence ? evidence : { safeAt: new Date(evidence.safeAt).toISOString(), basis: evidence.basis } };
+  return { [primary]: "unproven" in evidence ? evidence : { safeAt: new Date(evidence.safeAt).toISOString(), basis: evidence.basis } };
 }

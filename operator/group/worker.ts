@@ -3,7 +3,9 @@ import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { agentUrls } from "../../shared/managed/sites.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
+import type { AgentSettings } from "../http/status-server.js";
 import { GroupContext, type GroupDeps } from "./context.js";
 import { groupReconcilers } from "./reconcilers.js";
 import type { GroupCycle, Reconciler, ReconcileResult } from "./reconciler.js";
@@ -42,10 +44,12 @@ export class GroupWorker {
     return this.status.snapshot();
   }
 
-  /** An agent of `site` asked /active-site; returns its group's lease. */
-  agentAsked(site: string, confirmed: boolean): { leaseTimeoutMs: number } {
-    if (confirmed) this.ctx.agentConfirmedAt.set(site, Date.now());
-    return { leaseTimeoutMs: parseDuration(this.ctx.spec.sidecar.leaseTimeout) };
+  /** An agent of `site` asked /active-site; returns its group's lease and the other sites' agents. */
+  agentAsked(site: string, confirmed: boolean): AgentSettings {
+    const { ctx } = this;
+    if (confirmed) ctx.agentConfirmedAt.set(site, Date.now());
+    const peers = [...agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined)].filter(([name]) => name !== site);
+    return { leaseTimeoutMs: parseDuration(ctx.spec.sidecar.leaseTimeout), peers: Object.fromEntries(peers) };
   }
 
   start(): void {

@@ -62,7 +62,13 @@ export interface StatusSource {
    * An agent of `site` asked (the `site` parameter of /active-site); `confirmed`: the answer
    * stands behind it. Returns the lease the group's agents use (spec.sidecar.leaseTimeout).
    */
-  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number } | undefined;
+  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): AgentSettings | undefined;
+}
+
+/** What an agent that names its site is told besides the topology: the group's lease, and the other sites' agents. */
+export interface AgentSettings {
+  leaseTimeoutMs: number;
+  peers: Record<string, string>;
 }
 
 export interface StatusServerOptions {

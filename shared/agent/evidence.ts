@@ -8,8 +8,10 @@
  *   - an operator answer standing behind it: the operator records when it answered, which is no
  *     earlier than when the agent asked;
  *   - a majority of the group reached: each peer agent reports how long ago the subject last
- *     asked it (no earlier than the subject sent the question). A peer that does not answer is
- *     counted as reached just now, and a peer that restarted since as reached when it started.
+ *     asked it while the subject's server could be writable (the subject says so in each ask:
+ *     a dead server's agent renews nothing that matters). The ask is no earlier than the subject
+ *     sent it. A peer that does not answer is counted as reached just now, and a peer that
+ *     restarted since as reached when it started.
  * So the bound below is never earlier than the truth. Then `marginMs` for the fence itself.
  */
 import { peersForMajority } from "./fencing.js";
@@ -19,7 +21,7 @@ export interface PeerReport {
   readonly site: string;
   /** When the operator received the answer. */
   readonly answeredAt: number;
-  /** How long ago the subject last asked this agent; undefined: not since this agent started. */
+  /** How long ago the subject last asked this agent while its server could be writable; undefined: not since this agent started. */
   readonly askedAgoMs?: number;
   /** How long this agent has been running. */
   readonly upMs: number;

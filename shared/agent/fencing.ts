@@ -8,9 +8,9 @@
  *     enough peers successfully. An agent without peers has only the operator.
  * A renewal counts from the moment its request was sent, never from when the answer arrived, so
  * the lease can only end earlier than the truth, never later. Renewals are tracked whether the
- * server is writable or not, so a promotion never comes with a lease of its own: the operator,
- * which can only count the renewals it answered or its agents saw (evidence.ts), knows every
- * one that can keep a server writable.
+ * server is writable or not. Becoming writable renews it from the last check that still saw the
+ * server read-only (`becameWritableAfter`): the operator, which records when it makes a server
+ * writable, knows of that renewal too (evidence.ts).
  *
  * Rule 1 (topology): the freshest authoritative view (the operator's answer, or a peer's relay of
  * it) names another site: fence at once. Only views observed after the server became writable
@@ -21,6 +21,19 @@
  *
  * The agent never lifts its own fence; only the operator makes a server writable.
  */
+
+/**
+ * The agent's server as its last read found it: `down` when nothing listens on its port (it
+ * accepts no writes from anyone), `unknown` when the read failed otherwise (a wrong password, a
+ * timeout: it may be up and writable).
+ */
+export type ServerState = "writable" | "read-only" | "down" | "unknown";
+export const SERVER_STATES: readonly ServerState[] = ["writable", "read-only", "down", "unknown"];
+
+/** A server that may accept writes: only these keep a lease that matters (evidence.ts). */
+export function possiblyWritable(state: ServerState): boolean {
+  return state === "writable" || state === "unknown";
+}
 
 /** What the operator last said, directly or relayed by a peer. */
 export interface ActiveSiteView {
@@ -44,8 +57,15 @@ export interface LeaseInput {
   readonly operatorConfirmedAt?: number | undefined;
   /** Send time of the last successful ping, per peer site. */
   readonly peerReachedAt: Readonly<Record<string, number>>;
-  /** When the agent last saw its server become writable: rule 1 ignores views observed before. */
+  /** When the agent saw its server writable first (late, never early): rule 1 ignores views observed before. */
   readonly writableSince: number;
+  /**
+   * No later than the moment the server became writable: the send time of the agent's last check
+   * that still read it read-only. It renews the lease, so a promotion is not undone by the
+   * silence before it: the operator records each server it makes writable as one it stands
+   * behind, at a moment no earlier than this.
+   */
+  readonly becameWritableAfter: number;
 }
 
 export type FenceVerdict =
@@ -71,7 +91,7 @@ export function majorityReachedAt(groupSize: number, peerReachedAt: Readonly<Rec
 
 /** When the lease ends, from the latest of its renewals. */
 export function leaseUntil(input: LeaseInput): number {
-  const renewals = [input.operatorConfirmedAt, majorityReachedAt(input.groupSize, input.peerReachedAt)].filter((t): t is number => t !== undefined);
+  const renewals = [input.becameWritableAfter, input.operatorConfirmedAt, majorityReachedAt(input.groupSize, input.peerReachedAt)].filter((t): t is number => t !== undefined);
   return Math.max(-Infinity, ...renewals) + input.leaseTimeoutMs;
 }
 

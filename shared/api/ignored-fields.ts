@@ -2,15 +2,15 @@ import { DEFAULTS, type MysqlFailoverGroupSpec } from "./failover-group.js";
 
 /**
  * Spec fields the operator accepts but does not act on: those that describe managed sites when
- * the group has none (`image`, `mysqlConf`, `updateStrategy`); the sidecar (the per-site agent
- * does not exist yet); and the session drain of a fenced former primary. Named only when set to
+ * the group has none (`image`, `sidecarImage`, `mysqlConf`, `updateStrategy`); and the session
+ * drain of a fenced former primary. Named only when set to
  * something other than their default (the API server writes the defaults into every object).
  */
 export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
   const managed = (spec.sites ?? []).some((s) => s.storage !== undefined);
   const fields: { key: keyof MysqlFailoverGroupSpec; byDefault: unknown; ignored: boolean }[] = [
     { key: "image", byDefault: DEFAULTS.image, ignored: !managed },
-    { key: "sidecarImage", byDefault: undefined, ignored: true },
+    { key: "sidecarImage", byDefault: undefined, ignored: !managed },
     { key: "updateStrategy", byDefault: DEFAULTS.updateStrategy, ignored: !managed },
     { key: "mysqlConf", byDefault: undefined, ignored: !managed },
     { key: "connectionDrainTimeout", byDefault: DEFAULTS.connectionDrainTimeout, ignored: true },

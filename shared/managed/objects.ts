@@ -7,7 +7,7 @@
 import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
 import type { ManagedInventory, SiteInventory } from "./inventory.js";
-import { managedNames, managedSites, selector } from "./sites.js";
+import { AGENT_PORT, managedNames, managedSites, selector } from "./sites.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export const MYSQL_PORT = 3306;
@@ -26,6 +26,18 @@ export interface ManagedGroup {
   uid: string;
   spec: DefaultedMysqlFailoverGroupSpec;
 }
+
+/**
+ * The sidecar of each managed site (`bloodraven agent`, docs/agent.md): its image (spec.sidecarImage,
+ * or the operator's own), and the operator's status API it asks. Absent: no sidecar.
+ */
+export interface SidecarOptions {
+  image: string;
+  operatorUrl: string;
+}
+
+/** The operator's Secret, mounted into the sidecar: the kubelet updates the file when it changes, so a rotated password reaches the agent. */
+const CREDENTIALS_DIR = "/etc/bloodraven/credentials";
 
 function labels(group: string, site?: string): Record<string, string> {
   return {
@@ -134,8 +146,9 @@ function nodeAffinity(site: DefaultedSiteSpec) {
 export function statefulSet(
   group: ManagedGroup,
   site: DefaultedSiteSpec,
-  credentialsSecret: { name: string; passwordKey: string },
+  credentialsSecret: OperatorSecret,
   inventory: SiteInventory | undefined,
+  sidecar?: SidecarOptions,
 ): V1StatefulSet {
   const name = managedNames.site(group.name, site.name);
   const podLabels = labels(group.name, site.name);
@@ -182,8 +195,12 @@ export function statefulSet(
               readinessProbe: { tcpSocket: { port: MYSQL_PORT }, periodSeconds: 2, failureThreshold: 3 },
               livenessProbe: { tcpSocket: { port: MYSQL_PORT }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
             },
+            ...(sidecar ? [sidecarContainer(group, site, credentialsSecret, sidecar)] : []),
           ],
-          volumes: [{ name: "config", configMap: { name: managedNames.config(group.name) } }],
+          volumes: [
+            { name: "config", configMap: { name: managedNames.config(group.name) } },
+            ...(sidecar ? [{ name: "credentials", secret: { secretName: credentialsSecret.name, items: [{ key: credentialsSecret.passwordKey, path: "password" }] } }] : []),
+          ],
         },
       },
       volumeClaimTemplates: [
@@ -201,6 +218,45 @@ export function statefulSet(
   };
 }
 
+/** The operator's credentials Secret and its keys. */
+export interface OperatorSecret {
+  name: string;
+  usernameKey: string;
+  passwordKey: string;
+}
+
+/**
+ * The site's agent: it fences the server at start and whenever it loses the operator and a
+ * majority of the sites (docs/agent.md). It learns its peers from the operator's answers, so
+ * adding a site changes no pod template; it logs in as the operator, whose sessions it
+ * therefore never kills.
+ */
+function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: OperatorSecret, sidecar: SidecarOptions) {
+  const env: Record<string, string> = {
+    BLOODRAVEN_SITE: site.name,
+    BLOODRAVEN_GROUP: group.name,
+    POD_NAMESPACE: group.namespace,
+    BLOODRAVEN_OPERATOR_URL: sidecar.operatorUrl,
+    BLOODRAVEN_AGENT_PORT: String(AGENT_PORT),
+    BLOODRAVEN_MYSQL_HOST: "127.0.0.1",
+    BLOODRAVEN_MYSQL_PORT: String(MYSQL_PORT),
+    BLOODRAVEN_MYSQL_PASSWORD_FILE: `${CREDENTIALS_DIR}/password`,
+    BLOODRAVEN_PEER_CHECK_INTERVAL: group.spec.sidecar.peerCheckInterval,
+    BLOODRAVEN_LEASE_TIMEOUT: group.spec.sidecar.leaseTimeout,
+  };
+  return {
+    name: "sidecar",
+    image: sidecar.image,
+    args: ["agent"],
+    env: [...Object.entries(env).map(([name, value]) => ({ name, value })), { name: "BLOODRAVEN_MYSQL_USER", valueFrom: { secretKeyRef: { name: secret.name, key: secret.usernameKey } } }],
+    ports: [{ name: "agent", containerPort: AGENT_PORT }],
+    resources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "128Mi" } },
+    volumeMounts: [{ name: "credentials", mountPath: CREDENTIALS_DIR, readOnly: true }],
+    livenessProbe: { httpGet: { path: "/healthz", port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 3 },
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+  };
+}
+
 /** The site's stable address (`mysql-<group>-<site>.<namespace>.svc`), also while its server is not Ready. */
 export function siteService(group: ManagedGroup, site: DefaultedSiteSpec): V1Service {
   return {
@@ -211,7 +267,10 @@ export function siteService(group: ManagedGroup, site: DefaultedSiteSpec): V1Ser
       clusterIP: "None",
       publishNotReadyAddresses: true,
       selector: selector(group.name, { [LABELS.site]: site.name }),
-      ports: [{ name: "mysql", port: MYSQL_PORT, targetPort: "mysql" }],
+      ports: [
+        { name: "mysql", port: MYSQL_PORT, targetPort: "mysql" },
+        { name: "agent", port: AGENT_PORT, targetPort: AGENT_PORT },
+      ],
     },
   };
 }
@@ -245,7 +304,7 @@ export function disruptionBudget(group: ManagedGroup): V1PodDisruptionBudget | u
 export type ManagedObject = V1ConfigMap | V1Service | V1StatefulSet | V1PodDisruptionBudget;
 
 /** Everything the group's managed sites need, in an order that lets each object find what it names. */
-export function managedObjects(group: ManagedGroup, credentialsSecret: { name: string; passwordKey: string }, inventory: ManagedInventory): ManagedObject[] {
+export function managedObjects(group: ManagedGroup, credentialsSecret: OperatorSecret, inventory: ManagedInventory, sidecar?: SidecarOptions): ManagedObject[] {
   const sites = managedSites(group.spec);
   if (sites.length === 0) return [];
   const budget = disruptionBudget(group);
@@ -255,6 +314,6 @@ export function managedObjects(group: ManagedGroup, credentialsSecret: { name: s
     roleService(group, managedNames.writer(group.name), MANAGED_ROLES.primary),
     roleService(group, managedNames.reader(group.name), MANAGED_ROLES.replica),
     ...(budget ? [budget] : []),
-    ...sites.map((s) => statefulSet(group, s, credentialsSecret, inventory.get(s.name))),
+    ...sites.map((s) => statefulSet(group, s, credentialsSecret, inventory.get(s.name), sidecar)),
   ];
 }

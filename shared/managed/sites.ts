@@ -12,6 +12,22 @@ export const managedNames = {
   budget: (group: string) => `mysql-${group}`,
 };
 
+/** Port of the per-site agent's API, in the sidecar of a managed site (docs/agent.md). */
+export const AGENT_PORT = 8080;
+
+/**
+ * Each site's agent, by site: an external site's `agentUrl`, and a managed site's sidecar behind
+ * its headless Service when the managed sites run one (`sidecars`).
+ */
+export function agentUrls(spec: DefaultedMysqlFailoverGroupSpec, group: string, namespace: string, sidecars: boolean): Map<string, string> {
+  const urls = new Map<string, string>();
+  for (const site of spec.sites) {
+    if (site.agentUrl !== undefined) urls.set(site.name, site.agentUrl.replace(/\/$/, ""));
+    else if (sidecars && isManaged(site)) urls.set(site.name, `http://${managedNames.site(group, site.name)}.${namespace}.svc:${AGENT_PORT}`);
+  }
+  return urls;
+}
+
 export function isManaged(site: DefaultedSiteSpec): boolean {
   return site.storage !== undefined;
 }

@@ -161,7 +161,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       },
       60_000,
       500,
-    );
+    ).catch(explained(/bootstrap|failover|site state/, async () => `${JSON.stringify((await group("orders")).status?.conditions)}\niad's sidecar:\n${(await kubectl(["logs", managedNames.pod("orders", "iad"), "-c", "sidecar", "-n", ns, "--tail=40"])).stdout}`));
     expect(g.status?.lastFailoverTarget).toBeUndefined();
     const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
     const replica = await waitFor(
@@ -179,6 +179,32 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
     const grants = (await query(iad.status?.podIP ?? "", "SHOW GRANTS FOR 'repl'@'%'")).map((r) => Object.values(r)[0] as string);
     expect(grants).toEqual([expect.stringMatching(/^GRANT REPLICATION SLAVE ON \*\.\* TO `repl`@`%` IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'$/)]);
+  });
+
+  it("runs each site's agent as its sidecar: the primary's holds its lease, a replica made writable by hand is fenced by its own", async () => {
+    const sidecarLines = async (site: string): Promise<Record<string, unknown>[]> => {
+      const r = await kubectl(["logs", managedNames.pod("orders", site), "-c", "sidecar", "-n", ns]);
+      return r.stdout.split("\n").flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+    };
+    const pod = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    const sidecar = (await getObject<{ spec: { containers: { name: string; image: string }[] } }>(["pod", managedNames.pod("orders", "pdx"), "-n", ns])).spec.containers.find((c) => c.name === "sidecar");
+    expect(sidecar?.image).toBe(IMAGES.operator);
+    await waitFor("iad's agent armed", async () => (await sidecarLines("iad")).some((l) => l.msg === "self-fence monitor armed: the server is writable"), 30_000, 500);
+    // The sidecar may start before mysqld: it retries until it can fence, then asks.
+    const net = (await sidecarLines("pdx")).map((l) => String(l.msg)).filter((m) => m.startsWith("safety net") && m !== "safety net: server not reachable yet, retrying");
+    expect(net).toEqual(["safety net: server fenced at start", "safety net: fence kept"]);
+    // By hand, as root: the operator alone would only report the split brain (no priorities, no history).
+    await query(pod.status?.podIP ?? "", "SET GLOBAL read_only = 0");
+    const fenced = await waitFor("pdx fenced by its sidecar", async () => (await sidecarLines("pdx")).find((l) => l.msg === "self-fence: server fenced, only the operator makes it writable again"), 30_000, 500);
+    expect(fenced).toMatchObject({ rule: "topology" });
+    expect(await query(pod.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
+    expect((await sidecarLines("iad")).filter((l) => String(l.msg).startsWith("self-fence:"))).toEqual([]);
   });
 
   it("creates the application, monitoring and backup accounts with their role's privileges, none of which passes read_only", async () => {

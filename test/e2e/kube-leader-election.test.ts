@@ -178,7 +178,10 @@ describe("LeaderElector", () => {
     expect(patched.code).toBe(0);
 
     await vi.waitFor(() => expect(a.stoppedAt).toHaveLength(1), { timeout: TIMING.renewDeadlineMs + 500 });
-    expect((a.stoppedAt[0] ?? 0) - usurpedAt).toBeLessThanOrEqual(TIMING.renewDeadlineMs + 100);
+    // Timers run late on a loaded machine (this tier shares two cores with MariaDB and the API
+    // server): 300 ms of slack. Statements have their own, earlier stop: the leadership guard
+    // refuses them 1 s before the renew deadline (e2e leadership-guard).
+    expect((a.stoppedAt[0] ?? 0) - usurpedAt).toBeLessThanOrEqual(TIMING.renewDeadlineMs + 300);
     expect(a.elector.isLeader()).toBe(false);
     expect(a.signals[0]?.aborted).toBe(true);
     expect(a.lines.some((l) => l.msg === LOG_MESSAGES.leaderLost)).toBe(true);

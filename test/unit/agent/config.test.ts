@@ -15,12 +15,17 @@ describe("bloodraven agent flags", () => {
       peers: [],
       bindAddress: "0.0.0.0",
       port: 8080,
-      mysql: { host: "127.0.0.1", port: 3306, user: "bloodraven", password: "secret" },
+      mysql: { host: "127.0.0.1", port: 3306, user: "bloodraven" },
+      password: { value: "secret" },
       spareUsers: [],
       peerCheckIntervalMs: 5_000,
       leaseTimeoutMs: 20_000,
       logLevel: "info",
     });
+  });
+
+  it("reads the password from a file when BLOODRAVEN_MYSQL_PASSWORD_FILE names one", () => {
+    expect(parseAgentConfig(required, { BLOODRAVEN_MYSQL_PASSWORD_FILE: "/etc/bloodraven/credentials/password" }).password).toEqual({ file: "/etc/bloodraven/credentials/password" });
   });
 
   it("reads peers as site=url and the operator's token from the environment only", () => {
@@ -35,7 +40,8 @@ describe("bloodraven agent flags", () => {
   it.each([
     [[...required.slice(1)], {}, "--site is required"],
     [[...required, "--site=IAD"], {}, "--site must be a DNS label"],
-    [required, { BLOODRAVEN_MYSQL_PASSWORD: undefined }, "BLOODRAVEN_MYSQL_PASSWORD is required"],
+    [required, { BLOODRAVEN_MYSQL_PASSWORD: undefined }, "exactly one of BLOODRAVEN_MYSQL_PASSWORD and BLOODRAVEN_MYSQL_PASSWORD_FILE is required"],
+    [required, { BLOODRAVEN_MYSQL_PASSWORD_FILE: "/etc/password" }, "exactly one of BLOODRAVEN_MYSQL_PASSWORD and BLOODRAVEN_MYSQL_PASSWORD_FILE is required"],
     [[...required, "--operator-url=bloodraven:8082"], {}, "--operator-url: \"bloodraven:8082\" must start with http:// or https://"],
     [[...required, "--peers=pdx"], {}, "--peers: \"pdx\" is not site=url"],
     [[...required, "--peers=iad=http://a"], {}, "--peers: iad is this site"],

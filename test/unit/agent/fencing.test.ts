@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { fenceVerdict, leaseUntil, liftFenceAtStartup, majorityReachedAt, newerView, peersForMajority, type LeaseInput } from "../../../shared/agent/fencing.js";
 
 const LEASE = 20_000;
-const base: LeaseInput = { site: "iad", groupSize: 3, leaseTimeoutMs: LEASE, peerReachedAt: {}, writableSince: 0 };
+const base: LeaseInput = { site: "iad", groupSize: 3, leaseTimeoutMs: LEASE, peerReachedAt: {}, writableSince: 0, becameWritableAfter: -Infinity };
 const operatorView = (primary: string, observedAt: number) => ({ primary, observedAt, source: "operator" });
 
 describe("majority", () => {
@@ -24,11 +24,11 @@ describe("majority", () => {
 });
 
 describe("the lease (rule 2)", () => {
-  it("runs from the last renewal, not from when the server became writable: the operator cannot see that moment", () => {
+  it("runs from the last renewal; becoming writable renews it from the last check that still read the server read-only, not from when the agent noticed", () => {
     const renewed = { ...base, operatorConfirmedAt: 1_000, writableSince: 5_000 };
     expect(fenceVerdict(renewed, undefined, 1_000 + LEASE - 1)).toEqual({ fence: false, leaseUntil: 1_000 + LEASE });
     expect(fenceVerdict(renewed, undefined, 1_000 + LEASE)).toMatchObject({ fence: true, rule: "lease" });
-    expect(fenceVerdict({ ...base, writableSince: 5_000 }, undefined, 5_000)).toMatchObject({ fence: true, rule: "lease" });
+    expect(fenceVerdict({ ...renewed, becameWritableAfter: 4_000 }, undefined, 1_000 + LEASE)).toEqual({ fence: false, leaseUntil: 4_000 + LEASE });
   });
 
   it("is renewed by the operator standing behind this site", () => {
@@ -53,10 +53,10 @@ describe("the lease (rule 2)", () => {
         fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 6 }),
         fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }),
         fc.integer({ min: 0, max: 100_000 }),
-        (groupSize, peerTimes, operatorConfirmedAt, writableSince) => {
+        (groupSize, peerTimes, operatorConfirmedAt, becameWritableAfter) => {
           const peerReachedAt = Object.fromEntries(peerTimes.slice(0, groupSize - 1).map((t, i) => [`p${i}`, t]));
-          const input = { ...base, groupSize, peerReachedAt, operatorConfirmedAt, writableSince };
-          const latest = Math.max(operatorConfirmedAt ?? 0, ...Object.values(peerReachedAt));
+          const input = { ...base, groupSize, peerReachedAt, operatorConfirmedAt, becameWritableAfter };
+          const latest = Math.max(becameWritableAfter, operatorConfirmedAt ?? 0, ...Object.values(peerReachedAt));
           expect(leaseUntil(input)).toBeLessThanOrEqual(latest + LEASE);
           expect(fenceVerdict(input, undefined, latest + LEASE).fence).toBe(true);
         },

@@ -22,11 +22,11 @@ describe("ignoredSpecFields", () => {
     expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout"]);
   });
 
-  it("acts on image, mysqlConf, updateStrategy and the sites' storage, resources and zone once a site is managed", () => {
+  it("acts on image, sidecarImage, mysqlConf, updateStrategy and the sites' storage, resources and zone once a site is managed", () => {
     const spec: MysqlFailoverGroupSpec = {
       ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual(["spec.sidecarImage", "spec.connectionDrainTimeout"]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout"]);
   });
 });

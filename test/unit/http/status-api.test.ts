@@ -61,7 +61,7 @@ describe("status API", () => {
       const message = { ...groupMessage("default", "orders", "iad"), lastKnownPrimary: "iad" };
       source.put(message);
       const ask = async (site: string) => (await (await fetch(`${base}/active-site?namespace=default&group=orders&site=${site}`)).json()) as Record<string, unknown>;
-      expect(await ask("iad")).toMatchObject({ activeSite: "iad", confirmedPrimary: "iad", leaseTimeoutMs: 20_000 });
+      expect(await ask("iad")).toMatchObject({ activeSite: "iad", confirmedPrimary: "iad", leaseTimeoutMs: 20_000, peers: { pdx: "http://pdx.db:8080" } });
       expect(await ask("pdx")).toMatchObject({ confirmedPrimary: "iad" });
       source.put({ ...message, activeSite: "", sites: message.sites.map((s) => (s.name === "iad" ? { ...s, state: "unreachable" as const } : s)) });
       expect(await ask("iad")).toMatchObject({ activeSite: "", confirmedPrimary: "", lastKnownPrimary: "iad" });

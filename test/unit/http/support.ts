@@ -62,9 +62,9 @@ export class MemorySource implements StatusSource {
   /** Every agentAsked call, in order. */
   readonly agentCalls: { namespace: string; group: string; site: string; confirmed: boolean }[] = [];
 
-  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number } {
+  agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number; peers: Record<string, string> } {
     this.agentCalls.push({ namespace, group, site, confirmed });
-    return { leaseTimeoutMs: 20_000 };
+    return { leaseTimeoutMs: 20_000, peers: { pdx: "http://pdx.db:8080" } };
   }
 }
 

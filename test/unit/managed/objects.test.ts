@@ -4,7 +4,7 @@ import { withDefaults, type MysqlFailoverGroupSpec } from "../../../shared/api/i
 import { managedObjects, optionFile, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
 import { managedNames } from "../../../shared/managed/sites.js";
 
-const secret = { name: "orders-operator", passwordKey: "password" };
+const secret = { name: "orders-operator", usernameKey: "username", passwordKey: "password" };
 
 function group(spec: Partial<MysqlFailoverGroupSpec>): ManagedGroup {
   return {
@@ -51,6 +51,36 @@ describe("managed site objects", () => {
     }
     expect(managedNames.pod("orders", "iad")).toBe("mysql-orders-iad-0");
     expect(managedNames.claim("orders", "iad")).toBe("data-mysql-orders-iad-0");
+  });
+
+  it("give each site the agent as its sidecar when the operator has one: lease, the operator's password file, no site list (adding a site rolls nothing)", () => {
+    const sidecar = { image: "bloodraven:1.2.3", operatorUrl: "http://bloodraven.system.svc:8082" };
+    const spec = group({ sites: [...group({}).spec.sites.slice(0, 2), { name: "dr", role: "read-only", endpoint: { host: "dr.db", port: 3306 }, agentUrl: "http://dr.db:8080/" }], sidecar: { peerCheckInterval: "2s", leaseTimeout: "10s" } });
+    const objects = managedObjects(spec, secret, new Map(), sidecar);
+    const [iad] = byKind<V1StatefulSet>(objects, "StatefulSet");
+    const container = iad?.spec?.template.spec?.containers.find((c) => c.name === "sidecar");
+    expect(container?.image).toBe("bloodraven:1.2.3");
+    expect(container?.args).toEqual(["agent"]);
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toEqual({
+      BLOODRAVEN_SITE: "iad",
+      BLOODRAVEN_GROUP: "orders",
+      POD_NAMESPACE: "shop",
+      BLOODRAVEN_OPERATOR_URL: "http://bloodraven.system.svc:8082",
+      BLOODRAVEN_AGENT_PORT: "8080",
+      BLOODRAVEN_MYSQL_HOST: "127.0.0.1",
+      BLOODRAVEN_MYSQL_PORT: "3306",
+      BLOODRAVEN_MYSQL_PASSWORD_FILE: "/etc/bloodraven/credentials/password",
+      BLOODRAVEN_PEER_CHECK_INTERVAL: "2s",
+      BLOODRAVEN_LEASE_TIMEOUT: "10s",
+      BLOODRAVEN_MYSQL_USER: { secretKeyRef: { name: "orders-operator", key: "username" } },
+    });
+    expect(iad?.spec?.template.spec?.volumes).toContainEqual({ name: "credentials", secret: { secretName: "orders-operator", items: [{ key: "password", path: "password" }] } });
+    const service = byKind<V1Service>(objects, "Service").find((s) => s.metadata?.name === "mysql-orders-iad");
+    expect(service?.spec?.ports?.map((p) => p.name)).toEqual(["mysql", "agent"]);
+    // Without a sidecar, one container.
+    const [bare] = byKind<V1StatefulSet>(managedObjects(group({}), secret, new Map()), "StatefulSet");
+    expect(bare?.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["mysql"]);
   });
 
   it("run one server per site on its own volume, its nodes, tolerating the group's read-only taint", () => {
