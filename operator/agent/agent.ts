@@ -21,7 +21,7 @@ import type { AgentConfig, AgentPeer } from "./config.js";
 import { AgentServer } from "./server.js";
 
 /** The fence statement, the session kills and their reads together. */
-export const FENCE_DEADLINE_MS = 20_000;
+const FENCE_DEADLINE_MS = 20_000;
 const ASK_TIMEOUT_MS = 2_000;
 /** The start-up fence is retried this often while the server is not up yet. */
 const SERVER_RETRY_MS = 1_000;
@@ -38,7 +38,6 @@ export class Agent {
   private view: ActiveSiteView | undefined;
   private operatorConfirmedAt: number | undefined;
   private readonly peerReachedAt: Record<string, number> = {};
-  /** When each peer last asked this agent. */
   /** When each peer last asked this agent while its own server could be writable. */
   private readonly reachedWhileWritable = new Map<string, number>();
   private readonly startedAt: number;

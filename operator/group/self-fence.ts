@@ -1,12 +1,12 @@
 import { selfFencedBy, type PeerReport } from "../../shared/agent/evidence.js";
 import { parseDuration } from "../../shared/duration.js";
 import type { DecisionInput } from "../../shared/failover/decide.js";
-import { askPeer } from "../agent/ask.js";
 import { agentUrls } from "../../shared/managed/sites.js";
+import { askPeer } from "../agent/ask.js";
 import type { GroupContext } from "./context.js";
 
 /** What the fence statement and its session kills may take after the lease ran out. */
-export const SELF_FENCE_MARGIN_MS = 1_000;
+const SELF_FENCE_MARGIN_MS = 1_000;
 /** Each agent's answer; the emergency path waits at most this long for them. */
 const ASK_TIMEOUT_MS = 1_000;
 

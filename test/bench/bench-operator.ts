@@ -14,8 +14,11 @@ export interface BenchOperator {
   url(server: "metrics" | "health" | "status", path: string): string;
 }
 
-/** Starts it (its log discarded unless BENCH_OPERATOR_LOG is set) and waits for /healthz. `nodeFlags` go to node itself. */
-export async function startBenchOperator(plane: ControlPlane, namespace: string, nodeFlags: readonly string[] = []): Promise<BenchOperator> {
+/**
+ * Starts it (its log discarded unless BENCH_OPERATOR_LOG is set) and waits for /healthz.
+ * `nodeFlags` go to node itself; `bindAddress` is where its servers listen (url() uses loopback).
+ */
+export async function startBenchOperator(plane: ControlPlane, namespace: string, nodeFlags: readonly string[] = [], bindAddress = "127.0.0.1"): Promise<BenchOperator> {
   const ports = { metrics: await freePort(), health: await freePort(), status: await freePort() };
   const child = spawn(
     process.execPath,
@@ -26,7 +29,7 @@ export async function startBenchOperator(plane: ControlPlane, namespace: string,
       `--kubeconfig=${plane.kubeconfigPath}`,
       "--no-leader-election",
       `--namespaces=${namespace}`,
-      "--bind-address=127.0.0.1",
+      `--bind-address=${bindAddress}`,
       `--metrics-port=${ports.metrics}`,
       `--health-port=${ports.health}`,
       `--status-port=${ports.status}`,

@@ -9,7 +9,7 @@ import { AgentProcess } from "../support/agent.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
-import { readOnlySampler } from "../support/ledger.js";
+import { readOnlySampler } from "../support/sampler.js";
 import { OperatorProcess } from "../support/operator.js";
 import { partitionableSites } from "../support/partitioned.js";
 

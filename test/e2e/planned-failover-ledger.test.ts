@@ -11,7 +11,8 @@ import { ANNOTATIONS } from "../../shared/names.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { plannedGroup } from "../support/planned.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
-import { ledgerLoad, missingOn, readOnlySampler } from "../support/ledger.js";
+import { ledgerLoad, missingOn } from "../support/ledger.js";
+import { readOnlySampler } from "../support/sampler.js";
 
 /**
  * Planned failover, repeated: 20 switchovers back and forth under a write load that keeps a ledger
