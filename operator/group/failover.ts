@@ -10,7 +10,7 @@ import { FailoverExecutor } from "../failover/executor.js";
 import type { GroupContext } from "./context.js";
 import type { ObserveReconciler } from "./observe.js";
 import { selfFenceEvidence } from "./self-fence.js";
-import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /** Actions that leave the primary as it is: the primary can be announced before they run. */
 const CONVERGING: ReadonlySet<string> = new Set(["repoint", "recordDivergence", "clearRecovery"]);
@@ -120,6 +120,8 @@ export class FailoverReconciler implements Reconciler {
     const primary = promoted ?? decision.primary;
     if (primary) cycle.primary = primary;
     if (decision.blocked) cycle.blocked = decision.blocked;
+    // Waiting out an unreachable primary's lease: decide again the moment it has run out.
+    if (decision.blocked?.reason === "AwaitingSelfFence" && decision.blocked.retryAt) return requeue(Math.max(0, Date.parse(decision.blocked.retryAt) - Date.now()));
     return DONE;
   }
 

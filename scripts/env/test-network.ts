@@ -36,13 +36,15 @@ export interface SiteNet {
 }
 
 export class TestNetwork {
+  private static created = 0;
   private readonly sites = new Map<string, SiteNet>();
   private readonly bridge: string;
   private readonly prefix: string;
 
   private constructor(private readonly env: EnvDir) {
-    // Interface names have at most 15 characters; the pid keeps concurrent runs apart.
-    this.prefix = `brv${process.pid % 100_000}`;
+    // Interface names have at most 15 characters; the pid keeps concurrent runs apart, and the
+    // count networks one after another in a process (a deleted namespace frees its veth names late).
+    this.prefix = `brv${process.pid % 100_000}x${TestNetwork.created++ % 100}`;
     this.bridge = `${this.prefix}br`;
   }
 
@@ -64,11 +66,11 @@ export class TestNetwork {
     const alive = (pid: string): boolean => existsSync(`/proc/${pid}`);
     for (const line of run("ip", ["netns", "list"]).split("\n")) {
       const name = line.split(" ")[0] ?? "";
-      const m = /^brv(\d+)-/.exec(name);
+      const m = /^brv(\d+)x\d+-/.exec(name);
       if (m && !alive(m[1]!)) run("ip", ["netns", "delete", name]);
     }
     for (const line of run("ip", ["-o", "link", "show", "type", "bridge"]).split("\n")) {
-      const m = /^\d+: (brv(\d+)br)[:@]/.exec(line);
+      const m = /^\d+: (brv(\d+)x\d+br)[:@]/.exec(line);
       if (m && !alive(m[2]!)) run("ip", ["link", "delete", m[1]!]);
     }
   }
