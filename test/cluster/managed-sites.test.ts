@@ -574,7 +574,11 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     const all = ["iad", "pdx", "sfo"];
     const pods = await Promise.all(all.map((s) => readyPod(ns, managedNames.pod("orders", s))));
     const gtids = async () => Promise.all(pods.map(async (p) => String((await query(p.status?.podIP ?? "", "SELECT @@gtid_binlog_pos AS g"))[0]?.g)));
-    const before = await gtids();
+    // The update's ledger writes may still be replicating to a replica that restarted last.
+    const before = await waitFor("every site at the same position", async () => {
+      const positions = await gtids();
+      return new Set(positions).size === 1 ? positions : undefined;
+    }, 60_000, 250);
     const rotated = `root-rotated-${suffix}`;
     await mustKubectl(["patch", "secret", "orders-operator", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
     for (const p of pods) {
