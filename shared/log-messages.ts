@@ -80,5 +80,12 @@ export const LOG_MESSAGES = {
   agentOperatorUnreachable: "agent: operator not reachable",
   agentPeerUnreachable: "agent: peer not reachable",
   agentPeersChanged: "agent: peer list from the operator",
+  cloneDonorStarted: "clone donor: streaming a backup",
+  cloneDonorFinished: "clone donor: backup streamed",
+  cloneDonorFailed: "clone donor: backup failed, stream cut off",
+  cloneStarted: "clone: receiving a copy from the donor",
+  clonePrepared: "clone: copy prepared, restarting the server to swap it in",
+  cloneReady: "clone: server restarted on the copy and positioned",
+  cloneFailed: "clone: failed, the server keeps its data and stays fenced",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

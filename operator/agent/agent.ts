@@ -18,7 +18,8 @@ import { onlyRow, readInteger } from "../mysql/flavor.js";
 import { SiteClient } from "../mysql/site-client.js";
 import { askOperator, askPeer, type Asked, type OperatorAnswer, type PeerAnswer } from "./ask.js";
 import type { AgentConfig, AgentPeer } from "./config.js";
-import { AgentServer } from "./server.js";
+import { CloneRecipient, streamBackup, type CloneSettings } from "./clone.js";
+import { AgentServer, type AgentCloneRoles } from "./server.js";
 
 /** The fence statement, the session kills and their reads together. */
 const FENCE_DEADLINE_MS = 20_000;
@@ -60,6 +61,7 @@ export class Agent {
   /** Fences begun so far: a read of the server that overlapped one is stale. */
   private fences = 0;
   private running: Promise<void> | undefined;
+  private recipient: CloneRecipient | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -75,7 +77,15 @@ export class Agent {
     const heardFrom = (site: string, server: ServerState): void => {
       if (possiblyWritable(server)) this.reachedWhileWritable.set(site, this.now());
     };
-    this.api = new AgentServer({ view: () => this.answer(), heardFrom }, this.log);
+    this.api = new AgentServer({ view: () => this.answer(), heardFrom }, this.log, this.cloneRoles());
+  }
+
+  private cloneRoles(): AgentCloneRoles | undefined {
+    const clone = this.config.clone;
+    if (!clone) return undefined;
+    const settings: CloneSettings = { ...clone, mysql: this.config.mysql, password: () => this.password };
+    this.recipient = new CloneRecipient(settings, () => this.client, this.log);
+    return { token: clone.token, recipient: this.recipient, donate: (res) => streamBackup(settings, res, this.log) };
   }
 
   private readPassword(): string {
@@ -124,7 +134,7 @@ export class Agent {
     this.stopped = true;
     clearTimeout(this.leaseTimer);
     this.wake?.();
-    await Promise.all([this.running, this.fencing, this.api.close()]);
+    await Promise.all([this.running, this.fencing, this.recipient?.stop(), this.api.close()]);
     this.client.close();
   }
 

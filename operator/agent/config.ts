@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isSiteName } from "../../shared/annotations.js";
 import type { LogLevel } from "../log.js";
 import { ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "../flags.js";
@@ -26,6 +27,11 @@ export interface AgentConfig {
   leaseTimeoutMs: number;
   /** Bearer token sent to the operator's status API (BLOODRAVEN_STATUS_TOKEN). */
   operatorToken?: string;
+  /**
+   * Clone, when --datadir is given and an agent token is set (BLOODRAVEN_AGENT_TOKEN or
+   * BLOODRAVEN_AGENT_TOKEN_FILE): the token guards the clone endpoints and is sent to donors.
+   */
+  clone?: { datadir: string; stagingDir: string; timeoutMs: number; token: string };
   logLevel: LogLevel;
 }
 
@@ -44,6 +50,9 @@ export const AGENT_FLAGS: readonly Flag[] = [
   { name: "spare-users", env: "BLOODRAVEN_SPARE_USERS", help: "comma-separated users whose sessions a self-fence keeps (the operator's)" },
   { name: "peer-check-interval", env: "BLOODRAVEN_PEER_CHECK_INTERVAL", help: "how often the operator and the peers are asked (default 5s)" },
   { name: "lease-timeout", env: "BLOODRAVEN_LEASE_TIMEOUT", help: "fence after this long without the operator or a majority (default 20s, at least 3 x the interval)" },
+  { name: "datadir", env: "BLOODRAVEN_DATADIR", help: "the server's data directory, readable and writable by the agent (enables clone; needs an agent token)" },
+  { name: "clone-dir", env: "BLOODRAVEN_CLONE_DIR", help: "where a clone is staged, on the datadir's filesystem (default <datadir>.clone)" },
+  { name: "clone-timeout", env: "BLOODRAVEN_CLONE_TIMEOUT", help: "longest a clone may take, as donor or recipient (default 6h)" },
   { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
 ];
 
@@ -52,7 +61,9 @@ export function agentFlagsHelp(): string {
 
 Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD, or
 BLOODRAVEN_MYSQL_PASSWORD_FILE naming a file that holds it (re-read when it changes: a mounted
-Secret); BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token).`;
+Secret); BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token);
+BLOODRAVEN_AGENT_TOKEN, or BLOODRAVEN_AGENT_TOKEN_FILE naming a file that holds it: the token
+the clone endpoints require and send (the same for every agent of a group).`;
 }
 
 function required(name: string, value: string | undefined): string {
@@ -117,5 +128,31 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     throw new ConfigError("--lease-timeout must be at least 3 x --peer-check-interval, so that one lost answer never fences a healthy primary");
   }
   if (env.BLOODRAVEN_STATUS_TOKEN) config.operatorToken = env.BLOODRAVEN_STATUS_TOKEN;
+  const datadir = flag("datadir");
+  if (datadir !== undefined && datadir !== "") {
+    const token = agentToken(env);
+    if (token === undefined) throw new ConfigError("--datadir enables clone, which needs BLOODRAVEN_AGENT_TOKEN or BLOODRAVEN_AGENT_TOKEN_FILE (environment only)");
+    const dir = datadir.replace(/\/+$/, "");
+    const stagingDir = flag("clone-dir") ?? `${dir}.clone`;
+    if (stagingDir.replace(/\/+$/, "") === dir) throw new ConfigError("--clone-dir must differ from --datadir");
+    config.clone = { datadir: dir, stagingDir, timeoutMs: duration("clone-timeout", flag("clone-timeout") ?? "6h"), token };
+  }
   return config;
+}
+
+/** The agent token, from the environment or the file it names; a file that cannot be read is a configuration error. */
+function agentToken(env: NodeJS.ProcessEnv): string | undefined {
+  const { BLOODRAVEN_AGENT_TOKEN: value, BLOODRAVEN_AGENT_TOKEN_FILE: file } = env;
+  if (value !== undefined && value !== "" && file !== undefined && file !== "") throw new ConfigError("give BLOODRAVEN_AGENT_TOKEN or BLOODRAVEN_AGENT_TOKEN_FILE, not both");
+  let token = value;
+  if (file !== undefined && file !== "") {
+    try {
+      token = readFileSync(file, "utf8").trim();
+    } catch (err) {
+      throw new ConfigError(`BLOODRAVEN_AGENT_TOKEN_FILE: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (token === undefined || token === "") return undefined;
+  if (token.length < 16) throw new ConfigError("the agent token must be at least 16 characters");
+  return token;
 }

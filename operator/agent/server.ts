@@ -8,13 +8,23 @@
  * Both are open: the view holds site names and ages, nothing secret, and agents only ever pull
  * views from the peers they were configured with, so a stranger cannot plant one. A forged
  * `from` can only make a site look reachable for longer, which makes the operator wait longer
- * before it promotes, never sooner. GET and HEAD only, exact paths, and the listener's header and
- * request deadlines.
+ * before it promotes, never sooner.
+ * The clone endpoints (shared/agent/clone.ts) copy or replace a whole database, so they need the
+ * agent token (`Authorization: Bearer`), compared in constant time; without a token configured
+ * they answer 403:
+ * - `GET /v1/clone/backup`: the donor's backup stream, one at a time (409 while one runs);
+ * - `POST /v1/clone`: start a clone onto this site (202; the same id again: 200 with that job);
+ * - `GET /v1/clone`: the last job, or null.
+ * Exact paths, and the listener's header and request deadlines.
  */
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parseCloneRequest } from "../../shared/agent/clone.js";
 import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
 import { isSiteName } from "../../shared/annotations.js";
 import { HttpListener } from "../http/listener.js";
-import { routes, sendJson, sendText } from "../http/respond.js";
+import { BadRequest, readJsonBody, routes, sendJson, sendText, type RouteHandler } from "../http/respond.js";
+import type { CloneRecipient } from "./clone.js";
 import type { Logger } from "../log.js";
 import type { PeerAnswer } from "./ask.js";
 
@@ -25,10 +35,41 @@ export interface AgentViewSource {
   heardFrom(site: string, server: ServerState): void;
 }
 
+/** The clone roles, when the agent has a datadir and a token. */
+export interface AgentCloneRoles {
+  token: string;
+  recipient: CloneRecipient;
+  /** Streams a backup into res; resolves when it ended either way. */
+  donate(res: ServerResponse): Promise<void>;
+}
+
+const MAX_BODY = 4_096;
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization ?? "");
+  const wanted = Buffer.from(`Bearer ${token}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 export class AgentServer {
   private readonly listener: HttpListener;
 
-  constructor(source: AgentViewSource, log: Logger) {
+  private donating = false;
+
+  constructor(source: AgentViewSource, log: Logger, clone?: AgentCloneRoles) {
+    const guarded =
+      (handle: RouteHandler): RouteHandler =>
+      async (req, res, query) => {
+        if (!clone) {
+          sendJson(res, 403, { error: "clone is off on this agent: it needs --datadir and BLOODRAVEN_AGENT_TOKEN (docs/agent.md)" });
+          return;
+        }
+        if (!authorized(req, clone.token)) {
+          sendJson(res, 401, { error: "a valid agent token is required (Authorization: Bearer <token>)" }, { "WWW-Authenticate": "Bearer" });
+          return;
+        }
+        await handle(req, res, query);
+      };
     const handler = routes(
       "agent",
       {
@@ -48,6 +89,45 @@ export class AgentServer {
           }
           if (from[0] !== undefined) source.heardFrom(from[0], state);
           sendJson(res, 200, source.view());
+        },
+        "/v1/clone/backup": guarded(async (_req, res) => {
+          if (this.donating) {
+            sendJson(res, 409, { error: "a backup is already streaming from this site; one at a time" });
+            return;
+          }
+          this.donating = true;
+          try {
+            await clone?.donate(res);
+          } finally {
+            this.donating = false;
+          }
+        }),
+        "/v1/clone": {
+          methods: ["GET", "HEAD", "POST"],
+          handle: guarded(async (req, res) => {
+            const recipient = clone?.recipient;
+            if (!recipient) return;
+            if (req.method !== "POST") {
+              sendJson(res, 200, { job: recipient.current() ?? null });
+              return;
+            }
+            let body: unknown;
+            try {
+              body = await readJsonBody(req, MAX_BODY);
+            } catch (err) {
+              if (!(err instanceof BadRequest)) throw err;
+              sendJson(res, 400, { error: err.message });
+              return;
+            }
+            const request = parseCloneRequest(body);
+            if (!request.ok) {
+              sendJson(res, 400, { error: request.error });
+              return;
+            }
+            const started = recipient.start(request.value);
+            if ("refused" in started) sendJson(res, 409, { error: started.refused });
+            else sendJson(res, started.started ? 202 : 200, { job: started.job });
+          }),
         },
       },
       log,

@@ -2,6 +2,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import mysql from "mysql2/promise";
 import { cacheDir } from "./cache.js";
 import { EnvDir } from "./env-dir.js";
@@ -31,6 +32,7 @@ SHUTDOWN;
 `;
 
 const MARIADBD = "/usr/sbin/mariadbd";
+const APPLY_CLONE = fileURLToPath(new URL("../../images/mariadb/apply-clone.sh", import.meta.url));
 const QUERY_TIMEOUT_MS = 10_000;
 
 /** Settings shared by the template bootstrap and every test server. */
@@ -116,6 +118,10 @@ export class MariaDbSite {
   readonly dir: string;
   private child: ReturnType<typeof spawn> | undefined;
   private stopped = false;
+  /** The harness is stopping the server: its exit is no crash to restart from. */
+  private stopping = false;
+  /** Restart the server whenever it exits on its own, as a supervisor would (superviseRestarts). */
+  private supervised = false;
 
   constructor(
     readonly name: string,
@@ -170,6 +176,7 @@ export class MariaDbSite {
       `--read-only=${opts.readOnly ? "ON" : "OFF"}`,
     ];
     this.stopped = false;
+    this.stopping = false;
     // `ip netns exec` execs the server in place: the child's pid is mariadbd's.
     const child = this.network ? spawn("ip", ["netns", "exec", this.network.netns, MARIADBD, ...args], { stdio: "ignore" }) : spawn(MARIADBD, args, { stdio: "ignore" });
     this.child = child;
@@ -178,6 +185,28 @@ export class MariaDbSite {
     );
     exited.catch(() => undefined);
     await Promise.race([waitFor(`mariadbd ${this.name} on port ${this.port}`, () => this.ping(), 10_000), exited]);
+    child.once("exit", () => {
+      if (this.supervised && !this.stopping && this.child === child) this.restartSupervised();
+    });
+  }
+
+  /**
+   * From now on the server is started again, read-only, whenever it exits without the harness
+   * stopping it (a SHUTDOWN statement), after the clone swap an external site's supervisor runs
+   * first (images/mariadb/apply-clone.sh): how the agent's clone restarts a server.
+   */
+  superviseRestarts(): void {
+    this.supervised = true;
+  }
+
+  private restartSupervised(): void {
+    try {
+      execFileSync("sh", [APPLY_CLONE, join(this.dir, "data")], { stdio: "pipe" });
+    } catch (err) {
+      process.stderr.write(`apply-clone for ${this.name} failed: ${String(err)}\n`);
+      return;
+    }
+    this.start({ readOnly: true }).catch((err: unknown) => process.stderr.write(`supervised restart of ${this.name} failed: ${String(err)}\n`));
   }
 
   private async ping(): Promise<boolean> {
@@ -344,6 +373,7 @@ export class MariaDbSite {
       return;
     }
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    this.stopping = true;
     if (sig !== "SIGKILL") child.kill("SIGCONT");
     child.kill(sig);
     const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);

@@ -3,7 +3,7 @@ import { accessSync, constants } from "node:fs";
 
 /** Debian packages that provide the binaries the MariaDB test sites need. */
 export const MARIADB_PACKAGES = ["mariadb-server-core", "mariadb-client-core", "mariadb-backup"];
-export const MARIADB_BINARIES = ["/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb"];
+export const MARIADB_BINARIES = ["/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb", "/usr/bin/mariadb-backup", "/usr/bin/mbstream"];
 
 function isExecutable(path: string): boolean {
   try {

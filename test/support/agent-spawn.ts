@@ -17,6 +17,8 @@ export interface AgentOptions {
   peerCheckInterval?: string;
   leaseTimeout?: string;
   env?: NodeJS.ProcessEnv;
+  /** Clone on: the server's datadir, and the token every agent of the group shares. */
+  clone?: { token: string };
 }
 
 /**
@@ -45,8 +47,9 @@ export function spawnAgent(bundle: string, opts: AgentOptions, stdout: "pipe" | 
       `--peer-check-interval=${opts.peerCheckInterval ?? "1s"}`,
       `--lease-timeout=${opts.leaseTimeout ?? "3s"}`,
       "--log-level=debug",
+      ...(opts.clone ? [`--datadir=${opts.server.dir}/data`] : []),
     ],
-    { env: { ...process.env, BLOODRAVEN_MYSQL_PASSWORD: TEST_USERS.operator.password, ...opts.env }, stdio: ["ignore", stdout, "pipe"] },
+    { env: { ...process.env, BLOODRAVEN_MYSQL_PASSWORD: TEST_USERS.operator.password, ...(opts.clone ? { BLOODRAVEN_AGENT_TOKEN: opts.clone.token } : {}), ...opts.env }, stdio: ["ignore", stdout, "pipe"] },
   );
   if (child.pid === undefined) throw new Error("could not start the agent");
   return { child, url: `http://${bindAddress}:${opts.port}` };

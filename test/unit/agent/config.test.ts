@@ -37,6 +37,25 @@ describe("bloodraven agent flags", () => {
     expect(config.operatorToken).toBe("t2");
   });
 
+  it("turns clone on with --datadir and an agent token, staging beside the datadir unless told", () => {
+    const token = "0123456789abcdef";
+    const config = parseAgentConfig([...required, "--datadir=/var/lib/mysql/"], { ...env, BLOODRAVEN_AGENT_TOKEN: token });
+    expect(config.clone).toEqual({ datadir: "/var/lib/mysql", stagingDir: "/var/lib/mysql.clone", timeoutMs: 6 * 3_600_000, token });
+    const custom = parseAgentConfig([...required, "--datadir=/d", "--clone-dir=/s", "--clone-timeout=30m"], { ...env, BLOODRAVEN_AGENT_TOKEN: token });
+    expect(custom.clone).toMatchObject({ stagingDir: "/s", timeoutMs: 1_800_000 });
+    expect(parseAgentConfig(required, { ...env, BLOODRAVEN_AGENT_TOKEN: token }).clone).toBeUndefined();
+  });
+
+  it.each([
+    [["--datadir=/d"], {}, "needs BLOODRAVEN_AGENT_TOKEN"],
+    [["--datadir=/d"], { BLOODRAVEN_AGENT_TOKEN: "short" }, "at least 16 characters"],
+    [["--datadir=/d"], { BLOODRAVEN_AGENT_TOKEN: "0123456789abcdef", BLOODRAVEN_AGENT_TOKEN_FILE: "/t" }, "not both"],
+    [["--datadir=/d"], { BLOODRAVEN_AGENT_TOKEN_FILE: "/nonexistent/token" }, "cannot read /nonexistent/token"],
+    [["--datadir=/d", "--clone-dir=/d/"], { BLOODRAVEN_AGENT_TOKEN: "0123456789abcdef" }, "--clone-dir must differ"],
+  ])("refuses clone settings %j %j: %s", (flags, tokens, message) => {
+    expect(() => parseAgentConfig([...required, ...flags], { ...env, ...tokens })).toThrow(message);
+  });
+
   it.each([
     [[...required.slice(1)], {}, "--site is required"],
     [[...required, "--site=IAD"], {}, "--site must be a DNS label"],

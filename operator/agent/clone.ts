@@ -1,0 +1,277 @@
+/**
+ * The agent's two clone roles (protocol in shared/agent/clone.ts), MariaDB only:
+ * - donor: `streamBackup` answers one request with `mariadb-backup --backup --stream=xbstream`;
+ * - recipient: `CloneRecipient` pulls such a stream into the staging directory, prepares it,
+ *   shuts the server down for the swap, and positions the restarted server's GTID state.
+ *
+ * Deadlines: the stream is aborted after IDLE_MS without a byte and after the clone timeout in
+ * all; every tool runs under the same overall deadline; the restart is waited for RESTART_MS.
+ * A failed job leaves the server as it was (read-only, old data) unless the swap already
+ * happened, and a new job starts from an empty staging directory.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CLONE_MANIFEST, parseBinlogInfo, parseCloneManifest, type CloneJob, type CloneManifest, type CloneRequest } from "../../shared/agent/clone.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import type { Logger } from "../log.js";
+import { onlyRow, readString } from "../mysql/flavor.js";
+import type { SiteClient } from "../mysql/site-client.js";
+
+/** A stream that sends nothing for this long is dead. */
+const IDLE_MS = 60_000;
+/** From SHUTDOWN until the server answers again on the swapped-in copy. */
+const RESTART_MS = 600_000;
+const SQL_DEADLINE_MS = 10_000;
+/** Enough of a tool's stderr to say why it failed. */
+const STDERR_TAIL = 2_000;
+
+export interface CloneSettings {
+  datadir: string;
+  /** Where the copy is staged; on the datadir's filesystem, so that the swap is a rename. */
+  stagingDir: string;
+  mysql: { host: string; port: number; user: string };
+  password: () => string;
+  /** Sent to the donor's agent. */
+  token: string;
+  timeoutMs: number;
+}
+
+/** Runs a tool to its end; rejects with the tail of its stderr when it fails or `signal` aborts. */
+async function runTool(command: string, args: string[], signal: AbortSignal, stdin?: NodeJS.ReadableStream): Promise<void> {
+  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "ignore", "pipe"], signal });
+  const stderr = tail(child);
+  const exited = exitOf(child, command, stderr);
+  if (stdin && child.stdin) await Promise.all([pipeline(stdin, child.stdin), exited]);
+  else await exited;
+}
+
+function tail(child: ChildProcess): () => string {
+  let text = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    text = (text + chunk.toString("utf8")).slice(-STDERR_TAIL);
+  });
+  return () => text.trim();
+}
+
+async function exitOf(child: ChildProcess, command: string, stderr: () => string): Promise<void> {
+  const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new Error(`${command} failed (${code === null ? `signal ${signal}` : `exit code ${code}`}): ${stderr().split("\n").slice(-3).join(" | ")}`);
+}
+
+/** A defaults file for mariadb-backup, so the password never shows in `ps`; removed by the caller. */
+async function credentialsFile(settings: CloneSettings): Promise<{ path: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "bloodraven-clone-"));
+  const path = join(dir, "client.cnf");
+  const { host, port, user } = settings.mysql;
+  await writeFile(path, `[mariadb-backup]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${settings.password()}\n`, { mode: 0o600 });
+  return { path, dir };
+}
+
+/**
+ * Donor: answers with a consistent physical backup of this server as an xbstream. A backup
+ * that fails is cut off mid-stream (the recipient's extraction fails), never ended cleanly.
+ */
+export async function streamBackup(settings: CloneSettings, res: ServerResponse, log: Logger): Promise<void> {
+  const creds = await credentialsFile(settings);
+  const ac = new AbortController();
+  const deadline = setTimeout(() => ac.abort(), settings.timeoutMs);
+  res.once("close", () => ac.abort());
+  try {
+    const child = spawn("mariadb-backup", [`--defaults-file=${creds.path}`, "--backup", "--stream=xbstream", `--datadir=${settings.datadir}`, `--target-dir=${creds.dir}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+      signal: ac.signal,
+    });
+    child.on("error", () => undefined);
+    const stderr = tail(child);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Cache-Control": "no-store" });
+    child.stdout?.pipe(res, { end: false });
+    log.info(LOG_MESSAGES.cloneDonorStarted);
+    try {
+      await exitOf(child, "mariadb-backup --backup", stderr);
+      res.end();
+      log.info(LOG_MESSAGES.cloneDonorFinished);
+    } catch (err) {
+      res.destroy();
+      log.error(LOG_MESSAGES.cloneDonorFailed, { error: errorText(err) });
+    }
+  } finally {
+    clearTimeout(deadline);
+    await rm(creds.dir, { recursive: true, force: true });
+  }
+}
+
+type JobState = { -readonly [K in keyof CloneJob]: CloneJob[K] };
+
+/** Recipient: one clone job at a time, in memory (an agent that restarts forgets it; the operator starts another). */
+export class CloneRecipient {
+  private job: JobState | undefined;
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly settings: CloneSettings,
+    private readonly client: () => SiteClient,
+    private readonly log: Logger,
+  ) {}
+
+  current(): CloneJob | undefined {
+    return this.job ? { ...this.job } : undefined;
+  }
+
+  /** Starts `request` unless a job runs: the same id answers with that job, another id is refused. */
+  start(request: CloneRequest): { started: boolean; job: CloneJob } | { refused: string } {
+    const job = this.job;
+    if (job && job.id === request.id) return { started: false, job: { ...job } };
+    if (job && this.running) return { refused: `clone ${job.id} is still ${job.phase}; wait for it to finish` };
+    this.job = { ...request, phase: "Cloning", startedAt: new Date().toISOString(), bytes: 0 };
+    const started = this.job;
+    this.running = this.run(started).finally(() => {
+      this.running = undefined;
+    });
+    return { started: true, job: { ...started } };
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async run(job: JobState): Promise<void> {
+    const log = this.log.child({ clone: job.id, donor: job.donor.site });
+    log.info(LOG_MESSAGES.cloneStarted);
+    try {
+      await this.refuseWritable();
+      await this.receive(job);
+      job.phase = "Preparing";
+      const manifest = await this.prepare(job);
+      job.gtid = manifest.gtid;
+      job.phase = "WaitingForRestart";
+      log.info(LOG_MESSAGES.clonePrepared, { bytes: job.bytes, gtid: manifest.gtid });
+      await this.restart(manifest);
+      await this.position(manifest);
+      job.phase = "Ready";
+      job.finishedAt = new Date().toISOString();
+      log.info(LOG_MESSAGES.cloneReady, { gtid: manifest.gtid });
+    } catch (err) {
+      job.phase = "Failed";
+      job.error = errorText(err);
+      job.finishedAt = new Date().toISOString();
+      log.error(LOG_MESSAGES.cloneFailed, { error: job.error });
+      // The staged copy is never swapped in half-written: only a complete one has its manifest.
+      await rm(this.settings.stagingDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private signal(): AbortSignal {
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.timeoutMs)]);
+  }
+
+  /** A writable server is a primary, or may be one: its data is never replaced. */
+  private async refuseWritable(): Promise<void> {
+    const readOnly = await this.client().run("clone: read_only", async (s) => readString(s, onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro"), "read_only"), "ro"), SQL_DEADLINE_MS);
+    if (readOnly !== "1") throw new Error("the server is writable: only a fenced server is cloned over");
+  }
+
+  private async receive(job: JobState): Promise<void> {
+    const staging = this.settings.stagingDir;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true, mode: 0o750 });
+    const idle = new AbortController();
+    let idleTimer = setTimeout(() => idle.abort(new Error(`no data from the donor for ${IDLE_MS / 1000}s`)), IDLE_MS);
+    const signal = AbortSignal.any([this.signal(), idle.signal]);
+    try {
+      const res = await fetch(`${job.donor.url}/v1/clone/backup`, { headers: { Authorization: `Bearer ${this.settings.token}` }, signal });
+      if (res.status !== 200 || !res.body) throw new Error(`the donor's agent answered HTTP ${res.status}: ${(await res.text()).slice(0, 300).trim()}`);
+      const counted = new Transform({
+        transform: (chunk: Buffer, _enc, done) => {
+          job.bytes += chunk.length;
+          clearTimeout(idleTimer);
+          idleTimer = setTimeout(() => idle.abort(new Error(`no data from the donor for ${IDLE_MS / 1000}s`)), IDLE_MS);
+          done(null, chunk);
+        },
+      });
+      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+      await runTool("mbstream", ["-x", "-C", staging], signal, body.pipe(counted));
+    } catch (err) {
+      throw new Error(`receiving the copy from ${job.donor.site} failed after ${job.bytes} bytes: ${errorText(signal.reason instanceof Error ? signal.reason : err)}`);
+    } finally {
+      clearTimeout(idleTimer);
+    }
+  }
+
+  /** Applies the redo log, reads the copy's GTID position, and writes the manifest last. */
+  private async prepare(job: JobState): Promise<CloneManifest> {
+    const staging = this.settings.stagingDir;
+    await runTool("mariadb-backup", ["--prepare", `--target-dir=${staging}`], this.signal());
+    const info = parseBinlogInfo(await readFile(join(staging, "xtrabackup_binlog_info"), "utf8").catch(() => ""));
+    if (!info.ok) throw new Error(info.error);
+    const manifest: CloneManifest = { id: job.id, gtid: info.value, donor: job.donor.site, preparedAt: new Date().toISOString() };
+    await writeFile(join(staging, `${CLONE_MANIFEST}.tmp`), JSON.stringify(manifest), { flag: "w", flush: true });
+    await rename(join(staging, `${CLONE_MANIFEST}.tmp`), join(staging, CLONE_MANIFEST));
+    return manifest;
+  }
+
+  /**
+   * Shuts the server down and waits until it answers again with the copy swapped in. Whatever
+   * restarts it does the swap (apply-clone.sh before the server starts); a server back without
+   * it means the restart path skips that step.
+   */
+  private async restart(manifest: CloneManifest): Promise<void> {
+    await this.client()
+      .run("clone: shutdown", (s) => s.query("SHUTDOWN"), SQL_DEADLINE_MS)
+      .catch(() => undefined);
+    const until = performance.now() + RESTART_MS;
+    let wentDown = false;
+    while (performance.now() < until) {
+      this.signal().throwIfAborted();
+      await sleep(1_000);
+      const up = await this.client()
+        .run("clone: ping", (s) => s.query("SELECT 1"), SQL_DEADLINE_MS)
+        .then(() => true)
+        .catch(() => false);
+      if (!up) {
+        wentDown = true;
+        continue;
+      }
+      const applied = await readFile(join(this.settings.datadir, CLONE_MANIFEST), "utf8").then(parseCloneManifest, () => undefined);
+      if (applied?.ok && applied.value.id === manifest.id) return;
+      if (wentDown && existsSync(this.settings.stagingDir)) {
+        throw new Error("the server restarted without swapping in the staged copy: run apply-clone before the server starts (docs/agent.md, external sites)");
+      }
+    }
+    throw new Error(`the server did not come back on the copy within ${RESTART_MS / 1000}s of its shutdown`);
+  }
+
+  /**
+   * The copy has no binary logs: its GTID state is set to the copy's position, so the server
+   * reports what it holds and replicates on from there. Only a server that has written nothing
+   * since it started on the copy is positioned; one already at the position is left alone.
+   */
+  private async position(manifest: CloneManifest): Promise<void> {
+    await this.client().run(
+      "clone: position",
+      async (s) => {
+        if (s.flavor.name !== "mariadb") throw new Error("the agent clones MariaDB servers only");
+        const pos = readString(s, onlyRow(s, await s.query("SELECT @@GLOBAL.gtid_binlog_pos AS pos"), "gtid_binlog_pos"), "pos");
+        if (pos === manifest.gtid) return;
+        if (pos !== "") throw new Error(`the server wrote ${pos} after it started on the copy; it is not positioned (reclone it again)`);
+        await s.query("STOP SLAVE");
+        await s.query("RESET SLAVE ALL");
+        await s.query("RESET MASTER");
+        await s.query(`SET GLOBAL gtid_binlog_state = '${manifest.gtid}'`);
+        await s.query(`SET GLOBAL gtid_slave_pos = '${manifest.gtid}'`);
+      },
+      SQL_DEADLINE_MS,
+    );
+  }
+}
