@@ -20,6 +20,8 @@ import { SiteClient } from "./mysql/site-client.js";
 import type { GroupDeps } from "./group/context.js";
 import { GroupWorker } from "./group/worker.js";
 import { pauseAt } from "./failpoints.js";
+import { askCloneJob, sendClone } from "./agent/ask.js";
+import type { CloneRequest } from "../shared/agent/clone.js";
 
 /**
  * A write is sent only while the lease will still be ours this long from now. The lease is given
@@ -27,6 +29,8 @@ import { pauseAt } from "./failpoints.js";
  * (5 s later by default): this margin keeps a statement that was just allowed inside that gap.
  */
 const LEADERSHIP_MARGIN_MS = 1_000;
+/** One call to an agent's clone API: it answers from memory. */
+const AGENT_CALL_MS = 5_000;
 
 /** Refusal of the leadership guard: this process may no longer change servers or objects. */
 export class NotLeaderError extends Error {
@@ -169,6 +173,7 @@ export class OperatorApp {
   }
 
   private groupDeps(): GroupDeps {
+    const token = this.config.agentToken;
     const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
       this.assertLeading();
       return fn(...args);
@@ -213,6 +218,7 @@ export class OperatorApp {
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
       credentialsRefreshMs: this.config.credentialsRefreshMs,
       ...(this.sidecar() ? { sidecar: this.sidecar() } : {}),
+      ...(token ? { clones: { send: guarded((url: string, request: CloneRequest) => sendClone(url, token, request, AGENT_CALL_MS)), job: (url: string) => askCloneJob(url, token, AGENT_CALL_MS) } } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { LogLevel } from "./log.js";
 import { FAILPOINTS_ENV, parseFailpoints, type Failpoints } from "./failpoints.js";
-import { ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "./flags.js";
+import { agentToken, ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "./flags.js";
 
 export { ConfigError };
 
@@ -33,6 +33,8 @@ export interface OperatorConfig {
   /** The managed sites' sidecar: the image (the operator's own) and this operator's status API as the pods reach it. */
   agentImage?: string;
   agentOperatorUrl?: string;
+  /** Sent to the agents' clone endpoints (BLOODRAVEN_AGENT_TOKEN or _FILE); without it the operator clones nothing. */
+  agentToken?: string;
 }
 
 /** Every flag of `bloodraven operator`; the help text is generated from this list. */
@@ -60,7 +62,7 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
 ];
 
 export function operatorFlagsHelp(): string {
-  return `${flagsHelp(OPERATOR_FLAGS)}\n\nBLOODRAVEN_STATUS_TOKEN (environment only) turns on bearer-token auth for the status API.`;
+  return `${flagsHelp(OPERATOR_FLAGS)}\n\nBLOODRAVEN_STATUS_TOKEN (environment only) turns on bearer-token auth for the status API.\nBLOODRAVEN_AGENT_TOKEN, or BLOODRAVEN_AGENT_TOKEN_FILE naming a file (environment only): the agents' token, which reclone and auto-clone need.`;
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -100,6 +102,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
   }
   // From the environment only: a flag would show the token in `ps` output.
   if (env.BLOODRAVEN_STATUS_TOKEN) config.statusToken = env.BLOODRAVEN_STATUS_TOKEN;
+  const token = agentToken(env);
+  if (token !== undefined) config.agentToken = token;
   return config;
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DurationError, parsePositiveDuration } from "../shared/duration.js";
 import type { LogLevel } from "./log.js";
@@ -72,4 +73,24 @@ export function logLevel(value: string | undefined): LogLevel {
   const level = (value ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
   return level;
+}
+
+/**
+ * The token the agents' clone endpoints require (the same for the operator and every agent of a
+ * group): BLOODRAVEN_AGENT_TOKEN, or the file BLOODRAVEN_AGENT_TOKEN_FILE names; environment only.
+ */
+export function agentToken(env: NodeJS.ProcessEnv): string | undefined {
+  const { BLOODRAVEN_AGENT_TOKEN: value, BLOODRAVEN_AGENT_TOKEN_FILE: file } = env;
+  if (value !== undefined && value !== "" && file !== undefined && file !== "") throw new ConfigError("give BLOODRAVEN_AGENT_TOKEN or BLOODRAVEN_AGENT_TOKEN_FILE, not both");
+  let token = value;
+  if (file !== undefined && file !== "") {
+    try {
+      token = readFileSync(file, "utf8").trim();
+    } catch (err) {
+      throw new ConfigError(`BLOODRAVEN_AGENT_TOKEN_FILE: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (token === undefined || token === "") return undefined;
+  if (token.length < 16) throw new ConfigError("the agent token must be at least 16 characters");
+  return token;
 }

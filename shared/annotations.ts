@@ -327,20 +327,20 @@ export function validateRecloneRequest(request: RecloneSiteRequest, context: Rec
     return { accept: true };
   }
 
-  // No divergent GTID: a cold reclone (lost PVC, empty datadir). Nothing in status names the
-  // data, so the admin confirms by naming the group instead.
+  // No divergent GTID: a cold reclone (lost PVC, empty datadir), as the operations guide writes it:
+  // the bare site. Nothing recorded is lost (a site with unreplicated writes has a divergentGtid),
+  // so naming the site is enough; `confirm=<group>` stays accepted as the stricter form.
   const wanted = `${site}:${CONFIRM_KEY}=${context.group}`;
-  if (request.kind !== "confirm") {
-    const why = request.kind === "prefix" ? " (a GTID prefix only applies to a site with a divergentGtid)" : "";
+  if (request.kind === "prefix") {
     return reject(
       "ConfirmRequired",
-      `${site} has no divergentGtid, so this is a cold reclone that replaces all its data${why}; use ${wanted}`,
+      `${site} has no divergentGtid, so this is a cold reclone that replaces all its data (a GTID prefix only applies to a site with a divergentGtid); use ${site} or ${wanted}`,
     );
   }
-  if (request.group !== context.group) {
+  if (request.kind === "confirm" && request.group !== context.group) {
     return reject(
       "ConfirmMismatch",
-      `confirm=${quote(request.group)} does not name this group (${context.group}); use ${wanted}`,
+      `confirm=${quote(request.group)} does not name this group (${context.group}); use ${site} or ${wanted}`,
     );
   }
   return { accept: true };

@@ -95,6 +95,20 @@ export const PLANNED_FAILOVER_REJECTION_REASONS = [
 ] as const;
 export type PlannedFailoverRejectionReason = (typeof PLANNED_FAILOVER_REJECTION_REASONS)[number];
 
+/**
+ * status.bootstrap.phase, and the reason of the Bootstrapping condition while a clone runs: the
+ * copy streams and is prepared, the server restarts on it, replication is set up; then Done or
+ * Failed.
+ */
+export const BOOTSTRAP_PHASES = ["Cloning", "WaitingForRestart", "SetupReplication", "Done", "Failed"] as const;
+export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number];
+/** What started a clone: the reclone-site annotation, or an empty site found by the operator. */
+export const BOOTSTRAP_SOURCES = ["reclone", "auto-clone"] as const;
+export type BootstrapSource = (typeof BOOTSTRAP_SOURCES)[number];
+/** `result` label of bloodraven_reclone_operations_total. */
+export const RECLONE_RESULTS = ["success", "failed", "rejected"] as const;
+export type RecloneResult = (typeof RECLONE_RESULTS)[number];
+
 export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked", "ErrantTransactions"] as const;
 export type RecoveryState = (typeof RECOVERY_STATES)[number];
 
@@ -106,6 +120,8 @@ export const EVENT_REASONS = {
   recoveryComplete: "RecoveryComplete",
   recloneRequested: "RecloneRequested",
   recloneRejected: "RecloneRejected",
+  cloneCompleted: "CloneCompleted",
+  cloneFailed: "CloneFailed",
   splitBrainDetected: "SplitBrainDetected",
   noPrimaryDetected: "NoPrimaryDetected",
   totalLossDetected: "TotalLossDetected",
@@ -159,6 +175,7 @@ export const METRICS = {
   siteState: "bloodraven_site_state",
   siteRole: "bloodraven_site_role",
   divergentTransactions: "bloodraven_divergent_transactions",
+  recloneOperationsTotal: "bloodraven_reclone_operations_total",
   plannedFailoversTotal: "bloodraven_planned_failovers_total",
   plannedFailoverDurationSeconds: "bloodraven_planned_failover_duration_seconds",
   plannedFailoverLagWaitSeconds: "bloodraven_planned_failover_lag_wait_seconds",

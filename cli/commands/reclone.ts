@@ -202,9 +202,9 @@ export function renderRecloneSummary(g: MysqlFailoverGroup, plan: ReclonePlan, c
   return `${c.bold(`Reclone of ${plan.site} in ${key}`)}: all its data is replaced by a clone of ${source}.\n${renderFields(fields, { indent: "  " })}`;
 }
 
-/** Said after posting while the operator does not act on reclone requests yet. */
-export const OPERATOR_PENDING_NOTE =
-  "note: this release's operator does not act on reclone requests yet; the request stays recorded on the group until an operator that does picks it up (RecloneRequested event, then the Bootstrapping condition)";
+/** Said after posting: where the operator's answer shows. */
+export const PROGRESS_NOTE =
+  "the operator answers with a RecloneRequested or RecloneRejected event; progress is in the Bootstrapping condition and status.bootstrap";
 
 interface RecloneOptions extends RecloneFlags {
   yes?: boolean;
@@ -262,6 +262,6 @@ Examples:
         if (pending !== undefined && pending !== plan.value) usageError(this, `another reclone request was recorded meanwhile (${pending}); nothing was changed`);
       });
       writeOut(this, `requested reclone of ${site} in ${ctx.namespace}/${name} (${ANNOTATIONS.recloneSite}=${plan.value})\n`);
-      writeErr(this, `${OPERATOR_PENDING_NOTE}; kubectl bloodraven status ${name} -n ${ctx.namespace} shows progress\n`);
+      writeErr(this, `${PROGRESS_NOTE}: kubectl describe mfg ${name} -n ${ctx.namespace}\n`);
     });
 }

@@ -1,10 +1,12 @@
 /**
- * The agent's two outgoing questions, each bounded by its own deadline: the operator's
- * /active-site, and a peer agent's /v1/view. A failure of any kind (refused, timed out, a status
- * other than 200, a body that does not parse) comes back as `{ ok: false, error }`, never thrown:
- * the caller decides what silence means.
+ * Calls between the operator and the agents, each bounded by its own deadline: the operator's
+ * /active-site and a peer agent's /v1/view (asked by agents, and by the operator for self-fence
+ * evidence), and the clone endpoints the operator drives. A failure of any kind (refused, timed
+ * out, an unexpected status, a body that does not parse) comes back as `{ ok: false, error }`,
+ * never thrown: the caller decides what silence means.
  */
 
+import { parseCloneJob, type CloneJob, type CloneRequest } from "../../shared/agent/clone.js";
 import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
 
 /** The body of a 200 from the operator's /active-site. */
@@ -38,11 +40,13 @@ export interface PeerAnswer {
 
 export type Asked<T> = { ok: true; value: T } | { ok: false; status?: number; error: string };
 
-async function getJson(url: string, token: string | undefined, timeoutMs: number): Promise<Asked<unknown>> {
+async function getJson(url: string, token: string | undefined, timeoutMs: number, init: { method?: string; body?: unknown; accept?: readonly number[] } = {}): Promise<Asked<unknown>> {
   try {
-    const res = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(url, { method: init.method ?? "GET", headers, signal: AbortSignal.timeout(timeoutMs), ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
     const text = await res.text();
-    if (res.status !== 200) return { ok: false, status: res.status, error: `HTTP ${res.status}: ${text.slice(0, 200).trim()}` };
+    if (!(init.accept ?? [200]).includes(res.status)) return { ok: false, status: res.status, error: `HTTP ${res.status}: ${text.slice(0, 300).trim()}` };
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
@@ -79,4 +83,22 @@ export async function askPeer(base: string, from: { site: string; server: Server
   const reachedWhileWritable = isRecord(reached) ? Object.fromEntries(Object.entries(reached).filter((e): e is [string, number] => isAge(e[1]))) : {};
   const server = SERVER_STATES.find((s) => s === body.server) ?? "unknown";
   return { ok: true, value: { site: body.site, ...(view ? { view } : {}), server, reachedWhileWritable, upMs: body.upMs } };
+}
+
+function jobOf(answer: Asked<unknown>): Asked<CloneJob | null> {
+  if (!answer.ok) return answer;
+  const parsed = parseCloneJob(answer.value);
+  return parsed.ok ? { ok: true, value: parsed.value } : { ok: false, error: `the agent's clone answer: ${parsed.error}` };
+}
+
+/** The recipient agent's last clone job (GET /v1/clone), or null when it has none. */
+export async function askCloneJob(base: string, token: string, timeoutMs: number): Promise<Asked<CloneJob | null>> {
+  return jobOf(await getJson(`${base}/v1/clone`, token, timeoutMs));
+}
+
+/** Starts `request` on the recipient's agent (POST /v1/clone); the same id again answers with that job. */
+export async function sendClone(base: string, token: string, request: CloneRequest, timeoutMs: number): Promise<Asked<CloneJob>> {
+  const answer = jobOf(await getJson(`${base}/v1/clone`, token, timeoutMs, { method: "POST", body: request, accept: [200, 202] }));
+  if (!answer.ok) return answer;
+  return answer.value ? { ok: true, value: answer.value } : { ok: false, error: "the agent answered without a job" };
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { isSiteName } from "../../shared/annotations.js";
 import type { LogLevel } from "../log.js";
-import { ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "../flags.js";
+import { agentToken, ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "../flags.js";
 
 export interface AgentPeer {
   readonly site: string;
@@ -138,21 +137,4 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     config.clone = { datadir: dir, stagingDir, timeoutMs: duration("clone-timeout", flag("clone-timeout") ?? "6h"), token };
   }
   return config;
-}
-
-/** The agent token, from the environment or the file it names; a file that cannot be read is a configuration error. */
-function agentToken(env: NodeJS.ProcessEnv): string | undefined {
-  const { BLOODRAVEN_AGENT_TOKEN: value, BLOODRAVEN_AGENT_TOKEN_FILE: file } = env;
-  if (value !== undefined && value !== "" && file !== undefined && file !== "") throw new ConfigError("give BLOODRAVEN_AGENT_TOKEN or BLOODRAVEN_AGENT_TOKEN_FILE, not both");
-  let token = value;
-  if (file !== undefined && file !== "") {
-    try {
-      token = readFileSync(file, "utf8").trim();
-    } catch (err) {
-      throw new ConfigError(`BLOODRAVEN_AGENT_TOKEN_FILE: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (token === undefined || token === "") return undefined;
-  if (token.length < 16) throw new ConfigError("the agent token must be at least 16 characters");
-  return token;
 }

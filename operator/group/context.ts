@@ -1,3 +1,4 @@
+import type { CloneJob, CloneRequest } from "../../shared/agent/clone.js";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
@@ -11,6 +12,7 @@ import type { StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
 import type { ManagedObject, SidecarOptions } from "../../shared/managed/objects.js";
 import { managedSites } from "../../shared/managed/sites.js";
+import type { Asked } from "../agent/ask.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -65,6 +67,14 @@ export interface GroupDeps {
   credentialsRefreshMs?: number;
   /** The managed sites' sidecar (the per-site agent); undefined: none (operator/config.ts says when). */
   sidecar?: SidecarOptions;
+  /** The agents' clone endpoints, with the operator's agent token; undefined without one (no clones). */
+  clones?: CloneAgents;
+}
+
+export interface CloneAgents {
+  /** Starts a clone on the recipient's agent (a write: refused once this operator no longer leads). */
+  send(agentUrl: string, request: CloneRequest): Promise<Asked<CloneJob>>;
+  job(agentUrl: string): Promise<Asked<CloneJob | null>>;
 }
 
 /**

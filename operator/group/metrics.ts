@@ -1,4 +1,4 @@
-import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, SiteRole, SiteState } from "../../shared/names.js";
+import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, RecloneResult, SiteRole, SiteState } from "../../shared/names.js";
 
 /** The metrics one group reports (operator/http/metrics.ts implements them). */
 export interface GroupMetrics {
@@ -24,4 +24,5 @@ export interface GroupMetrics {
   observePlannedLagWait(namespace: string, group: string, seconds: number): void;
   setMaintenance(namespace: string, group: string, active: boolean): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
+  recordReclone(namespace: string, group: string, site: string, result: RecloneResult): void;
 }

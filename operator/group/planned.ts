@@ -4,6 +4,7 @@ import { errorText } from "../../shared/errors.js";
 import { decisionSites } from "../../shared/failover/decision-input.js";
 import { annotatedRecord, newerRecord, statusRecord } from "../../shared/failover/record.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { cloneInFlight } from "../../shared/reclone/step.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { PLANNED_HOLD_PHASES } from "../../shared/planned/phases.js";
 import type { PlannedSite, SeenRequest } from "../../shared/planned/step.js";
@@ -108,7 +109,8 @@ export class PlannedReconciler implements Reconciler {
     const sites: PlannedSite[] = base.map((d) => {
       const r = cycle.observations?.get(d.name)?.replica;
       const recoveryState = written?.sites?.find((x) => x.name === d.name)?.recoveryState;
-      return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}) };
+      const cloning = cloneInFlight(written?.bootstrap) === d.name;
+      return { ...d, replicating: r !== undefined && r.ioRunning && r.sqlRunning, ...(recoveryState ? { recoveryState } : {}), ...(cloning ? { cloning } : {}) };
     });
     return this.executor.step({
       now: new Date().toISOString(),

@@ -1,5 +1,6 @@
 import { AccountsReconciler } from "./accounts.js";
 import { BootstrapReconciler } from "./bootstrap.js";
+import { CloneReconciler } from "./clone.js";
 import type { GroupContext } from "./context.js";
 import { DeletionReconciler } from "./deletion.js";
 import { FailoverReconciler } from "./failover.js";
@@ -19,7 +20,7 @@ import { UpdatesReconciler } from "./updates.js";
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
  * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
  * sites, read maintenance, step a switchover, give a new group of managed sites its first
- * primary, run the emergency/topology core (unless the switchover holds it), keep the
+ * primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary,
  * roll a new template onto the managed sites' pods, report. A new concern is a new file and one
  * line here.
@@ -36,6 +37,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
     new BootstrapReconciler(ctx),
+    new CloneReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
     new AccountsReconciler(ctx),
     new FollowersReconciler(ctx),

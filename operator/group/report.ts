@@ -1,4 +1,5 @@
 import { withManagedSites } from "../../shared/managed/status.js";
+import { withClone } from "../../shared/reclone/condition.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { applyAuthority, statusMessage, topologyStatus, withFailoverBlocked, withMaintenance, withRouting, type TopologyStatus } from "../../shared/topology/status.js";
 import { topologyVerdict } from "../../shared/topology/verdict.js";
@@ -70,7 +71,8 @@ export class StatusReconciler implements Reconciler {
     const m = cycle.maintenance;
     const generation = this.ctx.group.metadata.generation ?? 0;
     const maintained = m ? withMaintenance(status, m.state, m.invalid, generation, cycle.now) : status;
-    return withManagedSites(maintained, this.ctx.spec.sites, cycle.managed, cycle.update, generation, cycle.now);
+    const managed = withManagedSites(maintained, this.ctx.spec.sites, cycle.managed, cycle.update, generation, cycle.now);
+    return withClone(managed, this.ctx.store.written?.bootstrap, generation, cycle.now);
   }
 
   private publish(status: TopologyStatus, cycle: GroupCycle, verdict = cycle.topology?.verdict.verdict ?? "Unknown"): void {

@@ -1,4 +1,4 @@
-import type { MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
+import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
@@ -167,6 +167,15 @@ export class GroupStatusStore {
     for (const key of Object.keys(previous ?? {})) if (!(key in block)) patch[key] = null;
     await this.deps.patchStatus({ plannedFailover: patch as StatusPatch["plannedFailover"] });
     this.current = { ...this.current, plannedFailover: block };
+  }
+
+  /** The clone record (status.bootstrap), awaited; fields the new one drops are removed. */
+  async persistBootstrap(record: BootstrapStatus): Promise<void> {
+    await this.writing;
+    const patch: Record<string, unknown> = { ...record };
+    for (const key of Object.keys(this.current?.bootstrap ?? {})) if (!(key in record)) patch[key] = null;
+    await this.deps.patchStatus({ bootstrap: patch as StatusPatch["bootstrap"] });
+    this.current = { ...this.current, bootstrap: record };
   }
 
   /**

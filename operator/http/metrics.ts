@@ -3,6 +3,7 @@ import {
   FAILOVER_KINDS,
   METRICS,
   PLANNED_FAILOVER_RESULTS,
+  RECLONE_RESULTS,
   SITE_ROLES,
   SITE_STATES,
   TAINT_ACTIONS,
@@ -11,6 +12,7 @@ import {
   type FailoverKind,
   type FailoverStage,
   type PlannedFailoverResult,
+  type RecloneResult,
   type SiteRole,
   type SiteState,
   type TaintAction,
@@ -104,6 +106,7 @@ export class OperatorMetrics {
   private readonly siteState: Gauge<SiteLabel | "state">;
   private readonly siteRole: Gauge<SiteLabel | "role">;
   private readonly divergent: Gauge<SiteLabel>;
+  private readonly reclones: Counter<SiteLabel | "result">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
   private readonly maintenance: Gauge<"namespace" | "group">;
@@ -128,6 +131,7 @@ export class OperatorMetrics {
     siteState: SeriesIndex<SiteLabel | "state">;
     siteRole: SeriesIndex<SiteLabel | "role">;
     divergent: SeriesIndex<SiteLabel>;
+    reclones: SeriesIndex<SiteLabel | "result">;
     failoverDuration: SeriesIndex<"namespace" | "group" | "stage">;
     failoverFailures: SeriesIndex<"namespace" | "group" | "reason">;
     failoverBlocked: SeriesIndex<"namespace" | "group" | "reason">;
@@ -238,6 +242,12 @@ export class OperatorMetrics {
       labelNames: [...target, "result"],
       registers,
     });
+    this.reclones = new Counter({
+      name: METRICS.recloneOperationsTotal,
+      help: "Clones of a site (reclone and auto-clone) by outcome: success, failed, or rejected (a reclone request refused before anything ran)",
+      labelNames: [...site, "result"],
+      registers,
+    });
     this.websocketClients = new Gauge({
       name: METRICS.websocketConnectedClients,
       help: "Number of currently connected WebSocket clients",
@@ -293,6 +303,7 @@ export class OperatorMetrics {
       siteState: new SeriesIndex(this.siteState),
       siteRole: new SeriesIndex(this.siteRole),
       divergent: new SeriesIndex(this.divergent),
+      reclones: new SeriesIndex(this.reclones),
       failoverDuration: new SeriesIndex(this.failoverDuration),
       failoverFailures: new SeriesIndex(this.failoverFailures),
       failoverBlocked: new SeriesIndex(this.failoverBlocked),
@@ -333,6 +344,7 @@ export class OperatorMetrics {
     for (const result of PLANNED_FAILOVER_RESULTS) {
       this.plannedFailovers.inc(this.index.plannedFailovers.track({ ...target, result }), 0);
     }
+    for (const result of RECLONE_RESULTS) this.reclones.inc(this.index.reclones.track({ ...labels, result }), 0);
   }
 
   observePoll(namespace: string, group: string, site: string, seconds: number): void {
@@ -391,6 +403,10 @@ export class OperatorMetrics {
 
   recordFailover(namespace: string, group: string, targetSite: string, kind: FailoverKind): void {
     this.failovers.inc(this.index.failovers.track({ namespace, group, target_site: targetSite, kind }));
+  }
+
+  recordReclone(namespace: string, group: string, site: string, result: RecloneResult): void {
+    this.reclones.inc(this.index.reclones.track({ namespace, group, site, result }));
   }
 
   recordPlannedFailover(namespace: string, group: string, targetSite: string, result: PlannedFailoverResult): void {

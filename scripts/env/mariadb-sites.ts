@@ -392,7 +392,7 @@ export class MariaDbSite {
 }
 
 export interface SitesOptions {
-  /** Site names in order; server_id is the 1-based position. */
+  /** Site names in order; server_id is the position, counted from firstServerId. */
   names: string[];
   /** The site the others replicate from; none wires no replication. */
   primary?: string;
@@ -400,6 +400,8 @@ export interface SitesOptions {
   network?: TestNetwork;
   /** Without a network: the address the servers listen on (default 127.0.0.1); pods reach the machine's own. */
   listenAddress?: string;
+  /** server_id of the first site (default 1): sites added to a running group need ids of their own. */
+  firstServerId?: number;
 }
 
 /** A set of MariaDB servers in one temporary folder, torn down together. */
@@ -418,7 +420,7 @@ export class MariaDbSites {
     for (const [i, name] of opts.names.entries()) {
       const network = net ? { ...net.addSite(name), app: net.address("app"), observer: net.address("observer") } : undefined;
       // Each namespace has its own ports: the standard one is free there.
-      sites.push(new MariaDbSite(name, i + 1, network ? 3306 : await freePort(), env, network, opts.listenAddress));
+      sites.push(new MariaDbSite(name, i + (opts.firstServerId ?? 1), network ? 3306 : await freePort(), env, network, opts.listenAddress));
     }
     const group = new MariaDbSites(env, sites);
     try {

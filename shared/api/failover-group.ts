@@ -6,6 +6,8 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration } from "../duration.js";
 import {
+  BOOTSTRAP_PHASES,
+  BOOTSTRAP_SOURCES,
   type FAILOVER_GROUP,
   PLANNED_FAILOVER_PHASES,
   RECOVERY_STATES,
@@ -411,6 +413,21 @@ const plannedFailoverStatusSchema = object({
   transactionsLost: integer({ minimum: 0, format: "int64" }).describe("Zero for every successful switchover."),
 });
 
+const bootstrapStatusSchema = object({
+  site: string().required().describe("The site whose data is replaced."),
+  source: enumOf(BOOTSTRAP_SOURCES).required().describe("reclone: the reclone-site annotation; auto-clone: the operator found the site empty."),
+  phase: enumOf(BOOTSTRAP_PHASES).required().describe("Cloning, WaitingForRestart, SetupReplication, then Done or Failed; the Bootstrapping condition's reason."),
+  donor: string().required().describe("The site the copy comes from: the confirmed active primary when the clone started."),
+  cloneId: string().required().describe("Identifies the job on the recipient's agent: an operator that restarts follows the same job instead of starting another."),
+  request: string().describe("The reclone-site annotation value that started it; removed from the group when the attempt ends."),
+  message: string(),
+  startTime: timestamp().required(),
+  phaseTime: timestamp().describe("When the current phase was entered."),
+  completionTime: timestamp(),
+  bytes: integer({ minimum: 0, format: "int64" }).describe("Bytes of the copy received so far."),
+  gtid: string().describe("The copy's GTID position, once prepared."),
+});
+
 export const statusSchema = object({
   observedGeneration: integer({ minimum: 0, format: "int64" }).describe("metadata.generation the operator last acted on."),
   activeSite: string().describe("The one writable primary-candidate; empty when there is none or more than one."),
@@ -436,6 +453,7 @@ export const statusSchema = object({
   ),
   lastFailoverLostTransactionCount: integer({ minimum: 0, format: "int64" }).describe("How many transactions lastFailoverLostGtid holds, when the flavor can count them."),
   plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
+  bootstrap: bootstrapStatusSchema.describe("The current or last clone of a site (reclone or auto-clone), recorded before each step runs."),
 }).describe("Observed state, written by the operator through the status subresource.");
 
 export const failoverGroupSchema = object({
@@ -464,6 +482,7 @@ export type DefaultedSiteSpec = Output<typeof siteSpecSchema>;
 export type MysqlFailoverGroupStatus = Input<typeof statusSchema>;
 export type SiteStatus = Input<typeof siteStatusSchema>;
 export type PlannedFailoverStatus = Input<typeof plannedFailoverStatusSchema>;
+export type BootstrapStatus = Input<typeof bootstrapStatusSchema>;
 export type Condition = Input<typeof conditionSchema>;
 
 export interface MysqlFailoverGroup {

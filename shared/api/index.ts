@@ -7,6 +7,7 @@ export {
   UPDATE_STRATEGIES,
   siteSummary,
   withDefaults,
+  type BootstrapStatus,
   type Condition,
   type DefaultedMysqlFailoverGroupSpec,
   type DefaultedSiteSpec,

@@ -87,6 +87,12 @@ export interface DurableRecord {
   recovery: Record<string, SiteRecoveryRecord>;
   /** An emergency promotion recorded before its target was made writable, outcome not yet recorded (record.ts). */
   intent?: { target: string; at: string };
+  /**
+   * A site whose data a clone is replacing (status.bootstrap, shared/reclone/step.ts): its
+   * position means nothing until the clone is done, so it is neither repointed nor promoted
+   * nor counted as holding anything.
+   */
+  cloning?: string;
 }
 
 export interface DecisionPolicy {
@@ -392,7 +398,7 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   if (cooling !== undefined) return cooling;
 
   const candidates = sites.filter(
-    (s) => isCandidate(s) && s !== authority && seenReadOnly(s) && s.position !== undefined && record.recovery[s.name]?.state !== "RecoveryBlocked",
+    (s) => isCandidate(s) && s !== authority && seenReadOnly(s) && s.position !== undefined && record.recovery[s.name]?.state !== "RecoveryBlocked" && s.name !== record.cloning,
   );
   if (candidates.length === 0) {
     return { reason: "NoCandidate", message: `primary ${authority.name} is unreachable and no reachable, read-only, non-divergent primary-candidate is left` };
@@ -412,7 +418,7 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
   const ordered = [...candidates].sort((a, b) => broken(a) - broken(b) || priority(a) - priority(b) || declared.get(a)! - declared.get(b)!);
   // Readers count too: one may have received more than every candidate, and is then the only
   // copy. Not those already reported for holding transactions the primary never had.
-  const counted = sites.filter((s) => s.polledOk && (s.role !== "read-only" || record.recovery[s.name] === undefined));
+  const counted = sites.filter((s) => s.polledOk && s.name !== record.cloning && (s.role !== "read-only" || record.recovery[s.name] === undefined));
 
   const shortfalls: string[] = [];
   const unknowns: string[] = [];
@@ -555,7 +561,7 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
   for (const name of Object.keys(record.recovery)) if (!known.has(name)) out.push({ kind: "clearRecovery", site: name });
   if (record.recovery[primary.name] !== undefined) out.push({ kind: "clearRecovery", site: primary.name });
   for (const s of sites) {
-    if (s === primary || !seenReadOnly(s)) continue;
+    if (s === primary || !seenReadOnly(s) || s.name === record.cloning) continue;
     const rec = record.recovery[s.name];
     const answer = holds(primary, s);
     if (s.replicatingFrom === primary.name && s.replicationStopped && answer === "yes") {

@@ -7,6 +7,7 @@ import type { SiteState } from "../names.js";
 import { isManaged } from "../managed/sites.js";
 import type { ReplicaState, SiteAddress, ServerObservation } from "../topology/site-observation.js";
 import type { DecisionSite, DurableRecord } from "./decide.js";
+import { cloneInFlight } from "../reclone/step.js";
 import { annotatedIntent, annotatedRecord, newerRecord, statusRecord } from "./record.js";
 import type { SiteContact } from "./witness.js";
 
@@ -53,7 +54,9 @@ export function durableRecord(status: MysqlFailoverGroupStatus | undefined, anno
   const intent = newerRecord(statusIntent, annotatedIntent(annotations));
   // The recorded authority first: the verdict's activeSite may name a writable old primary.
   const activeSite = status?.lastKnownPrimary || status?.activeSite;
+  const cloning = cloneInFlight(status?.bootstrap);
   return {
+    ...(cloning ? { cloning } : {}),
     recovery,
     ...(last ? { lastFailover: last.at, lastFailoverTarget: last.target } : {}),
     ...(intent ? { intent } : {}),

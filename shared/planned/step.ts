@@ -37,6 +37,8 @@ export interface PlannedSite extends DecisionSite {
   replicating?: boolean;
   /** status.sites[].recoveryState */
   recoveryState?: string;
+  /** A clone is replacing its data (status.bootstrap). */
+  cloning?: boolean;
 }
 
 /** The result of the work the executor did for the block it last persisted (in memory only). */
@@ -415,6 +417,8 @@ function validate(
   }
   const recovering = input.sites.filter((x) => x.recoveryState === "RecoveryInProgress" || x.recoveryState === "RecoveryBlocked");
   if (recovering.length > 0) return reject("ConcurrentOperation", `recovery of ${recovering.map((x) => x.name).join(", ")} is in flight`);
+  const cloning = input.sites.filter((x) => x.cloning === true);
+  if (cloning.length > 0) return reject("ConcurrentOperation", `a clone of ${cloning.map((x) => x.name).join(", ")} is in flight (status.bootstrap); switch over once it is done`);
   const cool = cooldown(input.lastFailover, input.cooldownMs, nowMs);
   if (cool.active && cool.unreadable) return reject("InvalidFailoverState", `the recorded last failover time ${JSON.stringify(input.lastFailover)} is unreadable`);
   if (cool.active && !cool.unreadable) {

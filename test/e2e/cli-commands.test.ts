@@ -384,7 +384,7 @@ describe("kubectl bloodraven failover|reclone|maintenance (real kubectl and API 
       const r = await plugin(["reclone", GROUP, "iad", "--yes"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`requested reclone of iad in ${ns}/orders (${RECLONE}=iad:3e11fa47-71c)\n`);
-      expect(r.stderr).toMatch(/^note: this release's operator does not act on reclone requests yet; .*kubectl bloodraven status orders -n \S+ shows progress\n$/);
+      expect(r.stderr).toMatch(/^the operator answers with a RecloneRequested or RecloneRejected event; .*: kubectl describe mfg orders -n \S+\n$/);
       expect((await annotations())[RECLONE]).toBe("iad:3e11fa47-71c");
 
       // The same request again: nothing to do; a different one while it is pending: refused.

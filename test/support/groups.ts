@@ -40,12 +40,13 @@ export async function groupEvents(ns: string, name: string): Promise<{ reason: s
 export function namespaceWithOperator(
   ns: string,
   identity: string,
+  opts: { env?: NodeJS.ProcessEnv } = {},
 ): { operator: () => OperatorProcess; freshGroup: (name: string, spec?: Record<string, unknown>) => Promise<MariaDbSites> } {
   let operator: OperatorProcess | undefined;
   const started: MariaDbSites[] = [];
   beforeAll(async () => {
     await applyAll(namespaceWithCredentials(ns));
-    operator = await OperatorProcess.start({ identity, args: [`--namespaces=${ns}`, "--no-leader-election"] });
+    operator = await OperatorProcess.start({ identity, args: [`--namespaces=${ns}`, "--no-leader-election"], ...(opts.env ? { env: opts.env } : {}) });
   });
   afterAll(async () => {
     await operator?.stop("SIGKILL");

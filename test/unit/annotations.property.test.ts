@@ -164,8 +164,9 @@ describe("parseRecloneSite properties", () => {
         const verdict = validateRecloneRequest(parsed.value, ctx);
         if (verdict.accept) {
           expect(verdict).toEqual({ accept: true });
-          expect(parsed.value.kind).not.toBe("bare");
           expect(parsed.value.site).not.toBe(ctx.activeSite);
+          // Only a site with nothing divergent is recloned on its bare name.
+          if (parsed.value.kind === "bare") expect(ctx.sites.find((s) => s.name === parsed.value.site)?.divergentGtid ?? "").toBe("");
         } else {
           expect(RECLONE_REJECT_CODES).toContain(verdict.code);
           expect(verdict.reason.length).toBeGreaterThan(0);

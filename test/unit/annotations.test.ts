@@ -209,6 +209,8 @@ describe("validateRecloneRequest", () => {
     ["divergent site with the whole GTID set", prefix("iad", GTID)],
     ["cold reclone with the right group", confirm("sfo", "orders")],
     ["empty divergentGtid counts as cold", confirm("dfw", "orders")],
+    ["a bare cold site, as the operations guide writes it", bare("sfo")],
+    ["a bare site whose divergentGtid is empty", bare("dfw")],
   ])("accepts %s", (_name, request) => {
     expect(validateRecloneRequest(request, context)).toEqual({ accept: true });
   });
@@ -230,14 +232,14 @@ describe("validateRecloneRequest", () => {
     ["a prefix that is not at the start", prefix("iad", "00000000"), "PrefixMismatch", ["does not match the start"]],
     ["a prefix in the wrong case", prefix("iad", "A1B2C3D4"), "PrefixMismatch", ["letter case differs"]],
     ["a prefix longer than the GTID", prefix("iad", `${GTID}0`), "PrefixMismatch", ["does not match the start"]],
-    ["a bare cold site", bare("sfo"), "ConfirmRequired", ["sfo has no divergentGtid", "use sfo:confirm=orders"]],
     ["a prefix on a cold site", prefix("sfo", "a1b2c3d4"), "ConfirmRequired", [
+      "sfo has no divergentGtid",
       "a GTID prefix only applies to a site with a divergentGtid",
-      "use sfo:confirm=orders",
+      "use sfo or sfo:confirm=orders",
     ]],
     ["confirm with another group", confirm("sfo", "payments"), "ConfirmMismatch", [
       'confirm="payments" does not name this group (orders)',
-      "use sfo:confirm=orders",
+      "use sfo or sfo:confirm=orders",
     ]],
   ])("rejects %s", (_name, request, code, fragments) => {
     const verdict = validateRecloneRequest(request, context);

@@ -43,6 +43,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordLostTransactions(namespace, group, "pdx", 3);
   metrics.recordReconcileError(namespace, group, "followers");
   metrics.setMaintenance(namespace, group, true);
+  metrics.recordReclone(namespace, group, "pdx", "success");
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -67,6 +68,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.siteState, "gauge", ["group", "namespace", "site", "state"]],
     [METRICS.siteRole, "gauge", ["group", "namespace", "role", "site"]],
     [METRICS.divergentTransactions, "gauge", ["group", "namespace", "site"]],
+    [METRICS.recloneOperationsTotal, "counter", ["group", "namespace", "result", "site"]],
     [METRICS.websocketDroppedClientsTotal, "counter", ["reason"]],
     [METRICS.reconcileErrorsTotal, "counter", ["group", "namespace", "reconciler"]],
   ];

@@ -1,0 +1,205 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { freePort, waitFor } from "../../scripts/env/ports.js";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, METRICS } from "../../shared/names.js";
+import { AgentProcess } from "../support/agent.js";
+import { failoverGroup, siteAt } from "../support/fixtures.js";
+import { applyAll, groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
+import { mustKubectl } from "../support/kubectl.js";
+import { ledgerLoad, missingOn } from "../support/ledger.js";
+
+/**
+ * Reclone and auto-clone of external sites for real: the operator (with the agents' token), one
+ * agent process per MariaDB server, and each server restarted by a supervisor that swaps the
+ * staged copy in first (images/mariadb/apply-clone.sh), as systemd would beside an external site.
+ */
+const ns = `reclone-${randomBytes(3).toString("hex")}`;
+const TOKEN = randomBytes(16).toString("hex");
+const GROUP = "orders";
+
+describe("reclone and auto-clone of external sites (real operator, agents and MariaDB)", () => {
+  const { operator } = namespaceWithOperator(ns, "reclone-e2e", { env: { BLOODRAVEN_AGENT_TOKEN: TOKEN } });
+  const read = groupReader(ns);
+  const agents: AgentProcess[] = [];
+  const servers: MariaDbSites[] = [];
+  const agentUrl = new Map<string, string>();
+  let sites: MariaDbSites;
+  let iad: MariaDbSite;
+  let pdx: MariaDbSite;
+
+  const startAgent = async (server: MariaDbSite): Promise<void> => {
+    server.superviseRestarts();
+    agents.push(await AgentProcess.start({ site: server.name, group: GROUP, namespace: ns, server, operatorUrl: operator().url("status", ""), port: Number(new URL(agentUrl.get(server.name) ?? "").port), clone: { token: TOKEN } }));
+  };
+  const groupSites = (all: readonly MariaDbSite[]): object[] =>
+    all.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate", agentUrl: agentUrl.get(s.name) }));
+  const apply = (all: readonly MariaDbSite[]): Promise<void> => applyAll([failoverGroup(ns, GROUP, { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: groupSites(all) })]);
+  const annotate = (value: string): Promise<string> => mustKubectl(["annotate", "mfg", GROUP, "-n", ns, "--overwrite", `${ANNOTATIONS.recloneSite}=${value}`]);
+  const siteStatus = async (name: string) => (await read(GROUP)).status?.sites?.find((s) => s.name === name);
+  const annotation = async (): Promise<string | undefined> => (await read(GROUP)).metadata.annotations?.[ANNOTATIONS.recloneSite];
+  const explained = (err: unknown): Error =>
+    new Error(
+      `${err instanceof Error ? err.message : String(err)}\noperator:\n${operator()
+        .lines.map((l) => JSON.stringify(l))
+        .filter((l) => /clone|bootstrap|sfo|repoint|reconfigured|error/i.test(l))
+        .slice(-40)
+        .join("\n")}`,
+    );
+
+  /**
+   * Follows the Bootstrapping condition until a clone of `site` other than the one recorded before
+   * (`previous`) ends; returns the reasons seen and the group.
+   */
+  const untilCloned = async (site: string, previous: string | undefined, timeoutMs: number): Promise<{ reasons: string[]; group: MysqlFailoverGroup }> => {
+    const reasons: string[] = [];
+    const group = await waitFor(
+      `clone of ${site} to end`,
+      async () => {
+        const g = await read(GROUP);
+        const c = g.status?.conditions?.find((x) => x.type === CONDITION_TYPES.bootstrapping);
+        if (c && reasons.at(-1) !== c.reason) reasons.push(c.reason);
+        const b = g.status?.bootstrap;
+        // The condition is written at the end of the cycle that recorded the end.
+        return b?.site === site && b.cloneId !== previous && (b.phase === "Done" || b.phase === "Failed") && c?.reason === b.phase ? g : undefined;
+      },
+      timeoutMs,
+      100,
+    ).catch((err: unknown) => {
+      throw explained(err);
+    });
+    return { reasons, group };
+  };
+
+  const lastClone = async (): Promise<string | undefined> => (await read(GROUP)).status?.bootstrap?.cloneId;
+  const reclones = async (site: string, result: string): Promise<number> => {
+    const text = await (await fetch(operator().url("metrics", "/metrics"))).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${METRICS.recloneOperationsTotal}{`) && l.includes(`site="${site}"`) && l.includes(`result="${result}"`));
+    return line ? Number(line.split(" ").at(-1)) : 0;
+  };
+
+  beforeAll(async () => {
+    sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    servers.push(sites);
+    iad = sites.site("iad");
+    pdx = sites.site("pdx");
+    for (const s of ["iad", "pdx", "sfo"]) agentUrl.set(s, `http://127.0.0.1:${await freePort()}`);
+    await apply(sites.sites);
+    await waitFor("iad leads", async () => (await read(GROUP)).status?.lastKnownPrimary === "iad", 20_000, 200);
+    await Promise.all([startAgent(iad), startAgent(pdx)]);
+    await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
+    for (let i = 0; i < 50; i++) await iad.injectWrite(`seed-${i}`, "app");
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop("SIGKILL")));
+    await Promise.all(servers.map((s) => s.teardown()));
+  });
+
+  it("rejects an unknown site, the active primary and a prefix on a site without divergence, removing the annotation", async () => {
+    for (const [value, code] of [
+      ["lax", "UnknownSite"],
+      ["iad", "ActivePrimary"],
+      ["pdx:deadbeef", "ConfirmRequired"],
+      ["pdx:confirm=payments", "ConfirmMismatch"],
+    ] as const) {
+      await annotate(value);
+      await waitFor(`${value} rejected`, async () => (await groupEvents(ns, GROUP)).some((e) => e.reason === EVENT_REASONS.recloneRejected && e.message.startsWith(`${code}:`)), 15_000, 200);
+      await waitFor(`annotation ${value} removed`, async () => (await annotation()) === undefined, 10_000, 100);
+    }
+    expect((await read(GROUP)).status?.bootstrap).toBeUndefined();
+    expect(await reclones("pdx", "rejected")).toBe(2);
+  });
+
+  it("reclones a divergent site with the right prefix: its divergent writes are gone, the primary unchanged", async () => {
+    // pdx diverges: out of replication, one write of its own (as an old primary would come back).
+    await pdx.stopReplication();
+    await pdx.injectWrite("divergent");
+    const divergent = await waitFor("pdx reported divergent", async () => (await siteStatus("pdx"))?.divergentGtid || undefined, 20_000, 200);
+    expect((await siteStatus("pdx"))?.recoveryState).toBe("RecoveryBlocked");
+
+    // A wrong prefix and the bare name are refused: the divergence must be quoted.
+    for (const [value, code] of [
+      ["pdx:99999999", "PrefixMismatch"],
+      ["pdx", "PrefixRequired"],
+    ] as const) {
+      await annotate(value);
+      await waitFor(`${value} rejected`, async () => (await groupEvents(ns, GROUP)).some((e) => e.reason === EVENT_REASONS.recloneRejected && e.message.startsWith(`${code}:`)), 15_000, 200);
+      await waitFor(`annotation ${value} removed`, async () => (await annotation()) === undefined, 10_000, 100);
+    }
+
+    const primaryBefore = await iad.gtidBinlogPos();
+    await annotate(`pdx:${divergent.slice(0, 8)}`);
+    const { reasons, group } = await untilCloned("pdx", undefined, 120_000);
+    expect(group.status?.bootstrap).toMatchObject({ site: "pdx", source: "reclone", phase: "Done", donor: "iad" });
+    expect(reasons).toContain("Cloning");
+    expect(reasons.at(-1)).toBe("Done");
+    const condition = group.status?.conditions?.find((c) => c.type === CONDITION_TYPES.bootstrapping);
+    expect(condition).toMatchObject({ status: "False", reason: "Done" });
+    expect(condition?.message).toContain("reclone of pdx from iad");
+    expect(group.metadata.annotations?.[ANNOTATIONS.recloneSite]).toBeUndefined();
+    const reasonsSeen = (await groupEvents(ns, GROUP)).map((e) => e.reason);
+    expect(reasonsSeen).toContain(EVENT_REASONS.recloneRequested);
+    expect(reasonsSeen).toContain(EVENT_REASONS.cloneCompleted);
+
+    // The divergent write is gone, pdx replicates from iad again, and iad never took anything from pdx.
+    await waitFor("pdx recovered in status", async () => {
+      const s = await siteStatus("pdx");
+      return !s?.divergentGtid && !s?.recoveryState && s?.state === "read-only" ? s : undefined;
+    }, 20_000, 200).catch((err: unknown) => {
+      throw explained(err);
+    });
+    const after = await iad.injectWrite("after-reclone", "app");
+    expect(await pdx.waitForGtid(after, 15)).toBe(true);
+    expect(await pdx.query("SELECT note FROM bloodraven_test.writes WHERE note = 'divergent'")).toEqual([]);
+    expect(await iad.query("SELECT note FROM bloodraven_test.writes WHERE note = 'divergent'")).toEqual([]);
+    expect(primaryBefore).not.toContain("0-2-");
+    expect(await pdx.isReadOnly()).toBe(true);
+    expect(await reclones("pdx", "success")).toBe(1);
+  }, 240_000);
+
+  it("cold-reclones a site by its bare name under write load: no acknowledged write is lost", async () => {
+    const load = ledgerLoad([iad], "cold", 2);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const previous = await lastClone();
+      await annotate("pdx");
+      const { group } = await untilCloned("pdx", previous, 120_000);
+      expect(group.status?.bootstrap).toMatchObject({ source: "reclone", phase: "Done" });
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      const acked = await load.stop();
+      expect(acked.length).toBeGreaterThan(20);
+      const last = await iad.gtidBinlogPos();
+      expect(await pdx.waitForGtid(last, 20)).toBe(true);
+      expect(await missingOn(iad, acked, "cold")).toEqual([]);
+      expect(await missingOn(pdx, acked, "cold")).toEqual([]);
+    }
+  }, 240_000);
+
+  it("auto-clones a new, empty third site added under writes, without an annotation", async () => {
+    const extra = await MariaDbSites.start({ names: ["sfo"], firstServerId: 3 });
+    servers.push(extra);
+    const sfo = extra.site("sfo");
+    await sfo.setReadOnly(true);
+    expect(await sfo.gtidBinlogPos()).toBe("");
+    await startAgent(sfo);
+    const load = ledgerLoad([iad], "auto", 2);
+    let acked: string[] = [];
+    try {
+      await apply([iad, pdx, sfo]);
+      const { group } = await untilCloned("sfo", undefined, 120_000);
+      expect(group.status?.bootstrap).toMatchObject({ site: "sfo", source: "auto-clone", phase: "Done", donor: "iad" });
+      expect(group.status?.bootstrap?.bytes).toBeGreaterThan(1_000_000);
+    } finally {
+      acked = await load.stop();
+    }
+    const last = await iad.gtidBinlogPos();
+    expect(await sfo.waitForGtid(last, 20)).toBe(true);
+    expect(await missingOn(sfo, acked, "auto")).toEqual([]);
+    const rows = async (s: MariaDbSite): Promise<number> => Number((await s.query<{ n: number }[]>("SELECT COUNT(*) AS n FROM bloodraven_test.writes"))[0]?.n);
+    expect(await rows(sfo)).toBe(await rows(iad));
+    expect((await siteStatus("sfo"))?.state).toBe("read-only");
+  }, 240_000);
+});
