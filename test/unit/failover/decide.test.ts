@@ -196,6 +196,12 @@ describe("emergency failover (upstream §5.2 rule 4, §5.3)", () => {
     expect(d.blocked?.reason).toBe("NoCandidate");
   });
 
+  it("a site being cloned is not a candidate and holds nothing that counts", () => {
+    const d = run([site("iad", "unreachable"), site("pdx", "read-only", { gtid: `${IAD}:1-12` }), site("sfo", "read-only", { gtid: `${IAD}:1-10` })], { cloning: "pdx" });
+    expect(d.actions).toEqual([expect.objectContaining(promote("sfo", "iad"))]);
+    expect(run([site("iad", "unreachable"), site("pdx", "read-only")], { cloning: "pdx" }).blocked?.reason).toBe("NoCandidate");
+  });
+
   it("no primary ever seen (fresh operator, empty record): never elect from nothing", () => {
     const d = run([site("iad", "read-only"), site("pdx", "read-only")], { activeSite: undefined });
     expect(d.actions).toEqual([]);
@@ -457,6 +463,13 @@ describe("returning old primary and recovery (upstream §5.7 history tier, §5.8
   it("read-only and held by the primary: repointed as a former primary", () => {
     const d = run([site("iad", "read-only", { gtid: `${IAD}:1-10` }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1-5` })], history);
     expect(d.actions).toEqual([{ kind: "repoint", site: "iad", source: "pdx", formerPrimary: true }]);
+  });
+
+  it("a site being cloned is left alone: not repointed, its divergence not recorded", () => {
+    const sites = [site("iad", "read-only", { gtid: "" }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1-5` })];
+    expect(run(sites, { ...history, cloning: "iad" }).actions).toEqual([]);
+    const divergent = [site("iad", "read-only", { gtid: `${IAD}:1-12` }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1-5` })];
+    expect(run(divergent, { ...history, cloning: "iad" }).actions).toEqual([]);
   });
 
   it("divergent: records the exact missing set and count, never repoints", () => {
