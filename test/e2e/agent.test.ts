@@ -72,7 +72,8 @@ describe("the per-site agent beside external sites (real operator, API server an
   it("keeps the replicas fenced: the operator names iad", async () => {
     for (const site of ["pdx", "sfo"]) {
       const kept = await agentOf(site).waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
-      expect(kept.reason).toBe("the operator names iad");
+      // iad's own agent fences iad at its start too, so an answer in that moment names no site.
+      expect(["the operator names iad", "the operator names no active site"]).toContain(kept.reason);
       expect(await sites.site(site).isReadOnly()).toBe(true);
     }
   });
