@@ -4,7 +4,7 @@ import { decisionSites } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { agentUrls } from "../../shared/managed/sites.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
-import { cloneInFlight, cloneStep, type CloneSiteView } from "../../shared/reclone/step.js";
+import { cloneInFlight, cloneStep, refusedByAgent, type CloneSiteView } from "../../shared/reclone/step.js";
 import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import type { GroupContext } from "./context.js";
 import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
@@ -158,7 +158,7 @@ export class CloneReconciler implements Reconciler {
     ctx.log.warn(LOG_MESSAGES.cloneSendFailed, { site: record.site, error: sent.error });
     // Refused for good: a wrong token, or clone switched off on that agent.
     if (sent.status === 401 || sent.status === 403) {
-      await this.finish({ ...record, phase: "Failed", message: `${record.source} of ${record.site} failed: its agent refused the clone (${sent.error}); give it --datadir and the group's agent token (docs/agent.md), then request it again`, completionTime: new Date().toISOString() }, ctx.annotations[ANNOTATIONS.recloneSite]);
+      await this.finish(refusedByAgent(record, sent.error, new Date().toISOString()), ctx.annotations[ANNOTATIONS.recloneSite]);
     }
   }
 

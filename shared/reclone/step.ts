@@ -87,6 +87,14 @@ function finished(record: BootstrapStatus, result: "Done" | "Failed", now: strin
   return { kind: "finish", record: { ...phase(record, result, now, message), completionTime: now } };
 }
 
+/** The end of an attempt whose recipient agent refused the job for good (a wrong token, clone off). */
+export function refusedByAgent(record: BootstrapStatus, error: string, now: string): BootstrapStatus {
+  return {
+    ...phase(record, "Failed", now, `${source(record)} failed: its agent refused the clone (${error}); give it --datadir and the group's agent token (docs/agent.md), then request it again`),
+    completionTime: now,
+  };
+}
+
 export function cloneStep(input: CloneCycleInput): CloneDecision {
   const { record } = input;
   if (record && cloneInFlight(record)) return follow(input, record);

@@ -72,6 +72,14 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     return { reasons, group };
   };
 
+  /** Posts each value in turn and waits for its RecloneRejected event (code first) and the annotation's removal. */
+  const rejected = async (cases: readonly (readonly [value: string, code: string])[]): Promise<void> => {
+    for (const [value, code] of cases) {
+      await annotate(value);
+      await waitFor(`${value} rejected`, async () => (await groupEvents(ns, GROUP)).some((e) => e.reason === EVENT_REASONS.recloneRejected && e.message.startsWith(`${code}:`)), 15_000, 200);
+      await waitFor(`annotation ${value} removed`, async () => (await annotation()) === undefined, 10_000, 100);
+    }
+  };
   const lastClone = async (): Promise<string | undefined> => (await read(GROUP)).status?.bootstrap?.cloneId;
   const reclones = async (site: string, result: string): Promise<number> => {
     const text = await (await fetch(operator().url("metrics", "/metrics"))).text();
@@ -98,16 +106,12 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
   });
 
   it("rejects an unknown site, the active primary and a prefix on a site without divergence, removing the annotation", async () => {
-    for (const [value, code] of [
+    await rejected([
       ["lax", "UnknownSite"],
       ["iad", "ActivePrimary"],
       ["pdx:deadbeef", "ConfirmRequired"],
       ["pdx:confirm=payments", "ConfirmMismatch"],
-    ] as const) {
-      await annotate(value);
-      await waitFor(`${value} rejected`, async () => (await groupEvents(ns, GROUP)).some((e) => e.reason === EVENT_REASONS.recloneRejected && e.message.startsWith(`${code}:`)), 15_000, 200);
-      await waitFor(`annotation ${value} removed`, async () => (await annotation()) === undefined, 10_000, 100);
-    }
+    ]);
     expect((await read(GROUP)).status?.bootstrap).toBeUndefined();
     expect(await reclones("pdx", "rejected")).toBe(2);
   });
@@ -120,14 +124,10 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     expect((await siteStatus("pdx"))?.recoveryState).toBe("RecoveryBlocked");
 
     // A wrong prefix and the bare name are refused: the divergence must be quoted.
-    for (const [value, code] of [
+    await rejected([
       ["pdx:99999999", "PrefixMismatch"],
       ["pdx", "PrefixRequired"],
-    ] as const) {
-      await annotate(value);
-      await waitFor(`${value} rejected`, async () => (await groupEvents(ns, GROUP)).some((e) => e.reason === EVENT_REASONS.recloneRejected && e.message.startsWith(`${code}:`)), 15_000, 200);
-      await waitFor(`annotation ${value} removed`, async () => (await annotation()) === undefined, 10_000, 100);
-    }
+    ]);
 
     const primaryBefore = await iad.gtidBinlogPos();
     await annotate(`pdx:${divergent.slice(0, 8)}`);
