@@ -1,7 +1,8 @@
 // `npm test`: builds, then runs every tier in order (unit, integration, e2e, chaos, cluster), each in its own
 // vitest run so the tiers that own real processes never compete for the machine's two cores.
-// A tier that cannot get its prerequisites fails; nothing is skipped. Ends with one summary line.
-import { spawnSync } from "node:child_process";
+// A tier that cannot get its prerequisites fails; nothing is skipped. Ends with one summary line,
+// after a digest of every failure (CI keeps only the end of a long log).
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,19 +12,46 @@ const reportDir = mkdtempSync(join(tmpdir(), "bloodraven-test-"));
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedTiers = [];
 
+const digests = [];
+const DIGEST_LINES = 150;
+
+/** vitest's own account of its failures (from "Failed Suites/Tests" on), without the processes' JSON log lines. */
+function failureDigest(label, output) {
+  // eslint-disable-next-line no-control-regex
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const start = lines.findIndex((l) => /⎯ Failed (Suites|Tests) \d+ ⎯/.test(l));
+  if (start < 0) return;
+  const kept = lines.slice(start).filter((l) => !l.trimStart().startsWith('{"time"'));
+  digests.push(`--- ${label}: failures\n${kept.slice(0, DIGEST_LINES).join("\n")}${kept.length > DIGEST_LINES ? "\n(cut)" : ""}`);
+}
+
+/** Runs a command with its output passed through and kept for the failure digest. */
 function step(label, command, args) {
   const started = Date.now();
   console.log(`\n=== ${label} ===`);
-  const result = spawnSync(command, args, { stdio: "inherit" });
-  console.log(`=== ${label}: ${result.status === 0 ? "ok" : "FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
-  return result.status === 0;
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ["inherit", "pipe", "pipe"] });
+    let output = "";
+    const keep = (chunk, sink) => {
+      sink.write(chunk);
+      output += chunk.toString();
+    };
+    child.stdout.on("data", (c) => keep(c, process.stdout));
+    child.stderr.on("data", (c) => keep(c, process.stderr));
+    child.on("close", (code) => {
+      const ok = code === 0;
+      console.log(`=== ${label}: ${ok ? "ok" : "FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
+      if (!ok) failureDigest(label, output);
+      resolve(ok);
+    });
+  });
 }
 
-if (!step("build", "npm", ["run", "--silent", "build"])) process.exit(1);
+if (!(await step("build", "npm", ["run", "--silent", "build"]))) process.exit(1);
 
 for (const tier of tiers) {
   const report = join(reportDir, `${tier}.json`);
-  const ok = step(`${tier} tests`, "npx", ["vitest", "run", "--project", tier, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
+  const ok = await step(`${tier} tests`, "npx", ["vitest", "run", "--project", tier, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
   let counted = false;
   try {
     const r = JSON.parse(readFileSync(report, "utf8"));
@@ -37,6 +65,7 @@ for (const tier of tiers) {
   if (!ok || !counted) failedTiers.push(counted ? tier : `${tier} (no tests ran)`);
 }
 
+for (const digest of digests) console.log(`\n${digest}`);
 console.log(`\nTests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 if (totals.skipped > 0) failedTiers.push("skipped tests are not allowed");
 if (failedTiers.length > 0) {

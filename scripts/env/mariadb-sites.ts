@@ -99,6 +99,11 @@ export interface ReplicaStatus {
 export interface StartOptions {
   /** Start with read_only=ON (how a fenced or replica server should come back). */
   readOnly?: boolean;
+  /**
+   * Listen on this port instead of the site's until the next start: the operator knows only the
+   * site's port, so it cannot see the server (a start by hand for maintenance).
+   */
+  hiddenPort?: number;
 }
 
 /**
@@ -122,6 +127,8 @@ export class MariaDbSite {
   private stopping = false;
   /** Restart the server whenever it exits on its own, as a supervisor would (superviseRestarts). */
   private supervised = false;
+  /** The port the server listens on now: the site's, or a hidden one (StartOptions.hiddenPort). */
+  private listening: number;
 
   constructor(
     readonly name: string,
@@ -132,6 +139,7 @@ export class MariaDbSite {
     private readonly listenAddress = "127.0.0.1",
   ) {
     this.dir = env.join(name);
+    this.listening = port;
   }
 
   get host(): string {
@@ -152,10 +160,11 @@ export class MariaDbSite {
       mkdirSync(this.dir, { recursive: true });
       cpSync(templateDatadir(), join(this.dir, "data"), { recursive: true });
     }
+    this.listening = opts.hiddenPort ?? this.port;
     const args = [
       ...COMMON_ARGS,
       `--datadir=${join(this.dir, "data")}`,
-      `--port=${this.port}`,
+      `--port=${this.listening}`,
       `--bind-address=${this.host}`,
       "--skip-name-resolve",
       `--socket=${join(this.dir, "mariadbd.sock")}`,
@@ -184,7 +193,7 @@ export class MariaDbSite {
       child.once("exit", (code, signal) => reject(new Error(`mariadbd ${this.name} exited during start (code ${code}, signal ${signal}); see ${join(this.dir, "error.log")}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitFor(`mariadbd ${this.name} on port ${this.port}`, () => this.ping(), 10_000), exited]);
+    await Promise.race([waitFor(`mariadbd ${this.name} on port ${this.listening}`, () => this.ping(), 10_000), exited]);
     child.once("exit", () => {
       if (this.supervised && !this.stopping && this.child === child) this.restartSupervised();
     });
@@ -221,8 +230,8 @@ export class MariaDbSite {
     const creds = this.host !== "127.0.0.1" && user === "admin" ? TEST_USERS.operator : TEST_USERS[user];
     const localAddress = this.network ? (user === "app" ? this.network.app : this.network.observer) : undefined;
     // mysql2 ignores its localAddress option: bind the socket ourselves.
-    const stream = localAddress ? { stream: connect({ host: this.host, port: this.port, localAddress }) } : {};
-    return mysql.createConnection({ host: this.host, port: this.port, user: creds.user, password: creds.password, connectTimeout, multipleStatements: false, ...stream });
+    const stream = localAddress ? { stream: connect({ host: this.host, port: this.listening, localAddress }) } : {};
+    return mysql.createConnection({ host: this.host, port: this.listening, user: creds.user, password: creds.password, connectTimeout, multipleStatements: false, ...stream });
   }
 
   async query<T = mysql.RowDataPacket[]>(sql: string, params: unknown[] = [], user: TestUser = "admin"): Promise<T> {
