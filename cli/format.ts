@@ -1,6 +1,6 @@
 /**
- * Pure text helpers for the plugin's output: kubectl-style ages, replication lag, aligned tables,
- * timestamps, and the one decision whether to colour anything.
+ * Pure text helpers for the plugin's output: kubectl-style ages, replication lag, byte counts,
+ * aligned tables, timestamps, and the one decision whether to colour anything.
  */
 import { Chalk, supportsColor, type ChalkInstance } from "chalk";
 import { formatDuration } from "../shared/duration.js";
@@ -65,6 +65,19 @@ export function formatLag(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "-";
   if (seconds < 0) return "?";
   return formatDuration(Math.floor(seconds) * SECOND);
+}
+
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
+
+/** A byte count in binary units, as the operator's clone messages count them: `512 B`, `45.2 MiB`, `1.3 GiB`. */
+export function formatBytes(bytes: number): string {
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
 }
 
 /** A timestamp at second precision in UTC, as the API serves it: `2026-11-22T02:46:26Z`. */

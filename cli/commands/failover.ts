@@ -7,15 +7,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
-import type { ChalkInstance } from "chalk";
 import { DEFAULTS, type MysqlFailoverGroup, type PlannedFailoverStatus } from "../../shared/api/index.js";
 import { formatPlannedFailover, type PlannedFailoverRequest } from "../../shared/annotations.js";
-import { DurationError, formatDuration, parsePositiveDuration } from "../../shared/duration.js";
+import { formatDuration } from "../../shared/duration.js";
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
-import { ANNOTATIONS, FAILOVER_GROUP, PLANNED_FAILOVER_REJECTION_REASONS } from "../../shared/names.js";
-import { colors, formatTime, useColor } from "../format.js";
-import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun, watchGroup } from "../group-actions.js";
-import type { WatchHandle } from "../group-watch.js";
+import { ANNOTATIONS, PLANNED_FAILOVER_REJECTION_REASONS } from "../../shared/names.js";
+import { formatTime } from "../format.js";
+import { durationFlag, followGroup, waitTimeout } from "../follow.js";
+import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun } from "../group-actions.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
 import { isFinishedRequest, isTerminal } from "../../shared/planned/step.js";
@@ -243,15 +242,6 @@ interface FailoverOptions {
   dryRun?: boolean;
 }
 
-function durationFlag(command: Command, flag: string, text: string): number {
-  try {
-    return parsePositiveDuration(text);
-  } catch (err) {
-    if (err instanceof DurationError) usageError(command, `${flag}: ${err.message}`);
-    throw err;
-  }
-}
-
 export function registerFailoverCommand(program: Command): void {
   program
     .command("failover")
@@ -288,8 +278,7 @@ Examples:
     .action(async function (this: Command, name: string, site: string, opts: FailoverOptions) {
       const maxLagWaitMs = opts.maxLagWait === undefined ? undefined : durationFlag(this, "--max-lag-wait", opts.maxLagWait);
       const options = { ...(maxLagWaitMs !== undefined ? { maxLagWaitMs } : {}), ...(opts.acceptErrant ? { acceptErrant: true } : {}) };
-      const timeoutMs = durationFlag(this, "--timeout", opts.timeout);
-      if (!opts.wait && this.getOptionValueSource("timeout") === "cli") usageError(this, "--timeout only applies with --wait");
+      const timeoutMs = waitTimeout(this, opts);
       const ctx = await connect(this);
       const key = `${ctx.namespace}/${name}`;
 
@@ -334,8 +323,6 @@ Examples:
 // ---------------------------------------------------------------------------------------------
 // --wait
 
-/** The longest delay a Node.js timer can express (a longer --timeout would fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * How long a removed request may go without its result before --wait decides what happened. The
  * operator writes status before it clears the annotations, and watch events arrive in order, so
@@ -343,165 +330,51 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const REMOVED_GRACE_MS = 3_000;
 
-interface Progress {
-  /** A new phase; `final` when it ends the request (true: succeeded or skipped). */
-  phase(block: PlannedFailoverStatus, elapsedMs: number, final?: { ok: boolean }): void;
-  note(text: string): void;
-  stop(): void;
-}
-
-function elapsedText(ms: number): string {
-  return formatDuration(Math.floor(Math.max(0, ms) / 1000) * 1000);
-}
-
-/** Plain timestamped lines: `2026-11-22T03:00:04Z +3s Draining: fencing iad`. */
-function lineProgress(command: Command): Progress {
-  const stamp = () => `${new Date().toISOString().slice(0, 19)}Z`;
-  return {
-    phase: (block, elapsed) => writeOut(command, `${stamp()} +${elapsedText(elapsed)} ${phaseText(block)}\n`),
-    note: (text) => writeOut(command, `${stamp()} ${text}\n`),
-    stop: () => undefined,
-  };
-}
-
-/** An ora spinner on the terminal: each finished phase stays as a line, the current one spins. */
-async function spinnerProgress(c: ChalkInstance, startedAt: number): Promise<Progress> {
-  const { default: ora } = await import("ora");
-  let current = "waiting for the operator to pick up the request";
-  let since = startedAt;
-  const spinner = ora({ stream: process.stdout, text: current }).start();
-  const render = () => {
-    const total = elapsedText(Date.now() - startedAt);
-    spinner.text = `${current} ${c.dim(since === startedAt ? `(${total})` : `(${elapsedText(Date.now() - since)}, total ${total})`)}`;
-  };
-  render();
-  const tick = setInterval(render, 1_000);
-  return {
-    phase: (block, elapsed, final) => {
-      const failed = final !== undefined && !final.ok;
-      spinner.stopAndPersist({ symbol: failed ? c.red("✗") : c.green("✓"), text: `${current} ${c.dim(`(${elapsedText(Date.now() - since)})`)}` });
-      current = phaseText(block);
-      since = startedAt + elapsed;
-      if (final) return;
-      spinner.start();
-      render();
-    },
-    note: (text) => {
-      spinner.clear();
-      process.stdout.write(`${text}\n`);
-      render();
-    },
-    stop: () => {
-      clearInterval(tick);
-      spinner.stop();
-    },
-  };
-}
-
 /**
- * Follows request `requestId` on the group through a watch and returns the exit code: 0 on
- * success or skip, 1 on failure, rejection, timeout or a vanished request, 130 on Ctrl-C.
+ * Follows request `requestId` on the group (follow.ts) and returns the exit code: 0 on success or
+ * skip, 1 on failure, rejection, timeout or a vanished request, 130 on Ctrl-C.
  */
-async function waitForOutcome(
-  command: Command,
-  ctx: KubeContext,
-  posted: MysqlFailoverGroup,
-  target: string,
-  requestId: string,
-  startedAt: number,
-  timeoutMs: number,
-): Promise<number> {
-  const c = colors(useColor());
-  // A spinner needs a terminal with a width (ora divides by it); anything else gets plain lines.
-  const spin = useColor() && (process.stdout.columns ?? 0) > 0;
-  const progress = spin ? await spinnerProgress(c, startedAt) : lineProgress(command);
-  if (!spin) progress.note(`waiting up to ${formatDuration(timeoutMs)} for the operator to act on request ${requestId}`);
-  const name = posted.metadata.name ?? "";
+function waitForOutcome(command: Command, ctx: KubeContext, posted: MysqlFailoverGroup, target: string, requestId: string, startedAt: number, timeoutMs: number): Promise<number> {
   const key = groupKey(posted);
-  let latest = posted;
-  let lastKey = "";
   let lastPhase: string | undefined;
-  let removedTimer: NodeJS.Timeout | undefined;
-
-  const result = await new Promise<{ code: number; out?: string; err?: string }>((resolve) => {
-    let finished = false;
-    const finish = (r: { code: number; out?: string; err?: string }) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(deadline);
-      clearTimeout(removedTimer);
-      process.off("SIGINT", onInterrupt);
-      handle?.stop();
-      resolve(r);
-    };
-
-    const examine = (g: MysqlFailoverGroup) => {
-      if (finished) return;
-      latest = g;
+  let cancelRemoved: (() => void) | undefined;
+  return followGroup(command, ctx, {
+    posted,
+    startedAt,
+    timeoutMs,
+    awaiting: `the operator to act on request ${requestId}`,
+    examine: (g, follow) => {
       const followed = followedOutcome(g.status?.plannedFailover, requestId);
       if (followed.state !== "waiting") {
-        const k = `${followed.block.phase}|${followed.block.reason ?? ""}`;
-        if (k !== lastKey) {
-          lastKey = k;
-          lastPhase = String(followed.block.phase);
-          const final = followed.state === "done" ? { ok: followed.exitCode === 0 } : undefined;
-          progress.phase(followed.block, Date.now() - startedAt, final);
-        }
+        lastPhase = String(followed.block.phase);
+        const final = followed.state === "done" ? { ok: followed.exitCode === 0 } : undefined;
+        follow.show(`${followed.block.phase}|${followed.block.reason ?? ""}`, phaseText(followed.block), final);
       }
-      if (followed.state === "done") {
-        const m = outcomeMessage(followed, g, Date.now() - startedAt);
-        return finish({ code: followed.exitCode, ...(m.stream === "out" ? { out: m.text } : { err: m.text }) });
-      }
+      if (followed.state === "done") return follow.finish({ code: followed.exitCode, ...outcomeMessage(followed, g, follow.elapsedMs()) });
       const withdrawal = requestWithdrawal(g, requestId);
       if (withdrawal.state === "superseded") {
-        return finish({ code: 1, err: `error: request ${requestId} on ${key} was replaced by request ${withdrawal.by}; follow that one with ${statusCommand(g)}\n` });
+        return follow.finish({ code: 1, stream: "err", text: `error: request ${requestId} on ${key} was replaced by request ${withdrawal.by}; follow that one with ${statusCommand(g)}\n` });
       }
       if (withdrawal.state === "removed" && followed.state === "waiting") {
         // The operator clears the annotation when it finishes; its status write may follow.
-        removedTimer ??= setTimeout(() => {
-          const r = removedOutcome(latest, target, requestId);
-          finish({ code: r.code, ...(r.stream === "out" ? { out: r.text } : { err: r.text }) });
-        }, REMOVED_GRACE_MS);
+        cancelRemoved ??= follow.later(REMOVED_GRACE_MS, () => follow.finish(removedOutcome(follow.latest, target, requestId)));
       } else {
-        clearTimeout(removedTimer);
-        removedTimer = undefined;
+        cancelRemoved?.();
+        cancelRemoved = undefined;
       }
-    };
-
-    const deadline = setTimeout(() => {
+    },
+    timedOut: (latest) => {
       const base = `error: timed out after ${formatDuration(timeoutMs)} waiting for the planned failover of ${key} (request ${requestId})`;
-      const err =
+      const text =
         lastPhase === undefined
           ? `${base}: the operator has not picked up the request: is it running? (${OPERATOR_PODS_HINT}). The request stays in place; cancel it with: ${cancelCommand(latest)}\n`
           : `${base}; last phase: ${lastPhase}. The operator carries on: follow it with ${statusCommand(latest)}\n`;
-      finish({ code: 1, err });
-    }, Math.min(timeoutMs, MAX_TIMER_MS));
-
-    const onInterrupt = () =>
-      finish({
-        code: 130,
-        err: `interrupted: the planned failover request ${requestId} stays in place and the operator carries on${lastPhase ? ` (last phase: ${lastPhase})` : ""}; follow it with ${statusCommand(latest)}. To cancel it before it reaches Promoting: ${cancelCommand(latest)}\n`,
-      });
-    process.on("SIGINT", onInterrupt);
-
-    let handle: WatchHandle | undefined;
-    examine(posted);
-    if (finished) return;
-    void watchGroup(ctx, ctx.namespace, name, posted.metadata.resourceVersion ?? "", {
-      object: examine,
-      deleted: () => finish({ code: 1, err: `error: ${FAILOVER_GROUP.kind} ${key} was deleted while waiting\n` }),
-      warning: (text) => progress.note(`warning: ${text}`),
-      fatal: (err) => finish({ code: 1, err: `error: ${err.message}\n` }),
-    }).then(
-      (h) => {
-        if (finished) h.stop();
-        else handle = h;
-      },
-      (err: unknown) => finish({ code: 1, err: `error: cannot watch ${key}: ${err instanceof Error ? err.message : String(err)}\n` }),
-    );
+      return { code: 1, stream: "err", text };
+    },
+    interrupted: (latest) => ({
+      code: 130,
+      stream: "err",
+      text: `interrupted: the planned failover request ${requestId} stays in place and the operator carries on${lastPhase ? ` (last phase: ${lastPhase})` : ""}; follow it with ${statusCommand(latest)}. To cancel it before it reaches Promoting: ${cancelCommand(latest)}\n`,
+    }),
   });
-  progress.stop();
-  if (result.out) writeOut(command, result.out);
-  if (result.err) writeErr(command, result.err);
-  return result.code;
 }

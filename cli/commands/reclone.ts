@@ -3,7 +3,8 @@
  * primary, by writing the reclone-site annotation. The request is built and judged with the
  * shared grammar and policy (shared/annotations.ts), so the plugin refuses exactly what the
  * operator would refuse, before anything is written. Because a reclone destroys data, the plugin
- * shows what will be lost and asks on a terminal; elsewhere it needs --yes.
+ * shows what will be lost and asks on a terminal; elsewhere it needs --yes. `--wait` then follows
+ * the clone the request starts (reclone-wait.ts).
  */
 import { Option, type Command } from "commander";
 import type { ChalkInstance } from "chalk";
@@ -19,11 +20,14 @@ import {
   type RecloneRejectCode,
   type RecloneSiteRequest,
 } from "../../shared/annotations.js";
+import { formatDuration } from "../../shared/duration.js";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { colors, renderFields, useColor } from "../format.js";
+import { waitTimeout } from "../follow.js";
 import { connect, usageError, writeErr, writeOut } from "../kube-context.js";
 import { ask, dryRunOption, isInteractive, postAnnotations, readAndCheck, reportDryRun, requireConfirmation } from "../group-actions.js";
+import { listRejections, rejectionMarks, waitForReclone, withdrawCommand, type RejectionMarks } from "../reclone-wait.js";
 
 /** How much of divergentGtid the plugin quotes when no --gtid-prefix is given (the runbook's `${DG:0:12}`). */
 export const AUTO_PREFIX_LENGTH = 12;
@@ -158,9 +162,7 @@ export function checkReclone(g: MysqlFailoverGroup, site: string, flags: Reclone
   const pending = g.metadata.annotations?.[ANNOTATIONS.recloneSite];
   if (pending !== undefined) {
     if (pending === value) return { verdict: "noop", message: `the same reclone request is already recorded on ${key} (${ANNOTATIONS.recloneSite}=${value}); nothing to do` };
-    return reject(
-      `another reclone request is already recorded on ${key} (${ANNOTATIONS.recloneSite}=${pending}); the operator removes it when that clone attempt ends. To replace it: kubectl annotate mfg ${context.group} -n ${g.metadata.namespace ?? ""} ${ANNOTATIONS.recloneSite}-`,
-    );
+    return reject(`another reclone request is already recorded on ${key} (${ANNOTATIONS.recloneSite}=${pending}); the operator removes it when that clone attempt ends. To replace it: ${withdrawCommand(g)}`);
   }
 
   const count = divergent ? countOf(divergent, status?.divergentTransactionCount) : undefined;
@@ -206,9 +208,16 @@ export function renderRecloneSummary(g: MysqlFailoverGroup, plan: ReclonePlan, c
 export const PROGRESS_NOTE =
   "the operator answers with a RecloneRequested or RecloneRejected event; progress is in the Bootstrapping condition and status.bootstrap";
 
+/** The runbook of the situation a request is for: a divergent set was quoted, or the site's data is lost. */
+export function recloneRunbook(request: RecloneSiteRequest): string {
+  return request.kind === "prefix" ? "divergent-old-primary" : "pvc-loss";
+}
+
 interface RecloneOptions extends RecloneFlags {
   yes?: boolean;
   dryRun?: boolean;
+  wait?: boolean;
+  timeout: string;
 }
 
 export function registerRecloneCommand(program: Command): void {
@@ -219,6 +228,8 @@ export function registerRecloneCommand(program: Command): void {
     .description("replace a site's data with a clone of the active primary (divergent old primary, lost volume)")
     .addOption(new Option("--gtid-prefix <prefix>", `start of the site's status divergentGtid to quote (at least ${MIN_GTID_PREFIX_LENGTH} characters; default: its first ${AUTO_PREFIX_LENGTH})`).conflicts("cold"))
     .addOption(new Option("--cold", "the site has no divergentGtid: replace all its data (posts <site>:confirm=<group>)").conflicts("gtidPrefix"))
+    .option("--wait", "follow the clone until it is Done or Failed")
+    .option("--timeout <duration>", "with --wait: how long to wait", "30m")
     .option("-y, --yes", "do not ask for confirmation (required when stdin is not a terminal)")
     .addOption(dryRunOption())
     .addHelpText(
@@ -230,14 +241,21 @@ without one needs --cold. The plugin refuses the active primary, an unknown site
 does not match and a second pending request, all with exit 2 and nothing written. It shows what
 will be destroyed and asks on a terminal; elsewhere it refuses without --yes. --dry-run runs
 the same checks, shows the same summary and prints the annotation instead of writing it (no
-confirmation needed, since nothing is destroyed).
+confirmation needed, since nothing is destroyed, and no waiting).
+
+With --wait the plugin follows the clone this request starts (status.bootstrap, the
+Bootstrapping condition; never an earlier clone) through Cloning, WaitingForRestart and
+SetupReplication, and exits 0 on Done (printing the GTID the site started from), 1 on Failed,
+on a rejection by the operator (its RecloneRejected event) or on --timeout (the clone goes on).
+Ctrl-C stops waiting and leaves the request and the clone to the operator.
 
 Examples:
-  $ kubectl bloodraven reclone orders iad                 # divergent old primary
+  $ kubectl bloodraven reclone orders iad --wait          # divergent old primary
   $ kubectl bloodraven reclone orders iad --gtid-prefix 3e11fa47-71c
-  $ kubectl bloodraven reclone orders pdx --cold --yes    # lost volume, no divergence`,
+  $ kubectl bloodraven reclone orders pdx --cold --yes --wait --timeout 1h   # lost volume`,
     )
     .action(async function (this: Command, name: string, site: string, opts: RecloneOptions) {
+      const timeoutMs = waitTimeout(this, opts);
       const ctx = await connect(this);
       const c = colors(useColor());
       const checked = await readAndCheck(this, ctx, name, (g) => checkReclone(g, site, opts));
@@ -246,7 +264,7 @@ Examples:
       const { plan } = checked.check;
       writeOut(this, renderRecloneSummary(group, plan, c));
       if (opts.dryRun) {
-        reportDryRun(this, group, { [ANNOTATIONS.recloneSite]: plan.value });
+        reportDryRun(this, group, { [ANNOTATIONS.recloneSite]: plan.value }, opts.wait ? `follow the clone until it ends, at most ${formatDuration(timeoutMs)} (--wait)` : undefined);
         return;
       }
       requireConfirmation(this, opts.yes, `a reclone destroys ${site}'s data`);
@@ -254,14 +272,25 @@ Examples:
         const answer = await ask(`Type the site name (${site}) to reclone it: `);
         if (answer.trim() !== site) usageError(this, "not confirmed; nothing was changed");
       }
-      await postAnnotations(this, ctx, group, { [ANNOTATIONS.recloneSite]: plan.value }, (fresh) => {
+      // Rejections recorded before the post are not this request's answer.
+      const marks: RejectionMarks | Error | undefined = opts.wait ? await listRejections(ctx, name).then(rejectionMarks, (err: unknown) => (err instanceof Error ? err : new Error(String(err)))) : undefined;
+      const posted = await postAnnotations(this, ctx, group, { [ANNOTATIONS.recloneSite]: plan.value }, (fresh) => {
         // The status may have moved while the human read the summary: the same request must still hold.
         const verdict = validateRecloneRequest(plan.request, recloneContext(fresh));
         if (!verdict.accept) usageError(this, `${verdict.reason} (the group changed while confirming; nothing was changed)`);
         const pending = fresh.metadata.annotations?.[ANNOTATIONS.recloneSite];
         if (pending !== undefined && pending !== plan.value) usageError(this, `another reclone request was recorded meanwhile (${pending}); nothing was changed`);
       });
+      const postedAt = Date.now();
       writeOut(this, `requested reclone of ${site} in ${ctx.namespace}/${name} (${ANNOTATIONS.recloneSite}=${plan.value})\n`);
-      writeErr(this, `${PROGRESS_NOTE}: kubectl describe mfg ${name} -n ${ctx.namespace}\n`);
+      if (marks === undefined) {
+        // No --wait: say where the answer will show.
+        writeErr(this, `${PROGRESS_NOTE}: kubectl describe mfg ${name} -n ${ctx.namespace}\n`);
+        return;
+      }
+      const request = { site, value: plan.value, runbook: recloneRunbook(plan.request) };
+      const code = await waitForReclone(this, ctx, posted, request, marks, { startedAt: postedAt, timeoutMs });
+      // Leave now rather than when pooled keep-alive sockets time out.
+      process.exit(code);
     });
 }

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { autoPrefix } from "../../cli/commands/reclone.js";
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, METRICS } from "../../shared/names.js";
 import { AgentProcess } from "../support/agent.js";
 import { failoverGroup, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
-import { mustKubectl } from "../support/kubectl.js";
+import { kubectl, mustKubectl } from "../support/kubectl.js";
 import { ledgerLoad, missingOn } from "../support/ledger.js";
 
 /**
@@ -35,7 +36,10 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
   };
   const groupSites = (all: readonly MariaDbSite[]): object[] =>
     all.map((s) => siteAt(s, { role: s.name === "sfo" ? "read-only" : "primary-candidate", agentUrl: agentUrl.get(s.name) }));
-  const apply = (all: readonly MariaDbSite[]): Promise<void> => applyAll([failoverGroup(ns, GROUP, { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: groupSites(all) })]);
+  const apply = (all: readonly MariaDbSite[], extra: readonly object[] = []): Promise<void> =>
+    applyAll([failoverGroup(ns, GROUP, { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: [...groupSites(all), ...extra] })]);
+  /** `kubectl bloodraven reclone <GROUP> ...` through the real kubectl, as on-call runs it. */
+  const reclone = (args: readonly string[], timeoutMs = 60_000) => kubectl(["bloodraven", "reclone", GROUP, ...args, "-n", ns], { timeoutMs });
   const annotate = (value: string): Promise<string> => mustKubectl(["annotate", "mfg", GROUP, "-n", ns, "--overwrite", `${ANNOTATIONS.recloneSite}=${value}`]);
   const siteStatus = async (name: string) => (await read(GROUP)).status?.sites?.find((s) => s.name === name);
   const annotation = async (): Promise<string | undefined> => (await read(GROUP)).metadata.annotations?.[ANNOTATIONS.recloneSite];
@@ -116,7 +120,39 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     expect(await reclones("pdx", "rejected")).toBe(2);
   });
 
-  it("reclones a divergent site with the right prefix: its divergent writes are gone, the primary unchanged", async () => {
+  it("the plugin: bad flags exit 2 before anything is posted; --wait reports the operator's rejection with exit 1", async () => {
+    for (const [args, error] of [
+      [["pdx", "--cold", "--yes", "--timeout", "5m"], /^error: --timeout only applies with --wait\n/],
+      [["pdx", "--cold", "--yes", "--wait", "--timeout", "soon"], /^error: --timeout: /],
+    ] as const) {
+      const r = await reclone(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(error);
+      expect(await annotation()).toBeUndefined();
+    }
+    const dry = await reclone(["pdx", "--cold", "--wait", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`  set ${ANNOTATIONS.recloneSite}=pdx:confirm=${GROUP}\n  then follow the clone until it ends, at most 30m (--wait)\n`);
+
+    // A site without an agent: the plugin cannot tell, the operator refuses to clone into it.
+    const lax = { name: "lax", role: "read-only", endpoint: { host: "127.0.0.1", port: await freePort() } };
+    await apply(sites.sites, [lax]);
+    try {
+      await waitFor("lax in status", async () => (await siteStatus("lax")) !== undefined, 20_000, 200);
+      const r = await reclone(["lax", "--cold", "--yes", "--wait", "--timeout", "1m"], 90_000);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stdout).toContain(`requested reclone of lax in ${ns}/${GROUP} (${ANNOTATIONS.recloneSite}=lax:confirm=${GROUP})\n`);
+      expect(r.stderr).toMatch(/^error: the operator rejected the reclone of lax in \S+ \(\S+=lax:confirm=orders\): NoAgent: lax runs no agent/);
+      expect(r.stderr).toContain(`see kubectl describe mfg ${GROUP} -n ${ns} and kubectl bloodraven runbook pvc-loss\n`);
+      expect(await annotation()).toBeUndefined();
+      expect((await read(GROUP)).status?.bootstrap).toBeUndefined();
+    } finally {
+      await apply(sites.sites);
+      await waitFor("lax gone from status", async () => (await read(GROUP)).status?.sites?.every((s) => s.name !== "lax"), 20_000, 200);
+    }
+  }, 120_000);
+
+  it("reclones a divergent site with the plugin's --wait: its divergent writes are gone, the primary unchanged", async () => {
     // pdx diverges: out of replication, one write of its own (as an old primary would come back).
     await pdx.stopReplication();
     await pdx.injectWrite("divergent");
@@ -130,11 +166,22 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     ]);
 
     const primaryBefore = await iad.gtidBinlogPos();
-    await annotate(`pdx:${divergent.slice(0, 8)}`);
-    const { reasons, group } = await untilCloned("pdx", undefined, 120_000);
-    expect(group.status?.bootstrap).toMatchObject({ site: "pdx", source: "reclone", phase: "Done", donor: "iad" });
-    expect(reasons).toContain("Cloning");
-    expect(reasons.at(-1)).toBe("Done");
+    // The plugin quotes the divergent set itself and follows the clone to its end.
+    const r = await reclone(["pdx", "--yes", "--wait", "--timeout", "2m"], 150_000);
+    if (r.code !== 0) throw explained(new Error(`reclone --wait exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`));
+    expect(r.stderr).toBe("");
+    const value = `pdx:${autoPrefix(divergent) ?? ""}`;
+    expect(r.stdout).toContain(`requested reclone of pdx in ${ns}/${GROUP} (${ANNOTATIONS.recloneSite}=${value})\n`);
+    // Lines like `2026-11-22T03:00:04Z +3s Cloning (1.2 MiB copied): receiving the copy from iad`, one per new step.
+    const phases = r.stdout.split("\n").flatMap((l) => /^\S+Z \+\S+ (\w+)/.exec(l)?.[1] ?? []);
+    const order = ["Cloning", "WaitingForRestart", "SetupReplication", "Done"];
+    expect(phases[0]).toBe("Cloning");
+    expect(phases).toContain("SetupReplication");
+    expect(phases.at(-1)).toBe("Done");
+    expect(phases.map((p) => order.indexOf(p))).toEqual([...phases.map((p) => order.indexOf(p))].sort((a, b) => a - b));
+    expect(r.stdout).toMatch(new RegExp(`\nreclone of pdx in ${ns}/${GROUP} done after \\S+: pdx started from GTID \\S+ and replicates from iad; \\S+ \\w+ copied\n$`));
+    const { group } = await untilCloned("pdx", undefined, 20_000);
+    expect(group.status?.bootstrap).toMatchObject({ site: "pdx", source: "reclone", phase: "Done", donor: "iad", request: value });
     const condition = group.status?.conditions?.find((c) => c.type === CONDITION_TYPES.bootstrapping);
     expect(condition).toMatchObject({ status: "False", reason: "Done" });
     expect(condition?.message).toContain("reclone of pdx from iad");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ageOf, colors, formatAge, formatLag, formatTime, renderFields, renderTable, stripAnsi, useColor, visibleWidth } from "../../../cli/format.js";
+import { ageOf, colors, formatAge, formatBytes, formatLag, formatTime, renderFields, renderTable, stripAnsi, useColor, visibleWidth } from "../../../cli/format.js";
 
 const S = 1_000;
 const M = 60 * S;
@@ -69,6 +69,13 @@ describe("formatLag", () => {
     [12.7, "12s"],
   ])("%s -> %s", (seconds, text) => {
     expect(formatLag(seconds)).toBe(text);
+  });
+});
+
+describe("formatBytes", () => {
+  it("counts in binary units, whole bytes below a KiB and one decimal above, never below zero", () => {
+    const seen = [0, 1023, 1024, 47_395_635, 1_395_864_371, 5 * 1024 ** 5, -1].map(formatBytes);
+    expect(seen).toEqual(["0 B", "1023 B", "1.0 KiB", "45.2 MiB", "1.3 GiB", "5120.0 TiB", "0 B"]);
   });
 });
 
