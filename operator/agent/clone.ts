@@ -46,13 +46,19 @@ export interface CloneSettings {
   timeoutMs: number;
 }
 
-/** Runs a tool to its end; rejects with the tail of its stderr when it fails or `signal` aborts. */
-async function runTool(command: string, args: string[], signal: AbortSignal, stdin?: NodeJS.ReadableStream): Promise<void> {
-  const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "ignore", "pipe"], signal });
+/**
+ * Runs a tool to its end, fed from `input` (a source and a transform, piped so that an error of
+ * either fails the run); rejects with the tail of its stderr when it fails or `signal` aborts.
+ */
+async function runTool(command: string, args: string[], signal: AbortSignal, input?: { from: Readable; through: Transform }): Promise<void> {
+  const child = spawn(command, args, { stdio: [input ? "pipe" : "ignore", "ignore", "pipe"], signal });
   const stderr = tail(child);
   const exited = exitOf(child, command, stderr);
-  if (stdin && child.stdin) await Promise.all([pipeline(stdin, child.stdin), exited]);
-  else await exited;
+  if (!input || !child.stdin) return exited;
+  const [fed, exit] = await Promise.allSettled([pipeline(input.from, input.through, child.stdin), exited]);
+  // The tool's own words say more (a full disk) than the broken pipe they leave behind.
+  if (exit.status === "rejected") throw new Error(`${errorText(exit.reason)}${fed.status === "rejected" ? `; its input: ${errorText(fed.reason)}` : ""}`);
+  if (fed.status === "rejected") throw fed.reason;
 }
 
 function tail(child: ChildProcess): () => string {
@@ -201,7 +207,7 @@ export class CloneRecipient {
         },
       });
       const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-      await runTool("mbstream", ["-x", "-C", staging], signal, body.pipe(counted));
+      await runTool("mbstream", ["-x", "-C", staging], signal, { from: body, through: counted });
     } catch (err) {
       throw new Error(`receiving the copy from ${job.donor.site} failed after ${job.bytes} bytes: ${errorText(signal.reason instanceof Error ? signal.reason : err)}`);
     } finally {

@@ -26,6 +26,8 @@ export class CloneReconciler implements Reconciler {
   readonly name = "clone";
   private lastWait = "";
   private bytesWrittenAt = 0;
+  /** Since when the recipient's agent has not answered about which clone (in memory: a restart starts the count again). */
+  private silence: { cloneId: string; since: number } | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -48,6 +50,7 @@ export class CloneReconciler implements Reconciler {
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
     const recipientUrl = record ? urls.get(record.site) : undefined;
     const job = running && record && record.phase !== "SetupReplication" ? (recipientUrl ? await clones.job(recipientUrl) : undefined) : undefined;
+    const agentSilentMs = running && record && record.phase !== "SetupReplication" ? this.silentFor(record.cloneId, job?.ok === true) : 0;
     const decision = cloneStep({
       group: ctx.name,
       now: cycle.now,
@@ -57,6 +60,7 @@ export class CloneReconciler implements Reconciler {
       sites: this.sites(observations, urls),
       replicationCredentials: ctx.credentials?.replication !== undefined,
       ...(job ? { job: job.ok ? { ok: true, job: job.value } : { ok: false, error: job.error } } : {}),
+      agentSilentMs,
       cloneId: `clone-${Date.now().toString(36)}`,
     });
 
@@ -89,6 +93,15 @@ export class CloneReconciler implements Reconciler {
         await this.finish(decision.record, request);
         return DONE;
     }
+  }
+
+  private silentFor(cloneId: string, answered: boolean): number {
+    if (answered) {
+      this.silence = undefined;
+      return 0;
+    }
+    if (this.silence?.cloneId !== cloneId) this.silence = { cloneId, since: Date.now() };
+    return Date.now() - this.silence.since;
   }
 
   /** The recorded primary, when this cycle's polls show it writable and every other site read-only. */

@@ -127,6 +127,8 @@ export class MariaDbSite {
   private stopping = false;
   /** Restart the server whenever it exits on its own, as a supervisor would (superviseRestarts). */
   private supervised = false;
+  /** What a supervised restart waits for first. */
+  private beforeRestart: () => Promise<void> = async () => undefined;
   /** The port the server listens on now: the site's, or a hidden one (StartOptions.hiddenPort). */
   private listening: number;
 
@@ -202,13 +204,22 @@ export class MariaDbSite {
   /**
    * From now on the server is started again, read-only, whenever it exits without the harness
    * stopping it (a SHUTDOWN statement), after the clone swap an external site's supervisor runs
-   * first (images/mariadb/apply-clone.sh): how the agent's clone restarts a server.
+   * first (images/mariadb/apply-clone.sh): how the agent's clone restarts a server. Each restart
+   * waits for `before` first (a test holding the server down).
    */
-  superviseRestarts(): void {
+  superviseRestarts(before?: () => Promise<void>): void {
     this.supervised = true;
+    if (before) this.beforeRestart = before;
   }
 
   private restartSupervised(): void {
+    this.beforeRestart().then(
+      () => this.applyCloneAndStart(),
+      (err: unknown) => process.stderr.write(`supervised restart of ${this.name} not done: ${String(err)}\n`),
+    );
+  }
+
+  private applyCloneAndStart(): void {
     try {
       execFileSync("sh", [APPLY_CLONE, join(this.dir, "data")], { stdio: "pipe" });
     } catch (err) {

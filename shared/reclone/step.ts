@@ -24,6 +24,13 @@ import type { BootstrapPhase, SiteRole } from "../names.js";
 
 const ACTIVE: readonly BootstrapPhase[] = ["Cloning", "WaitingForRestart", "SetupReplication"];
 
+/**
+ * A recipient agent silent this long ends the attempt: the site stays as the agent left it
+ * (fenced), and waiting on forever would hold the annotation and the site's repointing hostage.
+ * Longer than anything the agent does without answering (it answers from memory while it works).
+ */
+export const AGENT_SILENCE_MS = 300_000;
+
 /** An empty site whose auto-clone failed is tried again after this long. */
 export const AUTO_CLONE_RETRY_MS = 300_000;
 
@@ -56,6 +63,8 @@ export interface CloneCycleInput {
   replicationCredentials: boolean;
   /** The recipient agent's answer about the running clone: undefined when not asked. */
   job?: { ok: true; job: CloneJob | null } | { ok: false; error: string };
+  /** How long the recipient's agent has not answered about this clone (0 when it just did). */
+  agentSilentMs?: number;
   /** The id a clone started this cycle gets. */
   cloneId: string;
 }
@@ -78,6 +87,7 @@ export type CloneDecision =
   | { kind: "finish"; record: BootstrapStatus };
 
 const MIB = 1024 * 1024;
+const STAYS_FENCED = "The site stays fenced, on its previous data unless the swap happened; the active primary was not touched.";
 
 function phase(record: BootstrapStatus, next: BootstrapPhase, now: string, message: string, extra: Partial<BootstrapStatus> = {}): BootstrapStatus {
   return { ...record, ...extra, phase: next, message, phaseTime: record.phase === next ? (record.phaseTime ?? now) : now };
@@ -112,6 +122,14 @@ function follow(input: CloneCycleInput, record: BootstrapStatus): CloneDecision 
   const answer = input.job;
   if (answer === undefined || !answer.ok) {
     const why = answer === undefined ? "no agent to ask" : answer.error;
+    if ((input.agentSilentMs ?? 0) >= AGENT_SILENCE_MS) {
+      return finished(
+        record,
+        "Failed",
+        now,
+        `${source(record)} failed: ${record.site}'s agent has not answered for ${Math.round(AGENT_SILENCE_MS / 60_000)} minutes (${why}). ${STAYS_FENCED} Bring the agent back (docs/agent.md), then request it again (kubectl bloodraven reclone ${input.group} ${record.site})`,
+      );
+    }
     return { kind: "progress", record: phase(record, record.phase, now, `${source(record)}: waiting for ${record.site}'s agent to answer (${why})`) };
   }
   const job = answer.job;
@@ -142,7 +160,7 @@ function follow(input: CloneCycleInput, record: BootstrapStatus): CloneDecision 
         record,
         "Failed",
         now,
-        `${source(record)} failed: ${job.error ?? "the agent gave no reason"}. ${record.site} stays fenced on its previous data unless the swap happened; the active primary was not touched. Fix the cause, then request it again (kubectl bloodraven reclone ${input.group} ${record.site})`,
+        `${source(record)} failed: ${job.error ?? "the agent gave no reason"}. ${STAYS_FENCED} Fix the cause, then request it again (kubectl bloodraven reclone ${input.group} ${record.site})`,
       );
   }
 }

@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { autoPrefix } from "../../cli/commands/reclone.js";
-import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS, METRICS } from "../../shared/names.js";
+import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS } from "../../shared/names.js";
 import { AgentProcess } from "../support/agent.js";
+import { recloneCount, untilCloned } from "../support/clones.js";
 import { failoverGroup, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
 import { kubectl, mustKubectl } from "../support/kubectl.js";
@@ -52,29 +52,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
         .join("\n")}`,
     );
 
-  /**
-   * Follows the Bootstrapping condition until a clone of `site` other than the one recorded before
-   * (`previous`) ends; returns the reasons seen and the group.
-   */
-  const untilCloned = async (site: string, previous: string | undefined, timeoutMs: number): Promise<{ reasons: string[]; group: MysqlFailoverGroup }> => {
-    const reasons: string[] = [];
-    const group = await waitFor(
-      `clone of ${site} to end`,
-      async () => {
-        const g = await read(GROUP);
-        const c = g.status?.conditions?.find((x) => x.type === CONDITION_TYPES.bootstrapping);
-        if (c && reasons.at(-1) !== c.reason) reasons.push(c.reason);
-        const b = g.status?.bootstrap;
-        // The condition is written at the end of the cycle that recorded the end.
-        return b?.site === site && b.cloneId !== previous && (b.phase === "Done" || b.phase === "Failed") && c?.reason === b.phase ? g : undefined;
-      },
-      timeoutMs,
-      100,
-    ).catch((err: unknown) => {
-      throw explained(err);
-    });
-    return { reasons, group };
-  };
+  const cloned = (site: string, previous: string | undefined, timeoutMs: number) => untilCloned(() => read(GROUP), site, previous, timeoutMs, explained);
 
   /** Posts each value in turn and waits for its RecloneRejected event (code first) and the annotation's removal. */
   const rejected = async (cases: readonly (readonly [value: string, code: string])[]): Promise<void> => {
@@ -85,11 +63,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     }
   };
   const lastClone = async (): Promise<string | undefined> => (await read(GROUP)).status?.bootstrap?.cloneId;
-  const reclones = async (site: string, result: string): Promise<number> => {
-    const text = await (await fetch(operator().url("metrics", "/metrics"))).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${METRICS.recloneOperationsTotal}{`) && l.includes(`site="${site}"`) && l.includes(`result="${result}"`));
-    return line ? Number(line.split(" ").at(-1)) : 0;
-  };
+  const reclones = (site: string, result: string): Promise<number> => recloneCount(operator().url("metrics", "/metrics"), site, result);
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
@@ -180,7 +154,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     expect(phases.at(-1)).toBe("Done");
     expect(phases.map((p) => order.indexOf(p))).toEqual([...phases.map((p) => order.indexOf(p))].sort((a, b) => a - b));
     expect(r.stdout).toMatch(new RegExp(`\nreclone of pdx in ${ns}/${GROUP} done after \\S+: pdx started from GTID \\S+ and replicates from iad; \\S+ \\w+ copied\n$`));
-    const { group } = await untilCloned("pdx", undefined, 20_000);
+    const { group } = await cloned("pdx", undefined, 20_000);
     expect(group.status?.bootstrap).toMatchObject({ site: "pdx", source: "reclone", phase: "Done", donor: "iad", request: value });
     const condition = group.status?.conditions?.find((c) => c.type === CONDITION_TYPES.bootstrapping);
     expect(condition).toMatchObject({ status: "False", reason: "Done" });
@@ -212,7 +186,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
       await new Promise((r) => setTimeout(r, 500));
       const previous = await lastClone();
       await annotate("pdx");
-      const { group } = await untilCloned("pdx", previous, 120_000);
+      const { group } = await cloned("pdx", previous, 120_000);
       expect(group.status?.bootstrap).toMatchObject({ source: "reclone", phase: "Done" });
       await new Promise((r) => setTimeout(r, 500));
     } finally {
@@ -236,7 +210,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     let acked: string[] = [];
     try {
       await apply([iad, pdx, sfo]);
-      const { group } = await untilCloned("sfo", undefined, 120_000);
+      const { group } = await cloned("sfo", undefined, 120_000);
       expect(group.status?.bootstrap).toMatchObject({ site: "sfo", source: "auto-clone", phase: "Done", donor: "iad" });
       expect(group.status?.bootstrap?.bytes).toBeGreaterThan(1_000_000);
     } finally {

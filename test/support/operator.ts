@@ -70,13 +70,14 @@ export class OperatorProcess extends JsonLogChild {
 
   /**
    * `kubeconfig` is the file the operator uses (copied like the default), e.g. one holding a
-   * ServiceAccount token; the test control plane's admin kubeconfig when omitted.
+   * ServiceAccount token; the test control plane's admin kubeconfig when omitted. `ports` are
+   * those of an operator that ended, so that its clients (agents) find the new one.
    */
-  static async start(opts: { identity: string; args?: string[]; env?: NodeJS.ProcessEnv; kubeconfig?: string }): Promise<OperatorProcess> {
+  static async start(opts: { identity: string; args?: string[]; env?: NodeJS.ProcessEnv; kubeconfig?: string; ports?: OperatorProcess["ports"] }): Promise<OperatorProcess> {
     const env = new EnvDir("operator");
     const kubeconfig = env.join("kubeconfig");
     copyFileSync(opts.kubeconfig ?? testKubeconfig(), kubeconfig);
-    const ports = { metrics: await freePort(), health: await freePort(), status: await freePort() };
+    const ports = opts.ports ?? { metrics: await freePort(), health: await freePort(), status: await freePort() };
     const child = spawn(
       process.execPath,
       [

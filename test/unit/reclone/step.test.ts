@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BootstrapStatus } from "../../../shared/api/index.js";
-import { AUTO_CLONE_RETRY_MS, cloneStep, type CloneCycleInput, type CloneSiteView } from "../../../shared/reclone/step.js";
+import { AGENT_SILENCE_MS, AUTO_CLONE_RETRY_MS, cloneStep, type CloneCycleInput, type CloneSiteView } from "../../../shared/reclone/step.js";
 
 const NOW = "2026-12-03T12:00:00.000Z";
 const at = (flavor: "mariadb", gtidExecuted: string) => ({ flavor, gtidExecuted });
@@ -74,6 +74,16 @@ describe("cloneStep: following", () => {
     const d = cloneStep(input({ record: running("Cloning"), job: job("Failed", { error: "mbstream failed" }) }));
     expect(d).toMatchObject({ kind: "finish", record: { phase: "Failed", completionTime: NOW } });
     expect(d.kind === "finish" ? d.record.message : "").toContain("kubectl bloodraven reclone orders pdx");
+  });
+
+  it("waits for a silent recipient agent, and ends Failed once it has been silent for AGENT_SILENCE_MS", () => {
+    const silent = (ms: number) => cloneStep(input({ record: running("WaitingForRestart"), job: { ok: false, error: "connect ECONNREFUSED" }, agentSilentMs: ms }));
+    expect(silent(AGENT_SILENCE_MS - 1)).toMatchObject({ kind: "progress", record: { phase: "WaitingForRestart" } });
+    const d = silent(AGENT_SILENCE_MS);
+    expect(d).toMatchObject({ kind: "finish", record: { phase: "Failed", completionTime: NOW } });
+    expect(d.kind === "finish" ? d.record.message : "").toMatch(/pdx's agent has not answered for 5 minutes \(connect ECONNREFUSED\).*stays fenced.*kubectl bloodraven reclone orders pdx/);
+    // An answer, even one about another job, is no silence.
+    expect(cloneStep(input({ record: running("Cloning"), job: { ok: true, job: null }, agentSilentMs: 0 }))).toMatchObject({ kind: "send" });
   });
 
   it("sets up replication only onto a primary that holds the copy, and is done once it runs", () => {

@@ -1,0 +1,41 @@
+import { waitFor } from "../../scripts/env/ports.js";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { CONDITION_TYPES, METRICS } from "../../shared/names.js";
+
+/**
+ * Follows the Bootstrapping condition until a clone of `site` other than the one recorded before
+ * (`previous` cloneId) ends, Done or Failed, with the condition written; returns the reasons seen
+ * on the way and the group. `explain` adds what the operator said to a timeout.
+ */
+export async function untilCloned(
+  read: () => Promise<MysqlFailoverGroup>,
+  site: string,
+  previous: string | undefined,
+  timeoutMs: number,
+  explain: (err: unknown) => Error = (err) => (err instanceof Error ? err : new Error(String(err))),
+): Promise<{ reasons: string[]; group: MysqlFailoverGroup }> {
+  const reasons: string[] = [];
+  const group = await waitFor(
+    `clone of ${site} to end`,
+    async () => {
+      const g = await read();
+      const c = g.status?.conditions?.find((x) => x.type === CONDITION_TYPES.bootstrapping);
+      if (c && reasons.at(-1) !== c.reason) reasons.push(c.reason);
+      const b = g.status?.bootstrap;
+      // The condition is written at the end of the cycle that recorded the end.
+      return b?.site === site && b.cloneId !== previous && (b.phase === "Done" || b.phase === "Failed") && c?.reason === b.phase ? g : undefined;
+    },
+    timeoutMs,
+    100,
+  ).catch((err: unknown) => {
+    throw explain(err);
+  });
+  return { reasons, group };
+}
+
+/** bloodraven_reclone_operations_total for one site and result, read from the operator's /metrics. */
+export async function recloneCount(metricsUrl: string, site: string, result: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${METRICS.recloneOperationsTotal}{`) && l.includes(`site="${site}"`) && l.includes(`result="${result}"`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
