@@ -24,7 +24,9 @@ import { CLONE_MANIFEST, parseBinlogInfo, parseCloneManifest, type CloneJob, typ
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { Logger } from "../log.js";
+import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
+import { cloneInstance, cloneStatus, gtidExecuted } from "../mysql/mysql-clone.js";
 import type { SiteClient } from "../mysql/site-client.js";
 
 /** A stream that sends nothing for this long is dead. */
@@ -156,18 +158,12 @@ export class CloneRecipient {
     const log = this.log.child({ clone: job.id, donor: job.donor.site });
     log.info(LOG_MESSAGES.cloneStarted);
     try {
-      await this.refuseWritable();
-      await this.receive(job);
-      job.phase = "Preparing";
-      const manifest = await this.prepare(job);
-      job.gtid = manifest.gtid;
-      job.phase = "WaitingForRestart";
-      log.info(LOG_MESSAGES.clonePrepared, { bytes: job.bytes, gtid: manifest.gtid });
-      await this.restart(manifest);
-      await this.position(manifest);
+      const flavor = await this.refuseWritable();
+      if (flavor === "mysql") await this.cloneInstance(job, log);
+      else await this.cloneByBackup(job, log);
       job.phase = "Ready";
       job.finishedAt = new Date().toISOString();
-      log.info(LOG_MESSAGES.cloneReady, { gtid: manifest.gtid });
+      log.info(LOG_MESSAGES.cloneReady, { gtid: job.gtid });
     } catch (err) {
       job.phase = "Failed";
       job.error = errorText(err);
@@ -178,14 +174,61 @@ export class CloneRecipient {
     }
   }
 
+  /** MariaDB: the donor agent's backup stream, prepared here, swapped in by whatever restarts the server. */
+  private async cloneByBackup(job: JobState, log: Logger): Promise<void> {
+    await this.receive(job);
+    job.phase = "Preparing";
+    const manifest = await this.prepare(job);
+    job.gtid = manifest.gtid;
+    job.phase = "WaitingForRestart";
+    log.info(LOG_MESSAGES.clonePrepared, { bytes: job.bytes, gtid: manifest.gtid });
+    await this.shutdown();
+    // Whatever restarts the server does the swap (apply-clone.sh before the server starts); a
+    // server back without it means the restart path skips that step.
+    await this.awaitRestart(async (wentDown) => {
+      const applied = await readFile(join(this.settings.datadir, CLONE_MANIFEST), "utf8").then(parseCloneManifest, () => undefined);
+      if (applied?.ok && applied.value.id === manifest.id) return true;
+      if (wentDown && existsSync(this.settings.stagingDir)) {
+        throw new Error("the server restarted without swapping in the staged copy: run apply-clone before the server starts (docs/agent.md, external sites)");
+      }
+      return false;
+    });
+    await this.position(manifest);
+  }
+
+  /** MySQL: the server clones itself from the donor's (CLONE INSTANCE) and restarts on the copy. */
+  private async cloneInstance(job: JobState, log: Logger): Promise<void> {
+    const donor = job.donor.mysql;
+    if (!donor) throw new Error("the request names no donor server (donor.mysql), which MySQL's CLONE INSTANCE needs: run an operator as new as this agent");
+    const account = { ...donor, user: this.settings.mysql.user, password: this.settings.password() };
+    const outcome = await this.client().run("clone: CLONE INSTANCE", (s) => cloneInstance(s, account), this.settings.timeoutMs);
+    const cloned = performance.now();
+    job.phase = "WaitingForRestart";
+    log.info(LOG_MESSAGES.clonePrepared, { outcome });
+    if (outcome === "restart-needed") await this.shutdown();
+    await this.awaitRestart(async () => {
+      const status = await this.client().run("clone: status", cloneStatus, SQL_DEADLINE_MS);
+      // Up for less time than has passed since the clone: it restarted since.
+      if (!status || status.uptimeSeconds > (performance.now() - cloned) / 1000 + 1) return false;
+      if (status.state === "Completed") return true;
+      throw new Error(`the server restarted, but its clone ended ${status.state}: ${status.errorMessage || "no message"} (error ${status.errorNo})`);
+    });
+    job.gtid = await this.client().run("clone: gtid_executed", gtidExecuted, SQL_DEADLINE_MS);
+  }
+
   private signal(): AbortSignal {
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.settings.timeoutMs)]);
   }
 
-  /** A writable server is a primary, or may be one: its data is never replaced. */
-  private async refuseWritable(): Promise<void> {
-    const readOnly = await this.client().run("clone: read_only", async (s) => readString(s, onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro"), "read_only"), "ro"), SQL_DEADLINE_MS);
+  /** A writable server is a primary, or may be one: its data is never replaced. Returns the server's flavor. */
+  private async refuseWritable(): Promise<FlavorName> {
+    const { readOnly, flavor } = await this.client().run(
+      "clone: read_only",
+      async (s) => ({ readOnly: readString(s, onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro"), "read_only"), "ro"), flavor: s.flavor.name }),
+      SQL_DEADLINE_MS,
+    );
     if (readOnly !== "1") throw new Error("the server is writable: only a fenced server is cloned over");
+    return flavor;
   }
 
   private async receive(job: JobState): Promise<void> {
@@ -227,15 +270,17 @@ export class CloneRecipient {
     return manifest;
   }
 
-  /**
-   * Shuts the server down and waits until it answers again with the copy swapped in. Whatever
-   * restarts it does the swap (apply-clone.sh before the server starts); a server back without
-   * it means the restart path skips that step.
-   */
-  private async restart(manifest: CloneManifest): Promise<void> {
+  private async shutdown(): Promise<void> {
     await this.client()
       .run("clone: shutdown", (s) => s.query("SHUTDOWN"), SQL_DEADLINE_MS)
       .catch(() => undefined);
+  }
+
+  /**
+   * Waits up to RESTART_MS until the server answers again and `back` (told whether it was seen
+   * down meanwhile) says it runs on the copy; `back` throws when it never will.
+   */
+  private async awaitRestart(back: (wentDown: boolean) => Promise<boolean>): Promise<void> {
     const until = performance.now() + RESTART_MS;
     let wentDown = false;
     while (performance.now() < until) {
@@ -249,13 +294,9 @@ export class CloneRecipient {
         wentDown = true;
         continue;
       }
-      const applied = await readFile(join(this.settings.datadir, CLONE_MANIFEST), "utf8").then(parseCloneManifest, () => undefined);
-      if (applied?.ok && applied.value.id === manifest.id) return;
-      if (wentDown && existsSync(this.settings.stagingDir)) {
-        throw new Error("the server restarted without swapping in the staged copy: run apply-clone before the server starts (docs/agent.md, external sites)");
-      }
+      if (await back(wentDown)) return;
     }
-    throw new Error(`the server did not come back on the copy within ${RESTART_MS / 1000}s of its shutdown`);
+    throw new Error(`the server did not come back on the copy within ${RESTART_MS / 1000}s`);
   }
 
   /**

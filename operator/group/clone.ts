@@ -166,7 +166,8 @@ export class CloneReconciler implements Reconciler {
     const recipient = urls.get(record.site);
     const donor = urls.get(record.donor);
     if (!recipient || !donor || !ctx.deps.clones) return;
-    const sent = await ctx.deps.clones.send(recipient, { id: record.cloneId, donor: { site: record.donor, url: donor } });
+    // The donor's server address is what MySQL's recipient clones from (CLONE INSTANCE).
+    const sent = await ctx.deps.clones.send(recipient, { id: record.cloneId, donor: { site: record.donor, url: donor, mysql: ctx.address(record.donor) } });
     if (sent.ok) return;
     ctx.log.warn(LOG_MESSAGES.cloneSendFailed, { site: record.site, error: sent.error });
     // Refused for good: a wrong token, or clone switched off on that agent.

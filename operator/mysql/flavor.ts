@@ -270,12 +270,17 @@ export function checkLockWaitSeconds(seconds: number): number {
   return seconds;
 }
 
-export function checkSource(source: ReplicationSource, opts: RepointOptions): void {
-  if (source.host.trim() === "") throw new RangeError("replication source host must not be empty");
-  if (!Number.isInteger(source.port) || source.port < 1 || source.port > 65_535) {
-    throw new RangeError(`replication source port must be an integer from 1 to 65535, got ${source.port}`);
+/** A server to log in to (a replication source, a clone donor): host, port and user all set. */
+export function checkAccount(what: string, account: { host: string; port: number; user: string }): void {
+  if (account.host.trim() === "") throw new RangeError(`${what} host must not be empty`);
+  if (!Number.isInteger(account.port) || account.port < 1 || account.port > 65_535) {
+    throw new RangeError(`${what} port must be an integer from 1 to 65535, got ${account.port}`);
   }
-  if (source.user === "") throw new RangeError("replication user must not be empty");
+  if (account.user === "") throw new RangeError(`${what} user must not be empty`);
+}
+
+export function checkSource(source: ReplicationSource, opts: RepointOptions): void {
+  checkAccount("replication source", source);
   const { heartbeatSeconds, connectRetrySeconds } = opts;
   if (heartbeatSeconds !== undefined && !(Number.isFinite(heartbeatSeconds) && heartbeatSeconds >= 0 && heartbeatSeconds <= 4_294_967)) {
     throw new RangeError(`heartbeatSeconds must be from 0 to 4294967, got ${heartbeatSeconds}`);

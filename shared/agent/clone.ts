@@ -11,6 +11,8 @@
  *      the swap never races the process that restarts the server;
  *   4. the server comes back read-only on the copy; the agent positions its GTID state at the
  *      copy's and reports Ready; the operator then points replication at the primary.
+ * MySQL's recipient instead runs CLONE INSTANCE against the donor's server (donor.mysql), which
+ * copies, swaps and restarts by itself; steps 3 and 4 are then the server's own.
  * The operator follows the job with `GET /v1/clone`.
  */
 import { isSiteName } from "../annotations.js";
@@ -18,10 +20,14 @@ import { isSiteName } from "../annotations.js";
 export const CLONE_JOB_PHASES = ["Cloning", "Preparing", "WaitingForRestart", "Ready", "Failed"] as const;
 export type CloneJobPhase = (typeof CLONE_JOB_PHASES)[number];
 
-/** Where the copy comes from: the donor site and its agent's base URL. */
+/**
+ * Where the copy comes from: the donor site, its agent's base URL, and its server's address as
+ * the operator reaches it (MySQL's recipient connects to it with CLONE INSTANCE).
+ */
 export interface CloneDonor {
   readonly site: string;
   readonly url: string;
+  readonly mysql?: { readonly host: string; readonly port: number };
 }
 
 export interface CloneRequest {
@@ -55,6 +61,8 @@ export interface CloneManifest {
 }
 
 const CLONE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A DNS name or an IPv4/IPv6 address: nothing that could end a quoted SQL string. */
+const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -77,7 +85,12 @@ export function parseCloneRequest(body: unknown): Parsed<CloneRequest> {
   if (!isRecord(donor) || typeof donor.site !== "string" || !isSiteName(donor.site)) return { ok: false, error: "donor.site must be a site name (a DNS label)" };
   const url = agentUrl(donor.url);
   if (url === undefined) return { ok: false, error: "donor.url must be the donor agent's base URL, http(s)://host:port" };
-  return { ok: true, value: { id: body.id, donor: { site: donor.site, url } } };
+  const server = donor.mysql;
+  if (server === undefined) return { ok: true, value: { id: body.id, donor: { site: donor.site, url } } };
+  if (!isRecord(server) || typeof server.host !== "string" || !HOST.test(server.host) || typeof server.port !== "number" || !Number.isInteger(server.port) || server.port < 1 || server.port > 65_535) {
+    return { ok: false, error: "donor.mysql must be the donor server's {host, port}: a host name or IP address, and a port from 1 to 65535" };
+  }
+  return { ok: true, value: { id: body.id, donor: { site: donor.site, url, mysql: { host: server.host, port: server.port } } } };
 }
 
 /**

@@ -7,6 +7,9 @@ describe("clone protocol parsers", () => {
       ok: true,
       value: { id: "rc-1", donor: { site: "iad", url: "http://10.0.0.1:8080" } },
     });
+    // MySQL's recipient connects to the donor's server itself.
+    const mysql = { host: "mysql-orders-iad.shop.svc", port: 3306 };
+    expect(parseCloneRequest({ id: "rc-1", donor: { site: "iad", url: "http://10.0.0.1:8080", mysql } })).toEqual({ ok: true, value: { id: "rc-1", donor: { site: "iad", url: "http://10.0.0.1:8080", mysql } } });
   });
 
   it.each([
@@ -17,6 +20,9 @@ describe("clone protocol parsers", () => {
     [{ id: "x", donor: { site: "IAD", url: "http://a" } }, "donor.site"],
     [{ id: "x", donor: { site: "iad", url: "file:///etc" } }, "donor.url"],
     [{ id: "x", donor: { site: "iad", url: "not a url" } }, "donor.url"],
+    [{ id: "x", donor: { site: "iad", url: "http://a", mysql: { host: "db'; DROP", port: 3306 } } }, "donor.mysql"],
+    [{ id: "x", donor: { site: "iad", url: "http://a", mysql: { host: "db", port: 70_000 } } }, "donor.mysql"],
+    [{ id: "x", donor: { site: "iad", url: "http://a", mysql: "db:3306" } }, "donor.mysql"],
   ])("refuses %j (%s)", (body, message) => {
     const parsed = parseCloneRequest(body);
     expect(parsed.ok).toBe(false);

@@ -8,53 +8,13 @@
 import { describe, expect, it } from "vitest";
 import { GtidSetParseError } from "../../../shared/gtid/gtid-set.js";
 import { MariadbGtidParseError } from "../../../shared/gtid/mariadb-position.js";
-import { FenceFailed, GTID_WAIT_GRACE_MS, ServerError, UnexpectedResult, WritableNotConfirmed } from "../../../operator/mysql/flavor.js";
-import type { QueryOptions, Row, Session } from "../../../operator/mysql/flavor.js";
+import { FenceFailed, GTID_WAIT_GRACE_MS, UnexpectedResult, WritableNotConfirmed } from "../../../operator/mysql/flavor.js";
+import type { Row } from "../../../operator/mysql/flavor.js";
+import { RecordingSession, refusal } from "./recording-session.js";
 import { mariadbFlavor } from "../../../operator/mysql/mariadb-flavor.js";
 import { mysqlFlavor } from "../../../operator/mysql/mysql-flavor.js";
 import { flavorFor, flavorOfVersion } from "../../../operator/mysql/site-client.js";
 
-type Reply = Row[] | Error;
-
-/** A list of replies rather than one reply's rows: its elements are row lists or errors. */
-const isReplyList = (value: Reply | Reply[]): value is Reply[] =>
-  Array.isArray(value) && value.length > 0 && value.every((r) => Array.isArray(r) || r instanceof Error);
-
-/**
- * Answers each statement with the replies scripted for the first matching prefix, in order,
- * repeating the last one; unscripted statements get no rows. Records every statement.
- */
-class RecordingSession implements Session {
-  readonly endpoint = "db-0.example:3306";
-  readonly statements: string[] = [];
-  readonly timeouts: (number | undefined)[] = [];
-  private readonly script: [string, Reply[]][];
-
-  constructor(
-    script: Record<string, Reply | Reply[]> = {},
-    private readonly left = Infinity,
-  ) {
-    this.script = Object.entries(script).map(([prefix, reply]) => [prefix, isReplyList(reply) ? [...reply] : [reply]]);
-  }
-
-  async query(sql: string, opts?: QueryOptions): Promise<Row[]> {
-    this.statements.push(sql);
-    this.timeouts.push(opts?.timeoutMs);
-    const entry = this.script.find(([prefix]) => sql.startsWith(prefix));
-    if (entry === undefined) return [];
-    const replies = entry[1];
-    const reply = replies.length > 1 ? replies.shift()! : replies[0]!;
-    if (reply instanceof Error) throw reply;
-    return reply;
-  }
-
-  remainingMs(): number {
-    return this.left;
-  }
-}
-
-const refusal = (statement: string, errno: number, code: string): ServerError =>
-  new ServerError("db-0.example:3306", statement, errno, "HY000", code, `refused with ${code}`);
 const LOCK_WAIT_TIMEOUT = refusal("SET GLOBAL read_only", 1205, "ER_LOCK_WAIT_TIMEOUT");
 
 const UUID_A = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
