@@ -4,7 +4,7 @@ import { decisionSites } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { agentUrls } from "../../shared/managed/sites.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
-import { cloneInFlight, cloneStep, refusedByAgent, type CloneSiteView } from "../../shared/reclone/step.js";
+import { awaitingClone, cloneInFlight, cloneStep, refusedByAgent, type CloneCycleInput, type CloneSiteView } from "../../shared/reclone/step.js";
 import type { ServerObservation } from "../../shared/topology/site-observation.js";
 import type { GroupContext } from "./context.js";
 import { DONE, requeue, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
@@ -51,7 +51,7 @@ export class CloneReconciler implements Reconciler {
     const recipientUrl = record ? urls.get(record.site) : undefined;
     const job = running && record && record.phase !== "SetupReplication" ? (recipientUrl ? await clones.job(recipientUrl) : undefined) : undefined;
     const agentSilentMs = running && record && record.phase !== "SetupReplication" ? this.silentFor(record.cloneId, job?.ok === true) : 0;
-    const decision = cloneStep({
+    const input: CloneCycleInput = {
       group: ctx.name,
       now: cycle.now,
       ...(record ? { record } : {}),
@@ -62,7 +62,10 @@ export class CloneReconciler implements Reconciler {
       ...(job ? { job: job.ok ? { ok: true, job: job.value } : { ok: false, error: job.error } } : {}),
       agentSilentMs,
       cloneId: `clone-${Date.now().toString(36)}`,
-    });
+    };
+    const decision = cloneStep(input);
+    // A clone started now counts already: the decision core runs later in this same cycle.
+    cycle.cloneQueue = awaitingClone(decision.kind === "start" ? { ...input, record: decision.record } : input);
 
     if (decision.kind !== "wait") this.lastWait = "";
     switch (decision.kind) {

@@ -90,6 +90,7 @@ export class FailoverReconciler implements Reconciler {
       record,
       aheadLastCycle: this.ahead,
       ...(selfFence ? { selfFence } : {}),
+      ...(cycle.cloneQueue?.length ? { awaitingClone: cycle.cloneQueue } : {}),
       policy: {
         failoverCooldownMs: parseDuration(ctx.spec.failoverCooldown),
         sitePriorities: ctx.spec.splitBrainPolicy?.sitePriorities ?? [],

@@ -27,6 +27,8 @@ export interface GroupCycle {
   managed?: ManagedInventory;
   /** maintenance: whether automatic failover is paused, and an unreadable annotation. */
   maintenance?: { state: MaintenanceState; invalid?: string };
+  /** clone: the empty sites waiting for their clone while another runs; the decision core leaves them alone. */
+  cloneQueue?: readonly string[];
   /** planned: a switchover is changing the servers; the emergency core stays out. */
   holdEmergency?: boolean;
   /** failover: the primary the group stands behind after this cycle, the one it just promoted, and why a wanted promotion did not happen. */

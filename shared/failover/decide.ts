@@ -120,6 +120,12 @@ export interface DecisionInput {
    * why that cannot be known (shared/agent/evidence.ts). Absent: no wait for that site.
    */
   selfFence?: Readonly<Record<string, { safeAt: string; basis: string } | { unproven: string }>>;
+  /**
+   * Empty sites that wait for their clone while another runs (shared/reclone/step.ts
+   * awaitingClone): not repointed meanwhile, so that each gets a copy of the primary instead of
+   * replaying its whole history.
+   */
+  awaitingClone?: readonly string[];
 }
 
 export type FenceReason = "NonPromotableWritable" | "SplitBrainLoser" | "ReturningOldPrimary";
@@ -297,7 +303,7 @@ export function decide(input: DecisionInput): Decision {
     fenced.size === 0 &&
     sites.every((s) => s === primary || !possiblyWritable(s));
   const ahead: Record<string, string> = {};
-  if (confirmed && primary !== undefined) actions.push(...converge(primary, sites, record, input.aheadLastCycle ?? {}, ahead));
+  if (confirmed && primary !== undefined) actions.push(...converge(primary, sites, record, input.aheadLastCycle ?? {}, ahead, new Set(input.awaitingClone)));
 
   return { actions, ...(blocked ? { blocked } : {}), ...(primary ? { primary: primary.name } : {}), ...(Object.keys(ahead).length > 0 ? { ahead } : {}) };
 }
@@ -552,7 +558,14 @@ function witnessesSayNo(sites: readonly DecisionSite[], authority: DecisionSite,
  * Positions that are missing or cannot be compared: nothing this cycle.
  * Also clears leftover recovery records of P itself and of sites no longer in the group.
  */
-function converge(primary: DecisionSite, sites: readonly DecisionSite[], record: DurableRecord, aheadLastCycle: Readonly<Record<string, string>>, ahead: Record<string, string>): Action[] {
+function converge(
+  primary: DecisionSite,
+  sites: readonly DecisionSite[],
+  record: DurableRecord,
+  aheadLastCycle: Readonly<Record<string, string>>,
+  ahead: Record<string, string>,
+  awaitingClone: ReadonlySet<string>,
+): Action[] {
   const out: Action[] = [];
   const base = primary.name === record.lastFailoverTarget ? record.promotionGtidExecuted : undefined;
   const recorded = (rec: SiteRecoveryRecord | undefined, state: RecoveryRecordState, m: MissingTransactions): boolean =>
@@ -561,7 +574,7 @@ function converge(primary: DecisionSite, sites: readonly DecisionSite[], record:
   for (const name of Object.keys(record.recovery)) if (!known.has(name)) out.push({ kind: "clearRecovery", site: name });
   if (record.recovery[primary.name] !== undefined) out.push({ kind: "clearRecovery", site: primary.name });
   for (const s of sites) {
-    if (s === primary || !seenReadOnly(s) || s.name === record.cloning) continue;
+    if (s === primary || !seenReadOnly(s) || s.name === record.cloning || awaitingClone.has(s.name)) continue;
     const rec = record.recovery[s.name];
     const answer = holds(primary, s);
     if (s.replicatingFrom === primary.name && s.replicationStopped && answer === "yes") {

@@ -70,7 +70,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     servers.push(sites);
     iad = sites.site("iad");
     pdx = sites.site("pdx");
-    for (const s of ["iad", "pdx", "sfo"]) agentUrl.set(s, `http://127.0.0.1:${await freePort()}`);
+    for (const s of ["iad", "pdx", "sfo", "ord"]) agentUrl.set(s, `http://127.0.0.1:${await freePort()}`);
     await apply(sites.sites);
     await waitFor("iad leads", async () => (await read(GROUP)).status?.lastKnownPrimary === "iad", 20_000, 200);
     await Promise.all([startAgent(iad), startAgent(pdx)]);
@@ -199,17 +199,41 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     }
   }, 240_000);
 
-  it("auto-clones a new, empty third site added under writes, without an annotation", async () => {
-    const extra = await MariaDbSites.start({ names: ["sfo"], firstServerId: 3 });
+  it("auto-clones two new, empty sites added at once under writes, the candidate first, the other left alone until its turn", async () => {
+    const extra = await MariaDbSites.start({ names: ["sfo", "ord"], firstServerId: 3 });
     servers.push(extra);
-    const sfo = extra.site("sfo");
-    await sfo.setReadOnly(true);
-    expect(await sfo.gtidBinlogPos()).toBe("");
-    await startAgent(sfo);
+    const [sfo, ord] = [extra.site("sfo"), extra.site("ord")];
+    for (const s of [sfo, ord]) {
+      await s.setReadOnly(true);
+      expect(await s.gtidBinlogPos()).toBe("");
+      await startAgent(s);
+    }
     const load = ledgerLoad([iad], "auto", 2);
     let acked: string[] = [];
     try {
-      await apply([iad, pdx, sfo]);
+      await apply([iad, pdx, sfo, ord]);
+      // ord is a candidate, sfo read-only: ord first. Meanwhile sfo is neither repointed nor written.
+      let samples = 0;
+      const touched: string[] = [];
+      const first = await waitFor(
+        "ord's clone to end",
+        async () => {
+          const b = (await read(GROUP)).status?.bootstrap;
+          if (b?.site === "ord" && b.phase !== "Done" && b.phase !== "Failed") {
+            const [replica, gtid] = [await sfo.replicaStatus(), await sfo.gtidBinlogPos()];
+            if (replica !== undefined || gtid !== "") touched.push(`${b.phase}: sfo replicates (${JSON.stringify(replica)}), gtid ${gtid}`);
+            samples++;
+          }
+          return b?.site === "ord" && b.phase === "Done" ? b : undefined;
+        },
+        120_000,
+        100,
+      ).catch((err: unknown) => {
+        throw explained(err);
+      });
+      expect(first).toMatchObject({ source: "auto-clone", donor: "iad" });
+      expect(samples).toBeGreaterThan(3);
+      expect(touched).toEqual([]);
       const { group } = await cloned("sfo", undefined, 120_000);
       expect(group.status?.bootstrap).toMatchObject({ site: "sfo", source: "auto-clone", phase: "Done", donor: "iad" });
       expect(group.status?.bootstrap?.bytes).toBeGreaterThan(1_000_000);
@@ -217,10 +241,12 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
       acked = await load.stop();
     }
     const last = await iad.gtidBinlogPos();
-    expect(await sfo.waitForGtid(last, 20)).toBe(true);
-    expect(await missingOn(sfo, acked, "auto")).toEqual([]);
     const rows = async (s: MariaDbSite): Promise<number> => Number((await s.query<{ n: number }[]>("SELECT COUNT(*) AS n FROM bloodraven_test.writes"))[0]?.n);
-    expect(await rows(sfo)).toBe(await rows(iad));
-    expect((await siteStatus("sfo"))?.state).toBe("read-only");
+    for (const s of [sfo, ord]) {
+      expect(await s.waitForGtid(last, 20)).toBe(true);
+      expect(await missingOn(s, acked, "auto")).toEqual([]);
+      expect(await rows(s)).toBe(await rows(iad));
+      expect((await siteStatus(s.name))?.state).toBe("read-only");
+    }
   }, 240_000);
 });

@@ -472,6 +472,12 @@ describe("returning old primary and recovery (upstream §5.7 history tier, §5.8
     expect(run(divergent, { ...history, cloning: "iad" }).actions).toEqual([]);
   });
 
+  it("an empty site waiting for its clone while another runs is not repointed; without the wait it is", () => {
+    const sites = [site("iad", "read-only", { gtid: "" }), site("sfo", "read-only", { gtid: "" }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1-5` })];
+    expect(run(sites, { ...history, cloning: "iad" }, {}, { awaitingClone: ["sfo"] }).actions).toEqual([]);
+    expect(run(sites, { ...history, cloning: "iad" }).actions).toEqual([{ kind: "repoint", site: "sfo", source: "pdx", formerPrimary: false }]);
+  });
+
   it("divergent: records the exact missing set and count, never repoints", () => {
     const d = run([site("iad", "read-only", { gtid: `${IAD}:1-13` }), site("pdx", "writable", { gtid: `${IAD}:1-10,${PDX}:1-5` })], history);
     expect(d.actions).toEqual([{ kind: "recordDivergence", site: "iad", divergentGtid: `${IAD}:11-13`, count: 3 }]);

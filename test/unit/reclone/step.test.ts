@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BootstrapStatus } from "../../../shared/api/index.js";
-import { AGENT_SILENCE_MS, AUTO_CLONE_RETRY_MS, cloneStep, type CloneCycleInput, type CloneSiteView } from "../../../shared/reclone/step.js";
+import { AGENT_SILENCE_MS, AUTO_CLONE_RETRY_MS, awaitingClone, cloneStep, type CloneCycleInput, type CloneSiteView } from "../../../shared/reclone/step.js";
 
 const NOW = "2026-12-03T12:00:00.000Z";
 const at = (flavor: "mariadb", gtidExecuted: string) => ({ flavor, gtidExecuted });
@@ -53,6 +53,16 @@ describe("cloneStep: starting", () => {
     // Nothing to copy from an empty primary, and nothing automatic without an agent.
     expect(cloneStep(input({ sites: [{ ...iad, polled: { ...iad.polled!, position: at("mariadb", "") } }, empty] }))).toEqual({ kind: "none" });
     expect(cloneStep(input({ sites: [iad, { ...empty, agentUrl: undefined } as CloneSiteView] }))).toEqual({ kind: "none" });
+  });
+
+  it("while one clone runs, the other empty sites wait for theirs (candidates first); none wait when none runs", () => {
+    const empty = (name: string, role: CloneSiteView["role"]): CloneSiteView => ({ ...pdx, name, role, polled: { readOnly: true, position: at("mariadb", ""), replicationRunning: false } });
+    const sites = [iad, empty("pdx", "primary-candidate"), empty("sfo", "read-only"), empty("ord", "primary-candidate")];
+    expect(awaitingClone(input({ sites, record: running("Cloning") }))).toEqual(["ord", "sfo"]);
+    // The recipient's restart unconfirms the primary for a while: they still wait.
+    expect(awaitingClone(input({ sites, record: running("WaitingForRestart"), primary: "" }))).toEqual(["ord", "sfo"]);
+    expect(awaitingClone(input({ sites }))).toEqual([]);
+    expect(awaitingClone(input({ sites, record: running("Done") }))).toEqual([]);
   });
 });
 
