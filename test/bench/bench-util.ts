@@ -34,15 +34,29 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Nearest-rank percentiles, rounded to microseconds; the samples are not modified. */
-export function percentiles(samplesMs: readonly number[]): Percentiles {
-  if (samplesMs.length === 0) throw new RangeError("percentiles of no samples");
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const rank = (p: number): number => {
+/**
+ * Nearest-rank percentile `p` (0 to 100; 0 is the minimum) of the samples, rounded to 3 decimals;
+ * the samples are not modified.
+ */
+function ranker(samples: readonly number[]): (p: number) => number {
+  if (samples.length === 0) throw new RangeError("percentiles of no samples");
+  const sorted = [...samples].sort((a, b) => a - b);
+  return (p) => {
     const value = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
     return Math.round(value * 1000) / 1000;
   };
+}
+
+/** Nearest-rank percentiles, rounded to microseconds; the samples are not modified. */
+export function percentiles(samplesMs: readonly number[]): Percentiles {
+  const rank = ranker(samplesMs);
   return { p50_ms: rank(50), p90_ms: rank(90), p99_ms: rank(99), max_ms: rank(100) };
+}
+
+/** The same for samples in another unit (seconds, MB/s), with the minimum: the worst of a rate. */
+export function spread(samples: readonly number[]): { min: number; p50: number; p90: number; max: number } {
+  const rank = ranker(samples);
+  return { min: rank(0), p50: rank(50), p90: rank(90), max: rank(100) };
 }
 
 /**
