@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../env/cache.js";
@@ -47,7 +47,7 @@ const MARIADB_BINARIES = [
 ];
 
 /** images/mariadb/<name>.sh becomes /usr/local/bin/mariadb-<name> in the image. */
-const MARIADB_SCRIPTS = ["entrypoint.sh", "ready.sh"];
+const MARIADB_SCRIPTS = ["entrypoint.sh", "ready.sh", "apply-clone.sh"];
 
 const recipes: Record<ImageName, ImageRecipe> = {
   // The pod sandbox: Debian's statically linked catatonit, which reaps zombies like Kubernetes' pause.
@@ -78,7 +78,12 @@ const recipes: Record<ImageName, ImageRecipe> = {
       copyWithLibraries(rootfs, MARIADB_BINARIES);
       copyInto(rootfs, ["/usr/bin/mariadb-install-db", "/usr/share/mysql", "/lib64/ld-linux-x86-64.so.2"]);
       for (const dir of ["var/lib/mysql", "run/mysqld", "etc/mysql"]) mkdirSync(join(rootfs, dir), { recursive: true });
-      for (const script of MARIADB_SCRIPTS) copyFileSync(join(repo, "images/mariadb", script), join(rootfs, "usr/local/bin", `mariadb-${script.replace(/\.sh$/, "")}`));
+      for (const script of MARIADB_SCRIPTS) {
+        const target = join(rootfs, "usr/local/bin", `mariadb-${script.replace(/\.sh$/, "")}`);
+        copyFileSync(join(repo, "images/mariadb", script), target);
+        // Executable whatever the checkout made of the file's mode.
+        chmodSync(target, 0o755);
+      }
       return { env: [BASE_PATH], entrypoint: ["/usr/local/bin/mariadb-entrypoint"], cmd: [], exposedPorts: ["3306/tcp"] };
     },
   },

@@ -79,6 +79,7 @@ export const OPERATOR_OWNED_MYSQL_OPTIONS = [
   "read_only",
   "super_read_only",
   "plugin_load_add",
+  "datadir",
 ] as const;
 
 const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";

@@ -15,7 +15,14 @@ export const MYSQL_PORT = 3306;
 export const TERMINATION_GRACE_SECONDS = 120;
 /** Where the site's option file is mounted; passed first on the command line, as mysqld requires. */
 export const OPTION_FILE = "/etc/bloodraven/my.cnf";
-export const DATA_DIR = "/var/lib/mysql";
+/** Where the site's volume is mounted. */
+export const VOLUME_DIR = "/var/lib/mysql";
+/**
+ * The datadir, one level down the volume: a clone is staged beside it on the same filesystem
+ * (VOLUME_DIR/data.clone), so that swapping it in is a rename; and a filesystem's lost+found is
+ * never taken for a database.
+ */
+export const DATA_DIR = `${VOLUME_DIR}/data`;
 export const CONFIG_HASH_ANNOTATION = "bloodraven.shipstream.io/config-hash";
 
 export const MANAGED_ROLES = { primary: "primary", replica: "replica" } as const;
@@ -95,6 +102,7 @@ export function sameServerIds(spec: DefaultedMysqlFailoverGroupSpec): string[] {
 export function optionFile(spec: DefaultedMysqlFailoverGroupSpec, site: string): string {
   const required: [string, string][] = [
     ["server_id", String(serverId(site))],
+    ["datadir", DATA_DIR],
     ["log_bin", "mysql-bin"],
     ["binlog_format", "ROW"],
     ["loose_log_replica_updates", "ON"],
@@ -189,7 +197,7 @@ export function statefulSet(
                 requests: site.resources.requests && quantities(site.resources.requests),
               },
               volumeMounts: [
-                { name: "data", mountPath: DATA_DIR },
+                { name: "data", mountPath: VOLUME_DIR },
                 { name: "config", mountPath: OPTION_FILE, subPath: `${site.name}.cnf`, readOnly: true },
               ],
               readinessProbe: { tcpSocket: { port: MYSQL_PORT }, periodSeconds: 2, failureThreshold: 3 },

@@ -142,9 +142,10 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       expect(claim.status.phase).toBe("Bound");
       const [row] = await query(
         pod.status?.podIP ?? "",
-        "SELECT @@server_id AS id, @@log_bin AS binlog, @@gtid_strict_mode AS strict, @@log_slave_updates AS chained, @@max_connections AS maxConnections",
+        "SELECT @@server_id AS id, @@log_bin AS binlog, @@gtid_strict_mode AS strict, @@log_slave_updates AS chained, @@max_connections AS maxConnections, @@datadir AS datadir",
       );
-      expect(row).toEqual({ id: serverId(site), binlog: 1, strict: 1, chained: 1, maxConnections: 77 });
+      // The datadir one level down the volume, where a clone can be staged beside it.
+      expect(row).toEqual({ id: serverId(site), binlog: 1, strict: 1, chained: 1, maxConnections: 77, datadir: "/var/lib/mysql/data/" });
     }
     // Every server starts read-only; the operator may already have made iad writable (bootstrap), never pdx.
     const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
