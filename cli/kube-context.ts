@@ -1,27 +1,32 @@
 /**
- * The plugin's connection to the API server: the global flags (--kubeconfig, --context,
- * -n/--namespace, --request-timeout) resolved the way kubectl resolves them, a deadline-bounded
- * `Kube` client (the operator's, not a second one), and API failures turned into messages that
- * say what to do. The Kubernetes client is imported lazily, so `--help` never loads it.
+ * The plugin's connection to the API server: kubectl's global flags (--kubeconfig, --context,
+ * -n, --server, --token, --as... checked and applied by kube-flags.ts) resolved the way kubectl
+ * resolves them, a deadline-bounded `Kube` client (the operator's, not a second one), and API
+ * failures turned into messages that say what to do. The Kubernetes client is imported lazily,
+ * so `--help` never loads it.
  */
+import { existsSync } from "node:fs";
 import { CommanderError, type Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Kube } from "../shared/kube/client.js";
-import { DurationError, formatDuration, parseDuration } from "../shared/duration.js";
+import { formatDuration } from "../shared/duration.js";
+import { errorText } from "../shared/errors.js";
 import { API_GROUP, FAILOVER_GROUP } from "../shared/names.js";
-
-/** The longest delay a Node.js timer can express; `--request-timeout=0` ("never") uses it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import {
+  MAX_TIMER_MS,
+  REQUEST_LOG_LEVEL,
+  applyOverrides,
+  impersonationHeaders,
+  kubeconfigPaths,
+  mergeKubeconfigs,
+  parseGlobalFlags,
+  type ConnectionSettings,
+  type GlobalFlags,
+} from "./kube-flags.js";
+import type { KubeconfigData } from "../shared/kube/kubeconfig.js";
 
 /** `mysqlfailovergroups.shipstream.io`: how RBAC rules and `kubectl auth can-i` name the resource. */
 export const GROUP_RESOURCE = `${FAILOVER_GROUP.plural}.${API_GROUP}`;
-
-export interface GlobalFlags {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-  requestTimeout?: string;
-}
 
 export interface KubeContext {
   kube: Kube;
@@ -33,6 +38,8 @@ export interface KubeContext {
   server: string;
   /** Deadline of each request (--request-timeout). */
   timeoutMs: number;
+  /** Who the flags made the plugin, for messages: whether --token was given, --as and --as-group. */
+  identity?: { token: boolean; as?: string; asGroups: string[] };
 }
 
 export function rootOf(command: Command): Command {
@@ -59,61 +66,87 @@ export function usageError(command: Command, message: string): never {
   throw new CommanderError(2, "bloodraven.usage", message);
 }
 
-/**
- * --request-timeout as kubectl reads it: a duration with units (`30s`, `1m`, `500ms`); `0`
- * means no deadline. Returns milliseconds for a timer.
- */
-export function parseRequestTimeout(text: string): number {
-  if (text.trim() === "0") return MAX_TIMER_MS;
-  const ms = parseDuration(text);
-  return ms === 0 ? MAX_TIMER_MS : Math.min(ms, MAX_TIMER_MS);
-}
-
-export function globalFlags(command: Command): GlobalFlags {
-  return rootOf(command).opts<GlobalFlags>();
+/** The global flags, checked: a bad value is a usage error (exit 2) before anything is read. */
+export function connectionSettings(command: Command): ConnectionSettings {
+  const root = rootOf(command);
+  const flags = root.opts<GlobalFlags>();
+  // --kubeconfig on the command line is one file; commander also fills it from $KUBECONFIG, a
+  // list of files that openContext merges, so only the command line's counts here.
+  const kubeconfig = root.getOptionValueSource("kubeconfig") === "cli" ? flags.kubeconfig : undefined;
+  const checked = parseGlobalFlags({ ...flags, kubeconfig });
+  if (!checked.ok) usageError(command, checked.errors.join("; "));
+  return checked.value;
 }
 
 /**
- * Builds the client for a command from the global flags. A bad --request-timeout is exit 2; a
+ * Builds the client for a command from the global flags. Bad flag values are exit 2; a
  * kubeconfig that cannot be loaded or names no cluster is an ordinary failure (exit 1).
  */
 export async function connect(command: Command): Promise<KubeContext> {
-  const root = rootOf(command);
-  const flags = globalFlags(command);
-  let timeoutMs: number;
-  try {
-    timeoutMs = parseRequestTimeout(flags.requestTimeout ?? "30s");
-  } catch (err) {
-    if (err instanceof DurationError) usageError(command, `--request-timeout: ${err.message}`);
-    throw err;
+  const settings = connectionSettings(command);
+  if (settings.overrides.certificateAuthority && !existsSync(settings.overrides.certificateAuthority)) {
+    usageError(command, `--certificate-authority: no file ${settings.overrides.certificateAuthority}`);
   }
-  // --kubeconfig on the command line is one file. From $KUBECONFIG it may be a list of files,
-  // which only the default loader merges, so leave that case to it.
-  const explicitPath = root.getOptionValueSource("kubeconfig") === "cli" ? flags.kubeconfig : undefined;
-  return openContext({ ...(explicitPath ? { kubeconfig: explicitPath } : {}), ...(flags.context ? { context: flags.context } : {}), ...(flags.namespace ? { namespace: flags.namespace } : {}) }, timeoutMs);
+  const log = settings.verbosity >= REQUEST_LOG_LEVEL ? (line: string) => writeErr(command, `${line}\n`) : undefined;
+  return openContext(settings, log);
 }
 
-/** The kubeconfig, context and namespace as the flags choose them; errors say which file and what to fix. */
-export async function openContext(flags: { kubeconfig?: string; context?: string; namespace?: string }, timeoutMs: number): Promise<KubeContext> {
-  const { Kube, loadKubeConfig } = await import("../shared/kube/client.js");
-  const where = flags.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config";
-  let config: KubeConfig;
-  try {
-    config = loadKubeConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
-  } catch (err) {
-    throw new Error(`cannot load the kubeconfig (${where}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  if (flags.context) {
-    if (!config.getContextObject(flags.context)) {
-      throw new Error(`context "${flags.context}" does not exist in the kubeconfig (${where}); kubectl config get-contexts lists them`);
+/**
+ * The kubeconfig as kubectl reads it: --kubeconfig is one file; $KUBECONFIG a list, merged
+ * (kube-flags.ts), in which files that do not exist are skipped; else the shared loader's
+ * default (in a pod its service account, else ~/.kube/config).
+ */
+async function loadKubeconfig(explicit: string | undefined): Promise<{ data: KubeconfigData; where: string }> {
+  const { readKubeconfigFile, kubeconfigData } = await import("../shared/kube/kubeconfig.js");
+  const loading = <T>(where: string, load: () => T): T => {
+    try {
+      return load();
+    } catch (err) {
+      throw new Error(`cannot load the kubeconfig (${where}): ${errorText(err)}`, { cause: err });
     }
-    config.setCurrentContext(flags.context);
+  };
+  const read = (path: string): KubeconfigData => loading(path, () => readKubeconfigFile(path));
+  if (explicit) return { data: read(explicit), where: explicit };
+  const list = process.env.KUBECONFIG;
+  if (list) {
+    const paths = kubeconfigPaths(list);
+    const present = paths.filter((p) => existsSync(p));
+    if (present.length === 0) throw new Error(`no kubeconfig: none of the files in KUBECONFIG exists (${paths.join(", ")})`);
+    return { data: mergeKubeconfigs(present.map(read)), where: present.join(", ") };
   }
+  const { loadKubeConfig } = await import("../shared/kube/client.js");
+  return { data: loading("~/.kube/config", () => kubeconfigData(loadKubeConfig())), where: "~/.kube/config" };
+}
+
+/**
+ * The kubeconfig, context and namespace as the settings choose them, with the overrides applied;
+ * errors say which file and what to fix. `log` gets a line per request (-v 6).
+ */
+export async function openContext(settings: ConnectionSettings, log?: (line: string) => void): Promise<KubeContext> {
+  const { data, where } = await loadKubeconfig(settings.kubeconfig);
+  if (settings.context) {
+    if (!data.contexts.some((c) => c.name === settings.context)) {
+      throw new Error(`context "${settings.context}" does not exist in the kubeconfig (${where}); kubectl config get-contexts lists them`);
+    }
+    data.currentContext = settings.context;
+  }
+  const { overrides } = settings;
+  const { HookedKubeConfig } = await import("../shared/kube/kubeconfig.js");
+  const config = new HookedKubeConfig(applyOverrides(data, overrides), { headers: impersonationHeaders(overrides), ...(log ? { log } : {}) });
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error(`the kubeconfig context "${config.getCurrentContext()}" names no cluster; check --context/--kubeconfig`);
   const contextName = config.getCurrentContext();
-  const namespace = flags.namespace || config.getContextObject(contextName)?.namespace || "default";
-  return { kube: new Kube(config, { timeoutMs }), config, namespace, contextName, server: cluster.server, timeoutMs };
+  const namespace = settings.namespace || config.getContextObject(contextName)?.namespace || "default";
+  const { Kube } = await import("../shared/kube/client.js");
+  return {
+    kube: new Kube(config, { timeoutMs: settings.timeoutMs }),
+    config,
+    namespace,
+    contextName,
+    server: cluster.server,
+    timeoutMs: settings.timeoutMs,
+    identity: { token: overrides.token !== undefined, ...(overrides.as ? { as: overrides.as } : {}), asGroups: overrides.asGroups },
+  };
 }
 
 /** What a failed request was trying to do, for the message. */
@@ -150,11 +183,13 @@ function transportReason(err: ApiErrorLike): string {
  * check: unreachable server, timeout, 401, RBAC 403 (naming the verb and resource), a missing
  * group, a missing CRD. Anything else keeps the API server's own message.
  */
-export function explainApiError(err: unknown, op: Operation, ctx: Pick<KubeContext, "server" | "timeoutMs" | "contextName">): Error {
+export function explainApiError(err: unknown, op: Operation, ctx: Pick<KubeContext, "server" | "timeoutMs" | "contextName" | "identity">): Error {
   if (!isApiError(err)) return err instanceof Error ? err : new Error(String(err));
   const resource = op.resource ?? GROUP_RESOURCE;
   const scope = op.namespace === undefined ? "across all namespaces" : `in namespace ${op.namespace}`;
-  const canI = `kubectl auth can-i ${op.verb} ${resource} ${op.namespace === undefined ? "--all-namespaces" : `-n ${op.namespace}`}`;
+  const as = ctx.identity?.as;
+  const impersonation = as === undefined ? [] : [`--as=${as}`, ...(ctx.identity?.asGroups ?? []).map((g) => `--as-group=${g}`)];
+  const canI = ["kubectl auth can-i", op.verb, resource, op.namespace === undefined ? "--all-namespaces" : `-n ${op.namespace}`, ...impersonation].join(" ");
   const explained = (message: string) => new Error(message, { cause: err });
   switch (err.status) {
     case 0:
@@ -164,9 +199,15 @@ export function explainApiError(err: unknown, op: Operation, ctx: Pick<KubeConte
       }
       return explained(`cannot reach the API server at ${ctx.server}: ${transportReason(err)}; check --context/--kubeconfig`);
     case 401:
+      if (ctx.identity?.token) return explained(`unauthorized: the API server at ${ctx.server} did not accept the --token; check that it is current and meant for this cluster`);
       return explained(`unauthorized: the API server at ${ctx.server} did not accept the credentials of context "${ctx.contextName}"; log in again or check --context/--kubeconfig`);
     case 403:
-      return explained(`forbidden: you cannot ${op.verb} ${resource} ${scope}; ask for RBAC that grants "${op.verb}" on ${resource} (check with: ${canI})`);
+      if (err.message.includes("cannot impersonate")) {
+        return explained(`forbidden: ${err.message}; impersonation (${impersonation.join(" ")}) needs RBAC that grants "impersonate" on users and groups`);
+      }
+      return explained(
+        `forbidden: ${as === undefined ? "you" : `the impersonated user "${as}"`} cannot ${op.verb} ${resource} ${scope}; ask for RBAC that grants "${op.verb}" on ${resource} (check with: ${canI})`,
+      );
     case 404:
       if (op.name !== undefined && op.namespace !== undefined && err.message.includes(`"${op.name}" not found`)) {
         return explained(`no ${FAILOVER_GROUP.kind} ${op.namespace}/${op.name}; kubectl get mfg -n ${op.namespace} lists them`);

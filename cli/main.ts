@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { buildProgram } from "./program.js";
 import { complete } from "./commands/complete.js";
+import { normalizeArgs } from "./kube-flags.js";
 
 const COMPLETE_COMMAND = "__complete";
 
@@ -13,8 +14,14 @@ async function main(): Promise<void> {
     await complete(program, process.argv.slice(3), (text) => process.stdout.write(text));
     return;
   }
+  const args = normalizeArgs(process.argv.slice(2));
+  if (!args.ok) {
+    process.stderr.write(`error: ${args.errors.join("; ")}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(args.value, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version output end with exit 0; usage errors are already printed by commander.

@@ -8,6 +8,7 @@
  */
 import type { Command } from "commander";
 import { openContext } from "../kube-context.js";
+import { normalizeArgs, parseGlobalFlags, type GlobalFlags } from "../kube-flags.js";
 import { commandModels, type CommandModel } from "./completion.js";
 
 /** Cobra's ShellCompDirective bits that this plugin uses. */
@@ -15,22 +16,34 @@ export const DIRECTIVE = { default: 0, noFileComp: 4 } as const;
 
 export type Lookup = { kind: "groups" } | { kind: "sites"; group: string } | { kind: "namespaces" } | { kind: "contexts" };
 
-export interface Connection {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-}
-
 export interface CompletionPlan {
   candidates: { value: string; description?: string }[];
   lookup?: Lookup;
   /** Candidates are kept only when they start with it. */
   prefix: string;
   directive: number;
-  connection: Connection;
+  /** The connection flags on the line, which the lookup uses as a command would. */
+  connection: GlobalFlags;
 }
 
-const CONNECTION: Record<string, keyof Connection> = { "--kubeconfig": "kubeconfig", "--context": "context", "-n": "namespace", "--namespace": "namespace" };
+type ValueFlag = "kubeconfig" | "context" | "namespace" | "server" | "token" | "certificateAuthority" | "as" | "asUid";
+const CONNECTION: Record<string, ValueFlag> = {
+  "--kubeconfig": "kubeconfig",
+  "--context": "context",
+  "-n": "namespace",
+  "--namespace": "namespace",
+  "--server": "server",
+  "--token": "token",
+  "--certificate-authority": "certificateAuthority",
+  "--as": "as",
+  "--as-uid": "asUid",
+};
+
+function keepConnectionFlag(connection: GlobalFlags, flag: string, value: string): void {
+  const key = CONNECTION[flag];
+  if (key) connection[key] = value;
+  if (flag === "--as-group") connection.asGroup = [...(connection.asGroup ?? []), value];
+}
 
 /** `words`: everything after the plugin name, the last one being the word under completion (maybe ""). */
 export function planCompletion(models: readonly CommandModel[], words: readonly string[]): CompletionPlan {
@@ -38,23 +51,22 @@ export function planCompletion(models: readonly CommandModel[], words: readonly 
   const prefix = words.at(-1) ?? "";
   let model = byPath.get("") as CommandModel;
   const positionals: string[] = [];
-  const connection: Connection = {};
+  const connection: GlobalFlags = {};
   let pendingFlag: string | undefined;
   const takesValue = (flag: string): boolean => model.flags.some((f) => f.takesValue && f.names.includes(flag));
+  const typed = normalizeArgs(words.slice(0, -1));
 
-  for (const word of words.slice(0, -1)) {
+  for (const word of typed.ok ? typed.value : words.slice(0, -1)) {
     if (pendingFlag !== undefined) {
-      const key = CONNECTION[pendingFlag];
-      if (key) connection[key] = word;
+      keepConnectionFlag(connection, pendingFlag, word);
       pendingFlag = undefined;
       continue;
     }
     if (word.startsWith("-")) {
       const [flag = word, value] = word.split(/=(.*)/s, 2);
-      if (value !== undefined) {
-        const key = CONNECTION[flag];
-        if (key) connection[key] = value;
-      } else if (takesValue(flag)) pendingFlag = flag;
+      if (value !== undefined) keepConnectionFlag(connection, flag, value);
+      else if (flag === "--insecure-skip-tls-verify") connection.insecureSkipTlsVerify = true;
+      else if (takesValue(flag)) pendingFlag = flag;
       continue;
     }
     const sub = positionals.length === 0 ? byPath.get(model.path === "" ? word : `${model.path} ${word}`) : undefined;
@@ -91,8 +103,11 @@ export function formatCompletion(plan: CompletionPlan, looked: readonly string[]
 
 const LOOKUP_TIMEOUT_MS = 2_000;
 
-async function lookUp(lookup: Lookup, connection: Connection): Promise<string[]> {
-  const ctx = await openContext(connection, LOOKUP_TIMEOUT_MS);
+/** Bad connection flags on the line complete nothing, like a failed lookup. */
+async function lookUp(lookup: Lookup, connection: GlobalFlags): Promise<string[]> {
+  const checked = parseGlobalFlags(connection);
+  if (!checked.ok) return [];
+  const ctx = await openContext({ ...checked.value, timeoutMs: LOOKUP_TIMEOUT_MS });
   switch (lookup.kind) {
     case "contexts":
       return ctx.config.getContexts().map((c) => c.name);

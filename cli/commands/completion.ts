@@ -14,6 +14,11 @@ export const SHELLS = ["bash", "zsh", "kubectl"] as const;
 const BINARY = "kubectl-bloodraven";
 /** Global flags whose values come from kubectl: completed specially in both shells. */
 const CONNECTION_FLAGS = ["--kubeconfig", "--context", "-n", "--namespace"] as const;
+/** All the global flags that choose the server and the identity: the lookups pass them on to kubectl. */
+const KUBECTL_VALUE_FLAGS = [...CONNECTION_FLAGS, "--server", "--certificate-authority", "--token", "--as", "--as-group", "--as-uid"];
+const KUBECTL_SWITCH = "--insecure-skip-tls-verify";
+/** Words passed on to kubectl alone: the switch, and every `--flag=value`. */
+const KUBECTL_WORDS = [KUBECTL_SWITCH, ...[...KUBECTL_VALUE_FLAGS, KUBECTL_SWITCH].filter((f) => f.startsWith("--")).map((f) => `${f}=*`)];
 
 interface FlagModel {
   names: string[];
@@ -102,8 +107,8 @@ export function bashScript(root: Command): string {
     "  for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do",
     '    w="${COMP_WORDS[i]}"',
     '    case "$w" in',
-    `      ${CONNECTION_FLAGS.join("|")}) args+=("$w" "\${COMP_WORDS[i+1]}"); ((i++)) ;;`,
-    `      ${CONNECTION_FLAGS.filter((f) => f.startsWith("--")).map((f) => `${f}=*`).join("|")}) args+=("$w") ;;`,
+    `      ${KUBECTL_VALUE_FLAGS.join("|")}) args+=("$w" "\${COMP_WORDS[i+1]}"); ((i++)) ;;`,
+    `      ${KUBECTL_WORDS.join("|")}) args+=("$w") ;;`,
     "    esac",
     "  done",
     '  kubectl "${args[@]}" "$@" 2>/dev/null',
@@ -188,8 +193,8 @@ export function zshScript(root: Command): string {
     "  for ((i = 2; i <= $#words; i++)); do",
     "    w=${words[i]}",
     "    case $w in",
-    `      (${CONNECTION_FLAGS.join("|")}) args+=($w \${words[i+1]}); ((i++)) ;;`,
-    `      (${CONNECTION_FLAGS.filter((f) => f.startsWith("--")).map((f) => `${f}=*`).join("|")}) args+=($w) ;;`,
+    `      (${KUBECTL_VALUE_FLAGS.join("|")}) args+=($w \${words[i+1]}); ((i++)) ;;`,
+    `      (${KUBECTL_WORDS.join("|")}) args+=($w) ;;`,
     "    esac",
     "  done",
     '  kubectl $args "$@" 2>/dev/null',
@@ -290,7 +295,8 @@ export function registerCompletionCommand(program: Command): void {
       "after",
       `
 Completes commands, subcommands, flags, runbook names, and group and site names (asking the API
-server, honouring -n/--context/--kubeconfig on the line).
+server, honouring the global flags on the line: -n, --context, --kubeconfig, --server, --token,
+--as...).
 
   $ source <(${BINARY} completion bash)
   $ ${BINARY} completion zsh > "\${fpath[1]}/_${BINARY}"

@@ -91,7 +91,7 @@ export function buildMaintenance(flags: MaintenanceFlags, now: number): Maintena
   return { ok: true, value: m, durationMs };
 }
 
-/** The kubeconfig user of the current context, else $USER; what `by` records. */
+/** The user the plugin acts as (--as, or the kubeconfig user's `as`), else the kubeconfig user of the current context, else $USER; what `by` records. */
 export function whoAmI(userName: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const name = userName || env.USER || env.USERNAME;
   return name ? name.slice(0, 256) : undefined;
@@ -239,7 +239,8 @@ Examples:
       const ctx = await connect(this);
       const group = await readGroupForWrite(this, ctx, name);
       const before = annotationState(group, Date.now()).state;
-      const built = buildMaintenance({ ...opts, by: whoAmI(ctx.config.getCurrentUser()?.name) }, Date.now());
+      const user = ctx.config.getCurrentUser();
+      const built = buildMaintenance({ ...opts, by: whoAmI(user?.impersonateUser || user?.name) }, Date.now());
       if (!built.ok) usageError(this, built.error);
       const m = built.value;
       if (opts.dryRun) {

@@ -340,9 +340,9 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
     expect(both.code).toBe(2);
     expect(both.stderr).toBe("error: a group name cannot be combined with -A/--all-namespaces\n");
 
-    const timeout = await plugin(["status", "--request-timeout", "5"]);
+    const timeout = await plugin(["status", "--request-timeout", "5x"]);
     expect(timeout.code).toBe(2);
-    expect(timeout.stderr).toMatch(/^error: --request-timeout: invalid duration "5": a number needs a unit/);
+    expect(timeout.stderr).toMatch(/^error: --request-timeout: "5x" is not a duration; write seconds \(30\) or a duration/);
   });
 
   it("explains unreachable servers, bad credentials and missing RBAC (exit 1)", async () => {

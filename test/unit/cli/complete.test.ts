@@ -29,6 +29,12 @@ describe("kubectl plugin completion (__complete)", () => {
     expect(plan("--kubeconfig", "/tmp/k", "status", "--namespace", "ns", "").connection).toEqual({ kubeconfig: "/tmp/k", namespace: "ns" });
   });
 
+  it("keeps kubectl's other connection flags for the lookup, in both spellings", () => {
+    const p = plan("status", "--server", "https://k:6443", "--token=t", "--as", "alice", "--as-group=dba", "--as-group", "ops", "--insecure-skip-tls-verify=true", "-v=6", "");
+    expect(p).toMatchObject({ lookup: { kind: "groups" } });
+    expect(p.connection).toEqual({ server: "https://k:6443", token: "t", as: "alice", asGroup: ["dba", "ops"], insecureSkipTlsVerify: true });
+  });
+
   it("completes flag values: choices, namespaces, contexts, and files only for --kubeconfig", () => {
     expect(values("status", "-o", "")).toEqual(["table", "wide", "json", "yaml"]);
     expect(plan("status", "-n", "")).toMatchObject({ lookup: { kind: "namespaces" } });
