@@ -17,7 +17,7 @@ import { get as httpGet, type IncomingMessage, type ServerResponse } from "node:
 import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLONE_MANIFEST, parseBinlogInfo, parseCloneManifest, type CloneJob, type CloneManifest, type CloneRequest } from "../../shared/agent/clone.js";
@@ -33,6 +33,8 @@ import type { SiteClient } from "../mysql/site-client.js";
 const IDLE_MS = 60_000;
 /** From SHUTDOWN until the server answers again on the swapped-in copy. */
 const RESTART_MS = 600_000;
+/** How often the bytes received are counted (GET /v1/clone shows them). */
+const PROGRESS_MS = 500;
 /** How often the restarting server is tried: a second's wait was a fifth of a 1 GB clone. */
 const RESTART_POLL_MS = 200;
 const SQL_DEADLINE_MS = 10_000;
@@ -51,15 +53,15 @@ export interface CloneSettings {
 }
 
 /**
- * Runs a tool to its end, fed from `input` (a source and a transform, piped so that an error of
- * either fails the run); rejects with the tail of its stderr when it fails or `signal` aborts.
+ * Runs a tool to its end, fed from `input` when given (piped so that an error of either fails
+ * the run); rejects with the tail of its stderr when it fails or `signal` aborts.
  */
-async function runTool(command: string, args: string[], signal: AbortSignal, input?: { from: Readable; through: Transform }): Promise<void> {
+async function runTool(command: string, args: string[], signal: AbortSignal, input?: Readable): Promise<void> {
   const child = spawn(command, args, { stdio: [input ? "pipe" : "ignore", "ignore", "pipe"], signal });
   const stderr = tail(child);
   const exited = exitOf(child, command, stderr);
   if (!input || !child.stdin) return exited;
-  const [fed, exit] = await Promise.allSettled([pipeline(input.from, input.through, child.stdin), exited]);
+  const [fed, exit] = await Promise.allSettled([pipeline(input, child.stdin), exited]);
   // The tool's own words say more (a full disk) than the broken pipe they leave behind.
   if (exit.status === "rejected") throw new Error(`${errorText(exit.reason)}${fed.status === "rejected" ? `; its input: ${errorText(fed.reason)}` : ""}`);
   if (fed.status === "rejected") throw fed.reason;
@@ -85,7 +87,8 @@ async function exitOf(child: ChildProcess, command: string, stderr: () => string
 function openStream(url: string, token: string, signal: AbortSignal): Promise<IncomingMessage> {
   const get = url.startsWith("https:") ? httpsGet : httpGet;
   return new Promise((resolve, reject) => {
-    get(url, { headers: { Authorization: `Bearer ${token}` }, signal }, resolve).once("error", reject);
+    // A connection of its own (agent: false), so that its byte count is this answer's.
+    get(url, { headers: { Authorization: `Bearer ${token}` }, signal, agent: false }, resolve).once("error", reject);
   });
 }
 
@@ -262,20 +265,25 @@ export class CloneRecipient {
     const idle = new AbortController();
     const idleTimer = setTimeout(() => idle.abort(new Error(`no data from the donor for ${IDLE_MS / 1000}s`)), IDLE_MS);
     const signal = AbortSignal.any([this.signal(), idle.signal]);
+    let progress: NodeJS.Timeout | undefined;
     try {
       const res = await openStream(`${job.donor.url}/v1/clone/backup`, this.settings.token, signal);
       if (res.statusCode !== 200) throw new Error(`the donor's agent answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);
-      const counted = new Transform({
-        transform: (chunk: Buffer, _enc, done) => {
-          job.bytes += chunk.length;
-          idleTimer.refresh();
-          done(null, chunk);
-        },
-      });
-      await runTool("mbstream", ["-x", "-C", staging], signal, { from: res, through: counted });
+      // Counted from the socket now and then, not per chunk: nothing but the pipe touches the bytes.
+      const socket = res.socket;
+      const start = socket.bytesRead;
+      const count = (): void => {
+        const received = socket.bytesRead - start;
+        if (received === job.bytes) return;
+        job.bytes = received;
+        idleTimer.refresh();
+      };
+      progress = setInterval(count, PROGRESS_MS);
+      await runTool("mbstream", ["-x", "-C", staging], signal, res).finally(count);
     } catch (err) {
       throw new Error(`receiving the copy from ${job.donor.site} failed after ${job.bytes} bytes: ${errorText(signal.reason instanceof Error ? signal.reason : err)}`);
     } finally {
+      clearInterval(progress);
       clearTimeout(idleTimer);
     }
   }
