@@ -1,8 +1,9 @@
 /**
- * The agent's two clone roles (protocol in shared/agent/clone.ts), MariaDB only:
- * - donor: `streamBackup` answers one request with `mariadb-backup --backup --stream=xbstream`;
+ * The agent's two clone roles (protocol in shared/agent/clone.ts):
+ * - donor (MariaDB): `streamBackup` answers one request with `mariadb-backup --backup --stream=xbstream`;
  * - recipient: `CloneRecipient` pulls such a stream into the staging directory, prepares it,
- *   shuts the server down for the swap, and positions the restarted server's GTID state.
+ *   shuts the server down for the swap, and positions the restarted server's GTID state; on
+ *   MySQL it has its server run CLONE INSTANCE from the donor's instead (operator/mysql/mysql-clone.ts).
  *
  * Deadlines: the stream is aborted after IDLE_MS without a byte and after the clone timeout in
  * all; every tool runs under the same overall deadline; the restart is waited for RESTART_MS.
@@ -234,7 +235,10 @@ export class CloneRecipient {
     log.info(LOG_MESSAGES.clonePrepared, { outcome });
     if (outcome === "restart-needed") await this.shutdown();
     await this.awaitRestart(async () => {
-      const status = await this.client().run("clone: status", cloneStatus, SQL_DEADLINE_MS);
+      // A server going down again between the two looks is not there yet.
+      const status = await this.client()
+        .run("clone: status", cloneStatus, SQL_DEADLINE_MS)
+        .catch(() => undefined);
       // Up for less time than has passed since the clone: it restarted since.
       if (!status || status.uptimeSeconds > (performance.now() - cloned) / 1000 + 1) return false;
       if (status.state === "Completed") return true;
