@@ -128,6 +128,7 @@ export class OperatorApp {
 
   private startLeading(): void {
     this.leading = true;
+    this.metrics.setLeader(true);
     this.log.info(LOG_MESSAGES.leaderElected);
     for (const g of this.informer.list()) this.onGroup(g);
   }
@@ -135,6 +136,7 @@ export class OperatorApp {
   private async stopLeading(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    this.metrics.setLeader(false);
     this.log.warn(LOG_MESSAGES.leaderLost);
     await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
   }

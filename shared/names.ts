@@ -181,23 +181,25 @@ export const METRICS = {
   plannedFailoverLagWaitSeconds: "bloodraven_planned_failover_lag_wait_seconds",
   maintenanceMode: "bloodraven_maintenance_mode",
   websocketDroppedClientsTotal: "bloodraven_websocket_dropped_clients_total",
+  buildInfo: "bloodraven_build_info",
+  leader: "bloodraven_leader",
 } as const;
 
-/** `action` label of bloodraven_taint_operations_total. */
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */
 export const FAILOVER_STAGES = ["writable", "dns"] as const;
 export type FailoverStage = (typeof FAILOVER_STAGES)[number];
 export const FAILOVER_FAILURE_REASONS = ["fence_failed", "promote_failed", "relay_log_not_applied", "repoint_failed", "dns_failed"] as const;
 export type FailoverFailureReason = (typeof FAILOVER_FAILURE_REASONS)[number];
 
+/** `action` label of bloodraven_taint_operations_total. */
 export const TAINT_ACTIONS = ["apply", "remove"] as const;
 export type TaintAction = (typeof TAINT_ACTIONS)[number];
 
-/** `result` label of bloodraven_planned_failovers_total. */
 /** `kind` of bloodraven_failovers_total: who promoted, the emergency core or a switchover. */
 export const FAILOVER_KINDS = ["emergency", "planned"] as const;
 export type FailoverKind = (typeof FAILOVER_KINDS)[number];
 
+/** `result` label of bloodraven_planned_failovers_total. */
 export const PLANNED_FAILOVER_RESULTS = ["success", "rejected", "failed_timeout", "failed_other"] as const;
 export type PlannedFailoverResult = (typeof PLANNED_FAILOVER_RESULTS)[number];
 

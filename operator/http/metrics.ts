@@ -18,6 +18,7 @@ import {
   type TaintAction,
   type WebsocketDropReason,
 } from "../../shared/names.js";
+import { COMMIT, VERSION } from "../../shared/version.js";
 
 /**
  * The operator's Prometheus metrics (the seeds' monitoring page), in a registry of their own so
@@ -118,6 +119,7 @@ export class OperatorMetrics {
   private readonly plannedDuration: Histogram<"namespace" | "group">;
   private readonly plannedLagWait: Histogram<"namespace" | "group">;
   private readonly websocketDrops: Counter<"reason">;
+  private readonly leader: Gauge;
 
   private readonly index: {
     pollLatency: SeriesIndex<SiteLabel>;
@@ -161,6 +163,15 @@ export class OperatorMetrics {
       buckets: POLL_CYCLE_BUCKETS,
       registers,
     });
+    // Constant 1: the labels are the information (dashboards join on them, alerts count versions).
+    new Gauge({ name: METRICS.buildInfo, help: "1, labelled with the operator's version, the commit it was built from and its Node.js version", labelNames: ["version", "revision", "node"], registers }).set(
+      { version: VERSION, revision: COMMIT, node: process.version },
+      1,
+    );
+    // Pods can be up while none leads (an API server that refuses every lease renewal): every
+    // group is then unmanaged, which no per-group series shows.
+    this.leader = new Gauge({ name: METRICS.leader, help: "1 while this replica holds the leader lease and manages groups, else 0", registers });
+    this.leader.set(0);
     this.maintenance = new Gauge({
       name: METRICS.maintenanceMode,
       help: "1 while maintenance mode pauses automatic failover of the group, else 0",
@@ -349,6 +360,10 @@ export class OperatorMetrics {
 
   observePoll(namespace: string, group: string, site: string, seconds: number): void {
     this.pollLatency.observe(this.index.pollLatency.track({ namespace, group, site }), seconds);
+  }
+
+  setLeader(leading: boolean): void {
+    this.leader.set(leading ? 1 : 0);
   }
 
   observeCycle(seconds: number): void {

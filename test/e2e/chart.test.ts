@@ -237,10 +237,11 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
 
     const rule = objs.find((o) => o.kind === "PrometheusRule") as unknown as { spec: PrometheusRuleSpec };
     const rules = rule.spec.groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(["BloodravenNoWritableSite", "BloodravenSplitBrain", "BloodravenReplicationLagging", "BloodravenDivergentTransactions", "BloodravenOperatorDown"]));
+    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(["BloodravenNoWritableSite", "BloodravenSplitBrain", "BloodravenReplicationLagging", "BloodravenDivergentTransactions", "BloodravenOperatorDown", "BloodravenNoLeader"]));
     for (const r of rules) {
       for (const metric of used(r.expr)) expect(exported, `${r.alert}: ${metric}`).toContain(metric);
-      if (r.alert !== "BloodravenOperatorDown") expect(r.expr, r.alert).toMatch(/\bby \(namespace, group\b/);
+      // The two alerts about the operator itself have no group.
+      if (r.alert !== "BloodravenOperatorDown" && r.alert !== "BloodravenNoLeader") expect(r.expr, r.alert).toMatch(/\bby \(namespace, group\b/);
     }
 
     const files = readdirSync(join(chartDir, "dashboards")).filter((f) => f.endsWith(".json"));
@@ -610,12 +611,12 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
   });
 
   /**
-   * The chart's BloodravenOperatorDown, evaluated by Prometheus' rule engine (promtool) on this
-   * operator's real scrape, labelled as each supported scrape config labels it: the chart's
-   * ServiceMonitor and PodMonitor (namespace, pod, ...; honorLabels) and the monitoring guide's
-   * plain scrape job (job and instance only).
+   * The chart's alerts about the operator itself, evaluated by Prometheus' rule engine (promtool).
+   * BloodravenOperatorDown on this operator's real scrape, labelled as each supported scrape
+   * config labels it: the chart's ServiceMonitor and PodMonitor (namespace, pod, ...;
+   * honorLabels) and the monitoring guide's plain scrape job (job and instance only).
    */
-  describe("BloodravenOperatorDown fires when the operator is down, whatever the scrape config", () => {
+  describe("the operator's own alerts, whatever the scrape config (promtool)", () => {
     let scrape: Sample[];
     let rulesPath: string;
     let shapes: Record<string, { target: Record<string, string>; honorLabels: boolean }>;
@@ -644,9 +645,13 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ];
     }
 
-    /** Runs promtool on the series and checks whether the alert fires at each minute. */
-    async function evaluate(inputSeries: { series: string; values: string }[], firingAt: Record<number, boolean>): Promise<void> {
-      const summary = `No bloodraven operator replica in namespace ${cluster.namespace} is up`;
+    /** Runs promtool on the series and checks whether `alertname` (default OperatorDown) fires at each minute. */
+    async function evaluate(
+      inputSeries: { series: string; values: string }[],
+      firingAt: Record<number, boolean>,
+      alertname = "BloodravenOperatorDown",
+      summary = `No bloodraven operator replica in namespace ${cluster.namespace} is up`,
+    ): Promise<void> {
       const test = {
         rule_files: [rulesPath],
         evaluation_interval: "1m",
@@ -656,7 +661,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
             input_series: inputSeries,
             alert_rule_test: Object.entries(firingAt).map(([minute, firing]) => ({
               eval_time: `${minute}m`,
-              alertname: "BloodravenOperatorDown",
+              alertname,
               exp_alerts: firing ? [{ exp_labels: { severity: "critical" }, exp_annotations: { summary } }] : [],
             })),
           },
@@ -668,28 +673,46 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
 
-    it("is fed a scrape that has the operator's own series", () => {
+    it("is fed a scrape that has the operator's own series, its leadership among them", () => {
       expect(scrape.filter((s) => s.name.startsWith("bloodraven_")).length).toBeGreaterThan(10);
+      expect(scrape.find((s) => s.name === METRICS.leader)?.value).toBe(1);
     });
 
     // Scraped for 10 minutes, then the scrape fails (up 0, every scraped series goes stale): silent
     // while scraped, pending for the rule's 5 minutes, then firing.
     for (const shape of ["the chart's ServiceMonitor", "the chart's PodMonitor", "the monitoring guide's scrape job"]) {
-      it(`with ${shape}: silent while scraped, firing 5 minutes after the scrapes stop`, async () => {
+      it(`BloodravenOperatorDown with ${shape}: silent while scraped, firing 5 minutes after the scrapes stop`, async () => {
         const { target, honorLabels } = shapes[shape]!;
         await evaluate(scraped(target, honorLabels, { operator: "Vx10 stale", up: "1x10 0x10" }), { 0: false, 10: false, 15: false, 17: true, 20: true });
       });
     }
 
-    it("stays silent while one of two replicas is still scraped", async () => {
+    it("BloodravenOperatorDown stays silent while one of two replicas is still scraped", async () => {
       const { target, honorLabels } = shapes["the chart's PodMonitor"]!;
       const second = { ...target, pod: `${target.pod}-2`, instance: "10.0.0.6:8080" };
       await evaluate([...scraped(target, honorLabels, { operator: "Vx5 stale", up: "1x5 0x15" }), ...scraped(second, honorLabels, { operator: "Vx20", up: "1x20" })], { 20: false });
     });
 
-    it("is not satisfied by an operator scraped in another namespace", async () => {
+    it("BloodravenOperatorDown is not satisfied by an operator scraped in another namespace", async () => {
       const { target, honorLabels } = shapes["the chart's ServiceMonitor"]!;
       await evaluate(scraped({ ...target, namespace: "another-team" }, honorLabels, { operator: "Vx20", up: "1x20" }), { 6: true });
+    });
+
+    // BloodravenNoLeader: replicas scraped, none leading. Each replica's bloodraven_leader, scraped
+    // by both of the chart's monitors at once (every series twice), values per minute.
+    const leaders = (namespace: string, replicas: Record<string, string>) =>
+      Object.entries(replicas).flatMap(([pod, values]) =>
+        ["service", "pod"].map((job) => ({ series: `bloodraven_leader{namespace=${JSON.stringify(namespace)}, pod=${JSON.stringify(pod)}, job=${JSON.stringify(job)}}`, values })),
+      );
+    const noLeader = () => `Bloodraven operator replicas in namespace ${cluster.namespace} are up but none leads: no group is managed`;
+
+    it("BloodravenNoLeader: silent while one replica leads, however often scraped; firing 2 minutes after none does", async () => {
+      await evaluate(leaders(cluster.namespace, { a: "1x5 0x10", b: "0x15" }), { 5: false, 7: false, 9: true, 15: true }, "BloodravenNoLeader", noLeader());
+      await evaluate(leaders(cluster.namespace, { a: "0x4 1x10", b: "0x14" }), { 3: true, 6: false, 14: false }, "BloodravenNoLeader", noLeader());
+    });
+
+    it("BloodravenNoLeader: a leader in another namespace does not count", async () => {
+      await evaluate([...leaders(cluster.namespace, { a: "0x10" }), ...leaders("another-team", { z: "1x10" })], { 3: true }, "BloodravenNoLeader", noLeader());
     });
   });
 

@@ -71,6 +71,8 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.recloneOperationsTotal, "counter", ["group", "namespace", "result", "site"]],
     [METRICS.websocketDroppedClientsTotal, "counter", ["reason"]],
     [METRICS.reconcileErrorsTotal, "counter", ["group", "namespace", "reconciler"]],
+    [METRICS.buildInfo, "gauge", ["node", "revision", "version"]],
+    [METRICS.leader, "gauge", []],
   ];
 
   it.each(expected)("%s is a %s labelled %j", async (name, type, labels) => {
@@ -89,6 +91,16 @@ describe("OperatorMetrics exposition", () => {
     populate(metrics, "default", "orders");
     const names = [...(await families(metrics)).keys()].filter((name) => name.startsWith("bloodraven_"));
     expect(names.sort()).toEqual(expected.map(([name]) => name).sort());
+  });
+
+  it("says which build runs, and whether this replica leads (0 until it does)", async () => {
+    const metrics = new OperatorMetrics();
+    expect((await family(metrics, METRICS.buildInfo)).samples).toEqual([expect.objectContaining({ value: 1, labels: { version: "dev", revision: "unknown", node: process.version } })]);
+    expect((await family(metrics, METRICS.leader)).samples[0]?.value).toBe(0);
+    metrics.setLeader(true);
+    expect((await family(metrics, METRICS.leader)).samples[0]?.value).toBe(1);
+    metrics.setLeader(false);
+    expect((await family(metrics, METRICS.leader)).samples[0]?.value).toBe(0);
   });
 
   it("counts poll latency from 1 ms to 10 s", async () => {
@@ -137,9 +149,10 @@ describe("OperatorMetrics exposition", () => {
 
     metrics.forgetGroup("default", "orders");
 
+    // The series of the process as a whole, not of any group.
+    const processWide = new Set<string>([METRICS.websocketConnectedClients, METRICS.websocketDroppedClientsTotal, METRICS.pollCycleSeconds, METRICS.buildInfo, METRICS.leader]);
     for (const [name, found] of await families(metrics)) {
-      if (!name.startsWith("bloodraven_") || name === METRICS.websocketConnectedClients) continue;
-      if (name === METRICS.websocketDroppedClientsTotal || name === METRICS.pollCycleSeconds) continue;
+      if (!name.startsWith("bloodraven_") || processWide.has(name)) continue;
       const groups = new Set(found.samples.map((sample) => `${sample.labels.namespace}/${sample.labels.group}`));
       expect([...groups].sort(), name).toEqual(["default/payments", "staging/orders"]);
     }
