@@ -13,10 +13,11 @@ import { formatDuration } from "../../shared/duration.js";
 import { maintenanceState, parseMaintenance } from "../../shared/maintenance.js";
 import { ANNOTATIONS, PLANNED_FAILOVER_REJECTION_REASONS } from "../../shared/names.js";
 import { formatTime } from "../format.js";
-import { durationFlag, followGroup, waitTimeout } from "../follow.js";
+import { durationFlag, followGroup, waitTimeout, type WaitEnd } from "../follow.js";
 import { ask, dryRunOption, isInteractive, OPERATOR_PODS_HINT, postAnnotations, readAndCheck, reportDryRun } from "../group-actions.js";
 import { connect, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { cooldownRemainingMs } from "./status.js";
+import { PLANNED_PHASES } from "../../shared/planned/phases.js";
 import { isFinishedRequest, isTerminal } from "../../shared/planned/step.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -112,6 +113,51 @@ export function checkFailover(g: MysqlFailoverGroup, site: string, options: Omit
     notes.push(`warning: ${key} has no active site in status; a planned failover switches over from a healthy primary`);
   }
   return { verdict: "post", request, value, notes };
+}
+
+export type CancelCheck =
+  | { verdict: "post"; requestId: string | undefined; running: PlannedFailoverStatus | undefined }
+  | { verdict: "noop"; message: string }
+  | { verdict: "reject"; message: string };
+
+/**
+ * What `failover <group> --cancel` would do with the group as read. The operator cancels a
+ * switchover when its request annotation disappears, but only in a phase marked cancellable
+ * (shared/planned/phases.ts): from Promoting on the target may already be writable, and a
+ * withdrawal is ignored. A request the operator has not picked up yet is simply removed.
+ */
+export function checkCancel(g: MysqlFailoverGroup): CancelCheck {
+  const key = groupKey(g);
+  const annotations = g.metadata.annotations ?? {};
+  const pending = annotations[ANNOTATIONS.plannedFailover];
+  const block = g.status?.plannedFailover;
+  if (block && !isTerminal(block.phase)) {
+    const what = `the planned failover of ${key} to ${block.target || "?"} (phase ${block.phase}${block.requestId ? `, request ${block.requestId}` : ""})`;
+    if (!PLANNED_PHASES[block.phase].cancellable) {
+      return {
+        verdict: "reject",
+        message: `${what} can no longer be cancelled: from Promoting on the target may already be writable, so the operator only goes forward (or rolls back by itself should the promotion fail); follow it with ${statusCommand(g)}`,
+      };
+    }
+    if (block.rollingBack) return { verdict: "reject", message: `${what} is already rolling back (${block.reason ?? "?"}) and ends by itself; follow it with ${statusCommand(g)}` };
+    if (pending === undefined) return { verdict: "noop", message: `${what} is already withdrawn; the operator is ending it: follow it with ${statusCommand(g)}` };
+    return { verdict: "post", requestId: block.requestId, running: block };
+  }
+  if (pending !== undefined && !isFinishedRequest(block, annotations[ANNOTATIONS.plannedFailoverRequestId])) {
+    return { verdict: "post", requestId: annotations[ANNOTATIONS.plannedFailoverRequestId], running: undefined };
+  }
+  return { verdict: "reject", message: `no planned failover is pending or in progress on ${key}; nothing to cancel` };
+}
+
+/** What `--cancel --wait` reports once the withdrawn request's status block has ended. */
+export function cancelOutcome(done: Extract<FollowedOutcome, { state: "done" }>, g: MysqlFailoverGroup): WaitEnd {
+  const b = done.block;
+  const what = `planned failover of ${groupKey(g)} to ${b.target || "?"}`;
+  if (done.outcome === "succeeded" || done.outcome === "skipped") {
+    return { code: 1, stream: "err", text: `error: the ${what} was not cancelled: it had reached Promoting before the operator saw the withdrawal, and ${phaseText(b)}\n` };
+  }
+  if (b.reason === "Cancelled") return { code: 0, stream: "out", text: `${what} cancelled: ${b.message ?? "the request was withdrawn"}\n` };
+  return { code: 0, stream: "out", text: `${what} ended before the withdrawal was acted on: ${phaseText(b)}\n` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,18 +286,20 @@ interface FailoverOptions {
   timeout: string;
   yes?: boolean;
   dryRun?: boolean;
+  cancel?: boolean;
 }
 
 export function registerFailoverCommand(program: Command): void {
   program
     .command("failover")
     .argument("<group>", "name of the MysqlFailoverGroup")
-    .argument("<site>", "the primary-candidate site to promote")
+    .argument("[site]", "the primary-candidate site to promote (not with --cancel)")
     .description("request a planned failover (graceful switchover) to a site; --wait follows it to the end")
     .option("--max-lag-wait <duration>", "how long the target may take to catch up after the source is fenced (default: spec.plannedFailover.maxLagWait)")
     .option("--accept-errant", "promote the site even if it holds transactions the current primary never had (they are kept); without it such a request is rejected")
     .option("--wait", "follow the request until it succeeds or fails")
     .option("--timeout <duration>", "with --wait: how long to wait", "10m")
+    .option("--cancel", "withdraw the pending or running planned failover of the group instead (before it reaches Promoting)")
     .option("-y, --yes", "do not ask for confirmation on a terminal")
     .addOption(dryRunOption())
     .addHelpText(
@@ -270,12 +318,26 @@ and exits 0 on Succeeded, 1 on Failed, a rejection or --timeout. Ctrl-C stops wa
 the request in place. On a terminal it asks for confirmation first unless --yes. --dry-run
 runs the same checks and prints the annotations instead of writing them (and does not wait).
 
+--cancel withdraws the planned failover of the group (no site): it removes both annotations,
+and the operator ends the switchover (Failed, reason Cancelled), unfencing the source where it
+was already fenced. Refused (exit 2, nothing written) when no planned failover is pending or
+running, when it is already rolling back, and from Promoting on, when the target may already be
+writable and the operator only goes forward. With --wait it follows the request until it ends:
+exit 0 once cancelled (or ended otherwise without switching), 1 if it succeeded regardless.
+
 Examples:
   $ kubectl bloodraven failover orders pdx --wait
   $ kubectl bloodraven failover orders pdx --max-lag-wait 30s --wait --timeout 5m -n shop
-  $ kubectl bloodraven failover orders pdx --yes          # post and return`,
+  $ kubectl bloodraven failover orders pdx --yes          # post and return
+  $ kubectl bloodraven failover orders --cancel --wait   # withdraw it`,
     )
-    .action(async function (this: Command, name: string, site: string, opts: FailoverOptions) {
+    .action(async function (this: Command, name: string, site: string | undefined, opts: FailoverOptions) {
+      if (opts.cancel) {
+        const extra = [site === undefined ? undefined : `the site (${site})`, opts.maxLagWait === undefined ? undefined : "--max-lag-wait", opts.acceptErrant ? "--accept-errant" : undefined].filter(Boolean);
+        if (extra.length > 0) usageError(this, `--cancel takes the group only, not ${extra.join(", ")}: it withdraws whatever planned failover the group has`);
+        return cancelFailover(this, name, opts);
+      }
+      if (site === undefined) usageError(this, "missing argument 'site': the primary-candidate site to promote (or --cancel to withdraw a planned failover)");
       const maxLagWaitMs = opts.maxLagWait === undefined ? undefined : durationFlag(this, "--max-lag-wait", opts.maxLagWait);
       const options = { ...(maxLagWaitMs !== undefined ? { maxLagWaitMs } : {}), ...(opts.acceptErrant ? { acceptErrant: true } : {}) };
       const timeoutMs = waitTimeout(this, opts);
@@ -318,6 +380,83 @@ Examples:
       // Leave now rather than when pooled keep-alive sockets time out.
       process.exit(code);
     });
+}
+
+/** `failover <group> --cancel`: removes the request annotations, then optionally follows the end. */
+async function cancelFailover(command: Command, name: string, opts: FailoverOptions): Promise<void> {
+  const timeoutMs = waitTimeout(command, opts);
+  const ctx = await connect(command);
+  const key = `${ctx.namespace}/${name}`;
+  const checked = await readAndCheck(command, ctx, name, checkCancel);
+  if (!checked) return;
+  const { group, check } = checked;
+  const removal = { [ANNOTATIONS.plannedFailover]: null, [ANNOTATIONS.plannedFailoverRequestId]: null };
+  if (opts.dryRun) {
+    reportDryRun(command, group, removal, opts.wait ? `follow the request until it ends, at most ${formatDuration(timeoutMs)} (--wait)` : undefined);
+    return;
+  }
+  const what = check.running
+    ? `the planned failover of ${key} to ${check.running.target || "?"} (phase ${check.running.phase}); the operator ends it${PLANNED_PHASES[check.running.phase].undo === "unfence-source" ? ` and unfences ${check.running.source || "the source"}` : ""}`
+    : `the planned failover request of ${key} (${group.metadata.annotations?.[ANNOTATIONS.plannedFailover] ?? "?"}), not picked up by the operator yet`;
+  if (!opts.yes && isInteractive()) {
+    writeErr(command, `Cancel ${what}.\n`);
+    const answer = await ask("Continue? [y/N] ");
+    if (!/^y(es)?$/i.test(answer.trim())) usageError(command, "not confirmed; nothing was changed");
+  }
+  const posted = await postAnnotations(command, ctx, group, removal, (fresh) => {
+    const again = checkCancel(fresh);
+    if (again.verdict !== "post" || again.requestId !== check.requestId) {
+      usageError(command, `${again.verdict === "post" ? "another planned failover request replaced the one checked" : again.message} (the group changed while cancelling; nothing was changed)`);
+    }
+  });
+  const postedAt = Date.now();
+  writeOut(command, `withdrew the planned failover request of ${key}${check.requestId ? ` (request ${check.requestId})` : ""}\n`);
+  // Without an id there is no status block to tell this request's end from another's.
+  if (opts.wait && check.requestId === undefined) writeErr(command, `note: the request had no ${ANNOTATIONS.plannedFailoverRequestId}, so --wait cannot follow it\n`);
+  if (!opts.wait || check.requestId === undefined) {
+    if (check.running) writeOut(command, `follow it with: ${statusCommand(posted)}\n`);
+    return;
+  }
+  const code = await waitForCancel(command, ctx, posted, check.requestId, postedAt, timeoutMs);
+  process.exit(code);
+}
+
+/**
+ * Follows a withdrawn request until its status block ends. A request withdrawn before the operator
+ * picked it up has no block; one may still appear when the operator read the request just before
+ * the withdrawal, so that is awaited for REMOVED_GRACE_MS.
+ */
+function waitForCancel(command: Command, ctx: KubeContext, posted: MysqlFailoverGroup, requestId: string, startedAt: number, timeoutMs: number): Promise<number> {
+  const key = groupKey(posted);
+  let unseen: (() => void) | undefined;
+  let lastPhase: string | undefined;
+  return followGroup(command, ctx, {
+    posted, startedAt, timeoutMs,
+    awaiting: `the operator to end request ${requestId}`,
+    examine: (g, follow) => {
+      const followed = followedOutcome(g.status?.plannedFailover, requestId);
+      if (followed.state === "waiting") {
+        unseen ??= follow.later(REMOVED_GRACE_MS, () =>
+          follow.finish({ code: 0, stream: "out", text: `planned failover request ${requestId} of ${key} withdrawn before the operator picked it up; nothing changed\n` }),
+        );
+        return;
+      }
+      unseen?.();
+      lastPhase = String(followed.block.phase);
+      follow.show(`${followed.block.phase}|${followed.block.reason ?? ""}|${String(followed.block.rollingBack ?? false)}`, phaseText(followed.block), followed.state === "done" ? { ok: followed.block.reason === "Cancelled" } : undefined);
+      if (followed.state === "done") follow.finish(cancelOutcome(followed, g));
+    },
+    timedOut: (latest) => ({
+      code: 1,
+      stream: "err",
+      text: `error: timed out after ${formatDuration(timeoutMs)} waiting for the planned failover of ${key} (request ${requestId}) to end${lastPhase ? `; last phase: ${lastPhase}` : ""}. The request is withdrawn and the operator carries on: follow it with ${statusCommand(latest)}\n`,
+    }),
+    interrupted: (latest) => ({
+      code: 130,
+      stream: "err",
+      text: `interrupted: the planned failover request ${requestId} stays withdrawn and the operator ends it${lastPhase ? ` (last phase: ${lastPhase})` : ""}; follow it with ${statusCommand(latest)}\n`,
+    }),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

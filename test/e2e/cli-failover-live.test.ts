@@ -9,7 +9,8 @@ import { OperatorProcess } from "../support/operator.js";
 
 /**
  * The on-call path end to end: `kubectl bloodraven failover <group> <site> --wait` through the
- * real kubectl, against the real operator doing the switchover on real MariaDB servers.
+ * real kubectl, against the real operator doing the switchover on real MariaDB servers, and
+ * `failover <group> --cancel --wait` withdrawing one that waits for a lagging target.
  */
 const ns = `cli-live-${randomBytes(3).toString("hex")}`;
 
@@ -68,6 +69,30 @@ describe("kubectl bloodraven failover --wait against the real operator", () => {
     expect(r.code).toBe(1);
     expect(`${r.stdout}${r.stderr}`).toMatch(/LagTimeout/);
     await waitFor("pdx writable again", async () => !(await sites.site("pdx").isReadOnly()), 10_000, 100);
+    await iad.setReplicationDelay(0);
+  });
+
+  it("--cancel withdraws a switchover waiting for a lagging target: the source is writable again", async () => {
+    const iad = sites.site("iad");
+    const pdx = sites.site("pdx");
+    const none = await kubectl(["bloodraven", "failover", "orders", "-n", ns, "--cancel", "--yes"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no planned failover is pending or in progress/);
+    await waitFor("iad seen replicating", async () => (await group()).status?.sites?.find((s) => s.name === "iad")?.replicating === true, 15_000, 200);
+    await iad.setReplicationDelay(60);
+    await pdx.injectWrite("not yet on iad", "app");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const posted = await kubectl(["bloodraven", "failover", "orders", "iad", "-n", ns, "--max-lag-wait", "5m", "--yes"]);
+    expect(posted.code, posted.stderr).toBe(0);
+    await waitFor("WaitingForLag", async () => (await group()).status?.plannedFailover?.phase === "WaitingForLag", 20_000, 100);
+    const r = await kubectl(["bloodraven", "failover", "orders", "-n", ns, "--cancel", "--yes", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/cancelled: the request was withdrawn/);
+    const g = await group();
+    expect(g.status?.plannedFailover).toMatchObject({ phase: "Failed", reason: "Cancelled", target: "iad" });
+    expect(await pdx.isReadOnly()).toBe(false);
+    expect(await iad.isReadOnly()).toBe(true);
     await iad.setReplicationDelay(0);
   });
 });

@@ -5,6 +5,8 @@ import { formatMaintenance } from "../../../shared/maintenance.js";
 import { ANNOTATIONS } from "../../../shared/names.js";
 import {
   cancelCommand,
+  cancelOutcome,
+  checkCancel,
   checkFailover,
   followedOutcome,
   outcomeMessage,
@@ -212,5 +214,57 @@ describe("messages", () => {
 
   it("cancelCommand removes both request annotations", () => {
     expect(cancelCommand(group())).toBe(`kubectl annotate mfg orders -n shop ${ANNOTATIONS.plannedFailover}- ${ANNOTATIONS.plannedFailoverRequestId}-`);
+  });
+});
+
+describe("checkCancel", () => {
+  const running = (block: PlannedFailoverStatus, annotations: Record<string, string> = { [ANNOTATIONS.plannedFailover]: "pdx", [ANNOTATIONS.plannedFailoverRequestId]: "r1" }) =>
+    checkCancel(group({ annotations, status: { activeSite: "iad", plannedFailover: block } }));
+
+  it("withdraws a switchover in a cancellable phase", () => {
+    const block: PlannedFailoverStatus = { phase: "WaitingForLag", requestId: "r1", target: "pdx", source: "iad" };
+    expect(running(block)).toEqual({ verdict: "post", requestId: "r1", running: block });
+  });
+
+  it("withdraws a request the operator has not picked up yet", () => {
+    const g = group({ annotations: { [ANNOTATIONS.plannedFailover]: "pdx", [ANNOTATIONS.plannedFailoverRequestId]: "r2" } });
+    expect(checkCancel(g)).toEqual({ verdict: "post", requestId: "r2", running: undefined });
+  });
+
+  it("refuses from Promoting on, where the operator only goes forward", () => {
+    for (const phase of ["Promoting", "Resuming"] as const) {
+      const c = running({ phase, requestId: "r1", target: "pdx" });
+      expect(c.verdict).toBe("reject");
+      expect(c.verdict === "reject" && c.message).toMatch(/can no longer be cancelled: from Promoting on the target may already be writable/);
+    }
+  });
+
+  it("refuses a rollback under way, and says a withdrawn one is already ending", () => {
+    expect(running({ phase: "Draining", requestId: "r1", rollingBack: true, reason: "DrainFailed" })).toMatchObject({ verdict: "reject", message: expect.stringMatching(/already rolling back \(DrainFailed\)/) as unknown });
+    expect(running({ phase: "WaitingForLag", requestId: "r1" }, {})).toMatchObject({ verdict: "noop", message: expect.stringMatching(/already withdrawn/) as unknown });
+  });
+
+  it("refuses when nothing is pending: no request, or only the leftovers of a finished one", () => {
+    expect(checkCancel(group())).toEqual({ verdict: "reject", message: "no planned failover is pending or in progress on shop/orders; nothing to cancel" });
+    expect(running({ phase: "Succeeded", requestId: "r1" })).toMatchObject({ verdict: "reject" });
+  });
+});
+
+describe("cancelOutcome", () => {
+  const g = group();
+  const done = (block: PlannedFailoverStatus) => {
+    const f = followedOutcome(block, "r1");
+    if (f.state !== "done") throw new Error("not done");
+    return cancelOutcome(f, g);
+  };
+
+  it("exits 0 once cancelled, 1 when the switchover went through anyway", () => {
+    expect(done({ phase: "Failed", reason: "Cancelled", requestId: "r1", target: "pdx", message: "the request was withdrawn (annotation removed); rolled back, iad is writable again" })).toEqual({
+      code: 0,
+      stream: "out",
+      text: "planned failover of shop/orders to pdx cancelled: the request was withdrawn (annotation removed); rolled back, iad is writable again\n",
+    });
+    expect(done({ phase: "Succeeded", requestId: "r1", target: "pdx" })).toMatchObject({ code: 1, stream: "err", text: expect.stringMatching(/was not cancelled: it had reached Promoting/) as unknown });
+    expect(done({ phase: "Failed", reason: "LagTimeout", requestId: "r1", target: "pdx" })).toMatchObject({ code: 0, text: expect.stringMatching(/ended before the withdrawal was acted on: Failed \(LagTimeout\)/) as unknown });
   });
 });
