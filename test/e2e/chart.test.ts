@@ -78,7 +78,6 @@ const extraNs = { a: `chart-a-${suffix}`, b: `chart-b-${suffix}`, monitoring: `c
 const ALL_FEATURES = [
   "metrics.serviceMonitor.enabled=true",
   "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
-  "metrics.podMonitor.enabled=true",
   "metrics.podMonitor.scrapeTimeout=10s",
   "prometheusRule.enabled=true",
   "grafanaDashboards.enabled=true",
@@ -111,6 +110,17 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     expect(all.code, all.stdout + all.stderr).toBe(0);
   });
 
+  it("renders the PodMonitor instead of the ServiceMonitor, and refuses both at once, naming the fix", async () => {
+    const manifest = await template(`pm-${suffix}`, baseNs, ["metrics.podMonitor.enabled=true"]);
+    expect(kinds(objects(manifest))).toContain("PodMonitor");
+    expect(kinds(objects(manifest))).not.toContain("ServiceMonitor");
+    for (const line of await dryRunServer(manifest)) expect(line).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
+    const both = await helm(["template", `both-${suffix}`, chartDir, "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.podMonitor.enabled=true"]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain("enable one of them, not both");
+    expect(both.stderr).toContain("metrics.podMonitor.enabled=false");
+  });
+
   it("renders the default install, and a server dry run accepts every object", async () => {
     const manifest = await template(`def-${suffix}`, baseNs);
     const objs = objects(manifest);
@@ -138,7 +148,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
   it("renders every optional feature, and a server dry run accepts every object", async () => {
     const manifest = await template(`all-${suffix}`, baseNs, ALL_FEATURES);
     const objs = objects(manifest);
-    for (const kind of ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"]) expect(kinds(objs)).toContain(kind);
+    for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap"]) expect(kinds(objs)).toContain(kind);
     // One Role + RoleBinding per watched namespace and none cluster-wide but the node taints.
     const roles = objs.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace);
     expect(roles.sort()).toEqual([baseNs, extraNs.a, extraNs.b].sort());
@@ -651,6 +661,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       firingAt: Record<number, boolean>,
       alertname = "BloodravenOperatorDown",
       summary = `No bloodraven operator replica in namespace ${cluster.namespace} is up`,
+      labels: Record<string, string> = {},
     ): Promise<void> {
       const test = {
         rule_files: [rulesPath],
@@ -662,7 +673,7 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
             alert_rule_test: Object.entries(firingAt).map(([minute, firing]) => ({
               eval_time: `${minute}m`,
               alertname,
-              exp_alerts: firing ? [{ exp_labels: { severity: "critical" }, exp_annotations: { summary } }] : [],
+              exp_alerts: firing ? [{ exp_labels: { severity: "critical", ...labels }, exp_annotations: { summary } }] : [],
             })),
           },
         ],
@@ -709,6 +720,14 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
     it("BloodravenNoLeader: silent while one replica leads, however often scraped; firing 2 minutes after none does", async () => {
       await evaluate(leaders(cluster.namespace, { a: "1x5 0x10", b: "0x15" }), { 5: false, 7: false, 9: true, 15: true }, "BloodravenNoLeader", noLeader());
       await evaluate(leaders(cluster.namespace, { a: "0x4 1x10", b: "0x14" }), { 3: true, 6: false, 14: false }, "BloodravenNoLeader", noLeader());
+    });
+
+    it("BloodravenSplitBrain: one writable site scraped by both monitors is no split brain; two writable sites are", async () => {
+      const state = (site: string, values: string) =>
+        ["service", "pod"].map((job) => ({ series: `bloodraven_site_state{namespace="shop", group="orders", site=${JSON.stringify(site)}, state="writable", job=${JSON.stringify(job)}}`, values }));
+      const summary = "shop/orders: 2 sites are writable (split brain)";
+      await evaluate([...state("iad", "1x10"), ...state("pdx", "0x10")], { 2: false, 9: false }, "BloodravenSplitBrain", summary, { namespace: "shop", group: "orders" });
+      await evaluate([...state("iad", "1x10"), ...state("pdx", "0x4 1x5")], { 2: false, 6: true }, "BloodravenSplitBrain", summary, { namespace: "shop", group: "orders" });
     });
 
     it("BloodravenNoLeader: a leader in another namespace does not count", async () => {
