@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { ANNOTATIONS } from "../../shared/names.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { kubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 import { asList } from "../support/fixtures.js";
@@ -60,6 +61,16 @@ const SITUATIONS: Record<string, object> = {
     sites: [site("iad", "writable"), site("pdx", "read-only", { replicating: false, recoveryState: "RecoveryBlocked", divergentGtid: DIVERGENT, divergentTransactionCount: 5 }), site("sfo", "read-only")],
   },
 };
+
+/**
+ * Commands a runbook gives for a later moment than its situation: the status (and annotations)
+ * that moment shows. `failover --cancel` is for a switchover still running.
+ */
+const RUNNING_SWITCHOVER = {
+  annotations: { [ANNOTATIONS.plannedFailover]: "pdx", [ANNOTATIONS.plannedFailoverRequestId]: "r-runbook" },
+  status: { ...HEALTHY, plannedFailover: { requestId: "r-runbook", phase: "WaitingForLag", target: "pdx", source: "iad", startTime: "2026-12-04T03:00:00Z", phaseTime: "2026-12-04T03:00:01Z" } },
+};
+const MOMENTS: readonly (readonly [RegExp, { annotations: Record<string, string>; status: object }])[] = [[/ --cancel\b/, RUNNING_SWITCHOVER]];
 
 /** The `kubectl bloodraven` commands of a runbook: lines of its code blocks and its inline code. */
 function pluginCommands(markdown: string): string[] {
@@ -149,6 +160,16 @@ async function setStatus(status: object): Promise<void> {
   }
 }
 
+/** Sets the planned-failover annotations to exactly `annotations` (removing those not given). */
+async function setAnnotations(annotations: Record<string, string>): Promise<void> {
+  const current = (await group()).metadata.annotations ?? {};
+  const planned = [ANNOTATIONS.plannedFailover, ANNOTATIONS.plannedFailoverRequestId];
+  const patch = Object.fromEntries(planned.map((key) => [key, annotations[key] ?? null]));
+  if (planned.every((key) => (current[key] ?? null) === patch[key])) return;
+  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: patch } })]);
+  expect(r.stderr).toBe("");
+}
+
 /** The runbooks as the built plugin bundles them: `runbook list`, then each one's Markdown. */
 async function bundledRunbooks(): Promise<Map<string, string>> {
   const list = await kubectl(["bloodraven", "runbook", "list"]);
@@ -207,10 +228,17 @@ describe("every kubectl bloodraven command in the bundled runbooks runs (writing
 
   it("each runbook's commands are accepted, and write nothing", async () => {
     const refused: string[] = [];
+    let applied: object | undefined;
     for (const [name, markdown] of runbooks) {
-      await setStatus(SITUATIONS[name] ?? HEALTHY);
-      const before = await group();
       for (const command of pluginCommands(markdown)) {
+        const moment = MOMENTS.find(([pattern]) => pattern.test(command))?.[1];
+        const status = moment?.status ?? SITUATIONS[name] ?? HEALTHY;
+        if (status !== applied) {
+          await setAnnotations(moment?.annotations ?? {});
+          await setStatus(status);
+        }
+        applied = status;
+        const before = await group();
         const line = withDryRun(command);
         const r = await runLine(line);
         // A writing command either prints its dry run or finds nothing to do (maintenance already off).
@@ -218,9 +246,9 @@ describe("every kubectl bloodraven command in the bundled runbooks runs (writing
         if (r.code !== 0 || /^error:/m.test(r.stderr) || !checked) {
           refused.push(`${name}: ${line}\n  exit ${r.code}\n  stdout: ${r.stdout.trim().split("\n").slice(-3).join("\n          ")}\n  stderr: ${r.stderr.trim()}`);
         }
+        const after = await group();
+        expect(after.metadata.resourceVersion, `${name}: ${line} changed the group`).toBe(before.metadata.resourceVersion);
       }
-      const after = await group();
-      expect(after.metadata.resourceVersion, `${name} changed the group`).toBe(before.metadata.resourceVersion);
     }
     expect(refused, refused.join("\n")).toEqual([]);
   });
