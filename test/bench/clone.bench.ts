@@ -25,7 +25,8 @@ import { promisify } from "node:util";
 import type mysql from "mysql2/promise";
 import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import { CLONE_JOB_PHASES, parseCloneJob, type CloneJob, type CloneJobPhase } from "../../shared/agent/clone.js";
+import { CLONE_JOB_PHASES, type CloneJob, type CloneJobPhase } from "../../shared/agent/clone.js";
+import { agentCloneJob } from "../support/clones.js";
 import { spawnAgent } from "../support/agent-spawn.js";
 import { machineInfo, spread, stopChild } from "./bench-util.js";
 
@@ -172,12 +173,7 @@ async function toolPipe(donor: MariaDbSite, scratch: string): Promise<number> {
   return seconds;
 }
 
-async function cloneJob(agentUrl: string): Promise<CloneJob | null> {
-  const res = await fetch(`${agentUrl}/v1/clone`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5_000) });
-  const parsed = parseCloneJob(await res.json());
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
-}
+const cloneJob = (agentUrl: string): Promise<CloneJob | null> => agentCloneJob(agentUrl, TOKEN);
 
 /** One clone, cold, from the POST to Ready, with the time each phase was first seen to be over. */
 async function cloneOnce(recipientUrl: string, donor: { site: string; url: string }, id: string, timeoutMs: number): Promise<CloneRound> {

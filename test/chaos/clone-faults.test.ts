@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import { parseCloneJob, type CloneJob } from "../../shared/agent/clone.js";
+import type { CloneJob } from "../../shared/agent/clone.js";
 import type { BootstrapPhase } from "../../shared/names.js";
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS } from "../../shared/names.js";
 import { AgentProcess } from "../support/agent.js";
-import { recloneCount, untilCloned } from "../support/clones.js";
+import { agentCloneJob, recloneCount, untilCloned } from "../support/clones.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl, mustKubectl } from "../support/kubectl.js";
@@ -97,12 +97,7 @@ describe("clone faults (real operator, agents and MariaDB)", () => {
         .join("\n")}\npdx agent:\n${agents.get("pdx")?.dump().slice(-3_000) ?? "(not running)"}`,
     );
   const cloned = (previous: string | undefined, timeoutMs = 120_000) => untilCloned(() => read(GROUP), "pdx", previous, timeoutMs, explained);
-  const recipientJob = async (): Promise<CloneJob | null> => {
-    const res = await fetch(`${agentUrl("pdx")}/v1/clone`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2_000) });
-    const parsed = parseCloneJob(await res.json());
-    if (!parsed.ok) throw new Error(parsed.error);
-    return parsed.value;
-  };
+  const recipientJob = (): Promise<CloneJob | null> => agentCloneJob(agentUrl("pdx"), TOKEN, 2_000);
   /** Waits until pdx's agent has received part of the copy, and not all of it. */
   const midStream = (): Promise<CloneJob> =>
     waitFor("the copy streaming to pdx", async () => {

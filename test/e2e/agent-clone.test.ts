@@ -3,9 +3,10 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import { parseCloneJob, type CloneJob } from "../../shared/agent/clone.js";
+import type { CloneJob } from "../../shared/agent/clone.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { AgentProcess } from "../support/agent.js";
+import { agentCloneJob } from "../support/clones.js";
 
 /**
  * The agents' clone protocol between two real MariaDB servers, with the agents as processes and
@@ -21,12 +22,7 @@ async function post(agent: AgentProcess, body: unknown, token = TOKEN): Promise<
   return { status: res.status, body: await res.json() };
 }
 
-async function job(agent: AgentProcess): Promise<CloneJob | null> {
-  const res = await fetch(`${agent.url}/v1/clone`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5_000) });
-  const parsed = parseCloneJob(await res.json());
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
-}
+const job = (agent: AgentProcess): Promise<CloneJob | null> => agentCloneJob(agent.url, TOKEN);
 
 async function finished(agent: AgentProcess, id: string, timeoutMs: number): Promise<CloneJob> {
   return waitFor(

@@ -1,4 +1,6 @@
+import { askCloneJob } from "../../operator/agent/ask.js";
 import { waitFor } from "../../scripts/env/ports.js";
+import type { CloneJob } from "../../shared/agent/clone.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { CONDITION_TYPES, METRICS } from "../../shared/names.js";
 
@@ -38,4 +40,11 @@ export async function recloneCount(metricsUrl: string, site: string, result: str
   const text = await (await fetch(metricsUrl)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${METRICS.recloneOperationsTotal}{`) && l.includes(`site="${site}"`) && l.includes(`result="${result}"`));
   return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
+/** An agent's current clone job (GET /v1/clone), through the operator's own client; throws what it could not read. */
+export async function agentCloneJob(agentUrl: string, token: string, timeoutMs = 5_000): Promise<CloneJob | null> {
+  const answer = await askCloneJob(agentUrl, token, timeoutMs);
+  if (!answer.ok) throw new Error(answer.error);
+  return answer.value;
 }
