@@ -26,47 +26,14 @@
  *   R5 a confirmed primary -> repoint / record divergence / clear recovery for the others
  */
 
-import type { SiteRole, SiteState } from "../names.js";
 import { cooldown } from "./cooldown.js";
-import { contains, missing, withoutOrigin, type MissingTransactions, type Origin, type ServerPosition } from "./gtid-compare.js";
-import { witnessVerdict, type ReceiverLink } from "./witness.js";
+import { contains, missing, withoutOrigin, type MissingTransactions } from "./gtid-compare.js";
+import { witnessVerdict } from "./witness.js";
+import type { DecisionSite } from "../topology/site-observation.js";
 
 export type { ServerFlavor, ServerPosition } from "./gtid-compare.js";
+export type { DecisionSite } from "../topology/site-observation.js";
 
-export interface DecisionSite {
-  name: string;
-  role: SiteRole;
-  /** Debounced state (nextSiteTracker). */
-  state: SiteState;
-  /** The last poll answered. */
-  polledOk: boolean;
-  /** Raw `@@read_only` from the last poll; undefined when that poll failed. */
-  readOnly?: boolean;
-  /** Flavor and executed transactions from the last poll; undefined when never read. */
-  position?: ServerPosition;
-  /** The group site this one's replication source points at, when known. */
-  replicatingFrom?: string;
-  /** Who originates this server's own writes, from the last poll. */
-  origin?: Origin;
-  /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
-  failingSince?: string;
-  /**
-   * This operator saw the site's polls fail since it last saw it writable (a crash, a restart, a
-   * total loss). Only such a recorded primary that came back read-only may be made writable again
-   * (R4b); one demoted by hand while reachable never is.
-   */
-  lostSinceWritable?: boolean;
-  /** Its applier (SQL) thread stopped on an error: promoting it would likely discard its relay log. */
-  applierError?: boolean;
-  /**
-   * A managed site whose replication threads are both stopped without an error: its server
-   * restarted (managed servers start with skip_replica_start, so that a restarted server never
-   * follows a stale source on its own). Under a primary it holds nothing extra of, R5 repoints it.
-   */
-  replicationStopped?: boolean;
-  /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
-  receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
-}
 
 export type RecoveryRecordState = "RecoveryInProgress" | "RecoveryBlocked" | "ErrantTransactions";
 

@@ -1,18 +1,16 @@
-import { EVENT_REASONS, type SiteRole, type SiteState } from "../names.js";
+import { EVENT_REASONS, type SiteState } from "../names.js";
 import type { ReplicaView } from "./replication-health.js";
+import type { DecisionSite } from "./site-observation.js";
 import { INITIAL_TRACKER, nextSiteTracker, type SiteTracker, type Thresholds } from "./site-state.js";
 import { topologyVerdict, type TopologyVerdict, type Verdict } from "./verdict.js";
 
-/** One site's poll result, reduced to what the topology logic needs. */
-export interface SitePoll {
-  name: string;
-  role: SiteRole;
+/** One site's poll result, before debouncing gives it a state: the parts of DecisionSite it has, and the raw answer. */
+export type SitePoll = Pick<DecisionSite, "name" | "role" | "readOnly"> & {
   ok: boolean;
   error?: string;
-  readOnly?: boolean;
   gtidExecuted?: string;
   replica?: ReplicaView & { sourceHost: string };
-}
+};
 
 export interface GroupMemory {
   trackers: ReadonlyMap<string, SiteTracker>;

@@ -1,4 +1,4 @@
-import type { SiteRole, SiteState } from "../names.js";
+import type { SiteView } from "./verdict.js";
 
 export interface ReplicaView {
   ioRunning: boolean;
@@ -7,12 +7,7 @@ export interface ReplicaView {
   lastError: string;
 }
 
-export interface ReplicationSiteView {
-  name: string;
-  role: SiteRole;
-  state: SiteState;
-  replica?: ReplicaView;
-}
+export type ReplicationSiteView = SiteView & { replica?: ReplicaView };
 
 export interface ReplicationIssues {
   /** Reachable read-only sites whose replication is missing or stopped. */

@@ -1,4 +1,6 @@
-import { receiverLink, type ReceiverSample } from "../failover/witness.js";
+import type { SiteRole, SiteState } from "../names.js";
+import type { Origin, ServerPosition } from "../failover/gtid-compare.js";
+import { receiverLink, type ReceiverLink, type ReceiverSample } from "../failover/witness.js";
 
 export type FlavorName = "mysql" | "mariadb";
 
@@ -55,6 +57,46 @@ export interface ServerObservation {
   readonly gtidCurrentPos?: string;
   /** undefined when no replication is configured. */
   readonly replica?: ReplicaState;
+}
+
+/**
+ * A site as one cycle sees it: the one shape of "a site this cycle". The decision cores read it
+ * whole (decide.ts; PlannedSite adds what only a switchover needs); the verdict, the replication
+ * health and the poll take the parts they need (Pick).
+ */
+export interface DecisionSite {
+  name: string;
+  role: SiteRole;
+  /** Debounced state (nextSiteTracker). */
+  state: SiteState;
+  /** The last poll answered. */
+  polledOk: boolean;
+  /** Raw `@@read_only` from the last poll; undefined when that poll failed. */
+  readOnly?: boolean;
+  /** Flavor and executed transactions from the last poll; undefined when never read. */
+  position?: ServerPosition;
+  /** The group site this one's replication source points at, when known. */
+  replicatingFrom?: string;
+  /** Who originates this server's own writes, from the last poll. */
+  origin?: Origin;
+  /** ISO start of the first failed poll of the current run of failures; undefined while polls succeed. */
+  failingSince?: string;
+  /**
+   * This operator saw the site's polls fail since it last saw it writable (a crash, a restart, a
+   * total loss). Only such a recorded primary that came back read-only may be made writable again
+   * (R4b); one demoted by hand while reachable never is.
+   */
+  lostSinceWritable?: boolean;
+  /** Its applier (SQL) thread stopped on an error: promoting it would likely discard its relay log. */
+  applierError?: boolean;
+  /**
+   * A managed site whose replication threads are both stopped without an error: its server
+   * restarted (managed servers start with skip_replica_start, so that a restarted server never
+   * follows a stale source on its own). Under a primary it holds nothing extra of, R5 repoints it.
+   */
+  replicationStopped?: boolean;
+  /** This site's receiver (IO) thread, when it replicates: the witness evidence (witness.ts). */
+  receiver?: { link: ReceiverLink; receivedAfter?: string; heartbeatPeriodSeconds: number };
 }
 
 /** The witness sample (shared/failover/witness.ts) a replica's poll carries. */

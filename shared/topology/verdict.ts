@@ -1,13 +1,9 @@
-import type { SiteRole, SiteState } from "../names.js";
+import type { DecisionSite } from "./site-observation.js";
 
 export const VERDICTS = ["Healthy", "Degraded", "SplitBrain", "NoPrimary", "TotalLoss"] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export interface SiteView {
-  name: string;
-  role: SiteRole;
-  state: SiteState;
-}
+export type SiteView = Pick<DecisionSite, "name" | "role" | "state">;
 
 export interface TopologyVerdict {
   verdict: Verdict;
