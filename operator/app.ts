@@ -3,6 +3,7 @@ import { LOG_MESSAGES } from "../shared/log-messages.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
+import { RoutingCache } from "./routing/routing-cache.js";
 import { PodRoleLabeler } from "./routing/pod-roles.js";
 import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
@@ -59,6 +60,7 @@ export class OperatorApp {
   private readonly dns: DnsPublisher;
   private readonly taints: NodeTainter;
   private readonly podRoles: PodRoleLabeler;
+  private readonly routing: RoutingCache;
   private leading = false;
   private shuttingDown = false;
 
@@ -69,6 +71,7 @@ export class OperatorApp {
     this.dns = new DnsPublisher(this.kube);
     this.taints = new NodeTainter(this.kube);
     this.podRoles = new PodRoleLabeler(this.kube);
+    this.routing = new RoutingCache(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.status = new StatusServer({
       source: {
@@ -212,6 +215,7 @@ export class OperatorApp {
       }),
       cleanUp: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec) => this.cleanUp(group, spec)),
       followPrimary: guarded((group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string) => this.followPrimary(group, spec, site)),
+      routingInSync: (group, spec, site) => this.routing.inSync(group, spec, site),
       recordEvent: (group, event) => {
         // An event is a report, not an action: one a deposed leader would have written is dropped.
         if (this.leads(0)) void this.events.record(group, event.type, event.reason as EventReason, event.message);
@@ -300,6 +304,7 @@ export class OperatorApp {
       await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
       if (this.elector) await this.elector.release().catch((err: unknown) => this.log.warn(LOG_MESSAGES.leaseError, { error: errorText(err) }));
       this.informer.stop();
+      this.routing.stop();
       await Promise.all(this.servers.map((s) => s.server.close()));
     })();
     const budget = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), SHUTDOWN_BUDGET_MS).unref());

@@ -57,6 +57,8 @@ export interface GroupDeps {
   restartPod(namespace: string, pod: string, uid: string, respectBudget: boolean): Promise<void>;
   /** Points DNS and node taints at the primary; throws when that failed. */
   followPrimary(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): Promise<void>;
+  /** From watched copies, no request: whether DNS, taints and role labels already follow `site`; undefined when not known yet. */
+  routingInSync(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec, site: string): boolean | undefined;
   recordEvent(group: MysqlFailoverGroup, event: TopologyEvent): void;
   publish(message: GroupStatusMessage): void;
   /** Failpoints (operator/failpoints.ts): resolves at once unless a test set `point`. */

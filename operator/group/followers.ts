@@ -5,17 +5,21 @@ import type { GroupContext } from "./context.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /**
- * DNS and taints are read back and corrected at least this often while nothing else changed: a
- * taint removed by hand, a new node matching a site's selector, or a DNSEndpoint edited by hand.
- * Each pass reads them (one GET, one node LIST per tainted site) and writes only what differs.
+ * While the watched copies of DNS, nodes and pods cannot tell (not listed yet, or the watch is
+ * refused), DNS and taints are read back and corrected this often: a taint removed by hand, a
+ * new node matching a site's selector, a DNSEndpoint edited by hand. Each pass reads them (one
+ * GET, one node LIST per tainted site) and writes only what differs.
  */
 export const ROUTING_RESYNC_MS = 10_000;
+/** With the watched copies answering, the read-back pass is only a backstop. */
+export const ROUTING_WATCHED_RESYNC_MS = 300_000;
 
 /**
- * Keeps DNS and the node taints following the primary the failover reconciler stands behind,
- * level-based: brought to the desired state at once when the primary or the spec changes, again
- * every ROUTING_RESYNC_MS, and every cycle while the last attempt failed (a failed DNS write
- * never causes another failover).
+ * Keeps DNS, the node taints and the managed pods' role labels following the primary the
+ * failover reconciler stands behind, level-based: brought to the desired state at once when the
+ * primary or the spec changes, in any cycle where the watched copies (operator/routing/
+ * routing-cache.ts) differ from it, every cycle while the last attempt failed (a failed DNS write
+ * never causes another failover), and on a slow resync. Nothing is written while they agree.
  */
 export class FollowersReconciler implements Reconciler {
   readonly name = "followers";
@@ -32,7 +36,9 @@ export class FollowersReconciler implements Reconciler {
     if (!primary) return DONE;
     const generation = ctx.group.metadata.generation ?? 0;
     const f = this.followed;
-    if (this.error !== undefined || f === undefined || f.site !== primary || f.generation !== generation || Date.now() - f.at >= ROUTING_RESYNC_MS) {
+    const inSync = ctx.deps.routingInSync(ctx.group, ctx.spec, primary);
+    const resyncMs = inSync === undefined ? ROUTING_RESYNC_MS : ROUTING_WATCHED_RESYNC_MS;
+    if (this.error !== undefined || f === undefined || f.site !== primary || f.generation !== generation || inSync === false || Date.now() - f.at >= resyncMs) {
       try {
         await ctx.deps.followPrimary(ctx.group, ctx.spec, primary);
         this.followed = { site: primary, generation, at: Date.now() };

@@ -1,5 +1,5 @@
 /**
- * A MysqlFailoverGroup informer that keeps running. client-node's ListWatch stops for good on
+ * An informer that keeps running (MysqlFailoverGroups; DNSEndpoints, nodes and pods for routing). client-node's ListWatch stops for good on
  * any error other than 410 Gone (which it handles by relisting), and in 1.4 its watch has no
  * client-side timeout, so a silently dead connection would hang forever. This wrapper restarts
  * a failed ListWatch with exponential backoff, asks the apiserver to end every watch after
@@ -10,17 +10,26 @@
  * so consumers see add/update/delete exactly once per change, including deletions that happened
  * while no watch was open.
  */
-import { ListWatch, Watch, type Informer, type KubeConfig } from "@kubernetes/client-node";
+import { ListWatch, Watch, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 import { errorText } from "../../shared/errors.js";
 import type { Logger } from "../log.js";
-import type { FailoverGroupList, Kube } from "../../shared/kube/client.js";
+import type { Kube } from "../../shared/kube/client.js";
 
 export type InformerEvent = "add" | "update" | "delete";
 /** `previous` is the cached object an update replaces; undefined for add and delete. */
-export type InformerHandler = (group: MysqlFailoverGroup, previous?: MysqlFailoverGroup) => void;
+export type InformerHandler<T> = (object: T, previous?: T) => void;
+
+/** What an informer lists and watches. */
+export interface InformerResource<T extends KubernetesObject> {
+  /** For logs: `mysqlfailovergroups`, `nodes`... */
+  plural: string;
+  /** The collection's path in `namespace`, or across all namespaces (and for cluster-scoped kinds) when undefined. */
+  path(namespace: string | undefined): string;
+  list(kube: Kube, namespace: string | undefined, labelSelector: string | undefined): Promise<KubernetesListObject<T>>;
+}
 
 export interface BackoffOptions {
   initialMs: number;
@@ -39,6 +48,8 @@ export function backoffDelay(attempt: number, opts: Pick<BackoffOptions, "initia
 export interface InformerOptions {
   /** Namespaces to watch; undefined or empty watches all namespaces with one watch. */
   namespaces?: readonly string[];
+  /** Only objects with these labels (`k=v,k2`). */
+  labelSelector?: string;
   logger: Logger;
   backoff?: Partial<BackoffOptions>;
   /** Every cached object is re-emitted as an update this often; 0 turns resync off. */
@@ -52,11 +63,11 @@ const DEFAULT_WATCH_TIMEOUT_S = 300;
 // A watch silent for its timeout plus this margin is presumed dead (no FIN ever arrived).
 const WATCH_STALL_MARGIN_MS = 30_000;
 
-interface Scope {
+interface Scope<T extends KubernetesObject> {
   namespace: string | undefined;
   /** Bumped whenever the current ListWatch is abandoned; callbacks of older ones are ignored. */
   generation: number;
-  informer?: Informer<MysqlFailoverGroup>;
+  informer?: Informer<T>;
   retry?: NodeJS.Timeout;
   attempt: number;
   healthySince?: number;
@@ -64,12 +75,13 @@ interface Scope {
   listed: boolean;
 }
 
-export class FailoverGroupInformer {
+export class KubeInformer<T extends KubernetesObject> {
   readonly synced: Promise<boolean>;
   private resolveSynced!: (synced: boolean) => void;
-  private readonly scopes: Scope[];
-  private readonly cache = new Map<string, MysqlFailoverGroup>();
-  private readonly handlers: Record<InformerEvent, InformerHandler[]> = { add: [], update: [], delete: [] };
+  private readonly scopes: Scope<T>[];
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: Record<InformerEvent, InformerHandler<T>[]> = { add: [], update: [], delete: [] };
+  private readonly labelSelector: string | undefined;
   private readonly backoff: BackoffOptions;
   private readonly resyncPeriodMs: number;
   private readonly watchTimeoutSeconds: number;
@@ -80,8 +92,10 @@ export class FailoverGroupInformer {
 
   constructor(
     private readonly kube: Kube,
+    private readonly resource: InformerResource<T>,
     opts: InformerOptions,
   ) {
+    this.labelSelector = opts.labelSelector;
     const namespaces = [...new Set(opts.namespaces ?? [])];
     this.scopes = (namespaces.length === 0 ? [undefined] : namespaces).map((namespace) => ({
       namespace,
@@ -93,11 +107,11 @@ export class FailoverGroupInformer {
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.resyncPeriodMs = opts.resyncPeriodMs ?? DEFAULT_RESYNC_MS;
     this.watchTimeoutSeconds = opts.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_S;
-    this.log = opts.logger.child({ component: "informer", resource: FAILOVER_GROUP.plural });
+    this.log = opts.logger.child({ component: "informer", resource: resource.plural });
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
   }
 
-  on(event: InformerEvent, handler: InformerHandler): void {
+  on(event: InformerEvent, handler: InformerHandler<T>): void {
     this.handlers[event].push(handler);
   }
 
@@ -124,27 +138,29 @@ export class FailoverGroupInformer {
     return this.isSynced;
   }
 
-  get(namespace: string, name: string): MysqlFailoverGroup | undefined {
+  /** `namespace` is "" for cluster-scoped objects. */
+  get(namespace: string, name: string): T | undefined {
     return this.cache.get(key(namespace, name));
   }
 
-  list(): MysqlFailoverGroup[] {
+  list(): T[] {
     return [...this.cache.values()];
   }
 
-  private connect(scope: Scope): void {
+  private connect(scope: Scope<T>): void {
     const generation = ++scope.generation;
     const current = () => this.state === "running" && scope.generation === generation;
-    const informer = new ListWatch<MysqlFailoverGroup>(
-      watchPath(scope.namespace, this.watchTimeoutSeconds),
+    const query = new URLSearchParams({ timeoutSeconds: String(this.watchTimeoutSeconds), ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}) });
+    const informer = new ListWatch<T>(
+      `${this.resource.path(scope.namespace)}?${query.toString()}`,
       new GuardedWatch(this.kube.config, current),
       () => this.relist(scope, current),
       false,
     );
     // A fresh ListWatch re-announces the listed objects as adds; upsert drops those it already knows.
-    informer.on("add", (group) => current() && this.upsert(scope, group));
-    informer.on("update", (group) => current() && this.upsert(scope, group));
-    informer.on("delete", (group) => current() && this.remove(scope, group));
+    informer.on("add", (obj) => current() && this.upsert(scope, obj));
+    informer.on("update", (obj) => current() && this.upsert(scope, obj));
+    informer.on("delete", (obj) => current() && this.remove(scope, obj));
     informer.on("connect", () => current() && (scope.lastActivity = Date.now()));
     informer.on("error", (err) => current() && this.fail(scope, err));
     scope.informer = informer;
@@ -153,45 +169,44 @@ export class FailoverGroupInformer {
   }
 
   /** The ListWatch's list function: a list is authoritative, so the cache is diffed against it here. */
-  private async relist(scope: Scope, current: () => boolean): Promise<FailoverGroupList> {
-    const list = await this.kube.listFailoverGroups(scope.namespace);
+  private async relist(scope: Scope<T>, current: () => boolean): Promise<KubernetesListObject<T>> {
+    const list = await this.resource.list(this.kube, scope.namespace, this.labelSelector);
     // Throwing keeps an abandoned ListWatch from opening a watch after its list returns.
     if (!current()) throw new Error("superseded");
-    const present = new Set(list.items.map((g) => key(g.metadata.namespace ?? "", g.metadata.name ?? "")));
-    for (const [k, group] of this.cache) {
-      if (inScope(scope, group) && !present.has(k)) {
+    const present = new Set(list.items.map(objectKey));
+    for (const [k, obj] of this.cache) {
+      if (inScope(scope, obj) && !present.has(k)) {
         this.cache.delete(k);
-        this.emit("delete", group);
+        this.emit("delete", obj);
       }
     }
-    for (const group of list.items) this.upsert(scope, group);
+    for (const obj of list.items) this.upsert(scope, obj);
     scope.listed = true;
     scope.healthySince = scope.lastActivity = Date.now();
     if (!this.isSynced && this.scopes.every((s) => s.listed)) {
       this.isSynced = true;
-      this.log.info(LOG_MESSAGES.informerSynced, { groups: this.cache.size, namespaces: this.scopes.map((s) => s.namespace ?? "*") });
+      this.log.info(LOG_MESSAGES.informerSynced, { objects: this.cache.size, namespaces: this.scopes.map((s) => s.namespace ?? "*") });
       this.resolveSynced(true);
     }
     return list;
   }
 
-  private upsert(scope: Scope, group: MysqlFailoverGroup): void {
+  private upsert(scope: Scope<T>, obj: T): void {
     scope.lastActivity = Date.now();
-    const k = key(group.metadata.namespace ?? "", group.metadata.name ?? "");
+    const k = objectKey(obj);
     const previous = this.cache.get(k);
-    if (previous && previous.metadata.resourceVersion === group.metadata.resourceVersion) return;
-    this.cache.set(k, group);
-    if (previous) this.emit("update", group, previous);
-    else this.emit("add", group);
+    if (previous && previous.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
+    this.cache.set(k, obj);
+    if (previous) this.emit("update", obj, previous);
+    else this.emit("add", obj);
   }
 
-  private remove(scope: Scope, group: MysqlFailoverGroup): void {
+  private remove(scope: Scope<T>, obj: T): void {
     scope.lastActivity = Date.now();
-    const k = key(group.metadata.namespace ?? "", group.metadata.name ?? "");
-    if (this.cache.delete(k)) this.emit("delete", group);
+    if (this.cache.delete(objectKey(obj))) this.emit("delete", obj);
   }
 
-  private fail(scope: Scope, err: unknown): void {
+  private fail(scope: Scope<T>, err: unknown): void {
     this.abandon(scope);
     const now = Date.now();
     if (scope.healthySince !== undefined && now - scope.healthySince >= this.backoff.resetAfterMs) scope.attempt = 0;
@@ -201,7 +216,7 @@ export class FailoverGroupInformer {
     scope.retry = setTimeout(() => this.state === "running" && this.connect(scope), delay);
   }
 
-  private abandon(scope: Scope): void {
+  private abandon(scope: Scope<T>): void {
     scope.generation++;
     clearTimeout(scope.retry);
     const informer = scope.informer;
@@ -220,18 +235,18 @@ export class FailoverGroupInformer {
   }
 
   private resync(): void {
-    for (const group of this.cache.values()) this.emit("update", group, group);
+    for (const obj of this.cache.values()) this.emit("update", obj, obj);
   }
 
-  private emit(event: InformerEvent, group: MysqlFailoverGroup, previous?: MysqlFailoverGroup): void {
+  private emit(event: InformerEvent, obj: T, previous?: T): void {
     for (const handler of this.handlers[event]) {
       try {
-        handler(group, previous);
+        handler(obj, previous);
       } catch (err) {
         this.log.error(LOG_MESSAGES.informerHandlerFailed, {
           event,
-          namespace: group.metadata.namespace,
-          group: group.metadata.name,
+          namespace: obj.metadata?.namespace,
+          name: obj.metadata?.name,
           error: errorText(err),
         });
       }
@@ -258,15 +273,34 @@ class GuardedWatch extends Watch {
   }
 }
 
-function watchPath(namespace: string | undefined, timeoutSeconds: number): string {
+/** `/apis/<group>/<version>[/namespaces/<ns>]/<plural>`; the core group's is `/api/v1`. */
+export function collectionPath(apiGroup: string, version: string, plural: string, namespace: string | undefined): string {
+  const base = apiGroup === "" ? `/api/${version}` : `/apis/${apiGroup}/${version}`;
   const scope = namespace === undefined ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
-  return `/apis/${API_GROUP}/${API_VERSION}${scope}/${FAILOVER_GROUP.plural}?timeoutSeconds=${timeoutSeconds}`;
+  return `${base}${scope}/${plural}`;
 }
 
-function inScope(scope: Scope, group: MysqlFailoverGroup): boolean {
-  return scope.namespace === undefined || group.metadata.namespace === scope.namespace;
+function inScope<T extends KubernetesObject>(scope: Scope<T>, obj: T): boolean {
+  return scope.namespace === undefined || obj.metadata?.namespace === scope.namespace;
+}
+
+function objectKey(obj: KubernetesObject): string {
+  return key(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "");
 }
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+const FAILOVER_GROUPS: InformerResource<MysqlFailoverGroup> = {
+  plural: FAILOVER_GROUP.plural,
+  path: (namespace) => collectionPath(API_GROUP, API_VERSION, FAILOVER_GROUP.plural, namespace),
+  list: (kube, namespace) => kube.listFailoverGroups(namespace),
+};
+
+/** The MysqlFailoverGroups of the watched namespaces. */
+export class FailoverGroupInformer extends KubeInformer<MysqlFailoverGroup> {
+  constructor(kube: Kube, opts: InformerOptions) {
+    super(kube, FAILOVER_GROUPS, opts);
+  }
 }

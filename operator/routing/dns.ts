@@ -184,6 +184,12 @@ export class DnsPublisher {
   }
 }
 
+/** True when `live` already is what publishing `site` would write: nothing to do. */
+export function dnsEndpointUpToDate(live: DnsEndpointObject, group: MysqlFailoverGroup, site: string | SiteSpec): boolean {
+  const name = live.metadata.name ?? "";
+  return upToDate(live, desiredObject(group, name, dnsRecordFor(group, site), group.metadata.uid ?? ""));
+}
+
 type DesiredObject = Omit<DnsEndpointObject, "spec"> & { spec: { endpoints: DnsRecord[] } };
 
 function desiredObject(group: MysqlFailoverGroup, name: string, record: DnsRecord, uid: string): DesiredObject {

@@ -11,12 +11,12 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
   Observable,
   PatchStrategy,
   PolicyV1Api,
   setHeaderOptions,
   type ConfigurationOptions,
+  type KubeConfig,
   type KubernetesListObject,
   type ObservableMiddleware,
   type V1Secret,
@@ -26,6 +26,7 @@ import type { ManagedObjectLists } from "../managed/inventory.js";
 import type { ManagedObject } from "../managed/objects.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../names.js";
 import { errorText } from "../errors.js";
+import { PooledKubeConfig } from "./kubeconfig.js";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const FIELD_MANAGER = "bloodraven";
@@ -46,7 +47,7 @@ export interface KubeConfigSource {
  * point the operator at another cluster.
  */
 export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
   else if (process.env.KUBECONFIG) kc.loadFromDefault();
   else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();

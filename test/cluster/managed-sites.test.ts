@@ -272,6 +272,10 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
 
   it("labels the pods by role, so writes through the writer Service land on the primary and reach the replica", async () => {
     await waitFor("role labels", async () => (await role("iad")) === "primary" && (await role("pdx")) === "replica", 30_000, 250);
+    // A label lost by hand comes back the cycle the operator's watched copy of the pod shows it
+    // (1 s polls), long before the 5-minute read-back pass.
+    await mustKubectl(["label", "pod", managedNames.pod("orders", "pdx"), "-n", ns, "shipstream.io/role-"]);
+    await waitFor("pdx labelled replica again", async () => (await role("pdx")) === "replica", 4_000, 100);
     const writer = await writerIP();
     // kube-proxy programs the Service once its endpoint exists: poll until the write lands.
     await waitFor("a write through the writer Service", async () => (await query(writer, "SELECT @@hostname AS host")).length === 1, 30_000, 250);

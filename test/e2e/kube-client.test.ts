@@ -11,6 +11,7 @@ import { ApiError, Kube, apiStatus, loadKubeConfig } from "../../shared/kube/cli
 import { ANNOTATIONS, API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 import { kubeAt } from "../support/black-hole.js";
+import { Relay } from "../support/relay.js";
 
 const namespace = `kube-client-${randomBytes(4).toString("hex")}`;
 const groupName = "orders";
@@ -166,6 +167,27 @@ describe("Kube against the real apiserver", () => {
     const err = await new Kube(config, { timeoutMs: 2_000 }).getFailoverGroup("default", "orders").catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 0, reason: "NetworkError" });
     expect((err as ApiError).message).toContain("ECONNREFUSED");
+  });
+
+  it("sends successive requests over one kept-alive connection, and opens a new one after it is cut", async () => {
+    const relay = new Relay(new URL(kube.config.getCurrentCluster()?.server ?? ""));
+    await relay.up();
+    try {
+      const pooled = new Kube(relay.kubeConfig(), { timeoutMs: 5_000 });
+      for (let i = 0; i < 10; i++) await pooled.getFailoverGroup(namespace, groupName);
+      await pooled.patchFailoverGroupStatus(namespace, groupName, { observedGeneration: 1 });
+      expect(relay.accepted).toBe(1);
+      await relay.down();
+      // down() and up() would otherwise run without one turn of the event loop between them,
+      // so the client would not have seen the close yet: a real cut is seen before the next cycle.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await relay.up();
+      // The cut connection left the pool when it closed: the next request opens a new one.
+      await expect(pooled.getFailoverGroup(namespace, groupName)).resolves.toMatchObject({ kind: FAILOVER_GROUP.kind });
+      expect(relay.accepted).toBe(2);
+    } finally {
+      await relay.down();
+    }
   });
 
   it("loads an explicit kubeconfig and rejects an unknown context", () => {

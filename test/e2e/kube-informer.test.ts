@@ -4,7 +4,6 @@
  * brings back, so restarts, backoff and catching up after an outage all run for real.
  */
 import { randomBytes } from "node:crypto";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -15,6 +14,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { API_GROUP, API_GROUP_VERSION, API_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
 import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { Relay } from "../support/relay.js";
 
 const namespace = `kube-informer-${randomBytes(4).toString("hex")}`;
 const CR = { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural, namespace };
@@ -52,54 +52,6 @@ function record(informer: FailoverGroupInformer): string[] {
 function capturingLogger(): { logger: Logger; lines: LogFields[] } {
   const lines: LogFields[] = [];
   return { logger: createLogger({ level: "debug", write: (line) => lines.push(JSON.parse(line) as LogFields) }), lines };
-}
-
-/** A TCP relay to the apiserver that can be cut: down() drops every connection and refuses new ones. */
-class Relay {
-  private readonly sockets = new Set<Socket>();
-  private server?: Server;
-  port = 0;
-
-  constructor(private readonly target: URL) {}
-
-  async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(Number(this.target.port), this.target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on("error", () => undefined);
-        socket.on("close", () => {
-          this.sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => server?.close(resolve));
-  }
-
-  /** The test kubeconfig, pointed at the relay. */
-  kubeConfig(): KubeConfig {
-    const direct = loadKubeConfig({ kubeconfig: testKubeconfig() });
-    const relayed = new KubeConfig();
-    relayed.loadFromOptions({
-      clusters: direct.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${this.port}` })),
-      users: direct.users,
-      contexts: direct.contexts,
-      currentContext: direct.currentContext,
-    });
-    return relayed;
-  }
 }
 
 beforeAll(async () => {

@@ -108,12 +108,21 @@ describe("routing while DNSEndpoint writes are denied (real operator, API server
     await waitFor("DNS follows pdx", async () => (await dnsTarget()) === LB_IP.pdx && (await routing())?.status === "True", 30_000, 200);
   });
 
-  it("drift is corrected without a failover: a taint removed by hand, a new matching node, a changed lbIP", { timeout: 90_000 }, async () => {
-    // After the test above pdx is the primary and iad's nodes carry the taint.
+  it("drift is corrected without a failover, the cycle it is seen: a taint removed by hand, a new matching node, a DNSEndpoint edited by hand, a changed lbIP", { timeout: 90_000 }, async () => {
+    // After the test above pdx is the primary and iad's nodes carry the taint. While everything
+    // agrees, nothing is written: resourceVersions stay put over many cycles (500 ms polls).
+    const versions = async () => (await kubectl(["get", "nodes", `${ns}-iad`, `${ns}-pdx`, "-o", "jsonpath={.items[*].metadata.resourceVersion}"])).stdout + (await kubectl(["get", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, "-o", "jsonpath={.metadata.resourceVersion}"])).stdout;
+    const before = await versions();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await versions()).toBe(before);
+
+    // Well within ROUTING_RESYNC_MS (10 s): the watched copies show the drift at the next cycle.
     expect((await kubectl(["taint", "nodes", `${ns}-iad`, `shipstream.io/db-readonly-${GROUP}-`])).code).toBe(0);
+    await waitFor("iad's node tainted again", async () => (await tainted()).sort().join() === `${ns}-iad`, 4_000, 100);
     await applyAll([{ apiVersion: "v1", kind: "Node", metadata: { name: `${ns}-iad-2`, labels: { [`test.bloodraven/${ns}`]: "iad" } } }]);
-    // At most ROUTING_RESYNC_MS (10 s) later, both iad nodes are tainted again.
-    await waitFor("iad's nodes tainted again", async () => (await tainted()).sort().join() === `${ns}-iad,${ns}-iad-2`, 20_000, 200);
+    await waitFor("the new iad node tainted", async () => (await tainted()).sort().join() === `${ns}-iad,${ns}-iad-2`, 4_000, 100);
+    expect((await kubectl(["patch", "dnsendpoints", `bloodraven-${GROUP}`, "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/endpoints/0/targets", value: ["10.9.9.9"] }])])).code).toBe(0);
+    await waitFor("DNS restored", async () => (await dnsTarget()) === LB_IP.pdx, 4_000, 100);
 
     // A spec change (a new generation) is applied at once, not at the next resync.
     const g = await readGroup(GROUP);

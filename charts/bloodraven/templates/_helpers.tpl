@@ -117,19 +117,22 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
   resources: ["persistentvolumeclaims"]
   verbs: ["list", "patch", "delete"]
 # The managed sites' pods: listed by the group's label for their phase, readiness and template
-# revision, the role label (shipstream.io/role) merge-patched, and restarted onto a new template
-# by an update: evicted (the PodDisruptionBudget decides) with OrderedUpdate, deleted with
-# Recreate. Never created (the StatefulSet controller does that).
+# revision, watched (the operator's pods only, by label) so that a role label lost or edited is
+# seen the cycle it happens, the role label (shipstream.io/role) merge-patched, and restarted onto
+# a new template by an update: evicted (the PodDisruptionBudget decides) with OrderedUpdate,
+# deleted with Recreate. Never created (the StatefulSet controller does that).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "patch", "delete"]
+  verbs: ["list", "watch", "patch", "delete"]
 - apiGroups: [""]
   resources: ["pods/eviction"]
   verbs: ["create"]
 {{- if .Values.rbac.dnsEndpoints }}
 # The group's DNSEndpoint: read, then server-side apply (patch; create when it does not exist yet).
+# The operator's DNSEndpoints (by label) are listed and watched, so that an edit by hand is undone
+# the cycle it is seen.
 - apiGroups: ["externaldns.k8s.io"]
   resources: ["dnsendpoints"]
-  verbs: ["get", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 {{- end }}
 {{- end }}
