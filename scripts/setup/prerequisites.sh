@@ -3,7 +3,7 @@
 # what the test node needs: CNI plugins, conntrack, busybox and catatonit for images, libseccomp for
 # runc), npm packages, the Go-built cluster (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy), the node's runtime (containerd, runc, CoreDNS), the Go-built
-# helm CLI and, if the machine has none, kubectl. Reuses whatever is already there.
+# helm and kubeconform CLIs and, if the machine has none, kubectl. Reuses whatever is already there.
 # Used by .ci/run and the playground.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -79,4 +79,5 @@ timed "npm packages" npm_packages
 timed "cluster binaries" bash scripts/control-plane/build.sh
 timed "node runtime" bash scripts/node/build.sh
 timed "helm" bash scripts/helm/build.sh
+timed "kubeconform" bash scripts/kubeconform/build.sh
 timed "kubectl" kubectl_check

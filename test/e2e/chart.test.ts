@@ -19,7 +19,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { CLEANUP_FINALIZER, METRICS, readOnlyTaintKey } from "../../shared/names.js";
 import { type CommandResult, kubectl, mustKubectl, run, testKubeconfig } from "../support/kubectl.js";
-import { chartDir, helmBinary } from "../support/helm.js";
+import { allFeatureValues, chartDir, helmBinary } from "../support/helm.js";
 import { OperatorProcess } from "../support/operator.js";
 import { asList } from "../support/fixtures.js";
 
@@ -75,24 +75,7 @@ const kinds = (objs: K8sObject[]) => objs.map((o) => o.kind).sort();
 const baseNs = `chart-${suffix}`;
 const extraNs = { a: `chart-a-${suffix}`, b: `chart-b-${suffix}`, monitoring: `chart-mon-${suffix}` };
 
-const ALL_FEATURES = [
-  "metrics.serviceMonitor.enabled=true",
-  "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
-  "metrics.podMonitor.scrapeTimeout=10s",
-  "prometheusRule.enabled=true",
-  "grafanaDashboards.enabled=true",
-  `grafanaDashboards.namespace=${extraNs.monitoring}`,
-  "grafanaDashboards.folder=MySQL / Bloodraven",
-  "statusApi.tokenSecret.name=bloodraven-status",
-  "allowedOrigins={https://ops.example.com,https://status.example.com}",
-  "maxWebsocketClients=20",
-  `watchNamespaces={${extraNs.a},${extraNs.b}}`,
-  "replicas=3",
-  "logLevel=debug",
-  "nodeSelector.kubernetes\\.io/os=linux",
-  "tolerations[0].key=dedicated,tolerations[0].operator=Equal,tolerations[0].value=ops,tolerations[0].effect=NoSchedule",
-  "extraArgs={--lease-duration=20s}",
-];
+const ALL_FEATURES = allFeatureValues(extraNs);
 
 describe("charts/bloodraven renders objects the real API server accepts", () => {
   beforeAll(async () => {
