@@ -118,9 +118,8 @@ describe("values.schema.json: the chart refuses values it does not understand", 
   it("lists every key of values.yaml, and values.yaml every key of the schema", () => {
     const { notInSchema, notInValues } = keysMissing(values, schema);
     expect(notInSchema).toEqual([]);
-    // `global` is Helm's, for subcharts; rbac.userRoles (the people's aggregated ClusterRoles) is
-    // accepted by the schema whether or not values.yaml spells out its default yet.
-    expect(notInValues.filter((k) => k !== "global" && k !== "rbac.userRoles")).toEqual([]);
+    // `global` is Helm's, for subcharts.
+    expect(notInValues.filter((k) => k !== "global")).toEqual([]);
     // The walk is not vacuous: it reaches nested keys, and would report one the schema lacks.
     expect(keysMissing({ leaderElection: { leaseDuration: "15s", leaseDurtion: "15s" } }, schema).notInSchema).toEqual(["leaderElection.leaseDurtion"]);
     expect(keysMissing(values, { ...schema, properties: { ...schema.properties, extra: { properties: { deep: {} } } } }).notInValues).toContain("extra");
@@ -171,7 +170,7 @@ describe("kubeconform -strict against the test API server's own schemas", () => 
     ["the default install", [] as string[]],
     ["every optional feature", ALL_FEATURES],
     ["the PodMonitor", ["metrics.podMonitor.enabled=true"]],
-    ["the people's ClusterRoles", ["rbac.userRoles=true"]],
+    ["an install without the people's ClusterRoles", ["rbac.userRoles=false"]],
   ] as const) {
     it(`accepts every object of ${name}`, async () => {
       const manifest = await rendered([...features]);

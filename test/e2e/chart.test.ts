@@ -7,7 +7,7 @@
  * and the spec guard show what it cannot do.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
@@ -20,6 +20,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { CLEANUP_FINALIZER, METRICS, readOnlyTaintKey } from "../../shared/names.js";
 import { type CommandResult, kubectl, mustKubectl, run, testKubeconfig } from "../support/kubectl.js";
 import { allFeatureValues, chartDir, helmBinary } from "../support/helm.js";
+import { expectAlerts, type InputSeries } from "../support/promtool.js";
 import { OperatorProcess } from "../support/operator.js";
 import { asList } from "../support/fixtures.js";
 
@@ -111,6 +112,10 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
       [
         "ClusterRole",
         "ClusterRole",
+        // The roles for people: -view, -edit, -oncall.
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         "Deployment",
@@ -132,10 +137,10 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     const manifest = await template(`all-${suffix}`, baseNs, ALL_FEATURES);
     const objs = objects(manifest);
     for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap"]) expect(kinds(objs)).toContain(kind);
-    // One Role + RoleBinding per watched namespace and none cluster-wide but the node taints.
+    // One Role + RoleBinding per watched namespace and, cluster-wide, only the node taints and the roles for people.
     const roles = objs.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace);
     expect(roles.sort()).toEqual([baseNs, extraNs.a, extraNs.b].sort());
-    expect(objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata.name)).toEqual([`all-${suffix}-bloodraven-node-taints`]);
+    expect(objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata.name)).toEqual(["node-taints", "view", "edit", "oncall"].map((r) => `all-${suffix}-bloodraven-${r}`));
     const dashboards = objs.filter((o) => o.kind === "ConfigMap");
     expect(dashboards.map((o) => o.metadata.namespace)).toEqual(dashboards.map(() => extraNs.monitoring));
     expect(dashboards[0]?.metadata.labels?.grafana_dashboard).toBe("1");
@@ -167,7 +172,9 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     );
     await asAdmin(["upgrade", release, chartDir, "--namespace", extraNs.a, "--set", `watchNamespaces={${extraNs.b}}`]);
     expect(await mustKubectl(["get", "role", `${release}-bloodraven`, "-n", extraNs.b, "-o", "name"])).toContain(`${release}-bloodraven`);
-    expect(await mustKubectl(["get", "clusterrole", "-l", `app.kubernetes.io/instance=${release}`, "-o", "name"])).toBe(`clusterrole.rbac.authorization.k8s.io/${release}-bloodraven-node-taints\n`);
+    expect((await mustKubectl(["get", "clusterrole", "-l", `app.kubernetes.io/instance=${release}`, "-o", "name"])).trim().split("\n")).toEqual(
+      ["edit", "node-taints", "oncall", "view"].map((r) => `clusterrole.rbac.authorization.k8s.io/${release}-bloodraven-${r}`),
+    );
     await asAdmin(["uninstall", release, "--namespace", extraNs.a]);
     expect((await mustKubectl(["get", "clusterrole,clusterrolebinding,validatingadmissionpolicy", "-l", `app.kubernetes.io/instance=${release}`, "-o", "name"])).trim()).toBe("");
     expect(await installed()).toEqual([""]);
@@ -253,16 +260,6 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     expect(overview.uid).toBe("bloodraven-overview");
   });
 });
-
-/**
- * promtool from Debian's `prometheus` package: it evaluates rules with Prometheus' own engine
- * over series given minute by minute. Missing is a failure, never a skip.
- */
-function promtoolBinary(): string {
-  const found = (process.env.PATH ?? "").split(":").map((dir) => join(dir, "promtool")).find((path) => existsSync(path));
-  if (!found) throw new Error("promtool is not installed (it evaluates the chart's alerts). Install it with:\n  apt-get install prometheus");
-  return found;
-}
 
 interface Sample {
   name: string;
@@ -644,31 +641,14 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
 
     /** Runs promtool on the series and checks whether `alertname` (default OperatorDown) fires at each minute. */
     async function evaluate(
-      inputSeries: { series: string; values: string }[],
+      inputSeries: InputSeries[],
       firingAt: Record<number, boolean>,
       alertname = "BloodravenOperatorDown",
       summary = `No bloodraven operator replica in namespace ${cluster.namespace} is up`,
       labels: Record<string, string> = {},
     ): Promise<void> {
-      const test = {
-        rule_files: [rulesPath],
-        evaluation_interval: "1m",
-        tests: [
-          {
-            interval: "1m",
-            input_series: inputSeries,
-            alert_rule_test: Object.entries(firingAt).map(([minute, firing]) => ({
-              eval_time: `${minute}m`,
-              alertname,
-              exp_alerts: firing ? [{ exp_labels: { severity: "critical", ...labels }, exp_annotations: { summary } }] : [],
-            })),
-          },
-        ],
-      };
-      const path = env.join(`promtool-${randomBytes(4).toString("hex")}.yaml`);
-      writeFileSync(path, stringify(test));
-      const r = await run(promtoolBinary(), ["test", "rules", path], { timeoutMs: 60_000 });
-      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const alerts = Object.fromEntries(Object.entries(firingAt).map(([minute, firing]) => [minute, firing ? [{ exp_labels: { severity: "critical", ...labels }, exp_annotations: { summary } }] : []]));
+      await expectAlerts(rulesPath, env.path, inputSeries, alertname, alerts);
     }
 
     it("is fed a scrape that has the operator's own series, its leadership among them", () => {

@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { parseMaintenance } from "../../shared/maintenance.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { kubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { kubectl, startKubectl, type CommandResult } from "../support/kubectl.js";
 import { asList } from "../support/fixtures.js";
 
 /**
@@ -73,17 +72,7 @@ async function expectUnchanged(f: () => Promise<CommandResult>): Promise<Command
 }
 
 /** The plugin as a child process, for --wait runs that the test interacts with. */
-function start(args: string[]) {
-  const child = spawn("kubectl", ["bloodraven", ...args, "-n", ns], {
-    env: { ...process.env, KUBECONFIG: testKubeconfig(), PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const out = { stdout: "", stderr: "" };
-  child.stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, out, exited };
-}
+const start = (args: string[]) => startKubectl(["bloodraven", ...args, "-n", ns]);
 
 describe("kubectl bloodraven failover|reclone|maintenance (real kubectl and API server)", () => {
   beforeAll(async () => {

@@ -1,16 +1,15 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { parseMaintenance } from "../../shared/maintenance.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { asList, failoverGroup, siteAt } from "../support/fixtures.js";
-import { kubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { kubectl, startKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 
 /**
  * kubectl's global flags in `kubectl bloodraven`, through the real kubectl against the real API
@@ -343,13 +342,7 @@ describe("kubectl's global flags in kubectl bloodraven (real kubectl and API ser
       await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
       const server = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
       const args = ["bloodraven", "status", "-n", "fake", "-w", `--server=${server}`, "--insecure-skip-tls-verify", "--token=flag-token", "--as=alice", "--as-group=dba", "--as-group=ops", "--as-uid=42"];
-      const child = spawn("kubectl", args, {
-        env: { ...process.env, KUBECONFIG: testKubeconfig(), PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      const { child, out, exited } = startKubectl(args);
       try {
         await waitFor("the watch request", async () => seen.some((s) => s.url.includes("watch=true")), 20_000, 50);
         child.kill("SIGINT");
@@ -359,7 +352,7 @@ describe("kubectl's global flags in kubectl bloodraven (real kubectl and API ser
         fake.closeAllConnections();
         await new Promise((resolve) => fake.close(resolve));
       }
-      expect(stderr).toBe("No MysqlFailoverGroups found in fake namespace.\n");
+      expect(out.stderr).toBe("No MysqlFailoverGroups found in fake namespace.\n");
       expect(seen.map((s) => s.url.split("?")[0])).toEqual(["/apis/shipstream.io/v1alpha1/namespaces/fake/mysqlfailovergroups", "/apis/shipstream.io/v1alpha1/namespaces/fake/mysqlfailovergroups"]);
       for (const { headers, raw } of seen) {
         expect(headers.authorization).toBe("Bearer flag-token");

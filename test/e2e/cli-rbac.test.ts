@@ -16,10 +16,9 @@
  * real (a `--dry-run` reads but writes nothing, so it proves no write permission; see the last
  * test of the writes). A planned failover or reclone request that nobody acts on starts nothing.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ensureControlPlaneBinaries } from "../../scripts/env/control-plane.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
@@ -29,7 +28,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
 import { asList } from "../support/fixtures.js";
 import { chartDir, helm } from "../support/helm.js";
-import { kubectl, mustKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { kubectl, mustKubectl, startKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `cli-rbac-${suffix}`;
@@ -68,17 +67,7 @@ const tokens = {} as Record<Who, string>;
 const plugin = (who: Who, args: string[]): Promise<CommandResult> => kubectl(["bloodraven", `--token=${tokens[who]}`, ...args, "-n", ns]);
 
 /** The same, as a child process that the test interacts with (--watch, --wait). */
-function startPlugin(who: Who, args: string[]) {
-  const child = spawn("kubectl", ["bloodraven", `--token=${tokens[who]}`, ...args, "-n", ns], {
-    env: { ...process.env, KUBECONFIG: testKubeconfig(), PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const out = { stdout: "", stderr: "" };
-  child.stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, out, exited };
-}
+const startPlugin = (who: Who, args: string[]) => startKubectl(["bloodraven", `--token=${tokens[who]}`, ...args, "-n", ns]);
 
 async function group(): Promise<MysqlFailoverGroup> {
   return JSON.parse(await mustKubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"])) as MysqlFailoverGroup;
@@ -187,7 +176,7 @@ describe("the chart's roles for people, with the real plugin and real identities
   });
 
   describe("the roles", () => {
-    it("are named after the release, as the chart's other cluster objects, and rendered only with rbac.userRoles", async () => {
+    it("are named after the release, as the chart's other cluster objects, and rendered by default, and only with rbac.create and rbac.userRoles", async () => {
       const named = await renderRoles("bloodraven", ["rbac.userRoles=true"]);
       expect(named.code, named.stderr).toBe(0);
       const roles = rolesOf(named.stdout);
@@ -205,7 +194,8 @@ describe("the chart's roles for people, with the real plugin and real identities
         { apiGroups: [""], resources: ["events"], verbs: ["list"] },
       ]);
 
-      for (const sets of [[], ["rbac.userRoles=false"], ["rbac.userRoles=true", "rbac.create=false"]]) {
+      expect(rolesOf((await renderRoles("bloodraven", [])).stdout).map((r) => r.metadata.name)).toEqual(["bloodraven-view", "bloodraven-edit", "bloodraven-oncall"]);
+      for (const sets of [["rbac.userRoles=false"], ["rbac.userRoles=true", "rbac.create=false"]]) {
         const none = await renderRoles("bloodraven", sets);
         expect(none.code, sets.join(" ")).not.toBe(0);
         expect(none.stderr).toContain("could not find template templates/user-roles.yaml");

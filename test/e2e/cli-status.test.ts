@@ -1,14 +1,14 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, startKubectl, testKubeconfig } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
 
 /**
@@ -379,28 +379,20 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
   });
 
   it("--watch redraws on every change from a real watch and ends on Ctrl-C with exit 0", async () => {
-    const child = spawn("kubectl", ["bloodraven", "status", GROUP, "-n", ns, "--watch"], {
-      env: { ...process.env, KUBECONFIG: testKubeconfig(), PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const drawings = () => stdout.split(/^Group: /m).length - 1;
+    const { child, out, exited } = startKubectl(["bloodraven", "status", GROUP, "-n", ns, "--watch"]);
+    const drawings = () => out.stdout.split(/^Group: /m).length - 1;
     try {
-      await waitFor("first drawing", async () => drawings() >= 1 && stdout.includes("Conditions:"), 15_000, 50);
+      await waitFor("first drawing", async () => drawings() >= 1 && out.stdout.includes("Conditions:"), 15_000, 50);
       const before = drawings();
       const annotated = await kubectl(["annotate", "mfg", GROUP, "-n", ns, `cli-status-test=${Date.now()}`, "--overwrite"]);
       expect(annotated.code).toBe(0);
       await waitFor("a redraw after the change", async () => drawings() > before, 10_000, 50);
       // A non-terminal gets each drawing after a blank line, never a screen-clearing sequence.
-      expect(stdout).toContain("\n\nGroup: ");
-      expect(stdout).not.toContain("\u001b[");
+      expect(out.stdout).toContain("\n\nGroup: ");
+      expect(out.stdout).not.toContain("\u001b[");
       child.kill("SIGINT");
       expect(await exited).toBe(0);
-      expect(stderr).toBe("");
+      expect(out.stderr).toBe("");
     } finally {
       child.kill("SIGKILL");
     }

@@ -41,16 +41,24 @@ export function testKubeconfig(): string {
   return inject("kubeconfig");
 }
 
+/** The environment of kubectl against the test control plane, with the built plugin on PATH. */
+function kubectlEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: testKubeconfig(), PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`, NO_COLOR: "1", ...extra };
+}
+
 /** Runs the installed kubectl against the test control plane, with the built plugin on PATH. */
 export function kubectl(args: string[], opts: RunOptions = {}): Promise<CommandResult> {
-  const env = {
-    ...process.env,
-    KUBECONFIG: testKubeconfig(),
-    PATH: `${inject("distDir")}:${process.env.PATH ?? ""}`,
-    NO_COLOR: "1",
-    ...opts.env,
-  };
-  return run("kubectl", args, { ...opts, env });
+  return run("kubectl", args, { ...opts, env: kubectlEnv(opts.env) });
+}
+
+/** kubectl (the plugin, with `bloodraven` first) as a child process the test interacts with (--watch, --wait). */
+export function startKubectl(args: string[]) {
+  const child = spawn("kubectl", args, { env: kubectlEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, out, exited };
 }
 
 /** kubectl that must succeed: its stdout, or an error with its stderr. */
