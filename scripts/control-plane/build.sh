@@ -19,10 +19,8 @@ if (( ${#missing[@]} == 0 )); then
   echo "control plane: cached binaries in $out"
   exit 0
 fi
-export PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { echo "error: go (>= 1.25) is not installed; the control plane is built with it from the Go module proxy" >&2; exit 1; }
-
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+source "$here/../lib/go-tool.sh"
+go_env "the control plane"
 cd "$here"
 start=$(date +%s)
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -1,6 +1,15 @@
-# Sourced by the build scripts of the Go tools the tests use (helm, kubeconform, krew): each is
-# built from the Go module proxy, at the version the go.mod beside its script requires, into a
-# cache folder outside the repository, and reused when it is already there.
+# Sourced by the scripts that build Go programs from the Go module proxy (the cluster binaries,
+# the node's runtime, and the tools the tests use: helm, kubeconform, krew). A tool is built at the
+# version the go.mod beside its script requires, into a cache folder outside the repository, and
+# reused when it is already there.
+
+# go_env WHAT: the Go toolchain on PATH (failing with a message naming WHAT when missing), the
+# local toolchain only, static binaries.
+go_env() {
+  export PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null || { echo "error: go (>= 1.26) is not installed; $1 is built with it from the Go module proxy" >&2; exit 1; }
+  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+}
 
 # go_tool_prepare NAME MODULE OVERRIDE_VAR: sets `version` (MODULE's version in ./go.mod of the
 # calling script's folder, `here`) and `out` ($OVERRIDE_VAR, else the cache's NAME-<version>);
@@ -15,9 +24,7 @@ go_tool_prepare() {
     echo "$name: cached binary $out/$name"
     exit 0
   fi
-  export PATH="$PATH:/usr/local/go/bin"
-  command -v go >/dev/null || { echo "error: go (>= 1.26) is not installed; $name is built with it from the Go module proxy" >&2; exit 1; }
-  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+  go_env "$name"
   cd "$here"
 }
 
