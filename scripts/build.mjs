@@ -4,6 +4,11 @@
 //                            the repository's package.json declares "type": "module"
 //   dist/bloodraven.mjs      the operator
 //   dist/kubectl_complete-bloodraven  what kubectl 1.26+ runs to complete `kubectl bloodraven ...`
+//   dist/sea/kubectl-bloodraven.cjs  the same CLI as the main script of the standalone executables
+//                            (Node.js single executable applications, scripts/release/plugin.mjs):
+//                            CommonJS without a shebang, and with the npm punycode package in place
+//                            of Node's deprecated built-in one, whose warning the standalone
+//                            executable (a newer Node) would print on every API call
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
@@ -43,6 +48,13 @@ await Promise.all([
   }),
   build({
     ...common,
+    entryPoints: ["cli/main.ts"],
+    outfile: "dist/sea/kubectl-bloodraven.cjs",
+    format: "cjs",
+    alias: { punycode: "punycode/" },
+  }),
+  build({
+    ...common,
     entryPoints: ["operator/main.ts"],
     outfile: "dist/bloodraven.mjs",
     format: "esm",
@@ -55,4 +67,4 @@ chmodSync("dist/bloodraven.mjs", 0o755);
 // One source for the script: the plugin prints it.
 writeFileSync("dist/kubectl_complete-bloodraven", execFileSync(process.execPath, ["dist/kubectl-bloodraven", "completion", "kubectl"]));
 chmodSync("dist/kubectl_complete-bloodraven", 0o755);
-console.log(`built dist/kubectl-bloodraven and dist/bloodraven.mjs in ${Date.now() - started} ms`);
+console.log(`built dist/kubectl-bloodraven, dist/sea/kubectl-bloodraven.cjs and dist/bloodraven.mjs in ${Date.now() - started} ms`);

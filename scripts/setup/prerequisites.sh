@@ -80,4 +80,5 @@ timed "cluster binaries" bash scripts/control-plane/build.sh
 timed "node runtime" bash scripts/node/build.sh
 timed "helm" bash scripts/helm/build.sh
 timed "kubeconform" bash scripts/kubeconform/build.sh
+timed "krew" bash scripts/krew/build.sh
 timed "kubectl" kubectl_check

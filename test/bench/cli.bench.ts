@@ -1,11 +1,14 @@
 /**
  * npm run bench:cli: start-up time of the kubectl plugin. Runs the built dist/kubectl-bloodraven
- * (`--help`, `version`), the same through kubectl's plugin dispatch, `kubectl version --client`
- * for comparison, and `node -e ""` as the floor every Node program pays: 3 warm-ups, then 30
- * timed runs each, one at a time. The plugin's own time is its p50 minus node's p50.
- * Target: --help and version p50 under 150 ms. Prints one JSON object; exits 1 on a miss.
+ * (`--help`, `version`) with the machine's Node.js, the standalone executable of the release
+ * (dist/standalone/<os>-<arch>/kubectl-bloodraven, a Node.js single executable application built
+ * by scripts/release/plugin.mjs; `--help`, `version`), the bundle through kubectl's plugin dispatch,
+ * `kubectl version --client` for comparison, and `node -e ""` as the floor every Node program
+ * pays: 3 warm-ups, then 30 timed runs each, one at a time. The plugin's own time is its p50 minus
+ * node's p50. Target: --help and version p50 under 150 ms, for the bundle and for the standalone
+ * executable. Prints one JSON object; exits 1 on a miss.
  *
- *   npm run bench:cli      (builds first)
+ *   npm run bench:cli      (builds the bundle and this machine's standalone executable first)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,10 +21,17 @@ const ITERATIONS = 30;
 const TARGET_P50_MS = 150;
 const distDir = fileURLToPath(new URL("../../dist", import.meta.url));
 const plugin = `${distDir}/kubectl-bloodraven`;
+const platform = `${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
+const standalone = `${distDir}/standalone/${platform}/kubectl-bloodraven`;
 
-if (!existsSync(plugin)) {
-  process.stderr.write("dist/kubectl-bloodraven is missing: run `npm run build` first (npm run bench:cli does)\n");
-  process.exit(1);
+for (const [file, how] of [
+  [plugin, "npm run build"],
+  [standalone, "node scripts/release/plugin.mjs --platforms host --out dist/standalone"],
+]) {
+  if (!existsSync(file!)) {
+    process.stderr.write(`${file} is missing: run \`${how}\` first (npm run bench:cli does)\n`);
+    process.exit(1);
+  }
 }
 
 // No kubeconfig or colour: nothing here talks to a cluster, and output goes to a pipe.
@@ -45,6 +55,8 @@ const results: Record<string, Timing> = {
   node_empty: time(process.execPath, ["-e", ""]),
   plugin_help: time(plugin, ["--help"]),
   plugin_version: time(plugin, ["version"]),
+  standalone_help: time(standalone, ["--help"]),
+  standalone_version: time(standalone, ["version"]),
   kubectl_bloodraven_help: time("kubectl", ["bloodraven", "--help"]),
   kubectl_version_client: time("kubectl", ["version", "--client"]),
 };
@@ -54,6 +66,8 @@ const own = (name: string): number => Math.round((results[name]!.p50_ms - floor)
 const targets = {
   plugin_help_p50_under_150ms: results.plugin_help!.p50_ms < TARGET_P50_MS,
   plugin_version_p50_under_150ms: results.plugin_version!.p50_ms < TARGET_P50_MS,
+  standalone_help_p50_under_150ms: results.standalone_help!.p50_ms < TARGET_P50_MS,
+  standalone_version_p50_under_150ms: results.standalone_version!.p50_ms < TARGET_P50_MS,
 };
 
 process.stdout.write(
