@@ -163,6 +163,10 @@ function main() {
 
   const started = Date.now();
   const out = resolve(values.out);
+  // The folder is emptied first: refuse one that holds anything but an earlier release.
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, "sha256sums.txt")) && !existsSync(join(out, ".work"))) {
+    throw new Error(`${out} is not empty and holds no earlier release: give an empty or new folder to --out`);
+  }
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const work = join(out, ".work");
