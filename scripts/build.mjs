@@ -6,9 +6,10 @@
 //   dist/kubectl_complete-bloodraven  what kubectl 1.26+ runs to complete `kubectl bloodraven ...`
 //   dist/sea/kubectl-bloodraven.cjs  the same CLI as the main script of the standalone executables
 //                            (Node.js single executable applications, scripts/release/plugin.mjs):
-//                            CommonJS without a shebang, and with the npm punycode package in place
-//                            of Node's deprecated built-in one, whose warning the standalone
-//                            executable (a newer Node) would print on every API call
+//                            CommonJS without a shebang
+// Every bundle takes the npm punycode package in place of Node's deprecated built-in one (the
+// Kubernetes client's URL library asks for it), whose warning Node 21 and later would print on
+// every API call.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
@@ -33,6 +34,7 @@ const common = {
     __BLOODRAVEN_COMMIT__: JSON.stringify(commit),
   },
   loader: { ".md": "text" },
+  alias: { punycode: "punycode/" },
 };
 
 const started = Date.now();
@@ -51,7 +53,6 @@ await Promise.all([
     entryPoints: ["cli/main.ts"],
     outfile: "dist/sea/kubectl-bloodraven.cjs",
     format: "cjs",
-    alias: { punycode: "punycode/" },
   }),
   build({
     ...common,
