@@ -45,9 +45,9 @@ const MAX_POOLED_AGENTS = 4;
 
 /**
  * A KubeConfig whose API requests reuse their connections. client-node 1.4 builds a fresh agent
- * for every request (applySecurityAuthentication), so each request paid a TCP and TLS handshake:
- * on a 2-core machine that is most of a status write's latency, and most of the operator's CPU
- * at a thousand groups. Here each request's fresh agent is traded for a keep-alive agent with the
+ * for every request (applySecurityAuthentication), so each request paid a TCP and TLS handshake,
+ * a large part of a status write's latency on a 2-core machine (docs/benchmarks.md). Here each
+ * request's fresh agent is traded for a keep-alive agent with the
  * same TLS options (CA, client certificate, server name, verification), made once. Proxy agents
  * are left as they are. Watches (applyToFetchOptions) keep a connection each and are not pooled.
  * A connection the server closed leaves the pool when its close is seen; a request that races
@@ -91,8 +91,8 @@ export class PooledKubeConfig extends KubeConfig {
 function identityKey(options: AgentOptions): string {
   const o = options as Record<string, unknown>;
   const fields = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"].map((name) => [name, o[name]]);
-  const text = JSON.stringify(fields, (_, value: unknown) => (Buffer.isBuffer(value) ? value.toString("base64") : value));
-  return createHash("sha256").update(text).digest("hex");
+  // A Buffer serialises as its bytes (toJSON), so equal contents give equal keys.
+  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 }
 
 /**
