@@ -14,23 +14,15 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { cacheDir } from "../../scripts/env/cache.js";
+import { goToolDir } from "../../scripts/env/cache.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const version = `v${(JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version}`;
 const archiveName = (os: string, arch: string) => `kubectl-bloodraven-${version}-${os}-${arch}.tar.gz`;
 
 /** The folder holding kubectl-krew and validate-krew-manifest, as scripts/krew/build.sh leaves them. */
-function krewBin(): string {
-  const goMod = readFileSync(join(root, "scripts/krew/go.mod"), "utf8");
-  const krewVersion = /^\s*(?:require\s+)?sigs\.k8s\.io\/krew\s+(v\S+)/m.exec(goMod)?.[1];
-  if (!krewVersion) throw new Error("scripts/krew/go.mod requires no sigs.k8s.io/krew version");
-  const dir = process.env.BLOODRAVEN_KREW_BIN ?? cacheDir(`kubectl-krew-${krewVersion}`);
-  if (!existsSync(join(dir, "kubectl-krew")) || !existsSync(join(dir, "validate-krew-manifest"))) {
-    throw new Error(`krew ${krewVersion} is not built (looked in ${dir}). Build it from the Go module proxy with:\n  bash scripts/krew/build.sh`);
-  }
-  return dir;
-}
+const krewBin = (): string =>
+  goToolDir({ folder: "krew", module: "sigs.k8s.io/krew", name: "kubectl-krew", overrideVar: "BLOODRAVEN_KREW_BIN", binaries: ["kubectl-krew", "validate-krew-manifest"] });
 
 /** A folder with links to the named programs only, for a PATH that has no node on it. */
 function pathWith(dir: string, programs: string[]): string {
