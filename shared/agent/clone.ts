@@ -15,7 +15,7 @@
  * copies, swaps and restarts by itself; steps 3 and 4 are then the server's own.
  * The operator follows the job with `GET /v1/clone`.
  */
-import { isSiteName } from "../annotations.js";
+import { isSiteName, type ParseResult } from "../annotations.js";
 
 export const CLONE_JOB_PHASES = ["Cloning", "Preparing", "WaitingForRestart", "Ready", "Failed"] as const;
 export type CloneJobPhase = (typeof CLONE_JOB_PHASES)[number];
@@ -64,7 +64,7 @@ const CLONE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A DNS name or an IPv4/IPv6 address: nothing that could end a quoted SQL string. */
 const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Parsed<T> = ParseResult<T>;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 

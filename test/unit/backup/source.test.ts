@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { chooseBackupSource, type BackupSourceSite } from "../../../shared/backup/source.js";
+
+const site = (name: string, over: Partial<BackupSourceSite> = {}): BackupSourceSite => ({ name, role: "primary-candidate", state: "read-only", polledOk: true, secondsBehindSource: 0, agent: true, ...over });
+const primary = site("iad", { state: "writable", secondsBehindSource: null });
+
+describe("backup source", () => {
+  it("prefers the least-lagging replica within the limit, then the primary", () => {
+    expect(chooseBackupSource([primary, site("pdx", { secondsBehindSource: 5 }), site("sfo", { secondsBehindSource: 2, role: "dr-only" })], 300)).toEqual({ site: "sfo", reason: "replica-preferred" });
+    expect(chooseBackupSource([primary, site("pdx", { secondsBehindSource: 500 })], 300)).toEqual({ site: "iad", reason: "primary-fallback" });
+    expect(chooseBackupSource([primary, site("pdx", { secondsBehindSource: null })], 300)).toEqual({ site: "iad", reason: "primary-fallback" });
+  });
+
+  it("never takes a reader, a site without an agent or an unreachable one", () => {
+    const sites = [primary, site("rdr", { role: "read-only" }), site("ext", { agent: false }), site("gone", { polledOk: false, state: "unreachable" })];
+    expect(chooseBackupSource(sites, 300)).toEqual({ site: "iad", reason: "primary-fallback" });
+    expect(chooseBackupSource(sites.slice(1), 300)).toEqual({ refused: expect.stringMatching(/no site can serve/) });
+  });
+
+  it("honours an override, except a reader, an unknown site or one that cannot serve", () => {
+    const sites = [primary, site("pdx"), site("rdr", { role: "read-only" }), site("ext", { agent: false })];
+    expect(chooseBackupSource(sites, 300, "iad")).toEqual({ site: "iad", reason: "override" });
+    expect(chooseBackupSource(sites, 300, "rdr")).toEqual({ refused: expect.stringMatching(/read-only-role site/) });
+    expect(chooseBackupSource(sites, 300, "nyc")).toEqual({ refused: expect.stringMatching(/not a site of the group: name one of iad, pdx, rdr, ext/) });
+    expect(chooseBackupSource(sites, 300, "ext")).toEqual({ refused: expect.stringMatching(/runs no agent/) });
+  });
+});
