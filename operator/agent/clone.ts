@@ -10,16 +10,12 @@
  * A failed job leaves the server as it was (read-only, old data) unless the swap already
  * happened, and a new job starts from an empty staging directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { get as httpGet, type IncomingMessage, type ServerResponse } from "node:http";
-import { get as httpsGet } from "node:https";
+import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CLONE_MANIFEST, parseBinlogInfo, parseCloneManifest, type CloneJob, type CloneManifest, type CloneRequest } from "../../shared/agent/clone.js";
 import { errorText } from "../../shared/errors.js";
@@ -29,6 +25,8 @@ import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
 import { cloneInstance, cloneStatus, gtidExecuted } from "../mysql/mysql-clone.js";
 import type { SiteClient } from "../mysql/site-client.js";
+import { openStream, startOf } from "../tools/http-stream.js";
+import { exitOf, runTool, stderrTail } from "../tools/run-tool.js";
 
 /** A stream that sends nothing for this long is dead. */
 const IDLE_MS = 60_000;
@@ -39,8 +37,6 @@ const PROGRESS_MS = 500;
 /** How often the restarting server is tried: a second's wait was a fifth of a 1 GB clone. */
 const RESTART_POLL_MS = 200;
 const SQL_DEADLINE_MS = 10_000;
-/** Enough of a tool's stderr to say why it failed. */
-const STDERR_TAIL = 2_000;
 
 export interface CloneSettings {
   datadir: string;
@@ -51,57 +47,6 @@ export interface CloneSettings {
   /** Sent to the donor's agent. */
   token: string;
   timeoutMs: number;
-}
-
-/**
- * Runs a tool to its end, fed from `input` when given (piped so that an error of either fails
- * the run); rejects with the tail of its stderr when it fails or `signal` aborts.
- */
-async function runTool(command: string, args: string[], signal: AbortSignal, input?: Readable): Promise<void> {
-  const child = spawn(command, args, { stdio: [input ? "pipe" : "ignore", "ignore", "pipe"], signal });
-  const stderr = tail(child);
-  const exited = exitOf(child, command, stderr);
-  if (!input || !child.stdin) return exited;
-  const [fed, exit] = await Promise.allSettled([pipeline(input, child.stdin), exited]);
-  // The tool's own words say more (a full disk) than the broken pipe they leave behind.
-  if (exit.status === "rejected") throw new Error(`${errorText(exit.reason)}${fed.status === "rejected" ? `; its input: ${errorText(fed.reason)}` : ""}`);
-  if (fed.status === "rejected") throw fed.reason;
-}
-
-function tail(child: ChildProcess): () => string {
-  let text = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    text = (text + chunk.toString("utf8")).slice(-STDERR_TAIL);
-  });
-  return () => text.trim();
-}
-
-async function exitOf(child: ChildProcess, command: string, stderr: () => string): Promise<void> {
-  const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
-  if (code !== 0) throw new Error(`${command} failed (${code === null ? `signal ${signal}` : `exit code ${code}`}): ${stderr().split("\n").slice(-3).join(" | ")}`);
-}
-
-/**
- * GET `url` as a plain Node stream: the copy flows from the socket into mbstream without a
- * conversion to and from web streams, which costs the recipient a core at a few hundred MB/s.
- */
-function openStream(url: string, token: string, signal: AbortSignal): Promise<IncomingMessage> {
-  const get = url.startsWith("https:") ? httpsGet : httpGet;
-  return new Promise((resolve, reject) => {
-    // A connection of its own (agent: false), so that its byte count is this answer's.
-    get(url, { headers: { Authorization: `Bearer ${token}` }, signal, agent: false }, resolve).once("error", reject);
-  });
-}
-
-/** The first `max` characters of an answer's body, to say why it was refused; the rest is dropped. */
-async function startOf(res: IncomingMessage, max: number): Promise<string> {
-  let text = "";
-  for await (const chunk of res) {
-    text += String(chunk);
-    if (text.length >= max) break;
-  }
-  res.destroy();
-  return text.slice(0, max).trim();
 }
 
 /** A defaults file for mariadb-backup, so the password never shows in `ps`; removed by the caller. */
@@ -128,7 +73,7 @@ export async function streamBackup(settings: CloneSettings, res: ServerResponse,
       signal: ac.signal,
     });
     child.on("error", () => undefined);
-    const stderr = tail(child);
+    const stderr = stderrTail(child);
     res.writeHead(200, { "Content-Type": "application/octet-stream", "Cache-Control": "no-store" });
     child.stdout?.pipe(res, { end: false });
     log.info(LOG_MESSAGES.cloneDonorStarted);

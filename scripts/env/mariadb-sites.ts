@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,6 +7,7 @@ import mysql from "mysql2/promise";
 import { cacheDir } from "./cache.js";
 import { EnvDir } from "./env-dir.js";
 import { freePort, waitFor } from "./ports.js";
+import { pauseProcess } from "./processes.js";
 import { ensureDebianPackages, MARIADB_BINARIES, MARIADB_PACKAGES } from "./prerequisites.js";
 import type { TestNetwork } from "./test-network.js";
 
@@ -38,20 +39,6 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** Settings shared by the template bootstrap and every test server. */
 const COMMON_ARGS = ["--no-defaults", "--innodb-log-file-size=8M", "--innodb-buffer-pool-size=32M"];
 if (process.getuid?.() === 0) COMMON_ARGS.push("--user=root");
-
-function allThreadsStopped(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  const tasks = `/proc/${pid}/task`;
-  try {
-    // The state follows the command name in parentheses; T means stopped by a signal.
-    return readdirSync(tasks).every((tid) => {
-      const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
-      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "");
-    });
-  } catch {
-    return false; // a thread ended between listing and reading
-  }
-}
 
 function mariadbVersion(): string {
   return execFileSync(MARIADBD, ["--version"], { encoding: "utf8" }).trim().split(/\s+/)[2] ?? "unknown";
@@ -363,9 +350,9 @@ export class MariaDbSite {
    * between would still be answered.
    */
   async pause(): Promise<void> {
-    this.signal("SIGSTOP");
     const pid = this.pid;
-    await waitFor(`mariadbd ${this.name} to stop`, async () => allThreadsStopped(pid), 5_000, 5);
+    if (pid === undefined) throw new Error(`mariadbd ${this.name} is not running`);
+    await pauseProcess(pid, `mariadbd ${this.name}`);
   }
 
   resume(): void {

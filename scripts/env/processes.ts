@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { EnvDir } from "./env-dir.js";
+import { waitFor } from "./ports.js";
 
 /**
  * The long-running servers of one test environment. Each writes its log and pid file into the
@@ -45,4 +46,27 @@ export class ManagedProcesses {
       clearTimeout(timer);
     }
   }
+}
+
+function allThreadsStopped(pid: number): boolean {
+  const tasks = `/proc/${pid}/task`;
+  try {
+    // The state follows the command name in parentheses; T means stopped by a signal.
+    return readdirSync(tasks).every((tid) => {
+      const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
+      return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "");
+    });
+  } catch {
+    return false; // a thread ended between listing and reading
+  }
+}
+
+/**
+ * SIGSTOPs `pid` (a server then hangs: the kernel still accepts connections, nothing answers) and
+ * resolves once every thread has stopped: the signal lands asynchronously, and a request sent in
+ * between would still be answered.
+ */
+export async function pauseProcess(pid: number, what: string): Promise<void> {
+  process.kill(pid, "SIGSTOP");
+  await waitFor(`${what} to stop`, async () => allThreadsStopped(pid), 5_000, 5);
 }

@@ -3,7 +3,8 @@
 # what the test node needs: CNI plugins, conntrack, busybox and catatonit for images, libseccomp for
 # runc), npm packages, the Go-built cluster (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy), the node's runtime (containerd, runc, CoreDNS), the Go-built
-# helm and kubeconform CLIs and, if the machine has none, kubectl. Reuses whatever is already there.
+# helm and kubeconform CLIs, the Go-built MinIO server (the S3 store backups go to) and, if the
+# machine has none, kubectl. Reuses whatever is already there.
 # Used by .ci/run and the playground.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -81,4 +82,5 @@ timed "node runtime" bash scripts/node/build.sh
 timed "helm" bash scripts/helm/build.sh
 timed "kubeconform" bash scripts/kubeconform/build.sh
 timed "krew" bash scripts/krew/build.sh
+timed "s3 store" bash scripts/s3-store/build.sh
 timed "kubectl" kubectl_check

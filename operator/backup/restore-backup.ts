@@ -1,0 +1,73 @@
+/**
+ * Brings a backup back from the store into a folder a server can start on: the manifest is read
+ * and checked first (its signature when encrypted), then the data object flows through the hash
+ * and the frame authentication into mbstream, is prepared by mariadb-backup, and must hold the
+ * position the manifest names. Any mismatch fails the restore and removes the folder, so a
+ * damaged artifact never becomes a datadir.
+ */
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { artifactFolder, MANIFEST_FILE, parseManifest, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
+import { deriveKeys, type SealKeys } from "../../shared/backup/sealing.js";
+import { errorText } from "../../shared/errors.js";
+import { runTool } from "../tools/run-tool.js";
+import { measuring, opening } from "./artifact-streams.js";
+import type { ObjectStore } from "./object-store.js";
+
+export interface ArtifactRef extends ArtifactName {
+  readonly prefix: string;
+  readonly passphrase?: string;
+}
+
+export interface RestoreTask extends ArtifactRef {
+  /** Created by the restore; must not exist or be empty. */
+  readonly targetDir: string;
+  readonly timeoutMs: number;
+  /** Stops the restore early (the Job's SIGTERM); the folder is still removed. */
+  readonly signal?: AbortSignal;
+}
+
+/** The backup's manifest, checked against where it was found and, when encrypted, its signature. */
+export async function readManifest(ref: ArtifactRef, store: ObjectStore, signal: AbortSignal): Promise<{ manifest: BackupManifest; keys?: SealKeys }> {
+  const key = `${artifactFolder(ref.prefix, ref)}/${MANIFEST_FILE}`;
+  const text = await store.getText(key, signal);
+  if (text === undefined) throw new Error(`${store.location}${key} does not exist: the backup never completed, or it was deleted`);
+  const passphrase = ref.passphrase;
+  const read = parseManifest(text, passphrase === undefined ? undefined : (salt) => deriveKeys(passphrase, salt));
+  if (!read.ok) throw new Error(`${store.location}${key}: ${read.error}`);
+  const { manifest } = read.value;
+  const moved = (["namespace", "group", "backup"] as const).filter((f) => manifest[f] !== ref[f]);
+  if (moved.length > 0) throw new Error(`${store.location}${key} describes ${manifest.namespace}/${manifest.group}/${manifest.backup}, not the backup at this place (${moved.join(", ")} differ): the artifact was moved or copied`);
+  return read.value;
+}
+
+export async function restoreBackup(task: RestoreTask, store: ObjectStore): Promise<BackupManifest> {
+  const deadline = AbortSignal.timeout(task.timeoutMs);
+  const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
+  const { manifest, keys } = await readManifest(task, store, signal);
+  if ((await readdir(task.targetDir).catch(() => [])).length > 0) throw new Error(`${task.targetDir} is not empty: a restore starts from an empty folder`);
+  await mkdir(task.targetDir, { recursive: true, mode: 0o750 });
+  try {
+    const dataKey = `${artifactFolder(task.prefix, task)}/${manifest.data.object}`;
+    const data = await store.get(dataKey, signal);
+    const measure = measuring();
+    // The hash sees the stored bytes; the frames are authenticated before mbstream sees a byte.
+    data.pipe(measure.stream);
+    const plain = keys ? measure.stream.pipe(opening(keys)) : measure.stream;
+    for (const s of [data, measure.stream]) s.once("error", (err) => plain.destroy(err));
+    await runTool("mbstream", ["-x", "-C", task.targetDir], signal, plain);
+    const got = measure.result();
+    if (got.bytes !== manifest.data.bytes || got.sha256 !== manifest.data.sha256) {
+      throw new Error(`${store.location}${dataKey} is ${got.bytes} bytes with SHA-256 ${got.sha256}; the manifest says ${manifest.data.bytes} bytes with ${manifest.data.sha256}: the artifact is damaged`);
+    }
+    await runTool("mariadb-backup", ["--prepare", `--target-dir=${task.targetDir}`], signal);
+    const position = parsePosition(await readFile(join(task.targetDir, "xtrabackup_binlog_info"), "utf8").catch(() => ""));
+    if (!position.ok || position.value.gtid !== manifest.position.gtid) {
+      throw new Error(`the prepared copy holds ${position.ok ? position.value.gtid : "no position"}, the manifest says ${manifest.position.gtid}: the artifact does not match its manifest`);
+    }
+    return manifest;
+  } catch (err) {
+    await rm(task.targetDir, { recursive: true, force: true });
+    throw deadline.aborted ? new Error(`the restore did not finish within ${task.timeoutMs / 1000}s: ${errorText(err)}`) : err;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * One backup, as the backup Job runs it: the source site's agent streams a consistent physical
+ * copy (the stream a clone donor serves, `GET /v1/clone/backup`), which flows through the
+ * xbstream scan, the optional AES-256-GCM frames and the hash straight into the store; nothing is
+ * staged on local disk. The manifest is written last and only when the stream ended whole with
+ * the copy's position in it, so a backup cut off anywhere leaves no manifest, and its data object
+ * is deleted.
+ */
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { artifactFolder, dataObjectName, MANIFEST_FILE, manifestText, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
+import { deriveKeys, newSalt } from "../../shared/backup/sealing.js";
+import { errorText } from "../../shared/errors.js";
+import { openStream, startOf } from "../tools/http-stream.js";
+import { measuring, scanning, sealing } from "./artifact-streams.js";
+import type { ObjectStore } from "./object-store.js";
+
+/** mariadb-backup writes the position near the end and xtrabackup_info last: both present means the copy finished. */
+const POSITION_FILE = "xtrabackup_binlog_info";
+const LAST_FILE = "xtrabackup_info";
+/** The source's agent sending nothing this long is dead. */
+const IDLE_MS = 60_000;
+const CLEANUP_MS = 30_000;
+
+export interface BackupTask extends ArtifactName {
+  readonly profile: string;
+  readonly prefix: string;
+  readonly source: { readonly site: string; readonly agentUrl: string; readonly token: string };
+  /** Encrypts the artifact and signs its manifest. */
+  readonly passphrase?: string;
+  readonly timeoutMs: number;
+  /** Stops the backup early (the Job's SIGTERM); the data object is still removed. */
+  readonly signal?: AbortSignal;
+}
+
+export interface BackupOutcome {
+  readonly manifest: BackupManifest;
+  /** The manifest's key in the store. */
+  readonly location: string;
+}
+
+export async function takeBackup(task: BackupTask, store: ObjectStore): Promise<BackupOutcome> {
+  const startedAt = new Date().toISOString();
+  const deadline = AbortSignal.timeout(task.timeoutMs);
+  const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
+  const keys = task.passphrase === undefined ? undefined : deriveKeys(task.passphrase, newSalt());
+  const folder = artifactFolder(task.prefix, task);
+  const dataKey = `${folder}/${dataObjectName(keys !== undefined)}`;
+  const res = await openStream(`${task.source.agentUrl}/v1/clone/backup`, task.source.token, signal, IDLE_MS).catch((err: unknown) => {
+    throw new Error(`the agent of ${task.source.site} (${task.source.agentUrl}) did not answer: ${errorText(err)}`);
+  });
+  if (res.statusCode !== 200) throw new Error(`the agent of ${task.source.site} answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);
+  const scan = scanning([POSITION_FILE]);
+  const measure = measuring();
+  const body = new PassThrough();
+  try {
+    const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
+    const [streamed, stored] = await Promise.allSettled([pipeline([res, ...stages, body], { signal }), store.put(dataKey, body, signal)]);
+    if (streamed.status === "rejected") throw new Error(`the copy from ${task.source.site} broke off: ${errorText(streamed.reason)}`);
+    if (stored.status === "rejected") throw new Error(`the store ${store.location} did not take ${dataKey}: ${errorText(stored.reason)}`);
+    const summary = scan.summary();
+    if (!summary.files.includes(LAST_FILE)) throw new Error(`the copy from ${task.source.site} ended before mariadb-backup wrote ${LAST_FILE}: it is incomplete`);
+    const position = parsePosition(summary.captured.get(POSITION_FILE) ?? "");
+    if (!position.ok) throw new Error(position.error);
+    const manifest: BackupManifest = {
+      format: 1,
+      namespace: task.namespace,
+      group: task.group,
+      backup: task.backup,
+      profile: task.profile,
+      flavor: "mariadb",
+      method: "mariadb-backup",
+      sourceSite: task.source.site,
+      startedAt,
+      completedAt: new Date().toISOString(),
+      position: position.value,
+      data: { object: dataObjectName(keys !== undefined), ...measure.result() },
+      ...(keys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: keys.salt.toString("base64") } as const } : {}),
+    };
+    const location = `${folder}/${MANIFEST_FILE}`;
+    await store.putText(location, manifestText(manifest, keys), signal);
+    return { manifest, location };
+  } catch (err) {
+    res.destroy();
+    // Without its manifest the data object is no backup; removing it keeps the store honest.
+    await store.delete([dataKey], AbortSignal.timeout(CLEANUP_MS)).catch(() => undefined);
+    throw deadline.aborted ? new Error(`the backup did not finish within ${task.timeoutMs / 1000}s: ${errorText(err)}`) : err;
+  }
+}
