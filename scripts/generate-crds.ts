@@ -8,7 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { stringify } from "yaml";
-import { failoverGroupCrd } from "../shared/api/index.js";
+import { allCrds } from "../shared/api/index.js";
 
 export const CRD_DIR = fileURLToPath(new URL("../crds/", import.meta.url));
 /** Helm installs the files of a chart's crds/ folder before the templates (and never upgrades them). */
@@ -24,9 +24,7 @@ const HEADER = [
 
 /** File name in crds/ -> content. */
 export function renderCrds(): Map<string, string> {
-  const crd = failoverGroupCrd();
-  const content = HEADER + stringify(crd, { lineWidth: 0 });
-  return new Map([[`${crd.spec.group}_${crd.spec.names.plural}.yaml`, content]]);
+  return new Map(allCrds().map((crd) => [`${crd.spec.group}_${crd.spec.names.plural}.yaml`, HEADER + stringify(crd, { lineWidth: 0 })]));
 }
 
 async function main(): Promise<void> {

@@ -17,6 +17,20 @@ export const FAILOVER_GROUP = {
   categories: ["bloodraven", "mysql"],
 } as const;
 
+export const MYSQL_BACKUP = {
+  kind: "MysqlBackup",
+  listKind: "MysqlBackupList",
+  plural: "mysqlbackups",
+  singular: "mysqlbackup",
+  shortNames: ["mb"],
+  categories: ["bloodraven", "mysql"],
+} as const;
+
+export const BACKUP_PHASES = ["Pending", "Running", "Succeeded", "Failed"] as const;
+export type BackupPhase = (typeof BACKUP_PHASES)[number];
+export const BACKUP_SOURCE_REASONS = ["override", "replica-preferred", "primary-fallback"] as const;
+export const BACKUP_CONCURRENCY_POLICIES = ["Forbid", "Allow", "Replace"] as const;
+
 const ANNOTATION_PREFIX = "bloodraven.shipstream.io";
 
 export const ANNOTATIONS = {

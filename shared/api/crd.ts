@@ -1,6 +1,7 @@
-import { API_GROUP, API_VERSION, CONDITION_TYPES, FAILOVER_GROUP } from "../names.js";
+import { API_GROUP, API_VERSION, CONDITION_TYPES, FAILOVER_GROUP, MYSQL_BACKUP } from "../names.js";
+import { mysqlBackupSchema } from "./backup.js";
 import { failoverGroupSchema } from "./failover-group.js";
-import type { SchemaNode } from "./schema.js";
+import type { AnySchema, SchemaNode } from "./schema.js";
 
 export interface PrinterColumn {
   name: string;
@@ -61,20 +62,33 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
   },
 ];
 
-export function failoverGroupCrd(): CustomResourceDefinition {
+export const BACKUP_PRINTER_COLUMNS: readonly PrinterColumn[] = [
+  { name: "Group", type: "string", jsonPath: ".spec.failoverGroupRef.name", description: "The group backed up." },
+  { name: "Profile", type: "string", jsonPath: ".spec.profileName", description: "The profile of spec.backup it uses." },
+  { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Pending, Running, Succeeded or Failed." },
+  { name: "Started", type: "date", jsonPath: ".status.startTime", description: "When the Job started." },
+  { name: "Completed", type: "date", jsonPath: ".status.completionTime", description: "When it succeeded or failed." },
+  { name: "Location", type: "string", jsonPath: ".status.location", description: "The manifest's place in the store.", priority: 1 },
+  { name: "Size", type: "integer", jsonPath: ".status.sizeBytes", description: "Bytes of the stored artifact.", priority: 1 },
+  { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
+];
+
+type ResourceNames = typeof FAILOVER_GROUP | typeof MYSQL_BACKUP;
+
+function customResourceDefinition(names: ResourceNames, schema: AnySchema, columns: readonly PrinterColumn[]): CustomResourceDefinition {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${FAILOVER_GROUP.plural}.${API_GROUP}` },
+    metadata: { name: `${names.plural}.${API_GROUP}` },
     spec: {
       group: API_GROUP,
       names: {
-        kind: FAILOVER_GROUP.kind,
-        listKind: FAILOVER_GROUP.listKind,
-        plural: FAILOVER_GROUP.plural,
-        singular: FAILOVER_GROUP.singular,
-        shortNames: [...FAILOVER_GROUP.shortNames],
-        categories: [...FAILOVER_GROUP.categories],
+        kind: names.kind,
+        listKind: names.listKind,
+        plural: names.plural,
+        singular: names.singular,
+        shortNames: [...names.shortNames],
+        categories: [...names.categories],
       },
       scope: "Namespaced",
       versions: [
@@ -83,10 +97,23 @@ export function failoverGroupCrd(): CustomResourceDefinition {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: structuredClone([...PRINTER_COLUMNS]),
-          schema: { openAPIV3Schema: structuredClone(failoverGroupSchema.node) },
+          additionalPrinterColumns: structuredClone([...columns]),
+          schema: { openAPIV3Schema: structuredClone(schema.node) },
         },
       ],
     },
   };
+}
+
+export function failoverGroupCrd(): CustomResourceDefinition {
+  return customResourceDefinition(FAILOVER_GROUP, failoverGroupSchema, PRINTER_COLUMNS);
+}
+
+export function mysqlBackupCrd(): CustomResourceDefinition {
+  return customResourceDefinition(MYSQL_BACKUP, mysqlBackupSchema, BACKUP_PRINTER_COLUMNS);
+}
+
+/** Every CRD the chart installs. */
+export function allCrds(): CustomResourceDefinition[] {
+  return [failoverGroupCrd(), mysqlBackupCrd()];
 }

@@ -4,7 +4,7 @@
  * explains them; a unit test keeps all three in step.
  */
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration } from "../duration.js";
+import { DURATION_PATTERN } from "../duration.js";
 import {
   BOOTSTRAP_PHASES,
   BOOTSTRAP_SOURCES,
@@ -21,7 +21,6 @@ import {
   boolean,
   enumOf,
   integer,
-  intOrString,
   map,
   nullable,
   object,
@@ -30,6 +29,8 @@ import {
   type Input,
   type Output,
 } from "./schema.js";
+import { backupSpecSchema } from "./backup.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
 export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
@@ -82,34 +83,8 @@ export const OPERATOR_OWNED_MYSQL_OPTIONS = [
   "datadir",
 ] as const;
 
-const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const SECRET_KEY = "^[-._a-zA-Z0-9]+$";
-const LABEL_VALUE = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
-/** A label key or condition type: an optional DNS-subdomain prefix and `/`, then a name. */
-const QUALIFIED_NAME = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$";
-/** Kubernetes' quantity grammar without the sign: sizes and resources are never negative. */
-const QUANTITY = "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
 /** The operator writes `<writable>W/<read-only>RO/<unreachable or unknown>X`; see `siteSummary`. */
 const SUMMARY = "^[0-9]+W/[0-9]+RO/[0-9]+X$";
-
-/** CEL string literal for a regular expression kept as a TypeScript string. */
-const celString = (text: string): string => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-
-const siteName = () => string({ pattern: DNS_LABEL, minLength: 1, maxLength: 63 });
-
-const MAX_DURATION = formatDuration(MAX_DURATION_MS);
-
-// The same range parsePositiveDuration accepts, so the operator never meets a value it rejects.
-// maxLength keeps the rule's estimated cost low. A non-zero digit is what makes a duration positive.
-const duration = () =>
-  string({ pattern: DURATION_PATTERN, maxLength: 32 }).rule(
-    `self.matches('[1-9]') && duration(self) <= duration('${MAX_DURATION}')`,
-    `must be greater than zero and at most ${MAX_DURATION}, e.g. '500ms', '30s', '5m' or '1h30m'`,
-  );
-
-// maxLength bounds the cost of the CEL rules that parse a quantity.
-const quantity = () => intOrString({ pattern: QUANTITY, maxLength: 64 });
 
 const image = () =>
   string({ minLength: 1, maxLength: 512 }).rule(
@@ -323,6 +298,7 @@ export const specSchema = object({
   updateStrategy: enumOf(UPDATE_STRATEGIES)
     .withDefault(DEFAULTS.updateStrategy)
     .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),
+  backup: backupSpecSchema.describe("Backups: where they go (profiles), when they run (schedules), retries, and the binary log archive for point-in-time recovery (docs/backups.md)."),
   mysqlConf: map(string({ maxLength: 1024, pattern: "^[^\\r\\n]*$" }), { maxProperties: 64 })
     .rule(
       "self.all(k, k.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$') && size(k) <= 64)",

@@ -18,5 +18,6 @@ export {
   type SiteSpec,
   type SiteStatus,
 } from "./failover-group.js";
-export { PRINTER_COLUMNS, failoverGroupCrd, type CustomResourceDefinition, type PrinterColumn } from "./crd.js";
+export { BACKUP_PRINTER_COLUMNS, PRINTER_COLUMNS, allCrds, failoverGroupCrd, mysqlBackupCrd, type CustomResourceDefinition, type PrinterColumn } from "./crd.js";
+export { BACKUP_DEFAULTS, backupWithDefaults, type BackupSpec, type DefaultedBackupSpec, type MysqlBackup, type MysqlBackupSpec, type MysqlBackupStatus } from "./backup.js";
 export type { SchemaNode, ValidationRule } from "./schema.js";

@@ -8,7 +8,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { withDefaults, type MysqlFailoverGroup } from "../../shared/api/index.js";
-import { API_GROUP_VERSION, FAILOVER_GROUP } from "../../shared/names.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP, MYSQL_BACKUP } from "../../shared/names.js";
 import { kubectl } from "../support/kubectl.js";
 
 const namespace = `crd-validation-${randomBytes(4).toString("hex")}`;
@@ -159,6 +159,36 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
     (g) => (g.spec.sites = [managed("iad", { storage: { size: "lots" } }), managed("pdx")]),
     "spec.sites[0].storage.size in body should match",
   ],
+  [
+    "a backup profile with both S3 and a volume",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { s3: { bucket: "backups", credentialsSecret: { name: "s3" } }, pvc: { claimName: "c" } } }] }),
+    "exactly one of `storage.s3` and `storage.pvc` must be set",
+  ],
+  [
+    "a schedule naming an unknown profile",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c" } } }], schedules: [{ name: "s", profileName: "q", schedule: "0 3 * * *" }] }),
+    "every `schedules[].profileName` must name a profile in `profiles`",
+  ],
+  [
+    "a schedule of four fields",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c" } } }], schedules: [{ name: "s", profileName: "p", schedule: "0 3 * *" }] }),
+    "`schedule` must be five cron fields",
+  ],
+  [
+    "PITR enabled without a profile",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c" } } }], pitr: { enabled: true } }),
+    "`pitr.profileName` must be set when `pitr.enabled` is true",
+  ],
+  [
+    "an S3 endpoint that is no URL",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { s3: { bucket: "backups", endpointURL: "minio:9000", credentialsSecret: { name: "s3" } } } }] }),
+    "`endpointURL` must be an http(s) URL",
+  ],
+  [
+    "a volume subPath that leaves the volume",
+    (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c", subPath: "../other" } } }] }),
+    "`subPath` must be a relative path inside the volume",
+  ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
 ];
@@ -280,5 +310,27 @@ describe("MysqlFailoverGroup CRD validation", () => {
       const result = await kubectl(["get", "bloodraven", "-n", namespace, "-o", "name"]);
       expect(result.stdout).toContain(`mysqlfailovergroup.shipstream.io/${name}`);
     });
+  });
+});
+
+describe("MysqlBackup CRD validation", () => {
+  const backup = (name: string, spec: Json): Json => ({ apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP.kind, metadata: { name }, spec });
+  const valid = { failoverGroupRef: { name: "orders" }, profileName: "nightly", triggeredBy: "manual" };
+
+  it("accepts a backup, refuses a changed spec and a missing profile, and shows the documented columns", async () => {
+    expect((await apply(backup("b1", valid))).code).toBe(0);
+    const changed = await apply(backup("b1", { ...valid, profileName: "hourly" }));
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toContain("a MysqlBackup's spec may not change: create a new MysqlBackup instead");
+    const missing = await apply(backup("b2", { failoverGroupRef: { name: "orders" } }));
+    expect(missing.stderr).toContain("spec.profileName: Required value");
+    const override = await apply(backup("b3", { ...valid, sourceSiteOverride: "Not_A_Site" }));
+    expect(override.stderr).toContain("spec.sourceSiteOverride in body should match");
+    const table = await kubectl(["get", "mb", "-n", namespace]);
+    expect(table.stdout.trim().split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "GROUP", "PROFILE", "PHASE", "STARTED", "COMPLETED", "AGE"]);
+    const wide = await kubectl(["get", "mb", "-n", namespace, "-o", "wide"]);
+    expect(wide.stdout.trim().split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "GROUP", "PROFILE", "PHASE", "STARTED", "COMPLETED", "LOCATION", "SIZE", "AGE"]);
+    const listed = await kubectl(["get", "bloodraven", "-n", namespace, "-o", "name"]);
+    expect(listed.stdout).toContain("mysqlbackup.shipstream.io/b1");
   });
 });

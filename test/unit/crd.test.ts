@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { CRD_DIRS, renderCrds } from "../../scripts/generate-crds.js";
 import {
+  allCrds,
   DEFAULTS,
   failoverGroupCrd,
   siteSummary,
@@ -63,8 +64,10 @@ describe("crds/ and the chart's copy are generated from shared/api", () => {
   });
 });
 
-describe("the schema is structural", () => {
-  const nodes = [...walk(root, "")];
+describe.each(allCrds().map((c) => [c.spec.names.kind, c] as const))("the %s schema is structural", (_kind, each) => {
+  const eachVersion = each.spec.versions[0]!;
+  const eachRoot = eachVersion.schema.openAPIV3Schema;
+  const nodes = [...walk(eachRoot, "")];
 
   it("gives every node a type, except int-or-string, whose branches are integer and string", () => {
     for (const [path, node] of nodes) {
@@ -108,7 +111,7 @@ describe("the schema is structural", () => {
 
   it("words every CEL rule's message as an instruction", () => {
     const rules = nodes.flatMap(([path, node]) => (node["x-kubernetes-validations"] ?? []).map((r) => ({ path, ...r })));
-    expect(rules.length).toBeGreaterThanOrEqual(10);
+    expect(rules.length).toBeGreaterThanOrEqual(1);
     for (const { path, rule, message } of rules) {
       expect(rule.trim(), path).not.toBe("");
       expect(message, `${path}: ${rule}`).toMatch(/\b(must|may not)\b/);
@@ -117,7 +120,7 @@ describe("the schema is structural", () => {
   });
 
   it("describes every spec field for `kubectl explain`", () => {
-    const undescribed = [...walk(specNode, "spec")]
+    const undescribed = [...walk(eachRoot.properties!.spec!, "spec")]
       .filter(([path]) => !/[{|]/.test(path) && !path.endsWith("[]"))
       .filter(([, node]) => !node.description)
       .map(([path]) => path);
@@ -125,7 +128,7 @@ describe("the schema is structural", () => {
   });
 
   it("points every printer column at a field the schema declares", () => {
-    for (const column of version.additionalPrinterColumns) {
+    for (const column of eachVersion.additionalPrinterColumns) {
       if (column.jsonPath.startsWith(".metadata.")) continue;
       const path = column.jsonPath.slice(1).replace(/\[\?\(@\.type=="\w+"\)\]/, "[]");
       expect(nodes.map(([p]) => p), column.name).toContain(path);
@@ -172,6 +175,12 @@ describe("withDefaults", () => {
         { name: "iad", endpoint: { host: "10.0.0.1" } },
         { name: "pdx", endpoint: { host: "10.0.0.2" } },
       ],
+      backup: {
+        profiles: [{ name: "nightly", storage: { s3: { bucket: "backups", credentialsSecret: { name: "s3" } } }, encryption: { passphraseSecret: { name: "pass" } } }],
+        schedules: [{ name: "nightly", profileName: "nightly", schedule: "0 3 * * *" }],
+        retry: {},
+        pitr: {},
+      },
     };
     const defaulted = withDefaults(full);
     const checked: string[] = [];

@@ -11,6 +11,7 @@ const everything: MysqlFailoverGroupSpec = {
   updateStrategy: "Recreate",
   mysqlConf: { max_connections: "500" },
   connectionDrainTimeout: "10s",
+  backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] },
 };
 
 describe("ignoredSpecFields", () => {
@@ -19,7 +20,7 @@ describe("ignoredSpecFields", () => {
   });
 
   it("names the managed-site fields of a group without managed sites", () => {
-    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout"]);
+    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup"]);
   });
 
   it("acts on image, sidecarImage, mysqlConf, updateStrategy and the sites' storage, resources and zone once a site is managed", () => {
@@ -27,6 +28,6 @@ describe("ignoredSpecFields", () => {
       ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout"]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup"]);
   });
 });
