@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
 import { agentFlagsHelp, parseAgentConfig } from "./agent/config.js";
+import { backupJobFlagsHelp, parseBackupJobConfig, parseRestoreJobConfig, restoreJobFlagsHelp } from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
 
 /** Entry point of dist/bloodraven.mjs: the operator process, and the per-site agent (the sidecar). */
@@ -13,11 +14,10 @@ program
     process.stdout.write(`bloodraven ${VERSION} (commit ${COMMIT}, node ${process.version})\n`);
   });
 
-/**
- * A long-running subcommand with its own flag parser: bad flags print the error and the flag list
- * and exit 2; SIGTERM and SIGINT stop the service once, then the process exits 0.
- */
-function service<C>(name: string, description: string, help: () => string, parse: (argv: string[], env: NodeJS.ProcessEnv) => C, run: (config: C) => Promise<{ start(): Promise<unknown>; stop(): Promise<void>; finished?(): Promise<void> }>): void {
+type Parse<C> = (argv: string[], env: NodeJS.ProcessEnv) => C;
+
+/** A subcommand with its own flag parser: bad flags print the error and the flag list and exit 2. */
+function subcommand<C>(name: string, description: string, help: () => string, parse: Parse<C>, action: (config: C) => Promise<void>): void {
   program
     .command(name)
     .description(description)
@@ -34,18 +34,41 @@ function service<C>(name: string, description: string, help: () => string, parse
         process.stderr.write(`error: ${err.message}\n${help()}\n`);
         process.exit(2);
       }
-      const svc = await run(config);
-      let stopping = false;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        void svc.stop().then(() => process.exit(0));
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
-      await svc.start();
-      await svc.finished?.();
+      await action(config);
     });
+}
+
+/** A long-running subcommand: SIGTERM and SIGINT stop the service once, then the process exits 0. */
+function service<C>(name: string, description: string, help: () => string, parse: Parse<C>, run: (config: C) => Promise<{ start(): Promise<unknown>; stop(): Promise<void>; finished?(): Promise<void> }>): void {
+  subcommand(name, description, help, parse, async (config) => {
+    const svc = await run(config);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void svc.stop().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    await svc.start();
+    await svc.finished?.();
+  });
+}
+
+/**
+ * A one-shot subcommand (what a Job runs): the run's exit code is the process's. SIGTERM and
+ * SIGINT abort the run, which still writes its result before the process exits.
+ */
+function task<C>(name: string, description: string, help: () => string, parse: Parse<C>, run: (config: C, signal: AbortSignal) => Promise<number>): void {
+  subcommand(name, description, help, parse, async (config) => {
+    const abort = new AbortController();
+    const stop = (signal: NodeJS.Signals) => abort.abort(new Error(`${signal} received`));
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    const code = await run(config, abort.signal);
+    // Sockets or timers the run left open must not hold the pod past its result.
+    process.exit(code);
+  });
 }
 
 service("operator", "run the operator: watch MysqlFailoverGroups, poll their sites, report status", operatorFlagsHelp, parseOperatorConfig, async (config) => {
@@ -57,6 +80,16 @@ service("operator", "run the operator: watch MysqlFailoverGroups, poll their sit
 service("agent", "run the per-site agent beside one server: startup safety net, self-fencing, peer view", agentFlagsHelp, parseAgentConfig, async (config) => {
   const [{ Agent }, { createLogger }] = await Promise.all([import("./agent/agent.js"), import("./log.js")]);
   return new Agent(config, createLogger({ level: config.logLevel }));
+});
+
+task("backup", "take one backup of a group's site into the store (what a backup Job runs)", backupJobFlagsHelp, parseBackupJobConfig, async (config, signal) => {
+  const { runBackupJob } = await import("./backup/job.js");
+  return runBackupJob(config, signal);
+});
+
+task("restore", "restore one backup from the store into an empty folder (what a restore Job runs)", restoreJobFlagsHelp, parseRestoreJobConfig, async (config, signal) => {
+  const { runRestoreJob } = await import("./backup/job.js");
+  return runRestoreJob(config, signal);
 });
 
 await program.parseAsync(process.argv);

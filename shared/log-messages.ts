@@ -96,5 +96,14 @@ export const LOG_MESSAGES = {
   clonePrepared: "clone: copy prepared, restarting the server to swap it in",
   cloneReady: "clone: server restarted on the copy and positioned",
   cloneFailed: "clone: failed, the server keeps its data and stays fenced",
+  // The one-shot commands of a backup Job's pod (`bloodraven backup`, `bloodraven restore`).
+  backupJobStarted: "backup job started",
+  backupJobSucceeded: "backup job succeeded",
+  backupJobFailed: "backup job failed",
+  restoreJobStarted: "restore job started",
+  restoreJobSucceeded: "restore job succeeded",
+  restoreJobFailed: "restore job failed",
+  jobStopping: "job stopping: signal received, aborting the run",
+  jobResultNotWritten: "job result not written",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

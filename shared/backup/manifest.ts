@@ -12,7 +12,8 @@
  */
 import { parseBinlogInfo } from "../agent/clone.js";
 import type { ParseResult as Parsed } from "../annotations.js";
-import { signatureMatches, signText, type SealKeys } from "./sealing.js";
+import type { SealKeys } from "./sealing.js";
+import { signatureHolds, signedJson } from "./signed-json.js";
 
 export const MANIFEST_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
@@ -70,24 +71,9 @@ export function parsePosition(text: string): Parsed<BackupPosition> {
   return { ok: true, value: { gtid: gtid.value, binlogFile, binlogPosition } };
 }
 
-/** JSON with keys sorted at every level: the bytes a signature is computed over. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** The manifest as stored: signed when `keys` are given (an encrypted backup). */
 export function manifestText(manifest: Omit<BackupManifest, "signature">, keys?: SealKeys): string {
-  const unsigned = { ...manifest, signature: undefined };
-  const signed = keys ? { ...unsigned, signature: signText(keys, canonical(unsigned)) } : unsigned;
-  return `${JSON.stringify(signed, null, 2)}\n`;
+  return signedJson(manifest, keys);
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -124,11 +110,8 @@ export function parseManifest(text: string, keysFor?: (salt: Buffer) => SealKeys
     if (body.signature !== undefined) return { ok: false, error: `${MANIFEST_FILE} is signed but names no encryption: the artifact was tampered with` };
     return { ok: true, value: { manifest } };
   }
-  if (!keysFor) return { ok: false, error: "the backup is encrypted and the profile has no encryption passphrase: set spec.backup.profiles[].encryption.passphraseSecretRef" };
+  if (!keysFor) return { ok: false, error: "the backup is encrypted and the profile has no encryption passphrase: set spec.backup.profiles[].encryption.passphraseSecret" };
   const keys = keysFor(Buffer.from(manifest.encryption.salt, "base64"));
-  const { signature, ...rest } = manifest;
-  if (typeof signature !== "string" || !signatureMatches(keys, canonical(rest), signature)) {
-    return { ok: false, error: `${MANIFEST_FILE}'s signature does not match: the manifest was changed, or the passphrase is not the one the backup was made with` };
-  }
+  if (!signatureHolds(body, keys)) return { ok: false, error: `${MANIFEST_FILE}'s signature does not match: the manifest was changed, or the passphrase is not the one the backup was made with` };
   return { ok: true, value: { manifest, keys } };
 }

@@ -143,7 +143,7 @@ describe("backup artifacts: agent stream -> S3 store -> restore (real MariaDB, r
     const target = join(copy.site("copy").dir, "refused");
     restoreDirs.push(target);
     await expect(restoreBackup({ ...ref, passphrase: "not the passphrase", targetDir: target, timeoutMs: 60_000 }, s3)).rejects.toThrow(/signature does not match/);
-    await expect(restoreBackup({ ...ref, targetDir: target, timeoutMs: 60_000 }, s3)).rejects.toThrow(/passphraseSecretRef/);
+    await expect(restoreBackup({ ...ref, targetDir: target, timeoutMs: 60_000 }, s3)).rejects.toThrow(/passphraseSecret/);
 
     const client = s3Client(store);
     try {

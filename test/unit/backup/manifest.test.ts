@@ -41,7 +41,7 @@ describe("backup manifest", () => {
     const changed = text.replace('"gtid": "0-1-42"', '"gtid": "0-1-43"');
     expect(parseManifest(changed, keysFor)).toEqual({ ok: false, error: expect.stringMatching(/signature does not match/) });
     expect(parseManifest(text, (salt) => deriveKeys("wrong", salt))).toEqual({ ok: false, error: expect.stringMatching(/passphrase/) });
-    expect(parseManifest(text)).toEqual({ ok: false, error: expect.stringMatching(/passphraseSecretRef/) });
+    expect(parseManifest(text)).toEqual({ ok: false, error: expect.stringMatching(/passphraseSecret/) });
   });
 
   it("refuses a signature on an unencrypted manifest, damage, and another format", () => {

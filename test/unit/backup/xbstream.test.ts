@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { XbstreamError, XbstreamScanner } from "../../../shared/backup/xbstream.js";
+import { feedSliced } from "./slices.js";
 
 /** One chunk in mbstream's format (payload when `payload` is given, else the file's end). */
 function chunk(path: string, payload?: Buffer, type = payload ? "P" : "E"): Buffer {
@@ -28,12 +29,7 @@ const stream = Buffer.concat([
 
 function scan(bytes: Buffer, cuts: number[] = []): ReturnType<XbstreamScanner["end"]> {
   const scanner = new XbstreamScanner(["xtrabackup_binlog_info"]);
-  let at = 0;
-  for (const cut of [...cuts].sort((a, b) => a - b)) {
-    scanner.push(bytes.subarray(at, cut));
-    at = cut;
-  }
-  scanner.push(bytes.subarray(at));
+  feedSliced(bytes, cuts, (slice) => scanner.push(slice));
   return scanner.end();
 }
 

@@ -1,0 +1,148 @@
+/**
+ * What a backup Job's pod runs: one takeBackup or one restoreBackup, JSON log lines on stdout, and
+ * the outcome as one JSON line in the result file. The operator reads that line from the pod's
+ * termination message, so the Job needs no Kubernetes credentials and no write access to the API.
+ */
+import { writeFile } from "node:fs/promises";
+import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
+import { errorText, redacted } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { createLogger, type LogFields, type Logger } from "../log.js";
+import type { BackupJobConfig, JobConfig, RestoreJobConfig } from "./job-config.js";
+import { S3ObjectStore, VolumeObjectStore, type ObjectStore } from "./object-store.js";
+import { restoreBackup } from "./restore-backup.js";
+import { takeBackup } from "./take-backup.js";
+
+/** Kubernetes keeps at most this many bytes of a termination message. */
+export const RESULT_LIMIT_BYTES = 4096;
+/** After SIGTERM the run gets this long to clean up (remove its data object or folder) before the Failed result is written regardless; the pod's default grace is 30 s. */
+const STOP_GRACE_MS = 20_000;
+
+export type JobResult = ({ phase: "Succeeded" } & Record<string, unknown>) | { phase: "Failed"; message: string };
+
+/** The result as one line of at most RESULT_LIMIT_BYTES: a long failure message is cut, never the JSON. */
+export function resultLine(result: JobResult): string {
+  const line = (r: JobResult): string => `${JSON.stringify(r)}\n`;
+  const whole = line(result);
+  if (result.phase !== "Failed" || Buffer.byteLength(whole) <= RESULT_LIMIT_BYTES) return whole;
+  const cut = (n: number): string => line({ phase: "Failed", message: `${result.message.slice(0, n)}...` });
+  // Escapes and multi-byte characters make bytes no multiple of characters: search the longest prefix that fits.
+  let [fits, over] = [0, result.message.length];
+  while (over - fits > 1) {
+    const mid = Math.floor((fits + over) / 2);
+    if (Buffer.byteLength(cut(mid)) <= RESULT_LIMIT_BYTES) fits = mid;
+    else over = mid;
+  }
+  return cut(fits);
+}
+
+function openStore(config: JobConfig): { store: ObjectStore; close: () => void } {
+  const { storage } = config;
+  if (storage.kind === "volume") return { store: new VolumeObjectStore(storage.path), close: () => undefined };
+  const { kind: _kind, ...settings } = storage;
+  const store = new S3ObjectStore(settings);
+  return { store, close: () => store.destroy() };
+}
+
+/** Every secret the run holds, so that none reaches the result even when an error quotes one. */
+function secretsOf(config: JobConfig & { source?: { token: string } }): string[] {
+  const s3 = config.storage.kind === "s3" ? [config.storage.credentials.secretAccessKey, config.storage.credentials.sessionToken] : [];
+  return [config.passphrase, config.source?.token, ...s3].filter((s): s is string => s !== undefined && s !== "");
+}
+
+/**
+ * Rejects `graceMs` after `signal` aborts: a run that does not wind down in time is left behind.
+ * The timer is not unref'd: it must fire even when the stuck run holds no handle of its own.
+ */
+function abandonedAfter(signal: AbortSignal, graceMs: number): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener("abort", () => setTimeout(() => reject(new Error(`it did not wind down within ${graceMs / 1000}s`)), graceMs), { once: true });
+  });
+}
+
+interface JobRun {
+  readonly config: JobConfig;
+  readonly messages: { readonly started: string; readonly succeeded: string; readonly failed: string };
+  /** What the started line says besides the artifact's name. */
+  readonly fields: LogFields;
+  readonly secrets: readonly string[];
+  work(store: ObjectStore, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** Runs `run` once and writes its result; 0 when it succeeded and the result was written, else 1. */
+async function runJob(run: JobRun, signal: AbortSignal, log: Logger): Promise<0 | 1> {
+  const { config, messages } = run;
+  const { store, close } = openStore(config);
+  const onStop = (): void => log.warn(LOG_MESSAGES.jobStopping, { reason: errorText(signal.reason) });
+  signal.addEventListener("abort", onStop, { once: true });
+  log.info(messages.started, { store: store.location, prefix: config.prefix, encrypted: config.passphrase !== undefined, timeoutMs: config.timeoutMs, ...run.fields });
+  let result: JobResult;
+  try {
+    const details = await Promise.race([run.work(store, signal), abandonedAfter(signal, STOP_GRACE_MS)]);
+    result = { phase: "Succeeded", ...details };
+    log.info(messages.succeeded, details);
+  } catch (err) {
+    const why = run.secrets.reduce((text, secret) => redacted(text, secret), errorText(err));
+    const message = signal.aborted ? `stopped (${errorText(signal.reason)}): ${why}` : why;
+    result = { phase: "Failed", message };
+    log.error(messages.failed, { error: message });
+  } finally {
+    signal.removeEventListener("abort", onStop);
+    close();
+  }
+  try {
+    await writeFile(config.resultFile, resultLine(result));
+  } catch (err) {
+    log.error(LOG_MESSAGES.jobResultNotWritten, { file: config.resultFile, error: errorText(err) });
+    return 1;
+  }
+  return result.phase === "Succeeded" ? 0 : 1;
+}
+
+function jobLogger(config: JobConfig): Logger {
+  return createLogger({ level: config.logLevel, base: { namespace: config.namespace, group: config.group, backup: config.backup } });
+}
+
+export function runBackupJob(config: BackupJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const { source } = config;
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.backupJobStarted, succeeded: LOG_MESSAGES.backupJobSucceeded, failed: LOG_MESSAGES.backupJobFailed },
+    fields: { profile: config.profile, sourceSite: source.site, sourceAgentUrl: source.agentUrl },
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const { manifest, location } = await takeBackup({ ...config, signal }, store);
+      return {
+        location: `${store.location}${location}`,
+        bytes: manifest.data.bytes,
+        sha256: manifest.data.sha256,
+        ...manifest.position,
+        startedAt: manifest.startedAt,
+        completedAt: manifest.completedAt,
+        sourceSite: manifest.sourceSite,
+        encrypted: manifest.encryption !== undefined,
+      };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+export function runRestoreJob(config: RestoreJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.restoreJobStarted, succeeded: LOG_MESSAGES.restoreJobSucceeded, failed: LOG_MESSAGES.restoreJobFailed },
+    fields: { targetDir: config.targetDir },
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const manifest = await restoreBackup({ ...config, signal }, store);
+      return {
+        location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
+        targetDir: config.targetDir,
+        ...manifest.position,
+        sourceSite: manifest.sourceSite,
+        backupCompletedAt: manifest.completedAt,
+      };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}

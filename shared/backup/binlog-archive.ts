@@ -1,0 +1,89 @@
+/**
+ * The binary log archive of one site, for point-in-time recovery: the primary's agent uploads each
+ * sealed binary log (every file the server lists but the last, which it still writes) and then
+ * records it in the site's archive manifest, written after the file so the manifest never names a
+ * file that is not whole in the store. Layout under the profile's prefix:
+ * `<namespace>/<group>/binlogs/<site>/manifest.json` and `.../<site>/<file>[.sealed]`.
+ */
+import type { ParseResult } from "../annotations.js";
+import type { BinlogSummary } from "./binlog.js";
+import type { SealKeys } from "./sealing.js";
+import { signatureHolds, signedJson } from "./signed-json.js";
+
+export const ARCHIVE_FORMAT = 1;
+export const ARCHIVE_MANIFEST = "manifest.json";
+
+export interface ArchivedBinlog extends BinlogSummary {
+  /** The server's file name, e.g. mysql-bin.000007. */
+  readonly file: string;
+  /** The object's name in the site's folder. */
+  readonly object: string;
+  /** Bytes and SHA-256 of the stored object. */
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly archivedAt: string;
+}
+
+export interface ArchiveManifest {
+  readonly format: typeof ARCHIVE_FORMAT;
+  readonly namespace: string;
+  readonly group: string;
+  readonly site: string;
+  /** The manifest key's salt when the archive is encrypted (each file has its own salt too). */
+  readonly encryption?: { readonly algorithm: "AES-256-GCM"; readonly kdf: "scrypt"; readonly salt: string };
+  readonly files: readonly ArchivedBinlog[];
+}
+
+export interface ArchiveSite {
+  readonly namespace: string;
+  readonly group: string;
+  readonly site: string;
+}
+
+export function archiveFolder(prefix: string, site: ArchiveSite): string {
+  const base = prefix.replace(/^\/+|\/+$/g, "");
+  return [base, site.namespace, site.group, "binlogs", site.site].filter((p) => p !== "").join("/");
+}
+
+/** MariaDB's binary log names: the basename, a dot, six or more digits. Nothing else is uploaded. */
+const BINLOG_FILE = /^[A-Za-z0-9_.-]+\.[0-9]{6,}$/;
+
+/**
+ * Which of the server's binary logs (SHOW BINARY LOGS, oldest first) are sealed and not archived
+ * yet: every one but the last, which the server still writes.
+ */
+export function sealedToArchive(serverLogs: readonly string[], manifest: ArchiveManifest | undefined): string[] {
+  const archived = new Set(manifest?.files.map((f) => f.file));
+  return serverLogs.slice(0, -1).filter((f) => BINLOG_FILE.test(f) && !archived.has(f));
+}
+
+export function archiveText(manifest: ArchiveManifest, keys?: SealKeys): string {
+  return signedJson(manifest, keys);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads a site's archive manifest; an encrypted one must carry a signature that holds under the keys `keysFor` derives. */
+export function parseArchive(text: string, keysFor?: (salt: Buffer) => SealKeys): ParseResult<ArchiveManifest> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} is not JSON: it is damaged` };
+  }
+  if (!isRecord(body) || body.format !== ARCHIVE_FORMAT || !Array.isArray(body.files) || typeof body.site !== "string") {
+    return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} is not a format-${ARCHIVE_FORMAT} archive manifest` };
+  }
+  const bad = body.files.findIndex((f) => !isRecord(f) || typeof f.file !== "string" || !BINLOG_FILE.test(f.file) || typeof f.object !== "string" || typeof f.sha256 !== "string" || typeof f.bytes !== "number");
+  if (bad >= 0) return { ok: false, error: `entry ${bad} of the archive's ${ARCHIVE_MANIFEST} is malformed: it is damaged` };
+  const manifest = body as unknown as ArchiveManifest;
+  if (!manifest.encryption) {
+    if (body.signature !== undefined) return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} is signed but names no encryption: it was tampered with` };
+    return { ok: true, value: manifest };
+  }
+  if (!keysFor) return { ok: false, error: "the archive is encrypted and no passphrase is configured for it" };
+  if (!signatureHolds(body, keysFor(Buffer.from(manifest.encryption.salt, "base64")))) {
+    return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} signature does not match: it was changed, or the passphrase is not the archive's` };
+  }
+  return { ok: true, value: manifest };
+}

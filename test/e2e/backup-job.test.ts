@@ -1,0 +1,179 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { freePort, waitFor } from "../../scripts/env/ports.js";
+import { createBucket, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
+import { artifactFolder } from "../../shared/backup/manifest.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { S3ObjectStore } from "../../operator/backup/object-store.js";
+import { readManifest } from "../../operator/backup/restore-backup.js";
+import { AgentProcess } from "../support/agent.js";
+
+/**
+ * `bloodraven backup` and `bloodraven restore` as a Job's pod runs them: the built bundle as a
+ * child process, secrets in 0600 files, a real agent streaming from a real MariaDB into a real
+ * S3-compatible store (MinIO). The result line is what the operator reads from the termination
+ * message; no secret may show in the output.
+ */
+const TOKEN = randomBytes(16).toString("hex");
+const PASSPHRASE = `passphrase-${randomBytes(12).toString("hex")}`;
+const BUCKET = "backups";
+const ARTIFACT = { namespace: "shop", group: "orders", prefix: "prod" };
+const JOB_MS = 90_000;
+
+interface JobExit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  result: Record<string, unknown> | undefined;
+}
+
+describe("bloodraven backup / restore: the Job's entry points (real MariaDB, agent and MinIO)", () => {
+  let sites: MariaDbSites;
+  let site: MariaDbSite;
+  let store: S3Store;
+  let s3: S3ObjectStore;
+  let agent: AgentProcess;
+  let dir: string;
+  let secrets: string[];
+
+  const secretFile = async (path: string, text: string): Promise<string> => {
+    await writeFile(path, text, { mode: 0o600 });
+    return path;
+  };
+
+  const credentialsDir = async (name: string, secretAccessKey: string): Promise<string> => {
+    const creds = join(dir, name);
+    await mkdir(creds, { mode: 0o700 });
+    await secretFile(join(creds, "AWS_ACCESS_KEY_ID"), `${store.accessKeyId}\n`);
+    await secretFile(join(creds, "AWS_SECRET_ACCESS_KEY"), `${secretAccessKey}\n`);
+    return creds;
+  };
+
+  /** Runs the bundle once, bounded: SIGKILL after JOB_MS; `onSpawn` may signal it. */
+  const job = async (command: string, flags: string[], env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => Promise<void>): Promise<JobExit> => {
+    const resultFile = join(dir, `result-${randomBytes(4).toString("hex")}`);
+    // The test runner's own AWS_* variables must not be what makes the job work.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && !k.startsWith("BLOODRAVEN_")));
+    const child = spawn(process.execPath, [`${inject("distDir")}/bloodraven.mjs`, command, ...flags, `--result-file=${resultFile}`], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let [stdout, stderr] = ["", ""];
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), JOB_MS);
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    await onSpawn?.(child.pid as number);
+    const code = await exited;
+    clearTimeout(killer);
+    const text = await readFile(resultFile, "utf8").catch(() => "");
+    const out = { code, stdout, stderr, result: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+    // Whatever the outcome, no secret is in the process's output or its result.
+    for (const secret of secrets) for (const text of [stdout, stderr, JSON.stringify(out.result) ?? ""]) expect(text.includes(secret), `a secret in the output of ${command}:\n${stdout}\n${stderr}`).toBe(false);
+    return out;
+  };
+
+  const storageFlags = ["--storage=s3", `--s3-bucket=${BUCKET}`];
+  const backupFlags = (backup: string): string[] => [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, `--backup=${backup}`, `--prefix=${ARTIFACT.prefix}`, "--profile=nightly", "--source-site=pdx", `--source-agent-url=${agent.url}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, "--timeout=60s"];
+  let goodEnv: NodeJS.ProcessEnv;
+
+  const objectsOf = async (backup: string): Promise<string[]> => (await s3.list(`${artifactFolder(ARTIFACT.prefix, { ...ARTIFACT, backup })}/`, AbortSignal.timeout(10_000))).map((o) => o.key);
+
+  beforeAll(async () => {
+    [sites, store] = await Promise.all([MariaDbSites.start({ names: ["pdx"] }), startS3Store()]);
+    site = sites.site("pdx");
+    await createBucket(store, BUCKET);
+    s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
+    agent = await AgentProcess.start({ group: "orders", namespace: "shop", operatorUrl: "http://127.0.0.1:9", clone: { token: TOKEN }, site: "pdx", server: site, port: await freePort() });
+    await agent.waitForLog(LOG_MESSAGES.safetyNetFenced, 10_000);
+    // The copy's position names these transactions: a server without any would have no GTID.
+    for (let n = 0; n < 20; n++) await site.injectWrite(`job-${n}`, "admin");
+    dir = await mkdtemp(join(tmpdir(), "backup-job-"));
+    secrets = [TOKEN, PASSPHRASE, store.secretAccessKey];
+    goodEnv = {
+      BLOODRAVEN_AGENT_TOKEN_FILE: await secretFile(join(dir, "token"), `${TOKEN}\n`),
+      BLOODRAVEN_BACKUP_PASSPHRASE_FILE: await secretFile(join(dir, "passphrase"), `${PASSPHRASE}\n`),
+      BLOODRAVEN_S3_CREDENTIALS_DIR: await credentialsDir("s3", store.secretAccessKey),
+    };
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await agent?.stop("SIGKILL");
+    await Promise.all([sites?.teardown(), store?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  let backedUp: Record<string, unknown>;
+
+  it("backs up: exit 0, the result names what the manifest in the store says", async () => {
+    const run = await job("backup", [...backupFlags("b1"), "--log-level=debug"], goodEnv);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const { manifest } = await readManifest({ ...ARTIFACT, backup: "b1", passphrase: PASSPHRASE }, s3, AbortSignal.timeout(10_000));
+    expect(run.result).toEqual({
+      phase: "Succeeded",
+      location: `s3://${BUCKET}/prod/shop/orders/b1/manifest.json`,
+      bytes: manifest.data.bytes,
+      sha256: manifest.data.sha256,
+      gtid: manifest.position.gtid,
+      binlogFile: manifest.position.binlogFile,
+      binlogPosition: manifest.position.binlogPosition,
+      startedAt: manifest.startedAt,
+      completedAt: manifest.completedAt,
+      sourceSite: "pdx",
+      encrypted: true,
+    });
+    expect(manifest.position.gtid).toMatch(/^0-1-\d+$/);
+    expect((await objectsOf("b1")).sort()).toEqual(["prod/shop/orders/b1/data.xbstream.sealed", "prod/shop/orders/b1/manifest.json"]);
+    const msgs = run.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toEqual([LOG_MESSAGES.backupJobStarted, LOG_MESSAGES.backupJobSucceeded]);
+    backedUp = run.result as Record<string, unknown>;
+  });
+
+  it("restores into an absent folder: exit 0, the prepared copy holds the backup's position", async () => {
+    const target = join(dir, "restored");
+    const run = await job("restore", [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, `--target-dir=${target}`, "--timeout=60s"], goodEnv);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toMatchObject({ phase: "Succeeded", gtid: backedUp.gtid, binlogFile: backedUp.binlogFile, binlogPosition: backedUp.binlogPosition, sourceSite: "pdx", targetDir: target });
+    expect((await readFile(join(target, "xtrabackup_binlog_info"), "utf8")).trim().split(/\s+/)).toContain(backedUp.gtid);
+  });
+
+  it("fails with a wrong S3 secret: exit 1, a Failed result naming the store, nothing stored", async () => {
+    const wrong = `wrong-${randomBytes(12).toString("hex")}`;
+    secrets.push(wrong);
+    const run = await job("backup", backupFlags("b2"), { ...goodEnv, BLOODRAVEN_S3_CREDENTIALS_DIR: await credentialsDir("s3-wrong", wrong) });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.result?.phase).toBe("Failed");
+    expect(run.result?.message).toMatch(new RegExp(`store s3://${BUCKET}/`));
+    expect(run.stdout).toContain(LOG_MESSAGES.backupJobFailed);
+    expect(await objectsOf("b2")).toEqual([]);
+  });
+
+  it("stops on SIGTERM: exit 1, a Failed result saying so, nothing stored", async () => {
+    const before = agent.logged(LOG_MESSAGES.cloneDonorStarted).length;
+    const run = await job("backup", backupFlags("b3"), goodEnv, async (pid) => {
+      // Once the source streams (its first bytes come a moment after mariadb-backup starts): a
+      // stop mid-copy, the case with something to clean up. Earlier or later, the same must hold.
+      await waitFor("the agent streaming the backup", async () => agent.logged(LOG_MESSAGES.cloneDonorStarted).length > before, 30_000, 20);
+      await new Promise((r) => setTimeout(r, 700));
+      process.kill(pid, "SIGTERM");
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/^stopped \(SIGTERM received\)/) as unknown });
+    expect(run.stdout).toContain(LOG_MESSAGES.jobStopping);
+    expect(await objectsOf("b3")).toEqual([]);
+  });
+
+  it("refuses a bad flag before doing anything: exit 2, the flag named, no result", async () => {
+    const run = await job("backup", [...backupFlags("b4"), "--storage=gcs"], goodEnv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--storage must be s3 or volume, got "gcs"/);
+    expect(run.result).toBeUndefined();
+    const noToken = await job("backup", backupFlags("b4"), { ...goodEnv, BLOODRAVEN_AGENT_TOKEN_FILE: undefined });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/BLOODRAVEN_AGENT_TOKEN_FILE is required/);
+    expect(await objectsOf("b4")).toEqual([]);
+  });
+});

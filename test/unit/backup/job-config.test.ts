@@ -1,0 +1,147 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseBackupJobConfig, parseRestoreJobConfig } from "../../../operator/backup/job-config.js";
+import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
+import { ConfigError } from "../../../operator/flags.js";
+
+const TOKEN = "0123456789abcdef0123";
+
+describe("backup and restore job flags", () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let argv: string[];
+  const backup = (over: NodeJS.ProcessEnv = {}, extra: string[] = []) => parseBackupJobConfig([...argv, ...extra], { ...env, ...over });
+  const refused = (parse: () => unknown, pattern: RegExp) => {
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(pattern);
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "job-config-"));
+    const creds = join(dir, "s3");
+    mkdirSync(creds);
+    writeFileSync(join(creds, "AWS_ACCESS_KEY_ID"), "AKIDEXAMPLE\n");
+    writeFileSync(join(creds, "AWS_SECRET_ACCESS_KEY"), "s3cr3t-value\n");
+    writeFileSync(join(dir, "token"), `${TOKEN}\n`);
+    writeFileSync(join(dir, "passphrase"), "correct horse battery staple\n");
+    writeFileSync(join(dir, "empty"), "");
+    mkdirSync(join(dir, "full"));
+    writeFileSync(join(dir, "full", "ibdata1"), "x");
+    env = { BLOODRAVEN_AGENT_TOKEN_FILE: join(dir, "token"), BLOODRAVEN_S3_CREDENTIALS_DIR: creds, BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(dir, "passphrase") };
+    argv = ["--namespace=shop", "--group=orders", "--backup=orders-nightly-1", "--profile=nightly", "--prefix=prod", "--source-site=pdx", "--source-agent-url=http://mysql-orders-pdx:8080/", "--storage=s3", "--s3-bucket=backups", `--result-file=${join(dir, "result")}`];
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads flags, secret files and defaults", () => {
+    const config = backup();
+    expect(config).toMatchObject({
+      namespace: "shop",
+      group: "orders",
+      backup: "orders-nightly-1",
+      profile: "nightly",
+      prefix: "prod",
+      storage: { kind: "s3", bucket: "backups", region: "us-east-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "s3cr3t-value" } },
+      passphrase: "correct horse battery staple",
+      source: { site: "pdx", agentUrl: "http://mysql-orders-pdx:8080", token: TOKEN },
+      timeoutMs: 2 * 3600_000,
+      logLevel: "info",
+    });
+    expect(config.storage).not.toHaveProperty("endpoint");
+    expect(config.storage).not.toHaveProperty("credentials.sessionToken");
+  });
+
+  it("takes every flag from its BLOODRAVEN_ variable, the flag winning", () => {
+    const config = parseBackupJobConfig(["--group=payments"], {
+      ...env,
+      BLOODRAVEN_NAMESPACE: "shop",
+      BLOODRAVEN_GROUP: "orders",
+      BLOODRAVEN_BACKUP: "b1",
+      BLOODRAVEN_PROFILE: "hourly",
+      BLOODRAVEN_SOURCE_SITE: "iad",
+      BLOODRAVEN_SOURCE_AGENT_URL: "https://agent.example.com",
+      BLOODRAVEN_STORAGE: "volume",
+      BLOODRAVEN_VOLUME_PATH: "/backups",
+      BLOODRAVEN_TIMEOUT: "30m",
+      BLOODRAVEN_RESULT_FILE: join(dir, "result"),
+      BLOODRAVEN_LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({ group: "payments", backup: "b1", prefix: "", storage: { kind: "volume", path: "/backups" }, timeoutMs: 1_800_000, logLevel: "debug", source: { site: "iad", agentUrl: "https://agent.example.com" } });
+  });
+
+  it("reads an optional session token and an S3 endpoint", () => {
+    const creds = join(dir, "s3-session");
+    mkdirSync(creds);
+    for (const [name, value] of [["AWS_ACCESS_KEY_ID", "a"], ["AWS_SECRET_ACCESS_KEY", "b"], ["AWS_SESSION_TOKEN", "c"]]) writeFileSync(join(creds, name as string), value as string);
+    expect(backup({ BLOODRAVEN_S3_CREDENTIALS_DIR: creds }, ["--s3-endpoint=http://127.0.0.1:9000", "--s3-region=eu-west-1"]).storage).toEqual({
+      kind: "s3",
+      bucket: "backups",
+      region: "eu-west-1",
+      endpoint: "http://127.0.0.1:9000",
+      credentials: { accessKeyId: "a", secretAccessKey: "b", sessionToken: "c" },
+    });
+  });
+
+  it("needs the agent token as a file", () => {
+    refused(() => backup({ BLOODRAVEN_AGENT_TOKEN_FILE: undefined }), /BLOODRAVEN_AGENT_TOKEN_FILE is required/);
+    refused(() => backup({ BLOODRAVEN_AGENT_TOKEN_FILE: join(dir, "nope") }), /BLOODRAVEN_AGENT_TOKEN_FILE: cannot read .*nope \(ENOENT\)/);
+    refused(() => backup({ BLOODRAVEN_AGENT_TOKEN_FILE: join(dir, "empty") }), /BLOODRAVEN_AGENT_TOKEN_FILE: .*empty is empty/);
+    refused(() => backup({ BLOODRAVEN_AGENT_TOKEN: TOKEN }), /BLOODRAVEN_AGENT_TOKEN is not read: .*BLOODRAVEN_AGENT_TOKEN_FILE/);
+  });
+
+  it("needs the S3 credentials folder for s3, and not for a volume", () => {
+    refused(() => backup({ BLOODRAVEN_S3_CREDENTIALS_DIR: undefined }), /--storage=s3 needs BLOODRAVEN_S3_CREDENTIALS_DIR/);
+    refused(() => backup({ BLOODRAVEN_S3_CREDENTIALS_DIR: join(dir, "nope") }), /BLOODRAVEN_S3_CREDENTIALS_DIR\/AWS_ACCESS_KEY_ID: cannot read/);
+    refused(() => backup({ BLOODRAVEN_S3_CREDENTIALS_DIR: join(dir, "full") }), /AWS_ACCESS_KEY_ID: cannot read/);
+    expect(backup({ BLOODRAVEN_S3_CREDENTIALS_DIR: undefined }, ["--storage=volume", "--volume-path=/backups"]).storage).toEqual({ kind: "volume", path: "/backups" });
+  });
+
+  it("refuses an empty or unreadable passphrase file, naming it, and a passphrase given as a value", () => {
+    refused(() => backup({ BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(dir, "empty") }), /BLOODRAVEN_BACKUP_PASSPHRASE_FILE: .*\/empty is empty/);
+    refused(() => backup({ BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(dir, "nope") }), /BLOODRAVEN_BACKUP_PASSPHRASE_FILE: cannot read/);
+    refused(() => backup({ BLOODRAVEN_BACKUP_PASSPHRASE: "hunter2" }), /BLOODRAVEN_BACKUP_PASSPHRASE is not read/);
+    expect(backup({ BLOODRAVEN_BACKUP_PASSPHRASE_FILE: undefined })).not.toHaveProperty("passphrase");
+  });
+
+  it("refuses a bad storage type, bad URLs and missing or malformed flags, naming the flag", () => {
+    refused(() => backup({}, ["--storage=gcs"]), /--storage must be s3 or volume, got "gcs"/);
+    refused(() => backup({}, ["--storage=volume"]), /--volume-path is required/);
+    refused(() => backup({}, ["--s3-endpoint=minio:9000"]), /--s3-endpoint: "minio:9000" is not an http\(s\) URL/);
+    refused(() => backup({}, ["--s3-endpoint=not a url"]), /--s3-endpoint/);
+    refused(() => backup({}, ["--source-agent-url=ftp://agent"]), /--source-agent-url: "ftp:\/\/agent" is not an http\(s\) URL/);
+    refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--source-agent-url")), env), /--source-agent-url is required/);
+    refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--s3-bucket")), env), /--s3-bucket is required/);
+    refused(() => backup({}, ["--backup=../../etc"]), /--backup must be a Kubernetes object name/);
+    refused(() => backup({}, ["--source-site=PDX"]), /--source-site must be a site name/);
+    refused(() => backup({}, ["--prefix=prod/../x"]), /--prefix must not contain/);
+    refused(() => backup({}, ["--timeout=soon"]), /--timeout/);
+    refused(() => backup({}, ["--log-level=loud"]), /--log-level/);
+    refused(() => backup({}, ["--bucket=x"]), /bucket/);
+    refused(() => backup({}, [`--result-file=${join(dir, "missing", "result")}`]), /--result-file: cannot write .*ENOENT/);
+  });
+
+  it("restore: needs an absent or empty target folder, and no agent token", () => {
+    const common = argv.filter((a) => !/^--(profile|source-)/.test(a));
+    const restore = (target: string) => parseRestoreJobConfig([...common, `--target-dir=${target}`], { ...env, BLOODRAVEN_AGENT_TOKEN_FILE: undefined });
+    expect(restore(join(dir, "restored"))).toMatchObject({ backup: "orders-nightly-1", prefix: "prod", targetDir: join(dir, "restored"), passphrase: "correct horse battery staple" });
+    refused(() => restore(join(dir, "full")), /--target-dir: .*full is not empty/);
+    refused(() => parseRestoreJobConfig(common, env), /--target-dir is required/);
+    refused(() => parseRestoreJobConfig([...common, "--target-dir=/x", "--profile=nightly"], env), /profile/);
+  });
+});
+
+describe("the result line", () => {
+  it("cuts a long failure message to fit the termination message, keeping it JSON", () => {
+    for (const message of ["x".repeat(10_000), "é\"\n".repeat(5_000), "🙂".repeat(3_000)]) {
+      const line = resultLine({ phase: "Failed", message });
+      expect(Buffer.byteLength(line)).toBeLessThanOrEqual(RESULT_LIMIT_BYTES);
+      expect(Buffer.byteLength(line)).toBeGreaterThan(RESULT_LIMIT_BYTES - 16);
+      const parsed = JSON.parse(line) as { phase: string; message: string };
+      expect(parsed.phase).toBe("Failed");
+      expect(parsed.message.endsWith("...")).toBe(true);
+    }
+    expect(resultLine({ phase: "Failed", message: "short" })).toBe('{"phase":"Failed","message":"short"}\n');
+  });
+});
