@@ -94,3 +94,15 @@ export function agentToken(env: NodeJS.ProcessEnv): string | undefined {
   if (token.length < 16) throw new ConfigError("the agent token must be at least 16 characters");
   return token;
 }
+
+/** An http(s) URL flag, reduced to its origin (scheme, host, port): a base URL the caller appends paths to. */
+export function httpOrigin(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--${name}: ${JSON.stringify(value)} is not a URL; give http(s)://host:port`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--${name}: ${JSON.stringify(value)} must start with http:// or https://`);
+  return url.origin;
+}

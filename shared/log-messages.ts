@@ -105,5 +105,8 @@ export const LOG_MESSAGES = {
   restoreJobFailed: "restore job failed",
   jobStopping: "job stopping: signal received, aborting the run",
   jobResultNotWritten: "job result not written",
+  archiverStarting: "binlog archiver starting",
+  archiverArchived: "archived sealed binlog",
+  archiverFailed: "binlog archive scan failed",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

@@ -18,6 +18,8 @@ import { onlyRow, readInteger } from "../mysql/flavor.js";
 import { SiteClient } from "../mysql/site-client.js";
 import { askOperator, askPeer, type Asked, type OperatorAnswer, type PeerAnswer } from "./ask.js";
 import type { AgentConfig, AgentPeer } from "./config.js";
+import { openStore } from "../backup/storage-config.js";
+import { BinlogArchiver } from "./archiver.js";
 import { CloneRecipient, streamBackup, type CloneSettings } from "./clone.js";
 import { AgentServer, type AgentCloneRoles } from "./server.js";
 
@@ -62,6 +64,7 @@ export class Agent {
   private fences = 0;
   private running: Promise<void> | undefined;
   private recipient: CloneRecipient | undefined;
+  private readonly archiver: { archiver: BinlogArchiver; close: () => void } | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -77,7 +80,17 @@ export class Agent {
     const heardFrom = (site: string, server: ServerState): void => {
       if (possiblyWritable(server)) this.reachedWhileWritable.set(site, this.now());
     };
-    this.api = new AgentServer({ view: () => this.answer(), heardFrom }, this.log, this.cloneRoles());
+    this.archiver = this.newArchiver();
+    this.api = new AgentServer({ view: () => this.answer(), heardFrom }, this.log, this.cloneRoles(), this.archiver?.archiver);
+  }
+
+  private newArchiver(): { archiver: BinlogArchiver; close: () => void } | undefined {
+    const archive = this.config.archive;
+    if (!archive) return undefined;
+    const { store, close } = openStore(archive.storage);
+    const { site, group, namespace } = this.config;
+    const archiver = new BinlogArchiver({ store, prefix: archive.prefix, passphrase: archive.passphrase, pollIntervalMs: archive.pollIntervalMs, site, group, namespace }, () => this.client, this.log);
+    return { archiver, close };
   }
 
   private cloneRoles(): AgentCloneRoles | undefined {
@@ -121,6 +134,7 @@ export class Agent {
     this.log.info(LOG_MESSAGES.agentStarting, { peers: this.config.peers.map((p) => p.site), leaseTimeoutMs: this.config.leaseTimeoutMs, peerCheckIntervalMs: this.config.peerCheckIntervalMs });
     const port = await this.api.listen(this.config.port, this.config.bindAddress);
     this.running = this.run();
+    this.archiver?.archiver.start();
     return port;
   }
 
@@ -134,7 +148,8 @@ export class Agent {
     this.stopped = true;
     clearTimeout(this.leaseTimer);
     this.wake?.();
-    await Promise.all([this.running, this.fencing, this.recipient?.stop(), this.api.close()]);
+    await Promise.all([this.running, this.fencing, this.recipient?.stop(), this.archiver?.archiver.stop(), this.api.close()]);
+    this.archiver?.close();
     this.client.close();
   }
 

@@ -1,6 +1,7 @@
 import { isSiteName } from "../../shared/annotations.js";
 import type { LogLevel } from "../log.js";
-import { agentToken, ConfigError, duration, flagsHelp, list, logLevel, port, readFlags, type Flag } from "../flags.js";
+import { ARCHIVE_STORAGE, parseStore, storageFlags, storageSecretsHelp, type StoreConfig } from "../backup/storage-config.js";
+import { agentToken, ConfigError, duration, flagsHelp, httpOrigin, list, logLevel, port, readFlags, type Flag } from "../flags.js";
 
 export interface AgentPeer {
   readonly site: string;
@@ -31,6 +32,8 @@ export interface AgentConfig {
    * BLOODRAVEN_AGENT_TOKEN_FILE): the token guards the clone endpoints and is sent to donors.
    */
   clone?: { datadir: string; stagingDir: string; timeoutMs: number; token: string };
+  /** The binary log archive, when --archive-storage is given. */
+  archive?: StoreConfig & { pollIntervalMs: number };
   logLevel: LogLevel;
 }
 
@@ -52,6 +55,8 @@ export const AGENT_FLAGS: readonly Flag[] = [
   { name: "datadir", env: "BLOODRAVEN_DATADIR", help: "the server's data directory, readable and writable by the agent (enables clone; needs an agent token)" },
   { name: "clone-dir", env: "BLOODRAVEN_CLONE_DIR", help: "where a clone is staged, on the datadir's filesystem (default <datadir>.clone)" },
   { name: "clone-timeout", env: "BLOODRAVEN_CLONE_TIMEOUT", help: "longest a clone may take, as donor or recipient (default 6h)" },
+  ...storageFlags(ARCHIVE_STORAGE, "optional"),
+  { name: "archive-poll-interval", env: "BLOODRAVEN_ARCHIVE_POLL_INTERVAL", help: "how often sealed binary logs are looked for (default 60s)" },
   { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
 ];
 
@@ -62,23 +67,14 @@ Environment only (a flag would show them in \`ps\`): BLOODRAVEN_MYSQL_PASSWORD, 
 BLOODRAVEN_MYSQL_PASSWORD_FILE naming a file that holds it (re-read when it changes: a mounted
 Secret); BLOODRAVEN_STATUS_TOKEN (sent to the operator's status API when it has a token);
 BLOODRAVEN_AGENT_TOKEN, or BLOODRAVEN_AGENT_TOKEN_FILE naming a file that holds it: the token
-the clone endpoints require and send (the same for every agent of a group).`;
+the clone endpoints require and send (the same for every agent of a group).
+The binary log archive's secrets, as files only:
+${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 }
 
 function required(name: string, value: string | undefined): string {
   if (value === undefined || value === "") throw new ConfigError(`--${name} is required`);
   return value;
-}
-
-function baseUrl(name: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`--${name}: ${JSON.stringify(value)} is not a URL; give http(s)://host:port`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--${name}: ${JSON.stringify(value)} must start with http:// or https://`);
-  return url.origin;
 }
 
 function peers(value: string | undefined, site: string): AgentPeer[] {
@@ -90,7 +86,7 @@ function peers(value: string | undefined, site: string): AgentPeer[] {
     if (name === site) throw new ConfigError(`--peers: ${name} is this site; list the other sites only`);
     if (seen.has(name)) throw new ConfigError(`--peers: ${name} given twice`);
     seen.add(name);
-    return { site: name, url: baseUrl("peers", entry.slice(at + 1)) };
+    return { site: name, url: httpOrigin("peers", entry.slice(at + 1)) };
   });
 }
 
@@ -107,7 +103,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     site,
     group: required("group", flag("group")),
     namespace: required("namespace", flag("namespace")),
-    operatorUrl: baseUrl("operator-url", required("operator-url", flag("operator-url"))),
+    operatorUrl: httpOrigin("operator-url", required("operator-url", flag("operator-url"))),
     peers: peers(flag("peers"), site),
     bindAddress: flag("bind-address") ?? "0.0.0.0",
     port: port("port", flag("port") ?? "8080"),
@@ -136,5 +132,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     if (stagingDir.replace(/\/+$/, "") === dir) throw new ConfigError("--clone-dir must differ from --datadir");
     config.clone = { datadir: dir, stagingDir, timeoutMs: duration("clone-timeout", flag("clone-timeout") ?? "6h"), token };
   }
+  const archive = parseStore(flag, env, ARCHIVE_STORAGE);
+  if (archive) config.archive = { ...archive, pollIntervalMs: duration("archive-poll-interval", flag("archive-poll-interval") ?? "60s") };
   return config;
 }

@@ -24,6 +24,7 @@ import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
 import { isSiteName } from "../../shared/annotations.js";
 import { HttpListener } from "../http/listener.js";
 import { BadRequest, readJsonBody, routes, sendJson, sendText, type RouteHandler } from "../http/respond.js";
+import type { ArchiverStatus } from "./archiver.js";
 import type { CloneRecipient } from "./clone.js";
 import type { Logger } from "../log.js";
 import type { PeerAnswer } from "./ask.js";
@@ -56,7 +57,7 @@ export class AgentServer {
 
   private donating = false;
 
-  constructor(source: AgentViewSource, log: Logger, clone?: AgentCloneRoles) {
+  constructor(source: AgentViewSource, log: Logger, clone?: AgentCloneRoles, archiver?: { status(): ArchiverStatus }) {
     const guarded =
       (handle: RouteHandler): RouteHandler =>
       async (req, res, query) => {
@@ -74,6 +75,8 @@ export class AgentServer {
       "agent",
       {
         "/healthz": (_req, res) => sendText(res, 200, "ok"),
+        // What the archive holds and whether this agent uploads; no secret, the store's address at most.
+        "/archiver/status": (_req, res) => sendJson(res, 200, archiver?.status() ?? { enabled: false }),
         "/v1/view": (_req, res, query) => {
           const from = query.getAll("from");
           if (from.length > 1 || (from[0] !== undefined && !isSiteName(from[0]))) {

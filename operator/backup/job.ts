@@ -9,7 +9,8 @@ import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
 import type { BackupJobConfig, JobConfig, RestoreJobConfig } from "./job-config.js";
-import { S3ObjectStore, VolumeObjectStore, type ObjectStore } from "./object-store.js";
+import type { ObjectStore } from "./object-store.js";
+import { openStore } from "./storage-config.js";
 import { restoreBackup } from "./restore-backup.js";
 import { takeBackup } from "./take-backup.js";
 
@@ -34,14 +35,6 @@ export function resultLine(result: JobResult): string {
     else over = mid;
   }
   return cut(fits);
-}
-
-function openStore(config: JobConfig): { store: ObjectStore; close: () => void } {
-  const { storage } = config;
-  if (storage.kind === "volume") return { store: new VolumeObjectStore(storage.path), close: () => undefined };
-  const { kind: _kind, ...settings } = storage;
-  const store = new S3ObjectStore(settings);
-  return { store, close: () => store.destroy() };
 }
 
 /** Every secret the run holds, so that none reaches the result even when an error quotes one. */
@@ -72,7 +65,7 @@ interface JobRun {
 /** Runs `run` once and writes its result; 0 when it succeeded and the result was written, else 1. */
 async function runJob(run: JobRun, signal: AbortSignal, log: Logger): Promise<0 | 1> {
   const { config, messages } = run;
-  const { store, close } = openStore(config);
+  const { store, close } = openStore(config.storage);
   const onStop = (): void => log.warn(LOG_MESSAGES.jobStopping, { reason: errorText(signal.reason) });
   signal.addEventListener("abort", onStop, { once: true });
   log.info(messages.started, { store: store.location, prefix: config.prefix, encrypted: config.passphrase !== undefined, timeoutMs: config.timeoutMs, ...run.fields });

@@ -19,6 +19,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Clone on: the server's datadir, and the token every agent of the group shares. */
   clone?: { token: string };
+  /** More flags, e.g. the binary log archive's. */
+  args?: string[];
 }
 
 /**
@@ -48,6 +50,7 @@ export function spawnAgent(bundle: string, opts: AgentOptions, stdout: "pipe" | 
       `--lease-timeout=${opts.leaseTimeout ?? "3s"}`,
       "--log-level=debug",
       ...(opts.clone ? [`--datadir=${opts.server.dir}/data`] : []),
+      ...(opts.args ?? []),
     ],
     { env: { ...process.env, BLOODRAVEN_MYSQL_PASSWORD: TEST_USERS.operator.password, ...(opts.clone ? { BLOODRAVEN_AGENT_TOKEN: opts.clone.token } : {}), ...opts.env }, stdio: ["ignore", stdout, "pipe"] },
   );

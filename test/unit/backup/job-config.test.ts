@@ -108,9 +108,9 @@ describe("backup and restore job flags", () => {
   it("refuses a bad storage type, bad URLs and missing or malformed flags, naming the flag", () => {
     refused(() => backup({}, ["--storage=gcs"]), /--storage must be s3 or volume, got "gcs"/);
     refused(() => backup({}, ["--storage=volume"]), /--volume-path is required/);
-    refused(() => backup({}, ["--s3-endpoint=minio:9000"]), /--s3-endpoint: "minio:9000" is not an http\(s\) URL/);
-    refused(() => backup({}, ["--s3-endpoint=not a url"]), /--s3-endpoint/);
-    refused(() => backup({}, ["--source-agent-url=ftp://agent"]), /--source-agent-url: "ftp:\/\/agent" is not an http\(s\) URL/);
+    refused(() => backup({}, ["--s3-endpoint=minio:9000"]), /--s3-endpoint: "minio:9000" must start with http:\/\/ or https:\/\//);
+    refused(() => backup({}, ["--s3-endpoint=not a url"]), /--s3-endpoint: "not a url" is not a URL; give http\(s\):\/\/host:port/);
+    refused(() => backup({}, ["--source-agent-url=ftp://agent"]), /--source-agent-url: "ftp:\/\/agent" must start with http:\/\/ or https:\/\//);
     refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--source-agent-url")), env), /--source-agent-url is required/);
     refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--s3-bucket")), env), /--s3-bucket is required/);
     refused(() => backup({}, ["--backup=../../etc"]), /--backup must be a Kubernetes object name/);

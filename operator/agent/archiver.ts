@@ -1,0 +1,212 @@
+/**
+ * The binary log archiver (point-in-time recovery): while this agent's server is writable, each
+ * scan uploads every sealed binary log it has not archived yet into the site's archive folder
+ * (shared/backup/binlog-archive.ts), then records it in the site's manifest. A replica's agent
+ * uploads nothing; after a failover the new primary's agent archives its own logs from its next
+ * scan on. Scans run every pollIntervalMs and once at start; `status()` is GET /archiver/status.
+ *
+ * Each file is read from the server's binary log folder, scanned (transactions, times, whole),
+ * sealed with a salt of its own when a passphrase is set, and streamed to the store; the manifest
+ * is rewritten after it. A file that fails is tried again next scan; files are archived in order,
+ * so the archive never skips one.
+ */
+import { createReadStream } from "node:fs";
+import { dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { archiveFolder, ARCHIVE_MANIFEST, archiveText, parseArchive, sealedToArchive, type ArchivedBinlog, type ArchiveManifest, type ArchiveSite } from "../../shared/backup/binlog-archive.js";
+import { BinlogScanner, type BinlogSummary } from "../../shared/backup/binlog.js";
+import { SEALED_SUFFIX } from "../../shared/backup/manifest.js";
+import { deriveKeys, newSalt, type SealKeys } from "../../shared/backup/sealing.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { measuring, sealing } from "../backup/artifact-streams.js";
+import type { ObjectStore } from "../backup/object-store.js";
+import type { Logger } from "../log.js";
+import { onlyRow, readString } from "../mysql/flavor.js";
+import type { SiteClient } from "../mysql/site-client.js";
+
+const SQL_DEADLINE_MS = 10_000;
+/** One file's upload: a sealed binary log is at most max_binlog_size (1 GiB). */
+const FILE_DEADLINE_MS = 30 * 60_000;
+const STORE_DEADLINE_MS = 30_000;
+
+export interface ArchiverSettings extends ArchiveSite {
+  readonly store: ObjectStore;
+  readonly prefix: string;
+  readonly passphrase?: string;
+  readonly pollIntervalMs: number;
+}
+
+export interface ArchiverStatus {
+  readonly enabled: true;
+  readonly site: string;
+  readonly location: string;
+  /** This agent's server was writable at the last scan: it is the one uploading. */
+  readonly primary: boolean;
+  readonly lastScanAt?: string;
+  readonly filesArchived: number;
+  readonly bytesArchived: number;
+  readonly lastArchivedFile?: string;
+  readonly lastArchivedAt?: string;
+  /** The newest transaction time the archive holds, unix seconds. */
+  readonly newestTransactionTime?: number;
+  readonly lastError?: string;
+}
+
+/** Passes bytes on while scanning them as a binary log. */
+function scanningBinlog(): { stream: Transform; summary: () => BinlogSummary } {
+  const scanner = new BinlogScanner();
+  let summary: BinlogSummary | undefined;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      try {
+        scanner.push(chunk);
+        done(null, chunk);
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+    flush(done: TransformCallback) {
+      try {
+        summary = scanner.end();
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  });
+  return {
+    stream,
+    summary: () => {
+      if (!summary) throw new Error("the binary log stream did not end");
+      return summary;
+    },
+  };
+}
+
+export class BinlogArchiver {
+  private manifest: ArchiveManifest | undefined;
+  private manifestKeys: SealKeys | undefined;
+  private loaded = false;
+  private state: ArchiverStatus;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private readonly folder: string;
+
+  constructor(
+    private readonly settings: ArchiverSettings,
+    private readonly client: () => SiteClient,
+    private readonly log: Logger,
+  ) {
+    this.folder = archiveFolder(settings.prefix, settings);
+    this.state = { enabled: true, site: settings.site, location: `${settings.store.location}${this.folder}/`, primary: false, filesArchived: 0, bytesArchived: 0 };
+  }
+
+  status(): ArchiverStatus {
+    return this.state;
+  }
+
+  start(): void {
+    this.log.info(LOG_MESSAGES.archiverStarting, { location: this.state.location, intervalMs: this.settings.pollIntervalMs });
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.scan();
+      const ac = new AbortController();
+      this.wake = () => ac.abort();
+      await sleep(this.settings.pollIntervalMs, undefined, { signal: ac.signal }).catch(() => undefined);
+    }
+  }
+
+  /** One scan; errors are recorded in the status and logged, and the next scan tries again. */
+  async scan(): Promise<void> {
+    try {
+      const server = await this.client().run(
+        "archiver: read_only",
+        async (s) => {
+          const row = onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.log_bin_basename AS base"), "read_only");
+          return { readOnly: readString(s, row, "ro") === "1", base: readString(s, row, "base") };
+        },
+        SQL_DEADLINE_MS,
+      );
+      this.state = { ...this.state, primary: !server.readOnly, lastScanAt: new Date().toISOString() };
+      if (server.readOnly) return;
+      if (server.base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
+      const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
+      await this.load();
+      const todo = sealedToArchive(logs, this.manifest);
+      for (const file of todo) {
+        if (this.stopped) return;
+        await this.archive(dirname(server.base), file);
+      }
+      this.state = { ...this.state, lastError: undefined };
+    } catch (err) {
+      this.state = { ...this.state, lastError: errorText(err) };
+      this.log.warn(LOG_MESSAGES.archiverFailed, { error: errorText(err) });
+    }
+  }
+
+  /** The site's manifest from the store, once (this agent is its only writer while it is primary). */
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    const passphrase = this.settings.passphrase;
+    const text = await this.settings.store.getText(`${this.folder}/${ARCHIVE_MANIFEST}`, AbortSignal.timeout(STORE_DEADLINE_MS));
+    if (text !== undefined) {
+      const read = parseArchive(text, passphrase === undefined ? undefined : (salt) => deriveKeys(passphrase, salt));
+      if (!read.ok) throw new Error(`${this.state.location}${ARCHIVE_MANIFEST}: ${read.error}`);
+      this.manifest = read.value;
+    }
+    if (passphrase !== undefined) {
+      const salt = this.manifest?.encryption ? Buffer.from(this.manifest.encryption.salt, "base64") : newSalt();
+      this.manifestKeys = deriveKeys(passphrase, salt);
+    }
+    const files = this.manifest?.files ?? [];
+    this.state = { ...this.state, filesArchived: files.length, bytesArchived: files.reduce((n, f) => n + f.bytes, 0), newestTransactionTime: files.findLast((f) => f.lastTime !== undefined)?.lastTime };
+    this.loaded = true;
+  }
+
+  private async archive(folder: string, file: string): Promise<void> {
+    const signal = AbortSignal.timeout(FILE_DEADLINE_MS);
+    const keys = this.settings.passphrase === undefined ? undefined : deriveKeys(this.settings.passphrase, newSalt());
+    const object = keys ? `${file}${SEALED_SUFFIX}` : file;
+    const scan = scanningBinlog();
+    const measure = measuring();
+    const body = new PassThrough();
+    const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
+    const [read, stored] = await Promise.allSettled([pipeline([createReadStream(join(folder, file)), ...stages, body], { signal }), this.settings.store.put(`${this.folder}/${object}`, body, signal)]);
+    if (read.status === "rejected") throw new Error(`reading ${file}: ${errorText(read.reason)}`);
+    if (stored.status === "rejected") throw new Error(`storing ${file}: ${errorText(stored.reason)}`);
+    const entry: ArchivedBinlog = { file, object, ...measure.result(), ...scan.summary(), archivedAt: new Date().toISOString() };
+    const manifestKeys = this.manifestKeys;
+    const next: ArchiveManifest = {
+      format: 1,
+      namespace: this.settings.namespace,
+      group: this.settings.group,
+      site: this.settings.site,
+      ...(manifestKeys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: manifestKeys.salt.toString("base64") } as const } : {}),
+      files: [...(this.manifest?.files ?? []), entry],
+    };
+    await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
+    this.manifest = next;
+    this.state = {
+      ...this.state,
+      filesArchived: next.files.length,
+      bytesArchived: this.state.bytesArchived + entry.bytes,
+      lastArchivedFile: file,
+      lastArchivedAt: entry.archivedAt,
+      newestTransactionTime: entry.lastTime ?? this.state.newestTransactionTime,
+    };
+    this.log.info(LOG_MESSAGES.archiverArchived, { file, bytes: entry.bytes, transactions: entry.transactions, lastGtid: entry.lastGtid });
+  }
+}

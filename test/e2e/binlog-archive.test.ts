@@ -1,0 +1,140 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { freePort, waitFor } from "../../scripts/env/ports.js";
+import { createBucket, s3Client, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
+import { parseArchive, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
+import { deriveKeys, FrameOpener } from "../../shared/backup/sealing.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import type { ArchiverStatus } from "../../operator/agent/archiver.js";
+import { AgentProcess } from "../support/agent.js";
+import { namespaceWithOperator } from "../support/groups.js";
+import { plannedGroup } from "../support/planned.js";
+
+/**
+ * The binary log archive for real: agents beside real MariaDB servers (the real operator names the
+ * primary), a real MinIO store. Only the primary's agent uploads, only sealed files, encrypted,
+ * recorded in a signed manifest; after a switchover the new primary's agent takes over within one
+ * scan, and a stalled store is reported and caught up on once it is back.
+ */
+const ns = `archive-${randomBytes(3).toString("hex")}`;
+const BUCKET = "archive";
+const PASSPHRASE = "archive passphrase of some length";
+const GROUP = "orders";
+
+describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => {
+  const { operator, freshGroup } = namespaceWithOperator(ns, "archive-e2e");
+  const planned = plannedGroup(ns, GROUP, 1_000);
+  let sites: MariaDbSites;
+  let store: S3Store;
+  let secrets: string;
+  const agents = new Map<string, AgentProcess>();
+
+  const status = async (site: string): Promise<ArchiverStatus> => (await (await fetch(`${agents.get(site)?.url}/archiver/status`, { signal: AbortSignal.timeout(5_000) })).json()) as ArchiverStatus;
+  const archived = (site: string, files: number, timeoutMs = 15_000): Promise<ArchiverStatus> =>
+    waitFor(`${site}'s archive to hold ${files} file(s)`, async () => ((await status(site)).filesArchived >= files ? status(site) : undefined), timeoutMs, 100);
+  const folder = (site: string): string => `prod/${ns}/${GROUP}/binlogs/${site}`;
+  const object = async (key: string): Promise<Buffer> => {
+    const client = s3Client(store);
+    try {
+      return Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+    } finally {
+      client.destroy();
+    }
+  };
+  const manifestOf = async (site: string): Promise<ArchiveManifest> => {
+    const read = parseArchive((await object(`${folder(site)}/manifest.json`)).toString("utf8"), (salt) => deriveKeys(PASSPHRASE, salt));
+    if (!read.ok) throw new Error(read.error);
+    return read.value;
+  };
+  const opened = (sealed: Buffer): Buffer => {
+    const opener = new FrameOpener((salt) => deriveKeys(PASSPHRASE, salt));
+    const plain = Buffer.concat(opener.push(sealed));
+    opener.end();
+    return plain;
+  };
+
+  beforeAll(async () => {
+    store = await startS3Store();
+    await createBucket(store, BUCKET);
+    secrets = mkdtempSync(join(tmpdir(), "bloodraven-archive-"));
+    writeFileSync(join(secrets, "AWS_ACCESS_KEY_ID"), store.accessKeyId, { mode: 0o600 });
+    writeFileSync(join(secrets, "AWS_SECRET_ACCESS_KEY"), store.secretAccessKey, { mode: 0o600 });
+    writeFileSync(join(secrets, "passphrase"), `${PASSPHRASE}\n`, { mode: 0o600 });
+    sites = await freshGroup(GROUP, { failoverCooldown: "1s" });
+    const args = ["--archive-storage=s3", `--archive-s3-bucket=${BUCKET}`, `--archive-s3-endpoint=${store.endpoint}`, "--archive-prefix=prod", "--archive-poll-interval=1s", "--archive-s3-idle-timeout=2s"];
+    const env = { BLOODRAVEN_ARCHIVE_S3_CREDENTIALS_DIR: secrets, BLOODRAVEN_ARCHIVE_PASSPHRASE_FILE: join(secrets, "passphrase") };
+    for (const site of ["iad", "pdx"]) {
+      agents.set(site, await AgentProcess.start({ site, group: GROUP, namespace: ns, server: sites.site(site), operatorUrl: operator().url("status", ""), port: await freePort(), args, env }));
+    }
+    await agents.get("iad")?.waitForLog(LOG_MESSAGES.safetyNetLifted, 15_000);
+  });
+
+  afterAll(async () => {
+    await Promise.all([...agents.values()].map((a) => a.stop("SIGKILL")));
+    await store?.stop();
+    if (secrets) rmSync(secrets, { recursive: true, force: true });
+  });
+
+  it("archives the primary's sealed binary logs, encrypted, and never the one being written or a replica's", async () => {
+    const iad = sites.site("iad");
+    for (let i = 0; i < 20; i++) await iad.injectWrite(`archived-${i}`, "app");
+    const sealedAt = await iad.gtidBinlogPos();
+    await iad.query("FLUSH BINARY LOGS");
+    await iad.injectWrite("still-in-the-open-file", "app");
+    const got = await archived("iad", 1);
+    expect(got).toMatchObject({ enabled: true, site: "iad", primary: true, lastArchivedFile: "mysql-bin.000001" });
+    expect(got.lastError).toBeUndefined();
+    const manifest = await manifestOf("iad");
+    expect(manifest.files.map((f) => f.file)).toEqual(["mysql-bin.000001"]);
+    expect(manifest.files[0]).toMatchObject({ object: "mysql-bin.000001.sealed", lastGtid: sealedAt, startState: "" });
+    // The stored object is the server's file, sealed: opened, it is byte for byte what is on disk.
+    const stored = await object(`${folder("iad")}/mysql-bin.000001.sealed`);
+    expect(stored.subarray(0, 8).toString("latin1")).toBe("BRSEAL01");
+    expect(opened(stored).equals(readFileSync(join(sites.site("iad").dir, "data", "mysql-bin.000001")))).toBe(true);
+    // A few scans later, still one file: the open one is never uploaded, and the replica uploads nothing.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await status("iad")).filesArchived).toBe(1);
+    expect(await status("pdx")).toMatchObject({ enabled: true, primary: false, filesArchived: 0 });
+  });
+
+  it("after a switchover, the new primary's agent archives its own logs from its next scan", async () => {
+    await planned.request("pdx", "archive-1");
+    const done = await planned.finished("archive-1", 60_000);
+    expect(done.status?.plannedFailover?.phase).toBe("Succeeded");
+    const pdx = sites.site("pdx");
+    await waitFor("pdx writable", async () => !(await pdx.isReadOnly()), 15_000, 100);
+    const written = await pdx.injectWrite("on-the-new-primary", "app");
+    await pdx.query("FLUSH BINARY LOGS");
+    const got = await archived("pdx", 1);
+    expect(got.primary).toBe(true);
+    const manifest = await manifestOf("pdx");
+    expect(manifest.files.at(-1)?.lastGtid).toBe(written);
+    expect((await status("iad")).primary).toBe(false);
+  });
+
+  it("reports a stalled store and catches up once it is back, in order", async () => {
+    const pdx = sites.site("pdx");
+    const before = (await status("pdx")).filesArchived;
+    await store.pause();
+    try {
+      await pdx.injectWrite("during-the-stall", "app");
+      await pdx.query("FLUSH BINARY LOGS");
+      await pdx.injectWrite("during-the-stall-2", "app");
+      await pdx.query("FLUSH BINARY LOGS");
+      // Four attempts of 2 s each, with the SDK's backoff between them.
+      await waitFor("pdx's archiver to report the stalled store", async () => (await status("pdx")).lastError !== undefined, 30_000, 250);
+    } finally {
+      await store.resume();
+    }
+    const got = await archived("pdx", before + 2, 60_000);
+    expect(got.lastError).toBeUndefined();
+    const files = (await manifestOf("pdx")).files.map((f) => f.file);
+    expect(files).toEqual([...files].sort());
+    expect(new Set(files).size).toBe(files.length);
+  });
+});
