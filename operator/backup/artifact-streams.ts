@@ -41,12 +41,12 @@ export function sealing(keys: SealKeys): Transform {
   );
 }
 
-/** Opens sealed frames; the stream fails at the first damaged frame, or at its end when cut off. */
-export function opening(keys: SealKeys): Transform {
-  const opener = new FrameOpener((salt) => {
-    if (!salt.equals(keys.salt)) throw new Error("the data object's salt is not the manifest's: the two belong to different backups");
-    return keys;
-  });
+/**
+ * Opens sealed frames with the keys `keysFor` derives from the artifact's salt (or refuses it);
+ * the stream fails at the first damaged frame, or at its end when cut off.
+ */
+export function opening(keysFor: (salt: Buffer) => SealKeys): Transform {
+  const opener = new FrameOpener(keysFor);
   return transform(
     (chunk) => opener.push(chunk),
     () => {

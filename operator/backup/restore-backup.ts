@@ -41,6 +41,11 @@ export async function readManifest(ref: ArtifactRef, store: ObjectStore, signal:
   return read.value;
 }
 
+function sameBackup(salt: Buffer, keys: SealKeys): SealKeys {
+  if (!salt.equals(keys.salt)) throw new Error("the data object's salt is not the manifest's: the two belong to different backups");
+  return keys;
+}
+
 export async function restoreBackup(task: RestoreTask, store: ObjectStore): Promise<BackupManifest> {
   const deadline = AbortSignal.timeout(task.timeoutMs);
   const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
@@ -53,7 +58,7 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
     const measure = measuring();
     // The hash sees the stored bytes; the frames are authenticated before mbstream sees a byte.
     data.pipe(measure.stream);
-    const plain = keys ? measure.stream.pipe(opening(keys)) : measure.stream;
+    const plain = keys ? measure.stream.pipe(opening((salt) => sameBackup(salt, keys))) : measure.stream;
     for (const s of [data, measure.stream]) s.once("error", (err) => plain.destroy(err));
     await runTool("mbstream", ["-x", "-C", task.targetDir], signal, plain);
     const got = measure.result();

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 
 /** Debian packages that provide the binaries the MariaDB test sites need. */
-export const MARIADB_PACKAGES = ["mariadb-server-core", "mariadb-client-core", "mariadb-backup"];
-export const MARIADB_BINARIES = ["/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb", "/usr/bin/mariadb-backup", "/usr/bin/mbstream"];
+export const MARIADB_PACKAGES = ["mariadb-server-core", "mariadb-client-core", "mariadb-client", "mariadb-backup"];
+export const MARIADB_BINARIES = ["/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db", "/usr/bin/mariadb", "/usr/bin/mariadb-backup", "/usr/bin/mbstream", "/usr/bin/mariadb-binlog"];
 
 function isExecutable(path: string): boolean {
   try {

@@ -30,6 +30,8 @@ apt_packages() {
   [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server-core)
   [[ -x /usr/bin/mariadb ]] || missing+=(mariadb-client-core)
   [[ -x /usr/bin/mariadb-backup ]] || missing+=(mariadb-backup)
+  # mariadb-binlog replays archived binary logs (point-in-time recovery).
+  [[ -x /usr/bin/mariadb-binlog ]] || missing+=(mariadb-client)
   # The fault-injection tier cuts links between network namespaces with iptables.
   [[ -x /usr/sbin/iptables ]] || missing+=(iptables)
   # promtool evaluates the chart's alert rules in the e2e tier (the package also brings Prometheus).

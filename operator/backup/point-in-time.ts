@@ -1,0 +1,114 @@
+/**
+ * Point-in-time recovery: replays the archived binary logs onto a server started on a restored
+ * backup, from the backup's GTID position up to a time (or everything archived). The files come
+ * from one site's archive (shared/backup/replay-plan.ts), are checked against the manifest as
+ * they download (size, SHA-256, the frames' authentication when encrypted) into a work folder,
+ * and `mariadb-binlog --start-position=<backup GTID>` feeds them to the server: each transaction
+ * keeps its GTID, and everything the backup already holds is skipped by position, not replayed.
+ *
+ * Times are whole seconds, as binary log events carry them: replaying "to T" applies the
+ * transactions whose events are stamped before T.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { parseArchive, ARCHIVE_MANIFEST, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
+import { planReplay, type ReplayPlan } from "../../shared/backup/replay-plan.js";
+import { deriveKeys } from "../../shared/backup/sealing.js";
+import { errorText } from "../../shared/errors.js";
+import { exitOf, runTool, stderrTail } from "../tools/run-tool.js";
+import { measuring, opening } from "./artifact-streams.js";
+import type { ObjectStore } from "./object-store.js";
+
+export interface ReplayTask {
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly group: string;
+  readonly passphrase?: string;
+  /** The restored backup's position (gtid_binlog_pos form). */
+  readonly fromGtid: string;
+  /** Replay the transactions stamped before this; undefined: everything archived. */
+  readonly until?: Date;
+  /** The server started on the restored copy, and an account that may set GTIDs (SUPER or BINLOG REPLAY). */
+  readonly server: { readonly host: string; readonly port: number; readonly user: string; readonly password: string };
+  /** Emptied and used for the downloaded files. */
+  readonly workDir: string;
+  readonly timeoutMs: number;
+}
+
+export interface ReplayOutcome extends ReplayPlan {
+  /** What was asked for, as unix seconds (undefined: everything archived). */
+  readonly until?: number;
+}
+
+/** Every site's archive manifest under the group's folder. */
+export async function readArchives(store: ObjectStore, prefix: string, namespace: string, group: string, passphrase: string | undefined, signal: AbortSignal): Promise<ArchiveManifest[]> {
+  const base = [prefix.replace(/^\/+|\/+$/g, ""), namespace, group, "binlogs"].filter((p) => p !== "").join("/");
+  const manifests = (await store.list(`${base}/`, signal)).filter((o) => o.key.endsWith(`/${ARCHIVE_MANIFEST}`));
+  const out: ArchiveManifest[] = [];
+  for (const m of manifests) {
+    const text = await store.getText(m.key, signal);
+    if (text === undefined) continue;
+    const read = parseArchive(text, passphrase === undefined ? undefined : (salt) => deriveKeys(passphrase, salt));
+    if (!read.ok) throw new Error(`${store.location}${m.key}: ${read.error}`);
+    out.push(read.value);
+  }
+  return out;
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC, the form mariadb-binlog reads (run with TZ=UTC). */
+function binlogTime(date: Date): string {
+  return date.toISOString().slice(0, 19).replace("T", " ");
+}
+
+export async function replayArchive(task: ReplayTask, store: ObjectStore): Promise<ReplayOutcome> {
+  const signal = AbortSignal.timeout(task.timeoutMs);
+  const until = task.until === undefined ? undefined : Math.floor(task.until.getTime() / 1000);
+  const archives = await readArchives(store, task.prefix, task.namespace, task.group, task.passphrase, signal);
+  const choice = planReplay(archives, task.fromGtid, until);
+  if ("refused" in choice) throw new Error(choice.refused);
+  const plan = choice.plan;
+  await rm(task.workDir, { recursive: true, force: true });
+  await mkdir(task.workDir, { recursive: true, mode: 0o700 });
+  try {
+    const folder = [task.prefix.replace(/^\/+|\/+$/g, ""), task.namespace, task.group, "binlogs", plan.site].filter((p) => p !== "").join("/");
+    const paths: string[] = [];
+    for (const file of plan.files) {
+      const key = `${folder}/${file.object}`;
+      const measure = measuring();
+      const passphrase = task.passphrase;
+      // Each archived file has a salt of its own, in its header.
+      const stages = passphrase === undefined ? [measure.stream] : [measure.stream, opening((salt) => deriveKeys(passphrase, salt))];
+      const path = join(task.workDir, file.file);
+      await pipeline([await store.get(key, signal), ...stages, createWriteStream(path, { mode: 0o600 })], { signal }).catch((err: unknown) => {
+        throw new Error(`${store.location}${key}: ${errorText(err)}`);
+      });
+      const got = measure.result();
+      if (got.bytes !== file.bytes || got.sha256 !== file.sha256) throw new Error(`${store.location}${key} is ${got.bytes} bytes with SHA-256 ${got.sha256}; the archive's manifest says ${file.bytes} and ${file.sha256}: it is damaged`);
+      paths.push(path);
+    }
+    if (paths.length > 0) await apply(task, paths, signal);
+    return { ...plan, ...(until !== undefined ? { until } : {}) };
+  } finally {
+    await rm(task.workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Pipes mariadb-binlog's output for `paths` into the mariadb client: from after the backup's
+ * position, up to the target time. The password goes in a defaults file, never on a command line.
+ */
+async function apply(task: ReplayTask, paths: readonly string[], signal: AbortSignal): Promise<void> {
+  const defaults = join(task.workDir, "client.cnf");
+  const { host, port, user, password } = task.server;
+  await writeFile(defaults, `[client]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${password}\n`, { mode: 0o600 });
+  const args = [`--start-position=${task.fromGtid}`, ...(task.until ? [`--stop-datetime=${binlogTime(task.until)}`] : []), ...paths];
+  const reader = spawn("mariadb-binlog", args, { stdio: ["ignore", "pipe", "pipe"], signal, env: { ...process.env, TZ: "UTC" } });
+  reader.on("error", () => undefined);
+  const read = exitOf(reader, "mariadb-binlog", stderrTail(reader));
+  const [written, applied] = await Promise.allSettled([read, runTool("mariadb", [`--defaults-extra-file=${defaults}`, "--binary-mode", "--batch"], signal, reader.stdout ?? undefined)]);
+  if (applied.status === "rejected") throw new Error(`applying the archived binary logs failed: ${errorText(applied.reason)}`);
+  if (written.status === "rejected") throw new Error(`reading the archived binary logs failed: ${errorText(written.reason)}`);
+}

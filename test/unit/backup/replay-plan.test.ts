@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import type { ArchivedBinlog, ArchiveManifest } from "../../../shared/backup/binlog-archive.js";
+import { planReplay } from "../../../shared/backup/replay-plan.js";
+
+/** File n of a site holding seq first..last (server `server`), written at times first..last. */
+const file = (n: number, start: string, first: number, last: number, server = 1): ArchivedBinlog => ({
+  file: `mysql-bin.${String(n).padStart(6, "0")}`,
+  object: `mysql-bin.${String(n).padStart(6, "0")}`,
+  bytes: 100,
+  sha256: "0".repeat(64),
+  archivedAt: "2026-12-04T00:00:00Z",
+  startState: start,
+  transactions: last - first + 1,
+  firstGtid: `0-${server}-${first}`,
+  lastGtid: `0-${server}-${last}`,
+  firstTime: 1000 + first,
+  lastTime: 1000 + last,
+});
+const archive = (site: string, files: ArchivedBinlog[]): ArchiveManifest => ({ format: 1, namespace: "shop", group: "orders", site, files });
+const names = (choice: ReturnType<typeof planReplay>): string[] => ("plan" in choice ? choice.plan.files.map((f) => f.file) : [choice.refused]);
+
+describe("planReplay", () => {
+  const iad = archive("iad", [file(1, "", 1, 10), file(2, "0-1-10", 11, 20), file(3, "0-1-20", 21, 30)]);
+
+  it("starts in the file that holds the first transaction after the backup and runs to the end", () => {
+    expect(names(planReplay([iad], "0-1-15"))).toEqual(["mysql-bin.000002", "mysql-bin.000003"]);
+    expect(planReplay([iad], "0-1-15")).toMatchObject({ plan: { site: "iad", reachesGtid: "0-1-30", short: false } });
+    expect(names(planReplay([iad], "0-1-10"))).toEqual(["mysql-bin.000002", "mysql-bin.000003"]);
+  });
+
+  it("stops at the first file that reaches the target time, and says when the archive falls short of it", () => {
+    expect(names(planReplay([iad], "0-1-5", 1012))).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+    expect(planReplay([iad], "0-1-5", 2000)).toMatchObject({ plan: { short: true, reachesTime: 1030 } });
+  });
+
+  it("refuses a chain with a file missing before the backup position is passed, and stops at a later gap", () => {
+    const late = archive("iad", [file(2, "0-1-10", 11, 20), file(3, "0-1-20", 21, 30)]);
+    expect(planReplay([late], "0-1-5")).toEqual({ refused: expect.stringMatching(/starts after the backup's position .*mysql-bin.000002.*0-1-10/) });
+    const gap = archive("iad", [file(1, "", 1, 10), file(3, "0-1-20", 21, 30)]);
+    expect(planReplay([gap], "0-1-5")).toMatchObject({ plan: { reachesGtid: "0-1-10", short: false } });
+    expect(names(planReplay([gap], "0-1-5"))).toEqual(["mysql-bin.000001"]);
+  });
+
+  it("after a failover takes the new primary's chain, which holds the old primary's transactions too", () => {
+    // pdx replicated 1..20 from iad (log_slave_updates), then became primary and wrote 21..40 as server 2.
+    const pdx = archive("pdx", [file(1, "", 1, 20), file(2, "0-1-20", 21, 40, 2)]);
+    const old = archive("iad", [file(1, "", 1, 10), file(2, "0-1-10", 11, 20)]);
+    expect(planReplay([old, pdx], "0-1-5")).toMatchObject({ plan: { site: "pdx", reachesGtid: "0-2-40" } });
+  });
+
+  it("replays nothing when nothing was written after the backup, and refuses without any archive", () => {
+    expect(names(planReplay([iad], "0-1-30"))).toEqual([]);
+    expect(planReplay([], "0-1-30")).toEqual({ refused: expect.stringMatching(/no site has a binary log archive/) });
+  });
+});
