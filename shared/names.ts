@@ -197,6 +197,9 @@ export const METRICS = {
   websocketDroppedClientsTotal: "bloodraven_websocket_dropped_clients_total",
   buildInfo: "bloodraven_build_info",
   leader: "bloodraven_leader",
+  archiverUploadFailures: "bloodraven_archiver_upload_failures",
+  archiverLastUploadTimestampSeconds: "bloodraven_archiver_last_upload_timestamp_seconds",
+  archiverBacklogFiles: "bloodraven_archiver_backlog_files",
 } as const;
 
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { PassThrough, Transform, type TransformCallback } from "node:stream";
 import { archiveFolder, ARCHIVE_MANIFEST, archiveText, parseArchive, sealedToArchive, type ArchivedBinlog, type ArchiveManifest, type ArchiveSite } from "../../shared/backup/binlog-archive.js";
 import { BinlogScanner, type BinlogSummary } from "../../shared/backup/binlog.js";
+import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { SEALED_SUFFIX } from "../../shared/backup/manifest.js";
 import { deriveKeys, newSalt, type SealKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
@@ -37,22 +38,6 @@ export interface ArchiverSettings extends ArchiveSite {
   readonly prefix: string;
   readonly passphrase?: string;
   readonly pollIntervalMs: number;
-}
-
-export interface ArchiverStatus {
-  readonly enabled: true;
-  readonly site: string;
-  readonly location: string;
-  /** This agent's server was writable at the last scan: it is the one uploading. */
-  readonly primary: boolean;
-  readonly lastScanAt?: string;
-  readonly filesArchived: number;
-  readonly bytesArchived: number;
-  readonly lastArchivedFile?: string;
-  readonly lastArchivedAt?: string;
-  /** The newest transaction time the archive holds, unix seconds. */
-  readonly newestTransactionTime?: number;
-  readonly lastError?: string;
 }
 
 /** Passes bytes on while scanning them as a binary log. */
@@ -102,7 +87,7 @@ export class BinlogArchiver {
     private readonly log: Logger,
   ) {
     this.folder = archiveFolder(settings.prefix, settings);
-    this.state = { enabled: true, site: settings.site, location: `${settings.store.location}${this.folder}/`, primary: false, filesArchived: 0, bytesArchived: 0 };
+    this.state = { enabled: true, site: settings.site, location: `${settings.store.location}${this.folder}/`, primary: false, filesArchived: 0, bytesArchived: 0, uploadFailures: 0, backlogFiles: 0 };
   }
 
   status(): ArchiverStatus {
@@ -141,14 +126,22 @@ export class BinlogArchiver {
         SQL_DEADLINE_MS,
       );
       this.state = { ...this.state, primary: !server.readOnly, lastScanAt: new Date().toISOString() };
-      if (server.readOnly) return;
+      if (server.readOnly) {
+        this.state = { ...this.state, backlogFiles: 0 };
+        return;
+      }
       if (server.base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
       const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
       await this.load();
       const todo = sealedToArchive(logs, this.manifest);
-      for (const file of todo) {
+      this.state = { ...this.state, backlogFiles: todo.length };
+      for (const [i, file] of todo.entries()) {
         if (this.stopped) return;
-        await this.archive(dirname(server.base), file);
+        await this.archive(dirname(server.base), file).catch((err: unknown) => {
+          this.state = { ...this.state, uploadFailures: this.state.uploadFailures + 1 };
+          throw err;
+        });
+        this.state = { ...this.state, backlogFiles: todo.length - i - 1 };
       }
       this.state = { ...this.state, lastError: undefined };
     } catch (err) {

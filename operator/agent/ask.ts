@@ -6,6 +6,7 @@
  * never thrown: the caller decides what silence means.
  */
 
+import { parseArchiverStatus, type ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { parseCloneJob, type CloneJob, type CloneRequest } from "../../shared/agent/clone.js";
 import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
 
@@ -101,4 +102,12 @@ export async function sendClone(base: string, token: string, request: CloneReque
   const answer = jobOf(await getJson(`${base}/v1/clone`, token, timeoutMs, { method: "POST", body: request, accept: [200, 202] }));
   if (!answer.ok) return answer;
   return answer.value ? { ok: true, value: answer.value } : { ok: false, error: "the agent answered without a job" };
+}
+
+/** The agent's binary log archive (GET /archiver/status), or null when it archives nothing. */
+export async function askArchiver(base: string, timeoutMs: number): Promise<Asked<ArchiverStatus | null>> {
+  const answer = await getJson(`${base}/archiver/status`, undefined, timeoutMs);
+  if (!answer.ok) return answer;
+  const parsed = parseArchiverStatus(answer.value);
+  return parsed.ok ? parsed : { ok: false, status: 200, error: `the agent's archiver answer: ${parsed.error}` };
 }

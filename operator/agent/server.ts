@@ -24,7 +24,7 @@ import { SERVER_STATES, type ServerState } from "../../shared/agent/fencing.js";
 import { isSiteName } from "../../shared/annotations.js";
 import { HttpListener } from "../http/listener.js";
 import { BadRequest, readJsonBody, routes, sendJson, sendText, type RouteHandler } from "../http/respond.js";
-import type { ArchiverStatus } from "./archiver.js";
+import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import type { CloneRecipient } from "./clone.js";
 import type { Logger } from "../log.js";
 import type { PeerAnswer } from "./ask.js";

@@ -25,4 +25,6 @@ export interface GroupMetrics {
   setMaintenance(namespace: string, group: string, active: boolean): void;
   setDivergent(namespace: string, group: string, site: string, transactions: number): void;
   recordReclone(namespace: string, group: string, site: string, result: RecloneResult): void;
+  setArchiver(namespace: string, group: string, site: string, archive: { uploadFailures: number; lastUploadSeconds: number; backlogFiles: number }): void;
+  clearArchiver(namespace: string, group: string, site: string): void;
 }

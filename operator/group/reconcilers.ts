@@ -1,4 +1,5 @@
 import { AccountsReconciler } from "./accounts.js";
+import { ArchiveReconciler } from "./archive.js";
 import { BootstrapReconciler } from "./bootstrap.js";
 import { CloneReconciler } from "./clone.js";
 import type { GroupContext } from "./context.js";
@@ -22,7 +23,8 @@ import { UpdatesReconciler } from "./updates.js";
  * sites, read maintenance, step a switchover, give a new group of managed sites its first
  * primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary,
- * roll a new template onto the managed sites' pods, report. A new concern is a new file and one
+ * roll a new template onto the managed sites' pods, read the agents' binary log archives into
+ * metrics, report. A new concern is a new file and one
  * line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
@@ -42,6 +44,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new AccountsReconciler(ctx),
     new FollowersReconciler(ctx),
     new UpdatesReconciler(ctx),
+    new ArchiveReconciler(ctx),
     status,
   ];
   return { reconcilers, status };

@@ -107,6 +107,9 @@ export class OperatorMetrics {
   private readonly siteState: Gauge<SiteLabel | "state">;
   private readonly siteRole: Gauge<SiteLabel | "role">;
   private readonly divergent: Gauge<SiteLabel>;
+  private readonly archiverFailures: Gauge<SiteLabel>;
+  private readonly archiverLastUpload: Gauge<SiteLabel>;
+  private readonly archiverBacklog: Gauge<SiteLabel>;
   private readonly reclones: Counter<SiteLabel | "result">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
@@ -142,6 +145,9 @@ export class OperatorMetrics {
     plannedDuration: SeriesIndex<"namespace" | "group">;
     plannedLagWait: SeriesIndex<"namespace" | "group">;
     maintenance: SeriesIndex<"namespace" | "group">;
+    archiverFailures: SeriesIndex<SiteLabel>;
+    archiverLastUpload: SeriesIndex<SiteLabel>;
+    archiverBacklog: SeriesIndex<SiteLabel>;
   };
 
   constructor() {
@@ -301,6 +307,24 @@ export class OperatorMetrics {
       labelNames: site,
       registers,
     });
+    this.archiverFailures = new Gauge({
+      name: METRICS.archiverUploadFailures,
+      help: "Cumulative PITR archiver upload failures reported by the per-site agent. Monotonic except across agent restarts: use increase() / rate().",
+      labelNames: site,
+      registers,
+    });
+    this.archiverLastUpload = new Gauge({
+      name: METRICS.archiverLastUploadTimestampSeconds,
+      help: "Unix timestamp of the last successful PITR binlog archive per site. 0 if nothing archived yet.",
+      labelNames: site,
+      registers,
+    });
+    this.archiverBacklog = new Gauge({
+      name: METRICS.archiverBacklogFiles,
+      help: "Sealed binlogs present in the server's index but missing from the archive at the end of the last scan (primary only). >0 means archival is falling behind.",
+      labelNames: site,
+      registers,
+    });
 
     this.index = {
       pollLatency: new SeriesIndex(this.pollLatency),
@@ -323,6 +347,9 @@ export class OperatorMetrics {
       plannedDuration: new SeriesIndex(this.plannedDuration),
       plannedLagWait: new SeriesIndex(this.plannedLagWait),
       maintenance: new SeriesIndex(this.maintenance),
+      archiverFailures: new SeriesIndex(this.archiverFailures),
+      archiverLastUpload: new SeriesIndex(this.archiverLastUpload),
+      archiverBacklog: new SeriesIndex(this.archiverBacklog),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -466,6 +493,19 @@ export class OperatorMetrics {
 
   setDivergent(namespace: string, group: string, site: string, transactions: number): void {
     this.divergent.set(this.index.divergent.track({ namespace, group, site }), transactions);
+  }
+
+  /** What a site's agent reports of its binary log archive. */
+  setArchiver(namespace: string, group: string, site: string, archive: { uploadFailures: number; lastUploadSeconds: number; backlogFiles: number }): void {
+    const labels = { namespace, group, site };
+    this.archiverFailures.set(this.index.archiverFailures.track(labels), archive.uploadFailures);
+    this.archiverLastUpload.set(this.index.archiverLastUpload.track(labels), archive.lastUploadSeconds);
+    this.archiverBacklog.set(this.index.archiverBacklog.track(labels), archive.backlogFiles);
+  }
+
+  /** The site's agent archives nothing (or is gone): its archiver series go. */
+  clearArchiver(namespace: string, group: string, site: string): void {
+    for (const index of [this.index.archiverFailures, this.index.archiverLastUpload, this.index.archiverBacklog]) index.forgetSite(namespace, group, site);
   }
 
   /** A site left the group's spec: every series about it goes, counters included. */

@@ -10,9 +10,10 @@ import { createBucket, s3Client, startS3Store, type S3Store } from "../../script
 import { parseArchive, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
 import { deriveKeys, FrameOpener } from "../../shared/backup/sealing.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import type { ArchiverStatus } from "../../operator/agent/archiver.js";
+import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { AgentProcess } from "../support/agent.js";
 import { namespaceWithOperator } from "../support/groups.js";
+import { kubectl } from "../support/kubectl.js";
 import { plannedGroup } from "../support/planned.js";
 
 /**
@@ -72,6 +73,10 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
       agents.set(site, await AgentProcess.start({ site, group: GROUP, namespace: ns, server: sites.site(site), operatorUrl: operator().url("status", ""), port: await freePort(), args, env }));
     }
     await agents.get("iad")?.waitForLog(LOG_MESSAGES.safetyNetLifted, 15_000);
+    // The operator reads each agent's archive into its metrics once the sites name their agents.
+    const patch = ["iad", "pdx"].map((site, i) => ({ op: "add", path: `/spec/sites/${i}/agentUrl`, value: agents.get(site)?.url }));
+    const patched = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=json", "-p", JSON.stringify(patch)]);
+    expect(patched.code, patched.stderr).toBe(0);
   });
 
   afterAll(async () => {
@@ -99,7 +104,23 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     // A few scans later, still one file: the open one is never uploaded, and the replica uploads nothing.
     await new Promise((r) => setTimeout(r, 2_500));
     expect((await status("iad")).filesArchived).toBe(1);
-    expect(await status("pdx")).toMatchObject({ enabled: true, primary: false, filesArchived: 0 });
+    expect(await status("pdx")).toMatchObject({ enabled: true, primary: false, filesArchived: 0, backlogFiles: 0, uploadFailures: 0 });
+    // The operator's metrics: iad's last upload is the archived file's; sfo runs no agent, so has no series.
+    const archivedAt = Math.floor(Date.parse(got.lastArchivedAt ?? "") / 1000);
+    const series = (name: string, site: string) => new RegExp(`${name}\\{namespace="${ns}",group="${GROUP}",site="${site}"\\} (\\d+)`);
+    const text = await waitFor(
+      "the operator's archiver metrics",
+      async () => {
+        const t = await (await fetch(operator().url("metrics", "/metrics"))).text();
+        return series("bloodraven_archiver_last_upload_timestamp_seconds", "iad").exec(t)?.[1] === String(archivedAt) ? t : undefined;
+      },
+      20_000,
+      250,
+    );
+    expect(series("bloodraven_archiver_backlog_files", "iad").exec(text)?.[1]).toBe("0");
+    expect(series("bloodraven_archiver_upload_failures", "iad").exec(text)?.[1]).toBe("0");
+    expect(series("bloodraven_archiver_last_upload_timestamp_seconds", "pdx").exec(text)?.[1]).toBe("0");
+    expect(text).not.toMatch(series("bloodraven_archiver_last_upload_timestamp_seconds", "sfo"));
   });
 
   it("after a switchover, the new primary's agent archives its own logs from its next scan", async () => {
@@ -133,6 +154,8 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     }
     const got = await archived("pdx", before + 2, 60_000);
     expect(got.lastError).toBeUndefined();
+    expect(got.uploadFailures).toBeGreaterThan(0);
+    expect(got.backlogFiles).toBe(0);
     const files = (await manifestOf("pdx")).files.map((f) => f.file);
     expect(files).toEqual([...files].sort());
     expect(new Set(files).size).toBe(files.length);

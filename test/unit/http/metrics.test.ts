@@ -44,6 +44,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordReconcileError(namespace, group, "followers");
   metrics.setMaintenance(namespace, group, true);
   metrics.recordReclone(namespace, group, "pdx", "success");
+  metrics.setArchiver(namespace, group, "iad", { uploadFailures: 0, lastUploadSeconds: 1_796_400_000, backlogFiles: 0 });
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -55,6 +56,9 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.failoverBlockedTotal, "counter", ["group", "namespace", "reason"]],
     [METRICS.failoverLostTransactionsTotal, "counter", ["group", "namespace", "site"]],
     [METRICS.maintenanceMode, "gauge", ["group", "namespace"]],
+    [METRICS.archiverUploadFailures, "gauge", ["group", "namespace", "site"]],
+    [METRICS.archiverLastUploadTimestampSeconds, "gauge", ["group", "namespace", "site"]],
+    [METRICS.archiverBacklogFiles, "gauge", ["group", "namespace", "site"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
