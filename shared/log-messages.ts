@@ -108,5 +108,9 @@ export const LOG_MESSAGES = {
   archiverStarting: "binlog archiver starting",
   archiverArchived: "archived sealed binlog",
   archiverFailed: "binlog archive scan failed",
+  // `bloodraven replay`: point-in-time recovery onto a server started on a restored backup.
+  replayJobStarted: "replay job started",
+  replayJobSucceeded: "replay job succeeded",
+  replayJobFailed: "replay job failed",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

@@ -26,6 +26,7 @@ import { onlyRow, readString } from "../mysql/flavor.js";
 import { cloneInstance, cloneStatus, gtidExecuted } from "../mysql/mysql-clone.js";
 import type { SiteClient } from "../mysql/site-client.js";
 import { openStream, startOf } from "../tools/http-stream.js";
+import { loginOptions } from "../tools/option-file.js";
 import { exitOf, runTool, stderrTail } from "../tools/run-tool.js";
 
 /** A stream that sends nothing for this long is dead. */
@@ -54,7 +55,7 @@ async function credentialsFile(settings: CloneSettings): Promise<{ path: string;
   const dir = await mkdtemp(join(tmpdir(), "bloodraven-clone-"));
   const path = join(dir, "client.cnf");
   const { host, port, user } = settings.mysql;
-  await writeFile(path, `[mariadb-backup]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${settings.password()}\n`, { mode: 0o600 });
+  await writeFile(path, loginOptions("mariadb-backup", { host, port, user, password: settings.password() }), { mode: 0o600 });
   return { path, dir };
 }
 

@@ -1,18 +1,20 @@
 /**
- * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup` and
- * `bloodraven restore`. Both share the artifact's name, the store and the result file; secrets
- * come only from files (mounted Secrets), so no value shows in `ps`, `kubectl describe` or a log.
+ * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup`, `bloodraven
+ * restore` and `bloodraven replay`. All share the group, the store and the result file; the first
+ * two also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
+ * in `ps`, `kubectl describe` or a log.
  */
 import { closeSync, openSync, readdirSync } from "node:fs";
+import { parse as parsePath, resolve } from "node:path";
 import { isSiteName, isValidGroupName } from "../../shared/annotations.js";
-import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, readFlags, type Flag } from "../flags.js";
+import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
+import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
 import type { LogLevel } from "../log.js";
 import { fileOnly, JOB_STORAGE, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig } from "./storage-config.js";
 
 export interface JobConfig {
   readonly namespace: string;
   readonly group: string;
-  readonly backup: string;
   readonly prefix: string;
   readonly storage: StorageConfig;
   readonly passphrase?: string;
@@ -22,49 +24,76 @@ export interface JobConfig {
   readonly logLevel: LogLevel;
 }
 
-export interface BackupJobConfig extends JobConfig {
+/** A command that works on one backup artifact. */
+export interface ArtifactJobConfig extends JobConfig {
+  readonly backup: string;
+}
+
+export interface BackupJobConfig extends ArtifactJobConfig {
   readonly profile: string;
   readonly source: { readonly site: string; readonly agentUrl: string; readonly token: string };
 }
 
-export interface RestoreJobConfig extends JobConfig {
+export interface RestoreJobConfig extends ArtifactJobConfig {
   readonly targetDir: string;
 }
 
-const COMMON_FLAGS: readonly Flag[] = [
-  { name: "namespace", env: "BLOODRAVEN_NAMESPACE", help: "the MysqlFailoverGroup's namespace (required)" },
-  { name: "group", env: "BLOODRAVEN_GROUP", help: "the MysqlFailoverGroup's name (required)" },
-  { name: "backup", env: "BLOODRAVEN_BACKUP", help: "the MysqlBackup's name: the artifact's folder (required)" },
-  ...storageFlags(JOB_STORAGE, "required"),
-  { name: "timeout", env: "BLOODRAVEN_TIMEOUT", help: "longest the run may take (default 2h)" },
-  { name: "result-file", env: "BLOODRAVEN_RESULT_FILE", help: "where the JSON result is written (default /dev/termination-log)" },
-  { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
-];
+export interface ReplayJobConfig extends JobConfig {
+  /** The restored backup's position, in canonical gtid_binlog_pos form. */
+  readonly fromGtid: string;
+  readonly until?: Date;
+  readonly server: { readonly host: string; readonly port: number; readonly user: string; readonly password: string };
+  readonly workDir: string;
+}
+
+const BACKUP_NAME_FLAG: Flag = { name: "backup", env: "BLOODRAVEN_BACKUP", help: "the MysqlBackup's name: the artifact's folder (required)" };
+
+/** The flags every command shares; `backup` among them for the commands that work on one artifact. */
+function commonFlags(backup: "with backup name" | "without"): Flag[] {
+  return [
+    { name: "namespace", env: "BLOODRAVEN_NAMESPACE", help: "the MysqlFailoverGroup's namespace (required)" },
+    { name: "group", env: "BLOODRAVEN_GROUP", help: "the MysqlFailoverGroup's name (required)" },
+    ...(backup === "with backup name" ? [BACKUP_NAME_FLAG] : []),
+    ...storageFlags(JOB_STORAGE, "required"),
+    { name: "timeout", env: "BLOODRAVEN_TIMEOUT", help: "longest the run may take (default 2h)" },
+    { name: "result-file", env: "BLOODRAVEN_RESULT_FILE", help: "where the JSON result is written (default /dev/termination-log)" },
+    { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
+  ];
+}
 
 export const BACKUP_JOB_FLAGS: readonly Flag[] = [
-  ...COMMON_FLAGS,
+  ...commonFlags("with backup name"),
   { name: "profile", env: "BLOODRAVEN_PROFILE", help: "the backup profile, recorded in the manifest (required)" },
   { name: "source-site", env: "BLOODRAVEN_SOURCE_SITE", help: "the site the copy is taken from (required)" },
   { name: "source-agent-url", env: "BLOODRAVEN_SOURCE_AGENT_URL", help: "that site's agent, e.g. http://mysql-orders-pdx:8080 (required)" },
 ];
 
-export const RESTORE_JOB_FLAGS: readonly Flag[] = [...COMMON_FLAGS, { name: "target-dir", env: "BLOODRAVEN_TARGET_DIR", help: "the folder the prepared copy is written to; absent or empty (required)" }];
+export const RESTORE_JOB_FLAGS: readonly Flag[] = [...commonFlags("with backup name"), { name: "target-dir", env: "BLOODRAVEN_TARGET_DIR", help: "the folder the prepared copy is written to; absent or empty (required)" }];
 
-const SECRET_FILES = `Secrets, as files only (environment variables naming them; never a value):
-${storageSecretsHelp(JOB_STORAGE)}`;
+export const REPLAY_JOB_FLAGS: readonly Flag[] = [
+  ...commonFlags("without"),
+  { name: "from-gtid", env: "BLOODRAVEN_FROM_GTID", help: "the restored backup's GTID position, e.g. 0-1-42 (required)" },
+  { name: "until", env: "BLOODRAVEN_UNTIL", help: "replay the transactions stamped before this RFC 3339 time, whole seconds, e.g. 2026-12-04T02:00:00Z (default: everything archived)" },
+  { name: "mysql-host", env: "BLOODRAVEN_MYSQL_HOST", help: "the server started on the restored backup (default 127.0.0.1)" },
+  { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "its port (default 3306)" },
+  { name: "mysql-user", env: "BLOODRAVEN_MYSQL_USER", help: "an account that may set GTIDs: SUPER or BINLOG REPLAY (required)" },
+  { name: "work-dir", env: "BLOODRAVEN_WORK_DIR", help: "where the archived files are downloaded; emptied first and removed after (required)" },
+];
 
-export function backupJobFlagsHelp(): string {
-  return `${flagsHelp(BACKUP_JOB_FLAGS)}
+const AGENT_TOKEN = "BLOODRAVEN_AGENT_TOKEN";
+const MYSQL_PASSWORD = "BLOODRAVEN_MYSQL_PASSWORD";
 
-${SECRET_FILES}
-  ${"BLOODRAVEN_AGENT_TOKEN_FILE".padEnd(38)} the token the agents' clone endpoints require (required)`;
+/** The flag list, then the secret files: the store's and `extra` ([variable, meaning] pairs). */
+function jobHelp(flags: readonly Flag[], ...extra: (readonly [string, string])[]): string {
+  return `${flagsHelp(flags)}
+
+Secrets, as files only (environment variables naming them; never a value):
+${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`${variable}_FILE`.padEnd(38)} ${meaning}`)].join("\n")}`;
 }
 
-export function restoreJobFlagsHelp(): string {
-  return `${flagsHelp(RESTORE_JOB_FLAGS)}
-
-${SECRET_FILES}`;
-}
+export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
+export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
+export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
 
 type FlagValue = (name: string) => string | undefined;
 
@@ -91,7 +120,7 @@ function writableFile(name: string, file: string): string {
   return file;
 }
 
-/** The flags both commands share; `flags` is the command's full list. Flags win over environment variables. */
+/** The flags every command shares; `flags` is the command's full list. Flags win over environment variables. */
 function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: JobConfig; flag: FlagValue } {
   const { value: flag } = readFlags(flags, argv, env);
   const store = parseStore(flag, env, JOB_STORAGE);
@@ -99,7 +128,6 @@ function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv
   const config: JobConfig = {
     namespace: objectName(flag, "namespace", isSiteName, "a namespace name (a DNS label)"),
     group: objectName(flag, "group", isValidGroupName, "a Kubernetes object name"),
-    backup: objectName(flag, "backup", isValidGroupName, "a Kubernetes object name"),
     ...store,
     timeoutMs: duration("timeout", flag("timeout") || "2h"),
     resultFile: writableFile("result-file", flag("result-file") || "/dev/termination-log"),
@@ -108,12 +136,23 @@ function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv
   return { config, flag };
 }
 
+/** parseJob for a command that works on one artifact, named by `--backup`. */
+function parseArtifactJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: ArtifactJobConfig; flag: FlagValue } {
+  const { config, flag } = parseJob(flags, argv, env);
+  return { config: { ...config, backup: objectName(flag, "backup", isValidGroupName, "a Kubernetes object name") }, flag };
+}
+
+/** A secret the command cannot run without, from the file `<variable>_FILE` names. */
+function requiredSecret(env: NodeJS.ProcessEnv, variable: string, what: string, clean: (text: string) => string): { file: string; value: string } {
+  const file = fileOnly(env, variable);
+  if (file === undefined) throw new ConfigError(`${variable}_FILE is required: the file holding ${what} (a mounted Secret)`);
+  return { file, value: secretFile(`${variable}_FILE`, file, clean) };
+}
+
 export function parseBackupJobConfig(argv: string[], env: NodeJS.ProcessEnv): BackupJobConfig {
-  const { config, flag } = parseJob(BACKUP_JOB_FLAGS, argv, env);
-  const tokenFile = fileOnly(env, "BLOODRAVEN_AGENT_TOKEN");
-  if (tokenFile === undefined) throw new ConfigError("BLOODRAVEN_AGENT_TOKEN_FILE is required: the file holding the token the agents' clone endpoints require (a mounted Secret)");
-  const token = secretFile("BLOODRAVEN_AGENT_TOKEN_FILE", tokenFile, (t) => t.trim());
-  if (token.length < 16) throw new ConfigError(`BLOODRAVEN_AGENT_TOKEN_FILE: the token in ${tokenFile} is shorter than 16 characters; the agents refuse it`);
+  const { config, flag } = parseArtifactJob(BACKUP_JOB_FLAGS, argv, env);
+  const { file: tokenFile, value: token } = requiredSecret(env, AGENT_TOKEN, "the token the agents' clone endpoints require", (t) => t.trim());
+  if (token.length < 16) throw new ConfigError(`${AGENT_TOKEN}_FILE: the token in ${tokenFile} is shorter than 16 characters; the agents refuse it`);
   return {
     ...config,
     profile: required(flag, "profile"),
@@ -126,7 +165,7 @@ export function parseBackupJobConfig(argv: string[], env: NodeJS.ProcessEnv): Ba
 }
 
 export function parseRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): RestoreJobConfig {
-  const { config, flag } = parseJob(RESTORE_JOB_FLAGS, argv, env);
+  const { config, flag } = parseArtifactJob(RESTORE_JOB_FLAGS, argv, env);
   const targetDir = required(flag, "target-dir");
   let entries: string[] = [];
   try {
@@ -137,4 +176,64 @@ export function parseRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): R
   }
   if (entries.length > 0) throw new ConfigError(`--target-dir: ${targetDir} is not empty; give an absent or empty folder`);
   return { ...config, targetDir };
+}
+
+function gtidPosition(name: string, value: string): string {
+  try {
+    const position = parseMariadbPosition(value);
+    if (position.length > 0) return formatMariadbGtids(position);
+  } catch (err) {
+    if (!(err instanceof MariadbGtidParseError)) throw err;
+    throw new ConfigError(`--${name}: ${err.message}`);
+  }
+  throw new ConfigError(`--${name} must name at least one GTID, e.g. 0-1-42`);
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 time. Fractions are refused, not cut: binary log events carry whole seconds, and a
+ * silently truncated time would replay less than was asked for.
+ */
+function rfc3339(name: string, value: string): Date {
+  const form = "an RFC 3339 time such as 2026-12-04T02:00:00Z or 2026-12-04T03:00:00+01:00";
+  const m = RFC3339.exec(value);
+  if (m === null) throw new ConfigError(`--${name} must be ${form}, got ${JSON.stringify(value)}`);
+  if (m[7] !== undefined) throw new ConfigError(`--${name}: ${JSON.stringify(value)} has fractional seconds; binary log times are whole seconds, give ${form}`);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [offsetHours, offsetMinutes] = [Number(m[10] ?? 0), Number(m[11] ?? 0)];
+  const local = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 2026-02-30 over into March: a date that does not come back the same never existed.
+  const exists = local.getUTCFullYear() === year && local.getUTCMonth() === month - 1 && local.getUTCDate() === day && local.getUTCHours() === hour && local.getUTCMinutes() === minute && local.getUTCSeconds() === second;
+  if (!exists || offsetHours > 23 || offsetMinutes > 59) throw new ConfigError(`--${name}: ${JSON.stringify(value)} is no such time; give ${form}`);
+  const offsetMs = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return new Date(local.getTime() - offsetMs);
+}
+
+/** The value goes into the client's option file, one setting a line: a line break would start another. */
+function oneLine(name: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new ConfigError(`${name} must not contain a line break`);
+  return value;
+}
+
+export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): ReplayJobConfig {
+  const { config, flag } = parseJob(REPLAY_JOB_FLAGS, argv, env);
+  const fromGtid = gtidPosition("from-gtid", required(flag, "from-gtid"));
+  const untilText = flag("until");
+  const workDir = required(flag, "work-dir");
+  // The folder is emptied: a slip that names the filesystem's root must not get that far.
+  if (parsePath(resolve(workDir)).root === resolve(workDir)) throw new ConfigError(`--work-dir: ${workDir} is a filesystem root; give a folder of its own, it is emptied`);
+  const { value: password } = requiredSecret(env, MYSQL_PASSWORD, "the --mysql-user's password", (t) => t.replace(/\r?\n$/, ""));
+  return {
+    ...config,
+    fromGtid,
+    ...(untilText ? { until: rfc3339("until", untilText) } : {}),
+    server: {
+      host: oneLine("--mysql-host", flag("mysql-host") || "127.0.0.1"),
+      port: port("mysql-port", flag("mysql-port") || "3306"),
+      user: oneLine("--mysql-user", required(flag, "mysql-user")),
+      password: oneLine(`${MYSQL_PASSWORD}_FILE`, password),
+    },
+    workDir,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * What a backup Job's pod runs: one takeBackup or one restoreBackup, JSON log lines on stdout, and
+ * What a backup Job's pod runs: one takeBackup, restoreBackup or replayArchive, JSON log lines on stdout, and
  * the outcome as one JSON line in the result file. The operator reads that line from the pod's
  * termination message, so the Job needs no Kubernetes credentials and no write access to the API.
  */
@@ -8,8 +8,9 @@ import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
-import type { BackupJobConfig, JobConfig, RestoreJobConfig } from "./job-config.js";
+import type { BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig } from "./job-config.js";
 import type { ObjectStore } from "./object-store.js";
+import { replayArchive } from "./point-in-time.js";
 import { openStore } from "./storage-config.js";
 import { restoreBackup } from "./restore-backup.js";
 import { takeBackup } from "./take-backup.js";
@@ -38,9 +39,9 @@ export function resultLine(result: JobResult): string {
 }
 
 /** Every secret the run holds, so that none reaches the result even when an error quotes one. */
-function secretsOf(config: JobConfig & { source?: { token: string } }): string[] {
+function secretsOf(config: JobConfig & { source?: { token: string }; server?: { password: string } }): string[] {
   const s3 = config.storage.kind === "s3" ? [config.storage.credentials.secretAccessKey, config.storage.credentials.sessionToken] : [];
-  return [config.passphrase, config.source?.token, ...s3].filter((s): s is string => s !== undefined && s !== "");
+  return [config.passphrase, config.source?.token, config.server?.password, ...s3].filter((s): s is string => s !== undefined && s !== "");
 }
 
 /**
@@ -92,8 +93,9 @@ async function runJob(run: JobRun, signal: AbortSignal, log: Logger): Promise<0 
   return result.phase === "Succeeded" ? 0 : 1;
 }
 
-function jobLogger(config: JobConfig): Logger {
-  return createLogger({ level: config.logLevel, base: { namespace: config.namespace, group: config.group, backup: config.backup } });
+/** Every line names the group, and the artifact when the command works on one. */
+function jobLogger(config: JobConfig & { backup?: string }): Logger {
+  return createLogger({ level: config.logLevel, base: { namespace: config.namespace, group: config.group, ...(config.backup !== undefined ? { backup: config.backup } : {}) } });
 }
 
 export function runBackupJob(config: BackupJobConfig, signal: AbortSignal): Promise<0 | 1> {
@@ -134,6 +136,31 @@ export function runRestoreJob(config: RestoreJobConfig, signal: AbortSignal): Pr
         ...manifest.position,
         sourceSite: manifest.sourceSite,
         backupCompletedAt: manifest.completedAt,
+      };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+const isoOf = (unixSeconds: number | undefined): string | undefined => (unixSeconds === undefined ? undefined : new Date(unixSeconds * 1000).toISOString());
+
+export function runReplayJob(config: ReplayJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const { server } = config;
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.replayJobStarted, succeeded: LOG_MESSAGES.replayJobSucceeded, failed: LOG_MESSAGES.replayJobFailed },
+    fields: { fromGtid: config.fromGtid, until: config.until?.toISOString(), server: `${server.host}:${server.port}`, user: server.user, workDir: config.workDir },
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const outcome = await replayArchive({ ...config, signal }, store);
+      // Absent rather than null: JSON.stringify leaves undefined fields out of the result line.
+      return {
+        site: outcome.site,
+        files: outcome.files.map((f) => f.file),
+        reachesGtid: outcome.reachesGtid,
+        reachesTime: isoOf(outcome.reachesTime),
+        until: isoOf(outcome.until),
+        short: outcome.short,
       };
     },
   };

@@ -18,6 +18,7 @@ import { parseArchive, ARCHIVE_MANIFEST, type ArchiveManifest } from "../../shar
 import { planReplay, type ReplayPlan } from "../../shared/backup/replay-plan.js";
 import { deriveKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
+import { loginOptions } from "../tools/option-file.js";
 import { exitOf, runTool, stderrTail } from "../tools/run-tool.js";
 import { measuring, opening } from "./artifact-streams.js";
 import type { ObjectStore } from "./object-store.js";
@@ -36,6 +37,8 @@ export interface ReplayTask {
   /** Emptied and used for the downloaded files. */
   readonly workDir: string;
   readonly timeoutMs: number;
+  /** Stops the replay early (the Job's SIGTERM); the work folder is still removed. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReplayOutcome extends ReplayPlan {
@@ -64,7 +67,8 @@ function binlogTime(date: Date): string {
 }
 
 export async function replayArchive(task: ReplayTask, store: ObjectStore): Promise<ReplayOutcome> {
-  const signal = AbortSignal.timeout(task.timeoutMs);
+  const deadline = AbortSignal.timeout(task.timeoutMs);
+  const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
   const until = task.until === undefined ? undefined : Math.floor(task.until.getTime() / 1000);
   const archives = await readArchives(store, task.prefix, task.namespace, task.group, task.passphrase, signal);
   const choice = planReplay(archives, task.fromGtid, until);
@@ -102,8 +106,7 @@ export async function replayArchive(task: ReplayTask, store: ObjectStore): Promi
  */
 async function apply(task: ReplayTask, paths: readonly string[], signal: AbortSignal): Promise<void> {
   const defaults = join(task.workDir, "client.cnf");
-  const { host, port, user, password } = task.server;
-  await writeFile(defaults, `[client]\nhost=${host}\nport=${port}\nuser=${user}\npassword=${password}\n`, { mode: 0o600 });
+  await writeFile(defaults, loginOptions("client", task.server), { mode: 0o600 });
   const args = [`--start-position=${task.fromGtid}`, ...(task.until ? [`--stop-datetime=${binlogTime(task.until)}`] : []), ...paths];
   const reader = spawn("mariadb-binlog", args, { stdio: ["ignore", "pipe", "pipe"], signal, env: { ...process.env, TZ: "UTC" } });
   reader.on("error", () => undefined);

@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { createBucket, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
@@ -21,7 +22,8 @@ import { ledgerLoad, missingOn } from "../support/ledger.js";
  * (the real operator names it, its agent archives its binary logs into a real MinIO), a backup in
  * the middle, a time T between two bursts of writes. Restored to T, a server holds every write
  * acknowledged before T and none after; restored to the latest, every write in a sealed binary
- * log. What the open binary log held is the measured loss (RPO).
+ * log. What the open binary log held is the measured loss (RPO). The same replay to T once more
+ * through `bloodraven replay`, the built bundle as a Job's pod runs it.
  */
 const ns = `pitr-${randomBytes(3).toString("hex")}`;
 const BUCKET = "pitr";
@@ -29,6 +31,7 @@ const PASSPHRASE = "point in time passphrase";
 const TOKEN = randomBytes(16).toString("hex");
 const GROUP = "orders";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const COMMAND_MS = 120_000;
 
 /** Writes for `ms` on the app account and returns the acknowledged notes. */
 async function burst(site: MariaDbSite, prefix: string, ms: number): Promise<string[]> {
@@ -60,6 +63,31 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     await server.start();
     return server;
   };
+  /** Every write acknowledged before T is there, none after. */
+  const expectRestoredToT = async (server: MariaDbSite) => {
+    expect(await missingOn(server, acked.before, "before")).toEqual([]);
+    expect(await missingOn(server, acked.between, "between")).toEqual([]);
+    expect(await missingOn(server, acked.after, "after")).toEqual(acked.after);
+    expect(await missingOn(server, acked.open, "open")).toEqual(acked.open);
+  };
+  /** `bloodraven replay` as a child process, killed after COMMAND_MS, with no secret in its output or result. */
+  const replayCommand = async (server: MariaDbSite, flags: string[]) => {
+    const resultFile = join(secrets, `result-${randomBytes(4).toString("hex")}`);
+    const args = [`--namespace=${ns}`, `--group=${GROUP}`, "--prefix=prod", "--storage=s3", `--s3-bucket=${BUCKET}`, `--s3-endpoint=${store.endpoint}`, `--from-gtid=${fromGtid}`];
+    const target = [`--mysql-host=${server.host}`, `--mysql-port=${server.port}`, `--mysql-user=${TEST_USERS.admin.user}`, `--work-dir=${join(server.dir, "replay-command")}`, "--timeout=100s", `--result-file=${resultFile}`];
+    // Only the files name the secrets: none of the runner's own AWS_ or BLOODRAVEN_ variables.
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && !k.startsWith("BLOODRAVEN_")));
+    const env = { ...base, BLOODRAVEN_S3_CREDENTIALS_DIR: secrets, BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(secrets, "passphrase"), BLOODRAVEN_MYSQL_PASSWORD_FILE: join(secrets, "mysql-password") };
+    const child = spawn(process.execPath, [`${inject("distDir")}/bloodraven.mjs`, "replay", ...args, ...target, ...flags], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let [stdout, stderr] = ["", ""];
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), COMMAND_MS);
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve)).finally(() => clearTimeout(killer));
+    const text = await readFile(resultFile, "utf8").catch(() => "");
+    for (const secret of [PASSPHRASE, store.secretAccessKey, TEST_USERS.admin.password]) expect(`${stdout}${stderr}${text}`.includes(secret), `a secret in the output:\n${stdout}${stderr}`).toBe(false);
+    return { code, stdout, stderr, result: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  };
   const replay = (server: MariaDbSite, until?: Date) =>
     replayArchive(
       { prefix: "prod", namespace: ns, group: GROUP, passphrase: PASSPHRASE, fromGtid, ...(until ? { until } : {}), server: { host: server.host, port: server.port, ...TEST_USERS.admin }, workDir: join(server.dir, "replay"), timeoutMs: 120_000 },
@@ -74,8 +102,9 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     writeFileSync(join(secrets, "AWS_ACCESS_KEY_ID"), store.accessKeyId, { mode: 0o600 });
     writeFileSync(join(secrets, "AWS_SECRET_ACCESS_KEY"), store.secretAccessKey, { mode: 0o600 });
     writeFileSync(join(secrets, "passphrase"), PASSPHRASE, { mode: 0o600 });
+    writeFileSync(join(secrets, "mysql-password"), `${TEST_USERS.admin.password}\n`, { mode: 0o600 });
     sites = await freshGroup(GROUP);
-    copies = await MariaDbSites.start({ names: ["to-t", "latest"], firstServerId: 20 });
+    copies = await MariaDbSites.start({ names: ["to-t", "latest", "via-command"], firstServerId: 20 });
     agent = await AgentProcess.start({
       site: "iad",
       group: GROUP,
@@ -124,10 +153,7 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     const server = await restored("to-t");
     const outcome = await replay(server, T);
     expect(outcome).toMatchObject({ site: "iad", short: false });
-    expect(await missingOn(server, acked.before, "before")).toEqual([]);
-    expect(await missingOn(server, acked.between, "between")).toEqual([]);
-    expect(await missingOn(server, acked.after, "after")).toEqual(acked.after);
-    expect(await missingOn(server, acked.open, "open")).toEqual(acked.open);
+    await expectRestoredToT(server);
   });
 
   it("restored to the latest, holds every write of a sealed binary log; the open one is the measured loss", async () => {
@@ -139,5 +165,27 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     // The writes after the last FLUSH sit in the file the server still writes: never archived.
     expect(lost).toEqual(acked.open);
     process.stderr.write(`pitr: RPO with the server's data lost = ${lost.length} acknowledged writes (those after the last sealed binary log)\n`);
+  });
+
+  it("through `bloodraven replay`: the same to T, the outcome as the result line; a malformed --until refused", async () => {
+    const server = await restored("via-command");
+    // RFC 3339 in whole seconds: the command refuses fractions, even .000.
+    const until = T.toISOString().replace(".000Z", "Z");
+    const refused = await replayCommand(server, ["--until=yesterday"]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/--until must be an RFC 3339 time/);
+    expect(refused.result).toBeUndefined();
+
+    const run = await replayCommand(server, [`--until=${until}`]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toMatchObject({ phase: "Succeeded", site: "iad", short: false, until: T.toISOString(), reachesGtid: expect.stringMatching(/^0-\d+-\d+$/) as unknown });
+    const files = run.result?.files as string[];
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(file).toMatch(/\.\d{6}$/);
+    // Not short: the archive reaches T.
+    expect(Date.parse(run.result?.reachesTime as string)).toBeGreaterThanOrEqual(T.getTime());
+    const msgs = run.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toEqual([LOG_MESSAGES.replayJobStarted, LOG_MESSAGES.replayJobSucceeded]);
+    await expectRestoredToT(server);
   });
 });

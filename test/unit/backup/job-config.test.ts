@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseRestoreJobConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
 const TOKEN = "0123456789abcdef0123";
 
-describe("backup and restore job flags", () => {
+describe("backup, restore and replay job flags", () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let argv: string[];
@@ -27,6 +27,7 @@ describe("backup and restore job flags", () => {
     writeFileSync(join(dir, "token"), `${TOKEN}\n`);
     writeFileSync(join(dir, "passphrase"), "correct horse battery staple\n");
     writeFileSync(join(dir, "empty"), "");
+    writeFileSync(join(dir, "mysql-password"), "root-password\n");
     mkdirSync(join(dir, "full"));
     writeFileSync(join(dir, "full", "ibdata1"), "x");
     env = { BLOODRAVEN_AGENT_TOKEN_FILE: join(dir, "token"), BLOODRAVEN_S3_CREDENTIALS_DIR: creds, BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(dir, "passphrase") };
@@ -129,6 +130,73 @@ describe("backup and restore job flags", () => {
     refused(() => restore(join(dir, "full")), /--target-dir: .*full is not empty/);
     refused(() => parseRestoreJobConfig(common, env), /--target-dir is required/);
     refused(() => parseRestoreJobConfig([...common, "--target-dir=/x", "--profile=nightly"], env), /profile/);
+  });
+
+  describe("replay", () => {
+    const replayArgv = () => [...argv.filter((a) => !/^--(profile|source-|backup)/.test(a)), "--from-gtid=0-1-42", "--mysql-user=root", `--work-dir=${join(dir, "replay")}`];
+    const replayEnv = () => ({ ...env, BLOODRAVEN_AGENT_TOKEN_FILE: undefined, BLOODRAVEN_MYSQL_PASSWORD_FILE: join(dir, "mysql-password") });
+    const replay = (over: NodeJS.ProcessEnv = {}, extra: string[] = []) => parseReplayJobConfig([...replayArgv(), ...extra], { ...replayEnv(), ...over });
+
+    it("reads its flags, the password file and defaults; needs no backup name and no agent token", () => {
+      const config = replay();
+      expect(config).toMatchObject({ namespace: "shop", group: "orders", prefix: "prod", fromGtid: "0-1-42", workDir: join(dir, "replay"), passphrase: "correct horse battery staple" });
+      expect(config.server).toEqual({ host: "127.0.0.1", port: 3306, user: "root", password: "root-password" });
+      expect(config).not.toHaveProperty("until");
+      expect(config).not.toHaveProperty("backup");
+      expect(replay({}, ["--mysql-host=mysql-orders-restore", "--mysql-port=3307"]).server).toMatchObject({ host: "mysql-orders-restore", port: 3307 });
+      // Pasted with spaces and out of order: handed on in the server's own form.
+      expect(replay({}, ["--from-gtid= 1-2-7, 0-1-42"]).fromGtid).toBe("0-1-42,1-2-7");
+      refused(() => replay({}, ["--backup=b1"]), /backup/);
+    });
+
+    it("reads --until as RFC 3339 in whole seconds, with any offset", () => {
+      expect(replay({}, ["--until=2026-12-04T02:00:00Z"]).until).toEqual(new Date("2026-12-04T02:00:00Z"));
+      expect(replay({}, ["--until=2026-12-04T03:30:00+01:30"]).until).toEqual(new Date("2026-12-04T02:00:00Z"));
+      expect(replay({}, ["--until=2026-12-03t21:00:00-05:00"]).until).toEqual(new Date("2026-12-04T02:00:00Z"));
+      expect(replay({ BLOODRAVEN_UNTIL: "2026-12-04T02:00:00Z" }).until).toEqual(new Date("2026-12-04T02:00:00Z"));
+    });
+
+    it("refuses a malformed --until, naming the flag and the form", () => {
+      for (const bad of ["yesterday", "2026-12-04", "2026-12-04 02:00:00Z", "2026-12-04T02:00:00", "2026-12-04T02:00Z", "1733277600", "2026-12-04T02:00:00+0100"]) {
+        refused(() => replay({}, [`--until=${bad}`]), /^--until must be an RFC 3339 time such as 2026-12-04T02:00:00Z/);
+      }
+      for (const impossible of ["2026-02-30T02:00:00Z", "2026-12-04T24:00:00Z", "2026-12-04T02:60:00Z", "2026-12-04T02:00:60Z", "2026-13-01T02:00:00Z", "2026-12-04T02:00:00+24:00"]) {
+        refused(() => replay({}, [`--until=${impossible}`]), /^--until: .* is no such time; give an RFC 3339 time/);
+      }
+      refused(() => replay({}, ["--until=2026-12-04T02:00:00.5Z"]), /^--until: .* has fractional seconds; binary log times are whole seconds/);
+      refused(() => replay({}, ["--until=2026-12-04T02:00:00.000Z"]), /--until: .* has fractional seconds/);
+    });
+
+    it("refuses a bad or missing --from-gtid, naming the flag", () => {
+      refused(() => replay({}, ["--from-gtid=0-1"]), /^--from-gtid: malformed MariaDB GTID list: expected domain-server_id-seq/);
+      refused(() => replay({}, ["--from-gtid=0-1-42,0-2-43"]), /^--from-gtid: .*domain 0 appears twice/);
+      refused(() => replay({}, ["--from-gtid=0-1-99999999999999999999"]), /^--from-gtid: .*seq .* is larger than/);
+      refused(() => replay({}, ["--from-gtid= "]), /^--from-gtid must name at least one GTID/);
+      refused(() => parseReplayJobConfig(replayArgv().filter((a) => !a.startsWith("--from-gtid")), replayEnv()), /^--from-gtid is required/);
+    });
+
+    it("needs the MySQL password as a file, never a value", () => {
+      refused(() => replay({ BLOODRAVEN_MYSQL_PASSWORD_FILE: undefined }), /^BLOODRAVEN_MYSQL_PASSWORD_FILE is required/);
+      refused(() => replay({ BLOODRAVEN_MYSQL_PASSWORD_FILE: join(dir, "nope") }), /^BLOODRAVEN_MYSQL_PASSWORD_FILE: cannot read .*nope \(ENOENT\)/);
+      refused(() => replay({ BLOODRAVEN_MYSQL_PASSWORD_FILE: join(dir, "empty") }), /^BLOODRAVEN_MYSQL_PASSWORD_FILE: .*empty is empty/);
+      refused(() => replay({ BLOODRAVEN_MYSQL_PASSWORD: "hunter2" }), /^BLOODRAVEN_MYSQL_PASSWORD is not read: .*BLOODRAVEN_MYSQL_PASSWORD_FILE/);
+      let message = "";
+      try {
+        replay({ BLOODRAVEN_MYSQL_PASSWORD: "hunter2" });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).not.toContain("hunter2");
+    });
+
+    it("refuses the other flags' bad values, naming the flag", () => {
+      refused(() => parseReplayJobConfig(replayArgv().filter((a) => !a.startsWith("--mysql-user")), replayEnv()), /^--mysql-user is required/);
+      refused(() => parseReplayJobConfig(replayArgv().filter((a) => !a.startsWith("--work-dir")), replayEnv()), /^--work-dir is required/);
+      refused(() => replay({}, ["--work-dir=/"]), /^--work-dir: \/ is a filesystem root/);
+      refused(() => replay({}, ["--mysql-port=mysql"]), /^--mysql-port must be a port number/);
+      refused(() => replay({}, ["--mysql-user=root\npassword=x"]), /^--mysql-user must not contain a line break/);
+      refused(() => replay({}, ["--storage=gcs"]), /--storage must be s3 or volume/);
+    });
   });
 });
 
