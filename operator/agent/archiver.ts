@@ -12,17 +12,15 @@
  */
 import { createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PassThrough, Transform, type TransformCallback } from "node:stream";
 import { archiveFolder, ARCHIVE_MANIFEST, archiveText, parseArchive, sealedToArchive, type ArchivedBinlog, type ArchiveManifest, type ArchiveSite } from "../../shared/backup/binlog-archive.js";
-import { BinlogScanner, type BinlogSummary } from "../../shared/backup/binlog.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
+import { BinlogScanner } from "../../shared/backup/binlog.js";
 import { SEALED_SUFFIX } from "../../shared/backup/manifest.js";
 import { deriveKeys, newSalt, type SealKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { measuring, sealing } from "../backup/artifact-streams.js";
+import { measuring, scanningAs, sealing, streamToStore } from "../backup/artifact-streams.js";
 import type { ObjectStore } from "../backup/object-store.js";
 import type { Logger } from "../log.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
@@ -38,37 +36,6 @@ export interface ArchiverSettings extends ArchiveSite {
   readonly prefix: string;
   readonly passphrase?: string;
   readonly pollIntervalMs: number;
-}
-
-/** Passes bytes on while scanning them as a binary log. */
-function scanningBinlog(): { stream: Transform; summary: () => BinlogSummary } {
-  const scanner = new BinlogScanner();
-  let summary: BinlogSummary | undefined;
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-      try {
-        scanner.push(chunk);
-        done(null, chunk);
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-    flush(done: TransformCallback) {
-      try {
-        summary = scanner.end();
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
-  return {
-    stream,
-    summary: () => {
-      if (!summary) throw new Error("the binary log stream did not end");
-      return summary;
-    },
-  };
 }
 
 export class BinlogArchiver {
@@ -173,13 +140,10 @@ export class BinlogArchiver {
     const signal = AbortSignal.timeout(FILE_DEADLINE_MS);
     const keys = this.settings.passphrase === undefined ? undefined : deriveKeys(this.settings.passphrase, newSalt());
     const object = keys ? `${file}${SEALED_SUFFIX}` : file;
-    const scan = scanningBinlog();
+    const scan = scanningAs(new BinlogScanner(), "binary log");
     const measure = measuring();
-    const body = new PassThrough();
     const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
-    const [read, stored] = await Promise.allSettled([pipeline([createReadStream(join(folder, file)), ...stages, body], { signal }), this.settings.store.put(`${this.folder}/${object}`, body, signal)]);
-    if (read.status === "rejected") throw new Error(`reading ${file}: ${errorText(read.reason)}`);
-    if (stored.status === "rejected") throw new Error(`storing ${file}: ${errorText(stored.reason)}`);
+    await streamToStore([createReadStream(join(folder, file)), ...stages], this.settings.store, `${this.folder}/${object}`, signal, `reading ${file}`);
     const entry: ArchivedBinlog = { file, object, ...measure.result(), ...scan.summary(), archivedAt: new Date().toISOString() };
     const manifestKeys = this.manifestKeys;
     const next: ArchiveManifest = {

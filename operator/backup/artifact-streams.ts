@@ -4,9 +4,11 @@
  * count and SHA-256 the manifest records.
  */
 import { createHash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { PassThrough, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { FrameOpener, FrameSealer, type SealKeys } from "../../shared/backup/sealing.js";
-import { XbstreamScanner, type XbstreamSummary } from "../../shared/backup/xbstream.js";
+import { errorText } from "../../shared/errors.js";
+import type { ObjectStore } from "./object-store.js";
 
 /** A transform built from a function of each chunk (and one of the end), errors failing the stream. */
 function transform(each: (chunk: Buffer) => Buffer[], end: () => Buffer[] = () => []): Transform {
@@ -56,25 +58,27 @@ export function opening(keysFor: (salt: Buffer) => SealKeys): Transform {
   );
 }
 
-/** Passes the bytes on while scanning them as an xbstream; `summary()` once the stream ended. */
-export function scanning(capture: readonly string[]): { stream: Transform; summary: () => XbstreamSummary } {
-  const scanner = new XbstreamScanner(capture);
-  let summary: XbstreamSummary | undefined;
+/**
+ * Passes the bytes on while a reader of their format (an xbstream, a binary log) reads them;
+ * `summary()` once the stream ended whole. The reader's error fails the stream.
+ */
+export function scanningAs<S>(reader: { push(bytes: Buffer): void; end(): S }, what: string): { stream: Transform; summary: () => S } {
+  let summary: { value: S } | undefined;
   const stream = transform(
     (chunk) => {
-      scanner.push(chunk);
+      reader.push(chunk);
       return [chunk];
     },
     () => {
-      summary = scanner.end();
+      summary = { value: reader.end() };
       return [];
     },
   );
   return {
     stream,
     summary: () => {
-      if (!summary) throw new Error("the backup stream did not end");
-      return summary;
+      if (!summary) throw new Error(`the ${what} stream did not end`);
+      return summary.value;
     },
   };
 }
@@ -102,4 +106,26 @@ export function measuring(): { stream: Transform; result: () => { bytes: number;
       return { bytes, sha256 };
     },
   };
+}
+
+/**
+ * Streams a source through its stages into `key` of the store. Whichever side fails first is the
+ * cause, named `sourceFailed` or after the store; the other side then fails because of it. A
+ * store that gives up stops reading, so the stream is cut at once rather than left to stall.
+ */
+export async function streamToStore(streams: readonly NodeJS.ReadableStream[], store: ObjectStore, key: string, signal: AbortSignal, sourceFailed: string): Promise<void> {
+  const body = new PassThrough();
+  let cause: Error | undefined;
+  const fail = (err: unknown, why: string): never => {
+    cause ??= new Error(`${why}: ${errorText(err)}`);
+    throw cause;
+  };
+  await Promise.allSettled([
+    pipeline([...streams, body], { signal }).catch((err: unknown) => fail(err, sourceFailed)),
+    store.put(key, body, signal).catch((err: unknown) => {
+      body.destroy(err instanceof Error ? err : new Error(String(err)));
+      return fail(err, `the store ${store.location} did not take ${key}`);
+    }),
+  ]);
+  if (cause) throw cause;
 }

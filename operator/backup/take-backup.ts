@@ -6,13 +6,12 @@
  * the copy's position in it, so a backup cut off anywhere leaves no manifest, and its data object
  * is deleted.
  */
-import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { artifactFolder, dataObjectName, MANIFEST_FILE, manifestText, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
 import { deriveKeys, newSalt } from "../../shared/backup/sealing.js";
+import { XbstreamScanner } from "../../shared/backup/xbstream.js";
 import { errorText } from "../../shared/errors.js";
 import { openStream, startOf } from "../tools/http-stream.js";
-import { measuring, scanning, sealing } from "./artifact-streams.js";
+import { measuring, scanningAs, sealing, streamToStore } from "./artifact-streams.js";
 import type { ObjectStore } from "./object-store.js";
 
 /** mariadb-backup writes the position near the end and xtrabackup_info last: both present means the copy finished. */
@@ -50,14 +49,11 @@ export async function takeBackup(task: BackupTask, store: ObjectStore): Promise<
     throw new Error(`the agent of ${task.source.site} (${task.source.agentUrl}) did not answer: ${errorText(err)}`);
   });
   if (res.statusCode !== 200) throw new Error(`the agent of ${task.source.site} answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);
-  const scan = scanning([POSITION_FILE]);
+  const scan = scanningAs(new XbstreamScanner([POSITION_FILE]), "backup");
   const measure = measuring();
-  const body = new PassThrough();
   try {
     const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
-    const [streamed, stored] = await Promise.allSettled([pipeline([res, ...stages, body], { signal }), store.put(dataKey, body, signal)]);
-    if (streamed.status === "rejected") throw new Error(`the copy from ${task.source.site} broke off: ${errorText(streamed.reason)}`);
-    if (stored.status === "rejected") throw new Error(`the store ${store.location} did not take ${dataKey}: ${errorText(stored.reason)}`);
+    await streamToStore([res, ...stages], store, dataKey, signal, `the copy from ${task.source.site} broke off`);
     const summary = scan.summary();
     if (!summary.files.includes(LAST_FILE)) throw new Error(`the copy from ${task.source.site} ended before mariadb-backup wrote ${LAST_FILE}: it is incomplete`);
     const position = parsePosition(summary.captured.get(POSITION_FILE) ?? "");
