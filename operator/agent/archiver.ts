@@ -46,6 +46,7 @@ export class BinlogArchiver {
   private stopped = false;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
   private readonly folder: string;
 
   constructor(
@@ -68,6 +69,9 @@ export class BinlogArchiver {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // An upload in flight is abandoned (the object never makes it into the manifest); the next
+    // start uploads the file again.
+    this.abort.abort(new Error("the agent is stopping"));
     this.wake?.();
     await this.running;
   }
@@ -137,7 +141,7 @@ export class BinlogArchiver {
   }
 
   private async archive(folder: string, file: string): Promise<void> {
-    const signal = AbortSignal.timeout(FILE_DEADLINE_MS);
+    const signal = AbortSignal.any([AbortSignal.timeout(FILE_DEADLINE_MS), this.abort.signal]);
     const keys = this.settings.passphrase === undefined ? undefined : deriveKeys(this.settings.passphrase, newSalt());
     const object = keys ? `${file}${SEALED_SUFFIX}` : file;
     const scan = scanningAs(new BinlogScanner(), "binary log");
