@@ -251,7 +251,9 @@ describe("every kubectl bloodraven command in the bundled runbooks runs (writing
       }
     }
     expect(refused, refused.join("\n")).toEqual([]);
-  });
+    // About 50 commands, each a kubectl process and a few reads: near two minutes on a quiet
+    // two-core machine, so the tier's default limit would leave no room for a busy one.
+  }, 360_000);
 });
 
 describe("--dry-run checks like a real run and writes nothing", () => {
