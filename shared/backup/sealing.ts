@@ -88,7 +88,9 @@ function sealFrame(keys: SealKeys, header: Buffer, frame: number, plaintext: Buf
  * filled its frames exactly), which marks the artifact whole.
  */
 export class FrameSealer {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Plaintext not sealed yet, kept as the chunks it came in: copied once, when a frame is full. */
+  private parts: Buffer[] = [];
+  private size = 0;
   private frame = 0;
   private readonly header: Buffer;
   private started = false;
@@ -102,18 +104,25 @@ export class FrameSealer {
 
   push(bytes: Buffer): Buffer[] {
     const out = this.start();
-    this.pending = this.pending.length === 0 ? bytes : Buffer.concat([this.pending, bytes]);
-    while (this.pending.length >= this.frameBytes) {
-      out.push(sealFrame(this.keys, this.header, this.frame++, this.pending.subarray(0, this.frameBytes), false));
-      this.pending = this.pending.subarray(this.frameBytes);
+    this.parts.push(bytes);
+    this.size += bytes.length;
+    if (this.size < this.frameBytes) return out;
+    const pending = Buffer.concat(this.parts, this.size);
+    let at = 0;
+    for (; pending.length - at >= this.frameBytes; at += this.frameBytes) {
+      out.push(sealFrame(this.keys, this.header, this.frame++, pending.subarray(at, at + this.frameBytes), false));
     }
+    const rest = pending.subarray(at);
+    this.parts = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
     return out;
   }
 
   end(): Buffer[] {
     const out = this.start();
-    out.push(sealFrame(this.keys, this.header, this.frame++, this.pending, true));
-    this.pending = Buffer.alloc(0);
+    out.push(sealFrame(this.keys, this.header, this.frame++, Buffer.concat(this.parts, this.size), true));
+    this.parts = [];
+    this.size = 0;
     return out;
   }
 
