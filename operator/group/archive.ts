@@ -16,19 +16,34 @@ const ASK_TIMEOUT_MS = 2_000;
 export class ArchiveReconciler implements Reconciler {
   readonly name = "archive";
   private askedAt = -Infinity;
+  private asking: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly ctx: GroupContext) {}
 
+  /**
+   * Never waits for the agents: an unreachable one would hold the whole cycle (and so failover)
+   * for its timeout. The asks run beside the cycle, one round at a time, and set the metrics as
+   * their answers arrive.
+   */
   async reconcile(_cycle: GroupCycle): Promise<ReconcileResult> {
     const now = performance.now();
-    if (now - this.askedAt < ASK_EVERY_MS) return DONE;
+    if (this.asking || now - this.askedAt < ASK_EVERY_MS) return DONE;
     this.askedAt = now;
+    this.asking = this.askAll().finally(() => {
+      this.asking = undefined;
+    });
+    return DONE;
+  }
+
+  private async askAll(): Promise<void> {
     const { ctx } = this;
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
     await Promise.all(
       ctx.spec.sites.map(async ({ name: site }) => {
         const url = urls.get(site);
         const asked = url === undefined ? undefined : await askArchiver(url, ASK_TIMEOUT_MS);
+        if (this.stopped) return;
         const archive = asked?.ok ? asked.value : null;
         if (archive === null) {
           ctx.deps.metrics.clearArchiver(ctx.namespace, ctx.name, site);
@@ -38,10 +53,10 @@ export class ArchiveReconciler implements Reconciler {
         ctx.deps.metrics.setArchiver(ctx.namespace, ctx.name, site, { uploadFailures: archive.uploadFailures, lastUploadSeconds: last, backlogFiles: archive.backlogFiles });
       }),
     );
-    return DONE;
   }
 
   stop(): void {
+    this.stopped = true;
     for (const { name } of this.ctx.spec.sites) this.ctx.deps.metrics.clearArchiver(this.ctx.namespace, this.ctx.name, name);
   }
 }
