@@ -14,7 +14,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { parseArchive, ARCHIVE_MANIFEST, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
+import { archiveFolder, archivesFolder, parseArchive, ARCHIVE_MANIFEST, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
 import { planReplay, type ReplayPlan } from "../../shared/backup/replay-plan.js";
 import { deriveKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
@@ -48,8 +48,7 @@ export interface ReplayOutcome extends ReplayPlan {
 
 /** Every site's archive manifest under the group's folder. */
 export async function readArchives(store: ObjectStore, prefix: string, namespace: string, group: string, passphrase: string | undefined, signal: AbortSignal): Promise<ArchiveManifest[]> {
-  const base = [prefix.replace(/^\/+|\/+$/g, ""), namespace, group, "binlogs"].filter((p) => p !== "").join("/");
-  const manifests = (await store.list(`${base}/`, signal)).filter((o) => o.key.endsWith(`/${ARCHIVE_MANIFEST}`));
+  const manifests = (await store.list(`${archivesFolder(prefix, { namespace, group })}/`, signal)).filter((o) => o.key.endsWith(`/${ARCHIVE_MANIFEST}`));
   const out: ArchiveManifest[] = [];
   for (const m of manifests) {
     const text = await store.getText(m.key, signal);
@@ -77,7 +76,7 @@ export async function replayArchive(task: ReplayTask, store: ObjectStore): Promi
   await rm(task.workDir, { recursive: true, force: true });
   await mkdir(task.workDir, { recursive: true, mode: 0o700 });
   try {
-    const folder = [task.prefix.replace(/^\/+|\/+$/g, ""), task.namespace, task.group, "binlogs", plan.site].filter((p) => p !== "").join("/");
+    const folder = archiveFolder(task.prefix, { namespace: task.namespace, group: task.group, site: plan.site });
     const paths: string[] = [];
     for (const file of plan.files) {
       const key = `${folder}/${file.object}`;

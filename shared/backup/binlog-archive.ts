@@ -40,9 +40,14 @@ export interface ArchiveSite {
   readonly site: string;
 }
 
-export function archiveFolder(prefix: string, site: ArchiveSite): string {
+/** The folder that holds every site's archive of a group. */
+export function archivesFolder(prefix: string, group: Omit<ArchiveSite, "site">): string {
   const base = prefix.replace(/^\/+|\/+$/g, "");
-  return [base, site.namespace, site.group, "binlogs", site.site].filter((p) => p !== "").join("/");
+  return [base, group.namespace, group.group, "binlogs"].filter((p) => p !== "").join("/");
+}
+
+export function archiveFolder(prefix: string, site: ArchiveSite): string {
+  return `${archivesFolder(prefix, site)}/${site.site}`;
 }
 
 /** MariaDB's binary log names: the basename, a dot, six or more digits. Nothing else is uploaded. */
