@@ -17,35 +17,37 @@ describe("total loss and return (real operator, API server and MariaDB)", () => 
 
   const group = groupReader(ns);
 
-  async function lostAndBack(name: string, beforeReturn: (sites: MariaDbSites) => Promise<void>, returnsLast: string): Promise<MariaDbSites> {
+  async function lostAndBack(name: string, beforeReturn: (sites: MariaDbSites) => Promise<void>, waves: string[][]): Promise<MariaDbSites> {
     const sites = await freshGroup(name);
-    await loseAndReturn(name, sites, beforeReturn, returnsLast);
+    await loseAndReturn(name, sites, waves, beforeReturn);
     return sites;
   }
 
   /**
-   * Kills every site once the others replicated a write of iad's, then brings them all back
-   * read-only; `returnsLast` only once the others are seen back (a site seen alone while the
-   * recorded primary is still down may rightly be promoted, which is another test's case).
+   * Kills every site once the others replicated a write of iad's, then brings them back
+   * read-only in `waves`, each once the ones before are seen back. A candidate seen alone while
+   * the recorded primary is still down may rightly be promoted, which is another test's case:
+   * the order makes each test's case the one that happens.
    */
-  async function loseAndReturn(name: string, sites: MariaDbSites, beforeReturn: (sites: MariaDbSites) => Promise<void> = async () => undefined, returnsLast?: string): Promise<void> {
+  async function loseAndReturn(name: string, sites: MariaDbSites, waves: string[][], beforeReturn: (sites: MariaDbSites) => Promise<void> = async () => undefined): Promise<void> {
     const pos = await sites.site("iad").injectWrite("before the loss", "app");
     for (const s of ["pdx", "sfo"]) expect(await sites.site(s).waitForGtid(pos, 10)).toBe(true);
     await Promise.all(sites.sites.map((s) => s.kill9()));
     await waitFor("every site unreachable", async () => (await group(name)).status?.summary === "0W/0RO/3X", 20_000, 200);
     await beforeReturn(sites);
-    const first = sites.sites.filter((s) => s.name !== returnsLast);
-    await Promise.all(first.map((s) => s.restart({ readOnly: true })));
-    if (returnsLast === undefined) return;
-    await waitFor(`all but ${returnsLast} seen back read-only`, async () => (await group(name)).status?.summary === `0W/${first.length}RO/1X`, 20_000, 200);
-    await sites.site(returnsLast).restart({ readOnly: true });
+    let back = 0;
+    for (const [i, wave] of waves.entries()) {
+      if (i > 0) await waitFor(`${back} site(s) seen back read-only`, async () => (await group(name)).status?.summary === `0W/${back}RO/${sites.sites.length - back}X`, 20_000, 200);
+      await Promise.all(wave.map((n) => sites.site(n).restart({ readOnly: true })));
+      back += wave.length;
+    }
   }
 
   it("every site back read-only and the recorded primary holds everything: it is made writable again and recorded", async () => {
     const sites = await freshGroup("whole");
     // Under the write ledger: iad, made writable again, must hold every write acknowledged before the loss.
     const { missing } = await underLoad(sites.sites, "whole", async () => {
-      await loseAndReturn("whole", sites);
+      await loseAndReturn("whole", sites, [["iad"], ["pdx", "sfo"]]);
       await waitFor("iad writable again", async () => !(await sites.site("iad").isReadOnly()), 20_000, 100);
       const g = await waitFor("recorded", async () => {
         const g = await group("whole");
@@ -67,7 +69,7 @@ describe("total loss and return (real operator, API server and MariaDB)", () => 
       await s.site("pdx").query("STOP REPLICA");
       await s.site("pdx").injectWrite("only on pdx", "admin");
       await s.site("pdx").kill9();
-    }, "pdx");
+    }, [["iad", "sfo"], ["pdx"]]);
     await waitFor(
       "the refusal",
       async () => operator().lines.some((l) => l.group === "errant" && l.msg === "failover blocked" && l.reason === "PrimaryReturnedFenced" && String(l.detail).includes("does not provably hold every transaction of pdx")),
