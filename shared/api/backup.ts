@@ -3,9 +3,8 @@
  * the binary log archive) and the `MysqlBackup` resource (one backup, requested by a schedule or
  * by hand). The operator reads both; crds/ is generated from these schemas.
  */
-import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { BACKUP_CONCURRENCY_POLICIES, BACKUP_PHASES, BACKUP_SOURCE_REASONS, type MYSQL_BACKUP } from "../names.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, quantity, SECRET_KEY, siteName } from "./fields.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 import { applyDefaults, array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
 
 export const BACKUP_DEFAULTS = {
@@ -162,13 +161,7 @@ export type BackupProfile = Output<typeof profileSchema>;
 export type MysqlBackupSpec = Input<typeof backupResourceSpec>;
 export type MysqlBackupStatus = Input<typeof backupResourceStatus>;
 
-export interface MysqlBackup {
-  apiVersion: string;
-  kind: typeof MYSQL_BACKUP.kind;
-  metadata: V1ObjectMeta;
-  spec: MysqlBackupSpec;
-  status?: MysqlBackupStatus;
-}
+export type MysqlBackup = CustomResource<typeof MYSQL_BACKUP.kind, MysqlBackupSpec, MysqlBackupStatus>;
 
 export function backupWithDefaults(spec: BackupSpec): DefaultedBackupSpec {
   return applyDefaults(backupSpecSchema, spec);

@@ -3,7 +3,6 @@
  * `crds/` is generated from these schemas (npm run generate:crds) and docs/crd-reference.md
  * explains them; a unit test keeps all three in step.
  */
-import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { DURATION_PATTERN } from "../duration.js";
 import {
   BOOTSTRAP_PHASES,
@@ -30,7 +29,7 @@ import {
   type Output,
 } from "./schema.js";
 import { backupSpecSchema } from "./backup.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName } from "./fields.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
 export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
@@ -462,13 +461,7 @@ export type PlannedFailoverStatus = Input<typeof plannedFailoverStatusSchema>;
 export type BootstrapStatus = Input<typeof bootstrapStatusSchema>;
 export type Condition = Input<typeof conditionSchema>;
 
-export interface MysqlFailoverGroup {
-  apiVersion: string;
-  kind: typeof FAILOVER_GROUP.kind;
-  metadata: V1ObjectMeta;
-  spec: MysqlFailoverGroupSpec;
-  status?: MysqlFailoverGroupStatus;
-}
+export type MysqlFailoverGroup = CustomResource<typeof FAILOVER_GROUP.kind, MysqlFailoverGroupSpec, MysqlFailoverGroupStatus>;
 
 /** The spec with the schema's defaults filled in, exactly as the apiserver would; `spec` is not modified. */
 export function withDefaults(spec: MysqlFailoverGroupSpec): DefaultedMysqlFailoverGroupSpec {

@@ -1,4 +1,5 @@
-/** Field types both APIs use (the group and the backup resources): names, durations, quantities. */
+/** Field types both APIs use (the group and the backup resources): names, durations, quantities, and the resource envelope. */
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration } from "../duration.js";
 import { intOrString, string } from "./schema.js";
 
@@ -28,3 +29,12 @@ export const duration = () =>
 
 // maxLength bounds the cost of the CEL rules that parse a quantity.
 export const quantity = () => intOrString({ pattern: QUANTITY, maxLength: 64 });
+
+/** A custom resource as the API server serves it: `kind`, metadata, the spec and, once written, the status. */
+export interface CustomResource<Kind extends string, Spec, Status> {
+  apiVersion: string;
+  kind: Kind;
+  metadata: V1ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
