@@ -154,11 +154,17 @@ describe("bloodraven backup / restore: the Job's entry points (real MariaDB, age
   it("stops on SIGTERM: exit 1, a Failed result saying so, nothing stored", async () => {
     const before = agent.logged(LOG_MESSAGES.cloneDonorStarted).length;
     const run = await job("backup", backupFlags("b3"), goodEnv, async (pid) => {
-      // Once the source streams (its first bytes come a moment after mariadb-backup starts): a
-      // stop mid-copy, the case with something to clean up. Earlier or later, the same must hold.
+      // Once the source streams, the store is frozen so the copy cannot finish first (a small
+      // database copies in well under a second): the stop lands mid-copy, the case with something
+      // to clean up, and the store thaws for that cleanup.
       await waitFor("the agent streaming the backup", async () => agent.logged(LOG_MESSAGES.cloneDonorStarted).length > before, 30_000, 20);
-      await new Promise((r) => setTimeout(r, 700));
-      process.kill(pid, "SIGTERM");
+      await store.pause();
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        process.kill(pid, "SIGTERM");
+      } finally {
+        store.resume();
+      }
     });
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(run.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/^stopped \(SIGTERM received\)/) as unknown });
