@@ -1,4 +1,5 @@
-import type { DefaultedMysqlFailoverGroupSpec, MysqlFailoverGroup } from "../shared/api/index.js";
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import type { DefaultedMysqlFailoverGroupSpec, MysqlBackupStatus, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
@@ -13,6 +14,7 @@ import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kub
 import type { ManagedObject, SidecarOptions } from "../shared/managed/objects.js";
 import { managedSelector, managedSites } from "../shared/managed/sites.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
+import { backupJobState } from "./backup/job-state.js";
 import { FailoverGroupInformer } from "./kube/informer.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { errorText } from "../shared/errors.js";
@@ -224,7 +226,21 @@ export class OperatorApp {
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
       credentialsRefreshMs: this.config.credentialsRefreshMs,
       ...(this.sidecar() ? { sidecar: this.sidecar() } : {}),
-      ...(token ? { clones: { send: guarded((url: string, request: CloneRequest) => sendClone(url, token, request, AGENT_CALL_MS)), job: (url: string) => askCloneJob(url, token, AGENT_CALL_MS) } } : {}),
+      clones: { send: guarded((url: string, token: string, request: CloneRequest) => sendClone(url, token, request, AGENT_CALL_MS)), job: (url: string, token: string) => askCloneJob(url, token, AGENT_CALL_MS) },
+      ...(token ? { agentToken: token } : {}),
+      createSecretIfAbsent: guarded((secret: V1Secret) => this.kube.createSecretIfAbsent(secret)),
+      ...(this.config.agentImage ? { jobImage: this.config.agentImage } : {}),
+      backups: {
+        list: async (namespace) => (await this.kube.listBackups(namespace)).items,
+        patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupStatus, resourceVersion: string) => {
+          await this.kube.patchBackupStatus(namespace, name, status, { resourceVersion });
+        }),
+        createJob: guarded((job: V1Job) => this.kube.createJobIfAbsent(job)),
+        job: (namespace, name, container) => backupJobState(this.kube, namespace, name, container),
+        event: (backup, type, reason, message) => {
+          if (this.leads(0)) void this.events.record(backup, type, reason, message);
+        },
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
 import { agentFlagsHelp, parseAgentConfig } from "./agent/config.js";
+import { installAgent, installFlagsHelp, parseInstallConfig } from "./agent/install.js";
 import { backupJobFlagsHelp, parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, replayJobFlagsHelp, restoreJobFlagsHelp } from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
 
@@ -80,6 +81,11 @@ service("operator", "run the operator: watch MysqlFailoverGroups, poll their sit
 service("agent", "run the per-site agent beside one server: startup safety net, self-fencing, peer view", agentFlagsHelp, parseAgentConfig, async (config) => {
   const [{ Agent }, { createLogger }] = await Promise.all([import("./agent/agent.js"), import("./log.js")]);
   return new Agent(config, createLogger({ level: config.logLevel }));
+});
+
+task("install-agent", "copy Node.js and this bundle into a folder, for a managed site's sidecar (its init container runs this)", installFlagsHelp, parseInstallConfig, async (config) => {
+  await installAgent(config.target);
+  return 0;
 });
 
 task("backup", "take one backup of a group's site into the store (what a backup Job runs)", backupJobFlagsHelp, parseBackupJobConfig, async (config, signal) => {

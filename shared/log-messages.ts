@@ -24,6 +24,13 @@ export const LOG_MESSAGES = {
   reconcileFailed: "reconcile failed",
   ignoredSpecFields: "spec fields not acted on",
   managedObjectsApplied: "managed site objects applied",
+  agentTokenCreated: "agent token Secret created",
+  // MysqlBackups (operator/group/backups.ts).
+  backupPending: "backup waiting to start",
+  backupStarted: "backup started",
+  backupSucceeded: "backup succeeded",
+  backupFailed: "backup failed",
+  backupStepFailed: "backup step failed, retried at the next scan",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.

@@ -51,6 +51,8 @@ export const LABELS = {
   role: "shipstream.io/role",
   healthy: "shipstream.io/healthy",
   managedBy: "app.kubernetes.io/managed-by",
+  /** On a backup's Job and pod: the MysqlBackup's name. */
+  backup: "shipstream.io/backup",
 } as const;
 
 /** Taint placed on nodes of a site that is not writable; scoped per group to avoid collisions. */
@@ -126,7 +128,7 @@ export type RecloneResult = (typeof RECLONE_RESULTS)[number];
 export const RECOVERY_STATES = ["", "RecoveryInProgress", "RecoveryBlocked", "ErrantTransactions"] as const;
 export type RecoveryState = (typeof RECOVERY_STATES)[number];
 
-/** Event reasons on MysqlFailoverGroup objects (the seeds' monitoring page). */
+/** Event reasons on MysqlFailoverGroup and MysqlBackup objects (the seeds' monitoring page). */
 export const EVENT_REASONS = {
   failoverExecuted: "FailoverExecuted",
   dataLossDetected: "DataLossDetected",
@@ -168,6 +170,11 @@ export const EVENT_REASONS = {
   maintenanceStarted: "MaintenanceStarted",
   maintenanceEnded: "MaintenanceEnded",
   maintenanceInvalid: "MaintenanceInvalid",
+  // On MysqlBackup objects.
+  backupStarted: "BackupStarted",
+  backupSucceeded: "BackupSucceeded",
+  backupFailed: "BackupFailed",
+  inFlightFailover: "InFlightFailover",
 } as const;
 
 /** Prometheus metric names (the seeds' monitoring page). */

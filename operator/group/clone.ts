@@ -2,7 +2,8 @@ import type { BootstrapStatus } from "../../shared/api/index.js";
 import { errorText } from "../../shared/errors.js";
 import { decisionSites } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { agentUrls } from "../../shared/managed/sites.js";
+import { AGENT_TOKEN_KEY } from "../../shared/managed/objects.js";
+import { agentUrls, managedNames } from "../../shared/managed/sites.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
 import { awaitingClone, cloneInFlight, cloneStep, refusedByAgent, type CloneCycleInput, type CloneSiteView } from "../../shared/reclone/step.js";
 import type { ServerObservation } from "../../shared/topology/site-observation.js";
@@ -39,17 +40,19 @@ export class CloneReconciler implements Reconciler {
     const record = written?.bootstrap;
     const request = ctx.annotations[ANNOTATIONS.recloneSite];
     const running = cloneInFlight(record) !== undefined;
-    const clones = ctx.deps.clones;
-    if (!clones) {
-      if (request !== undefined) await this.reject(request, "", "CloneOff", "this operator has no agent token (BLOODRAVEN_AGENT_TOKEN), so it cannot ask agents to clone; see docs/agent.md");
+    const token = await ctx.agentToken();
+    if (token === undefined) {
+      const reason = `the group has no agent token (Secret ${ctx.namespace}/${managedNames.agentToken(ctx.name)}, key ${AGENT_TOKEN_KEY}) and this operator none of its own (BLOODRAVEN_AGENT_TOKEN), so no agent can be asked to clone; see docs/agent.md`;
+      if (request !== undefined) await this.reject(request, "", "CloneOff", reason);
       return DONE;
     }
+    const clones = ctx.deps.clones;
     // A switchover changes the primary under a clone's feet; maintenance pauses what is automatic.
     if (!running && (cycle.holdEmergency || (request === undefined && cycle.maintenance?.state.active))) return DONE;
 
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
     const recipientUrl = record ? urls.get(record.site) : undefined;
-    const job = running && record && record.phase !== "SetupReplication" ? (recipientUrl ? await clones.job(recipientUrl) : undefined) : undefined;
+    const job = running && record && record.phase !== "SetupReplication" ? (recipientUrl ? await clones.job(recipientUrl, token) : undefined) : undefined;
     const agentSilentMs = running && record && record.phase !== "SetupReplication" ? this.silentFor(record.cloneId, job?.ok === true) : 0;
     const input: CloneCycleInput = {
       group: ctx.name,
@@ -79,11 +82,11 @@ export class CloneReconciler implements Reconciler {
         await this.reject(decision.request, decision.site, decision.code, decision.reason);
         return DONE;
       case "start":
-        await this.start(decision.record);
+        await this.start(decision.record, token);
         return requeue(FOLLOW_MS);
       case "send":
         await this.record(decision.record);
-        await this.send(decision.record);
+        await this.send(decision.record, token);
         return requeue(FOLLOW_MS);
       case "progress":
         await this.record(decision.record);
@@ -153,24 +156,24 @@ export class CloneReconciler implements Reconciler {
     }
   }
 
-  private async start(record: BootstrapStatus): Promise<void> {
+  private async start(record: BootstrapStatus, token: string): Promise<void> {
     const { ctx } = this;
     await ctx.store.persistBootstrap(record);
     ctx.log.info(LOG_MESSAGES.cloneStarting, { site: record.site, source: record.source, donor: record.donor, cloneId: record.cloneId });
     if (record.source === "reclone") {
       ctx.recordEvent({ type: "Normal", reason: EVENT_REASONS.recloneRequested, message: `reclone of ${record.site} from ${record.donor} started (${record.request ?? ""}); progress in the Bootstrapping condition` });
     }
-    await this.send(record);
+    await this.send(record, token);
   }
 
-  private async send(record: BootstrapStatus): Promise<void> {
+  private async send(record: BootstrapStatus, token: string): Promise<void> {
     const { ctx } = this;
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
     const recipient = urls.get(record.site);
     const donor = urls.get(record.donor);
-    if (!recipient || !donor || !ctx.deps.clones) return;
+    if (!recipient || !donor) return;
     // The donor's server address is what MySQL's recipient clones from (CLONE INSTANCE).
-    const sent = await ctx.deps.clones.send(recipient, { id: record.cloneId, donor: { site: record.donor, url: donor, mysql: ctx.address(record.donor) } });
+    const sent = await ctx.deps.clones.send(recipient, token, { id: record.cloneId, donor: { site: record.donor, url: donor, mysql: ctx.address(record.donor) } });
     if (sent.ok) return;
     ctx.log.warn(LOG_MESSAGES.cloneSendFailed, { site: record.site, error: sent.error });
     // Refused for good: a wrong token, or clone switched off on that agent.

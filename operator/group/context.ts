@@ -1,17 +1,20 @@
+import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import type { CloneJob, CloneRequest } from "../../shared/agent/clone.js";
-import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlFailoverGroup } from "../../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup } from "../../shared/api/index.js";
+import type { BackupJobState } from "../../shared/backup/backup-step.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, type SiteState } from "../../shared/names.js";
+import type { EventReason } from "../kube/events.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
-import type { ManagedObject, SidecarOptions } from "../../shared/managed/objects.js";
-import { managedSites } from "../../shared/managed/sites.js";
+import { AGENT_TOKEN_KEY, type ManagedObject, type SidecarOptions } from "../../shared/managed/objects.js";
+import { managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { Asked } from "../agent/ask.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
@@ -69,14 +72,31 @@ export interface GroupDeps {
   credentialsRefreshMs?: number;
   /** The managed sites' sidecar (the per-site agent); undefined: none (operator/config.ts says when). */
   sidecar?: SidecarOptions;
-  /** The agents' clone endpoints, with the operator's agent token; undefined without one (no clones). */
-  clones?: CloneAgents;
+  /** The agents' clone endpoints; each call sends the group's agent token (GroupContext.agentToken). */
+  clones: CloneAgents;
+  /** The operator's own agent token (BLOODRAVEN_AGENT_TOKEN), for groups without a token Secret. */
+  agentToken?: string;
+  /** Creates a Secret unless one of its name exists (a write: refused once this operator no longer leads). */
+  createSecretIfAbsent(secret: V1Secret): Promise<boolean>;
+  /** The image backup Jobs run (the operator's own, --agent-image); undefined: no Jobs. */
+  jobImage?: string;
+  backups: BackupCalls;
+}
+
+/** The MysqlBackups of a namespace and their Jobs; the writes are refused once this operator no longer leads. */
+export interface BackupCalls {
+  list(namespace: string): Promise<MysqlBackup[]>;
+  /** Only while the backup still has `resourceVersion`: a backup changed meanwhile is decided again. */
+  patchStatus(namespace: string, name: string, status: MysqlBackupStatus, resourceVersion: string): Promise<void>;
+  createJob(job: V1Job): Promise<boolean>;
+  job(namespace: string, name: string, container: string): Promise<BackupJobState>;
+  event(backup: MysqlBackup, type: "Normal" | "Warning", reason: EventReason, message: string): void;
 }
 
 export interface CloneAgents {
   /** Starts a clone on the recipient's agent (a write: refused once this operator no longer leads). */
-  send(agentUrl: string, request: CloneRequest): Promise<Asked<CloneJob>>;
-  job(agentUrl: string): Promise<Asked<CloneJob | null>>;
+  send(agentUrl: string, token: string, request: CloneRequest): Promise<Asked<CloneJob>>;
+  job(agentUrl: string, token: string): Promise<Asked<CloneJob | null>>;
 }
 
 /**
@@ -109,6 +129,7 @@ export class GroupContext {
    */
   readonly operatorLogins = new Map<string, MysqlAccount>();
   private credentialsReadAt = 0;
+  private agentTokenRead: { at: number; token: string | undefined } | undefined;
   /** Jittered per group, so that a thousand groups do not read their Secrets in one burst. */
   private readonly credentialsRefreshMs: number;
   /**
@@ -212,6 +233,22 @@ export class GroupContext {
       this.recordEvent({ type: "Warning", reason, message: errorText(err) });
     }
     return this.credentials !== undefined;
+  }
+
+  /**
+   * The token the group's agents require: its Secret's (managedNames.agentToken; the
+   * managed-sites reconciler makes one for sidecars), else the operator's own, else none. Read
+   * again as often as the credentials.
+   */
+  async agentToken(): Promise<string | undefined> {
+    if (this.agentTokenRead && Date.now() - this.agentTokenRead.at < this.credentialsRefreshMs) return this.agentTokenRead.token;
+    const data = await this.deps.readSecret(this.namespace, managedNames.agentToken(this.name));
+    this.rememberAgentToken(data?.[AGENT_TOKEN_KEY] || this.deps.agentToken);
+    return this.agentTokenRead?.token;
+  }
+
+  rememberAgentToken(token: string | undefined): void {
+    this.agentTokenRead = { at: Date.now(), token };
   }
 
   /**

@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { inventoryOf, isSettled, type ManagedInventory } from "../../shared/managed/inventory.js";
-import { managedObjects, sameServerIds } from "../../shared/managed/objects.js";
-import { managedSites } from "../../shared/managed/sites.js";
+import { agentTokenSecret, managedObjects, sameServerIds, type ManagedGroup } from "../../shared/managed/objects.js";
+import { managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
 import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
@@ -46,8 +47,11 @@ export class ManagedSitesReconciler implements Reconciler {
     if (clashes.length > 0) return failed(`sites ${clashes.join(" and ")} would get the same server_id; rename one of them`);
     const operator = ctx.spec.credentials?.operator;
     if (!operator) return failed("managed sites need spec.credentials.operator: its password initialises each new server's root account");
+    const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
+    // Before the pods that mount it: a sidecar cannot start without its token file.
+    if (ctx.deps.sidecar) await this.ensureAgentToken(group);
     const objects = managedObjects(
-      { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec },
+      group,
       { name: operator.secretName, usernameKey: operator.usernameKey, passwordKey: operator.passwordKey },
       inventory.sites,
       ctx.deps.sidecar && { ...ctx.deps.sidecar, image: ctx.spec.sidecarImage ?? ctx.deps.sidecar.image },
@@ -57,5 +61,14 @@ export class ManagedSitesReconciler implements Reconciler {
     this.appliedAt = Date.now();
     ctx.log.debug(LOG_MESSAGES.managedObjectsApplied, { generation, objects: objects.length });
     return DONE;
+  }
+
+  /** A token Secret that exists, the operator's or the admin's, is kept as it is: the agents hold its token. */
+  private async ensureAgentToken(group: ManagedGroup): Promise<void> {
+    const token = randomBytes(32).toString("base64url");
+    if (!(await this.ctx.deps.createSecretIfAbsent(agentTokenSecret(group, token)))) return;
+    this.ctx.rememberAgentToken(token);
+    // Not a field named like a secret: the logger redacts those.
+    this.ctx.log.info(LOG_MESSAGES.agentTokenCreated, { object: `Secret/${managedNames.agentToken(group.name)}` });
   }
 }

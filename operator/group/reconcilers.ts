@@ -1,5 +1,6 @@
 import { AccountsReconciler } from "./accounts.js";
 import { ArchiveReconciler } from "./archive.js";
+import { BackupsReconciler } from "./backups.js";
 import { BootstrapReconciler } from "./bootstrap.js";
 import { CloneReconciler } from "./clone.js";
 import type { GroupContext } from "./context.js";
@@ -45,6 +46,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new FollowersReconciler(ctx),
     new UpdatesReconciler(ctx),
     new ArchiveReconciler(ctx),
+    new BackupsReconciler(ctx),
     status,
   ];
   return { reconcilers, status };

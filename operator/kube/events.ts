@@ -44,7 +44,8 @@ interface Recorded {
   lastSeen: number;
 }
 
-type EventSubject = Pick<MysqlFailoverGroup, "apiVersion" | "metadata">;
+/** The object an Event is about: a group, or another of our kinds (a MysqlBackup) when it says so. */
+type EventSubject = Pick<MysqlFailoverGroup, "apiVersion" | "metadata"> & { kind?: string };
 
 export class EventRecorder {
   private readonly recent = new Map<string, Recorded>();
@@ -115,7 +116,7 @@ export class EventRecorder {
     const eventName = `${name}.${createHash("sha256").update(key).digest("hex").slice(0, 20)}`;
     const body: CoreV1Event = {
       metadata: { name: eventName, namespace },
-      involvedObject: { apiVersion: group.apiVersion || API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name, namespace, uid },
+      involvedObject: { apiVersion: group.apiVersion || API_GROUP_VERSION, kind: group.kind || FAILOVER_GROUP.kind, name, namespace, uid },
       type,
       reason,
       message,

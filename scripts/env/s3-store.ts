@@ -30,11 +30,12 @@ export interface S3Store {
 const START_TIMEOUT_MS = 30_000;
 
 /**
- * Starts a MinIO server on a free loopback port with freshly generated root credentials and
+ * Starts a MinIO server on a free port of loopback (or of `address`: the machine's own, for pods
+ * of the test node) with freshly generated root credentials and
  * waits until it serves requests. The server and its folder live in an EnvDir, so the guardian
  * kills and removes them when this process dies without calling stop().
  */
-export async function startS3Store(options: { dataDir?: string } = {}): Promise<S3Store> {
+export async function startS3Store(options: { dataDir?: string; address?: string } = {}): Promise<S3Store> {
   const binary = minioBinary();
   const env = new EnvDir("s3");
   const processes = new ManagedProcesses(env);
@@ -42,7 +43,8 @@ export async function startS3Store(options: { dataDir?: string } = {}): Promise<
     const dataDir = options.dataDir ?? env.join("data");
     mkdirSync(dataDir, { recursive: true });
     const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
+    const address = options.address ?? "127.0.0.1";
+    const endpoint = `http://${address}:${port}`;
     const accessKeyId = `bloodraven-${randomBytes(6).toString("hex")}`;
     const secretAccessKey = randomBytes(24).toString("base64url");
     const child = processes.start(
@@ -51,7 +53,7 @@ export async function startS3Store(options: { dataDir?: string } = {}): Promise<
       // --certs-dir puts the EnvDir's path on the command line: the guardian kills only a pid
       // whose command line names its folder, and a caller's dataDir may lie outside it. No
       // certificates in it means plain HTTP.
-      ["server", dataDir, "--address", `127.0.0.1:${port}`, "--certs-dir", env.join("certs")],
+      ["server", dataDir, "--address", `${address}:${port}`, "--certs-dir", env.join("certs")],
       {
         MINIO_ROOT_USER: accessKeyId,
         MINIO_ROOT_PASSWORD: secretAccessKey,

@@ -46,6 +46,17 @@ const MARIADB_BINARIES = [
   "/usr/bin/mbstream",
 ];
 
+/**
+ * glibc's libraries (Debian's libc6), whole, as every distribution's server image has them: the
+ * managed sites' sidecar runs the agent's Node.js in the server's image (shared/managed/objects.ts),
+ * and Node.js loads some that the server's binaries do not.
+ */
+function libcLibraries(): string[] {
+  return execFileSync("dpkg-query", ["-L", "libc6"], { encoding: "utf8" })
+    .split("\n")
+    .filter((path) => /^\/(usr\/)?lib\/x86_64-linux-gnu\/[^/]+\.so[.0-9]*$/.test(path));
+}
+
 /** images/mariadb/<name>.sh becomes /usr/local/bin/mariadb-<name> in the image. */
 const MARIADB_SCRIPTS = ["entrypoint.sh", "ready.sh", "apply-clone.sh"];
 
@@ -71,12 +82,13 @@ const recipes: Record<ImageName, ImageRecipe> = {
       `mariadb-server-core ${debianVersion("mariadb-server-core")}`,
       `mariadb-client-core ${debianVersion("mariadb-client-core")}`,
       `mariadb-backup ${debianVersion("mariadb-backup")}`,
+      `libc6 ${debianVersion("libc6")}`,
       ...MARIADB_SCRIPTS.map((script) => `${script} ${fileDigest(join(repo, "images/mariadb", script))}`),
     ],
     fill: (rootfs) => {
       busyboxBase(rootfs);
       copyWithLibraries(rootfs, MARIADB_BINARIES);
-      copyInto(rootfs, ["/usr/bin/mariadb-install-db", "/usr/share/mysql", "/lib64/ld-linux-x86-64.so.2"]);
+      copyInto(rootfs, ["/usr/bin/mariadb-install-db", "/usr/share/mysql", "/lib64/ld-linux-x86-64.so.2", ...libcLibraries()]);
       for (const dir of ["var/lib/mysql", "run/mysqld", "etc/mysql"]) mkdirSync(join(rootfs, dir), { recursive: true });
       for (const script of MARIADB_SCRIPTS) {
         const target = join(rootfs, "usr/local/bin", `mariadb-${script.replace(/\.sh$/, "")}`);

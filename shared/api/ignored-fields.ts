@@ -2,10 +2,10 @@ import { DEFAULTS, type MysqlFailoverGroupSpec } from "./failover-group.js";
 
 /**
  * Spec fields the operator accepts but does not act on: those that describe managed sites when
- * the group has none (`image`, `sidecarImage`, `mysqlConf`, `updateStrategy`); and the session
- * drain of a fenced former primary; backups, whose operator side (Jobs, schedules, retention) is
- * not built yet. Named only when set to
- * something other than their default (the API server writes the defaults into every object).
+ * the group has none (`image`, `sidecarImage`, `mysqlConf`, `updateStrategy`); the session drain
+ * of a fenced former primary; and the parts of `spec.backup` that are not built yet (schedules,
+ * the archive; MysqlBackups are run with the profiles). Named only when set to something other
+ * than their default (the API server writes the defaults into every object).
  */
 export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
   const managed = (spec.sites ?? []).some((s) => s.storage !== undefined);
@@ -15,7 +15,7 @@ export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
     { key: "updateStrategy", byDefault: DEFAULTS.updateStrategy, ignored: !managed },
     { key: "mysqlConf", byDefault: undefined, ignored: !managed },
     { key: "connectionDrainTimeout", byDefault: DEFAULTS.connectionDrainTimeout, ignored: true },
-    { key: "backup", byDefault: undefined, ignored: true },
   ];
-  return fields.filter((f) => f.ignored && spec[f.key] !== undefined && spec[f.key] !== f.byDefault).map((f) => `spec.${f.key}`);
+  const backup = [...((spec.backup?.schedules ?? []).length > 0 ? ["spec.backup.schedules"] : []), ...(spec.backup?.pitr?.enabled === true ? ["spec.backup.pitr"] : [])];
+  return [...fields.filter((f) => f.ignored && spec[f.key] !== undefined && spec[f.key] !== f.byDefault).map((f) => `spec.${f.key}`), ...backup];
 }

@@ -8,6 +8,7 @@ import { STATUS_CODES } from "node:http";
 import {
   ApiException,
   AppsV1Api,
+  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -19,12 +20,14 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type ObservableMiddleware,
+  type V1Job,
+  type V1Pod,
   type V1Secret,
 } from "@kubernetes/client-node";
-import type { MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import type { MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
 import type { ManagedObjectLists } from "../managed/inventory.js";
 import type { ManagedObject } from "../managed/objects.js";
-import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../names.js";
+import { API_GROUP, API_VERSION, FAILOVER_GROUP, MYSQL_BACKUP } from "../names.js";
 import { errorText } from "../errors.js";
 import { PooledKubeConfig } from "./kubeconfig.js";
 
@@ -33,6 +36,7 @@ export const FIELD_MANAGER = "bloodraven";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 const CUSTOM_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural } as const;
+const BACKUP_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: MYSQL_BACKUP.plural } as const;
 
 export interface KubeConfigSource {
   /** Path of a kubeconfig file; wins over everything else. */
@@ -106,6 +110,7 @@ export class Kube {
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
   readonly apps: AppsV1Api;
+  readonly batch: BatchV1Api;
   readonly policy: PolicyV1Api;
   readonly timeoutMs: number;
 
@@ -117,6 +122,7 @@ export class Kube {
     this.core = config.makeApiClient(CoreV1Api);
     this.coordination = config.makeApiClient(CoordinationV1Api);
     this.apps = config.makeApiClient(AppsV1Api);
+    this.batch = config.makeApiClient(BatchV1Api);
     this.policy = config.makeApiClient(PolicyV1Api);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
@@ -232,8 +238,57 @@ export class Kube {
     await this.call(`delete pod ${namespace}/${name}`, (o) => this.core.deleteNamespacedPod({ name, namespace, body: { preconditions } }, o));
   }
 
+  listBackups(namespace: string): Promise<KubernetesListObject<MysqlBackup>> {
+    return this.call(`list ${MYSQL_BACKUP.plural} in ${namespace}`, (options) => this.customObjects.listNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace }, options));
+  }
+
+  /** Merge-patches a MysqlBackup's status, only if the object still has `resourceVersion` when given (409 otherwise). */
+  patchBackupStatus(namespace: string, name: string, status: MysqlBackupStatus, opts: PatchOptions = {}): Promise<MysqlBackup> {
+    const body = { ...precondition(opts), status };
+    return this.call(`patch status of ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.patchNamespacedCustomObjectStatus({ ...BACKUP_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    );
+  }
+
+  /** Creates the Job unless one of its name exists (false then). */
+  createJobIfAbsent(job: V1Job): Promise<boolean> {
+    const namespace = job.metadata?.namespace ?? "";
+    return this.createIfAbsent(`create job ${namespace}/${job.metadata?.name ?? ""}`, (o) => this.batch.createNamespacedJob({ namespace, body: job }, o));
+  }
+
+  /** The Job, or undefined when there is none of that name. */
+  async getJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    try {
+      return await this.call(`get job ${namespace}/${name}`, (o) => this.batch.readNamespacedJob({ namespace, name }, o));
+    } catch (err) {
+      if (apiStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (await this.call(`list pods in ${namespace}`, (o) => this.core.listNamespacedPod({ namespace, labelSelector }, o))).items;
+  }
+
   getSecret(namespace: string, name: string): Promise<V1Secret> {
     return this.call(`get secret ${namespace}/${name}`, (options) => this.core.readNamespacedSecret({ namespace, name }, options));
+  }
+
+  /** Creates the Secret unless one of its name exists (false then; the existing one is left as it is). */
+  createSecretIfAbsent(secret: V1Secret): Promise<boolean> {
+    const namespace = secret.metadata?.namespace ?? "";
+    return this.createIfAbsent(`create secret ${namespace}/${secret.metadata?.name ?? ""}`, (o) => this.core.createNamespacedSecret({ namespace, body: secret }, o));
+  }
+
+  /** Runs a create request: true when it made the object, false when one of its name exists (409). */
+  private async createIfAbsent(what: string, create: (options: ConfigurationOptions) => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.call(what, create);
+      return true;
+    } catch (err) {
+      if (apiStatus(err) === 409) return false;
+      throw err;
+    }
   }
 
   /**

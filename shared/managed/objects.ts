@@ -4,10 +4,11 @@
  * Service per site; for the group a ConfigMap with each site's server options, a writer and a
  * reader Service that follow the role label, and a PodDisruptionBudget over the candidates.
  */
-import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
 import type { ManagedInventory, SiteInventory } from "./inventory.js";
 import { AGENT_PORT, managedNames, managedSites, selector } from "./sites.js";
+import { fnv1a } from "../hash.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export const MYSQL_PORT = 3306;
@@ -35,8 +36,9 @@ export interface ManagedGroup {
 }
 
 /**
- * The sidecar of each managed site (`bloodraven agent`, docs/agent.md): its image (spec.sidecarImage,
- * or the operator's own), and the operator's status API it asks. Absent: no sidecar.
+ * The sidecar of each managed site (`bloodraven agent`, docs/agent.md): the image that holds the
+ * agent (spec.sidecarImage, or the operator's own), and the operator's status API it asks. Absent:
+ * no sidecar.
  */
 export interface SidecarOptions {
   image: string;
@@ -45,6 +47,15 @@ export interface SidecarOptions {
 
 /** The operator's Secret, mounted into the sidecar: the kubelet updates the file when it changes, so a rotated password reaches the agent. */
 const CREDENTIALS_DIR = "/etc/bloodraven/credentials";
+/** The group's agent token Secret (agentTokenSecret), mounted into the sidecar. */
+const AGENT_TOKEN_DIR = "/etc/bloodraven/agent-token";
+export const AGENT_TOKEN_KEY = "token";
+/**
+ * Where the init container puts the agent (Node.js and the bundle) for the sidecar, which runs it
+ * in the server's image: the backup and clone tools must be the server's own, of its exact
+ * version, and they are in that image, not in the operator's.
+ */
+const AGENT_DIR = "/opt/bloodraven";
 
 function labels(group: string, site?: string): Record<string, string> {
   return {
@@ -72,13 +83,6 @@ function metadata(group: ManagedGroup, name: string, site?: string) {
  */
 export function serverId(site: string): number {
   return 1000 + (fnv1a(site) % (2 ** 32 - 1 - 1000));
-}
-
-/** 32-bit FNV-1a: stable across releases and platforms, which a server id and a template hash must be. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return hash;
 }
 
 /** Site names of the group that would get the same server_id; empty when all differ. */
@@ -205,9 +209,17 @@ export function statefulSet(
             },
             ...(sidecar ? [sidecarContainer(group, site, credentialsSecret, sidecar)] : []),
           ],
+          ...(sidecar ? { initContainers: [agentInstaller(sidecar)] } : {}),
           volumes: [
             { name: "config", configMap: { name: managedNames.config(group.name) } },
-            ...(sidecar ? [{ name: "credentials", secret: { secretName: credentialsSecret.name, items: [{ key: credentialsSecret.passwordKey, path: "password" }] } }] : []),
+            ...(sidecar
+              ? [
+                  { name: "credentials", secret: { secretName: credentialsSecret.name, items: [{ key: credentialsSecret.passwordKey, path: "password" }] } },
+                  { name: "agent-token", secret: { secretName: managedNames.agentToken(group.name), items: [{ key: AGENT_TOKEN_KEY, path: AGENT_TOKEN_KEY }] } },
+                  { name: "agent", emptyDir: {} },
+                  { name: "agent-tmp", emptyDir: {} },
+                ]
+              : []),
           ],
         },
       },
@@ -235,9 +247,10 @@ export interface OperatorSecret {
 
 /**
  * The site's agent: it fences the server at start and whenever it loses the operator and a
- * majority of the sites (docs/agent.md). It learns its peers from the operator's answers, so
- * adding a site changes no pod template; it logs in as the operator, whose sessions it
- * therefore never kills.
+ * majority of the sites, streams backups and clones of the datadir, and archives the binary logs
+ * (docs/agent.md). It learns its peers from the operator's answers, so adding a site changes no
+ * pod template; it logs in as the operator, whose sessions it therefore never kills. It runs in
+ * the server's image as the server's user, so it reads and replaces the datadir's files.
  */
 function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: OperatorSecret, sidecar: SidecarOptions) {
   const env: Record<string, string> = {
@@ -249,20 +262,54 @@ function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: 
     BLOODRAVEN_MYSQL_HOST: "127.0.0.1",
     BLOODRAVEN_MYSQL_PORT: String(MYSQL_PORT),
     BLOODRAVEN_MYSQL_PASSWORD_FILE: `${CREDENTIALS_DIR}/password`,
+    BLOODRAVEN_AGENT_TOKEN_FILE: `${AGENT_TOKEN_DIR}/${AGENT_TOKEN_KEY}`,
+    BLOODRAVEN_DATADIR: DATA_DIR,
     BLOODRAVEN_PEER_CHECK_INTERVAL: group.spec.sidecar.peerCheckInterval,
     BLOODRAVEN_LEASE_TIMEOUT: group.spec.sidecar.leaseTimeout,
   };
   return {
     name: "sidecar",
-    image: sidecar.image,
+    image: group.spec.image,
+    command: [`${AGENT_DIR}/node`, `${AGENT_DIR}/bloodraven.mjs`],
     args: ["agent"],
     env: [...Object.entries(env).map(([name, value]) => ({ name, value })), { name: "BLOODRAVEN_MYSQL_USER", valueFrom: { secretKeyRef: { name: secret.name, key: secret.usernameKey } } }],
     ports: [{ name: "agent", containerPort: AGENT_PORT }],
-    resources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "128Mi" } },
-    volumeMounts: [{ name: "credentials", mountPath: CREDENTIALS_DIR, readOnly: true }],
+    // A backup or clone stream passes through in bounded buffers; mariadb-backup itself is the larger part.
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
+    volumeMounts: [
+      { name: "agent", mountPath: AGENT_DIR, readOnly: true },
+      { name: "data", mountPath: VOLUME_DIR },
+      { name: "credentials", mountPath: CREDENTIALS_DIR, readOnly: true },
+      { name: "agent-token", mountPath: AGENT_TOKEN_DIR, readOnly: true },
+      // mariadb-backup's and the agent's temporary files; the root filesystem stays read-only.
+      { name: "agent-tmp", mountPath: "/tmp" },
+    ],
     livenessProbe: { httpGet: { path: "/healthz", port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 3 },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+  };
+}
+
+/** Copies the agent (Node.js and the bundle) out of its image for the sidecar. */
+function agentInstaller(sidecar: SidecarOptions) {
+  return {
+    name: "agent-install",
+    image: sidecar.image,
+    args: ["install-agent", `--target=${AGENT_DIR}`],
+    volumeMounts: [{ name: "agent", mountPath: AGENT_DIR }],
+    // The copy's page cache (Node.js is about 120 MB) is charged to the container: a tighter limit is OOM-killed.
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
   };
+}
+
+/**
+ * The token the group's agents require on their backup and clone endpoints and send to each
+ * other: one per group, so one group's token opens no other group's data. Created once with a
+ * random `token` and never rewritten (a new token would lock out the running agents until their
+ * files update); owned by the group, so it goes with it.
+ */
+export function agentTokenSecret(group: ManagedGroup, token: string): V1Secret {
+  return { apiVersion: "v1", kind: "Secret", metadata: metadata(group, managedNames.agentToken(group.name)), type: "Opaque", stringData: { [AGENT_TOKEN_KEY]: token } };
 }
 
 /** The site's stable address (`mysql-<group>-<site>.<namespace>.svc`), also while its server is not Ready. */

@@ -10,6 +10,8 @@ export const managedNames = {
   writer: (group: string) => `mysql-${group}-primary`,
   reader: (group: string) => `mysql-${group}-replicas`,
   budget: (group: string) => `mysql-${group}`,
+  /** The token the group's agents require and send (docs/agent.md); created by the operator when absent. */
+  agentToken: (group: string) => `mysql-${group}-agent-token`,
 };
 
 /** Port of the per-site agent's API, in the sidecar of a managed site (docs/agent.md). */

@@ -13,6 +13,7 @@ import { installOperatorChart } from "../../scripts/env/helm.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { IMAGES } from "../../scripts/images/images.js";
+import { XbstreamScanner } from "../../shared/backup/xbstream.js";
 import { serverId } from "../../shared/managed/objects.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { CLEANUP_FINALIZER } from "../../shared/names.js";
@@ -175,6 +176,10 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
       500,
     );
     expect(replica.Master_Host).toBe(`${managedNames.site("orders", "iad")}.${ns}.svc`);
+    // pdx started empty beside a primary with data: its sidecar cloned iad's copy into its volume,
+    // and the server restarted on it (the kubelet's restart ran the image's swap).
+    const cloned = await waitFor("pdx's clone recorded", async () => (await operatorLines()).find((l) => l.msg === "bootstrap completed successfully" && l.site === "pdx"), 60_000, 500);
+    expect(cloned).toMatchObject({ source: "auto-clone", donor: "iad", bytes: expect.any(Number) as unknown });
     // The operator made the replication account of the Secret on the primary, with one privilege.
     expect(replica.Master_User).toBe("repl");
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
@@ -195,7 +200,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     };
     const pod = await readyPod(ns, managedNames.pod("orders", "pdx"));
     const sidecar = (await getObject<{ spec: { containers: { name: string; image: string }[] } }>(["pod", managedNames.pod("orders", "pdx"), "-n", ns])).spec.containers.find((c) => c.name === "sidecar");
-    expect(sidecar?.image).toBe(IMAGES.operator);
+    // The server's image, with the agent the init container copied in from the operator's.
+    expect(sidecar?.image).toBe(IMAGES.mariadb);
     await waitFor("iad's agent armed", async () => (await sidecarLines("iad")).some((l) => l.msg === "self-fence monitor armed: the server is writable"), 30_000, 500);
     // The sidecar may start before mysqld (it retries the fence) and may meet the standby operator
     // replica (503, asked again until the leader answers): whatever the answers so far, pdx's
@@ -216,6 +222,25 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(fenced).toMatchObject({ rule: expect.stringMatching(/^(topology|lease)$/) });
     expect(await query(pod.status?.podIP ?? "", "SELECT @@read_only AS ro")).toEqual([{ ro: 1 }]);
     expect((await sidecarLines("iad")).filter((l) => String(l.msg).startsWith("self-fence:"))).toEqual([]);
+  });
+
+  it("streams a backup of its server with the server's own mariadb-backup, to the group's token only", async () => {
+    const secret = await getObject<{ data: Record<string, string>; metadata: { ownerReferences?: { kind: string }[] } }>(["secret", managedNames.agentToken("orders"), "-n", ns]);
+    expect(secret.metadata.ownerReferences?.map((o) => o.kind)).toEqual(["MysqlFailoverGroup"]);
+    const token = Buffer.from(secret.data.token ?? "", "base64").toString("utf8");
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
+    const url = `http://${pdx.status?.podIP ?? ""}:8080/v1/clone/backup`;
+    expect((await fetch(url, { signal: AbortSignal.timeout(10_000) })).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: "Bearer not-the-group-token-at-all" }, signal: AbortSignal.timeout(10_000) })).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+    expect(res.status).toBe(200);
+    // The whole stream, to its end: mariadb-backup ran to completion inside the pod.
+    const scanner = new XbstreamScanner(["xtrabackup_binlog_info"]);
+    scanner.push(new Uint8Array(await res.arrayBuffer()));
+    const backup = scanner.end();
+    expect(backup.files).toEqual(expect.arrayContaining(["ibdata1", "backup-my.cnf", "xtrabackup_info"]));
+    expect(backup.captured.get("xtrabackup_binlog_info")).toMatch(/^mysql-bin\.\d+\t\d+\t\d+-\d+-\d+/);
   });
 
   it("creates the application, monitoring and backup accounts with their role's privileges, none of which passes read_only", async () => {
@@ -340,13 +365,15 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     }, 30_000, 250);
   });
 
-  it("shows each site's pod in status, and Bootstrapping False once every server answered", async () => {
+  it("shows each site's pod in status, and Bootstrapping False once every server answered and every new one was cloned", async () => {
     const g = await waitFor("every pod Ready in status", async () => {
       const current = await group("orders");
       return SITES.every((s) => site(current, s)?.pod?.ready) ? current : undefined;
     }, 30_000, 500);
     for (const s of SITES) expect(site(g, s)?.pod).toMatchObject({ name: managedNames.pod("orders", s), phase: "Running", ready: true, node: NODE_NAME });
-    expect(condition(g, "Bootstrapping")).toMatchObject({ status: "False", reason: "SitesStarted" });
+    // The last clone into a new site's pod (pdx, then sfo) set the condition last.
+    expect(g.status?.bootstrap).toMatchObject({ source: "auto-clone", phase: "Done" });
+    expect(condition(g, "Bootstrapping")).toMatchObject({ status: "False", reason: "Done" });
   });
 
   it("adds a third site: Bootstrapping names it until its server answers, then it replicates everything", async () => {

@@ -88,10 +88,28 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlfailovergroups/finalizers"]
   verbs: ["update"]
-# MySQL credentials named by spec.credentials / spec.secretName: read one by name, never list.
+# MysqlBackups: listed to find each group's, their status merge-patched as their Jobs run.
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackups"]
+  verbs: ["list"]
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackups/status"]
+  verbs: ["patch"]
+# A backup's Job names its MysqlBackup as owner with blockOwnerDeletion (see the group's finalizers above).
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackups/finalizers"]
+  verbs: ["update"]
+# Backup Jobs: made once per MysqlBackup (never updated or deleted: the MysqlBackup owns them),
+# read to learn how they ended; their pods' termination messages are read through the pod list.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "create"]
+# MySQL credentials named by spec.credentials / spec.secretName, and the group's agent token: read
+# one by name, never list. create: the agent token Secret of a group with managed sites, made once
+# when absent, never updated.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get"]
+  verbs: ["get", "create"]
 # Events on groups; repeats bump count and lastTimestamp with a patch. get: a series another
 # process (a previous leader, this one before a restart) started is read, then continued.
 - apiGroups: [""]

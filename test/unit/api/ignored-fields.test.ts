@@ -11,7 +11,11 @@ const everything: MysqlFailoverGroupSpec = {
   updateStrategy: "Recreate",
   mysqlConf: { max_connections: "500" },
   connectionDrainTimeout: "10s",
-  backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] },
+  backup: {
+    profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }],
+    schedules: [{ name: "daily", profileName: "nightly", schedule: "@daily" }],
+    pitr: { enabled: true, profileName: "nightly" },
+  },
 };
 
 describe("ignoredSpecFields", () => {
@@ -20,7 +24,11 @@ describe("ignoredSpecFields", () => {
   });
 
   it("names the managed-site fields of a group without managed sites", () => {
-    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup"]);
+    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup.schedules", "spec.backup.pitr"]);
+  });
+
+  it("acts on backup profiles (MysqlBackups run with them), not yet on schedules or the archive", () => {
+    expect(ignoredSpecFields({ ...base, backup: { profiles: everything.backup?.profiles ?? [], pitr: { enabled: false } } })).toEqual([]);
   });
 
   it("acts on image, sidecarImage, mysqlConf, updateStrategy and the sites' storage, resources and zone once a site is managed", () => {
@@ -28,6 +36,6 @@ describe("ignoredSpecFields", () => {
       ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup"]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup.schedules", "spec.backup.pitr"]);
   });
 });

@@ -53,14 +53,25 @@ describe("managed site objects", () => {
     expect(managedNames.claim("orders", "iad")).toBe("data-mysql-orders-iad-0");
   });
 
-  it("give each site the agent as its sidecar when the operator has one: lease, the operator's password file, no site list (adding a site rolls nothing)", () => {
+  it("give each site the agent as its sidecar when the operator has one: in the server's image with the datadir, lease, the password and token files, no site list (adding a site rolls nothing)", () => {
     const sidecar = { image: "bloodraven:1.2.3", operatorUrl: "http://bloodraven.system.svc:8082" };
     const spec = group({ sites: [...group({}).spec.sites.slice(0, 2), { name: "dr", role: "read-only", endpoint: { host: "dr.db", port: 3306 }, agentUrl: "http://dr.db:8080/" }], sidecar: { peerCheckInterval: "2s", leaseTimeout: "10s" } });
     const objects = managedObjects(spec, secret, new Map(), sidecar);
     const [iad] = byKind<V1StatefulSet>(objects, "StatefulSet");
     const container = iad?.spec?.template.spec?.containers.find((c) => c.name === "sidecar");
-    expect(container?.image).toBe("bloodraven:1.2.3");
+    // The server's image (its own backup tools), the agent copied in by the init container from the agent's image.
+    expect(container?.image).toBe(iad?.spec?.template.spec?.containers[0]?.image);
+    expect(container?.command).toEqual(["/opt/bloodraven/node", "/opt/bloodraven/bloodraven.mjs"]);
     expect(container?.args).toEqual(["agent"]);
+    const [installer] = iad?.spec?.template.spec?.initContainers ?? [];
+    expect(installer).toMatchObject({ name: "agent-install", image: "bloodraven:1.2.3", args: ["install-agent", "--target=/opt/bloodraven"] });
+    expect(container?.volumeMounts?.map((m) => [m.name, m.mountPath])).toEqual([
+      ["agent", "/opt/bloodraven"],
+      ["data", "/var/lib/mysql"],
+      ["credentials", "/etc/bloodraven/credentials"],
+      ["agent-token", "/etc/bloodraven/agent-token"],
+      ["agent-tmp", "/tmp"],
+    ]);
     const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toEqual({
       BLOODRAVEN_SITE: "iad",
@@ -71,16 +82,20 @@ describe("managed site objects", () => {
       BLOODRAVEN_MYSQL_HOST: "127.0.0.1",
       BLOODRAVEN_MYSQL_PORT: "3306",
       BLOODRAVEN_MYSQL_PASSWORD_FILE: "/etc/bloodraven/credentials/password",
+      BLOODRAVEN_AGENT_TOKEN_FILE: "/etc/bloodraven/agent-token/token",
+      BLOODRAVEN_DATADIR: "/var/lib/mysql/data",
       BLOODRAVEN_PEER_CHECK_INTERVAL: "2s",
       BLOODRAVEN_LEASE_TIMEOUT: "10s",
       BLOODRAVEN_MYSQL_USER: { secretKeyRef: { name: "orders-operator", key: "username" } },
     });
     expect(iad?.spec?.template.spec?.volumes).toContainEqual({ name: "credentials", secret: { secretName: "orders-operator", items: [{ key: "password", path: "password" }] } });
+    expect(iad?.spec?.template.spec?.volumes).toContainEqual({ name: "agent-token", secret: { secretName: "mysql-orders-agent-token", items: [{ key: "token", path: "token" }] } });
     const service = byKind<V1Service>(objects, "Service").find((s) => s.metadata?.name === "mysql-orders-iad");
     expect(service?.spec?.ports?.map((p) => p.name)).toEqual(["mysql", "agent"]);
     // Without a sidecar, one container.
     const [bare] = byKind<V1StatefulSet>(managedObjects(group({}), secret, new Map()), "StatefulSet");
     expect(bare?.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["mysql"]);
+    expect(bare?.spec?.template.spec?.initContainers).toBeUndefined();
   });
 
   it("run one server per site on its own volume, its nodes, tolerating the group's read-only taint", () => {

@@ -1,0 +1,149 @@
+import type { MysqlBackup } from "../../shared/api/index.js";
+import { backupWithDefaults } from "../../shared/api/index.js";
+import { backupJob, backupJobName } from "../../shared/backup/backup-job.js";
+import { backupStep, type BackupStep } from "../../shared/backup/backup-step.js";
+import type { BackupSourceSite } from "../../shared/backup/source.js";
+import { parseDuration } from "../../shared/duration.js";
+import { errorText } from "../../shared/errors.js";
+import { decisionSites } from "../../shared/failover/decision-input.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { AGENT_TOKEN_KEY } from "../../shared/managed/objects.js";
+import { agentUrls, managedNames } from "../../shared/managed/sites.js";
+import { EVENT_REASONS } from "../../shared/names.js";
+import type { GroupContext } from "./context.js";
+import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/** MysqlBackups are listed at most this often: a new one starts within it, a finished Job is seen within it. */
+export const BACKUP_SCAN_MS = 5_000;
+/** A group without spec.backup lists them only to refuse the ones that name it, this seldom. */
+const STRAY_SCAN_MS = 60_000;
+const BACKUP_CONTAINER = "backup";
+
+/**
+ * Drives the group's MysqlBackups (`spec.failoverGroupRef`): chooses each new one's source, writes
+ * it Running, makes its Job, and writes what the Job's result says (docs/backups.md). Last in the
+ * cycle and throttled: a backup never holds up what keeps the group writable.
+ */
+export class BackupsReconciler implements Reconciler {
+  readonly name = "backups";
+  private scannedAt = -Infinity;
+
+  constructor(private readonly ctx: GroupContext) {}
+
+  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    const { ctx } = this;
+    if (!cycle.observations || performance.now() - this.scannedAt < (ctx.spec.backup ? BACKUP_SCAN_MS : STRAY_SCAN_MS)) return DONE;
+    this.scannedAt = performance.now();
+    const backups = (await ctx.deps.backups.list(ctx.namespace)).filter((b) => b.spec.failoverGroupRef.name === ctx.name && !b.metadata.deletionTimestamp);
+    for (const backup of backups) {
+      try {
+        await this.step(backup, cycle);
+      } catch (err) {
+        // One backup's trouble (a conflict, a refused Job) is retried at the next scan; the others go on.
+        ctx.log.warn(LOG_MESSAGES.backupStepFailed, { backup: backup.metadata.name, error: errorText(err) });
+      }
+    }
+    return DONE;
+  }
+
+  private async step(backup: MysqlBackup, cycle: GroupCycle): Promise<void> {
+    const { ctx } = this;
+    const name = backup.metadata.name ?? "";
+    const jobName = backupJobName(name);
+    const spec = ctx.spec.backup ? backupWithDefaults(ctx.spec.backup) : undefined;
+    const running = backup.status?.phase === "Running";
+    const step = backupStep({
+      spec: backup.spec,
+      status: backup.status,
+      profiles: spec?.profiles,
+      sites: running ? [] : this.sites(cycle),
+      maxLagSeconds: spec?.maxLagSecondsForSource ?? 0,
+      activeSite: cycle.primary ?? ctx.store.written?.activeSite ?? "",
+      job: running ? await ctx.deps.backups.job(ctx.namespace, jobName, BACKUP_CONTAINER) : { state: "absent" },
+      jobName,
+      jobsOff: running || backup.status?.phase === "Succeeded" || backup.status?.phase === "Failed" ? undefined : await this.jobsOff(),
+      now: cycle.now,
+    });
+    await this.act(backup, step, jobName, spec?.timeout ?? "2h");
+  }
+
+  private async act(backup: MysqlBackup, step: BackupStep, jobName: string, timeout: string): Promise<void> {
+    const { ctx } = this;
+    const name = backup.metadata.name ?? "";
+    const write = (status: NonNullable<MysqlBackup["status"]>) => ctx.deps.backups.patchStatus(ctx.namespace, name, status, backup.metadata.resourceVersion ?? "");
+    switch (step.kind) {
+      case "none":
+        return;
+      case "pending":
+        await write(step.status);
+        ctx.log.info(LOG_MESSAGES.backupPending, { backup: name, reason: step.status.message });
+        return;
+      case "start":
+        // Running and its source first: an operator that stops here makes this same Job again, never a second copy.
+        await write(step.status);
+        await this.createJob(backup, step.profile, step.source, timeout);
+        ctx.log.info(LOG_MESSAGES.backupStarted, { backup: name, job: jobName, source: step.source, reason: step.status.sourceReason });
+        ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.backupStarted, `Job ${jobName} copies ${step.source} (${step.status.sourceReason}) into profile ${step.profile.name}`);
+        return;
+      case "recreate":
+        await this.createJob(backup, step.profile, step.source, timeout);
+        return;
+      case "finish": {
+        await write(step.status);
+        const { phase, message, location, sizeBytes, gtidExecuted } = step.status;
+        if (phase === "Succeeded") {
+          ctx.log.info(LOG_MESSAGES.backupSucceeded, { backup: name, location, bytes: sizeBytes, gtid: gtidExecuted });
+          ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.backupSucceeded, `${sizeBytes ?? 0} bytes at GTID ${gtidExecuted ?? ""} in ${location ?? ""}`);
+        } else {
+          ctx.log.warn(LOG_MESSAGES.backupFailed, { backup: name, error: message });
+          ctx.deps.backups.event(backup, "Warning", EVENT_REASONS.backupFailed, message ?? "");
+        }
+        if (step.inFlightFailover) {
+          const at = step.status.activeSiteAtStart ?? "";
+          ctx.deps.backups.event(backup, "Warning", EVENT_REASONS.inFlightFailover, `the primary changed from ${at} while the backup ran; the copy is consistent at its own GTID position, taken from ${step.status.sourceSite ?? ""}`);
+        }
+        return;
+      }
+    }
+  }
+
+  private async createJob(backup: MysqlBackup, profile: Parameters<typeof backupJob>[0]["profile"], source: string, timeout: string): Promise<void> {
+    const { ctx } = this;
+    const agentUrl = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined).get(source);
+    if (!agentUrl || !ctx.deps.jobImage) throw new Error(`no Job can be made now: ${agentUrl ? "no image for Jobs" : `${source} runs no agent`}`);
+    const job = backupJob({
+      backup: { name: backup.metadata.name ?? "", namespace: ctx.namespace, uid: backup.metadata.uid ?? "" },
+      group: ctx.name,
+      profile,
+      source: { site: source, agentUrl },
+      image: ctx.deps.jobImage,
+      agentToken: { secretName: managedNames.agentToken(ctx.name), key: AGENT_TOKEN_KEY },
+      timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
+    });
+    await ctx.deps.backups.createJob(job);
+  }
+
+  /** Why this operator cannot make backup Jobs for the group; undefined when it can. */
+  private async jobsOff(): Promise<string | undefined> {
+    const { ctx } = this;
+    if (!ctx.deps.jobImage) return "this operator has no image for backup Jobs (--agent-image, which the chart sets)";
+    const secret = managedNames.agentToken(ctx.name);
+    const data = await ctx.deps.readSecret(ctx.namespace, secret);
+    if (!data?.[AGENT_TOKEN_KEY]) return `the Job needs the group's agent token: the Secret ${ctx.namespace}/${secret} with key ${AGENT_TOKEN_KEY}, holding the token the site's agent requires (docs/agent.md)`;
+    return undefined;
+  }
+
+  private sites(cycle: GroupCycle): BackupSourceSite[] {
+    const { ctx } = this;
+    const observations = cycle.observations ?? new Map();
+    const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
+    return decisionSites({ spec: ctx.spec, states: ctx.states(), observations, addresses: ctx.addresses() }).map((d) => ({
+      name: d.name,
+      role: d.role,
+      state: d.state,
+      polledOk: d.polledOk,
+      secondsBehindSource: observations.get(d.name)?.replica?.secondsBehindSource ?? null,
+      agent: urls.has(d.name),
+    }));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * One step of one MysqlBackup, decided from what the operator sees: the backup's status, the
+ * group's backup profiles and sites, and the backup's Job. The status the step writes is always
+ * written before the Job is made, so an operator that restarts finds `Running` with the Job's name
+ * and goes on with that Job (made again if it never was), never a second copy.
+ */
+import type { BackupProfile, MysqlBackupSpec, MysqlBackupStatus } from "../api/backup.js";
+import { chooseBackupSource, type BackupSourceSite } from "./source.js";
+
+/** The Job as the operator finds it; `result` is the line the command wrote as its termination message. */
+export type BackupJobState =
+  | { readonly state: "absent" }
+  | { readonly state: "running" }
+  /** `reason`: the Job's own, when it failed (e.g. DeadlineExceeded). */
+  | { readonly state: "finished"; readonly succeeded: boolean; readonly result: string | undefined; readonly reason?: string };
+
+export interface BackupStepInput {
+  readonly spec: MysqlBackupSpec;
+  readonly status: MysqlBackupStatus | undefined;
+  /** The group's profiles; undefined when it has no spec.backup. */
+  readonly profiles: readonly BackupProfile[] | undefined;
+  readonly sites: readonly BackupSourceSite[];
+  readonly maxLagSeconds: number;
+  readonly activeSite: string;
+  readonly job: BackupJobState;
+  readonly jobName: string;
+  /** Why no Job can be made by this operator (no image for it, no agent token); undefined when one can. */
+  readonly jobsOff: string | undefined;
+  readonly now: string;
+}
+
+export type BackupStep =
+  | { readonly kind: "none" }
+  /** Cannot start yet: written as the message of a Pending backup, once per change. */
+  | { readonly kind: "pending"; readonly status: MysqlBackupStatus }
+  /** Write `status` (Running, the source chosen), then make the Job. */
+  | { readonly kind: "start"; readonly status: MysqlBackupStatus; readonly profile: BackupProfile; readonly source: string }
+  /** Running, its Job not there: make it again (the operator stopped between the status write and the Job). */
+  | { readonly kind: "recreate"; readonly profile: BackupProfile; readonly source: string }
+  | { readonly kind: "finish"; readonly status: MysqlBackupStatus; readonly inFlightFailover: boolean };
+
+export function backupStep(input: BackupStepInput): BackupStep {
+  const { status, spec } = input;
+  if (status?.phase === "Succeeded" || status?.phase === "Failed") return { kind: "none" };
+  const fail = (message: string): BackupStep => ({ kind: "finish", status: { ...status, phase: "Failed", message, completionTime: input.now }, inFlightFailover: false });
+  const profile = input.profiles?.find((p) => p.name === spec.profileName);
+  if (status?.phase === "Running") {
+    if (input.job.state === "running") return { kind: "none" };
+    if (input.job.state === "absent") {
+      // Without its Job and its profile there is nothing to make the Job from.
+      if (!profile) return fail(`profile ${spec.profileName} is no longer in the group's spec.backup.profiles`);
+      return { kind: "recreate", profile, source: status.sourceSite ?? "" };
+    }
+    return finished(input, input.job);
+  }
+  if (!input.profiles) return fail(`the group ${spec.failoverGroupRef.name} has no spec.backup: add a profile named ${spec.profileName}`);
+  if (!profile) return fail(`profile ${spec.profileName} is not in the group's spec.backup.profiles (${input.profiles.map((p) => p.name).join(", ")})`);
+  const pending = (message: string): BackupStep => (status?.phase === "Pending" && status.message === message ? { kind: "none" } : { kind: "pending", status: { phase: "Pending", message } });
+  if (input.jobsOff !== undefined) return pending(input.jobsOff);
+  const source = chooseBackupSource(input.sites, input.maxLagSeconds, spec.sourceSiteOverride);
+  if ("refused" in source) {
+    // An override that can never serve is an error of the request; an unreachable source may come back.
+    if (spec.sourceSiteOverride !== undefined && !input.sites.some((s) => s.name === spec.sourceSiteOverride && s.role !== "read-only")) return fail(source.refused);
+    return pending(source.refused);
+  }
+  return {
+    kind: "start",
+    profile,
+    source: source.site,
+    status: {
+      phase: "Running",
+      message: `copying from ${source.site} (${source.reason})`,
+      startTime: input.now,
+      jobName: input.jobName,
+      attempt: status?.attempt ?? 1,
+      sourceSite: source.site,
+      sourceReason: source.reason,
+      activeSiteAtStart: input.activeSite,
+    },
+  };
+}
+
+function finished(input: BackupStepInput, job: Extract<BackupJobState, { state: "finished" }>): BackupStep {
+  const result = parseResult(job.result);
+  const inFlightFailover = input.status?.activeSiteAtStart !== undefined && input.activeSite !== "" && input.activeSite !== input.status.activeSiteAtStart;
+  const base = { ...input.status, completionTime: input.now };
+  if (job.succeeded && result.phase === "Succeeded") {
+    const { location, bytes, gtid, binlogFile, binlogPosition } = result;
+    return { kind: "finish", inFlightFailover, status: { ...base, phase: "Succeeded", message: "", location, sizeBytes: bytes, gtidExecuted: gtid, binlogFile, binlogPosition } };
+  }
+  return { kind: "finish", inFlightFailover, status: { ...base, phase: "Failed", message: failureMessage(input.jobName, job, result) } };
+}
+
+function failureMessage(jobName: string, job: Extract<BackupJobState, { state: "finished" }>, result: ParsedResult): string {
+  switch (result.phase) {
+    case "Failed":
+      return result.message;
+    case "Succeeded":
+      return `the Job ${jobName} failed although its result says Succeeded: see its pod's log`;
+    case "unreadable":
+      return job.succeeded ? `the Job ${jobName} succeeded but its result is unreadable: ${result.error}` : `the Job ${jobName} failed without a result (${job.reason || result.error}): see its pod's log`;
+  }
+}
+
+
+type ParsedResult =
+  | { phase: "Succeeded"; location: string; bytes: number; gtid: string; binlogFile: string; binlogPosition: number }
+  | { phase: "Failed"; message: string }
+  | { phase: "unreadable"; error: string };
+
+/** The one-line JSON the backup command writes (operator/backup/job.ts), checked field by field. */
+export function parseResult(text: string | undefined): ParsedResult {
+  if (text === undefined || text.trim() === "") return { phase: "unreadable", error: "no termination message" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { phase: "unreadable", error: `a termination message that is no JSON: ${JSON.stringify(text.slice(0, 200))}` };
+  }
+  const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  if (r.phase === "Failed" && typeof r.message === "string") return { phase: "Failed", message: r.message };
+  const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  const filled = (v: unknown): v is string => typeof v === "string" && v !== "";
+  if (r.phase === "Succeeded" && filled(r.location) && count(r.bytes) && filled(r.gtid) && filled(r.binlogFile) && count(r.binlogPosition)) {
+    return { phase: "Succeeded", location: r.location, bytes: r.bytes, gtid: r.gtid, binlogFile: r.binlogFile, binlogPosition: r.binlogPosition };
+  }
+  return { phase: "unreadable", error: `a result without phase, location, bytes, gtid, binlogFile or binlogPosition: ${JSON.stringify(text.slice(0, 200))}` };
+}

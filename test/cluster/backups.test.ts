@@ -1,0 +1,146 @@
+/**
+ * MysqlBackups on the real node: the operator (installed by the chart) chooses each backup's
+ * source among the managed sites, writes it Running, and makes a Job of its own image that pulls
+ * the copy from that site's sidecar into a real S3 store (MinIO on the machine's address, where
+ * the node's pods reach it); the Job's result becomes the backup's status, with its events.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installOperatorChart } from "../../scripts/env/helm.js";
+import { machineAddress, NODE_NAME } from "../../scripts/env/node.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { createBucket, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
+import { IMAGES } from "../../scripts/images/images.js";
+import { artifactFolder } from "../../shared/backup/manifest.js";
+import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
+import { managedNames } from "../../shared/managed/sites.js";
+import { S3ObjectStore } from "../../operator/backup/object-store.js";
+import { readManifest } from "../../operator/backup/restore-backup.js";
+import { failoverGroup } from "../support/fixtures.js";
+import { applyAll, groupEvents, groupReader } from "../support/groups.js";
+import { helm } from "../support/helm.js";
+import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { rootQuery } from "../support/mariadb-pod.js";
+import { getObject, readyPod } from "../support/pods.js";
+
+const suffix = randomBytes(3).toString("hex");
+const operatorNs = `backups-system-${suffix}`;
+const ns = `backups-${suffix}`;
+const release = "bloodraven";
+const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
+const BUCKET = "backups";
+const PREFIX = "prod";
+
+const backup = (name: string, profileName: string): object => ({ apiVersion: "shipstream.io/v1alpha1", kind: "MysqlBackup", metadata: { name, namespace: ns }, spec: { failoverGroupRef: { name: "orders" }, profileName, triggeredBy: "manual" } });
+const readBackup = (name: string) => getObject<MysqlBackup>(["mysqlbackup", name, "-n", ns]);
+/** What a backup's Job printed and its pod's state, for a failure's message. */
+const jobLog = async (job: string): Promise<string> => {
+  const logs = await kubectl(["logs", `job/${job}`, "-n", ns, "--tail=30"]);
+  const pods = await kubectl(["get", "pods", "-n", ns, "-l", `batch.kubernetes.io/job-name=${job}`, "-o", "jsonpath={.items[*].status.containerStatuses}"]);
+  return `\n--- ${job} log ---\n${logs.stdout}${logs.stderr}\n--- its pod ---\n${pods.stdout}`;
+};
+/** The backup once it has finished, either way. */
+const finished = (name: string) =>
+  waitFor(
+    `${name} finished`,
+    async () => {
+      const b = await readBackup(name);
+      return b.status?.phase === "Succeeded" || b.status?.phase === "Failed" ? b : undefined;
+    },
+    180_000,
+    1_000,
+  );
+
+describe("MysqlBackups of managed sites on a real node, into a real S3 store", () => {
+  const group = groupReader(ns);
+  let store: S3Store;
+  let s3: S3ObjectStore;
+  const objectsOf = async (name: string): Promise<string[]> => (await s3.list(`${artifactFolder(PREFIX, { namespace: ns, group: "orders", backup: name })}/`, AbortSignal.timeout(10_000))).map((o) => o.key);
+
+  beforeAll(async () => {
+    store = await startS3Store({ address: machineAddress() });
+    await createBucket(store, BUCKET);
+    s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
+    const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
+    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
+    const s3Profile = (name: string, credentials: string) => ({ name, storage: { s3: { bucket: BUCKET, prefix: PREFIX, endpointURL: store.endpoint, credentialsSecret: { name: credentials, accessKeyIdKey: "id", secretAccessKeyKey: "key" } } } });
+    await applyAll([
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "store", namespace: ns }, stringData: { id: store.accessKeyId, key: store.secretAccessKey } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "store-wrong", namespace: ns }, stringData: { id: store.accessKeyId, key: `wrong-${randomBytes(8).toString("hex")}` } },
+      failoverGroup(ns, "orders", {
+        credentials: { operator: { secretName: "orders-operator" } },
+        image: IMAGES.mariadb,
+        pollInterval: "1s",
+        sites: ["iad", "pdx"].map((name) => ({ name, storage: { size: "256Mi" }, taintNodeSelector: { "kubernetes.io/hostname": NODE_NAME } })),
+        backup: { profiles: [s3Profile("nightly", "store"), s3Profile("broken", "store-wrong")] },
+      }),
+    ]);
+    await waitFor(
+      "iad writable, pdx replicating",
+      async () => {
+        const g: MysqlFailoverGroup = await group("orders");
+        const state = (site: string) => g.status?.sites?.find((s) => s.name === site)?.state;
+        return g.status?.activeSite === "iad" && state("pdx") === "read-only" && g.status.bootstrap?.phase !== "Cloning";
+      },
+      180_000,
+      1_000,
+    );
+  });
+
+  afterAll(async () => {
+    await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
+    await kubectl(["taint", "nodes", NODE_NAME, "shipstream.io/db-readonly-orders-"]);
+    await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
+    await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
+    await store?.stop();
+  });
+
+  it("backs up the replica into the store: Succeeded with its size and GTID position, the manifest agreeing, started and succeeded events", async () => {
+    const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
+    await rootQuery(iad.status?.podIP ?? "", PASSWORD, "CREATE DATABASE IF NOT EXISTS shop");
+    await rootQuery(iad.status?.podIP ?? "", PASSWORD, "CREATE TABLE IF NOT EXISTS shop.orders (id INT PRIMARY KEY)");
+    await rootQuery(iad.status?.podIP ?? "", PASSWORD, "INSERT INTO shop.orders VALUES (1), (2), (3)");
+    await applyAll([backup("b1", "nightly")]);
+    const b1 = await finished("b1");
+    expect(b1.status, JSON.stringify(b1.status) + (await jobLog("b1-backup"))).toMatchObject({
+      phase: "Succeeded",
+      sourceSite: "pdx",
+      sourceReason: "replica-preferred",
+      activeSiteAtStart: "iad",
+      jobName: "b1-backup",
+      attempt: 1,
+      location: `s3://${BUCKET}/${PREFIX}/${ns}/orders/b1/manifest.json`,
+    });
+    const { manifest } = await readManifest({ namespace: ns, group: "orders", backup: "b1", prefix: PREFIX }, s3, AbortSignal.timeout(10_000));
+    expect(manifest.position).toEqual({ gtid: b1.status?.gtidExecuted, binlogFile: b1.status?.binlogFile, binlogPosition: b1.status?.binlogPosition });
+    expect(manifest.data.bytes).toBe(b1.status?.sizeBytes);
+    expect(manifest.sourceSite).toBe("pdx");
+    expect(Date.parse(b1.status?.completionTime ?? "")).toBeGreaterThanOrEqual(Date.parse(b1.status?.startTime ?? ""));
+    const events = await groupEvents(ns, "b1");
+    expect(events.map((e) => e.reason).sort()).toEqual(["BackupStarted", "BackupSucceeded"]);
+    expect(events.find((e) => e.reason === "BackupStarted")?.message).toBe("Job b1-backup copies pdx (replica-preferred) into profile nightly");
+    // The Job belongs to its MysqlBackup (deleting the backup takes it along).
+    const job = await getObject<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>(["job", "b1-backup", "-n", ns]);
+    expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "MysqlBackup", name: "b1" })]);
+  });
+
+  it("fails a backup whose store refuses the credentials: the store named, nothing left in it", async () => {
+    await applyAll([backup("b2", "broken")]);
+    const b2 = await finished("b2");
+    expect(b2.status?.phase).toBe("Failed");
+    expect(b2.status?.message, await jobLog("b2-backup")).toMatch(new RegExp(`s3://${BUCKET}/`));
+    expect(b2.status?.location).toBeUndefined();
+    expect(await objectsOf("b2")).toEqual([]);
+    expect((await groupEvents(ns, "b2")).map((e) => e.reason).sort()).toEqual(["BackupFailed", "BackupStarted"]);
+  });
+
+  it("fails a backup naming a profile the group does not have, before any Job", async () => {
+    await applyAll([backup("b3", "weekly")]);
+    const b3 = await finished("b3");
+    expect(b3.status).toMatchObject({ phase: "Failed", message: "profile weekly is not in the group's spec.backup.profiles (nightly, broken)" });
+    expect((await kubectl(["get", "job", "b3-backup", "-n", ns])).code).not.toBe(0);
+    expect((await groupEvents(ns, "b3")).map((e) => e.reason)).toEqual(["BackupFailed"]);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { backupWithDefaults } from "../../../shared/api/index.js";
+import { backupJob, backupJobName, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+
+const spec = backupWithDefaults({
+  profiles: [
+    { name: "nightly", storage: { s3: { bucket: "backups", prefix: "prod", endpointURL: "http://minio.storage.svc:9000", credentialsSecret: { name: "s3-creds", accessKeyIdKey: "id", secretAccessKeyKey: "key" } } }, encryption: { passphraseSecret: { name: "backup-key" } } },
+    { name: "local", storage: { pvc: { claimName: "backups", subPath: "orders" } } },
+  ],
+});
+
+function input(profile: number): BackupJobInput {
+  return {
+    backup: { name: "orders-20261204", namespace: "shop", uid: "u-1" },
+    group: "orders",
+    profile: spec.profiles[profile] as BackupJobInput["profile"],
+    source: { site: "pdx", agentUrl: "http://mysql-orders-pdx.shop.svc:8080" },
+    image: "bloodraven:1.2.3",
+    agentToken: { secretName: "mysql-orders-agent-token", key: "token" },
+    timeoutSeconds: 7200,
+  };
+}
+
+describe("backupJob", () => {
+  it("runs `bloodraven backup` once, owned by its MysqlBackup, secrets only as files (the store's keys renamed to what the command reads)", () => {
+    const job = backupJob(input(0));
+    expect(job.metadata).toMatchObject({ name: "orders-20261204-backup", namespace: "shop", ownerReferences: [{ kind: "MysqlBackup", name: "orders-20261204", uid: "u-1", controller: true }] });
+    expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 7260 });
+    const pod = job.spec?.template.spec;
+    const [container] = pod?.containers ?? [];
+    expect(container?.args).toEqual([
+      "backup",
+      "--namespace=shop",
+      "--group=orders",
+      "--backup=orders-20261204",
+      "--profile=nightly",
+      "--source-site=pdx",
+      "--source-agent-url=http://mysql-orders-pdx.shop.svc:8080",
+      "--timeout=7200s",
+      "--storage=s3",
+      "--s3-bucket=backups",
+      "--s3-region=us-east-1",
+      "--s3-endpoint=http://minio.storage.svc:9000",
+      "--prefix=prod",
+    ]);
+    expect(container?.env).toEqual([
+      { name: "BLOODRAVEN_AGENT_TOKEN_FILE", value: "/etc/bloodraven/agent-token/token" },
+      { name: "BLOODRAVEN_S3_CREDENTIALS_DIR", value: "/etc/bloodraven/s3" },
+      { name: "BLOODRAVEN_BACKUP_PASSPHRASE_FILE", value: "/etc/bloodraven/passphrase/passphrase" },
+    ]);
+    expect(pod?.volumes).toContainEqual({ name: "s3-credentials", secret: { secretName: "s3-creds", items: [{ key: "id", path: "AWS_ACCESS_KEY_ID" }, { key: "key", path: "AWS_SECRET_ACCESS_KEY" }] } });
+    expect(pod?.volumes).toContainEqual({ name: "passphrase", secret: { secretName: "backup-key", items: [{ key: "passphrase", path: "passphrase" }] } });
+    expect(pod).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, securityContext: { runAsNonRoot: true } });
+    // Not evicted from a node of the group's read-only sites.
+    expect(pod?.tolerations).toEqual([{ key: "shipstream.io/db-readonly-orders", operator: "Exists", effect: "NoExecute" }]);
+    expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+  });
+
+  it("writes a volume profile into its claim's folder", () => {
+    const job = backupJob(input(1));
+    const [container] = job.spec?.template.spec?.containers ?? [];
+    expect(container?.args).toEqual(expect.arrayContaining(["--storage=volume", "--volume-path=/backup"]));
+    expect(container?.volumeMounts).toContainEqual({ name: "backup-volume", mountPath: "/backup", subPath: "orders" });
+    expect(job.spec?.template.spec?.volumes).toContainEqual({ name: "backup-volume", persistentVolumeClaim: { claimName: "backups" } });
+    expect(container?.env?.map((e) => e.name)).toEqual(["BLOODRAVEN_AGENT_TOKEN_FILE"]);
+  });
+
+  it("keeps the Job's name a label value: long backup names are cut and told apart by a hash", () => {
+    const long = "x".repeat(200);
+    const a = backupJobName(long);
+    const b = backupJobName(`${long}y`);
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(a).toMatch(/^x+-[0-9a-f]{8}-backup$/);
+    expect(a).not.toBe(b);
+    expect(backupJobName("b1")).toBe("b1-backup");
+  });
+});
