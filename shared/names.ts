@@ -207,6 +207,7 @@ export const METRICS = {
   archiverUploadFailures: "bloodraven_archiver_upload_failures",
   archiverLastUploadTimestampSeconds: "bloodraven_archiver_last_upload_timestamp_seconds",
   archiverBacklogFiles: "bloodraven_archiver_backlog_files",
+  backupLastSuccessTimestampSeconds: "bloodraven_backup_last_success_timestamp_seconds",
 } as const;
 
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */

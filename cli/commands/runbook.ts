@@ -9,6 +9,7 @@ import type { ChalkInstance } from "chalk";
 import alerts from "../runbooks/alerts.md";
 import credentialRotation from "../runbooks/credential-rotation.md";
 import divergentOldPrimary from "../runbooks/divergent-old-primary.md";
+import failedBackup from "../runbooks/failed-backup.md";
 import maintenanceMode from "../runbooks/maintenance-mode.md";
 import managedSiteChanges from "../runbooks/managed-site-changes.md";
 import manualPromotion from "../runbooks/manual-promotion.md";
@@ -38,6 +39,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["credential-rotation", credentialRotation],
   ["managed-site-changes", managedSiteChanges],
   ["replication-lag-high", replicationLagHigh],
+  ["failed-backup", failedBackup],
   ["operator-unavailable", operatorUnavailable],
   ["divergent-old-primary", divergentOldPrimary],
   ["split-brain-recovery", splitBrainRecovery],

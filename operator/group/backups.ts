@@ -2,6 +2,7 @@ import type { MysqlBackup } from "../../shared/api/index.js";
 import { backupWithDefaults } from "../../shared/api/index.js";
 import { backupJob, backupJobName } from "../../shared/backup/backup-job.js";
 import { backupStep, type BackupStep } from "../../shared/backup/backup-step.js";
+import { lastSuccessByProfile } from "../../shared/backup/freshness.js";
 import type { BackupSourceSite } from "../../shared/backup/source.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
@@ -43,6 +44,9 @@ export class BackupsReconciler implements Reconciler {
         ctx.log.warn(LOG_MESSAGES.backupStepFailed, { backup: backup.metadata.name, error: errorText(err) });
       }
     }
+    // From the statuses as listed: a backup that finished in this scan counts at the next one.
+    const finished = backups.map((b) => ({ profile: b.spec.profileName, phase: b.status?.phase, completionTime: b.status?.completionTime }));
+    ctx.deps.metrics.setBackupLastSuccess(ctx.namespace, ctx.name, lastSuccessByProfile(ctx.spec.backup?.profiles.map((p) => p.name) ?? [], finished));
     return DONE;
   }
 

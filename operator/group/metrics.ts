@@ -27,4 +27,6 @@ export interface GroupMetrics {
   recordReclone(namespace: string, group: string, site: string, result: RecloneResult): void;
   setArchiver(namespace: string, group: string, site: string, archive: { uploadFailures: number; lastUploadSeconds: number; backlogFiles: number }): void;
   clearArchiver(namespace: string, group: string, site: string): void;
+  /** The completion time (Unix seconds; 0 for none yet) of each profile's newest Succeeded backup; profiles not named lose their series. */
+  setBackupLastSuccess(namespace: string, group: string, byProfile: ReadonlyMap<string, number>): void;
 }

@@ -92,6 +92,7 @@ function siteKey(namespace: unknown, group: unknown, site: unknown): string {
 
 type SiteLabel = "namespace" | "group" | "site";
 type TargetLabel = "namespace" | "group" | "target_site";
+type ProfileLabel = "namespace" | "group" | "profile";
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -110,6 +111,7 @@ export class OperatorMetrics {
   private readonly archiverFailures: Gauge<SiteLabel>;
   private readonly archiverLastUpload: Gauge<SiteLabel>;
   private readonly archiverBacklog: Gauge<SiteLabel>;
+  private readonly backupLastSuccess: Gauge<ProfileLabel>;
   private readonly reclones: Counter<SiteLabel | "result">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
@@ -148,6 +150,7 @@ export class OperatorMetrics {
     archiverFailures: SeriesIndex<SiteLabel>;
     archiverLastUpload: SeriesIndex<SiteLabel>;
     archiverBacklog: SeriesIndex<SiteLabel>;
+    backupLastSuccess: SeriesIndex<ProfileLabel>;
   };
 
   constructor() {
@@ -325,6 +328,12 @@ export class OperatorMetrics {
       labelNames: site,
       registers,
     });
+    this.backupLastSuccess = new Gauge({
+      name: METRICS.backupLastSuccessTimestampSeconds,
+      help: "Unix timestamp of the completion of the newest Succeeded MysqlBackup per profile of the group's spec.backup. 0 if none has succeeded yet.",
+      labelNames: ["namespace", "group", "profile"],
+      registers,
+    });
 
     this.index = {
       pollLatency: new SeriesIndex(this.pollLatency),
@@ -350,6 +359,7 @@ export class OperatorMetrics {
       archiverFailures: new SeriesIndex(this.archiverFailures),
       archiverLastUpload: new SeriesIndex(this.archiverLastUpload),
       archiverBacklog: new SeriesIndex(this.archiverBacklog),
+      backupLastSuccess: new SeriesIndex(this.backupLastSuccess),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -506,6 +516,11 @@ export class OperatorMetrics {
   /** The site's agent archives nothing (or is gone): its archiver series go. */
   clearArchiver(namespace: string, group: string, site: string): void {
     for (const index of [this.index.archiverFailures, this.index.archiverLastUpload, this.index.archiverBacklog]) index.forgetSite(namespace, group, site);
+  }
+
+  setBackupLastSuccess(namespace: string, group: string, byProfile: ReadonlyMap<string, number>): void {
+    this.index.backupLastSuccess.forgetGroup(namespace, group);
+    for (const [profile, seconds] of byProfile) this.backupLastSuccess.set(this.index.backupLastSuccess.track({ namespace, group, profile }), seconds);
   }
 
   /** A site left the group's spec: every series about it goes, counters included. */

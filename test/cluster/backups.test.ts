@@ -5,6 +5,7 @@
  * the node's pods reach it); the Job's result becomes the backup's status, with its events.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { machineAddress, NODE_NAME } from "../../scripts/env/node.js";
@@ -19,7 +20,7 @@ import { readManifest } from "../../operator/backup/restore-backup.js";
 import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
-import { kubectl, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, run, testKubeconfig } from "../support/kubectl.js";
 import { rootQuery } from "../support/mariadb-pod.js";
 import { getObject, readyPod } from "../support/pods.js";
 
@@ -121,6 +122,23 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const events = await groupEvents(ns, "b1");
     expect(events.map((e) => e.reason).sort()).toEqual(["BackupStarted", "BackupSucceeded"]);
     expect(events.find((e) => e.reason === "BackupStarted")?.message).toBe("Job b1-backup copies pdx (replica-preferred) into profile nightly");
+    // The leader reports the profile's recovery point from the statuses (0 for a profile without one).
+    const series = (profile: string) => new RegExp(`^bloodraven_backup_last_success_timestamp_seconds\\{namespace="${ns}",group="orders",profile="${profile}"\\} (\\S+)$`, "m");
+    const scraped = await waitFor(
+      "the freshness metric",
+      async () => {
+        const pods = await getObject<{ items: { status: { podIP?: string } }[] }>(["pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`]);
+        for (const pod of pods.items) {
+          const text = await (await fetch(`http://${pod.status.podIP ?? ""}:8080/metrics`, { signal: AbortSignal.timeout(5_000) })).text().catch(() => "");
+          if (series("nightly").exec(text)?.[1] !== "0" && series("nightly").test(text)) return text;
+        }
+        return undefined;
+      },
+      30_000,
+      1_000,
+    );
+    expect(Number(series("nightly").exec(scraped)?.[1])).toBe(Math.floor(Date.parse(b1.status?.completionTime ?? "") / 1000));
+    expect(series("broken").exec(scraped)?.[1]).toBe("0");
     // The Job belongs to its MysqlBackup (deleting the backup takes it along).
     const job = await getObject<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>(["job", "b1-backup", "-n", ns]);
     expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "MysqlBackup", name: "b1" })]);
@@ -134,6 +152,22 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect(b2.status?.location).toBeUndefined();
     expect(await objectsOf("b2")).toEqual([]);
     expect((await groupEvents(ns, "b2")).map((e) => e.reason).sort()).toEqual(["BackupFailed", "BackupStarted"]);
+  });
+
+  it("runs the failed-backup runbook's kubectl commands as written, against that failed backup", async () => {
+    const runbook = readFileSync(new URL("../../cli/runbooks/failed-backup.md", import.meta.url), "utf8");
+    let inCode = false;
+    const commands = runbook.split("\n").filter((line) => (/^\s*```/.test(line) ? ((inCode = !inCode), false) : inCode && line.startsWith("kubectl ") && !line.startsWith("kubectl bloodraven")));
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    const outputs: string[] = [];
+    for (const command of commands) {
+      // Through bash, as a reader pastes it (the jsonpath is quoted for the shell).
+      const r = await run("bash", ["-c", `${command.replaceAll("orders-20261204-0300", "b2")} -n ${ns}`], { env: { ...process.env, KUBECONFIG: testKubeconfig() } });
+      expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+      outputs.push(r.stdout);
+    }
+    expect(outputs.join("\n")).toMatch(/^Failed: .*s3:\/\/backups\//m);
+    expect(outputs.join("\n")).toContain("BackupFailed");
   });
 
   it("fails a backup naming a profile the group does not have, before any Job", async () => {

@@ -115,6 +115,17 @@ describe("the chart's alerts (promtool)", () => {
     });
   });
 
+  it("BloodravenBackupStale: a profile without a success for more than prometheusRule.backupStaleSeconds (26 h), for 10 minutes; a fresh one never", async () => {
+    // nightly succeeded at the start and never since (its metric stays at that time, 0 s here);
+    // hourly's newest success is always the current minute.
+    const series = [...scraped("bloodraven_backup_last_success_timestamp_seconds", { profile: "nightly" }, "0x1600"), ...scraped("bloodraven_backup_last_success_timestamp_seconds", { profile: "hourly" }, "0+60x1600")];
+    await check("BloodravenBackupStale", series, {
+      1500: [],
+      1565: [],
+      1575: [alert("warning", { profile: "nightly" }, "shop/orders: no backup of profile nightly succeeded recently (the newest is 1d 2h 15m 0s old)")],
+    });
+  });
+
   it("leaves no alert of the chart without a test", () => {
     expect(alertNames.length).toBeGreaterThan(10);
     expect(alertNames.filter((a) => !tested.has(a))).toEqual([]);

@@ -45,6 +45,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setMaintenance(namespace, group, true);
   metrics.recordReclone(namespace, group, "pdx", "success");
   metrics.setArchiver(namespace, group, "iad", { uploadFailures: 0, lastUploadSeconds: 1_796_400_000, backlogFiles: 0 });
+  metrics.setBackupLastSuccess(namespace, group, new Map([["nightly", 1_796_400_000]]));
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -59,6 +60,7 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.archiverUploadFailures, "gauge", ["group", "namespace", "site"]],
     [METRICS.archiverLastUploadTimestampSeconds, "gauge", ["group", "namespace", "site"]],
     [METRICS.archiverBacklogFiles, "gauge", ["group", "namespace", "site"]],
+    [METRICS.backupLastSuccessTimestampSeconds, "gauge", ["group", "namespace", "profile"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
@@ -160,6 +162,18 @@ describe("OperatorMetrics exposition", () => {
       const groups = new Set(found.samples.map((sample) => `${sample.labels.namespace}/${sample.labels.group}`));
       expect([...groups].sort(), name).toEqual(["default/payments", "staging/orders"]);
     }
+  });
+
+  it("reports each named profile's recovery point, and drops a profile no longer named", async () => {
+    const metrics = new OperatorMetrics();
+    metrics.setBackupLastSuccess("default", "orders", new Map([["nightly", 1_796_400_000], ["hourly", 0]]));
+    metrics.setBackupLastSuccess("default", "payments", new Map([["nightly", 5]]));
+    metrics.setBackupLastSuccess("default", "orders", new Map([["nightly", 1_796_403_600]]));
+    const samples = (await family(metrics, METRICS.backupLastSuccessTimestampSeconds)).samples.map((x) => [x.labels.group, x.labels.profile, x.value]);
+    expect(samples.sort()).toEqual([
+      ["orders", "nightly", 1_796_403_600],
+      ["payments", "nightly", 5],
+    ]);
   });
 
   it("forgetSite removes one site's series, counters included, and leaves its neighbours", async () => {
