@@ -4,7 +4,7 @@ import type { MariaDbSite } from "../../scripts/env/mariadb-sites.js";
  * Commits rows as the application account to whichever site accepts them (fenced sites refuse),
  * every few milliseconds, until stopped; resolves with the number of acknowledged writes.
  */
-export function writeLoad(sites: readonly MariaDbSite[], pauseMs = 10): { stop: () => Promise<number> } {
+export function writeLoad(sites: readonly MariaDbSite[], pauseMs = 10): { acknowledged: () => number; stop: () => Promise<number> } {
   let running = true;
   let acknowledged = 0;
   const loop = (async () => {
@@ -21,6 +21,7 @@ export function writeLoad(sites: readonly MariaDbSite[], pauseMs = 10): { stop: 
     }
   })();
   return {
+    acknowledged: () => acknowledged,
     stop: async () => {
       running = false;
       await loop;
