@@ -1,6 +1,7 @@
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, MysqlBackupStatus, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
+import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
@@ -236,6 +237,7 @@ export class OperatorApp {
           await this.kube.patchBackupStatus(namespace, name, status, { resourceVersion });
         }),
         createJob: guarded((job: V1Job) => this.kube.createJobIfAbsent(job)),
+        setFinalizers: guarded(async (namespace: string, name: string, finalizers: string[], resourceVersion: string) => (await this.kube.setBackupFinalizers(namespace, name, finalizers, resourceVersion)).metadata.resourceVersion ?? ""),
         job: (namespace, name, container) => backupJobState(this.kube, namespace, name, container),
         event: (backup, type, reason, message) => {
           if (this.leads(0)) void this.events.record(backup, type, reason, message);
@@ -302,11 +304,31 @@ export class OperatorApp {
         throw new Error(`removing the read-only taint of site ${site.name}: ${errorText(err)}`, { cause: err });
       }
     }
+    try {
+      await this.releaseBackups(namespace, name);
+    } catch (err) {
+      throw new Error(`releasing the group's MysqlBackups: ${errorText(err)}`, { cause: err });
+    }
     if (managedSites(spec).length === 0) return;
     try {
       await this.kube.deleteClaims(namespace, managedSelector(name));
     } catch (err) {
       throw new Error(`deleting the managed sites' volumes: ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * The group's backups outlive it (a restore may need them), and their artifacts stay in the
+   * store; their finalizers come off now, since nothing could run their cleanup once the group's
+   * profiles are gone, and a namespace being deleted would wait for them forever.
+   */
+  private async releaseBackups(namespace: string, group: string): Promise<void> {
+    const held = (await this.kube.listBackups(namespace)).items.filter((b) => b.spec.failoverGroupRef.name === group && b.metadata.finalizers?.includes(BACKUP_ARTIFACT_FINALIZER));
+    for (const backup of held) {
+      const finalizers = (backup.metadata.finalizers ?? []).filter((f) => f !== BACKUP_ARTIFACT_FINALIZER);
+      await this.kube.setBackupFinalizers(namespace, backup.metadata.name ?? "", finalizers, backup.metadata.resourceVersion ?? "");
+      const where = backup.status?.location ?? "its folder in the store";
+      void this.events.record(backup, "Warning", EVENT_REASONS.artifactCleanupSkipped, `the group ${group} is being deleted: the artifact (${where}) stays in the store, and deleting this MysqlBackup will not remove it`);
     }
   }
 

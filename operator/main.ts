@@ -2,7 +2,16 @@ import { Command } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
 import { agentFlagsHelp, parseAgentConfig } from "./agent/config.js";
 import { installAgent, installFlagsHelp, parseInstallConfig } from "./agent/install.js";
-import { backupJobFlagsHelp, parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, replayJobFlagsHelp, restoreJobFlagsHelp } from "./backup/job-config.js";
+import {
+  backupJobFlagsHelp,
+  deleteJobFlagsHelp,
+  parseBackupJobConfig,
+  parseDeleteJobConfig,
+  parseReplayJobConfig,
+  parseRestoreJobConfig,
+  replayJobFlagsHelp,
+  restoreJobFlagsHelp,
+} from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
 
 /** Entry point of dist/bloodraven.mjs: the operator process, and the per-site agent (the sidecar). */
@@ -96,6 +105,11 @@ task("backup", "take one backup of a group's site into the store (what a backup 
 task("restore", "restore one backup from the store into an empty folder (what a restore Job runs)", restoreJobFlagsHelp, parseRestoreJobConfig, async (config, signal) => {
   const { runRestoreJob } = await import("./backup/job.js");
   return runRestoreJob(config, signal);
+});
+
+task("delete-backup", "delete one backup's artifact from the store, its manifest first (what a cleanup Job runs)", deleteJobFlagsHelp, parseDeleteJobConfig, async (config, signal) => {
+  const { runDeleteJob } = await import("./backup/job.js");
+  return runDeleteJob(config, signal);
 });
 
 task("replay", "replay the archived binary logs onto a server started on a restored backup, up to a time (point-in-time recovery)", replayJobFlagsHelp, parseReplayJobConfig, async (config, signal) => {

@@ -31,6 +31,8 @@ export const LOG_MESSAGES = {
   backupSucceeded: "backup succeeded",
   backupFailed: "backup failed",
   backupStepFailed: "backup step failed, retried at the next scan",
+  artifactCleanupDone: "deleted backup released",
+  artifactCleanupFailed: "backup artifact cleanup failed",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
@@ -110,6 +112,9 @@ export const LOG_MESSAGES = {
   restoreJobStarted: "restore job started",
   restoreJobSucceeded: "restore job succeeded",
   restoreJobFailed: "restore job failed",
+  deleteJobStarted: "backup delete job started",
+  deleteJobSucceeded: "backup delete job succeeded",
+  deleteJobFailed: "backup delete job failed",
   jobStopping: "job stopping: signal received, aborting the run",
   jobResultNotWritten: "job result not written",
   archiverStarting: "binlog archiver starting",

@@ -59,6 +59,8 @@ export const LABELS = {
 export function readOnlyTaintKey(group: string): string {
   return `shipstream.io/db-readonly-${group}`;
 }
+/** Keeps a deleted MysqlBackup until its artifact is deleted from the store (shared/backup/cleanup-step.ts). */
+export const BACKUP_ARTIFACT_FINALIZER = "shipstream.io/backup-artifact";
 /** Keeps a deleted group until the operator has removed its taints and its managed sites' volumes. */
 export const CLEANUP_FINALIZER = `${ANNOTATION_PREFIX}/cleanup`;
 export const READ_ONLY_TAINT_VALUE = "true";
@@ -175,6 +177,10 @@ export const EVENT_REASONS = {
   backupSucceeded: "BackupSucceeded",
   backupFailed: "BackupFailed",
   inFlightFailover: "InFlightFailover",
+  artifactCleanupStarted: "ArtifactCleanupStarted",
+  artifactCleanupSucceeded: "ArtifactCleanupSucceeded",
+  artifactCleanupFailed: "ArtifactCleanupFailed",
+  artifactCleanupSkipped: "ArtifactCleanupSkipped",
 } as const;
 
 /** Prometheus metric names (the seeds' monitoring page). */

@@ -1,7 +1,7 @@
 /**
  * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup`, `bloodraven
- * restore` and `bloodraven replay`. All share the group, the store and the result file; the first
- * two also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
+ * restore`, `bloodraven delete-backup` and `bloodraven replay`. All share the group, the store and
+ * the result file; all but replay also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
  * in `ps`, `kubectl describe` or a log.
  */
 import { closeSync, openSync, readdirSync } from "node:fs";
@@ -70,6 +70,8 @@ export const BACKUP_JOB_FLAGS: readonly Flag[] = [
 
 export const RESTORE_JOB_FLAGS: readonly Flag[] = [...commonFlags("with backup name"), { name: "target-dir", env: "BLOODRAVEN_TARGET_DIR", help: "the folder the prepared copy is written to; absent or empty (required)" }];
 
+export const DELETE_JOB_FLAGS: readonly Flag[] = commonFlags("with backup name");
+
 export const REPLAY_JOB_FLAGS: readonly Flag[] = [
   ...commonFlags("without"),
   { name: "from-gtid", env: "BLOODRAVEN_FROM_GTID", help: "the restored backup's GTID position, e.g. 0-1-42 (required)" },
@@ -93,6 +95,7 @@ ${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`
 
 export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
+export const deleteJobFlagsHelp = (): string => jobHelp(DELETE_JOB_FLAGS);
 export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
 
 type FlagValue = (name: string) => string | undefined;
@@ -162,6 +165,10 @@ export function parseBackupJobConfig(argv: string[], env: NodeJS.ProcessEnv): Ba
       token,
     },
   };
+}
+
+export function parseDeleteJobConfig(argv: string[], env: NodeJS.ProcessEnv): ArtifactJobConfig {
+  return parseArtifactJob(DELETE_JOB_FLAGS, argv, env).config;
 }
 
 export function parseRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): RestoreJobConfig {

@@ -8,7 +8,7 @@ import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
-import type { BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig } from "./job-config.js";
+import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig } from "./job-config.js";
 import type { ObjectStore } from "./object-store.js";
 import { replayArchive } from "./point-in-time.js";
 import { openStore } from "./storage-config.js";
@@ -137,6 +137,24 @@ export function runRestoreJob(config: RestoreJobConfig, signal: AbortSignal): Pr
         sourceSite: manifest.sourceSite,
         backupCompletedAt: manifest.completedAt,
       };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+/** Removes one backup's artifact: the manifest first (without it the folder is no backup), then whatever else the folder holds. Nothing there counts as deleted. */
+export function runDeleteJob(config: ArtifactJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.deleteJobStarted, succeeded: LOG_MESSAGES.deleteJobSucceeded, failed: LOG_MESSAGES.deleteJobFailed },
+    fields: {},
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const folder = artifactFolder(config.prefix, config);
+      await store.delete([`${folder}/${MANIFEST_FILE}`], signal);
+      const rest = (await store.list(`${folder}/`, signal)).map((o) => o.key);
+      if (rest.length > 0) await store.delete(rest, signal);
+      return { location: `${store.location}${folder}/`, deletedObjects: rest.length };
     },
   };
   return runJob(run, signal, jobLogger(config));

@@ -1,7 +1,8 @@
 import type { MysqlBackup } from "../../shared/api/index.js";
 import { backupWithDefaults } from "../../shared/api/index.js";
-import { backupJob, backupJobName } from "../../shared/backup/backup-job.js";
+import { backupJob, backupJobName, cleanupJob, cleanupJobName, JOB_CONTAINER } from "../../shared/backup/backup-job.js";
 import { backupStep, type BackupStep } from "../../shared/backup/backup-step.js";
+import { cleanupStep } from "../../shared/backup/cleanup-step.js";
 import { lastSuccessByProfile } from "../../shared/backup/freshness.js";
 import type { BackupSourceSite } from "../../shared/backup/source.js";
 import { parseDuration } from "../../shared/duration.js";
@@ -10,7 +11,7 @@ import { decisionSites } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { AGENT_TOKEN_KEY } from "../../shared/managed/objects.js";
 import { agentUrls, managedNames } from "../../shared/managed/sites.js";
-import { EVENT_REASONS } from "../../shared/names.js";
+import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS } from "../../shared/names.js";
 import type { GroupContext } from "./context.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
@@ -18,7 +19,6 @@ import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./
 export const BACKUP_SCAN_MS = 5_000;
 /** A group without spec.backup lists them only to refuse the ones that name it, this seldom. */
 const STRAY_SCAN_MS = 60_000;
-const BACKUP_CONTAINER = "backup";
 
 /**
  * Drives the group's MysqlBackups (`spec.failoverGroupRef`): chooses each new one's source, writes
@@ -28,6 +28,8 @@ const BACKUP_CONTAINER = "backup";
 export class BackupsReconciler implements Reconciler {
   readonly name = "backups";
   private scannedAt = -Infinity;
+  /** The last cleanup failure reported per backup. */
+  private readonly cleanupFailures = new Map<string, string>();
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -35,10 +37,12 @@ export class BackupsReconciler implements Reconciler {
     const { ctx } = this;
     if (!cycle.observations || performance.now() - this.scannedAt < (ctx.spec.backup ? BACKUP_SCAN_MS : STRAY_SCAN_MS)) return DONE;
     this.scannedAt = performance.now();
-    const backups = (await ctx.deps.backups.list(ctx.namespace)).filter((b) => b.spec.failoverGroupRef.name === ctx.name && !b.metadata.deletionTimestamp);
-    for (const backup of backups) {
+    const ours = (await ctx.deps.backups.list(ctx.namespace)).filter((b) => b.spec.failoverGroupRef.name === ctx.name);
+    const backups = ours.filter((b) => !b.metadata.deletionTimestamp);
+    for (const backup of ours) {
       try {
-        await this.step(backup, cycle);
+        if (!backup.metadata.deletionTimestamp) await this.step(backup, cycle);
+        else if (backup.metadata.finalizers?.includes(BACKUP_ARTIFACT_FINALIZER)) await this.cleanUp(backup);
       } catch (err) {
         // One backup's trouble (a conflict, a refused Job) is retried at the next scan; the others go on.
         ctx.log.warn(LOG_MESSAGES.backupStepFailed, { backup: backup.metadata.name, error: errorText(err) });
@@ -63,7 +67,7 @@ export class BackupsReconciler implements Reconciler {
       sites: running ? [] : this.sites(cycle),
       maxLagSeconds: spec?.maxLagSecondsForSource ?? 0,
       activeSite: cycle.primary ?? ctx.store.written?.activeSite ?? "",
-      job: running ? await ctx.deps.backups.job(ctx.namespace, jobName, BACKUP_CONTAINER) : { state: "absent" },
+      job: running ? await ctx.deps.backups.job(ctx.namespace, jobName, JOB_CONTAINER) : { state: "absent" },
       jobName,
       jobsOff: running || backup.status?.phase === "Succeeded" || backup.status?.phase === "Failed" ? undefined : await this.jobsOff(),
       now: cycle.now,
@@ -82,13 +86,20 @@ export class BackupsReconciler implements Reconciler {
         await write(step.status);
         ctx.log.info(LOG_MESSAGES.backupPending, { backup: name, reason: step.status.message });
         return;
-      case "start":
-        // Running and its source first: an operator that stops here makes this same Job again, never a second copy.
-        await write(step.status);
+      case "start": {
+        // The finalizer, then Running and its source, then the Job: an operator that stops in
+        // between makes this same Job again, never a second copy, and no artifact is ever
+        // written for a MysqlBackup that could be deleted without its cleanup.
+        const finalizers = backup.metadata.finalizers ?? [];
+        const version = finalizers.includes(BACKUP_ARTIFACT_FINALIZER)
+          ? (backup.metadata.resourceVersion ?? "")
+          : await ctx.deps.backups.setFinalizers(ctx.namespace, name, [...finalizers, BACKUP_ARTIFACT_FINALIZER], backup.metadata.resourceVersion ?? "");
+        await ctx.deps.backups.patchStatus(ctx.namespace, name, step.status, version);
         await this.createJob(backup, step.profile, step.source, timeout);
         ctx.log.info(LOG_MESSAGES.backupStarted, { backup: name, job: jobName, source: step.source, reason: step.status.sourceReason });
         ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.backupStarted, `Job ${jobName} copies ${step.source} (${step.status.sourceReason}) into profile ${step.profile.name}`);
         return;
+      }
       case "recreate":
         await this.createJob(backup, step.profile, step.source, timeout);
         return;
@@ -111,16 +122,65 @@ export class BackupsReconciler implements Reconciler {
     }
   }
 
+  /** A deleted backup that holds the finalizer: its artifact goes first (shared/backup/cleanup-step.ts). */
+  private async cleanUp(backup: MysqlBackup): Promise<void> {
+    const { ctx } = this;
+    const name = backup.metadata.name ?? "";
+    const jobName = cleanupJobName(name);
+    const spec = ctx.spec.backup ? backupWithDefaults(ctx.spec.backup) : undefined;
+    const step = cleanupStep({
+      status: backup.status,
+      profile: spec?.profiles.find((p) => p.name === backup.spec.profileName),
+      profileName: backup.spec.profileName,
+      backupJob: backup.status?.jobName ? await ctx.deps.backups.job(ctx.namespace, backup.status.jobName, JOB_CONTAINER) : { state: "absent" },
+      cleanupJob: await ctx.deps.backups.job(ctx.namespace, jobName, JOB_CONTAINER),
+      cleanupJobName: jobName,
+    });
+    switch (step.kind) {
+      case "wait":
+        return;
+      case "create": {
+        this.cleanupFailures.delete(name);
+        const made = await ctx.deps.backups.createJob(
+          cleanupJob({ backup: { name, namespace: ctx.namespace, uid: backup.metadata.uid ?? "" }, group: ctx.name, groupUid: ctx.group.metadata.uid ?? "", profile: step.profile, image: this.image() }),
+        );
+        if (made) ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.artifactCleanupStarted, `Job ${jobName} deletes the artifact (${backup.status?.location ?? "its folder in the store"})`);
+        return;
+      }
+      case "failed":
+        // Said once per failure, not at every scan while the failed Job stays.
+        if (this.cleanupFailures.get(name) === step.message) return;
+        this.cleanupFailures.set(name, step.message);
+        ctx.log.warn(LOG_MESSAGES.artifactCleanupFailed, { backup: name, error: step.message });
+        ctx.deps.backups.event(backup, "Warning", EVENT_REASONS.artifactCleanupFailed, step.message);
+        return;
+      case "release":
+        this.cleanupFailures.delete(name);
+        await ctx.deps.backups.setFinalizers(ctx.namespace, name, (backup.metadata.finalizers ?? []).filter((f) => f !== BACKUP_ARTIFACT_FINALIZER), backup.metadata.resourceVersion ?? "");
+        if (step.event) {
+          const type = step.event.reason === "ArtifactCleanupSucceeded" ? "Normal" : "Warning";
+          ctx.deps.backups.event(backup, type, step.event.reason, step.event.message);
+          ctx.log.info(LOG_MESSAGES.artifactCleanupDone, { backup: name, reason: step.event.reason, message: step.event.message });
+        }
+        return;
+    }
+  }
+
+  private image(): string {
+    if (!this.ctx.deps.jobImage) throw new Error("no Job can be made now: this operator has no image for Jobs (--agent-image)");
+    return this.ctx.deps.jobImage;
+  }
+
   private async createJob(backup: MysqlBackup, profile: Parameters<typeof backupJob>[0]["profile"], source: string, timeout: string): Promise<void> {
     const { ctx } = this;
     const agentUrl = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined).get(source);
-    if (!agentUrl || !ctx.deps.jobImage) throw new Error(`no Job can be made now: ${agentUrl ? "no image for Jobs" : `${source} runs no agent`}`);
+    if (!agentUrl) throw new Error(`no Job can be made now: ${source} runs no agent`);
     const job = backupJob({
       backup: { name: backup.metadata.name ?? "", namespace: ctx.namespace, uid: backup.metadata.uid ?? "" },
       group: ctx.name,
       profile,
       source: { site: source, agentUrl },
-      image: ctx.deps.jobImage,
+      image: this.image(),
       agentToken: { secretName: managedNames.agentToken(ctx.name), key: AGENT_TOKEN_KEY },
       timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
     });

@@ -89,6 +89,8 @@ export interface BackupCalls {
   /** Only while the backup still has `resourceVersion`: a backup changed meanwhile is decided again. */
   patchStatus(namespace: string, name: string, status: MysqlBackupStatus, resourceVersion: string): Promise<void>;
   createJob(job: V1Job): Promise<boolean>;
+  /** Replaces the backup's finalizers while it still has `resourceVersion`; answers its new resourceVersion. */
+  setFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<string>;
   job(namespace: string, name: string, container: string): Promise<BackupJobState>;
   event(backup: MysqlBackup, type: "Normal" | "Warning", reason: EventReason, message: string): void;
 }

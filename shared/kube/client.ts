@@ -250,6 +250,14 @@ export class Kube {
     );
   }
 
+  /** Replaces a MysqlBackup's finalizers, only if the object still has `resourceVersion` (409 otherwise). */
+  setBackupFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<MysqlBackup> {
+    const body = { metadata: { resourceVersion, finalizers } };
+    return this.call(`patch finalizers of ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) =>
+      this.customObjects.patchNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    );
+  }
+
   /** Creates the Job unless one of its name exists (false then). */
   createJobIfAbsent(job: V1Job): Promise<boolean> {
     const namespace = job.metadata?.namespace ?? "";

@@ -139,6 +139,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     );
     expect(Number(series("nightly").exec(scraped)?.[1])).toBe(Math.floor(Date.parse(b1.status?.completionTime ?? "") / 1000));
     expect(series("broken").exec(scraped)?.[1]).toBe("0");
+    expect(b1.metadata.finalizers).toEqual(["shipstream.io/backup-artifact"]);
     // The Job belongs to its MysqlBackup (deleting the backup takes it along).
     const job = await getObject<{ metadata: { ownerReferences?: { kind: string; name: string }[] } }>(["job", "b1-backup", "-n", ns]);
     expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "MysqlBackup", name: "b1" })]);
@@ -170,11 +171,76 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect(outputs.join("\n")).toContain("BackupFailed");
   });
 
+  it("records a switchover during the copy as InFlightFailover, and the copy as Succeeded at its own position", async () => {
+    await applyAll([backup("b4", "nightly")]);
+    await waitFor("b4 running", async () => (await readBackup("b4")).status?.phase === "Running", 30_000, 250);
+    // The store frozen, the copy cannot finish before the switchover has.
+    await store.pause();
+    try {
+      const r = await kubectl(["bloodraven", "failover", "orders", "pdx", "-n", ns, "--wait", "--timeout=60s"], { timeoutMs: 90_000 });
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    } finally {
+      store.resume();
+    }
+    const b4 = await finished("b4");
+    expect(b4.status, JSON.stringify(b4.status) + (await jobLog("b4-backup"))).toMatchObject({ phase: "Succeeded", sourceSite: "pdx", activeSiteAtStart: "iad" });
+    const { manifest } = await readManifest({ namespace: ns, group: "orders", backup: "b4", prefix: PREFIX }, s3, AbortSignal.timeout(10_000));
+    expect(manifest.position.gtid).toBe(b4.status?.gtidExecuted);
+    const inFlight = (await groupEvents(ns, "b4")).find((e) => e.reason === "InFlightFailover");
+    expect(inFlight?.message).toBe("the primary changed from iad while the backup ran; the copy is consistent at its own GTID position, taken from pdx");
+  });
+
+  it("goes on with a running backup when every operator replica is killed: the same Job, one copy, Succeeded", async () => {
+    await applyAll([backup("b5", "nightly")]);
+    await waitFor("b5 running", async () => (await readBackup("b5")).status?.phase === "Running", 30_000, 250);
+    await store.pause();
+    try {
+      const killed = await kubectl(["delete", "pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--wait=false"]);
+      expect(killed.code, killed.stderr).toBe(0);
+    } finally {
+      store.resume();
+    }
+    const b5 = await finished("b5");
+    expect(b5.status, JSON.stringify(b5.status) + (await jobLog("b5-backup"))).toMatchObject({ phase: "Succeeded", jobName: "b5-backup" });
+    const jobs = await getObject<{ items: unknown[] }>(["jobs", "-n", ns, "-l", "shipstream.io/backup=b5"]);
+    expect(jobs.items).toHaveLength(1);
+    // One BackupStarted, said once: a repeat would have bumped its count.
+    expect((await groupEvents(ns, "b5")).filter((e) => e.reason === "BackupStarted").map((e) => (e as { count?: number }).count)).toEqual([1]);
+  });
+
   it("fails a backup naming a profile the group does not have, before any Job", async () => {
     await applyAll([backup("b3", "weekly")]);
     const b3 = await finished("b3");
     expect(b3.status).toMatchObject({ phase: "Failed", message: "profile weekly is not in the group's spec.backup.profiles (nightly, broken)" });
     expect((await kubectl(["get", "job", "b3-backup", "-n", ns])).code).not.toBe(0);
     expect((await groupEvents(ns, "b3")).map((e) => e.reason)).toEqual(["BackupFailed"]);
+    // It wrote nothing, so it holds no finalizer: deleting it is immediate.
+    expect(b3.metadata.finalizers).toBeUndefined();
+    const r = await kubectl(["delete", "mysqlbackup", "b3", "-n", ns, "--timeout=30s"]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("deleting a backup deletes its artifact first: a cleanup Job, then the MysqlBackup is gone", async () => {
+    expect((await objectsOf("b1")).length).toBe(2);
+    const r = await kubectl(["delete", "mysqlbackup", "b1", "-n", ns, "--wait=false"]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor("b1 gone", async () => (await kubectl(["get", "mysqlbackup", "b1", "-n", ns])).code !== 0, 120_000, 1_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}${await jobLog("b1-cleanup")}`);
+    });
+    expect(await objectsOf("b1")).toEqual([]);
+    const reasons = (await groupEvents(ns, "b1")).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["ArtifactCleanupStarted", "ArtifactCleanupSucceeded"]));
+  });
+
+  it("deleting the group releases its backups, whose artifacts stay in the store", async () => {
+    const r = await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor("b4 released", async () => (await readBackup("b4")).metadata.finalizers === undefined, 120_000, 1_000);
+    expect((await groupEvents(ns, "b4")).find((e) => e.reason === "ArtifactCleanupSkipped")?.message).toBe(
+      `the group orders is being deleted: the artifact (s3://${BUCKET}/${PREFIX}/${ns}/orders/b4/manifest.json) stays in the store, and deleting this MysqlBackup will not remove it`,
+    );
+    const gone = await kubectl(["delete", "mysqlbackup", "b4", "-n", ns, "--timeout=30s"]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect((await objectsOf("b4")).length).toBe(2);
   });
 });

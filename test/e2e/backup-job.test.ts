@@ -140,6 +140,19 @@ describe("bloodraven backup / restore: the Job's entry points (real MariaDB, age
     expect((await readFile(join(target, "xtrabackup_binlog_info"), "utf8")).trim().split(/\s+/)).toContain(backedUp.gtid);
   });
 
+  it("deletes the artifact: manifest and data gone, exit 0; again with nothing there, still exit 0", async () => {
+    const flags = [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, "--timeout=60s"];
+    // The S3 credentials only: deleting needs neither the agent's token nor the passphrase.
+    const env = { BLOODRAVEN_S3_CREDENTIALS_DIR: goodEnv.BLOODRAVEN_S3_CREDENTIALS_DIR };
+    const run = await job("delete-backup", flags, env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toEqual({ phase: "Succeeded", location: `s3://${BUCKET}/prod/shop/orders/b1/`, deletedObjects: 1 });
+    expect(await objectsOf("b1")).toEqual([]);
+    const again = await job("delete-backup", flags, env);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.result).toEqual({ phase: "Succeeded", location: `s3://${BUCKET}/prod/shop/orders/b1/`, deletedObjects: 0 });
+  });
+
   it("fails with a wrong S3 secret: exit 1, a Failed result naming the store, nothing stored", async () => {
     const wrong = `wrong-${randomBytes(12).toString("hex")}`;
     secrets.push(wrong);

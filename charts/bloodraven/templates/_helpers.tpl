@@ -88,10 +88,11 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlfailovergroups/finalizers"]
   verbs: ["update"]
-# MysqlBackups: listed to find each group's, their status merge-patched as their Jobs run.
+# MysqlBackups: listed to find each group's, their status merge-patched as their Jobs run, and
+# their finalizer (shipstream.io/backup-artifact) added and removed by patch. Never deleted.
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups"]
-  verbs: ["list"]
+  verbs: ["list", "patch"]
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups/status"]
   verbs: ["patch"]
@@ -99,8 +100,9 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups/finalizers"]
   verbs: ["update"]
-# Backup Jobs: made once per MysqlBackup (never updated or deleted: the MysqlBackup owns them),
-# read to learn how they ended; their pods' termination messages are read through the pod list.
+# Backup and cleanup Jobs: made once per MysqlBackup (never updated or deleted: their owners take
+# them along), read to learn how they ended; their pods' termination messages are read through
+# the pod list.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "create"]
