@@ -18,7 +18,7 @@ import { OperatorProcess } from "../support/operator.js";
  * The API server stops answering in the middle of an emergency failover, right after the operator
  * recorded its intent. The operator can no longer renew its Lease: the leadership guard refuses
  * the promotion's next statement (a leader that cannot prove its Lease must not change a server),
- * and the target stays read-only through the outage. Once the API server is back the operator
+ * or the lost Lease stops the worker first, and the target stays read-only through the outage. Once the API server is back the operator
  * leads again, drops the intent (its target never became writable), fails over again, and records
  * that promotion in both copies; the cooldown then holds.
  */
@@ -76,9 +76,12 @@ describe("an API server outage across an emergency failover (real operator, API 
       apiserver("SIGSTOP");
       let resumed = false;
       try {
-        // The failpoint ends with the API server gone: the Lease cannot be renewed, and the guard
-        // refuses the promotion's next statement.
-        await waitFor("the promotion refused by the leadership guard", async () => operator.lines.some((l) => /not the leader|the lease may be lost/.test(String(l.error ?? ""))), 20_000, 100);
+        // The failpoint ends with the API server gone, so the Lease cannot be renewed. Either the
+        // guard refuses the promotion's next statement (the Lease may be lost within its margin),
+        // or, when the pause ends after the renew deadline (the last renewal's phase and the
+        // machine's load decide), leadership is lost first and the worker stops before any
+        // statement. Both keep the target read-only, which is what is checked here; the guard's
+        // own refusal is pinned by test/e2e/leadership-guard.test.ts.
         await waitFor("leadership lost", async () => operator.lines.some((l) => l.msg === LOG_MESSAGES.leaderLost), 20_000, 100);
         expect(await sites.site(target).isReadOnly(), `${target} made writable without a provable Lease`).toBe(true);
         expect(await sites.site(other).isReadOnly()).toBe(true);
