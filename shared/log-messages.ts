@@ -22,6 +22,7 @@ export const LOG_MESSAGES = {
   managerStopped: "topology manager stopped",
   pollFailed: "site poll failed",
   reconcileFailed: "reconcile failed",
+  reconcileSlow: "reconciler slow",
   ignoredSpecFields: "spec fields not acted on",
   managedObjectsApplied: "managed site objects applied",
   agentTokenCreated: "agent token Secret created",

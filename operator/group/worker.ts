@@ -13,6 +13,11 @@ import type { StatusReconciler } from "./report.js";
 
 /** Back-to-back cycles at most (a switchover takes about 7); then one poll interval passes. */
 const MAX_EXPEDITED = 10;
+/**
+ * A reconciler that takes longer holds up every one after it (failover included): said in the
+ * log, so that a stalled group shows where it stalls.
+ */
+const SLOW_RECONCILE_MS = 10_000;
 
 /**
  * Runs one MysqlFailoverGroup: a cycle every pollInterval in which each reconciler
@@ -119,11 +124,14 @@ export class GroupWorker {
       if (this.stopped) return undefined;
       if (deleting && !r.whileDeleting) continue;
       let result: ReconcileResult;
+      const started = performance.now();
       try {
         result = await r.reconcile(cycle);
       } catch (err) {
         result = { kind: "error", error: errorText(err) };
       }
+      const tookMs = Math.round(performance.now() - started);
+      if (tookMs > SLOW_RECONCILE_MS) this.ctx.log.warn(LOG_MESSAGES.reconcileSlow, { reconciler: r.name, ms: tookMs });
       if (result.kind === "requeue") soonest = Math.min(soonest ?? result.afterMs, result.afterMs);
       if (result.kind === "error") {
         this.ctx.log.error(LOG_MESSAGES.reconcileFailed, { reconciler: r.name, error: result.error });

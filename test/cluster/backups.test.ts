@@ -20,6 +20,7 @@ import { readManifest } from "../../operator/backup/restore-backup.js";
 import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
+import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
 import { kubectl, run, testKubeconfig } from "../support/kubectl.js";
 import { rootQuery } from "../support/mariadb-pod.js";
 import { getObject, readyPod } from "../support/pods.js";
@@ -56,6 +57,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
   const group = groupReader(ns);
   let store: S3Store;
   let s3: S3ObjectStore;
+  saveOperatorLogsOnFailure(operatorNs, `app.kubernetes.io/instance=${release}`);
   const objectsOf = async (name: string): Promise<string[]> => (await s3.list(`${artifactFolder(PREFIX, { namespace: ns, group: "orders", backup: name })}/`, AbortSignal.timeout(10_000))).map((o) => o.key);
 
   beforeAll(async () => {

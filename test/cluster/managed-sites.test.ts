@@ -23,6 +23,7 @@ import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
 import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
 import { podQuery, rootQuery } from "../support/mariadb-pod.js";
+import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
 import { containerPids, getObject, readyPod } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -72,6 +73,7 @@ const role = async (site: string) =>
 
 describe("managed sites on a real node (operator installed by the chart)", () => {
   const group = groupReader(ns);
+  saveOperatorLogsOnFailure(operatorNs, `app.kubernetes.io/instance=${release}`);
 
   beforeAll(async () => {
     // One node holds every site here, and it carries the read-only taint of the sites that are not
