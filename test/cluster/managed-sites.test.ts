@@ -284,7 +284,8 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     const rotated = `rotated-${suffix}`;
     await mustKubectl(["patch", "secret", "orders-replication", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
-    await waitFor("the new password on the primary", async () => podQuery(iad.status?.podIP ?? "", { user: "repl", password: rotated }, "SELECT 1").then(() => true, () => false), 60_000, 500);
+    // A refused login is thrown, not swallowed: a timeout then says how the server refused it.
+    await waitFor("the new password on the primary", async () => (await podQuery(iad.status?.podIP ?? "", { user: "repl", password: rotated }, "SELECT 1")).length === 1, 60_000, 500);
     await waitFor("pdx repointed with it", async () => (await repointed()) > before, 30_000, 500);
     // A reconnect of pdx's receiver now logs in with the stored, rotated password.
     const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
@@ -622,7 +623,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     const rotated = `root-rotated-${suffix}`;
     await mustKubectl(["patch", "secret", "orders-operator", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
     for (const p of pods) {
-      await waitFor(`the new root password on ${p.metadata.name}`, async () => rootQuery(p.status?.podIP ?? "", rotated, "SELECT 1").then(() => true, () => false), 60_000, 500);
+      await waitFor(`the new root password on ${p.metadata.name}`, async () => (await rootQuery(p.status?.podIP ?? "", rotated, "SELECT 1")).length === 1, 60_000, 500);
     }
     rootPassword = rotated;
     // Changed on each server by itself: no server got a transaction (the binary log positions did not move).
