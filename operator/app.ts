@@ -1,5 +1,5 @@
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
-import type { DefaultedMysqlFailoverGroupSpec, MysqlBackupStatus, MysqlFailoverGroup } from "../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
 import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
@@ -11,8 +11,8 @@ import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
 import { OperatorMetrics } from "./http/metrics.js";
 import { StatusServer } from "./http/status-server.js";
-import { Kube, apiStatus, loadKubeConfig, type StatusPatch } from "../shared/kube/client.js";
-import type { ManagedObject, SidecarOptions } from "../shared/managed/objects.js";
+import { Kube, apiStatus, loadKubeConfig, type AppliedObject, type StatusPatch } from "../shared/kube/client.js";
+import type { SidecarOptions } from "../shared/managed/objects.js";
 import { managedSelector, managedSites } from "../shared/managed/sites.js";
 import { EventRecorder, type EventReason } from "./kube/events.js";
 import { backupJobState } from "./backup/job-state.js";
@@ -209,7 +209,7 @@ export class OperatorApp {
         await this.kube.patchFailoverGroupMetadata(namespace, name, { annotations }, resourceVersion === undefined ? {} : { resourceVersion });
       }),
       readGroup: (namespace, name) => this.kube.getFailoverGroup(namespace, name),
-      applyObject: guarded((obj: ManagedObject) => this.kube.applyObject(obj)),
+      applyObject: guarded((obj: AppliedObject) => this.kube.applyObject(obj)),
       listManaged: (namespace, group) => this.kube.listManaged(namespace, managedSelector(group)),
       resizeClaim: guarded(async (namespace: string, claim: string, size: string) => this.kube.resizeClaim(namespace, claim, size)),
       restartPod: guarded(async (namespace: string, pod: string, uid: string, respectBudget: boolean) => this.kube.restartPod(namespace, pod, uid, respectBudget)),
@@ -239,6 +239,14 @@ export class OperatorApp {
         createJob: guarded((job: V1Job) => this.kube.createJobIfAbsent(job)),
         setFinalizers: guarded(async (namespace: string, name: string, finalizers: string[], resourceVersion: string) => (await this.kube.setBackupFinalizers(namespace, name, finalizers, resourceVersion)).metadata.resourceVersion ?? ""),
         job: (namespace, name, container) => backupJobState(this.kube, namespace, name, container),
+        deleteJob: guarded((namespace: string, name: string) => this.kube.deleteJob(namespace, name)),
+        create: guarded((backup: MysqlBackup) => this.kube.createBackupIfAbsent(backup)),
+        delete: guarded((namespace: string, name: string) => this.kube.deleteBackup(namespace, name)),
+        annotate: guarded(async (namespace: string, name: string, annotations: Record<string, string>, resourceVersion: string) => {
+          await this.kube.annotateBackup(namespace, name, annotations, resourceVersion);
+        }),
+        cronJobs: (namespace, labelSelector) => this.kube.listCronJobs(namespace, labelSelector),
+        deleteCronJob: guarded((namespace: string, name: string) => this.kube.deleteCronJob(namespace, name)),
         event: (backup, type, reason, message) => {
           if (this.leads(0)) void this.events.record(backup, type, reason, message);
         },

@@ -9,8 +9,10 @@ import {
   parseDeleteJobConfig,
   parseReplayJobConfig,
   parseRestoreJobConfig,
+  parseTriggerConfig,
   replayJobFlagsHelp,
   restoreJobFlagsHelp,
+  triggerFlagsHelp,
 } from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
 
@@ -115,6 +117,11 @@ task("delete-backup", "delete one backup's artifact from the store, its manifest
 task("replay", "replay the archived binary logs onto a server started on a restored backup, up to a time (point-in-time recovery)", replayJobFlagsHelp, parseReplayJobConfig, async (config, signal) => {
   const { runReplayJob } = await import("./backup/job.js");
   return runReplayJob(config, signal);
+});
+
+task("trigger-backup", "create the MysqlBackup of one run of a backup schedule (what its CronJob runs)", triggerFlagsHelp, parseTriggerConfig, async (config, signal) => {
+  const { runTrigger } = await import("./backup/trigger.js");
+  return runTrigger(config, signal);
 });
 
 await program.parseAsync(process.argv);

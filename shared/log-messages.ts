@@ -33,7 +33,22 @@ export const LOG_MESSAGES = {
   backupFailed: "backup failed",
   backupStepFailed: "backup step failed, retried at the next scan",
   artifactCleanupDone: "deleted backup released",
+  backupStopped: "deleted backup's copy stopped",
   artifactCleanupFailed: "backup artifact cleanup failed",
+  // Retries and retention (operator/group/backup-housekeeping.ts).
+  backupRetryScheduled: "backup retry scheduled",
+  backupRetryCreated: "backup retry created",
+  backupRetentionDeleted: "backup deleted by retention",
+  // Backup schedules (operator/group/backup-schedules.ts).
+  backupScheduleInvalid: "backup schedule invalid",
+  backupSchedulesApplied: "backup schedule CronJobs applied",
+  backupScheduleRemoved: "backup schedule CronJob deleted",
+  // A backup schedule's run (operator/backup/trigger.ts), in the CronJob pod's log.
+  scheduledBackupCreated: "scheduled backup created",
+  scheduledBackupExists: "scheduled backup already created",
+  scheduledBackupSkipped: "scheduled backup skipped: an earlier one still runs",
+  scheduledBackupReplaced: "earlier scheduled backups deleted to make way",
+  scheduledBackupFailed: "scheduled backup could not be created",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.

@@ -43,6 +43,8 @@ export const ANNOTATIONS = {
   maintenance: `${ANNOTATION_PREFIX}/maintenance`,
   /** Set by the plugin next to planned-failover; echoed in status so --wait follows its own request. */
   plannedFailoverRequestId: `${ANNOTATION_PREFIX}/planned-failover-request-id`,
+  /** On a failed scheduled MysqlBackup: when its retry is created (RFC 3339), decided once. */
+  backupRetryAt: `${ANNOTATION_PREFIX}/retry-at`,
 } as const;
 
 export const LABELS = {
@@ -177,10 +179,16 @@ export const EVENT_REASONS = {
   backupSucceeded: "BackupSucceeded",
   backupFailed: "BackupFailed",
   inFlightFailover: "InFlightFailover",
+  backupStopped: "BackupStopped",
   artifactCleanupStarted: "ArtifactCleanupStarted",
   artifactCleanupSucceeded: "ArtifactCleanupSucceeded",
   artifactCleanupFailed: "ArtifactCleanupFailed",
   artifactCleanupSkipped: "ArtifactCleanupSkipped",
+  // On the group: its backup schedules and retries.
+  backupScheduleInvalid: "BackupScheduleInvalid",
+  backupScheduleServiceAccountMissing: "BackupScheduleServiceAccountMissing",
+  backupRetryScheduled: "BackupRetryScheduled",
+  backupRetentionDeleted: "BackupRetentionDeleted",
 } as const;
 
 /** Prometheus metric names (the seeds' monitoring page). */

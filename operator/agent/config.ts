@@ -1,6 +1,7 @@
 import { isSiteName } from "../../shared/annotations.js";
 import type { LogLevel } from "../log.js";
-import { ARCHIVE_STORAGE, parseStore, storageFlags, storageSecretsHelp, type StoreConfig } from "../backup/storage-config.js";
+import { ARCHIVE_STORAGE } from "../../shared/backup/store-access.js";
+import { parseStore, storageFlags, storageSecretsHelp, type StoreConfig } from "../backup/storage-config.js";
 import { agentToken, ConfigError, duration, flagsHelp, httpOrigin, list, logLevel, port, readFlags, type Flag } from "../flags.js";
 
 export interface AgentPeer {

@@ -1,16 +1,21 @@
 /**
  * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup`, `bloodraven
- * restore`, `bloodraven delete-backup` and `bloodraven replay`. All share the group, the store and
+ * restore`, `bloodraven delete-backup` and `bloodraven replay` (and those of `bloodraven
+ * trigger-backup`, a schedule's run, at the end). All share the group, the store and
  * the result file; all but replay also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
  * in `ps`, `kubectl describe` or a log.
  */
 import { closeSync, openSync, readdirSync } from "node:fs";
 import { parse as parsePath, resolve } from "node:path";
 import { isSiteName, isValidGroupName } from "../../shared/annotations.js";
+import type { ConcurrencyPolicy } from "../../shared/backup/trigger.js";
+import { TRIGGER_JOB_VARIABLE } from "../../shared/backup/schedules.js";
+import { BACKUP_CONCURRENCY_POLICIES } from "../../shared/names.js";
 import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
 import type { LogLevel } from "../log.js";
-import { fileOnly, JOB_STORAGE, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig } from "./storage-config.js";
+import { JOB_STORAGE } from "../../shared/backup/store-access.js";
+import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig } from "./storage-config.js";
 
 export interface JobConfig {
   readonly namespace: string;
@@ -242,5 +247,44 @@ export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): Re
       password: oneLine(`${MYSQL_PASSWORD}_FILE`, password),
     },
     workDir,
+  };
+}
+
+export interface TriggerConfig {
+  readonly namespace: string;
+  readonly group: string;
+  readonly schedule: string;
+  readonly profile: string;
+  readonly concurrencyPolicy: ConcurrencyPolicy;
+  /** The run's Job, whose name the run's MysqlBackup takes. */
+  readonly job: string;
+  readonly logLevel: LogLevel;
+}
+
+export const TRIGGER_FLAGS: readonly Flag[] = [
+  { name: "namespace", env: "BLOODRAVEN_NAMESPACE", help: "the MysqlFailoverGroup's namespace (required)" },
+  { name: "group", env: "BLOODRAVEN_GROUP", help: "the MysqlFailoverGroup's name (required)" },
+  { name: "schedule", env: "BLOODRAVEN_SCHEDULE", help: "the schedule's name in spec.backup.schedules (required)" },
+  { name: "profile", env: "BLOODRAVEN_PROFILE", help: "the profile the backup uses (required)" },
+  { name: "concurrency-policy", env: "BLOODRAVEN_CONCURRENCY_POLICY", help: `what to do while an earlier backup of the schedule runs: ${BACKUP_CONCURRENCY_POLICIES.join(", ")} (default Forbid)` },
+  { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
+];
+
+export const triggerFlagsHelp = (): string => `${flagsHelp(TRIGGER_FLAGS)}\n  ${TRIGGER_JOB_VARIABLE}: the run's Job name, which the backup takes (required; the CronJob sets it from the pod's batch.kubernetes.io/job-name label)`;
+
+export function parseTriggerConfig(argv: string[], env: NodeJS.ProcessEnv): TriggerConfig {
+  const { value: flag } = readFlags(TRIGGER_FLAGS, argv, env);
+  const policy = flag("concurrency-policy") || "Forbid";
+  if (!(BACKUP_CONCURRENCY_POLICIES as readonly string[]).includes(policy)) throw new ConfigError(`--concurrency-policy must be one of ${BACKUP_CONCURRENCY_POLICIES.join(", ")}, got ${JSON.stringify(policy)}`);
+  const job = env[TRIGGER_JOB_VARIABLE] ?? "";
+  if (!isValidGroupName(job)) throw new ConfigError(`${TRIGGER_JOB_VARIABLE} must be the run's Job name (a Kubernetes object name), got ${JSON.stringify(job)}`);
+  return {
+    namespace: objectName(flag, "namespace", isSiteName, "a namespace name (a DNS label)"),
+    group: objectName(flag, "group", isValidGroupName, "a Kubernetes object name"),
+    schedule: objectName(flag, "schedule", isSiteName, "a schedule name (a DNS label)"),
+    profile: objectName(flag, "profile", isSiteName, "a profile name (a DNS label)"),
+    concurrencyPolicy: policy as ConcurrencyPolicy,
+    job,
+    logLevel: logLevel(flag("log-level") || undefined),
   };
 }

@@ -19,7 +19,7 @@ export async function backupJobState(kube: JobReader, namespace: string, name: s
   const conditions = job.status?.conditions ?? [];
   const done = (type: string) => conditions.some((c) => c.type === type && c.status === "True");
   const succeeded = done("Complete");
-  if (!succeeded && !done("Failed")) return { state: "running" };
+  if (!succeeded && !done("Failed")) return job.metadata?.deletionTimestamp ? { state: "running", stopping: true } : { state: "running" };
   const pods = await kube.listPods(namespace, `${JOB_NAME_LABEL}=${name}`);
   const message = pods
     .flatMap((p) => p.status?.containerStatuses ?? [])

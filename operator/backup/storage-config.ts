@@ -7,21 +7,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, duration, httpOrigin, type Flag } from "../flags.js";
+import { storageVariable, type StorageNames } from "../../shared/backup/store-access.js";
 import { S3ObjectStore, VolumeObjectStore, type ObjectStore, type S3Settings } from "./object-store.js";
 
 export type StorageConfig = ({ readonly kind: "s3" } & S3Settings) | { readonly kind: "volume"; readonly path: string };
-
-/** How one process names the store's flags and variables. */
-export interface StorageNames {
-  readonly flagPrefix: string;
-  readonly envPrefix: string;
-  readonly passphraseVariable: string;
-  /** What the store is for, in help texts. */
-  readonly purpose: string;
-}
-
-export const JOB_STORAGE: StorageNames = { flagPrefix: "", envPrefix: "BLOODRAVEN_", passphraseVariable: "BLOODRAVEN_BACKUP_PASSPHRASE", purpose: "backup" };
-export const ARCHIVE_STORAGE: StorageNames = { flagPrefix: "archive-", envPrefix: "BLOODRAVEN_ARCHIVE_", passphraseVariable: "BLOODRAVEN_ARCHIVE_PASSPHRASE", purpose: "binary log archive" };
 
 export interface StoreConfig {
   readonly prefix: string;
@@ -31,10 +20,8 @@ export interface StoreConfig {
 
 type FlagValue = (name: string) => string | undefined;
 
-const env = (names: StorageNames, name: string): string => `${names.envPrefix}${name.toUpperCase().replaceAll("-", "_")}`;
-
 export function storageFlags(names: StorageNames, requirement: "required" | "optional"): Flag[] {
-  const f = (name: string, help: string): Flag => ({ name: `${names.flagPrefix}${name}`, env: env(names, name), help });
+  const f = (name: string, help: string): Flag => ({ name: `${names.flagPrefix}${name}`, env: storageVariable(names, name), help });
   return [
     f("storage", `s3 or volume: where the ${names.purpose} goes (${requirement === "required" ? "required" : "none: off"})`),
     f("prefix", "the profile's folder in the store (default none)"),
@@ -47,7 +34,7 @@ export function storageFlags(names: StorageNames, requirement: "required" | "opt
 }
 
 export function storageSecretsHelp(names: StorageNames): string {
-  return `  ${env(names, "s3-credentials-dir").padEnd(38)} a folder with the files AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+  return `  ${storageVariable(names, "s3-credentials-dir").padEnd(38)} a folder with the files AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   ${"".padEnd(38)} and optionally AWS_SESSION_TOKEN (required for s3)
   ${`${names.passphraseVariable}_FILE`.padEnd(38)} the encryption passphrase (optional; a trailing newline is dropped)`;
 }
@@ -73,7 +60,7 @@ export function fileOnly(environment: NodeJS.ProcessEnv, variable: string): stri
 }
 
 function s3Credentials(names: StorageNames, environment: NodeJS.ProcessEnv): S3Settings["credentials"] {
-  const variable = env(names, "s3-credentials-dir");
+  const variable = storageVariable(names, "s3-credentials-dir");
   const dir = environment[variable];
   if (dir === undefined || dir === "") throw new ConfigError(`--${names.flagPrefix}storage=s3 needs ${variable}: a folder with the files AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a mounted Secret)`);
   const read = (name: string): string => secretFile(`${variable}/${name}`, join(dir, name), (t) => t.trim());

@@ -16,7 +16,7 @@ import type { GroupContext } from "./context.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /** MysqlBackups are listed at most this often: a new one starts within it, a finished Job is seen within it. */
-export const BACKUP_SCAN_MS = 5_000;
+const BACKUP_SCAN_MS = 5_000;
 /** A group without spec.backup lists them only to refuse the ones that name it, this seldom. */
 const STRAY_SCAN_MS = 60_000;
 
@@ -39,9 +39,11 @@ export class BackupsReconciler implements Reconciler {
     this.scannedAt = performance.now();
     const ours = (await ctx.deps.backups.list(ctx.namespace)).filter((b) => b.spec.failoverGroupRef.name === ctx.name);
     const backups = ours.filter((b) => !b.metadata.deletionTimestamp);
+    // What each site's agent streams now; a backup started in this scan counts at once.
+    const streaming = new Map(ours.flatMap((b) => (b.status?.phase === "Running" && b.status.sourceSite ? [[b.status.sourceSite, b.metadata.name ?? ""] as const] : [])));
     for (const backup of ours) {
       try {
-        if (!backup.metadata.deletionTimestamp) await this.step(backup, cycle);
+        if (!backup.metadata.deletionTimestamp) await this.step(backup, cycle, streaming);
         else if (backup.metadata.finalizers?.includes(BACKUP_ARTIFACT_FINALIZER)) await this.cleanUp(backup);
       } catch (err) {
         // One backup's trouble (a conflict, a refused Job) is retried at the next scan; the others go on.
@@ -54,7 +56,7 @@ export class BackupsReconciler implements Reconciler {
     return DONE;
   }
 
-  private async step(backup: MysqlBackup, cycle: GroupCycle): Promise<void> {
+  private async step(backup: MysqlBackup, cycle: GroupCycle, streaming: Map<string, string>): Promise<void> {
     const { ctx } = this;
     const name = backup.metadata.name ?? "";
     const jobName = backupJobName(name);
@@ -64,7 +66,7 @@ export class BackupsReconciler implements Reconciler {
       spec: backup.spec,
       status: backup.status,
       profiles: spec?.profiles,
-      sites: running ? [] : this.sites(cycle),
+      sites: running ? [] : this.sites(cycle, streaming),
       maxLagSeconds: spec?.maxLagSecondsForSource ?? 0,
       activeSite: cycle.primary ?? ctx.store.written?.activeSite ?? "",
       job: running ? await ctx.deps.backups.job(ctx.namespace, jobName, JOB_CONTAINER) : { state: "absent" },
@@ -72,6 +74,7 @@ export class BackupsReconciler implements Reconciler {
       jobsOff: running || backup.status?.phase === "Succeeded" || backup.status?.phase === "Failed" ? undefined : await this.jobsOff(),
       now: cycle.now,
     });
+    if (step.kind === "start") streaming.set(step.source, name);
     await this.act(backup, step, jobName, spec?.timeout ?? "2h");
   }
 
@@ -139,6 +142,11 @@ export class BackupsReconciler implements Reconciler {
     switch (step.kind) {
       case "wait":
         return;
+      case "stop":
+        await ctx.deps.backups.deleteJob(ctx.namespace, step.jobName);
+        ctx.log.info(LOG_MESSAGES.backupStopped, { backup: name, job: step.jobName });
+        ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.backupStopped, `the MysqlBackup was deleted while it copied: its Job ${step.jobName} is stopped, then the artifact is deleted`);
+        return;
       case "create": {
         this.cleanupFailures.delete(name);
         const made = await ctx.deps.backups.createJob(
@@ -197,7 +205,7 @@ export class BackupsReconciler implements Reconciler {
     return undefined;
   }
 
-  private sites(cycle: GroupCycle): BackupSourceSite[] {
+  private sites(cycle: GroupCycle, streaming: ReadonlyMap<string, string>): BackupSourceSite[] {
     const { ctx } = this;
     const observations = cycle.observations ?? new Map();
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
@@ -208,6 +216,7 @@ export class BackupsReconciler implements Reconciler {
       polledOk: d.polledOk,
       secondsBehindSource: observations.get(d.name)?.replica?.secondsBehindSource ?? null,
       agent: urls.has(d.name),
+      ...(streaming.has(d.name) ? { streaming: streaming.get(d.name) } : {}),
     }));
   }
 }

@@ -1,4 +1,4 @@
-import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import type { V1CronJob, V1Job, V1Secret } from "@kubernetes/client-node";
 import type { CloneJob, CloneRequest } from "../../shared/agent/clone.js";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup } from "../../shared/api/index.js";
 import type { BackupJobState } from "../../shared/backup/backup-step.js";
@@ -11,9 +11,9 @@ import type { EventReason } from "../kube/events.js";
 import type { GroupStatusMessage } from "../../shared/status-message.js";
 import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared/topology/cycle.js";
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
-import type { StatusPatch } from "../../shared/kube/client.js";
+import type { AppliedObject, StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
-import { AGENT_TOKEN_KEY, type ManagedObject, type SidecarOptions } from "../../shared/managed/objects.js";
+import { AGENT_TOKEN_KEY, type SidecarOptions } from "../../shared/managed/objects.js";
 import { managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { Asked } from "../agent/ask.js";
 import type { Logger } from "../log.js";
@@ -50,8 +50,8 @@ export interface GroupDeps {
    * its sites' nodes and its managed sites' volumes. Throws naming the step that failed.
    */
   cleanUp(group: MysqlFailoverGroup, spec: DefaultedMysqlFailoverGroupSpec): Promise<void>;
-  /** Server-side apply of an object of the group's managed sites (shared/managed/objects.ts). */
-  applyObject(obj: ManagedObject): Promise<void>;
+  /** Server-side apply of an object of the group's managed sites (shared/managed/objects.ts) or backup schedules (shared/backup/schedules.ts). */
+  applyObject(obj: AppliedObject): Promise<void>;
   /** The StatefulSets, claims and pods labelled with the group (read, no leadership needed). */
   listManaged(namespace: string, group: string): Promise<ManagedObjectLists>;
   /** Patches a managed site's claim to a larger size; the API refuses it unless the StorageClass allows expansion. */
@@ -92,6 +92,17 @@ export interface BackupCalls {
   /** Replaces the backup's finalizers while it still has `resourceVersion`; answers its new resourceVersion. */
   setFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<string>;
   job(namespace: string, name: string, container: string): Promise<BackupJobState>;
+  /** Deletes a Job in the foreground (it stays, marked deleted, until its pod is gone). */
+  deleteJob(namespace: string, name: string): Promise<void>;
+  /** Creates a MysqlBackup unless one of its name exists (false then). */
+  create(backup: MysqlBackup): Promise<boolean>;
+  /** Deletes a MysqlBackup; its finalizer holds it until its artifact is gone. */
+  delete(namespace: string, name: string): Promise<void>;
+  /** Merge-patches annotations while the backup still has `resourceVersion`. */
+  annotate(namespace: string, name: string, annotations: Record<string, string>, resourceVersion: string): Promise<void>;
+  /** The CronJobs of the namespace that match the label selector. */
+  cronJobs(namespace: string, labelSelector: string): Promise<V1CronJob[]>;
+  deleteCronJob(namespace: string, name: string): Promise<void>;
   event(backup: MysqlBackup, type: "Normal" | "Warning", reason: EventReason, message: string): void;
 }
 

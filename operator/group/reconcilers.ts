@@ -1,5 +1,7 @@
 import { AccountsReconciler } from "./accounts.js";
 import { ArchiveReconciler } from "./archive.js";
+import { BackupHousekeepingReconciler } from "./backup-housekeeping.js";
+import { BackupSchedulesReconciler } from "./backup-schedules.js";
 import { BackupsReconciler } from "./backups.js";
 import { BootstrapReconciler } from "./bootstrap.js";
 import { CloneReconciler } from "./clone.js";
@@ -25,7 +27,8 @@ import { UpdatesReconciler } from "./updates.js";
  * primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary,
  * roll a new template onto the managed sites' pods, read the agents' binary log archives into
- * metrics, report. A new concern is a new file and one
+ * metrics, take the MysqlBackups, retry failed scheduled ones and apply retention, keep the backup
+ * schedules' CronJobs, report. A new concern is a new file and one
  * line here.
  */
 export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]; status: StatusReconciler } {
@@ -47,6 +50,8 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new UpdatesReconciler(ctx),
     new ArchiveReconciler(ctx),
     new BackupsReconciler(ctx),
+    new BackupHousekeepingReconciler(ctx),
+    new BackupSchedulesReconciler(ctx),
     status,
   ];
   return { reconcilers, status };

@@ -158,6 +158,7 @@ export const mysqlBackupSchema = object({
 export type BackupSpec = Input<typeof backupSpecSchema>;
 export type DefaultedBackupSpec = Output<typeof backupSpecSchema>;
 export type BackupProfile = Output<typeof profileSchema>;
+export type BackupSchedule = Output<typeof scheduleSchema>;
 export type MysqlBackupSpec = Input<typeof backupResourceSpec>;
 export type MysqlBackupStatus = Input<typeof backupResourceStatus>;
 

@@ -8,9 +8,10 @@
  * key (its two keys mapped to the file names the command reads) and the passphrase (backup only).
  * One attempt per Job (`backoffLimit: 0`): the operator decides what happens after a failure.
  */
-import type { V1Job, V1OwnerReference, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Job, V1OwnerReference, V1PodSpec, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { BackupProfile } from "../api/backup.js";
 import { fnv1a } from "../hash.js";
+import { JOB_STORAGE, storeAccess } from "./store-access.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export interface StoreJobInput {
@@ -54,17 +55,14 @@ export const cleanupJobName = (backup: string): string => jobName(backup, "clean
 
 export function backupJob(input: BackupJobInput): V1Job {
   const { backup, profile, source } = input;
-  const passphrase = profile.encryption?.passphraseSecret;
   return storeJob(input, {
     name: backupJobName(backup.name),
     command: "backup",
     owner: { apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP.kind, name: backup.name, uid: backup.uid, controller: true, blockOwnerDeletion: true },
     timeoutSeconds: input.timeoutSeconds,
     flags: [`--profile=${profile.name}`, `--source-site=${source.site}`, `--source-agent-url=${source.agentUrl}`],
-    secrets: [
-      { volume: "agent-token", secret: input.agentToken.secretName, key: input.agentToken.key, file: "token", variable: "BLOODRAVEN_AGENT_TOKEN_FILE" },
-      ...(passphrase ? [{ volume: "passphrase", secret: passphrase.name, key: passphrase.key, file: "passphrase", variable: "BLOODRAVEN_BACKUP_PASSPHRASE_FILE" }] : []),
-    ],
+    agentToken: input.agentToken,
+    passphrase: true,
   });
 }
 
@@ -79,18 +77,26 @@ export function cleanupJob(input: StoreJobInput & { readonly groupUid: string })
     owner: { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: input.group, uid: input.groupUid, controller: true, blockOwnerDeletion: false },
     timeoutSeconds: CLEANUP_TIMEOUT_SECONDS,
     flags: [],
-    secrets: [],
+    passphrase: false,
   });
 }
 
-interface SecretFile {
-  readonly volume: string;
-  readonly secret: string;
-  readonly key: string;
-  readonly file: string;
-  /** The variable that names the file for the command. */
-  readonly variable: string;
+/**
+ * What every pod of a group's Jobs has: no restarts (the operator decides what follows a
+ * failure), no API token, an unprivileged user, and the group's read-only taint tolerated. That
+ * taint (NoExecute) is on the nodes of the non-writable sites, often the ones beside the source:
+ * the pod would be evicted there at once.
+ */
+export function jobPodBasics(group: string): Pick<V1PodSpec, "restartPolicy" | "tolerations" | "automountServiceAccountToken" | "securityContext"> {
+  return {
+    restartPolicy: "Never",
+    tolerations: [{ key: readOnlyTaintKey(group), operator: "Exists", effect: READ_ONLY_TAINT_EFFECT }],
+    automountServiceAccountToken: false,
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+  };
 }
+
+export const JOB_CONTAINER_SECURITY: V1SecurityContext = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
 
 interface JobShape {
   readonly name: string;
@@ -99,37 +105,31 @@ interface JobShape {
   readonly timeoutSeconds: number;
   /** The command's own flags, after the group, the backup and the store. */
   readonly flags: readonly string[];
-  readonly secrets: readonly SecretFile[];
+  /** The group's agent token Secret, mounted for the backup (which asks the source's agent). */
+  readonly agentToken?: { readonly secretName: string; readonly key: string };
+  /** Whether the command needs an encrypted profile's passphrase. */
+  readonly passphrase: boolean;
 }
 
 function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
   const { backup, profile } = input;
-  const volumes: V1Volume[] = [{ name: "tmp", emptyDir: {} }];
-  const mounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
-  const env: Record<string, string> = {};
-  const mountSecret = (volume: string, secretName: string, items: { key: string; path: string }[]): void => {
-    volumes.push({ name: volume, secret: { secretName, items } });
-    mounts.push({ name: volume, mountPath: `${SECRETS_DIR}/${volume}`, readOnly: true });
-  };
-  for (const s of shape.secrets) {
-    mountSecret(s.volume, s.secret, [{ key: s.key, path: s.file }]);
-    env[s.variable] = `${SECRETS_DIR}/${s.volume}/${s.file}`;
-  }
-  const flags = [`--namespace=${backup.namespace}`, `--group=${input.group}`, `--backup=${backup.name}`, ...shape.flags, `--timeout=${shape.timeoutSeconds}s`];
-  const { s3, pvc } = profile.storage;
-  if (s3) {
-    const { credentialsSecret: creds } = s3;
-    flags.push("--storage=s3", `--s3-bucket=${s3.bucket}`, `--s3-region=${s3.region}`, ...(s3.endpointURL ? [`--s3-endpoint=${s3.endpointURL}`] : []), `--prefix=${s3.prefix ?? ""}`);
-    mountSecret("s3-credentials", creds.name, [
-      { key: creds.accessKeyIdKey, path: "AWS_ACCESS_KEY_ID" },
-      { key: creds.secretAccessKeyKey, path: "AWS_SECRET_ACCESS_KEY" },
-    ]);
-    env.BLOODRAVEN_S3_CREDENTIALS_DIR = `${SECRETS_DIR}/s3-credentials`;
-  } else if (pvc) {
-    flags.push("--storage=volume", `--volume-path=${VOLUME_MOUNT}`, "--prefix=");
-    volumes.push({ name: "backup-volume", persistentVolumeClaim: { claimName: pvc.claimName } });
-    mounts.push({ name: "backup-volume", mountPath: VOLUME_MOUNT, ...(pvc.subPath ? { subPath: pvc.subPath } : {}) });
-  }
+  const store = storeAccess(profile, JOB_STORAGE, { secretsDir: SECRETS_DIR, volumePath: VOLUME_MOUNT }, shape.passphrase);
+  const token = shape.agentToken;
+  const volumes: V1Volume[] = [
+    { name: "tmp", emptyDir: {} },
+    ...(token ? [{ name: "agent-token", secret: { secretName: token.secretName, items: [{ key: token.key, path: "token" }] } }] : []),
+    ...store.volumes,
+  ];
+  const mounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }, ...(token ? [{ name: "agent-token", mountPath: `${SECRETS_DIR}/agent-token`, readOnly: true }] : []), ...store.mounts];
+  const env: Record<string, string> = { ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}), ...store.env };
+  const flags = [
+    `--namespace=${backup.namespace}`,
+    `--group=${input.group}`,
+    `--backup=${backup.name}`,
+    ...shape.flags,
+    `--timeout=${shape.timeoutSeconds}s`,
+    ...store.settings.map(([name, value]) => `--${name}=${value}`),
+  ];
   const labels = { "app.kubernetes.io/name": `bloodraven-${shape.command}`, [LABELS.managedBy]: "bloodraven", [LABELS.failoverGroup]: input.group, [LABELS.backup]: backup.name };
   return {
     apiVersion: "batch/v1",
@@ -142,12 +142,7 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          // The group's read-only taint (NoExecute) is on the nodes of its non-writable sites, often
-          // the ones beside the source: the pod would be evicted there at once.
-          tolerations: [{ key: readOnlyTaintKey(input.group), operator: "Exists", effect: READ_ONLY_TAINT_EFFECT }],
-          automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+          ...jobPodBasics(input.group),
           containers: [
             {
               name: JOB_CONTAINER,
@@ -159,7 +154,7 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
               terminationMessagePath: "/dev/termination-log",
               terminationMessagePolicy: "File",
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              securityContext: JOB_CONTAINER_SECURITY,
             },
           ],
           volumes,

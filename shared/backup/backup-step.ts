@@ -4,13 +4,15 @@
  * written before the Job is made, so an operator that restarts finds `Running` with the Job's name
  * and goes on with that Job (made again if it never was), never a second copy.
  */
+import { parseTrigger } from "./housekeeping.js";
 import type { BackupProfile, MysqlBackupSpec, MysqlBackupStatus } from "../api/backup.js";
 import { chooseBackupSource, type BackupSourceSite } from "./source.js";
 
 /** The Job as the operator finds it; `result` is the line the command wrote as its termination message. */
 export type BackupJobState =
   | { readonly state: "absent" }
-  | { readonly state: "running" }
+  /** `stopping`: the Job is deleted and waits for its pod to end. */
+  | { readonly state: "running"; readonly stopping?: boolean }
   /** `reason`: the Job's own, when it failed (e.g. DeadlineExceeded). */
   | { readonly state: "finished"; readonly succeeded: boolean; readonly result: string | undefined; readonly reason?: string };
 
@@ -72,12 +74,18 @@ export function backupStep(input: BackupStepInput): BackupStep {
       message: `copying from ${source.site} (${source.reason})`,
       startTime: input.now,
       jobName: input.jobName,
-      attempt: status?.attempt ?? 1,
+      attempt: status?.attempt ?? attemptOf(spec.triggeredBy),
       sourceSite: source.site,
       sourceReason: source.reason,
       activeSiteAtStart: input.activeSite,
     },
   };
+}
+
+/** A retry's attempt number, from its `triggeredBy` (shared/backup/housekeeping.ts); 1 otherwise. */
+function attemptOf(triggeredBy: string | undefined): number {
+  const trigger = parseTrigger(triggeredBy);
+  return trigger.kind === "scheduled" ? trigger.attempt : 1;
 }
 
 function finished(input: BackupStepInput, job: Extract<BackupJobState, { state: "finished" }>): BackupStep {

@@ -1,7 +1,8 @@
 /**
  * What becomes of a deleted MysqlBackup's artifact. The backup carries the operator's finalizer
- * from the moment it starts copying; while it does, deleting the MysqlBackup makes a cleanup Job
- * that removes the artifact from the store, and the finalizer comes off only once that Job
+ * from the moment it starts copying. Deleting it while it copies stops the copy first (its Job
+ * is deleted, and waited for until its pod is gone); then a cleanup Job removes the artifact
+ * from the store, and the finalizer comes off only once that Job
  * succeeded (a not-found artifact counts as deleted). A backup that never copied anything is let
  * go at once; one whose profile is gone is let go with its artifact left, said in an event.
  */
@@ -21,6 +22,8 @@ export interface CleanupInput {
 
 export type CleanupStep =
   | { readonly kind: "wait" }
+  /** Delete the backup's Job: the copy is no longer wanted. */
+  | { readonly kind: "stop"; readonly jobName: string }
   /** Take the finalizer off; with `event`, say why (nothing was deleted, or the artifact is gone). */
   | { readonly kind: "release"; readonly event?: { readonly reason: "ArtifactCleanupSucceeded" | "ArtifactCleanupSkipped"; readonly message: string } }
   | { readonly kind: "create"; readonly profile: BackupProfile }
@@ -30,7 +33,7 @@ export function cleanupStep(input: CleanupInput): CleanupStep {
   const { status } = input;
   // Never went Running: no Job was made, nothing was written.
   if (status?.jobName === undefined) return { kind: "release" };
-  if (input.backupJob.state === "running") return { kind: "wait" };
+  if (input.backupJob.state === "running") return input.backupJob.stopping ? { kind: "wait" } : { kind: "stop", jobName: status.jobName };
   const where = status.location ?? "its folder in the store";
   if (!input.profile) {
     return { kind: "release", event: { reason: "ArtifactCleanupSkipped", message: `profile ${input.profileName} is no longer in the group's spec.backup: the artifact (${where}) was left in place` } };

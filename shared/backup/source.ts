@@ -2,6 +2,8 @@
  * Where a backup is taken from. A replica that replicates within the lag limit spares the
  * primary the copy's I/O; the primary is the fallback. A read-only-role site (a reader) never
  * serves, not even when asked by name: it may be far behind or carry reader-only settings.
+ * An agent streams one backup at a time: a backup waits for a busy replica rather than load the
+ * primary, and for a busy primary when no replica qualifies.
  */
 import type { DecisionSite } from "../topology/site-observation.js";
 
@@ -10,9 +12,13 @@ export type BackupSourceSite = Pick<DecisionSite, "name" | "role" | "state" | "p
   readonly secondsBehindSource: number | null;
   /** Its backup agent answers (an external site without one cannot serve). */
   readonly agent: boolean;
+  /** The backup its agent streams now, if any. */
+  readonly streaming?: string;
 };
 
 export type BackupSource = { readonly site: string; readonly reason: "override" | "replica-preferred" | "primary-fallback" } | { readonly refused: string };
+
+const busy = (site: BackupSourceSite): string => `${site.name}'s agent streams backup ${site.streaming ?? ""} now (one at a time): this one starts when it ends`;
 
 export function chooseBackupSource(sites: readonly BackupSourceSite[], maxLagSeconds: number, override?: string): BackupSource {
   const serves = (s: BackupSourceSite): boolean => s.polledOk && s.agent && s.role !== "read-only";
@@ -21,14 +27,16 @@ export function chooseBackupSource(sites: readonly BackupSourceSite[], maxLagSec
     if (!site) return { refused: `sourceSiteOverride names ${override}, which is not a site of the group: name one of ${sites.map((s) => s.name).join(", ")}` };
     if (site.role === "read-only") return { refused: `sourceSiteOverride names ${override}, a read-only-role site, which never serves backups: name a primary-candidate or dr-only site` };
     if (!serves(site)) return { refused: `sourceSiteOverride names ${override}, which is not reachable${site.agent ? "" : " or runs no agent"} now: wait, or name another site` };
+    if (site.streaming !== undefined) return { refused: busy(site) };
     return { site: site.name, reason: "override" };
   }
   const replicas = sites
     .filter((s) => serves(s) && s.state === "read-only" && s.secondsBehindSource !== null && s.secondsBehindSource <= maxLagSeconds)
     .sort((a, b) => (a.secondsBehindSource as number) - (b.secondsBehindSource as number) || (a.name < b.name ? -1 : 1));
-  const replica = replicas[0];
+  const replica = replicas.find((s) => s.streaming === undefined);
   if (replica) return { site: replica.name, reason: "replica-preferred" };
+  if (replicas[0]) return { refused: busy(replicas[0]) };
   const primary = sites.find((s) => serves(s) && s.state === "writable");
-  if (primary) return { site: primary.name, reason: "primary-fallback" };
+  if (primary) return primary.streaming === undefined ? { site: primary.name, reason: "primary-fallback" } : { refused: busy(primary) };
   return { refused: `no site can serve the backup: no replica within ${maxLagSeconds}s of lag and no reachable primary, each with a running agent` };
 }

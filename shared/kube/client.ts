@@ -15,14 +15,19 @@ import {
   Observable,
   PatchStrategy,
   PolicyV1Api,
+  RbacAuthorizationV1Api,
   setHeaderOptions,
   type ConfigurationOptions,
   type KubeConfig,
   type KubernetesListObject,
   type ObservableMiddleware,
+  type V1CronJob,
   type V1Job,
   type V1Pod,
+  type V1Role,
+  type V1RoleBinding,
   type V1Secret,
+  type V1ServiceAccount,
 } from "@kubernetes/client-node";
 import type { MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
 import type { ManagedObjectLists } from "../managed/inventory.js";
@@ -37,6 +42,10 @@ export const FIELD_MANAGER = "bloodraven";
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 const CUSTOM_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural } as const;
 const BACKUP_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: MYSQL_BACKUP.plural } as const;
+type CustomResourceRef = typeof CUSTOM_RESOURCE | typeof BACKUP_RESOURCE;
+
+/** What applyObject takes: a managed site's objects and a backup schedule's. */
+export type AppliedObject = ManagedObject | V1CronJob | V1ServiceAccount | V1Role | V1RoleBinding;
 
 export interface KubeConfigSource {
   /** Path of a kubeconfig file; wins over everything else. */
@@ -112,6 +121,7 @@ export class Kube {
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
   readonly policy: PolicyV1Api;
+  readonly rbac: RbacAuthorizationV1Api;
   readonly timeoutMs: number;
 
   constructor(
@@ -124,6 +134,7 @@ export class Kube {
     this.apps = config.makeApiClient(AppsV1Api);
     this.batch = config.makeApiClient(BatchV1Api);
     this.policy = config.makeApiClient(PolicyV1Api);
+    this.rbac = config.makeApiClient(RbacAuthorizationV1Api);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
@@ -164,10 +175,7 @@ export class Kube {
 
   /** Merge-patches the status subresource; the spec and metadata cannot change through it. */
   patchFailoverGroupStatus(namespace: string, name: string, status: StatusPatch, opts: PatchOptions = {}): Promise<MysqlFailoverGroup> {
-    const body = { ...precondition(opts), status };
-    return this.call(`patch status of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
-      this.customObjects.patchNamespacedCustomObjectStatus({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
-    );
+    return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "status", { ...precondition(opts), status });
   }
 
   /** Merge-patches annotations: a `null` value removes the key, keys not named are kept. */
@@ -177,17 +185,19 @@ export class Kube {
     metadata: { annotations: Record<string, string | null> },
     opts: PatchOptions = {},
   ): Promise<MysqlFailoverGroup> {
-    const body = { metadata: { ...precondition(opts).metadata, annotations: metadata.annotations } };
-    return this.call(`patch metadata of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
-      this.customObjects.patchNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
-    );
+    return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "metadata", { metadata: { ...precondition(opts).metadata, annotations: metadata.annotations } });
   }
 
   /** Replaces the group's finalizers, only if the object still has `resourceVersion` (409 otherwise). */
   setFailoverGroupFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<MysqlFailoverGroup> {
-    const body = { metadata: { resourceVersion, finalizers } };
-    return this.call(`patch finalizers of ${FAILOVER_GROUP.plural} ${namespace}/${name}`, (options) =>
-      this.customObjects.patchNamespacedCustomObject({ ...CUSTOM_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
+    return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "finalizers", { metadata: { resourceVersion, finalizers } });
+  }
+
+  /** A JSON merge patch of a custom object, of its status subresource when `part` is "status". */
+  private mergePatchCustom<T>(resource: CustomResourceRef, namespace: string, name: string, part: "status" | "metadata" | "finalizers", body: object): Promise<T> {
+    const params = { ...resource, namespace, name, body, fieldManager: FIELD_MANAGER };
+    return this.call(`patch ${part} of ${resource.plural} ${namespace}/${name}`, (options) =>
+      part === "status" ? this.customObjects.patchNamespacedCustomObjectStatus(params, mergePatch(options)) : this.customObjects.patchNamespacedCustomObject(params, mergePatch(options)),
     );
   }
 
@@ -196,11 +206,7 @@ export class Kube {
     const list = await this.call(`list persistentvolumeclaims in ${namespace}`, (options) => this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }, options));
     const names = list.items.map((c) => c.metadata?.name ?? "").filter((n) => n !== "");
     for (const name of names) {
-      try {
-        await this.call(`delete persistentvolumeclaim ${namespace}/${name}`, (options) => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }, options));
-      } catch (err) {
-        if (apiStatus(err) !== 404) throw err;
-      }
+      await this.deleteIfPresent(`delete persistentvolumeclaim ${namespace}/${name}`, (options) => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }, options));
     }
     return names;
   }
@@ -238,30 +244,60 @@ export class Kube {
     await this.call(`delete pod ${namespace}/${name}`, (o) => this.core.deleteNamespacedPod({ name, namespace, body: { preconditions } }, o));
   }
 
-  listBackups(namespace: string): Promise<KubernetesListObject<MysqlBackup>> {
-    return this.call(`list ${MYSQL_BACKUP.plural} in ${namespace}`, (options) => this.customObjects.listNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace }, options));
+  listBackups(namespace: string, labelSelector?: string): Promise<KubernetesListObject<MysqlBackup>> {
+    return this.call(`list ${MYSQL_BACKUP.plural} in ${namespace}`, (options) =>
+      this.customObjects.listNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, ...(labelSelector ? { labelSelector } : {}) }, options),
+    );
+  }
+
+  /** Creates the MysqlBackup unless one of its name exists (false then). */
+  createBackupIfAbsent(backup: MysqlBackup): Promise<boolean> {
+    const namespace = backup.metadata.namespace ?? "";
+    return this.createIfAbsent(`create ${MYSQL_BACKUP.plural} ${namespace}/${backup.metadata.name ?? ""}`, (o) =>
+      this.customObjects.createNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, body: backup }, o),
+    );
+  }
+
+  /** Deletes a MysqlBackup (its finalizer then holds it until its artifact is gone); a missing one counts as deleted. */
+  async deleteBackup(namespace: string, name: string): Promise<void> {
+    await this.deleteIfPresent(`delete ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (o) => this.customObjects.deleteNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, name }, o));
   }
 
   /** Merge-patches a MysqlBackup's status, only if the object still has `resourceVersion` when given (409 otherwise). */
   patchBackupStatus(namespace: string, name: string, status: MysqlBackupStatus, opts: PatchOptions = {}): Promise<MysqlBackup> {
-    const body = { ...precondition(opts), status };
-    return this.call(`patch status of ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) =>
-      this.customObjects.patchNamespacedCustomObjectStatus({ ...BACKUP_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
-    );
+    return this.mergePatchCustom(BACKUP_RESOURCE, namespace, name, "status", { ...precondition(opts), status });
+  }
+
+  /** Merge-patches a MysqlBackup's annotations, only if it still has `resourceVersion`. */
+  annotateBackup(namespace: string, name: string, annotations: Record<string, string>, resourceVersion: string): Promise<MysqlBackup> {
+    return this.mergePatchCustom(BACKUP_RESOURCE, namespace, name, "metadata", { metadata: { resourceVersion, annotations } });
   }
 
   /** Replaces a MysqlBackup's finalizers, only if the object still has `resourceVersion` (409 otherwise). */
   setBackupFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<MysqlBackup> {
-    const body = { metadata: { resourceVersion, finalizers } };
-    return this.call(`patch finalizers of ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) =>
-      this.customObjects.patchNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch(options)),
-    );
+    return this.mergePatchCustom(BACKUP_RESOURCE, namespace, name, "finalizers", { metadata: { resourceVersion, finalizers } });
   }
 
   /** Creates the Job unless one of its name exists (false then). */
   createJobIfAbsent(job: V1Job): Promise<boolean> {
     const namespace = job.metadata?.namespace ?? "";
     return this.createIfAbsent(`create job ${namespace}/${job.metadata?.name ?? ""}`, (o) => this.batch.createNamespacedJob({ namespace, body: job }, o));
+  }
+
+  /**
+   * Deletes a Job in the foreground: it stays, marked deleted, until its pods are gone, so a
+   * caller that waits for the Job to disappear knows nothing of it still runs.
+   */
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    await this.deleteIfPresent(`delete job ${namespace}/${name}`, (o) => this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: "Foreground" }, o));
+  }
+
+  async listCronJobs(namespace: string, labelSelector: string): Promise<V1CronJob[]> {
+    return (await this.call(`list cronjobs in ${namespace}`, (o) => this.batch.listNamespacedCronJob({ namespace, labelSelector }, o))).items;
+  }
+
+  async deleteCronJob(namespace: string, name: string): Promise<void> {
+    await this.deleteIfPresent(`delete cronjob ${namespace}/${name}`, (o) => this.batch.deleteNamespacedCronJob({ namespace, name }, o));
   }
 
   /** The Job, or undefined when there is none of that name. */
@@ -288,6 +324,15 @@ export class Kube {
     return this.createIfAbsent(`create secret ${namespace}/${secret.metadata?.name ?? ""}`, (o) => this.core.createNamespacedSecret({ namespace, body: secret }, o));
   }
 
+  /** Runs a delete request; one that finds nothing (404) counts as done. */
+  private async deleteIfPresent(what: string, remove: (options: ConfigurationOptions) => Promise<unknown>): Promise<void> {
+    try {
+      await this.call(what, remove);
+    } catch (err) {
+      if (apiStatus(err) !== 404) throw err;
+    }
+  }
+
   /** Runs a create request: true when it made the object, false when one of its name exists (409). */
   private async createIfAbsent(what: string, create: (options: ConfigurationOptions) => Promise<unknown>): Promise<boolean> {
     try {
@@ -303,7 +348,7 @@ export class Kube {
    * Server-side apply as field manager `bloodraven`, forced: the operator owns every field it
    * sets on these objects, and takes a field back from a hand edit.
    */
-  async applyObject(obj: ManagedObject): Promise<void> {
+  async applyObject(obj: AppliedObject): Promise<void> {
     const namespace = obj.metadata?.namespace ?? "";
     const name = obj.metadata?.name ?? "";
     const what = `apply ${obj.kind} ${namespace}/${name}`;
@@ -321,6 +366,18 @@ export class Kube {
         return;
       case "PodDisruptionBudget":
         await this.call(what, (o) => this.policy.patchNamespacedPodDisruptionBudget({ ...params, body: obj }, apply(o)));
+        return;
+      case "CronJob":
+        await this.call(what, (o) => this.batch.patchNamespacedCronJob({ ...params, body: obj }, apply(o)));
+        return;
+      case "ServiceAccount":
+        await this.call(what, (o) => this.core.patchNamespacedServiceAccount({ ...params, body: obj }, apply(o)));
+        return;
+      case "Role":
+        await this.call(what, (o) => this.rbac.patchNamespacedRole({ ...params, body: obj }, apply(o)));
+        return;
+      case "RoleBinding":
+        await this.call(what, (o) => this.rbac.patchNamespacedRoleBinding({ ...params, body: obj }, apply(o)));
         return;
       default:
         throw new Error(`${what}: not a kind this operator applies`);

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { machineAddress, NODE_NAME } from "../../scripts/env/node.js";
@@ -58,6 +59,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
   let store: S3Store;
   let s3: S3ObjectStore;
   saveOperatorLogsOnFailure(operatorNs, `app.kubernetes.io/instance=${release}`);
+  const s3Profile = (name: string, credentials: string) => ({ name, storage: { s3: { bucket: BUCKET, prefix: PREFIX, endpointURL: store.endpoint, credentialsSecret: { name: credentials, accessKeyIdKey: "id", secretAccessKeyKey: "key" } } } });
   const objectsOf = async (name: string): Promise<string[]> => (await s3.list(`${artifactFolder(PREFIX, { namespace: ns, group: "orders", backup: name })}/`, AbortSignal.timeout(10_000))).map((o) => o.key);
 
   beforeAll(async () => {
@@ -66,7 +68,6 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
     const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
     await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
-    const s3Profile = (name: string, credentials: string) => ({ name, storage: { s3: { bucket: BUCKET, prefix: PREFIX, endpointURL: store.endpoint, credentialsSecret: { name: credentials, accessKeyIdKey: "id", secretAccessKeyKey: "key" } } } });
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
@@ -233,6 +234,108 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const reasons = (await groupEvents(ns, "b1")).map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(["ArtifactCleanupStarted", "ArtifactCleanupSucceeded"]));
   });
+
+  it("stops a backup deleted while it copies: its Job first, then its artifact, then the MysqlBackup", async () => {
+    await applyAll([backup("b6", "nightly")]);
+    await waitFor("b6 running", async () => (await readBackup("b6")).status?.phase === "Running", 30_000, 250);
+    // The store frozen, the copy is still going when the backup is deleted.
+    await store.pause();
+    try {
+      const r = await kubectl(["delete", "mysqlbackup", "b6", "-n", ns, "--wait=false"]);
+      expect(r.code, r.stderr).toBe(0);
+      await waitFor("b6's Job being deleted", async () => (await getObject<{ metadata: { deletionTimestamp?: string } }>(["job", "b6-backup", "-n", ns])).metadata.deletionTimestamp, 30_000, 250);
+    } finally {
+      store.resume();
+    }
+    await waitFor("b6 gone", async () => (await kubectl(["get", "mysqlbackup", "b6", "-n", ns])).code !== 0, 120_000, 1_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}${await jobLog("b6-cleanup")}`);
+    });
+    expect((await kubectl(["get", "job", "b6-backup", "-n", ns])).code).not.toBe(0);
+    expect(await objectsOf("b6")).toEqual([]);
+    const reasons = (await groupEvents(ns, "b6")).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["BackupStarted", "BackupStopped", "ArtifactCleanupStarted", "ArtifactCleanupSucceeded"]));
+  });
+
+  it("runs schedules as CronJobs under writes: every minute a Succeeded backup, retention keeps the newest, a failed run retried once, a bad schedule reported", async () => {
+    const g = await group("orders");
+    const primary = await readyPod(ns, managedNames.pod("orders", g.status?.activeSite ?? ""));
+    // Writes all along, so each run copies a different position.
+    let writing = true;
+    let acknowledged = 0;
+    const load = (async () => {
+      for (let id = 10_000; writing && id < 20_000; id++) {
+        await rootQuery(primary.status?.podIP ?? "", PASSWORD, `INSERT INTO shop.orders VALUES (${id})`).then(() => acknowledged++, () => undefined);
+        await sleep(100);
+      }
+    })();
+    const patch = [
+      { op: "add", path: "/spec/backup/profiles/-", value: { ...s3Profile("minutely", "store"), retention: { count: 1, maxFailedKeep: 0 } } },
+      { op: "add", path: "/spec/backup/retry", value: { maxAttempts: 2, initialBackoff: "5s" } },
+      {
+        op: "add",
+        path: "/spec/backup/schedules",
+        value: [
+          { name: "minutely", profileName: "minutely", schedule: "* * * * *" },
+          { name: "failing", profileName: "broken", schedule: "* * * * *" },
+          { name: "bad", profileName: "nightly", schedule: "61 * * * *" },
+        ],
+      },
+    ];
+    expect((await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify(patch)])).code).toBe(0);
+    try {
+      const cronJobs = await waitFor("two CronJobs", async () => {
+        const list = await getObject<{ items: { metadata: { name: string } }[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/backup-schedule"]);
+        return list.items.length === 2 ? list.items.map((c) => c.metadata.name).sort() : undefined;
+      }, 30_000, 500);
+      expect(cronJobs).toEqual(["mysql-orders-backup-failing", "mysql-orders-backup-minutely"]);
+      const invalid = await waitFor("BackupScheduleInvalid", async () => (await groupEvents(ns, "orders")).find((e) => e.reason === "BackupScheduleInvalid"), 30_000, 500);
+      expect(invalid.message).toBe('spec.backup.schedules[bad].schedule: field 1 (minute) of "61 * * * *": 61 is outside 0-59; no backups run from schedule bad until it is fixed');
+
+      const scheduled = async (schedule: string) => (await getObject<{ items: MysqlBackup[] }>(["mysqlbackups", "-n", ns, "-l", `shipstream.io/backup-schedule=${schedule}`])).items;
+      // A run started by hand from the CronJob (docs/backups.md), then the CronJob's own next run:
+      // both succeed, and retention (count 1) deletes the first with its artifact.
+      const now = "mysql-orders-backup-minutely-now";
+      expect((await kubectl(["create", "job", now, `--from=cronjob/mysql-orders-backup-minutely`, "-n", ns])).code).toBe(0);
+      const seen = new Map<string, MysqlBackup>();
+      await waitFor("a scheduled minutely run succeeded after the one by hand, which is pruned", async () => {
+        for (const b of await scheduled("minutely")) if (b.status?.phase === "Succeeded") seen.set(b.metadata.name ?? "", b);
+        return seen.has(now) && seen.size >= 2 && (await kubectl(["get", "mysqlbackup", now, "-n", ns])).code !== 0;
+      }, 180_000, 2_000);
+      const first = seen.get(now);
+      const second = [...seen.values()].find((b) => b.metadata.name !== now);
+      expect(second?.metadata.name).toMatch(/^mysql-orders-backup-minutely-\d+$/);
+      for (const b of [first, second]) {
+        expect(b?.status).toMatchObject({ phase: "Succeeded", attempt: 1, sizeBytes: expect.any(Number) as number, gtidExecuted: expect.stringMatching(/^\d+-\d+-\d+/) as string });
+        expect(b?.spec.triggeredBy).toBe("schedule/minutely");
+      }
+      expect(second?.status?.gtidExecuted).not.toBe(first?.status?.gtidExecuted);
+      await waitFor("the pruned backup's artifact gone", async () => (await objectsOf(now)).length === 0, 60_000, 1_000);
+      expect((await groupEvents(ns, "orders")).find((e) => e.reason === "BackupRetentionDeleted" && e.message.startsWith(`${now} of profile minutely: succeeded backup beyond the newest 1`))).toBeDefined();
+
+      // The failing schedule's first run was tried once more, 5 s after it failed, and not again.
+      const failing = await scheduled("failing");
+      const firstFailed = failing.filter((b) => !/-attempt-/.test(b.metadata.name ?? "")).sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))[0];
+      const retryName = `${firstFailed?.metadata.name ?? ""}-attempt-2`;
+      const retry = await waitFor("the retry failed", async () => {
+        const b = await readBackup(retryName).catch(() => undefined);
+        return b?.status?.phase === "Failed" ? b : undefined;
+      }, 60_000, 1_000);
+      expect(retry.spec.triggeredBy).toBe("retry/failing/attempt-2");
+      expect(retry.status?.attempt).toBe(2);
+      const retryAt = (await readBackup(firstFailed?.metadata.name ?? "")).metadata.annotations?.["bloodraven.shipstream.io/retry-at"];
+      expect(Date.parse(retryAt ?? "") - Date.parse(firstFailed?.status?.completionTime ?? "")).toBe(5_000);
+      expect((await groupEvents(ns, "orders")).some((e) => e.reason === "BackupRetryScheduled" && e.message.includes(retryName))).toBe(true);
+      await sleep(12_000);
+      expect((await kubectl(["get", "mysqlbackup", `${firstFailed?.metadata.name ?? ""}-attempt-3`, "-n", ns])).code).not.toBe(0);
+    } finally {
+      writing = false;
+      await load;
+      // Schedules removed: their CronJobs go.
+      await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/backup/schedules" }])]);
+    }
+    expect(acknowledged).toBeGreaterThan(100);
+    await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/backup-schedule"])).items.length === 0, 30_000, 500);
+  }, 330_000);
 
   it("deleting the group releases its backups, whose artifacts stay in the store", async () => {
     const r = await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);

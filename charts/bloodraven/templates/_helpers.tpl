@@ -88,11 +88,13 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlfailovergroups/finalizers"]
   verbs: ["update"]
-# MysqlBackups: listed to find each group's, their status merge-patched as their Jobs run, and
-# their finalizer (shipstream.io/backup-artifact) added and removed by patch. Never deleted.
+# MysqlBackups: listed to find each group's, their status merge-patched as their Jobs run, their
+# finalizer (shipstream.io/backup-artifact) added and removed by patch and the retry time
+# annotated; created for a retry of a failed scheduled backup, deleted by the retention sweep.
+# get: the schedules' trigger Role grants it, and a Role can only grant what its maker holds.
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups"]
-  verbs: ["list", "patch"]
+  verbs: ["get", "list", "create", "patch", "delete"]
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups/status"]
   verbs: ["patch"]
@@ -100,12 +102,24 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups/finalizers"]
   verbs: ["update"]
-# Backup and cleanup Jobs: made once per MysqlBackup (never updated or deleted: their owners take
-# them along), read to learn how they ended; their pods' termination messages are read through
-# the pod list.
+# Backup and cleanup Jobs: made once per MysqlBackup (never updated: their owners take them
+# along), read to learn how they ended, and a backup's deleted when its MysqlBackup is deleted
+# while it copies; their pods' termination messages are read through the pod list.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "create"]
+  verbs: ["get", "create", "delete"]
+# Backup schedules: one CronJob each, kept by server-side apply, listed by the group's label and
+# deleted when its schedule is gone; the trigger's ServiceAccount, Role and RoleBinding beside them
+# (the Role grants only get, list, create and delete on the namespace's MysqlBackups).
+- apiGroups: ["batch"]
+  resources: ["cronjobs"]
+  verbs: ["list", "create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["create", "patch"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create", "patch"]
 # MySQL credentials named by spec.credentials / spec.secretName, and the group's agent token: read
 # one by name, never list. create: the agent token Secret of a group with managed sites, made once
 # when absent, never updated.

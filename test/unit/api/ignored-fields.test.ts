@@ -24,7 +24,7 @@ describe("ignoredSpecFields", () => {
   });
 
   it("names the managed-site fields of a group without managed sites", () => {
-    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup.schedules", "spec.backup.pitr"]);
+    expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup.pitr"]);
   });
 
   it("acts on backup profiles (MysqlBackups run with them), not yet on schedules or the archive", () => {
@@ -36,6 +36,6 @@ describe("ignoredSpecFields", () => {
       ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup.schedules", "spec.backup.pitr"]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup.pitr"]);
   });
 });

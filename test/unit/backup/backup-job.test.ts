@@ -45,8 +45,8 @@ describe("backupJob", () => {
     ]);
     expect(container?.env).toEqual([
       { name: "BLOODRAVEN_AGENT_TOKEN_FILE", value: "/etc/bloodraven/agent-token/token" },
-      { name: "BLOODRAVEN_BACKUP_PASSPHRASE_FILE", value: "/etc/bloodraven/passphrase/passphrase" },
       { name: "BLOODRAVEN_S3_CREDENTIALS_DIR", value: "/etc/bloodraven/s3-credentials" },
+      { name: "BLOODRAVEN_BACKUP_PASSPHRASE_FILE", value: "/etc/bloodraven/passphrase/passphrase" },
     ]);
     expect(pod?.volumes).toContainEqual({ name: "s3-credentials", secret: { secretName: "s3-creds", items: [{ key: "id", path: "AWS_ACCESS_KEY_ID" }, { key: "key", path: "AWS_SECRET_ACCESS_KEY" }] } });
     expect(pod?.volumes).toContainEqual({ name: "passphrase", secret: { secretName: "backup-key", items: [{ key: "passphrase", path: "passphrase" }] } });

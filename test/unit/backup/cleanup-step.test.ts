@@ -23,8 +23,11 @@ describe("cleanupStep", () => {
     expect(cleanupStep(input({ status: { phase: "Failed", message: "profile weekly is not in ..." } }))).toEqual({ kind: "release" });
   });
 
-  it("waits while the backup's own Job still runs (it may still write), then makes the cleanup Job", () => {
-    expect(cleanupStep(input({ status: { phase: "Running", jobName: "b1-backup" }, backupJob: { state: "running" } }))).toEqual({ kind: "wait" });
+  it("stops the backup's own Job while it copies and waits until its pod is gone (it may still write), then makes the cleanup Job", () => {
+    const copying = { status: { phase: "Running" as const, jobName: "b1-backup" } };
+    expect(cleanupStep(input({ ...copying, backupJob: { state: "running" } }))).toEqual({ kind: "stop", jobName: "b1-backup" });
+    expect(cleanupStep(input({ ...copying, backupJob: { state: "running", stopping: true } }))).toEqual({ kind: "wait" });
+    expect(cleanupStep(input({ ...copying, backupJob: { state: "absent" } }))).toEqual({ kind: "create", profile });
     expect(cleanupStep(input())).toEqual({ kind: "create", profile });
     expect(cleanupStep(input({ cleanupJob: { state: "running" } }))).toEqual({ kind: "wait" });
   });

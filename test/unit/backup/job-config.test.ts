@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
@@ -197,6 +197,22 @@ describe("backup, restore and replay job flags", () => {
       refused(() => replay({}, ["--mysql-user=root\npassword=x"]), /^--mysql-user must not contain a line break/);
       refused(() => replay({}, ["--storage=gcs"]), /--storage must be s3 or volume/);
     });
+  });
+});
+
+describe("a schedule's trigger flags", () => {
+  const argv = ["--namespace=shop", "--group=orders", "--schedule=nightly", "--profile=s3"];
+  const env = { BLOODRAVEN_TRIGGER_JOB: "mysql-orders-backup-nightly-29412345" };
+
+  it("takes the run's Job name from the environment the CronJob sets, and Forbid by default", () => {
+    expect(parseTriggerConfig(argv, env)).toEqual({ namespace: "shop", group: "orders", schedule: "nightly", profile: "s3", concurrencyPolicy: "Forbid", job: "mysql-orders-backup-nightly-29412345", logLevel: "info" });
+    expect(parseTriggerConfig([...argv, "--concurrency-policy=Replace"], env).concurrencyPolicy).toBe("Replace");
+  });
+
+  it("refuses a missing Job name, a policy it does not know and a missing flag, naming each", () => {
+    expect(() => parseTriggerConfig(argv, {})).toThrow(/BLOODRAVEN_TRIGGER_JOB must be the run's Job name/);
+    expect(() => parseTriggerConfig([...argv, "--concurrency-policy=Sometimes"], env)).toThrow(/--concurrency-policy must be one of Forbid, Allow, Replace, got "Sometimes"/);
+    expect(() => parseTriggerConfig(argv.slice(1), env)).toThrow(/--namespace is required/);
   });
 });
 

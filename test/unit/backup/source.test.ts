@@ -11,6 +11,14 @@ describe("backup source", () => {
     expect(chooseBackupSource([primary, site("pdx", { secondsBehindSource: null })], 300)).toEqual({ site: "iad", reason: "primary-fallback" });
   });
 
+  it("takes a free replica past a busy one, and waits for a busy replica or primary rather than load another", () => {
+    const waiting = "pdx's agent streams backup b1 now (one at a time): this one starts when it ends";
+    expect(chooseBackupSource([primary, site("pdx", { streaming: "b1" }), site("sfo", { secondsBehindSource: 9 })], 300)).toEqual({ site: "sfo", reason: "replica-preferred" });
+    expect(chooseBackupSource([primary, site("pdx", { streaming: "b1" })], 300)).toEqual({ refused: waiting });
+    expect(chooseBackupSource([primary, site("pdx", { streaming: "b1" })], 300, "pdx")).toEqual({ refused: waiting });
+    expect(chooseBackupSource([{ ...primary, streaming: "b2" }], 300)).toEqual({ refused: "iad's agent streams backup b2 now (one at a time): this one starts when it ends" });
+  });
+
   it("never takes a reader, a site without an agent or an unreachable one", () => {
     const sites = [primary, site("rdr", { role: "read-only" }), site("ext", { agent: false }), site("gone", { polledOk: false, state: "unreachable" })];
     expect(chooseBackupSource(sites, 300)).toEqual({ site: "iad", reason: "primary-fallback" });

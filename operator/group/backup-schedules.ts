@@ -1,0 +1,72 @@
+import { backupWithDefaults } from "../../shared/api/index.js";
+import { scheduleCronJob, scheduleProblems, SCHEDULE_LABEL, triggerAccess } from "../../shared/backup/schedules.js";
+import { apiStatus } from "../../shared/kube/client.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { EVENT_REASONS, LABELS } from "../../shared/names.js";
+import type { GroupContext } from "./context.js";
+import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/** The objects are applied again this often (a hand edit or a deleted CronJob is back within it), and at once on a spec change. */
+const REAPPLY_MS = 300_000;
+
+/**
+ * Keeps one CronJob per valid schedule of `spec.backup.schedules` (shared/backup/schedules.ts),
+ * the trigger's ServiceAccount, Role and RoleBinding while there is one, and deletes the CronJobs
+ * of schedules that are gone. A schedule the operator cannot run is reported once
+ * (BackupScheduleInvalid) and left out; the others still run.
+ */
+export class BackupSchedulesReconciler implements Reconciler {
+  readonly name = "backup-schedules";
+  private applied = "";
+  private appliedAt = -Infinity;
+  /** The problems last reported, so that each is said once. */
+  private reported = "";
+
+  constructor(private readonly ctx: GroupContext) {}
+
+  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    const { ctx } = this;
+    if (!cycle.observations) return DONE;
+    const schedules = ctx.spec.backup ? backupWithDefaults(ctx.spec.backup).schedules ?? [] : [];
+    const problems = scheduleProblems(schedules);
+    const said = JSON.stringify(problems);
+    if (said !== this.reported) {
+      for (const p of problems) {
+        ctx.log.warn(LOG_MESSAGES.backupScheduleInvalid, { schedule: p.schedule, error: p.message });
+        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleInvalid, message: `${p.message}; no backups run from schedule ${p.schedule} until it is fixed` });
+      }
+      this.reported = said;
+    }
+    const runnable = schedules.filter((s) => !problems.some((p) => p.schedule === s.name));
+    const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "" };
+    const image = ctx.deps.jobImage;
+    const wanted = JSON.stringify([runnable, image, group.uid]);
+    if (wanted === this.applied && performance.now() - this.appliedAt < REAPPLY_MS) return DONE;
+    if (runnable.length > 0 && !image) return failed("backup schedules need an image for their CronJobs: this operator has none (--agent-image, which the chart sets)");
+    const cronJobs = image ? runnable.map((s) => scheduleCronJob(group, s, image)) : [];
+    if (cronJobs.length > 0) {
+      try {
+        for (const obj of triggerAccess(group)) await ctx.deps.applyObject(obj);
+      } catch (err) {
+        if (apiStatus(err) !== 403) throw err;
+        const message = `the schedules' ServiceAccount, Role and RoleBinding cannot be made: ${errorText(err)}. Give the operator's ServiceAccount what the chart's RBAC grants (serviceaccounts, roles, rolebindings and mysqlbackups in this namespace)`;
+        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleServiceAccountMissing, message });
+        return failed(message);
+      }
+      for (const cronJob of cronJobs) await ctx.deps.applyObject(cronJob);
+    }
+    const keep = new Set(cronJobs.map((c) => c.metadata?.name));
+    const existing = await ctx.deps.backups.cronJobs(ctx.namespace, `${LABELS.failoverGroup}=${ctx.name},${SCHEDULE_LABEL}`);
+    for (const c of existing) {
+      const name = c.metadata?.name ?? "";
+      if (keep.has(name)) continue;
+      await ctx.deps.backups.deleteCronJob(ctx.namespace, name);
+      ctx.log.info(LOG_MESSAGES.backupScheduleRemoved, { cronJob: name });
+    }
+    if (cronJobs.length > 0 && wanted !== this.applied) ctx.log.info(LOG_MESSAGES.backupSchedulesApplied, { cronJobs: [...keep] });
+    this.applied = wanted;
+    this.appliedAt = performance.now();
+    return DONE;
+  }
+}
