@@ -14,6 +14,7 @@ import maintenanceMode from "../runbooks/maintenance-mode.md";
 import managedSiteChanges from "../runbooks/managed-site-changes.md";
 import manualPromotion from "../runbooks/manual-promotion.md";
 import operatorUnavailable from "../runbooks/operator-unavailable.md";
+import pitrArchiveLagging from "../runbooks/pitr-archive-lagging.md";
 import plannedFailover from "../runbooks/planned-failover.md";
 import pvcLoss from "../runbooks/pvc-loss.md";
 import replicationLagHigh from "../runbooks/replication-lag-high.md";
@@ -40,6 +41,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["managed-site-changes", managedSiteChanges],
   ["replication-lag-high", replicationLagHigh],
   ["failed-backup", failedBackup],
+  ["pitr-archive-lagging", pitrArchiveLagging],
   ["operator-unavailable", operatorUnavailable],
   ["divergent-old-primary", divergentOldPrimary],
   ["split-brain-recovery", splitBrainRecovery],

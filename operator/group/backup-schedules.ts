@@ -9,6 +9,8 @@ import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } 
 
 /** The objects are applied again this often (a hand edit or a deleted CronJob is back within it), and at once on a spec change. */
 const REAPPLY_MS = 300_000;
+/** After a failure (no image, RBAC refused), the same objects are tried again this often. */
+const RETRY_MS = 30_000;
 
 /**
  * Keeps one CronJob per valid schedule of `spec.backup.schedules` (shared/backup/schedules.ts),
@@ -22,6 +24,8 @@ export class BackupSchedulesReconciler implements Reconciler {
   private appliedAt = -Infinity;
   /** The problems last reported, so that each is said once. */
   private reported = "";
+  /** The last failure, what it was for and when: said once, tried again after RETRY_MS. */
+  private failure = { message: "", wanted: "", at: -Infinity };
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -43,7 +47,8 @@ export class BackupSchedulesReconciler implements Reconciler {
     const image = ctx.deps.jobImage;
     const wanted = JSON.stringify([runnable, image, group.uid]);
     if (wanted === this.applied && performance.now() - this.appliedAt < REAPPLY_MS) return DONE;
-    if (runnable.length > 0 && !image) return failed("backup schedules need an image for their CronJobs: this operator has none (--agent-image, which the chart sets)");
+    if (wanted === this.failure.wanted && performance.now() - this.failure.at < RETRY_MS) return DONE;
+    if (runnable.length > 0 && !image) return this.failed(wanted, "backup schedules need an image for their CronJobs: this operator has none (--agent-image, which the chart sets)");
     const cronJobs = image ? runnable.map((s) => scheduleCronJob(group, s, image)) : [];
     if (cronJobs.length > 0) {
       try {
@@ -51,8 +56,8 @@ export class BackupSchedulesReconciler implements Reconciler {
       } catch (err) {
         if (apiStatus(err) !== 403) throw err;
         const message = `the schedules' ServiceAccount, Role and RoleBinding cannot be made: ${errorText(err)}. Give the operator's ServiceAccount what the chart's RBAC grants (serviceaccounts, roles, rolebindings and mysqlbackups in this namespace)`;
-        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleServiceAccountMissing, message });
-        return failed(message);
+        if (message !== this.failure.message) ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleServiceAccountMissing, message });
+        return this.failed(wanted, message);
       }
       for (const cronJob of cronJobs) await ctx.deps.applyObject(cronJob);
     }
@@ -67,6 +72,14 @@ export class BackupSchedulesReconciler implements Reconciler {
     if (cronJobs.length > 0 && wanted !== this.applied) ctx.log.info(LOG_MESSAGES.backupSchedulesApplied, { cronJobs: [...keep] });
     this.applied = wanted;
     this.appliedAt = performance.now();
+    this.failure = { message: "", wanted: "", at: -Infinity };
     return DONE;
+  }
+
+  /** Reported (reconcile failed) when it is new; either way tried again after RETRY_MS. */
+  private failed(wanted: string, message: string): ReconcileResult {
+    const repeated = message === this.failure.message;
+    this.failure = { message, wanted, at: performance.now() };
+    return repeated ? DONE : failed(message);
   }
 }

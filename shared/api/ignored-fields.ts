@@ -3,8 +3,9 @@ import { DEFAULTS, type MysqlFailoverGroupSpec } from "./failover-group.js";
 /**
  * Spec fields the operator accepts but does not act on: those that describe managed sites when
  * the group has none (`image`, `sidecarImage`, `mysqlConf`, `updateStrategy`); the session drain
- * of a fenced former primary; and the part of `spec.backup` that is not built yet (the archive;
- * profiles, schedules, retries and retention are). Named only when set to something other
+ * of a fenced former primary; and an enabled `spec.backup.pitr` in a group without managed sites
+ * (the archive is configured in managed sites' sidecars; an external site's agent takes its
+ * `--archive-*` flags by hand). Named only when set to something other
  * than their default (the API server writes the defaults into every object).
  */
 export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
@@ -16,6 +17,6 @@ export function ignoredSpecFields(spec: MysqlFailoverGroupSpec): string[] {
     { key: "mysqlConf", byDefault: undefined, ignored: !managed },
     { key: "connectionDrainTimeout", byDefault: DEFAULTS.connectionDrainTimeout, ignored: true },
   ];
-  const backup = spec.backup?.pitr?.enabled === true ? ["spec.backup.pitr"] : [];
+  const backup = spec.backup?.pitr?.enabled === true && !managed ? ["spec.backup.pitr"] : [];
   return [...fields.filter((f) => f.ignored && spec[f.key] !== undefined && spec[f.key] !== f.byDefault).map((f) => `spec.${f.key}`), ...backup];
 }

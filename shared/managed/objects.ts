@@ -4,11 +4,14 @@
  * Service per site; for the group a ConfigMap with each site's server options, a writer and a
  * reader Service that follow the role label, and a PodDisruptionBudget over the candidates.
  */
-import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
 import type { ManagedInventory, SiteInventory } from "./inventory.js";
 import { AGENT_PORT, managedNames, managedSites, selector } from "./sites.js";
 import { fnv1a } from "../hash.js";
+import { backupWithDefaults, type BackupProfile } from "../api/backup.js";
+import { ARCHIVE_STORAGE, storageVariable, storeAccess } from "../backup/store-access.js";
+import { parseQuantity } from "./quantity.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export const MYSQL_PORT = 3306;
@@ -56,6 +59,25 @@ export const AGENT_TOKEN_KEY = "token";
  * version, and they are in that image, not in the operator's.
  */
 const AGENT_DIR = "/opt/bloodraven";
+/** The archive's Secrets, and a `pvc` profile's claim, in the sidecar. */
+const ARCHIVE_SECRETS_DIR = "/etc/bloodraven/archive";
+const ARCHIVE_VOLUME_DIR = "/archive";
+
+/** The binary log archive of `spec.backup.pitr`, when enabled: its profile, how often the agent scans, the binary log size. */
+export interface PitrArchive {
+  readonly profile: BackupProfile;
+  readonly pollInterval: string;
+  readonly maxBinlogBytes: number;
+}
+
+export function pitrArchive(spec: DefaultedMysqlFailoverGroupSpec): PitrArchive | undefined {
+  if (!spec.backup) return undefined;
+  const backup = backupWithDefaults(spec.backup);
+  const profile = backup.profiles.find((p) => p.name === backup.pitr.profileName);
+  if (!backup.pitr.enabled || !profile) return undefined;
+  const size = parseQuantity(backup.pitr.maxBinlogSize);
+  return { profile, pollInterval: backup.pitr.archivePollInterval, maxBinlogBytes: size ? Number(size.numerator / size.denominator) : 0 };
+}
 
 function labels(group: string, site?: string): Record<string, string> {
   return {
@@ -119,8 +141,13 @@ export function optionFile(spec: DefaultedMysqlFailoverGroupSpec, site: string):
     ["loose_skip_replica_start", "ON"],
     ["loose_skip_slave_start", "ON"],
   ];
-  const extra = Object.entries(spec.mysqlConf ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const lines = [...required, ...extra].map(([k, v]) => `${k} = ${v}`);
+  // The archive takes a binary log once it is sealed: its size bounds what the archive lags by.
+  const archive = pitrArchive(spec);
+  const sealing: [string, string][] = archive && archive.maxBinlogBytes > 0 ? [["max_binlog_size", String(archive.maxBinlogBytes)]] : [];
+  const extra = Object.entries(spec.mysqlConf ?? {})
+    .filter(([k]) => sealing.length === 0 || k.replaceAll("-", "_") !== "max_binlog_size")
+    .sort(([a], [b]) => a.localeCompare(b));
+  const lines = [...required, ...sealing, ...extra].map(([k, v]) => `${k} = ${v}`);
   return `# Written by bloodraven for site ${site}; spec.mysqlConf adds to it.\n[mysqld]\n${lines.join("\n")}\n`;
 }
 
@@ -218,6 +245,7 @@ export function statefulSet(
                   { name: "agent-token", secret: { secretName: managedNames.agentToken(group.name), items: [{ key: AGENT_TOKEN_KEY, path: AGENT_TOKEN_KEY }] } },
                   { name: "agent", emptyDir: {} },
                   { name: "agent-tmp", emptyDir: {} },
+                  ...(archiveAccess(group.spec)?.volumes ?? []),
                 ]
               : []),
           ],
@@ -267,6 +295,8 @@ function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: 
     BLOODRAVEN_PEER_CHECK_INTERVAL: group.spec.sidecar.peerCheckInterval,
     BLOODRAVEN_LEASE_TIMEOUT: group.spec.sidecar.leaseTimeout,
   };
+  const archive = archiveAccess(group.spec);
+  if (archive) Object.assign(env, archive.env);
   return {
     name: "sidecar",
     image: group.spec.image,
@@ -283,10 +313,24 @@ function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: 
       { name: "agent-token", mountPath: AGENT_TOKEN_DIR, readOnly: true },
       // mariadb-backup's and the agent's temporary files; the root filesystem stays read-only.
       { name: "agent-tmp", mountPath: "/tmp" },
+      ...(archive?.mounts ?? []),
     ],
     livenessProbe: { httpGet: { path: "/healthz", port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 3 },
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
   };
+}
+
+/**
+ * The sidecar's binary log archive (`spec.backup.pitr`): the profile's store as the agent's
+ * `BLOODRAVEN_ARCHIVE_*` variables, its Secrets and claim mounted. Every site's agent has it:
+ * only the primary's uploads, and the next primary's takes over within one scan.
+ */
+function archiveAccess(spec: DefaultedMysqlFailoverGroupSpec): { env: Record<string, string>; volumes: readonly V1Volume[]; mounts: readonly V1VolumeMount[] } | undefined {
+  const archive = pitrArchive(spec);
+  if (!archive) return undefined;
+  const access = storeAccess(archive.profile, ARCHIVE_STORAGE, { secretsDir: ARCHIVE_SECRETS_DIR, volumePath: ARCHIVE_VOLUME_DIR }, true);
+  const env = Object.fromEntries(access.settings.map(([name, value]) => [storageVariable(ARCHIVE_STORAGE, name), value]));
+  return { env: { ...env, ...access.env, BLOODRAVEN_ARCHIVE_POLL_INTERVAL: archive.pollInterval }, volumes: access.volumes, mounts: access.mounts };
 }
 
 /** Copies the agent (Node.js and the bundle) out of its image for the sidecar. */

@@ -126,6 +126,16 @@ describe("the chart's alerts (promtool)", () => {
     });
   });
 
+  it("BloodravenPITRArchiveLagging: a sealed binary log left unarchived for 15 minutes, by site; a backlog that clears never", async () => {
+    // iad's agent cannot upload from minute 2 on; pdx had one file waiting for 10 minutes, then archived it.
+    const series = [...scraped("bloodraven_archiver_backlog_files", { site: "iad" }, "0x2 2x30"), ...scraped("bloodraven_archiver_backlog_files", { site: "pdx" }, "1x10 0x22")];
+    await check("BloodravenPITRArchiveLagging", series, {
+      10: [],
+      16: [],
+      18: [alert("warning", { site: "iad" }, "shop/orders: 2 sealed binary log(s) of iad not archived for 15 minutes; point-in-time recovery cannot reach past them")],
+    });
+  });
+
   it("leaves no alert of the chart without a test", () => {
     expect(alertNames.length).toBeGreaterThan(10);
     expect(alertNames.filter((a) => !tested.has(a))).toEqual([]);

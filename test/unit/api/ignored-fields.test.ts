@@ -27,15 +27,15 @@ describe("ignoredSpecFields", () => {
     expect(ignoredSpecFields(everything)).toEqual(["spec.image", "spec.sidecarImage", "spec.updateStrategy", "spec.mysqlConf", "spec.connectionDrainTimeout", "spec.backup.pitr"]);
   });
 
-  it("acts on backup profiles (MysqlBackups run with them), not yet on schedules or the archive", () => {
+  it("acts on backup profiles and schedules; on the archive only where it configures it, in managed sites' sidecars", () => {
     expect(ignoredSpecFields({ ...base, backup: { profiles: everything.backup?.profiles ?? [], pitr: { enabled: false } } })).toEqual([]);
   });
 
-  it("acts on image, sidecarImage, mysqlConf, updateStrategy and the sites' storage, resources and zone once a site is managed", () => {
+  it("acts on image, sidecarImage, mysqlConf, updateStrategy, the archive and the sites' storage, resources and zone once a site is managed", () => {
     const spec: MysqlFailoverGroupSpec = {
       ...everything,
       sites: [external("iad"), { name: "pdx", storage: { size: "10Gi" }, resources: { requests: { cpu: "1" } }, zone: "us-west-2a", taintNodeSelector: { zone: "pdx" } }],
     };
-    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout", "spec.backup.pitr"]);
+    expect(ignoredSpecFields(spec)).toEqual(["spec.connectionDrainTimeout"]);
   });
 });

@@ -177,6 +177,43 @@ describe("managed site objects", () => {
     expect(text.indexOf("read_only = ON")).toBeLessThan(text.indexOf("innodb_buffer_pool_size"));
   });
 
+  it("configure every sidecar's binary log archive from spec.backup.pitr, with the store's secrets as files, and seal binary logs at its size", () => {
+    const sidecar = { image: "bloodraven:1.2.3", operatorUrl: "http://bloodraven.system.svc:8082" };
+    const backup = {
+      profiles: [{ name: "s3", storage: { s3: { bucket: "archive", prefix: "prod", endpointURL: "http://minio.store:9000", credentialsSecret: { name: "store" } } }, encryption: { passphraseSecret: { name: "backup-key" } } }],
+      pitr: { enabled: true, profileName: "s3", maxBinlogSize: "64Mi", archivePollInterval: "10s" },
+    };
+    const spec = group({ backup, mysqlConf: { max_binlog_size: "1G", max_connections: "50" } });
+    const [iad] = byKind<V1StatefulSet>(managedObjects(spec, secret, new Map(), sidecar), "StatefulSet");
+    const container = iad?.spec?.template.spec?.containers.find((c) => c.name === "sidecar");
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      BLOODRAVEN_ARCHIVE_STORAGE: "s3",
+      BLOODRAVEN_ARCHIVE_S3_BUCKET: "archive",
+      BLOODRAVEN_ARCHIVE_S3_REGION: "us-east-1",
+      BLOODRAVEN_ARCHIVE_S3_ENDPOINT: "http://minio.store:9000",
+      BLOODRAVEN_ARCHIVE_PREFIX: "prod",
+      BLOODRAVEN_ARCHIVE_S3_CREDENTIALS_DIR: "/etc/bloodraven/archive/archive-s3-credentials",
+      BLOODRAVEN_ARCHIVE_PASSPHRASE_FILE: "/etc/bloodraven/archive/archive-passphrase/passphrase",
+      BLOODRAVEN_ARCHIVE_POLL_INTERVAL: "10s",
+    });
+    expect(iad?.spec?.template.spec?.volumes).toContainEqual({
+      name: "archive-s3-credentials",
+      secret: { secretName: "store", items: [{ key: "AWS_ACCESS_KEY_ID", path: "AWS_ACCESS_KEY_ID" }, { key: "AWS_SECRET_ACCESS_KEY", path: "AWS_SECRET_ACCESS_KEY" }] },
+    });
+    expect(container?.volumeMounts).toContainEqual({ name: "archive-passphrase", mountPath: "/etc/bloodraven/archive/archive-passphrase", readOnly: true });
+    // The archive's size wins over spec.mysqlConf's: it is what bounds the archive's lag.
+    const text = optionFile(spec.spec, "iad");
+    expect(text).toContain(`max_binlog_size = ${64 * 1024 * 1024}`);
+    expect(text).not.toContain("max_binlog_size = 1G");
+    expect(text).toContain("max_connections = 50");
+    // Disabled: no archive, and spec.mysqlConf's size stands.
+    const off = group({ backup: { ...backup, pitr: { ...backup.pitr, enabled: false } }, mysqlConf: { max_binlog_size: "1G" } });
+    const [plain] = byKind<V1StatefulSet>(managedObjects(off, secret, new Map(), sidecar), "StatefulSet");
+    expect(plain?.spec?.template.spec?.containers.find((c) => c.name === "sidecar")?.env?.some((e) => e.name.startsWith("BLOODRAVEN_ARCHIVE_"))).toBe(false);
+    expect(optionFile(off.spec, "iad")).toContain("max_binlog_size = 1G");
+  });
+
   it("give each site a server_id of its own name, unchanged when other sites come or go", () => {
     expect(serverId("iad")).toBe(serverId("iad"));
     expect(serverId("iad")).not.toBe(serverId("pdx"));
