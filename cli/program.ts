@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { COMMIT, VERSION } from "../shared/version.js";
+import { registerBackupCommand } from "./commands/backup.js";
 import { registerCompletionCommand } from "./commands/completion.js";
 import { registerFailoverCommand } from "./commands/failover.js";
 import { registerGtidCommands } from "./commands/gtid.js";
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerFailoverCommand(program);
   registerRecloneCommand(program);
   registerMaintenanceCommand(program);
+  registerBackupCommand(program);
   registerRunbookCommand(program);
   registerCompletionCommand(program);
   return program;

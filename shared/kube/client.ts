@@ -250,6 +250,10 @@ export class Kube {
     );
   }
 
+  getBackup(namespace: string, name: string): Promise<MysqlBackup> {
+    return this.call(`get ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) => this.customObjects.getNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, name }, options));
+  }
+
   /** Creates the MysqlBackup unless one of its name exists (false then). */
   createBackupIfAbsent(backup: MysqlBackup): Promise<boolean> {
     const namespace = backup.metadata.namespace ?? "";

@@ -29,6 +29,7 @@ import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
 import { asList } from "../support/fixtures.js";
 import { chartDir, helm } from "../support/helm.js";
 import { kubectl, mustKubectl, startKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { getObject } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `cli-rbac-${suffix}`;
@@ -36,6 +37,7 @@ const release = `rbacu-${suffix}`;
 const fullname = `${release}-bloodraven`;
 const GROUP = "orders";
 const RESOURCE = "mysqlfailovergroups.shipstream.io";
+const BACKUPS = "mysqlbackups.shipstream.io";
 
 type Who = "viewer" | "editor" | "oncall" | "nobody";
 const PEOPLE: readonly Who[] = ["viewer", "editor", "oncall", "nobody"];
@@ -153,7 +155,11 @@ describe("the chart's roles for people, with the real plugin and real identities
         apiVersion: "shipstream.io/v1alpha1",
         kind: "MysqlFailoverGroup",
         metadata: { name: GROUP, namespace: ns },
-        spec: { secretName: "orders-dsn", sites: [site("iad", "primary-candidate", 3306), site("pdx", "primary-candidate", 3307), site("sfo", "read-only", 3308)] },
+        spec: {
+          secretName: "orders-dsn",
+          sites: [site("iad", "primary-candidate", 3306), site("pdx", "primary-candidate", 3307), site("sfo", "read-only", 3308)],
+          backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] },
+        },
       },
     ];
     await mustKubectl(["apply", "-f", "-"], asList(items));
@@ -188,10 +194,11 @@ describe("the chart's roles for people, with the real plugin and real identities
         [],
       ]);
       expect(roles.map(groupVerbs)).toEqual([VIEW, EDIT, ONCALL]);
-      // Nothing but groups, and the events reclone --wait lists, for the oncall role.
+      // Nothing but groups, the events reclone --wait lists, and the backups `backup` makes and follows, for the oncall role.
       expect(roles[2]!.rules).toEqual([
         { apiGroups: ["shipstream.io"], resources: ["mysqlfailovergroups"], verbs: ["get", "list", "watch", "patch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+        { apiGroups: ["shipstream.io"], resources: ["mysqlbackups"], verbs: ["get", "create"] },
       ]);
 
       expect(rolesOf((await renderRoles("bloodraven", [])).stdout).map((r) => r.metadata.name)).toEqual(["bloodraven-view", "bloodraven-edit", "bloodraven-oncall"]);
@@ -223,6 +230,9 @@ describe("the chart's roles for people, with the real plugin and real identities
         [`patch ${RESOURCE} --subresource=status`, []],
         [`update ${RESOURCE} --subresource=status`, []],
         [`create events`, ["editor"]],
+        [`get ${BACKUPS}`, ["viewer", "editor", "oncall"]],
+        [`create ${BACKUPS}`, ["editor", "oncall"]],
+        [`delete ${BACKUPS}`, ["editor"]],
         [`get secrets`, ["editor"]],
         [`list pods`, ["viewer", "editor"]],
         [`get pods --subresource=log`, ["viewer", "editor"]],
@@ -358,6 +368,23 @@ describe("the chart's roles for people, with the real plugin and real identities
       await expectRefused("viewer", ["failover", GROUP, "--cancel", "--yes"], "patch");
       await expectRefused("nobody", ["failover", GROUP, "--cancel", "--yes"], "get");
       await clearRequests();
+    });
+
+    it("backup (get the group, create a MysqlBackup): done by the editor and on-call; refused to the viewer (create) and to nobody (get)", async () => {
+      for (const who of writers) {
+        const r = await plugin(who, ["backup", GROUP, "--profile", "nightly", "--name", `by-${who}`]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(`created MysqlBackup ${ns}/by-${who} (profile nightly)\n`);
+        const created = await getObject<{ spec: { failoverGroupRef: { name: string }; profileName: string; triggeredBy: string } }>(["mysqlbackup", `by-${who}`, "-n", ns]);
+        expect(created.spec).toEqual({ failoverGroupRef: { name: GROUP }, profileName: "nightly", triggeredBy: "manual" });
+      }
+      const viewer = await plugin("viewer", ["backup", GROUP, "--profile", "nightly", "--name", "by-viewer"]);
+      expect(viewer.code).toBe(1);
+      expect(viewer.stderr).toBe(`${forbiddenMessage("create", BACKUPS)}\n`);
+      const nobody = await plugin("nobody", ["backup", GROUP, "--profile", "nightly", "--name", "by-nobody"]);
+      expect(nobody.code).toBe(1);
+      expect(nobody.stderr).toBe(`${forbiddenMessage("get")}\n`);
+      expect((await kubectl(["get", "mysqlbackups", "-n", ns, "-o", "name"])).stdout.trim().split("\n").sort()).toEqual(["mysqlbackup.shipstream.io/by-editor", "mysqlbackup.shipstream.io/by-oncall"]);
     });
 
     it("failover --wait (watch): the editor and on-call follow their request until --timeout, never refused", async () => {

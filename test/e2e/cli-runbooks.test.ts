@@ -24,7 +24,7 @@ const RECLONE = "bloodraven.shipstream.io/reclone-site";
 const MAINTENANCE = "bloodraven.shipstream.io/maintenance";
 
 /** The commands that write, which every runbook runs with --dry-run; the plugin refuses --dry-run on any other. */
-const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off"];
+const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off", "backup"];
 
 /** `<placeholder>` in a runbook's inline commands, and what the test puts in its place. */
 const PLACEHOLDERS: Record<string, string> = { group: GROUP, namespace: ns, name: "list" };
@@ -197,6 +197,7 @@ beforeAll(async () => {
       { name: "pdx", endpoint: { host: "127.0.0.1", port: 3307 } },
       { name: "sfo", role: "read-only", endpoint: { host: "127.0.0.1", port: 3308 } },
     ],
+    backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] },
   };
   const items = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
@@ -222,7 +223,7 @@ describe("every kubectl bloodraven command in the bundled runbooks runs (writing
     expect(runbooks.size).toBeGreaterThanOrEqual(11);
     const all = [...runbooks.values()].flatMap(pluginCommands);
     expect(all.length).toBeGreaterThan(40);
-    for (const writing of ["failover", "reclone"]) expect(all.some((c) => c.includes(`kubectl bloodraven ${writing} `))).toBe(true);
+    for (const writing of ["failover", "reclone", "backup"]) expect(all.some((c) => c.includes(`kubectl bloodraven ${writing} `))).toBe(true);
     for (const name of Object.keys(SITUATIONS)) expect(runbooks.has(name), name).toBe(true);
   });
 

@@ -75,7 +75,20 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     await waitFor("iad leads", async () => (await read(GROUP)).status?.lastKnownPrimary === "iad", 20_000, 200);
     await Promise.all([startAgent(iad), startAgent(pdx)]);
     await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
-    for (let i = 0; i < 50; i++) await iad.injectWrite(`seed-${i}`, "app");
+    // The data the clones copy. A starved machine can make iad's agent fence it for a moment
+    // (self-fencing is tested in the chaos tier): a refused seed write waits for iad to be made
+    // writable again and is written then; no write is lost or doubled, since a refused one did nothing.
+    for (let i = 0; i < 50; i++) {
+      await waitFor(`seed-${i} written`, async () => {
+        try {
+          await iad.injectWrite(`seed-${i}`, "app");
+          return true;
+        } catch (err) {
+          if (/read-only|READ-ONLY/.test(String(err))) return false;
+          throw err;
+        }
+      }, 30_000, 200);
+    }
   });
 
   afterAll(async () => {
