@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
+import { Kube, loadKubeConfig, type StatusPatch } from "../../shared/kube/client.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { kubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
@@ -105,6 +106,8 @@ function withDryRun(command: string): string {
 const isWatch = (command: string) => /kubectl bloodraven status\b.*\s(-w|--watch)\b/.test(command);
 
 let env: EnvDir;
+/** Reads and patches in-process: a kubectl process per read would double this file's time. */
+let kube: Kube;
 /** The test kubeconfig with the test namespace as the context's: runbook commands name no namespace. */
 let kubeconfig: string;
 
@@ -147,17 +150,13 @@ function runLine(command: string): Promise<CommandResult> {
   });
 }
 
-async function group(): Promise<MysqlFailoverGroup> {
-  const r = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as MysqlFailoverGroup;
+function group(): Promise<MysqlFailoverGroup> {
+  return kube.getFailoverGroup(ns, GROUP);
 }
 
 async function setStatus(status: object): Promise<void> {
-  for (const patch of [{ status: null }, { status }]) {
-    const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify(patch)]);
-    expect(r.stderr).toBe("");
-  }
+  await kube.patchFailoverGroupStatus(ns, GROUP, null as unknown as StatusPatch);
+  await kube.patchFailoverGroupStatus(ns, GROUP, status as StatusPatch);
 }
 
 /** Sets the planned-failover annotations to exactly `annotations` (removing those not given). */
@@ -166,8 +165,7 @@ async function setAnnotations(annotations: Record<string, string>): Promise<void
   const planned = [ANNOTATIONS.plannedFailover, ANNOTATIONS.plannedFailoverRequestId];
   const patch = Object.fromEntries(planned.map((key) => [key, annotations[key] ?? null]));
   if (planned.every((key) => (current[key] ?? null) === patch[key])) return;
-  const r = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ metadata: { annotations: patch } })]);
-  expect(r.stderr).toBe("");
+  await kube.patchFailoverGroupMetadata(ns, GROUP, { annotations: patch });
 }
 
 /** The runbooks as the built plugin bundles them: `runbook list`, then each one's Markdown. */
@@ -186,6 +184,7 @@ async function bundledRunbooks(): Promise<Map<string, string>> {
 
 beforeAll(async () => {
   env = new EnvDir("cli-runbooks");
+  kube = new Kube(loadKubeConfig({ kubeconfig: testKubeconfig() }), { timeoutMs: 10_000 });
   kubeconfig = env.join("kubeconfig");
   copyFileSync(testKubeconfig(), kubeconfig);
   const set = await kubectl(["config", "set-context", "--current", `--namespace=${ns}`], { env: { KUBECONFIG: kubeconfig } });
