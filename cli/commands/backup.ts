@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { formatDuration } from "../../shared/duration.js";
+import { checkBackupRequest } from "../../shared/backup/request.js";
 import { API_GROUP, API_GROUP_VERSION, LABELS, MYSQL_BACKUP } from "../../shared/names.js";
 import { formatBytes } from "../format.js";
 import { waitTimeout } from "../follow.js";
@@ -17,6 +18,8 @@ import { connect, explainApiError, usageError, writeErr, writeOut, type KubeCont
 const BACKUP_RESOURCE = `${MYSQL_BACKUP.plural}.${API_GROUP}`;
 /** How often --wait reads the backup: its phase changes a few times over minutes or hours. */
 const POLL_MS = 2_000;
+/** The flag that carries each field of the request. */
+const FLAGS = { profileName: "--profile", sourceSiteOverride: "--source-site" } as const;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export interface BackupFlags {
@@ -36,12 +39,11 @@ export function defaultBackupName(group: string, profile: string, now: number): 
 /** The MysqlBackup to create, or what the operator would refuse about it. */
 export function planBackup(group: MysqlFailoverGroup, namespace: string, flags: BackupFlags, now: number): BackupPlan {
   const name = group.metadata.name ?? "";
-  const profiles = (group.spec.backup?.profiles ?? []).map((p) => p.name);
-  if (profiles.length === 0) return { ok: false, error: `${namespace}/${name} has no spec.backup.profiles: add a profile to the group first (docs/backups.md)` };
-  if (!profiles.includes(flags.profile)) return { ok: false, error: `--profile: ${flags.profile} is not a profile of ${namespace}/${name}; its profiles: ${profiles.join(", ")}` };
-  const site = flags.sourceSite === undefined ? undefined : group.spec.sites.find((s) => s.name === flags.sourceSite);
-  if (flags.sourceSite !== undefined && !site) return { ok: false, error: `--source-site: ${flags.sourceSite} is not a site of ${namespace}/${name}; its sites: ${group.spec.sites.map((s) => s.name).join(", ")}` };
-  if (site?.role === "read-only") return { ok: false, error: `--source-site: ${site.name} is a read-only-role site, which never serves backups; name a primary-candidate or dr-only site, or leave it out` };
+  const request = checkBackupRequest(
+    { name: `${namespace}/${name}`, profiles: group.spec.backup?.profiles, sites: group.spec.sites },
+    { profileName: flags.profile, sourceSiteOverride: flags.sourceSite },
+  );
+  if ("problem" in request) return { ok: false, error: `${FLAGS[request.problem.field]}: ${request.problem.message}` };
   const backupName = flags.name ?? defaultBackupName(name, flags.profile, now);
   if (!DNS_SUBDOMAIN.test(backupName)) return { ok: false, error: `--name: ${JSON.stringify(backupName)} is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253)` };
   return {

@@ -6,6 +6,7 @@
  */
 import { parseTrigger } from "./housekeeping.js";
 import type { BackupProfile, MysqlBackupSpec, MysqlBackupStatus } from "../api/backup.js";
+import { checkBackupRequest } from "./request.js";
 import { chooseBackupSource, type BackupSourceSite } from "./source.js";
 
 /** The Job as the operator finds it; `result` is the line the command wrote as its termination message. */
@@ -45,29 +46,26 @@ export function backupStep(input: BackupStepInput): BackupStep {
   const { status, spec } = input;
   if (status?.phase === "Succeeded" || status?.phase === "Failed") return { kind: "none" };
   const fail = (message: string): BackupStep => ({ kind: "finish", status: { ...status, phase: "Failed", message, completionTime: input.now }, inFlightFailover: false });
-  const profile = input.profiles?.find((p) => p.name === spec.profileName);
   if (status?.phase === "Running") {
     if (input.job.state === "running") return { kind: "none" };
     if (input.job.state === "absent") {
       // Without its Job and its profile there is nothing to make the Job from.
+      const profile = input.profiles?.find((p) => p.name === spec.profileName);
       if (!profile) return fail(`profile ${spec.profileName} is no longer in the group's spec.backup.profiles`);
       return { kind: "recreate", profile, source: status.sourceSite ?? "" };
     }
     return finished(input, input.job);
   }
-  if (!input.profiles) return fail(`the group ${spec.failoverGroupRef.name} has no spec.backup: add a profile named ${spec.profileName}`);
-  if (!profile) return fail(`profile ${spec.profileName} is not in the group's spec.backup.profiles (${input.profiles.map((p) => p.name).join(", ")})`);
+  const request = checkBackupRequest({ name: spec.failoverGroupRef.name, profiles: input.profiles, sites: input.sites }, spec);
+  if ("problem" in request) return fail(`spec.${request.problem.field}: ${request.problem.message}`);
   const pending = (message: string): BackupStep => (status?.phase === "Pending" && status.message === message ? { kind: "none" } : { kind: "pending", status: { phase: "Pending", message } });
   if (input.jobsOff !== undefined) return pending(input.jobsOff);
   const source = chooseBackupSource(input.sites, input.maxLagSeconds, spec.sourceSiteOverride);
-  if ("refused" in source) {
-    // An override that can never serve is an error of the request; an unreachable source may come back.
-    if (spec.sourceSiteOverride !== undefined && !input.sites.some((s) => s.name === spec.sourceSiteOverride && s.role !== "read-only")) return fail(source.refused);
-    return pending(source.refused);
-  }
+  // The request is sound (above): a source that cannot serve now may come back.
+  if ("refused" in source) return pending(source.refused);
   return {
     kind: "start",
-    profile,
+    profile: request.profile,
     source: source.site,
     status: {
       phase: "Running",

@@ -2,6 +2,8 @@
  * Where a backup is taken from. A replica that replicates within the lag limit spares the
  * primary the copy's I/O; the primary is the fallback. A read-only-role site (a reader) never
  * serves, not even when asked by name: it may be far behind or carry reader-only settings.
+ * An override is checked against the group's sites first (shared/backup/request.ts); here it is
+ * refused only while it cannot serve.
  * An agent streams one backup at a time: a backup waits for a busy replica rather than load the
  * primary, and for a busy primary when no replica qualifies.
  */
@@ -24,9 +26,7 @@ export function chooseBackupSource(sites: readonly BackupSourceSite[], maxLagSec
   const serves = (s: BackupSourceSite): boolean => s.polledOk && s.agent && s.role !== "read-only";
   if (override !== undefined) {
     const site = sites.find((s) => s.name === override);
-    if (!site) return { refused: `sourceSiteOverride names ${override}, which is not a site of the group: name one of ${sites.map((s) => s.name).join(", ")}` };
-    if (site.role === "read-only") return { refused: `sourceSiteOverride names ${override}, a read-only-role site, which never serves backups: name a primary-candidate or dr-only site` };
-    if (!serves(site)) return { refused: `sourceSiteOverride names ${override}, which is not reachable${site.agent ? "" : " or runs no agent"} now: wait, or name another site` };
+    if (!site || !serves(site)) return { refused: `sourceSiteOverride names ${override}, which cannot serve now (${site?.agent === false ? "it runs no agent" : "not reachable"}): wait, or name another site` };
     if (site.streaming !== undefined) return { refused: busy(site) };
     return { site: site.name, reason: "override" };
   }

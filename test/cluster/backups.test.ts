@@ -266,7 +266,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
   it("fails a backup naming a profile the group does not have, before any Job", async () => {
     await applyAll([backup("b3", "weekly")]);
     const b3 = await finished("b3");
-    expect(b3.status).toMatchObject({ phase: "Failed", message: "profile weekly is not in the group's spec.backup.profiles (nightly, broken)" });
+    expect(b3.status).toMatchObject({ phase: "Failed", message: "spec.profileName: weekly is not a profile of the group orders; its profiles: nightly, broken" });
     expect((await kubectl(["get", "job", "b3-backup", "-n", ns])).code).not.toBe(0);
     expect((await groupEvents(ns, "b3")).map((e) => e.reason)).toEqual(["BackupFailed"]);
     // It wrote nothing, so it holds no finalizer: deleting it is immediate.

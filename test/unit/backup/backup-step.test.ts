@@ -36,10 +36,12 @@ describe("backupStep", () => {
     expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "nightly", sourceSiteOverride: "iad" } }))).toMatchObject({ kind: "start", source: "iad", status: { sourceReason: "override" } });
   });
 
-  it("fails a request that can never run, naming the field: no spec.backup, an unknown profile, a read-only-role override", () => {
-    expect(backupStep(input({ profiles: undefined }))).toMatchObject({ kind: "finish", status: { phase: "Failed", message: expect.stringMatching(/orders has no spec.backup/) as unknown } });
-    expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "weekly" } }))).toMatchObject({ status: { phase: "Failed", message: expect.stringMatching(/profile weekly is not in .*\(nightly\)/) as unknown } });
-    expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "nightly", sourceSiteOverride: "dr" } }))).toMatchObject({ status: { phase: "Failed", message: expect.stringMatching(/read-only-role site/) as unknown } });
+  it("fails a request that can never run, naming the field: no spec.backup, an unknown profile, an unknown or read-only-role override", () => {
+    const failed = (message: unknown) => ({ kind: "finish", status: { phase: "Failed", message } });
+    expect(backupStep(input({ profiles: undefined }))).toMatchObject(failed("spec.profileName: the group orders has no spec.backup.profiles: add a profile named nightly first (docs/backups.md)"));
+    expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "weekly" } }))).toMatchObject(failed("spec.profileName: weekly is not a profile of the group orders; its profiles: nightly"));
+    expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "nightly", sourceSiteOverride: "nyc" } }))).toMatchObject(failed(expect.stringMatching(/^spec.sourceSiteOverride: nyc is not a site of the group orders; its sites: /)));
+    expect(backupStep(input({ spec: { failoverGroupRef: { name: "orders" }, profileName: "nightly", sourceSiteOverride: "dr" } }))).toMatchObject(failed(expect.stringMatching(/^spec.sourceSiteOverride: dr is a read-only-role site/)));
   });
 
   it("waits Pending, with the reason written once, while no site can serve or no Job can be made", () => {

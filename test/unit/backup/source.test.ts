@@ -25,11 +25,10 @@ describe("backup source", () => {
     expect(chooseBackupSource(sites.slice(1), 300)).toEqual({ refused: expect.stringMatching(/no site can serve/) });
   });
 
-  it("honours an override, except a reader, an unknown site or one that cannot serve", () => {
-    const sites = [primary, site("pdx"), site("rdr", { role: "read-only" }), site("ext", { agent: false })];
+  it("honours an override while it can serve", () => {
+    const sites = [primary, site("pdx"), site("ext", { agent: false }), site("gone", { polledOk: false, state: "unreachable" })];
     expect(chooseBackupSource(sites, 300, "iad")).toEqual({ site: "iad", reason: "override" });
-    expect(chooseBackupSource(sites, 300, "rdr")).toEqual({ refused: expect.stringMatching(/read-only-role site/) });
-    expect(chooseBackupSource(sites, 300, "nyc")).toEqual({ refused: expect.stringMatching(/not a site of the group: name one of iad, pdx, rdr, ext/) });
-    expect(chooseBackupSource(sites, 300, "ext")).toEqual({ refused: expect.stringMatching(/runs no agent/) });
+    expect(chooseBackupSource(sites, 300, "ext")).toEqual({ refused: "sourceSiteOverride names ext, which cannot serve now (it runs no agent): wait, or name another site" });
+    expect(chooseBackupSource(sites, 300, "gone")).toEqual({ refused: "sourceSiteOverride names gone, which cannot serve now (not reachable): wait, or name another site" });
   });
 });

@@ -36,9 +36,9 @@ describe("backup command", () => {
       const plan = planBackup(g, "shop", flags, NOW);
       return plan.ok ? "" : plan.error;
     };
-    expect(refused(group(), { profile: "nightly" })).toBe("shop/orders has no spec.backup.profiles: add a profile to the group first (docs/backups.md)");
-    expect(refused(withProfiles, { profile: "weekly" })).toBe("--profile: weekly is not a profile of shop/orders; its profiles: nightly, s3");
-    expect(refused(withProfiles, { profile: "nightly", sourceSite: "nyc" })).toBe("--source-site: nyc is not a site of shop/orders; its sites: iad, sfo");
+    expect(refused(group(), { profile: "nightly" })).toBe("--profile: the group shop/orders has no spec.backup.profiles: add a profile named nightly first (docs/backups.md)");
+    expect(refused(withProfiles, { profile: "weekly" })).toBe("--profile: weekly is not a profile of the group shop/orders; its profiles: nightly, s3");
+    expect(refused(withProfiles, { profile: "nightly", sourceSite: "nyc" })).toBe("--source-site: nyc is not a site of the group shop/orders; its sites: iad, sfo");
     expect(refused(withProfiles, { profile: "nightly", sourceSite: "sfo" })).toMatch(/^--source-site: sfo is a read-only-role site, which never serves backups/);
     expect(refused(withProfiles, { profile: "nightly", name: "Before_Migration" })).toMatch(/^--name: "Before_Migration" is not a Kubernetes object name/);
   });
