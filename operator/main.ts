@@ -10,9 +10,11 @@ import {
   parseReplayJobConfig,
   parseRestoreJobConfig,
   parseTriggerConfig,
+  parseVerifyJobConfig,
   replayJobFlagsHelp,
   restoreJobFlagsHelp,
   triggerFlagsHelp,
+  verifyJobFlagsHelp,
 } from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
 
@@ -117,6 +119,11 @@ task("delete-backup", "delete one backup's artifact from the store, its manifest
 task("replay", "replay the archived binary logs onto a server started on a restored backup, up to a time (point-in-time recovery)", replayJobFlagsHelp, parseReplayJobConfig, async (config, signal) => {
   const { runReplayJob } = await import("./backup/job.js");
   return runReplayJob(config, signal);
+});
+
+task("verify", "prove one backup restorable: restore it, start a server on it, optionally replay the archive, run a sanity query (what a verification Job runs)", verifyJobFlagsHelp, parseVerifyJobConfig, async (config, signal) => {
+  const { runVerifyJob } = await import("./backup/job.js");
+  return runVerifyJob(config, signal);
 });
 
 task("trigger-backup", "create the MysqlBackup of one run of a backup schedule (what its CronJob runs)", triggerFlagsHelp, parseTriggerConfig, async (config, signal) => {

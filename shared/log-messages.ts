@@ -140,5 +140,9 @@ export const LOG_MESSAGES = {
   replayJobStarted: "replay job started",
   replayJobSucceeded: "replay job succeeded",
   replayJobFailed: "replay job failed",
+  // `bloodraven verify`: a backup restored, started, optionally replayed, and queried.
+  verifyJobStarted: "verify job started",
+  verifyJobSucceeded: "verify job succeeded",
+  verifyJobFailed: "verify job failed",
 } as const;
 export type LogMessage = (typeof LOG_MESSAGES)[keyof typeof LOG_MESSAGES];

@@ -14,8 +14,9 @@ import { BACKUP_CONCURRENCY_POLICIES } from "../../shared/names.js";
 import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
 import type { LogLevel } from "../log.js";
-import { JOB_STORAGE } from "../../shared/backup/store-access.js";
-import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig } from "./storage-config.js";
+import { ARCHIVE_STORAGE, JOB_STORAGE } from "../../shared/backup/store-access.js";
+import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig, type StoreConfig } from "./storage-config.js";
+import type { PointInTime, SanityQuery } from "./verify-backup.js";
 
 export interface JobConfig {
   readonly namespace: string;
@@ -43,6 +44,16 @@ export interface RestoreJobConfig extends ArtifactJobConfig {
   readonly targetDir: string;
 }
 
+export interface VerifyJobConfig extends ArtifactJobConfig {
+  readonly workDir: string;
+  readonly pointInTime: PointInTime;
+  /** The binary log archive's store: required unless pointInTime is `none`. */
+  readonly archive?: StoreConfig;
+  readonly sanity?: SanityQuery;
+  readonly server: { readonly mariadbd: string; readonly port: number };
+  readonly keepOnFailure: boolean;
+}
+
 export interface ReplayJobConfig extends JobConfig {
   /** The restored backup's position, in canonical gtid_binlog_pos form. */
   readonly fromGtid: string;
@@ -52,6 +63,8 @@ export interface ReplayJobConfig extends JobConfig {
 }
 
 const BACKUP_NAME_FLAG: Flag = { name: "backup", env: "BLOODRAVEN_BACKUP", help: "the MysqlBackup's name: the artifact's folder (required)" };
+
+const WORK_DIR_FLAG = (what: string): Flag => ({ name: "work-dir", env: "BLOODRAVEN_WORK_DIR", help: `${what}; emptied first and removed after (required)` });
 
 /** The flags every command shares; `backup` among them for the commands that work on one artifact. */
 function commonFlags(backup: "with backup name" | "without"): Flag[] {
@@ -84,7 +97,20 @@ export const REPLAY_JOB_FLAGS: readonly Flag[] = [
   { name: "mysql-host", env: "BLOODRAVEN_MYSQL_HOST", help: "the server started on the restored backup (default 127.0.0.1)" },
   { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "its port (default 3306)" },
   { name: "mysql-user", env: "BLOODRAVEN_MYSQL_USER", help: "an account that may set GTIDs: SUPER or BINLOG REPLAY (required)" },
-  { name: "work-dir", env: "BLOODRAVEN_WORK_DIR", help: "where the archived files are downloaded; emptied first and removed after (required)" },
+  WORK_DIR_FLAG("where the archived files are downloaded"),
+];
+
+export const VERIFY_JOB_FLAGS: readonly Flag[] = [
+  ...commonFlags("with backup name"),
+  ...storageFlags(ARCHIVE_STORAGE, "optional"),
+  WORK_DIR_FLAG("where the backup is restored and its server runs"),
+  { name: "point-in-time", env: "BLOODRAVEN_POINT_IN_TIME", help: "none (the backup alone), latest (replay everything archived) or an RFC 3339 time to replay to (default none)" },
+  { name: "sanity-query", env: "BLOODRAVEN_SANITY_QUERY", help: "a SELECT of one count run on the restored server, e.g. SELECT COUNT(*) FROM shop.orders (default none)" },
+  { name: "min-rows", env: "BLOODRAVEN_MIN_ROWS", help: "the least count the sanity query may return (default 0)" },
+  { name: "query-timeout", env: "BLOODRAVEN_QUERY_TIMEOUT", help: "longest the sanity query may run (default 60s)" },
+  { name: "mariadbd", env: "BLOODRAVEN_MARIADBD", help: "the server binary (default mariadbd)" },
+  { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "the loopback port the restored server listens on (default 3306)" },
+  { name: "keep-on-failure", boolean: true, help: "leave the work folder (the restored copy, the server's error log) in place when the verification fails" },
 ];
 
 const AGENT_TOKEN = "BLOODRAVEN_AGENT_TOKEN";
@@ -101,6 +127,7 @@ ${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`
 export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
 export const deleteJobFlagsHelp = (): string => jobHelp(DELETE_JOB_FLAGS);
+export const verifyJobFlagsHelp = (): string => `${jobHelp(VERIFY_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
 
 type FlagValue = (name: string) => string | undefined;
@@ -129,8 +156,8 @@ function writableFile(name: string, file: string): string {
 }
 
 /** The flags every command shares; `flags` is the command's full list. Flags win over environment variables. */
-function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: JobConfig; flag: FlagValue } {
-  const { value: flag } = readFlags(flags, argv, env);
+function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: JobConfig; flag: FlagValue; set: (name: string) => boolean } {
+  const { value: flag, set } = readFlags(flags, argv, env);
   const store = parseStore(flag, env, JOB_STORAGE);
   if (!store) throw new ConfigError("--storage is required");
   const config: JobConfig = {
@@ -141,13 +168,13 @@ function parseJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv
     resultFile: writableFile("result-file", flag("result-file") || "/dev/termination-log"),
     logLevel: logLevel(flag("log-level") || undefined),
   };
-  return { config, flag };
+  return { config, flag, set };
 }
 
 /** parseJob for a command that works on one artifact, named by `--backup`. */
-function parseArtifactJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: ArtifactJobConfig; flag: FlagValue } {
-  const { config, flag } = parseJob(flags, argv, env);
-  return { config: { ...config, backup: objectName(flag, "backup", isValidGroupName, "a Kubernetes object name") }, flag };
+function parseArtifactJob(flags: readonly Flag[], argv: string[], env: NodeJS.ProcessEnv): { config: ArtifactJobConfig; flag: FlagValue; set: (name: string) => boolean } {
+  const { config, flag, set } = parseJob(flags, argv, env);
+  return { config: { ...config, backup: objectName(flag, "backup", isValidGroupName, "a Kubernetes object name") }, flag, set };
 }
 
 /** A secret the command cannot run without, from the file `<variable>_FILE` names. */
@@ -228,13 +255,39 @@ function oneLine(name: string, value: string): string {
   return value;
 }
 
+/** The folder is emptied: a slip that names the filesystem's root must not get that far. */
+function workFolder(flag: FlagValue): string {
+  const workDir = required(flag, "work-dir");
+  if (parsePath(resolve(workDir)).root === resolve(workDir)) throw new ConfigError(`--work-dir: ${workDir} is a filesystem root; give a folder of its own, it is emptied`);
+  return workDir;
+}
+
+export function parseVerifyJobConfig(argv: string[], env: NodeJS.ProcessEnv): VerifyJobConfig {
+  const { config, flag, set } = parseArtifactJob(VERIFY_JOB_FLAGS, argv, env);
+  const when = flag("point-in-time") || "none";
+  const pointInTime: PointInTime = when === "none" || when === "latest" ? when : rfc3339("point-in-time", when);
+  const archive = parseStore(flag, env, ARCHIVE_STORAGE);
+  if (pointInTime !== "none" && !archive) throw new ConfigError(`--point-in-time=${when} replays the binary log archive: give its store with --${ARCHIVE_STORAGE.flagPrefix}storage and the other --${ARCHIVE_STORAGE.flagPrefix}* flags`);
+  const query = flag("sanity-query");
+  const minRowsText = flag("min-rows");
+  if (minRowsText !== undefined && !query) throw new ConfigError("--min-rows applies to the sanity query: give --sanity-query too");
+  if (minRowsText !== undefined && !/^\d{1,15}$/.test(minRowsText)) throw new ConfigError(`--min-rows must be a whole number of at least 0, got ${JSON.stringify(minRowsText)}`);
+  return {
+    ...config,
+    workDir: workFolder(flag),
+    pointInTime,
+    ...(archive && pointInTime !== "none" ? { archive } : {}),
+    ...(query ? { sanity: { query, minRows: Number(minRowsText ?? 0), timeoutMs: duration("query-timeout", flag("query-timeout") || "60s") } } : {}),
+    server: { mariadbd: flag("mariadbd") || "mariadbd", port: port("mysql-port", flag("mysql-port") || "3306") },
+    keepOnFailure: set("keep-on-failure"),
+  };
+}
+
 export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): ReplayJobConfig {
   const { config, flag } = parseJob(REPLAY_JOB_FLAGS, argv, env);
   const fromGtid = gtidPosition("from-gtid", required(flag, "from-gtid"));
   const untilText = flag("until");
-  const workDir = required(flag, "work-dir");
-  // The folder is emptied: a slip that names the filesystem's root must not get that far.
-  if (parsePath(resolve(workDir)).root === resolve(workDir)) throw new ConfigError(`--work-dir: ${workDir} is a filesystem root; give a folder of its own, it is emptied`);
+  const workDir = workFolder(flag);
   const { value: password } = requiredSecret(env, MYSQL_PASSWORD, "the --mysql-user's password", (t) => t.replace(/\r?\n$/, ""));
   return {
     ...config,

@@ -8,12 +8,13 @@ import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
-import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig } from "./job-config.js";
+import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig, VerifyJobConfig } from "./job-config.js";
 import type { ObjectStore } from "./object-store.js";
 import { replayArchive } from "./point-in-time.js";
-import { openStore } from "./storage-config.js";
+import { openStore, type StoreConfig } from "./storage-config.js";
 import { restoreBackup } from "./restore-backup.js";
 import { takeBackup } from "./take-backup.js";
+import { verifyBackup } from "./verify-backup.js";
 
 /** Kubernetes keeps at most this many bytes of a termination message. */
 export const RESULT_LIMIT_BYTES = 4096;
@@ -39,9 +40,9 @@ export function resultLine(result: JobResult): string {
 }
 
 /** Every secret the run holds, so that none reaches the result even when an error quotes one. */
-function secretsOf(config: JobConfig & { source?: { token: string }; server?: { password: string } }): string[] {
-  const s3 = config.storage.kind === "s3" ? [config.storage.credentials.secretAccessKey, config.storage.credentials.sessionToken] : [];
-  return [config.passphrase, config.source?.token, config.server?.password, ...s3].filter((s): s is string => s !== undefined && s !== "");
+function secretsOf(config: JobConfig & { archive?: StoreConfig }, ...others: string[]): string[] {
+  const s3 = [config, config.archive].flatMap((c) => (c?.storage.kind === "s3" ? [c.storage.credentials.secretAccessKey, c.storage.credentials.sessionToken] : []));
+  return [config.passphrase, config.archive?.passphrase, ...others, ...s3].filter((s): s is string => s !== undefined && s !== "");
 }
 
 /**
@@ -104,7 +105,7 @@ export function runBackupJob(config: BackupJobConfig, signal: AbortSignal): Prom
     config,
     messages: { started: LOG_MESSAGES.backupJobStarted, succeeded: LOG_MESSAGES.backupJobSucceeded, failed: LOG_MESSAGES.backupJobFailed },
     fields: { profile: config.profile, sourceSite: source.site, sourceAgentUrl: source.agentUrl },
-    secrets: secretsOf(config),
+    secrets: secretsOf(config, source.token),
     async work(store, signal) {
       const { manifest, location } = await takeBackup({ ...config, signal }, store);
       return {
@@ -168,7 +169,7 @@ export function runReplayJob(config: ReplayJobConfig, signal: AbortSignal): Prom
     config,
     messages: { started: LOG_MESSAGES.replayJobStarted, succeeded: LOG_MESSAGES.replayJobSucceeded, failed: LOG_MESSAGES.replayJobFailed },
     fields: { fromGtid: config.fromGtid, until: config.until?.toISOString(), server: `${server.host}:${server.port}`, user: server.user, workDir: config.workDir },
-    secrets: secretsOf(config),
+    secrets: secretsOf(config, server.password),
     async work(store, signal) {
       const outcome = await replayArchive({ ...config, signal }, store);
       // Absent rather than null: JSON.stringify leaves undefined fields out of the result line.
@@ -180,6 +181,36 @@ export function runReplayJob(config: ReplayJobConfig, signal: AbortSignal): Prom
         until: isoOf(outcome.until),
         short: outcome.short,
       };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+export function runVerifyJob(config: VerifyJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const { pointInTime } = config;
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.verifyJobStarted, succeeded: LOG_MESSAGES.verifyJobSucceeded, failed: LOG_MESSAGES.verifyJobFailed },
+    fields: { workDir: config.workDir, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime, sanityQuery: config.sanity?.query, minRows: config.sanity?.minRows },
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const { archive: archiveConfig, ...task } = config;
+      const archive = archiveConfig && { ...archiveConfig, ...openStore(archiveConfig.storage) };
+      try {
+        const outcome = await verifyBackup({ ...task, ...(archive ? { archive } : {}), signal }, store);
+        const { replay } = outcome;
+        return {
+          location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
+          gtid: outcome.gtid,
+          sourceSite: outcome.sourceSite,
+          backupCompletedAt: outcome.backupCompletedAt,
+          restoreMs: outcome.restoreMs,
+          ...(replay ? { replayedFiles: replay.files.length, replayedToGtid: replay.reachesGtid, replayedToTime: isoOf(replay.reachesTime) } : {}),
+          ...(outcome.count !== undefined ? { count: outcome.count, queryMs: outcome.queryMs } : {}),
+        };
+      } finally {
+        archive?.close();
+      }
     },
   };
   return runJob(run, signal, jobLogger(config));

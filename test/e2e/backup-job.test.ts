@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
@@ -14,7 +15,7 @@ import { readManifest } from "../../operator/backup/restore-backup.js";
 import { AgentProcess } from "../support/agent.js";
 
 /**
- * `bloodraven backup` and `bloodraven restore` as a Job's pod runs them: the built bundle as a
+ * `bloodraven backup`, `restore`, `verify` and `delete-backup` as a Job's pod runs them: the built bundle as a
  * child process, secrets in 0600 files, a real agent streaming from a real MariaDB into a real
  * S3-compatible store (MinIO). The result line is what the operator reads from the termination
  * message; no secret may show in the output.
@@ -32,7 +33,7 @@ interface JobExit {
   result: Record<string, unknown> | undefined;
 }
 
-describe("bloodraven backup / restore: the Job's entry points (real MariaDB, agent and MinIO)", () => {
+describe("bloodraven backup / restore / verify / delete-backup: the Job's entry points (real MariaDB, agent and MinIO)", () => {
   let sites: MariaDbSites;
   let site: MariaDbSite;
   let store: S3Store;
@@ -138,6 +139,46 @@ describe("bloodraven backup / restore: the Job's entry points (real MariaDB, age
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.result).toMatchObject({ phase: "Succeeded", gtid: backedUp.gtid, binlogFile: backedUp.binlogFile, binlogPosition: backedUp.binlogPosition, sourceSite: "pdx", targetDir: target });
     expect((await readFile(join(target, "xtrabackup_binlog_info"), "utf8")).trim().split(/\s+/)).toContain(backedUp.gtid);
+  });
+
+  /** `bloodraven verify` of b1 with the local server binary; `flags` add to or override the defaults. */
+  const verify = async (flags: string[]): Promise<JobExit & { workDir: string }> => {
+    const workDir = join(dir, `verify-${randomBytes(4).toString("hex")}`);
+    const base = [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, `--work-dir=${workDir}`, "--mariadbd=/usr/sbin/mariadbd", `--mysql-port=${await freePort()}`, "--timeout=80s"];
+    return { ...(await job("verify", [...base, ...flags], goodEnv)), workDir };
+  };
+  const COUNT_QUERY = "--sanity-query=SELECT COUNT(*) FROM bloodraven_test.writes";
+
+  it("verifies: restores, starts a server on the copy, counts its rows; exit 0, the count in the result, nothing left behind", async () => {
+    const run = await verify([COUNT_QUERY, "--min-rows=20"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toMatchObject({ phase: "Succeeded", location: `s3://${BUCKET}/prod/shop/orders/b1/manifest.json`, gtid: backedUp.gtid, sourceSite: "pdx", count: 20 });
+    expect(run.result?.queryMs).toEqual(expect.any(Number));
+    expect(run.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([LOG_MESSAGES.verifyJobStarted, LOG_MESSAGES.verifyJobSucceeded]);
+    await expect(readdir(run.workDir)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("fails a count below the minimum, or a query that is no count, keeping the copy with --keep-on-failure", async () => {
+    const short = await verify([COUNT_QUERY, "--min-rows=21", "--keep-on-failure"]);
+    expect(short.code, short.stdout + short.stderr).toBe(1);
+    expect(short.result).toEqual({ phase: "Failed", message: "the sanity query counted 20, fewer than the 21 expected: the restored data is not all there" });
+    expect(await readdir(short.workDir)).toEqual(expect.arrayContaining(["data", "mariadbd.err"]));
+    const notCount = await verify(["--sanity-query=SELECT note FROM bloodraven_test.writes LIMIT 1"]);
+    expect(notCount.result).toEqual({ phase: "Failed", message: 'the sanity query returned "job-0", not a count (a whole number of at least 0)' });
+    const slow = await verify(["--sanity-query=SELECT COUNT(*) FROM bloodraven_test.writes WHERE SLEEP(1) = 0", "--query-timeout=2s"]);
+    expect(slow.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/^the sanity query failed after \d+ ms \(limit 2000 ms\): .*max_statement_time/) as unknown });
+    await expect(readdir(notCount.workDir)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("fails a damaged artifact before any server starts, saying so", async () => {
+    const key = `${artifactFolder(ARTIFACT.prefix, { ...ARTIFACT, backup: "b1" })}/data.xbstream.sealed`;
+    const bytes = Buffer.concat(await (await s3.get(key, AbortSignal.timeout(10_000))).toArray());
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await s3.put(key, Readable.from([bytes]), AbortSignal.timeout(10_000));
+    const run = await verify([COUNT_QUERY]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/frame \d+ fails authentication: the artifact is damaged/) as unknown });
+    expect(run.stdout).not.toContain("mariadbd");
   });
 
   it("deletes the artifact: manifest and data gone, exit 0; again with nothing there, still exit 0", async () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
@@ -197,6 +197,51 @@ describe("backup, restore and replay job flags", () => {
       refused(() => replay({}, ["--mysql-user=root\npassword=x"]), /^--mysql-user must not contain a line break/);
       refused(() => replay({}, ["--storage=gcs"]), /--storage must be s3 or volume/);
     });
+  });
+});
+
+describe("verify job flags", () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const base = () => ["--namespace=shop", "--group=orders", "--backup=b1", "--storage=volume", "--volume-path=/backups", `--work-dir=${join(dir, "verify")}`, `--result-file=${join(dir, "result")}`];
+  const verify = (extra: string[] = [], over: NodeJS.ProcessEnv = {}) => parseVerifyJobConfig([...base(), ...extra], { ...env, ...over });
+  const refused = (extra: string[], pattern: RegExp) => {
+    expect(() => verify(extra)).toThrow(ConfigError);
+    expect(() => verify(extra)).toThrow(pattern);
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "verify-config-"));
+    mkdirSync(join(dir, "s3"));
+    writeFileSync(join(dir, "s3", "AWS_ACCESS_KEY_ID"), "AKIDEXAMPLE\n");
+    writeFileSync(join(dir, "s3", "AWS_SECRET_ACCESS_KEY"), "archive-secret\n");
+    env = { BLOODRAVEN_ARCHIVE_S3_CREDENTIALS_DIR: join(dir, "s3") };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("defaults to the backup alone, no query, mariadbd on port 3306, the folder removed on failure", () => {
+    const config = verify();
+    expect(config).toMatchObject({ backup: "b1", storage: { kind: "volume", path: "/backups" }, pointInTime: "none", server: { mariadbd: "mariadbd", port: 3306 }, keepOnFailure: false });
+    expect(config).not.toHaveProperty("sanity");
+    expect(config).not.toHaveProperty("archive");
+  });
+
+  it("reads the sanity query with its minimum and limit, and a replay with the archive's own store", () => {
+    expect(verify(["--sanity-query=SELECT COUNT(*) FROM shop.orders", "--min-rows=1000", "--query-timeout=5s", "--keep-on-failure"])).toMatchObject({ sanity: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 1000, timeoutMs: 5000 }, keepOnFailure: true });
+    expect(verify(["--sanity-query=SELECT 1"]).sanity).toEqual({ query: "SELECT 1", minRows: 0, timeoutMs: 60_000 });
+    const archive = ["--archive-storage=s3", "--archive-s3-bucket=binlogs", "--archive-prefix=pitr"];
+    expect(verify(["--point-in-time=latest", ...archive])).toMatchObject({ pointInTime: "latest", archive: { prefix: "pitr", storage: { kind: "s3", bucket: "binlogs", credentials: { secretAccessKey: "archive-secret" } } } });
+    expect(verify(["--point-in-time=2026-12-04T03:00:00+01:00", ...archive]).pointInTime).toEqual(new Date("2026-12-04T02:00:00Z"));
+  });
+
+  it("refuses what cannot run, naming the flag", () => {
+    refused(["--point-in-time=latest"], /^--point-in-time=latest replays the binary log archive: give its store with --archive-storage/);
+    refused(["--point-in-time=yesterday", "--archive-storage=volume", "--archive-volume-path=/a"], /^--point-in-time must be an RFC 3339 time/);
+    refused(["--min-rows=5"], /^--min-rows applies to the sanity query: give --sanity-query too/);
+    refused(["--sanity-query=SELECT 1", "--min-rows=-1"], /^--min-rows must be a whole number of at least 0, got "-1"/);
+    refused(["--sanity-query=SELECT 1", "--query-timeout=soon"], /^--query-timeout: /);
+    refused(["--mysql-port=99999"], /^--mysql-port must be a port number/);
+    refused(["--work-dir=/"], /^--work-dir: \/ is a filesystem root/);
   });
 });
 
