@@ -70,15 +70,21 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     expect(await missingOn(server, acked.after, "after")).toEqual(acked.after);
     expect(await missingOn(server, acked.open, "open")).toEqual(acked.open);
   };
-  /** `bloodraven replay` as a child process, killed after COMMAND_MS, with no secret in its output or result. */
-  const replayCommand = async (server: MariaDbSite, flags: string[]) => {
+  /** A command of the bundle as a child process, killed after COMMAND_MS, with no secret in its output or result. */
+  const bundleCommand = async (command: string, args: string[]) => {
     const resultFile = join(secrets, `result-${randomBytes(4).toString("hex")}`);
-    const args = [`--namespace=${ns}`, `--group=${GROUP}`, "--prefix=prod", "--storage=s3", `--s3-bucket=${BUCKET}`, `--s3-endpoint=${store.endpoint}`, `--from-gtid=${fromGtid}`];
-    const target = [`--mysql-host=${server.host}`, `--mysql-port=${server.port}`, `--mysql-user=${TEST_USERS.admin.user}`, `--work-dir=${join(server.dir, "replay-command")}`, "--timeout=100s", `--result-file=${resultFile}`];
+    const common = [`--namespace=${ns}`, `--group=${GROUP}`, "--prefix=prod", "--storage=s3", `--s3-bucket=${BUCKET}`, `--s3-endpoint=${store.endpoint}`, "--timeout=100s", `--result-file=${resultFile}`];
     // Only the files name the secrets: none of the runner's own AWS_ or BLOODRAVEN_ variables.
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_") && !k.startsWith("BLOODRAVEN_")));
-    const env = { ...base, BLOODRAVEN_S3_CREDENTIALS_DIR: secrets, BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(secrets, "passphrase"), BLOODRAVEN_MYSQL_PASSWORD_FILE: join(secrets, "mysql-password") };
-    const child = spawn(process.execPath, [`${inject("distDir")}/bloodraven.mjs`, "replay", ...args, ...target, ...flags], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const env = {
+      ...base,
+      BLOODRAVEN_S3_CREDENTIALS_DIR: secrets,
+      BLOODRAVEN_BACKUP_PASSPHRASE_FILE: join(secrets, "passphrase"),
+      BLOODRAVEN_MYSQL_PASSWORD_FILE: join(secrets, "mysql-password"),
+      BLOODRAVEN_ARCHIVE_S3_CREDENTIALS_DIR: secrets,
+      BLOODRAVEN_ARCHIVE_PASSPHRASE_FILE: join(secrets, "passphrase"),
+    };
+    const child = spawn(process.execPath, [`${inject("distDir")}/bloodraven.mjs`, command, ...common, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let [stdout, stderr] = ["", ""];
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -88,6 +94,9 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     for (const secret of [PASSPHRASE, store.secretAccessKey, TEST_USERS.admin.password]) expect(`${stdout}${stderr}${text}`.includes(secret), `a secret in the output:\n${stdout}${stderr}`).toBe(false);
     return { code, stdout, stderr, result: text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>) };
   };
+  /** `bloodraven replay` onto `server`. */
+  const replayCommand = (server: MariaDbSite, flags: string[]) =>
+    bundleCommand("replay", [`--from-gtid=${fromGtid}`, `--mysql-host=${server.host}`, `--mysql-port=${server.port}`, `--mysql-user=${TEST_USERS.admin.user}`, `--work-dir=${join(server.dir, "replay-command")}`, ...flags]);
   const replay = (server: MariaDbSite, until?: Date) =>
     replayArchive(
       { prefix: "prod", namespace: ns, group: GROUP, passphrase: PASSPHRASE, fromGtid, ...(until ? { until } : {}), server: { host: server.host, port: server.port, ...TEST_USERS.admin }, workDir: join(server.dir, "replay"), timeoutMs: 120_000 },
@@ -187,5 +196,24 @@ describe("point-in-time recovery (real operator, agent, MariaDB and MinIO)", () 
     const msgs = run.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual([LOG_MESSAGES.replayJobStarted, LOG_MESSAGES.replayJobSucceeded]);
     await expectRestoredToT(server);
+  });
+
+  it("through `bloodraven verify`: restored, replayed to T and counted in a throwaway server, the count exactly the writes before T", async () => {
+    const until = T.toISOString().replace(".000Z", "Z");
+    const archive = ["--archive-storage=s3", `--archive-s3-bucket=${BUCKET}`, `--archive-s3-endpoint=${store.endpoint}`, "--archive-prefix=prod"];
+    const expected = acked.before.length + acked.between.length;
+    const run = await bundleCommand("verify", [
+      "--backup=b1",
+      `--work-dir=${join(secrets, "verify")}`,
+      "--mariadbd=/usr/sbin/mariadbd",
+      `--mysql-port=${await freePort()}`,
+      `--point-in-time=${until}`,
+      ...archive,
+      "--sanity-query=SELECT COUNT(*) FROM bloodraven_test.writes WHERE note LIKE 'before-%' OR note LIKE 'between-%' OR note LIKE 'after-%' OR note LIKE 'open-%'",
+      `--min-rows=${expected}`,
+    ]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toMatchObject({ phase: "Succeeded", gtid: fromGtid, count: expected, replayedToGtid: expect.stringMatching(/^0-\d+-\d+$/) as unknown });
+    expect(run.result?.replayedFiles).toBeGreaterThan(0);
   });
 });
