@@ -3,20 +3,23 @@
  * watch (group-watch.ts) and hands every version to the command, which says where its request
  * stands and when it has ended. Around that: a spinner on a terminal and timestamped lines
  * otherwise, the --timeout deadline, and Ctrl-C, which stops waiting and leaves the request to
- * the operator.
+ * the operator. `--wait` of the commands that create an object the operator carries out (backup,
+ * verify-backup) polls that object instead (followPhases).
  */
 import type { Command } from "commander";
 import type { ChalkInstance } from "chalk";
 import type { MysqlFailoverGroup } from "../shared/api/index.js";
 import { DurationError, formatDuration, parsePositiveDuration } from "../shared/duration.js";
-import { FAILOVER_GROUP } from "../shared/names.js";
+import { API_GROUP, FAILOVER_GROUP, type BackupPhase } from "../shared/names.js";
 import { colors, useColor } from "./format.js";
 import { watchGroup } from "./group-actions.js";
 import type { WatchHandle } from "./group-watch.js";
-import { usageError, writeErr, writeOut, type KubeContext } from "./kube-context.js";
+import { explainApiError, usageError, writeErr, writeOut, type KubeContext } from "./kube-context.js";
 
 /** The longest delay a Node.js timer can express (a longer --timeout would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How often followPhases reads its object: a backup's phase changes a few times over minutes or hours. */
+const PHASE_POLL_MS = 2_000;
 
 /** A duration flag greater than zero; anything else is bad input (exit 2) before anything is written. */
 export function durationFlag(command: Command, flag: string, text: string): number {
@@ -215,4 +218,111 @@ export async function followGroup(command: Command, ctx: KubeContext, spec: Foll
   progress.stop();
   (end.stream === "out" ? writeOut : writeErr)(command, end.text);
   return end.code;
+}
+
+/** An object the operator takes through Pending and Running to Succeeded or Failed (MysqlBackup, MysqlBackupVerification). */
+export interface Phased {
+  status?: { phase?: BackupPhase | undefined } | undefined;
+}
+
+/**
+ * The line for where such an object stands: Pending and Running with the operator's message,
+ * Failed with why, Succeeded as `succeeded` tells the outcome.
+ */
+export function describePhase<S extends { phase?: BackupPhase | undefined; message?: string | undefined }>(status: S | undefined, succeeded: (status: S) => string): string {
+  switch (status?.phase) {
+    case undefined:
+      return "Pending: created, not picked up by the operator yet";
+    case "Pending":
+    case "Running":
+      return `${status.phase}: ${status.message ?? ""}`.replace(/: $/, "");
+    case "Succeeded":
+      return `Succeeded: ${succeeded(status)}`;
+    case "Failed":
+      return `Failed: ${status.message ?? ""}`;
+  }
+}
+
+/** An object through which a command asks the operator for work, and how the command handles it. */
+export interface RequestedObject<T extends Phased & { kind: string; metadata: { name?: string } }> {
+  object: T;
+  /** What messages call it: `backup`, `verification`. */
+  noun: string;
+  /** Its resource's names (shared/names.ts), for messages and the way back to it. */
+  names: { readonly plural: string; readonly singular: string };
+  /** What the `created` line says was asked for, after the name. */
+  summary: string;
+  /** Creates it unless an object of its name exists (false then). */
+  create(object: T): Promise<boolean>;
+  get(namespace: string, name: string): Promise<T>;
+  /** One line for where it stands; --wait prints a new one whenever it changes. */
+  describe(object: T): string;
+  /** What to do when it failed, after `error: <noun> <namespace>/<name> failed; `. */
+  failedHint: string;
+}
+
+/**
+ * Reads the object every 2 s until it Succeeded (0), Failed (1) or the timeout passed (1; the
+ * operator goes on with it), printing a timestamped line whenever its description changes. A
+ * poll rather than a watch: the phase changes a handful of times in hours, and `get` is all the
+ * on-call role grants on these objects.
+ */
+export async function followPhases<T extends Phased & { kind: string; metadata: { name?: string } }>(command: Command, ctx: KubeContext, spec: RequestedObject<T>, timeoutMs: number): Promise<number> {
+  const name = spec.object.metadata.name ?? "";
+  const key = `${ctx.namespace}/${name}`;
+  const progress = lineProgress(command);
+  const startedAt = Date.now();
+  let last = "";
+  for (;;) {
+    let object: T;
+    try {
+      object = await spec.get(ctx.namespace, name);
+    } catch (err) {
+      throw explainApiError(err, { verb: "get", resource: `${spec.names.plural}.${API_GROUP}`, namespace: ctx.namespace, name }, ctx);
+    }
+    const line = spec.describe(object);
+    if (line !== last) progress.step(line, Date.now() - startedAt);
+    last = line;
+    if (object.status?.phase === "Succeeded") return 0;
+    if (object.status?.phase === "Failed") {
+      writeErr(command, `error: ${spec.noun} ${key} failed; ${spec.failedHint}\n`);
+      return 1;
+    }
+    const elapsedMs = Date.now() - startedAt;
+    if (elapsedMs >= timeoutMs) {
+      writeErr(command, `error: ${spec.noun} ${key} has not ended within ${formatDuration(timeoutMs)} (--timeout); it goes on: kubectl get ${spec.names.singular} ${name} -n ${ctx.namespace}\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(PHASE_POLL_MS, timeoutMs - elapsedMs)));
+  }
+}
+
+/**
+ * Creates the object (under --dry-run prints it instead), says so, and with --wait follows it to
+ * its end and exits with followPhases' code. A name already taken is bad input (exit 2): the
+ * object there is someone else's request, not this one.
+ */
+export async function createAndFollow<T extends Phased & { kind: string; metadata: { name?: string } }>(
+  command: Command,
+  ctx: KubeContext,
+  flags: { dryRun?: boolean | undefined; wait?: boolean | undefined; timeoutMs: number },
+  spec: RequestedObject<T>,
+): Promise<void> {
+  const key = `${ctx.namespace}/${spec.object.metadata.name ?? ""}`;
+  if (flags.dryRun) {
+    writeOut(command, `dry run: nothing was written. Would create:\n${JSON.stringify(spec.object, null, 2)}\n`);
+    return;
+  }
+  let created: boolean;
+  try {
+    created = await spec.create(spec.object);
+  } catch (err) {
+    throw explainApiError(err, { verb: "create", resource: `${spec.names.plural}.${API_GROUP}`, namespace: ctx.namespace }, ctx);
+  }
+  if (!created) usageError(command, `a ${spec.object.kind} ${key} exists already; give another --name`);
+  writeOut(command, `created ${spec.object.kind} ${key} (${spec.summary})\n`);
+  if (!flags.wait) return;
+  const code = await followPhases(command, ctx, spec, flags.timeoutMs);
+  // Leave now rather than when pooled keep-alive sockets time out.
+  process.exit(code);
 }

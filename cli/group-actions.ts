@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from "commander";
 import type { MysqlFailoverGroup } from "../shared/api/index.js";
-import { explainApiError, usageError, writeOut, type KubeContext } from "./kube-context.js";
+import { explainApiError, isNotFound, usageError, writeOut, type KubeContext } from "./kube-context.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP } from "../shared/names.js";
 import { OPERATOR_NAMESPACE } from "./commands/status.js";
 import { isFatalReadError, watchGroups, type WatchHandle } from "./group-watch.js";
@@ -65,7 +65,7 @@ export async function readGroupForWrite(command: Command, ctx: KubeContext, name
   try {
     return await ctx.kube.getFailoverGroup(ctx.namespace, name);
   } catch (err) {
-    if (isApiError(err) && err.status === 404 && err.message.includes(`"${name}" not found`)) {
+    if (isNotFound(err, name)) {
       usageError(command, `no ${FAILOVER_GROUP.kind} ${ctx.namespace}/${name}; kubectl get mfg -n ${ctx.namespace} lists them (nothing was changed)`);
     }
     throw explainApiError(err, { verb: "get", namespace: ctx.namespace, name }, ctx);

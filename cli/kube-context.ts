@@ -171,6 +171,11 @@ function isApiError(err: unknown): err is ApiErrorLike {
   return err instanceof Error && err.name === "ApiError" && typeof (err as { status?: unknown }).status === "number";
 }
 
+/** The API server's answer that the object `name` does not exist (and not that its resource is unknown, also a 404). */
+export function isNotFound(err: unknown, name: string): boolean {
+  return isApiError(err) && err.status === 404 && err.message.includes(`"${name}" not found`);
+}
+
 /** The useful part of a transport error ("connect ECONNREFUSED 127.0.0.1:6443", a TLS failure...). */
 function transportReason(err: ApiErrorLike): string {
   const cause = err.cause instanceof Error ? err.cause.message : err.message;
@@ -209,8 +214,9 @@ export function explainApiError(err: unknown, op: Operation, ctx: Pick<KubeConte
         `forbidden: ${as === undefined ? "you" : `the impersonated user "${as}"`} cannot ${op.verb} ${resource} ${scope}; ask for RBAC that grants "${op.verb}" on ${resource} (check with: ${canI})`,
       );
     case 404:
-      if (op.name !== undefined && op.namespace !== undefined && err.message.includes(`"${op.name}" not found`)) {
-        return explained(`no ${FAILOVER_GROUP.kind} ${op.namespace}/${op.name}; kubectl get mfg -n ${op.namespace} lists them`);
+      if (op.name !== undefined && op.namespace !== undefined && isNotFound(err, op.name)) {
+        const [kind, list] = op.resource === undefined ? [FAILOVER_GROUP.kind, "mfg"] : [resource, resource];
+        return explained(`no ${kind} ${op.namespace}/${op.name}; kubectl get ${list} -n ${op.namespace} lists them`);
       }
       return explained(
         `the API server at ${ctx.server} does not serve ${resource}: is the Bloodraven CRD installed? (kubectl get crd ${GROUP_RESOURCE})`,

@@ -138,10 +138,18 @@ export function parseGlobalFlags(flags: GlobalFlags): Checked<ConnectionSettings
 const GO_TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
 const GO_FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
 
+/** The switches that take Go's `=true|false`, and the words `=false` stands for. */
+const GO_SWITCHES = new Map<string, readonly string[]>([
+  // Off by default: `=false` is the switch left off.
+  ["--insecure-skip-tls-verify", []],
+  // verify-backup: on by default in the operator, so `=false` must reach it as a choice of its own.
+  ["--keep-on-failure", ["--no-keep-on-failure"]],
+]);
+
 /**
  * Rewrites the `=` forms kubectl users type that commander reads otherwise: `-v=6` (commander
- * would take "=6" as the value) and `--insecure-skip-tls-verify=true|false` (commander takes no
- * value for a switch; `=false` is the switch left off). Words after `--` stay as they are.
+ * would take "=6" as the value) and `--<switch>=true|false` (commander takes no value for a
+ * switch). Words after `--` stay as they are.
  */
 export function normalizeArgs(args: readonly string[]): Checked<string[]> {
   const out: string[] = [];
@@ -151,13 +159,15 @@ export function normalizeArgs(args: readonly string[]): Checked<string[]> {
       out.push(`--v=${arg.slice(3)}`);
       continue;
     }
-    const [flag, value] = arg.split(/=(.*)/s, 2);
-    if (flag !== "--insecure-skip-tls-verify" || value === undefined) {
+    const [flag = arg, value] = arg.split(/=(.*)/s, 2);
+    const off = GO_SWITCHES.get(flag);
+    if (off === undefined || value === undefined) {
       out.push(arg);
       continue;
     }
     if (GO_TRUE.has(value)) out.push(flag);
-    else if (!GO_FALSE.has(value)) return { ok: false, errors: [`--insecure-skip-tls-verify: ${JSON.stringify(value)} is not true or false`] };
+    else if (GO_FALSE.has(value)) out.push(...off);
+    else return { ok: false, errors: [`${flag}: ${JSON.stringify(value)} is not true or false`] };
   }
   return { ok: true, value: out };
 }

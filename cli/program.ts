@@ -8,6 +8,7 @@ import { registerMaintenanceCommand } from "./commands/maintenance.js";
 import { registerRecloneCommand } from "./commands/reclone.js";
 import { registerRunbookCommand } from "./commands/runbook.js";
 import { registerStatusCommand } from "./commands/status.js";
+import { registerVerifyBackupCommand } from "./commands/verify-backup.js";
 import { connectionSettings } from "./kube-context.js";
 
 /** A repeatable flag's values, in order. */
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerRecloneCommand(program);
   registerMaintenanceCommand(program);
   registerBackupCommand(program);
+  registerVerifyBackupCommand(program);
   registerRunbookCommand(program);
   registerCompletionCommand(program);
   return program;

@@ -1,5 +1,5 @@
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
-import type { DefaultedMysqlFailoverGroupSpec, MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup } from "../shared/api/index.js";
+import type { DefaultedMysqlFailoverGroupSpec, MysqlBackup, MysqlBackupStatus, MysqlBackupVerificationStatus, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
 import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
@@ -249,6 +249,15 @@ export class OperatorApp {
         deleteCronJob: guarded((namespace: string, name: string) => this.kube.deleteCronJob(namespace, name)),
         event: (backup, type, reason, message) => {
           if (this.leads(0)) void this.events.record(backup, type, reason, message);
+        },
+      },
+      verifications: {
+        list: async (namespace) => (await this.kube.listVerifications(namespace)).items,
+        patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string) => {
+          await this.kube.patchVerificationStatus(namespace, name, status, resourceVersion);
+        }),
+        event: (verification, type, reason, message) => {
+          if (this.leads(0)) void this.events.record(verification, type, reason, message);
         },
       },
     };

@@ -26,6 +26,18 @@ export const MYSQL_BACKUP = {
   categories: ["bloodraven", "mysql"],
 } as const;
 
+export const MYSQL_BACKUP_VERIFICATION = {
+  kind: "MysqlBackupVerification",
+  listKind: "MysqlBackupVerificationList",
+  plural: "mysqlbackupverifications",
+  singular: "mysqlbackupverification",
+  shortNames: ["mbv"],
+  categories: ["bloodraven", "mysql"],
+} as const;
+
+/** What a verification replays onto the restored backup: nothing, everything archived, or up to a time. */
+export const POINT_IN_TIME_MODES = ["none", "latest", "timestamp"] as const;
+
 export const BACKUP_PHASES = ["Pending", "Running", "Succeeded", "Failed"] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 export const BACKUP_SOURCE_REASONS = ["override", "replica-preferred", "primary-fallback"] as const;
@@ -55,6 +67,8 @@ export const LABELS = {
   managedBy: "app.kubernetes.io/managed-by",
   /** On a backup's Job and pod: the MysqlBackup's name. */
   backup: "shipstream.io/backup",
+  /** On a verification's Job and pod: the MysqlBackupVerification's name. */
+  verification: "shipstream.io/backup-verification",
 } as const;
 
 /** Taint placed on nodes of a site that is not writable; scoped per group to avoid collisions. */
@@ -184,6 +198,10 @@ export const EVENT_REASONS = {
   artifactCleanupSucceeded: "ArtifactCleanupSucceeded",
   artifactCleanupFailed: "ArtifactCleanupFailed",
   artifactCleanupSkipped: "ArtifactCleanupSkipped",
+  // On MysqlBackupVerification objects.
+  backupVerificationStarted: "BackupVerificationStarted",
+  backupVerified: "BackupVerified",
+  backupVerificationFailed: "BackupVerificationFailed",
   // On the group: its backup schedules and retries.
   backupScheduleInvalid: "BackupScheduleInvalid",
   backupScheduleServiceAccountMissing: "BackupScheduleServiceAccountMissing",
@@ -222,6 +240,11 @@ export const METRICS = {
   archiverLastUploadTimestampSeconds: "bloodraven_archiver_last_upload_timestamp_seconds",
   archiverBacklogFiles: "bloodraven_archiver_backlog_files",
   backupLastSuccessTimestampSeconds: "bloodraven_backup_last_success_timestamp_seconds",
+  backupVerifiedTimestampSeconds: "bloodraven_backup_verified_timestamp_seconds",
+  backupVerificationLastAttemptTimestampSeconds: "bloodraven_backup_verification_last_attempt_timestamp_seconds",
+  backupVerificationRunsTotal: "bloodraven_backup_verification_runs_total",
+  backupVerificationDurationSeconds: "bloodraven_backup_verification_duration_seconds",
+  backupVerificationReplayLagSeconds: "bloodraven_backup_verification_replay_lag_seconds",
 } as const;
 
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */

@@ -7,20 +7,19 @@
  */
 import type { Command } from "commander";
 import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
-import { formatDuration } from "../../shared/duration.js";
 import { checkBackupRequest } from "../../shared/backup/request.js";
 import { API_GROUP, API_GROUP_VERSION, LABELS, MYSQL_BACKUP } from "../../shared/names.js";
 import { formatBytes } from "../format.js";
-import { waitTimeout } from "../follow.js";
+import { createAndFollow, describePhase, waitTimeout } from "../follow.js";
 import { dryRunOption, readGroupForWrite } from "../group-actions.js";
-import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
+import { connect, usageError } from "../kube-context.js";
 
-const BACKUP_RESOURCE = `${MYSQL_BACKUP.plural}.${API_GROUP}`;
-/** How often --wait reads the backup: its phase changes a few times over minutes or hours. */
-const POLL_MS = 2_000;
+export const BACKUP_RESOURCE = `${MYSQL_BACKUP.plural}.${API_GROUP}`;
 /** The flag that carries each field of the request. */
 const FLAGS = { profileName: "--profile", sourceSiteOverride: "--source-site" } as const;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** Where --wait sends whoever sees a backup, or a verification of one, fail. */
+export const FAILED_BACKUP_HINT = "see kubectl bloodraven runbook failed-backup";
 
 export interface BackupFlags {
   profile: string;
@@ -30,10 +29,18 @@ export interface BackupFlags {
 
 export type BackupPlan = { ok: true; backup: MysqlBackup } | { ok: false; error: string };
 
-/** `<group>-<profile>-<yyyymmdd-hhmmss>` in UTC: sorts by time, and says what it is. */
-export function defaultBackupName(group: string, profile: string, now: number): string {
+/**
+ * `<group>-<profile>-<yyyymmdd-hhmmss>` in UTC, or `<group>-<profile>-<what>-<...>` for an object
+ * about the profile's backups (`verify`): sorts by time, and says what it is.
+ */
+export function defaultBackupName(group: string, profile: string, now: number, what?: string): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${group}-${profile}-${stamp}`;
+  return [group, profile, ...(what ? [what] : []), stamp].join("-");
+}
+
+/** Why the value of `flag` cannot name an object, or undefined when it can. */
+export function objectNameProblem(flag: string, name: string): string | undefined {
+  return DNS_SUBDOMAIN.test(name) ? undefined : `${flag}: ${JSON.stringify(name)} is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253)`;
 }
 
 /** The MysqlBackup to create, or what the operator would refuse about it. */
@@ -45,7 +52,8 @@ export function planBackup(group: MysqlFailoverGroup, namespace: string, flags: 
   );
   if ("problem" in request) return { ok: false, error: `${FLAGS[request.problem.field]}: ${request.problem.message}` };
   const backupName = flags.name ?? defaultBackupName(name, flags.profile, now);
-  if (!DNS_SUBDOMAIN.test(backupName)) return { ok: false, error: `--name: ${JSON.stringify(backupName)} is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253)` };
+  const nameProblem = objectNameProblem("--name", backupName);
+  if (nameProblem) return { ok: false, error: nameProblem };
   return {
     ok: true,
     backup: {
@@ -59,44 +67,7 @@ export function planBackup(group: MysqlFailoverGroup, namespace: string, flags: 
 
 /** One line for a phase of the backup, as --wait prints it. */
 export function describeBackup(b: MysqlBackup): string {
-  const s = b.status;
-  switch (s?.phase) {
-    case undefined:
-      return "Pending: created, not picked up by the operator yet";
-    case "Pending":
-    case "Running":
-      return `${s.phase}: ${s.message ?? ""}`.replace(/: $/, "");
-    case "Succeeded":
-      return `Succeeded: ${formatBytes(s.sizeBytes ?? 0)} at GTID ${s.gtidExecuted ?? "?"} from ${s.sourceSite ?? "?"}, in ${s.location ?? "?"}`;
-    case "Failed":
-      return `Failed: ${s.message ?? ""}`;
-  }
-}
-
-async function follow(command: Command, ctx: KubeContext, name: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  let last = "";
-  for (;;) {
-    let b: MysqlBackup;
-    try {
-      b = await ctx.kube.getBackup(ctx.namespace, name);
-    } catch (err) {
-      throw explainApiError(err, { verb: "get", resource: BACKUP_RESOURCE, namespace: ctx.namespace, name }, ctx);
-    }
-    const line = describeBackup(b);
-    if (line !== last) writeOut(command, `${new Date().toISOString().replace(/\.\d{3}Z$/, "Z")} +${formatDuration(Math.floor((Date.now() - started) / 1000) * 1000)} ${line}\n`);
-    last = line;
-    if (b.status?.phase === "Succeeded") return 0;
-    if (b.status?.phase === "Failed") {
-      writeErr(command, `error: backup ${ctx.namespace}/${name} failed; see kubectl bloodraven runbook failed-backup\n`);
-      return 1;
-    }
-    if (Date.now() - started >= timeoutMs) {
-      writeErr(command, `error: backup ${ctx.namespace}/${name} has not ended within ${formatDuration(timeoutMs)} (--timeout); it goes on: kubectl get mysqlbackup ${name} -n ${ctx.namespace}\n`);
-      return 1;
-    }
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, timeoutMs - (Date.now() - started)))));
-  }
+  return describePhase(b.status, (s) => `${formatBytes(s.sizeBytes ?? 0)} at GTID ${s.gtidExecuted ?? "?"} from ${s.sourceSite ?? "?"}, in ${s.location ?? "?"}`);
 }
 
 interface BackupOptions extends BackupFlags {
@@ -129,21 +100,15 @@ Examples:
       const g = await readGroupForWrite(this, ctx, group);
       const plan = planBackup(g, ctx.namespace, opts, Date.now());
       if (!plan.ok) usageError(this, plan.error);
-      const name = plan.backup.metadata.name ?? "";
-      if (opts.dryRun) {
-        writeOut(this, `dry run: nothing was written. Would create:\n${JSON.stringify(plan.backup, null, 2)}\n`);
-        return;
-      }
-      let created: boolean;
-      try {
-        created = await ctx.kube.createBackupIfAbsent(plan.backup);
-      } catch (err) {
-        throw explainApiError(err, { verb: "create", resource: BACKUP_RESOURCE, namespace: ctx.namespace }, ctx);
-      }
-      if (!created) usageError(this, `a MysqlBackup ${ctx.namespace}/${name} exists already; give another --name`);
-      writeOut(this, `created MysqlBackup ${ctx.namespace}/${name} (profile ${opts.profile}${opts.sourceSite ? `, from ${opts.sourceSite}` : ""})\n`);
-      if (!opts.wait) return;
-      // Leave now rather than when pooled keep-alive sockets time out.
-      process.exit(await follow(this, ctx, name, timeoutMs));
+      await createAndFollow(this, ctx, { ...opts, timeoutMs }, {
+        object: plan.backup,
+        noun: "backup",
+        names: MYSQL_BACKUP,
+        summary: `profile ${opts.profile}${opts.sourceSite ? `, from ${opts.sourceSite}` : ""}`,
+        create: (b) => ctx.kube.createBackupIfAbsent(b),
+        get: (namespace, name) => ctx.kube.getBackup(namespace, name),
+        describe: describeBackup,
+        failedHint: FAILED_BACKUP_HINT,
+      });
     });
 }

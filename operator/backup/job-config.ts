@@ -11,6 +11,7 @@ import { isSiteName, isValidGroupName } from "../../shared/annotations.js";
 import type { ConcurrencyPolicy } from "../../shared/backup/trigger.js";
 import { TRIGGER_JOB_VARIABLE } from "../../shared/backup/schedules.js";
 import { BACKUP_CONCURRENCY_POLICIES } from "../../shared/names.js";
+import { parseRfc3339Seconds } from "../../shared/rfc3339.js";
 import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
 import type { LogLevel } from "../log.js";
@@ -228,25 +229,19 @@ function gtidPosition(name: string, value: string): string {
   throw new ConfigError(`--${name} must name at least one GTID, e.g. 0-1-42`);
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * An RFC 3339 time. Fractions are refused, not cut: binary log events carry whole seconds, and a
- * silently truncated time would replay less than was asked for.
- */
+/** An RFC 3339 time in whole seconds (shared/rfc3339.ts), the flag named when it is not one. */
 function rfc3339(name: string, value: string): Date {
   const form = "an RFC 3339 time such as 2026-12-04T02:00:00Z or 2026-12-04T03:00:00+01:00";
-  const m = RFC3339.exec(value);
-  if (m === null) throw new ConfigError(`--${name} must be ${form}, got ${JSON.stringify(value)}`);
-  if (m[7] !== undefined) throw new ConfigError(`--${name}: ${JSON.stringify(value)} has fractional seconds; binary log times are whole seconds, give ${form}`);
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const [offsetHours, offsetMinutes] = [Number(m[10] ?? 0), Number(m[11] ?? 0)];
-  const local = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Date.UTC rolls 2026-02-30 over into March: a date that does not come back the same never existed.
-  const exists = local.getUTCFullYear() === year && local.getUTCMonth() === month - 1 && local.getUTCDate() === day && local.getUTCHours() === hour && local.getUTCMinutes() === minute && local.getUTCSeconds() === second;
-  if (!exists || offsetHours > 23 || offsetMinutes > 59) throw new ConfigError(`--${name}: ${JSON.stringify(value)} is no such time; give ${form}`);
-  const offsetMs = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
-  return new Date(local.getTime() - offsetMs);
+  const parsed = parseRfc3339Seconds(value);
+  if (parsed.ok) return parsed.date;
+  switch (parsed.reason) {
+    case "malformed":
+      throw new ConfigError(`--${name} must be ${form}, got ${JSON.stringify(value)}`);
+    case "fractional":
+      throw new ConfigError(`--${name}: ${JSON.stringify(value)} has fractional seconds; binary log times are whole seconds, give ${form}`);
+    case "no-such-time":
+      throw new ConfigError(`--${name}: ${JSON.stringify(value)} is no such time; give ${form}`);
+  }
 }
 
 /** The value goes into the client's option file, one setting a line: a line break would start another. */

@@ -60,7 +60,15 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
     data.pipe(measure.stream);
     const plain = keys ? measure.stream.pipe(opening((salt) => sameBackup(salt, keys))) : measure.stream;
     for (const s of [data, measure.stream]) s.once("error", (err) => plain.destroy(err));
-    await runTool("mbstream", ["-x", "-C", task.targetDir], signal, plain);
+    let inputFailed = false;
+    // EPIPE is mbstream having stopped reading, not a failure of the input.
+    plain.once("error", (err: NodeJS.ErrnoException) => (inputFailed = err.code !== "EPIPE"));
+    await runTool("mbstream", ["-x", "-C", task.targetDir], signal, plain).catch((err: unknown) => {
+      // The input's own failure (the store, a frame's authentication) says why; otherwise mbstream,
+      // which checks each chunk as it unpacks, usually stops at a flipped byte before the hash can.
+      if (inputFailed || signal.aborted) throw err;
+      throw new Error(`${store.location}${dataKey} could not be unpacked, so the artifact is damaged (or the disk is full): ${errorText(err)}`);
+    });
     const got = measure.result();
     if (got.bytes !== manifest.data.bytes || got.sha256 !== manifest.data.sha256) {
       throw new Error(`${store.location}${dataKey} is ${got.bytes} bytes with SHA-256 ${got.sha256}; the manifest says ${manifest.data.bytes} bytes with ${manifest.data.sha256}: the artifact is damaged`);

@@ -3,7 +3,7 @@ import { backupWithDefaults } from "../../shared/api/index.js";
 import { backupJob, backupJobName, cleanupJob, cleanupJobName, JOB_CONTAINER } from "../../shared/backup/backup-job.js";
 import { backupStep, type BackupStep } from "../../shared/backup/backup-step.js";
 import { cleanupStep } from "../../shared/backup/cleanup-step.js";
-import { lastSuccessByProfile } from "../../shared/backup/freshness.js";
+import { lastCompletionByProfile } from "../../shared/backup/freshness.js";
 import type { BackupSourceSite } from "../../shared/backup/source.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
@@ -52,7 +52,7 @@ export class BackupsReconciler implements Reconciler {
     }
     // From the statuses as listed: a backup that finished in this scan counts at the next one.
     const finished = backups.map((b) => ({ profile: b.spec.profileName, phase: b.status?.phase, completionTime: b.status?.completionTime }));
-    ctx.deps.metrics.setBackupLastSuccess(ctx.namespace, ctx.name, lastSuccessByProfile(ctx.spec.backup?.profiles.map((p) => p.name) ?? [], finished));
+    ctx.deps.metrics.setBackupLastSuccess(ctx.namespace, ctx.name, lastCompletionByProfile(ctx.spec.backup?.profiles.map((p) => p.name) ?? [], finished));
     return DONE;
   }
 

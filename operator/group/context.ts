@@ -1,6 +1,14 @@
 import type { V1CronJob, V1Job, V1Secret } from "@kubernetes/client-node";
 import type { CloneJob, CloneRequest } from "../../shared/agent/clone.js";
-import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec, MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup } from "../../shared/api/index.js";
+import type {
+  DefaultedMysqlFailoverGroupSpec,
+  DefaultedSiteSpec,
+  MysqlBackup,
+  MysqlBackupStatus,
+  MysqlBackupVerification,
+  MysqlBackupVerificationStatus,
+  MysqlFailoverGroup,
+} from "../../shared/api/index.js";
 import type { BackupJobState } from "../../shared/backup/backup-step.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
@@ -81,6 +89,15 @@ export interface GroupDeps {
   /** The image backup Jobs run (the operator's own, --agent-image); undefined: no Jobs. */
   jobImage?: string;
   backups: BackupCalls;
+  verifications: VerificationCalls;
+}
+
+/** The MysqlBackupVerifications of a namespace; their Jobs go through BackupCalls. Writes are refused once this operator no longer leads. */
+export interface VerificationCalls {
+  list(namespace: string): Promise<MysqlBackupVerification[]>;
+  /** Only while the verification still has `resourceVersion`. */
+  patchStatus(namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string): Promise<void>;
+  event(verification: MysqlBackupVerification, type: "Normal" | "Warning", reason: EventReason, message: string): void;
 }
 
 /** The MysqlBackups of a namespace and their Jobs; the writes are refused once this operator no longer leads. */

@@ -29,4 +29,8 @@ export interface GroupMetrics {
   clearArchiver(namespace: string, group: string, site: string): void;
   /** The completion time (Unix seconds; 0 for none yet) of each profile's newest Succeeded backup; profiles not named lose their series. */
   setBackupLastSuccess(namespace: string, group: string, byProfile: ReadonlyMap<string, number>): void;
+  /** Per profile: the completion time of the newest Succeeded verification, and of the newest ended one (0: none). */
+  setVerificationTimes(namespace: string, group: string, times: { verified: ReadonlyMap<string, number>; attempted: ReadonlyMap<string, number> }): void;
+  /** A verification this operator saw end; `replayLagSeconds` only for a Succeeded one that replayed. */
+  recordVerification(namespace: string, group: string, profile: string, outcome: { passed: boolean; seconds: number; replayLagSeconds?: number }): void;
 }

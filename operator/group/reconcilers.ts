@@ -18,6 +18,7 @@ import { StatusReconciler } from "./report.js";
 import { SpecWarningsReconciler } from "./spec-warnings.js";
 import { StorageReconciler } from "./storage.js";
 import { UpdatesReconciler } from "./updates.js";
+import { VerificationsReconciler } from "./verifications.js";
 
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
@@ -27,7 +28,7 @@ import { UpdatesReconciler } from "./updates.js";
  * primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary,
  * roll a new template onto the managed sites' pods, read the agents' binary log archives into
- * metrics, take the MysqlBackups, retry failed scheduled ones and apply retention, keep the backup
+ * metrics, take the MysqlBackups, verify backups (MysqlBackupVerifications), retry failed scheduled ones and apply retention, keep the backup
  * schedules' CronJobs, report. A new concern is a new file and one
  * line here.
  */
@@ -50,6 +51,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new UpdatesReconciler(ctx),
     new ArchiveReconciler(ctx),
     new BackupsReconciler(ctx),
+    new VerificationsReconciler(ctx),
     new BackupHousekeepingReconciler(ctx),
     new BackupSchedulesReconciler(ctx),
     status,

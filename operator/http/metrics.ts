@@ -35,6 +35,8 @@ export const POLL_CYCLE_BUCKETS = [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 
 export const POLL_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // A switchover takes a second or two at 500 ms polls; maxLagWait and drainTimeout stretch it to minutes.
+/** A verification restores a whole backup: minutes for most, hours for the largest. */
+export const VERIFICATION_DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
 export const PLANNED_DURATION_BUCKETS = [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300];
 // A caught-up target passes WaitingForLag within one poll; a lagging one waits up to maxLagWait.
 export const PLANNED_LAG_WAIT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
@@ -112,6 +114,11 @@ export class OperatorMetrics {
   private readonly archiverLastUpload: Gauge<SiteLabel>;
   private readonly archiverBacklog: Gauge<SiteLabel>;
   private readonly backupLastSuccess: Gauge<ProfileLabel>;
+  private readonly backupVerified: Gauge<ProfileLabel>;
+  private readonly verificationLastAttempt: Gauge<ProfileLabel>;
+  private readonly verificationRuns: Counter<ProfileLabel | "result">;
+  private readonly verificationDuration: Histogram<ProfileLabel>;
+  private readonly verificationReplayLag: Gauge<ProfileLabel>;
   private readonly reclones: Counter<SiteLabel | "result">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
@@ -151,6 +158,11 @@ export class OperatorMetrics {
     archiverLastUpload: SeriesIndex<SiteLabel>;
     archiverBacklog: SeriesIndex<SiteLabel>;
     backupLastSuccess: SeriesIndex<ProfileLabel>;
+    backupVerified: SeriesIndex<ProfileLabel>;
+    verificationLastAttempt: SeriesIndex<ProfileLabel>;
+    verificationRuns: SeriesIndex<ProfileLabel | "result">;
+    verificationDuration: SeriesIndex<ProfileLabel>;
+    verificationReplayLag: SeriesIndex<ProfileLabel>;
   };
 
   constructor() {
@@ -334,6 +346,38 @@ export class OperatorMetrics {
       labelNames: ["namespace", "group", "profile"],
       registers,
     });
+    const profile = ["namespace", "group", "profile"] as const;
+    this.backupVerified = new Gauge({
+      name: METRICS.backupVerifiedTimestampSeconds,
+      help: "Unix timestamp of the completion of the newest Succeeded MysqlBackupVerification per profile of the group's spec.backup. 0 if none has succeeded yet.",
+      labelNames: profile,
+      registers,
+    });
+    this.verificationLastAttempt = new Gauge({
+      name: METRICS.backupVerificationLastAttemptTimestampSeconds,
+      help: "Unix timestamp of the completion of the newest MysqlBackupVerification per profile, Succeeded or Failed. 0 if none has ended yet.",
+      labelNames: profile,
+      registers,
+    });
+    this.verificationRuns = new Counter({
+      name: METRICS.backupVerificationRunsTotal,
+      help: "MysqlBackupVerifications this operator saw end, by result (success or failure).",
+      labelNames: [...profile, "result"],
+      registers,
+    });
+    this.verificationDuration = new Histogram({
+      name: METRICS.backupVerificationDurationSeconds,
+      help: "Wall-clock duration of a MysqlBackupVerification, from Running to its outcome.",
+      labelNames: profile,
+      buckets: VERIFICATION_DURATION_BUCKETS,
+      registers,
+    });
+    this.verificationReplayLag = new Gauge({
+      name: METRICS.backupVerificationReplayLagSeconds,
+      help: "For the newest Succeeded verification with a replay: its completion minus the commit time of the last transaction replayed. Rising: the archive trails the primary.",
+      labelNames: profile,
+      registers,
+    });
 
     this.index = {
       pollLatency: new SeriesIndex(this.pollLatency),
@@ -360,6 +404,11 @@ export class OperatorMetrics {
       archiverLastUpload: new SeriesIndex(this.archiverLastUpload),
       archiverBacklog: new SeriesIndex(this.archiverBacklog),
       backupLastSuccess: new SeriesIndex(this.backupLastSuccess),
+      backupVerified: new SeriesIndex(this.backupVerified),
+      verificationLastAttempt: new SeriesIndex(this.verificationLastAttempt),
+      verificationRuns: new SeriesIndex(this.verificationRuns),
+      verificationDuration: new SeriesIndex(this.verificationDuration),
+      verificationReplayLag: new SeriesIndex(this.verificationReplayLag),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -519,8 +568,25 @@ export class OperatorMetrics {
   }
 
   setBackupLastSuccess(namespace: string, group: string, byProfile: ReadonlyMap<string, number>): void {
-    this.index.backupLastSuccess.forgetGroup(namespace, group);
-    for (const [profile, seconds] of byProfile) this.backupLastSuccess.set(this.index.backupLastSuccess.track({ namespace, group, profile }), seconds);
+    this.setByProfile(this.backupLastSuccess, this.index.backupLastSuccess, namespace, group, byProfile);
+  }
+
+  setVerificationTimes(namespace: string, group: string, times: { verified: ReadonlyMap<string, number>; attempted: ReadonlyMap<string, number> }): void {
+    this.setByProfile(this.backupVerified, this.index.backupVerified, namespace, group, times.verified);
+    this.setByProfile(this.verificationLastAttempt, this.index.verificationLastAttempt, namespace, group, times.attempted);
+  }
+
+  recordVerification(namespace: string, group: string, profile: string, outcome: { passed: boolean; seconds: number; replayLagSeconds?: number }): void {
+    const labels = { namespace, group, profile };
+    this.verificationRuns.inc(this.index.verificationRuns.track({ ...labels, result: outcome.passed ? "success" : "failure" }));
+    this.verificationDuration.observe(this.index.verificationDuration.track(labels), outcome.seconds);
+    if (outcome.replayLagSeconds !== undefined) this.verificationReplayLag.set(this.index.verificationReplayLag.track(labels), outcome.replayLagSeconds);
+  }
+
+  /** One series per profile named; the group's other profiles lose theirs. */
+  private setByProfile(gauge: Gauge<ProfileLabel>, index: SeriesIndex<ProfileLabel>, namespace: string, group: string, byProfile: ReadonlyMap<string, number>): void {
+    index.forgetGroup(namespace, group);
+    for (const [profile, seconds] of byProfile) gauge.set(index.track({ namespace, group, profile }), seconds);
   }
 
   /** A site left the group's spec: every series about it goes, counters included. */

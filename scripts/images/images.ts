@@ -44,6 +44,8 @@ const MARIADB_BINARIES = [
   "/usr/bin/resolveip",
   "/usr/bin/mariadb-backup",
   "/usr/bin/mbstream",
+  // A verification's replay of the binary log archive (operator/backup/point-in-time.ts).
+  "/usr/bin/mariadb-binlog",
 ];
 
 /**
@@ -81,6 +83,7 @@ const recipes: Record<ImageName, ImageRecipe> = {
       `busybox-static ${debianVersion("busybox-static")}`,
       `mariadb-server-core ${debianVersion("mariadb-server-core")}`,
       `mariadb-client-core ${debianVersion("mariadb-client-core")}`,
+      `mariadb-client ${debianVersion("mariadb-client")}`,
       `mariadb-backup ${debianVersion("mariadb-backup")}`,
       `libc6 ${debianVersion("libc6")}`,
       ...MARIADB_SCRIPTS.map((script) => `${script} ${fileDigest(join(repo, "images/mariadb", script))}`),

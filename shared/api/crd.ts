@@ -1,5 +1,6 @@
-import { API_GROUP, API_VERSION, CONDITION_TYPES, FAILOVER_GROUP, MYSQL_BACKUP } from "../names.js";
+import { API_GROUP, API_VERSION, CONDITION_TYPES, FAILOVER_GROUP, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION } from "../names.js";
 import { mysqlBackupSchema } from "./backup.js";
+import { mysqlBackupVerificationSchema } from "./verification.js";
 import { failoverGroupSchema } from "./failover-group.js";
 import type { AnySchema, SchemaNode } from "./schema.js";
 
@@ -73,7 +74,18 @@ export const BACKUP_PRINTER_COLUMNS: readonly PrinterColumn[] = [
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
 ];
 
-type ResourceNames = typeof FAILOVER_GROUP | typeof MYSQL_BACKUP;
+export const VERIFICATION_PRINTER_COLUMNS: readonly PrinterColumn[] = [
+  { name: "Group", type: "string", jsonPath: ".spec.failoverGroupRef.name", description: "The group whose backup is verified." },
+  { name: "Profile", type: "string", jsonPath: ".spec.profileName", description: "The profile of the backup." },
+  { name: "Backup", type: "string", jsonPath: ".status.backupName", description: "The MysqlBackup verified." },
+  { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Pending, Running, Succeeded or Failed." },
+  { name: "Count", type: "integer", jsonPath: ".status.count", description: "What the sanity query counted.", priority: 1 },
+  { name: "Started", type: "date", jsonPath: ".status.startTime", description: "When the Job started." },
+  { name: "Completed", type: "date", jsonPath: ".status.completionTime", description: "When it succeeded or failed." },
+  { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since creation." },
+];
+
+type ResourceNames = typeof FAILOVER_GROUP | typeof MYSQL_BACKUP | typeof MYSQL_BACKUP_VERIFICATION;
 
 function customResourceDefinition(names: ResourceNames, schema: AnySchema, columns: readonly PrinterColumn[]): CustomResourceDefinition {
   return {
@@ -113,7 +125,11 @@ export function mysqlBackupCrd(): CustomResourceDefinition {
   return customResourceDefinition(MYSQL_BACKUP, mysqlBackupSchema, BACKUP_PRINTER_COLUMNS);
 }
 
+export function mysqlBackupVerificationCrd(): CustomResourceDefinition {
+  return customResourceDefinition(MYSQL_BACKUP_VERIFICATION, mysqlBackupVerificationSchema, VERIFICATION_PRINTER_COLUMNS);
+}
+
 /** Every CRD the chart installs. */
 export function allCrds(): CustomResourceDefinition[] {
-  return [failoverGroupCrd(), mysqlBackupCrd()];
+  return [failoverGroupCrd(), mysqlBackupCrd(), mysqlBackupVerificationCrd()];
 }

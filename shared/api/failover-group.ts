@@ -29,7 +29,7 @@ import {
   type Output,
 } from "./schema.js";
 import { backupSpecSchema } from "./backup.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
 export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
@@ -84,12 +84,6 @@ export const OPERATOR_OWNED_MYSQL_OPTIONS = [
 
 /** The operator writes `<writable>W/<read-only>RO/<unreachable or unknown>X`; see `siteSummary`. */
 const SUMMARY = "^[0-9]+W/[0-9]+RO/[0-9]+X$";
-
-const image = () =>
-  string({ minLength: 1, maxLength: 512 }).rule(
-    "self.contains('@') || (self.matches(':[^:/]+$') && !self.endsWith(':latest'))",
-    "must name a version tag or a digest: without one, or with ':latest', a pod restart can silently switch versions",
-  );
 
 const secretRef = () =>
   object({

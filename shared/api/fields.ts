@@ -27,6 +27,13 @@ export const duration = () =>
     `must be greater than zero and at most ${MAX_DURATION}, e.g. '500ms', '30s', '5m' or '1h30m'`,
   );
 
+/** A container image pinned to a version tag or a digest. */
+export const image = () =>
+  string({ minLength: 1, maxLength: 512 }).rule(
+    "self.contains('@') || (self.matches(':[^:/]+$') && !self.endsWith(':latest'))",
+    "must name a version tag or a digest: without one, or with ':latest', a pod restart can silently switch versions",
+  );
+
 // maxLength bounds the cost of the CEL rules that parse a quantity.
 export const quantity = () => intOrString({ pattern: QUANTITY, maxLength: 64 });
 

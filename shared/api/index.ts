@@ -18,6 +18,14 @@ export {
   type SiteSpec,
   type SiteStatus,
 } from "./failover-group.js";
-export { BACKUP_PRINTER_COLUMNS, PRINTER_COLUMNS, allCrds, failoverGroupCrd, mysqlBackupCrd, type CustomResourceDefinition, type PrinterColumn } from "./crd.js";
+export { BACKUP_PRINTER_COLUMNS, PRINTER_COLUMNS, VERIFICATION_PRINTER_COLUMNS, allCrds, failoverGroupCrd, mysqlBackupCrd, mysqlBackupVerificationCrd, type CustomResourceDefinition, type PrinterColumn } from "./crd.js";
 export { BACKUP_DEFAULTS, backupWithDefaults, type BackupSpec, type DefaultedBackupSpec, type MysqlBackup, type MysqlBackupSpec, type MysqlBackupStatus } from "./backup.js";
+export {
+  VERIFICATION_DEFAULTS,
+  verificationWithDefaults,
+  type DefaultedVerificationSpec,
+  type MysqlBackupVerification,
+  type MysqlBackupVerificationSpec,
+  type MysqlBackupVerificationStatus,
+} from "./verification.js";
 export type { SchemaNode, ValidationRule } from "./schema.js";

@@ -11,8 +11,9 @@
 import type { V1Job, V1OwnerReference, V1PodSpec, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { BackupProfile } from "../api/backup.js";
 import { fnv1a } from "../hash.js";
-import { JOB_STORAGE, storeAccess } from "./store-access.js";
-import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
+import { ARCHIVE_STORAGE, JOB_STORAGE, storeAccess } from "./store-access.js";
+import { agentInstaller, INSTALLED_AGENT_COMMAND, INSTALLED_AGENT_VOLUME } from "../managed/objects.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export interface StoreJobInput {
   readonly backup: { readonly name: string; readonly namespace: string; readonly uid: string };
@@ -33,6 +34,9 @@ export interface BackupJobInput extends StoreJobInput {
 export const JOB_CONTAINER = "run";
 const SECRETS_DIR = "/etc/bloodraven";
 const VOLUME_MOUNT = "/backup";
+const ARCHIVE_MOUNT = "/archive";
+/** A verification's restored copy and its server's files: as large as the backup unpacked. */
+const WORK_MOUNT = "/work";
 /** Job and pod names end up in label values: at most 63 characters. */
 const MAX_NAME = 63;
 /** After the run's own deadline: time to write its Failed result before the Job's deadline kills the pod. */
@@ -51,6 +55,7 @@ function jobName(backup: string, suffix: string): string {
 }
 
 export const backupJobName = (backup: string): string => jobName(backup, "backup");
+export const verificationJobName = (verification: string): string => jobName(verification, "verify");
 export const cleanupJobName = (backup: string): string => jobName(backup, "cleanup");
 
 export function backupJob(input: BackupJobInput): V1Job {
@@ -59,6 +64,7 @@ export function backupJob(input: BackupJobInput): V1Job {
     name: backupJobName(backup.name),
     command: "backup",
     owner: { apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP.kind, name: backup.name, uid: backup.uid, controller: true, blockOwnerDeletion: true },
+    labels: { [LABELS.backup]: backup.name },
     timeoutSeconds: input.timeoutSeconds,
     flags: [`--profile=${profile.name}`, `--source-site=${source.site}`, `--source-agent-url=${source.agentUrl}`],
     agentToken: input.agentToken,
@@ -75,9 +81,40 @@ export function cleanupJob(input: StoreJobInput & { readonly groupUid: string })
     name: cleanupJobName(input.backup.name),
     command: "delete-backup",
     owner: { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: input.group, uid: input.groupUid, controller: true, blockOwnerDeletion: false },
+    labels: { [LABELS.backup]: input.backup.name },
     timeoutSeconds: CLEANUP_TIMEOUT_SECONDS,
     flags: [],
     passphrase: false,
+  });
+}
+
+export interface VerificationJobInput extends StoreJobInput {
+  readonly verification: { readonly name: string; readonly uid: string };
+  /** An image with mariadbd. */
+  readonly serverImage: string;
+  readonly timeoutSeconds: number;
+  /** The `bloodraven verify` flags of the check itself: --point-in-time, --sanity-query, ... */
+  readonly flags: readonly string[];
+  /** The binary log archive's profile, when the verification replays it. */
+  readonly archive?: BackupProfile;
+}
+
+/**
+ * A verification of one backup: `bloodraven verify` in the server's image, on an emptyDir as
+ * large as the restored copy. Owned by the MysqlBackupVerification.
+ */
+export function verificationJob(input: VerificationJobInput): V1Job {
+  const { verification } = input;
+  return storeJob(input, {
+    name: verificationJobName(verification.name),
+    command: "verify",
+    owner: { apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP_VERIFICATION.kind, name: verification.name, uid: verification.uid, controller: true, blockOwnerDeletion: true },
+    labels: { [LABELS.verification]: verification.name },
+    serverImage: input.serverImage,
+    ...(input.archive ? { archive: input.archive } : {}),
+    timeoutSeconds: input.timeoutSeconds,
+    flags: [...input.flags, `--work-dir=${WORK_MOUNT}/verify`],
+    passphrase: true,
   });
 }
 
@@ -102,6 +139,15 @@ interface JobShape {
   readonly name: string;
   readonly command: string;
   readonly owner: V1OwnerReference;
+  /** Says which object the Job serves (LABELS.backup or LABELS.verification). */
+  readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Runs the bundle in this image instead of the operator's (a verification needs mariadbd):
+   * an init container of the operator's image copies Node.js and the bundle in first.
+   */
+  readonly serverImage?: string;
+  /** A second store the command reads: the binary log archive's profile. */
+  readonly archive?: BackupProfile;
   readonly timeoutSeconds: number;
   /** The command's own flags, after the group, the backup and the store. */
   readonly flags: readonly string[];
@@ -114,14 +160,24 @@ interface JobShape {
 function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
   const { backup, profile } = input;
   const store = storeAccess(profile, JOB_STORAGE, { secretsDir: SECRETS_DIR, volumePath: VOLUME_MOUNT }, shape.passphrase);
+  const archive = shape.archive && storeAccess(shape.archive, ARCHIVE_STORAGE, { secretsDir: SECRETS_DIR, volumePath: ARCHIVE_MOUNT }, true);
   const token = shape.agentToken;
+  const server = shape.serverImage !== undefined;
   const volumes: V1Volume[] = [
     { name: "tmp", emptyDir: {} },
+    ...(server ? [{ name: INSTALLED_AGENT_VOLUME.name, emptyDir: {} }, { name: "work", emptyDir: {} }] : []),
     ...(token ? [{ name: "agent-token", secret: { secretName: token.secretName, items: [{ key: token.key, path: "token" }] } }] : []),
     ...store.volumes,
+    ...(archive?.volumes ?? []),
   ];
-  const mounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }, ...(token ? [{ name: "agent-token", mountPath: `${SECRETS_DIR}/agent-token`, readOnly: true }] : []), ...store.mounts];
-  const env: Record<string, string> = { ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}), ...store.env };
+  const mounts: V1VolumeMount[] = [
+    { name: "tmp", mountPath: "/tmp" },
+    ...(server ? [{ ...INSTALLED_AGENT_VOLUME, readOnly: true }, { name: "work", mountPath: WORK_MOUNT }] : []),
+    ...(token ? [{ name: "agent-token", mountPath: `${SECRETS_DIR}/agent-token`, readOnly: true }] : []),
+    ...store.mounts,
+    ...(archive?.mounts ?? []),
+  ];
+  const env: Record<string, string> = { ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}), ...store.env, ...archive?.env };
   const flags = [
     `--namespace=${backup.namespace}`,
     `--group=${input.group}`,
@@ -129,8 +185,9 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
     ...shape.flags,
     `--timeout=${shape.timeoutSeconds}s`,
     ...store.settings.map(([name, value]) => `--${name}=${value}`),
+    ...(archive?.settings ?? []).map(([name, value]) => `--${ARCHIVE_STORAGE.flagPrefix}${name}=${value}`),
   ];
-  const labels = { "app.kubernetes.io/name": `bloodraven-${shape.command}`, [LABELS.managedBy]: "bloodraven", [LABELS.failoverGroup]: input.group, [LABELS.backup]: backup.name };
+  const labels = { "app.kubernetes.io/name": `bloodraven-${shape.command}`, [LABELS.managedBy]: "bloodraven", [LABELS.failoverGroup]: input.group, ...shape.labels };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -143,10 +200,12 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
         metadata: { labels },
         spec: {
           ...jobPodBasics(input.group),
+          ...(shape.serverImage !== undefined ? { initContainers: [agentInstaller(input.image)] } : {}),
           containers: [
             {
               name: JOB_CONTAINER,
-              image: input.image,
+              image: shape.serverImage ?? input.image,
+              ...(server ? { command: INSTALLED_AGENT_COMMAND } : {}),
               args: [shape.command, ...flags],
               env: Object.entries(env).map(([k, value]) => ({ name: k, value })),
               volumeMounts: mounts,

@@ -6,6 +6,7 @@
  */
 import { parseTrigger } from "./housekeeping.js";
 import type { BackupProfile, MysqlBackupSpec, MysqlBackupStatus } from "../api/backup.js";
+import { isCount, isFilled, jobFailureMessage, readJobResult } from "./job-result.js";
 import { checkBackupRequest } from "./request.js";
 import { chooseBackupSource, type BackupSourceSite } from "./source.js";
 
@@ -94,41 +95,17 @@ function finished(input: BackupStepInput, job: Extract<BackupJobState, { state: 
     const { location, bytes, gtid, binlogFile, binlogPosition } = result;
     return { kind: "finish", inFlightFailover, status: { ...base, phase: "Succeeded", message: "", location, sizeBytes: bytes, gtidExecuted: gtid, binlogFile, binlogPosition } };
   }
-  return { kind: "finish", inFlightFailover, status: { ...base, phase: "Failed", message: failureMessage(input.jobName, job, result) } };
+  return { kind: "finish", inFlightFailover, status: { ...base, phase: "Failed", message: jobFailureMessage(input.jobName, job, result) } };
 }
-
-function failureMessage(jobName: string, job: Extract<BackupJobState, { state: "finished" }>, result: ParsedResult): string {
-  switch (result.phase) {
-    case "Failed":
-      return result.message;
-    case "Succeeded":
-      return `the Job ${jobName} failed although its result says Succeeded: see its pod's log`;
-    case "unreadable":
-      return job.succeeded ? `the Job ${jobName} succeeded but its result is unreadable: ${result.error}` : `the Job ${jobName} failed without a result (${job.reason || result.error}): see its pod's log`;
-  }
-}
-
-
-type ParsedResult =
-  | { phase: "Succeeded"; location: string; bytes: number; gtid: string; binlogFile: string; binlogPosition: number }
-  | { phase: "Failed"; message: string }
-  | { phase: "unreadable"; error: string };
 
 /** The one-line JSON the backup command writes (operator/backup/job.ts), checked field by field. */
-export function parseResult(text: string | undefined): ParsedResult {
-  if (text === undefined || text.trim() === "") return { phase: "unreadable", error: "no termination message" };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { phase: "unreadable", error: `a termination message that is no JSON: ${JSON.stringify(text.slice(0, 200))}` };
-  }
-  const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
-  if (r.phase === "Failed" && typeof r.message === "string") return { phase: "Failed", message: r.message };
-  const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-  const filled = (v: unknown): v is string => typeof v === "string" && v !== "";
-  if (r.phase === "Succeeded" && filled(r.location) && count(r.bytes) && filled(r.gtid) && filled(r.binlogFile) && count(r.binlogPosition)) {
-    return { phase: "Succeeded", location: r.location, bytes: r.bytes, gtid: r.gtid, binlogFile: r.binlogFile, binlogPosition: r.binlogPosition };
-  }
-  return { phase: "unreadable", error: `a result without phase, location, bytes, gtid, binlogFile or binlogPosition: ${JSON.stringify(text.slice(0, 200))}` };
+export function parseResult(text: string | undefined) {
+  return readJobResult(
+    text,
+    (r) =>
+      isFilled(r.location) && isCount(r.bytes) && isFilled(r.gtid) && isFilled(r.binlogFile) && isCount(r.binlogPosition)
+        ? { location: r.location, bytes: r.bytes, gtid: r.gtid, binlogFile: r.binlogFile, binlogPosition: r.binlogPosition }
+        : undefined,
+    "location, bytes, gtid, binlogFile or binlogPosition",
+  );
 }

@@ -20,6 +20,7 @@ import {
   type ConfigurationOptions,
   type KubeConfig,
   type KubernetesListObject,
+  type KubernetesObject,
   type ObservableMiddleware,
   type V1CronJob,
   type V1Job,
@@ -29,10 +30,10 @@ import {
   type V1Secret,
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
-import type { MysqlBackup, MysqlBackupStatus, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import type { MysqlBackup, MysqlBackupStatus, MysqlBackupVerification, MysqlBackupVerificationStatus, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
 import type { ManagedObjectLists } from "../managed/inventory.js";
 import type { ManagedObject } from "../managed/objects.js";
-import { API_GROUP, API_VERSION, FAILOVER_GROUP, MYSQL_BACKUP } from "../names.js";
+import { API_GROUP, API_VERSION, FAILOVER_GROUP, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION } from "../names.js";
 import { errorText } from "../errors.js";
 import { PooledKubeConfig } from "./kubeconfig.js";
 
@@ -42,7 +43,8 @@ export const FIELD_MANAGER = "bloodraven";
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 const CUSTOM_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: FAILOVER_GROUP.plural } as const;
 const BACKUP_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: MYSQL_BACKUP.plural } as const;
-type CustomResourceRef = typeof CUSTOM_RESOURCE | typeof BACKUP_RESOURCE;
+const VERIFICATION_RESOURCE = { group: API_GROUP, version: API_VERSION, plural: MYSQL_BACKUP_VERIFICATION.plural } as const;
+type CustomResourceRef = typeof CUSTOM_RESOURCE | typeof BACKUP_RESOURCE | typeof VERIFICATION_RESOURCE;
 
 /** What applyObject takes: a managed site's objects and a backup schedule's. */
 export type AppliedObject = ManagedObject | V1CronJob | V1ServiceAccount | V1Role | V1RoleBinding;
@@ -245,21 +247,49 @@ export class Kube {
   }
 
   listBackups(namespace: string, labelSelector?: string): Promise<KubernetesListObject<MysqlBackup>> {
-    return this.call(`list ${MYSQL_BACKUP.plural} in ${namespace}`, (options) =>
-      this.customObjects.listNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, ...(labelSelector ? { labelSelector } : {}) }, options),
-    );
+    return this.listCustom(BACKUP_RESOURCE, namespace, labelSelector);
   }
 
   getBackup(namespace: string, name: string): Promise<MysqlBackup> {
-    return this.call(`get ${MYSQL_BACKUP.plural} ${namespace}/${name}`, (options) => this.customObjects.getNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, name }, options));
+    return this.getCustom(BACKUP_RESOURCE, namespace, name);
   }
 
   /** Creates the MysqlBackup unless one of its name exists (false then). */
   createBackupIfAbsent(backup: MysqlBackup): Promise<boolean> {
-    const namespace = backup.metadata.namespace ?? "";
-    return this.createIfAbsent(`create ${MYSQL_BACKUP.plural} ${namespace}/${backup.metadata.name ?? ""}`, (o) =>
-      this.customObjects.createNamespacedCustomObject({ ...BACKUP_RESOURCE, namespace, body: backup }, o),
+    return this.createCustomIfAbsent(BACKUP_RESOURCE, backup);
+  }
+
+  listVerifications(namespace: string): Promise<KubernetesListObject<MysqlBackupVerification>> {
+    return this.listCustom(VERIFICATION_RESOURCE, namespace);
+  }
+
+  getVerification(namespace: string, name: string): Promise<MysqlBackupVerification> {
+    return this.getCustom(VERIFICATION_RESOURCE, namespace, name);
+  }
+
+  /** Creates the MysqlBackupVerification unless one of its name exists (false then). */
+  createVerificationIfAbsent(verification: MysqlBackupVerification): Promise<boolean> {
+    return this.createCustomIfAbsent(VERIFICATION_RESOURCE, verification);
+  }
+
+  /** Merge-patches a verification's status, only if the object still has `resourceVersion` (409 otherwise). */
+  patchVerificationStatus(namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string): Promise<MysqlBackupVerification> {
+    return this.mergePatchCustom(VERIFICATION_RESOURCE, namespace, name, "status", { metadata: { resourceVersion }, status });
+  }
+
+  private listCustom<T extends KubernetesObject>(resource: CustomResourceRef, namespace: string, labelSelector?: string): Promise<KubernetesListObject<T>> {
+    return this.call(`list ${resource.plural} in ${namespace}`, (options) =>
+      this.customObjects.listNamespacedCustomObject({ ...resource, namespace, ...(labelSelector ? { labelSelector } : {}) }, options),
     );
+  }
+
+  private getCustom<T>(resource: CustomResourceRef, namespace: string, name: string): Promise<T> {
+    return this.call(`get ${resource.plural} ${namespace}/${name}`, (options) => this.customObjects.getNamespacedCustomObject({ ...resource, namespace, name }, options));
+  }
+
+  private createCustomIfAbsent(resource: CustomResourceRef, body: { metadata: { namespace?: string; name?: string } }): Promise<boolean> {
+    const namespace = body.metadata.namespace ?? "";
+    return this.createIfAbsent(`create ${resource.plural} ${namespace}/${body.metadata.name ?? ""}`, (o) => this.customObjects.createNamespacedCustomObject({ ...resource, namespace, body }, o));
   }
 
   /** Deletes a MysqlBackup (its finalizer then holds it until its artifact is gone); a missing one counts as deleted. */

@@ -59,6 +59,10 @@ export const AGENT_TOKEN_KEY = "token";
  * version, and they are in that image, not in the operator's.
  */
 const AGENT_DIR = "/opt/bloodraven";
+/** How a container of another image runs the bundle that agentInstaller copied into AGENT_DIR. */
+export const INSTALLED_AGENT_COMMAND = [`${AGENT_DIR}/node`, `${AGENT_DIR}/bloodraven.mjs`];
+/** The emptyDir volume agentInstaller fills, and where a container mounts it (read-only). */
+export const INSTALLED_AGENT_VOLUME = { name: "agent", mountPath: AGENT_DIR } as const;
 /** The archive's Secrets, and a `pvc` profile's claim, in the sidecar. */
 const ARCHIVE_SECRETS_DIR = "/etc/bloodraven/archive";
 const ARCHIVE_VOLUME_DIR = "/archive";
@@ -236,7 +240,7 @@ export function statefulSet(
             },
             ...(sidecar ? [sidecarContainer(group, site, credentialsSecret, sidecar)] : []),
           ],
-          ...(sidecar ? { initContainers: [agentInstaller(sidecar)] } : {}),
+          ...(sidecar ? { initContainers: [agentInstaller(sidecar.image)] } : {}),
           volumes: [
             { name: "config", configMap: { name: managedNames.config(group.name) } },
             ...(sidecar
@@ -300,14 +304,14 @@ function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: 
   return {
     name: "sidecar",
     image: group.spec.image,
-    command: [`${AGENT_DIR}/node`, `${AGENT_DIR}/bloodraven.mjs`],
+    command: INSTALLED_AGENT_COMMAND,
     args: ["agent"],
     env: [...Object.entries(env).map(([name, value]) => ({ name, value })), { name: "BLOODRAVEN_MYSQL_USER", valueFrom: { secretKeyRef: { name: secret.name, key: secret.usernameKey } } }],
     ports: [{ name: "agent", containerPort: AGENT_PORT }],
     // A backup or clone stream passes through in bounded buffers; mariadb-backup itself is the larger part.
     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     volumeMounts: [
-      { name: "agent", mountPath: AGENT_DIR, readOnly: true },
+      { ...INSTALLED_AGENT_VOLUME, readOnly: true },
       { name: "data", mountPath: VOLUME_DIR },
       { name: "credentials", mountPath: CREDENTIALS_DIR, readOnly: true },
       { name: "agent-token", mountPath: AGENT_TOKEN_DIR, readOnly: true },
@@ -333,13 +337,13 @@ function archiveAccess(spec: DefaultedMysqlFailoverGroupSpec): { env: Record<str
   return { env: { ...env, ...access.env, BLOODRAVEN_ARCHIVE_POLL_INTERVAL: archive.pollInterval }, volumes: access.volumes, mounts: access.mounts };
 }
 
-/** Copies the agent (Node.js and the bundle) out of its image for the sidecar. */
-function agentInstaller(sidecar: SidecarOptions) {
+/** Copies the agent (Node.js and the bundle) out of its image (the operator's) for a container of the server's image. */
+export function agentInstaller(image: string) {
   return {
     name: "agent-install",
-    image: sidecar.image,
+    image,
     args: ["install-agent", `--target=${AGENT_DIR}`],
-    volumeMounts: [{ name: "agent", mountPath: AGENT_DIR }],
+    volumeMounts: [INSTALLED_AGENT_VOLUME],
     // The copy's page cache (Node.js is about 120 MB) is charged to the container: a tighter limit is OOM-killed.
     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },

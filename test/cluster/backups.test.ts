@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installOperatorChart } from "../../scripts/env/helm.js";
@@ -16,7 +17,7 @@ import { IMAGES } from "../../scripts/images/images.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { archiveFolder, ARCHIVE_MANIFEST } from "../../shared/backup/binlog-archive.js";
 import { artifactFolder } from "../../shared/backup/manifest.js";
-import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
+import type { MysqlBackup, MysqlBackupVerification, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { readManifest } from "../../operator/backup/restore-backup.js";
@@ -273,6 +274,90 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect(b3.metadata.finalizers).toBeUndefined();
     const r = await kubectl(["delete", "mysqlbackup", "b3", "-n", ns, "--timeout=30s"]);
     expect(r.code, r.stderr).toBe(0);
+  });
+
+  const verification = (name: string, spec: object): object => ({
+    apiVersion: "shipstream.io/v1alpha1",
+    kind: "MysqlBackupVerification",
+    metadata: { name, namespace: ns },
+    spec: { failoverGroupRef: { name: "orders" }, profileName: "nightly", ...spec },
+  });
+  const verified = (name: string) =>
+    waitFor(
+      `${name} ended`,
+      async () => {
+        const v = await getObject<MysqlBackupVerification>(["mysqlbackupverification", name, "-n", ns]);
+        return v.status?.phase === "Succeeded" || v.status?.phase === "Failed" ? v : undefined;
+      },
+      180_000,
+      1_000,
+    );
+
+  it("verifies b1 by a test restore in a Job of the server's image: Succeeded with the sanity query's count, events, the Job gone, the verified metric", async () => {
+    const b1 = await readBackup("b1");
+    // Through the plugin, as on-call runs it: it follows the verification to its end.
+    const run = await kubectl(["bloodraven", "verify-backup", "orders", "--profile", "nightly", "--backup", "b1", "--sanity-query", "SELECT COUNT(*) FROM shop.orders", "--min-rows", "3", "--name", "v1", "--wait", "--timeout=3m", "-n", ns], {
+      timeoutMs: 240_000,
+    });
+    expect(run.code, `${run.stdout}\n${run.stderr}${await jobLog("v1-verify")}`).toBe(0);
+    expect(run.stdout).toMatch(/ Succeeded: .*b1/);
+    const v1 = await verified("v1");
+    expect(v1.status, JSON.stringify(v1.status) + (await jobLog("v1-verify"))).toMatchObject({ phase: "Succeeded", backupName: "b1", backupGtid: b1.status?.gtidExecuted, count: 3, jobName: "v1-verify" });
+    const events = await groupEvents(ns, "v1");
+    expect(events.map((e) => e.reason).sort()).toEqual(["BackupVerificationStarted", "BackupVerified"]);
+    expect(events.find((e) => e.reason === "BackupVerified")?.message).toBe("b1 restores: restored, started and counted 3");
+    await waitFor("the passed verification's Job deleted", async () => (await kubectl(["get", "job", "v1-verify", "-n", ns])).code !== 0, 60_000, 1_000);
+    const series = new RegExp(`^bloodraven_backup_verified_timestamp_seconds\\{namespace="${ns}",group="orders",profile="nightly"\\} (\\S+)$`, "m");
+    await waitFor(
+      "the verified metric",
+      async () => {
+        const pods = await getObject<{ items: { status: { podIP?: string } }[] }>(["pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`]);
+        for (const pod of pods.items) {
+          const text = await (await fetch(`http://${pod.status.podIP ?? ""}:8080/metrics`, { signal: AbortSignal.timeout(5_000) })).text().catch(() => "");
+          if (Number(series.exec(text)?.[1]) === Math.floor(Date.parse(v1.status?.completionTime ?? "") / 1000)) return true;
+        }
+        return undefined;
+      },
+      30_000,
+      1_000,
+    );
+  });
+
+  it("verifies b1 replayed to the latest archived transaction: the rows written after b1 are there", async () => {
+    const b1 = await readBackup("b1");
+    await applyAll([verification("v4", { backupRef: { name: "b1" }, pointInTime: { mode: "latest" }, sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 4 } })]);
+    const v4 = await verified("v4");
+    expect(v4.status, JSON.stringify(v4.status) + (await jobLog("v4-verify"))).toMatchObject({ phase: "Succeeded", backupName: "b1", backupGtid: b1.status?.gtidExecuted });
+    expect(v4.status?.count).toBeGreaterThanOrEqual(4);
+    expect(v4.status?.replayedToGtid).toMatch(/^\d+-\d+-\d+$/);
+    expect(v4.status?.replayedToGtid).not.toBe(b1.status?.gtidExecuted);
+  });
+
+  it("fails a verification that counts too few (its Job kept for inspection), and one of a damaged artifact, each saying why", async () => {
+    // Not pinned: the newest Succeeded backup of the profile, whose table has more rows than b1's.
+    const backups = await getObject<{ items: MysqlBackup[] }>(["mysqlbackups", "-n", ns]);
+    const newest = backups.items
+      .filter((b) => b.spec.profileName === "nightly" && b.status?.phase === "Succeeded")
+      .sort((a, b) => (a.status?.completionTime ?? "").localeCompare(b.status?.completionTime ?? ""))
+      .at(-1);
+    await applyAll([verification("v2", { sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 1000 } })]);
+    const v2 = await verified("v2");
+    expect(v2.status, JSON.stringify(v2.status) + (await jobLog("v2-verify"))).toMatchObject({
+      phase: "Failed",
+      backupName: newest?.metadata.name,
+      message: expect.stringMatching(/^the sanity query counted \d+, fewer than the 1000 expected: the restored data is not all there$/) as unknown,
+    });
+    expect((await groupEvents(ns, "v2")).find((e) => e.reason === "BackupVerificationFailed")?.message).toMatch(/fewer than the 1000 expected.*\(Job v2-verify and its pod are kept a day: kubectl logs job\/v2-verify\)$/);
+    expect((await kubectl(["get", "job", "v2-verify", "-n", ns])).code).toBe(0);
+    // Bytes flipped in the stored data object: the restore refuses it before any server starts.
+    const [dataKey] = (await objectsOf("b1")).filter((k) => !k.endsWith("manifest.json"));
+    const bytes = Buffer.concat(await (await s3.get(dataKey ?? "", AbortSignal.timeout(10_000))).toArray());
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await s3.put(dataKey ?? "", Readable.from([bytes]), AbortSignal.timeout(10_000));
+    await applyAll([verification("v3", { backupRef: { name: "b1" }, keepOnFailure: false })]);
+    const v3 = await verified("v3");
+    expect(v3.status?.message, JSON.stringify(v3.status)).toMatch(/the artifact is damaged/);
+    await waitFor("the failed verification's Job deleted (keepOnFailure: false)", async () => (await kubectl(["get", "job", "v3-verify", "-n", ns])).code !== 0, 60_000, 1_000);
   });
 
   it("deleting a backup deletes its artifact first: a cleanup Job, then the MysqlBackup is gone", async () => {

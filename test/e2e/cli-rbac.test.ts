@@ -38,6 +38,7 @@ const fullname = `${release}-bloodraven`;
 const GROUP = "orders";
 const RESOURCE = "mysqlfailovergroups.shipstream.io";
 const BACKUPS = "mysqlbackups.shipstream.io";
+const VERIFICATIONS = "mysqlbackupverifications.shipstream.io";
 
 type Who = "viewer" | "editor" | "oncall" | "nobody";
 const PEOPLE: readonly Who[] = ["viewer", "editor", "oncall", "nobody"];
@@ -194,11 +195,11 @@ describe("the chart's roles for people, with the real plugin and real identities
         [],
       ]);
       expect(roles.map(groupVerbs)).toEqual([VIEW, EDIT, ONCALL]);
-      // Nothing but groups, the events reclone --wait lists, and the backups `backup` makes and follows, for the oncall role.
+      // Nothing but groups, the events reclone --wait lists, and the backups and verifications `backup` and `verify-backup` make and follow, for the oncall role.
       expect(roles[2]!.rules).toEqual([
         { apiGroups: ["shipstream.io"], resources: ["mysqlfailovergroups"], verbs: ["get", "list", "watch", "patch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["list"] },
-        { apiGroups: ["shipstream.io"], resources: ["mysqlbackups"], verbs: ["get", "create"] },
+        { apiGroups: ["shipstream.io"], resources: ["mysqlbackups", "mysqlbackupverifications"], verbs: ["get", "create"] },
       ]);
 
       expect(rolesOf((await renderRoles("bloodraven", [])).stdout).map((r) => r.metadata.name)).toEqual(["bloodraven-view", "bloodraven-edit", "bloodraven-oncall"]);
@@ -233,6 +234,11 @@ describe("the chart's roles for people, with the real plugin and real identities
         [`get ${BACKUPS}`, ["viewer", "editor", "oncall"]],
         [`create ${BACKUPS}`, ["editor", "oncall"]],
         [`delete ${BACKUPS}`, ["editor"]],
+        [`get ${VERIFICATIONS}`, ["viewer", "editor", "oncall"]],
+        [`list ${VERIFICATIONS}`, ["viewer", "editor"]],
+        [`create ${VERIFICATIONS}`, ["editor", "oncall"]],
+        [`delete ${VERIFICATIONS}`, ["editor"]],
+        [`patch ${VERIFICATIONS} --subresource=status`, []],
         [`get secrets`, ["editor"]],
         [`list pods`, ["viewer", "editor"]],
         [`get pods --subresource=log`, ["viewer", "editor"]],
@@ -387,6 +393,52 @@ describe("the chart's roles for people, with the real plugin and real identities
       expect((await kubectl(["get", "mysqlbackups", "-n", ns, "-o", "name"])).stdout.trim().split("\n").sort()).toEqual(["mysqlbackup.shipstream.io/by-editor", "mysqlbackup.shipstream.io/by-oncall"]);
     });
 
+    it("verify-backup (get the group and the --backup, create a MysqlBackupVerification): done by the editor and on-call; refused to the viewer (create) and to nobody (get)", async () => {
+      // A Succeeded backup to pin, made and finished by hand as no operator runs.
+      const pinned = { apiVersion: "shipstream.io/v1alpha1", kind: "MysqlBackup", metadata: { name: "b-done", namespace: ns }, spec: { failoverGroupRef: { name: GROUP }, profileName: "nightly" } };
+      await mustKubectl(["create", "-f", "-"], JSON.stringify(pinned));
+      await mustKubectl(["patch", "mysqlbackup", "b-done", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Succeeded" } })]);
+      const args = (who: Who) => ["verify-backup", GROUP, "--profile", "nightly", "--backup", "b-done", "--sanity-query", "SELECT COUNT(*) FROM shop.orders", "--min-rows", "1", "--name", `verify-by-${who}`];
+      for (const who of writers) {
+        const r = await plugin(who, args(who));
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(`created MysqlBackupVerification ${ns}/verify-by-${who} (profile nightly, backup b-done, with a sanity query)\n`);
+        const created = await getObject<{ metadata: { labels: Record<string, string> }; spec: object }>(["mysqlbackupverification", `verify-by-${who}`, "-n", ns]);
+        expect(created.metadata.labels).toEqual({ "shipstream.io/failover-group": GROUP });
+        expect(created.spec).toMatchObject({
+          failoverGroupRef: { name: GROUP },
+          profileName: "nightly",
+          backupRef: { name: "b-done" },
+          sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 1 },
+          triggeredBy: "manual",
+        });
+      }
+      const viewer = await plugin("viewer", args("viewer"));
+      expect(viewer.code).toBe(1);
+      expect(viewer.stderr).toBe(`${forbiddenMessage("create", VERIFICATIONS)}\n`);
+      const nobody = await plugin("nobody", args("nobody"));
+      expect(nobody.code).toBe(1);
+      expect(nobody.stderr).toBe(`${forbiddenMessage("get")}\n`);
+      expect((await kubectl(["get", "mysqlbackupverifications", "-n", ns, "-o", "name"])).stdout.trim().split("\n").sort()).toEqual([
+        "mysqlbackupverification.shipstream.io/verify-by-editor",
+        "mysqlbackupverification.shipstream.io/verify-by-oncall",
+      ]);
+    });
+
+    it("verify-backup --wait (get the verification): on-call follows it to Succeeded, written by hand as the operator would", async () => {
+      const p = startPlugin("oncall", ["verify-backup", GROUP, "--profile", "nightly", "--name", "verify-waited", "--wait", "--timeout", "60s"]);
+      try {
+        await waitFor("the verification", async () => (await kubectl(["get", "mysqlbackupverification", "verify-waited", "-n", ns])).code === 0, 15_000, 100);
+        const status = { phase: "Succeeded", backupName: "b-done", backupGtid: "0-1-42", restoreSeconds: 3, count: 12, queryMilliseconds: 4 };
+        await mustKubectl(["patch", "mysqlbackupverification", "verify-waited", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+        expect(await p.exited, p.out.stderr).toBe(0);
+      } finally {
+        p.child.kill("SIGINT");
+      }
+      expect(p.out.stderr).toBe("");
+      expect(p.out.stdout).toMatch(/ Succeeded: backup b-done restores at GTID 0-1-42 \(restored in 3s\), the sanity query counted 12 in 4ms\n$/);
+    });
+
     it("failover --wait (watch): the editor and on-call follow their request until --timeout, never refused", async () => {
       for (const who of writers) {
         await clearRequests();
@@ -442,6 +494,8 @@ describe("the chart's roles for people, with the real plugin and real identities
         ["failover", GROUP, "pdx", "--dry-run"],
         ["reclone", GROUP, "sfo", "--cold", "--dry-run"],
         ["maintenance", "on", GROUP, "--dry-run"],
+        ["backup", GROUP, "--profile", "nightly", "--dry-run"],
+        ["verify-backup", GROUP, "--profile", "nightly", "--dry-run"],
       ]) {
         const r = await plugin("viewer", args);
         expect(r.code, r.stderr).toBe(0);

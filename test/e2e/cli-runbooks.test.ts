@@ -25,7 +25,7 @@ const RECLONE = "bloodraven.shipstream.io/reclone-site";
 const MAINTENANCE = "bloodraven.shipstream.io/maintenance";
 
 /** The commands that write, which every runbook runs with --dry-run; the plugin refuses --dry-run on any other. */
-const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off", "backup"];
+const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off", "backup", "verify-backup"];
 
 /** `<placeholder>` in a runbook's inline commands, and what the test puts in its place. */
 const PLACEHOLDERS: Record<string, string> = { group: GROUP, namespace: ns, name: "list" };

@@ -102,6 +102,17 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackups/finalizers"]
   verbs: ["update"]
+# MysqlBackupVerifications: listed to find each group's, their status merge-patched; a
+# verification's Job names it as owner with blockOwnerDeletion.
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackupverifications"]
+  verbs: ["list"]
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackupverifications/status"]
+  verbs: ["patch"]
+- apiGroups: ["shipstream.io"]
+  resources: ["mysqlbackupverifications/finalizers"]
+  verbs: ["update"]
 # Backup and cleanup Jobs: made once per MysqlBackup (never updated: their owners take them
 # along), read to learn how they ended, and a backup's deleted when its MysqlBackup is deleted
 # while it copies; their pods' termination messages are read through the pod list.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
-import { backupJob, backupJobName, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+import { backupJob, backupJobName, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
 
 const spec = backupWithDefaults({
   profiles: [
@@ -73,5 +73,32 @@ describe("backupJob", () => {
     expect(a).toMatch(/^x+-[0-9a-f]{8}-backup$/);
     expect(a).not.toBe(b);
     expect(backupJobName("b1")).toBe("b1-backup");
+  });
+});
+
+describe("verificationJob", () => {
+  it("runs `bloodraven verify` in the server's image, the bundle copied in by the operator's image, with the backup's store and the archive's", () => {
+    const job = verificationJob({
+      backup: { name: "orders-20261204", namespace: "shop", uid: "" },
+      verification: { name: "v1", uid: "u-v" },
+      group: "orders",
+      profile: spec.profiles[0] as BackupJobInput["profile"],
+      archive: spec.profiles[1] as BackupJobInput["profile"],
+      image: "bloodraven:1.2.3",
+      serverImage: "mariadb:10.11.9",
+      timeoutSeconds: 3600,
+      flags: ["--sanity-query=SELECT COUNT(*) FROM t", "--min-rows=1"],
+    });
+    expect(job.metadata).toMatchObject({ name: "v1-verify", labels: { "shipstream.io/backup-verification": "v1" }, ownerReferences: [{ kind: "MysqlBackupVerification", name: "v1", uid: "u-v", controller: true }] });
+    expect(job.metadata?.labels).not.toHaveProperty("shipstream.io/backup");
+    const pod = job.spec?.template.spec;
+    expect(pod?.initContainers?.map((c) => [c.image, c.args])).toEqual([["bloodraven:1.2.3", ["install-agent", "--target=/opt/bloodraven"]]]);
+    const [container] = pod?.containers ?? [];
+    expect(container).toMatchObject({ image: "mariadb:10.11.9", command: ["/opt/bloodraven/node", "/opt/bloodraven/bloodraven.mjs"] });
+    expect(container?.args).toEqual(
+      expect.arrayContaining(["verify", "--backup=orders-20261204", "--sanity-query=SELECT COUNT(*) FROM t", "--min-rows=1", "--work-dir=/work/verify", "--storage=s3", "--archive-storage=volume", "--archive-volume-path=/archive"]),
+    );
+    expect(container?.volumeMounts?.map((m) => m.mountPath)).toEqual(expect.arrayContaining(["/opt/bloodraven", "/work", "/tmp", "/archive"]));
+    expect(pod?.volumes?.find((v) => v.name === "archive-backup-volume")).toEqual({ name: "archive-backup-volume", persistentVolumeClaim: { claimName: "backups" } });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { lastSuccessByProfile } from "../../../shared/backup/freshness.js";
+import { lastCompletionByProfile } from "../../../shared/backup/freshness.js";
 
-describe("lastSuccessByProfile", () => {
+describe("lastCompletionByProfile", () => {
   it("takes each profile's newest Succeeded completion, 0 for a profile without one, and ignores the rest", () => {
     const at = (iso: string) => Date.parse(iso) / 1000;
     const backups = [
@@ -12,7 +12,7 @@ describe("lastSuccessByProfile", () => {
       { profile: "gone", phase: "Succeeded", completionTime: "2026-12-04T03:10:00Z" },
       { profile: "hourly", phase: "Succeeded", completionTime: "not a time" },
     ];
-    expect(lastSuccessByProfile(["nightly", "hourly"], backups)).toEqual(
+    expect(lastCompletionByProfile(["nightly", "hourly"], backups)).toEqual(
       new Map([
         ["nightly", at("2026-12-04T03:10:00Z")],
         ["hourly", 0],

@@ -10,7 +10,7 @@ const values = (...words: string[]) => plan(...words).candidates.map((c) => c.va
 describe("kubectl plugin completion (__complete)", () => {
   it("offers the commands first, with their descriptions, and never files", () => {
     const p = plan("");
-    expect(values("")).toEqual(expect.arrayContaining(["status", "failover", "reclone", "maintenance", "runbook", "gtid", "version", "completion"]));
+    expect(values("")).toEqual(expect.arrayContaining(["status", "failover", "reclone", "maintenance", "backup", "verify-backup", "runbook", "gtid", "version", "completion"]));
     expect(p.candidates.find((c) => c.value === "failover")?.description).toMatch(/planned failover/);
     expect(p.directive).toBe(DIRECTIVE.noFileComp);
     expect(values("maintenance", "")).toEqual(["on", "off", "status"]);

@@ -258,6 +258,14 @@ describe("messages for requests refused under --token or --as", () => {
     const err = explainApiError(apiError(401, "Unauthorized"), { verb: "list", namespace: "shop" }, { ...ctx, identity: { token: true, asGroups: [] } });
     expect(err.message).toBe("unauthorized: the API server at https://k:6443 did not accept the --token; check that it is current and meant for this cluster");
   });
+
+  it("404 of an object names the object's resource: a verification gone while --wait follows it is not a missing group", () => {
+    const gone = (name: string) => apiError(404, `mysqlbackupverifications.shipstream.io "${name}" not found`);
+    expect(explainApiError(gone("v1"), { verb: "get", resource: "mysqlbackupverifications.shipstream.io", namespace: "shop", name: "v1" }, ctx).message).toBe(
+      "no mysqlbackupverifications.shipstream.io shop/v1; kubectl get mysqlbackupverifications.shipstream.io -n shop lists them",
+    );
+    expect(explainApiError(gone("orders"), { verb: "get", namespace: "shop", name: "orders" }, ctx).message).toBe("no MysqlFailoverGroup shop/orders; kubectl get mfg -n shop lists them");
+  });
 });
 
 describe("the program", () => {

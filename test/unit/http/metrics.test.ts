@@ -46,6 +46,8 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.recordReclone(namespace, group, "pdx", "success");
   metrics.setArchiver(namespace, group, "iad", { uploadFailures: 0, lastUploadSeconds: 1_796_400_000, backlogFiles: 0 });
   metrics.setBackupLastSuccess(namespace, group, new Map([["nightly", 1_796_400_000]]));
+  metrics.setVerificationTimes(namespace, group, { verified: new Map([["nightly", 1_796_400_000]]), attempted: new Map([["nightly", 1_796_403_600]]) });
+  metrics.recordVerification(namespace, group, "nightly", { passed: true, seconds: 42, replayLagSeconds: 7 });
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -61,6 +63,11 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.archiverLastUploadTimestampSeconds, "gauge", ["group", "namespace", "site"]],
     [METRICS.archiverBacklogFiles, "gauge", ["group", "namespace", "site"]],
     [METRICS.backupLastSuccessTimestampSeconds, "gauge", ["group", "namespace", "profile"]],
+    [METRICS.backupVerifiedTimestampSeconds, "gauge", ["group", "namespace", "profile"]],
+    [METRICS.backupVerificationLastAttemptTimestampSeconds, "gauge", ["group", "namespace", "profile"]],
+    [METRICS.backupVerificationRunsTotal, "counter", ["group", "namespace", "profile", "result"]],
+    [METRICS.backupVerificationDurationSeconds, "histogram", ["group", "namespace", "profile"]],
+    [METRICS.backupVerificationReplayLagSeconds, "gauge", ["group", "namespace", "profile"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],
