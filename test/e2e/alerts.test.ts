@@ -126,6 +126,17 @@ describe("the chart's alerts (promtool)", () => {
     });
   });
 
+  it("BloodravenBackupVerificationStale: a profile without a verified backup for more than prometheusRule.verificationStaleSeconds (8 days), for 10 minutes; a fresh one never", async () => {
+    // nightly was verified at the start and never since; weekly's newest verification is always the current minute.
+    const minutes = 8 * 24 * 60 + 30;
+    const series = [...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "nightly" }, `0x${minutes}`), ...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "weekly" }, `0+60x${minutes}`)];
+    await check("BloodravenBackupVerificationStale", series, {
+      [8 * 24 * 60]: [],
+      [8 * 24 * 60 + 9]: [],
+      [8 * 24 * 60 + 11]: [alert("warning", { profile: "nightly" }, "shop/orders: no verification of a profile nightly backup succeeded recently (the newest is 8d 0h 11m 0s old): its backups are not proven restorable")],
+    });
+  });
+
   it("BloodravenPITRArchiveLagging: a sealed binary log left unarchived for 15 minutes, by site; a backlog that clears never", async () => {
     // iad's agent cannot upload from minute 2 on; pdx had one file waiting for 10 minutes, then archived it.
     const series = [...scraped("bloodraven_archiver_backlog_files", { site: "iad" }, "0x2 2x30"), ...scraped("bloodraven_archiver_backlog_files", { site: "pdx" }, "1x10 0x22")];

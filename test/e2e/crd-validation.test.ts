@@ -8,7 +8,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { withDefaults, type MysqlFailoverGroup } from "../../shared/api/index.js";
-import { API_GROUP_VERSION, FAILOVER_GROUP, MYSQL_BACKUP } from "../../shared/names.js";
+import { API_GROUP_VERSION, FAILOVER_GROUP, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION } from "../../shared/names.js";
 import { kubectl } from "../support/kubectl.js";
 
 const namespace = `crd-validation-${randomBytes(4).toString("hex")}`;
@@ -332,5 +332,31 @@ describe("MysqlBackup CRD validation", () => {
     expect(wide.stdout.trim().split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "GROUP", "PROFILE", "PHASE", "STARTED", "COMPLETED", "LOCATION", "SIZE", "AGE"]);
     const listed = await kubectl(["get", "bloodraven", "-n", namespace, "-o", "name"]);
     expect(listed.stdout).toContain("mysqlbackup.shipstream.io/b1");
+  });
+});
+
+describe("MysqlBackupVerification CRD validation", () => {
+  const verification = (name: string, spec: Json): Json => ({ apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP_VERIFICATION.kind, metadata: { name }, spec });
+  const valid = { failoverGroupRef: { name: "orders" }, profileName: "nightly", sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 1 } };
+
+  it("accepts a verification with its defaults, refuses a changed spec, a timestamp without its mode and the other way round, an unpinned image; shows the documented columns", async () => {
+    expect((await apply(verification("v1", valid))).code).toBe(0);
+    const stored = await kubectl(["get", "mbv", "v1", "-n", namespace, "-o", "jsonpath={.spec.pointInTime.mode} {.spec.keepOnFailure} {.spec.timeout} {.spec.sanityCheck.timeout}"]);
+    expect(stored.stdout).toBe("none true 2h 60s");
+    const changed = await apply(verification("v1", { ...valid, profileName: "hourly" }));
+    expect(changed.stderr).toContain("a MysqlBackupVerification's spec may not change: create a new one instead");
+    const noTime = await apply(verification("v2", { ...valid, pointInTime: { mode: "timestamp" } }));
+    expect(noTime.stderr).toContain("`pointInTime.timestamp` must be set when `pointInTime.mode` is timestamp");
+    const strayTime = await apply(verification("v3", { ...valid, pointInTime: { mode: "latest", timestamp: "2026-12-05T01:00:00Z" } }));
+    expect(strayTime.stderr).toContain("`pointInTime.timestamp` must be left out unless `pointInTime.mode` is timestamp");
+    const latest = await apply(verification("v4", { ...valid, image: "mariadb:latest" }));
+    expect(latest.stderr).toContain("must name a version tag or a digest");
+    const emptyQuery = await apply(verification("v5", { ...valid, sanityCheck: { query: "" } }));
+    expect(emptyQuery.stderr).toContain("spec.sanityCheck.query");
+    expect((await apply(verification("v6", { ...valid, pointInTime: { mode: "timestamp", timestamp: "2026-12-05T01:00:00Z" } }))).code).toBe(0);
+    const table = await kubectl(["get", "mbv", "-n", namespace]);
+    expect(table.stdout.trim().split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "GROUP", "PROFILE", "BACKUP", "PHASE", "STARTED", "COMPLETED", "AGE"]);
+    const wide = await kubectl(["get", "mbv", "-n", namespace, "-o", "wide"]);
+    expect(wide.stdout.trim().split("\n")[0]?.split(/\s+/)).toEqual(["NAME", "GROUP", "PROFILE", "BACKUP", "PHASE", "COUNT", "STARTED", "COMPLETED", "AGE"]);
   });
 });
