@@ -10,10 +10,12 @@ import {
   parseReplayJobConfig,
   parseRestoreJobConfig,
   parseTriggerConfig,
+  parseVerificationTriggerConfig,
   parseVerifyJobConfig,
   replayJobFlagsHelp,
   restoreJobFlagsHelp,
   triggerFlagsHelp,
+  verificationTriggerFlagsHelp,
   verifyJobFlagsHelp,
 } from "./backup/job-config.js";
 import { ConfigError, operatorFlagsHelp, parseOperatorConfig } from "./config.js";
@@ -124,6 +126,11 @@ task("replay", "replay the archived binary logs onto a server started on a resto
 task("verify", "prove one backup restorable: restore it, start a server on it, optionally replay the archive, run a sanity query (what a verification Job runs)", verifyJobFlagsHelp, parseVerifyJobConfig, async (config, signal) => {
   const { runVerifyJob } = await import("./backup/job.js");
   return runVerifyJob(config, signal);
+});
+
+task("trigger-verification", "create the MysqlBackupVerification of one run of a profile's verification schedule (what its CronJob runs)", verificationTriggerFlagsHelp, parseVerificationTriggerConfig, async (config, signal) => {
+  const { runVerificationTrigger } = await import("./backup/trigger.js");
+  return runVerificationTrigger(config, signal);
 });
 
 task("trigger-backup", "create the MysqlBackup of one run of a backup schedule (what its CronJob runs)", triggerFlagsHelp, parseTriggerConfig, async (config, signal) => {

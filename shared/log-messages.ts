@@ -54,6 +54,10 @@ export const LOG_MESSAGES = {
   scheduledBackupSkipped: "scheduled backup skipped: an earlier one still runs",
   scheduledBackupReplaced: "earlier scheduled backups deleted to make way",
   scheduledBackupFailed: "scheduled backup could not be created",
+  scheduledVerificationCreated: "scheduled verification created",
+  scheduledVerificationExists: "scheduled verification already created",
+  scheduledVerificationSkipped: "scheduled verification skipped: an earlier one still runs",
+  scheduledVerificationFailed: "scheduled verification could not be created",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.

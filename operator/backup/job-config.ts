@@ -18,6 +18,7 @@ import type { LogLevel } from "../log.js";
 import { ARCHIVE_STORAGE, JOB_STORAGE } from "../../shared/backup/store-access.js";
 import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig, type StoreConfig } from "./storage-config.js";
 import type { PointInTime, SanityQuery } from "./verify-backup.js";
+import type { MysqlBackupVerificationSpec } from "../../shared/api/index.js";
 
 export interface JobConfig {
   readonly namespace: string;
@@ -318,14 +319,62 @@ export const TRIGGER_FLAGS: readonly Flag[] = [
   { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
 ];
 
+export interface VerificationTriggerConfig {
+  readonly namespace: string;
+  readonly group: string;
+  readonly profile: string;
+  /** The schedule's settings, copied onto each run's MysqlBackupVerification. */
+  readonly verification: Pick<MysqlBackupVerificationSpec, "pointInTime" | "sanityCheck" | "keepOnFailure" | "image" | "timeout">;
+  readonly job: string;
+  readonly logLevel: LogLevel;
+}
+
+export const VERIFICATION_TRIGGER_FLAGS: readonly Flag[] = [
+  ...TRIGGER_FLAGS.filter((f) => f.name === "namespace" || f.name === "group" || f.name === "log-level"),
+  { name: "profile", env: "BLOODRAVEN_PROFILE", help: "the profile whose newest Succeeded backup is verified (required)" },
+  { name: "verification", env: "BLOODRAVEN_VERIFICATION", help: "the schedule's settings as JSON: pointInTime, sanityCheck, keepOnFailure, image, timeout (required)" },
+];
+
+export const verificationTriggerFlagsHelp = (): string => `${flagsHelp(VERIFICATION_TRIGGER_FLAGS)}\n  ${TRIGGER_JOB_VARIABLE}: the run's Job name, which the verification takes (required)`;
+
+const VERIFICATION_FIELDS = ["pointInTime", "sanityCheck", "keepOnFailure", "image", "timeout"];
+
+export function parseVerificationTriggerConfig(argv: string[], env: NodeJS.ProcessEnv): VerificationTriggerConfig {
+  const { value: flag } = readFlags(VERIFICATION_TRIGGER_FLAGS, argv, env);
+  let verification: unknown;
+  try {
+    verification = JSON.parse(required(flag, "verification"));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`--verification must be a JSON object of the schedule's settings: ${(err as Error).message}`);
+  }
+  if (typeof verification !== "object" || verification === null || Array.isArray(verification)) throw new ConfigError("--verification must be a JSON object of the schedule's settings");
+  const unknown = Object.keys(verification).filter((k) => !VERIFICATION_FIELDS.includes(k));
+  if (unknown.length > 0) throw new ConfigError(`--verification: ${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not a setting of a verification schedule (${VERIFICATION_FIELDS.join(", ")})`);
+  return {
+    namespace: objectName(flag, "namespace", isSiteName, "a namespace name (a DNS label)"),
+    group: objectName(flag, "group", isValidGroupName, "a Kubernetes object name"),
+    profile: objectName(flag, "profile", isSiteName, "a profile name (a DNS label)"),
+    verification: verification as VerificationTriggerConfig["verification"],
+    job: triggerJob(env),
+    logLevel: logLevel(flag("log-level") || undefined),
+  };
+}
+
+/** The run's Job name, from the downward API. */
+function triggerJob(env: NodeJS.ProcessEnv): string {
+  const job = env[TRIGGER_JOB_VARIABLE] ?? "";
+  if (!isValidGroupName(job)) throw new ConfigError(`${TRIGGER_JOB_VARIABLE} must be the run's Job name (a Kubernetes object name), got ${JSON.stringify(job)}`);
+  return job;
+}
+
 export const triggerFlagsHelp = (): string => `${flagsHelp(TRIGGER_FLAGS)}\n  ${TRIGGER_JOB_VARIABLE}: the run's Job name, which the backup takes (required; the CronJob sets it from the pod's batch.kubernetes.io/job-name label)`;
 
 export function parseTriggerConfig(argv: string[], env: NodeJS.ProcessEnv): TriggerConfig {
   const { value: flag } = readFlags(TRIGGER_FLAGS, argv, env);
   const policy = flag("concurrency-policy") || "Forbid";
   if (!(BACKUP_CONCURRENCY_POLICIES as readonly string[]).includes(policy)) throw new ConfigError(`--concurrency-policy must be one of ${BACKUP_CONCURRENCY_POLICIES.join(", ")}, got ${JSON.stringify(policy)}`);
-  const job = env[TRIGGER_JOB_VARIABLE] ?? "";
-  if (!isValidGroupName(job)) throw new ConfigError(`${TRIGGER_JOB_VARIABLE} must be the run's Job name (a Kubernetes object name), got ${JSON.stringify(job)}`);
+  const job = triggerJob(env);
   return {
     namespace: objectName(flag, "namespace", isSiteName, "a namespace name (a DNS label)"),
     group: objectName(flag, "group", isValidGroupName, "a Kubernetes object name"),

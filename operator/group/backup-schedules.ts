@@ -1,5 +1,14 @@
 import { backupWithDefaults } from "../../shared/api/index.js";
-import { scheduleCronJob, scheduleProblems, SCHEDULE_LABEL, triggerAccess } from "../../shared/backup/schedules.js";
+import {
+  scheduleCronJob,
+  scheduleProblems,
+  SCHEDULE_LABEL,
+  triggerAccess,
+  verificationCronJob,
+  verificationScheduleProblems,
+  VERIFICATION_SCHEDULE_LABEL,
+  type ScheduleProblem,
+} from "../../shared/backup/schedules.js";
 import { apiStatus } from "../../shared/kube/client.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -13,9 +22,9 @@ const REAPPLY_MS = 300_000;
 const RETRY_MS = 30_000;
 
 /**
- * Keeps one CronJob per valid schedule of `spec.backup.schedules` (shared/backup/schedules.ts),
- * the trigger's ServiceAccount, Role and RoleBinding while there is one, and deletes the CronJobs
- * of schedules that are gone. A schedule the operator cannot run is reported once
+ * Keeps one CronJob per valid schedule of `spec.backup.schedules` and per profile's
+ * `verification` schedule (shared/backup/schedules.ts), the trigger's ServiceAccount, Role and
+ * RoleBinding while there is one, and deletes the CronJobs of schedules that are gone. A schedule the operator cannot run is reported once
  * (BackupScheduleInvalid) and left out; the others still run.
  */
 export class BackupSchedulesReconciler implements Reconciler {
@@ -32,24 +41,32 @@ export class BackupSchedulesReconciler implements Reconciler {
   async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
     if (!cycle.observations) return DONE;
-    const schedules = ctx.spec.backup ? backupWithDefaults(ctx.spec.backup).schedules ?? [] : [];
-    const problems = scheduleProblems(schedules);
-    const said = JSON.stringify(problems);
+    const backup = ctx.spec.backup ? backupWithDefaults(ctx.spec.backup) : undefined;
+    const schedules = backup?.schedules ?? [];
+    const verified = (backup?.profiles ?? []).filter((p) => p.verification);
+    const scheduleIssues = scheduleProblems(schedules);
+    const verificationIssues = verificationScheduleProblems(verified);
+    const said = JSON.stringify([scheduleIssues, verificationIssues]);
     if (said !== this.reported) {
-      for (const p of problems) {
+      const report = (p: ScheduleProblem, what: string) => {
         ctx.log.warn(LOG_MESSAGES.backupScheduleInvalid, { schedule: p.schedule, error: p.message });
-        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleInvalid, message: `${p.message}; no backups run from schedule ${p.schedule} until it is fixed` });
-      }
+        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.backupScheduleInvalid, message: `${p.message}; ${what} until it is fixed` });
+      };
+      for (const p of scheduleIssues) report(p, `no backups run from schedule ${p.schedule}`);
+      for (const p of verificationIssues) report(p, `no verifications of profile ${p.schedule} run`);
       this.reported = said;
     }
-    const runnable = schedules.filter((s) => !problems.some((p) => p.schedule === s.name));
+    const runnable = schedules.filter((s) => !scheduleIssues.some((p) => p.schedule === s.name));
+    const runnableVerifications = verified.filter((p) => !verificationIssues.some((x) => x.schedule === p.name));
     const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "" };
     const image = ctx.deps.jobImage;
-    const wanted = JSON.stringify([runnable, image, group.uid]);
+    const wanted = JSON.stringify([runnable, runnableVerifications.map((p) => [p.name, p.verification]), image, group.uid]);
     if (wanted === this.applied && performance.now() - this.appliedAt < REAPPLY_MS) return DONE;
     if (wanted === this.failure.wanted && performance.now() - this.failure.at < RETRY_MS) return DONE;
-    if (runnable.length > 0 && !image) return this.failed(wanted, "backup schedules need an image for their CronJobs: this operator has none (--agent-image, which the chart sets)");
-    const cronJobs = image ? runnable.map((s) => scheduleCronJob(group, s, image)) : [];
+    if (runnable.length + runnableVerifications.length > 0 && !image) return this.failed(wanted, "backup schedules need an image for their CronJobs: this operator has none (--agent-image, which the chart sets)");
+    const cronJobs = image
+      ? [...runnable.map((s) => scheduleCronJob(group, s, image)), ...runnableVerifications.flatMap((p) => (p.verification ? [verificationCronJob(group, p.name, p.verification, image)] : []))]
+      : [];
     if (cronJobs.length > 0) {
       try {
         for (const obj of triggerAccess(group)) await ctx.deps.applyObject(obj);
@@ -62,7 +79,10 @@ export class BackupSchedulesReconciler implements Reconciler {
       for (const cronJob of cronJobs) await ctx.deps.applyObject(cronJob);
     }
     const keep = new Set(cronJobs.map((c) => c.metadata?.name));
-    const existing = await ctx.deps.backups.cronJobs(ctx.namespace, `${LABELS.failoverGroup}=${ctx.name},${SCHEDULE_LABEL}`);
+    const existing = [
+      ...(await ctx.deps.backups.cronJobs(ctx.namespace, `${LABELS.failoverGroup}=${ctx.name},${SCHEDULE_LABEL}`)),
+      ...(await ctx.deps.backups.cronJobs(ctx.namespace, `${LABELS.failoverGroup}=${ctx.name},${VERIFICATION_SCHEDULE_LABEL}`)),
+    ];
     for (const c of existing) {
       const name = c.metadata?.name ?? "";
       if (keep.has(name)) continue;

@@ -6,6 +6,7 @@
 import { BACKUP_CONCURRENCY_POLICIES, BACKUP_PHASES, BACKUP_SOURCE_REASONS, type MYSQL_BACKUP } from "../names.js";
 import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 import { applyDefaults, array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
+import { keepOnFailureSchema, pointInTimeSchema, sanityCheckSchema, serverImageSchema, verificationTimeoutSchema } from "./verification.js";
 
 export const BACKUP_DEFAULTS = {
   s3: { region: "us-east-1", accessKeyIdKey: "AWS_ACCESS_KEY_ID", secretAccessKeyKey: "AWS_SECRET_ACCESS_KEY" },
@@ -27,6 +28,11 @@ const secretKey = () => string({ pattern: SECRET_KEY, minLength: 1, maxLength: 2
 // Five whitespace-separated fields or a descriptor; the operator checks each field's values and
 // reports a bad one with a BackupScheduleInvalid event naming it.
 const CRON_SHAPE = "^(@[a-zA-Z]+|\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+)$";
+const cronSchedule = () =>
+  string({ minLength: 1, maxLength: 128 })
+    .rule(`self.matches(${celString(CRON_SHAPE)})`, "`schedule` must be five cron fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily")
+    .describe("Cron expression, as Kubernetes CronJobs accept it.");
+const timeZone = () => string({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_+/-]+$" }).withDefault(BACKUP_DEFAULTS.schedule.timeZone).describe("IANA time zone the schedule is read in.");
 
 const s3StorageSchema = object({
   bucket: string({ pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" }).required().describe("Bucket name (3-63 characters: lower-case letters, digits, '.' and '-')."),
@@ -74,16 +80,23 @@ const profileSchema = object({
       .required()
       .describe("Secret holding the passphrase. Keep a copy outside the cluster: without it no encrypted backup can be restored."),
   }).describe("AES-256-GCM encryption of the artifacts, with the key derived from a passphrase (scrypt, a new salt per backup); the manifest is signed with it too."),
+  verification: object({
+    schedule: cronSchedule().required(),
+    timeZone: timeZone(),
+    suspend: boolean().withDefault(BACKUP_DEFAULTS.schedule.suspend).describe("true: no new verifications start from this schedule."),
+    pointInTime: pointInTimeSchema().rule("!has(self.mode) || self.mode != 'timestamp'", "a scheduled verification's `pointInTime.mode` must be none or latest: a fixed time would be verified again and again", { fieldPath: ".mode" }),
+    sanityCheck: sanityCheckSchema(),
+    keepOnFailure: keepOnFailureSchema(),
+    image: serverImageSchema(),
+    timeout: verificationTimeoutSchema(),
+  }).describe("Verify the profile's newest Succeeded backup on a schedule: a CronJob `mysql-<group>-verify-<profile>` creates a MysqlBackupVerification with these settings at each run."),
 });
 
 const scheduleSchema = object({
   name: profileName().required().describe("The schedule's name; the CronJob is `mysql-<group>-backup-<name>`."),
   profileName: profileName().required().describe("The profile the scheduled backups use."),
-  schedule: string({ minLength: 1, maxLength: 128 })
-    .required()
-    .rule(`self.matches(${celString(CRON_SHAPE)})`, "`schedule` must be five cron fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily")
-    .describe("Cron expression, as Kubernetes CronJobs accept it."),
-  timeZone: string({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_+/-]+$" }).withDefault(BACKUP_DEFAULTS.schedule.timeZone).describe("IANA time zone the schedule is read in."),
+  schedule: cronSchedule().required(),
+  timeZone: timeZone(),
   suspend: boolean().withDefault(BACKUP_DEFAULTS.schedule.suspend).describe("true: no new backups start from this schedule."),
   concurrencyPolicy: enumOf(BACKUP_CONCURRENCY_POLICIES).withDefault(BACKUP_DEFAULTS.schedule.concurrencyPolicy).describe("What a due run does while the previous one still runs: Forbid skips it, Allow runs both, Replace stops the previous one."),
   successfulJobsHistoryLimit: integer({ minimum: 0, maximum: 100, format: "int32" }).withDefault(BACKUP_DEFAULTS.schedule.successfulJobsHistoryLimit).describe("Finished CronJob runs kept."),
@@ -159,6 +172,7 @@ export type BackupSpec = Input<typeof backupSpecSchema>;
 export type DefaultedBackupSpec = Output<typeof backupSpecSchema>;
 export type BackupProfile = Output<typeof profileSchema>;
 export type BackupSchedule = Output<typeof scheduleSchema>;
+export type VerificationSchedule = NonNullable<BackupProfile["verification"]>;
 export type MysqlBackupSpec = Input<typeof backupResourceSpec>;
 export type MysqlBackupStatus = Input<typeof backupResourceStatus>;
 

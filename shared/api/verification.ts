@@ -16,6 +16,28 @@ export const VERIFICATION_DEFAULTS = {
   timeout: "2h",
 } as const;
 
+export const pointInTimeSchema = () =>
+  object({
+    mode: enumOf(POINT_IN_TIME_MODES).withDefault(VERIFICATION_DEFAULTS.pointInTime).describe("none: the backup alone; latest: replay everything archived after it; timestamp: replay up to `timestamp`."),
+    timestamp: timestamp().describe("With mode timestamp: replay the transactions stamped before this time."),
+  })
+    .withDefault({})
+    .rule("!has(self.mode) || self.mode != 'timestamp' || has(self.timestamp)", "`pointInTime.timestamp` must be set when `pointInTime.mode` is timestamp", { fieldPath: ".timestamp" })
+    .rule("!has(self.timestamp) || (has(self.mode) && self.mode == 'timestamp')", "`pointInTime.timestamp` must be left out unless `pointInTime.mode` is timestamp", { fieldPath: ".timestamp" })
+    .describe("A replay of the group's binary log archive (`spec.backup.pitr`) onto the restored backup.");
+
+export const sanityCheckSchema = () =>
+  object({
+    query: string({ minLength: 1, maxLength: 4096 }).required().describe("One SELECT of one count, e.g. `SELECT COUNT(*) FROM shop.orders`; no row counts as 0."),
+    minRows: integer({ minimum: 0, format: "int64" }).withDefault(VERIFICATION_DEFAULTS.minRows).describe("The least count that passes."),
+    timeout: duration().withDefault(VERIFICATION_DEFAULTS.queryTimeout).describe("The query's time limit."),
+  }).describe("A query run on the restored server; the verification fails when it errs, runs too long or counts too few.");
+
+export const keepOnFailureSchema = () =>
+  boolean().withDefault(VERIFICATION_DEFAULTS.keepOnFailure).describe("Keep a failed verification's Job and pod, with the restored copy and the server's error log, for a day.");
+export const serverImageSchema = () => image().describe("An image with `mariadbd` for the throwaway server; default: the group's `spec.image`.");
+export const verificationTimeoutSchema = () => duration().withDefault(VERIFICATION_DEFAULTS.timeout).describe("A verification still running after this fails.");
+
 const verificationSpec = object({
   failoverGroupRef: object({ name: string({ pattern: DNS_LABEL, minLength: 1, maxLength: 63 }).required().describe("The MysqlFailoverGroup's name.") })
     .required()
@@ -24,22 +46,11 @@ const verificationSpec = object({
   backupRef: object({ name: string({ pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 }).required().describe("A MysqlBackup of the group and profile.") }).describe(
     "The backup to verify; without it, the newest Succeeded backup of the profile when the verification starts.",
   ),
-  pointInTime: object({
-    mode: enumOf(POINT_IN_TIME_MODES).withDefault(VERIFICATION_DEFAULTS.pointInTime).describe("none: the backup alone; latest: replay everything archived after it; timestamp: replay up to `timestamp`."),
-    timestamp: timestamp().describe("With mode timestamp: replay the transactions stamped before this time."),
-  })
-    .withDefault({})
-    .rule("!has(self.mode) || self.mode != 'timestamp' || has(self.timestamp)", "`pointInTime.timestamp` must be set when `pointInTime.mode` is timestamp", { fieldPath: ".timestamp" })
-    .rule("!has(self.timestamp) || (has(self.mode) && self.mode == 'timestamp')", "`pointInTime.timestamp` must be left out unless `pointInTime.mode` is timestamp", { fieldPath: ".timestamp" })
-    .describe("A replay of the group's binary log archive (`spec.backup.pitr`) onto the restored backup."),
-  sanityCheck: object({
-    query: string({ minLength: 1, maxLength: 4096 }).required().describe("One SELECT of one count, e.g. `SELECT COUNT(*) FROM shop.orders`; no row counts as 0."),
-    minRows: integer({ minimum: 0, format: "int64" }).withDefault(VERIFICATION_DEFAULTS.minRows).describe("The least count that passes."),
-    timeout: duration().withDefault(VERIFICATION_DEFAULTS.queryTimeout).describe("The query's time limit."),
-  }).describe("A query run on the restored server; the verification fails when it errs, runs too long or counts too few."),
-  keepOnFailure: boolean().withDefault(VERIFICATION_DEFAULTS.keepOnFailure).describe("Keep a failed verification's Job and pod, with the restored copy and the server's error log, for a day."),
-  image: image().describe("An image with `mariadbd` for the throwaway server; default: the group's `spec.image`."),
-  timeout: duration().withDefault(VERIFICATION_DEFAULTS.timeout).describe("A verification still running after this fails."),
+  pointInTime: pointInTimeSchema(),
+  sanityCheck: sanityCheckSchema(),
+  keepOnFailure: keepOnFailureSchema(),
+  image: serverImageSchema(),
+  timeout: verificationTimeoutSchema(),
   triggeredBy: string({ maxLength: 253 }).describe("Who asked: `manual`, or a schedule."),
 })
   .rule("self == oldSelf", "a MysqlBackupVerification's spec may not change: create a new one instead")

@@ -259,8 +259,8 @@ export class Kube {
     return this.createCustomIfAbsent(BACKUP_RESOURCE, backup);
   }
 
-  listVerifications(namespace: string): Promise<KubernetesListObject<MysqlBackupVerification>> {
-    return this.listCustom(VERIFICATION_RESOURCE, namespace);
+  listVerifications(namespace: string, labelSelector?: string): Promise<KubernetesListObject<MysqlBackupVerification>> {
+    return this.listCustom(VERIFICATION_RESOURCE, namespace, labelSelector);
   }
 
   getVerification(namespace: string, name: string): Promise<MysqlBackupVerification> {

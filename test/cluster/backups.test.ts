@@ -393,7 +393,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect(reasons).toEqual(expect.arrayContaining(["BackupStarted", "BackupStopped", "ArtifactCleanupStarted", "ArtifactCleanupSucceeded"]));
   });
 
-  it("runs schedules as CronJobs under writes: every minute a Succeeded backup, retention keeps the newest, a failed run retried once, a bad schedule reported", async () => {
+  it("runs schedules as CronJobs under writes: every minute a Succeeded backup, retention keeps the newest, a failed run retried once, a bad schedule reported, a verification schedule run by hand", async () => {
     const g = await group("orders");
     const primary = await readyPod(ns, managedNames.pod("orders", g.status?.activeSite ?? ""));
     // Writes all along, so each run copies a different position.
@@ -408,6 +408,8 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const patch = [
       { op: "add", path: "/spec/backup/profiles/-", value: { ...s3Profile("minutely", "store"), retention: { count: 1, maxFailedKeep: 0 } } },
       { op: "add", path: "/spec/backup/retry", value: { maxAttempts: 2, initialBackoff: "5s" } },
+      // Once a year: this test starts its run by hand.
+      { op: "add", path: "/spec/backup/profiles/0/verification", value: { schedule: "0 0 1 1 *", sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 3 } } },
       {
         op: "add",
         path: "/spec/backup/schedules",
@@ -449,6 +451,16 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       await waitFor("the pruned backup's artifact gone", async () => (await objectsOf(now)).length === 0, 60_000, 1_000);
       expect((await groupEvents(ns, "orders")).find((e) => e.reason === "BackupRetentionDeleted" && e.message.startsWith(`${now} of profile minutely: succeeded backup beyond the newest 1`))).toBeDefined();
 
+      // The profile's verification schedule, run by hand: a verification named after the Job, with
+      // the schedule's settings, of the profile's newest Succeeded backup.
+      expect((await kubectl(["get", "cronjob", "mysql-orders-verify-nightly", "-n", ns])).code).toBe(0);
+      const verifyNow = "mysql-orders-verify-nightly-now";
+      expect((await kubectl(["create", "job", verifyNow, "--from=cronjob/mysql-orders-verify-nightly", "-n", ns])).code).toBe(0);
+      const scheduledVerification = await verified(verifyNow);
+      expect(scheduledVerification.status, JSON.stringify(scheduledVerification.status) + (await jobLog(`${verifyNow}-verify`))).toMatchObject({ phase: "Succeeded", count: expect.any(Number) as number });
+      expect(scheduledVerification.spec).toMatchObject({ profileName: "nightly", triggeredBy: "schedule/verify-nightly", sanityCheck: { minRows: 3 } });
+      expect(scheduledVerification.metadata.labels?.["shipstream.io/verification-schedule"]).toBe("nightly");
+
       // The failing schedule's first run was tried once more, 5 s after it failed, and not again.
       const failing = await scheduled("failing");
       const firstFailed = failing.filter((b) => !/-attempt-/.test(b.metadata.name ?? "")).sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""))[0];
@@ -467,10 +479,10 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       writing = false;
       await load;
       // Schedules removed: their CronJobs go.
-      await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/backup/schedules" }])]);
+      await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/backup/schedules" }, { op: "remove", path: "/spec/backup/profiles/0/verification" }])]);
     }
     expect(acknowledged).toBeGreaterThan(100);
-    await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/backup-schedule"])).items.length === 0, 30_000, 500);
+    await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/failover-group=orders"])).items.length === 0, 30_000, 500);
   }, 330_000);
 
   it("deleting the group releases its backups, whose artifacts stay in the store", async () => {

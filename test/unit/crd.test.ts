@@ -176,7 +176,7 @@ describe("withDefaults", () => {
         { name: "pdx", endpoint: { host: "10.0.0.2" } },
       ],
       backup: {
-        profiles: [{ name: "nightly", storage: { s3: { bucket: "backups", credentialsSecret: { name: "s3" } } }, encryption: { passphraseSecret: { name: "pass" } } }],
+        profiles: [{ name: "nightly", storage: { s3: { bucket: "backups", credentialsSecret: { name: "s3" } } }, encryption: { passphraseSecret: { name: "pass" } }, verification: { schedule: "0 5 * * 0", sanityCheck: { query: "SELECT 1" } } }],
         schedules: [{ name: "nightly", profileName: "nightly", schedule: "0 3 * * *" }],
         retry: {},
         pitr: {},

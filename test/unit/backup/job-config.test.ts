@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig, parseVerificationTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
@@ -272,5 +272,24 @@ describe("the result line", () => {
       expect(parsed.message.endsWith("...")).toBe(true);
     }
     expect(resultLine({ phase: "Failed", message: "short" })).toBe('{"phase":"Failed","message":"short"}\n');
+  });
+});
+
+describe("a verification schedule's trigger flags", () => {
+  const env = { BLOODRAVEN_TRIGGER_JOB: "mysql-orders-verify-nightly-29451840" };
+  const base = ["--namespace=shop", "--group=orders", "--profile=nightly"];
+
+  it("takes the schedule's settings as JSON and the run's Job name from the environment", () => {
+    const config = parseVerificationTriggerConfig([...base, '--verification={"pointInTime":{"mode":"latest"},"keepOnFailure":true}'], env);
+    expect(config).toMatchObject({ namespace: "shop", group: "orders", profile: "nightly", job: "mysql-orders-verify-nightly-29451840", verification: { pointInTime: { mode: "latest" }, keepOnFailure: true } });
+  });
+
+  it("refuses settings that are no JSON object or name a field a schedule does not have, and a missing Job name", () => {
+    const refused = (argv: string[], e: NodeJS.ProcessEnv, pattern: RegExp) => expect(() => parseVerificationTriggerConfig(argv, e)).toThrow(pattern);
+    refused([...base, "--verification={"], env, /^--verification must be a JSON object of the schedule's settings: /);
+    refused([...base, "--verification=[]"], env, /^--verification must be a JSON object/);
+    refused([...base, '--verification={"backupRef":{"name":"b1"}}'], env, /^--verification: backupRef is not a setting of a verification schedule/);
+    refused(base, env, /^--verification is required/);
+    refused([...base, "--verification={}"], {}, /^BLOODRAVEN_TRIGGER_JOB must be the run's Job name/);
   });
 });

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
-import { scheduleCronJob, scheduleCronJobName, scheduleProblems, TRIGGER_JOB_VARIABLE, triggerAccess, triggerAccountName } from "../../../shared/backup/schedules.js";
+import {
+  scheduleCronJob,
+  scheduleCronJobName,
+  scheduleProblems,
+  TRIGGER_JOB_VARIABLE,
+  triggerAccess,
+  triggerAccountName,
+  verificationCronJob,
+  verificationScheduleProblems,
+  VERIFICATION_SCHEDULE_LABEL,
+} from "../../../shared/backup/schedules.js";
 
 const spec = (schedules: { name: string; schedule: string; timeZone?: string; concurrencyPolicy?: "Forbid" | "Allow" | "Replace" }[]) =>
   backupWithDefaults({ profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }], schedules: schedules.map((s) => ({ profileName: "nightly", ...s })) }).schedules ?? [];
@@ -47,11 +57,38 @@ describe("scheduleCronJob", () => {
 });
 
 describe("triggerAccess", () => {
-  it("grants the trigger the namespace's MysqlBackups only, bound to its own ServiceAccount", () => {
+  it("grants the trigger the namespace's MysqlBackups and MysqlBackupVerifications only, bound to its own ServiceAccount", () => {
     const [account, role, binding] = triggerAccess(group);
     expect(account.metadata?.name).toBe("mysql-orders-backup-trigger");
-    expect(role.rules).toEqual([{ apiGroups: ["shipstream.io"], resources: ["mysqlbackups"], verbs: ["get", "list", "create", "delete"] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: ["shipstream.io"], resources: ["mysqlbackups"], verbs: ["get", "list", "create", "delete"] },
+      { apiGroups: ["shipstream.io"], resources: ["mysqlbackupverifications"], verbs: ["get", "list", "create"] },
+    ]);
     expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "mysql-orders-backup-trigger" });
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "mysql-orders-backup-trigger", namespace: "shop" }]);
+  });
+});
+
+describe("verification schedules", () => {
+  const profiles = backupWithDefaults({
+    profiles: [
+      { name: "nightly", storage: { pvc: { claimName: "backups" } }, verification: { schedule: "0 5 * * 0", pointInTime: { mode: "latest" }, sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 10 } } },
+      { name: "bad", storage: { pvc: { claimName: "backups" } }, verification: { schedule: "0 25 * * *" } },
+      { name: "plain", storage: { pvc: { claimName: "backups" } } },
+    ],
+  }).profiles;
+
+  it("names the profile's verification schedule field that is wrong; profiles without one have none", () => {
+    expect(verificationScheduleProblems(profiles)).toEqual([{ schedule: "bad", message: expect.stringMatching(/^spec\.backup\.profiles\[bad\]\.verification\.schedule: field 2 \(hour\)/) as string }]);
+  });
+
+  it("makes a CronJob mysql-<group>-verify-<profile> whose trigger gets the schedule's settings as JSON", () => {
+    const c = verificationCronJob(group, "nightly", profiles[0]!.verification!, "bloodraven:dev");
+    expect(c.metadata).toMatchObject({ name: "mysql-orders-verify-nightly", labels: { [VERIFICATION_SCHEDULE_LABEL]: "nightly" } });
+    expect(c.spec).toMatchObject({ schedule: "0 5 * * 0", timeZone: "Etc/UTC", suspend: false, concurrencyPolicy: "Forbid" });
+    const [container] = c.spec?.jobTemplate.spec?.template.spec?.containers ?? [];
+    expect(container?.args?.slice(0, 4)).toEqual(["trigger-verification", "--namespace=shop", "--group=orders", "--profile=nightly"]);
+    const settings = JSON.parse((container?.args?.[4] ?? "").replace(/^--verification=/, "")) as unknown;
+    expect(settings).toEqual({ pointInTime: { mode: "latest" }, keepOnFailure: true, timeout: "2h", sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 10, timeout: "60s" } });
   });
 });
