@@ -18,7 +18,9 @@
  * Then each round restores both backups (download, authentication, mbstream, prepare) beside a
  * raw download of the stored object; then BENCH_BACKUP_TXNS (default 20,000) single-row
  * transactions on the source after the backup, FLUSH BINARY LOGS, one archiver scan, and
- * replayArchive onto a server started on a restore of the encrypted backup.
+ * replayArchive onto a server started on a restore of the encrypted backup. Between the two, each
+ * round verifies the encrypted backup (verifyBackup: restore, throwaway server, a count of the
+ * whole fill table).
  * CPU: this process (process.cpuUsage) and its reaped children, the agent with its children
  * (mariadb-backup), MinIO, mariadbd (from /proc), and the whole machine (/proc/stat) over each
  * step, in cores (CPU seconds / wall seconds).
@@ -40,6 +42,7 @@ import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { replayArchive } from "../../operator/backup/point-in-time.js";
 import { restoreBackup } from "../../operator/backup/restore-backup.js";
 import { takeBackup, type BackupTask } from "../../operator/backup/take-backup.js";
+import { verifyBackup } from "../../operator/backup/verify-backup.js";
 import { createLogger } from "../../operator/log.js";
 import { SiteClient } from "../../operator/mysql/site-client.js";
 import { openStream } from "../../operator/tools/http-stream.js";
@@ -423,6 +426,27 @@ async function main(): Promise<void> {
       process.stderr.write(`restore round ${i + 1}: raw get ${rawGet.seconds.toFixed(2)} s, plain ${plain.seconds.toFixed(2)} s, sealed ${sealed.seconds.toFixed(2)} s\n`);
     }
 
+    // ---- verification: restore, a throwaway server on the copy, a count over the whole table ----
+    const verifyRounds: { seconds: number; restore_s: number; query_ms: number; cores: Cores }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const task = {
+        namespace: NAMESPACE,
+        group: GROUP,
+        backup: lastSealed.backup,
+        prefix: PREFIX,
+        passphrase: PASSPHRASE,
+        workDir: join(scratch, `verify-${i}`),
+        pointInTime: "none" as const,
+        sanity: { query: "SELECT COUNT(*) FROM bench_backup.fill", minRows: filled.rows, timeoutMs: STEP_TIMEOUT_MS },
+        server: { mariadbd: "/usr/sbin/mariadbd", port: await freePort() },
+        keepOnFailure: false,
+        timeoutMs: STEP_TIMEOUT_MS,
+      };
+      const verified = await measure(restorePids, () => verifyBackup(task, s3!));
+      verifyRounds.push({ seconds: verified.seconds, restore_s: verified.value.restoreMs / 1000, query_ms: verified.value.queryMs ?? 0, cores: verified.cores });
+      process.stderr.write(`verify round ${i + 1}: ${verified.seconds.toFixed(2)} s (restore ${(verified.value.restoreMs / 1000).toFixed(2)} s, count ${verified.value.count} in ${verified.value.queryMs} ms)\n`);
+    }
+
     // ---- point in time: transactions after the sealed backup, archived, replayed onto its restore ----
     await stopChild(agent.child);
     pids.agent = undefined;
@@ -550,6 +574,15 @@ async function main(): Promise<void> {
         raw_store_read: { what: "the plain data object downloaded through S3ObjectStore.get and discarded", ...rstep("raw_get", lastPlain.bytes) },
         plain: rstep("plain", lastPlain.bytes),
         encrypted: rstep("sealed", lastSealed.bytes),
+      },
+      verification: {
+        what: "verifyBackup of the encrypted backup: its restore (as above), a throwaway mariadbd started on the copy (grant tables loaded, an account made), SELECT COUNT(*) over the whole fill table, the server stopped",
+        seconds: spread(verifyRounds.map((r) => r.seconds)),
+        restore_s: spread(verifyRounds.map((r) => r.restore_s)),
+        start_query_and_stop_s: spread(verifyRounds.map((r) => r.seconds - r.restore_s)),
+        count_query_ms: spread(verifyRounds.map((r) => r.query_ms)),
+        cores_p50: coresP50(verifyRounds.map((r) => r.cores)),
+        bound: boundBy(coresP50(verifyRounds.map((r) => r.cores))),
       },
       point_in_time: {
         transactions: committed,
