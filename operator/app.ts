@@ -256,6 +256,7 @@ export class OperatorApp {
         patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string) => {
           await this.kube.patchVerificationStatus(namespace, name, status, resourceVersion);
         }),
+        delete: guarded((namespace: string, name: string) => this.kube.deleteVerification(namespace, name)),
         event: (verification, type, reason, message) => {
           if (this.leads(0)) void this.events.record(verification, type, reason, message);
         },

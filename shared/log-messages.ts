@@ -37,6 +37,7 @@ export const LOG_MESSAGES = {
   verificationSucceeded: "backup verified",
   verificationFailed: "backup verification failed",
   verificationStepFailed: "backup verification step failed, retried at the next scan",
+  verificationDeletedByRetention: "backup verification deleted by retention",
   artifactCleanupDone: "deleted backup released",
   backupStopped: "deleted backup's copy stopped",
   artifactCleanupFailed: "backup artifact cleanup failed",

@@ -97,6 +97,7 @@ export interface VerificationCalls {
   list(namespace: string): Promise<MysqlBackupVerification[]>;
   /** Only while the verification still has `resourceVersion`. */
   patchStatus(namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string): Promise<void>;
+  delete(namespace: string, name: string): Promise<void>;
   event(verification: MysqlBackupVerification, type: "Normal" | "Warning", reason: EventReason, message: string): void;
 }
 

@@ -2,6 +2,8 @@ import type { MysqlBackupVerification } from "../../shared/api/index.js";
 import { backupWithDefaults, verificationWithDefaults } from "../../shared/api/index.js";
 import { JOB_CONTAINER, verificationJob, verificationJobName } from "../../shared/backup/backup-job.js";
 import { lastCompletionByProfile } from "../../shared/backup/freshness.js";
+import { backupsToDelete } from "../../shared/backup/retention.js";
+import { VERIFICATION_SCHEDULE_LABEL } from "../../shared/backup/schedules.js";
 import { verificationStep, type VerificationRun, type VerificationStep } from "../../shared/backup/verification-step.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
@@ -18,7 +20,8 @@ const STRAY_SCAN_MS = 60_000;
 /**
  * Drives the group's MysqlBackupVerifications: picks each new one's backup, writes it Running,
  * makes its Job (shared/backup/backup-job.ts), records the Job's outcome with its events and
- * metrics, and deletes the Job unless a failure is kept for inspection (docs/backups.md).
+ * metrics, and deletes the Job unless a failure is kept for inspection; deletes a verification
+ * schedule's verifications beyond its retention (docs/backups.md).
  * Throttled and late in the cycle, like the backups: it never holds up failover.
  */
 export class VerificationsReconciler implements Reconciler {
@@ -49,6 +52,7 @@ export class VerificationsReconciler implements Reconciler {
         }
       }
     }
+    await this.applyRetention(verifications, Date.parse(cycle.now));
     const profiles = ctx.spec.backup?.profiles.map((p) => p.name) ?? [];
     const ended = verifications.map((v) => ({ profile: v.spec.profileName, phase: v.status?.phase, completionTime: v.status?.completionTime }));
     ctx.deps.metrics.setVerificationTimes(ctx.namespace, ctx.name, { verified: lastCompletionByProfile(profiles, ended), attempted: lastCompletionByProfile(profiles, ended, ["Succeeded", "Failed"]) });
@@ -116,6 +120,22 @@ export class VerificationsReconciler implements Reconciler {
           ctx.deps.verifications.event(verification, "Warning", EVENT_REASONS.backupVerificationFailed, `${message ?? ""}${kept}`);
         }
         return;
+      }
+    }
+  }
+
+  /** A verification schedule's old verifications beyond its `retention` go (shared/backup/retention.ts); those made by hand stay. */
+  private async applyRetention(verifications: readonly MysqlBackupVerification[], now: number): Promise<void> {
+    const { ctx } = this;
+    for (const profile of ctx.spec.backup ? backupWithDefaults(ctx.spec.backup).profiles : []) {
+      if (!profile.verification) continue;
+      const { keepSucceeded, keepFailed } = profile.verification.retention;
+      const scheduled = verifications
+        .filter((v) => v.metadata.labels?.[VERIFICATION_SCHEDULE_LABEL] === profile.name)
+        .map((v) => ({ name: v.metadata.name ?? "", phase: v.status?.phase ?? "Pending", ...(v.status?.completionTime ? { completedAt: Date.parse(v.status.completionTime) } : {}) }));
+      for (const gone of backupsToDelete(scheduled, { count: keepSucceeded, minKeep: 1, maxFailedKeep: keepFailed }, now, "verification")) {
+        await ctx.deps.verifications.delete(ctx.namespace, gone.name);
+        ctx.log.info(LOG_MESSAGES.verificationDeletedByRetention, { verification: gone.name, profile: profile.name, reason: gone.reason });
       }
     }
   }

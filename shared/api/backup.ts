@@ -12,6 +12,7 @@ export const BACKUP_DEFAULTS = {
   s3: { region: "us-east-1", accessKeyIdKey: "AWS_ACCESS_KEY_ID", secretAccessKeyKey: "AWS_SECRET_ACCESS_KEY" },
   passphraseKey: "passphrase",
   retention: { count: 7, minKeep: 1, maxFailedKeep: 10 },
+  verificationRetention: { keepSucceeded: 30, keepFailed: 10 },
   schedule: { timeZone: "Etc/UTC", suspend: false, concurrencyPolicy: "Forbid", successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3 },
   maxLagSecondsForSource: 300,
   timeout: "2h",
@@ -89,6 +90,12 @@ const profileSchema = object({
     keepOnFailure: keepOnFailureSchema(),
     image: serverImageSchema(),
     timeout: verificationTimeoutSchema(),
+    retention: object({
+      keepSucceeded: integer({ minimum: 1, maximum: 1000, format: "int32" }).withDefault(BACKUP_DEFAULTS.verificationRetention.keepSucceeded).describe("Keep the newest this many Succeeded verifications of the schedule."),
+      keepFailed: integer({ minimum: 0, maximum: 1000, format: "int32" }).withDefault(BACKUP_DEFAULTS.verificationRetention.keepFailed).describe("Keep the newest this many Failed ones, for inspection."),
+    })
+      .withDefault({})
+      .describe("Which of the schedule's verifications are deleted (with their Jobs); verifications made by hand are never."),
   }).describe("Verify the profile's newest Succeeded backup on a schedule: a CronJob `mysql-<group>-verify-<profile>` creates a MysqlBackupVerification with these settings at each run."),
 });
 

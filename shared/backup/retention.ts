@@ -30,7 +30,8 @@ export interface RetentionVerdict {
 
 const newestFirst = (a: RetainedBackup, b: RetainedBackup): number => (b.completedAt ?? 0) - (a.completedAt ?? 0) || (a.name < b.name ? -1 : 1);
 
-export function backupsToDelete(backups: readonly RetainedBackup[], policy: RetentionPolicy, now: number): RetentionVerdict[] {
+/** `noun`: what the reasons call the objects (verifications are kept by the same rules). */
+export function backupsToDelete(backups: readonly RetainedBackup[], policy: RetentionPolicy, now: number, noun = "backup"): RetentionVerdict[] {
   const done = backups.filter((b) => b.completedAt !== undefined);
   const succeeded = done.filter((b) => b.phase === "Succeeded").sort(newestFirst);
   const failed = done.filter((b) => b.phase === "Failed").sort(newestFirst);
@@ -45,9 +46,9 @@ export function backupsToDelete(backups: readonly RetainedBackup[], policy: Rete
       ...(policy.count !== undefined ? [`beyond the newest ${policy.count}`] : []),
       ...(policy.maxAgeMs !== undefined ? [`older than ${Math.round(policy.maxAgeMs / 3_600_000)}h`] : []),
     ];
-    out.push({ name: b.name, reason: `succeeded backup ${rules.join(" and ")}` });
+    out.push({ name: b.name, reason: `succeeded ${noun} ${rules.join(" and ")}` });
   });
-  failed.slice(policy.maxFailedKeep).forEach((b) => out.push({ name: b.name, reason: `failed backup beyond the newest ${policy.maxFailedKeep}` }));
+  failed.slice(policy.maxFailedKeep).forEach((b) => out.push({ name: b.name, reason: `failed ${noun} beyond the newest ${policy.maxFailedKeep}` }));
   return out;
 }
 

@@ -267,6 +267,11 @@ export class Kube {
     return this.getCustom(VERIFICATION_RESOURCE, namespace, name);
   }
 
+  /** Deletes a MysqlBackupVerification (its Job goes with it); a missing one counts as deleted. */
+  async deleteVerification(namespace: string, name: string): Promise<void> {
+    await this.deleteIfPresent(`delete ${MYSQL_BACKUP_VERIFICATION.plural} ${namespace}/${name}`, (o) => this.customObjects.deleteNamespacedCustomObject({ ...VERIFICATION_RESOURCE, namespace, name }, o));
+  }
+
   /** Creates the MysqlBackupVerification unless one of its name exists (false then). */
   createVerificationIfAbsent(verification: MysqlBackupVerification): Promise<boolean> {
     return this.createCustomIfAbsent(VERIFICATION_RESOURCE, verification);

@@ -295,6 +295,8 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
 
   it("verifies b1 by a test restore in a Job of the server's image: Succeeded with the sanity query's count, events, the Job gone, the verified metric", async () => {
     const b1 = await readBackup("b1");
+    // The next test's verification (a replay) runs beside this one: two Jobs at once, and half the wait.
+    await applyAll([verification("v4", { backupRef: { name: "b1" }, pointInTime: { mode: "latest" }, sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 4 } })]);
     // Through the plugin, as on-call runs it: it follows the verification to its end.
     const run = await kubectl(["bloodraven", "verify-backup", "orders", "--profile", "nightly", "--backup", "b1", "--sanity-query", "SELECT COUNT(*) FROM shop.orders", "--min-rows", "3", "--name", "v1", "--wait", "--timeout=3m", "-n", ns], {
       timeoutMs: 240_000,
@@ -309,12 +311,14 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await waitFor("the passed verification's Job deleted", async () => (await kubectl(["get", "job", "v1-verify", "-n", ns])).code !== 0, 60_000, 1_000);
     const series = new RegExp(`^bloodraven_backup_verified_timestamp_seconds\\{namespace="${ns}",group="orders",profile="nightly"\\} (\\S+)$`, "m");
     await waitFor(
-      "the verified metric",
+      "the verified metric: the newest Succeeded verification's completion (v1's, or v4's once it ends)",
       async () => {
+        const all = await getObject<{ items: MysqlBackupVerification[] }>(["mysqlbackupverifications", "-n", ns]);
+        const newest = Math.max(...all.items.filter((v) => v.status?.phase === "Succeeded").map((v) => Math.floor(Date.parse(v.status?.completionTime ?? "") / 1000)));
         const pods = await getObject<{ items: { status: { podIP?: string } }[] }>(["pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`]);
         for (const pod of pods.items) {
           const text = await (await fetch(`http://${pod.status.podIP ?? ""}:8080/metrics`, { signal: AbortSignal.timeout(5_000) })).text().catch(() => "");
-          if (Number(series.exec(text)?.[1]) === Math.floor(Date.parse(v1.status?.completionTime ?? "") / 1000)) return true;
+          if (Number(series.exec(text)?.[1]) === newest && newest >= Math.floor(Date.parse(v1.status?.completionTime ?? "") / 1000)) return true;
         }
         return undefined;
       },
@@ -325,7 +329,6 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
 
   it("verifies b1 replayed to the latest archived transaction: the rows written after b1 are there", async () => {
     const b1 = await readBackup("b1");
-    await applyAll([verification("v4", { backupRef: { name: "b1" }, pointInTime: { mode: "latest" }, sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 4 } })]);
     const v4 = await verified("v4");
     expect(v4.status, JSON.stringify(v4.status) + (await jobLog("v4-verify"))).toMatchObject({ phase: "Succeeded", backupName: "b1", backupGtid: b1.status?.gtidExecuted });
     expect(v4.status?.count).toBeGreaterThanOrEqual(4);
@@ -341,6 +344,13 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       .sort((a, b) => (a.status?.completionTime ?? "").localeCompare(b.status?.completionTime ?? ""))
       .at(-1);
     await applyAll([verification("v2", { sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 1000 } })]);
+    // Bytes flipped in b1's stored data object (v2 restores another backup, so both run at once):
+    // the restore refuses it before any server starts.
+    const [dataKey] = (await objectsOf("b1")).filter((k) => !k.endsWith("manifest.json"));
+    const bytes = Buffer.concat(await (await s3.get(dataKey ?? "", AbortSignal.timeout(10_000))).toArray());
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await s3.put(dataKey ?? "", Readable.from([bytes]), AbortSignal.timeout(10_000));
+    await applyAll([verification("v3", { backupRef: { name: "b1" }, keepOnFailure: false })]);
     const v2 = await verified("v2");
     expect(v2.status, JSON.stringify(v2.status) + (await jobLog("v2-verify"))).toMatchObject({
       phase: "Failed",
@@ -349,12 +359,6 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     });
     expect((await groupEvents(ns, "v2")).find((e) => e.reason === "BackupVerificationFailed")?.message).toMatch(/fewer than the 1000 expected.*\(Job v2-verify and its pod are kept a day: kubectl logs job\/v2-verify\)$/);
     expect((await kubectl(["get", "job", "v2-verify", "-n", ns])).code).toBe(0);
-    // Bytes flipped in the stored data object: the restore refuses it before any server starts.
-    const [dataKey] = (await objectsOf("b1")).filter((k) => !k.endsWith("manifest.json"));
-    const bytes = Buffer.concat(await (await s3.get(dataKey ?? "", AbortSignal.timeout(10_000))).toArray());
-    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-    await s3.put(dataKey ?? "", Readable.from([bytes]), AbortSignal.timeout(10_000));
-    await applyAll([verification("v3", { backupRef: { name: "b1" }, keepOnFailure: false })]);
     const v3 = await verified("v3");
     expect(v3.status?.message, JSON.stringify(v3.status)).toMatch(/the artifact is damaged/);
     await waitFor("the failed verification's Job deleted (keepOnFailure: false)", async () => (await kubectl(["get", "job", "v3-verify", "-n", ns])).code !== 0, 60_000, 1_000);
@@ -409,7 +413,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       { op: "add", path: "/spec/backup/profiles/-", value: { ...s3Profile("minutely", "store"), retention: { count: 1, maxFailedKeep: 0 } } },
       { op: "add", path: "/spec/backup/retry", value: { maxAttempts: 2, initialBackoff: "5s" } },
       // Once a year: this test starts its run by hand.
-      { op: "add", path: "/spec/backup/profiles/0/verification", value: { schedule: "0 0 1 1 *", sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 3 } } },
+      { op: "add", path: "/spec/backup/profiles/0/verification", value: { schedule: "0 0 1 1 *", sanityCheck: { query: "SELECT COUNT(*) FROM shop.orders", minRows: 3 }, retention: { keepSucceeded: 1 } } },
       {
         op: "add",
         path: "/spec/backup/schedules",
@@ -460,6 +464,12 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       expect(scheduledVerification.status, JSON.stringify(scheduledVerification.status) + (await jobLog(`${verifyNow}-verify`))).toMatchObject({ phase: "Succeeded", count: expect.any(Number) as number });
       expect(scheduledVerification.spec).toMatchObject({ profileName: "nightly", triggeredBy: "schedule/verify-nightly", sanityCheck: { minRows: 3 } });
       expect(scheduledVerification.metadata.labels?.["shipstream.io/verification-schedule"]).toBe("nightly");
+      // A second run: the schedule's retention (keepSucceeded 1) deletes the first, with its Job; v1 (by hand) stays.
+      const verifyAgain = "mysql-orders-verify-nightly-again";
+      expect((await kubectl(["create", "job", verifyAgain, "--from=cronjob/mysql-orders-verify-nightly", "-n", ns])).code).toBe(0);
+      expect((await verified(verifyAgain)).status?.phase).toBe("Succeeded");
+      await waitFor("the first scheduled verification deleted by retention", async () => (await kubectl(["get", "mbv", verifyNow, "-n", ns])).code !== 0, 30_000, 1_000);
+      expect((await kubectl(["get", "mbv", "v1", "-n", ns])).code).toBe(0);
 
       // The failing schedule's first run was tried once more, 5 s after it failed, and not again.
       const failing = await scheduled("failing");

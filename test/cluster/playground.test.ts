@@ -16,6 +16,7 @@ import { installSample, MANAGED_EXAMPLE, SAMPLE } from "../../scripts/playground
 import { NODE_NAME } from "../../scripts/env/node.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { readOnlyTaintKey } from "../../shared/names.js";
+import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
 import { kubectl, mustKubectl, testKubeconfig } from "../support/kubectl.js";
@@ -29,6 +30,7 @@ describe("the playground's setup on a real node", () => {
   let env: EnvDir;
   let partitions: Partitions;
   const group = groupReader(groupNamespace);
+  saveOperatorLogsOnFailure(operatorNamespace, `app.kubernetes.io/instance=${SAMPLE.release}`);
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", listenAddress: inject("nodeAddress") });
@@ -69,7 +71,12 @@ describe("the playground's setup on a real node", () => {
     await waitFor("the managed group Ready with iad active and its reader replicating", async () => {
       const g = await group(shop);
       return g.status?.activeSite === "iad" && condition(g, "Ready") === "True" && condition(g, "ReadersReady") === "True" && condition(g, "Bootstrapping") === "False";
-    }, 180_000, 500);
+    }, 150_000, 500).catch(async (err: unknown) => {
+      // What the group and its pods looked like, for the failure's message.
+      const g = await group(shop).catch(() => undefined);
+      const pods = await kubectl(["get", "pods", "-n", groupNamespace, "-o", "wide"]);
+      throw new Error(`${String(err)}\nstatus: ${JSON.stringify(g?.status)}\n${pods.stdout}`);
+    });
     const objects = await mustKubectl(["get", "pods,pvc,svc", "-n", groupNamespace, "-l", `shipstream.io/failover-group=${shop}`, "-o", "name"]);
     expect(objects.trim().split("\n").sort()).toEqual(
       [

@@ -127,13 +127,14 @@ describe("the chart's alerts (promtool)", () => {
   });
 
   it("BloodravenBackupVerificationStale: a profile without a verified backup for more than prometheusRule.verificationStaleSeconds (8 days), for 10 minutes; a fresh one never", async () => {
-    // nightly was verified at the start and never since; weekly's newest verification is always the current minute.
-    const minutes = 8 * 24 * 60 + 30;
-    const series = [...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "nightly" }, `0x${minutes}`), ...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "weekly" }, `0+60x${minutes}`)];
+    // The series start 8 days less 10 minutes after nightly's last verification (a negative
+    // timestamp: promtool's clock starts at 0), so 8 days pass at minute 10 without evaluating
+    // 8 days of minutes; weekly's newest verification is always the current minute.
+    const series = [...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "nightly" }, "-690600x30"), ...scraped("bloodraven_backup_verified_timestamp_seconds", { profile: "weekly" }, "0+60x30")];
     await check("BloodravenBackupVerificationStale", series, {
-      [8 * 24 * 60]: [],
-      [8 * 24 * 60 + 9]: [],
-      [8 * 24 * 60 + 11]: [alert("warning", { profile: "nightly" }, "shop/orders: no verification of a profile nightly backup succeeded recently (the newest is 8d 0h 11m 0s old): its backups are not proven restorable")],
+      9: [],
+      19: [],
+      22: [alert("warning", { profile: "nightly" }, "shop/orders: no verification of a profile nightly backup succeeded recently (the newest is 8d 0h 12m 0s old): its backups are not proven restorable")],
     });
   });
 

@@ -103,11 +103,12 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
   resources: ["mysqlbackups/finalizers"]
   verbs: ["update"]
 # MysqlBackupVerifications: listed to find each group's, their status merge-patched; a
-# verification's Job names it as owner with blockOwnerDeletion. get and create: the schedules'
-# trigger Role grants them, and a Role can only grant what its maker holds.
+# verification's Job names it as owner with blockOwnerDeletion; a schedule's old ones deleted by
+# its retention. get and create: the schedules' trigger Role grants them, and a Role can only
+# grant what its maker holds.
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackupverifications"]
-  verbs: ["get", "list", "create"]
+  verbs: ["get", "list", "create", "delete"]
 - apiGroups: ["shipstream.io"]
   resources: ["mysqlbackupverifications/status"]
   verbs: ["patch"]

@@ -13,6 +13,14 @@ describe("backup retention", () => {
     expect(backupsToDelete(backups, { count: 2, minKeep: 1, maxFailedKeep: 1 }, now).map((d) => d.name)).toEqual(["b2", "b1", "f1"]);
   });
 
+  it("names what it keeps the way its caller does (a verification schedule's retention uses the same rules)", () => {
+    const verdicts = backupsToDelete([ok("v1", 3), ok("v2", 2), failed("v3", 1), failed("v4", 0)], { count: 1, minKeep: 1, maxFailedKeep: 1 }, now, "verification");
+    expect(verdicts).toEqual([
+      { name: "v1", reason: "succeeded verification beyond the newest 1" },
+      { name: "v3", reason: "failed verification beyond the newest 1" },
+    ]);
+  });
+
   it("keeps a backup when any rule keeps it: the newest count or younger than maxAge", () => {
     const backups = [ok("old", 100), ok("mid", 30), ok("new", 1)];
     expect(backupsToDelete(backups, { count: 1, maxAgeMs: 48 * H, minKeep: 1, maxFailedKeep: 10 }, now).map((d) => d.name)).toEqual(["old"]);
