@@ -3,7 +3,7 @@
  * the result line its command wrote as the pod's termination message.
  */
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import type { BackupJobState } from "../../shared/backup/backup-step.js";
+import type { BackupJobState } from "../../shared/backup/job-result.js";
 
 /** The label the Job controller puts on its pods. */
 const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";

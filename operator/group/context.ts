@@ -9,7 +9,7 @@ import type {
   MysqlBackupVerificationStatus,
   MysqlFailoverGroup,
 } from "../../shared/api/index.js";
-import type { BackupJobState } from "../../shared/backup/backup-step.js";
+import type { BackupJobState } from "../../shared/backup/job-result.js";
 import { withDefaults } from "../../shared/api/index.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";

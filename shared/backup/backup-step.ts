@@ -6,17 +6,9 @@
  */
 import { parseTrigger } from "./housekeeping.js";
 import type { BackupProfile, MysqlBackupSpec, MysqlBackupStatus } from "../api/backup.js";
-import { isCount, isFilled, jobFailureMessage, readJobResult } from "./job-result.js";
+import { isCount, isFilled, jobFailureMessage, readJobResult, type BackupJobState } from "./job-result.js";
 import { checkBackupRequest } from "./request.js";
 import { chooseBackupSource, type BackupSourceSite } from "./source.js";
-
-/** The Job as the operator finds it; `result` is the line the command wrote as its termination message. */
-export type BackupJobState =
-  | { readonly state: "absent" }
-  /** `stopping`: the Job is deleted and waits for its pod to end. */
-  | { readonly state: "running"; readonly stopping?: boolean }
-  /** `reason`: the Job's own, when it failed (e.g. DeadlineExceeded). */
-  | { readonly state: "finished"; readonly succeeded: boolean; readonly result: string | undefined; readonly reason?: string };
 
 export interface BackupStepInput {
   readonly spec: MysqlBackupSpec;

@@ -7,7 +7,8 @@
  * go at once; one whose profile is gone is let go with its artifact left, said in an event.
  */
 import type { BackupProfile, MysqlBackupStatus } from "../api/backup.js";
-import { parseResult, type BackupJobState } from "./backup-step.js";
+import { parseResult } from "./backup-step.js";
+import type { BackupJobState } from "./job-result.js";
 
 export interface CleanupInput {
   readonly status: MysqlBackupStatus | undefined;

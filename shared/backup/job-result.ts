@@ -3,7 +3,13 @@
  * (operator/backup/job.ts), read back by the operator: Failed with its message, Succeeded with
  * the fields the caller checks, or unreadable. And what a failed Job says, with or without one.
  */
-import type { BackupJobState } from "./backup-step.js";
+/** The Job as the operator finds it; `result` is the line the command wrote as its termination message. */
+export type BackupJobState =
+  | { readonly state: "absent" }
+  /** `stopping`: the Job is deleted and waits for its pod to end. */
+  | { readonly state: "running"; readonly stopping?: boolean }
+  /** `reason`: the Job's own, when it failed (e.g. DeadlineExceeded). */
+  | { readonly state: "finished"; readonly succeeded: boolean; readonly result: string | undefined; readonly reason?: string };
 
 export type JobResult<T> = ({ readonly phase: "Succeeded" } & T) | { readonly phase: "Failed"; readonly message: string } | { readonly phase: "unreadable"; readonly error: string };
 

@@ -7,8 +7,7 @@
 import type { BackupProfile, DefaultedBackupSpec } from "../api/backup.js";
 import type { DefaultedVerificationSpec, MysqlBackupVerificationStatus } from "../api/verification.js";
 import type { BackupPhase } from "../names.js";
-import type { BackupJobState } from "./backup-step.js";
-import { isCount, isFilled, jobFailureMessage, readJobResult } from "./job-result.js";
+import { isCount, isFilled, jobFailureMessage, readJobResult, type BackupJobState } from "./job-result.js";
 import { checkBackupRequest } from "./request.js";
 
 export interface VerifiableBackup {
