@@ -9,11 +9,13 @@ import {
   parseDeleteJobConfig,
   parseReplayJobConfig,
   parseRestoreJobConfig,
+  parseStageRestoreJobConfig,
   parseTriggerConfig,
   parseVerificationTriggerConfig,
   parseVerifyJobConfig,
   replayJobFlagsHelp,
   restoreJobFlagsHelp,
+  stageRestoreJobFlagsHelp,
   triggerFlagsHelp,
   verificationTriggerFlagsHelp,
   verifyJobFlagsHelp,
@@ -111,6 +113,11 @@ task("backup", "take one backup of a group's site into the store (what a backup 
 task("restore", "restore one backup from the store into an empty folder (what a restore Job runs)", restoreJobFlagsHelp, parseRestoreJobConfig, async (config, signal) => {
   const { runRestoreJob } = await import("./backup/job.js");
   return runRestoreJob(config, signal);
+});
+
+task("stage-restore", "restore one backup, to a point in time, beside a site's datadir for its next start (what a group's initFromBackup Job runs)", stageRestoreJobFlagsHelp, parseStageRestoreJobConfig, async (config, signal) => {
+  const { runStageRestoreJob } = await import("./backup/job.js");
+  return runStageRestoreJob(config, signal);
 });
 
 task("delete-backup", "delete one backup's artifact from the store, its manifest first (what a cleanup Job runs)", deleteJobFlagsHelp, parseDeleteJobConfig, async (config, signal) => {

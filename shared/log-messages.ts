@@ -61,6 +61,13 @@ export const LOG_MESSAGES = {
   scheduledVerificationFailed: "scheduled verification could not be created",
   bootstrapSeeded: "first primary of a new group made writable",
   bootstrapWaiting: "first primary not chosen yet",
+  // spec.initFromBackup (operator/group/init-restore.ts).
+  restorePending: "restore waiting",
+  restoreStarted: "restore started",
+  restoreStaged: "restore staged beside the datadir",
+  restoreRestarting: "restore restarting the server onto the copy",
+  restoreSucceeded: "restore succeeded",
+  restoreFailed: "restore failed",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
   recloneRejected: "reclone request rejected",
   cloneWaiting: "bootstrap waiting",
@@ -138,6 +145,10 @@ export const LOG_MESSAGES = {
   restoreJobStarted: "restore job started",
   restoreJobSucceeded: "restore job succeeded",
   restoreJobFailed: "restore job failed",
+  // `bloodraven stage-restore`: a backup restored (and replayed) beside a site's datadir for its next start.
+  stageRestoreJobStarted: "stage-restore job started",
+  stageRestoreJobSucceeded: "stage-restore job succeeded",
+  stageRestoreJobFailed: "stage-restore job failed",
   deleteJobStarted: "backup delete job started",
   deleteJobSucceeded: "backup delete job succeeded",
   deleteJobFailed: "backup delete job failed",

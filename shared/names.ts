@@ -69,6 +69,8 @@ export const LABELS = {
   backup: "shipstream.io/backup",
   /** On a verification's Job and pod: the MysqlBackupVerification's name. */
   verification: "shipstream.io/backup-verification",
+  /** On a restore's Job and pod (spec.initFromBackup): the site restored. */
+  restore: "shipstream.io/restore",
 } as const;
 
 /** Taint placed on nodes of a site that is not writable; scoped per group to avoid collisions. */
@@ -202,6 +204,12 @@ export const EVENT_REASONS = {
   backupVerificationStarted: "BackupVerificationStarted",
   backupVerified: "BackupVerified",
   backupVerificationFailed: "BackupVerificationFailed",
+  // On the group: its spec.initFromBackup.
+  restoreStarted: "RestoreStarted",
+  restoreSucceeded: "RestoreSucceeded",
+  restoreFailed: "RestoreFailed",
+  restoreTargetUnavailable: "RestoreTargetUnavailable",
+  restoreBuildFailed: "RestoreBuildFailed",
   // On the group: its backup schedules and retries.
   backupScheduleInvalid: "BackupScheduleInvalid",
   backupScheduleServiceAccountMissing: "BackupScheduleServiceAccountMissing",
@@ -245,7 +253,14 @@ export const METRICS = {
   backupVerificationRunsTotal: "bloodraven_backup_verification_runs_total",
   backupVerificationDurationSeconds: "bloodraven_backup_verification_duration_seconds",
   backupVerificationReplayLagSeconds: "bloodraven_backup_verification_replay_lag_seconds",
+  restoreDurationSeconds: "bloodraven_restore_duration_seconds",
+  restoreLastSuccessTimestampSeconds: "bloodraven_restore_last_success_timestamp_seconds",
+  restoreLastSourceSizeBytes: "bloodraven_restore_last_source_size_bytes",
 } as const;
+
+/** The `restore_kind` label of the restore metrics. */
+export const RESTORE_KINDS = { initFromBackup: "init_from_backup", inPlace: "in_place" } as const;
+export type RestoreKind = (typeof RESTORE_KINDS)[keyof typeof RESTORE_KINDS];
 
 /** Stages of an emergency failover timed from the decision: site writable, DNS and taints moved. */
 export const FAILOVER_STAGES = ["writable", "dns"] as const;

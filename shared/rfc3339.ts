@@ -22,3 +22,11 @@ export function parseRfc3339Seconds(text: string): Rfc3339Seconds {
   const offsetMs = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
   return { ok: true, date: new Date(local.getTime() - offsetMs) };
 }
+
+/**
+ * The time in whole seconds, rounded up: binary log events carry whole seconds, and every event
+ * stamped before 10:00:00.5 is stamped before 10:00:01.
+ */
+export function wholeSecond(timestamp: string): string {
+  return new Date(Math.ceil(Date.parse(timestamp) / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}

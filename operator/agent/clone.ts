@@ -23,6 +23,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { Logger } from "../log.js";
 import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
+import { positionCopy } from "../mysql/copy-position.js";
 import { cloneInstance, cloneStatus, gtidExecuted } from "../mysql/mysql-clone.js";
 import type { SiteClient } from "../mysql/site-client.js";
 import { openStream, startOf } from "../tools/http-stream.js";
@@ -279,26 +280,7 @@ export class CloneRecipient {
     throw new Error(`the server did not come back on the copy within ${RESTART_MS / 1000}s`);
   }
 
-  /**
-   * The copy has no binary logs: its GTID state is set to the copy's position, so the server
-   * reports what it holds and replicates on from there. Only a server that has written nothing
-   * since it started on the copy is positioned; one already at the position is left alone.
-   */
   private async position(manifest: CloneManifest): Promise<void> {
-    await this.client().run(
-      "clone: position",
-      async (s) => {
-        if (s.flavor.name !== "mariadb") throw new Error("the agent clones MariaDB servers only");
-        const pos = readString(s, onlyRow(s, await s.query("SELECT @@GLOBAL.gtid_binlog_pos AS pos"), "gtid_binlog_pos"), "pos");
-        if (pos === manifest.gtid) return;
-        if (pos !== "") throw new Error(`the server wrote ${pos} after it started on the copy; it is not positioned (reclone it again)`);
-        await s.query("STOP SLAVE");
-        await s.query("RESET SLAVE ALL");
-        await s.query("RESET MASTER");
-        await s.query(`SET GLOBAL gtid_binlog_state = '${manifest.gtid}'`);
-        await s.query(`SET GLOBAL gtid_slave_pos = '${manifest.gtid}'`);
-      },
-      SQL_DEADLINE_MS,
-    );
+    await this.client().run("clone: position", (s) => positionCopy(s, manifest.gtid), SQL_DEADLINE_MS);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup`, `bloodraven
- * restore`, `bloodraven delete-backup` and `bloodraven replay` (and those of `bloodraven
+ * restore`, `bloodraven stage-restore`, `bloodraven verify`, `bloodraven delete-backup` and `bloodraven replay` (and those of `bloodraven
  * trigger-backup`, a schedule's run, at the end). All share the group, the store and
  * the result file; all but replay also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
  * in `ps`, `kubectl describe` or a log.
@@ -17,7 +17,8 @@ import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags
 import type { LogLevel } from "../log.js";
 import { ARCHIVE_STORAGE, JOB_STORAGE } from "../../shared/backup/store-access.js";
 import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig, type StoreConfig } from "./storage-config.js";
-import type { PointInTime, SanityQuery } from "./verify-backup.js";
+import type { PointInTime } from "./point-in-time.js";
+import type { SanityQuery } from "./verify-backup.js";
 import type { MysqlBackupVerificationSpec } from "../../shared/api/index.js";
 
 export interface JobConfig {
@@ -56,6 +57,15 @@ export interface VerifyJobConfig extends ArtifactJobConfig {
   readonly keepOnFailure: boolean;
 }
 
+export interface StageRestoreJobConfig extends ArtifactJobConfig {
+  readonly datadir: string;
+  readonly id: string;
+  readonly pointInTime: PointInTime;
+  readonly archive?: StoreConfig;
+  readonly server: { readonly mariadbd: string; readonly port: number };
+  readonly workDir: string;
+}
+
 export interface ReplayJobConfig extends JobConfig {
   /** The restored backup's position, in canonical gtid_binlog_pos form. */
   readonly fromGtid: string;
@@ -80,6 +90,11 @@ function commonFlags(backup: "with backup name" | "without"): Flag[] {
     { name: "log-level", env: "BLOODRAVEN_LOG_LEVEL", help: "debug, info, warn or error (default info)" },
   ];
 }
+
+/** The flags of a restore's point in time and its throwaway server, shared by verify and stage-restore. */
+const POINT_IN_TIME_FLAG: Flag = { name: "point-in-time", env: "BLOODRAVEN_POINT_IN_TIME", help: "none (the backup alone), latest (replay everything archived) or an RFC 3339 time to replay to (default none)" };
+const MARIADBD_FLAG: Flag = { name: "mariadbd", env: "BLOODRAVEN_MARIADBD", help: "the server binary (default mariadbd)" };
+const SCRATCH_PORT_FLAG: Flag = { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "the loopback port the restored server listens on (default 3306)" };
 
 export const BACKUP_JOB_FLAGS: readonly Flag[] = [
   ...commonFlags("with backup name"),
@@ -106,13 +121,24 @@ export const VERIFY_JOB_FLAGS: readonly Flag[] = [
   ...commonFlags("with backup name"),
   ...storageFlags(ARCHIVE_STORAGE, "optional"),
   WORK_DIR_FLAG("where the backup is restored and its server runs"),
-  { name: "point-in-time", env: "BLOODRAVEN_POINT_IN_TIME", help: "none (the backup alone), latest (replay everything archived) or an RFC 3339 time to replay to (default none)" },
+  POINT_IN_TIME_FLAG,
   { name: "sanity-query", env: "BLOODRAVEN_SANITY_QUERY", help: "a SELECT of one count run on the restored server, e.g. SELECT COUNT(*) FROM shop.orders (default none)" },
   { name: "min-rows", env: "BLOODRAVEN_MIN_ROWS", help: "the least count the sanity query may return (default 0)" },
   { name: "query-timeout", env: "BLOODRAVEN_QUERY_TIMEOUT", help: "longest the sanity query may run (default 60s)" },
-  { name: "mariadbd", env: "BLOODRAVEN_MARIADBD", help: "the server binary (default mariadbd)" },
-  { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "the loopback port the restored server listens on (default 3306)" },
+  MARIADBD_FLAG,
+  SCRATCH_PORT_FLAG,
   { name: "keep-on-failure", boolean: true, help: "leave the work folder (the restored copy, the server's error log) in place when the verification fails" },
+];
+
+export const STAGE_RESTORE_JOB_FLAGS: readonly Flag[] = [
+  ...commonFlags("with backup name"),
+  ...storageFlags(ARCHIVE_STORAGE, "optional"),
+  { name: "datadir", env: "BLOODRAVEN_DATADIR", help: "the site's datadir; the copy is staged beside it as <datadir>.clone, which the server's next start swaps in (required)" },
+  { name: "restore-id", env: "BLOODRAVEN_RESTORE_ID", help: "names the staged copy in its manifest, e.g. the group's restore (required)" },
+  POINT_IN_TIME_FLAG,
+  MARIADBD_FLAG,
+  SCRATCH_PORT_FLAG,
+  WORK_DIR_FLAG("where the replay's server keeps its files"),
 ];
 
 const AGENT_TOKEN = "BLOODRAVEN_AGENT_TOKEN";
@@ -128,6 +154,7 @@ ${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`
 
 export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
+export const stageRestoreJobFlagsHelp = (): string => `${jobHelp(STAGE_RESTORE_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const deleteJobFlagsHelp = (): string => jobHelp(DELETE_JOB_FLAGS);
 export const verifyJobFlagsHelp = (): string => `${jobHelp(VERIFY_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
@@ -260,10 +287,7 @@ function workFolder(flag: FlagValue): string {
 
 export function parseVerifyJobConfig(argv: string[], env: NodeJS.ProcessEnv): VerifyJobConfig {
   const { config, flag, set } = parseArtifactJob(VERIFY_JOB_FLAGS, argv, env);
-  const when = flag("point-in-time") || "none";
-  const pointInTime: PointInTime = when === "none" || when === "latest" ? when : rfc3339("point-in-time", when);
-  const archive = parseStore(flag, env, ARCHIVE_STORAGE);
-  if (pointInTime !== "none" && !archive) throw new ConfigError(`--point-in-time=${when} replays the binary log archive: give its store with --${ARCHIVE_STORAGE.flagPrefix}storage and the other --${ARCHIVE_STORAGE.flagPrefix}* flags`);
+  const { pointInTime, archive, server } = restoreOnServer(flag, env);
   const query = flag("sanity-query");
   const minRowsText = flag("min-rows");
   if (minRowsText !== undefined && !query) throw new ConfigError("--min-rows applies to the sanity query: give --sanity-query too");
@@ -272,11 +296,30 @@ export function parseVerifyJobConfig(argv: string[], env: NodeJS.ProcessEnv): Ve
     ...config,
     workDir: workFolder(flag),
     pointInTime,
-    ...(archive && pointInTime !== "none" ? { archive } : {}),
+    ...(archive ? { archive } : {}),
     ...(query ? { sanity: { query, minRows: Number(minRowsText ?? 0), timeoutMs: duration("query-timeout", flag("query-timeout") || "60s") } } : {}),
-    server: { mariadbd: flag("mariadbd") || "mariadbd", port: port("mysql-port", flag("mysql-port") || "3306") },
+    server,
     keepOnFailure: set("keep-on-failure"),
   };
+}
+
+/** --point-in-time, the archive's store it needs (absent for none) and the throwaway server's flags. */
+function restoreOnServer(flag: FlagValue, env: NodeJS.ProcessEnv) {
+  const when = flag("point-in-time") || "none";
+  const pointInTime: PointInTime = when === "none" || when === "latest" ? when : rfc3339("point-in-time", when);
+  const archive = parseStore(flag, env, ARCHIVE_STORAGE);
+  if (pointInTime !== "none" && !archive) throw new ConfigError(`--point-in-time=${when} replays the binary log archive: give its store with --${ARCHIVE_STORAGE.flagPrefix}storage and the other --${ARCHIVE_STORAGE.flagPrefix}* flags`);
+  const server = { mariadbd: flag("mariadbd") || "mariadbd", port: port("mysql-port", flag("mysql-port") || "3306") };
+  return { pointInTime, ...(archive && pointInTime !== "none" ? { archive } : {}), server };
+}
+
+export function parseStageRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): StageRestoreJobConfig {
+  const { config, flag } = parseArtifactJob(STAGE_RESTORE_JOB_FLAGS, argv, env);
+  const datadir = required(flag, "datadir").replace(/(.)\/+$/, "$1");
+  if (parsePath(resolve(datadir)).root === resolve(datadir)) throw new ConfigError(`--datadir: ${datadir} is a filesystem root; give the site's datadir`);
+  const id = required(flag, "restore-id");
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) throw new ConfigError(`--restore-id must be lowercase letters, digits and '-', at most 63, got ${JSON.stringify(id)}`);
+  return { ...config, ...restoreOnServer(flag, env), datadir, id, workDir: workFolder(flag) };
 }
 
 export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): ReplayJobConfig {

@@ -8,11 +8,12 @@ import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
-import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig, VerifyJobConfig } from "./job-config.js";
+import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig, StageRestoreJobConfig, VerifyJobConfig } from "./job-config.js";
 import type { ObjectStore } from "./object-store.js";
-import { replayArchive } from "./point-in-time.js";
+import { replayArchive, type ArchiveAccess, type ReplayOutcome } from "./point-in-time.js";
 import { openStore, type StoreConfig } from "./storage-config.js";
 import { restoreBackup } from "./restore-backup.js";
+import { stageRestore } from "./stage-restore.js";
 import { takeBackup } from "./take-backup.js";
 import { verifyBackup } from "./verify-backup.js";
 
@@ -186,6 +187,22 @@ export function runReplayJob(config: ReplayJobConfig, signal: AbortSignal): Prom
   return runJob(run, signal, jobLogger(config));
 }
 
+/** Runs `work` with the config's archive store opened (when it names one), and closes it after. */
+async function withArchive<C extends { readonly archive?: StoreConfig }, T>(config: C, work: (task: Omit<C, "archive"> & { archive?: ArchiveAccess }) => Promise<T>): Promise<T> {
+  const { archive: archiveConfig, ...task } = config;
+  const archive = archiveConfig && { ...archiveConfig, ...openStore(archiveConfig.storage) };
+  try {
+    return await work({ ...task, ...(archive ? { archive } : {}) });
+  } finally {
+    archive?.close();
+  }
+}
+
+/** What a result says about a replay. */
+function replayFields(replay: ReplayOutcome | undefined) {
+  return replay ? { replayedFiles: replay.files.length, replayedToGtid: replay.reachesGtid, replayedToTime: isoOf(replay.reachesTime) } : {};
+}
+
 export function runVerifyJob(config: VerifyJobConfig, signal: AbortSignal): Promise<0 | 1> {
   const { pointInTime } = config;
   const run: JobRun = {
@@ -194,23 +211,41 @@ export function runVerifyJob(config: VerifyJobConfig, signal: AbortSignal): Prom
     fields: { workDir: config.workDir, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime, sanityQuery: config.sanity?.query, minRows: config.sanity?.minRows },
     secrets: secretsOf(config),
     async work(store, signal) {
-      const { archive: archiveConfig, ...task } = config;
-      const archive = archiveConfig && { ...archiveConfig, ...openStore(archiveConfig.storage) };
-      try {
-        const outcome = await verifyBackup({ ...task, ...(archive ? { archive } : {}), signal }, store);
-        const { replay } = outcome;
-        return {
-          location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
-          gtid: outcome.gtid,
-          sourceSite: outcome.sourceSite,
-          backupCompletedAt: outcome.backupCompletedAt,
-          restoreMs: outcome.restoreMs,
-          ...(replay ? { replayedFiles: replay.files.length, replayedToGtid: replay.reachesGtid, replayedToTime: isoOf(replay.reachesTime) } : {}),
-          ...(outcome.count !== undefined ? { count: outcome.count, queryMs: outcome.queryMs } : {}),
-        };
-      } finally {
-        archive?.close();
-      }
+      const outcome = await withArchive(config, (task) => verifyBackup({ ...task, signal }, store));
+      return {
+        location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
+        gtid: outcome.gtid,
+        sourceSite: outcome.sourceSite,
+        backupCompletedAt: outcome.backupCompletedAt,
+        restoreMs: outcome.restoreMs,
+        ...replayFields(outcome.replay),
+        ...(outcome.count !== undefined ? { count: outcome.count, queryMs: outcome.queryMs } : {}),
+      };
+    },
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+/** Restores a backup beside a site's datadir for its next start (operator/backup/stage-restore.ts). */
+export function runStageRestoreJob(config: StageRestoreJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const { pointInTime } = config;
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.stageRestoreJobStarted, succeeded: LOG_MESSAGES.stageRestoreJobSucceeded, failed: LOG_MESSAGES.stageRestoreJobFailed },
+    fields: { datadir: config.datadir, restoreId: config.id, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime },
+    secrets: secretsOf(config),
+    async work(store, signal) {
+      const outcome = await withArchive(config, (task) => stageRestore({ ...task, signal }, store));
+      return {
+        location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
+        gtid: outcome.gtid,
+        backupGtid: outcome.backupGtid,
+        userSchemas: outcome.userSchemas,
+        sourceSite: outcome.sourceSite,
+        backupCompletedAt: outcome.backupCompletedAt,
+        restoreMs: outcome.restoreMs,
+        ...replayFields(outcome.replay),
+      };
     },
   };
   return runJob(run, signal, jobLogger(config));

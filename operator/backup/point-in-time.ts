@@ -41,6 +41,45 @@ export interface ReplayTask {
   readonly signal?: AbortSignal;
 }
 
+/** `none`: the backup alone; `latest`: everything archived after it; a Date: what was stamped before it. */
+export type PointInTime = "none" | "latest" | Date;
+
+/** The binary log archive's store, opened. */
+export interface ArchiveAccess {
+  readonly store: ObjectStore;
+  readonly prefix: string;
+  readonly passphrase?: string;
+}
+
+/**
+ * Replays `group`'s archive onto a server started on a restored copy of its backup (at
+ * `fromGtid`), to `pointInTime` (not `none`); the files are downloaded into `workDir`/binlogs.
+ */
+export function replayOnto(
+  task: { readonly namespace: string; readonly group: string; readonly pointInTime: PointInTime; readonly workDir: string },
+  archive: ArchiveAccess,
+  server: ReplayTask["server"],
+  fromGtid: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ReplayOutcome> {
+  return replayArchive(
+    {
+      prefix: archive.prefix,
+      namespace: task.namespace,
+      group: task.group,
+      ...(archive.passphrase !== undefined ? { passphrase: archive.passphrase } : {}),
+      fromGtid,
+      ...(task.pointInTime instanceof Date ? { until: task.pointInTime } : {}),
+      server,
+      workDir: join(task.workDir, "binlogs"),
+      timeoutMs,
+      signal,
+    },
+    archive.store,
+  );
+}
+
 export interface ReplayOutcome extends ReplayPlan {
   /** What was asked for, as unix seconds (undefined: everything archived). */
   readonly until?: number;

@@ -11,11 +11,8 @@ import { judgeSanityQuery } from "../../shared/backup/sanity-check.js";
 import { errorText } from "../../shared/errors.js";
 import { ScratchServer } from "../tools/scratch-server.js";
 import type { ObjectStore } from "./object-store.js";
-import { replayArchive, type ReplayOutcome } from "./point-in-time.js";
+import { replayOnto, type ArchiveAccess, type PointInTime, type ReplayOutcome } from "./point-in-time.js";
 import { restoreBackup, type ArtifactRef } from "./restore-backup.js";
-
-/** `none`: the backup alone; `latest`: everything archived after it; a Date: what was stamped before it. */
-export type PointInTime = "none" | "latest" | Date;
 
 export interface SanityQuery {
   readonly query: string;
@@ -28,7 +25,7 @@ export interface VerifyTask extends ArtifactRef {
   readonly workDir: string;
   readonly pointInTime: PointInTime;
   /** The archive's store settings, when pointInTime is not `none`. */
-  readonly archive?: { readonly store: ObjectStore; readonly prefix: string; readonly passphrase?: string };
+  readonly archive?: ArchiveAccess;
   readonly sanity?: SanityQuery;
   readonly server: { readonly mariadbd: string; readonly port: number };
   /** Leaves the work folder (and so the copy) in place when the verification fails. */
@@ -62,7 +59,7 @@ export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promis
     const restoreMs = Date.now() - started;
     const server = await ScratchServer.start({ datadir: join(task.workDir, "data"), runDir: task.workDir, port: task.server.port, mariadbd: task.server.mariadbd, startTimeoutMs: left(), signal });
     try {
-      const replay = task.pointInTime === "none" || !task.archive ? undefined : await replayOnto(task, task.archive, server, manifest.position.gtid, signal, left());
+      const replay = task.pointInTime === "none" || !task.archive ? undefined : await replayOnto(task, task.archive, server.login, manifest.position.gtid, signal, left());
       const check = task.sanity ? await runSanityQuery(server, task.sanity) : undefined;
       return { gtid: manifest.position.gtid, sourceSite: manifest.sourceSite, backupCompletedAt: manifest.completedAt, restoreMs, ...(replay ? { replay } : {}), ...check };
     } finally {
@@ -74,24 +71,6 @@ export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promis
   } finally {
     if (!kept) await rm(task.workDir, { recursive: true, force: true });
   }
-}
-
-function replayOnto(task: VerifyTask, archive: NonNullable<VerifyTask["archive"]>, server: ScratchServer, fromGtid: string, signal: AbortSignal, timeoutMs: number): Promise<ReplayOutcome> {
-  return replayArchive(
-    {
-      prefix: archive.prefix,
-      namespace: task.namespace,
-      group: task.group,
-      ...(archive.passphrase !== undefined ? { passphrase: archive.passphrase } : {}),
-      fromGtid,
-      ...(task.pointInTime instanceof Date ? { until: task.pointInTime } : {}),
-      server: server.login,
-      workDir: join(task.workDir, "binlogs"),
-      timeoutMs,
-      signal,
-    },
-    archive.store,
-  );
 }
 
 /** The query under the server's own statement limit and the client's, whichever ends it first. */

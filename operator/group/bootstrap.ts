@@ -1,5 +1,6 @@
 import { durableRecord } from "../../shared/failover/decision-input.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { restoreGate } from "../../shared/backup/init-restore.js";
 import { bootstrapDecision } from "../../shared/managed/bootstrap.js";
 import { isManaged, managedSites } from "../../shared/managed/sites.js";
 import type { GroupContext } from "./context.js";
@@ -27,6 +28,7 @@ export class BootstrapReconciler implements Reconciler {
     const decision = bootstrapDecision(
       ctx.spec.sites.map((s) => ({ name: s.name, role: s.role, managed: isManaged(s), observation: observations.get(s.name) })),
       durableRecord(ctx.store.written ?? ctx.group.status, ctx.annotations),
+      restoreGate(ctx.spec.initFromBackup, (ctx.store.written ?? ctx.group.status)?.restore),
     );
     if (decision.kind === "wait" && decision.reason !== this.lastWait) ctx.log.info(LOG_MESSAGES.bootstrapWaiting, { reason: decision.reason });
     this.lastWait = decision.kind === "wait" ? decision.reason : "";

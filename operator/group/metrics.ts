@@ -1,4 +1,4 @@
-import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, RecloneResult, SiteRole, SiteState } from "../../shared/names.js";
+import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, RecloneResult, RestoreKind, SiteRole, SiteState } from "../../shared/names.js";
 
 /** The metrics one group reports (operator/http/metrics.ts implements them). */
 export interface GroupMetrics {
@@ -33,4 +33,6 @@ export interface GroupMetrics {
   setVerificationTimes(namespace: string, group: string, times: { verified: ReadonlyMap<string, number>; attempted: ReadonlyMap<string, number> }): void;
   /** A verification this operator saw end; `replayLagSeconds` only for a Succeeded one that replayed. */
   recordVerification(namespace: string, group: string, profile: string, outcome: { passed: boolean; seconds: number; replayLagSeconds?: number }): void;
+  /** A restore this operator saw succeed: its duration and, when known, the source artifact's size (unknown clears the older one). */
+  recordRestore(namespace: string, group: string, kind: RestoreKind, targetSite: string, outcome: { seconds: number; finishedAt: number; sourceBytes?: number }): void;
 }

@@ -9,6 +9,7 @@ import type { GroupContext } from "./context.js";
 import { DeletionReconciler } from "./deletion.js";
 import { FailoverReconciler } from "./failover.js";
 import { FollowersReconciler } from "./followers.js";
+import { InitRestoreReconciler } from "./init-restore.js";
 import { MaintenanceReconciler } from "./maintenance.js";
 import { ManagedSitesReconciler } from "./managed-sites.js";
 import { ObserveReconciler } from "./observe.js";
@@ -24,8 +25,8 @@ import { VerificationsReconciler } from "./verifications.js";
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
  * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
- * sites, read maintenance, step a switchover, give a new group of managed sites its first
- * primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
+ * sites, read maintenance, step a switchover, restore a new group's first site from a backup
+ * (spec.initFromBackup), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary,
  * roll a new template onto the managed sites' pods, read the agents' binary log archives into
  * metrics, take the MysqlBackups, verify backups (MysqlBackupVerifications), retry failed scheduled ones and apply retention, keep the backup
@@ -43,6 +44,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     observe,
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
+    new InitRestoreReconciler(ctx),
     new BootstrapReconciler(ctx),
     new CloneReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),

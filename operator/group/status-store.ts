@@ -1,4 +1,4 @@
-import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus } from "../../shared/api/index.js";
+import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus, RestoreStatus } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
@@ -170,12 +170,21 @@ export class GroupStatusStore {
   }
 
   /** The clone record (status.bootstrap), awaited; fields the new one drops are removed. */
-  async persistBootstrap(record: BootstrapStatus): Promise<void> {
+  persistBootstrap(record: BootstrapStatus): Promise<void> {
+    return this.persistRecord("bootstrap", record);
+  }
+
+  /** The restore of spec.initFromBackup (status.restore), awaited; fields the new one drops are removed. */
+  persistRestore(record: RestoreStatus): Promise<void> {
+    return this.persistRecord("restore", record);
+  }
+
+  private async persistRecord<K extends "bootstrap" | "restore">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
     await this.writing;
     const patch: Record<string, unknown> = { ...record };
-    for (const key of Object.keys(this.current?.bootstrap ?? {})) if (!(key in record)) patch[key] = null;
-    await this.deps.patchStatus({ bootstrap: patch as StatusPatch["bootstrap"] });
-    this.current = { ...this.current, bootstrap: record };
+    for (const field of Object.keys(this.current?.[key] ?? {})) if (!(field in record)) patch[field] = null;
+    await this.deps.patchStatus({ [key]: patch } as StatusPatch);
+    this.current = { ...this.current, [key]: record };
   }
 
   /**

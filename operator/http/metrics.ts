@@ -13,6 +13,7 @@ import {
   type FailoverStage,
   type PlannedFailoverResult,
   type RecloneResult,
+  type RestoreKind,
   type SiteRole,
   type SiteState,
   type TaintAction,
@@ -37,6 +38,8 @@ export const POLL_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.
 // A switchover takes a second or two at 500 ms polls; maxLagWait and drainTimeout stretch it to minutes.
 /** A verification restores a whole backup: minutes for most, hours for the largest. */
 export const VERIFICATION_DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
+/** A restore copies a whole backup onto a site's volume, then replays: minutes to hours. */
+export const RESTORE_DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800];
 export const PLANNED_DURATION_BUCKETS = [0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60, 120, 300];
 // A caught-up target passes WaitingForLag within one poll; a lagging one waits up to maxLagWait.
 export const PLANNED_LAG_WAIT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
@@ -95,6 +98,7 @@ function siteKey(namespace: unknown, group: unknown, site: unknown): string {
 type SiteLabel = "namespace" | "group" | "site";
 type TargetLabel = "namespace" | "group" | "target_site";
 type ProfileLabel = "namespace" | "group" | "profile";
+type RestoreLabel = "namespace" | "group" | "restore_kind" | "target_site";
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -119,6 +123,9 @@ export class OperatorMetrics {
   private readonly verificationRuns: Counter<ProfileLabel | "result">;
   private readonly verificationDuration: Histogram<ProfileLabel>;
   private readonly verificationReplayLag: Gauge<ProfileLabel>;
+  private readonly restoreDuration: Histogram<RestoreLabel>;
+  private readonly restoreLastSuccess: Gauge<RestoreLabel>;
+  private readonly restoreSourceSize: Gauge<RestoreLabel>;
   private readonly reclones: Counter<SiteLabel | "result">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
@@ -163,6 +170,9 @@ export class OperatorMetrics {
     verificationRuns: SeriesIndex<ProfileLabel | "result">;
     verificationDuration: SeriesIndex<ProfileLabel>;
     verificationReplayLag: SeriesIndex<ProfileLabel>;
+    restoreDuration: SeriesIndex<RestoreLabel>;
+    restoreLastSuccess: SeriesIndex<RestoreLabel>;
+    restoreSourceSize: SeriesIndex<RestoreLabel>;
   };
 
   constructor() {
@@ -378,6 +388,26 @@ export class OperatorMetrics {
       labelNames: profile,
       registers,
     });
+    const restore = ["namespace", "group", "restore_kind", "target_site"] as const;
+    this.restoreDuration = new Histogram({
+      name: METRICS.restoreDurationSeconds,
+      help: "Duration of successful restores (restore_kind init_from_backup or in_place), from the restore Job's start until the operator sees the site run on the copy.",
+      labelNames: restore,
+      buckets: RESTORE_DURATION_BUCKETS,
+      registers,
+    });
+    this.restoreLastSuccess = new Gauge({
+      name: METRICS.restoreLastSuccessTimestampSeconds,
+      help: "Unix timestamp of the last successful restore this operator saw.",
+      labelNames: restore,
+      registers,
+    });
+    this.restoreSourceSize = new Gauge({
+      name: METRICS.restoreLastSourceSizeBytes,
+      help: "Size of the backup artifact of the most recent successful restore, when a MysqlBackup of it (status.sizeBytes) is in the group's namespace; absent when unknown.",
+      labelNames: restore,
+      registers,
+    });
 
     this.index = {
       pollLatency: new SeriesIndex(this.pollLatency),
@@ -409,6 +439,9 @@ export class OperatorMetrics {
       verificationRuns: new SeriesIndex(this.verificationRuns),
       verificationDuration: new SeriesIndex(this.verificationDuration),
       verificationReplayLag: new SeriesIndex(this.verificationReplayLag),
+      restoreDuration: new SeriesIndex(this.restoreDuration),
+      restoreLastSuccess: new SeriesIndex(this.restoreLastSuccess),
+      restoreSourceSize: new SeriesIndex(this.restoreSourceSize),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -581,6 +614,14 @@ export class OperatorMetrics {
     this.verificationRuns.inc(this.index.verificationRuns.track({ ...labels, result: outcome.passed ? "success" : "failure" }));
     this.verificationDuration.observe(this.index.verificationDuration.track(labels), outcome.seconds);
     if (outcome.replayLagSeconds !== undefined) this.verificationReplayLag.set(this.index.verificationReplayLag.track(labels), outcome.replayLagSeconds);
+  }
+
+  recordRestore(namespace: string, group: string, kind: RestoreKind, targetSite: string, outcome: { seconds: number; finishedAt: number; sourceBytes?: number }): void {
+    const labels = { namespace, group, restore_kind: kind, target_site: targetSite };
+    this.restoreDuration.observe(this.index.restoreDuration.track(labels), outcome.seconds);
+    this.restoreLastSuccess.set(this.index.restoreLastSuccess.track(labels), outcome.finishedAt);
+    if (outcome.sourceBytes === undefined) this.restoreSourceSize.remove(labels);
+    else this.restoreSourceSize.set(this.index.restoreSourceSize.track(labels), outcome.sourceBytes);
   }
 
   /** One series per profile named; the group's other profiles lose theirs. */

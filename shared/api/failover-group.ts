@@ -29,6 +29,7 @@ import {
   type Output,
 } from "./schema.js";
 import { backupSpecSchema } from "./backup.js";
+import { initFromBackupSchema, restoreStatusSchema } from "./restore.js";
 import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
@@ -292,6 +293,7 @@ export const specSchema = object({
     .withDefault(DEFAULTS.updateStrategy)
     .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),
   backup: backupSpecSchema.describe("Backups: where they go (profiles), when they run (schedules), retries, and the binary log archive for point-in-time recovery (docs/backups.md)."),
+  initFromBackup: initFromBackupSchema,
   mysqlConf: map(string({ maxLength: 1024, pattern: "^[^\\r\\n]*$" }), { maxProperties: 64 })
     .rule(
       "self.all(k, k.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$') && size(k) <= 64)",
@@ -309,6 +311,22 @@ export const specSchema = object({
     { fieldPath: ".sites" },
   )
   .rule("has(self.credentials) != has(self.secretName)", "exactly one of `credentials` and `secretName` must be set")
+  .rule("!has(self.initFromBackup) || self.sites.all(s, has(s.storage))", "`initFromBackup` fills managed sites: every site must set `storage`", { fieldPath: ".initFromBackup" })
+  .rule(
+    "!has(self.initFromBackup) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.initFromBackup.profileName))",
+    "`initFromBackup.profileName` must name a profile of `backup.profiles`: the store the backup is read from",
+    { fieldPath: ".initFromBackup.profileName" },
+  )
+  .rule(
+    "!has(self.initFromBackup) || !has(self.initFromBackup.archiveProfileName) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.initFromBackup.archiveProfileName))",
+    "`initFromBackup.archiveProfileName` must name a profile of `backup.profiles`: the store the binary log archive is read from",
+    { fieldPath: ".initFromBackup.archiveProfileName" },
+  )
+  .rule(
+    "!has(self.initFromBackup) || !has(self.initFromBackup.site) || self.sites.exists(s, s.name == self.initFromBackup.site && s.role == 'primary-candidate')",
+    "`initFromBackup.site` must name a site of `sites` with role 'primary-candidate': it becomes the first primary",
+    { fieldPath: ".initFromBackup.site" },
+  )
   .rule(
     "!has(self.splitBrainPolicy) || self.splitBrainPolicy.sitePriorities.all(p, self.sites.exists(s, s.name == p && s.role == 'primary-candidate'))",
     "every entry of `splitBrainPolicy.sitePriorities` must name a site in `sites` with role 'primary-candidate'",
@@ -424,6 +442,7 @@ export const statusSchema = object({
   lastFailoverLostTransactionCount: integer({ minimum: 0, format: "int64" }).describe("How many transactions lastFailoverLostGtid holds, when the flavor can count them."),
   plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
   bootstrap: bootstrapStatusSchema.describe("The current or last clone of a site (reclone or auto-clone), recorded before each step runs."),
+  restore: restoreStatusSchema,
 }).describe("Observed state, written by the operator through the status subresource.");
 
 export const failoverGroupSchema = object({

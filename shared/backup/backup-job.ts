@@ -12,7 +12,8 @@ import type { V1Job, V1OwnerReference, V1PodSpec, V1SecurityContext, V1Volume, V
 import type { BackupProfile } from "../api/backup.js";
 import { fnv1a } from "../hash.js";
 import { ARCHIVE_STORAGE, JOB_STORAGE, storeAccess } from "./store-access.js";
-import { agentInstaller, INSTALLED_AGENT_COMMAND, INSTALLED_AGENT_VOLUME } from "../managed/objects.js";
+import { agentInstaller, DATA_DIR, INSTALLED_AGENT_COMMAND, INSTALLED_AGENT_VOLUME, VOLUME_DIR } from "../managed/objects.js";
+import { managedNames, selector } from "../managed/sites.js";
 import { API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
 export interface StoreJobInput {
@@ -57,6 +58,7 @@ function jobName(backup: string, suffix: string): string {
 export const backupJobName = (backup: string): string => jobName(backup, "backup");
 export const verificationJobName = (verification: string): string => jobName(verification, "verify");
 export const cleanupJobName = (backup: string): string => jobName(backup, "cleanup");
+export const restoreJobName = (group: string): string => jobName(`mysql-${group}`, "restore");
 
 export function backupJob(input: BackupJobInput): V1Job {
   const { backup, profile, source } = input;
@@ -118,6 +120,50 @@ export function verificationJob(input: VerificationJobInput): V1Job {
   });
 }
 
+export interface RestoreJobInput {
+  readonly group: { readonly name: string; readonly namespace: string; readonly uid: string };
+  readonly site: string;
+  readonly restoreId: string;
+  /** The artifact: the group, namespace and backup that took it. */
+  readonly source: { readonly namespace: string; readonly group: string; readonly backup: string };
+  readonly profile: BackupProfile;
+  readonly archive?: BackupProfile;
+  /** `--point-in-time` of `bloodraven stage-restore`. */
+  readonly pointInTime: string;
+  /** The image with `bloodraven` (the operator's). */
+  readonly image: string;
+  /** The site's server image: its mariadb-backup prepares the copy, its mariadbd replays onto it. */
+  readonly serverImage: string;
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * The restore of spec.initFromBackup: `bloodraven stage-restore` in the site's server image, with
+ * the site's volume mounted, staging the copy beside its datadir. It runs on the node of the
+ * site's pod (the volume is ReadWriteOnce) and as the image's own user, like the site's agent, so
+ * the server can read what it writes; no fsGroup, which would make the kubelet re-own the volume.
+ * Owned by the group.
+ */
+export function restoreJob(input: RestoreJobInput): V1Job {
+  const { group, site } = input;
+  return storeJob(
+    { backup: { name: input.source.backup, namespace: group.namespace, uid: "" }, group: group.name, profile: input.profile, image: input.image },
+    {
+      name: restoreJobName(group.name),
+      command: "stage-restore",
+      owner: { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: false },
+      labels: { [LABELS.restore]: site },
+      serverImage: input.serverImage,
+      ...(input.archive ? { archive: input.archive } : {}),
+      artifact: { namespace: input.source.namespace, group: input.source.group },
+      siteVolume: { claim: managedNames.claim(group.name, site), podLabels: selector(group.name, { [LABELS.site]: site }) },
+      timeoutSeconds: input.timeoutSeconds,
+      flags: [`--datadir=${DATA_DIR}`, `--restore-id=${input.restoreId}`, `--point-in-time=${input.pointInTime}`, `--work-dir=${WORK_MOUNT}/restore`],
+      passphrase: true,
+    },
+  );
+}
+
 /**
  * What every pod of a group's Jobs has: no restarts (the operator decides what follows a
  * failure), no API token, an unprivileged user, and the group's read-only taint tolerated. That
@@ -155,6 +201,10 @@ interface JobShape {
   readonly agentToken?: { readonly secretName: string; readonly key: string };
   /** Whether the command needs an encrypted profile's passphrase. */
   readonly passphrase: boolean;
+  /** The artifact's namespace and group when they are not the Job's (a restore from another group). */
+  readonly artifact?: { readonly namespace: string; readonly group: string };
+  /** A managed site's volume, mounted where its server has it; the pod runs beside the site's (podLabels) and as the image's user. */
+  readonly siteVolume?: { readonly claim: string; readonly podLabels: Readonly<Record<string, string>> };
 }
 
 function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
@@ -167,6 +217,7 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
     { name: "tmp", emptyDir: {} },
     ...(server ? [{ name: INSTALLED_AGENT_VOLUME.name, emptyDir: {} }, { name: "work", emptyDir: {} }] : []),
     ...(token ? [{ name: "agent-token", secret: { secretName: token.secretName, items: [{ key: token.key, path: "token" }] } }] : []),
+    ...(shape.siteVolume ? [{ name: "data", persistentVolumeClaim: { claimName: shape.siteVolume.claim } }] : []),
     ...store.volumes,
     ...(archive?.volumes ?? []),
   ];
@@ -174,13 +225,14 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
     { name: "tmp", mountPath: "/tmp" },
     ...(server ? [{ ...INSTALLED_AGENT_VOLUME, readOnly: true }, { name: "work", mountPath: WORK_MOUNT }] : []),
     ...(token ? [{ name: "agent-token", mountPath: `${SECRETS_DIR}/agent-token`, readOnly: true }] : []),
+    ...(shape.siteVolume ? [{ name: "data", mountPath: VOLUME_DIR }] : []),
     ...store.mounts,
     ...(archive?.mounts ?? []),
   ];
   const env: Record<string, string> = { ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}), ...store.env, ...archive?.env };
   const flags = [
-    `--namespace=${backup.namespace}`,
-    `--group=${input.group}`,
+    `--namespace=${shape.artifact?.namespace ?? backup.namespace}`,
+    `--group=${shape.artifact?.group ?? input.group}`,
     `--backup=${backup.name}`,
     ...shape.flags,
     `--timeout=${shape.timeoutSeconds}s`,
@@ -200,6 +252,12 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
         metadata: { labels },
         spec: {
           ...jobPodBasics(input.group),
+          ...(shape.siteVolume
+            ? {
+                securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+                affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { ...shape.siteVolume.podLabels } }, topologyKey: "kubernetes.io/hostname" }] } },
+              }
+            : {}),
           ...(shape.serverImage !== undefined ? { initContainers: [agentInstaller(input.image)] } : {}),
           containers: [
             {

@@ -9,6 +9,7 @@ import type { DefaultedVerificationSpec, MysqlBackupVerificationStatus } from ".
 import type { BackupPhase } from "../names.js";
 import { isCount, isFilled, jobFailureMessage, readJobResult, type BackupJobState } from "./job-result.js";
 import { checkBackupRequest } from "./request.js";
+import { wholeSecond } from "../rfc3339.js";
 
 export interface VerifiableBackup {
   readonly name: string;
@@ -115,14 +116,6 @@ function chooseBackup(input: VerificationStepInput, pinned: string | undefined):
     .at(-1);
   if (!newest) return { refused: `spec.profileName: the group ${group.name} has no Succeeded backup of profile ${spec.profileName} to verify: take one first (kubectl bloodraven backup ${group.name} --profile ${spec.profileName})` };
   return { name: newest.name };
-}
-
-/**
- * The time in whole seconds, rounded up: binary log events carry whole seconds, and every event
- * stamped before 10:00:00.5 is stamped before 10:00:01.
- */
-function wholeSecond(timestamp: string): string {
-  return new Date(Math.ceil(Date.parse(timestamp) / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
 /** The one-line JSON `bloodraven verify` writes (operator/backup/job.ts). */

@@ -8,6 +8,10 @@
  * an operator that restarts midway chooses the same site, and once that site is writable the group
  * no longer qualifies. The decision core then adopts the single writable site and repoints the
  * others onto it (rule R5 of shared/failover/decide.ts), which holds everything they have: nothing.
+ *
+ * A group made from a backup (spec.initFromBackup) waits for its restore, then seeds the restored
+ * site instead: it alone holds transactions, exactly the restored copy's, and the others are
+ * empty (the clone reconciler then copies it onto them).
  */
 import type { DurableRecord } from "../failover/decide.js";
 import type { SiteRole } from "../names.js";
@@ -28,14 +32,19 @@ export type BootstrapDecision = { kind: "none" } | { kind: "wait"; reason: strin
 
 const NONE: BootstrapDecision = { kind: "none" };
 
-export function bootstrapDecision(sites: readonly BootstrapSite[], history: GroupHistory): BootstrapDecision {
+/** Where a group made from a backup stands (shared/backup/init-restore.ts restoreGate); undefined for any other group. */
+export type RestoreGate = { readonly wait: string } | { readonly restored: { readonly site: string; readonly gtid: string } } | undefined;
+
+export function bootstrapDecision(sites: readonly BootstrapSite[], history: GroupHistory, restore: RestoreGate = undefined): BootstrapDecision {
   if (history.activeSite || history.lastFailoverTarget || history.intent) return NONE;
   // An external server may hold data of its own: such a group starts from a primary someone made writable.
   if (!sites.every((s) => s.managed)) return NONE;
+  if (restore && "wait" in restore) return { kind: "wait", reason: restore.wait };
   const silent = sites.filter((s) => s.observation === undefined).map((s) => s.name);
   if (silent.length > 0) return { kind: "wait", reason: `waiting for ${silent.join(", ")} to answer before choosing the first primary` };
-  const fresh = sites.every((s) => s.observation?.readOnly === true && s.observation.gtidExecuted === "" && s.observation.replica === undefined);
-  if (!fresh) return NONE;
-  const seed = sites.find((s) => s.role === "primary-candidate");
+  const restored = restore?.restored;
+  const holds = (s: BootstrapSite, gtid: string): boolean => s.observation?.readOnly === true && s.observation.gtidExecuted === gtid && s.observation.replica === undefined;
+  if (!sites.every((s) => holds(s, s.name === restored?.site ? restored.gtid : ""))) return NONE;
+  const seed = restored ? sites.find((s) => s.name === restored.site) : sites.find((s) => s.role === "primary-candidate");
   return seed ? { kind: "seed", site: seed.name } : NONE;
 }

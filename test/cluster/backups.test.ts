@@ -90,7 +90,8 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     store = await startS3Store({ address: machineAddress() });
     await createBucket(store, BUCKET);
     s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
-    const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
+    // The operator stays on the one node whichever group taints it (orders, then copy).
+    const toleration = ["orders", "copy"].flatMap((g, i) => [`key=shipstream.io/db-readonly-${g}`, "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[${i}].${kv}`));
     await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
@@ -118,8 +119,8 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
   });
 
   afterAll(async () => {
-    await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
-    await kubectl(["taint", "nodes", NODE_NAME, "shipstream.io/db-readonly-orders-"]);
+    await kubectl(["delete", "mfg", "orders", "copy", "-n", ns, "--wait=false", "--ignore-not-found"]);
+    for (const g of ["orders", "copy"]) await kubectl(["taint", "nodes", NODE_NAME, `shipstream.io/db-readonly-${g}-`]);
     await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
     await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
     await store?.stop();
@@ -506,4 +507,43 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect(gone.code, gone.stderr).toBe(0);
     expect((await objectsOf("b4")).length).toBe(2);
   });
+
+  it("starts a new group from b1 of the deleted group, replayed to the latest archived transaction: the restored site becomes its first primary, the other is cloned from it", async () => {
+    const b1 = await readBackup("b1");
+    await applyAll([
+      failoverGroup(ns, "copy", {
+        credentials: { operator: { secretName: "orders-operator" } },
+        image: IMAGES.mariadb,
+        pollInterval: "1s",
+        // After orders is gone: on the one node, each group's read-only taint would evict the other's pods.
+        sites: ["iad", "pdx"].map((name) => ({ name, storage: { size: "256Mi" }, taintNodeSelector: { "kubernetes.io/hostname": NODE_NAME } })),
+        backup: { profiles: [s3Profile("nightly", "store")] },
+        initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b1" }, pointInTime: { mode: "latest" } },
+      }),
+    ]);
+    const copy = await waitFor(
+      "copy restored, iad its primary, pdx cloned and replicating",
+      async () => {
+        const g: MysqlFailoverGroup = await group("copy");
+        if (g.status?.restore?.phase === "Failed") return g;
+        const state = (site: string) => g.status?.sites?.find((s) => s.name === site)?.state;
+        return g.status?.restore?.phase === "Succeeded" && g.status.activeSite === "iad" && state("pdx") === "read-only" && g.status.bootstrap?.phase === "Done" ? g : undefined;
+      },
+      300_000,
+      1_000,
+    );
+    expect(copy.status?.restore, JSON.stringify(copy.status) + (await jobLog("mysql-copy-restore"))).toMatchObject({ phase: "Succeeded", site: "iad", backup: `${ns}/orders/b1`, backupGtid: b1.status?.gtidExecuted });
+    // The replay went past b1.
+    expect(copy.status?.restore?.gtid).not.toBe(b1.status?.gtidExecuted);
+    const [iad, pdx] = await Promise.all(["iad", "pdx"].map((site) => readyPod(ns, managedNames.pod("copy", site))));
+    const count = async (ip: string) => Number((await rootQuery(ip, PASSWORD, "SELECT COUNT(*) AS n FROM shop.orders"))[0]?.n);
+    // b1 holds rows 1 to 3; row 4, written after it, reached the archive in a sealed binary log.
+    expect(await count(iad?.status?.podIP ?? "")).toBeGreaterThanOrEqual(4);
+    await rootQuery(iad?.status?.podIP ?? "", PASSWORD, "INSERT INTO shop.orders (id) VALUES (900001)");
+    await waitFor("the copy's write on its clone", async () => (await count(pdx?.status?.podIP ?? "")) === (await count(iad?.status?.podIP ?? "")) || undefined, 30_000, 500);
+    expect((await groupEvents(ns, "copy")).map((e) => e.reason)).toEqual(expect.arrayContaining(["RestoreStarted", "RestoreSucceeded"]));
+    await waitFor("the restore Job deleted", async () => (await kubectl(["get", "job", "mysql-copy-restore", "-n", ns])).code !== 0, 60_000, 1_000);
+    const r = await kubectl(["delete", "mfg", "copy", "-n", ns, "--timeout=120s"]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 360_000);
 });

@@ -181,6 +181,7 @@ describe("withDefaults", () => {
         retry: {},
         pitr: {},
       },
+      initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b" } },
     };
     const defaulted = withDefaults(full);
     const checked: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
-import { backupJob, backupJobName, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+import { backupJob, backupJobName, restoreJob, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
 
 const spec = backupWithDefaults({
   profiles: [
@@ -100,5 +100,36 @@ describe("verificationJob", () => {
     );
     expect(container?.volumeMounts?.map((m) => m.mountPath)).toEqual(expect.arrayContaining(["/opt/bloodraven", "/work", "/tmp", "/archive"]));
     expect(pod?.volumes?.find((v) => v.name === "archive-backup-volume")).toEqual({ name: "archive-backup-volume", persistentVolumeClaim: { claimName: "backups" } });
+  });
+});
+
+describe("restoreJob", () => {
+  it("stages another group's backup on the site's own volume, beside the site's pod and as the image's user", () => {
+    const job = restoreJob({
+      group: { name: "copy", namespace: "shop", uid: "u-g" },
+      site: "iad",
+      restoreId: "mysql-copy-restore",
+      source: { namespace: "prod", group: "orders", backup: "orders-20261204" },
+      profile: spec.profiles[0] as BackupJobInput["profile"],
+      pointInTime: "latest",
+      image: "bloodraven:1.2.3",
+      serverImage: "mariadb:10.11.9",
+      timeoutSeconds: 3600,
+    });
+    expect(job.metadata).toMatchObject({ name: "mysql-copy-restore", namespace: "shop", labels: { "shipstream.io/restore": "iad", "shipstream.io/failover-group": "copy" }, ownerReferences: [{ kind: "MysqlFailoverGroup", name: "copy", uid: "u-g" }] });
+    // A site label would put the Job's pod behind the site's Services.
+    expect(job.spec?.template.metadata?.labels).not.toHaveProperty("shipstream.io/site");
+    const pod = job.spec?.template.spec;
+    expect(pod?.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: { "shipstream.io/failover-group": "copy", "app.kubernetes.io/managed-by": "bloodraven", "shipstream.io/site": "iad" } }, topologyKey: "kubernetes.io/hostname" },
+    ]);
+    expect(pod?.volumes).toContainEqual({ name: "data", persistentVolumeClaim: { claimName: "data-mysql-copy-iad-0" } });
+    const [container] = pod?.containers ?? [];
+    expect(container).toMatchObject({ image: "mariadb:10.11.9" });
+    expect(container?.volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/mysql" });
+    expect(container?.args).toEqual(
+      expect.arrayContaining(["stage-restore", "--namespace=prod", "--group=orders", "--backup=orders-20261204", "--datadir=/var/lib/mysql/data", "--restore-id=mysql-copy-restore", "--point-in-time=latest", "--work-dir=/work/restore"]),
+    );
   });
 });

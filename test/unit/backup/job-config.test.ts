@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseTriggerConfig, parseVerificationTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseStageRestoreJobConfig, parseTriggerConfig, parseVerificationTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
@@ -291,5 +291,27 @@ describe("a verification schedule's trigger flags", () => {
     refused([...base, '--verification={"backupRef":{"name":"b1"}}'], env, /^--verification: backupRef is not a setting of a verification schedule/);
     refused(base, env, /^--verification is required/);
     refused([...base, "--verification={}"], {}, /^BLOODRAVEN_TRIGGER_JOB must be the run's Job name/);
+  });
+});
+
+describe("stage-restore job flags", () => {
+  const base = ["--namespace=shop", "--group=orders", "--backup=b1", "--storage=volume", "--volume-path=/backups", "--work-dir=/work/restore", "--result-file=/tmp/result"];
+  const stage = (extra: string[]) => parseStageRestoreJobConfig([...base, ...extra], {});
+
+  it("stages beside the datadir named, under the restore's id, with the replay's server", () => {
+    expect(stage(["--datadir=/var/lib/mysql/data/", "--restore-id=mysql-copy-restore"])).toMatchObject({
+      datadir: "/var/lib/mysql/data",
+      id: "mysql-copy-restore",
+      pointInTime: "none",
+      server: { mariadbd: "mariadbd", port: 3306 },
+      workDir: "/work/restore",
+    });
+  });
+
+  it("refuses what cannot run, naming the flag", () => {
+    expect(() => stage(["--restore-id=x"])).toThrow(/--datadir/);
+    expect(() => stage(["--datadir=/", "--restore-id=x"])).toThrow(/^--datadir: \/ is a filesystem root/);
+    expect(() => stage(["--datadir=/d", "--restore-id=Bad_Id"])).toThrow(/^--restore-id must be lowercase letters/);
+    expect(() => stage(["--datadir=/d", "--restore-id=x", "--point-in-time=latest"])).toThrow(/^--point-in-time=latest replays the binary log archive/);
   });
 });

@@ -48,6 +48,7 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setBackupLastSuccess(namespace, group, new Map([["nightly", 1_796_400_000]]));
   metrics.setVerificationTimes(namespace, group, { verified: new Map([["nightly", 1_796_400_000]]), attempted: new Map([["nightly", 1_796_403_600]]) });
   metrics.recordVerification(namespace, group, "nightly", { passed: true, seconds: 42, replayLagSeconds: 7 });
+  metrics.recordRestore(namespace, group, "init_from_backup", "iad", { seconds: 95, finishedAt: 1_796_403_600, sourceBytes: 1_000_000 });
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -68,6 +69,9 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.backupVerificationRunsTotal, "counter", ["group", "namespace", "profile", "result"]],
     [METRICS.backupVerificationDurationSeconds, "histogram", ["group", "namespace", "profile"]],
     [METRICS.backupVerificationReplayLagSeconds, "gauge", ["group", "namespace", "profile"]],
+    [METRICS.restoreDurationSeconds, "histogram", ["group", "namespace", "restore_kind", "target_site"]],
+    [METRICS.restoreLastSuccessTimestampSeconds, "gauge", ["group", "namespace", "restore_kind", "target_site"]],
+    [METRICS.restoreLastSourceSizeBytes, "gauge", ["group", "namespace", "restore_kind", "target_site"]],
     [METRICS.stateTransitionsTotal, "counter", ["from", "group", "namespace", "site", "to"]],
     [METRICS.taintOperationsTotal, "counter", ["action", "group", "namespace", "site"]],
     [METRICS.dnsFlipsTotal, "counter", ["group", "namespace", "site"]],

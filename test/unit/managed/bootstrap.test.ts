@@ -33,3 +33,25 @@ describe("bootstrapDecision", () => {
     expect(bootstrapDecision([site("a", { role: "dr-only" }), site("b", { role: "read-only" })], {})).toEqual({ kind: "none" });
   });
 });
+
+describe("bootstrapDecision of a group made from a backup", () => {
+  const restoredCopy = { ...empty, gtidExecuted: "0-7-42" };
+  const restored = { restored: { site: "pdx", gtid: "0-7-42" } };
+
+  it("waits for the restore, whatever the servers say", () => {
+    expect(bootstrapDecision([site("iad"), site("pdx")], {}, { wait: "waiting for the restore of spec.initFromBackup" })).toEqual({
+      kind: "wait",
+      reason: "waiting for the restore of spec.initFromBackup",
+    });
+  });
+
+  it("seeds the restored site, not the first candidate, once it holds exactly the copy and the others nothing", () => {
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: restoredCopy })], {}, restored)).toEqual({ kind: "seed", site: "pdx" });
+  });
+
+  it("seeds nothing while the restored site is not at the copy's position or another site holds transactions", () => {
+    expect(bootstrapDecision([site("iad"), site("pdx")], {}, restored)).toEqual({ kind: "none" });
+    expect(bootstrapDecision([site("iad", { observation: { ...empty, gtidExecuted: "0-1-1" } }), site("pdx", { observation: restoredCopy })], {}, restored)).toEqual({ kind: "none" });
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: restoredCopy })], { activeSite: "iad" }, restored)).toEqual({ kind: "none" });
+  });
+});
