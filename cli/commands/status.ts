@@ -301,6 +301,22 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     out += section("Planned failover:", c) + renderFields(fields, { indent: "  " });
   }
 
+  const restore = status?.restore;
+  if (restore) {
+    const at = (t: string | undefined) => `${formatTime(t)} (${ageOf(t, now)} ago)`;
+    const fields: [string, string][] = [["Phase", restore.phase]];
+    if (restore.site) fields.push(["Site", restore.site]);
+    if (restore.backup) fields.push(["Backup", restore.backup]);
+    if (restore.message) fields.push(["Message", restore.message]);
+    if (restore.startTime) fields.push(["Started", at(restore.startTime)]);
+    if (restore.stagedTime) fields.push(["Staged", at(restore.stagedTime)]);
+    if (restore.completionTime) fields.push(["Completed", at(restore.completionTime)]);
+    if (restore.gtid) fields.push(["Position", restore.backupGtid && restore.backupGtid !== restore.gtid ? `${restore.gtid} (the backup's ${restore.backupGtid}, then replayed)` : restore.gtid]);
+    if (restore.replayedToTime) fields.push(["Replayed to", formatTime(restore.replayedToTime)]);
+    if (restore.phase === "Failed" && restore.jobName && !restore.stagedTime) fields.push(["Job log", c.cyan(`kubectl logs job/${restore.jobName} -n ${ns}`)]);
+    out += section("Initial restore (initFromBackup):", c) + renderFields(fields, { indent: "  " });
+  }
+
   for (const site of status?.sites ?? []) {
     if (!site.divergentGtid) continue;
     const title = `Divergent transactions on ${site.name}${site.recoveryState ? ` (${site.recoveryState})` : ""}:`;
@@ -313,8 +329,7 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
           ["GTID set", site.divergentGtid],
           ["Transactions", divergentCount(site)],
           ["Reclone", c.cyan(`kubectl bloodraven reclone ${name} ${site.name} -n ${ns}`)],
-          // Until the per-site agent clones, the request is only recorded: say so where the command is offered.
-          ["Note", "this release's operator records a reclone request but does not clone yet; rebuild the site by hand (kubectl bloodraven runbook pvc-loss)"],
+          ["Note", "the operator clones through the site's agent; a site without one is refused: rebuild it by hand (kubectl bloodraven runbook pvc-loss)"],
         ],
         { indent: "  " },
       );

@@ -59,6 +59,8 @@ export interface VerifyJobConfig extends ArtifactJobConfig {
 
 export interface StageRestoreJobConfig extends ArtifactJobConfig {
   readonly datadir: string;
+  /** The group's operator account: the copy's account of that name gets this password. */
+  readonly operator: { readonly user: string; readonly password: string };
   readonly id: string;
   readonly pointInTime: PointInTime;
   readonly archive?: StoreConfig;
@@ -143,6 +145,8 @@ export const STAGE_RESTORE_JOB_FLAGS: readonly Flag[] = [
 
 const AGENT_TOKEN = "BLOODRAVEN_AGENT_TOKEN";
 const MYSQL_PASSWORD = "BLOODRAVEN_MYSQL_PASSWORD";
+const OPERATOR_USER = "BLOODRAVEN_OPERATOR_USER";
+const OPERATOR_PASSWORD = "BLOODRAVEN_OPERATOR_PASSWORD";
 
 /** The flag list, then the secret files: the store's and `extra` ([variable, meaning] pairs). */
 function jobHelp(flags: readonly Flag[], ...extra: (readonly [string, string])[]): string {
@@ -154,7 +158,8 @@ ${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`
 
 export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
-export const stageRestoreJobFlagsHelp = (): string => `${jobHelp(STAGE_RESTORE_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
+export const stageRestoreJobFlagsHelp = (): string =>
+  `${jobHelp(STAGE_RESTORE_JOB_FLAGS, [OPERATOR_USER, "the group's operator account name (required)"], [OPERATOR_PASSWORD, "its password, which the copy's account takes (required)"])}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const deleteJobFlagsHelp = (): string => jobHelp(DELETE_JOB_FLAGS);
 export const verifyJobFlagsHelp = (): string => `${jobHelp(VERIFY_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
@@ -319,7 +324,10 @@ export function parseStageRestoreJobConfig(argv: string[], env: NodeJS.ProcessEn
   if (parsePath(resolve(datadir)).root === resolve(datadir)) throw new ConfigError(`--datadir: ${datadir} is a filesystem root; give the site's datadir`);
   const id = required(flag, "restore-id");
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) throw new ConfigError(`--restore-id must be lowercase letters, digits and '-', at most 63, got ${JSON.stringify(id)}`);
-  return { ...config, ...restoreOnServer(flag, env), datadir, id, workDir: workFolder(flag) };
+  const chomp = (t: string): string => t.replace(/\r?\n$/, "");
+  const user = oneLine(`${OPERATOR_USER}_FILE`, requiredSecret(env, OPERATOR_USER, "the group's operator account name", chomp).value);
+  const password = oneLine(`${OPERATOR_PASSWORD}_FILE`, requiredSecret(env, OPERATOR_PASSWORD, "the operator account's password", chomp).value);
+  return { ...config, ...restoreOnServer(flag, env), datadir, id, workDir: workFolder(flag), operator: { user, password } };
 }
 
 export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): ReplayJobConfig {

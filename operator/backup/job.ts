@@ -233,7 +233,7 @@ export function runStageRestoreJob(config: StageRestoreJobConfig, signal: AbortS
     config,
     messages: { started: LOG_MESSAGES.stageRestoreJobStarted, succeeded: LOG_MESSAGES.stageRestoreJobSucceeded, failed: LOG_MESSAGES.stageRestoreJobFailed },
     fields: { datadir: config.datadir, restoreId: config.id, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime },
-    secrets: secretsOf(config),
+    secrets: secretsOf(config, config.operator.password),
     async work(store, signal) {
       const outcome = await withArchive(config, (task) => stageRestore({ ...task, signal }, store));
       return {

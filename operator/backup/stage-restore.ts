@@ -1,7 +1,9 @@
 /**
  * Restores a backup for a site to start on (spec.initFromBackup): the copy is restored beside the
  * site's datadir (`<datadir>.restore`, on the same volume), brought to the requested point in
- * time by replaying the archive onto a throwaway server that records the GTIDs it applies, and
+ * time by replaying the archive onto a throwaway server that records the GTIDs it applies, its
+ * operator account given this group's password (the copy holds the source group's accounts, and
+ * an image that sets the password only on an empty datadir would lock the operator out), and
  * handed over exactly as the agent hands over a clone: the manifest (shared/agent/clone.ts) is
  * written last and the folder renamed to `<datadir>.clone`, which the server's start swaps in
  * (images/mariadb/apply-clone.sh). Until that rename nothing the server would pick up exists, so
@@ -24,8 +26,10 @@ export interface StageTask extends ArtifactRef {
   readonly id: string;
   readonly pointInTime: PointInTime;
   readonly archive?: ArchiveAccess;
-  /** The throwaway server of a replay, and the folder of its socket, log and binary log. */
+  /** The throwaway server, and the folder of its socket, log and binary log. */
   readonly server: { readonly mariadbd: string; readonly port: number };
+  /** The group's operator account, which the copy gets with this password. */
+  readonly operator: { readonly user: string; readonly password: string };
   readonly workDir: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
@@ -69,14 +73,13 @@ export async function stageRestore(task: StageTask, store: ObjectStore): Promise
     const manifest = await restoreBackup({ ...task, targetDir: dirs.restoring, timeoutMs: left(), signal }, store);
     const restoreMs = Date.now() - started;
     const backupGtid = manifest.position.gtid;
-    const replayed = task.pointInTime === "none" || !task.archive ? undefined : await replayInto(task, task.archive, dirs.restoring, backupGtid, signal, left);
-    const gtid = replayed?.gtid ?? backupGtid;
+    const { replay, gtid } = await onServer(task, dirs.restoring, backupGtid, signal, left);
     const userSchemas = await countUserSchemas(dirs.restoring);
     const clone: CloneManifest = { id: task.id, gtid, donor: `backup ${artifactFolder("", task)}`, preparedAt: new Date().toISOString() };
     await writeFile(join(dirs.restoring, CLONE_MANIFEST), JSON.stringify(clone), { flush: true });
     await rm(dirs.staged, { recursive: true, force: true });
     await rename(dirs.restoring, dirs.staged);
-    return { gtid, backupGtid, sourceSite: manifest.sourceSite, backupCompletedAt: manifest.completedAt, restoreMs, userSchemas, ...(replayed ? { replay: replayed.outcome } : {}) };
+    return { gtid, backupGtid, sourceSite: manifest.sourceSite, backupCompletedAt: manifest.completedAt, restoreMs, userSchemas, ...(replay ? { replay } : {}) };
   } catch (err) {
     await rm(dirs.restoring, { recursive: true, force: true });
     throw deadline.aborted ? new Error(`the restore did not finish within ${task.timeoutMs / 1000}s: ${errorText(err)}`) : err;
@@ -86,18 +89,39 @@ export async function stageRestore(task: StageTask, store: ObjectStore): Promise
 }
 
 /**
- * Replays the archive onto the restored copy. The throwaway server's binary log starts at the
- * backup's position, so its @@gtid_binlog_pos afterwards is exactly what the copy holds; its own
- * account is removed before it stops, since the copy becomes the site's data.
+ * Runs a throwaway server on the restored copy: replays the archive when asked, gives the operator
+ * account this group's password, and removes its own account. With a replay its binary log starts
+ * at the backup's position, so its @@gtid_binlog_pos afterwards is exactly what the copy holds.
  */
-async function replayInto(task: StageTask, archive: ArchiveAccess, datadir: string, fromGtid: string, signal: AbortSignal, left: () => number) {
-  const server = await ScratchServer.start({ datadir, runDir: task.workDir, binlogDir: task.workDir, port: task.server.port, mariadbd: task.server.mariadbd, startTimeoutMs: left(), signal });
+async function onServer(task: StageTask, datadir: string, backupGtid: string, signal: AbortSignal, left: () => number): Promise<{ replay?: ReplayOutcome; gtid: string }> {
+  const archive = task.pointInTime === "none" ? undefined : task.archive;
+  const server = await ScratchServer.start({
+    datadir,
+    runDir: task.workDir,
+    ...(archive ? { binlogDir: task.workDir } : {}),
+    port: task.server.port,
+    mariadbd: task.server.mariadbd,
+    startTimeoutMs: left(),
+    signal,
+  });
   try {
-    await server.run("RESET MASTER", ["SET GLOBAL gtid_binlog_state = ?", [fromGtid]]);
-    const outcome = await replayOnto(task, archive, server.login, fromGtid, signal, left());
-    const [row] = await server.run("SELECT @@GLOBAL.gtid_binlog_pos AS pos");
+    let replayed: { replay: ReplayOutcome; gtid: string } | undefined;
+    if (archive) {
+      await server.run("RESET MASTER", ["SET GLOBAL gtid_binlog_state = ?", [backupGtid]]);
+      const replay = await replayOnto(task, archive, server.login, backupGtid, signal, left());
+      const [row] = await server.run("SELECT @@GLOBAL.gtid_binlog_pos AS pos");
+      replayed = { replay, gtid: String(row?.pos ?? "") };
+    }
+    const { user, password } = task.operator;
+    // Not binary-logged: the copy's position is what it holds, nothing of this server's own.
+    await server.run(
+      "SET SESSION sql_log_bin = 0",
+      ["CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [user, password]],
+      ["ALTER USER ?@'%' IDENTIFIED BY ?", [user, password]],
+      ["GRANT ALL ON *.* TO ?@'%' WITH GRANT OPTION", [user]],
+    );
     await server.dropAccount();
-    return { outcome, gtid: String(row?.pos ?? "") };
+    return replayed ?? { gtid: backupGtid };
   } finally {
     await server.stop();
   }

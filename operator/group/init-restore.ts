@@ -158,6 +158,8 @@ export class InitRestoreReconciler implements Reconciler {
   private async createJob(run: RestoreRun): Promise<void> {
     const { ctx } = this;
     if (!ctx.deps.jobImage) throw new Error("no Job can be made now: this operator has no image for Jobs (--agent-image)");
+    const operator = ctx.spec.credentials?.operator;
+    if (!operator) throw new Error("managed sites need spec.credentials.operator: the restored copy's operator account takes its password");
     await ctx.deps.backups.createJob(
       restoreJob({
         group: { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "" },
@@ -169,6 +171,7 @@ export class InitRestoreReconciler implements Reconciler {
         pointInTime: run.pointInTime,
         image: ctx.deps.jobImage,
         serverImage: ctx.spec.image,
+        operatorSecret: { name: operator.secretName, usernameKey: operator.usernameKey, passwordKey: operator.passwordKey },
         timeoutSeconds: Math.ceil(parseDuration(run.timeout) / 1000),
       }),
     );

@@ -134,6 +134,8 @@ export interface RestoreJobInput {
   readonly image: string;
   /** The site's server image: its mariadb-backup prepares the copy, its mariadbd replays onto it. */
   readonly serverImage: string;
+  /** The group's operator account Secret: the copy's account of that name gets its password. */
+  readonly operatorSecret: { readonly name: string; readonly usernameKey: string; readonly passwordKey: string };
   readonly timeoutSeconds: number;
 }
 
@@ -157,6 +159,7 @@ export function restoreJob(input: RestoreJobInput): V1Job {
       ...(input.archive ? { archive: input.archive } : {}),
       artifact: { namespace: input.source.namespace, group: input.source.group },
       siteVolume: { claim: managedNames.claim(group.name, site), podLabels: selector(group.name, { [LABELS.site]: site }) },
+      operatorAccount: input.operatorSecret,
       timeoutSeconds: input.timeoutSeconds,
       flags: [`--datadir=${DATA_DIR}`, `--restore-id=${input.restoreId}`, `--point-in-time=${input.pointInTime}`, `--work-dir=${WORK_MOUNT}/restore`],
       passphrase: true,
@@ -205,6 +208,8 @@ interface JobShape {
   readonly artifact?: { readonly namespace: string; readonly group: string };
   /** A managed site's volume, mounted where its server has it; the pod runs beside the site's (podLabels) and as the image's user. */
   readonly siteVolume?: { readonly claim: string; readonly podLabels: Readonly<Record<string, string>> };
+  /** The group's operator account Secret, its two keys mounted as the files `username` and `password`. */
+  readonly operatorAccount?: { readonly name: string; readonly usernameKey: string; readonly passwordKey: string };
 }
 
 function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
@@ -212,11 +217,15 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
   const store = storeAccess(profile, JOB_STORAGE, { secretsDir: SECRETS_DIR, volumePath: VOLUME_MOUNT }, shape.passphrase);
   const archive = shape.archive && storeAccess(shape.archive, ARCHIVE_STORAGE, { secretsDir: SECRETS_DIR, volumePath: ARCHIVE_MOUNT }, true);
   const token = shape.agentToken;
+  const account = shape.operatorAccount;
   const server = shape.serverImage !== undefined;
   const volumes: V1Volume[] = [
     { name: "tmp", emptyDir: {} },
     ...(server ? [{ name: INSTALLED_AGENT_VOLUME.name, emptyDir: {} }, { name: "work", emptyDir: {} }] : []),
     ...(token ? [{ name: "agent-token", secret: { secretName: token.secretName, items: [{ key: token.key, path: "token" }] } }] : []),
+    ...(account
+      ? [{ name: "operator-account", secret: { secretName: account.name, items: [{ key: account.usernameKey, path: "username" }, { key: account.passwordKey, path: "password" }] } }]
+      : []),
     ...(shape.siteVolume ? [{ name: "data", persistentVolumeClaim: { claimName: shape.siteVolume.claim } }] : []),
     ...store.volumes,
     ...(archive?.volumes ?? []),
@@ -225,11 +234,17 @@ function storeJob(input: StoreJobInput, shape: JobShape): V1Job {
     { name: "tmp", mountPath: "/tmp" },
     ...(server ? [{ ...INSTALLED_AGENT_VOLUME, readOnly: true }, { name: "work", mountPath: WORK_MOUNT }] : []),
     ...(token ? [{ name: "agent-token", mountPath: `${SECRETS_DIR}/agent-token`, readOnly: true }] : []),
+    ...(account ? [{ name: "operator-account", mountPath: `${SECRETS_DIR}/operator`, readOnly: true }] : []),
     ...(shape.siteVolume ? [{ name: "data", mountPath: VOLUME_DIR }] : []),
     ...store.mounts,
     ...(archive?.mounts ?? []),
   ];
-  const env: Record<string, string> = { ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}), ...store.env, ...archive?.env };
+  const env: Record<string, string> = {
+    ...(token ? { BLOODRAVEN_AGENT_TOKEN_FILE: `${SECRETS_DIR}/agent-token/token` } : {}),
+    ...(account ? { BLOODRAVEN_OPERATOR_USER_FILE: `${SECRETS_DIR}/operator/username`, BLOODRAVEN_OPERATOR_PASSWORD_FILE: `${SECRETS_DIR}/operator/password` } : {}),
+    ...store.env,
+    ...archive?.env,
+  };
   const flags = [
     `--namespace=${shape.artifact?.namespace ?? backup.namespace}`,
     `--group=${shape.artifact?.group ?? input.group}`,

@@ -49,7 +49,7 @@ export interface InitRestoreInput {
 }
 
 /** What the restore Job is made from: its input but what the operator adds, and the timeout as the spec says it. */
-export type RestoreRun = Omit<RestoreJobInput, "group" | "image" | "serverImage" | "timeoutSeconds"> & { readonly timeout: string };
+export type RestoreRun = Omit<RestoreJobInput, "group" | "image" | "serverImage" | "operatorSecret" | "timeoutSeconds"> & { readonly timeout: string };
 
 export type InitRestoreStep =
   | { readonly kind: "none" }

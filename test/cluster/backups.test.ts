@@ -496,6 +496,18 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/failover-group=orders"])).items.length === 0, 30_000, 500);
   }, 330_000);
 
+  it("takes b9 and archives a write made after it: what the next group is made from once this one is gone", async () => {
+    const g: MysqlFailoverGroup = await group("orders");
+    const primary = await readyPod(ns, managedNames.pod("orders", g.status?.activeSite ?? ""));
+    await applyAll([backup("b9", "nightly")]);
+    expect((await finished("b9")).status?.phase).toBe("Succeeded");
+    const agent = async (): Promise<ArchiverStatus> => (await (await fetch(`http://${primary.status?.podIP ?? ""}:8080/archiver/status`, { signal: AbortSignal.timeout(5_000) })).json()) as ArchiverStatus;
+    const before = (await agent()).filesArchived;
+    await rootQuery(primary.status?.podIP ?? "", PASSWORD, "INSERT INTO shop.orders VALUES (900001)");
+    await rootQuery(primary.status?.podIP ?? "", PASSWORD, "FLUSH BINARY LOGS");
+    await waitFor("the write after b9 archived", async () => (await agent()).filesArchived > before || undefined, 60_000, 1_000);
+  });
+
   it("deleting the group releases its backups, whose artifacts stay in the store", async () => {
     const r = await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
     expect(r.code, r.stderr).toBe(0);
@@ -508,8 +520,9 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect((await objectsOf("b4")).length).toBe(2);
   });
 
-  it("starts a new group from b1 of the deleted group, replayed to the latest archived transaction: the restored site becomes its first primary, the other is cloned from it", async () => {
-    const b1 = await readBackup("b1");
+  it("starts a new group from b9 of the deleted group, replayed to the latest archived transaction: the restored site becomes its first primary, the other is cloned from it", async () => {
+    // Only the store is left of orders: the artifact and the archive.
+    const { manifest } = await readManifest({ namespace: ns, group: "orders", backup: "b9", prefix: PREFIX }, s3, AbortSignal.timeout(10_000));
     await applyAll([
       failoverGroup(ns, "copy", {
         credentials: { operator: { secretName: "orders-operator" } },
@@ -518,7 +531,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
         // After orders is gone: on the one node, each group's read-only taint would evict the other's pods.
         sites: ["iad", "pdx"].map((name) => ({ name, storage: { size: "256Mi" }, taintNodeSelector: { "kubernetes.io/hostname": NODE_NAME } })),
         backup: { profiles: [s3Profile("nightly", "store")] },
-        initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b1" }, pointInTime: { mode: "latest" } },
+        initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b9" }, pointInTime: { mode: "latest" } },
       }),
     ]);
     const copy = await waitFor(
@@ -532,15 +545,14 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
       300_000,
       1_000,
     );
-    expect(copy.status?.restore, JSON.stringify(copy.status) + (await jobLog("mysql-copy-restore"))).toMatchObject({ phase: "Succeeded", site: "iad", backup: `${ns}/orders/b1`, backupGtid: b1.status?.gtidExecuted });
-    // The replay went past b1.
-    expect(copy.status?.restore?.gtid).not.toBe(b1.status?.gtidExecuted);
+    expect(copy.status?.restore, JSON.stringify(copy.status) + (await jobLog("mysql-copy-restore"))).toMatchObject({ phase: "Succeeded", site: "iad", backup: `${ns}/orders/b9`, backupGtid: manifest.position.gtid });
+    // The replay went past b9, to the write archived after it.
+    expect(copy.status?.restore?.gtid).not.toBe(manifest.position.gtid);
     const [iad, pdx] = await Promise.all(["iad", "pdx"].map((site) => readyPod(ns, managedNames.pod("copy", site))));
-    const count = async (ip: string) => Number((await rootQuery(ip, PASSWORD, "SELECT COUNT(*) AS n FROM shop.orders"))[0]?.n);
-    // b1 holds rows 1 to 3; row 4, written after it, reached the archive in a sealed binary log.
-    expect(await count(iad?.status?.podIP ?? "")).toBeGreaterThanOrEqual(4);
-    await rootQuery(iad?.status?.podIP ?? "", PASSWORD, "INSERT INTO shop.orders (id) VALUES (900001)");
-    await waitFor("the copy's write on its clone", async () => (await count(pdx?.status?.podIP ?? "")) === (await count(iad?.status?.podIP ?? "")) || undefined, 30_000, 500);
+    const ids = async (ip: string, where: string) => Number((await rootQuery(ip, PASSWORD, `SELECT COUNT(*) AS n FROM shop.orders WHERE ${where}`))[0]?.n);
+    expect(await ids(iad?.status?.podIP ?? "", "id = 900001")).toBe(1);
+    await rootQuery(iad?.status?.podIP ?? "", PASSWORD, "INSERT INTO shop.orders VALUES (900002)");
+    await waitFor("the copy's write on its clone", async () => (await ids(pdx?.status?.podIP ?? "", "id >= 900001")) === 2 || undefined, 30_000, 500);
     expect((await groupEvents(ns, "copy")).map((e) => e.reason)).toEqual(expect.arrayContaining(["RestoreStarted", "RestoreSucceeded"]));
     await waitFor("the restore Job deleted", async () => (await kubectl(["get", "job", "mysql-copy-restore", "-n", ns])).code !== 0, 60_000, 1_000);
     const r = await kubectl(["delete", "mfg", "copy", "-n", ns, "--timeout=120s"]);

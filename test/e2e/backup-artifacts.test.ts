@@ -10,7 +10,7 @@ import { freePort } from "../../scripts/env/ports.js";
 import { createBucket, s3Client, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
 import { artifactFolder } from "../../shared/backup/manifest.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { S3ObjectStore } from "../../operator/backup/object-store.js";
+import { S3ObjectStore, type ObjectStore } from "../../operator/backup/object-store.js";
 import { readManifest, restoreBackup } from "../../operator/backup/restore-backup.js";
 import { takeBackup, type BackupTask } from "../../operator/backup/take-backup.js";
 import { AgentProcess } from "../support/agent.js";
@@ -173,16 +173,37 @@ describe("backup artifacts: agent stream -> S3 store -> restore (real MariaDB, r
   });
 
   it("fails with a reason and leaves nothing listed when the source's backup dies mid-stream", async () => {
-    const running = takeBackup(task("b3"), s3);
-    // The source's mariadb-backup dies once it streams: the agent cuts the answer off.
-    const deadline = Date.now() + 30_000;
-    const pattern = `mariadb-backup --defaults-file=.*--datadir=${sites.site("pdx").dir}`;
-    while (spawnSync("pgrep", ["-f", pattern]).status !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
+    // The store takes the stream only once released: until then the stream backs up and
+    // mariadb-backup is still writing when it dies (a small copy otherwise ends before the kill).
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding: ObjectStore = {
+      location: s3.location,
+      put: async (key, body, signal) => {
+        await held;
+        return s3.put(key, body, signal);
+      },
+      putText: (key, text, signal) => s3.putText(key, text, signal),
+      get: (key, signal) => s3.get(key, signal),
+      getText: (key, signal) => s3.getText(key, signal),
+      list: (prefix, signal) => s3.list(prefix, signal),
+      delete: (keys, signal) => s3.delete(keys, signal),
+    };
+    const running = takeBackup(task("b3"), holding);
+    running.catch(() => undefined);
     let killed = false;
-    while (!killed && Date.now() < deadline) {
-      killed = spawnSync("pkill", ["-9", "-f", pattern]).status === 0;
-      if (!killed) await new Promise((r) => setTimeout(r, 20));
+    try {
+      // The source's mariadb-backup dies once it streams: the agent cuts the answer off.
+      const deadline = Date.now() + 30_000;
+      const pattern = `mariadb-backup --defaults-file=.*--datadir=${sites.site("pdx").dir}`;
+      while (spawnSync("pgrep", ["-f", pattern]).status !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300));
+      while (!killed && Date.now() < deadline) {
+        killed = spawnSync("pkill", ["-9", "-f", pattern]).status === 0;
+        if (!killed) await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      release();
     }
     expect(killed).toBe(true);
     await expect(running).rejects.toThrow(/the copy from pdx broke off/);

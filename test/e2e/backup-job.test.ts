@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
@@ -15,7 +16,7 @@ import { readManifest } from "../../operator/backup/restore-backup.js";
 import { AgentProcess } from "../support/agent.js";
 
 /**
- * `bloodraven backup`, `restore`, `verify` and `delete-backup` as a Job's pod runs them: the built bundle as a
+ * `bloodraven backup`, `restore`, `stage-restore`, `verify` and `delete-backup` as a Job's pod runs them: the built bundle as a
  * child process, secrets in 0600 files, a real agent streaming from a real MariaDB into a real
  * S3-compatible store (MinIO). The result line is what the operator reads from the termination
  * message; no secret may show in the output.
@@ -139,6 +140,47 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.result).toMatchObject({ phase: "Succeeded", gtid: backedUp.gtid, binlogFile: backedUp.binlogFile, binlogPosition: backedUp.binlogPosition, sourceSite: "pdx", targetDir: target });
     expect((await readFile(join(target, "xtrabackup_binlog_info"), "utf8")).trim().split(/\s+/)).toContain(backedUp.gtid);
+  });
+
+  it("stages a restore beside a datadir: the copy swapped in later holds the backup, and has the new group's operator account with its password", async () => {
+    const datadir = join(dir, "site", "data");
+    await mkdir(datadir, { recursive: true });
+    await writeFile(join(datadir, "untouched"), "the site's own data");
+    const operatorPassword = `copy-${randomBytes(8).toString("hex")}`;
+    secrets.push(operatorPassword);
+    const env = { ...goodEnv, BLOODRAVEN_OPERATOR_USER_FILE: await secretFile(join(dir, "operator-user"), "copy_operator\n"), BLOODRAVEN_OPERATOR_PASSWORD_FILE: await secretFile(join(dir, "operator-password"), `${operatorPassword}\n`) };
+    const flags = [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`];
+    const run = await job("stage-restore", [...flags, `--datadir=${datadir}`, "--restore-id=r1", `--work-dir=${join(dir, "stage-work")}`, "--mariadbd=/usr/sbin/mariadbd", `--mysql-port=${await freePort()}`, "--timeout=80s"], env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.result).toMatchObject({ phase: "Succeeded", gtid: backedUp.gtid, backupGtid: backedUp.gtid, userSchemas: 1 });
+    expect(await readFile(join(datadir, "untouched"), "utf8")).toBe("the site's own data");
+    const staged = `${datadir}.clone`;
+    expect(JSON.parse(await readFile(join(staged, "bloodraven-clone.json"), "utf8"))).toMatchObject({ id: "r1", gtid: backedUp.gtid, donor: "backup shop/orders/b1" });
+    await expect(readdir(`${datadir}.restore`)).rejects.toMatchObject({ code: "ENOENT" });
+    // A server started on the staged copy, as the site's would after the swap: the new group's operator account logs in.
+    // (Not root: the test sites' root@127.0.0.1 would be matched before any root@'%'.)
+    const port = await freePort();
+    const server = spawn("/usr/sbin/mariadbd", ["--no-defaults", `--datadir=${staged}`, `--socket=${join(dir, "staged.sock")}`, `--port=${port}`, "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin", ...(process.getuid?.() === 0 ? ["--user=root"] : [])], { stdio: "ignore" });
+    try {
+      const rows = await waitFor(
+        "the staged copy's server, the operator account logged in with the new password",
+        async () => {
+          const conn = await mysql.createConnection({ host: "127.0.0.1", port, user: "copy_operator", password: operatorPassword, connectTimeout: 2_000 }).catch(() => undefined);
+          if (!conn) return undefined;
+          try {
+            const [result] = await conn.query("SELECT COUNT(*) AS n FROM bloodraven_test.writes");
+            return result as { n: number }[];
+          } finally {
+            await conn.end();
+          }
+        },
+        30_000,
+        250,
+      );
+      expect(Number(rows[0]?.n)).toBe(20);
+    } finally {
+      server.kill("SIGKILL");
+    }
   });
 
   /** `bloodraven verify` of b1 with the local server binary; `flags` add to or override the defaults. */

@@ -277,7 +277,7 @@ describe("kubectl bloodraven status (real kubectl, API server, operator and Mari
         "  GTID set:  3e11fa47-71ca-11e1-9e33-c80aa9429562:11-15",
         "  Transactions:  5",
         `  Reclone:  kubectl bloodraven reclone billing fra -n <other>`,
-        "  Note:  this release's operator records a reclone request but does not clone yet; rebuild the site by hand (kubectl bloodraven runbook pvc-loss)",
+        "  Note:  the operator clones through the site's agent; a site without one is refused: rebuild it by hand (kubectl bloodraven runbook pvc-loss)",
         "",
         "Conditions:",
         "  TYPE  STATUS  REASON  AGE  MESSAGE",

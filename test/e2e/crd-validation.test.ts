@@ -189,6 +189,31 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
     (g) => (g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c", subPath: "../other" } } }] }),
     "`subPath` must be a relative path inside the volume",
   ],
+  [
+    "initFromBackup in a group with an external site",
+    (g) => {
+      g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c" } } }] };
+      g.spec.initFromBackup = { profileName: "p", source: { group: "orders", backup: "b1" } };
+    },
+    "`initFromBackup` fills managed sites: every site must set `storage`",
+  ],
+  [
+    "initFromBackup from a profile the group does not have",
+    (g) => {
+      g.spec.sites = [managed("iad"), managed("pdx")];
+      g.spec.initFromBackup = { profileName: "p", source: { group: "orders", backup: "b1" } };
+    },
+    "`initFromBackup.profileName` must name a profile of `backup.profiles`",
+  ],
+  [
+    "initFromBackup onto a site that cannot be primary",
+    (g) => {
+      g.spec.sites = [managed("iad"), managed("pdx"), { ...managed("dr"), role: "dr-only" }];
+      g.spec.backup = { profiles: [{ name: "p", storage: { pvc: { claimName: "c" } } }] };
+      g.spec.initFromBackup = { profileName: "p", source: { group: "orders", backup: "b1" }, site: "dr" };
+    },
+    "`initFromBackup.site` must name a site of `sites` with role 'primary-candidate'",
+  ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
 ];

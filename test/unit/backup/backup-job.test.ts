@@ -114,6 +114,7 @@ describe("restoreJob", () => {
       pointInTime: "latest",
       image: "bloodraven:1.2.3",
       serverImage: "mariadb:10.11.9",
+      operatorSecret: { name: "copy-operator", usernameKey: "username", passwordKey: "password" },
       timeoutSeconds: 3600,
     });
     expect(job.metadata).toMatchObject({ name: "mysql-copy-restore", namespace: "shop", labels: { "shipstream.io/restore": "iad", "shipstream.io/failover-group": "copy" }, ownerReferences: [{ kind: "MysqlFailoverGroup", name: "copy", uid: "u-g" }] });
@@ -128,6 +129,9 @@ describe("restoreJob", () => {
     const [container] = pod?.containers ?? [];
     expect(container).toMatchObject({ image: "mariadb:10.11.9" });
     expect(container?.volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/mysql" });
+    // The operator account's password only as a file.
+    expect(pod?.volumes).toContainEqual({ name: "operator-account", secret: { secretName: "copy-operator", items: [{ key: "username", path: "username" }, { key: "password", path: "password" }] } });
+    expect(container?.env).toEqual(expect.arrayContaining([{ name: "BLOODRAVEN_OPERATOR_PASSWORD_FILE", value: "/etc/bloodraven/operator/password" }]));
     expect(container?.args).toEqual(
       expect.arrayContaining(["stage-restore", "--namespace=prod", "--group=orders", "--backup=orders-20261204", "--datadir=/var/lib/mysql/data", "--restore-id=mysql-copy-restore", "--point-in-time=latest", "--work-dir=/work/restore"]),
     );

@@ -296,7 +296,16 @@ describe("a verification schedule's trigger flags", () => {
 
 describe("stage-restore job flags", () => {
   const base = ["--namespace=shop", "--group=orders", "--backup=b1", "--storage=volume", "--volume-path=/backups", "--work-dir=/work/restore", "--result-file=/tmp/result"];
-  const stage = (extra: string[]) => parseStageRestoreJobConfig([...base, ...extra], {});
+  let env: NodeJS.ProcessEnv;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "stage-config-"));
+    writeFileSync(join(dir, "user"), "root\n");
+    writeFileSync(join(dir, "password"), "s3cret\n");
+    env = { BLOODRAVEN_OPERATOR_USER_FILE: join(dir, "user"), BLOODRAVEN_OPERATOR_PASSWORD_FILE: join(dir, "password") };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const stage = (extra: string[], over: NodeJS.ProcessEnv = {}) => parseStageRestoreJobConfig([...base, ...extra], { ...env, ...over });
 
   it("stages beside the datadir named, under the restore's id, with the replay's server", () => {
     expect(stage(["--datadir=/var/lib/mysql/data/", "--restore-id=mysql-copy-restore"])).toMatchObject({
@@ -305,6 +314,7 @@ describe("stage-restore job flags", () => {
       pointInTime: "none",
       server: { mariadbd: "mariadbd", port: 3306 },
       workDir: "/work/restore",
+      operator: { user: "root", password: "s3cret" },
     });
   });
 
@@ -313,5 +323,6 @@ describe("stage-restore job flags", () => {
     expect(() => stage(["--datadir=/", "--restore-id=x"])).toThrow(/^--datadir: \/ is a filesystem root/);
     expect(() => stage(["--datadir=/d", "--restore-id=Bad_Id"])).toThrow(/^--restore-id must be lowercase letters/);
     expect(() => stage(["--datadir=/d", "--restore-id=x", "--point-in-time=latest"])).toThrow(/^--point-in-time=latest replays the binary log archive/);
+    expect(() => stage(["--datadir=/d", "--restore-id=x"], { BLOODRAVEN_OPERATOR_PASSWORD_FILE: undefined })).toThrow(/^BLOODRAVEN_OPERATOR_PASSWORD_FILE is required/);
   });
 });

@@ -68,3 +68,31 @@ describe("the sites of a group with managed sites", () => {
     ]);
   });
 });
+
+describe("renderGroupDetail: the initial restore", () => {
+  it("shows where spec.initFromBackup stands: the site, the artifact, the times and the position reached", () => {
+    const g = group({
+      restore: {
+        phase: "Succeeded",
+        site: "iad",
+        backup: "shop/orders/b1",
+        message: "site iad runs on the restored copy at 0-1-42",
+        startTime: "2026-11-22T02:50:00Z",
+        stagedTime: "2026-11-22T02:55:00Z",
+        completionTime: "2026-11-22T02:56:00Z",
+        backupGtid: "0-1-40",
+        gtid: "0-1-42",
+        replayedToTime: "2026-11-22T02:40:00Z",
+      },
+    });
+    const text = renderGroupDetail(g, { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    const block = (text.slice(text.indexOf("Initial restore (initFromBackup):")).split("\n\n")[0] ?? "").trimEnd();
+    expect(block.split("\n").map((l) => l.trim().split(/:\s+/)[0])).toEqual(["Initial restore (initFromBackup):", "Phase", "Site", "Backup", "Message", "Started", "Staged", "Completed", "Position", "Replayed to"]);
+    expect(block).toContain("0-1-42 (the backup's 0-1-40, then replayed)");
+  });
+
+  it("points at the Job's log when the Job failed", () => {
+    const text = renderGroupDetail(group({ restore: { phase: "Failed", site: "iad", jobName: "mysql-orders-restore", message: "damaged" } }), { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    expect(text).toContain("kubectl logs job/mysql-orders-restore -n shop");
+  });
+});
