@@ -4,6 +4,7 @@ import { registerBackupCommand } from "./commands/backup.js";
 import { registerCompletionCommand } from "./commands/completion.js";
 import { registerFailoverCommand } from "./commands/failover.js";
 import { registerGtidCommands } from "./commands/gtid.js";
+import { registerLogsCommand } from "./commands/logs.js";
 import { registerMaintenanceCommand } from "./commands/maintenance.js";
 import { registerRecloneCommand } from "./commands/reclone.js";
 import { registerRunbookCommand } from "./commands/runbook.js";
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerMaintenanceCommand(program);
   registerBackupCommand(program);
   registerVerifyBackupCommand(program);
+  registerLogsCommand(program);
   registerRunbookCommand(program);
   registerCompletionCommand(program);
   return program;

@@ -18,6 +18,7 @@ import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { archiveFolder, ARCHIVE_MANIFEST } from "../../shared/backup/binlog-archive.js";
 import { artifactFolder } from "../../shared/backup/manifest.js";
 import type { MysqlBackup, MysqlBackupVerification, MysqlFailoverGroup } from "../../shared/api/index.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { readManifest } from "../../operator/backup/restore-backup.js";
@@ -25,7 +26,7 @@ import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
 import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
-import { kubectl, run, testKubeconfig } from "../support/kubectl.js";
+import { kubectl, run, startKubectl, testKubeconfig } from "../support/kubectl.js";
 import { rootQuery } from "../support/mariadb-pod.js";
 import { getObject, readyPod } from "../support/pods.js";
 
@@ -265,8 +266,34 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect((await groupEvents(ns, "b5")).filter((e) => e.reason === "BackupStarted").map((e) => (e as { count?: number }).count)).toEqual([1]);
   });
 
-  it("fails a backup naming a profile the group does not have, before any Job", async () => {
-    await applyAll([backup("b3", "weekly")]);
+  it("fails a backup naming a profile the group does not have, before any Job; kubectl bloodraven logs -f shows it as it happens", async () => {
+    const logs = ["bloodraven", "logs", "orders", "-n", ns, "--operator-namespace", operatorNs];
+    // The leader's earlier lines about the group, as text: a backup among them (the previous test
+    // killed every replica, so the leader is new and its log starts after b1's).
+    const earlier = await kubectl([...logs, "--since", "1h"]);
+    expect(earlier.code, earlier.stderr).toBe(0);
+    expect(earlier.stdout).toMatch(/^\S+Z INFO {2}backup succeeded backup=b\d location=s3:\/\/backups\//m);
+    const following = startKubectl([...logs, "-f", "-o", "json"]);
+    try {
+      await applyAll([backup("b3", "weekly")]);
+      const line = await waitFor(
+        "b3's failure in the followed log",
+        async () =>
+          following.out.stdout
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+            .find((r) => r.msg === LOG_MESSAGES.backupFailed && r.backup === "b3"),
+        30_000,
+        250,
+      );
+      expect(line).toMatchObject({ namespace: ns, group: "orders" });
+      // Only this group's lines.
+      for (const l of following.out.stdout.trim().split("\n")) expect(JSON.parse(l)).toMatchObject({ namespace: ns, group: "orders" });
+    } finally {
+      following.child.kill("SIGINT");
+      await following.exited;
+    }
     const b3 = await finished("b3");
     expect(b3.status).toMatchObject({ phase: "Failed", message: "spec.profileName: weekly is not a profile of the group orders; its profiles: nightly, broken" });
     expect((await kubectl(["get", "job", "b3-backup", "-n", ns])).code).not.toBe(0);
