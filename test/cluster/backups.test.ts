@@ -273,6 +273,17 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const earlier = await kubectl([...logs, "--since", "1h"]);
     expect(earlier.code, earlier.stderr).toBe(0);
     expect(earlier.stdout).toMatch(/^\S+Z INFO {2}backup succeeded backup=b\d location=s3:\/\/backups\//m);
+    // As on-call with the chart's roles: the group through view, the log through the chart's operator-logs Role.
+    await applyAll([
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "oncall-view", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "bloodraven-view" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "oncall" }, { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "oncall-logs", namespace: operatorNs }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "bloodraven-operator-logs" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "oncall" }] },
+    ]);
+    const asOncall = await kubectl([...logs, "--since", "1h", "--as", "oncall"]);
+    expect(asOncall.code, asOncall.stderr).toBe(0);
+    expect(asOncall.stdout).toMatch(/ backup succeeded /);
+    const asViewer = await kubectl([...logs, "--as", "viewer"]);
+    expect(asViewer.code).toBe(1);
+    expect(asViewer.stderr).toContain(`kubectl auth can-i get leases.coordination.k8s.io -n ${operatorNs}`);
     const following = startKubectl([...logs, "-f", "-o", "json"]);
     try {
       await applyAll([backup("b3", "weekly")]);

@@ -120,6 +120,8 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
         "ClusterRoleBinding",
         "Deployment",
         "PodDisruptionBudget",
+        // Leader election; reading the operator's log (for people).
+        "Role",
         "Role",
         "RoleBinding",
         "Service",
@@ -137,9 +139,10 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     const manifest = await template(`all-${suffix}`, baseNs, ALL_FEATURES);
     const objs = objects(manifest);
     for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap"]) expect(kinds(objs)).toContain(kind);
-    // One Role + RoleBinding per watched namespace and, cluster-wide, only the node taints and the roles for people.
+    // One Role + RoleBinding per watched namespace, the Role for reading the operator's log in the release namespace
+    // and, cluster-wide, only the node taints and the roles for people.
     const roles = objs.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace);
-    expect(roles.sort()).toEqual([baseNs, extraNs.a, extraNs.b].sort());
+    expect(roles.sort()).toEqual([baseNs, baseNs, extraNs.a, extraNs.b].sort());
     expect(objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata.name)).toEqual(["node-taints", "view", "edit", "oncall"].map((r) => `all-${suffix}-bloodraven-${r}`));
     const dashboards = objs.filter((o) => o.kind === "ConfigMap");
     expect(dashboards.map((o) => o.metadata.namespace)).toEqual(dashboards.map(() => extraNs.monitoring));
@@ -165,6 +168,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
       [
         `deployment.apps/${release}-bloodraven`,
         `role.rbac.authorization.k8s.io/${release}-bloodraven-leader-election`,
+        `role.rbac.authorization.k8s.io/${release}-bloodraven-operator-logs`,
         `rolebinding.rbac.authorization.k8s.io/${release}-bloodraven-leader-election`,
         `service/${release}-bloodraven`,
         `serviceaccount/${release}-bloodraven`,

@@ -120,6 +120,15 @@ describe("OperatorMetrics exposition", () => {
     expect((await family(metrics, METRICS.leader)).samples[0]?.value).toBe(0);
   });
 
+  it("reports a restore's source size only when it is known: an unknown one removes the older", async () => {
+    const metrics = new OperatorMetrics();
+    metrics.recordRestore("default", "orders", "init_from_backup", "iad", { seconds: 60, finishedAt: 1_796_400_000, sourceBytes: 1_000 });
+    expect((await family(metrics, METRICS.restoreLastSourceSizeBytes)).samples.map((s) => s.value)).toEqual([1_000]);
+    metrics.recordRestore("default", "orders", "init_from_backup", "iad", { seconds: 90, finishedAt: 1_796_403_600 });
+    expect((await families(metrics)).get(METRICS.restoreLastSourceSizeBytes)?.samples ?? []).toEqual([]);
+    expect((await family(metrics, METRICS.restoreLastSuccessTimestampSeconds)).samples.map((s) => s.value)).toEqual([1_796_403_600]);
+  });
+
   it("counts poll latency from 1 ms to 10 s", async () => {
     const metrics = new OperatorMetrics();
     metrics.observePoll("default", "orders", "iad", 0.0042);
