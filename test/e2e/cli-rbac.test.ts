@@ -139,6 +139,8 @@ describe("the chart's roles for people, with the real plugin and real identities
 
     const rendered = await renderRoles(release, ["rbac.userRoles=true"]);
     if (rendered.code !== 0) throw new Error(rendered.stderr);
+    // The chart's Role for reading the operator's log lives in the release namespace.
+    await mustKubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }));
     await mustKubectl(["apply", "--server-side", "-f", "-"], rendered.stdout);
 
     const site = (name: string, role: string, port: number) => ({ name, role, endpoint: { host: "127.0.0.1", port } });
