@@ -36,29 +36,47 @@ export interface SiteNet {
 }
 
 export class TestNetwork {
-  private static created = 0;
   private readonly sites = new Map<string, SiteNet>();
   private readonly bridge: string;
-  private readonly prefix: string;
 
-  private constructor(private readonly env: EnvDir) {
-    // Interface names have at most 15 characters; the pid keeps concurrent runs apart, and the
-    // count networks one after another in a process (a deleted namespace frees its veth names late).
-    this.prefix = `brv${process.pid % 100_000}x${TestNetwork.created++ % 100}`;
-    this.bridge = `${this.prefix}br`;
+  private constructor(
+    private readonly env: EnvDir,
+    private readonly prefix: string,
+  ) {
+    this.bridge = `${prefix}br`;
   }
 
   static create(env: EnvDir): TestNetwork {
     if (process.getuid?.() !== 0) throw new Error("the fault-injection tier needs root (network namespaces and iptables)");
     ensureDebianPackages(["/usr/sbin/iptables", "/usr/sbin/ip"], ["iptables", "iproute2"]);
     TestNetwork.removeStale();
-    const net = new TestNetwork(env);
+    const net = new TestNetwork(env, TestNetwork.freePrefix());
     writeFileSync(env.join("cleanup.sh"), net.cleanupScript());
     run("ip", ["link", "add", net.bridge, "type", "bridge"]);
     for (const address of Object.values(HOST_ADDRESSES)) run("ip", ["addr", "add", `${address}/24`, "dev", net.bridge]);
     run("ip", ["link", "set", net.bridge, "up"]);
     // br_netfilter, where loaded, sends bridged frames through the host's FORWARD chain.
     return net;
+  }
+
+  /**
+   * `brv<pid>x<n>` with the first n whose names are all free. Interface names have at most 15
+   * characters; the pid keeps concurrent runs apart. The n is found on the host, not counted in
+   * the process: test files of one tier share a process but not module state, and a deleted
+   * namespace frees its veth names a moment later.
+   */
+  private static freePrefix(): string {
+    const taken = [
+      ...run("ip", ["-o", "link", "show"]).split("\n").map((line) => line.split(": ")[1]?.split("@")[0] ?? ""),
+      ...run("ip", ["netns", "list"]).split("\n").map((line) => line.split(" ")[0] ?? ""),
+    ];
+    const pid = process.pid % 100_000;
+    for (let n = 0; n < 100; n++) {
+      const prefix = `brv${pid}x${n}`;
+      const used = new RegExp(`^${prefix}(br|h\\d+|-)`);
+      if (!taken.some((name) => used.test(name))) return prefix;
+    }
+    throw new Error(`no free test network name brv${pid}x0..99: remove the leftovers listed by 'ip -o link' and 'ip netns list'`);
   }
 
   /** Namespaces and bridges of earlier runs whose process is gone (a killed run's guardian may not have finished). */
