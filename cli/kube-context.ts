@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { CommanderError, type Command } from "commander";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { MysqlFailoverGroup } from "../shared/api/index.js";
 import type { Kube } from "../shared/kube/client.js";
 import { formatDuration } from "../shared/duration.js";
 import { errorText } from "../shared/errors.js";
@@ -147,6 +148,15 @@ export async function openContext(settings: ConnectionSettings, log?: (line: str
     timeoutMs: settings.timeoutMs,
     identity: { token: overrides.token !== undefined, ...(overrides.as ? { as: overrides.as } : {}), asGroups: overrides.asGroups },
   };
+}
+
+/** The group, or an error saying it does not exist or why it cannot be read (exit 1). */
+export async function readGroup(ctx: KubeContext, name: string): Promise<MysqlFailoverGroup> {
+  const { namespace } = ctx;
+  return ctx.kube.getFailoverGroup(namespace, name).catch((err: unknown) => {
+    if (isNotFound(err, name)) throw new Error(`${FAILOVER_GROUP.kind} ${namespace}/${name} does not exist`);
+    throw explainApiError(err, { verb: "get", namespace, name }, ctx);
+  });
 }
 
 /** What a failed request was trying to do, for the message. */

@@ -5,6 +5,7 @@ import { registerCompletionCommand } from "./commands/completion.js";
 import { registerFailoverCommand } from "./commands/failover.js";
 import { registerGtidCommands } from "./commands/gtid.js";
 import { registerLogsCommand } from "./commands/logs.js";
+import { registerReportCommand } from "./commands/report.js";
 import { registerMaintenanceCommand } from "./commands/maintenance.js";
 import { registerRecloneCommand } from "./commands/reclone.js";
 import { registerRunbookCommand } from "./commands/runbook.js";
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerBackupCommand(program);
   registerVerifyBackupCommand(program);
   registerLogsCommand(program);
+  registerReportCommand(program);
   registerRunbookCommand(program);
   registerCompletionCommand(program);
   return program;

@@ -5,10 +5,13 @@
  * the node's pods reach it); the Job's result becomes the backup's status, with its events.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { machineAddress, NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
@@ -266,6 +269,45 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     expect((await groupEvents(ns, "b5")).filter((e) => e.reason === "BackupStarted").map((e) => (e as { count?: number }).count)).toEqual([1]);
   });
 
+  /**
+   * kubectl bloodraven report: as the admin, every part, the operator's from its leading pod
+   * through the API server's pod proxy; as on-call with the operator-diagnostics Role, the
+   * operator's parts too, and the objects that view does not grant left out with the reason.
+   */
+  async function checkReport(args: string[]): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), "bloodraven-report-"));
+    const report = async (file: string, ...extra: string[]): Promise<{ stderr: string; at: string }> => {
+      const r = await kubectl(["bloodraven", "report", ...args, "--since", "1h", "--file", join(dir, file), ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      const at = join(dir, file.replace(/\.tar\.gz$/, ""));
+      mkdirSync(at);
+      const x = await run("tar", ["-xzf", join(dir, file), "-C", at]);
+      expect(x.code, x.stderr).toBe(0);
+      return { stderr: r.stderr, at };
+    };
+    try {
+      const full = await report("full.tar.gz");
+      expect(full.stderr).toBe("");
+      const read = (file: string) => readFileSync(join(full.at, file), "utf8");
+      expect(read("operator/logs.jsonl")).toMatch(/"msg":"backup succeeded"/);
+      for (const line of read("operator/logs.jsonl").trim().split("\n")) expect(JSON.parse(line)).toMatchObject({ namespace: ns, group: "orders" });
+      expect(JSON.parse(read("operator/status.json"))).toMatchObject({ namespace: ns, group: "orders", activeSite: (await group("orders")).status?.activeSite });
+      expect(read("operator/metrics.txt")).toMatch(new RegExp(`^bloodraven_backup_last_success_timestamp_seconds\\{namespace="${ns}",group="orders",profile="nightly"\\} [1-9]`, "m"));
+      expect(read("operator/metrics.txt")).toMatch(/^bloodraven_build_info\{/m);
+      expect(read("operator/metrics.txt")).not.toMatch(/group="copy"/);
+      const objects = parseAllDocuments(read("objects.yaml")).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+      expect(objects.filter((o) => o.kind === "StatefulSet").map((o) => o.metadata.name).sort()).toEqual(["mysql-orders-iad", "mysql-orders-pdx"]);
+      for (const site of ["iad", "pdx"]) for (const container of ["mysql", "sidecar"]) expect(read(`pods/mysql-orders-${site}-0/${container}.log`).length).toBeGreaterThan(0);
+      expect(read("events.yaml")).toContain("reason: BackupSucceeded");
+      const oncall = await report("oncall.tar.gz", "--as", "oncall");
+      expect(existsSync(join(oncall.at, "operator/status.json"))).toBe(true);
+      expect(existsSync(join(oncall.at, "operator/metrics.txt"))).toBe(true);
+      expect(oncall.stderr).toMatch(/^warning: objects\.yaml left out: forbidden: the impersonated user "oncall" cannot list /m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   it("fails a backup naming a profile the group does not have, before any Job; kubectl bloodraven logs -f shows it as it happens", async () => {
     const logs = ["bloodraven", "logs", "orders", "-n", ns, "--operator-namespace", operatorNs];
     // The leader's earlier lines about the group, as text: a backup among them (the previous test
@@ -273,10 +315,10 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const earlier = await kubectl([...logs, "--since", "1h"]);
     expect(earlier.code, earlier.stderr).toBe(0);
     expect(earlier.stdout).toMatch(/^\S+Z INFO {2}backup succeeded backup=b\d location=s3:\/\/backups\//m);
-    // As on-call with the chart's roles: the group through view, the log through the chart's operator-logs Role.
+    // As on-call with the chart's roles: the group through view, the log through the chart's operator-diagnostics Role.
     await applyAll([
       { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "oncall-view", namespace: ns }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "bloodraven-view" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "oncall" }, { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }] },
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "oncall-logs", namespace: operatorNs }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "bloodraven-operator-logs" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "oncall" }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "oncall-logs", namespace: operatorNs }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "bloodraven-operator-diagnostics" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "oncall" }] },
     ]);
     const asOncall = await kubectl([...logs, "--since", "1h", "--as", "oncall"]);
     expect(asOncall.code, asOncall.stderr).toBe(0);
@@ -284,6 +326,7 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const asViewer = await kubectl([...logs, "--as", "viewer"]);
     expect(asViewer.code).toBe(1);
     expect(asViewer.stderr).toContain(`kubectl auth can-i get leases.coordination.k8s.io -n ${operatorNs}`);
+    await checkReport(logs.slice(2));
     const following = startKubectl([...logs, "-f", "-o", "json"]);
     try {
       await applyAll([backup("b3", "weekly")]);

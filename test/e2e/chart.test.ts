@@ -168,7 +168,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
       [
         `deployment.apps/${release}-bloodraven`,
         `role.rbac.authorization.k8s.io/${release}-bloodraven-leader-election`,
-        `role.rbac.authorization.k8s.io/${release}-bloodraven-operator-logs`,
+        `role.rbac.authorization.k8s.io/${release}-bloodraven-operator-diagnostics`,
         `rolebinding.rbac.authorization.k8s.io/${release}-bloodraven-leader-election`,
         `service/${release}-bloodraven`,
         `serviceaccount/${release}-bloodraven`,

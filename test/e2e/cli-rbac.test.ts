@@ -17,7 +17,9 @@
  * test of the writes). A planned failover or reclone request that nobody acts on starts nothing.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ensureControlPlaneBinaries } from "../../scripts/env/control-plane.js";
@@ -28,7 +30,7 @@ import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
 import { asList } from "../support/fixtures.js";
 import { chartDir, helm } from "../support/helm.js";
-import { kubectl, mustKubectl, startKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
+import { kubectl, mustKubectl, run, startKubectl, testKubeconfig, type CommandResult } from "../support/kubectl.js";
 import { getObject } from "../support/pods.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -289,6 +291,40 @@ describe("the chart's roles for people, with the real plugin and real identities
         const r = await plugin(who, ["status", "-A"]);
         expect(r.code, who).toBe(1);
         expect(r.stderr).toContain(`forbidden: you cannot list ${RESOURCE} across all namespaces; ask for RBAC that grants "list"`);
+      }
+    });
+
+    it("report (get the group; list what it holds and owns): the viewer and editor get every part of the group's namespace, on-call the group and its events, nobody nothing", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bloodraven-rbac-report-"));
+      try {
+        const operatorParts = ["operator/logs.jsonl", "operator/status.json", "operator/metrics.txt"];
+        for (const who of PEOPLE) {
+          const file = join(dir, `${who}.tar.gz`);
+          const r = await plugin(who, ["report", GROUP, "--file", file, "--operator-namespace", `${ns}-no-operator`]);
+          if (who === "nobody") {
+            expect(r.code).toBe(1);
+            expect(r.stderr).toBe(`${forbiddenMessage("get")}\n`);
+            expect(existsSync(file)).toBe(false);
+            continue;
+          }
+          expect(r.code, `${who}: ${r.stderr}`).toBe(0);
+          const listed = await run("tar", ["-xzOf", file, "report.json"]);
+          const manifest = JSON.parse(listed.stdout) as { files: string[]; missing: { file: string; error: string }[] };
+          // None of these roles reads the operator's Lease (the chart's operator-diagnostics Role
+          // does, in the operator's namespace): its parts are left out, naming the check.
+          const missing = manifest.missing.filter((m) => !operatorParts.includes(m.file));
+          if (who === "oncall") {
+            expect(manifest.files, who).toEqual(["group.yaml", "events.yaml"]);
+            expect(missing.map((m) => m.file)).toEqual(["backups.yaml", "verifications.yaml", "objects.yaml"]);
+            expect(missing[0]!.error).toContain(`forbidden: you cannot list mysqlbackups.shipstream.io in namespace ${ns}`);
+          } else {
+            expect(manifest.files, who).toEqual(["group.yaml", "backups.yaml", "verifications.yaml", "objects.yaml", "events.yaml"]);
+            expect(missing, who).toEqual([]);
+          }
+          expect(manifest.missing.filter((m) => operatorParts.includes(m.file)).map((m) => m.error)).toEqual(operatorParts.map(() => expect.stringContaining(`forbidden: you cannot get leases.coordination.k8s.io in namespace ${ns}-no-operator;`)));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
