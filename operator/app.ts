@@ -26,6 +26,7 @@ import { GroupWorker } from "./group/worker.js";
 import { pauseAt } from "./failpoints.js";
 import { askCloneJob, sendClone } from "./agent/ask.js";
 import type { CloneRequest } from "../shared/agent/clone.js";
+import { CacheClient } from "./dragonfly/cache-client.js";
 
 /**
  * A write is sent only while the lease will still be ours this long from now. The lease is given
@@ -35,6 +36,8 @@ import type { CloneRequest } from "../shared/agent/clone.js";
 const LEADERSHIP_MARGIN_MS = 1_000;
 /** One call to an agent's clone API: it answers from memory. */
 const AGENT_CALL_MS = 5_000;
+/** One command to a cache server (a takeover asks for its own, longer deadline). */
+const CACHE_CALL_MS = 2_000;
 
 /** Refusal of the leadership guard: this process may no longer change servers or objects. */
 export class NotLeaderError extends Error {
@@ -231,6 +234,7 @@ export class OperatorApp {
       ...(token ? { agentToken: token } : {}),
       createSecretIfAbsent: guarded((secret: V1Secret) => this.kube.createSecretIfAbsent(secret)),
       ...(this.config.agentImage ? { jobImage: this.config.agentImage } : {}),
+      openCache: (address, password) => new CacheClient(address, { timeoutMs: CACHE_CALL_MS, beforeWrite: this.assertLeading, ...(password !== undefined ? { password } : {}) }),
       backups: {
         list: async (namespace) => (await this.kube.listBackups(namespace)).items,
         patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupStatus, resourceVersion: string) => {

@@ -68,6 +68,12 @@ export const LOG_MESSAGES = {
   restoreRestarting: "restore restarting the server onto the copy",
   restoreSucceeded: "restore succeeded",
   restoreFailed: "restore failed",
+  // The session cache (operator/group/dragonfly.ts).
+  dragonflyPromoted: "cache master moved",
+  dragonflyPromotionFailed: "cache promotion failed",
+  dragonflyRepointed: "cache replica repointed",
+  dragonflyStaleMaster: "cache stale master left alone",
+  dragonflyFault: "cache reconciler fault",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
   recloneRejected: "reclone request rejected",
   cloneWaiting: "bootstrap waiting",

@@ -215,6 +215,13 @@ export const EVENT_REASONS = {
   backupScheduleServiceAccountMissing: "BackupScheduleServiceAccountMissing",
   backupRetryScheduled: "BackupRetryScheduled",
   backupRetentionDeleted: "BackupRetentionDeleted",
+  // On the group: its session cache (spec.dragonfly).
+  dragonflyPromotionStarted: "DragonflyPromotionStarted",
+  dragonflyPromotionCompleted: "DragonflyPromotionCompleted",
+  dragonflyPromotionFailed: "DragonflyPromotionFailed",
+  dragonflySyncTimeout: "DragonflySyncTimeout",
+  dragonflyOldSiteReconfigured: "DragonflyOldSiteReconfigured",
+  dragonflyStaleMasterDetected: "DragonflyStaleMasterDetected",
 } as const;
 
 /** Prometheus metric names (the seeds' monitoring page). */
@@ -256,7 +263,14 @@ export const METRICS = {
   restoreDurationSeconds: "bloodraven_restore_duration_seconds",
   restoreLastSuccessTimestampSeconds: "bloodraven_restore_last_success_timestamp_seconds",
   restoreLastSourceSizeBytes: "bloodraven_restore_last_source_size_bytes",
+  dragonflySiteUp: "bloodraven_dragonfly_site_up",
+  dragonflyPromotionsTotal: "bloodraven_dragonfly_promotions_total",
+  dragonflyManagerPanicsTotal: "bloodraven_dragonfly_manager_panics_total",
 } as const;
+
+/** `result` of bloodraven_dragonfly_promotions_total. */
+export const DRAGONFLY_PROMOTION_RESULTS = ["success", "failed", "skipped"] as const;
+export type DragonflyPromotionResult = (typeof DRAGONFLY_PROMOTION_RESULTS)[number];
 
 /** The `restore_kind` label of the restore metrics. */
 export const RESTORE_KINDS = { initFromBackup: "init_from_backup", inPlace: "in_place" } as const;

@@ -24,6 +24,7 @@ import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
 import { AGENT_TOKEN_KEY, type SidecarOptions } from "../../shared/managed/objects.js";
 import { managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { Asked } from "../agent/ask.js";
+import type { CacheAddress, CacheClient } from "../dragonfly/cache-client.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -90,6 +91,8 @@ export interface GroupDeps {
   jobImage?: string;
   backups: BackupCalls;
   verifications: VerificationCalls;
+  /** A connection to a cache server (spec.dragonfly), commands bounded; its writes go through the leadership guard. */
+  openCache(address: CacheAddress, password: string | undefined): CacheClient;
 }
 
 /** The MysqlBackupVerifications of a namespace; their Jobs go through BackupCalls. Writes are refused once this operator no longer leads. */

@@ -1,4 +1,4 @@
-import type { FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, RecloneResult, RestoreKind, SiteRole, SiteState } from "../../shared/names.js";
+import type { DragonflyPromotionResult, FailoverFailureReason, FailoverKind, FailoverStage, PlannedFailoverResult, RecloneResult, RestoreKind, SiteRole, SiteState } from "../../shared/names.js";
 
 /** The metrics one group reports (operator/http/metrics.ts implements them). */
 export interface GroupMetrics {
@@ -34,5 +34,11 @@ export interface GroupMetrics {
   /** A verification this operator saw end; `replayLagSeconds` only for a Succeeded one that replayed. */
   recordVerification(namespace: string, group: string, profile: string, outcome: { passed: boolean; seconds: number; replayLagSeconds?: number }): void;
   /** A restore this operator saw succeed: its duration and, when known, the source artifact's size (unknown clears the older one). */
+  setDragonflySiteUp(namespace: string, group: string, site: string, up: boolean): void;
+  forgetDragonflySite(namespace: string, group: string, site: string): void;
+  /** A promotion of a cache server; the other results of the target start at 0, so increase() sees the first one. */
+  recordDragonflyPromotion(namespace: string, group: string, targetSite: string, result: DragonflyPromotionResult): void;
+  /** A fault of the cache reconciler, caught. */
+  recordDragonflyPanic(namespace: string, group: string): void;
   recordRestore(namespace: string, group: string, kind: RestoreKind, targetSite: string, outcome: { seconds: number; finishedAt: number; sourceBytes?: number }): void;
 }

@@ -7,6 +7,7 @@ import { BootstrapReconciler } from "./bootstrap.js";
 import { CloneReconciler } from "./clone.js";
 import type { GroupContext } from "./context.js";
 import { DeletionReconciler } from "./deletion.js";
+import { DragonflyReconciler } from "./dragonfly.js";
 import { FailoverReconciler } from "./failover.js";
 import { FollowersReconciler } from "./followers.js";
 import { InitRestoreReconciler } from "./init-restore.js";
@@ -27,7 +28,8 @@ import { VerificationsReconciler } from "./verifications.js";
  * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
  * sites, read maintenance, step a switchover, restore a new group's first site from a backup
  * (spec.initFromBackup), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
- * accounts of a managed group, point DNS, taints and pod role labels at the primary,
+ * accounts of a managed group, point DNS, taints and pod role labels at the primary, move the
+ * session cache's master to it (beside the cycle),
  * roll a new template onto the managed sites' pods, read the agents' binary log archives into
  * metrics, take the MysqlBackups, verify backups (MysqlBackupVerifications), retry failed scheduled ones and apply retention, keep the backup
  * schedules' CronJobs, report. A new concern is a new file and one
@@ -50,6 +52,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),
     new AccountsReconciler(ctx),
     new FollowersReconciler(ctx),
+    new DragonflyReconciler(ctx),
     new UpdatesReconciler(ctx),
     new ArchiveReconciler(ctx),
     new BackupsReconciler(ctx),

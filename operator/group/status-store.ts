@@ -1,4 +1,5 @@
 import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus, RestoreStatus } from "../../shared/api/index.js";
+import type { DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
@@ -179,7 +180,16 @@ export class GroupStatusStore {
     return this.persistRecord("restore", record);
   }
 
-  private async persistRecord<K extends "bootstrap" | "restore">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
+  /** The session cache as last seen (status.dragonfly); undefined removes it. */
+  async persistDragonfly(record: DragonflyStatus | undefined): Promise<void> {
+    if (record !== undefined) return this.persistRecord("dragonfly", record);
+    await this.writing;
+    await this.deps.patchStatus({ dragonfly: null } as StatusPatch);
+    const { dragonfly: _, ...rest } = this.current ?? {};
+    this.current = rest;
+  }
+
+  private async persistRecord<K extends "bootstrap" | "restore" | "dragonfly">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
     await this.writing;
     const patch: Record<string, unknown> = { ...record };
     for (const field of Object.keys(this.current?.[key] ?? {})) if (!(field in record)) patch[field] = null;

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import {
+  DRAGONFLY_PROMOTION_RESULTS,
   FAILOVER_KINDS,
   METRICS,
   PLANNED_FAILOVER_RESULTS,
@@ -8,6 +9,7 @@ import {
   SITE_STATES,
   TAINT_ACTIONS,
   WEBSOCKET_DROP_REASONS,
+  type DragonflyPromotionResult,
   type FailoverFailureReason,
   type FailoverKind,
   type FailoverStage,
@@ -127,6 +129,9 @@ export class OperatorMetrics {
   private readonly restoreLastSuccess: Gauge<RestoreLabel>;
   private readonly restoreSourceSize: Gauge<RestoreLabel>;
   private readonly reclones: Counter<SiteLabel | "result">;
+  private readonly dragonflySiteUp: Gauge<SiteLabel>;
+  private readonly dragonflyPromotions: Counter<TargetLabel | "result">;
+  private readonly dragonflyPanics: Counter<"namespace" | "name">;
   private readonly websocketClients: Gauge;
   private readonly pollCycle: Histogram;
   private readonly maintenance: Gauge<"namespace" | "group">;
@@ -173,6 +178,8 @@ export class OperatorMetrics {
     restoreDuration: SeriesIndex<RestoreLabel>;
     restoreLastSuccess: SeriesIndex<RestoreLabel>;
     restoreSourceSize: SeriesIndex<RestoreLabel>;
+    dragonflySiteUp: SeriesIndex<SiteLabel>;
+    dragonflyPromotions: SeriesIndex<TargetLabel | "result">;
   };
 
   constructor() {
@@ -350,6 +357,24 @@ export class OperatorMetrics {
       labelNames: site,
       registers,
     });
+    this.dragonflySiteUp = new Gauge({
+      name: METRICS.dragonflySiteUp,
+      help: "1 when the site's cache server (spec.dragonfly) answered the operator's last INFO replication poll, 0 when it did not.",
+      labelNames: site,
+      registers,
+    });
+    this.dragonflyPromotions = new Counter({
+      name: METRICS.dragonflyPromotionsTotal,
+      help: "Promotions of a site's cache server to master, by result: success, failed (sessions may be lost even though the database moved), skipped (no cache server on the database's new primary site answered).",
+      labelNames: ["namespace", "group", "target_site", "result"],
+      registers,
+    });
+    this.dragonflyPanics = new Counter({
+      name: METRICS.dragonflyManagerPanicsTotal,
+      help: "Faults of the cache reconciler caught and recovered (the database's reconcilers go on); any increase should be investigated in the operator's log.",
+      labelNames: ["namespace", "name"],
+      registers,
+    });
     this.backupLastSuccess = new Gauge({
       name: METRICS.backupLastSuccessTimestampSeconds,
       help: "Unix timestamp of the completion of the newest Succeeded MysqlBackup per profile of the group's spec.backup. 0 if none has succeeded yet.",
@@ -442,6 +467,8 @@ export class OperatorMetrics {
       restoreDuration: new SeriesIndex(this.restoreDuration),
       restoreLastSuccess: new SeriesIndex(this.restoreLastSuccess),
       restoreSourceSize: new SeriesIndex(this.restoreSourceSize),
+      dragonflySiteUp: new SeriesIndex(this.dragonflySiteUp),
+      dragonflyPromotions: new SeriesIndex(this.dragonflyPromotions),
     };
 
     collectDefaultMetrics({ register: this.registry });
@@ -638,6 +665,25 @@ export class OperatorMetrics {
   /** The group was deleted (or is no longer managed here): every series of the group goes. */
   forgetGroup(namespace: string, group: string): void {
     for (const index of Object.values(this.index)) index.forgetGroup(namespace, group);
+    this.dragonflyPanics.remove({ namespace, name: group });
+  }
+
+  setDragonflySiteUp(namespace: string, group: string, site: string, up: boolean): void {
+    this.dragonflySiteUp.set(this.index.dragonflySiteUp.track({ namespace, group, site }), up ? 1 : 0);
+  }
+
+  /** The group has no cache (any more), or not at this site: its reachability series go. */
+  forgetDragonflySite(namespace: string, group: string, site: string): void {
+    this.index.dragonflySiteUp.forgetSite(namespace, group, site);
+  }
+
+  recordDragonflyPromotion(namespace: string, group: string, targetSite: string, result: DragonflyPromotionResult): void {
+    for (const r of DRAGONFLY_PROMOTION_RESULTS) this.dragonflyPromotions.inc(this.index.dragonflyPromotions.track({ namespace, group, target_site: targetSite, result: r }), 0);
+    this.dragonflyPromotions.inc({ namespace, group, target_site: targetSite, result });
+  }
+
+  recordDragonflyPanic(namespace: string, group: string): void {
+    this.dragonflyPanics.inc({ namespace, name: group });
   }
 
   setWebsocketClients(count: number): void {

@@ -32,6 +32,8 @@ apt_packages() {
   [[ -x /usr/bin/mariadb-backup ]] || missing+=(mariadb-backup)
   # mariadb-binlog replays archived binary logs (point-in-time recovery).
   [[ -x /usr/bin/mariadb-binlog ]] || missing+=(mariadb-client)
+  # The session cache's tests run real redis-server processes (the replication protocol Dragonfly speaks).
+  [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
   # The fault-injection tier cuts links between network namespaces with iptables.
   [[ -x /usr/sbin/iptables ]] || missing+=(iptables)
   # promtool evaluates the chart's alert rules in the e2e tier (the package also brings Prometheus).

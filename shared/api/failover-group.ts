@@ -29,8 +29,9 @@ import {
   type Output,
 } from "./schema.js";
 import { backupSpecSchema } from "./backup.js";
+import { dragonflySpecSchema, dragonflyStatusSchema } from "./dragonfly.js";
 import { initFromBackupSchema, restoreStatusSchema } from "./restore.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, hostName, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
 export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
@@ -145,13 +146,7 @@ export const siteSpecSchema = object({
     requests: map(quantity()).describe("Resource requests of the mysql container."),
   }).describe("Compute resources of the mysql container (managed sites)."),
   endpoint: object({
-    host: string({ minLength: 1, maxLength: 253 })
-      .rule(
-        `isIP(self) || self.matches(${celString(DNS_SUBDOMAIN)})`,
-        "`host` must be a lower-case DNS name or an IP address",
-      )
-      .required()
-      .describe("Host name or IP address of the MySQL server."),
+    host: hostName().required().describe("Host name or IP address of the MySQL server."),
     port: integer({ minimum: 1, maximum: 65535, format: "int32" })
       .withDefault(DEFAULTS.site.endpointPort)
       .describe("TCP port of the MySQL server."),
@@ -294,6 +289,7 @@ export const specSchema = object({
     .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),
   backup: backupSpecSchema.describe("Backups: where they go (profiles), when they run (schedules), retries, and the binary log archive for point-in-time recovery (docs/backups.md)."),
   initFromBackup: initFromBackupSchema,
+  dragonfly: dragonflySpecSchema,
   mysqlConf: map(string({ maxLength: 1024, pattern: "^[^\\r\\n]*$" }), { maxProperties: 64 })
     .rule(
       "self.all(k, k.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$') && size(k) <= 64)",
@@ -336,6 +332,11 @@ export const specSchema = object({
     "!has(self.dns) || self.sites.all(s, s.role == 'read-only' || has(s.lbIP))",
     "when `dns` is set, every site whose role is not 'read-only' must set `lbIP`, the address the record points at",
     { fieldPath: ".sites" },
+  )
+  .rule(
+    "!has(self.dragonfly) || !has(self.dragonfly.sites) || self.dragonfly.sites.all(d, self.sites.exists(s, s.name == d.name))",
+    "every entry of `dragonfly.sites` must name a site in `sites`",
+    { fieldPath: ".dragonfly.sites" },
   )
   .rule(
     "self.sites.all(a, !has(a.endpoint) || self.sites.exists_one(b, has(b.endpoint) && b.endpoint.host == a.endpoint.host && b.endpoint.port == a.endpoint.port))",
@@ -443,6 +444,7 @@ export const statusSchema = object({
   plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
   bootstrap: bootstrapStatusSchema.describe("The current or last clone of a site (reclone or auto-clone), recorded before each step runs."),
   restore: restoreStatusSchema,
+  dragonfly: dragonflyStatusSchema,
 }).describe("Observed state, written by the operator through the status subresource.");
 
 export const failoverGroupSchema = object({

@@ -17,6 +17,10 @@ export const celString = (text: string): string => `'${text.replaceAll("\\", "\\
 
 export const siteName = () => string({ pattern: DNS_LABEL, minLength: 1, maxLength: 63 });
 
+/** A server's host: a lower-case DNS name or an IP address. */
+export const hostName = () =>
+  string({ minLength: 1, maxLength: 253 }).rule(`isIP(self) || self.matches(${celString(DNS_SUBDOMAIN)})`, "`host` must be a lower-case DNS name or an IP address");
+
 const MAX_DURATION = formatDuration(MAX_DURATION_MS);
 
 // The same range parsePositiveDuration accepts, so the operator never meets a value it rejects.

@@ -214,6 +214,18 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
     },
     "`initFromBackup.site` must name a site of `sites` with role 'primary-candidate'",
   ],
+  ["dragonfly enabled without its servers", (g) => (g.spec.dragonfly = { enabled: true }), "`dragonfly.sites` must name the cache server of at least one site when `enabled`"],
+  [
+    "a dragonfly server of a site the group does not have",
+    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "sfo", endpoint: { host: "10.0.0.9" } }] }),
+    "every entry of `dragonfly.sites` must name a site in `sites`",
+  ],
+  ["a dragonfly host that is no DNS name", (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "Cache_IAD" } }] }), "`host` must be a lower-case DNS name or an IP address"],
+  [
+    "an unknown onSyncTimeout",
+    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], plannedFailover: { onSyncTimeout: "wait" } }),
+    'Unsupported value: "wait": supported values: "proceed", "fail"',
+  ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
 ];

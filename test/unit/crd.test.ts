@@ -182,6 +182,7 @@ describe("withDefaults", () => {
         pitr: {},
       },
       initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b" } },
+      dragonfly: { sites: [{ name: "iad", endpoint: { host: "10.0.0.11" } }], auth: { secretName: "cache" } },
     };
     const defaulted = withDefaults(full);
     const checked: string[] = [];

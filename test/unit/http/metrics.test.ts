@@ -49,6 +49,9 @@ function populate(metrics: OperatorMetrics, namespace: string, group: string): v
   metrics.setVerificationTimes(namespace, group, { verified: new Map([["nightly", 1_796_400_000]]), attempted: new Map([["nightly", 1_796_403_600]]) });
   metrics.recordVerification(namespace, group, "nightly", { passed: true, seconds: 42, replayLagSeconds: 7 });
   metrics.recordRestore(namespace, group, "init_from_backup", "iad", { seconds: 95, finishedAt: 1_796_403_600, sourceBytes: 1_000_000 });
+  metrics.setDragonflySiteUp(namespace, group, "iad", true);
+  metrics.recordDragonflyPromotion(namespace, group, "pdx", "success");
+  metrics.recordDragonflyPanic(namespace, group);
 }
 
 describe("OperatorMetrics exposition", () => {
@@ -90,6 +93,9 @@ describe("OperatorMetrics exposition", () => {
     [METRICS.reconcileErrorsTotal, "counter", ["group", "namespace", "reconciler"]],
     [METRICS.buildInfo, "gauge", ["node", "revision", "version"]],
     [METRICS.leader, "gauge", []],
+    [METRICS.dragonflySiteUp, "gauge", ["group", "namespace", "site"]],
+    [METRICS.dragonflyPromotionsTotal, "counter", ["group", "namespace", "result", "target_site"]],
+    [METRICS.dragonflyManagerPanicsTotal, "counter", ["name", "namespace"]],
   ];
 
   it.each(expected)("%s is a %s labelled %j", async (name, type, labels) => {
@@ -179,7 +185,8 @@ describe("OperatorMetrics exposition", () => {
     const processWide = new Set<string>([METRICS.websocketConnectedClients, METRICS.websocketDroppedClientsTotal, METRICS.pollCycleSeconds, METRICS.buildInfo, METRICS.leader]);
     for (const [name, found] of await families(metrics)) {
       if (!name.startsWith("bloodraven_") || processWide.has(name)) continue;
-      const groups = new Set(found.samples.map((sample) => `${sample.labels.namespace}/${sample.labels.group}`));
+      // The manager-panics counter names its group `name`, as the monitoring guide has it.
+      const groups = new Set(found.samples.map((sample) => `${sample.labels.namespace}/${sample.labels.group ?? sample.labels.name}`));
       expect([...groups].sort(), name).toEqual(["default/payments", "staging/orders"]);
     }
   });

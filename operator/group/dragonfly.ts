@@ -1,0 +1,253 @@
+import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
+import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
+import { parseDuration } from "../../shared/duration.js";
+import { errorText } from "../../shared/errors.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { EVENT_REASONS } from "../../shared/names.js";
+import type { CacheClient } from "../dragonfly/cache-client.js";
+import { observeCache, promoteNow, replicate, takeOver, type CacheObservation } from "../dragonfly/cache-server.js";
+import type { GroupContext } from "./context.js";
+import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
+
+/** A stale master is reported again at most this often while it stays. */
+const STALE_REPORT_MS = 5 * 60_000;
+/** After a takeover that failed with onSyncTimeout fail, the next one waits this long (each pauses the master's writes). */
+const TAKEOVER_RETRY_MS = 60_000;
+/** status.dragonfly is written when it changed, and at least this often for the volatile fields. */
+const STATUS_REFRESH_MS = 30_000;
+
+/**
+ * The session cache follows the database (spec.dragonfly, docs/dragonfly.md): each cycle hands the
+ * database's primary to a step that observes every cache server, decides where the master belongs
+ * (shared/dragonfly/decide.ts), moves it and repoints the replicas. The step runs beside the
+ * cycle, never in it: a takeover may wait for maxSyncWait, and nothing of the cache may hold back
+ * the database's own reconcilers. A cycle that finds the last step still at work starts none; a
+ * fault of the step is caught, logged and counted (bloodraven_dragonfly_manager_panics_total).
+ */
+export class DragonflyReconciler implements Reconciler {
+  readonly name = "dragonfly";
+  private running: Promise<void> | undefined;
+  private readonly staleReportedAt = new Map<string, number>();
+  private readonly takeoverFailedAt = new Map<string, number>();
+  /** The database's primary the last step followed: a move of it without a cache to follow is counted once. */
+  private followed: string | undefined;
+  private written: { material: string; at: number } | undefined;
+  private sitesWithSeries = new Set<string>();
+
+  constructor(private readonly ctx: GroupContext) {}
+
+  reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+    if (this.running === undefined) {
+      this.running = this.step(cycle.primary)
+        .catch((err: unknown) => {
+          this.ctx.deps.metrics.recordDragonflyPanic(this.ctx.namespace, this.ctx.name);
+          this.ctx.log.error(LOG_MESSAGES.dragonflyFault, { error: errorText(err) });
+        })
+        .finally(() => (this.running = undefined));
+    }
+    return Promise.resolve(DONE);
+  }
+
+  stop(): void {
+    this.forgetSeries(new Set());
+  }
+
+  /** Resolves once no step is at work (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private async step(dbPrimary: string | undefined): Promise<void> {
+    const { ctx } = this;
+    const spec = ctx.spec.dragonfly;
+    if (spec?.enabled !== true) {
+      this.forgetSeries(new Set());
+      if (ctx.store.written?.dragonfly !== undefined) await ctx.store.persistDragonfly(undefined);
+      this.written = undefined;
+      return;
+    }
+    const password = await this.password(spec);
+    const clients = new Map((spec.sites ?? []).map((s) => [s.name, ctx.deps.openCache({ host: s.endpoint.host, port: s.endpoint.port }, password)] as const));
+    try {
+      const sites = await this.observe(spec, clients);
+      const recorded = ctx.store.written?.dragonfly;
+      const decision = decideDragonfly({ sites, ...(dbPrimary !== undefined ? { dbPrimary } : {}), ...(recorded?.activeSite ? { activeSite: recorded.activeSite } : {}) });
+      if (dbPrimary !== undefined && dbPrimary !== this.followed && decision.target !== dbPrimary && this.followed !== undefined) {
+        ctx.deps.metrics.recordDragonflyPromotion(ctx.namespace, ctx.name, dbPrimary, "skipped");
+      }
+      this.followed = dbPrimary ?? this.followed;
+      const outcome = await this.act(spec, decision, sites, clients);
+      this.reportStale(decision);
+      await this.persist(decision, sites, outcome);
+    } finally {
+      for (const c of clients.values()) c.close();
+    }
+  }
+
+  /** The cache password from its Secret; a missing Secret or key is thrown, named. */
+  private async password(spec: DragonflySpec): Promise<string | undefined> {
+    if (spec.auth === undefined) return undefined;
+    const data = await this.ctx.deps.readSecret(this.ctx.namespace, spec.auth.secretName);
+    if (data === undefined) throw new Error(`spec.dragonfly.auth: Secret ${this.ctx.namespace}/${spec.auth.secretName} does not exist`);
+    const value = data[spec.auth.passwordKey];
+    if (value === undefined) throw new Error(`spec.dragonfly.auth: Secret ${this.ctx.namespace}/${spec.auth.secretName} has no key ${spec.auth.passwordKey}`);
+    return value;
+  }
+
+  private async observe(spec: DragonflySpec, clients: ReadonlyMap<string, CacheClient>): Promise<CacheSite[]> {
+    const { ctx } = this;
+    const sites = await Promise.all(
+      (spec.sites ?? []).map(async (s): Promise<CacheSite> => {
+        const base = { name: s.name, host: s.endpoint.host, port: s.endpoint.port };
+        try {
+          return { ...base, observed: await observeCache(clients.get(s.name)!) };
+        } catch (err) {
+          return { ...base, error: errorText(err) };
+        }
+      }),
+    );
+    for (const s of sites) ctx.deps.metrics.setDragonflySiteUp(ctx.namespace, ctx.name, s.name, s.observed !== undefined);
+    this.forgetSeries(new Set(sites.map((s) => s.name)));
+    return sites;
+  }
+
+  /** Drops the reachability series of sites no longer in the spec. */
+  private forgetSeries(keep: ReadonlySet<string>): void {
+    for (const site of this.sitesWithSeries) if (!keep.has(site)) this.ctx.deps.metrics.forgetDragonflySite(this.ctx.namespace, this.ctx.name, site);
+    this.sitesWithSeries = new Set(keep);
+  }
+
+  /** Runs the decision's actions: the promotion that succeeded, or why the one tried failed. */
+  private async act(spec: DragonflySpec, decision: DragonflyDecision, sites: readonly CacheSite[], clients: ReadonlyMap<string, CacheClient>): Promise<Outcome> {
+    const { ctx } = this;
+    const site = (name: string) => sites.find((s) => s.name === name)!;
+    const outcome: Outcome = {};
+    for (const action of decision.actions) {
+      const client = clients.get(action.site)!;
+      if (action.kind === "replicate") {
+        const master = site(action.master);
+        try {
+          await replicate(client, { host: master.host, port: master.port });
+          ctx.log.info(LOG_MESSAGES.dragonflyRepointed, { site: action.site, master: action.master });
+          ctx.recordEvent({ type: "Normal", reason: EVENT_REASONS.dragonflyOldSiteReconfigured, message: `cache of ${action.site} now replicates from ${action.master}` });
+        } catch (err) {
+          ctx.log.warn(LOG_MESSAGES.dragonflyRepointed, { site: action.site, master: action.master, error: errorText(err) });
+        }
+        continue;
+      }
+      const failedAt = this.takeoverFailedAt.get(action.site) ?? 0;
+      if (action.method === "takeover" && Date.now() - failedAt < TAKEOVER_RETRY_MS) {
+        outcome.failed = `the takeover to ${action.site} failed ${Math.round((Date.now() - failedAt) / 1000)}s ago (onSyncTimeout fail); the next try comes after ${TAKEOVER_RETRY_MS / 1000}s`;
+        continue;
+      }
+      const how = action.method === "takeover" ? `takeover from ${action.from}` : "REPLICAOF NO ONE (its old master does not answer)";
+      ctx.recordEvent({ type: "Normal", reason: EVENT_REASONS.dragonflyPromotionStarted, message: `promoting the cache of ${action.site} to master: ${how}` });
+      try {
+        outcome.promoted = await this.promote(spec, action, client, clients, site);
+        this.takeoverFailedAt.delete(action.site);
+        ctx.deps.metrics.recordDragonflyPromotion(ctx.namespace, ctx.name, action.site, "success");
+        ctx.log.info(LOG_MESSAGES.dragonflyPromoted, { site: action.site, method: outcome.promoted.method });
+        ctx.recordEvent({ type: "Normal", reason: EVENT_REASONS.dragonflyPromotionCompleted, message: `the cache of ${action.site} is the master (${outcome.promoted.method})` });
+      } catch (err) {
+        if (action.method === "takeover") this.takeoverFailedAt.set(action.site, Date.now());
+        outcome.failed = `promoting ${action.site} failed (${action.method}): ${errorText(err)}`;
+        ctx.deps.metrics.recordDragonflyPromotion(ctx.namespace, ctx.name, action.site, "failed");
+        ctx.log.warn(LOG_MESSAGES.dragonflyPromotionFailed, { site: action.site, method: action.method, error: errorText(err) });
+        ctx.recordEvent({ type: "Warning", reason: EVENT_REASONS.dragonflyPromotionFailed, message: `${outcome.failed}` });
+      }
+    }
+    return outcome;
+  }
+
+  /**
+   * One promotion. A takeover that does not complete within maxSyncWait: with onSyncTimeout
+   * proceed, the target is promoted with what it has (REPLICAOF NO ONE), said in a
+   * DragonflySyncTimeout event; with fail, the error goes up and the master stays.
+   */
+  private async promote(spec: DragonflySpec, action: Promotion, client: CacheClient, clients: ReadonlyMap<string, CacheClient>, site: (name: string) => CacheSite): Promise<Promotion> {
+    if (action.method === "replicaof-no-one") {
+      await promoteNow(client);
+      return action;
+    }
+    const flavor = (site(action.from).observed as CacheObservation).flavor;
+    try {
+      await takeOver(client, clients.get(action.from)!, flavor, parseDuration(spec.plannedFailover.maxSyncWait));
+      return action;
+    } catch (err) {
+      if (spec.plannedFailover.onSyncTimeout === "fail") throw err;
+      this.ctx.recordEvent({
+        type: "Warning",
+        reason: EVENT_REASONS.dragonflySyncTimeout,
+        message: `the takeover from ${action.from} to ${action.site} did not complete (${errorText(err)}); onSyncTimeout proceed: ${action.site} is promoted with what it has, and ${action.from} keeps writes it lacks`,
+      });
+      await promoteNow(client);
+      return { kind: "promote", site: action.site, method: "replicaof-no-one" };
+    }
+  }
+
+  private reportStale(decision: DragonflyDecision): void {
+    const now = Date.now();
+    for (const site of decision.stale) {
+      if (now - (this.staleReportedAt.get(site) ?? 0) < STALE_REPORT_MS) continue;
+      this.staleReportedAt.set(site, now);
+      this.ctx.log.warn(LOG_MESSAGES.dragonflyStaleMaster, { site, master: decision.target });
+      this.ctx.recordEvent({
+        type: "Warning",
+        reason: EVENT_REASONS.dragonflyStaleMasterDetected,
+        message: `the cache of ${site} is a second master holding writes ${decision.target ?? "the master"} lacks; left alone, since repointing it would discard them (docs/dragonfly.md)`,
+      });
+    }
+    for (const site of [...this.staleReportedAt.keys()]) if (!decision.stale.includes(site)) this.staleReportedAt.delete(site);
+  }
+
+  private async persist(decision: DragonflyDecision, sites: readonly CacheSite[], outcome: Outcome): Promise<void> {
+    const recorded = this.ctx.store.written?.dragonfly;
+    const promotion = outcome.promoted;
+    const activeSite = promotion?.site ?? decision.master;
+    // What this step did, not what it found: a promotion done leaves the replicas to repoint.
+    const phase = promotion ? "Reconciling" : outcome.failed ? "Degraded" : decision.phase;
+    const message = promotion ? `${promotion.site} promoted (${promotion.method}); the others are repointed next` : (outcome.failed ?? decision.message);
+    const status: DragonflyStatus = {
+      phase,
+      ...(activeSite ? { activeSite } : {}),
+      message,
+      ...(promotion
+        ? { lastPromotionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), lastPromotionTarget: promotion.site, lastPromotionMethod: promotion.method }
+        : {
+            ...(recorded?.lastPromotionTime ? { lastPromotionTime: recorded.lastPromotionTime } : {}),
+            ...(recorded?.lastPromotionTarget ? { lastPromotionTarget: recorded.lastPromotionTarget } : {}),
+            ...(recorded?.lastPromotionMethod ? { lastPromotionMethod: recorded.lastPromotionMethod } : {}),
+          }),
+      sites: sites.map((s) => siteStatus(s, decision)),
+    };
+    const material = JSON.stringify({ ...status, sites: status.sites?.map(({ lastIOSecondsAgo: _, keys: __, ...rest }) => rest) });
+    if (this.written?.material === material && Date.now() - this.written.at < STATUS_REFRESH_MS) return;
+    await this.ctx.store.persistDragonfly(status);
+    this.written = { material, at: Date.now() };
+  }
+}
+
+type Promotion = Extract<DragonflyAction, { kind: "promote" }>;
+
+/** What a step's actions did. */
+interface Outcome {
+  promoted?: Promotion;
+  failed?: string;
+}
+
+function siteStatus(s: CacheSite, decision: DragonflyDecision): DragonflySiteStatus {
+  const o = s.observed;
+  const role = decision.roles[s.name] ?? "unreachable";
+  if (o === undefined) return { name: s.name, role, reachable: false, ready: false, ...(s.error ? { error: s.error } : {}) };
+  const streaming = o.role === "replica" && o.linkUp === true && o.syncInProgress !== true && s.name !== decision.target;
+  return {
+    name: s.name,
+    role,
+    reachable: true,
+    ...(o.linkUp !== undefined ? { linkStatus: o.linkUp ? "up" : "down" } : {}),
+    ...(o.syncInProgress !== undefined ? { syncInProgress: o.syncInProgress } : {}),
+    ...(o.lastIOSecondsAgo !== undefined ? { lastIOSecondsAgo: o.lastIOSecondsAgo } : {}),
+    ready: (role === "master" && s.name === decision.target) || streaming,
+    ...(o.keys !== undefined ? { keys: o.keys } : {}),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * `spec.dragonfly` of a group: the session cache (Dragonfly, or another server of the Redis
+ * replication protocol) that follows the database's primary, one cache server per database site;
+ * and `status.dragonfly`, what the operator last saw of it (docs/dragonfly.md).
+ */
+import { DNS_SUBDOMAIN, duration, hostName, SECRET_KEY, siteName } from "./fields.js";
+import { array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
+
+export const DRAGONFLY_DEFAULTS = { port: 6379, passwordKey: "password", maxSyncWait: "30s" } as const;
+export const DRAGONFLY_PHASES = ["Ready", "Reconciling", "Promoting", "Degraded"] as const;
+export const CACHE_ROLES = ["master", "replica", "stale-master", "unreachable"] as const;
+export const PROMOTION_METHODS = ["takeover", "replicaof-no-one"] as const;
+export const ON_SYNC_TIMEOUT = ["proceed", "fail"] as const;
+
+export const dragonflySpecSchema = object({
+  enabled: boolean().withDefault(false).describe("Keep the cache master on the database's primary site."),
+  sites: array(
+    object({
+      name: siteName().required().describe("A site of `spec.sites`: its cache follows that site's database."),
+      endpoint: object({
+        host: hostName().required().describe("Host name or IP address of the cache server."),
+        port: integer({ minimum: 1, maximum: 65535, format: "int32" }).withDefault(DRAGONFLY_DEFAULTS.port).describe("Its TCP port."),
+      })
+        .required()
+        .describe("Address of the site's cache server, as the operator and the other cache servers reach it."),
+    }),
+    { minItems: 1, maxItems: 16, listType: "map", listMapKeys: ["name"] },
+  ).describe("The cache server of each site (external servers: the operator connects to them)."),
+  auth: object({
+    secretName: string({ pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 }).required().describe("A Secret in the group's namespace."),
+    passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 }).withDefault(DRAGONFLY_DEFAULTS.passwordKey).describe("Its key holding the password (`requirepass`)."),
+  }).describe("The cache servers' password; the replicas must know it too (`masterauth`)."),
+  plannedFailover: object({
+    maxSyncWait: duration().withDefault(DRAGONFLY_DEFAULTS.maxSyncWait).describe("How long a takeover waits for the new master to hold every write of the old one."),
+    onSyncTimeout: enumOf(ON_SYNC_TIMEOUT)
+      .withDefault("proceed")
+      .describe("After a takeover that did not complete: proceed promotes the new master with what it has (the old master keeps its last writes and is reported as a stale master); fail leaves the master where it is and tries again after a minute."),
+  })
+    .withDefault({})
+    .describe("How the cache master moves while the old one still answers."),
+})
+  .rule("!self.enabled || (has(self.sites) && size(self.sites) > 0)", "`dragonfly.sites` must name the cache server of at least one site when `enabled`", { fieldPath: ".sites" })
+  .describe("The session cache that follows the database's primary (docs/dragonfly.md).");
+
+export const dragonflyStatusSchema = object({
+  phase: enumOf(DRAGONFLY_PHASES).required().describe("Ready: one master, on the database's primary site, every other site replicating from it. Reconciling: repointing replicas. Promoting: moving the master. Degraded: see message."),
+  activeSite: string().describe("The cache master's site."),
+  message: string(),
+  lastPromotionTime: timestamp(),
+  lastPromotionTarget: string(),
+  lastPromotionMethod: enumOf(PROMOTION_METHODS).describe("takeover: handed over once the new master had every write; replicaof-no-one: promoted with what it had received (the old master did not answer)."),
+  sites: array(
+    object({
+      name: string().required(),
+      role: enumOf(CACHE_ROLES).required().describe("stale-master: a second master holding writes the master lacks, left alone (repointing it would discard them)."),
+      reachable: boolean().required(),
+      linkStatus: enumOf(["up", "down"] as const).describe("A replica's link to its master."),
+      syncInProgress: boolean().describe("A replica is loading a full copy from its master."),
+      lastIOSecondsAgo: integer({ minimum: 0, format: "int64" }).describe("Seconds since a replica last heard from its master."),
+      ready: boolean().required().describe("The master, or a replica streaming from the master (link up, no copy in progress)."),
+      keys: integer({ minimum: 0, format: "int64" }),
+      error: string().describe("Why it did not answer."),
+    }),
+    { maxItems: 16, listType: "map", listMapKeys: ["name"] },
+  ),
+}).describe("The session cache as the operator last saw it.");
+
+export type DragonflySpec = Output<typeof dragonflySpecSchema>;
+export type DragonflyStatus = Input<typeof dragonflyStatusSchema>;
+export type DragonflySiteStatus = NonNullable<DragonflyStatus["sites"]>[number];
