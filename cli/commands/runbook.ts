@@ -9,6 +9,7 @@ import type { ChalkInstance } from "chalk";
 import alerts from "../runbooks/alerts.md";
 import credentialRotation from "../runbooks/credential-rotation.md";
 import divergentOldPrimary from "../runbooks/divergent-old-primary.md";
+import dragonflyDegraded from "../runbooks/dragonfly-degraded.md";
 import failedBackup from "../runbooks/failed-backup.md";
 import maintenanceMode from "../runbooks/maintenance-mode.md";
 import managedSiteChanges from "../runbooks/managed-site-changes.md";
@@ -42,6 +43,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["replication-lag-high", replicationLagHigh],
   ["failed-backup", failedBackup],
   ["pitr-archive-lagging", pitrArchiveLagging],
+  ["dragonfly-degraded", dragonflyDegraded],
   ["operator-unavailable", operatorUnavailable],
   ["divergent-old-primary", divergentOldPrimary],
   ["split-brain-recovery", splitBrainRecovery],

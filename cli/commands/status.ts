@@ -317,6 +317,26 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     out += section("Initial restore (initFromBackup):", c) + renderFields(fields, { indent: "  " });
   }
 
+  const cache = status?.dragonfly;
+  if (cache) {
+    const fields: [string, string][] = [
+      ["Phase", cache.phase === "Ready" ? c.green(cache.phase) : cache.phase === "Degraded" ? c.yellow(cache.phase) : cache.phase],
+      ["Master", cache.activeSite ?? "none"],
+    ];
+    if (cache.message) fields.push(["Message", cache.message]);
+    if (cache.lastPromotionTime) fields.push(["Last promotion", `${formatTime(cache.lastPromotionTime)} (${ageOf(cache.lastPromotionTime, now)} ago), ${cache.lastPromotionTarget ?? "?"} by ${cache.lastPromotionMethod ?? "?"}`]);
+    const cacheRows = (cache.sites ?? []).map((s) => [
+      s.name,
+      s.role === "master" || s.role === "replica" ? s.role : c.red(s.role),
+      s.ready ? "true" : "false",
+      s.linkStatus === undefined ? "-" : `${s.linkStatus}${s.syncInProgress ? " (full copy)" : ""}`,
+      s.lastIOSecondsAgo === undefined ? "-" : `${s.lastIOSecondsAgo}s`,
+      s.keys === undefined ? "-" : String(s.keys),
+      s.error ?? "-",
+    ]);
+    out += section("Session cache (Dragonfly):", c) + renderFields(fields, { indent: "  " }) + renderTable(["NAME", "ROLE", "READY", "LINK", "LAST-IO", "KEYS", "ERROR"], cacheRows, { indent: "  " });
+  }
+
   for (const site of status?.sites ?? []) {
     if (!site.divergentGtid) continue;
     const title = `Divergent transactions on ${site.name}${site.recoveryState ? ` (${site.recoveryState})` : ""}:`;

@@ -148,6 +148,32 @@ describe("the chart's alerts (promtool)", () => {
     });
   });
 
+  it("BloodravenDragonflySiteDown: a cache server not answering for 2 minutes, by site; one that answers never", async () => {
+    const series = [...scraped("bloodraven_dragonfly_site_up", { site: "pdx" }, "1x3 0x10"), ...scraped("bloodraven_dragonfly_site_up", { site: "iad" }, "1x13")];
+    await check("BloodravenDragonflySiteDown", series, { 4: [], 5: [], 7: [alert("warning", { site: "pdx" }, "shop/orders: the cache server of pdx does not answer; sessions may not survive a failover to it")] });
+  });
+
+  it("BloodravenDragonflyPromotionFailed: a failed promotion, for 5 minutes; successes never", async () => {
+    const series = [
+      ...scraped("bloodraven_dragonfly_promotions_total", { target_site: "pdx", result: "failed" }, "0x3 1x12"),
+      ...scraped("bloodraven_dragonfly_promotions_total", { target_site: "pdx", result: "success" }, "0x3 1 2 3x10"),
+    ];
+    await check("BloodravenDragonflyPromotionFailed", series, {
+      2: [],
+      5: [alert("warning", { target_site: "pdx" }, "shop/orders: promoting the cache server of pdx failed; sessions may be lost although the database moved")],
+      12: [],
+    });
+  });
+
+  it("BloodravenDragonflyManagerPanic: a recovered fault, for 5 minutes, naming the group as `name`", async () => {
+    const series = ["service", "pod"].map((job) => ({ series: seriesOf("bloodraven_dragonfly_manager_panics_total", { namespace: "shop", name: "orders", job }), values: "0x3 2x12" }));
+    await check("BloodravenDragonflyManagerPanic", series, {
+      2: [],
+      5: [{ exp_labels: { severity: "critical", namespace: "shop", name: "orders" }, exp_annotations: { summary: "shop/orders: the cache reconciler failed and recovered; read its cache reconciler fault log lines" } }],
+      12: [],
+    });
+  });
+
   it("leaves no alert of the chart without a test", () => {
     expect(alertNames.length).toBeGreaterThan(10);
     expect(alertNames.filter((a) => !tested.has(a))).toEqual([]);

@@ -95,6 +95,11 @@ describe("the session cache follows the database (real operator, MariaDB and red
     const text = await metrics();
     for (const site of ["iad", "pdx"]) expect(text).toContain(`bloodraven_dragonfly_site_up{namespace="${ns}",group="${GROUP}",site="${site}"} 1`);
     expect((await groupEvents(ns, GROUP)).map((e) => e.reason)).toContain("DragonflyOldSiteReconfigured");
+    // On-call sees it in the plugin's status.
+    const shown = await kubectl(["bloodraven", "status", GROUP, "-n", ns]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/Session cache \(Dragonfly\):\n\s+Phase:\s+Ready\n\s+Master:\s+iad\n/);
+    expect(shown.stdout).toMatch(/^\s+pdx\s+replica\s+true\s+up\s+\d+s\s+\d+\s+-$/m);
   });
 
   it("a switchover moves the cache master by a takeover: every session write acknowledged by the old master is on the new one", async () => {

@@ -96,3 +96,39 @@ describe("renderGroupDetail: the initial restore", () => {
     expect(text).toContain("kubectl logs job/mysql-orders-restore -n shop");
   });
 });
+
+describe("renderGroupDetail: the session cache", () => {
+  it("shows the cache master, the last promotion and a row per cache server", () => {
+    const g = group({
+      dragonfly: {
+        phase: "Degraded",
+        activeSite: "iad",
+        message: "iad is the master; pdx unreachable",
+        lastPromotionTime: "2026-11-22T02:58:00Z",
+        lastPromotionTarget: "iad",
+        lastPromotionMethod: "replicaof-no-one",
+        sites: [
+          { name: "iad", role: "master", reachable: true, ready: true, keys: 120 },
+          { name: "pdx", role: "unreachable", reachable: false, ready: false, error: "connect ECONNREFUSED 10.0.0.2:6379" },
+          { name: "dr", role: "replica", reachable: true, ready: false, linkStatus: "up", syncInProgress: true, lastIOSecondsAgo: 0, keys: 3 },
+        ],
+      },
+    });
+    const text = renderGroupDetail(g, { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    const block = (text.slice(text.indexOf("Session cache (Dragonfly):")).split("\n\n")[0] ?? "").trimEnd().split("\n");
+    expect(block.slice(0, 5).map((l) => l.trim())).toEqual([
+      "Session cache (Dragonfly):",
+      "Phase:           Degraded",
+      "Master:          iad",
+      "Message:         iad is the master; pdx unreachable",
+      "Last promotion:  2026-11-22T02:58:00Z (2m ago), iad by replicaof-no-one",
+    ]);
+    const rows = block.slice(5).map((l) => l.trim().split(/\s{2,}/));
+    expect(rows).toEqual([
+      ["NAME", "ROLE", "READY", "LINK", "LAST-IO", "KEYS", "ERROR"],
+      ["iad", "master", "true", "-", "-", "120", "-"],
+      ["pdx", "unreachable", "false", "-", "-", "-", "connect ECONNREFUSED 10.0.0.2:6379"],
+      ["dr", "replica", "false", "up (full copy)", "0s", "3", "-"],
+    ]);
+  });
+});
