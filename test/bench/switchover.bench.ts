@@ -27,6 +27,7 @@ import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { startBenchOperator } from "./bench-operator.js";
+import { activeSiteOf, writers } from "./site-writers.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 
@@ -43,11 +44,6 @@ const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Ack {
-  at: number;
-  site: string;
-}
-
 interface PlannedBlock {
   requestId?: string;
   phase?: string;
@@ -62,76 +58,6 @@ interface GroupStatus {
   lastFailover?: string;
   sites?: { name: string; replicating?: boolean; recoveryState?: string }[];
   plannedFailover?: PlannedBlock;
-}
-
-interface Load {
-  acks: Ack[];
-  /** When the writers' source of truth first named a different site than before. */
-  named: Ack[];
-  errors: () => number;
-  stop: () => Promise<void>;
-}
-
-/** The writers' source of truth: the operator's /active-site. */
-function activeSiteOf(sites: MariaDbSites, url: string): (named: Ack[]) => Promise<MariaDbSite | undefined> {
-  return async (named) => {
-    try {
-      const r = await fetch(url);
-      if (!r.ok) return undefined;
-      const name = ((await r.json()) as { activeSite?: string }).activeSite;
-      if (name && named.at(-1)?.site !== name) named.push({ at: performance.now(), site: name });
-      return sites.sites.find((s) => s.name === name);
-    } catch {
-      return undefined;
-    }
-  };
-}
-
-/** Writers that go where `whereTo` says; every acknowledged INSERT is recorded with its time and site. */
-function writers(whereTo: (named: Ack[]) => Promise<MariaDbSite | undefined>): Load {
-  const acks: Ack[] = [];
-  const named: Ack[] = [];
-  let errors = 0;
-  let running = true;
-  const activeSite = () => whereTo(named);
-  const intervalMs = (1000 * WRITERS) / TARGET_RATE;
-  const writer = async (w: number): Promise<void> => {
-    let site: MariaDbSite | undefined;
-    let conn: mysql.Connection | undefined;
-    let next = performance.now();
-    let n = 0;
-    while (running) {
-      try {
-        if (!conn || !site) {
-          site = await activeSite();
-          if (!site) throw new Error("no active site");
-          conn = await site.connect("app", 1_000);
-        }
-        await conn.query({ sql: "INSERT INTO bloodraven_test.writes (site, note) VALUES (?, ?)", values: [site.name, `bench-${w}-${n++}`], timeout: 2_000 });
-        acks.push({ at: performance.now(), site: site.name });
-        next = Math.max(next + intervalMs, performance.now() - intervalMs);
-        const wait = next - performance.now();
-        if (wait > 0) await sleep(wait);
-      } catch {
-        errors++;
-        conn?.destroy();
-        conn = undefined;
-        site = undefined;
-        await sleep(5);
-      }
-    }
-    conn?.destroy();
-  };
-  const loops = Array.from({ length: WRITERS }, (_, w) => writer(w));
-  return {
-    acks,
-    named,
-    errors: () => errors,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -180,7 +106,7 @@ async function main(): Promise<void> {
     };
     await settled("iad");
 
-    const load = writers(activeSiteOf(sites, bench.url("status", `/active-site?namespace=${NS}&group=${GROUP}`)));
+    const load = writers(activeSiteOf(sites, bench.url("status", `/active-site?namespace=${NS}&group=${GROUP}`)), WRITERS, TARGET_RATE);
     await sleep(2_000);
     const loadStarted = performance.now();
     const rounds: { from: string; to: string; requestedAt: number; duration_ms: number; window_ms: number; to_active_site_ms: number }[] = [];
@@ -271,7 +197,7 @@ async function main(): Promise<void> {
  */
 async function floorWindows(sites: MariaDbSites, first: string): Promise<number[]> {
   let current = sites.site(first);
-  const load = writers(async () => current);
+  const load = writers(async () => current, WRITERS, TARGET_RATE);
   const admin = new Map<string, mysql.Connection>();
   for (const s of sites.sites) admin.set(s.name, await s.connect("admin"));
   const sql = async (site: MariaDbSite, text: string): Promise<mysql.RowDataPacket[]> => (await (admin.get(site.name) as mysql.Connection).query({ sql: text, timeout: 10_000 }))[0] as mysql.RowDataPacket[];

@@ -166,15 +166,43 @@ describe("the session cache follows the database (real operator, MariaDB and red
     await iad.write(["CONFIG", "SET", "replica-announce-port", "0"]);
   });
 
+  it("a second master holding writes the master lacks is left alone and reported; repointed by hand, it is a replica again", async () => {
+    await until("pdx replicating from iad", (d) => d.phase === "Ready" && d.activeSite === "iad");
+    const pdx = cache("pdx");
+    await pdx.write(["REPLICAOF", "NO", "ONE"]);
+    await pdx.write(["SET", "session:written-on-pdx-alone", "1"]);
+    const d = await until("pdx reported as a stale master", (d) => d.sites?.find((s) => s.name === "pdx")?.role === "stale-master");
+    expect(d).toMatchObject({ phase: "Degraded", activeSite: "iad" });
+    expect(d.message).toContain("pdx is a second master holding writes iad lacks (left alone: repointing it would discard them)");
+    const events = await groupEvents(ns, GROUP);
+    expect(events.find((e) => e.reason === "DragonflyStaleMasterDetected")?.message).toBe(
+      "the cache of pdx is a second master holding writes iad lacks; left alone, since repointing it would discard them (docs/dragonfly.md)",
+    );
+    // Still there a few steps later: nobody discarded it.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await pdx.read(["GET", "session:written-on-pdx-alone"])).toBe("1");
+    // The runbook's way out: repoint it by hand.
+    await pdx.write(["REPLICAOF", caches.get("iad").host, caches.get("iad").port]);
+    await until("Ready again", (d) => d.phase === "Ready" && d.sites?.find((s) => s.name === "pdx")?.role === "replica");
+  });
+
   it("a fault of the cache step is logged and counted, and the database's reconcilers go on", async () => {
     const r = await kubectl(["delete", "secret", "cache-auth", "-n", ns]);
     expect(r.code, r.stderr).toBe(0);
     const fault = await waitFor("the fault logged", async () => operator.logged(LOG_MESSAGES.dragonflyFault)[0], 15_000, 200);
     expect(fault.error).toBe(`spec.dragonfly.auth: Secret ${ns}/cache-auth does not exist`);
     expect(await metrics()).toMatch(new RegExp(`^bloodraven_dragonfly_manager_panics_total\\{namespace="${ns}",name="${GROUP}"\\} [1-9]`, "m"));
-    // The database's own cycles go on: each publishes a newer poll time.
+    // The database's own cycles go on: each publishes a newer poll time, and a switchover
+    // completes while every cache step fails.
     const pollTime = async () => ((await (await fetch(operator.url("status", "/status"))).json()) as Record<string, GroupStatusMessage>)[`${ns}/${GROUP}`]?.pollTime;
     const before = await pollTime();
     await waitFor("a newer database cycle", async () => (await pollTime()) !== before, 10_000, 100);
+    const r2 = await kubectl(["bloodraven", "failover", GROUP, "pdx", "--wait", "--timeout", "60s", "-n", ns], { timeoutMs: 90_000 });
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect((await cacheStatus())?.activeSite).toBe("iad");
+    // With the Secret back, the cache follows.
+    const back = await kubectl(["create", "secret", "generic", "cache-auth", "-n", ns, `--from-literal=password=${password}`]);
+    expect(back.code, back.stderr).toBe(0);
+    await until("the cache master on pdx", (d) => d.activeSite === "pdx" && d.phase === "Ready");
   });
 });
