@@ -10,6 +10,9 @@
  *   cache_window   last SET acknowledged on the old cache master -> first on the new one;
  *   cache_after_db when the cache accepted writes on the new site after the database did;
  *   lost           session writes acknowledged by the old master and missing on the new one.
+ * Then one emergency: the primary's site lost (database and cache server killed together); the
+ * same windows, and the session writes the dead master acknowledged in its last 5 s that the
+ * promoted replica lacks (reported, not a target: they were never sent to it).
  * Target (issue 18): 0 lost; cache writable within the database's window plus the sync wait
  * (cache_after_db p99 <= maxSyncWait).
  */
@@ -193,6 +196,37 @@ async function main(): Promise<void> {
       });
       primary = target;
     }
+    // An emergency: the primary's site is lost, database and cache server together. The database
+    // fails over; the cache's replica on the new primary's site is promoted with what it had
+    // received, so session writes the dead master acknowledged but had not sent are lost: counted.
+    const lostSite = primary;
+    const survivor = primary === "iad" ? "pdx" : "iad";
+    const s = await settled(lostSite);
+    const cooldown = Date.parse(s.lastFailover ?? "") + 1_150 - Date.now();
+    if (cooldown > 0) await sleep(cooldown);
+    await sleep(1_000);
+    const killedAt = performance.now();
+    await Promise.all([sites.site(lostSite).kill9(), caches.get(lostSite).kill()]);
+    await waitFor("the database and the cache master on the survivor", async () => {
+      const st = await status();
+      return st.activeSite === survivor && st.dragonfly?.activeSite === survivor ? st : undefined;
+    }, 60_000, 100);
+    const edw = await waitFor("the database's window", async () => window(db.acks, killedAt - 1_000, lostSite, survivor), 30_000, 20);
+    const ecw = await waitFor("the cache's window", async () => window(sessions.acks, killedAt - 1_000, lostSite, survivor), 30_000, 20);
+    const onDead = sessions.acks.filter((a) => a.site === lostSite && a.at > killedAt - 5_000 && a.at <= ecw.last.at);
+    const reader = new CacheClient({ host: caches.get(survivor).host, port: caches.get(survivor).port }, { password, timeoutMs: 5_000 });
+    let emergencyLost = 0;
+    try {
+      for (const a of onDead) if ((await reader.read(["EXISTS", a.key])) !== 1) emergencyLost++;
+    } finally {
+      reader.close();
+    }
+    const emergency = {
+      db_window_ms: Math.round(edw.first.at - edw.last.at),
+      cache_window_ms: Math.round(ecw.first.at - ecw.last.at),
+      session_writes_checked: onDead.length,
+      session_writes_lost: emergencyLost,
+    };
     await db.stop();
     await sessions.stop();
     const lost = rounds.reduce((sum, r) => sum + r.lost, 0);
@@ -214,6 +248,7 @@ async function main(): Promise<void> {
           cache_window: percentiles(rounds.map((r) => r.cache_window_ms)),
           cache_after_db: cacheAfterDb,
           cache_windows_ms: rounds.map((r) => Math.round(r.cache_window_ms)),
+          emergency,
           checks,
           pass,
         },
