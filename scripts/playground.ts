@@ -8,12 +8,15 @@
 import { execFileSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { CacheServers } from "./env/cache-servers.js";
 import { ControlPlane } from "./env/control-plane.js";
 import { EnvDir } from "./env/env-dir.js";
 import { MariaDbSites, TEST_USERS } from "./env/mariadb-sites.js";
 import { machineAddress, Node } from "./env/node.js";
 import { Partitions } from "./playground/partitions.js";
-import { installSample, MANAGED_EXAMPLE, SAMPLE } from "./playground/sample.js";
+import { CacheClient } from "../operator/dragonfly/cache-client.js";
+import { observeCache } from "../operator/dragonfly/cache-server.js";
+import { CACHE_PASSWORD, installSample, MANAGED_EXAMPLE, SAMPLE } from "./playground/sample.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OPERATOR_NAMESPACE = "bloodraven-system";
@@ -27,17 +30,20 @@ const HELP = `site commands (type at the prompt):
   partition <site>      drop the pods' packets to the server (the operator loses it; replication does not)
   heal <site>           undo partition
   write <site>          commit one row as the admin account (an errant write on a replica)
+  caches                list the session cache servers (redis-server, as Dragonfly) with their roles
+  kill-cache <site>     kill -9 the site's cache server    restart-cache <site>   start it again, empty
   pods                  kubectl get pods -A
   quit                  tear everything down (same as Ctrl-C)`;
 
 async function main(): Promise<void> {
   const started = Date.now();
   const address = machineAddress();
-  console.log(`starting the cluster (control plane + one node at ${address}) and three MariaDB servers ...`);
-  const [plane, sites] = await Promise.all([
+  console.log(`starting the cluster (control plane + one node at ${address}), three MariaDB servers and two cache servers ...`);
+  const [plane, sites, caches] = await Promise.all([
     ControlPlane.start({ node: { address } }),
     // Listening on the machine's address: the operator's pods reach it, loopback they would not.
     MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", listenAddress: address }),
+    CacheServers.start(["iad", "pdx"], { password: CACHE_PASSWORD, address }),
   ]);
   const env = new EnvDir("playground");
   const partitions = new Partitions(env);
@@ -49,7 +55,7 @@ async function main(): Promise<void> {
     console.log("\ntearing down ...");
     partitions.healAll(sites);
     await node?.stop().catch((err: unknown) => console.log(String(err)));
-    await Promise.all([sites.teardown(), plane.stop()]);
+    await Promise.all([sites.teardown(), caches.stop(), plane.stop()]);
     env.remove();
     process.exit(code);
   };
@@ -62,7 +68,7 @@ async function main(): Promise<void> {
     kubectl(["apply", "--server-side", "-f", `${root}crds`]);
     kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
     console.log("installing the chart with the locally built operator image ...");
-    await installSample({ kubeconfig: plane.kubeconfigPath, sites, operatorNamespace: OPERATOR_NAMESPACE, groupNamespace: GROUP_NAMESPACE });
+    await installSample({ kubeconfig: plane.kubeconfigPath, sites, caches, operatorNamespace: OPERATOR_NAMESPACE, groupNamespace: GROUP_NAMESPACE });
   } catch (err) {
     console.log(`error: ${err instanceof Error ? err.message : String(err)}`);
     await teardown(1);
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
   console.log(`  kubectl get events --field-selector involvedObject.name=${SAMPLE.group}`);
   console.log(`  kubectl logs -n ${OPERATOR_NAMESPACE} -l app.kubernetes.io/instance=${SAMPLE.release} --prefix -f`);
   console.log(`  kubectl get lease -n ${OPERATOR_NAMESPACE}        # which pod leads`);
+  console.log(`  kubectl bloodraven failover ${SAMPLE.group} pdx --wait   # the session cache master follows (see \`caches\`)`);
   console.log(`\n  a managed group (the operator runs its servers on the node):`);
   console.log(`  kubectl apply -f ${MANAGED_EXAMPLE.file}`);
   console.log(`  kubectl get pods,pvc,svc -l shipstream.io/failover-group=${MANAGED_EXAMPLE.group}`);
@@ -95,7 +102,7 @@ async function main(): Promise<void> {
   for await (const line of rl) {
     const [command, name] = line.trim().split(/\s+/);
     try {
-      await runCommand({ sites, partitions, kubectl }, command ?? "", name);
+      await runCommand({ sites, caches, partitions, kubectl }, command ?? "", name);
     } catch (err) {
       console.log(`error: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -107,14 +114,19 @@ async function main(): Promise<void> {
 
 interface Playground {
   sites: MariaDbSites;
+  caches: CacheServers;
   partitions: Partitions;
   kubectl: (args: string[]) => string;
 }
 
-async function runCommand({ sites, partitions, kubectl }: Playground, command: string, name: string | undefined): Promise<void> {
+async function runCommand({ sites, caches, partitions, kubectl }: Playground, command: string, name: string | undefined): Promise<void> {
   const site = () => {
     if (!name) throw new Error(`${command} needs a site name: ${sites.sites.map((s) => s.name).join(", ")}`);
     return sites.site(name);
+  };
+  const cacheSite = (): string => {
+    if (!name || !caches.servers.some((c) => c.name === name)) throw new Error(`${command} needs a site with a cache server: ${caches.servers.map((c) => c.name).join(", ")}`);
+    return name;
   };
   switch (command) {
     case "":
@@ -152,6 +164,23 @@ async function runCommand({ sites, partitions, kubectl }: Playground, command: s
       return;
     case "pods":
       console.log(kubectl(["get", "pods", "-A", "-o", "wide"]));
+      return;
+    case "caches":
+      for (const c of caches.servers) {
+        const client = new CacheClient({ host: c.host, port: c.port }, { password: CACHE_PASSWORD, timeoutMs: 1_000 });
+        const seen = await observeCache(client).then(
+          (o) => `${o.role}${o.role === "replica" ? ` of :${o.masterPort ?? "?"} (link ${o.linkUp ? "up" : "down"})` : ""}, ${o.keys} keys`,
+          (err: unknown) => `no answer (${err instanceof Error ? err.message : String(err)})`,
+        );
+        client.close();
+        console.log(`  ${c.name.padEnd(6)} ${c.host}:${c.port}  ${seen}`);
+      }
+      return;
+    case "kill-cache":
+      await caches.get(cacheSite()).kill();
+      return;
+    case "restart-cache":
+      await caches.get(cacheSite()).restart();
       return;
     case "quit":
       return;

@@ -8,11 +8,13 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CacheServers } from "../../scripts/env/cache-servers.js";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { Partitions } from "../../scripts/playground/partitions.js";
-import { installSample, MANAGED_EXAMPLE, SAMPLE } from "../../scripts/playground/sample.js";
+import { CACHE_PASSWORD, installSample, MANAGED_EXAMPLE, SAMPLE } from "../../scripts/playground/sample.js";
+import { CacheClient } from "../../operator/dragonfly/cache-client.js";
 import { NODE_NAME } from "../../scripts/env/node.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { readOnlyTaintKey } from "../../shared/names.js";
@@ -27,6 +29,7 @@ const groupNamespace = `playground-${suffix}`;
 
 describe("the playground's setup on a real node", () => {
   let sites: MariaDbSites;
+  let caches: CacheServers;
   let env: EnvDir;
   let partitions: Partitions;
   const group = groupReader(groupNamespace);
@@ -34,10 +37,11 @@ describe("the playground's setup on a real node", () => {
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx", "sfo"], primary: "iad", listenAddress: inject("nodeAddress") });
+    caches = await CacheServers.start(["iad", "pdx"], { password: CACHE_PASSWORD, address: inject("nodeAddress") });
     env = new EnvDir("playground");
     partitions = new Partitions(env);
     await applyAll([{ apiVersion: "v1", kind: "Namespace", metadata: { name: groupNamespace } }]);
-    await installSample({ kubeconfig: testKubeconfig(), sites, operatorNamespace, groupNamespace });
+    await installSample({ kubeconfig: testKubeconfig(), sites, caches, operatorNamespace, groupNamespace });
   });
 
   afterAll(async () => {
@@ -49,6 +53,7 @@ describe("the playground's setup on a real node", () => {
     await helm(["uninstall", SAMPLE.release, "--namespace", operatorNamespace, "--wait"]);
     await kubectl(["delete", "namespace", operatorNamespace, groupNamespace, "--wait=false"]);
     await sites?.teardown();
+    await caches?.stop();
   });
 
   it("runs the operator in a pod, and `kubectl bloodraven status` answers against it", async () => {
@@ -60,6 +65,31 @@ describe("the playground's setup on a real node", () => {
     expect(status.stdout).toContain("iad");
     expect(status.stdout).toContain("pdx");
     expect(status.stdout).toContain("sfo");
+  });
+
+  it("keeps the sample group's sessions across `kubectl bloodraven failover orders pdx --wait`: the cache master follows from the operator's pod", async () => {
+    const client = (name: string) => new CacheClient({ host: caches.get(name).host, port: caches.get(name).port }, { password: CACHE_PASSWORD, timeoutMs: 2_000 });
+    const cacheOf = async () => (await group(SAMPLE.group)).status?.dragonfly;
+    await waitFor("the cache Ready under iad", async () => {
+      const d = await cacheOf();
+      return d?.phase === "Ready" && d.activeSite === "iad";
+    }, 60_000, 250);
+    const iad = client("iad");
+    for (let i = 0; i < 50; i++) await iad.write(["SET", `session:${i}`, String(i)]);
+    iad.close();
+    const failover = await kubectl(["bloodraven", "failover", SAMPLE.group, "pdx", "-n", groupNamespace, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });
+    expect(failover.code, `${failover.stdout}\n${failover.stderr}`).toBe(0);
+    const moved = await waitFor("the cache master on pdx", async () => {
+      const d = await cacheOf();
+      return d?.phase === "Ready" && d.activeSite === "pdx" ? d : undefined;
+    }, 60_000, 250);
+    expect(moved.lastPromotionMethod).toBe("takeover");
+    const pdx = client("pdx");
+    try {
+      for (let i = 0; i < 50; i++) expect(await pdx.read(["GET", `session:${i}`])).toBe(String(i));
+    } finally {
+      pdx.close();
+    }
   });
 
   it(`runs ${MANAGED_EXAMPLE.file} as documented: pods, volumes and Services, a healthy status, a switchover`, async () => {
