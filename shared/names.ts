@@ -61,6 +61,8 @@ export const ANNOTATIONS = {
 
 export const LABELS = {
   failoverGroup: "shipstream.io/failover-group",
+  /** On the cache servers the operator runs (spec.dragonfly): not failoverGroup, which selects the database's objects. */
+  dragonflyGroup: "shipstream.io/dragonfly-group",
   site: "shipstream.io/site",
   role: "shipstream.io/role",
   healthy: "shipstream.io/healthy",

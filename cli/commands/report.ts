@@ -129,13 +129,17 @@ async function collect(ctx: KubeContext, bundle: Bundle, group: string, opts: Re
   }
 
   const labelSelector = `${LABELS.failoverGroup}=${group}`;
+  // The cache servers the operator runs carry their own label (shared/dragonfly/objects.ts).
+  const selectors = [labelSelector, `${LABELS.dragonflyGroup}=${group}`];
+  const withEither = async <T>(resource: string, read: (selector: string, o: ConfigurationOptions) => Promise<{ items: T[] }>): Promise<T[]> =>
+    (await Promise.all(selectors.map((selector) => list(resource, (o) => read(selector, o))))).flat();
   let pods: { name: string; phase: string; containers: { name: string; started: boolean }[] }[] = [];
   await bundle.add("objects.yaml", async () => {
     const [statefulSets, podList, claims, services, jobs, cronJobs, budgets] = await Promise.all([
-      list("statefulsets.apps", (o) => kube.apps.listNamespacedStatefulSet({ namespace, labelSelector }, o)),
-      list("pods", (o) => kube.core.listNamespacedPod({ namespace, labelSelector }, o)),
+      withEither("statefulsets.apps", (sel, o) => kube.apps.listNamespacedStatefulSet({ namespace, labelSelector: sel }, o)),
+      withEither("pods", (sel, o) => kube.core.listNamespacedPod({ namespace, labelSelector: sel }, o)),
       list("persistentvolumeclaims", (o) => kube.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }, o)),
-      list("services", (o) => kube.core.listNamespacedService({ namespace, labelSelector }, o)),
+      withEither("services", (sel, o) => kube.core.listNamespacedService({ namespace, labelSelector: sel }, o)),
       list("jobs.batch", (o) => kube.batch.listNamespacedJob({ namespace, labelSelector }, o)),
       list("cronjobs.batch", (o) => kube.batch.listNamespacedCronJob({ namespace, labelSelector }, o)),
       list("poddisruptionbudgets.policy", (o) => kube.policy.listNamespacedPodDisruptionBudget({ namespace, labelSelector }, o)),
@@ -226,7 +230,8 @@ The bundle holds:
   group.yaml            the MysqlFailoverGroup, spec and status
   backups.yaml          its MysqlBackups;  verifications.yaml: its MysqlBackupVerifications
   objects.yaml          what it owns (label ${LABELS.failoverGroup}=<group>): StatefulSets,
-                        pods, PVCs, Services, Jobs, CronJobs, PodDisruptionBudgets
+                        pods, PVCs, Services, Jobs, CronJobs, PodDisruptionBudgets; and its
+                        cache servers (label ${LABELS.dragonflyGroup}=<group>)
   events.yaml           the Events about all of these
   pods/<pod>/<c>.log    the last ${POD_LOG_LINES} lines of each container of the group's pods
   operator/logs.jsonl   the leading operator's log lines about the group (docs/log-schema.md)

@@ -1,5 +1,6 @@
 import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
+import { cacheAddress, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -7,6 +8,7 @@ import { EVENT_REASONS } from "../../shared/names.js";
 import type { CacheClient } from "../dragonfly/cache-client.js";
 import { observeCache, promoteNow, replicate, takeOver, type CacheObservation } from "../dragonfly/cache-server.js";
 import type { GroupContext } from "./context.js";
+import { MANAGED_RESYNC_MS } from "./managed-sites.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
 
 /** A stale master is reported again at most this often while it stays. */
@@ -33,6 +35,7 @@ export class DragonflyReconciler implements Reconciler {
   private followed: string | undefined;
   private written: { material: string; at: number } | undefined;
   private sitesWithSeries = new Set<string>();
+  private applied: { generation: number; at: number } | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -66,8 +69,9 @@ export class DragonflyReconciler implements Reconciler {
       this.written = undefined;
       return;
     }
+    await this.applyManaged(spec);
     const password = await this.password(spec);
-    const clients = new Map((spec.sites ?? []).map((s) => [s.name, ctx.deps.openCache({ host: s.endpoint.host, port: s.endpoint.port }, password)] as const));
+    const clients = new Map((spec.sites ?? []).map((s) => [s.name, ctx.deps.openCache(cacheAddress(spec, ctx.name, ctx.namespace, s.name), password)] as const));
     try {
       const sites = await this.observe(spec, clients);
       const recorded = ctx.store.written?.dragonfly;
@@ -84,6 +88,21 @@ export class DragonflyReconciler implements Reconciler {
     }
   }
 
+  /**
+   * The objects of the cache servers the operator runs, applied at each new generation and every
+   * MANAGED_RESYNC_MS (a deleted Service or a hand edit comes back). Removing an entry, or the
+   * whole spec.dragonfly, leaves its objects until the group goes (they belong to it).
+   */
+  private async applyManaged(spec: DragonflySpec): Promise<void> {
+    const { ctx } = this;
+    const sites = managedCacheSites(spec);
+    const generation = ctx.group.metadata.generation ?? 0;
+    if (sites.length === 0 || (this.applied?.generation === generation && Date.now() - this.applied.at < MANAGED_RESYNC_MS)) return;
+    const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
+    for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);
+    this.applied = { generation, at: Date.now() };
+  }
+
   /** The cache password from its Secret; a missing Secret or key is thrown, named. */
   private async password(spec: DragonflySpec): Promise<string | undefined> {
     if (spec.auth === undefined) return undefined;
@@ -98,7 +117,7 @@ export class DragonflyReconciler implements Reconciler {
     const { ctx } = this;
     const sites = await Promise.all(
       (spec.sites ?? []).map(async (s): Promise<CacheSite> => {
-        const base = { name: s.name, host: s.endpoint.host, port: s.endpoint.port };
+        const base = { name: s.name, ...cacheAddress(spec, ctx.name, ctx.namespace, s.name) };
         try {
           return { ...base, observed: await observeCache(clients.get(s.name)!) };
         } catch (err) {

@@ -15,6 +15,8 @@ export const IMAGES = {
   pause: "localhost/bloodraven/pause:1",
   tools: "localhost/bloodraven/tools:1",
   mariadb: "localhost/bloodraven/mariadb:10.11",
+  /** The stand-in for Dragonfly: redis-server taking Dragonfly-style flags (images/cache/entrypoint.sh). */
+  cache: "localhost/bloodraven/cache:7.0",
   operator: "localhost/bloodraven/bloodraven:dev",
 } as const;
 export type ImageName = keyof typeof IMAGES;
@@ -100,6 +102,25 @@ const recipes: Record<ImageName, ImageRecipe> = {
         chmodSync(target, 0o755);
       }
       return { env: [BASE_PATH], entrypoint: ["/usr/local/bin/mariadb-entrypoint"], cmd: [], exposedPorts: ["3306/tcp"] };
+    },
+  },
+  cache: {
+    inputs: () => [
+      `busybox-static ${debianVersion("busybox-static")}`,
+      `redis-server ${debianVersion("redis-server")}`,
+      `redis-tools ${debianVersion("redis-tools")}`,
+      `entrypoint.sh ${fileDigest(join(repo, "images/cache/entrypoint.sh"))}`,
+    ],
+    fill: (rootfs) => {
+      busyboxBase(rootfs);
+      // redis-server is Debian's link to redis-check-rdb, which serves when called by that name.
+      copyWithLibraries(rootfs, ["/usr/bin/redis-server"]);
+      copyInto(rootfs, ["/lib64/ld-linux-x86-64.so.2"]);
+      mkdirSync(join(rootfs, "data"), { recursive: true });
+      const entrypoint = join(rootfs, "usr/local/bin/cache-entrypoint");
+      copyFileSync(join(repo, "images/cache/entrypoint.sh"), entrypoint);
+      chmodSync(entrypoint, 0o755);
+      return { env: [BASE_PATH], entrypoint: ["/usr/local/bin/cache-entrypoint"], cmd: [], exposedPorts: ["6379/tcp"] };
     },
   },
   // What the Dockerfile describes, on the official Node.js build its FROM line names.

@@ -334,6 +334,11 @@ export const specSchema = object({
     { fieldPath: ".sites" },
   )
   .rule(
+    "!has(self.dragonfly) || !has(self.dragonfly.sites) || self.dragonfly.sites.all(d, has(d.endpoint) || (has(self.dragonfly.image) && self.sites.exists(s, s.name == d.name && has(s.storage))))",
+    "a `dragonfly.sites` entry without `endpoint` is a cache server the operator runs beside the site's database: it needs `dragonfly.image`, and the site must be managed (`storage`)",
+    { fieldPath: ".dragonfly.sites" },
+  )
+  .rule(
     "!has(self.dragonfly) || !has(self.dragonfly.sites) || self.dragonfly.sites.all(d, self.sites.exists(s, s.name == d.name))",
     "every entry of `dragonfly.sites` must name a site in `sites`",
     { fieldPath: ".dragonfly.sites" },

@@ -93,7 +93,8 @@ function labels(group: string, site?: string): Record<string, string> {
   };
 }
 
-function ownerReference(group: ManagedGroup): V1OwnerReference {
+/** The group as the controller of an object it owns: deleting the group deletes it. */
+export function ownerReference(group: ManagedGroup): V1OwnerReference {
   return { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: true };
 }
 

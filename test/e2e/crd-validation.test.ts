@@ -226,6 +226,25 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
     (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], plannedFailover: { onSyncTimeout: "wait" } }),
     'Unsupported value: "wait": supported values: "proceed", "fail"',
   ],
+  [
+    "a cache server the operator would run without an image",
+    (g) => {
+      g.spec.sites = [managed("iad"), managed("pdx")];
+      g.spec.dragonfly = { enabled: true, sites: [{ name: "iad" }] };
+    },
+    "a `dragonfly.sites` entry without `endpoint` is a cache server the operator runs beside the site's database: it needs `dragonfly.image`, and the site must be managed (`storage`)",
+  ],
+  [
+    "a cache server the operator would run beside an external database",
+    (g) => (g.spec.dragonfly = { enabled: true, image: "dragonfly:v1.34.2", sites: [{ name: "iad" }] }),
+    "a `dragonfly.sites` entry without `endpoint` is a cache server the operator runs beside the site's database",
+  ],
+  ["an unpinned cache image", (g) => (g.spec.dragonfly = { enabled: true, image: "dragonfly:latest", sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }] }), "must name a version tag or a digest"],
+  [
+    "a cache flag the operator owns",
+    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], args: ["--maxmemory=1gb", "--requirepass=x"] }),
+    "`dragonfly.args` may not set flags the operator owns: --port, --bind, --requirepass, --masterauth, --dir, --admin_port",
+  ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
 ];

@@ -1,0 +1,19 @@
+#!/bin/sh
+# The test cluster's stand-in for Dragonfly: Debian's redis-server, which speaks the replication
+# protocol Dragonfly does, started from the flags the operator gives a Dragonfly container
+# (--name=value, gflags style) turned into redis-server's (--name value). Nothing is persisted: a
+# cache server that restarts comes back empty, as the operator expects of Dragonfly without
+# snapshots.
+set -eu
+set -- "$@" --save= --appendonly=no --protected-mode=no
+out=""
+for arg in "$@"; do
+  case "$arg" in
+    --*=*) name="${arg%%=*}"; value="${arg#*=}" ;;
+    --*) name="$arg"; value="yes" ;;
+    *) echo "cache entrypoint: not a --flag: $arg" >&2; exit 2 ;;
+  esac
+  # Quoted for the eval below: a value may be empty (--save=) or hold spaces.
+  out="$out $name '$(printf '%s' "$value" | sed "s/'/'\\\\''/g")'"
+done
+eval "exec /usr/bin/redis-server $out"

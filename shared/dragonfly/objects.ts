@@ -1,0 +1,89 @@
+import type { V1Service, V1StatefulSet } from "@kubernetes/client-node";
+import type { DragonflySpec } from "../api/dragonfly.js";
+import { ownerReference, type ManagedGroup } from "../managed/objects.js";
+import { selector } from "../managed/sites.js";
+import { LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
+
+/** The cache servers the operator runs (spec.dragonfly entries without `endpoint`). */
+export const dragonflyNames = {
+  /** The StatefulSet and the Service of a site's cache server. */
+  site: (group: string, site: string) => `dragonfly-${group}-${site}`,
+  pod: (group: string, site: string) => `dragonfly-${group}-${site}-0`,
+};
+
+/** The environment variable the password comes in from the auth Secret; the flags refer to it. */
+const PASSWORD_VARIABLE = "DRAGONFLY_PASSWORD";
+const DATA_DIR = "/data";
+
+function labels(group: string, site: string): Record<string, string> {
+  return { "app.kubernetes.io/name": "dragonfly", "app.kubernetes.io/instance": group, [LABELS.managedBy]: "bloodraven", [LABELS.dragonflyGroup]: group, [LABELS.site]: site };
+}
+
+/** The sites whose cache server the operator runs. */
+export function managedCacheSites(spec: DragonflySpec | undefined): string[] {
+  if (spec?.enabled !== true) return [];
+  return (spec.sites ?? []).filter((s) => s.endpoint === undefined).map((s) => s.name);
+}
+
+/** Where a site's cache server is reached: its endpoint, or the Service of the one the operator runs. */
+export function cacheAddress(spec: DragonflySpec, group: string, namespace: string, site: string): { host: string; port: number } {
+  const entry = (spec.sites ?? []).find((s) => s.name === site);
+  if (entry?.endpoint) return { host: entry.endpoint.host, port: entry.endpoint.port };
+  return { host: `${dragonflyNames.site(group, site)}.${namespace}.svc`, port: spec.port };
+}
+
+/**
+ * The StatefulSet and Service of one site's cache server: one replica beside the site's database
+ * pod (required pod affinity: the cache follows the database's node, and the sessions stay near
+ * where the application writes), tolerating the read-only taint the database's nodes get while
+ * they are not the primary's. Its data lives in an emptyDir: it is a cache, and a restarted server
+ * copies the sessions from the master (decide.ts). The flags the operator owns come first, then
+ * `args`; the password reaches them through an environment variable from the auth Secret.
+ */
+export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site: string): [V1StatefulSet, V1Service] {
+  const name = dragonflyNames.site(group.name, site);
+  const meta = { name, namespace: group.namespace, labels: labels(group.name, site), ownerReferences: [ownerReference(group)] };
+  const auth = spec.auth;
+  const flags = [`--port=${spec.port}`, `--bind=0.0.0.0`, `--dir=${DATA_DIR}`, ...(auth ? [`--requirepass=$(${PASSWORD_VARIABLE})`, `--masterauth=$(${PASSWORD_VARIABLE})`] : []), ...(spec.args ?? [])];
+  const statefulSet: V1StatefulSet = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta,
+    spec: {
+      replicas: 1,
+      serviceName: name,
+      selector: { matchLabels: { [LABELS.dragonflyGroup]: group.name, [LABELS.site]: site } },
+      template: {
+        metadata: { labels: labels(group.name, site) },
+        spec: {
+          affinity: {
+            podAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: selector(group.name, { [LABELS.site]: site }) }, topologyKey: "kubernetes.io/hostname" }],
+            },
+          },
+          tolerations: [{ key: readOnlyTaintKey(group.name), operator: "Exists", effect: READ_ONLY_TAINT_EFFECT }],
+          containers: [
+            {
+              name: "dragonfly",
+              image: spec.image,
+              args: flags,
+              ...(auth ? { env: [{ name: PASSWORD_VARIABLE, valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.passwordKey } } }] } : {}),
+              ports: [{ name: "cache", containerPort: spec.port }],
+              volumeMounts: [{ name: "data", mountPath: DATA_DIR }],
+              readinessProbe: { tcpSocket: { port: spec.port }, periodSeconds: 2, failureThreshold: 3 },
+              livenessProbe: { tcpSocket: { port: spec.port }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
+            },
+          ],
+          volumes: [{ name: "data", emptyDir: {} }],
+        },
+      },
+    },
+  };
+  const service: V1Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta,
+    spec: { selector: { [LABELS.dragonflyGroup]: group.name, [LABELS.site]: site }, ports: [{ name: "cache", port: spec.port, targetPort: spec.port }] },
+  };
+  return [statefulSet, service];
+}

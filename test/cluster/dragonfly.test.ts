@@ -1,0 +1,132 @@
+/**
+ * Cache servers the operator runs (spec.dragonfly entries without `endpoint`) on the real node:
+ * the operator, installed by the chart, makes a StatefulSet and a Service per site beside the
+ * managed database, joins the servers under the database's primary, and moves the master with a
+ * switchover. The image is the test cluster's stand-in for Dragonfly (redis-server taking
+ * Dragonfly's flags, images/cache/entrypoint.sh).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installOperatorChart } from "../../scripts/env/helm.js";
+import { NODE_NAME } from "../../scripts/env/node.js";
+import { waitFor } from "../../scripts/env/ports.js";
+import { IMAGES } from "../../scripts/images/images.js";
+import { dragonflyNames } from "../../shared/dragonfly/objects.js";
+import { CacheClient } from "../../operator/dragonfly/cache-client.js";
+import { observeCache } from "../../operator/dragonfly/cache-server.js";
+import { failoverGroup } from "../support/fixtures.js";
+import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
+import { applyAll, groupEvents, groupReader } from "../support/groups.js";
+import { helm } from "../support/helm.js";
+import { kubectl, mustKubectl, run, testKubeconfig } from "../support/kubectl.js";
+import { readyPod } from "../support/pods.js";
+
+const suffix = randomBytes(3).toString("hex");
+const operatorNs = `dragonfly-system-${suffix}`;
+const ns = `dragonfly-${suffix}`;
+const release = "bloodraven";
+const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
+const CACHE_PASSWORD = `cache-${randomBytes(6).toString("hex")}`;
+
+describe("cache servers the operator runs, on a real node", () => {
+  const group = groupReader(ns);
+  const clients: CacheClient[] = [];
+  saveOperatorLogsOnFailure(operatorNs, `app.kubernetes.io/instance=${release}`);
+  /** A client of a site's cache pod, at its pod IP (this machine reaches the node's pods). */
+  const cache = async (site: string): Promise<CacheClient> => {
+    const pod = await readyPod(ns, dragonflyNames.pod("orders", site));
+    const c = new CacheClient({ host: pod.status?.podIP ?? "", port: 6379 }, { password: CACHE_PASSWORD, timeoutMs: 2_000 });
+    clients.push(c);
+    return c;
+  };
+  const cacheStatus = async () => (await group("orders")).status?.dragonfly;
+
+  beforeAll(async () => {
+    const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
+    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
+    await applyAll([
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-cache", namespace: ns }, stringData: { password: CACHE_PASSWORD } },
+      failoverGroup(ns, "orders", {
+        credentials: { operator: { secretName: "orders-operator" } },
+        image: IMAGES.mariadb,
+        pollInterval: "1s",
+        sites: ["iad", "pdx"].map((name) => ({ name, storage: { size: "256Mi" }, taintNodeSelector: { "kubernetes.io/hostname": NODE_NAME } })),
+        dragonfly: {
+          enabled: true,
+          image: IMAGES.cache,
+          sites: [{ name: "iad" }, { name: "pdx" }],
+          auth: { secretName: "orders-cache" },
+          args: ["--maxmemory=64mb"],
+        },
+      }),
+    ]);
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await kubectl(["delete", "mfg", "orders", "-n", ns, "--wait=false"]);
+    await kubectl(["taint", "nodes", NODE_NAME, "shipstream.io/db-readonly-orders-"]);
+    await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
+    await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
+  });
+
+  it("runs a cache server beside each site's database and joins them under the primary's", async () => {
+    const d = await waitFor(
+      "the database on iad and the caches Ready under it",
+      async () => {
+        const g = await group("orders");
+        return g.status?.activeSite === "iad" && g.status.dragonfly?.phase === "Ready" && g.status.dragonfly.activeSite === "iad" ? g.status.dragonfly : undefined;
+      },
+      240_000,
+      1_000,
+    ).catch(async (err: unknown) => {
+      const pods = await kubectl(["get", "pods", "-n", ns, "-o", "wide"]);
+      throw new Error(`${String(err)}\nstatus: ${JSON.stringify((await group("orders")).status?.dragonfly)}\n${pods.stdout}`);
+    });
+    expect(d.sites?.map((s) => [s.name, s.role, s.ready])).toEqual([
+      ["iad", "master", true],
+      ["pdx", "replica", true],
+    ]);
+    const objects = await mustKubectl(["get", "statefulsets,services", "-n", ns, "-l", "shipstream.io/dragonfly-group=orders", "-o", "name"]);
+    expect(objects.trim().split("\n").sort()).toEqual(["iad", "pdx"].flatMap((s) => [`service/${dragonflyNames.site("orders", s)}`, `statefulset.apps/${dragonflyNames.site("orders", s)}`]).sort());
+    // spec.dragonfly.args in effect, and the password from the Secret (the client logs in with it).
+    const iad = await cache("iad");
+    expect(await iad.read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(64 * 1024 * 1024)]);
+    expect(await observeCache(await cache("pdx"))).toMatchObject({ role: "replica", masterHost: `${dragonflyNames.site("orders", "iad")}.${ns}.svc`, linkUp: true });
+  });
+
+  it("moves the master with `kubectl bloodraven failover orders pdx --wait`, the sessions with it", async () => {
+    const iad = await cache("iad");
+    for (let i = 0; i < 100; i++) await iad.write(["SET", `session:${i}`, String(i)]);
+    const r = await kubectl(["bloodraven", "failover", "orders", "pdx", "-n", ns, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const d = await waitFor("the cache master on pdx", async () => {
+      const d = await cacheStatus();
+      return d?.phase === "Ready" && d.activeSite === "pdx" ? d : undefined;
+    }, 60_000, 500);
+    expect(d.lastPromotionMethod).toBe("takeover");
+    const pdx = await cache("pdx");
+    for (let i = 0; i < 100; i++) expect(await pdx.read(["GET", `session:${i}`])).toBe(String(i));
+    expect((await groupEvents(ns, "orders")).map((e) => e.reason)).toEqual(expect.arrayContaining(["DragonflyPromotionStarted", "DragonflyPromotionCompleted"]));
+  });
+
+  it("kubectl bloodraven report holds the cache servers' objects and logs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bloodraven-report-"));
+    try {
+      const file = join(dir, "r.tar.gz");
+      const r = await kubectl(["bloodraven", "report", "orders", "-n", ns, "--operator-namespace", operatorNs, "--file", file]);
+      expect(r.code, r.stderr).toBe(0);
+      const listed = await run("tar", ["-tzf", file]);
+      expect(listed.stdout.split("\n")).toEqual(expect.arrayContaining(["pods/dragonfly-orders-iad-0/dragonfly.log", "pods/dragonfly-orders-pdx-0/dragonfly.log", "pods/mysql-orders-iad-0/mysql.log"]));
+      const objects = (await run("tar", ["-xzOf", file, "objects.yaml"])).stdout;
+      expect(objects).toContain("name: dragonfly-orders-iad");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { withDefaults, type MysqlFailoverGroupSpec } from "../../shared/api/index.js";
+import { cacheAddress, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
+
+const spec: MysqlFailoverGroupSpec = {
+  credentials: { operator: { secretName: "orders-operator" } },
+  sites: [
+    { name: "iad", storage: { size: "1Gi" } },
+    { name: "pdx", storage: { size: "1Gi" } },
+  ],
+  dragonfly: {
+    enabled: true,
+    image: "docker.dragonflydb.io/dragonflydb/dragonfly:v1.34.2",
+    sites: [{ name: "iad" }, { name: "pdx", endpoint: { host: "cache-pdx.example.com" } }],
+    auth: { secretName: "orders-cache" },
+    args: ["--maxmemory=2gb"],
+  },
+};
+const defaulted = withDefaults(spec);
+const group = { name: "orders", namespace: "shop", uid: "u-1", spec: defaulted };
+
+describe("cache servers the operator runs", () => {
+  it("runs the entries without an endpoint; reaches those by their Service, the others at their endpoint", () => {
+    expect(managedCacheSites(defaulted.dragonfly)).toEqual(["iad"]);
+    expect(managedCacheSites({ ...defaulted.dragonfly!, enabled: false })).toEqual([]);
+    expect(cacheAddress(defaulted.dragonfly!, "orders", "shop", "iad")).toEqual({ host: "dragonfly-orders-iad.shop.svc", port: 6379 });
+    expect(cacheAddress(defaulted.dragonfly!, "orders", "shop", "pdx")).toEqual({ host: "cache-pdx.example.com", port: 6379 });
+  });
+
+  it("a StatefulSet beside the site's database pod, tolerating its read-only taint, the operator's flags first, the password from the Secret", () => {
+    const [sts, svc] = dragonflyObjects(group, defaulted.dragonfly!, "iad");
+    expect(sts.metadata).toMatchObject({ name: "dragonfly-orders-iad", namespace: "shop", ownerReferences: [{ kind: "MysqlFailoverGroup", name: "orders", uid: "u-1", controller: true }] });
+    // Not the database's label: the database's selectors and inventory must not see it.
+    expect(Object.keys(sts.metadata?.labels ?? {})).not.toContain("shipstream.io/failover-group");
+    const pod = sts.spec!.template.spec!;
+    expect(pod.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: { "shipstream.io/failover-group": "orders", "app.kubernetes.io/managed-by": "bloodraven", "shipstream.io/site": "iad" } }, topologyKey: "kubernetes.io/hostname" },
+    ]);
+    expect(pod.tolerations).toEqual([{ key: "shipstream.io/db-readonly-orders", operator: "Exists", effect: "NoExecute" }]);
+    const container = pod.containers[0]!;
+    expect(container.image).toBe("docker.dragonflydb.io/dragonflydb/dragonfly:v1.34.2");
+    expect(container.args).toEqual(["--port=6379", "--bind=0.0.0.0", "--dir=/data", "--requirepass=$(DRAGONFLY_PASSWORD)", "--masterauth=$(DRAGONFLY_PASSWORD)", "--maxmemory=2gb"]);
+    expect(container.env).toEqual([{ name: "DRAGONFLY_PASSWORD", valueFrom: { secretKeyRef: { name: "orders-cache", key: "password" } } }]);
+    expect(pod.volumes).toEqual([{ name: "data", emptyDir: {} }]);
+    expect(svc.spec).toEqual({ selector: { "shipstream.io/dragonfly-group": "orders", "shipstream.io/site": "iad" }, ports: [{ name: "cache", port: 6379, targetPort: 6379 }] });
+  });
+
+  it("without auth, no password flags and no environment", () => {
+    const { auth: _, ...withoutAuth } = defaulted.dragonfly!;
+    const [sts] = dragonflyObjects(group, { ...withoutAuth, args: [] }, "iad");
+    const container = sts.spec!.template.spec!.containers[0]!;
+    expect(container.args).toEqual(["--port=6379", "--bind=0.0.0.0", "--dir=/data"]);
+    expect(container.env).toBeUndefined();
+  });
+});
