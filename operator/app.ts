@@ -234,6 +234,7 @@ export class OperatorApp {
       ...(token ? { agentToken: token } : {}),
       createSecretIfAbsent: guarded((secret: V1Secret) => this.kube.createSecretIfAbsent(secret)),
       ...(this.config.agentImage ? { jobImage: this.config.agentImage } : {}),
+      labelPod: guarded((namespace: string, pod: string, labels: Record<string, string>) => this.podRoles.setLabels(namespace, pod, labels)),
       openCache: (address, password) => new CacheClient(address, { timeoutMs: CACHE_CALL_MS, beforeWrite: this.assertLeading, ...(password !== undefined ? { password } : {}) }),
       backups: {
         list: async (namespace) => (await this.kube.listBackups(namespace)).items,

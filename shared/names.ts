@@ -63,6 +63,8 @@ export const LABELS = {
   failoverGroup: "shipstream.io/failover-group",
   /** On the cache servers the operator runs (spec.dragonfly): not failoverGroup, which selects the database's objects. */
   dragonflyGroup: "shipstream.io/dragonfly-group",
+  /** On those servers' pods: master, replica or stale-master; the group's cache Service selects master. */
+  dragonflyRole: "shipstream.io/dragonfly-role",
   site: "shipstream.io/site",
   role: "shipstream.io/role",
   healthy: "shipstream.io/healthy",

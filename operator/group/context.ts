@@ -91,6 +91,8 @@ export interface GroupDeps {
   jobImage?: string;
   backups: BackupCalls;
   verifications: VerificationCalls;
+  /** Merge-patches a pod's labels (a write: refused once this operator no longer leads); a missing pod is skipped. */
+  labelPod(namespace: string, pod: string, labels: Record<string, string>): Promise<void>;
   /** A connection to a cache server (spec.dragonfly), commands bounded; its writes go through the leadership guard. */
   openCache(address: CacheAddress, password: string | undefined): CacheClient;
 }

@@ -1,10 +1,10 @@
 import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
-import { cacheAddress, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
+import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, type CachePodRole } from "../../shared/dragonfly/objects.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { EVENT_REASONS } from "../../shared/names.js";
+import { EVENT_REASONS, LABELS } from "../../shared/names.js";
 import type { CacheClient } from "../dragonfly/cache-client.js";
 import { observeCache, promoteNow, replicate, takeOver, type CacheObservation } from "../dragonfly/cache-server.js";
 import type { GroupContext } from "./context.js";
@@ -36,6 +36,8 @@ export class DragonflyReconciler implements Reconciler {
   private written: { material: string; at: number } | undefined;
   private sitesWithSeries = new Set<string>();
   private applied: { generation: number; at: number } | undefined;
+  /** The role labels last put on the pods of the servers the operator runs. */
+  private labelled: string | undefined;
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -83,6 +85,7 @@ export class DragonflyReconciler implements Reconciler {
       const outcome = await this.act(spec, decision, sites, clients);
       this.reportStale(decision);
       await this.persist(decision, sites, outcome);
+      await this.labelRoles(spec, decision, outcome);
     } finally {
       for (const c of clients.values()) c.close();
     }
@@ -100,7 +103,30 @@ export class DragonflyReconciler implements Reconciler {
     if (sites.length === 0 || (this.applied?.generation === generation && Date.now() - this.applied.at < MANAGED_RESYNC_MS)) return;
     const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
     for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);
+    await ctx.deps.applyObject(dragonflyMasterService(group, spec));
     this.applied = { generation, at: Date.now() };
+    // Pods made again meanwhile come without their role: label them all again.
+    this.labelled = undefined;
+  }
+
+  /**
+   * Labels the pods of the servers the operator runs with their role, so that the group's cache
+   * Service selects the master only: the others lose the master label before the master's pod
+   * gets it (as the database's writer Service), and a stale master is labelled apart (shed).
+   */
+  private async labelRoles(spec: DragonflySpec, decision: DragonflyDecision, outcome: Outcome): Promise<void> {
+    const { ctx } = this;
+    const master = outcome.promoted?.site ?? decision.master;
+    const roles = managedCacheSites(spec).map((site) => {
+      const role: CachePodRole = site === master ? CACHE_POD_ROLES.master : decision.roles[site] === "stale-master" ? CACHE_POD_ROLES.stale : CACHE_POD_ROLES.replica;
+      return [site, role] as const;
+    });
+    const wanted = JSON.stringify(roles);
+    if (roles.length === 0 || wanted === this.labelled) return;
+    const label = (site: string, role: CachePodRole) => ctx.deps.labelPod(ctx.namespace, dragonflyNames.pod(ctx.name, site), { [LABELS.dragonflyRole]: role });
+    await Promise.all(roles.filter(([, role]) => role !== CACHE_POD_ROLES.master).map(([site, role]) => label(site, role)));
+    for (const [site, role] of roles) if (role === CACHE_POD_ROLES.master) await label(site, role);
+    this.labelled = wanted;
   }
 
   /** The cache password from its Secret; a missing Secret or key is thrown, named. */

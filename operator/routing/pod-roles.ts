@@ -24,9 +24,13 @@ export class PodRoleLabeler {
     if (sites.includes(primary)) await this.patch(namespace, group, primary, MANAGED_ROLES.primary);
   }
 
-  private async patch(namespace: string, group: string, site: string, role: string): Promise<void> {
-    const name = managedNames.pod(group, site);
-    const body = { metadata: { labels: { [LABELS.role]: role } } };
+  private patch(namespace: string, group: string, site: string, role: string): Promise<void> {
+    return this.setLabels(namespace, managedNames.pod(group, site), { [LABELS.role]: role });
+  }
+
+  /** Merge-patches a pod's labels; a pod that does not exist (yet) is skipped. */
+  async setLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+    const body = { metadata: { labels } };
     try {
       await this.kube.call(`label pod ${namespace}/${name}`, (options) => this.kube.core.patchNamespacedPod({ namespace, name, body }, mergePatch(options)));
     } catch (err) {

@@ -9,7 +9,13 @@ export const dragonflyNames = {
   /** The StatefulSet and the Service of a site's cache server. */
   site: (group: string, site: string) => `dragonfly-${group}-${site}`,
   pod: (group: string, site: string) => `dragonfly-${group}-${site}-0`,
+  /** The group's cache Service: the master among the servers the operator runs. */
+  master: (group: string) => `dragonfly-${group}`,
 };
+
+/** The role labels of the servers' pods (LABELS.dragonflyRole). */
+export const CACHE_POD_ROLES = { master: "master", replica: "replica", stale: "stale-master" } as const;
+export type CachePodRole = (typeof CACHE_POD_ROLES)[keyof typeof CACHE_POD_ROLES];
 
 /** The environment variable the password comes in from the auth Secret; the flags refer to it. */
 const PASSWORD_VARIABLE = "DRAGONFLY_PASSWORD";
@@ -40,6 +46,22 @@ export function cacheAddress(spec: DragonflySpec, group: string, namespace: stri
  * copies the sessions from the master (decide.ts). The flags the operator owns come first, then
  * `args`; the password reaches them through an environment variable from the auth Secret.
  */
+/**
+ * The group's cache Service `dragonfly-<group>`: the pod labelled master among the servers the
+ * operator runs, so that in-cluster clients follow the cache master without DNS, as the database's
+ * writer Service follows the primary. A stale master is labelled apart and so shed.
+ */
+export function dragonflyMasterService(group: ManagedGroup, spec: DragonflySpec): V1Service {
+  const name = dragonflyNames.master(group.name);
+  const groupLabels = { "app.kubernetes.io/name": "dragonfly", "app.kubernetes.io/instance": group.name, [LABELS.managedBy]: "bloodraven", [LABELS.dragonflyGroup]: group.name };
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: group.namespace, labels: groupLabels, ownerReferences: [ownerReference(group)] },
+    spec: { selector: { [LABELS.dragonflyGroup]: group.name, [LABELS.dragonflyRole]: CACHE_POD_ROLES.master }, ports: [{ name: "cache", port: spec.port, targetPort: spec.port }] },
+  };
+}
+
 export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site: string): [V1StatefulSet, V1Service] {
   const name = dragonflyNames.site(group.name, site);
   const meta = { name, namespace: group.namespace, labels: labels(group.name, site), ownerReferences: [ownerReference(group)] };

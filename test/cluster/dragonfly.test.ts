@@ -43,6 +43,10 @@ describe("cache servers the operator runs, on a real node", () => {
     return c;
   };
   const cacheStatus = async () => (await group("orders")).status?.dragonfly;
+  /** The pod IPs behind the group's cache Service. */
+  const masterEndpoints = async (): Promise<string[]> =>
+    (await mustKubectl(["get", "endpoints", dragonflyNames.master("orders"), "-n", ns, "-o", "jsonpath={.subsets[*].addresses[*].ip}"])).trim().split(/\s+/).filter((ip) => ip !== "");
+  const podIp = async (site: string) => (await readyPod(ns, dragonflyNames.pod("orders", site))).status?.podIP ?? "";
 
   beforeAll(async () => {
     const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
@@ -93,11 +97,16 @@ describe("cache servers the operator runs, on a real node", () => {
       ["pdx", "replica", true],
     ]);
     const objects = await mustKubectl(["get", "statefulsets,services", "-n", ns, "-l", "shipstream.io/dragonfly-group=orders", "-o", "name"]);
-    expect(objects.trim().split("\n").sort()).toEqual(["iad", "pdx"].flatMap((s) => [`service/${dragonflyNames.site("orders", s)}`, `statefulset.apps/${dragonflyNames.site("orders", s)}`]).sort());
+    expect(objects.trim().split("\n").sort()).toEqual(
+      [`service/${dragonflyNames.master("orders")}`, ...["iad", "pdx"].flatMap((s) => [`service/${dragonflyNames.site("orders", s)}`, `statefulset.apps/${dragonflyNames.site("orders", s)}`])].sort(),
+    );
     // spec.dragonfly.args in effect, and the password from the Secret (the client logs in with it).
     const iad = await cache("iad");
     expect(await iad.read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(64 * 1024 * 1024)]);
     expect(await observeCache(await cache("pdx"))).toMatchObject({ role: "replica", masterHost: `${dragonflyNames.site("orders", "iad")}.${ns}.svc`, linkUp: true });
+    // The group's cache Service: the master's pod only.
+    const iadIp = await podIp("iad");
+    expect(await waitFor("the cache Service on iad's pod", async () => (await masterEndpoints()).join(",") === iadIp, 30_000, 500)).toBe(true);
   });
 
   it("moves the master with `kubectl bloodraven failover orders pdx --wait`, the sessions with it", async () => {
@@ -110,6 +119,8 @@ describe("cache servers the operator runs, on a real node", () => {
       return d?.phase === "Ready" && d.activeSite === "pdx" ? d : undefined;
     }, 60_000, 500);
     expect(d.lastPromotionMethod).toBe("takeover");
+    const pdxIp = await podIp("pdx");
+    expect(await waitFor("the cache Service on pdx's pod", async () => (await masterEndpoints()).join(",") === pdxIp, 30_000, 250)).toBe(true);
     const pdx = await cache("pdx");
     for (let i = 0; i < 100; i++) expect(await pdx.read(["GET", `session:${i}`])).toBe(String(i));
     expect((await groupEvents(ns, "orders")).map((e) => e.reason)).toEqual(expect.arrayContaining(["DragonflyPromotionStarted", "DragonflyPromotionCompleted"]));

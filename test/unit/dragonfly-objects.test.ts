@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { withDefaults, type MysqlFailoverGroupSpec } from "../../shared/api/index.js";
-import { cacheAddress, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
+import { cacheAddress, dragonflyMasterService, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
 
 const spec: MysqlFailoverGroupSpec = {
   credentials: { operator: { secretName: "orders-operator" } },
@@ -51,5 +51,11 @@ describe("cache servers the operator runs", () => {
     const container = sts.spec!.template.spec!.containers[0]!;
     expect(container.args).toEqual(["--port=6379", "--bind=0.0.0.0", "--dir=/data"]);
     expect(container.env).toBeUndefined();
+  });
+
+  it("the group's cache Service selects the pod labelled master", () => {
+    const svc = dragonflyMasterService(group, defaulted.dragonfly!);
+    expect(svc.metadata?.name).toBe("dragonfly-orders");
+    expect(svc.spec).toEqual({ selector: { "shipstream.io/dragonfly-group": "orders", "shipstream.io/dragonfly-role": "master" }, ports: [{ name: "cache", port: 6379, targetPort: 6379 }] });
   });
 });
