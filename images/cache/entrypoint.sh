@@ -9,6 +9,8 @@ set -- "$@" --save= --appendonly=no --protected-mode=no
 out=""
 for arg in "$@"; do
   case "$arg" in
+    # Dragonfly's own: redis-server has no admin port and one thread for commands.
+    --admin_port=* | --proactor_threads=*) echo "cache entrypoint: ${arg%%=*} is Dragonfly's; redis-server goes without it" >&2; continue ;;
     --*=*) name="${arg%%=*}"; value="${arg#*=}" ;;
     --*) name="$arg"; value="yes" ;;
     *) echo "cache entrypoint: not a --flag: $arg" >&2; exit 2 ;;

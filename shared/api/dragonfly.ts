@@ -3,7 +3,7 @@
  * replication protocol) that follows the database's primary, one cache server per database site;
  * and `status.dragonfly`, what the operator last saw of it (docs/dragonfly.md).
  */
-import { DNS_SUBDOMAIN, duration, hostName, image, SECRET_KEY, siteName } from "./fields.js";
+import { DNS_SUBDOMAIN, duration, hostName, image, quantity, SECRET_KEY, siteName } from "./fields.js";
 import { array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
 
 export const DRAGONFLY_DEFAULTS = { port: 6379, passwordKey: "password", maxSyncWait: "30s" } as const;
@@ -12,7 +12,7 @@ export const CACHE_ROLES = ["master", "replica", "stale-master", "unreachable"] 
 export const PROMOTION_METHODS = ["takeover", "replicaof-no-one"] as const;
 export const ON_SYNC_TIMEOUT = ["proceed", "fail"] as const;
 /** Flags of a managed cache server the operator sets itself; `args` may not. */
-export const OPERATOR_OWNED_DRAGONFLY_FLAGS = ["port", "bind", "requirepass", "masterauth", "dir", "admin_port"] as const;
+export const OPERATOR_OWNED_DRAGONFLY_FLAGS = ["port", "bind", "requirepass", "masterauth", "dir", "admin_port", "maxmemory", "proactor_threads"] as const;
 
 export const dragonflySpecSchema = object({
   enabled: boolean().withDefault(false).describe("Keep the cache master on the database's primary site."),
@@ -28,12 +28,15 @@ export const dragonflySpecSchema = object({
   ).describe("The cache server of each site (external servers: the operator connects to them)."),
   image: image().describe("The image of the cache servers the operator runs (entries of `sites` without `endpoint`), pinned to a version or digest."),
   port: integer({ minimum: 1, maximum: 65535, format: "int32" }).withDefault(DRAGONFLY_DEFAULTS.port).describe("The port of the cache servers the operator runs."),
+  adminPort: integer({ minimum: 1, maximum: 65535, format: "int32" }).describe("Dragonfly's admin port (`--admin_port`) on the cache servers the operator runs; none when unset."),
+  maxMemory: quantity().describe("The memory a cache server the operator runs may use for data (`--maxmemory`, in bytes), e.g. 2Gi; the server's default when unset."),
+  threads: integer({ minimum: 1, maximum: 256, format: "int32" }).describe("Dragonfly's worker threads (`--proactor_threads`) on the cache servers the operator runs; one per core when unset."),
   args: array(string({ minLength: 1, maxLength: 256 }), { maxItems: 32 })
     .rule(
       `self.all(a, !a.matches('^--(${OPERATOR_OWNED_DRAGONFLY_FLAGS.join("|")})(=|$)'))`,
       `\`dragonfly.args\` may not set flags the operator owns: ${OPERATOR_OWNED_DRAGONFLY_FLAGS.map((f) => `--${f}`).join(", ")}`,
     )
-    .describe("Extra flags of the cache servers the operator runs, e.g. --maxmemory=2gb or --proactor_threads=2."),
+    .describe("Extra flags of the cache servers the operator runs, e.g. --cache_mode=true; memory, threads and ports have their own fields."),
   auth: object({
     secretName: string({ pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 }).required().describe("A Secret in the group's namespace."),
     passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 }).withDefault(DRAGONFLY_DEFAULTS.passwordKey).describe("Its key holding the password (`requirepass`)."),

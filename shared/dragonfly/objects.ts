@@ -1,6 +1,7 @@
 import type { V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import type { DragonflySpec } from "../api/dragonfly.js";
 import { ownerReference, type ManagedGroup } from "../managed/objects.js";
+import { parseQuantity } from "../managed/quantity.js";
 import { selector } from "../managed/sites.js";
 import { LABELS, READ_ONLY_TAINT_EFFECT, readOnlyTaintKey } from "../names.js";
 
@@ -66,7 +67,17 @@ export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site:
   const name = dragonflyNames.site(group.name, site);
   const meta = { name, namespace: group.namespace, labels: labels(group.name, site), ownerReferences: [ownerReference(group)] };
   const auth = spec.auth;
-  const flags = [`--port=${spec.port}`, `--bind=0.0.0.0`, `--dir=${DATA_DIR}`, ...(auth ? [`--requirepass=$(${PASSWORD_VARIABLE})`, `--masterauth=$(${PASSWORD_VARIABLE})`] : []), ...(spec.args ?? [])];
+  const memory = spec.maxMemory === undefined ? undefined : parseQuantity(String(spec.maxMemory));
+  const flags = [
+    `--port=${spec.port}`,
+    `--bind=0.0.0.0`,
+    `--dir=${DATA_DIR}`,
+    ...(auth ? [`--requirepass=$(${PASSWORD_VARIABLE})`, `--masterauth=$(${PASSWORD_VARIABLE})`] : []),
+    ...(spec.adminPort !== undefined ? [`--admin_port=${spec.adminPort}`] : []),
+    ...(memory ? [`--maxmemory=${memory.numerator / memory.denominator}`] : []),
+    ...(spec.threads !== undefined ? [`--proactor_threads=${spec.threads}`] : []),
+    ...(spec.args ?? []),
+  ];
   const statefulSet: V1StatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",

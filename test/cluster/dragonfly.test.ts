@@ -65,7 +65,8 @@ describe("cache servers the operator runs, on a real node", () => {
           image: IMAGES.cache,
           sites: [{ name: "iad" }, { name: "pdx" }],
           auth: { secretName: "orders-cache" },
-          args: ["--maxmemory=64mb"],
+          maxMemory: "64Mi",
+          threads: 2,
         },
       }),
     ]);
@@ -100,7 +101,7 @@ describe("cache servers the operator runs, on a real node", () => {
     expect(objects.trim().split("\n").sort()).toEqual(
       [`service/${dragonflyNames.master("orders")}`, ...["iad", "pdx"].flatMap((s) => [`service/${dragonflyNames.site("orders", s)}`, `statefulset.apps/${dragonflyNames.site("orders", s)}`])].sort(),
     );
-    // spec.dragonfly.args in effect, and the password from the Secret (the client logs in with it).
+    // spec.dragonfly.maxMemory in effect, and the password from the Secret (the client logs in with it).
     const iad = await cache("iad");
     expect(await iad.read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(64 * 1024 * 1024)]);
     expect(await observeCache(await cache("pdx"))).toMatchObject({ role: "replica", masterHost: `${dragonflyNames.site("orders", "iad")}.${ns}.svc`, linkUp: true });

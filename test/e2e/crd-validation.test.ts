@@ -242,8 +242,8 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
   ["an unpinned cache image", (g) => (g.spec.dragonfly = { enabled: true, image: "dragonfly:latest", sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }] }), "must name a version tag or a digest"],
   [
     "a cache flag the operator owns",
-    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], args: ["--maxmemory=1gb", "--requirepass=x"] }),
-    "`dragonfly.args` may not set flags the operator owns: --port, --bind, --requirepass, --masterauth, --dir, --admin_port",
+    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], args: ["--cache_mode=true", "--maxmemory=1gb"] }),
+    "`dragonfly.args` may not set flags the operator owns: --port, --bind, --requirepass, --masterauth, --dir, --admin_port, --maxmemory, --proactor_threads",
   ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],

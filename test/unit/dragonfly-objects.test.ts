@@ -13,7 +13,10 @@ const spec: MysqlFailoverGroupSpec = {
     image: "docker.dragonflydb.io/dragonflydb/dragonfly:v1.34.2",
     sites: [{ name: "iad" }, { name: "pdx", endpoint: { host: "cache-pdx.example.com" } }],
     auth: { secretName: "orders-cache" },
-    args: ["--maxmemory=2gb"],
+    maxMemory: "2Gi",
+    threads: 4,
+    adminPort: 9999,
+    args: ["--cache_mode=true"],
   },
 };
 const defaulted = withDefaults(spec);
@@ -39,15 +42,25 @@ describe("cache servers the operator runs", () => {
     expect(pod.tolerations).toEqual([{ key: "shipstream.io/db-readonly-orders", operator: "Exists", effect: "NoExecute" }]);
     const container = pod.containers[0]!;
     expect(container.image).toBe("docker.dragonflydb.io/dragonflydb/dragonfly:v1.34.2");
-    expect(container.args).toEqual(["--port=6379", "--bind=0.0.0.0", "--dir=/data", "--requirepass=$(DRAGONFLY_PASSWORD)", "--masterauth=$(DRAGONFLY_PASSWORD)", "--maxmemory=2gb"]);
+    expect(container.args).toEqual([
+      "--port=6379",
+      "--bind=0.0.0.0",
+      "--dir=/data",
+      "--requirepass=$(DRAGONFLY_PASSWORD)",
+      "--masterauth=$(DRAGONFLY_PASSWORD)",
+      "--admin_port=9999",
+      `--maxmemory=${2 * 1024 ** 3}`,
+      "--proactor_threads=4",
+      "--cache_mode=true",
+    ]);
     expect(container.env).toEqual([{ name: "DRAGONFLY_PASSWORD", valueFrom: { secretKeyRef: { name: "orders-cache", key: "password" } } }]);
     expect(pod.volumes).toEqual([{ name: "data", emptyDir: {} }]);
     expect(svc.spec).toEqual({ selector: { "shipstream.io/dragonfly-group": "orders", "shipstream.io/site": "iad" }, ports: [{ name: "cache", port: 6379, targetPort: 6379 }] });
   });
 
-  it("without auth, no password flags and no environment", () => {
-    const { auth: _, ...withoutAuth } = defaulted.dragonfly!;
-    const [sts] = dragonflyObjects(group, { ...withoutAuth, args: [] }, "iad");
+  it("without auth, memory, threads or admin port: none of their flags, and no environment", () => {
+    const { auth: _, maxMemory: __, threads: ___, adminPort: ____, ...plain } = defaulted.dragonfly!;
+    const [sts] = dragonflyObjects(group, { ...plain, args: [] }, "iad");
     const container = sts.spec!.template.spec!.containers[0]!;
     expect(container.args).toEqual(["--port=6379", "--bind=0.0.0.0", "--dir=/data"]);
     expect(container.env).toBeUndefined();
