@@ -57,11 +57,6 @@ export class DragonflyReconciler implements Reconciler {
     this.forgetSeries(new Set());
   }
 
-  /** Resolves once no step is at work (tests, shutdown). */
-  async idle(): Promise<void> {
-    await this.running;
-  }
-
   private async step(dbPrimary: string | undefined): Promise<void> {
     const { ctx } = this;
     const spec = ctx.spec.dragonfly;

@@ -57,10 +57,7 @@ export class CacheServers {
           port,
           kill: async () => {
             const child = running.get(name);
-            if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-            child.kill("SIGKILL");
-            await exited;
+            if (child !== undefined) await processes.kill(child);
           },
           restart: () => launch(name, port),
         });

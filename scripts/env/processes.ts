@@ -10,6 +10,8 @@ import { waitFor } from "./ports.js";
  */
 export class ManagedProcesses {
   private readonly children: { name: string; child: ChildProcess }[] = [];
+  /** Killed on purpose by kill(): their exit is no news. */
+  private readonly killed = new WeakSet<ChildProcess>();
   private stopping = false;
 
   constructor(private readonly env: EnvDir) {}
@@ -20,10 +22,19 @@ export class ManagedProcesses {
     if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
     writeFileSync(this.env.join(`${name}.pid`), String(child.pid));
     child.once("exit", (code, signal) => {
-      if (!this.stopping) process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal}); log: ${this.env.join(`${name}.log`)}\n`);
+      if (!this.stopping && !this.killed.has(child)) process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal}); log: ${this.env.join(`${name}.log`)}\n`);
     });
     this.children.push({ name, child });
     return child;
+  }
+
+  /** SIGKILLs one of them (a crash a test causes) and resolves once it is gone. */
+  async kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    this.killed.add(child);
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
   }
 
   logTail(name: string, lines = 40): string {
