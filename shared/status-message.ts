@@ -36,6 +36,8 @@ export interface GroupStatusMessage {
   promotionGtidExecuted?: string;
   /** Present while maintenance mode pauses automatic failover. */
   maintenance?: { until: string; reason?: string; by?: string };
+  /** The session cache (spec.dragonfly) as last written to status.dragonfly, when enabled. */
+  dragonfly?: { phase: string; activeSite?: string };
   pollTime: string;
 }
 

@@ -80,6 +80,8 @@ export class StatusReconciler implements Reconciler {
     const roles = new Map(ctx.spec.sites.map((s) => [s.name, s.role]));
     this.latest = statusMessage(ctx.namespace, ctx.name, status, roles, verdict, ctx.group.status ?? {}, cycle.now);
     if (cycle.maintenance?.state.active) this.latest.maintenance = cycle.maintenance.state.maintenance;
+    const cache = ctx.store.written?.dragonfly;
+    if (cache) this.latest.dragonfly = { phase: cache.phase, ...(cache.activeSite ? { activeSite: cache.activeSite } : {}) };
     ctx.deps.publish(this.latest);
   }
 }

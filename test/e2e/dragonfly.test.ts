@@ -94,6 +94,9 @@ describe("the session cache follows the database (real operator, MariaDB and red
     expect(await observeCache(cache("pdx"))).toMatchObject({ role: "replica", masterPort: caches.get("iad").port, linkUp: true });
     const text = await metrics();
     for (const site of ["iad", "pdx"]) expect(text).toContain(`bloodraven_dragonfly_site_up{namespace="${ns}",group="${GROUP}",site="${site}"} 1`);
+    // The status API carries it too.
+    const fromApi = async () => ((await (await fetch(operator.url("status", "/status"))).json()) as Record<string, GroupStatusMessage>)[`${ns}/${GROUP}`]?.dragonfly;
+    expect(await waitFor("the cache in the status API", async () => JSON.stringify(await fromApi()) === JSON.stringify({ phase: "Ready", activeSite: "iad" }), 5_000, 100)).toBe(true);
     expect((await groupEvents(ns, GROUP)).map((e) => e.reason)).toContain("DragonflyOldSiteReconfigured");
     // On-call sees it in the plugin's status.
     const shown = await kubectl(["bloodraven", "status", GROUP, "-n", ns]);
