@@ -1,7 +1,8 @@
 /** The real operator process of a benchmark, built into dist/, watching one namespace of the benchmark's control plane. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { ControlPlane } from "../../scripts/env/control-plane.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { stopChild } from "./bench-util.js";
@@ -48,4 +49,22 @@ export async function startBenchOperator(plane: ControlPlane, namespace: string,
     throw err;
   }
   return { child, url };
+}
+
+/** kubectl against the benchmark's control plane: its stdout, or an error with its stderr. */
+export type PlaneKubectl = (args: string[], input?: string) => Promise<string>;
+
+export function planeKubectl(plane: ControlPlane): PlaneKubectl {
+  const run = promisify(execFile);
+  return async (args, input) => {
+    const child = run("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, encoding: "utf8", timeout: 60_000 });
+    if (input !== undefined) child.child.stdin?.end(input);
+    return (await child).stdout;
+  };
+}
+
+/** The project's CRDs and the test fixtures' (external-dns), established. */
+export async function installCrds(kubectl: PlaneKubectl): Promise<void> {
+  await kubectl(["apply", "--server-side", "-f", `${root}crds`, "-f", `${root}test/fixtures/crds`]);
+  await kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
 }

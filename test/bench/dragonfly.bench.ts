@@ -16,9 +16,7 @@
  * Target (issue 18): 0 lost; cache writable within the database's window plus the sync wait
  * (cache_after_db p99 <= maxSyncWait).
  */
-import { execFile, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import type { ChildProcess } from "node:child_process";
 import { CacheServers } from "../../scripts/env/cache-servers.js";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
@@ -26,7 +24,7 @@ import { waitFor } from "../../scripts/env/ports.js";
 import { parseDuration } from "../../shared/duration.js";
 import { CacheClient } from "../../operator/dragonfly/cache-client.js";
 import { observeCache } from "../../operator/dragonfly/cache-server.js";
-import { startBenchOperator } from "./bench-operator.js";
+import { installCrds, planeKubectl, startBenchOperator } from "./bench-operator.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
 import { activeSiteOf, writers, type Ack } from "./site-writers.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
@@ -34,12 +32,10 @@ import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../supp
 const ROUNDS = Number(process.env.DRAGONFLY_ROUNDS ?? 10);
 const SESSION_RATE = Number(process.env.DRAGONFLY_SESSION_RATE ?? 500);
 const MAX_SYNC_WAIT = "10s";
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const NS = "bench";
 const GROUP = "sessions";
 const REQUEST = "bloodraven.shipstream.io/planned-failover";
 const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
-const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface SessionLoad {
@@ -108,6 +104,18 @@ function sessionWriter(caches: CacheServers, password: string): SessionLoad {
   };
 }
 
+/** How many of the acknowledged session writes `acks` the cache server `at` lacks. */
+async function missingOn(caches: CacheServers, at: string, password: string, acks: readonly { key: string }[]): Promise<number> {
+  const reader = new CacheClient({ host: caches.get(at).host, port: caches.get(at).port }, { password, timeoutMs: 5_000 });
+  let missing = 0;
+  try {
+    for (const a of acks) if ((await reader.read(["EXISTS", a.key])) !== 1) missing++;
+  } finally {
+    reader.close();
+  }
+  return missing;
+}
+
 /** Last ack on `from` before the first on `to` after `since`: the window between them. */
 function window(acks: readonly Ack[], since: number, from: string, to: string): { last: Ack; first: Ack } | undefined {
   const first = acks.find((a) => a.at > since && a.site === to);
@@ -117,18 +125,13 @@ function window(acks: readonly Ack[], since: number, from: string, to: string): 
 
 async function main(): Promise<void> {
   const plane = await ControlPlane.start({ controllerManager: false });
-  const kubectl = async (args: string[], input?: string): Promise<string> => {
-    const child = run("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, encoding: "utf8", timeout: 60_000 });
-    if (input !== undefined) child.child.stdin?.end(input);
-    return (await child).stdout;
-  };
+  const kubectl = planeKubectl(plane);
   const password = `bench-${Date.now()}`;
   let operator: ChildProcess | undefined;
   let sites: MariaDbSites | undefined;
   let caches: CacheServers | undefined;
   try {
-    await kubectl(["apply", "--server-side", "-f", `${root}crds`, "-f", `${root}test/fixtures/crds`]);
-    await kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
+    await installCrds(kubectl);
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     await sites.site("iad").injectWrite("bench-setup");
     caches = await CacheServers.start(["iad", "pdx"], { password });
@@ -155,11 +158,15 @@ async function main(): Promise<void> {
     operator = bench.child;
     type Status = { activeSite?: string; lastFailover?: string; plannedFailover?: { requestId?: string; phase?: string }; dragonfly?: { phase?: string; activeSite?: string } };
     const status = async (): Promise<Status> => JSON.parse((await kubectl(["get", "mfg", GROUP, "-n", NS, "-o", "jsonpath={.status}"])) || "{}") as Status;
-    const settled = (primary: string) =>
-      waitFor(`${primary} primary with the cache master, Ready`, async () => {
+    /** The database and the cache master on `primary`, Ready, and the failover cooldown over. */
+    const settled = async (primary: string): Promise<void> => {
+      const s = await waitFor(`${primary} primary with the cache master, Ready`, async () => {
         const s = await status();
         return s.activeSite === primary && s.dragonfly?.activeSite === primary && s.dragonfly.phase === "Ready" ? s : undefined;
       }, 60_000, 100);
+      const cooldown = Date.parse(s.lastFailover ?? "") + 1_150 - Date.now();
+      if (cooldown > 0) await sleep(cooldown);
+    };
     await settled("iad");
 
     const db = writers(activeSiteOf(sites, bench.url("status", `/active-site?namespace=${NS}&group=${GROUP}`)), 2, 200);
@@ -169,9 +176,7 @@ async function main(): Promise<void> {
     let primary = "iad";
     for (let i = 0; i < ROUNDS; i++) {
       const target = primary === "iad" ? "pdx" : "iad";
-      const s = await settled(primary);
-      const cooldown = Date.parse(s.lastFailover ?? "") + 1_150 - Date.now();
-      if (cooldown > 0) await sleep(cooldown);
+      await settled(primary);
       await sleep(300);
       const requestedAt = performance.now();
       await kubectl(["annotate", "--overwrite", "mfg", GROUP, "-n", NS, `${REQUEST}=${target}`, `${REQUEST_ID}=bench-${i}`]);
@@ -180,13 +185,7 @@ async function main(): Promise<void> {
       const cw = await waitFor("the cache's window", async () => window(sessions.acks, requestedAt, primary, target), 30_000, 20);
       // Every session write the old master acknowledged in this round is on the new master.
       const onOld = sessions.acks.filter((a) => a.site === primary && a.at > requestedAt - 1_000 && a.at <= cw.last.at);
-      const reader = new CacheClient({ host: caches.get(target).host, port: caches.get(target).port }, { password, timeoutMs: 5_000 });
-      let lost = 0;
-      try {
-        for (const a of onOld) if ((await reader.read(["EXISTS", a.key])) !== 1) lost++;
-      } finally {
-        reader.close();
-      }
+      const lost = await missingOn(caches, target, password, onOld);
       rounds.push({
         db_window_ms: dbw.first.at - dbw.last.at,
         cache_window_ms: cw.first.at - cw.last.at,
@@ -201,9 +200,7 @@ async function main(): Promise<void> {
     // received, so session writes the dead master acknowledged but had not sent are lost: counted.
     const lostSite = primary;
     const survivor = primary === "iad" ? "pdx" : "iad";
-    const s = await settled(lostSite);
-    const cooldown = Date.parse(s.lastFailover ?? "") + 1_150 - Date.now();
-    if (cooldown > 0) await sleep(cooldown);
+    await settled(lostSite);
     await sleep(1_000);
     const killedAt = performance.now();
     await Promise.all([sites.site(lostSite).kill9(), caches.get(lostSite).kill()]);
@@ -214,13 +211,7 @@ async function main(): Promise<void> {
     const edw = await waitFor("the database's window", async () => window(db.acks, killedAt - 1_000, lostSite, survivor), 30_000, 20);
     const ecw = await waitFor("the cache's window", async () => window(sessions.acks, killedAt - 1_000, lostSite, survivor), 30_000, 20);
     const onDead = sessions.acks.filter((a) => a.site === lostSite && a.at > killedAt - 5_000 && a.at <= ecw.last.at);
-    const reader = new CacheClient({ host: caches.get(survivor).host, port: caches.get(survivor).port }, { password, timeoutMs: 5_000 });
-    let emergencyLost = 0;
-    try {
-      for (const a of onDead) if ((await reader.read(["EXISTS", a.key])) !== 1) emergencyLost++;
-    } finally {
-      reader.close();
-    }
+    const emergencyLost = await missingOn(caches, survivor, password, onDead);
     const emergency = {
       db_window_ms: Math.round(edw.first.at - edw.last.at),
       cache_window_ms: Math.round(ecw.first.at - ecw.last.at),

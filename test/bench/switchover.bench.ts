@@ -19,14 +19,12 @@
  * baseline, not product code: it checks nothing. The report prints the ratio of the operator's
  * window to the floor's; targets p50 <= 4x, p99 <= 8x.
  */
-import { execFile, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import type { ChildProcess } from "node:child_process";
 import type mysql from "mysql2/promise";
 import { ControlPlane } from "../../scripts/env/control-plane.js";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
-import { startBenchOperator } from "./bench-operator.js";
+import { installCrds, planeKubectl, startBenchOperator } from "./bench-operator.js";
 import { activeSiteOf, writers } from "./site-writers.js";
 import { machineInfo, percentiles, stopChild } from "./bench-util.js";
 import { asList, failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
@@ -36,12 +34,10 @@ const WRITERS = Number(process.env.SWITCHOVER_WRITERS ?? 4);
 const TARGET_RATE = Number(process.env.SWITCHOVER_RATE ?? 500);
 const DRAIN_TIMEOUT = process.env.SWITCHOVER_DRAIN_TIMEOUT ?? "1s";
 const TARGETS = { window_p50_ms_max: 250, window_p99_ms_max: 1_000, ratio_to_floor_p50_max: 4, ratio_to_floor_p99_max: 8 };
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const NS = "bench";
 const GROUP = "switchover";
 const REQUEST = "bloodraven.shipstream.io/planned-failover";
 const REQUEST_ID = "bloodraven.shipstream.io/planned-failover-request-id";
-const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface PlannedBlock {
@@ -62,18 +58,11 @@ interface GroupStatus {
 
 async function main(): Promise<void> {
   const plane = await ControlPlane.start({ controllerManager: false });
-  const kubectl = async (args: string[], input?: string): Promise<string> => {
-    const child = run("kubectl", args, { env: { ...process.env, KUBECONFIG: plane.kubeconfigPath }, encoding: "utf8", timeout: 60_000 });
-    if (input !== undefined) {
-      child.child.stdin?.end(input);
-    }
-    return (await child).stdout;
-  };
+  const kubectl = planeKubectl(plane);
   let operator: ChildProcess | undefined;
   let sites: MariaDbSites | undefined;
   try {
-    await kubectl(["apply", "--server-side", "-f", `${root}crds`, "-f", `${root}test/fixtures/crds`]);
-    await kubectl(["wait", "--for=condition=Established", "--timeout=30s", "crd", "--all"]);
+    await installCrds(kubectl);
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     await sites.site("iad").injectWrite("bench-setup"); // creates bloodraven_test.writes
     await kubectl(
