@@ -19,6 +19,7 @@ import pitrArchiveLagging from "../runbooks/pitr-archive-lagging.md";
 import plannedFailover from "../runbooks/planned-failover.md";
 import pvcLoss from "../runbooks/pvc-loss.md";
 import replicationLagHigh from "../runbooks/replication-lag-high.md";
+import siteUnreachable from "../runbooks/site-unreachable.md";
 import splitBrainRecovery from "../runbooks/split-brain-recovery.md";
 import totalLoss from "../runbooks/total-loss.md";
 import { colors, renderTable, useColor } from "../format.js";
@@ -41,6 +42,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["credential-rotation", credentialRotation],
   ["managed-site-changes", managedSiteChanges],
   ["replication-lag-high", replicationLagHigh],
+  ["site-unreachable", siteUnreachable],
   ["failed-backup", failedBackup],
   ["pitr-archive-lagging", pitrArchiveLagging],
   ["dragonfly-degraded", dragonflyDegraded],

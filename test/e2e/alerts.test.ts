@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { EnvDir } from "../../scripts/env/env-dir.js";
 import { chartDir, helm } from "../support/helm.js";
-import { expectAlerts, seriesOf, type ExpectedAlert, type InputSeries } from "../support/promtool.js";
+import { alertRunbooks, expectAlerts, seriesOf, type ExpectedAlert, type InputSeries } from "../support/promtool.js";
 
 const TESTED_IN_CHART_TEST = ["BloodravenOperatorDown", "BloodravenNoLeader", "BloodravenSplitBrain"];
 const GROUP = { namespace: "shop", group: "orders" };
@@ -19,6 +19,7 @@ const GROUP = { namespace: "shop", group: "orders" };
 let env: EnvDir;
 let rulesPath: string;
 let alertNames: string[];
+let runbookAnnotations: Map<string, string | undefined>;
 const tested = new Set<string>(TESTED_IN_CHART_TEST);
 
 /** The series as both of the chart's monitors scrape it. */
@@ -39,9 +40,10 @@ beforeAll(async () => {
   env = new EnvDir("alerts");
   const r = await helm(["template", "alerts", chartDir, "--namespace", "monitoring", "--set", "prometheusRule.enabled=true", "--show-only", "templates/prometheusrule.yaml"]);
   expect(r.code, r.stderr).toBe(0);
-  const [rule] = parseAllDocuments(r.stdout).map((d) => d.toJS() as { spec: { groups: { rules: { alert: string }[] }[] } });
+  const [rule] = parseAllDocuments(r.stdout).map((d) => d.toJS() as { spec: { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] } });
   const spec = rule!.spec;
   alertNames = spec.groups.flatMap((g) => g.rules.map((x) => x.alert));
+  runbookAnnotations = new Map(spec.groups.flatMap((g) => g.rules.map((x) => [x.alert, x.annotations.runbook] as const)));
   rulesPath = env.join("rules.yaml");
   writeFileSync(rulesPath, stringify(spec));
 });
@@ -172,6 +174,13 @@ describe("the chart's alerts (promtool)", () => {
       5: [{ exp_labels: { severity: "critical", namespace: "shop", name: "orders" }, exp_annotations: { summary: "shop/orders: the cache reconciler failed and recovered; read its cache reconciler fault log lines" } }],
       12: [],
     });
+  });
+
+  it("names on every alert the runbook the plugin's alert map names (`kubectl bloodraven runbook alerts`)", () => {
+    const map = alertRunbooks();
+    for (const [alert, annotation] of runbookAnnotations) expect(annotation, alert).toBe(`kubectl bloodraven runbook ${map.get(alert)}`);
+    // The map's only extra row is the monitoring guide's name for BloodravenNoWritableSite.
+    expect([...map.keys()].filter((a) => !runbookAnnotations.has(a))).toEqual(["BloodravenNoPrimary"]);
   });
 
   it("leaves no alert of the chart without a test", () => {

@@ -234,7 +234,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     expect(single.filter((o) => o.kind === "Role")).toEqual([]);
   });
 
-  it("alerts and dashboards use only the metrics the operator exports, grouped by namespace and group", async () => {
+  it("alerts use only the metrics the operator exports, grouped by namespace and group; five dashboard ConfigMaps", async () => {
     const objs = objects(await template(`mon-${suffix}`, baseNs, ["prometheusRule.enabled=true", "grafanaDashboards.enabled=true"]));
     const exported = new Set<string>(Object.values(METRICS));
     const used = (text: string) => [...text.matchAll(/\bbloodraven_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ""));
@@ -250,20 +250,15 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
       else if (r.alert !== "BloodravenOperatorDown" && r.alert !== "BloodravenNoLeader") expect(r.expr, r.alert).toMatch(/\bby \(namespace, group\b/);
     }
 
+    // The dashboards' own checks (metrics, descriptions, links) are in test/unit/dashboards.test.ts.
     const files = readdirSync(join(chartDir, "dashboards")).filter((f) => f.endsWith(".json"));
-    expect(files).toContain("overview.json");
+    expect(files.sort()).toEqual(["archiver.json", "backups.json", "failover.json", "overview.json", "replication.json"]);
     const configMaps = objs.filter((o) => o.kind === "ConfigMap") as unknown as { data: Record<string, string> }[];
     expect(configMaps).toHaveLength(files.length);
     for (const file of files) {
-      const text = readFileSync(join(chartDir, "dashboards", file), "utf8");
-      const dashboard = JSON.parse(text) as { uid: string; panels: { targets?: { expr: string }[] }[] };
+      const dashboard = JSON.parse(readFileSync(join(chartDir, "dashboards", file), "utf8")) as object;
       expect(configMaps.some((cm) => Object.values(cm.data).some((d) => JSON.stringify(JSON.parse(d)) === JSON.stringify(dashboard))), file).toBe(true);
-      const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
-      expect(exprs.length, file).toBeGreaterThan(5);
-      for (const metric of exprs.flatMap(used)) expect(exported, `${file}: ${metric}`).toContain(metric);
     }
-    const overview = JSON.parse(readFileSync(join(chartDir, "dashboards/overview.json"), "utf8")) as { uid: string };
-    expect(overview.uid).toBe("bloodraven-overview");
   });
 });
 

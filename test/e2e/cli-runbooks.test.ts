@@ -52,6 +52,7 @@ const SITUATIONS: Record<string, object> = {
     sites: [site("iad", "read-only", { replicating: false, recoveryState: "RecoveryBlocked", divergentGtid: DIVERGENT, divergentTransactionCount: 5 }), site("pdx", "writable"), site("sfo", "read-only")],
   },
   "pvc-loss": { activeSite: "pdx", sites: [site("iad", "unreachable", { lastError: "connect ECONNREFUSED" }), site("pdx", "writable"), site("sfo", "read-only")] },
+  "site-unreachable": { activeSite: "iad", sites: [site("iad", "writable"), site("pdx", "unreachable", { lastError: "connect ECONNREFUSED" }), site("sfo", "read-only")] },
   "replication-lag-high": {
     activeSite: "iad",
     sites: [site("iad", "writable"), site("pdx", "read-only", { replicating: false, lastError: "Got fatal error 1236 from source when reading data from binary log" }), site("sfo", "read-only")],

@@ -183,3 +183,12 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
   verbs: ["get", "list", "watch", "create", "patch"]
 {{- end }}
 {{- end }}
+
+{{/*
+The `for:` of an alert: prometheusRule.for.<alert> when set, else the rule's own duration.
+Called with (list $root "<alert>" "<default>").
+*/}}
+{{- define "bloodraven.alertFor" -}}
+{{- $root := index . 0 -}}
+{{- index $root.Values.prometheusRule.for (index . 1) | default (index . 2) -}}
+{{- end -}}
