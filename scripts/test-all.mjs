@@ -1,7 +1,7 @@
 // `npm test`: builds, then runs every tier in order (unit, integration, e2e, chaos, cluster), each in its own
 // vitest run so the tiers that own real processes never compete for the machine's two cores. The
-// one exception is e2e, the longest tier and mostly waiting: its two halves (the plugin's and the chart's
-// files, the rest) run side by side, each on its own control plane, since a test may change what is
+// one exception is e2e, the longest tier and mostly waiting: its two halves (the plugin's, the chart's and
+// the monitoring files, the rest) run side by side, each on its own control plane, since a test may change what is
 // cluster-wide (CRDs, nodes). A tier that cannot get its prerequisites fails; nothing is skipped.
 // Ends with one summary line, after a digest of every failure (CI keeps only the end of a long log).
 import { spawn } from "node:child_process";
@@ -11,13 +11,13 @@ import { join } from "node:path";
 
 const e2eFiles = readdirSync("test/e2e").filter((f) => f.endsWith(".test.ts")).map((f) => `test/e2e/${f}`);
 /** The halves take about as long (near 550 s each under CI's load): keep them even when adding files. */
-const pluginOrChartFile = (f) => /^test\/e2e\/(cli-|plugin|chart)/.test(f);
+const pluginOrChartFile = (f) => /^test\/e2e\/(cli-|plugin|chart|prometheus)/.test(f);
 /** Runs of one tier that go side by side; `files` narrows a run to those files. */
 const tiers = [
   [{ tier: "unit" }],
   [{ tier: "integration" }],
   [
-    { tier: "e2e", label: "e2e (plugin, chart)", files: e2eFiles.filter(pluginOrChartFile) },
+    { tier: "e2e", label: "e2e (plugin, chart, monitoring)", files: e2eFiles.filter(pluginOrChartFile) },
     { tier: "e2e", label: "e2e (operator)", files: e2eFiles.filter((f) => !pluginOrChartFile(f)) },
   ],
   [{ tier: "chaos" }],

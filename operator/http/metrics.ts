@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import {
   DRAGONFLY_PROMOTION_RESULTS,
+  FAILOVER_FAILURE_REASONS,
   FAILOVER_KINDS,
   METRICS,
   PLANNED_FAILOVER_RESULTS,
@@ -502,6 +503,8 @@ export class OperatorMetrics {
       this.plannedFailovers.inc(this.index.plannedFailovers.track({ ...target, result }), 0);
     }
     for (const result of RECLONE_RESULTS) this.reclones.inc(this.index.reclones.track({ ...labels, result }), 0);
+    this.failoverLost.inc(this.index.failoverLost.track(labels), 0);
+    for (const reason of FAILOVER_FAILURE_REASONS) this.failoverFailures.inc(this.index.failoverFailures.track({ namespace, group, reason }), 0);
   }
 
   observePoll(namespace: string, group: string, site: string, seconds: number): void {

@@ -16,12 +16,14 @@ export function backupsDashboard(): Dashboard {
     { row: "Backups" },
     timeseries({
       title: "Age of the newest successful backup",
+      onlyWhen: "the group has spec.backup",
       description: "Per profile, the time since its newest Succeeded MysqlBackup completed (the whole range since 1970 when none did). Above the schedule's period: BloodravenBackupStale; `kubectl get mysqlbackups` and `kubectl bloodraven runbook failed-backup`.",
       unit: "s",
       queries: [{ expr: age(METRICS.backupLastSuccessTimestampSeconds, "namespace, group, profile"), legend: PROFILE }],
     }),
     timeseries({
       title: "Age of the newest verification attempt",
+      onlyWhen: "the group has spec.backup",
       description: "Per profile, the time since a verification last ended, whatever its result. Beside the next panel it tells 'never ran' (both old) from 'ran and failed' (this one young, the verified age old): then `kubectl get mbv` names the failure.",
       unit: "s",
       queries: [{ expr: age(METRICS.backupVerificationLastAttemptTimestampSeconds, "namespace, group, profile"), legend: PROFILE }],
@@ -29,6 +31,7 @@ export function backupsDashboard(): Dashboard {
     { row: "Verification" },
     timeseries({
       title: "Age of the newest verified backup",
+      onlyWhen: "the group has spec.backup",
       description: "Per profile, the time since a verification last proved a backup restorable. A fresh backup without a fresh verification is not proven: BloodravenBackupVerificationStale, `kubectl bloodraven runbook failed-backup`.",
       unit: "s",
       width: 8,
@@ -36,12 +39,14 @@ export function backupsDashboard(): Dashboard {
     }),
     timeseries({
       title: "Verification runs",
+      onlyWhen: "a verification ended",
       description: "Verifications that ended, by result. `failure`: the backup could not be restored or failed its sanity query; `kubectl describe mbv <name>` says which.",
       width: 8,
       queries: [{ expr: `sum by (namespace, group, profile, result) (increase(${groupSeries(METRICS.backupVerificationRunsTotal)}[$__rate_interval]))`, legend: `${PROFILE} {{result}}` }],
     }),
     timeseries({
       title: "Verification duration",
+      onlyWhen: "a verification ended",
       description: "From Running to the outcome. It bounds how long a real restore of the same backup takes: compare it with your recovery time objective.",
       unit: "s",
       width: 8,
@@ -49,6 +54,7 @@ export function backupsDashboard(): Dashboard {
     }),
     timeseries({
       title: "Replay lag of verified point-in-time restores",
+      onlyWhen: "a verification replayed archived binary logs",
       description: "For verifications that replay archived binary logs: completion minus the commit time of the last transaction replayed. Rising: the archive trails the primary and a point-in-time restore would stop early; see the PITR Archiver dashboard.",
       unit: "s",
       width: 24,
@@ -57,6 +63,7 @@ export function backupsDashboard(): Dashboard {
     { row: "Restores" },
     timeseries({
       title: "Restore duration",
+      onlyWhen: "a restore succeeded",
       description: "Successful restores, from the restore Job's creation until the site runs on the copy. Your recovery time for a site of this size.",
       unit: "s",
       width: 8,
@@ -64,6 +71,7 @@ export function backupsDashboard(): Dashboard {
     }),
     timeseries({
       title: "Age of the last successful restore",
+      onlyWhen: "a restore succeeded",
       description: "The time since the operator last saw a restore succeed, per target site. Informational: restores happen when a group starts from a backup.",
       unit: "s",
       width: 8,
@@ -71,6 +79,7 @@ export function backupsDashboard(): Dashboard {
     }),
     timeseries({
       title: "Size of the last restored backup",
+      onlyWhen: "a restore of a known MysqlBackup succeeded",
       description: "The restored artifact's size when its MysqlBackup is known. With the restore duration it gives the restore rate to plan recoveries with.",
       unit: "bytes",
       width: 8,

@@ -32,6 +32,7 @@ export function failoverDashboard(): Dashboard {
     }),
     timeseries({
       title: "Blocked failovers",
+      onlyWhen: "a wanted failover was not done in the range",
       description: "Promotions the decision core wanted but did not do, once per episode, by reason (NoWitness, Cooldown, NoCandidate, AwaitingSelfFence, ...). A primary is down and this rises: the reason says what proof is missing; `kubectl bloodraven runbook manual-promotion` if it stays.",
       width: 12,
       queries: [{ expr: perInterval(METRICS.failoverBlockedTotal, "reason"), legend: "{{namespace}}/{{group}} {{reason}}" }],
@@ -97,18 +98,21 @@ export function failoverDashboard(): Dashboard {
     { row: "Session cache (Dragonfly)" },
     timeseries({
       title: "Cache promotions",
+      onlyWhen: "the group has spec.dragonfly",
       description: "Promotions of a cache server to master by target and result. `failed`: the database moved but sessions may be lost (DragonflyPromotionFailed event); `skipped`: the target's cache server did not answer. `kubectl bloodraven runbook dragonfly-degraded`.",
       width: 8,
       queries: [{ expr: perInterval(METRICS.dragonflyPromotionsTotal, "target_site, result"), legend: "{{namespace}}/{{group}} {{target_site}} {{result}}" }],
     }),
     timeseries({
       title: "Cache servers up",
+      onlyWhen: "the group has spec.dragonfly",
       description: "1 while a site's cache server answers the operator's poll. 0: the cache will not follow a failover to that site.",
       width: 8,
       queries: [{ expr: `min by (namespace, group, site) (${groupSeries(METRICS.dragonflySiteUp)})`, legend: "{{namespace}}/{{group}} {{site}}" }],
     }),
     timeseries({
       title: "Cache reconciler faults",
+      onlyWhen: "the group has spec.dragonfly",
       description: "Faults of the cache reconciler that were caught (the database's reconcilers go on). Any increase is a bug signal: read the operator's `cache reconciler fault` log lines.",
       width: 8,
       queries: [{ expr: `sum by (namespace, name) (increase(${METRICS.dragonflyManagerPanicsTotal}{namespace=~"$namespace", name=~"$group"}[$__rate_interval]))`, legend: "{{namespace}}/{{name}}" }],

@@ -71,6 +71,7 @@ export function overviewDashboard(): Dashboard {
     { row: "Freshness" },
     timeseries({
       title: "Age of the newest successful backup",
+      onlyWhen: "the group has spec.backup",
       description: "Per backup profile, the time since its newest Succeeded MysqlBackup completed (the whole range since 1970 when none did). Above the schedule's period: BloodravenBackupStale, `kubectl bloodraven runbook failed-backup`.",
       unit: "s",
       width: 8,
@@ -78,6 +79,7 @@ export function overviewDashboard(): Dashboard {
     }),
     timeseries({
       title: "Age of the newest verified backup",
+      onlyWhen: "the group has spec.backup",
       description: "Per backup profile, the time since a verification last proved one of its backups restorable. Above the verification schedule's period: BloodravenBackupVerificationStale; see the Backups & Verification dashboard.",
       unit: "s",
       width: 8,
@@ -85,6 +87,7 @@ export function overviewDashboard(): Dashboard {
     }),
     timeseries({
       title: "Unarchived binary logs",
+      onlyWhen: "the group archives binary logs (spec.backup.pitr)",
       description: "Sealed binary logs of the primary not yet in the point-in-time archive. Above 0 for long: BloodravenPITRArchiveLagging, `kubectl bloodraven runbook pitr-archive-lagging`; see the PITR Archiver dashboard.",
       width: 8,
       queries: [{ expr: `max by (namespace, group, site) (${groupSeries(METRICS.archiverBacklogFiles)})`, legend: "{{namespace}}/{{group}} {{site}}" }],
@@ -92,12 +95,14 @@ export function overviewDashboard(): Dashboard {
     { row: "Operator" },
     timeseries({
       title: "Session cache servers up",
+      onlyWhen: "the group has spec.dragonfly",
       description: "1 while a site's cache server (spec.dragonfly) answers the operator, 0 when it does not: sessions may not survive a failover to that site. `kubectl bloodraven runbook dragonfly-degraded`.",
       width: 8,
       queries: [{ expr: `min by (namespace, group, site) (${groupSeries(METRICS.dragonflySiteUp)})`, legend: "{{namespace}}/{{group}} {{site}}" }],
     }),
     timeseries({
       title: "Reconciler errors",
+      onlyWhen: "a reconciler failed in the range",
       description: "Cycles in which one of a group's reconcilers failed, by reconciler; the others still ran and the next cycle retries. A steady rate is a bug or a broken dependency: read the operator's `reconcile failed` log lines (`kubectl bloodraven logs <group>`).",
       width: 8,
       queries: [{ expr: `sum by (namespace, group, reconciler) (increase(${groupSeries(METRICS.reconcileErrorsTotal)}[$__rate_interval]))`, legend: "{{namespace}}/{{group}} {{reconciler}}" }],

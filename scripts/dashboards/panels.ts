@@ -56,6 +56,9 @@ export function groupSeries(metric: string, extra?: string): string {
   return `${metric}{${extra ? `${extra}, ` : ""}${IN_GROUPS}}`;
 }
 
+/** Starts the sentence of a panel's description that says when the panel has data (PanelSpec.onlyWhen). */
+export const NO_DATA_UNLESS = "No data unless";
+
 export interface Query {
   expr: string;
   legend: string;
@@ -67,6 +70,12 @@ export interface PanelSpec {
   description: string;
   unit?: string;
   queries: Query[];
+  /**
+   * When the panel has data at all, for panels about a feature a group may not use or an event
+   * that may never happen: said in the description as "No data unless <onlyWhen>." (the e2e test
+   * against a real Prometheus allows these panels, and only these, to be empty).
+   */
+  onlyWhen?: string;
   /** Grid columns of 24; panels flow left to right. */
   width?: number;
 }
@@ -89,7 +98,7 @@ interface PanelBuilderBase<B> {
 
 /** Title, description, data source, size, unit and queries: the part of a panel every kind shares. */
 function framed<B extends PanelBuilderBase<B>>(b: B, spec: PanelSpec, size: { height: number; width: number }, instant = false): B {
-  b.title(spec.title).description(spec.description).datasource(DATASOURCE).height(size.height).span(spec.width ?? size.width);
+  b.title(spec.title).description(spec.onlyWhen ? `${spec.description} ${NO_DATA_UNLESS} ${spec.onlyWhen}.` : spec.description).datasource(DATASOURCE).height(size.height).span(spec.width ?? size.width);
   if (spec.unit) b.unit(spec.unit);
   spec.queries.forEach((q, i) => b.withTarget(target(q, i, instant)));
   return b;
