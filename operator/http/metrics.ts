@@ -3,6 +3,7 @@ import {
   DRAGONFLY_PROMOTION_RESULTS,
   FAILOVER_FAILURE_REASONS,
   FAILOVER_KINDS,
+  FAILOVER_STAGES,
   METRICS,
   PLANNED_FAILOVER_RESULTS,
   RECLONE_RESULTS,
@@ -485,8 +486,9 @@ export class OperatorMetrics {
   }
 
   /**
-   * Creates a site's counters at 0. A counter series that is born at 1 hides its first
-   * increment from increase() and rate(), so the first failover would never fire an alert.
+   * Creates a site's counters and its group's failover histograms at 0. A series that is born at 1
+   * hides its first increment from increase() and rate(), so the first failover would never fire
+   * an alert, nor show its duration.
    */
   registerSite(namespace: string, group: string, site: string): void {
     const labels = { namespace, group, site };
@@ -505,6 +507,10 @@ export class OperatorMetrics {
     for (const result of RECLONE_RESULTS) this.reclones.inc(this.index.reclones.track({ ...labels, result }), 0);
     this.failoverLost.inc(this.index.failoverLost.track(labels), 0);
     for (const reason of FAILOVER_FAILURE_REASONS) this.failoverFailures.inc(this.index.failoverFailures.track({ namespace, group, reason }), 0);
+    // Histograms too: a bucket born at 1 hides the first failover's duration from rate().
+    for (const stage of FAILOVER_STAGES) this.failoverDuration.zero(this.index.failoverDuration.track({ namespace, group, stage }));
+    this.plannedDuration.zero(this.index.plannedDuration.track({ namespace, group }));
+    this.plannedLagWait.zero(this.index.plannedLagWait.track({ namespace, group }));
   }
 
   observePoll(namespace: string, group: string, site: string, seconds: number): void {
