@@ -246,7 +246,7 @@ describe("OperatorMetrics exposition", () => {
     expect((await family(metrics, METRICS.replicationRunning)).samples).toEqual([]);
   });
 
-  it("registerSite creates the site's counters at 0 so the first increment is visible to increase()", async () => {
+  it("registerSite creates the site's counters and the group's failover histograms at 0 so the first increment is visible to increase()", async () => {
     const metrics = new OperatorMetrics();
     metrics.registerSite("default", "orders", "iad");
     const all = await families(metrics);
@@ -261,6 +261,15 @@ describe("OperatorMetrics exposition", () => {
     ]);
     expect(all.get(METRICS.plannedFailoversTotal)?.samples).toHaveLength(4);
     expect(all.get(METRICS.dnsFlipsTotal)?.samples.map((sample) => sample.value)).toEqual([0]);
+    expect(all.get(METRICS.failoverLostTransactionsTotal)?.samples.map((sample) => sample.value)).toEqual([0]);
+    expect(all.get(METRICS.failoverFailuresTotal)?.samples.map((sample) => `${sample.labels.reason} ${sample.value}`).sort()).toEqual(
+      ["dns_failed", "fence_failed", "promote_failed", "relay_log_not_applied", "repoint_failed"].map((r) => `${r} 0`),
+    );
+    // The histograms of the group's failovers exist, empty, before the first one.
+    const counts = (name: string) => all.get(name)?.samples.filter((sample) => sample.name === `${name}_count`).map((sample) => `${sample.labels.stage ?? "-"} ${sample.value}`);
+    expect(counts(METRICS.failoverDurationSeconds)?.sort()).toEqual(["dns 0", "writable 0"]);
+    expect(counts(METRICS.plannedFailoverDurationSeconds)).toEqual(["- 0"]);
+    expect(counts(METRICS.plannedFailoverLagWaitSeconds)).toEqual(["- 0"]);
   });
 
   it("gives every instance its own registry", async () => {
