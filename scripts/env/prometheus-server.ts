@@ -3,7 +3,7 @@
  * targets and evaluating given rule files, with a client for the parts of its HTTP API the tests
  * read: instant and range queries, alerts, targets. Missing is an error naming the fix.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { EnvDir } from "./env-dir.js";
@@ -39,7 +39,7 @@ export interface PrometheusTarget {
 }
 
 export interface PrometheusOptions {
-  /** host:port of each target, scraped at /metrics. */
+  /** host:port of each target, scraped at /metrics; setTargets() changes them. */
   targets: string[];
   /** Rule files (Prometheus' format: `groups: [...]`). */
   ruleFiles?: string[];
@@ -66,10 +66,13 @@ export class PrometheusServer {
         stringify({
           global: { scrape_interval: opts.interval, scrape_timeout: opts.interval, evaluation_interval: opts.interval },
           rule_files: opts.ruleFiles ?? [],
-          scrape_configs: [{ job_name: "bloodraven", static_configs: [{ targets: opts.targets }] }],
+          // Targets from a file that Prometheus rereads when it changes (Debian's build has no
+          // Kubernetes discovery): a test follows pods that come and go by rewriting it.
+          scrape_configs: [{ job_name: "bloodraven", file_sd_configs: [{ files: [env.join("targets.json")], refresh_interval: "1s" }] }],
         }),
       );
       const server = new PrometheusServer(`http://127.0.0.1:${port}`, env, processes);
+      server.setTargets(opts.targets);
       const child = processes.start("prometheus", binary, [
         `--config.file=${config}`,
         `--storage.tsdb.path=${env.join("data")}`,
@@ -97,6 +100,13 @@ export class PrometheusServer {
     const body = (await res.json()) as { status: string; data: T; error?: string; errorType?: string };
     if (body.status !== "success") throw new Error(`prometheus ${path} ${JSON.stringify(params)}: ${body.errorType}: ${body.error}`);
     return body.data;
+  }
+
+  /** Replaces the scraped targets (host:port); Prometheus picks the change up within a second or two. */
+  setTargets(targets: string[]): void {
+    const path = this.env.join("targets.json");
+    writeFileSync(`${path}.new`, JSON.stringify([{ targets }]));
+    renameSync(`${path}.new`, path);
   }
 
   /** Instant query at `time` (seconds; now when omitted). Throws with Prometheus' error when the query does not parse. */

@@ -15,6 +15,7 @@ import { parseAllDocuments } from "yaml";
 import { installOperatorChart } from "../../scripts/env/helm.js";
 import { machineAddress, NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
+import { PrometheusServer } from "../../scripts/env/prometheus-server.js";
 import { createBucket, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
 import { IMAGES } from "../../scripts/images/images.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
@@ -27,6 +28,7 @@ import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { readManifest } from "../../operator/backup/restore-backup.js";
 import { failoverGroup } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
+import { runDashboards } from "../support/dashboards.js";
 import { helm } from "../support/helm.js";
 import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
 import { kubectl, run, startKubectl, testKubeconfig } from "../support/kubectl.js";
@@ -86,6 +88,15 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
   const group = groupReader(ns);
   let store: S3Store;
   let s3: S3ObjectStore;
+  /** Scrapes the chart's operator pods from the start, for the dashboards' check at the end. */
+  let prometheus: PrometheusServer;
+  let followPods: NodeJS.Timeout | undefined;
+  const started = Date.now() / 1000;
+  /** The operator pods' metrics addresses (pods come and go: one test kills them all). */
+  const operatorTargets = async (): Promise<string[]> => {
+    const pods = await getObject<{ items: { status: { podIP?: string } }[] }>(["pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`]);
+    return pods.items.flatMap((p) => (p.status.podIP ? [`${p.status.podIP}:8080`] : []));
+  };
   saveOperatorLogsOnFailure(operatorNs, `app.kubernetes.io/instance=${release}`);
   const s3Profile = (name: string, credentials: string) => ({ name, storage: { s3: { bucket: BUCKET, prefix: PREFIX, endpointURL: store.endpoint, credentialsSecret: { name: credentials, accessKeyIdKey: "id", secretAccessKeyKey: "key" } } } });
   const objectsOf = async (name: string): Promise<string[]> => (await s3.list(`${artifactFolder(PREFIX, { namespace: ns, group: "orders", backup: name })}/`, AbortSignal.timeout(10_000))).map((o) => o.key);
@@ -97,6 +108,9 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     // The operator stays on the one node whichever group taints it (orders, then copy).
     const toleration = ["orders", "copy"].flatMap((g, i) => [`key=shipstream.io/db-readonly-${g}`, "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[${i}].${kv}`));
     await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
+    prometheus = await PrometheusServer.start({ targets: await operatorTargets(), interval: "2s" });
+    // Follows the pods as a Prometheus in the cluster would; cleared in afterAll.
+    followPods = setInterval(() => void operatorTargets().then((t) => prometheus.setTargets(t), () => undefined), 3_000);
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
@@ -128,6 +142,8 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await helm(["uninstall", release, "--namespace", operatorNs, "--wait"]);
     await kubectl(["delete", "namespace", operatorNs, ns, "--wait=false"]);
     await store?.stop();
+    clearInterval(followPods);
+    await prometheus?.stop();
   });
 
   it("backs up the replica into the store: Succeeded with its size and GTID position, the manifest agreeing, started and succeeded events", async () => {
@@ -639,4 +655,11 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     const r = await kubectl(["delete", "mfg", "copy", "-n", ns, "--timeout=120s"]);
     expect(r.code, r.stderr).toBe(0);
   }, 360_000);
+
+  it("the Backups & Verification and PITR Archiver dashboards show all of it: every panel has data, on a real Prometheus that scraped the operator's pods all along", async () => {
+    expect((await prometheus.targets()).map((t) => t.health)).toContain("up");
+    const run = await runDashboards(prometheus, ["backups.json", "archiver.json"], { namespace: ns, group: "orders|copy", rateInterval: "1m" }, { start: started, end: Date.now() / 1000 });
+    expect(run.queries).toBeGreaterThan(10);
+    expect(run.empty).toEqual([]);
+  });
 });

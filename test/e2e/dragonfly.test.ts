@@ -169,6 +169,29 @@ describe("the session cache follows the database (real operator, MariaDB and red
     await iad.write(["CONFIG", "SET", "replica-announce-port", "0"]);
   });
 
+  it("the database moved to a site whose cache server does not answer: the promotion is counted skipped and the master stays; back, that server catches up and takes the master", async () => {
+    await until("iad the master, Ready", (d) => d.phase === "Ready" && d.activeSite === "iad");
+    const keys = (await observeCache(cache("iad"))).keys;
+    await caches.get("pdx").kill();
+    await until("pdx's cache unreachable", (d) => d.sites?.find((s) => s.name === "pdx")?.reachable === false);
+    const r = await kubectl(["bloodraven", "failover", GROUP, "pdx", "--wait", "--timeout", "60s", "-n", ns], { timeoutMs: 90_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const d = await until("the master kept on iad, Degraded", (d) => d.phase === "Degraded" && d.activeSite === "iad" && d.message?.includes("the database's primary pdx") === true);
+    expect(d.message).toBe("iad is the master; the database's primary pdx has no cache that answers; the master stays on iad; pdx unreachable");
+    await waitFor("the skipped promotion counted", async () => (await metrics()).includes(`bloodraven_dragonfly_promotions_total{namespace="${ns}",group="${GROUP}",target_site="pdx",result="skipped"} 1`), 10_000, 200);
+    expect((await observeCache(cache("iad"))).keys).toBe(keys);
+
+    await caches.get("pdx").restart();
+    const back = await until("pdx the master once it caught up", (d) => d.activeSite === "pdx" && d.phase === "Ready");
+    expect(back.lastPromotionMethod).toBe("takeover");
+    expect((await observeCache(cache("pdx"))).keys).toBe(keys);
+    // Counted once per move of the database, not once per cycle it waited.
+    expect(await metrics()).toContain(`bloodraven_dragonfly_promotions_total{namespace="${ns}",group="${GROUP}",target_site="pdx",result="skipped"} 1`);
+    // Where the next test expects the database and the cache.
+    const again = await kubectl(["bloodraven", "failover", GROUP, "iad", "--wait", "--timeout", "60s", "-n", ns], { timeoutMs: 90_000 });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+  });
+
   it("a second master holding writes the master lacks is left alone and reported; repointed by hand, it is a replica again", async () => {
     await until("pdx replicating from iad", (d) => d.phase === "Ready" && d.activeSite === "iad");
     const pdx = cache("pdx");

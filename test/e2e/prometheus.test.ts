@@ -8,8 +8,7 @@
  * The rules are the chart's, rendered with short `for:` durations through its values.
  */
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { EnvDir } from "../../scripts/env/env-dir.js";
@@ -17,10 +16,9 @@ import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { PrometheusServer } from "../../scripts/env/prometheus-server.js";
 import { DASHBOARD_DIR } from "../../scripts/generate-dashboards.js";
-import { NO_DATA_UNLESS } from "../../scripts/dashboards/panels.js";
-import { snapshotDashboard, type DashboardJson } from "../../scripts/dashboards/snapshot.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
+import { runDashboards } from "../support/dashboards.js";
 import { chartDir, helm } from "../support/helm.js";
 import { kubectl, run } from "../support/kubectl.js";
 import { OperatorProcess } from "../support/operator.js";
@@ -225,26 +223,9 @@ describe("the chart's alerts and dashboards on a real Prometheus scraping the re
   });
 
   it("every dashboard query parses, and every panel not marked 'No data unless' has data from this run", async () => {
-    const range = { start: started, end: Date.now() / 1000 };
-    const substitute = (expr: string) =>
-      expr.replaceAll("$namespace", ns).replaceAll("$group", GROUP).replaceAll("$__rate_interval", "20s").replaceAll("$__range", `${Math.ceil(range.end - range.start)}s`);
-    const empty: string[] = [];
-    let queries = 0;
-    for (const file of readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith(".json"))) {
-      const dashboard = JSON.parse(readFileSync(`${DASHBOARD_DIR}${file}`, "utf8")) as DashboardJson;
-      // Throws, naming Prometheus' parse error, when a query is not valid PromQL.
-      const snapshot = await snapshotDashboard(dashboard, (expr) => prometheus.queryRange(substitute(expr), range.start, range.end, 2), range);
-      for (const panel of snapshot.panels) {
-        for (const q of panel.queries) {
-          queries++;
-          if (q.series.length === 0 && !panel.description.includes(NO_DATA_UNLESS)) empty.push(`${file}: ${panel.title}: ${q.expr}`);
-        }
-      }
-      // `npm run docs:dashboards` draws the pictures of docs/monitoring.md from these.
-      const out = process.env.BLOODRAVEN_DASHBOARD_SNAPSHOTS;
-      if (out) writeFileSync(join(out, file), JSON.stringify(snapshot));
-    }
-    expect(queries).toBeGreaterThan(50);
-    expect(empty).toEqual([]);
+    const files = readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith(".json"));
+    const run = await runDashboards(prometheus, files, { namespace: ns, group: GROUP, rateInterval: "20s" }, { start: started, end: Date.now() / 1000 });
+    expect(run.queries).toBeGreaterThan(50);
+    expect(run.emptyUnexpectedly).toEqual([]);
   });
 });
