@@ -1,7 +1,8 @@
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, MysqlBackup, MysqlBackupStatus, MysqlBackupVerificationStatus, MysqlFailoverGroup } from "../shared/api/index.js";
 import { LOG_MESSAGES } from "../shared/log-messages.js";
-import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS } from "../shared/names.js";
+import type { CacheObjectRef } from "../shared/dragonfly/objects.js";
+import { BACKUP_ARTIFACT_FINALIZER, EVENT_REASONS, LABELS } from "../shared/names.js";
 import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
@@ -235,6 +236,8 @@ export class OperatorApp {
       createSecretIfAbsent: guarded((secret: V1Secret) => this.kube.createSecretIfAbsent(secret)),
       ...(this.config.agentImage ? { jobImage: this.config.agentImage } : {}),
       labelPod: guarded((namespace: string, pod: string, labels: Record<string, string>) => this.podRoles.setLabels(namespace, pod, labels)),
+      listCacheObjects: (namespace, group) => this.kube.listCacheObjects(namespace, `${LABELS.dragonflyGroup}=${group}`),
+      deleteCacheObject: guarded((namespace: string, object: CacheObjectRef) => this.kube.deleteObject(object.kind, namespace, object.name)),
       openCache: (address, password) => new CacheClient(address, { timeoutMs: CACHE_CALL_MS, beforeWrite: this.assertLeading, ...(password !== undefined ? { password } : {}) }),
       backups: {
         list: async (namespace) => (await this.kube.listBackups(namespace)).items,

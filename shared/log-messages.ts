@@ -74,6 +74,7 @@ export const LOG_MESSAGES = {
   dragonflyRepointed: "cache replica repointed",
   dragonflyStaleMaster: "cache stale master left alone",
   dragonflyFault: "cache reconciler fault",
+  dragonflyServerRemoved: "cache server removed",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
   recloneRejected: "reclone request rejected",
   cloneWaiting: "bootstrap waiting",

@@ -25,6 +25,7 @@ import { AGENT_TOKEN_KEY, type SidecarOptions } from "../../shared/managed/objec
 import { managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { Asked } from "../agent/ask.js";
 import type { CacheAddress, CacheClient } from "../dragonfly/cache-client.js";
+import type { CacheObjectRef, ExistingCacheObjects } from "../../shared/dragonfly/objects.js";
 import type { Logger } from "../log.js";
 import type { ReplicationSource } from "../mysql/flavor.js";
 import { isAuthenticationFailure, type SiteSession } from "../mysql/site-client.js";
@@ -95,6 +96,10 @@ export interface GroupDeps {
   labelPod(namespace: string, pod: string, labels: Record<string, string>): Promise<void>;
   /** A connection to a cache server (spec.dragonfly), commands bounded; its writes go through the leadership guard. */
   openCache(address: CacheAddress, password: string | undefined): CacheClient;
+  /** The cache servers' StatefulSets and Services labelled with the group (read, no leadership needed). */
+  listCacheObjects(namespace: string, group: string): Promise<ExistingCacheObjects>;
+  /** Deletes one of them (a write: refused once this operator no longer leads); one already gone counts as deleted. */
+  deleteCacheObject(namespace: string, object: CacheObjectRef): Promise<void>;
 }
 
 /** The MysqlBackupVerifications of a namespace; their Jobs go through BackupCalls. Writes are refused once this operator no longer leads. */

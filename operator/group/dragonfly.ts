@@ -1,6 +1,6 @@
 import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
-import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, type CachePodRole } from "../../shared/dragonfly/objects.js";
+import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, unwantedCacheObjects, type CachePodRole } from "../../shared/dragonfly/objects.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -36,6 +36,8 @@ export class DragonflyReconciler implements Reconciler {
   private written: { material: string; at: number } | undefined;
   private sitesWithSeries = new Set<string>();
   private applied: { generation: number; at: number } | undefined;
+  /** A server the spec no longer runs is kept as the master: look again next step. */
+  private removalPutOff = false;
   /** The role labels last put on the pods of the servers the operator runs. */
   private labelled: string | undefined;
 
@@ -60,13 +62,13 @@ export class DragonflyReconciler implements Reconciler {
   private async step(dbPrimary: string | undefined): Promise<void> {
     const { ctx } = this;
     const spec = ctx.spec.dragonfly;
+    await this.syncManaged(spec);
     if (spec?.enabled !== true) {
       this.forgetSeries(new Set());
       if (ctx.store.written?.dragonfly !== undefined) await ctx.store.persistDragonfly(undefined);
       this.written = undefined;
       return;
     }
-    await this.applyManaged(spec);
     const password = await this.password(spec);
     const clients = new Map((spec.sites ?? []).map((s) => [s.name, ctx.deps.openCache(cacheAddress(spec, ctx.name, ctx.namespace, s.name), password)] as const));
     try {
@@ -88,20 +90,34 @@ export class DragonflyReconciler implements Reconciler {
 
   /**
    * The objects of the cache servers the operator runs, applied at each new generation and every
-   * MANAGED_RESYNC_MS (a deleted Service or a hand edit comes back). Removing an entry, or the
-   * whole spec.dragonfly, leaves its objects until the group goes (they belong to it).
+   * MANAGED_RESYNC_MS (a deleted Service or a hand edit comes back); then those of servers it no
+   * longer runs (spec.dragonfly off, an entry removed or given an endpoint) are deleted. The
+   * recorded master's server is kept while the cache stays on: looked at again every step until
+   * the master has moved and it can go. A group that runs none lists them once per generation.
    */
-  private async applyManaged(spec: DragonflySpec): Promise<void> {
+  private async syncManaged(spec: DragonflySpec | undefined): Promise<void> {
     const { ctx } = this;
-    const sites = managedCacheSites(spec);
     const generation = ctx.group.metadata.generation ?? 0;
-    if (sites.length === 0 || (this.applied?.generation === generation && Date.now() - this.applied.at < MANAGED_RESYNC_MS)) return;
-    const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
-    for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);
-    await ctx.deps.applyObject(dragonflyMasterService(group, spec));
+    // Without servers to run, once per generation: what is left to delete was left by a spec change.
+    const sites = managedCacheSites(spec);
+    const current = this.applied?.generation === generation && (sites.length === 0 || Date.now() - this.applied.at < MANAGED_RESYNC_MS);
+    if (current && !this.removalPutOff) return;
+    if (!current && spec !== undefined && sites.length > 0) {
+      const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
+      for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);
+      await ctx.deps.applyObject(dragonflyMasterService(group, spec));
+      // Pods made again meanwhile come without their role: label them all again.
+      this.labelled = undefined;
+    }
+    const existing = await ctx.deps.listCacheObjects(ctx.namespace, ctx.name);
+    const unwanted = unwantedCacheObjects(ctx.name, spec, existing, ctx.store.written?.dragonfly?.activeSite);
+    for (const object of unwanted) {
+      await ctx.deps.deleteCacheObject(ctx.namespace, object);
+      ctx.log.info(LOG_MESSAGES.dragonflyServerRemoved, { kind: object.kind, name: object.name });
+    }
+    const run = new Set(sites.map((site) => dragonflyNames.site(ctx.name, site)));
+    this.removalPutOff = existing.statefulSets.some((name) => !run.has(name) && !unwanted.some((o) => o.name === name));
     this.applied = { generation, at: Date.now() };
-    // Pods made again meanwhile come without their role: label them all again.
-    this.labelled = undefined;
   }
 
   /**

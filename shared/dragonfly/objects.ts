@@ -32,6 +32,41 @@ export function managedCacheSites(spec: DragonflySpec | undefined): string[] {
   return (spec.sites ?? []).filter((s) => s.endpoint === undefined).map((s) => s.name);
 }
 
+/** The names of the cache objects the operator finds labelled with a group (LABELS.dragonflyGroup). */
+export interface ExistingCacheObjects {
+  statefulSets: string[];
+  services: string[];
+}
+
+export interface CacheObjectRef {
+  kind: "StatefulSet" | "Service";
+  name: string;
+}
+
+/**
+ * What to delete of the cache servers the operator ran and no longer runs (spec.dragonfly turned
+ * off, an entry removed or given an endpoint): a site's StatefulSet and Service, and the group's
+ * cache Service once it runs none. Never the server that is the recorded master (`activeSite`)
+ * while the cache stays enabled: it goes once the master has moved to a server of the spec, so
+ * that removing an entry never drops the sessions' only copy.
+ */
+export function unwantedCacheObjects(group: string, spec: DragonflySpec | undefined, existing: ExistingCacheObjects, activeSite?: string): CacheObjectRef[] {
+  const wanted = new Set(managedCacheSites(spec));
+  const master = dragonflyNames.master(group);
+  const prefix = dragonflyNames.site(group, "");
+  const keep = (name: string): boolean => {
+    if (!name.startsWith(prefix)) return true;
+    const site = name.slice(prefix.length);
+    return wanted.has(site) || (spec?.enabled === true && site === activeSite);
+  };
+  const serversLeft = wanted.size > 0 || existing.statefulSets.some(keep);
+  return [
+    ...existing.statefulSets.filter((n) => !keep(n)).map((name) => ({ kind: "StatefulSet" as const, name })),
+    ...existing.services.filter((n) => n !== master && !keep(n)).map((name) => ({ kind: "Service" as const, name })),
+    ...(!serversLeft && existing.services.includes(master) ? [{ kind: "Service" as const, name: master }] : []),
+  ];
+}
+
 /** Where a site's cache server is reached: its endpoint, or the Service of the one the operator runs. */
 export function cacheAddress(spec: DragonflySpec, group: string, namespace: string, site: string): { host: string; port: number } {
   const entry = (spec.sites ?? []).find((s) => s.name === site);

@@ -31,6 +31,7 @@ import {
   type V1ServiceAccount,
 } from "@kubernetes/client-node";
 import type { MysqlBackup, MysqlBackupStatus, MysqlBackupVerification, MysqlBackupVerificationStatus, MysqlFailoverGroup, MysqlFailoverGroupStatus } from "../api/index.js";
+import type { CacheObjectRef, ExistingCacheObjects } from "../dragonfly/objects.js";
 import type { ManagedObjectLists } from "../managed/inventory.js";
 import type { ManagedObject } from "../managed/objects.js";
 import { API_GROUP, API_VERSION, FAILOVER_GROUP, MYSQL_BACKUP, MYSQL_BACKUP_VERIFICATION } from "../names.js";
@@ -221,6 +222,23 @@ export class Kube {
       this.call(`list pods in ${namespace}`, (o) => this.core.listNamespacedPod({ namespace, labelSelector }, o)),
     ]);
     return { statefulSets: statefulSets.items, claims: claims.items, pods: pods.items };
+  }
+
+  /** The names of the cache servers' StatefulSets and Services that carry the label selector. */
+  async listCacheObjects(namespace: string, labelSelector: string): Promise<ExistingCacheObjects> {
+    const [statefulSets, services] = await Promise.all([
+      this.call(`list statefulsets in ${namespace}`, (o) => this.apps.listNamespacedStatefulSet({ namespace, labelSelector }, o)),
+      this.call(`list services in ${namespace}`, (o) => this.core.listNamespacedService({ namespace, labelSelector }, o)),
+    ]);
+    const names = (items: { metadata?: { name?: string } }[]) => items.map((i) => i.metadata?.name ?? "").filter((n) => n !== "");
+    return { statefulSets: names(statefulSets.items), services: names(services.items) };
+  }
+
+  /** Deletes a StatefulSet (its pods go in the background) or a Service; one already gone counts as deleted. */
+  async deleteObject(kind: CacheObjectRef["kind"], namespace: string, name: string): Promise<void> {
+    const what = `delete ${kind} ${namespace}/${name}`;
+    if (kind === "StatefulSet") await this.deleteIfPresent(what, (o) => this.apps.deleteNamespacedStatefulSet({ namespace, name, propagationPolicy: "Background" }, o));
+    else await this.deleteIfPresent(what, (o) => this.core.deleteNamespacedService({ namespace, name }, o));
   }
 
   /** Asks for a larger volume: the API server refuses unless the claim's StorageClass allows expansion. */

@@ -231,4 +231,36 @@ describe("the session cache follows the database (real operator, MariaDB and red
     expect(back.code, back.stderr).toBe(0);
     await until("the cache master on pdx", (d) => d.activeSite === "pdx" && d.phase === "Ready");
   });
+
+  it("the cache servers the operator runs are deleted when their entry goes, and all of them with the group's Service when the cache is turned off", async () => {
+    // A second group whose database and cache sites the operator runs: this control plane has no
+    // node, so their pods never start, but their objects are made and removed all the same.
+    const objects = async (): Promise<string[]> => {
+      const r = await kubectl(["get", "statefulsets,services", "-n", ns, "-l", "shipstream.io/dragonfly-group=copy", "-o", "name"]);
+      return r.stdout.split("\n").filter((l) => l !== "").sort();
+    };
+    const copy = failoverGroup(ns, "copy", {
+      image: "docker.io/library/mariadb:10.11.19",
+      sites: ["iad", "pdx"].map((name) => ({ name, storage: { size: "1Gi" }, taintNodeSelector: { "test.bloodraven/copy-site": name } })),
+      dragonfly: { enabled: true, image: "docker.dragonflydb.io/dragonflydb/dragonfly:v1.34.2", sites: [{ name: "iad" }, { name: "pdx" }] },
+    });
+    const applied = await kubectl(["apply", "-f", "-"], { input: asList([copy]) });
+    expect(applied.code, applied.stderr).toBe(0);
+    const all = ["service/dragonfly-copy", "service/dragonfly-copy-iad", "service/dragonfly-copy-pdx", "statefulset.apps/dragonfly-copy-iad", "statefulset.apps/dragonfly-copy-pdx"];
+    await waitFor("both servers' objects", async () => JSON.stringify(await objects()) === JSON.stringify(all), 30_000, 200);
+
+    const removed = await kubectl(["patch", "mfg", "copy", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/spec/dragonfly/sites", value: [{ name: "iad" }] }])]);
+    expect(removed.code, removed.stderr).toBe(0);
+    const iadOnly = ["service/dragonfly-copy", "service/dragonfly-copy-iad", "statefulset.apps/dragonfly-copy-iad"];
+    await waitFor("pdx's server deleted, iad's kept", async () => JSON.stringify(await objects()) === JSON.stringify(iadOnly), 30_000, 200);
+
+    const off = await kubectl(["patch", "mfg", "copy", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly: { enabled: false } } })]);
+    expect(off.code, off.stderr).toBe(0);
+    await waitFor("every cache object deleted", async () => (await objects()).length === 0, 30_000, 200);
+    const lines = operator.logged(LOG_MESSAGES.dragonflyServerRemoved).filter((l) => l.group === "copy");
+    expect(lines.map((l) => `${String(l.kind)}/${String(l.name)}`).sort()).toEqual(["Service/dragonfly-copy", "Service/dragonfly-copy-iad", "Service/dragonfly-copy-pdx", "StatefulSet/dragonfly-copy-iad", "StatefulSet/dragonfly-copy-pdx"]);
+    // The database's own objects are not the cache's to delete.
+    expect((await kubectl(["get", "statefulset", "mysql-copy-iad", "mysql-copy-pdx", "-n", ns, "-o", "name"])).code).toBe(0);
+    await kubectl(["delete", "mfg", "copy", "-n", ns, "--wait=false"]);
+  });
 });

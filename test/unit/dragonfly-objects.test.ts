@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { withDefaults, type MysqlFailoverGroupSpec } from "../../shared/api/index.js";
-import { cacheAddress, dragonflyMasterService, dragonflyObjects, managedCacheSites } from "../../shared/dragonfly/objects.js";
+import { cacheAddress, dragonflyMasterService, dragonflyObjects, managedCacheSites, unwantedCacheObjects } from "../../shared/dragonfly/objects.js";
 
 const spec: MysqlFailoverGroupSpec = {
   credentials: { operator: { secretName: "orders-operator" } },
@@ -70,5 +70,48 @@ describe("cache servers the operator runs", () => {
     const svc = dragonflyMasterService(group, defaulted.dragonfly!);
     expect(svc.metadata?.name).toBe("dragonfly-orders");
     expect(svc.spec).toEqual({ selector: { "shipstream.io/dragonfly-group": "orders", "shipstream.io/dragonfly-role": "master" }, ports: [{ name: "cache", port: 6379, targetPort: 6379 }] });
+  });
+
+  describe("servers the operator no longer runs", () => {
+    const both = { statefulSets: ["dragonfly-orders-iad", "dragonfly-orders-pdx"], services: ["dragonfly-orders", "dragonfly-orders-iad", "dragonfly-orders-pdx"] };
+    const twoManaged = { ...defaulted.dragonfly!, sites: [{ name: "iad" }, { name: "pdx" }] };
+
+    it("keeps what the spec runs", () => {
+      expect(unwantedCacheObjects("orders", twoManaged, both, "iad")).toEqual([]);
+    });
+
+    it("deletes a removed entry's server, or one given an endpoint, and keeps the group's Service while it runs others", () => {
+      const pdxGone = { ...twoManaged, sites: [{ name: "iad" }] };
+      const pdxExternal = { ...twoManaged, sites: [{ name: "iad" }, { name: "pdx", endpoint: { host: "cache-pdx.example.com", port: 6379 } }] };
+      for (const spec of [pdxGone, pdxExternal]) {
+        expect(unwantedCacheObjects("orders", spec, both, "iad")).toEqual([
+          { kind: "StatefulSet", name: "dragonfly-orders-pdx" },
+          { kind: "Service", name: "dragonfly-orders-pdx" },
+        ]);
+      }
+    });
+
+    it("keeps the recorded master's server until the master has moved, with the group's Service", () => {
+      const onlyPdx = { ...twoManaged, sites: [{ name: "pdx", endpoint: { host: "cache-pdx.example.com", port: 6379 } }] };
+      const iad = { statefulSets: ["dragonfly-orders-iad"], services: ["dragonfly-orders", "dragonfly-orders-iad"] };
+      expect(unwantedCacheObjects("orders", onlyPdx, iad, "iad")).toEqual([]);
+      expect(unwantedCacheObjects("orders", onlyPdx, iad, "pdx")).toEqual([
+        { kind: "StatefulSet", name: "dragonfly-orders-iad" },
+        { kind: "Service", name: "dragonfly-orders-iad" },
+        { kind: "Service", name: "dragonfly-orders" },
+      ]);
+    });
+
+    it("deletes every server and the group's Service when the cache is turned off or removed, the master too", () => {
+      const all = [
+        { kind: "StatefulSet", name: "dragonfly-orders-iad" },
+        { kind: "StatefulSet", name: "dragonfly-orders-pdx" },
+        { kind: "Service", name: "dragonfly-orders-iad" },
+        { kind: "Service", name: "dragonfly-orders-pdx" },
+        { kind: "Service", name: "dragonfly-orders" },
+      ];
+      expect(unwantedCacheObjects("orders", { ...twoManaged, enabled: false }, both, "iad")).toEqual(all);
+      expect(unwantedCacheObjects("orders", undefined, both, "iad")).toEqual(all);
+    });
   });
 });

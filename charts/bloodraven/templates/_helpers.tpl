@@ -147,13 +147,18 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
 # Managed sites (those with spec.sites[].storage): each site's StatefulSet and Service, the group's
 # server options, writer and reader Services and PodDisruptionBudget, kept by server-side apply
 # (patch; create when an object does not exist yet). StatefulSets are listed by the group's label:
-# their claim template size is repeated on every apply (it cannot change).
+# their claim template size is repeated on every apply (it cannot change). The session cache's
+# servers (spec.dragonfly) are a StatefulSet and a Service each, listed by their label and deleted
+# once the spec no longer runs them.
 - apiGroups: [""]
-  resources: ["configmaps", "services"]
+  resources: ["configmaps"]
   verbs: ["create", "patch"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
-  verbs: ["list", "create", "patch"]
+  verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["create", "patch"]
