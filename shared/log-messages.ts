@@ -75,6 +75,8 @@ export const LOG_MESSAGES = {
   dragonflyStaleMaster: "cache stale master left alone",
   dragonflyFault: "cache reconciler fault",
   dragonflyServerRemoved: "cache server removed",
+  dragonflyServerRestarted: "cache server restarted for an update",
+  dragonflyServersUpdated: "cache servers updated",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
   recloneRejected: "reclone request rejected",
   cloneWaiting: "bootstrap waiting",

@@ -1,6 +1,7 @@
 import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
 import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, unwantedCacheObjects, type CachePodRole } from "../../shared/dragonfly/objects.js";
+import { cacheServerPods, nextRollStep, type CacheServerPod } from "../../shared/dragonfly/roll.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -38,6 +39,14 @@ export class DragonflyReconciler implements Reconciler {
   private applied: { generation: number; at: number } | undefined;
   /** A server the spec no longer runs is kept as the master: look again next step. */
   private removalPutOff = false;
+  /** The servers the operator runs, as their objects showed them last. */
+  private servers: CacheServerPod[] = [];
+  /** The site whose server is being updated (shared/dragonfly/roll.ts). */
+  private rolling: string | undefined;
+  /** Pods restarted in this update (uids). */
+  private readonly restarted = new Set<string>();
+  /** Read the servers' objects every step (an update under way). */
+  private rollWatch = false;
   /** The role labels last put on the pods of the servers the operator runs. */
   private labelled: string | undefined;
 
@@ -74,7 +83,12 @@ export class DragonflyReconciler implements Reconciler {
     try {
       const sites = await this.observe(spec, clients);
       const recorded = ctx.store.written?.dragonfly;
-      const decision = decideDragonfly({ sites, ...(dbPrimary !== undefined ? { dbPrimary } : {}), ...(recorded?.activeSite ? { activeSite: recorded.activeSite } : {}) });
+      const decision = decideDragonfly({
+        sites,
+        ...(dbPrimary !== undefined ? { dbPrimary } : {}),
+        ...(recorded?.activeSite ? { activeSite: recorded.activeSite } : {}),
+        ...(this.rolling !== undefined ? { updating: this.rolling } : {}),
+      });
       if (dbPrimary !== undefined && dbPrimary !== this.followed && decision.target !== dbPrimary && this.followed !== undefined) {
         ctx.deps.metrics.recordDragonflyPromotion(ctx.namespace, ctx.name, dbPrimary, "skipped");
       }
@@ -83,6 +97,7 @@ export class DragonflyReconciler implements Reconciler {
       this.reportStale(decision);
       await this.persist(decision, sites, outcome);
       await this.labelRoles(spec, decision, outcome);
+      await this.roll(decision);
     } finally {
       for (const c of clients.values()) c.close();
     }
@@ -101,7 +116,7 @@ export class DragonflyReconciler implements Reconciler {
     // Without servers to run, once per generation: what is left to delete was left by a spec change.
     const sites = managedCacheSites(spec);
     const current = this.applied?.generation === generation && (sites.length === 0 || Date.now() - this.applied.at < MANAGED_RESYNC_MS);
-    if (current && !this.removalPutOff) return;
+    if (current && !this.removalPutOff && !this.rollWatch) return;
     if (!current && spec !== undefined && sites.length > 0) {
       const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
       for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);
@@ -116,8 +131,39 @@ export class DragonflyReconciler implements Reconciler {
       ctx.log.info(LOG_MESSAGES.dragonflyServerRemoved, { kind: object.kind, name: object.name });
     }
     const run = new Set(sites.map((site) => dragonflyNames.site(ctx.name, site)));
-    this.removalPutOff = existing.statefulSets.some((name) => !run.has(name) && !unwanted.some((o) => o.name === name));
+    this.removalPutOff = existing.statefulSets.some((s) => !run.has(s.name) && !unwanted.some((o) => o.name === s.name));
+    this.servers = cacheServerPods(ctx.name, sites, existing);
+    // An update under way, or a StatefulSet whose new spec its controller has not read yet: look every step.
+    this.rollWatch = this.rolling !== undefined || this.servers.some((s) => !s.current) || existing.statefulSets.some((s) => !s.settled);
     this.applied = { generation, at: Date.now() };
+  }
+
+  /**
+   * One step of an update of the servers the operator runs (shared/dragonfly/roll.ts): restarts
+   * at most one pod on the new template, never in a step that moved the master, never the master.
+   */
+  private async roll(decision: DragonflyDecision): Promise<void> {
+    const { ctx } = this;
+    if (this.servers.length === 0 || decision.actions.length > 0) return;
+    const step = nextRollStep({
+      servers: this.servers,
+      ...(this.rolling !== undefined ? { rolling: this.rolling } : {}),
+      ...(decision.master !== undefined ? { master: decision.master } : {}),
+      inSync: new Set(decision.caughtUp),
+      restarted: this.restarted,
+    });
+    if (step.kind === "idle") {
+      if (this.rolling !== undefined) ctx.log.info(LOG_MESSAGES.dragonflyServersUpdated, {});
+      this.rolling = undefined;
+      this.restarted.clear();
+      return;
+    }
+    this.rolling = step.rolling;
+    if (step.kind === "restart") {
+      await ctx.deps.restartPod(ctx.namespace, step.pod.name, step.pod.uid, false);
+      this.restarted.add(step.pod.uid);
+      ctx.log.info(LOG_MESSAGES.dragonflyServerRestarted, { site: step.rolling, pod: step.pod.name });
+    }
   }
 
   /**

@@ -22,6 +22,11 @@ export interface DragonflyInput {
   dbPrimary?: string;
   /** The cache master recorded last (status.dragonfly.activeSite). */
   activeSite?: string;
+  /**
+   * A site whose server is being updated (roll.ts): not made the master while another server
+   * answers, so that the master moves off it, by a takeover, before it restarts.
+   */
+  updating?: string;
 }
 
 export type DragonflyAction =
@@ -47,6 +52,8 @@ export interface DragonflyDecision {
   roles: Record<string, CacheRole>;
   /** Masters beside the target that hold writes the target lacks: left alone, reported. */
   stale: string[];
+  /** Replicas of the target, linked and not loading a full copy: caught up as far as can be seen. */
+  caughtUp: string[];
   phase: DragonflyPhase;
   message: string;
 }
@@ -74,7 +81,9 @@ export function rejoinLosesNothing(stale: CacheSite["observed"], master: CacheSi
 }
 
 /** The site that should be the master, and why another would not do. */
-function chooseTarget(input: DragonflyInput, reachable: CacheSite[]): CacheSite | undefined {
+function chooseTarget(input: DragonflyInput, answering: CacheSite[]): CacheSite | undefined {
+  const others = answering.filter((s) => s.name !== input.updating);
+  const reachable = others.length > 0 ? others : answering;
   const byName = (name: string | undefined) => reachable.find((s) => s.name === name);
   const withDatabase = byName(input.dbPrimary);
   if (withDatabase) return withDatabase;
@@ -95,7 +104,7 @@ export function decideDragonfly(input: DragonflyInput): DragonflyDecision {
   const unreachable = input.sites.filter((s) => s.observed === undefined).map((s) => s.name);
   const target = chooseTarget(input, reachable);
   if (target === undefined) {
-    return { actions: [], roles, stale: [], phase: "Degraded", message: `no cache site answers (${unreachable.join(", ")})` };
+    return { actions: [], roles, stale: [], caughtUp: [], phase: "Degraded", message: `no cache site answers (${unreachable.join(", ")})` };
   }
 
   if (target.observed?.role !== "master") {
@@ -104,7 +113,7 @@ export function decideDragonfly(input: DragonflyInput): DragonflyDecision {
     const action: DragonflyAction =
       from !== undefined && target.observed?.linkUp === true ? { kind: "promote", site: target.name, method: "takeover", from: from.name } : { kind: "promote", site: target.name, method: "replicaof-no-one" };
     const why = input.dbPrimary === target.name ? `the database's primary is ${target.name}` : `no cache master answers on the database's site`;
-    return { target: target.name, ...(from ? { master: from.name } : {}), actions: [action], roles, stale: [], phase: "Promoting", message: `promoting ${target.name} (${why})` };
+    return { target: target.name, ...(from ? { master: from.name } : {}), actions: [action], roles, stale: [], caughtUp: [], phase: "Promoting", message: `promoting ${target.name} (${why})` };
   }
 
   // An empty master (a cache server that came back without its data) beside one that holds the
@@ -117,6 +126,7 @@ export function decideDragonfly(input: DragonflyInput): DragonflyDecision {
       actions: [{ kind: "replicate", site: target.name, master: holder.name }],
       roles,
       stale: [],
+      caughtUp: [],
       phase: "Reconciling",
       message: `${target.name} is empty while ${holder.name} holds the sessions: it copies them from ${holder.name} before it takes over`,
     };
@@ -124,6 +134,7 @@ export function decideDragonfly(input: DragonflyInput): DragonflyDecision {
 
   const actions: DragonflyAction[] = [];
   const stale: string[] = [];
+  const caughtUp: string[] = [];
   const problems: string[] = unreachable.map((name) => `${name} unreachable`);
   for (const s of reachable) {
     if (s === target) continue;
@@ -141,10 +152,14 @@ export function decideDragonfly(input: DragonflyInput): DragonflyDecision {
       problems.push(`${s.name} is loading a full copy from ${target.name}`);
     } else if (s.observed?.linkUp !== true) {
       problems.push(`${s.name}'s link to ${target.name} is down`);
+    } else {
+      caughtUp.push(s.name);
     }
   }
-  if (input.dbPrimary !== undefined && input.dbPrimary !== target.name) problems.unshift(`the database's primary ${input.dbPrimary} has no cache that answers; the master stays on ${target.name}`);
-  const phase: DragonflyPhase = actions.length > 0 ? "Reconciling" : problems.length > 0 ? "Degraded" : "Ready";
+  const updating = input.updating !== undefined && input.updating !== target.name ? input.updating : undefined;
+  if (input.dbPrimary !== undefined && input.dbPrimary !== target.name && input.dbPrimary !== updating) problems.unshift(`the database's primary ${input.dbPrimary} has no cache that answers; the master stays on ${target.name}`);
+  if (updating !== undefined) problems.unshift(`${updating} is being updated; the master stays on ${target.name} until it is back and caught up`);
+  const phase: DragonflyPhase = actions.length > 0 || updating !== undefined ? "Reconciling" : problems.length > 0 ? "Degraded" : "Ready";
   const message = [actions.length > 0 ? `repointing ${actions.map((a) => a.site).join(", ")} at ${target.name}` : `${target.name} is the master`, ...problems].join("; ");
-  return { target: target.name, master: target.name, actions, roles, stale, phase, message };
+  return { target: target.name, master: target.name, actions, roles, stale, caughtUp, phase, message };
 }

@@ -32,10 +32,16 @@ export function managedCacheSites(spec: DragonflySpec | undefined): string[] {
   return (spec.sites ?? []).filter((s) => s.endpoint === undefined).map((s) => s.name);
 }
 
-/** The names of the cache objects the operator finds labelled with a group (LABELS.dragonflyGroup). */
+/** The cache objects the operator finds labelled with a group (LABELS.dragonflyGroup). */
 export interface ExistingCacheObjects {
-  statefulSets: string[];
+  /**
+   * With the StatefulSet's update revision (status.updateRevision), once its controller set it, and
+   * whether the controller has seen its latest spec (status.observedGeneration).
+   */
+  statefulSets: { name: string; updateRevision?: string; settled: boolean }[];
   services: string[];
+  /** With the revision of the template each pod was made from (its controller-revision-hash label). */
+  pods: { name: string; uid: string; revision?: string }[];
 }
 
 export interface CacheObjectRef {
@@ -59,9 +65,10 @@ export function unwantedCacheObjects(group: string, spec: DragonflySpec | undefi
     const site = name.slice(prefix.length);
     return wanted.has(site) || (spec?.enabled === true && site === activeSite);
   };
-  const serversLeft = wanted.size > 0 || existing.statefulSets.some(keep);
+  const statefulSets = existing.statefulSets.map((s) => s.name);
+  const serversLeft = wanted.size > 0 || statefulSets.some(keep);
   return [
-    ...existing.statefulSets.filter((n) => !keep(n)).map((name) => ({ kind: "StatefulSet" as const, name })),
+    ...statefulSets.filter((n) => !keep(n)).map((name) => ({ kind: "StatefulSet" as const, name })),
     ...existing.services.filter((n) => n !== master && !keep(n)).map((name) => ({ kind: "Service" as const, name })),
     ...(!serversLeft && existing.services.includes(master) ? [{ kind: "Service" as const, name: master }] : []),
   ];
@@ -120,6 +127,9 @@ export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site:
     spec: {
       replicas: 1,
       serviceName: name,
+      // The operator restarts each pod on a new template itself, the master last and only once it
+      // has handed the master over (shared/dragonfly/roll.ts).
+      updateStrategy: { type: "OnDelete" },
       selector: { matchLabels: { [LABELS.dragonflyGroup]: group.name, [LABELS.site]: site } },
       template: {
         metadata: { labels: labels(group.name, site) },

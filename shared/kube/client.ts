@@ -224,14 +224,22 @@ export class Kube {
     return { statefulSets: statefulSets.items, claims: claims.items, pods: pods.items };
   }
 
-  /** The names of the cache servers' StatefulSets and Services that carry the label selector. */
+  /** The cache servers' StatefulSets, Services and pods that carry the label selector. */
   async listCacheObjects(namespace: string, labelSelector: string): Promise<ExistingCacheObjects> {
-    const [statefulSets, services] = await Promise.all([
+    const [statefulSets, services, pods] = await Promise.all([
       this.call(`list statefulsets in ${namespace}`, (o) => this.apps.listNamespacedStatefulSet({ namespace, labelSelector }, o)),
       this.call(`list services in ${namespace}`, (o) => this.core.listNamespacedService({ namespace, labelSelector }, o)),
+      this.call(`list pods in ${namespace}`, (o) => this.core.listNamespacedPod({ namespace, labelSelector }, o)),
     ]);
-    const names = (items: { metadata?: { name?: string } }[]) => items.map((i) => i.metadata?.name ?? "").filter((n) => n !== "");
-    return { statefulSets: names(statefulSets.items), services: names(services.items) };
+    return {
+      statefulSets: statefulSets.items.map((s) => ({
+        name: s.metadata?.name ?? "",
+        ...(s.status?.updateRevision ? { updateRevision: s.status.updateRevision } : {}),
+        settled: (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0),
+      })),
+      services: services.items.map((s) => s.metadata?.name ?? ""),
+      pods: pods.items.map((p) => ({ name: p.metadata?.name ?? "", uid: p.metadata?.uid ?? "", ...(p.metadata?.labels?.["controller-revision-hash"] ? { revision: p.metadata.labels["controller-revision-hash"] } : {}) })),
+    };
   }
 
   /** Deletes a StatefulSet (its pods go in the background) or a Service; one already gone counts as deleted. */

@@ -18,6 +18,7 @@ import { dragonflyNames } from "../../shared/dragonfly/objects.js";
 import { CacheClient } from "../../operator/dragonfly/cache-client.js";
 import { observeCache } from "../../operator/dragonfly/cache-server.js";
 import { failoverGroup } from "../support/fixtures.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { saveOperatorLogsOnFailure } from "../support/failure-logs.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { helm } from "../support/helm.js";
@@ -126,6 +127,43 @@ describe("cache servers the operator runs, on a real node", () => {
     for (let i = 0; i < 100; i++) expect(await pdx.read(["GET", `session:${i}`])).toBe(String(i));
     expect((await groupEvents(ns, "orders")).map((e) => e.reason)).toEqual(expect.arrayContaining(["DragonflyPromotionStarted", "DragonflyPromotionCompleted"]));
   });
+
+  it("an update of the servers (maxMemory) restarts each once on the new template, the replica first and the master only after handing it over; every session kept", async () => {
+    const pdx = await cache("pdx");
+    for (let i = 100; i < 200; i++) await pdx.write(["SET", `session:${i}`, String(i)]);
+    const uid = async (site: string) => (await readyPod(ns, dragonflyNames.pod("orders", site))).metadata?.uid;
+    const before = { iad: await uid("iad"), pdx: await uid("pdx") };
+    const r = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly: { maxMemory: "96Mi" } } })]);
+    expect(r.code, r.stderr).toBe(0);
+    type Line = { msg: string; site?: string; group?: string };
+    const lines = async (): Promise<Line[]> => {
+      const out = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
+      return out.stdout.split("\n").flatMap((l) => {
+        try {
+          const line = JSON.parse(l) as Line;
+          return line.group === "orders" ? [line] : [];
+        } catch {
+          return [];
+        }
+      });
+    };
+    await waitFor("both servers updated, the master back on pdx", async () => {
+      const d = await cacheStatus();
+      return (await lines()).some((l) => l.msg === LOG_MESSAGES.dragonflyServersUpdated) && d?.phase === "Ready" && d.activeSite === "pdx";
+    }, 300_000, 2_000);
+    const after = { iad: await uid("iad"), pdx: await uid("pdx") };
+    expect(after.iad).not.toBe(before.iad);
+    expect(after.pdx).not.toBe(before.pdx);
+    // The replica (iad) first; the master (pdx) handed to iad by a takeover before its restart, and back after.
+    const story = (await lines())
+      .filter((l) => l.msg === LOG_MESSAGES.dragonflyServerRestarted || l.msg === LOG_MESSAGES.dragonflyPromoted)
+      .map((l) => `${l.msg === LOG_MESSAGES.dragonflyPromoted ? "master" : "restart"} ${l.site}`);
+    expect(story.slice(story.indexOf("restart iad"))).toEqual(["restart iad", "master iad", "restart pdx", "master pdx"]);
+    const master = await cache("pdx");
+    expect(await master.read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(96 * 1024 * 1024)]);
+    for (let i = 0; i < 200; i++) expect(await master.read(["GET", `session:${i}`])).toBe(String(i));
+    expect(await (await cache("iad")).read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(96 * 1024 * 1024)]);
+  }, 360_000);
 
   it("kubectl bloodraven report holds the cache servers' objects and logs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bloodraven-report-"));

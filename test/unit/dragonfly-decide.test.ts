@@ -19,7 +19,7 @@ const site = (name: string, observed: CacheSite["observed"]): CacheSite => ({ na
 describe("dragonfly: where the cache master goes", () => {
   it("Ready when the master is on the database's primary and every other site streams from it", () => {
     const d = decideDragonfly({ dbPrimary: "iad", sites: [site("iad", master()), site("pdx", replicaOf("iad")), site("dr", replicaOf("iad"))] });
-    expect(d).toEqual({ target: "iad", master: "iad", actions: [], roles: { iad: "master", pdx: "replica", dr: "replica" }, stale: [], phase: "Ready", message: "iad is the master" });
+    expect(d).toEqual({ target: "iad", master: "iad", actions: [], roles: { iad: "master", pdx: "replica", dr: "replica" }, stale: [], caughtUp: ["pdx", "dr"], phase: "Ready", message: "iad is the master" });
   });
 
   it("takes over on the database's new primary while the old master answers; REPLICAOF NO ONE when it does not", () => {
@@ -49,6 +49,7 @@ describe("dragonfly: where the cache master goes", () => {
       actions: [{ kind: "replicate", site: "pdx", master: "iad" }],
       roles: { iad: "master", pdx: "master" },
       stale: [],
+      caughtUp: [],
       phase: "Reconciling",
       message: "pdx is empty while iad holds the sessions: it copies them from iad before it takes over",
     });
@@ -80,7 +81,7 @@ describe("dragonfly: where the cache master goes", () => {
   it("reports replicas still loading or cut off, and no site answering", () => {
     const d = decideDragonfly({ dbPrimary: "iad", sites: [site("iad", master()), site("pdx", replicaOf("iad", { syncInProgress: true })), site("dr", replicaOf("iad", { linkUp: false }))] });
     expect(d).toMatchObject({ phase: "Degraded", message: "iad is the master; pdx is loading a full copy from iad; dr's link to iad is down" });
-    expect(decideDragonfly({ dbPrimary: "iad", sites: [site("iad", undefined), site("pdx", undefined)] })).toEqual({ actions: [], roles: { iad: "unreachable", pdx: "unreachable" }, stale: [], phase: "Degraded", message: "no cache site answers (iad, pdx)" });
+    expect(decideDragonfly({ dbPrimary: "iad", sites: [site("iad", undefined), site("pdx", undefined)] })).toEqual({ actions: [], roles: { iad: "unreachable", pdx: "unreachable" }, stale: [], caughtUp: [], phase: "Degraded", message: "no cache site answers (iad, pdx)" });
   });
 
   it("rejoinLosesNothing: only an empty server, or the promoted one's old stream not written past the promotion", () => {

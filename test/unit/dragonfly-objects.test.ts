@@ -73,7 +73,7 @@ describe("cache servers the operator runs", () => {
   });
 
   describe("servers the operator no longer runs", () => {
-    const both = { statefulSets: ["dragonfly-orders-iad", "dragonfly-orders-pdx"], services: ["dragonfly-orders", "dragonfly-orders-iad", "dragonfly-orders-pdx"] };
+    const both = { statefulSets: [{ name: "dragonfly-orders-iad", settled: true }, { name: "dragonfly-orders-pdx", settled: true }], services: ["dragonfly-orders", "dragonfly-orders-iad", "dragonfly-orders-pdx"], pods: [] };
     const twoManaged = { ...defaulted.dragonfly!, sites: [{ name: "iad" }, { name: "pdx" }] };
 
     it("keeps what the spec runs", () => {
@@ -93,7 +93,7 @@ describe("cache servers the operator runs", () => {
 
     it("keeps the recorded master's server until the master has moved, with the group's Service", () => {
       const onlyPdx = { ...twoManaged, sites: [{ name: "pdx", endpoint: { host: "cache-pdx.example.com", port: 6379 } }] };
-      const iad = { statefulSets: ["dragonfly-orders-iad"], services: ["dragonfly-orders", "dragonfly-orders-iad"] };
+      const iad = { statefulSets: [{ name: "dragonfly-orders-iad", settled: true }], services: ["dragonfly-orders", "dragonfly-orders-iad"], pods: [] };
       expect(unwantedCacheObjects("orders", onlyPdx, iad, "iad")).toEqual([]);
       expect(unwantedCacheObjects("orders", onlyPdx, iad, "pdx")).toEqual([
         { kind: "StatefulSet", name: "dragonfly-orders-iad" },
