@@ -77,6 +77,7 @@ export const LOG_MESSAGES = {
   dragonflyServerRemoved: "cache server removed",
   dragonflyServerRestarted: "cache server restarted for an update",
   dragonflyServersUpdated: "cache servers updated",
+  dragonflySnapshotFailed: "cache snapshot before a restart failed",
   // Clones of a site (operator/group/clone.ts): reclone and auto-clone.
   recloneRejected: "reclone request rejected",
   cloneWaiting: "bootstrap waiting",

@@ -29,6 +29,14 @@ export async function replicate(client: CacheClient, master: CacheAddress): Prom
   await client.write(["REPLICAOF", master.host, master.port]);
 }
 
+/**
+ * Writes a snapshot now and returns once it is on disk (SAVE, the same on Dragonfly and Redis):
+ * what a server with a snapshot volume loads when it starts again.
+ */
+export async function saveSnapshot(client: CacheClient, timeoutMs: number): Promise<void> {
+  await client.write(["SAVE"], timeoutMs);
+}
+
 /** Makes a replica a master at once, with whatever it has received. */
 export async function promoteNow(client: CacheClient): Promise<void> {
   await client.write(["REPLICAOF", "NO", "ONE"]);

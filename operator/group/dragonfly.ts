@@ -7,7 +7,7 @@ import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, LABELS } from "../../shared/names.js";
 import type { CacheClient } from "../dragonfly/cache-client.js";
-import { observeCache, promoteNow, replicate, takeOver, type CacheObservation } from "../dragonfly/cache-server.js";
+import { observeCache, promoteNow, replicate, saveSnapshot, takeOver, type CacheObservation } from "../dragonfly/cache-server.js";
 import type { GroupContext } from "./context.js";
 import { MANAGED_RESYNC_MS } from "./managed-sites.js";
 import { DONE, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
@@ -18,6 +18,8 @@ const STALE_REPORT_MS = 5 * 60_000;
 const TAKEOVER_RETRY_MS = 60_000;
 /** status.dragonfly is written when it changed, and at least this often for the volatile fields. */
 const STATUS_REFRESH_MS = 30_000;
+/** How long a snapshot before the restart of a lone master may take (SAVE blocks the server meanwhile). */
+const SNAPSHOT_SAVE_MS = 60_000;
 
 /**
  * The session cache follows the database (spec.dragonfly, docs/dragonfly.md): each cycle hands the
@@ -97,7 +99,7 @@ export class DragonflyReconciler implements Reconciler {
       this.reportStale(decision);
       await this.persist(decision, sites, outcome);
       await this.labelRoles(spec, decision, outcome);
-      await this.roll(decision);
+      await this.roll(spec, decision, clients);
     } finally {
       for (const c of clients.values()) c.close();
     }
@@ -142,7 +144,7 @@ export class DragonflyReconciler implements Reconciler {
    * One step of an update of the servers the operator runs (shared/dragonfly/roll.ts): restarts
    * at most one pod on the new template, never in a step that moved the master, never the master.
    */
-  private async roll(decision: DragonflyDecision): Promise<void> {
+  private async roll(spec: DragonflySpec, decision: DragonflyDecision, clients: ReadonlyMap<string, CacheClient>): Promise<void> {
     const { ctx } = this;
     if (this.servers.length === 0 || decision.actions.length > 0) return;
     const step = nextRollStep({
@@ -160,6 +162,17 @@ export class DragonflyReconciler implements Reconciler {
     }
     this.rolling = step.rolling;
     if (step.kind === "restart") {
+      // A master restarts only when it is alone: with a snapshot volume it loads what it saved here.
+      const save = step.rolling === decision.master && spec.snapshot?.storage !== undefined ? clients.get(step.rolling) : undefined;
+      if (save) {
+        try {
+          await saveSnapshot(save, SNAPSHOT_SAVE_MS);
+        } catch (err) {
+          // Not restarted without its snapshot: tried again next step.
+          ctx.log.warn(LOG_MESSAGES.dragonflySnapshotFailed, { site: step.rolling, error: errorText(err) });
+          return;
+        }
+      }
       await ctx.deps.restartPod(ctx.namespace, step.pod.name, step.pod.uid, false);
       this.restarted.add(step.pod.uid);
       ctx.log.info(LOG_MESSAGES.dragonflyServerRestarted, { site: step.rolling, pod: step.pod.name });

@@ -3,7 +3,7 @@
  * replication protocol) that follows the database's primary, one cache server per database site;
  * and `status.dragonfly`, what the operator last saw of it (docs/dragonfly.md).
  */
-import { DNS_SUBDOMAIN, duration, hostName, image, quantity, SECRET_KEY, siteName } from "./fields.js";
+import { celString, DNS_SUBDOMAIN, duration, hostName, image, quantity, SECRET_KEY, siteName } from "./fields.js";
 import { array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
 
 export const DRAGONFLY_DEFAULTS = { port: 6379, passwordKey: "password", maxSyncWait: "30s" } as const;
@@ -12,7 +12,10 @@ export const CACHE_ROLES = ["master", "replica", "stale-master", "unreachable"] 
 export const PROMOTION_METHODS = ["takeover", "replicaof-no-one"] as const;
 export const ON_SYNC_TIMEOUT = ["proceed", "fail"] as const;
 /** Flags of a managed cache server the operator sets itself; `args` may not. */
-export const OPERATOR_OWNED_DRAGONFLY_FLAGS = ["port", "bind", "requirepass", "masterauth", "dir", "admin_port", "maxmemory", "proactor_threads"] as const;
+export const OPERATOR_OWNED_DRAGONFLY_FLAGS = ["port", "bind", "requirepass", "masterauth", "dir", "admin_port", "maxmemory", "proactor_threads", "dbfilename", "snapshot_cron"] as const;
+/** Five cron fields (minute hour day-of-month month day-of-week), as Dragonfly's --snapshot_cron reads them. */
+const SNAPSHOT_CRON = "^\\S+\\s+\\S+\\s+\\S+\\s+\\S+\\s+\\S+$";
+const hasSnapshotVolume = (o: string) => `(has(${o}.snapshot) && has(${o}.snapshot.storage))`;
 
 export const dragonflySpecSchema = object({
   enabled: boolean().withDefault(false).describe("Keep the cache master on the database's primary site."),
@@ -41,6 +44,19 @@ export const dragonflySpecSchema = object({
     secretName: string({ pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253 }).required().describe("A Secret in the group's namespace."),
     passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 }).withDefault(DRAGONFLY_DEFAULTS.passwordKey).describe("Its key holding the password (`requirepass`)."),
   }).describe("The cache servers' password; the replicas must know it too (`masterauth`)."),
+  snapshot: object({
+    cron: string({ minLength: 9, maxLength: 128 })
+      .rule(`self.matches(${celString(SNAPSHOT_CRON)})`, "`snapshot.cron` must be five cron fields (minute hour day-of-month month day-of-week), e.g. */15 * * * *")
+      .describe("When each cache server the operator runs saves a snapshot (`--snapshot_cron`), five cron fields in UTC; none on a schedule when unset."),
+    storage: object({
+      storageClassName: string({ minLength: 1, maxLength: 253 }).describe("StorageClass of the snapshot volumes; the cluster default when omitted."),
+      size: quantity().required().describe("Size of each server's snapshot volume, e.g. 4Gi: room for two snapshots of `maxMemory`."),
+    })
+      .rule("self == oldSelf", "`snapshot.storage` may not change: the servers' volumes exist. Remove `spec.dragonfly` (its servers go) and add it again to start over")
+      .describe(
+        "A volume per cache server the operator runs (claim `data-dragonfly-<group>-<site>-0`) for its snapshots: a server that restarts loads its last one, and a lone server saves one right before an update restarts it. Without it the servers keep their data in an emptyDir and come back empty.",
+      ),
+  }).describe("Snapshots of the cache servers the operator runs (`--dir` is their volume, `--dbfilename=dump`)."),
   plannedFailover: object({
     maxSyncWait: duration().withDefault(DRAGONFLY_DEFAULTS.maxSyncWait).describe("How long a takeover waits for the new master to hold every write of the old one."),
     onSyncTimeout: enumOf(ON_SYNC_TIMEOUT)
@@ -51,6 +67,10 @@ export const dragonflySpecSchema = object({
     .describe("How the cache master moves while the old one still answers."),
 })
   .rule("!self.enabled || (has(self.sites) && size(self.sites) > 0)", "`dragonfly.sites` must name the cache server of at least one site when `enabled`", { fieldPath: ".sites" })
+  // A StatefulSet's volume claims cannot change: the servers would need to be made again.
+  .rule(`${hasSnapshotVolume("self")} == ${hasSnapshotVolume("oldSelf")}`, "`dragonfly.snapshot.storage` may not be added or removed while `spec.dragonfly` exists: remove `spec.dragonfly` (its servers go) and add it again", {
+    fieldPath: ".snapshot",
+  })
   .describe("The session cache that follows the database's primary (docs/dragonfly.md).");
 
 export const dragonflyStatusSchema = object({

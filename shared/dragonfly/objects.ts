@@ -21,6 +21,8 @@ export type CachePodRole = (typeof CACHE_POD_ROLES)[keyof typeof CACHE_POD_ROLES
 /** The environment variable the password comes in from the auth Secret; the flags refer to it. */
 const PASSWORD_VARIABLE = "DRAGONFLY_PASSWORD";
 const DATA_DIR = "/data";
+/** `--dbfilename` when snapshots are on. */
+export const SNAPSHOT_FILE = "dump";
 
 function labels(group: string, site: string): Record<string, string> {
   return { "app.kubernetes.io/name": "dragonfly", "app.kubernetes.io/instance": group, [LABELS.managedBy]: "bloodraven", [LABELS.dragonflyGroup]: group, [LABELS.site]: site };
@@ -118,8 +120,12 @@ export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site:
     ...(spec.adminPort !== undefined ? [`--admin_port=${spec.adminPort}`] : []),
     ...(memory ? [`--maxmemory=${memory.numerator / memory.denominator}`] : []),
     ...(spec.threads !== undefined ? [`--proactor_threads=${spec.threads}`] : []),
+    // One file name, so that a server loads its own last snapshot when it starts.
+    ...(spec.snapshot ? [`--dbfilename=${SNAPSHOT_FILE}`] : []),
+    ...(spec.snapshot?.cron !== undefined ? [`--snapshot_cron=${spec.snapshot.cron}`] : []),
     ...(spec.args ?? []),
   ];
+  const volume = spec.snapshot?.storage;
   const statefulSet: V1StatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -152,9 +158,25 @@ export function dragonflyObjects(group: ManagedGroup, spec: DragonflySpec, site:
               livenessProbe: { tcpSocket: { port: spec.port }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
             },
           ],
-          volumes: [{ name: "data", emptyDir: {} }],
+          ...(volume ? {} : { volumes: [{ name: "data", emptyDir: {} }] }),
         },
       },
+      ...(volume
+        ? {
+            // The snapshots are a cache's: they go with the server.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+            volumeClaimTemplates: [
+              {
+                metadata: { name: "data", labels: labels(group.name, site) },
+                spec: {
+                  accessModes: ["ReadWriteOnce"],
+                  ...(volume.storageClassName !== undefined ? { storageClassName: volume.storageClassName } : {}),
+                  resources: { requests: { storage: String(volume.size) } },
+                },
+              },
+            ],
+          }
+        : {}),
     },
   };
   const service: V1Service = {

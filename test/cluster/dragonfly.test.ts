@@ -48,6 +48,19 @@ describe("cache servers the operator runs, on a real node", () => {
   const masterEndpoints = async (): Promise<string[]> =>
     (await mustKubectl(["get", "endpoints", dragonflyNames.master("orders"), "-n", ns, "-o", "jsonpath={.subsets[*].addresses[*].ip}"])).trim().split(/\s+/).filter((ip) => ip !== "");
   const podIp = async (site: string) => (await readyPod(ns, dragonflyNames.pod("orders", site))).status?.podIP ?? "";
+  /** The operators' JSON log lines about the group. */
+  const operatorLines = async (): Promise<{ msg: string; site?: string; group?: string }[]> => {
+    const out = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
+    return out.stdout.split("\n").flatMap((l) => {
+      try {
+        const line = JSON.parse(l) as { msg: string; site?: string; group?: string };
+        return line.group === "orders" ? [line] : [];
+      } catch {
+        return [];
+      }
+    });
+  };
+  const uid = async (site: string) => (await readyPod(ns, dragonflyNames.pod("orders", site))).metadata?.uid;
 
   beforeAll(async () => {
     const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
@@ -131,31 +144,18 @@ describe("cache servers the operator runs, on a real node", () => {
   it("an update of the servers (maxMemory) restarts each once on the new template, the replica first and the master only after handing it over; every session kept", async () => {
     const pdx = await cache("pdx");
     for (let i = 100; i < 200; i++) await pdx.write(["SET", `session:${i}`, String(i)]);
-    const uid = async (site: string) => (await readyPod(ns, dragonflyNames.pod("orders", site))).metadata?.uid;
     const before = { iad: await uid("iad"), pdx: await uid("pdx") };
     const r = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly: { maxMemory: "96Mi" } } })]);
     expect(r.code, r.stderr).toBe(0);
-    type Line = { msg: string; site?: string; group?: string };
-    const lines = async (): Promise<Line[]> => {
-      const out = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
-      return out.stdout.split("\n").flatMap((l) => {
-        try {
-          const line = JSON.parse(l) as Line;
-          return line.group === "orders" ? [line] : [];
-        } catch {
-          return [];
-        }
-      });
-    };
     await waitFor("both servers updated, the master back on pdx", async () => {
       const d = await cacheStatus();
-      return (await lines()).some((l) => l.msg === LOG_MESSAGES.dragonflyServersUpdated) && d?.phase === "Ready" && d.activeSite === "pdx";
+      return (await operatorLines()).some((l) => l.msg === LOG_MESSAGES.dragonflyServersUpdated) && d?.phase === "Ready" && d.activeSite === "pdx";
     }, 300_000, 2_000);
     const after = { iad: await uid("iad"), pdx: await uid("pdx") };
     expect(after.iad).not.toBe(before.iad);
     expect(after.pdx).not.toBe(before.pdx);
     // The replica (iad) first; the master (pdx) handed to iad by a takeover before its restart, and back after.
-    const story = (await lines())
+    const story = (await operatorLines())
       .filter((l) => l.msg === LOG_MESSAGES.dragonflyServerRestarted || l.msg === LOG_MESSAGES.dragonflyPromoted)
       .map((l) => `${l.msg === LOG_MESSAGES.dragonflyPromoted ? "master" : "restart"} ${l.site}`);
     expect(story.slice(story.indexOf("restart iad"))).toEqual(["restart iad", "master iad", "restart pdx", "master pdx"]);
@@ -179,4 +179,36 @@ describe("cache servers the operator runs, on a real node", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a lone server with a snapshot volume keeps its sessions across an update: saved right before its restart, loaded when it starts", async () => {
+    const objects = async () => (await kubectl(["get", "statefulsets,services", "-n", ns, "-l", "shipstream.io/dragonfly-group=orders", "-o", "name"])).stdout.trim();
+    // The volumes can only come with spec.dragonfly made anew: off first, its servers deleted.
+    const off = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/dragonfly" }])]);
+    expect(off.code, off.stderr).toBe(0);
+    await waitFor("the cache servers deleted", async () => (await objects()) === "", 60_000, 1_000);
+    const dragonfly = { enabled: true, image: IMAGES.cache, sites: [{ name: "pdx" }], auth: { secretName: "orders-cache" }, maxMemory: "64Mi", snapshot: { storage: { size: "64Mi" } } };
+    const on = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly } })]);
+    expect(on.code, on.stderr).toBe(0);
+    await waitFor("the lone server the master", async () => {
+      const d = await cacheStatus();
+      return d?.phase === "Ready" && d.activeSite === "pdx";
+    }, 120_000, 1_000);
+    expect((await mustKubectl(["get", "pvc", "data-dragonfly-orders-pdx-0", "-n", ns, "-o", "jsonpath={.status.phase}"])).trim()).toBe("Bound");
+    const pdx = await cache("pdx");
+    for (let i = 0; i < 50; i++) await pdx.write(["SET", `lone:${i}`, String(i)]);
+    const before = await uid("pdx");
+    const updatesBefore = (await operatorLines()).filter((l) => l.msg === LOG_MESSAGES.dragonflyServersUpdated).length;
+
+    const r = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly: { maxMemory: "80Mi" } } })]);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor("the lone server updated", async () => (await operatorLines()).filter((l) => l.msg === LOG_MESSAGES.dragonflyServersUpdated).length > updatesBefore, 180_000, 2_000);
+    expect(await uid("pdx")).not.toBe(before);
+    const back = await cache("pdx");
+    expect(await back.read(["CONFIG", "GET", "maxmemory"])).toEqual(["maxmemory", String(80 * 1024 * 1024)]);
+    for (let i = 0; i < 50; i++) expect(await back.read(["GET", `lone:${i}`])).toBe(String(i));
+    // Deleted with the server, its volume too.
+    const gone = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { dragonfly: { enabled: false } } })]);
+    expect(gone.code, gone.stderr).toBe(0);
+    await waitFor("the server and its volume deleted", async () => (await objects()) === "" && (await kubectl(["get", "pvc", "data-dragonfly-orders-pdx-0", "-n", ns])).code !== 0, 120_000, 1_000);
+  }, 420_000);
 });

@@ -243,7 +243,12 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
   [
     "a cache flag the operator owns",
     (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], args: ["--cache_mode=true", "--maxmemory=1gb"] }),
-    "`dragonfly.args` may not set flags the operator owns: --port, --bind, --requirepass, --masterauth, --dir, --admin_port, --maxmemory, --proactor_threads",
+    "`dragonfly.args` may not set flags the operator owns: --port, --bind, --requirepass, --masterauth, --dir, --admin_port, --maxmemory, --proactor_threads, --dbfilename, --snapshot_cron",
+  ],
+  [
+    "a snapshot schedule that is not five cron fields",
+    (g) => (g.spec.dragonfly = { enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], snapshot: { cron: "@every 15m" } }),
+    "`snapshot.cron` must be five cron fields (minute hour day-of-month month day-of-week), e.g. */15 * * * *",
   ],
   ["a group name too long for the taint key", (g) => (g.metadata.name = "g".repeat(52)), "`metadata.name` must be a DNS label"],
   ["an unknown field", (g) => (g.spec.pollIntervall = "2s"), ".spec.pollIntervall: field not declared in schema"],
@@ -269,6 +274,30 @@ describe("MysqlFailoverGroup CRD validation", () => {
       expect(result.stderr).toContain(fragment);
     },
   );
+
+  it("keeps the cache servers' snapshot volumes as they were made: no change, no adding or removing while spec.dragonfly exists", async () => {
+    const cache = (snapshot?: Json): Json => ({ enabled: true, sites: [{ name: "iad", endpoint: { host: "10.0.0.9" } }], ...(snapshot ? { snapshot } : {}) });
+    const group = (name: string, dragonfly?: Json): GroupDoc => {
+      const g = validGroup(name);
+      if (dragonfly) g.spec.dragonfly = dragonfly;
+      return g;
+    };
+    expect((await apply(group("snapshots", cache({ storage: { size: "1Gi" } })))).code).toBe(0);
+    const resized = await apply(group("snapshots", cache({ storage: { size: "2Gi" } })));
+    expect(resized.stderr).toContain("`snapshot.storage` may not change: the servers' volumes exist");
+    const removed = await apply(group("snapshots", cache({ cron: "*/5 * * * *" })));
+    expect(removed.stderr).toContain("`dragonfly.snapshot.storage` may not be added or removed while `spec.dragonfly` exists");
+    // The schedule alone may change.
+    expect((await apply(group("snapshots", cache({ cron: "*/5 * * * *", storage: { size: "1Gi" } })))).stderr).toBe("");
+
+    expect((await apply(group("no-snapshots", cache()))).code).toBe(0);
+    const added = await apply(group("no-snapshots", cache({ storage: { size: "1Gi" } })));
+    expect(added.stderr).toContain("`dragonfly.snapshot.storage` may not be added or removed while `spec.dragonfly` exists");
+    // Without spec.dragonfly (its servers gone), it comes back with volumes.
+    const without = await kubectl(["patch", "mfg", "no-snapshots", "-n", namespace, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/dragonfly" }])]);
+    expect(without.stderr).toBe("");
+    expect((await apply(group("no-snapshots", cache({ storage: { size: "1Gi" } })))).stderr).toBe("");
+  });
 
   it("accepts the valid group that the invalid cases start from", async () => {
     const result = await kubectl(["apply", "--dry-run=server", "-n", namespace, "-f", "-"], {

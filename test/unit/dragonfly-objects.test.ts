@@ -72,6 +72,25 @@ describe("cache servers the operator runs", () => {
     expect(svc.spec).toEqual({ selector: { "shipstream.io/dragonfly-group": "orders", "shipstream.io/dragonfly-role": "master" }, ports: [{ name: "cache", port: 6379, targetPort: 6379 }] });
   });
 
+  it("with snapshots: the operator's file name and schedule, and a volume per server that goes with it", () => {
+    const withSnapshots = { ...defaulted.dragonfly!, args: [], snapshot: { cron: "*/15 * * * *", storage: { size: "2Gi", storageClassName: "fast" } } };
+    const [sts] = dragonflyObjects(group, withSnapshots, "iad");
+    const container = sts.spec!.template.spec!.containers[0]!;
+    expect(container.args?.slice(-2)).toEqual(["--dbfilename=dump", "--snapshot_cron=*/15 * * * *"]);
+    expect(container.volumeMounts).toEqual([{ name: "data", mountPath: "/data" }]);
+    expect(sts.spec!.template.spec!.volumes).toBeUndefined();
+    expect(sts.spec!.volumeClaimTemplates).toEqual([
+      { metadata: { name: "data", labels: expect.objectContaining({ "shipstream.io/dragonfly-group": "orders", "shipstream.io/site": "iad" }) }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "fast", resources: { requests: { storage: "2Gi" } } } },
+    ]);
+    expect(sts.spec!.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Delete", whenScaled: "Retain" });
+    // Updates are the operator's, one pod at a time.
+    expect(sts.spec!.updateStrategy).toEqual({ type: "OnDelete" });
+    // A snapshot name without a schedule: saved only when the operator asks (before an update).
+    const [onDemand] = dragonflyObjects(group, { ...withSnapshots, snapshot: { storage: { size: "2Gi" } } }, "iad");
+    expect(onDemand.spec!.template.spec!.containers[0]!.args?.slice(-1)).toEqual(["--dbfilename=dump"]);
+    expect(onDemand.spec!.volumeClaimTemplates?.[0]?.spec?.storageClassName).toBeUndefined();
+  });
+
   describe("servers the operator no longer runs", () => {
     const both = { statefulSets: [{ name: "dragonfly-orders-iad", settled: true }, { name: "dragonfly-orders-pdx", settled: true }], services: ["dragonfly-orders", "dragonfly-orders-iad", "dragonfly-orders-pdx"], pods: [] };
     const twoManaged = { ...defaulted.dragonfly!, sites: [{ name: "iad" }, { name: "pdx" }] };
