@@ -142,7 +142,8 @@ export class DragonflyReconciler implements Reconciler {
 
   /**
    * One step of an update of the servers the operator runs (shared/dragonfly/roll.ts): restarts
-   * at most one pod on the new template, never in a step that moved the master, never the master.
+   * at most one pod on the new template, never in a step that moves the master, and the master's
+   * only when no other server could take it over (after a snapshot, when it has a volume).
    */
   private async roll(spec: DragonflySpec, decision: DragonflyDecision, clients: ReadonlyMap<string, CacheClient>): Promise<void> {
     const { ctx } = this;
