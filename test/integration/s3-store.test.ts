@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBucket, s3Client, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
+import { S3ObjectStore } from "../../operator/backup/object-store.js";
 
 const MiB = 1024 * 1024;
 const BUCKET = "backups";
@@ -125,6 +126,77 @@ describe("S3 store (real MinIO server)", () => {
     }
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "list/iad/2.xb" }), within(10_000));
     expect(head.ContentLength).toBe("list/iad/2.xb".length);
+  });
+});
+
+/**
+ * The backups' object store (operator/backup/object-store.ts) when the store stalls in the middle
+ * of an upload, as a store cut off or overloaded does: each request's socket goes idle, the SDK
+ * retries it, and the upload either goes on once the store answers or fails within its attempts.
+ */
+describe("the backups' object store through a store that stalls mid-upload (real MinIO)", () => {
+  let store: S3Store;
+  let client: S3Client;
+  const objects = (limits: { idleMs: number; attempts: number }) =>
+    new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey }, limits: { connectMs: 1_000, ...limits } });
+  /** 40 MiB whose first 20 MiB go out at once; then the store stalls for `stallMs` before the rest. */
+  const stallingUpload = (stallMs: number) => {
+    const source = randomStream(40 * MiB);
+    let sent = 0;
+    let stalled = false;
+    const body = source.body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          sent += chunk.length;
+          if (!stalled && sent >= 20 * MiB) {
+            stalled = true;
+            void store.pause().then(() => setTimeout(() => store.resume(), stallMs).unref());
+          }
+          done(null, chunk);
+        },
+      }),
+    );
+    return { body, sha256: source.sha256 };
+  };
+
+  beforeAll(async () => {
+    store = await startS3Store();
+    client = s3Client(store);
+    await createBucket(store, BUCKET);
+  });
+
+  afterAll(async () => {
+    store?.resume();
+    client?.destroy();
+    await store?.stop();
+  });
+
+  it("a stall shorter than its retries: the parts are sent again and the object is whole", async () => {
+    const upload = stallingUpload(2_500);
+    const started = Date.now();
+    await objects({ idleMs: 1_000, attempts: 6 }).put("stall/short.xb", upload.body, AbortSignal.timeout(60_000));
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "stall/short.xb" }), within(30_000));
+    const back = await sha256Of(got.Body as Readable);
+    expect(back.bytes).toBe(40 * MiB);
+    expect(back.sha256).toBe(upload.sha256());
+  });
+
+  it("a stall longer than its retries: the upload fails within attempts x idle time, and no object appears", async () => {
+    const upload = stallingUpload(20_000);
+    const started = Date.now();
+    let failure: unknown;
+    try {
+      await objects({ idleMs: 1_000, attempts: 2 }).put("stall/long.xb", upload.body, AbortSignal.timeout(60_000));
+    } catch (err) {
+      failure = err;
+    }
+    const took = Date.now() - started;
+    store.resume();
+    expect(failure, "the upload should have failed").toBeDefined();
+    expect(took).toBeLessThan(15_000);
+    const head = await rejectionOf(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "stall/long.xb" }), within(10_000)));
+    expect(head.$metadata?.httpStatusCode).toBe(404);
   });
 });
 
