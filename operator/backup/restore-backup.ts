@@ -5,7 +5,7 @@
  * position the manifest names. Any mismatch fails the restore and removes the folder, so a
  * damaged artifact never becomes a datadir.
  */
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { artifactFolder, MANIFEST_FILE, parseManifest, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
 import { deriveKeys, type SealKeys } from "../../shared/backup/sealing.js";
@@ -67,7 +67,7 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
       // The input's own failure (the store, a frame's authentication) says why; otherwise mbstream,
       // which checks each chunk as it unpacks, usually stops at a flipped byte before the hash can.
       if (inputFailed || signal.aborted) throw err;
-      throw new Error(`${store.location}${dataKey} could not be unpacked, so the artifact is damaged (or the disk is full): ${errorText(err)}`);
+      throw new Error(`${store.location}${dataKey} could not be unpacked, so the artifact is damaged: ${errorText(err)}`);
     });
     const got = measure.result();
     if (got.bytes !== manifest.data.bytes || got.sha256 !== manifest.data.sha256) {
@@ -80,7 +80,21 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
     }
     return manifest;
   } catch (err) {
+    // Asked before the copy is removed: whatever failed, a full disk is what to fix first.
+    const full = await diskFull(task.targetDir);
     await rm(task.targetDir, { recursive: true, force: true });
+    if (full !== undefined) throw new Error(`the disk of ${task.targetDir} is full (${full}): the restored copy needs more room than the volume has; ${errorText(err)}`);
     throw deadline.aborted ? new Error(`the restore did not finish within ${task.timeoutMs / 1000}s: ${errorText(err)}`) : err;
   }
+}
+
+/** Below this much free room a failed restore is put down to the disk. */
+const FULL_BELOW_BYTES = 1024 * 1024;
+
+/** "N bytes free of M" when the file system of `dir` has (almost) no room left; undefined otherwise or when unknown. */
+async function diskFull(dir: string): Promise<string | undefined> {
+  const fs = await statfs(dir).catch(() => undefined);
+  if (fs === undefined) return undefined;
+  const free = fs.bavail * fs.bsize;
+  return free < FULL_BELOW_BYTES ? `${free} bytes free of ${fs.blocks * fs.bsize}` : undefined;
 }

@@ -14,6 +14,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { readManifest } from "../../operator/backup/restore-backup.js";
 import { AgentProcess } from "../support/agent.js";
+import { run } from "../support/kubectl.js";
 
 /**
  * `bloodraven backup`, `restore`, `stage-restore`, `verify` and `delete-backup` as a Job's pod runs them: the built bundle as a
@@ -140,6 +141,23 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.result).toMatchObject({ phase: "Succeeded", gtid: backedUp.gtid, binlogFile: backedUp.binlogFile, binlogPosition: backedUp.binlogPosition, sourceSite: "pdx", targetDir: target });
     expect((await readFile(join(target, "xtrabackup_binlog_info"), "utf8")).trim().split(/\s+/)).toContain(backedUp.gtid);
+  });
+
+  it("restores onto a disk too small for the copy: exit 1, a Failed result saying the disk is full, nothing left on it", async () => {
+    // A 4 MiB tmpfs: the copy of a MariaDB server is far larger.
+    const small = join(dir, "small-disk");
+    await mkdir(small);
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small], { timeoutMs: 10_000 });
+    expect(mounted.code, mounted.stderr).toBe(0);
+    try {
+      const target = join(small, "restored");
+      const restore = await job("restore", [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, `--target-dir=${target}`, "--timeout=60s"], goodEnv);
+      expect(restore.code, restore.stdout + restore.stderr).toBe(1);
+      expect(restore.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(new RegExp(`^the disk of ${target} is full \\(\\d+ bytes free of 4194304\\): the restored copy needs more room than the volume has; `)) as unknown });
+      expect(await readdir(small)).toEqual([]);
+    } finally {
+      await run("umount", [small], { timeoutMs: 10_000 });
+    }
   });
 
   it("stages a restore beside a datadir: the copy swapped in later holds the backup, and has the new group's operator account with its password", async () => {
