@@ -6,7 +6,7 @@
  * BloodravenOperatorDown, BloodravenNoLeader and BloodravenSplitBrain are evaluated in
  * chart.test.ts against a real operator's scrape.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { EnvDir } from "../../scripts/env/env-dir.js";
@@ -181,6 +181,14 @@ describe("the chart's alerts (promtool)", () => {
     for (const [alert, annotation] of runbookAnnotations) expect(annotation, alert).toBe(`kubectl bloodraven runbook ${map.get(alert)}`);
     // The map's only extra row is the monitoring guide's name for BloodravenNoWritableSite.
     expect([...map.keys()].filter((a) => !runbookAnnotations.has(a))).toEqual(["BloodravenNoPrimary"]);
+  });
+
+  it("docs/metrics.md's alert table lists every alert of the chart, with the runbook the plugin names", () => {
+    const doc = readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8");
+    const rows = new Map([...doc.matchAll(/^\| `(Bloodraven\w+)` \|.*\| `([a-z-]+)` \|$/gm)].map((m) => [m[1]!, m[2]!]));
+    const map = alertRunbooks();
+    expect([...rows.keys()].sort()).toEqual([...alertNames].sort());
+    for (const [alert, runbook] of rows) expect(runbook, alert).toBe(map.get(alert));
   });
 
   it("leaves no alert of the chart without a test", () => {
