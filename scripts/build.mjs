@@ -15,11 +15,14 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-let commit = "unknown";
-try {
-  commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-} catch {
-  // Not a git checkout (a source tarball): keep "unknown".
+// BLOODRAVEN_COMMIT names it where there is no .git (the Dockerfile's build stage passes its REVISION).
+let commit = process.env.BLOODRAVEN_COMMIT || "unknown";
+if (!process.env.BLOODRAVEN_COMMIT) {
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    // Not a git checkout (a source tarball): keep "unknown".
+  }
 }
 
 const common = {

@@ -1,12 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../env/cache.js";
 import { writeDockerArchive, type ImageConfig } from "./docker-archive.js";
 import { BASE_PATH, parseDockerfile } from "./dockerfile.js";
-import { busyboxBase, copyInto, copyWithLibraries, nodeBinary } from "./rootfs.js";
+import { busyboxBase, copyInto, copyWithLibraries } from "./rootfs.js";
+import { buildStages } from "./stages.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -37,6 +38,25 @@ function debianVersion(pkg: string): string {
 
 function fileDigest(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** "<path> <sha256>" of a context file, or of every file under a context folder, sorted. */
+function treeDigests(source: string): string[] {
+  const path = join(repo, source);
+  if (!statSync(path).isDirectory()) return [`${source} ${fileDigest(path)}`];
+  return readdirSync(path, { recursive: true, encoding: "utf8" })
+    .sort()
+    .filter((f) => statSync(join(path, f)).isFile())
+    .map((f) => `${source}/${f} ${fileDigest(join(path, f))}`);
+}
+
+/** The Dockerfile's build arguments: REVISION, the commit the bundle reports (bloodraven_build_info). */
+function operatorBuildArgs(): Record<string, string> {
+  try {
+    return { REVISION: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() };
+  } catch {
+    return { REVISION: "unknown" };
+  }
 }
 
 const MARIADB_BINARIES = [
@@ -123,33 +143,32 @@ const recipes: Record<ImageName, ImageRecipe> = {
       return { env: [BASE_PATH], entrypoint: ["/usr/local/bin/cache-entrypoint"], cmd: [], exposedPorts: ["6379/tcp"] };
     },
   },
-  // What the Dockerfile describes, on the official Node.js build its FROM line names.
+  // What the Dockerfile describes, every stage run on the official Node.js build its FROM names.
   operator: {
     inputs: () => {
       const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
-      const image = parseDockerfile(dockerfile);
-      const missing = image.copies.filter((c) => !existsSync(join(repo, c.source)));
-      if (missing.length > 0) throw new Error(`the operator image needs ${missing.map((c) => c.source).join(", ")}: run \`npm run build\` first`);
-      return [`Dockerfile ${createHash("sha256").update(dockerfile).digest("hex")}`, ...image.copies.map((c) => `${c.source} ${fileDigest(join(repo, c.source))}`)];
+      const sources = parseDockerfile(dockerfile).flatMap((stage) => stage.steps.flatMap((s) => (s.kind === "copy" && s.from === undefined ? s.sources : [])));
+      return [
+        `Dockerfile ${createHash("sha256").update(dockerfile).digest("hex")}`,
+        `.dockerignore ${fileDigest(join(repo, ".dockerignore"))}`,
+        `npm ${execFileSync("npm", ["--version"], { encoding: "utf8" }).trim()}`,
+        ...Object.entries(operatorBuildArgs()).map(([k, v]) => `ARG ${k}=${v}`),
+        ...sources.flatMap((source) => treeDigests(source)),
+      ];
     },
-    fill: (rootfs) => {
-      const image = parseDockerfile(readFileSync(join(repo, "Dockerfile"), "utf8"));
-      busyboxBase(rootfs);
-      const node = nodeBinary(image.nodeVersion, cacheDir());
-      copyWithLibraries(rootfs, [node], () => "/usr/local/bin/node");
-      copyInto(rootfs, ["/lib64/ld-linux-x86-64.so.2"]);
-      for (const { source, target } of image.copies) {
-        mkdirSync(join(rootfs, dirname(target)), { recursive: true });
-        copyFileSync(join(repo, source), join(rootfs, target));
-      }
-      if (image.config.workingDir) mkdirSync(join(rootfs, image.config.workingDir), { recursive: true });
-      return image.config;
-    },
+    fill: (rootfs) =>
+      buildStages(parseDockerfile(readFileSync(join(repo, "Dockerfile"), "utf8")), {
+        context: repo,
+        rootfs,
+        workDir: dirname(rootfs),
+        cacheDir: cacheDir(),
+        buildArgs: operatorBuildArgs(),
+      }),
   },
 };
 
 // The builder's own code is an input of every image: changing how images are assembled rebuilds them.
-const BUILDER_FILES = ["docker-archive.ts", "dockerfile.ts", "rootfs.ts", "images.ts"];
+const BUILDER_FILES = ["docker-archive.ts", "dockerfile.ts", "rootfs.ts", "stages.ts", "images.ts"];
 
 function cacheKey(name: ImageName): string {
   const hash = createHash("sha256");
