@@ -166,6 +166,7 @@ export const LOG_MESSAGES = {
   jobResultNotWritten: "job result not written",
   archiverStarting: "binlog archiver starting",
   archiverArchived: "archived sealed binlog",
+  archiverPruned: "pruned archived binlogs",
   archiverFailed: "binlog archive scan failed",
   // `bloodraven replay`: point-in-time recovery onto a server started on a restored backup.
   replayJobStarted: "replay job started",

@@ -306,6 +306,7 @@ export class Agent {
     this.view = newerView(this.view, { primary, observedAt: sentAt - asked.value.observedAgoMs, source: "operator" });
     if (primary === this.config.site) this.operatorConfirmedAt = sentAt;
     if (leaseTimeoutMs !== undefined) this.leaseTimeoutMs = Math.min(this.config.leaseTimeoutMs, leaseTimeoutMs);
+    if (asked.value.archiveFloor !== undefined) this.archiver?.archiver.pruneTo(asked.value.archiveFloor);
     // An operator whose spec names no agents (no agentUrl, no sidecars) leaves --peers in force.
     if (asked.value.peers !== undefined && Object.keys(asked.value.peers).length > 0) this.adoptPeers(asked.value.peers);
   }

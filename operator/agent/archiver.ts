@@ -9,11 +9,19 @@
  * sealed with a salt of its own when a passphrase is set, and streamed to the store; the manifest
  * is rewritten after it. A file that fails is tried again next scan; files are archived in order,
  * so the archive never skips one.
+ *
+ * Pruning, on any site's agent (each is the only writer of its site's folder): once the operator
+ * names an archive floor (what every retained Succeeded backup holds, `pruneTo`), a scan drops
+ * the oldest files that hold nothing after it (shared/backup/replay-plan.ts prunableFiles):
+ * first from the manifest, then from the store, with any object the manifest does not name
+ * (left by an earlier prune that stopped between the two), so the manifest never names a
+ * missing object.
  */
 import { createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { archiveFolder, ARCHIVE_MANIFEST, archiveText, parseArchive, sealedToArchive, type ArchivedBinlog, type ArchiveManifest, type ArchiveSite } from "../../shared/backup/binlog-archive.js";
+import { prunableFiles } from "../../shared/backup/replay-plan.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
 import { BinlogScanner } from "../../shared/backup/binlog.js";
 import { SEALED_SUFFIX } from "../../shared/backup/manifest.js";
@@ -48,6 +56,9 @@ export class BinlogArchiver {
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly folder: string;
+  /** The operator's archive floor, and the one the last finished prune went to. */
+  private floor: string | undefined;
+  private prunedTo: string | undefined;
 
   constructor(
     private readonly settings: ArchiverSettings,
@@ -55,11 +66,16 @@ export class BinlogArchiver {
     private readonly log: Logger,
   ) {
     this.folder = archiveFolder(settings.prefix, settings);
-    this.state = { enabled: true, site: settings.site, location: `${settings.store.location}${this.folder}/`, primary: false, filesArchived: 0, bytesArchived: 0, uploadFailures: 0, backlogFiles: 0 };
+    this.state = { enabled: true, site: settings.site, location: `${settings.store.location}${this.folder}/`, primary: false, filesArchived: 0, bytesArchived: 0, uploadFailures: 0, backlogFiles: 0, filesPruned: 0 };
   }
 
   status(): ArchiverStatus {
     return this.state;
+  }
+
+  /** The operator's archive floor; the next scan prunes up to it. */
+  pruneTo(floor: string): void {
+    this.floor = floor;
   }
 
   start(): void {
@@ -97,28 +113,68 @@ export class BinlogArchiver {
         SQL_DEADLINE_MS,
       );
       this.state = { ...this.state, primary: !server.readOnly, lastScanAt: new Date().toISOString() };
-      if (server.readOnly) {
-        this.state = { ...this.state, backlogFiles: 0 };
-        return;
-      }
-      if (server.base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
+      if (server.readOnly) this.state = { ...this.state, backlogFiles: 0 };
+      else await this.archiveSealed(server.base);
+      await this.prune();
+      this.state = { ...this.state, lastError: undefined };
+    } catch (err) {
+      this.state = { ...this.state, lastError: errorText(err) };
+      this.log.warn(LOG_MESSAGES.archiverFailed, { error: errorText(err) });
+    }
+  }
+
+  private async archiveSealed(base: string): Promise<void> {
+    if (base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
       const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
       await this.load();
       const todo = sealedToArchive(logs, this.manifest);
       this.state = { ...this.state, backlogFiles: todo.length };
       for (const [i, file] of todo.entries()) {
         if (this.stopped) return;
-        await this.archive(dirname(server.base), file).catch((err: unknown) => {
+        await this.archive(dirname(base), file).catch((err: unknown) => {
           this.state = { ...this.state, uploadFailures: this.state.uploadFailures + 1 };
           throw err;
         });
         this.state = { ...this.state, backlogFiles: todo.length - i - 1 };
       }
-      this.state = { ...this.state, lastError: undefined };
-    } catch (err) {
-      this.state = { ...this.state, lastError: errorText(err) };
-      this.log.warn(LOG_MESSAGES.archiverFailed, { error: errorText(err) });
+  }
+
+  private async prune(): Promise<void> {
+    const floor = this.floor;
+    if (floor === undefined || floor === this.prunedTo || this.stopped) return;
+    await this.load();
+    const doomed = this.manifest ? prunableFiles(this.manifest, floor) : [];
+    if (doomed.length > 0) {
+      const gone = new Set(doomed.map((f) => f.file));
+      const next = this.manifestWith((this.manifest?.files ?? []).filter((f) => !gone.has(f.file)));
+      await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
+      this.manifest = next;
+      const named = new Set([ARCHIVE_MANIFEST, ...next.files.map((f) => f.object)]);
+      const stored = await this.settings.store.list(`${this.folder}/`, AbortSignal.timeout(STORE_DEADLINE_MS));
+      const unnamed = stored.map((o) => o.key).filter((key) => !named.has(key.slice(this.folder.length + 1)));
+      await this.settings.store.delete(unnamed, AbortSignal.timeout(STORE_DEADLINE_MS));
+      this.state = {
+        ...this.state,
+        filesArchived: next.files.length,
+        bytesArchived: next.files.reduce((n, f) => n + f.bytes, 0),
+        filesPruned: (this.state.filesPruned ?? 0) + doomed.length,
+      };
+      this.log.info(LOG_MESSAGES.archiverPruned, { files: doomed.length, through: doomed.at(-1)?.file, objectsDeleted: unnamed.length, floor });
     }
+    this.prunedTo = floor;
+    this.state = { ...this.state, prunedTo: floor };
+  }
+
+  private manifestWith(files: ArchivedBinlog[]): ArchiveManifest {
+    const keys = this.manifestKeys;
+    return {
+      format: 1,
+      namespace: this.settings.namespace,
+      group: this.settings.group,
+      site: this.settings.site,
+      ...(keys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: keys.salt.toString("base64") } as const } : {}),
+      files,
+    };
   }
 
   /** The site's manifest from the store, once (this agent is its only writer while it is primary). */
@@ -149,16 +205,8 @@ export class BinlogArchiver {
     const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
     await streamToStore([createReadStream(join(folder, file)), ...stages], this.settings.store, `${this.folder}/${object}`, signal, `reading ${file}`);
     const entry: ArchivedBinlog = { file, object, ...measure.result(), ...scan.summary(), archivedAt: new Date().toISOString() };
-    const manifestKeys = this.manifestKeys;
-    const next: ArchiveManifest = {
-      format: 1,
-      namespace: this.settings.namespace,
-      group: this.settings.group,
-      site: this.settings.site,
-      ...(manifestKeys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: manifestKeys.salt.toString("base64") } as const } : {}),
-      files: [...(this.manifest?.files ?? []), entry],
-    };
-    await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
+    const next = this.manifestWith([...(this.manifest?.files ?? []), entry]);
+    await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
     this.manifest = next;
     this.state = {
       ...this.state,

@@ -24,6 +24,8 @@ export interface OperatorAnswer {
   readonly peers?: Readonly<Record<string, string>>;
   /** How old the operator's observation behind the answer was when it answered. */
   readonly observedAgoMs: number;
+  /** How far the binary log archive may be pruned, when the agent named its site (gtid_binlog_pos form). */
+  readonly archiveFloor?: string;
 }
 
 /** The body of a 200 from a peer agent's /v1/view. */
@@ -57,6 +59,8 @@ async function getJson(url: string, token: string | undefined, timeoutMs: number
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isAge = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+/** A MariaDB GTID position: domain-server-seq, comma separated; anything else prunes nothing. */
+const MARIADB_POSITION = /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/;
 
 export async function askOperator(base: string, q: { namespace: string; group: string; site: string; phase?: string }, token: string | undefined, timeoutMs: number): Promise<Asked<OperatorAnswer>> {
   const url = `${base}/active-site?${new URLSearchParams(q).toString()}`;
@@ -68,7 +72,8 @@ export async function askOperator(base: string, q: { namespace: string; group: s
   }
   const lease = isAge(body.leaseTimeoutMs) && body.leaseTimeoutMs > 0 ? { leaseTimeoutMs: body.leaseTimeoutMs } : {};
   const peers = isRecord(body.peers) ? { peers: Object.fromEntries(Object.entries(body.peers).filter((e): e is [string, string] => typeof e[1] === "string" && /^https?:\/\//.test(e[1]))) } : {};
-  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs, ...lease, ...peers } };
+  const floor = typeof body.archiveFloor === "string" && MARIADB_POSITION.test(body.archiveFloor) ? { archiveFloor: body.archiveFloor } : {};
+  return { ok: true, value: { activeSite: body.activeSite, confirmedPrimary: body.confirmedPrimary, lastKnownPrimary: body.lastKnownPrimary, observedAgoMs: body.observedAgoMs, ...lease, ...peers, ...floor } };
 }
 
 /** `from`: the asking agent's site and its server's state; the operator asks without one. */

@@ -18,7 +18,8 @@ const time = (t: string | undefined): number | undefined => (t === undefined ? u
 /**
  * Retries a group's failed scheduled backups and deletes what each profile's retention no longer
  * keeps (shared/backup/housekeeping.ts); a deleted backup's finalizer then removes its artifact
- * (backups.ts). Only with `spec.backup`.
+ * (backups.ts); and keeps the archive floor the agents prune their binary log archives to
+ * (`archiveFloor`). Only with `spec.backup`.
  */
 export class BackupHousekeepingReconciler implements Reconciler {
   readonly name = "backup-housekeeping";
@@ -41,11 +42,13 @@ export class BackupHousekeepingReconciler implements Reconciler {
         triggeredBy: b.spec.triggeredBy,
         retryAt: time(b.metadata.annotations?.[ANNOTATIONS.backupRetryAt]),
         deleting: b.metadata.deletionTimestamp !== undefined,
+        ...(b.status?.gtidExecuted ? { gtid: b.status.gtidExecuted } : {}),
       })),
       retry: { maxAttempts: spec.retry.maxAttempts, initialBackoffMs: parseDuration(spec.retry.initialBackoff), maxBackoffMs: parseDuration(spec.retry.maxBackoff) },
       retention: new Map(spec.profiles.map((p): [string, RetentionPolicy] => [p.name, { count: p.retention.count, minKeep: p.retention.minKeep, maxFailedKeep: p.retention.maxFailedKeep, ...(p.retention.maxAge ? { maxAgeMs: parseDuration(p.retention.maxAge) } : {}) }])),
       now: Date.parse(cycle.now),
     });
+    ctx.archiveFloor = plan.archiveFloor;
     const byName = new Map(backups.map((b) => [b.metadata.name ?? "", b]));
     // One backup's trouble (a conflict) is tried again at the next scan; the others go on.
     const each = async (what: string, name: string, fn: () => Promise<void>): Promise<void> => {

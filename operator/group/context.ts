@@ -186,6 +186,12 @@ export class GroupContext {
    * unknown, so a wait for a self-fence counts from here at the earliest (shared/agent/evidence.ts).
    */
   readonly agentConfirmedAt = new Map<string, number>();
+  /**
+   * What every Succeeded backup that stays holds, from the last housekeeping scan: the agents
+   * prune their binary log archives up to it (shared/backup/replay-plan.ts prunableFiles).
+   * undefined until a scan found one; agents then prune nothing.
+   */
+  archiveFloor: string | undefined;
   readonly watchingSince = Date.now();
   readonly store: GroupStatusStore;
   readonly log: Logger;

@@ -54,7 +54,7 @@ export class GroupWorker {
     const { ctx } = this;
     if (confirmed) ctx.agentConfirmedAt.set(site, Date.now());
     const peers = [...agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined)].filter(([name]) => name !== site);
-    return { leaseTimeoutMs: parseDuration(ctx.spec.sidecar.leaseTimeout), peers: Object.fromEntries(peers) };
+    return { leaseTimeoutMs: parseDuration(ctx.spec.sidecar.leaseTimeout), peers: Object.fromEntries(peers), ...(ctx.archiveFloor === undefined ? {} : { archiveFloor: ctx.archiveFloor }) };
   }
 
   start(): void {

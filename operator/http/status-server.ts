@@ -65,10 +65,15 @@ export interface StatusSource {
   agentAsked(namespace: string, group: string, site: string, confirmed: boolean): AgentSettings | undefined;
 }
 
-/** What an agent that names its site is told besides the topology: the group's lease, and the other sites' agents. */
+/**
+ * What an agent that names its site is told besides the topology: the group's lease, the other
+ * sites' agents, and how far its binary log archive may be pruned.
+ */
 export interface AgentSettings {
   leaseTimeoutMs: number;
   peers: Record<string, string>;
+  /** The GTID position every retained Succeeded backup holds; absent: prune nothing. */
+  archiveFloor?: string;
 }
 
 export interface StatusServerOptions {

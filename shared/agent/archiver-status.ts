@@ -22,6 +22,10 @@ export interface ArchiverStatus {
   readonly uploadFailures: number;
   /** On the primary: sealed binary logs not in the archive at the end of the last scan; 0 on a replica. */
   readonly backlogFiles: number;
+  /** Files pruned from the archive since the agent started (every retained backup holds them). */
+  readonly filesPruned?: number;
+  /** The archive floor the last prune went to (the operator's, from the retained backups). */
+  readonly prunedTo?: string;
   readonly lastError?: string;
 }
 

@@ -5,6 +5,7 @@
  * keeps. The retry time is decided once and written on the failed backup, so an operator that
  * restarts keeps the same backoff, and a failed backup waiting for its retry is never deleted.
  */
+import { archiveFloor } from "./replay-plan.js";
 import { backupsToDelete, type RetainedBackup, type RetentionPolicy, type RetentionVerdict } from "./retention.js";
 
 export type Trigger = { readonly kind: "manual" } | { readonly kind: "scheduled"; readonly schedule: string; readonly attempt: number };
@@ -43,6 +44,8 @@ export interface KeptBackup extends RetainedBackup {
   /** The retry-at annotation, ms since the epoch; NaN when unreadable. */
   readonly retryAt?: number;
   readonly deleting: boolean;
+  /** A Succeeded backup's GTID position (status.gtidExecuted). */
+  readonly gtid?: string;
 }
 
 export interface HousekeepingInput {
@@ -68,6 +71,12 @@ export interface Housekeeping {
   /** Retries due: create them. */
   readonly create: readonly RetryPlan[];
   readonly delete: readonly (RetentionVerdict & { readonly profile: string })[];
+  /**
+   * What every Succeeded backup that stays holds (replay-plan.ts archiveFloor), whatever its
+   * profile: the binary log archive's files within it can be pruned. undefined (prune nothing)
+   * while there is none, or while one of them has no GTID position.
+   */
+  readonly archiveFloor?: string;
 }
 
 export function housekeeping(input: HousekeepingInput): Housekeeping {
@@ -90,5 +99,8 @@ export function housekeeping(input: HousekeepingInput): Housekeeping {
     const candidates = input.backups.filter((b) => b.profile === profile && !b.deleting && !waiting.has(b.name));
     return backupsToDelete(candidates, policy, input.now).map((v) => ({ ...v, profile }));
   });
-  return { schedule, create, delete: deletions };
+  const deleted = new Set(deletions.map((d) => d.name));
+  const kept = input.backups.filter((b) => b.phase === "Succeeded" && !b.deleting && !deleted.has(b.name));
+  const floor = kept.some((b) => b.gtid === undefined || b.gtid === "") ? undefined : archiveFloor(kept.map((b) => b.gtid as string));
+  return { schedule, create, delete: deletions, ...(floor === undefined ? {} : { archiveFloor: floor }) };
 }

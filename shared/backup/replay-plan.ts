@@ -77,6 +77,37 @@ function chainOf(archive: ArchiveManifest, from: Map<number, bigint>, until: num
 }
 
 /**
+ * The archive floor: the position every one of these backups (gtid_binlog_pos form) holds, per
+ * replication domain the lowest seq; a domain some backup lacks is left out, so nothing of it is
+ * covered. undefined when nothing is covered (no backups). The server id is not compared: 0.
+ */
+export function archiveFloor(positions: readonly string[]): string | undefined {
+  let each: Map<number, bigint>[];
+  try {
+    each = positions.map((p) => seqs(p, parseMariadbPosition));
+  } catch {
+    // Not a MariaDB position (a MySQL backup's GTID set): MariaDB's archive cannot be judged by it.
+    return undefined;
+  }
+  const domains = [...(each[0]?.keys() ?? [])].filter((d) => each.every((m) => m.has(d)));
+  if (domains.length === 0) return undefined;
+  const lowest = (d: number): bigint => each.map((m) => m.get(d) as bigint).reduce((a, b) => (b < a ? b : a));
+  return domains.map((d) => `${d}-0-${lowest(d)}`).join(",");
+}
+
+/**
+ * The files of a site's archive that no replay onto a backup at or after `floor` can need (see
+ * planReplay): the oldest ones, up to the first that holds a transaction after the floor. What
+ * follows a pruned file starts where it ended, so every later backup still finds its first file.
+ */
+export function prunableFiles(archive: ArchiveManifest, floor: string): ArchivedBinlog[] {
+  const from = seqs(floor, parseMariadbPosition);
+  const files = [...archive.files].sort((a, b) => fileNumber(a.file) - fileNumber(b.file));
+  const firstNeeded = files.findIndex((f) => after(f, from));
+  return firstNeeded < 0 ? files : files.slice(0, firstNeeded);
+}
+
+/**
  * Chooses the replay for a backup at `fromGtid` (gtid_binlog_pos form) up to `until` (unix
  * seconds; undefined: everything archived) from every site's archive.
  */

@@ -51,14 +51,3 @@ export function backupsToDelete(backups: readonly RetainedBackup[], policy: Rete
   failed.slice(policy.maxFailedKeep).forEach((b) => out.push({ name: b.name, reason: `failed ${noun} beyond the newest ${policy.maxFailedKeep}` }));
   return out;
 }
-
-/**
- * The PITR archive's cutoff: binary logs whose last event is older than the oldest retained
- * Succeeded backup can no longer be replayed onto any backup, so the archiver may drop them.
- * undefined (keep everything) while no backup has succeeded.
- */
-export function archiveCutoff(backups: readonly RetainedBackup[], deleted: readonly RetentionVerdict[]): number | undefined {
-  const gone = new Set(deleted.map((d) => d.name));
-  const times = backups.filter((b) => b.phase === "Succeeded" && b.completedAt !== undefined && !gone.has(b.name)).map((b) => b.completedAt as number);
-  return times.length === 0 ? undefined : Math.min(...times);
-}

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { createBucket, s3Client, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
 import { parseArchive, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
+import { planReplay } from "../../shared/backup/replay-plan.js";
 import { deriveKeys, FrameOpener } from "../../shared/backup/sealing.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
@@ -20,7 +21,8 @@ import { plannedGroup } from "../support/planned.js";
  * The binary log archive for real: agents beside real MariaDB servers (the real operator names the
  * primary), a real MinIO store. Only the primary's agent uploads, only sealed files, encrypted,
  * recorded in a signed manifest; after a switchover the new primary's agent takes over within one
- * scan, and a stalled store is reported and caught up on once it is back.
+ * scan, and a stalled store is reported and caught up on once it is back. Once the group's backups
+ * hold the oldest files, every site's agent prunes them, as the operator's floor says.
  */
 const ns = `archive-${randomBytes(3).toString("hex")}`;
 const BUCKET = "archive";
@@ -43,6 +45,15 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     const client = s3Client(store);
     try {
       return Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+    } finally {
+      client.destroy();
+    }
+  };
+  const keysIn = async (site: string): Promise<string[]> => {
+    const client = s3Client(store);
+    try {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${folder(site)}/` }));
+      return (page.Contents ?? []).map((o) => (o.Key ?? "").slice(folder(site).length + 1)).sort();
     } finally {
       client.destroy();
     }
@@ -159,5 +170,48 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     const files = (await manifestOf("pdx")).files.map((f) => f.file);
     expect(files).toEqual([...files].sort());
     expect(new Set(files).size).toBe(files.length);
+  });
+
+  it("prunes, on every site, the archived files that every retained backup holds, manifest first, and a replay from that backup still finds its files", async () => {
+    const pdx = sites.site("pdx");
+    await pdx.injectWrite("held-by-the-backup", "app");
+    await pdx.query("FLUSH BINARY LOGS");
+    const held = await pdx.gtidBinlogPos();
+    const after = await pdx.injectWrite("after-the-backup", "app");
+    await pdx.query("FLUSH BINARY LOGS");
+    const before = await waitFor("pdx's archive to reach the write after the backup", async () => ((await manifestOf("pdx")).files.some((f) => f.lastGtid === after) ? manifestOf("pdx") : undefined), 15_000, 100);
+    expect((await manifestOf("iad")).files.length).toBeGreaterThan(0);
+    expect((await status("pdx")).filesPruned).toBe(0);
+    // A Succeeded backup at `held` (as a backup Job would have recorded it), and the group's spec.backup.
+    const created = await kubectl(["apply", "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "shipstream.io/v1alpha1", kind: "MysqlBackup", metadata: { name: "held", namespace: ns }, spec: { failoverGroupRef: { name: GROUP }, profileName: "nightly" } }),
+    });
+    expect(created.code, created.stderr).toBe(0);
+    const now = new Date().toISOString();
+    const succeeded = { status: { phase: "Succeeded", startTime: now, completionTime: now, sourceSite: "pdx", gtidExecuted: held } };
+    const patchedStatus = await kubectl(["patch", "mb", "held", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify(succeeded)]);
+    expect(patchedStatus.code, patchedStatus.stderr).toBe(0);
+    const withBackup = await kubectl(["patch", "mfg", GROUP, "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] } } })]);
+    expect(withBackup.code, withBackup.stderr).toBe(0);
+
+    const floor = `0-0-${held.split("-")[2]}`;
+    const pruned = await waitFor("pdx's agent to prune to the floor", async () => ((await status("pdx")).prunedTo === floor ? status("pdx") : undefined), 30_000, 250);
+    const kept = await manifestOf("pdx");
+    const gone = before.files.filter((f) => !kept.files.some((k) => k.file === f.file));
+    expect(gone.length).toBeGreaterThan(0);
+    expect(pruned.filesPruned).toBe(gone.length);
+    expect(pruned.filesArchived).toBe(kept.files.length);
+    // Exactly the files within the backup went; the first kept one holds the write after it.
+    for (const f of gone) expect(BigInt(f.lastGtid?.split("-")[2] ?? "0")).toBeLessThanOrEqual(BigInt(held.split("-")[2] ?? ""));
+    expect(kept.files[0]?.lastGtid).toBe(after);
+    expect(await keysIn("pdx")).toEqual(["manifest.json", ...kept.files.map((f) => f.object)].sort());
+    // iad's archive (it archived before the switchover) is all within the backup: pruned by iad's agent.
+    await waitFor("iad's agent to prune to the floor", async () => (await status("iad")).prunedTo === floor, 30_000, 250);
+    expect((await manifestOf("iad")).files).toEqual([]);
+    expect(await keysIn("iad")).toEqual(["manifest.json"]);
+    await agents.get("pdx")?.waitForLog(LOG_MESSAGES.archiverPruned, 5_000);
+    // A point-in-time recovery from the backup replays from the first kept file.
+    const replay = planReplay([kept, await manifestOf("iad")], held);
+    expect("plan" in replay && replay.plan.files.map((f) => f.file)).toEqual(kept.files.map((f) => f.file));
   });
 });

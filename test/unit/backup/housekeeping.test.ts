@@ -55,4 +55,22 @@ describe("retention", () => {
     expect(plan.delete.map((d) => d.name)).toEqual(["s1", "f2"]);
     expect(plan.delete[0]).toEqual({ name: "s1", profile: "nightly", reason: "succeeded backup beyond the newest 2" });
   });
+
+  it("names the archive floor from the Succeeded backups that stay, of every profile, and none while one lacks a position", () => {
+    const retention = new Map([["nightly", { count: 2, minKeep: 1, maxFailedKeep: 0 }]]);
+    const backups = [
+      b("b1", { completedAt: NOW - 3 * MIN, gtid: "0-1-10" }),
+      b("b2", { completedAt: NOW - 2 * MIN, gtid: "0-1-20" }),
+      b("b3", { completedAt: NOW - MIN, gtid: "0-1-30" }),
+      b("weekly", { profile: "weekly", completedAt: NOW - 10 * MIN, gtid: "0-1-15" }),
+      b("f", { phase: "Failed", gtid: "0-1-1" }),
+      b("gone", { deleting: true, gtid: "0-1-2" }),
+    ];
+    const plan = run(backups, retention);
+    expect(plan.delete.map((d) => d.name)).toEqual(["b1", "f"]);
+    expect(plan.archiveFloor).toBe("0-0-15");
+    expect(run(backups.filter((x) => x.name !== "weekly"), retention).archiveFloor).toBe("0-0-20");
+    expect(run([...backups, b("nopos")], retention).archiveFloor).toBeUndefined();
+    expect(run([b("f", { phase: "Failed", gtid: "0-1-1" })], retention).archiveFloor).toBeUndefined();
+  });
 });

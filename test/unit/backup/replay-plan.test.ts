@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ArchivedBinlog, ArchiveManifest } from "../../../shared/backup/binlog-archive.js";
-import { planReplay } from "../../../shared/backup/replay-plan.js";
+import { archiveFloor, planReplay, prunableFiles } from "../../../shared/backup/replay-plan.js";
 
 /** File n of a site holding seq first..last (server `server`), written at times first..last. */
 const file = (n: number, start: string, first: number, last: number, server = 1): ArchivedBinlog => ({
@@ -51,5 +51,40 @@ describe("planReplay", () => {
   it("replays nothing when nothing was written after the backup, and refuses without any archive", () => {
     expect(names(planReplay([iad], "0-1-30"))).toEqual([]);
     expect(planReplay([], "0-1-30")).toEqual({ refused: expect.stringMatching(/no site has a binary log archive/) });
+  });
+});
+
+describe("archive pruning", () => {
+  const iad = archive("iad", [file(3, "0-1-20", 21, 30), file(1, "", 1, 10), file(2, "0-1-10", 11, 20)]);
+  const pruned = (floor: string): string[] => prunableFiles(iad, floor).map((f) => f.file);
+
+  it("takes the oldest files that hold nothing after the floor, in order, and stops at the first that does", () => {
+    expect(pruned("0-1-5")).toEqual([]);
+    expect(pruned("0-1-10")).toEqual(["mysql-bin.000001"]);
+    expect(pruned("0-1-25")).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+    expect(pruned("0-1-30")).toEqual(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]);
+    // Another domain covers nothing of domain 0.
+    expect(pruned("1-1-99")).toEqual([]);
+    // A file without transactions goes with its neighbours.
+    const empty = { ...file(2, "0-1-10", 11, 20), transactions: 0, firstGtid: undefined, lastGtid: undefined };
+    expect(prunableFiles(archive("iad", [file(1, "", 1, 10), empty, file(3, "0-1-10", 11, 20)]), "0-1-10").map((f) => f.file)).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+  });
+
+  it("never takes a file that a backup at or after the floor replays from", () => {
+    for (const floor of [10, 15, 20, 25]) {
+      const rest = archive("iad", iad.files.filter((f) => !pruned(`0-1-${floor}`).includes(f.file)));
+      for (let backup = floor; backup < 30; backup += 1) {
+        expect(names(planReplay([rest], `0-1-${backup}`)), `floor ${floor}, backup ${backup}`).toEqual(names(planReplay([iad], `0-1-${backup}`)));
+      }
+    }
+  });
+
+  it("puts the floor at what every backup holds: per domain the lowest, a domain some backup lacks left out", () => {
+    expect(archiveFloor(["0-1-10,1-2-5", "0-2-7,1-1-9"])).toBe("0-0-7,1-0-5");
+    expect(archiveFloor(["0-1-10,1-2-5", "0-2-7"])).toBe("0-0-7");
+    expect(archiveFloor(["1-1-3", "0-1-2"])).toBeUndefined();
+    expect(archiveFloor([])).toBeUndefined();
+    // A MySQL GTID set is not a MariaDB position: nothing is judged by it.
+    expect(archiveFloor(["3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"])).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { archiveCutoff, backupsToDelete, DEFAULT_RETENTION, type RetainedBackup } from "../../../shared/backup/retention.js";
+import { backupsToDelete, DEFAULT_RETENTION, type RetainedBackup } from "../../../shared/backup/retention.js";
 
 const H = 3_600_000;
 const now = 1_000 * H;
@@ -49,10 +49,4 @@ describe("backup retention", () => {
     );
   });
 
-  it("puts the archive cutoff at the oldest Succeeded backup that stays", () => {
-    const backups = [ok("b1", 50), ok("b2", 20), failed("f", 60)];
-    expect(archiveCutoff(backups, [{ name: "b1", reason: "x" }])).toBe(now - 20 * H);
-    expect(archiveCutoff(backups, [])).toBe(now - 50 * H);
-    expect(archiveCutoff([failed("f", 1)], [])).toBeUndefined();
-  });
 });
