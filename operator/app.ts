@@ -28,6 +28,7 @@ import { pauseAt } from "./failpoints.js";
 import { askCloneJob, sendClone } from "./agent/ask.js";
 import type { CloneRequest } from "../shared/agent/clone.js";
 import { CacheClient } from "./dragonfly/cache-client.js";
+import { LeaderLabel } from "./kube/leader-label.js";
 
 /**
  * A write is sent only while the lease will still be ours this long from now. The lease is given
@@ -47,6 +48,8 @@ export class NotLeaderError extends Error {
 
 /** Whole-process shutdown budget: Kubernetes' default grace period is 30 s, ours is tighter. */
 const SHUTDOWN_BUDGET_MS = 9_000;
+/** At shutdown, the leader label's removal gets this long: the pod is going away anyway. */
+const LEADER_LABEL_CLOSE_MS = 2_000;
 
 const key = (g: MysqlFailoverGroup) => `${g.metadata.namespace ?? "default"}/${g.metadata.name ?? ""}`;
 
@@ -68,6 +71,7 @@ export class OperatorApp {
   private readonly taints: NodeTainter;
   private readonly podRoles: PodRoleLabeler;
   private readonly routing: RoutingCache;
+  private readonly leaderLabel: LeaderLabel | undefined;
   private leading = false;
   private shuttingDown = false;
 
@@ -78,6 +82,7 @@ export class OperatorApp {
     this.dns = new DnsPublisher(this.kube);
     this.taints = new NodeTainter(this.kube);
     this.podRoles = new PodRoleLabeler(this.kube);
+    this.leaderLabel = config.labelLeaderPod ? new LeaderLabel(this.kube, { namespace: config.leaseNamespace, name: config.identity }, this.log) : undefined;
     this.routing = new RoutingCache(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.status = new StatusServer({
@@ -87,6 +92,7 @@ export class OperatorApp {
         manages: (namespace, group) => this.managers.has(`${namespace}/${group}`),
         snapshots: () => [...this.managers.values()].flatMap((m) => m.snapshot() ?? []),
         agentAsked: (namespace, group, site, confirmed) => this.managers.get(`${namespace}/${group}`)?.agentAsked(site, confirmed),
+        agentToken: (namespace, group) => this.managers.get(`${namespace}/${group}`)?.agentToken(),
       },
       metrics: this.metrics,
       log: this.log,
@@ -124,14 +130,15 @@ export class OperatorApp {
     this.log.info(LOG_MESSAGES.operatorStarting, { namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : "all", leaderElection: this.config.leaderElection });
     if (this.config.failpoints.size > 0) this.log.warn(LOG_MESSAGES.failpointsActive, { failpoints: Object.fromEntries(this.config.failpoints) });
     if (!this.sidecar()) {
-      const reason = this.config.statusToken ? "the status API has a token, which the sidecars cannot read" : "--agent-image and --agent-operator-url are not both set";
-      this.log.info(LOG_MESSAGES.sidecarsOff, { reason });
+      this.log.info(LOG_MESSAGES.sidecarsOff, { reason: "--agent-image and --agent-operator-url are not both set" });
     }
     for (const s of this.servers) await s.server.listen(s.port, this.config.bindAddress);
     this.informer.on("add", (g) => this.onGroup(g));
     this.informer.on("update", (g) => this.onGroup(g));
     this.informer.on("delete", (g) => void this.dropManager(key(g)));
     this.informer.start();
+    // A restarted container keeps its pod's labels: it starts as a standby until it leads again.
+    this.leaderLabel?.set(false);
     if (this.elector) this.elector.start();
     else this.startLeading();
   }
@@ -139,6 +146,7 @@ export class OperatorApp {
   private startLeading(): void {
     this.leading = true;
     this.metrics.setLeader(true);
+    this.leaderLabel?.set(true);
     this.log.info(LOG_MESSAGES.leaderElected);
     for (const g of this.informer.list()) this.onGroup(g);
   }
@@ -147,6 +155,7 @@ export class OperatorApp {
     if (!this.leading) return;
     this.leading = false;
     this.metrics.setLeader(false);
+    this.leaderLabel?.set(false);
     this.log.warn(LOG_MESSAGES.leaderLost);
     await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
   }
@@ -273,13 +282,12 @@ export class OperatorApp {
   }
 
   /**
-   * The managed sites' sidecar, or undefined with the reason: it needs an image and the address
-   * of this operator's status API, and it cannot send a status token (the token's Secret lives in
-   * the operator's namespace, which the sites' pods cannot reference).
+   * The managed sites' sidecar: it needs an image and the address of this operator's status API.
+   * With a status token, a sidecar presents its group's agent token instead, which its pod mounts.
    */
   private sidecar(): SidecarOptions | undefined {
-    const { agentImage, agentOperatorUrl, statusToken } = this.config;
-    return agentImage && agentOperatorUrl && !statusToken ? { image: agentImage, operatorUrl: agentOperatorUrl } : undefined;
+    const { agentImage, agentOperatorUrl } = this.config;
+    return agentImage && agentOperatorUrl ? { image: agentImage, operatorUrl: agentOperatorUrl } : undefined;
   }
 
   /**
@@ -367,6 +375,8 @@ export class OperatorApp {
       this.shuttingDown = true;
       await Promise.all([...this.managers.keys()].map((k) => this.dropManager(k)));
       if (this.elector) await this.elector.release().catch((err: unknown) => this.log.warn(LOG_MESSAGES.leaseError, { error: errorText(err) }));
+      this.leaderLabel?.set(false);
+      await this.leaderLabel?.close(LEADER_LABEL_CLOSE_MS);
       this.informer.stop();
       this.routing.stop();
       await Promise.all(this.servers.map((s) => s.server.close()));

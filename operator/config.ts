@@ -22,6 +22,8 @@ export interface OperatorConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   identity: string;
+  /** Keep the leader label on this replica's pod (--identity in --lease-namespace) while it leads. */
+  labelLeaderPod: boolean;
   /** Bearer token required by the status API; undefined leaves it open (documented). */
   statusToken?: string;
   allowedOrigins: string[];
@@ -54,6 +56,7 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "renew-deadline", help: "a leader that cannot renew within this stops at once (default 10s)" },
   { name: "retry-period", help: "how often to try to acquire or renew (default 2s)" },
   { name: "identity", env: "POD_NAME", help: "this replica's name in the Lease (default host-pid)" },
+  { name: "label-leader-pod", boolean: true, help: "keep the label bloodraven.shipstream.io/leader=true on this replica's pod (named by --identity, in --lease-namespace) while it leads: the chart's leader Service selects it" },
   { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
   { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
   { name: "credentials-refresh", env: "BLOODRAVEN_CREDENTIALS_REFRESH", help: "how often each group's credentials Secrets are read again (default 10m)" },
@@ -84,6 +87,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     renewDeadlineMs: duration("renew-deadline", value("renew-deadline") ?? "10s"),
     retryPeriodMs: duration("retry-period", value("retry-period") ?? "2s"),
     identity: value("identity") ?? `${hostname()}-${process.pid}`,
+    labelLeaderPod: set("label-leader-pod"),
     allowedOrigins: list(value("allowed-origins")),
     maxWebsocketClients: maxClients,
     credentialsRefreshMs: duration("credentials-refresh", value("credentials-refresh") ?? "10m"),

@@ -67,6 +67,8 @@ export const LABELS = {
   dragonflyRole: "shipstream.io/dragonfly-role",
   site: "shipstream.io/site",
   role: "shipstream.io/role",
+  /** On the operator replica's pod that holds the leader Lease (--label-leader-pod); the chart's leader Service selects it. */
+  leader: "bloodraven.shipstream.io/leader",
   healthy: "shipstream.io/healthy",
   managedBy: "app.kubernetes.io/managed-by",
   /** On a backup's Job and pod: the MysqlBackup's name. */

@@ -13,7 +13,7 @@ import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { annotatedTime, newerRecord, statusTime, type RecordTime } from "../../shared/failover/record.js";
 import { cooldown } from "../../shared/failover/cooldown.js";
 import { CONDITION_TYPES, FAILOVER_GROUP, type SiteState } from "../../shared/names.js";
-import { ageOf, colors, formatAge, formatLag, formatTime, renderFields, renderTable, useColor } from "../format.js";
+import { ageOf, colors, formatAge, formatBytes, formatLag, formatTime, renderFields, renderTable, useColor } from "../format.js";
 import { connect, explainApiError, usageError, writeErr, writeOut, type KubeContext } from "../kube-context.js";
 import { isFatalReadError, watchGroups, type WatchHandle } from "../group-watch.js";
 
@@ -335,6 +335,23 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
       s.error ?? "-",
     ]);
     out += section("Session cache (Dragonfly):", c) + renderFields(fields, { indent: "  " }) + renderTable(["NAME", "ROLE", "READY", "LINK", "LAST-IO", "KEYS", "ERROR"], cacheRows, { indent: "  " });
+  }
+
+  const pitr = status?.pitr;
+  if (pitr) {
+    const fields: [string, string][] = [["Reaches", pitr.newestTransactionTime ? `${formatTime(pitr.newestTransactionTime)} (${ageOf(pitr.newestTransactionTime, now)} ago)` : "nothing archived yet"]];
+    if (pitr.floor) fields.push(["Pruned to", `${pitr.floor} (what every retained backup holds)`]);
+    const archiveRows = (pitr.sites ?? []).map((s) => [
+      s.name,
+      s.primary ? "true" : "false",
+      String(s.filesArchived),
+      formatBytes(s.bytesArchived),
+      s.lastArchivedTime ? `${s.lastArchivedFile ?? "?"} (${ageOf(s.lastArchivedTime, now)} ago)` : "-",
+      s.backlogFiles > 0 ? c.yellow(String(s.backlogFiles)) : "0",
+      String(s.filesPruned ?? 0),
+      s.error ? c.red(s.error) : "-",
+    ]);
+    out += section("PITR archive:", c) + renderFields(fields, { indent: "  " }) + renderTable(["SITE", "PRIMARY", "FILES", "SIZE", "LAST-ARCHIVED", "BACKLOG", "PRUNED", "ERROR"], archiveRows, { indent: "  " });
   }
 
   for (const site of status?.sites ?? []) {

@@ -13,7 +13,8 @@
  * Pruning, on any site's agent (each is the only writer of its site's folder): once the operator
  * names an archive floor (what every retained Succeeded backup holds, `pruneTo`), a scan drops
  * the oldest files that hold nothing after it (shared/backup/replay-plan.ts prunableFiles):
- * first from the manifest, then from the store, with any object the manifest does not name
+ * first from the manifest (which records the newest pruned file, `prunedThrough`, so that the
+ * server's copies of them are never archived again), then from the store, with any object the manifest does not name
  * (left by an earlier prune that stopped between the two), so the manifest never names a
  * missing object.
  */
@@ -146,7 +147,7 @@ export class BinlogArchiver {
     const doomed = this.manifest ? prunableFiles(this.manifest, floor) : [];
     if (doomed.length > 0) {
       const gone = new Set(doomed.map((f) => f.file));
-      const next = this.manifestWith((this.manifest?.files ?? []).filter((f) => !gone.has(f.file)));
+      const next = this.manifestWith((this.manifest?.files ?? []).filter((f) => !gone.has(f.file)), doomed.at(-1)?.file);
       await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
       this.manifest = next;
       const named = new Set([ARCHIVE_MANIFEST, ...next.files.map((f) => f.object)]);
@@ -157,6 +158,7 @@ export class BinlogArchiver {
         ...this.state,
         filesArchived: next.files.length,
         bytesArchived: next.files.reduce((n, f) => n + f.bytes, 0),
+        newestTransactionTime: next.files.findLast((f) => f.lastTime !== undefined)?.lastTime,
         filesPruned: (this.state.filesPruned ?? 0) + doomed.length,
       };
       this.log.info(LOG_MESSAGES.archiverPruned, { files: doomed.length, through: doomed.at(-1)?.file, objectsDeleted: unnamed.length, floor });
@@ -165,7 +167,8 @@ export class BinlogArchiver {
     this.state = { ...this.state, prunedTo: floor };
   }
 
-  private manifestWith(files: ArchivedBinlog[]): ArchiveManifest {
+  /** The site's manifest with these files; the pruned boundary is kept unless a newer one is given. */
+  private manifestWith(files: ArchivedBinlog[], prunedThrough = this.manifest?.prunedThrough): ArchiveManifest {
     const keys = this.manifestKeys;
     return {
       format: 1,
@@ -174,6 +177,7 @@ export class BinlogArchiver {
       site: this.settings.site,
       ...(keys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: keys.salt.toString("base64") } as const } : {}),
       files,
+      ...(prunedThrough === undefined ? {} : { prunedThrough }),
     };
   }
 

@@ -123,7 +123,9 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
   if (config.leaseTimeoutMs < 3 * config.peerCheckIntervalMs) {
     throw new ConfigError("--lease-timeout must be at least 3 x --peer-check-interval, so that one lost answer never fences a healthy primary");
   }
-  if (env.BLOODRAVEN_STATUS_TOKEN) config.operatorToken = env.BLOODRAVEN_STATUS_TOKEN;
+  // Without a status token the agent token goes: the operator takes it for its own group's /active-site.
+  const operatorToken = env.BLOODRAVEN_STATUS_TOKEN || agentToken(env);
+  if (operatorToken) config.operatorToken = operatorToken;
   const datadir = flag("datadir");
   if (datadir !== undefined && datadir !== "") {
     const token = agentToken(env);

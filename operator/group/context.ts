@@ -34,6 +34,9 @@ import type { GroupMetrics } from "./metrics.js";
 import { GroupStatusStore } from "./status-store.js";
 
 /** One connection to one site, opened on first use (operator/mysql/site-client.ts). */
+/** A group's agent token Secret that is not there (yet) is looked for again this often. */
+const AGENT_TOKEN_ABSENT_RETRY_MS = 30_000;
+
 export interface SiteConnection {
   /** Runs fn with a session; settles within deadlineMs, whatever the server does. */
   run<T>(operation: string, fn: (s: SiteSession) => Promise<T>, deadlineMs: number): Promise<T>;
@@ -170,7 +173,8 @@ export class GroupContext {
    */
   readonly operatorLogins = new Map<string, MysqlAccount>();
   private credentialsReadAt = 0;
-  private agentTokenRead: { at: number; token: string | undefined } | undefined;
+  /** `fromSecret`: the group's Secret was there; without it the read is tried again sooner. */
+  private agentTokenRead: { at: number; token: string | undefined; fromSecret: boolean } | undefined;
   /** Jittered per group, so that a thousand groups do not read their Secrets in one burst. */
   private readonly credentialsRefreshMs: number;
   /**
@@ -285,17 +289,24 @@ export class GroupContext {
   /**
    * The token the group's agents require: its Secret's (managedNames.agentToken; the
    * managed-sites reconciler makes one for sidecars), else the operator's own, else none. Read
-   * again as often as the credentials.
+   * again as often as the credentials, and every 30 s while the Secret does not exist.
    */
   async agentToken(): Promise<string | undefined> {
-    if (this.agentTokenRead && Date.now() - this.agentTokenRead.at < this.credentialsRefreshMs) return this.agentTokenRead.token;
-    const data = await this.deps.readSecret(this.namespace, managedNames.agentToken(this.name));
-    this.rememberAgentToken(data?.[AGENT_TOKEN_KEY] || this.deps.agentToken);
+    const read = this.agentTokenRead;
+    if (read && Date.now() - read.at < (read.fromSecret ? this.credentialsRefreshMs : AGENT_TOKEN_ABSENT_RETRY_MS)) return read.token;
+    const secret = (await this.deps.readSecret(this.namespace, managedNames.agentToken(this.name)))?.[AGENT_TOKEN_KEY];
+    this.agentTokenRead = { at: Date.now(), token: secret || this.deps.agentToken, fromSecret: Boolean(secret) };
+    return this.agentTokenRead.token;
+  }
+
+  /** The token as last read, without reading: the status API answers synchronously. */
+  knownAgentToken(): string | undefined {
     return this.agentTokenRead?.token;
   }
 
-  rememberAgentToken(token: string | undefined): void {
-    this.agentTokenRead = { at: Date.now(), token };
+  /** The token of the Secret the operator just made. */
+  rememberAgentToken(token: string): void {
+    this.agentTokenRead = { at: Date.now(), token, fromSecret: true };
   }
 
   /**

@@ -76,7 +76,7 @@ export class DragonflyReconciler implements Reconciler {
     await this.syncManaged(spec);
     if (spec?.enabled !== true) {
       this.forgetSeries(new Set());
-      if (ctx.store.written?.dragonfly !== undefined) await ctx.store.persistDragonfly(undefined);
+      if (ctx.store.written?.dragonfly !== undefined) await ctx.store.persistSeen("dragonfly", undefined);
       this.written = undefined;
       return;
     }
@@ -338,7 +338,7 @@ export class DragonflyReconciler implements Reconciler {
     };
     const material = JSON.stringify({ ...status, sites: status.sites?.map(({ lastIOSecondsAgo: _, keys: __, ...rest }) => rest) });
     if (this.written?.material === material && Date.now() - this.written.at < STATUS_REFRESH_MS) return;
-    await this.ctx.store.persistDragonfly(status);
+    await this.ctx.store.persistSeen("dragonfly", status);
     this.written = { material, at: Date.now() };
   }
 }

@@ -1,4 +1,5 @@
 import { AccountsReconciler } from "./accounts.js";
+import { AgentTokenReconciler } from "./agent-token.js";
 import { ArchiveReconciler } from "./archive.js";
 import { BackupHousekeepingReconciler } from "./backup-housekeeping.js";
 import { BackupSchedulesReconciler } from "./backup-schedules.js";
@@ -25,7 +26,8 @@ import { VerificationsReconciler } from "./verifications.js";
 /**
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
- * yet (once per generation), keep the managed sites' objects, grow their volumes, observe the
+ * yet (once per generation), keep the managed sites' objects, keep the agents' token read for
+ * the status API, grow their volumes, observe the
  * sites, read maintenance, step a switchover, restore a new group's first site from a backup
  * (spec.initFromBackup), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary, move the
@@ -42,6 +44,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new DeletionReconciler(ctx),
     new SpecWarningsReconciler(ctx),
     new ManagedSitesReconciler(ctx),
+    new AgentTokenReconciler(ctx),
     new StorageReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),

@@ -1,5 +1,4 @@
 import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus, RestoreStatus } from "../../shared/api/index.js";
-import type { DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
@@ -180,16 +179,16 @@ export class GroupStatusStore {
     return this.persistRecord("restore", record);
   }
 
-  /** The session cache as last seen (status.dragonfly); undefined removes it. */
-  async persistDragonfly(record: DragonflyStatus | undefined): Promise<void> {
-    if (record !== undefined) return this.persistRecord("dragonfly", record);
+  /** A record of what was last seen (status.dragonfly, status.pitr); undefined removes it. */
+  async persistSeen<K extends "dragonfly" | "pitr">(key: K, record: MysqlFailoverGroupStatus[K] | undefined): Promise<void> {
+    if (record !== undefined) return this.persistRecord(key, record as NonNullable<MysqlFailoverGroupStatus[K]>);
     await this.writing;
-    await this.deps.patchStatus({ dragonfly: null } as StatusPatch);
-    const { dragonfly: _, ...rest } = this.current ?? {};
+    await this.deps.patchStatus({ [key]: null } as StatusPatch);
+    const { [key]: _, ...rest } = this.current ?? {};
     this.current = rest;
   }
 
-  private async persistRecord<K extends "bootstrap" | "restore" | "dragonfly">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
+  private async persistRecord<K extends "bootstrap" | "restore" | "dragonfly" | "pitr">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
     await this.writing;
     const patch: Record<string, unknown> = { ...record };
     for (const field of Object.keys(this.current?.[key] ?? {})) if (!(field in record)) patch[field] = null;

@@ -50,6 +50,11 @@ export class GroupWorker {
   }
 
   /** An agent of `site` asked /active-site; returns its group's lease and the other sites' agents. */
+  /** The token this group's agents may present to /active-site, as last read. */
+  agentToken(): string | undefined {
+    return this.ctx.knownAgentToken();
+  }
+
   agentAsked(site: string, confirmed: boolean): AgentSettings {
     const { ctx } = this;
     if (confirmed) ctx.agentConfirmedAt.set(site, Date.now());

@@ -13,7 +13,8 @@
  *   `bearer.<token>` works too, and gets that echoed back). Tokens are compared in constant time
  *   and must consist of HTTP token characters (hex or base64url are fine). Without a token the API
  *   is open as in the original: keep the port cluster-internal with a NetworkPolicy. The
- *   sidecars' startup safety net calls /active-site, so they need the token once it is set.
+ *   sidecars' startup safety net calls /active-site, so they need the token once it is set; there
+ *   a group's own agent token is taken too, for that group only (groupTokenAuthorizes).
  * - Origin allowlist (`allowedOrigins`, default empty). A handshake that carries an Origin header
  *   comes from a browser page and must match an entry exactly (`https://host[:port]`), else 403.
  *   The empty default refuses every browser until a dashboard origin is configured; `*` allows
@@ -39,7 +40,7 @@
  * - Shutdown. close() sends each WebSocket client a 1001 close frame, cuts those that do not
  *   answer within 1 s, and destroys any HTTP connection still open after 2 s.
  */
-import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Duplex } from "node:stream";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { confirmedPrimary, type GroupStatusMessage } from "../../shared/status-message.js";
@@ -63,6 +64,8 @@ export interface StatusSource {
    * stands behind it. Returns the lease the group's agents use (spec.sidecar.leaseTimeout).
    */
   agentAsked(namespace: string, group: string, site: string, confirmed: boolean): AgentSettings | undefined;
+  /** The token the group's agents hold (its agent token Secret's), as last read; /active-site of that group takes it. */
+  agentToken(namespace: string, group: string): string | undefined;
 }
 
 /**
@@ -127,8 +130,12 @@ export class StatusServer {
           groups.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
           sendJson(res, 200, Object.fromEntries(groups));
         }),
-        "/active-site": this.authorized((_req, res, query) => {
+        "/active-site": (req, res, query) => {
           const params = activeSiteParams(query);
+          if (this.token !== undefined && !this.token.authorizes(req.headers, { subprotocol: false }) && !groupTokenAuthorizes(source, params, req.headers)) {
+            sendJson(res, 401, { error: "missing or invalid bearer token" }, { "WWW-Authenticate": "Bearer" });
+            return;
+          }
           if ("problems" in params) {
             sendJson(res, 400, { error: params.problems.join("; ") });
             return;
@@ -158,7 +165,7 @@ export class StatusServer {
           const confirmed = params.site === primary || (params.startup && params.site === lastKnownPrimary);
           const settings = params.site === undefined ? undefined : source.agentAsked(namespace, group, params.site, confirmed);
           sendJson(res, 200, { namespace, group, activeSite: message.activeSite, confirmedPrimary: primary, lastKnownPrimary, observedAgoMs, ...settings });
-        }),
+        },
         [WS_STATUS_PATH]: this.authorized((_req, res) => {
           sendJson(res, 426, { error: "WebSocket endpoint: send an Upgrade: websocket handshake" }, { Upgrade: "websocket" });
         }),
@@ -263,4 +270,21 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, headers: 
   ];
   socket.once("finish", () => socket.destroy());
   socket.end(`${lines.join("\r\n")}\r\n\r\n${body}`);
+}
+
+/**
+ * A group's own agents may ask /active-site of that group with the group's agent token (the
+ * managed sites' sidecars mount it; the status token lives in the operator's namespace, which
+ * their pods cannot reference). It opens nothing else: not another group, not /status.
+ */
+function groupTokenAuthorizes(source: StatusSource, params: ReturnType<typeof activeSiteParams>, headers: IncomingHttpHeaders): boolean {
+  if ("problems" in params) return false;
+  const token = source.agentToken(params.namespace, params.group);
+  if (token === undefined) return false;
+  try {
+    return new BearerToken(token).authorizes(headers, { subprotocol: false });
+  } catch {
+    // A token of characters a bearer cannot carry authorizes nobody.
+    return false;
+  }
 }

@@ -188,3 +188,25 @@ export type MysqlBackup = CustomResource<typeof MYSQL_BACKUP.kind, MysqlBackupSp
 export function backupWithDefaults(spec: BackupSpec): DefaultedBackupSpec {
   return applyDefaults(backupSpecSchema, spec);
 }
+
+export const pitrStatusSchema = object({
+  floor: string().describe("The archive floor the agents prune to: what every retained Succeeded backup holds (per replication domain the lowest GTID seq)."),
+  newestTransactionTime: timestamp().describe("The newest transaction any site's archive holds: how far a point-in-time recovery reaches now."),
+  sites: array(
+    object({
+      name: string().required(),
+      primary: boolean().required().describe("Its server was writable at the agent's last scan: the site archiving now."),
+      filesArchived: integer({ minimum: 0, format: "int64" }).required(),
+      bytesArchived: integer({ minimum: 0, format: "int64" }).required(),
+      lastArchivedFile: string(),
+      lastArchivedTime: timestamp(),
+      newestTransactionTime: timestamp(),
+      backlogFiles: integer({ minimum: 0, format: "int64" }).required().describe("On the primary: sealed binary logs not archived yet."),
+      filesPruned: integer({ minimum: 0, format: "int64" }).describe("Files pruned since the agent started."),
+      error: string().describe("Why the agent's last scan failed."),
+    }),
+    { maxItems: 16, listType: "map", listMapKeys: ["name"] },
+  ).describe("Each site whose agent archives, as its /archiver/status last said; a site whose agent does not answer is left out."),
+}).describe("The binary log archive for point-in-time recovery, from the sites' agents, read every 10 s.");
+
+export type PitrStatus = Input<typeof pitrStatusSchema>;

@@ -28,7 +28,7 @@ import {
   type Input,
   type Output,
 } from "./schema.js";
-import { backupSpecSchema } from "./backup.js";
+import { backupSpecSchema, pitrStatusSchema } from "./backup.js";
 import { dragonflySpecSchema, dragonflyStatusSchema } from "./dragonfly.js";
 import { initFromBackupSchema, restoreStatusSchema } from "./restore.js";
 import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, hostName, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
@@ -450,6 +450,7 @@ export const statusSchema = object({
   bootstrap: bootstrapStatusSchema.describe("The current or last clone of a site (reclone or auto-clone), recorded before each step runs."),
   restore: restoreStatusSchema,
   dragonfly: dragonflyStatusSchema,
+  pitr: pitrStatusSchema,
 }).describe("Observed state, written by the operator through the status subresource.");
 
 export const failoverGroupSchema = object({

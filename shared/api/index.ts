@@ -19,7 +19,7 @@ export {
   type SiteStatus,
 } from "./failover-group.js";
 export { BACKUP_PRINTER_COLUMNS, PRINTER_COLUMNS, VERIFICATION_PRINTER_COLUMNS, allCrds, failoverGroupCrd, mysqlBackupCrd, mysqlBackupVerificationCrd, type CustomResourceDefinition, type PrinterColumn } from "./crd.js";
-export { BACKUP_DEFAULTS, backupWithDefaults, type BackupSpec, type DefaultedBackupSpec, type MysqlBackup, type MysqlBackupSpec, type MysqlBackupStatus } from "./backup.js";
+export { BACKUP_DEFAULTS, backupWithDefaults, type BackupSpec, type DefaultedBackupSpec, type MysqlBackup, type MysqlBackupSpec, type MysqlBackupStatus, type PitrStatus } from "./backup.js";
 export {
   VERIFICATION_DEFAULTS,
   verificationWithDefaults,

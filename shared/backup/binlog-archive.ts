@@ -32,6 +32,11 @@ export interface ArchiveManifest {
   /** The manifest key's salt when the archive is encrypted (each file has its own salt too). */
   readonly encryption?: { readonly algorithm: "AES-256-GCM"; readonly kdf: "scrypt"; readonly salt: string };
   readonly files: readonly ArchivedBinlog[];
+  /**
+   * The newest file pruned from the archive (every retained backup held it): the server may still
+   * have it and the ones before, which must not be archived again.
+   */
+  readonly prunedThrough?: string;
 }
 
 export interface ArchiveSite {
@@ -53,13 +58,17 @@ export function archiveFolder(prefix: string, site: ArchiveSite): string {
 /** MariaDB's binary log names: the basename, a dot, six or more digits. Nothing else is uploaded. */
 const BINLOG_FILE = /^[A-Za-z0-9_.-]+\.[0-9]{6,}$/;
 
+/** The number of a binary log file: mysql-bin.000042 is 42. */
+export const binlogNumber = (file: string): number => Number(file.slice(file.lastIndexOf(".") + 1));
+
 /**
  * Which of the server's binary logs (SHOW BINARY LOGS, oldest first) are sealed and not archived
- * yet: every one but the last, which the server still writes.
+ * yet: every one but the last, which the server still writes, and none up to a pruned one.
  */
 export function sealedToArchive(serverLogs: readonly string[], manifest: ArchiveManifest | undefined): string[] {
   const archived = new Set(manifest?.files.map((f) => f.file));
-  return serverLogs.slice(0, -1).filter((f) => BINLOG_FILE.test(f) && !archived.has(f));
+  const pruned = manifest?.prunedThrough === undefined ? 0 : binlogNumber(manifest.prunedThrough);
+  return serverLogs.slice(0, -1).filter((f) => BINLOG_FILE.test(f) && !archived.has(f) && binlogNumber(f) > pruned);
 }
 
 export function archiveText(manifest: ArchiveManifest, keys?: SealKeys): string {
@@ -81,6 +90,9 @@ export function parseArchive(text: string, keysFor?: (salt: Buffer) => SealKeys)
   }
   const bad = body.files.findIndex((f) => !isRecord(f) || typeof f.file !== "string" || !BINLOG_FILE.test(f.file) || typeof f.object !== "string" || typeof f.sha256 !== "string" || typeof f.bytes !== "number");
   if (bad >= 0) return { ok: false, error: `entry ${bad} of the archive's ${ARCHIVE_MANIFEST} is malformed: it is damaged` };
+  if (body.prunedThrough !== undefined && (typeof body.prunedThrough !== "string" || !BINLOG_FILE.test(body.prunedThrough))) {
+    return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} names a malformed prunedThrough: it is damaged` };
+  }
   const manifest = body as unknown as ArchiveManifest;
   if (!manifest.encryption) {
     if (body.signature !== undefined) return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} is signed but names no encryption: it was tampered with` };

@@ -12,7 +12,7 @@
  * domains are not looked at.
  */
 import { parseMariadbBinlogState, parseMariadbPosition } from "../gtid/mariadb-position.js";
-import type { ArchivedBinlog, ArchiveManifest } from "./binlog-archive.js";
+import { binlogNumber, type ArchivedBinlog, type ArchiveManifest } from "./binlog-archive.js";
 
 export interface ReplayPlan {
   readonly site: string;
@@ -35,7 +35,6 @@ function seqs(text: string, parse: (t: string) => readonly { domain: number; seq
   return out;
 }
 
-const fileNumber = (file: string): number => Number(file.slice(file.lastIndexOf(".") + 1));
 
 /** The file holds a transaction after `from` in some domain. */
 function after(file: ArchivedBinlog, from: Map<number, bigint>): boolean {
@@ -51,7 +50,7 @@ function startsBy(file: ArchivedBinlog, from: Map<number, bigint>): boolean {
 }
 
 function chainOf(archive: ArchiveManifest, from: Map<number, bigint>, until: number | undefined): ReplayPlan | string {
-  const files = [...archive.files].sort((a, b) => fileNumber(a.file) - fileNumber(b.file));
+  const files = [...archive.files].sort((a, b) => binlogNumber(a.file) - binlogNumber(b.file));
   const needed = files.findIndex((f) => after(f, from));
   if (needed < 0) return `${archive.site}'s archive holds nothing after the backup`;
   if (!startsBy(files[needed] as ArchivedBinlog, from)) {
@@ -62,7 +61,7 @@ function chainOf(archive: ArchiveManifest, from: Map<number, bigint>, until: num
     const file = files[i] as ArchivedBinlog;
     const previous = chain.at(-1);
     // A gap in the numbering is a file the server purged before the archive took it: stop there.
-    if (previous && fileNumber(file.file) !== fileNumber(previous.file) + 1) break;
+    if (previous && binlogNumber(file.file) !== binlogNumber(previous.file) + 1) break;
     chain.push(file);
     if (until !== undefined && file.lastTime !== undefined && file.lastTime >= until) break;
   }
@@ -102,7 +101,7 @@ export function archiveFloor(positions: readonly string[]): string | undefined {
  */
 export function prunableFiles(archive: ArchiveManifest, floor: string): ArchivedBinlog[] {
   const from = seqs(floor, parseMariadbPosition);
-  const files = [...archive.files].sort((a, b) => fileNumber(a.file) - fileNumber(b.file));
+  const files = [...archive.files].sort((a, b) => binlogNumber(a.file) - binlogNumber(b.file));
   const firstNeeded = files.findIndex((f) => after(f, from));
   return firstNeeded < 0 ? files : files.slice(0, firstNeeded);
 }

@@ -34,6 +34,12 @@ async function releasePods(): Promise<Pod[]> {
 
 const ready = (pod: Pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
+/** The pods behind the leader Service (the status API of the leading replica only). */
+async function leaderEndpoints(): Promise<string> {
+  const r = await kubectl(["get", "endpoints", `${release}-leader`, "-n", ns, "-o", "jsonpath={.subsets[*].addresses[*].targetRef.name}"]);
+  return r.stdout.trim();
+}
+
 async function leaseHolder(): Promise<string | undefined> {
   const r = await kubectl(["get", "lease", LEASE, "-n", ns, "-o", "jsonpath={.spec.holderIdentity}"]);
   return r.code === 0 && r.stdout !== "" ? r.stdout : undefined;
@@ -72,6 +78,10 @@ describe("helm install of the chart on a real node", () => {
     const holder = await waitFor("a leader", leaseHolder, 30_000, 250);
     expect(pods.map((p) => p.metadata.name)).toContain(holder);
     for (const pod of pods) expect(await waitFor(`/readyz of ${pod.metadata.name}`, async () => (await readyz(pod)) === 200 && 200, 30_000, 250)).toBe(200);
+    // The leader Service reaches the Lease holder, and only it (its pod carries the leader label).
+    await waitFor("the leader Service to reach the Lease holder", async () => (await leaderEndpoints()) === (await leaseHolder()), 30_000, 250);
+    const labelled = await kubectl(["get", "pods", "-n", ns, "-l", "bloodraven.shipstream.io/leader=true", "-o", "jsonpath={.items[*].metadata.name}"]);
+    expect(labelled.stdout.trim()).toBe(holder);
   });
 
   it("fails over a group of servers on the host from inside the cluster", async () => {
@@ -104,6 +114,8 @@ describe("helm install of the chart on a real node", () => {
     const deployments = await getObject<{ items: { spec: { template: { spec: { containers: { args?: string[] }[] } } } }[] }>(["deployment", "-n", ns, "-l", `app.kubernetes.io/instance=${release}`]);
     expect(deployments.items[0]?.spec.template.spec.containers[0]?.args).toContain("--log-level=debug");
     expect(await waitFor("the remaining pod to lead", async () => (await leaseHolder()) === pods[0]?.metadata.name, 60_000, 250)).toBe(true);
+    // The replaced pods are gone: the leader Service follows the new leader.
+    await waitFor("the leader Service to reach the new leader", async () => (await leaderEndpoints()) === pods[0]?.metadata.name, 60_000, 250);
   });
 
   it("uninstalls without leaving anything of the release behind", async () => {

@@ -3,7 +3,8 @@
  * the operator, installed by the chart, makes a StatefulSet and a Service per site beside the
  * managed database, joins the servers under the database's primary, and moves the master with a
  * switchover. The image is the test cluster's stand-in for Dragonfly (redis-server taking
- * Dragonfly's flags, images/cache/entrypoint.sh).
+ * Dragonfly's flags, images/cache/entrypoint.sh). The chart is installed with a status API token,
+ * so the database sites' sidecars are let in by their group's agent token.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,6 +32,7 @@ const ns = `dragonfly-${suffix}`;
 const release = "bloodraven";
 const PASSWORD = `root-${randomBytes(6).toString("hex")}`;
 const CACHE_PASSWORD = `cache-${randomBytes(6).toString("hex")}`;
+const STATUS_TOKEN = `status-${randomBytes(12).toString("hex")}`;
 
 describe("cache servers the operator runs, on a real node", () => {
   const group = groupReader(ns);
@@ -64,7 +66,12 @@ describe("cache servers the operator runs, on a real node", () => {
 
   beforeAll(async () => {
     const toleration = ["key=shipstream.io/db-readonly-orders", "operator=Exists", "effect=NoExecute"].map((kv) => `tolerations[0].${kv}`);
-    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: toleration });
+    // With a status API token: the sidecars, whose pods cannot mount it, get in with the group's agent token.
+    await applyAll([
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: operatorNs } },
+      { apiVersion: "v1", kind: "Secret", metadata: { name: "status-token", namespace: operatorNs }, stringData: { token: STATUS_TOKEN } },
+    ]);
+    await installOperatorChart({ kubeconfig: testKubeconfig(), namespace: operatorNs, release, set: [...toleration, "statusApi.tokenSecret.name=status-token"] });
     await applyAll([
       { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
       { apiVersion: "v1", kind: "Secret", metadata: { name: "orders-operator", namespace: ns }, stringData: { username: "root", password: PASSWORD } },
@@ -111,6 +118,11 @@ describe("cache servers the operator runs, on a real node", () => {
       ["iad", "master", true],
       ["pdx", "replica", true],
     ]);
+    // The status API has a token: iad's sidecar was answered (a new group: no active site yet, so
+    // the fence stayed until the operator made iad the first primary), never refused.
+    const sidecar = await kubectl(["logs", "mysql-orders-iad-0", "-c", "sidecar", "-n", ns, "--tail=-1"]);
+    expect(sidecar.stdout).toMatch(new RegExp(`"msg":"${LOG_MESSAGES.safetyNetKept}".*"reason":"the operator names no active site"|"msg":"${LOG_MESSAGES.safetyNetLifted}"`));
+    expect(sidecar.stdout).not.toContain("HTTP 401");
     const objects = await mustKubectl(["get", "statefulsets,services", "-n", ns, "-l", "shipstream.io/dragonfly-group=orders", "-o", "name"]);
     expect(objects.trim().split("\n").sort()).toEqual(
       [`service/${dragonflyNames.master("orders")}`, ...["iad", "pdx"].flatMap((s) => [`service/${dragonflyNames.site("orders", s)}`, `statefulset.apps/${dragonflyNames.site("orders", s)}`])].sort(),

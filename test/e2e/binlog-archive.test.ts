@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { createBucket, s3Client, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
+import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { parseArchive, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
 import { planReplay } from "../../shared/backup/replay-plan.js";
 import { deriveKeys, FrameOpener } from "../../shared/backup/sealing.js";
@@ -57,6 +58,10 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     } finally {
       client.destroy();
     }
+  };
+  const freshStatus = async (): Promise<NonNullable<MysqlFailoverGroup["status"]>> => {
+    const got = await kubectl(["get", "mfg", GROUP, "-n", ns, "-o", "json"]);
+    return (JSON.parse(got.stdout) as MysqlFailoverGroup).status ?? {};
   };
   const manifestOf = async (site: string): Promise<ArchiveManifest> => {
     const read = parseArchive((await object(`${folder(site)}/manifest.json`)).toString("utf8"), (salt) => deriveKeys(PASSPHRASE, salt));
@@ -204,6 +209,10 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     // Exactly the files within the backup went; the first kept one holds the write after it.
     for (const f of gone) expect(BigInt(f.lastGtid?.split("-")[2] ?? "0")).toBeLessThanOrEqual(BigInt(held.split("-")[2] ?? ""));
     expect(kept.files[0]?.lastGtid).toBe(after);
+    // The manifest remembers the newest pruned file: the server's copies are not archived again.
+    expect(kept.prunedThrough).toBe(gone.at(-1)?.file);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await manifestOf("pdx")).files.map((f) => f.file)).toEqual(kept.files.map((f) => f.file));
     expect(await keysIn("pdx")).toEqual(["manifest.json", ...kept.files.map((f) => f.object)].sort());
     // iad's archive (it archived before the switchover) is all within the backup: pruned by iad's agent.
     await waitFor("iad's agent to prune to the floor", async () => (await status("iad")).prunedTo === floor, 30_000, 250);
@@ -213,5 +222,23 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
     // A point-in-time recovery from the backup replays from the first kept file.
     const replay = planReplay([kept, await manifestOf("iad")], held);
     expect("plan" in replay && replay.plan.files.map((f) => f.file)).toEqual(kept.files.map((f) => f.file));
+    // status.pitr says the same: the floor, each archiving site (sfo runs no agent), the reach.
+    const pitr = await waitFor(
+      "status.pitr after the prune",
+      async () => {
+        const p = (await freshStatus()).pitr;
+        return p?.floor === floor && p.sites?.find((x) => x.name === "iad")?.filesArchived === 0 && p.sites.find((x) => x.name === "pdx")?.filesPruned === gone.length ? p : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(pitr).toEqual({
+      floor,
+      newestTransactionTime: new Date((kept.files.at(-1)?.lastTime ?? 0) * 1000).toISOString(),
+      sites: [
+        { name: "iad", primary: false, filesArchived: 0, bytesArchived: 0, lastArchivedFile: "mysql-bin.000001", lastArchivedTime: expect.any(String), backlogFiles: 0, filesPruned: 1 },
+        { name: "pdx", primary: true, filesArchived: kept.files.length, bytesArchived: kept.files.reduce((n, f) => n + f.bytes, 0), lastArchivedFile: kept.files.at(-1)?.file, lastArchivedTime: expect.any(String), newestTransactionTime: expect.any(String), backlogFiles: 0, filesPruned: gone.length },
+      ],
+    });
   });
 });

@@ -124,6 +124,8 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
         "Role",
         "Role",
         "RoleBinding",
+        // The status API of every replica; of the leader only (the sidecars ask it).
+        "Service",
         "Service",
         "ServiceAccount",
         "ValidatingAdmissionPolicy",
@@ -171,6 +173,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
         `role.rbac.authorization.k8s.io/${release}-bloodraven-operator-diagnostics`,
         `rolebinding.rbac.authorization.k8s.io/${release}-bloodraven-leader-election`,
         `service/${release}-bloodraven`,
+        `service/${release}-bloodraven-leader`,
         `serviceaccount/${release}-bloodraven`,
       ].sort(),
     );
@@ -232,6 +235,22 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     // Neither a Lease Role nor a PodDisruptionBudget that would block every drain of one replica.
     expect(kinds(single)).not.toContain("PodDisruptionBudget");
     expect(single.filter((o) => o.kind === "Role")).toEqual([]);
+    // One replica: the sidecars ask the release's Service, and no pod is labelled.
+    expect(args).toContain(`--agent-operator-url=http://nole-${suffix}-bloodraven.${baseNs}.svc:8082`);
+    expect(args).not.toContain("--label-leader-pod");
+    expect(single.filter((o) => o.kind === "Service").map((o) => o.metadata.name)).toEqual([`nole-${suffix}-bloodraven`]);
+  });
+
+  it("sends the sidecars to the leader Service, which selects the labelled leader's pod; the leader-election Role may label pods", async () => {
+    const objs = objects(await template(`ldr-${suffix}`, baseNs));
+    const args = (objs.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec.containers[0]!.args;
+    expect(args).toContain("--label-leader-pod");
+    expect(args).toContain(`--agent-operator-url=http://ldr-${suffix}-bloodraven-leader.${baseNs}.svc:8082`);
+    const leader = objs.find((o) => o.kind === "Service" && o.metadata.name === `ldr-${suffix}-bloodraven-leader`) as unknown as { spec: { selector: Record<string, string>; ports: { name: string; port: number }[] } };
+    expect(leader.spec.selector).toEqual({ "app.kubernetes.io/name": "bloodraven", "app.kubernetes.io/instance": `ldr-${suffix}`, "bloodraven.shipstream.io/leader": "true" });
+    expect(leader.spec.ports.map((p) => [p.name, p.port])).toEqual([["status", 8082]]);
+    const role = objs.find((o) => o.kind === "Role" && o.metadata.name === `ldr-${suffix}-bloodraven-leader-election`) as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+    expect(role.rules).toContainEqual({ apiGroups: [""], resources: ["pods"], verbs: ["patch"] });
   });
 
   it("alerts use only the metrics the operator exports, grouped by namespace and group; five dashboard ConfigMaps", async () => {

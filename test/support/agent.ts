@@ -27,13 +27,6 @@ export class AgentProcess extends JsonLogChild {
     return agent;
   }
 
-  /** Resolves with the first record logged with `msg` (waiting up to `timeoutMs`). */
-  waitForLog(msg: string, timeoutMs: number): Promise<Record<string, unknown>> {
-    return waitFor(`agent log "${msg}"`, async () => this.logged(msg)[0], timeoutMs, 50).catch((err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\nagent output:\n${this.dump()}`);
-    });
-  }
-
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; ms: number }> {
     const result = await this.signal(signal);
     this.env.remove();

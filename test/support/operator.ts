@@ -39,6 +39,13 @@ export class JsonLogChild {
     return this.lines.filter((l) => l.msg === msg);
   }
 
+  /** Resolves with the first record logged with `msg` (waiting up to `timeoutMs`). */
+  waitForLog(msg: string, timeoutMs: number): Promise<LogRecord> {
+    return waitFor(`log "${msg}"`, async () => this.logged(msg)[0], timeoutMs, 50).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\noutput:\n${this.dump()}`);
+    });
+  }
+
   dump(last = 40): string {
     return this.lines
       .slice(-last)

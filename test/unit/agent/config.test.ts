@@ -35,6 +35,11 @@ describe("bloodraven agent flags", () => {
       { site: "sfo", url: "https://b" },
     ]);
     expect(config.operatorToken).toBe("t2");
+    // Without a status token, the agent token goes to the operator (its group's /active-site takes it).
+    const token = "0123456789abcdef";
+    expect(parseAgentConfig(required, { ...env, BLOODRAVEN_AGENT_TOKEN: token }).operatorToken).toBe(token);
+    expect(parseAgentConfig(required, { ...env, BLOODRAVEN_AGENT_TOKEN: token, BLOODRAVEN_STATUS_TOKEN: "t2" }).operatorToken).toBe("t2");
+    expect(parseAgentConfig(required, env).operatorToken).toBeUndefined();
   });
 
   it("turns clone on with --datadir and an agent token, staging beside the datadir unless told", () => {

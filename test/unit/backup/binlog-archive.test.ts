@@ -25,6 +25,10 @@ describe("the binary log archive", () => {
     expect(sealedToArchive(logs, manifest)).toEqual(["mysql-bin.000002"]);
     expect(sealedToArchive(["mysql-bin.000001"], undefined)).toEqual([]);
     expect(sealedToArchive(["../../etc/passwd", "mysql-bin.000002"], undefined)).toEqual([]);
+    // Pruned files the server still has are not archived again.
+    const pruned = { ...manifest, files: [entry("mysql-bin.000003")], prunedThrough: "mysql-bin.000002" };
+    expect(sealedToArchive(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003", "mysql-bin.000004", "mysql-bin.000005"], pruned)).toEqual(["mysql-bin.000004"]);
+    expect(parseArchive(JSON.stringify({ ...pruned, encryption: undefined, prunedThrough: "../x" }))).toEqual({ ok: false, error: expect.stringMatching(/malformed prunedThrough/) });
   });
 
   it("round-trips a signed manifest and refuses a changed one or the wrong passphrase", () => {

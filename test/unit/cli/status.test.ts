@@ -132,3 +132,26 @@ describe("renderGroupDetail: the session cache", () => {
     ]);
   });
 });
+
+describe("renderGroupDetail: the PITR archive", () => {
+  it("shows how far the archive reaches, the floor, and a row per archiving site", () => {
+    const g = group({
+      pitr: {
+        floor: "0-0-42",
+        newestTransactionTime: "2026-11-22T02:59:00Z",
+        sites: [
+          { name: "iad", primary: false, filesArchived: 0, bytesArchived: 0, backlogFiles: 0, filesPruned: 3 },
+          { name: "pdx", primary: true, filesArchived: 2, bytesArchived: 2048, lastArchivedFile: "mysql-bin.000007", lastArchivedTime: "2026-11-22T02:59:30Z", backlogFiles: 1, error: "the store refused the credentials" },
+        ],
+      },
+    });
+    const text = renderGroupDetail(g, { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    const block = (text.slice(text.indexOf("PITR archive:")).split("\n\n")[0] ?? "").trimEnd().split("\n");
+    expect(block.slice(0, 3).map((l) => l.trim())).toEqual(["PITR archive:", "Reaches:    2026-11-22T02:59:00Z (60s ago)", "Pruned to:  0-0-42 (what every retained backup holds)"]);
+    expect(block.slice(3).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+      ["SITE", "PRIMARY", "FILES", "SIZE", "LAST-ARCHIVED", "BACKLOG", "PRUNED", "ERROR"],
+      ["iad", "false", "0", "0 B", "-", "0", "3", "-"],
+      ["pdx", "true", "2", "2.0 KiB", "mysql-bin.000007 (30s ago)", "1", "0", "the store refused the credentials"],
+    ]);
+  });
+});

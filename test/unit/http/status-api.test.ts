@@ -176,6 +176,23 @@ describe("status API", () => {
       expect(await json(res)).toEqual({ namespace: "default", group: "orders", activeSite: "iad", confirmedPrimary: expect.any(String), lastKnownPrimary: expect.any(String), observedAgoMs: expect.any(Number) });
     });
 
+    it("takes a group's agent token for that group's /active-site only: not another group's, not /status", async () => {
+      const { base, source } = await start({ token: TOKEN });
+      const agentToken = "group-agent-token-0123456789abcdef";
+      source.agentTokens.set("default/orders", agentToken);
+      source.put({ ...source.snapshot("default", "orders")!, group: "carts" });
+      const headers = { authorization: `Bearer ${agentToken}` };
+      const own = await fetch(`${base}/active-site?namespace=default&group=orders&site=iad`, { headers });
+      expect(own.status).toBe(200);
+      expect(await json(own)).toMatchObject({ group: "orders", activeSite: "iad", leaseTimeoutMs: 20_000 });
+      expect((await fetch(`${base}/active-site?namespace=default&group=carts`, { headers })).status).toBe(401);
+      expect((await fetch(`${base}/active-site?namespace=default`, { headers })).status).toBe(401);
+      expect((await fetch(`${base}/status`, { headers })).status).toBe(401);
+      // A group whose token is not read yet takes only the status token.
+      source.agentTokens.clear();
+      expect((await fetch(`${base}/active-site?namespace=default&group=orders`, { headers })).status).toBe(401);
+    });
+
     it("does not take the token from a subprotocol header outside a WebSocket handshake", async () => {
       const { base } = await start({ token: TOKEN });
       const res = await fetch(`${base}/status`, { headers: { "sec-websocket-protocol": `bearer.${TOKEN}` } });

@@ -62,6 +62,13 @@ export class MemorySource implements StatusSource {
   /** Every agentAsked call, in order. */
   readonly agentCalls: { namespace: string; group: string; site: string; confirmed: boolean }[] = [];
 
+  /** Agent tokens by `namespace/group`. */
+  readonly agentTokens = new Map<string, string>();
+
+  agentToken(namespace: string, group: string): string | undefined {
+    return this.agentTokens.get(`${namespace}/${group}`);
+  }
+
   agentAsked(namespace: string, group: string, site: string, confirmed: boolean): { leaseTimeoutMs: number; peers: Record<string, string> } {
     this.agentCalls.push({ namespace, group, site, confirmed });
     return { leaseTimeoutMs: 20_000, peers: { pdx: "http://pdx.db:8080" } };
