@@ -1,7 +1,19 @@
 import mysql from "mysql2";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { accountProblem, accountsPlan, accountStatements, MANAGED_ACCOUNT_ROLES, operatorPasswordStatements, type RoleAccounts } from "../../shared/managed/accounts.js";
+import {
+  accountProblem,
+  accountsPlan,
+  accountStatements,
+  MANAGED_ACCOUNT_ROLES,
+  operatorPasswordStatements,
+  schemaPrivilegesQuery,
+  type Account,
+  type AccountStatement,
+  type ManagedAccountRole,
+  type RoleAccounts,
+} from "../../shared/managed/accounts.js";
+import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { isManaged, managedSites } from "../../shared/managed/sites.js";
 import { EVENT_REASONS } from "../../shared/names.js";
 import { isAuthenticationFailure } from "../mysql/site-client.js";
@@ -10,6 +22,15 @@ import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } 
 
 /** Creating or altering one account, or repointing one replica: a few statements. */
 const ACCOUNT_DEADLINE_MS = 10_000;
+
+/**
+ * Runs a role's statements on a server through `run`; a scoped application account first reads
+ * where it holds database privileges, so that the others are revoked.
+ */
+export async function ensureAccount(run: (statement: AccountStatement) => Promise<Record<string, unknown>[]>, role: ManagedAccountRole, account: Account, flavor: FlavorName): Promise<void> {
+  const schemas = account.databases === undefined ? [] : (await run(schemaPrivilegesQuery(account.user))).map((row) => String(row.db));
+  for (const statement of accountStatements(role, account, flavor, schemas)) await run(statement);
+}
 
 /**
  * Changes the operator's own password on each managed server after its Secret changed (each
@@ -54,9 +75,7 @@ export class AccountsReconciler implements Reconciler {
       const account = accounts[role];
       if (!account) continue;
       try {
-        await ctx.withSite(primary, `${role} account`, async (s) => {
-          for (const statement of accountStatements(role, account, flavor)) await s.query(mysql.format(statement.sql, statement.params));
-        }, ACCOUNT_DEADLINE_MS);
+        await ctx.withSite(primary, `${role} account`, (s) => ensureAccount((st) => s.query(mysql.format(st.sql, st.params)), role, account, flavor), ACCOUNT_DEADLINE_MS);
       } catch (err) {
         // A server's syntax error quotes the statement: never the password.
         const message = `creating or updating the ${role} account ${account.user} on ${primary}: ${redacted(errorText(err), account.password)}`;
@@ -115,8 +134,10 @@ export class AccountsReconciler implements Reconciler {
     const taken = new Map<string, string>([[credentials.operator.user, "operator"]]);
     for (const role of MANAGED_ACCOUNT_ROLES) {
       const ref = refs[role];
-      const account = role === "replication" ? credentials.replication : credentials.roles[role];
-      if (!ref || !account) continue;
+      const secret = role === "replication" ? credentials.replication : credentials.roles[role];
+      if (!ref || !secret) continue;
+      const databases = role === "application" ? refs.application?.databases : undefined;
+      const account = databases === undefined ? secret : { ...secret, databases };
       const owner = taken.get(account.user);
       // Replicas may connect as the operator (the default): that account is the operator's to keep.
       if (role === "replication" && owner === "operator") continue;

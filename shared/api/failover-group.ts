@@ -87,18 +87,21 @@ export const OPERATOR_OWNED_MYSQL_OPTIONS = [
 /** The operator writes `<writable>W/<read-only>RO/<unreachable or unknown>X`; see `siteSummary`. */
 const SUMMARY = "^[0-9]+W/[0-9]+RO/[0-9]+X$";
 
-const secretRef = () =>
-  object({
-    secretName: string({ pattern: DNS_SUBDOMAIN, maxLength: 253 })
-      .required()
-      .describe("Name of a Secret in the group's namespace."),
-    usernameKey: string({ pattern: SECRET_KEY, maxLength: 253 })
-      .withDefault(DEFAULTS.secretKeys.username)
-      .describe("Key of the Secret that holds the MySQL user name."),
-    passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 })
-      .withDefault(DEFAULTS.secretKeys.password)
-      .describe("Key of the Secret that holds the password."),
-  });
+const secretRefFields = () => ({
+  secretName: string({ pattern: DNS_SUBDOMAIN, maxLength: 253 })
+    .required()
+    .describe("Name of a Secret in the group's namespace."),
+  usernameKey: string({ pattern: SECRET_KEY, maxLength: 253 })
+    .withDefault(DEFAULTS.secretKeys.username)
+    .describe("Key of the Secret that holds the MySQL user name."),
+  passwordKey: string({ pattern: SECRET_KEY, maxLength: 253 })
+    .withDefault(DEFAULTS.secretKeys.password)
+    .describe("Key of the Secret that holds the password."),
+});
+const secretRef = () => object(secretRefFields());
+
+/** Database names the application account may be scoped to: plain identifiers, never a system schema. */
+const SCOPED_DATABASE = "^[A-Za-z0-9_$]{1,64}$";
 
 export const siteSpecSchema = object({
   name: siteName()
@@ -193,7 +196,17 @@ export const specSchema = object({
     replication: secretRef().describe(
       "MySQL account replicas use to connect to their source; the operator account when omitted. Created and kept by the operator in a group with managed sites.",
     ),
-    application: secretRef().describe("Managed sites: an account for applications (data and schema work, nothing that passes read_only), created and kept by the operator."),
+    application: object({
+      ...secretRefFields(),
+      databases: array(string({ pattern: SCOPED_DATABASE, maxLength: 64 }), { maxItems: 64, listType: "set" })
+        .rule(
+          "self.all(d, !(d.lowerAscii() in ['mysql', 'sys', 'performance_schema', 'information_schema']))",
+          "`credentials.application.databases` may not name a system schema (mysql, sys, performance_schema, information_schema): the application account must not write grant tables",
+        )
+        .describe(
+          "The databases the application account works on; its privileges are granted on each (`<db>`.*) and revoked on `*.*` and on every other database. Omitted: on `*.*`, the system schema included (docs/managed-sites.md).",
+        ),
+    }).describe("Managed sites: an account for applications (data and schema work, nothing that passes read_only), created and kept by the operator."),
     monitoring: secretRef().describe("Managed sites: an account for exporters (PROCESS, replication status, performance_schema), created and kept by the operator."),
     backup: secretRef().describe("Managed sites: an account for backup tools (consistent reads, locks, binary log positions), created and kept by the operator."),
   }).describe("Per-role MySQL accounts, each read from a Secret. Exactly one of `credentials` and `secretName` must be set."),

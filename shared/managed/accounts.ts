@@ -10,6 +10,8 @@ import type { FlavorName } from "../topology/site-observation.js";
 export interface Account {
   user: string;
   password: string;
+  /** The application account's `spec.credentials.application.databases`: its privileges there only. */
+  databases?: readonly string[];
 }
 
 export const MANAGED_ACCOUNT_ROLES = ["replication", "application", "monitoring", "backup"] as const;
@@ -27,9 +29,14 @@ export const ACCESS_DENIED_ERRNO = 1045;
 /** Names every MySQL and MariaDB version accepts without quoting surprises; 32 is MySQL's limit. */
 const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.$-]{0,31}$/;
 
-/** Data and schema work on every database; on `*.*`, so the system schema too (docs/managed-sites.md). */
-const APPLICATION =
-  "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON *.*";
+/** Data and schema work; on `*.*` (the system schema too) unless scoped to databases (docs/managed-sites.md). */
+const APPLICATION_PRIVILEGES =
+  "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER";
+const APPLICATION = `${APPLICATION_PRIVILEGES} ON *.*`;
+
+/** What the CRD lets through (shared/api/failover-group.ts); checked again here, since a name is quoted into SQL. */
+const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+const SYSTEM_SCHEMAS = new Set(["mysql", "sys", "performance_schema", "information_schema"]);
 
 /**
  * What each role may do. None may pass read_only (no SUPER, READ ONLY ADMIN, CONNECTION ADMIN):
@@ -55,16 +62,37 @@ export function accountProblem(role: ManagedAccountRole, account: Account, sourc
     return `Secret ${source.secretName} key "${source.usernameKey}": "${account.user}" is not a usable MySQL user name (letters, digits, _ . $ -, at most 32 characters, not starting with . $ or -)`;
   }
   if (account.password === "") return `Secret ${source.secretName} key "${source.passwordKey}" is empty: the ${role} account needs a password`;
+  const badDatabase = account.databases?.find((d) => !DATABASE_NAME.test(d) || SYSTEM_SCHEMAS.has(d.toLowerCase()));
+  if (badDatabase !== undefined) return `spec.credentials.${role}.databases: "${badDatabase}" is not a database the ${role} account may be scoped to (letters, digits, _ and $; not a system schema)`;
   return undefined;
 }
 
-/** Idempotent: creates the account if missing, sets the Secret's password, grants the role's privileges. */
-export function accountStatements(role: ManagedAccountRole, account: Account, flavor: FlavorName): AccountStatement[] {
+/** The statement that lists where an account holds database-level privileges (for scopedAccountStatements). */
+export function schemaPrivilegesQuery(user: string): AccountStatement {
+  return { sql: "SELECT DISTINCT TABLE_SCHEMA AS db FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?", params: [`'${user}'@'%'`] };
+}
+
+/**
+ * Idempotent: creates the account if missing, sets the Secret's password, grants the role's
+ * privileges. An application account scoped to databases gets them on each of those, and loses
+ * them on `*.*` and on every other database it holds them on (`schemas`, from
+ * schemaPrivilegesQuery): with `databases` the operator owns where it may work.
+ */
+export function accountStatements(role: ManagedAccountRole, account: Account, flavor: FlavorName, schemas: readonly string[] = []): AccountStatement[] {
   const login = [account.user, account.password];
+  const user = [account.user];
+  const scoped = role === "application" && account.databases !== undefined;
+  const grants = scoped
+    ? [
+        ...(account.databases ?? []).map((db) => ({ sql: `GRANT ${APPLICATION_PRIVILEGES} ON \`${db}\`.* TO ?@'%'`, params: user })),
+        { sql: `REVOKE ${APPLICATION_PRIVILEGES} ON *.* FROM ?@'%'`, params: user },
+        ...schemas.filter((db) => !account.databases?.includes(db)).map((db) => ({ sql: `REVOKE ${APPLICATION_PRIVILEGES} ON \`${db.replaceAll("`", "``")}\`.* FROM ?@'%'`, params: user })),
+      ]
+    : GRANTS[role][flavor].map((grant) => ({ sql: `GRANT ${grant} TO ?@'%'`, params: user }));
   return [
     { sql: "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", params: login },
     { sql: "ALTER USER ?@'%' IDENTIFIED BY ?", params: login },
-    ...GRANTS[role][flavor].map((grant) => ({ sql: `GRANT ${grant} TO ?@'%'`, params: [account.user] })),
+    ...grants,
   ];
 }
 
@@ -107,7 +135,7 @@ export interface AccountsPlan {
   repoint: string[];
 }
 
-const same = (a: Account | undefined, b: Account | undefined) => a?.user === b?.user && a?.password === b?.password;
+const same = (a: Account | undefined, b: Account | undefined) => a?.user === b?.user && a?.password === b?.password && JSON.stringify(a?.databases) === JSON.stringify(b?.databases);
 
 /**
  * Every account after a start or a failover (another primary); an account whose Secret changed;

@@ -245,7 +245,7 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(backup.captured.get("xtrabackup_binlog_info")).toMatch(/^mysql-bin\.\d+\t\d+\t\d+-\d+-\d+/);
   });
 
-  it("creates the application, monitoring and backup accounts with their role's privileges, none of which passes read_only", async () => {
+  it("creates the application, monitoring and backup accounts with their role's privileges, none of which passes read_only; scopes the application account to its databases", async () => {
     const iad = await readyPod(ns, managedNames.pod("orders", "iad"));
     const pdx = await readyPod(ns, managedNames.pod("orders", "pdx"));
     const grantsOf = async (user: string) => (await query(iad.status?.podIP ?? "", `SHOW GRANTS FOR '${user}'@'%'`)).map((r) => (Object.values(r)[0] as string).replace(/ IDENTIFIED BY PASSWORD '[^']+'/, ""));
@@ -261,6 +261,15 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     // The exporter reads replication status.
     const [status] = await podQuery(pdx.status?.podIP ?? "", ROLE_ACCOUNTS.monitoring, "SHOW SLAVE STATUS");
     expect(status?.Slave_IO_Running).toBe("Yes");
+    // Scoped to app_check: granted there, revoked on *.*; the grant tables are out of its reach.
+    await mustKubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: { credentials: { application: { databases: ["app_check"] } } } })]);
+    const scoped = await waitFor("the application account scoped to app_check", async () => {
+      const g = await grantsOf(app.user);
+      return g.length === 2 && !g.some((line) => line.includes(" ON *.* ") && line.includes("INSERT")) ? g : undefined;
+    }, 30_000, 500);
+    expect(scoped[1]).toMatch(/^GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER ON `app_check`\.\* TO `shop_app`@`%`$/);
+    await podQuery(iad.status?.podIP ?? "", app, "CREATE TABLE IF NOT EXISTS app_check.scoped (id INT)");
+    await expect(podQuery(iad.status?.podIP ?? "", app, "UPDATE mysql.global_priv SET Priv = Priv WHERE User = 'nobody'")).rejects.toThrow(/command denied/);
   });
 
   it("gives the replication account its Secret's password back when a replica is refused at login, and repoints it", async () => {

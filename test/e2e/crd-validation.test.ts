@@ -110,6 +110,16 @@ const invalid: [string, (g: GroupDoc) => void, string][] = [
     "exactly one of `credentials` and `secretName` must be set",
   ],
   ["no credentials at all", (g) => delete g.spec.credentials, "exactly one of `credentials` and `secretName` must be set"],
+  [
+    "an application account scoped to the grant tables",
+    (g) => (g.spec.credentials = { operator: { secretName: "orders-operator" }, application: { secretName: "orders-app", databases: ["shop", "MySQL"] } }),
+    "`credentials.application.databases` may not name a system schema",
+  ],
+  [
+    "an application database name that is not a plain identifier",
+    (g) => (g.spec.credentials = { operator: { secretName: "orders-operator" }, application: { secretName: "orders-app", databases: ["shop`; DROP"] } }),
+    "spec.credentials.application.databases[0] in body should match",
+  ],
   ["a zero poll interval", (g) => (g.spec.pollInterval = "0s"), "must be greater than zero"],
   ["a duration without a unit", (g) => (g.spec.pollInterval = "2"), "spec.pollInterval in body should match"],
   ["a cooldown beyond 100 years", (g) => (g.spec.failoverCooldown = "9999999h"), "at most 876000h"],

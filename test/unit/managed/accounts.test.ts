@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accountProblem, accountsPlan, accountStatements, operatorPasswordStatements, type ReplicaLogin } from "../../../shared/managed/accounts.js";
+import { accountProblem, accountsPlan, accountStatements, operatorPasswordStatements, schemaPrivilegesQuery, type ReplicaLogin } from "../../../shared/managed/accounts.js";
 
 const repl = { user: "repl", password: "s3cret" };
 const app = { user: "app", password: "app-pw" };
@@ -50,6 +50,37 @@ describe("the accounts of a managed group", () => {
     expect(accountsPlan({ primary: "pdx", accounts, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["replication", "application"], repoint: [] });
     const newApp = { ...accounts, application: { user: "app", password: "new" } };
     expect(accountsPlan({ primary: "iad", accounts: newApp, applied: { primary: "iad", accounts }, replicas })).toEqual({ ensure: ["application"], repoint: [] });
+  });
+
+  it("scopes the application account to its databases: granted on each, revoked on *.* and on every other database it holds (same SQL on both flavors)", () => {
+    const PRIVS = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER";
+    for (const flavor of ["mysql", "mariadb"] as const) {
+      const statements = accountStatements("application", { ...app, databases: ["shop", "billing"] }, flavor, ["shop", "old"]);
+      expect(statements.slice(2)).toEqual([
+        { sql: `GRANT ${PRIVS} ON \`shop\`.* TO ?@'%'`, params: ["app"] },
+        { sql: `GRANT ${PRIVS} ON \`billing\`.* TO ?@'%'`, params: ["app"] },
+        { sql: `REVOKE ${PRIVS} ON *.* FROM ?@'%'`, params: ["app"] },
+        { sql: `REVOKE ${PRIVS} ON \`old\`.* FROM ?@'%'`, params: ["app"] },
+      ]);
+    }
+    // Unscoped: *.* as before, and the other roles ignore databases.
+    expect(grants("application", "mariadb")).toEqual([`GRANT ${PRIVS} ON *.* TO ?@'%'`]);
+    expect(accountStatements("backup", { ...app, databases: ["shop"] }, "mariadb").slice(2).map((x) => x.sql)).toEqual(grants("backup", "mariadb"));
+    expect(schemaPrivilegesQuery("app")).toEqual({ sql: "SELECT DISTINCT TABLE_SCHEMA AS db FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?", params: ["'app'@'%'"] });
+  });
+
+  it("refuses a database the application account may not be scoped to, naming the field", () => {
+    const appSource = { ...source, secretName: "orders-app" };
+    expect(accountProblem("application", { ...app, databases: ["shop"] }, appSource)).toBeUndefined();
+    expect(accountProblem("application", { ...app, databases: ["shop", "MySQL"] }, appSource)).toBe('spec.credentials.application.databases: "MySQL" is not a database the application account may be scoped to (letters, digits, _ and $; not a system schema)');
+    expect(accountProblem("application", { ...app, databases: ["a`b"] }, appSource)).toMatch(/"a`b" is not a database/);
+  });
+
+  it("ensures the application account again when its databases change", () => {
+    const accounts = { application: { ...app, databases: ["shop"] } };
+    expect(accountsPlan({ primary: "iad", accounts, applied: { primary: "iad", accounts }, replicas: [] })).toEqual({ ensure: [], repoint: [] });
+    expect(accountsPlan({ primary: "iad", accounts: { application: { ...app, databases: ["shop", "billing"] } }, applied: { primary: "iad", accounts }, replicas: [] })).toEqual({ ensure: ["application"], repoint: [] });
+    expect(accountsPlan({ primary: "iad", accounts: { application: app }, applied: { primary: "iad", accounts }, replicas: [] })).toEqual({ ensure: ["application"], repoint: [] });
   });
 
   it("after a replication password change, alters it and repoints every replica of the primary", () => {
