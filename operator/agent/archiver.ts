@@ -14,9 +14,9 @@
  * names an archive floor (what every retained Succeeded backup holds, `pruneTo`), a scan drops
  * the oldest files that hold nothing after it (shared/backup/replay-plan.ts prunableFiles):
  * first from the manifest (which records the newest pruned file, `prunedThrough`, so that the
- * server's copies of them are never archived again), then from the store, with any object the manifest does not name
- * (left by an earlier prune that stopped between the two), so the manifest never names a
- * missing object.
+ * server's copies of them are never archived again), then from the store, with any object the
+ * manifest does not name (left by an earlier prune that stopped between the two), so the manifest
+ * never names a missing object.
  */
 import { createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
@@ -126,18 +126,18 @@ export class BinlogArchiver {
 
   private async archiveSealed(base: string): Promise<void> {
     if (base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
-      const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
-      await this.load();
-      const todo = sealedToArchive(logs, this.manifest);
-      this.state = { ...this.state, backlogFiles: todo.length };
-      for (const [i, file] of todo.entries()) {
-        if (this.stopped) return;
-        await this.archive(dirname(base), file).catch((err: unknown) => {
-          this.state = { ...this.state, uploadFailures: this.state.uploadFailures + 1 };
-          throw err;
-        });
-        this.state = { ...this.state, backlogFiles: todo.length - i - 1 };
-      }
+    const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
+    await this.load();
+    const todo = sealedToArchive(logs, this.manifest);
+    this.state = { ...this.state, backlogFiles: todo.length };
+    for (const [i, file] of todo.entries()) {
+      if (this.stopped) return;
+      await this.archive(dirname(base), file).catch((err: unknown) => {
+        this.state = { ...this.state, uploadFailures: this.state.uploadFailures + 1 };
+        throw err;
+      });
+      this.state = { ...this.state, backlogFiles: todo.length - i - 1 };
+    }
   }
 
   private async prune(): Promise<void> {

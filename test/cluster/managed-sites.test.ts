@@ -623,6 +623,35 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     }
   }, 330_000);
 
+  /** Every row of shop.orders on a site's pod, once it holds as many as the primary. */
+  const sameRows = async (site: string): Promise<unknown[]> => {
+    const expected = await query(await writerIP(), "SELECT id FROM shop.orders ORDER BY id");
+    const pod = await readyPod(ns, managedNames.pod("orders", site), { timeoutMs: 180_000 });
+    return waitFor(`${site} holding every row`, async () => {
+      const rows = await query(pod.status?.podIP ?? "", "SELECT id FROM shop.orders ORDER BY id").catch(() => []);
+      return rows.length === expected.length ? rows : undefined;
+    }, 120_000, 500);
+  };
+
+  // Before the operator's password rotates: right after it, a donor's sidecar still holds the
+  // previous password until the kubelet refreshes its mounted Secret, and its backup is refused
+  // (Access denied) for up to about a minute (docs/managed-sites.md).
+  it("reclones a managed replica with `kubectl bloodraven reclone --cold --yes --wait`: a copy of the primary, then it replicates", async () => {
+    const before = await group("orders");
+    const target = ["sfo", "pdx", "iad"].find((s) => s !== before.status?.activeSite) ?? "sfo";
+    const r = await kubectl(["bloodraven", "reclone", "orders", target, "-n", ns, "--cold", "--yes", "--wait", "--timeout=4m"], { timeoutMs: 300_000 });
+    const donorLog = async () => (await kubectl(["logs", managedNames.pod("orders", before.status?.activeSite ?? ""), "-c", "sidecar", "-n", ns, "--tail=30"])).stdout;
+    expect(r.code, `${r.stdout}\n${r.stderr}\ndonor's sidecar:\n${r.code === 0 ? "" : await donorLog()}`).toBe(0);
+    expect(r.stdout).toContain(`reclone of ${target} in ${ns}/orders done after`);
+    expect((await group("orders")).status?.bootstrap).toMatchObject({ site: target, source: "reclone", phase: "Done", donor: before.status?.activeSite });
+    expect((await sameRows(target)).length).toBeGreaterThan(0);
+    const after = await waitFor(`${target} read-only and replicating`, async () => {
+      const g = await group("orders");
+      return site(g, target)?.state === "read-only" && site(g, target)?.replicating ? g : undefined;
+    }, 60_000, 500);
+    expect(after.status?.activeSite).toBe(before.status?.activeSite);
+  });
+
   it("rotates the operator's own password on every server without a transaction of its own, and a switchover afterwards succeeds", async () => {
     const all = ["iad", "pdx", "sfo"];
     const pods = await Promise.all(all.map((s) => readyPod(ns, managedNames.pod("orders", s))));
@@ -647,6 +676,26 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect((await group("orders")).status?.plannedFailover).toMatchObject({ phase: "Succeeded", target, transactionsLost: 0 });
     const lines = await operatorLines();
     expect(lines.filter((l) => l.msg === "operator password changed on a managed server").map((l) => l.site).sort()).toEqual([...all].sort());
+  });
+
+  it("refills a managed replica whose volume is lost (claim and pod deleted): the new, empty volume is cloned from the primary without being asked", async () => {
+    const before = await group("orders");
+    const target = ["sfo", "pdx", "iad"].find((s) => s !== before.status?.activeSite) ?? "sfo";
+    const claim = managedNames.claim("orders", target);
+    const oldUid = (await getObject<{ metadata: { uid: string } }>(["pvc", claim, "-n", ns])).metadata.uid;
+    await mustKubectl(["delete", "pvc", claim, "-n", ns, "--wait=false"]);
+    await mustKubectl(["delete", "pod", managedNames.pod("orders", target), "-n", ns, "--wait=true", "--timeout=90s"]);
+    await waitFor(`a new claim for ${target}`, async () => {
+      const got = await kubectl(["get", "pvc", claim, "-n", ns, "-o", "jsonpath={.metadata.uid}"]);
+      return got.code === 0 && got.stdout !== "" && got.stdout !== oldUid;
+    }, 120_000, 500);
+    expect((await sameRows(target)).length).toBeGreaterThan(0);
+    const g = await waitFor(`${target}'s clone Done and the site replicating`, async () => {
+      const current = await group("orders");
+      return current.status?.bootstrap?.site === target && current.status.bootstrap.phase === "Done" && site(current, target)?.replicating ? current : undefined;
+    }, 120_000, 500);
+    expect(g.status?.bootstrap).toMatchObject({ site: target, source: "auto-clone", donor: before.status?.activeSite });
+    expect(g.status?.activeSite).toBe(before.status?.activeSite);
   });
 
   it("keeps a deleted group until its taints and volumes are gone, then everything goes", async () => {
