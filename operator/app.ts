@@ -245,6 +245,7 @@ export class OperatorApp {
       createSecretIfAbsent: guarded((secret: V1Secret) => this.kube.createSecretIfAbsent(secret)),
       ...(this.config.agentImage ? { jobImage: this.config.agentImage } : {}),
       labelPod: guarded((namespace: string, pod: string, labels: Record<string, string>) => this.podRoles.setLabels(namespace, pod, labels)),
+      annotatePod: guarded((namespace: string, pod: string, annotations: Record<string, string>) => this.podRoles.patchMetadata(namespace, pod, { annotations })),
       listCacheObjects: (namespace, group) => this.kube.listCacheObjects(namespace, `${LABELS.dragonflyGroup}=${group}`),
       deleteCacheObject: guarded((namespace: string, object: CacheObjectRef) => this.kube.deleteObject(object.kind, namespace, object.name)),
       openCache: (address, password) => new CacheClient(address, { timeoutMs: CACHE_CALL_MS, beforeWrite: this.assertLeading, ...(password !== undefined ? { password } : {}) }),

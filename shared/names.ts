@@ -57,6 +57,12 @@ export const ANNOTATIONS = {
   plannedFailoverRequestId: `${ANNOTATION_PREFIX}/planned-failover-request-id`,
   /** On a failed scheduled MysqlBackup: when its retry is created (RFC 3339), decided once. */
   backupRetryAt: `${ANNOTATION_PREFIX}/retry-at`,
+  /**
+   * On a managed site's pod: when the operator's password changed on its server (RFC 3339). The
+   * update makes the kubelet refresh the pod's mounted Secrets now rather than at its next
+   * periodic sync, so that the sidecar logs in with the new password within seconds.
+   */
+  operatorPasswordChanged: `${ANNOTATION_PREFIX}/operator-password-changed`,
 } as const;
 
 export const LABELS = {

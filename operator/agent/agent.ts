@@ -15,7 +15,7 @@ import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { Logger } from "../log.js";
 import { onlyRow, readInteger } from "../mysql/flavor.js";
-import { SiteClient } from "../mysql/site-client.js";
+import { isAuthenticationFailure, SiteClient } from "../mysql/site-client.js";
 import { askOperator, askPeer, type Asked, type OperatorAnswer, type PeerAnswer } from "./ask.js";
 import type { AgentConfig, AgentPeer } from "./config.js";
 import { openStore } from "../backup/storage-config.js";
@@ -29,6 +29,14 @@ const ASK_TIMEOUT_MS = 2_000;
 /** The start-up fence is retried this often while the server is not up yet. */
 const SERVER_RETRY_MS = 1_000;
 const LOCK_WAIT_SECONDS = 5;
+/**
+ * The server's fence deadline falls this long after the lease's end: the agent's own fence (which
+ * also ends the application's sessions) comes first while the agent runs, and the operator's
+ * emergency promotion waits a second past the lease (operator/group/self-fence.ts).
+ */
+const DEADLINE_AFTER_LEASE_MS = 300;
+/** A login tried before a backup stream starts. */
+const LOGIN_DEADLINE_MS = 5_000;
 const READ_ONLY = "SELECT @@global.read_only AS ro";
 
 export class Agent {
@@ -57,6 +65,10 @@ export class Agent {
   private stopped = false;
   private wake: (() => void) | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
+  /** The server's own fence deadline as last set: undefined until this agent set or removed it. */
+  private deadline: "armed" | "removed" | undefined;
+  /** Why the deadline cannot be kept, as last logged. */
+  private deadlineProblem = "";
   private fencing: Promise<void> | undefined;
   /** The safety net's question, until the operator has answered it (200). */
   private startup: { wasWritable: boolean; unanswered: boolean } | undefined;
@@ -96,7 +108,7 @@ export class Agent {
   private cloneRoles(): AgentCloneRoles | undefined {
     const clone = this.config.clone;
     if (!clone) return undefined;
-    const settings: CloneSettings = { ...clone, mysql: this.config.mysql, password: () => this.password };
+    const settings: CloneSettings = { ...clone, mysql: this.config.mysql, password: () => this.password, loginRefused: () => this.loginRefused() };
     this.recipient = new CloneRecipient(settings, () => this.client, this.log);
     return { token: clone.token, recipient: this.recipient, donate: (res) => streamBackup(settings, res, this.log) };
   }
@@ -104,6 +116,24 @@ export class Agent {
   private readPassword(): string {
     const p = this.config.password;
     return "value" in p ? p.value : readFileSync(p.file, "utf8").replace(/\r?\n$/, "");
+  }
+
+  /**
+   * Why the server refuses this agent's password, tried on a new connection (the client's own
+   * may have logged in before a rotation); undefined when it accepts it or fails for another
+   * reason, which the tool that runs next reports.
+   */
+  private async loginRefused(): Promise<string | undefined> {
+    this.refreshPassword();
+    const probe = this.newClient();
+    try {
+      await probe.run("login", (s) => s.query("SELECT 1"), LOGIN_DEADLINE_MS);
+      return undefined;
+    } catch (err) {
+      return isAuthenticationFailure(err) ? errorText(err) : undefined;
+    } finally {
+      probe.close();
+    }
   }
 
   private newClient(): SiteClient {
@@ -127,6 +157,7 @@ export class Agent {
     this.password = current;
     this.client.close();
     this.client = this.newClient();
+    this.log.info(LOG_MESSAGES.agentPasswordChanged);
   }
 
   /** Binds the API, then runs the safety net and the monitor in the background; resolves with the port. */
@@ -251,6 +282,45 @@ export class Agent {
       }),
     ]);
     this.decide();
+    await this.keepFenceDeadline(timeout);
+  }
+
+  /**
+   * Keeps the server's own fence deadline (Flavor.fenceDeadline) at the lease's end while the
+   * server is writable, so that an agent that hangs cannot leave it writable past its lease (the
+   * operator's emergency promotion waits for exactly that); removes it once the server is
+   * read-only, so that a server made writable again is not fenced by a deadline from before.
+   */
+  private async keepFenceDeadline(deadlineMs: number): Promise<void> {
+    const writable = this.serverState === "writable";
+    if (this.fencing || this.stopped || (!writable && (this.serverState !== "read-only" || this.deadline === "removed"))) return;
+    const inMs = leaseUntil(this.leaseInput()) - this.now() + DEADLINE_AFTER_LEASE_MS;
+    // Too soon for the scheduler's whole seconds: decide() fences at the lease's end anyway.
+    if (writable && inMs < 1_000) return;
+    let problem: string;
+    try {
+      problem = await this.client.run(
+        "fence deadline",
+        async (s) => {
+          const deadline = s.flavor.fenceDeadline;
+          if (!deadline) return `${s.flavor.name} servers have none yet`;
+          if (!writable) await deadline.remove(s);
+          else if (!(await deadline.arm(s, inMs, LOCK_WAIT_SECONDS))) return "the server's event scheduler is off: set event_scheduler = ON in its configuration";
+          return "";
+        },
+        deadlineMs,
+      );
+    } catch (err) {
+      problem = errorText(err);
+    }
+    if (problem !== "") {
+      if (problem !== this.deadlineProblem) this.log.warn(LOG_MESSAGES.fenceDeadlineUnavailable, { reason: problem });
+      this.deadlineProblem = problem;
+      return;
+    }
+    this.deadlineProblem = "";
+    if (writable && this.deadline !== "armed") this.log.info(LOG_MESSAGES.fenceDeadlineArmed, { leaseTimeoutMs: this.leaseTimeoutMs });
+    this.deadline = writable ? "armed" : "removed";
   }
 
   /** Applies the rules to what is known now; while the lease holds, a timer waits for its end. */

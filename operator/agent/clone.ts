@@ -17,16 +17,17 @@ import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CLONE_MANIFEST, parseBinlogInfo, parseCloneManifest, type CloneJob, type CloneManifest, type CloneRequest } from "../../shared/agent/clone.js";
+import { CLONE_MANIFEST, DONOR_NOT_READY_WAIT_MS, DONOR_RETRY_AFTER_S, parseBinlogInfo, parseCloneManifest, type CloneJob, type CloneManifest, type CloneRequest } from "../../shared/agent/clone.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { sendJson } from "../http/respond.js";
 import type { Logger } from "../log.js";
 import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
 import { positionCopy } from "../mysql/copy-position.js";
 import { cloneInstance, cloneStatus, gtidExecuted } from "../mysql/mysql-clone.js";
 import type { SiteClient } from "../mysql/site-client.js";
-import { openStream, startOf } from "../tools/http-stream.js";
+import { openStreamWhenReady, startOf } from "../tools/http-stream.js";
 import { loginOptions } from "../tools/option-file.js";
 import { exitOf, runTool, stderrTail } from "../tools/run-tool.js";
 
@@ -46,6 +47,8 @@ export interface CloneSettings {
   stagingDir: string;
   mysql: { host: string; port: number; user: string };
   password: () => string;
+  /** Why the server refuses the password, if it does (see DONOR_NOT_READY_WAIT_MS). */
+  loginRefused: () => Promise<string | undefined>;
   /** Sent to the donor's agent. */
   token: string;
   timeoutMs: number;
@@ -62,9 +65,17 @@ async function credentialsFile(settings: CloneSettings): Promise<{ path: string;
 
 /**
  * Donor: answers with a consistent physical backup of this server as an xbstream. A backup
- * that fails is cut off mid-stream (the recipient's extraction fails), never ended cleanly.
+ * that fails is cut off mid-stream (the recipient's extraction fails), never ended cleanly. A
+ * server that refuses the agent's password gets a 503 first: the rotated password has not
+ * reached the agent yet, and asking again shortly succeeds.
  */
 export async function streamBackup(settings: CloneSettings, res: ServerResponse, log: Logger): Promise<void> {
+  const refused = await settings.loginRefused();
+  if (refused !== undefined) {
+    log.warn(LOG_MESSAGES.cloneDonorNotReady, { error: refused });
+    sendJson(res, 503, { error: `this site's server refuses its agent's password (${refused}); a rotated password reaches the agent when its password file changes: ask again shortly` }, { "Retry-After": String(DONOR_RETRY_AFTER_S) });
+    return;
+  }
   const creds = await credentialsFile(settings);
   const ac = new AbortController();
   const deadline = setTimeout(() => ac.abort(), settings.timeoutMs);
@@ -213,13 +224,16 @@ export class CloneRecipient {
     const staging = this.settings.stagingDir;
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true, mode: 0o750 });
+    const url = `${job.donor.url}/v1/clone/backup`;
+    const res = await openStreamWhenReady(url, this.settings.token, this.signal(), DONOR_NOT_READY_WAIT_MS, IDLE_MS).catch((err: unknown) => {
+      throw new Error(`receiving the copy from ${job.donor.site} failed: ${errorText(err)}`);
+    });
+    if (res.statusCode !== 200) throw new Error(`receiving the copy from ${job.donor.site} failed: its agent answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);
     const idle = new AbortController();
     const idleTimer = setTimeout(() => idle.abort(new Error(`no data from the donor for ${IDLE_MS / 1000}s`)), IDLE_MS);
     const signal = AbortSignal.any([this.signal(), idle.signal]);
     let progress: NodeJS.Timeout | undefined;
     try {
-      const res = await openStream(`${job.donor.url}/v1/clone/backup`, this.settings.token, signal);
-      if (res.statusCode !== 200) throw new Error(`the donor's agent answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);
       // Counted from the socket now and then, not per chunk: nothing but the pipe touches the bytes.
       const socket = res.socket;
       const start = socket.bytesRead;
@@ -232,6 +246,7 @@ export class CloneRecipient {
       progress = setInterval(count, PROGRESS_MS);
       await runTool("mbstream", ["-x", "-C", staging], signal, res).finally(count);
     } catch (err) {
+      res.destroy();
       throw new Error(`receiving the copy from ${job.donor.site} failed after ${job.bytes} bytes: ${errorText(signal.reason instanceof Error ? signal.reason : err)}`);
     } finally {
       clearInterval(progress);

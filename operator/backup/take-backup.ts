@@ -9,8 +9,9 @@
 import { artifactFolder, dataObjectName, MANIFEST_FILE, manifestText, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
 import { deriveKeys, newSalt } from "../../shared/backup/sealing.js";
 import { XbstreamScanner } from "../../shared/backup/xbstream.js";
+import { DONOR_NOT_READY_WAIT_MS } from "../../shared/agent/clone.js";
 import { errorText } from "../../shared/errors.js";
-import { openStream, startOf } from "../tools/http-stream.js";
+import { openStreamWhenReady, startOf } from "../tools/http-stream.js";
 import { measuring, scanningAs, sealing, streamToStore } from "./artifact-streams.js";
 import type { ObjectStore } from "./object-store.js";
 
@@ -45,7 +46,7 @@ export async function takeBackup(task: BackupTask, store: ObjectStore): Promise<
   const keys = task.passphrase === undefined ? undefined : deriveKeys(task.passphrase, newSalt());
   const folder = artifactFolder(task.prefix, task);
   const dataKey = `${folder}/${dataObjectName(keys !== undefined)}`;
-  const res = await openStream(`${task.source.agentUrl}/v1/clone/backup`, task.source.token, signal, IDLE_MS).catch((err: unknown) => {
+  const res = await openStreamWhenReady(`${task.source.agentUrl}/v1/clone/backup`, task.source.token, signal, DONOR_NOT_READY_WAIT_MS, IDLE_MS).catch((err: unknown) => {
     throw new Error(`the agent of ${task.source.site} (${task.source.agentUrl}) did not answer: ${errorText(err)}`);
   });
   if (res.statusCode !== 200) throw new Error(`the agent of ${task.source.site} answered HTTP ${res.statusCode}: ${await startOf(res, 300)}`);

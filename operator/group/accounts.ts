@@ -14,8 +14,8 @@ import {
   type RoleAccounts,
 } from "../../shared/managed/accounts.js";
 import type { FlavorName } from "../../shared/topology/site-observation.js";
-import { isManaged, managedSites } from "../../shared/managed/sites.js";
-import { EVENT_REASONS } from "../../shared/names.js";
+import { isManaged, managedNames, managedSites } from "../../shared/managed/sites.js";
+import { ANNOTATIONS, EVENT_REASONS } from "../../shared/names.js";
 import { isAuthenticationFailure } from "../mysql/site-client.js";
 import type { GroupContext } from "./context.js";
 import { DONE, failed, type GroupCycle, type ReconcileResult, type Reconciler } from "./reconciler.js";
@@ -116,6 +116,24 @@ export class AccountsReconciler implements Reconciler {
       }
       ctx.operatorLogins.delete(site);
       ctx.log.info(LOG_MESSAGES.operatorPasswordChanged, { site, user: operator.user });
+      // Only managed sites are rotated here: each has its pod.
+      await this.refreshMountedSecrets(site);
+    }
+  }
+
+  /**
+   * A managed site's sidecar reads the operator's password from its mounted Secret, which the
+   * kubelet refreshes at its periodic sync, up to a minute or more later: until then the sidecar
+   * cannot log in (it could not fence, nor donate a clone). Touching the pod makes the kubelet
+   * sync it, and refresh the Secret, now. Only a speed-up: a failure is logged and waited out.
+   */
+  private async refreshMountedSecrets(site: string): Promise<void> {
+    const { ctx } = this;
+    const pod = managedNames.pod(ctx.name, site);
+    try {
+      await ctx.deps.annotatePod(ctx.namespace, pod, { [ANNOTATIONS.operatorPasswordChanged]: new Date().toISOString() });
+    } catch (err) {
+      ctx.log.warn(LOG_MESSAGES.podAnnotationFailed, { pod, error: errorText(err) });
     }
   }
 

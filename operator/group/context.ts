@@ -97,6 +97,8 @@ export interface GroupDeps {
   verifications: VerificationCalls;
   /** Merge-patches a pod's labels (a write: refused once this operator no longer leads); a missing pod is skipped. */
   labelPod(namespace: string, pod: string, labels: Record<string, string>): Promise<void>;
+  /** Merge-patches a pod's annotations, as labelPod. */
+  annotatePod(namespace: string, pod: string, annotations: Record<string, string>): Promise<void>;
   /** A connection to a cache server (spec.dragonfly), commands bounded; its writes go through the leadership guard. */
   openCache(address: CacheAddress, password: string | undefined): CacheClient;
   /** The cache servers' StatefulSets and Services labelled with the group (read, no leadership needed). */

@@ -129,6 +129,18 @@ export interface Flavor {
    * without sending anything.
    */
   waitForGtid(s: Session, gtid: string, timeoutSeconds: number): Promise<boolean>;
+
+  /**
+   * The server's own fence deadline, where it is built (MariaDB): an event that fences the
+   * server `inMs` from now (or up to a second earlier: the scheduler keeps whole seconds) unless
+   * it is armed again or removed first, so that a server stays writable no longer than its
+   * agent's lease even when the agent hangs. Neither the event nor its run is binary-logged.
+   * `arm` answers false when the server's event scheduler is off: the event would never run.
+   */
+  readonly fenceDeadline?: {
+    arm(s: Session, inMs: number, lockWaitTimeoutSeconds: number): Promise<boolean>;
+    remove(s: Session): Promise<void>;
+  };
 }
 
 /** What a GTID wait statement may take beyond its own timeout: a round trip and a busy server. */

@@ -29,10 +29,15 @@ export class PodRoleLabeler {
   }
 
   /** Merge-patches a pod's labels; a pod that does not exist (yet) is skipped. */
-  async setLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
-    const body = { metadata: { labels } };
+  setLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+    return this.patchMetadata(namespace, name, { labels });
+  }
+
+  /** Merge-patches a pod's labels or annotations; a pod that does not exist (yet) is skipped. */
+  async patchMetadata(namespace: string, name: string, metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }): Promise<void> {
+    const body = { metadata };
     try {
-      await this.kube.call(`label pod ${namespace}/${name}`, (options) => this.kube.core.patchNamespacedPod({ namespace, name, body }, mergePatch(options)));
+      await this.kube.call(`patch pod ${namespace}/${name}`, (options) => this.kube.core.patchNamespacedPod({ namespace, name, body }, mergePatch(options)));
     } catch (err) {
       if (apiStatus(err) !== 404) throw err;
     }

@@ -166,6 +166,8 @@ export class MariaDbSite {
       "--binlog-format=ROW",
       "--slave-net-timeout=4",
       "--lock-wait-timeout=5",
+      // As managed sites run: the agents' fence deadline is an event.
+      "--event-scheduler=ON",
       // The scale benchmark points hundreds of groups at one server.
       "--max-connections=3000",
       // Durability is not under test here; speed is.

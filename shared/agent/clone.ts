@@ -50,6 +50,16 @@ export interface CloneJob extends CloneRequest {
   readonly error?: string;
 }
 
+/**
+ * A donor whose server refuses its agent's login answers `GET /v1/clone/backup` with 503 and
+ * Retry-After: its password file is not yet the rotated password (a pod's mounted Secret follows
+ * the Secret within about a minute and a half). The recipient, or a backup Job, asks again for
+ * this long before giving up with the donor's answer.
+ */
+export const DONOR_NOT_READY_WAIT_MS = 180_000;
+/** The Retry-After a donor that cannot log in sends, in seconds. */
+export const DONOR_RETRY_AFTER_S = 5;
+
 /** The file the recipient writes last into the staged copy; once swapped in, it stays in the datadir. */
 export const CLONE_MANIFEST = "bloodraven-clone.json";
 

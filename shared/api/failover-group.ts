@@ -80,6 +80,7 @@ export const OPERATOR_OWNED_MYSQL_OPTIONS = [
   "server_id",
   "read_only",
   "super_read_only",
+  "event_scheduler",
   "plugin_load_add",
   "datadir",
 ] as const;

@@ -145,6 +145,8 @@ export function optionFile(spec: DefaultedMysqlFailoverGroupSpec, site: string):
     ["loose_super_read_only", "ON"],
     ["loose_skip_replica_start", "ON"],
     ["loose_skip_slave_start", "ON"],
+    // Runs the agent's fence deadline (operator/mysql/flavor.ts fenceDeadline).
+    ["event_scheduler", "ON"],
   ];
   // The archive takes a binary log once it is sealed: its size bounds what the archive lags by.
   const archive = pitrArchive(spec);

@@ -242,36 +242,40 @@ function newRecord(input: CloneCycleInput, site: string, src: "reclone" | "auto-
  * auto-clone failed is tried again after AUTO_CLONE_RETRY_MS.
  */
 function autoClone(input: CloneCycleInput): CloneDecision {
-  const { primary } = input;
-  if (primary === "" || !input.replicationCredentials) return { kind: "none" };
-  const donor = input.sites.find((s) => s.name === primary);
-  if (!donor?.agentUrl || !donor.polled || donor.polled.position.gtidExecuted === "") return { kind: "none" };
-  const site = emptySites(input, primary)[0];
+  const donor = autoCloneDonor(input);
+  if (donor === undefined) return { kind: "none" };
+  const { record } = input;
+  const retryAt = (site: string): number =>
+    record?.site === site && record.phase === "Failed" && record.source === "auto-clone" ? Date.parse(record.completionTime ?? record.startTime) + AUTO_CLONE_RETRY_MS : -Infinity;
+  const site = emptySites(input, donor).find((s) => retryAt(s) <= Date.parse(input.now));
   return site ? { kind: "start", record: newRecord(input, site, "auto-clone") } : { kind: "none" };
 }
 
+/** The confirmed primary, when auto-clone can copy it: it runs an agent and has data. */
+function autoCloneDonor(input: CloneCycleInput): string | undefined {
+  const donor = input.sites.find((s) => s.name === input.primary);
+  return input.replicationCredentials && donor?.agentUrl && donor.polled && donor.polled.position.gtidExecuted !== "" ? donor.name : undefined;
+}
+
 /**
- * The empty sites that wait for their clone while another runs: the decision core leaves them
- * alone meanwhile (DecisionInput.awaitingClone), so that each gets a copy rather than replaying
- * the primary's history. Judged against the running clone's donor, not this cycle's confirmed
- * primary: the recipient's restart alone unconfirms the primary for a while.
+ * The empty sites that wait for their clone: those queued behind a running clone, and one whose
+ * auto-clone failed until it is tried again. The decision core leaves them alone
+ * (DecisionInput.awaitingClone), so that each gets a copy rather than replaying the primary's
+ * history. Judged against the running clone's donor, not this cycle's confirmed primary: the
+ * recipient's restart alone unconfirms the primary for a while.
  */
 export function awaitingClone(input: CloneCycleInput): string[] {
-  const { record } = input;
-  const running = cloneInFlight(record);
-  if (running === undefined || !record || !input.replicationCredentials) return [];
-  return emptySites(input, record.donor).filter((s) => s !== running);
+  const running = cloneInFlight(input.record);
+  const donor = running !== undefined ? input.record?.donor : autoCloneDonor(input);
+  if (donor === undefined || !input.replicationCredentials) return [];
+  return emptySites(input, donor).filter((s) => s !== running);
 }
 
 /** The sites auto-clone would copy `donor` onto, in the order it would. */
 function emptySites(input: CloneCycleInput, donor: string): string[] {
-  const { record } = input;
-  const retryAt = (site: string): number =>
-    record?.site === site && record.phase === "Failed" && record.source === "auto-clone" ? Date.parse(record.completionTime ?? record.startTime) + AUTO_CLONE_RETRY_MS : -Infinity;
   const order = (role: SiteRole): number => ({ "primary-candidate": 0, "dr-only": 1, "read-only": 2 })[role];
   return input.sites
     .filter((s) => s.name !== donor && s.agentUrl && s.polled?.readOnly === true && s.polled.position.gtidExecuted === "" && !(s.polled.replicatingFrom === donor && s.polled.replicationRunning))
-    .filter((s) => retryAt(s.name) <= Date.parse(input.now))
     .sort((a, b) => order(a.role) - order(b.role))
     .map((s) => s.name);
 }

@@ -5,7 +5,7 @@ import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import type { TestNetwork } from "../../scripts/env/test-network.js";
-import { AgentProcess } from "../support/agent.js";
+import { AgentProcess, AgentSet } from "../support/agent.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupReader } from "../support/groups.js";
 import { kubectl } from "../support/kubectl.js";
@@ -35,12 +35,7 @@ describe("self-fencing under network partitions (agents and servers in network n
   let sites: MariaDbSites;
   let teardown: (() => Promise<void>) | undefined;
   let operator: OperatorProcess;
-  const agents = new Map<string, AgentProcess>();
-  const agentOf = (site: string): AgentProcess => {
-    const a = agents.get(site);
-    if (!a) throw new Error(`no agent for ${site}`);
-    return a;
-  };
+  const agents = new AgentSet();
 
   beforeAll(async () => {
     ({ net, sites, teardown } = await partitionableSites());
@@ -67,7 +62,7 @@ describe("self-fencing under network partitions (agents and servers in network n
         agents.set(s.name, await AgentProcess.start({ site: s.name, group: GROUP, namespace: ns, server: s, operatorUrl, port: AGENT_PORT, peers, netns: network.netns, bindAddress: network.address, peerCheckInterval: PEER_CHECK, leaseTimeout: `${LEASE_MS}ms` }));
       }),
     );
-    await agentOf("iad").waitForLog(LOG_MESSAGES.selfFenceArmed, 10_000);
+    await agents.of("iad").waitForLog(LOG_MESSAGES.selfFenceArmed, 10_000);
 
     expect(await sites.site("iad").isReadOnly()).toBe(false);
   });
@@ -86,7 +81,7 @@ describe("self-fencing under network partitions (agents and servers in network n
     const { samples, twoWritable } = await sampler.stop();
     expect(twoWritable).toEqual([]);
     expect(samples).toBeGreaterThan(50);
-    expect(agentOf("iad").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+    expect(agents.of("iad").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
     expect(await sites.site("iad").isReadOnly()).toBe(false);
     // The operator lost iad, but pdx still replicates from it: no promotion.
     expect(operator.logged(LOG_MESSAGES.failoverBlocked).map((l) => l.reason)).toContain("PrimaryReachableByReplicas");
@@ -100,12 +95,12 @@ describe("self-fencing under network partitions (agents and servers in network n
     const sampler = readOnlySampler(sites.sites);
     const cutAt = Date.now();
     net.isolate("iad");
-    const fenced = await agentOf("iad").waitForLog(LOG_MESSAGES.selfFenced, 3 * LEASE_MS);
+    const fenced = await agents.of("iad").waitForLog(LOG_MESSAGES.selfFenced, 3 * LEASE_MS);
     const promoted = await waitFor("pdx promoted", async () => ((await group()).status?.activeSite === "pdx" ? Date.now() : undefined), 30_000, 50);
     const { samples, twoWritable } = await sampler.stop();
     expect(twoWritable).toEqual([]);
     expect(samples).toBeGreaterThan(50);
-    expect(agentOf("iad").logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease" });
+    expect(agents.of("iad").logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease" });
     const fencedAt = Date.parse(String(fenced.time));
     // The lease counts from the last renewal, at most one check before the cut.
     expect(fencedAt - cutAt).toBeLessThanOrEqual(LEASE_MS + 500);
@@ -116,5 +111,34 @@ describe("self-fencing under network partitions (agents and servers in network n
     process.stdout.write(`self-fence: fenced ${fencedAt - cutAt} ms and promoted ${promoted - cutAt} ms after the cut; ${samples} samples\n`);
     net.heal();
     await waitFor("iad rejoined read-only", async () => (await sites.site("iad").isReadOnly()) && (await group()).status?.sites?.find((s) => s.name === "iad")?.state === "read-only", 20_000, 200);
+  });
+
+  it("primary isolated while its agent hangs: the server's own deadline fences it, the operator promotes after the lease, and two sites are never writable", async () => {
+    // pdx is the primary since the test before; iad, the other candidate, is its replica.
+    await waitFor("pdx healthy, iad replicating", async () => {
+      const g = await group();
+      return g.status?.activeSite === "pdx" && g.status.sites?.find((s) => s.name === "iad")?.state === "read-only";
+    }, 20_000, 200);
+    await agents.of("pdx").waitForLog(LOG_MESSAGES.fenceDeadlineArmed, 10_000);
+    const sampler = readOnlySampler(sites.sites);
+    const cutAt = Date.now();
+    agents.of("pdx").freeze();
+    try {
+      net.isolate("pdx");
+      const promoted = await waitFor("iad promoted", async () => ((await group()).status?.activeSite === "iad" ? Date.now() : undefined), 30_000, 50);
+      const { samples, twoWritable } = await sampler.stop();
+      expect(twoWritable).toEqual([]);
+      expect(samples).toBeGreaterThan(50);
+      // Nobody but the server itself fenced pdx: its agent never ran.
+      expect(await sites.site("pdx").isReadOnly()).toBe(true);
+      expect(agents.of("pdx").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+      const detection = (FAILURE_THRESHOLD + 1) * POLL_MS;
+      expect(promoted - cutAt).toBeLessThanOrEqual(detection + LEASE_MS + 1_000 + 1_000);
+      process.stdout.write(`fence deadline: iad promoted ${promoted - cutAt} ms after pdx's agent froze and pdx was cut; ${samples} samples\n`);
+    } finally {
+      agents.of("pdx").thaw();
+      net.heal();
+    }
+    await waitFor("pdx rejoined read-only", async () => (await sites.site("pdx").isReadOnly()) && (await group()).status?.sites?.find((s) => s.name === "pdx")?.state === "read-only", 30_000, 200);
   });
 });

@@ -16,7 +16,8 @@ import { IMAGES } from "../../scripts/images/images.js";
 import { XbstreamScanner } from "../../shared/backup/xbstream.js";
 import { serverId } from "../../shared/managed/objects.js";
 import { managedNames } from "../../shared/managed/sites.js";
-import { CLEANUP_FINALIZER } from "../../shared/names.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
+import { ANNOTATIONS, CLEANUP_FINALIZER } from "../../shared/names.js";
 import { failoverGroup } from "../support/fixtures.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
@@ -49,17 +50,18 @@ interface Owned {
 /** root's password: the operator Secret's, which a test below rotates. */
 let rootPassword = PASSWORD;
 const query = (host: string, sql: string) => rootQuery(host, rootPassword, sql);
-/** The JSON log lines of every operator pod (only the leader acts, so only its lines say what was done). */
-const operatorLines = async (): Promise<Record<string, unknown>[]> => {
-  const logs = await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"]);
-  return logs.stdout.split("\n").flatMap((l) => {
+const jsonLines = (text: string): Record<string, unknown>[] =>
+  text.split("\n").flatMap((l) => {
     try {
       return [JSON.parse(l) as Record<string, unknown>];
     } catch {
       return [];
     }
   });
-};
+/** The JSON log lines of every operator pod (only the leader acts, so only its lines say what was done). */
+const operatorLines = async (): Promise<Record<string, unknown>[]> => jsonLines((await kubectl(["logs", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--tail=-1"])).stdout);
+/** The JSON log lines of a site's sidecar (its agent). */
+const sidecarLines = async (site: string): Promise<Record<string, unknown>[]> => jsonLines((await kubectl(["logs", managedNames.pod("orders", site), "-c", "sidecar", "-n", ns])).stdout);
 /** Rethrows a timeout with the operator's last lines matching `pattern` and the group's conditions. */
 const explained = (pattern: RegExp, status: () => Promise<string>) => async (err: unknown): Promise<never> => {
   const lines = (await operatorLines()).filter((l) => pattern.test(String(l.msg)) || l.level === "ERROR" || l.level === "WARN");
@@ -190,16 +192,6 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
   });
 
   it("runs each site's agent as its sidecar: the primary's holds its lease, a replica made writable by hand is fenced by its own", async () => {
-    const sidecarLines = async (site: string): Promise<Record<string, unknown>[]> => {
-      const r = await kubectl(["logs", managedNames.pod("orders", site), "-c", "sidecar", "-n", ns]);
-      return r.stdout.split("\n").flatMap((l) => {
-        try {
-          return [JSON.parse(l) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
-    };
     const pod = await readyPod(ns, managedNames.pod("orders", "pdx"));
     const sidecar = (await getObject<{ spec: { containers: { name: string; image: string }[] } }>(["pod", managedNames.pod("orders", "pdx"), "-n", ns])).spec.containers.find((c) => c.name === "sidecar");
     // The server's image, with the agent the init container copied in from the operator's.
@@ -633,9 +625,6 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     }, 120_000, 500);
   };
 
-  // Before the operator's password rotates: right after it, a donor's sidecar still holds the
-  // previous password until the kubelet refreshes its mounted Secret, and its backup is refused
-  // (Access denied) for up to about a minute (docs/managed-sites.md).
   it("reclones a managed replica with `kubectl bloodraven reclone --cold --yes --wait`: a copy of the primary, then it replicates", async () => {
     const before = await group("orders");
     const target = ["sfo", "pdx", "iad"].find((s) => s !== before.status?.activeSite) ?? "sfo";
@@ -669,6 +658,13 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     rootPassword = rotated;
     // Changed on each server by itself: no server got a transaction (the binary log positions did not move).
     expect(await gtids()).toEqual(before);
+    // The annotated pods' mounted Secrets are refreshed at once, not at the kubelet's periodic
+    // sync (a minute or more): every sidecar logs in with the new password within seconds.
+    for (const s of all) {
+      const annotations = (await getObject<{ metadata: { annotations?: Record<string, string> } }>(["pod", managedNames.pod("orders", s), "-n", ns])).metadata.annotations;
+      expect(annotations?.[ANNOTATIONS.operatorPasswordChanged], s).toMatch(/^\d{4}-\d\d-\d\dT/);
+      await waitFor(`${s}'s sidecar on the new password`, async () => (await sidecarLines(s)).some((l) => l.msg === LOG_MESSAGES.agentPasswordChanged), 20_000, 500);
+    }
     const g = await group("orders");
     const target = all.find((s) => s !== g.status?.activeSite && s !== "sfo") ?? "iad";
     const r = await kubectl(["bloodraven", "failover", "orders", target, "-n", ns, "--wait", "--timeout=90s"], { timeoutMs: 120_000 });

@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
+import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
-import type { CloneJob } from "../../shared/agent/clone.js";
+import { DONOR_RETRY_AFTER_S, type CloneJob } from "../../shared/agent/clone.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { AgentProcess } from "../support/agent.js";
 import { agentCloneJob } from "../support/clones.js";
@@ -38,19 +41,35 @@ async function finished(agent: AgentProcess, id: string, timeoutMs: number): Pro
   });
 }
 
+/** Sets the operator account's password on one server only (not written to its binary log). */
+async function setOperatorPassword(server: MariaDbSite, password: string): Promise<void> {
+  const conn = await server.connect();
+  try {
+    await conn.query("SET SESSION sql_log_bin = 0");
+    await conn.query(`ALTER USER '${TEST_USERS.operator.user}'@'%' IDENTIFIED BY '${password}'`);
+  } finally {
+    conn.destroy();
+  }
+}
+
 describe("clone between two agents (real MariaDB, mariadb-backup, supervised restart)", () => {
   let sites: MariaDbSites;
   let iad: AgentProcess;
   let pdx: AgentProcess;
+  /** Each agent's password file: written by the test as a kubelet writes a mounted Secret's. */
+  const secrets = mkdtempSync(join(tmpdir(), "bloodraven-agent-password-"));
+  const passwordFile = (site: string): string => join(secrets, site);
 
   beforeAll(async () => {
     sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
     sites.site("pdx").superviseRestarts();
     const [iadPort, pdxPort] = [await freePort(), await freePort()];
+    for (const site of ["iad", "pdx"]) writeFileSync(passwordFile(site), `${TEST_USERS.operator.password}\n`);
     const common = { group: "orders", namespace: "clone", operatorUrl: NOWHERE, clone: { token: TOKEN } };
+    const fromFile = (site: string) => ({ BLOODRAVEN_MYSQL_PASSWORD: undefined, BLOODRAVEN_MYSQL_PASSWORD_FILE: passwordFile(site) });
     [iad, pdx] = await Promise.all([
-      AgentProcess.start({ ...common, site: "iad", server: sites.site("iad"), port: iadPort, peers: { pdx: `http://127.0.0.1:${pdxPort}` } }),
-      AgentProcess.start({ ...common, site: "pdx", server: sites.site("pdx"), port: pdxPort, peers: { iad: `http://127.0.0.1:${iadPort}` } }),
+      AgentProcess.start({ ...common, site: "iad", server: sites.site("iad"), port: iadPort, peers: { pdx: `http://127.0.0.1:${pdxPort}` }, env: fromFile("iad") }),
+      AgentProcess.start({ ...common, site: "pdx", server: sites.site("pdx"), port: pdxPort, peers: { iad: `http://127.0.0.1:${iadPort}` }, env: fromFile("pdx") }),
     ]);
     // Both fence their servers at start (no operator answers); the test writes as admin anyway.
     await Promise.all([iad.waitForLog(LOG_MESSAGES.safetyNetFenced, 10_000), pdx.waitForLog(LOG_MESSAGES.safetyNetFenced, 10_000)]);
@@ -59,6 +78,7 @@ describe("clone between two agents (real MariaDB, mariadb-backup, supervised res
   afterAll(async () => {
     await Promise.all([iad?.stop("SIGKILL"), pdx?.stop("SIGKILL")]);
     await sites?.teardown();
+    rmSync(secrets, { recursive: true, force: true });
   });
 
   it("refuses the clone endpoints without the token, and bad requests with a reason", async () => {
@@ -125,4 +145,32 @@ describe("clone between two agents (real MariaDB, mariadb-backup, supervised res
       await replica.setReadOnly(true);
     }
   });
+
+  it("makes the recipient wait while the donor's server refuses its agent's password, and clones once the donor's password file holds the rotated one", async () => {
+    const rotated = `rotated-${randomBytes(6).toString("hex")}`;
+    // As after a rotation: both servers have the new password, the recipient's file too (its pod
+    // is new), the donor's file not yet (its kubelet has not refreshed the mounted Secret).
+    await Promise.all([setOperatorPassword(sites.site("iad"), rotated), setOperatorPassword(sites.site("pdx"), rotated)]);
+    writeFileSync(passwordFile("pdx"), `${rotated}\n`);
+    try {
+      const refused = await fetch(`${iad.url}/v1/clone/backup`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe(String(DONOR_RETRY_AFTER_S));
+      expect(((await refused.json()) as { error: string }).error).toContain("refuses its agent's password");
+
+      expect((await post(pdx, { id: "clone-3", donor: { site: "iad", url: iad.url } })).status).toBe(202);
+      await sleep(2 * DONOR_RETRY_AFTER_S * 1000);
+      expect(await job(pdx)).toMatchObject({ id: "clone-3", phase: "Cloning", bytes: 0 });
+      expect(iad.logged(LOG_MESSAGES.cloneDonorNotReady).length).toBeGreaterThanOrEqual(2);
+
+      writeFileSync(passwordFile("iad"), `${rotated}\n`);
+      const done = await finished(pdx, "clone-3", 120_000);
+      expect(done.error).toBeUndefined();
+      expect(done.phase).toBe("Ready");
+      expect(done.gtid).toBe(await sites.site("iad").gtidBinlogPos());
+    } finally {
+      await Promise.all([setOperatorPassword(sites.site("iad"), TEST_USERS.operator.password), setOperatorPassword(sites.site("pdx"), TEST_USERS.operator.password)]);
+      for (const site of ["iad", "pdx"]) writeFileSync(passwordFile(site), `${TEST_USERS.operator.password}\n`);
+    }
+  }, 180_000);
 });

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MariaDbSites } from "../../scripts/env/mariadb-sites.js";
-import { freePort } from "../../scripts/env/ports.js";
+import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
+import { freePort, waitFor } from "../../scripts/env/ports.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { AgentProcess } from "../support/agent.js";
+import { AgentProcess, AgentSet } from "../support/agent.js";
 import { groupReader, namespaceWithOperator } from "../support/groups.js";
 
 /**
@@ -16,14 +16,9 @@ const CLOSED = "http://127.0.0.1:9";
 
 describe("the per-site agent beside external sites (real operator, API server and MariaDB)", () => {
   const { operator, freshGroup } = namespaceWithOperator(ns, "agent-e2e");
-  const agents = new Map<string, AgentProcess>();
+  const agents = new AgentSet();
   const extra: MariaDbSites[] = [];
   let sites: MariaDbSites;
-  const agentOf = (site: string): AgentProcess => {
-    const a = agents.get(site);
-    if (!a) throw new Error(`no agent for ${site}`);
-    return a;
-  };
 
   beforeAll(async () => {
     sites = await freshGroup("orders");
@@ -43,7 +38,7 @@ describe("the per-site agent beside external sites (real operator, API server an
   });
 
   it("fences the primary at start, then lifts the fence because the operator names its site", async () => {
-    const iad = agentOf("iad");
+    const iad = agents.of("iad");
     await iad.waitForLog(LOG_MESSAGES.safetyNetLifted, 10_000);
     const order = iad.lines.map((l) => l.msg).filter((m) => m.startsWith("safety net"));
     expect(order).toEqual([LOG_MESSAGES.safetyNetFenced, LOG_MESSAGES.safetyNetLifted]);
@@ -56,10 +51,10 @@ describe("the per-site agent beside external sites (real operator, API server an
   });
 
   it("gives the primary back at once when only its agent restarts: the operator still stands behind it", async () => {
-    const old = agentOf("iad");
+    const old = agents.of("iad");
     const url = new URL(old.url);
     await old.stop("SIGKILL");
-    const peers = Object.fromEntries(["pdx", "sfo"].map((s) => [s, agentOf(s).url]));
+    const peers = Object.fromEntries(["pdx", "sfo"].map((s) => [s, agents.of(s).url]));
     const restarted = await AgentProcess.start({ site: "iad", group: "orders", namespace: ns, server: sites.site("iad"), operatorUrl: operator().url("status", ""), port: Number(url.port), peers });
     agents.set("iad", restarted);
     expect(await restarted.waitForLog(LOG_MESSAGES.safetyNetLifted, 10_000)).toMatchObject({ wasWritable: true });
@@ -71,7 +66,7 @@ describe("the per-site agent beside external sites (real operator, API server an
 
   it("keeps the replicas fenced: the operator names iad", async () => {
     for (const site of ["pdx", "sfo"]) {
-      const kept = await agentOf(site).waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+      const kept = await agents.of(site).waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
       // iad's own agent fences iad at its start too, so an answer in that moment names no site.
       expect(["the operator names iad", "the operator names no active site"]).toContain(kept.reason);
       expect(await sites.site(site).isReadOnly()).toBe(true);
@@ -100,7 +95,7 @@ describe("the per-site agent beside external sites (real operator, API server an
   });
 
   it("fences a replica made writable by hand once the operator stands behind another site, and kills its application sessions", async () => {
-    const pdxAgent = agentOf("pdx");
+    const pdxAgent = agents.of("pdx");
     const pdx = sites.site("pdx");
     const session = await pdx.connect("app");
     const killed = new Promise<void>((resolve) => session.once("error", () => resolve()));
@@ -118,7 +113,7 @@ describe("the per-site agent beside external sites (real operator, API server an
 
 describe("rule 2: the lease (agents only, the operator unreachable)", () => {
   let trio: MariaDbSites;
-  const agents = new Map<string, AgentProcess>();
+  const agents = new AgentSet();
 
   beforeAll(async () => {
     trio = await MariaDbSites.start({ names: ["a", "b", "c"], primary: "a" });
@@ -134,34 +129,101 @@ describe("rule 2: the lease (agents only, the operator unreachable)", () => {
     await trio?.teardown();
   });
 
-  const agentOf = (site: string): AgentProcess => {
-    const a = agents.get(site);
-    if (!a) throw new Error(`no agent for ${site}`);
-    return a;
-  };
 
   it("keeps a writable server writable while it reaches a majority of the sites, and fences it within the lease once it does not", async () => {
     const a = trio.site("a");
-    await agentOf("a").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+    await agents.of("a").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
     // Made writable by hand (the operator is gone): armed with a fresh lease.
     await a.setReadOnly(false);
-    await agentOf("a").waitForLog(LOG_MESSAGES.selfFenceArmed, 5_000);
+    await agents.of("a").waitForLog(LOG_MESSAGES.selfFenceArmed, 5_000);
     // a + b + c, then a + b: a majority of three either way, over several lease lengths.
     await new Promise((r) => setTimeout(r, 4_000));
-    await agentOf("c").stop("SIGKILL");
+    await agents.of("c").stop("SIGKILL");
     await new Promise((r) => setTimeout(r, 5_000));
-    expect(agentOf("a").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+    expect(agents.of("a").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
     expect(await a.isReadOnly()).toBe(false);
 
     // a alone: one site of three. Fenced within the lease (3 s) of b's last answer.
     const cut = Date.now();
-    await agentOf("b").stop("SIGKILL");
-    const fenced = await agentOf("a").waitForLog(LOG_MESSAGES.selfFenced, 10_000);
+    await agents.of("b").stop("SIGKILL");
+    const fenced = await agents.of("a").waitForLog(LOG_MESSAGES.selfFenced, 10_000);
     expect(Date.parse(String(fenced.time)) - cut).toBeLessThan(3_000 + 1_000);
-    expect(agentOf("a").logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease" });
+    expect(agents.of("a").logged(LOG_MESSAGES.selfFencing)[0]).toMatchObject({ rule: "lease" });
     expect(await a.isReadOnly()).toBe(true);
     // It never lifts its own fence.
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await a.isReadOnly()).toBe(true);
+  });
+});
+
+describe("the server's own fence deadline (an agent that hangs)", () => {
+  const LEASE_MS = 3_000;
+  let pair: MariaDbSites;
+  const agents = new AgentSet();
+  const deadlines = async (server: MariaDbSite) =>
+    server.query<{ at: string }[]>("SELECT EXECUTE_AT AS at FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'mysql' AND EVENT_NAME = 'bloodraven_fence_deadline'");
+  const becomesReadOnly = (server: MariaDbSite, timeoutMs: number) => waitFor(`${server.name} read-only`, async () => ((await server.isReadOnly()) ? Date.now() : undefined), timeoutMs, 50);
+
+  beforeAll(async () => {
+    pair = await MariaDbSites.start({ names: ["x", "y"], primary: "x" });
+    const ports = { x: await freePort(), y: await freePort() };
+    for (const [site, port] of Object.entries(ports)) {
+      const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site).map(([s, p]) => [s, `http://127.0.0.1:${p}`]));
+      agents.set(site, await AgentProcess.start({ site, group: "pair", namespace: ns, operatorUrl: CLOSED, server: pair.site(site), port, peers, leaseTimeout: `${LEASE_MS}ms` }));
+    }
+    await agents.of("x").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
+  });
+
+  afterAll(async () => {
+    for (const a of agents.values()) a.thaw();
+    await Promise.all([...agents.values()].map((a) => a.stop("SIGKILL")));
+    await pair?.teardown();
+  });
+
+  it("fences a writable server whose agent is frozen within the lease, without a transaction of its own; the agent, thawed, removes the deadline", async () => {
+    const x = pair.site("x");
+    // Writable by hand; its lease is kept by y, one of two sites.
+    await x.setReadOnly(false);
+    await agents.of("x").waitForLog(LOG_MESSAGES.fenceDeadlineArmed, 5_000);
+    const [armed] = await deadlines(x);
+    expect(armed).toBeDefined();
+    const gtid = await x.gtidBinlogPos();
+
+    const frozenAt = Date.now();
+    agents.of("x").freeze();
+    try {
+      const fencedAt = await becomesReadOnly(x, 2 * LEASE_MS);
+      // The last renewal came before the freeze: the lease ends within LEASE_MS of it, the deadline 300 ms later.
+      expect(fencedAt - frozenAt).toBeLessThanOrEqual(LEASE_MS + 300 + 200);
+      expect(agents.of("x").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
+      // Neither the event nor its removal after it ran is a transaction of x's.
+      expect(await x.gtidBinlogPos()).toBe(gtid);
+      expect(await deadlines(x)).toEqual([]);
+    } finally {
+      agents.of("x").thaw();
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await x.isReadOnly()).toBe(true);
+    expect(agents.of("x").logged(LOG_MESSAGES.fenceDeadlineUnavailable)).toEqual([]);
+  });
+
+  it("without the event scheduler the agent says so, and a frozen agent leaves its server writable: what the deadline prevents", async () => {
+    const x = pair.site("x");
+    await x.query("SET GLOBAL event_scheduler = OFF");
+    try {
+      await x.setReadOnly(false);
+      const unavailable = await agents.of("x").waitForLog(LOG_MESSAGES.fenceDeadlineUnavailable, 5_000);
+      expect(String(unavailable.reason)).toContain("event_scheduler = ON");
+      agents.of("x").freeze();
+      try {
+        await new Promise((r) => setTimeout(r, LEASE_MS + 1_500));
+        expect(await x.isReadOnly()).toBe(false);
+      } finally {
+        agents.of("x").thaw();
+      }
+    } finally {
+      await x.setReadOnly(true);
+      await x.query("SET GLOBAL event_scheduler = ON");
+    }
   });
 });

@@ -33,3 +33,12 @@ export class AgentProcess extends JsonLogChild {
     return result;
   }
 }
+
+/** The agents of a test by site, each found or the test stopped naming the one missing. */
+export class AgentSet extends Map<string, AgentProcess> {
+  of(site: string): AgentProcess {
+    const a = this.get(site);
+    if (!a) throw new Error(`no agent for ${site}`);
+    return a;
+  }
+}

@@ -53,6 +53,15 @@ export class JsonLogChild {
       .join("\n");
   }
 
+  /** Stops the process where it stands (SIGSTOP), as a process that hangs; thaw() lets it go on. */
+  freeze(): void {
+    this.child.kill("SIGSTOP");
+  }
+
+  thaw(): void {
+    this.child.kill("SIGCONT");
+  }
+
   /** Sends a signal and resolves with the exit code and how long the exit took. */
   protected async signal(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }> {
     const started = Date.now();

@@ -55,14 +55,19 @@ describe("cloneStep: starting", () => {
     expect(cloneStep(input({ sites: [iad, { ...empty, agentUrl: undefined } as CloneSiteView] }))).toEqual({ kind: "none" });
   });
 
-  it("while one clone runs, the other empty sites wait for theirs (candidates first); none wait when none runs", () => {
+  it("while one clone runs, the other empty sites wait for theirs (candidates first); a failed one waits for its retry; none wait without a donor", () => {
     const empty = (name: string, role: CloneSiteView["role"]): CloneSiteView => ({ ...pdx, name, role, polled: { readOnly: true, position: at("mariadb", ""), replicationRunning: false } });
     const sites = [iad, empty("pdx", "primary-candidate"), empty("sfo", "read-only"), empty("ord", "primary-candidate")];
     expect(awaitingClone(input({ sites, record: running("Cloning") }))).toEqual(["ord", "sfo"]);
     // The recipient's restart unconfirms the primary for a while: they still wait.
     expect(awaitingClone(input({ sites, record: running("WaitingForRestart"), primary: "" }))).toEqual(["ord", "sfo"]);
-    expect(awaitingClone(input({ sites }))).toEqual([]);
-    expect(awaitingClone(input({ sites, record: running("Done") }))).toEqual([]);
+    // None runs: auto-clone starts the first this cycle, or the failed one waits for its retry.
+    expect(awaitingClone(input({ sites, record: running("Failed", { source: "auto-clone", completionTime: NOW }) }))).toEqual(["pdx", "ord", "sfo"]);
+    expect(cloneStep(input({ sites, record: running("Failed", { site: "pdx", source: "auto-clone", completionTime: NOW }) }))).toMatchObject({ kind: "start", record: { site: "ord" } });
+    // Nothing to copy from: the decision core may repoint them.
+    expect(awaitingClone(input({ sites, primary: "" }))).toEqual([]);
+    expect(awaitingClone(input({ sites, replicationCredentials: false }))).toEqual([]);
+    expect(awaitingClone(input({ sites: sites.map((s) => (s.name === "iad" ? { ...iad, polled: { ...iad.polled!, position: at("mariadb", "") } } : s)) }))).toEqual([]);
   });
 });
 
