@@ -221,8 +221,10 @@ export async function followGroup(command: Command, ctx: KubeContext, spec: Foll
 }
 
 /** An object the operator takes through Pending and Running to Succeeded or Failed (MysqlBackup, MysqlBackupVerification). */
-export interface Phased {
-  status?: { phase?: BackupPhase | undefined } | undefined;
+/** An object the operator carries out, by its name. */
+export interface Requested {
+  kind: string;
+  metadata: { name?: string };
 }
 
 /**
@@ -244,7 +246,7 @@ export function describePhase<S extends { phase?: BackupPhase | undefined; messa
 }
 
 /** An object through which a command asks the operator for work, and how the command handles it. */
-export interface RequestedObject<T extends Phased & { kind: string; metadata: { name?: string } }> {
+export interface RequestedObject<T extends Requested> {
   object: T;
   /** What messages call it: `backup`, `verification`. */
   noun: string;
@@ -255,6 +257,8 @@ export interface RequestedObject<T extends Phased & { kind: string; metadata: { 
   /** Creates it unless an object of its name exists (false then). */
   create(object: T): Promise<boolean>;
   get(namespace: string, name: string): Promise<T>;
+  /** Where it stands: Pending, Running, Succeeded or Failed; undefined before the operator took it up. */
+  phase(object: T): BackupPhase | undefined;
   /** One line for where it stands; --wait prints a new one whenever it changes. */
   describe(object: T): string;
   /** What to do when it failed, after `error: <noun> <namespace>/<name> failed; `. */
@@ -267,7 +271,7 @@ export interface RequestedObject<T extends Phased & { kind: string; metadata: { 
  * poll rather than a watch: the phase changes a handful of times in hours, and `get` is all the
  * on-call role grants on these objects.
  */
-export async function followPhases<T extends Phased & { kind: string; metadata: { name?: string } }>(command: Command, ctx: KubeContext, spec: RequestedObject<T>, timeoutMs: number): Promise<number> {
+export async function followPhases<T extends Requested>(command: Command, ctx: KubeContext, spec: RequestedObject<T>, timeoutMs: number): Promise<number> {
   const name = spec.object.metadata.name ?? "";
   const key = `${ctx.namespace}/${name}`;
   const progress = lineProgress(command);
@@ -283,8 +287,9 @@ export async function followPhases<T extends Phased & { kind: string; metadata: 
     const line = spec.describe(object);
     if (line !== last) progress.step(line, Date.now() - startedAt);
     last = line;
-    if (object.status?.phase === "Succeeded") return 0;
-    if (object.status?.phase === "Failed") {
+    const phase = spec.phase(object);
+    if (phase === "Succeeded") return 0;
+    if (phase === "Failed") {
       writeErr(command, `error: ${spec.noun} ${key} failed; ${spec.failedHint}\n`);
       return 1;
     }
@@ -302,7 +307,7 @@ export async function followPhases<T extends Phased & { kind: string; metadata: 
  * its end and exits with followPhases' code. A name already taken is bad input (exit 2): the
  * object there is someone else's request, not this one.
  */
-export async function createAndFollow<T extends Phased & { kind: string; metadata: { name?: string } }>(
+export async function createAndFollow<T extends Requested>(
   command: Command,
   ctx: KubeContext,
   flags: { dryRun?: boolean | undefined; wait?: boolean | undefined; timeoutMs: number },

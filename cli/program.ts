@@ -6,6 +6,7 @@ import { registerFailoverCommand } from "./commands/failover.js";
 import { registerGtidCommands } from "./commands/gtid.js";
 import { registerLogsCommand } from "./commands/logs.js";
 import { registerReportCommand } from "./commands/report.js";
+import { registerRestoreCommand } from "./commands/restore.js";
 import { registerMaintenanceCommand } from "./commands/maintenance.js";
 import { registerRecloneCommand } from "./commands/reclone.js";
 import { registerRunbookCommand } from "./commands/runbook.js";
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerGtidCommands(program);
   registerStatusCommand(program);
   registerFailoverCommand(program);
+  registerRestoreCommand(program);
   registerRecloneCommand(program);
   registerMaintenanceCommand(program);
   registerBackupCommand(program);

@@ -7,6 +7,7 @@ import type { OperatorConfig } from "./config.js";
 import { DnsPublisher } from "./routing/dns.js";
 import { NodeTainter } from "./routing/taints.js";
 import { RoutingCache } from "./routing/routing-cache.js";
+import { SecretWatches } from "./kube/secret-watches.js";
 import { PodRoleLabeler } from "./routing/pod-roles.js";
 import { createHealthServer } from "./http/health-server.js";
 import { createMetricsServer } from "./http/metrics-server.js";
@@ -71,6 +72,8 @@ export class OperatorApp {
   private readonly taints: NodeTainter;
   private readonly podRoles: PodRoleLabeler;
   private readonly routing: RoutingCache;
+  /** --watch-secrets: the Secrets the groups name, watched by name. */
+  private readonly secretWatches: SecretWatches | undefined;
   private readonly leaderLabel: LeaderLabel | undefined;
   private leading = false;
   private shuttingDown = false;
@@ -84,6 +87,7 @@ export class OperatorApp {
     this.podRoles = new PodRoleLabeler(this.kube);
     this.leaderLabel = config.labelLeaderPod ? new LeaderLabel(this.kube, { namespace: config.leaseNamespace, name: config.identity }, this.log) : undefined;
     this.routing = new RoutingCache(this.kube, { namespaces: config.namespaces, logger: this.log });
+    this.secretWatches = config.watchSecrets ? new SecretWatches(this.kube, this.log) : undefined;
     this.informer = new FailoverGroupInformer(this.kube, { namespaces: config.namespaces, logger: this.log });
     this.status = new StatusServer({
       source: {
@@ -239,6 +243,7 @@ export class OperatorApp {
       publish: (message) => this.status.publish(message),
       pause: (point) => pauseAt(this.config.failpoints, point, (ms) => this.log.warn(LOG_MESSAGES.failpointReached, { failpoint: point, ms })),
       credentialsRefreshMs: this.config.credentialsRefreshMs,
+      ...(this.secretWatches ? { watchSecrets: this.secretWatches.watch.bind(this.secretWatches) } : {}),
       ...(this.sidecar() ? { sidecar: this.sidecar() } : {}),
       clones: { send: guarded((url: string, token: string, request: CloneRequest) => sendClone(url, token, request, AGENT_CALL_MS)), job: (url: string, token: string) => askCloneJob(url, token, AGENT_CALL_MS) },
       ...(token ? { agentToken: token } : {}),
@@ -380,6 +385,7 @@ export class OperatorApp {
       await this.leaderLabel?.close(LEADER_LABEL_CLOSE_MS);
       this.informer.stop();
       this.routing.stop();
+      this.secretWatches?.stop();
       await Promise.all(this.servers.map((s) => s.server.close()));
     })();
     const budget = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), SHUTDOWN_BUDGET_MS).unref());

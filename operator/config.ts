@@ -30,6 +30,8 @@ export interface OperatorConfig {
   maxWebsocketClients: number;
   /** How often each group's credentials Secrets are read again (jittered up to half as long again per group). */
   credentialsRefreshMs: number;
+  /** Watch the Secrets each group names (needs list and watch on Secrets): a change is read at once. */
+  watchSecrets: boolean;
   /** BLOODRAVEN_FAILPOINTS (operator/failpoints.ts); empty in production. */
   failpoints: Failpoints;
   /** The managed sites' sidecar: the image (the operator's own) and this operator's status API as the pods reach it. */
@@ -60,6 +62,7 @@ export const OPERATOR_FLAGS: readonly Flag[] = [
   { name: "allowed-origins", env: "BLOODRAVEN_ALLOWED_ORIGINS", help: "browser origins allowed on /ws/status, comma-separated, or *" },
   { name: "max-websocket-clients", env: "BLOODRAVEN_MAX_WEBSOCKET_CLIENTS", help: "WebSocket client cap (default 100)" },
   { name: "credentials-refresh", env: "BLOODRAVEN_CREDENTIALS_REFRESH", help: "how often each group's credentials Secrets are read again (default 10m)" },
+  { name: "watch-secrets", boolean: true, help: "watch the Secrets each group names, one watch per Secret by name, and read them again as soon as one changes (needs list and watch on Secrets)" },
   { name: "agent-image", env: "BLOODRAVEN_AGENT_IMAGE", help: "image of the managed sites' sidecar when spec.sidecarImage is unset (the chart: the operator's own)" },
   { name: "agent-operator-url", env: "BLOODRAVEN_AGENT_OPERATOR_URL", help: "this operator's status API as the sidecars reach it, e.g. http://bloodraven.bloodraven-system.svc:8082" },
 ];
@@ -91,6 +94,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ope
     allowedOrigins: list(value("allowed-origins")),
     maxWebsocketClients: maxClients,
     credentialsRefreshMs: duration("credentials-refresh", value("credentials-refresh") ?? "10m"),
+    watchSecrets: set("watch-secrets"),
     failpoints: failpoints(env),
   };
   const kubeconfig = value("kubeconfig");

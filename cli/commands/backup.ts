@@ -107,6 +107,7 @@ Examples:
         summary: `profile ${opts.profile}${opts.sourceSite ? `, from ${opts.sourceSite}` : ""}`,
         create: (b) => ctx.kube.createBackupIfAbsent(b),
         get: (namespace, name) => ctx.kube.getBackup(namespace, name),
+        phase: (o) => o.status?.phase,
         describe: describeBackup,
         failedHint: FAILED_BACKUP_HINT,
       });

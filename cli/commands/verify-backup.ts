@@ -44,7 +44,7 @@ export interface VerifyRequest {
 
 type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function parsePointInTime(text: string, now: number): Checked<NonNullable<VerifyRequest["pointInTime"]>> {
+export function parsePointInTime(text: string, now: number): Checked<NonNullable<VerifyRequest["pointInTime"]>> {
   if (text === "latest") return { ok: true, value: { mode: "latest" } };
   const parsed = parseRfc3339Seconds(text.trim());
   const ms = parsed.ok ? parsed.date.getTime() : undefined;
@@ -224,6 +224,7 @@ Examples:
         summary: `profile ${request.profile}, ${requested(request)}`,
         create: (v) => ctx.kube.createVerificationIfAbsent(v),
         get: (namespace, name) => ctx.kube.getVerification(namespace, name),
+        phase: (o) => o.status?.phase,
         describe: describeVerification,
         failedHint: FAILED_BACKUP_HINT,
       });

@@ -101,7 +101,7 @@ export class AccountsReconciler implements Reconciler {
   private async rotateOperatorPassword(observations: NonNullable<GroupCycle["observations"]>): Promise<void> {
     const { ctx } = this;
     const operator = ctx.credentials?.operator;
-    if (!operator) return;
+    if (!operator || ctx.operatorLogins.size === 0 || !(await ctx.savePreviousOperator())) return;
     for (const site of [...ctx.operatorLogins.keys()]) {
       if (!observations.get(site)) continue;
       try {

@@ -21,8 +21,8 @@ import { EMPTY_MEMORY, type GroupMemory, type TopologyEvent } from "../../shared
 import type { SiteAddress } from "../../shared/topology/site-observation.js";
 import type { AppliedObject, StatusPatch } from "../../shared/kube/client.js";
 import type { ManagedObjectLists } from "../../shared/managed/inventory.js";
-import { AGENT_TOKEN_KEY, type SidecarOptions } from "../../shared/managed/objects.js";
-import { managedNames, managedSites } from "../../shared/managed/sites.js";
+import { AGENT_TOKEN_KEY, passwordTag, PREVIOUS_OPERATOR_KEYS, previousOperatorSecret, type SidecarOptions } from "../../shared/managed/objects.js";
+import { isManaged, managedNames, managedSites } from "../../shared/managed/sites.js";
 import type { Asked } from "../agent/ask.js";
 import type { CacheAddress, CacheClient } from "../dragonfly/cache-client.js";
 import type { CacheObjectRef, ExistingCacheObjects } from "../../shared/dragonfly/objects.js";
@@ -97,6 +97,12 @@ export interface GroupDeps {
   verifications: VerificationCalls;
   /** Merge-patches a pod's labels (a write: refused once this operator no longer leads); a missing pod is skipped. */
   labelPod(namespace: string, pod: string, labels: Record<string, string>): Promise<void>;
+  /**
+   * With --watch-secrets: calls `changed` whenever one of the named Secrets of `namespace` is
+   * created, changed or deleted; returns the way to stop. Undefined: Secrets are read again on a
+   * timer only.
+   */
+  watchSecrets?: (namespace: string, names: readonly string[], changed: () => void) => () => void;
   /** Merge-patches a pod's annotations, as labelPod. */
   annotatePod(namespace: string, pod: string, annotations: Record<string, string>): Promise<void>;
   /** A connection to a cache server (spec.dragonfly), commands bounded; its writes go through the leadership guard. */
@@ -174,6 +180,10 @@ export class GroupContext {
    * and a server it could not change yet refuses it (docs/managed-sites.md).
    */
   readonly operatorLogins = new Map<string, MysqlAccount>();
+  /** The operator's previous password, not yet written to its Secret: no server's is changed until it is. */
+  private unsavedPrevious: { replacedBy: string; previous: MysqlAccount } | undefined;
+  /** Sites whose refused login was already looked up in the previous password's Secret, with the password then current. */
+  private readonly recallTried = new Map<string, string>();
   private credentialsReadAt = 0;
   /** `fromSecret`: the group's Secret was there; without it the read is tried again sooner. */
   private agentTokenRead: { at: number; token: string | undefined; fromSecret: boolean } | undefined;
@@ -278,6 +288,7 @@ export class GroupContext {
       if (previous && previous.operator.user === next.operator.user && previous.operator.password !== next.operator.password) {
         // Managed servers keep the password they have until the accounts reconciler changes it on each.
         for (const site of managedSites(this.spec)) if (!this.operatorLogins.has(site.name)) this.operatorLogins.set(site.name, previous.operator);
+        if (managedSites(this.spec).length > 0) this.unsavedPrevious = { replacedBy: next.operator.password, previous: previous.operator };
       }
       if (previous && JSON.stringify(previous) !== JSON.stringify(next)) this.log.info(LOG_MESSAGES.credentialsReloaded, { operatorUser: next.operator.user, replicationUser: next.replication.user });
     } catch (err) {
@@ -299,6 +310,55 @@ export class GroupContext {
     const secret = (await this.deps.readSecret(this.namespace, managedNames.agentToken(this.name)))?.[AGENT_TOKEN_KEY];
     this.agentTokenRead = { at: Date.now(), token: secret || this.deps.agentToken, fromSecret: Boolean(secret) };
     return this.agentTokenRead.token;
+  }
+
+  /**
+   * Writes the operator's previous password to its Secret (previousOperatorSecret) unless it is
+   * there already; true once it is, or when there is none to write. Called before any server's
+   * password is changed, so that an operator that restarts midway still reaches the others.
+   */
+  async savePreviousOperator(): Promise<boolean> {
+    const pending = this.unsavedPrevious;
+    if (!pending) return true;
+    const secret = previousOperatorSecret({ name: this.name, namespace: this.namespace, uid: this.group.metadata.uid ?? "", spec: this.spec }, pending.replacedBy, pending.previous);
+    try {
+      await this.deps.createSecretIfAbsent(secret);
+    } catch (err) {
+      this.log.warn(LOG_MESSAGES.previousPasswordSaveFailed, { object: `Secret/${secret.metadata?.name ?? ""}`, error: errorText(err) });
+      return false;
+    }
+    this.unsavedPrevious = undefined;
+    this.log.info(LOG_MESSAGES.previousPasswordSaved, { object: `Secret/${secret.metadata?.name ?? ""}` });
+    return true;
+  }
+
+  /**
+   * A managed server refused the operator Secret's password: an operator that stopped in the
+   * middle of a rotation left it with the previous one. Looks it up in the Secret written before
+   * the rotation (once per site and password) and logs in with it from then on, so that the
+   * accounts reconciler changes it. True when it found one.
+   */
+  async recallPreviousOperator(site: string): Promise<boolean> {
+    const current = this.credentials?.operator;
+    const uid = this.group.metadata.uid;
+    const spec = this.spec.sites.find((s) => s.name === site);
+    if (!current || !uid || !spec || !isManaged(spec) || this.operatorLogins.has(site) || this.recallTried.get(site) === current.password) return false;
+    this.recallTried.set(site, current.password);
+    const data = await this.deps.readSecret(this.namespace, managedNames.previousOperator(this.name, passwordTag(uid, current.password)));
+    const user = data?.[PREVIOUS_OPERATOR_KEYS.username];
+    const password = data?.[PREVIOUS_OPERATOR_KEYS.password];
+    if (user !== current.user || password === undefined || password === current.password) return false;
+    this.operatorLogins.set(site, { user, password });
+    this.log.info(LOG_MESSAGES.previousPasswordRecalled, { site, user });
+    return true;
+  }
+
+  /** A Secret the group names changed (--watch-secrets): the next cycle reads them again, and starts now. */
+  credentialsChanged(): void {
+    this.credentialsReadAt = 0;
+    this.agentTokenRead = undefined;
+    this.log.info(LOG_MESSAGES.credentialsSecretChanged);
+    this.nudge();
   }
 
   /** The token as last read, without reading: the status API answers synchronously. */

@@ -27,6 +27,13 @@ export class CredentialsError extends Error {
   }
 }
 
+/** The Secrets that resolveCredentials reads for `spec`. */
+export function credentialSecretNames(spec: DefaultedMysqlFailoverGroupSpec): string[] {
+  const refs = spec.credentials;
+  if (!refs) return spec.secretName ? [spec.secretName] : [];
+  return [...new Set([refs.operator, refs.replication, refs.application, refs.monitoring, refs.backup].flatMap((ref) => (ref ? [ref.secretName] : [])))];
+}
+
 /**
  * Resolves the MySQL accounts of a group from `spec.credentials` (one Secret per role) or the
  * legacy `spec.secretName`, whose `dsn` key holds `user:password@tcp(host:port)/`.

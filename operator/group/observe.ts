@@ -20,8 +20,8 @@ export class ObserveReconciler implements Reconciler {
   private probeKey = "";
   /** Per site: since when its polls fail, and when its receiver last heard from its source. */
   readonly contacts = new Map<string, SiteContact>();
-  /** A poll was refused at login: the next cycle reads the Secrets again. */
-  private loginRefused = false;
+  /** Sites whose poll was refused at login: the next cycle reads the Secrets again (and the previous password's). */
+  private readonly refused = new Set<string>();
 
   constructor(private readonly ctx: GroupContext) {
     for (const site of ctx.spec.sites) ctx.deps.metrics.registerSite(ctx.namespace, ctx.name, site.name);
@@ -79,12 +79,13 @@ export class ObserveReconciler implements Reconciler {
 
   private async ensureProbes(): Promise<boolean> {
     const { ctx } = this;
-    const force = this.loginRefused;
-    this.loginRefused = false;
-    if (!(await ctx.loadCredentials(force)) || !ctx.credentials) {
+    const refused = [...this.refused];
+    this.refused.clear();
+    if (!(await ctx.loadCredentials(refused.length > 0)) || !ctx.credentials) {
       this.closeProbes();
       return false;
     }
+    for (const site of refused) await ctx.recallPreviousOperator(site);
     // A new password means new probes (the key holds it); connections open under the old one stay valid on the server.
     const operator = ctx.credentials.operator;
     const logins = ctx.spec.sites.map((s) => [s, ctx.operatorAccount(s.name) ?? operator] as const);
@@ -122,7 +123,7 @@ export class ObserveReconciler implements Reconciler {
       }
       return poll;
     } catch (err) {
-      if (isAuthenticationFailure(err)) this.loginRefused = true;
+      if (isAuthenticationFailure(err)) this.refused.add(site.name);
       observations.set(site.name, undefined);
       this.contacts.set(site.name, nextContact(this.contacts.get(site.name), { at, ok: false }));
       ctx.deps.metrics.observePoll(ctx.namespace, ctx.name, site.name, (performance.now() - started) / 1000);

@@ -15,6 +15,7 @@ import { InitRestoreReconciler } from "./init-restore.js";
 import { MaintenanceReconciler } from "./maintenance.js";
 import { ManagedSitesReconciler } from "./managed-sites.js";
 import { ObserveReconciler } from "./observe.js";
+import { SecretWatchReconciler } from "./secret-watch.js";
 import { PlannedReconciler } from "./planned.js";
 import type { Reconciler } from "./reconciler.js";
 import { StatusReconciler } from "./report.js";
@@ -27,7 +28,7 @@ import { VerificationsReconciler } from "./verifications.js";
  * A group's concerns, in the order each cycle runs them: keep the finalizer (and, once the group
  * is being deleted, clean up: then nothing else runs), say which spec fields are not acted on
  * yet (once per generation), keep the managed sites' objects, keep the agents' token read for
- * the status API, grow their volumes, observe the
+ * the status API, watch the Secrets the group names (--watch-secrets), grow their volumes, observe the
  * sites, read maintenance, step a switchover, restore a new group's first site from a backup
  * (spec.initFromBackup), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary, move the
@@ -45,6 +46,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new SpecWarningsReconciler(ctx),
     new ManagedSitesReconciler(ctx),
     new AgentTokenReconciler(ctx),
+    new SecretWatchReconciler(ctx),
     new StorageReconciler(ctx),
     observe,
     new MaintenanceReconciler(ctx),

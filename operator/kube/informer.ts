@@ -28,7 +28,13 @@ export interface InformerResource<T extends KubernetesObject> {
   plural: string;
   /** The collection's path in `namespace`, or across all namespaces (and for cluster-scoped kinds) when undefined. */
   path(namespace: string | undefined): string;
-  list(kube: Kube, namespace: string | undefined, labelSelector: string | undefined): Promise<KubernetesListObject<T>>;
+  list(kube: Kube, namespace: string | undefined, selectors: Selectors): Promise<KubernetesListObject<T>>;
+}
+
+/** Which objects of the collection: by labels (`k=v,k2`) and by fields (`metadata.name=x`). */
+export interface Selectors {
+  labelSelector?: string;
+  fieldSelector?: string;
 }
 
 export interface BackoffOptions {
@@ -50,6 +56,8 @@ export interface InformerOptions {
   namespaces?: readonly string[];
   /** Only objects with these labels (`k=v,k2`). */
   labelSelector?: string;
+  /** Only objects with these fields (`metadata.name=x`). */
+  fieldSelector?: string;
   logger: Logger;
   backoff?: Partial<BackoffOptions>;
   /** Every cached object is re-emitted as an update this often; 0 turns resync off. */
@@ -81,7 +89,7 @@ export class KubeInformer<T extends KubernetesObject> {
   private readonly scopes: Scope<T>[];
   private readonly cache = new Map<string, T>();
   private readonly handlers: Record<InformerEvent, InformerHandler<T>[]> = { add: [], update: [], delete: [] };
-  private readonly labelSelector: string | undefined;
+  private readonly selectors: Selectors;
   private readonly backoff: BackoffOptions;
   private readonly resyncPeriodMs: number;
   private readonly watchTimeoutSeconds: number;
@@ -95,7 +103,7 @@ export class KubeInformer<T extends KubernetesObject> {
     private readonly resource: InformerResource<T>,
     opts: InformerOptions,
   ) {
-    this.labelSelector = opts.labelSelector;
+    this.selectors = { ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}) };
     const namespaces = [...new Set(opts.namespaces ?? [])];
     this.scopes = (namespaces.length === 0 ? [undefined] : namespaces).map((namespace) => ({
       namespace,
@@ -150,7 +158,7 @@ export class KubeInformer<T extends KubernetesObject> {
   private connect(scope: Scope<T>): void {
     const generation = ++scope.generation;
     const current = () => this.state === "running" && scope.generation === generation;
-    const query = new URLSearchParams({ timeoutSeconds: String(this.watchTimeoutSeconds), ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}) });
+    const query = new URLSearchParams({ timeoutSeconds: String(this.watchTimeoutSeconds), ...this.selectors });
     const informer = new ListWatch<T>(
       `${this.resource.path(scope.namespace)}?${query.toString()}`,
       new GuardedWatch(this.kube.config, current),
@@ -170,7 +178,7 @@ export class KubeInformer<T extends KubernetesObject> {
 
   /** The ListWatch's list function: a list is authoritative, so the cache is diffed against it here. */
   private async relist(scope: Scope<T>, current: () => boolean): Promise<KubernetesListObject<T>> {
-    const list = await this.resource.list(this.kube, scope.namespace, this.labelSelector);
+    const list = await this.resource.list(this.kube, scope.namespace, this.selectors);
     // Throwing keeps an abandoned ListWatch from opening a watch after its list returns.
     if (!current()) throw new Error("superseded");
     const present = new Set(list.items.map(objectKey));

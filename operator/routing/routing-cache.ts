@@ -24,25 +24,23 @@ const OURS = `${LABELS.managedBy}=bloodraven`;
 const NODES: InformerResource<V1Node> = {
   plural: "nodes",
   path: () => collectionPath("", "v1", "nodes", undefined),
-  list: (kube, _namespace, labelSelector) => kube.call("list nodes", (options) => kube.core.listNode({ ...(labelSelector ? { labelSelector } : {}) }, options)),
+  list: (kube, _namespace, selectors) => kube.call("list nodes", (options) => kube.core.listNode(selectors, options)),
 };
 
 const PODS: InformerResource<V1Pod> = {
   plural: "pods",
   path: (namespace) => collectionPath("", "v1", "pods", namespace),
-  list: (kube, namespace, labelSelector) =>
+  list: (kube, namespace, selectors) =>
     kube.call(`list pods in ${namespace ?? "all namespaces"}`, (options) =>
-      namespace === undefined
-        ? kube.core.listPodForAllNamespaces({ ...(labelSelector ? { labelSelector } : {}) }, options)
-        : kube.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) }, options),
+      namespace === undefined ? kube.core.listPodForAllNamespaces(selectors, options) : kube.core.listNamespacedPod({ namespace, ...selectors }, options),
     ),
 };
 
 const DNS_ENDPOINTS: InformerResource<DnsEndpointObject & KubernetesObject> = {
   plural: DNS_ENDPOINT.plural,
   path: (namespace) => collectionPath(DNS_ENDPOINT.group, DNS_ENDPOINT.version, DNS_ENDPOINT.plural, namespace),
-  list: (kube, namespace, labelSelector) => {
-    const resource = { group: DNS_ENDPOINT.group, version: DNS_ENDPOINT.version, plural: DNS_ENDPOINT.plural, ...(labelSelector ? { labelSelector } : {}) };
+  list: (kube, namespace, selectors) => {
+    const resource = { group: DNS_ENDPOINT.group, version: DNS_ENDPOINT.version, plural: DNS_ENDPOINT.plural, ...selectors };
     return kube.call(`list ${DNS_ENDPOINT.plural} in ${namespace ?? "all namespaces"}`, (options) =>
       namespace === undefined ? kube.customObjects.listCustomObjectForAllNamespaces(resource, options) : kube.customObjects.listNamespacedCustomObject({ ...resource, namespace }, options),
     );

@@ -167,6 +167,11 @@ export class Kube {
     );
   }
 
+  /** Creates the MysqlFailoverGroup unless one of its name exists (false then). */
+  createFailoverGroupIfAbsent(group: MysqlFailoverGroup): Promise<boolean> {
+    return this.createCustomIfAbsent(CUSTOM_RESOURCE, group);
+  }
+
   /** Every group in `namespace`, or in all namespaces when it is undefined. */
   listFailoverGroups(namespace: string | undefined): Promise<FailoverGroupList> {
     return this.call(`list ${FAILOVER_GROUP.plural} in ${namespace ?? "all namespaces"}`, (options) =>

@@ -4,6 +4,7 @@
  * Service per site; for the group a ConfigMap with each site's server options, a writer and a
  * reader Service that follow the role label, and a PodDisruptionBudget over the candidates.
  */
+import { createHmac } from "node:crypto";
 import type { V1ConfigMap, V1OwnerReference, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { DefaultedMysqlFailoverGroupSpec, DefaultedSiteSpec } from "../api/failover-group.js";
 import type { ManagedInventory, SiteInventory } from "./inventory.js";
@@ -361,6 +362,34 @@ export function agentInstaller(image: string) {
  */
 export function agentTokenSecret(group: ManagedGroup, token: string): V1Secret {
   return { apiVersion: "v1", kind: "Secret", metadata: metadata(group, managedNames.agentToken(group.name)), type: "Opaque", stringData: { [AGENT_TOKEN_KEY]: token } };
+}
+
+/** The keys of a previousOperatorSecret. */
+export const PREVIOUS_OPERATOR_KEYS = { username: "username", password: "password" } as const;
+
+/**
+ * Names the password that replaced a previous one, without revealing it: a hash keyed by the
+ * group's uid, so that the same password in another group gives another name.
+ */
+export function passwordTag(groupUid: string, password: string): string {
+  return createHmac("sha256", groupUid).update(password, "utf8").digest("hex").slice(0, 16);
+}
+
+/**
+ * The operator's password before the operator Secret's changed, kept for the managed servers that
+ * still have it: written before the operator changes any server's (an operator that restarts
+ * midway still logs in to the others), named by the password that replaced it, so that the next
+ * operator finds it from the Secret it reads. One per rotation, never rewritten; owned by the
+ * group, so it goes with it.
+ */
+export function previousOperatorSecret(group: ManagedGroup, replacedBy: string, previous: { user: string; password: string }): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: metadata(group, managedNames.previousOperator(group.name, passwordTag(group.uid, replacedBy))),
+    type: "Opaque",
+    stringData: { [PREVIOUS_OPERATOR_KEYS.username]: previous.user, [PREVIOUS_OPERATOR_KEYS.password]: previous.password },
+  };
 }
 
 /** The site's stable address (`mysql-<group>-<site>.<namespace>.svc`), also while its server is not Ready. */

@@ -12,6 +12,8 @@ export const managedNames = {
   budget: (group: string) => `mysql-${group}`,
   /** The token the group's agents require and send (docs/agent.md); created by the operator when absent. */
   agentToken: (group: string) => `mysql-${group}-agent-token`,
+  /** The operator's password before a rotation (objects.ts previousOperatorSecret); `tag` names the password that replaced it. */
+  previousOperator: (group: string, tag: string) => `mysql-${group}-operator-previous-${tag}`,
 };
 
 /** Port of the per-site agent's API, in the sidecar of a managed site (docs/agent.md). */

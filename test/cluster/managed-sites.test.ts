@@ -674,6 +674,39 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     expect(lines.filter((l) => l.msg === "operator password changed on a managed server").map((l) => l.site).sort()).toEqual([...all].sort());
   });
 
+  it("an operator restarted in the middle of a rotation takes the previous password from its Secret for the server it had not reached", async () => {
+    const g = await group("orders");
+    const frozen = ["sfo", "pdx", "iad"].find((s) => s !== g.status?.activeSite) ?? "sfo";
+    const others = ["iad", "pdx", "sfo"].filter((s) => s !== frozen);
+    const pods = Object.fromEntries(await Promise.all(["iad", "pdx", "sfo"].map(async (s) => [s, await readyPod(ns, managedNames.pod("orders", s))] as const)));
+    const ip = (site: string) => pods[site]?.status?.podIP ?? "";
+    const pids = await containerPids(ns, managedNames.pod("orders", frozen), "mysql", "mariadbd");
+    expect(pids).toHaveLength(1);
+    const rotated = `root-again-${suffix}`;
+    const previous = rootPassword;
+    // The frozen server accepts connections (its TCP probes pass) but answers nothing: the operator cannot change it.
+    process.kill(pids[0]!, "SIGSTOP");
+    try {
+      await mustKubectl(["patch", "secret", "orders-operator", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
+      for (const s of others) await waitFor(`the new root password on ${s}`, async () => (await rootQuery(ip(s), rotated, "SELECT 1").catch(() => [])).length === 1, 60_000, 500);
+      const kept = await waitFor("the previous password's Secret", async () => {
+        const r = await kubectl(["get", "secrets", "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]);
+        return r.stdout.split(" ").find((n) => n.startsWith("mysql-orders-operator-previous-"));
+      }, 30_000, 500);
+      const data = (await getObject<{ data: Record<string, string> }>(["secret", kept, "-n", ns])).data;
+      expect(Buffer.from(data.password ?? "", "base64").toString()).toBe(previous);
+      // The operator forgets what it was doing: every replica restarts.
+      await mustKubectl(["delete", "pods", "-n", operatorNs, "-l", `app.kubernetes.io/instance=${release}`, "--wait=true", "--timeout=60s"]);
+      await mustKubectl(["rollout", "status", `deployment/${release}`, "-n", operatorNs, "--timeout=120s"]);
+    } finally {
+      process.kill(pids[0]!, "SIGCONT");
+    }
+    await waitFor(`the new root password on ${frozen}`, async () => (await rootQuery(ip(frozen), rotated, "SELECT 1").catch(() => [])).length === 1, 120_000, 1_000);
+    rootPassword = rotated;
+    const recalled = (await operatorLines()).filter((l) => l.msg === LOG_MESSAGES.previousPasswordRecalled);
+    expect(recalled.map((l) => l.site)).toContain(frozen);
+  });
+
   it("refills a managed replica whose volume is lost (claim and pod deleted): the new, empty volume is cloned from the primary without being asked", async () => {
     const before = await group("orders");
     const target = ["sfo", "pdx", "iad"].find((s) => s !== before.status?.activeSite) ?? "sfo";

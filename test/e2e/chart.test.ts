@@ -146,6 +146,11 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
     const roles = objs.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace);
     expect(roles.sort()).toEqual([baseNs, baseNs, extraNs.a, extraNs.b].sort());
     expect(objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata.name)).toEqual(["node-taints", "view", "edit", "oncall"].map((r) => `all-${suffix}-bloodraven-${r}`));
+    // watchSecrets: each watched namespace's Role may also list and watch Secrets.
+    for (const namespace of [extraNs.a, extraNs.b]) {
+      const role = objs.find((o) => o.kind === "Role" && o.metadata.namespace === namespace && o.metadata.name === `all-${suffix}-bloodraven`) as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+      expect(role.rules.find((r) => r.resources.includes("secrets"))?.verbs.sort(), namespace).toEqual(["create", "get", "list", "watch"]);
+    }
     const dashboards = objs.filter((o) => o.kind === "ConfigMap");
     expect(dashboards.map((o) => o.metadata.namespace)).toEqual(dashboards.map(() => extraNs.monitoring));
     expect(dashboards[0]?.metadata.labels?.grafana_dashboard).toBe("1");
@@ -210,6 +215,7 @@ describe("charts/bloodraven renders objects the real API server accepts", () => 
       allowedOrigins: ["https://ops.example.com", "https://status.example.com"],
       maxWebsocketClients: 20,
       statusToken: "s3cret",
+      watchSecrets: true,
     });
     const envNames = container.env.map((e) => e.name);
     expect(envNames).toEqual(expect.arrayContaining(["POD_NAME", "POD_NAMESPACE", "NODE_OPTIONS", "BLOODRAVEN_STATUS_TOKEN"]));
@@ -376,7 +382,8 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
     return OperatorProcess.start({
       identity,
       kubeconfig: await serviceAccountKubeconfig(release),
-      args: [`--lease-namespace=${release.namespace}`, "--lease-duration=3s", "--renew-deadline=2s", "--retry-period=500ms", ...args],
+      // --watch-secrets as the chart's default (watchSecrets) passes it.
+      args: [`--lease-namespace=${release.namespace}`, "--lease-duration=3s", "--renew-deadline=2s", "--retry-period=500ms", "--watch-secrets", ...args],
     });
   }
 
@@ -504,6 +511,9 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["iad", "writable"],
       ["pdx", "read-only"],
     ]);
+    // The Secret is watched under the chart's role: a change is seen at once, not at the next refresh.
+    await mustKubectl(["label", "secret", "orders-operator", "-n", groupNs, "rotated=1"]);
+    await operator!.waitForLog(LOG_MESSAGES.credentialsSecretChanged, 10_000);
   });
 
   it("publishes the DNSEndpoint and taints the nodes of the site that is not writable", async () => {
@@ -539,6 +549,9 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
       ["patch", "mysqlfailovergroups.shipstream.io", "--subresource=status", "-n", groupNs],
       ["get", "secrets", "-n", groupNs],
       ["create", "secrets", "-n", groupNs],
+      // watchSecrets (on by default): each named Secret is watched by name.
+      ["list", "secrets", "-n", groupNs],
+      ["watch", "secrets", "-n", groupNs],
       ["get", "mysqlbackups.shipstream.io", "-n", groupNs],
       ["list", "mysqlbackups.shipstream.io", "-n", groupNs],
       ["create", "mysqlbackups.shipstream.io", "-n", groupNs],
@@ -591,8 +604,6 @@ describe("the chart's RBAC is what the real operator needs, and no more", () => 
     ];
     const denied: string[][] = [
       ["delete", "secrets", "-n", groupNs],
-      ["list", "secrets", "-n", groupNs],
-      ["watch", "secrets", "-n", groupNs],
       ["update", "secrets", "-n", groupNs],
       ["patch", "secrets", "-n", groupNs],
       ["update", "mysqlbackups.shipstream.io", "-n", groupNs],

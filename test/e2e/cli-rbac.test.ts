@@ -477,6 +477,58 @@ describe("the chart's roles for people, with the real plugin and real identities
       expect(p.out.stdout).toMatch(/ Succeeded: backup b-done restores at GTID 0-1-42 \(restored in 3s\), the sanity query counted 12 in 4ms\n$/);
     });
 
+    it("restore (get the group and the backup, list verifications, create a group): done by the editor; refused to on-call (list), the viewer (create) and nobody (get); --dry-run with read access alone", async () => {
+      // A group of managed sites with a verified backup, all written by hand as no operator runs.
+      const managed = (name: string, lbIP: string) => ({ name, storage: { size: "1Gi" }, lbIP, taintNodeSelector: { "shipstream.io/site.catalog": name } });
+      await mustKubectl(
+        ["create", "-f", "-"],
+        asList([
+          {
+            apiVersion: "shipstream.io/v1alpha1",
+            kind: "MysqlFailoverGroup",
+            metadata: { name: "catalog", namespace: ns },
+            spec: { credentials: { operator: { secretName: "catalog-operator" } }, dns: { hostname: "catalog.db.example.com" }, sites: [managed("iad", "10.0.0.1"), managed("pdx", "10.0.0.2")], backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] } },
+          },
+          { apiVersion: "shipstream.io/v1alpha1", kind: "MysqlBackup", metadata: { name: "catalog-b1", namespace: ns }, spec: { failoverGroupRef: { name: "catalog" }, profileName: "nightly" } },
+          { apiVersion: "shipstream.io/v1alpha1", kind: "MysqlBackupVerification", metadata: { name: "catalog-v1", namespace: ns }, spec: { failoverGroupRef: { name: "catalog" }, profileName: "nightly" } },
+        ]),
+      );
+      await mustKubectl(["patch", "mysqlbackup", "catalog-b1", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Succeeded" } })]);
+      const args = (to: string, more: string[] = []) => ["restore", "catalog", to, "--backup", "catalog-b1", ...more];
+      // Not verified yet: refused before anything is written, naming the way out.
+      const unverified = await plugin("editor", args("catalog-drill"));
+      expect(unverified.code).toBe(2);
+      expect(unverified.stderr).toContain("no MysqlBackupVerification has Succeeded on catalog-b1");
+      await mustKubectl(["patch", "mysqlbackupverification", "catalog-v1", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Succeeded", backupName: "catalog-b1" } })]);
+
+      const dry = await plugin("viewer", args("catalog-drill", ["--dry-run"]));
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain("dry run: nothing was written");
+      const done = await plugin("editor", args("catalog-drill"));
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toBe(
+        [
+          "left out of the copy (production owns them): dns, sites[iad].lbIP, sites[pdx].lbIP",
+          "its sites run on nodes of their own, which the operator taints while a site is not writable: label them (kubectl label node <node> shipstream.io/site.catalog-drill=iad, or shipstream.io/site.catalog-drill=pdx)",
+          `created MysqlFailoverGroup ${ns}/catalog-drill (from catalog's backup catalog-b1, verified by catalog-v1)`,
+          "",
+        ].join("\n"),
+      );
+      const created = await getObject<MysqlFailoverGroup>(["mfg", "catalog-drill", "-n", ns]);
+      expect(created.metadata.annotations?.["bloodraven.shipstream.io/restored-from"]).toBe("catalog/catalog-b1");
+      const copied = (name: string) => ({ name, role: "primary-candidate", storage: { size: "1Gi" }, taintNodeSelector: { "shipstream.io/site.catalog-drill": name } });
+      expect(created.spec.sites).toEqual([copied("iad"), copied("pdx")]);
+      expect(created.spec).toMatchObject({ initFromBackup: { profileName: "nightly", source: { group: "catalog", backup: "catalog-b1" }, pointInTime: { mode: "none" } } });
+      expect(created.spec.dns).toBeUndefined();
+      const again = await plugin("editor", args("catalog-drill"));
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain(`a MysqlFailoverGroup ${ns}/catalog-drill exists already`);
+
+      expect(await plugin("oncall", args("catalog-oncall"))).toMatchObject({ code: 1, stderr: `${forbiddenMessage("list", VERIFICATIONS)}\n` });
+      expect(await plugin("viewer", args("catalog-viewer"))).toMatchObject({ code: 1, stderr: `${forbiddenMessage("create")}\n` });
+      expect(await plugin("nobody", args("catalog-nobody"))).toMatchObject({ code: 1, stderr: `${forbiddenMessage("get")}\n` });
+    });
+
     it("failover --wait (watch): the editor and on-call follow their request until --timeout, never refused", async () => {
       for (const who of writers) {
         await clearRequests();

@@ -17,25 +17,31 @@ import { OperatorProcess } from "../support/operator.js";
 const ns = `rotate-${randomBytes(3).toString("hex")}`;
 const NEW_PASSWORD = "rotated-operator-password";
 
-describe("credential rotation (real operator, API server and MariaDB)", () => {
-  let sites: MariaDbSites;
-  let operator: OperatorProcess;
-  const group = groupReader(ns);
-
+/**
+ * Two sites (iad the primary) in a group of their own namespace, and an operator for it with
+ * `args` besides its namespace; the calling describe's hooks start and remove them.
+ */
+function rotationGroup(namespace: string, identity: string, args: string[] = []) {
+  const handles = { sites: undefined as unknown as MariaDbSites, operator: undefined as unknown as OperatorProcess, group: groupReader(namespace) };
   beforeAll(async () => {
-    sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
-    await applyAll([...namespaceWithCredentials(ns), failoverGroup(ns, "orders", { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: sites.sites.map((s) => siteAt(s)) })]);
-    operator = await OperatorProcess.start({ identity: "rotate-op", args: [`--namespaces=${ns}`, "--no-leader-election"] });
-    await waitFor("orders healthy", async () => (await group("orders")).status?.lastKnownPrimary === "iad", 20_000, 200);
+    handles.sites = await MariaDbSites.start({ names: ["iad", "pdx"], primary: "iad" });
+    await applyAll([...namespaceWithCredentials(namespace), failoverGroup(namespace, "orders", { pollInterval: "500ms", failureThreshold: 2, failoverCooldown: "1s", sites: handles.sites.sites.map((s) => siteAt(s)) })]);
+    handles.operator = await OperatorProcess.start({ identity, args: [`--namespaces=${namespace}`, "--no-leader-election", ...args] });
+    await waitFor("orders healthy", async () => (await handles.group("orders")).status?.lastKnownPrimary === "iad", 20_000, 200);
   });
-
   afterAll(async () => {
-    await operator?.stop("SIGKILL");
-    await sites?.teardown();
-    await kubectl(["delete", "namespace", ns, "--wait=false"]);
+    await handles.operator?.stop("SIGKILL");
+    await handles.sites?.teardown();
+    await kubectl(["delete", "namespace", namespace, "--wait=false"]);
   });
+  return handles;
+}
+
+describe("credential rotation (real operator, API server and MariaDB)", () => {
+  const env = rotationGroup(ns, "rotate-op");
 
   it("a failover right after a rotation logs in with the new password", { timeout: 90_000 }, async () => {
+    const { sites, operator, group } = env;
     const iad = sites.site("iad");
     const pdx = sites.site("pdx");
     await iad.query(`ALTER USER '${TEST_USERS.operator.user}'@'%' IDENTIFIED BY '${NEW_PASSWORD}'`);
@@ -49,5 +55,38 @@ describe("credential rotation (real operator, API server and MariaDB)", () => {
     expect(operator.logged(LOG_MESSAGES.credentialsReloaded)).toHaveLength(1);
     // The password never reaches a log line.
     expect(operator.lines.filter((l) => JSON.stringify(l).includes(NEW_PASSWORD))).toEqual([]);
+  });
+});
+
+describe("credential rotation with --watch-secrets (real operator, API server and MariaDB)", () => {
+  const watchNs = `rotatew-${randomBytes(3).toString("hex")}`;
+  const password = "rotated-and-watched";
+  const secret = (name: string, stringData: Record<string, string>) => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: watchNs }, stringData });
+  // An hour between reads: only the watch can make the operator read the Secret again soon.
+  const env = rotationGroup(watchNs, "rotate-watch-op", ["--watch-secrets", "--credentials-refresh=1h"]);
+
+  it("reads a changed Secret the group names within seconds, without a refused login; another Secret changes nothing", { timeout: 60_000 }, async () => {
+    const { sites, operator, group } = env;
+    await applyAll([secret("unrelated", { password: "x" })]);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(operator.logged(LOG_MESSAGES.credentialsSecretChanged)).toEqual([]);
+
+    const iad = sites.site("iad");
+    await iad.query(`ALTER USER '${TEST_USERS.operator.user}'@'%' IDENTIFIED BY '${password}'`);
+    expect(await sites.site("pdx").waitForGtid(await iad.gtidBinlogPos(), 10)).toBe(true);
+    const changedAt = Date.now();
+    await applyAll([secret(TEST_CREDENTIALS.operator.secretName, { username: TEST_USERS.operator.user, password })]);
+    const reloaded = await operator.waitForLog(LOG_MESSAGES.credentialsReloaded, 10_000);
+    expect(Date.parse(String(reloaded.time)) - changedAt).toBeLessThan(5_000);
+    expect(operator.logged(LOG_MESSAGES.credentialsSecretChanged).length).toBeGreaterThan(0);
+    expect(operator.logged(LOG_MESSAGES.credentialsRetry)).toEqual([]);
+    // The sites are polled with the new password from then on.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const g = await group("orders");
+    expect(g.status?.sites?.map((s) => [s.name, s.state])).toEqual([
+      ["iad", "writable"],
+      ["pdx", "read-only"],
+    ]);
+    expect(operator.lines.filter((l) => JSON.stringify(l).includes(password))).toEqual([]);
   });
 });

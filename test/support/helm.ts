@@ -25,6 +25,7 @@ export function allFeatureValues(namespaces: { a: string; b: string; monitoring:
     "statusApi.tokenSecret.name=bloodraven-status",
     "allowedOrigins={https://ops.example.com,https://status.example.com}",
     "maxWebsocketClients=20",
+    "watchSecrets=true",
     `watchNamespaces={${namespaces.a},${namespaces.b}}`,
     "replicas=3",
     "logLevel=debug",

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseOperatorConfig } from "../../operator/config.js";
-import { parseDsn } from "../../operator/group/credentials.js";
+import { credentialSecretNames, parseDsn } from "../../operator/group/credentials.js";
+import { withDefaults, type MysqlFailoverGroupSpec } from "../../shared/api/index.js";
 
 describe("operator configuration", () => {
   it("has production defaults", () => {
     const c = parseOperatorConfig([], {});
-    expect(c).toMatchObject({ namespaces: [], metricsPort: 8080, healthPort: 8081, statusPort: 8082, leaderElection: true, leaseDurationMs: 15_000, logLevel: "info", credentialsRefreshMs: 600_000 });
+    expect(c).toMatchObject({ namespaces: [], metricsPort: 8080, healthPort: 8081, statusPort: 8082, leaderElection: true, leaseDurationMs: 15_000, logLevel: "info", credentialsRefreshMs: 600_000, watchSecrets: false });
     expect(c.statusToken).toBeUndefined();
   });
 
@@ -51,5 +52,15 @@ describe("legacy DSN secrets", () => {
     expect(parseDsn("u:p@ss@tcp(h:1)/db?x=1")).toEqual({ user: "u", password: "p@ss" });
     expect(parseDsn("nouser")).toBeUndefined();
     expect(parseDsn(":pw@tcp(h)/")).toBeUndefined();
+  });
+});
+
+describe("the Secrets a group names", () => {
+  const sites = [{ name: "iad", endpoint: { host: "db", port: 3306 } }];
+  it("are each role's, once each, or the legacy secretName's", () => {
+    const spec = (over: Partial<MysqlFailoverGroupSpec>) => withDefaults({ sites, ...over } as MysqlFailoverGroupSpec);
+    expect(credentialSecretNames(spec({ credentials: { operator: { secretName: "op" }, replication: { secretName: "repl" }, application: { secretName: "app" }, backup: { secretName: "op" } } }))).toEqual(["op", "repl", "app"]);
+    expect(credentialSecretNames(spec({ secretName: "dsn" }))).toEqual(["dsn"]);
+    expect(credentialSecretNames(spec({}))).toEqual([]);
   });
 });

@@ -134,11 +134,13 @@ ClusterRole when every namespace is watched and by the per-namespace Roles other
   resources: ["roles", "rolebindings"]
   verbs: ["create", "patch"]
 # MySQL credentials named by spec.credentials / spec.secretName, and the group's agent token: read
-# one by name, never list. create: the agent token Secret of a group with managed sites, made once
-# when absent, never updated.
+# one by name. create: the agent token Secret of a group with managed sites, and the operator's
+# previous password at each rotation of it, each made once when absent, never updated. With
+# watchSecrets, list and watch too: each named Secret is watched by name (a field selector),
+# never a whole namespace's.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "create"]
+  verbs: ["get", "create"{{ if .Values.watchSecrets }}, "list", "watch"{{ end }}]
 # Events on groups; repeats bump count and lastTimestamp with a patch. get: a series another
 # process (a previous leader, this one before a restart) started is read, then continued.
 - apiGroups: [""]

@@ -185,6 +185,7 @@ describe("verify-backup command", () => {
         summary: "profile nightly",
         create: () => Promise.reject(new Error("not under test")),
         get: async (namespace, name) => ({ ...spec.object, metadata: { name, namespace }, status: statuses[Math.min(reads++, statuses.length - 1)] }),
+        phase: (v) => v.status?.phase,
         describe: describeVerification,
         failedHint: "see kubectl bloodraven runbook failed-backup",
       };

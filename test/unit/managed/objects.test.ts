@@ -1,7 +1,7 @@
 import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { withDefaults, type MysqlFailoverGroupSpec } from "../../../shared/api/index.js";
-import { managedObjects, optionFile, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
+import { managedObjects, optionFile, passwordTag, previousOperatorSecret, sameServerIds, serverId, type ManagedGroup } from "../../../shared/managed/objects.js";
 import { managedNames } from "../../../shared/managed/sites.js";
 
 const secret = { name: "orders-operator", usernameKey: "username", passwordKey: "password" };
@@ -222,5 +222,21 @@ describe("managed site objects", () => {
       expect(serverId(name)).toBeLessThan(2 ** 32);
     }
     expect(sameServerIds(group({}).spec)).toEqual([]);
+  });
+});
+
+describe("the operator's previous password, kept during a rotation", () => {
+  it("is named by a keyed hash of the password that replaced it, never by the password", () => {
+    const g = group({});
+    const secret = previousOperatorSecret(g, "new-secret-pw", { user: "root", password: "old-pw" });
+    const tag = passwordTag("uid-1", "new-secret-pw");
+    expect(tag).toMatch(/^[0-9a-f]{16}$/);
+    expect(secret.metadata?.name).toBe(managedNames.previousOperator(g.name, tag));
+    expect(secret.metadata?.name).not.toContain("new-secret-pw");
+    expect(secret.stringData).toEqual({ username: "root", password: "old-pw" });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({ uid: "uid-1", controller: true });
+    // Another group, another name for the same password; another password, another name.
+    expect(passwordTag("uid-2", "new-secret-pw")).not.toBe(tag);
+    expect(passwordTag("uid-1", "other")).not.toBe(tag);
   });
 });
