@@ -101,6 +101,7 @@ export const LOG_MESSAGES = {
   previousPasswordSaved: "operator's previous password kept in a Secret until every managed server has the new one",
   previousPasswordSaveFailed: "writing the operator's previous password to a Secret failed: no server's password is changed yet",
   previousPasswordRecalled: "operator's previous password taken from its Secret: a managed server still has it",
+  previousPasswordUnreadable: "reading the operator's previous password failed: tried again after the next refused login",
   replicationAccountRepointed: "replica repointed with the replication account's password",
   credentialReconcileFailed: "accounts not reconciled",
   credentialsSecretChanged: "credentials Secret changed: reading the Secrets again",

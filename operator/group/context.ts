@@ -343,8 +343,16 @@ export class GroupContext {
     const uid = this.group.metadata.uid;
     const spec = this.spec.sites.find((s) => s.name === site);
     if (!current || !uid || !spec || !isManaged(spec) || this.operatorLogins.has(site) || this.recallTried.get(site) === current.password) return false;
+    const name = managedNames.previousOperator(this.name, passwordTag(uid, current.password));
+    let data: Record<string, string> | undefined;
+    try {
+      data = await this.deps.readSecret(this.namespace, name);
+    } catch (err) {
+      // Looked up again after the next refused login: a poll is never held up by it.
+      this.log.warn(LOG_MESSAGES.previousPasswordUnreadable, { site, object: `Secret/${name}`, error: errorText(err) });
+      return false;
+    }
     this.recallTried.set(site, current.password);
-    const data = await this.deps.readSecret(this.namespace, managedNames.previousOperator(this.name, passwordTag(uid, current.password)));
     const user = data?.[PREVIOUS_OPERATOR_KEYS.username];
     const password = data?.[PREVIOUS_OPERATOR_KEYS.password];
     if (user !== current.user || password === undefined || password === current.password) return false;
