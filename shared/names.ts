@@ -63,6 +63,8 @@ export const ANNOTATIONS = {
    * periodic sync, so that the sidecar logs in with the new password within seconds.
    */
   operatorPasswordChanged: `${ANNOTATION_PREFIX}/operator-password-changed`,
+  /** On a group made by `kubectl bloodraven restore`: `<group>/<backup>` it was restored from. Read by people only. */
+  restoredFrom: `${ANNOTATION_PREFIX}/restored-from`,
 } as const;
 
 export const LABELS = {

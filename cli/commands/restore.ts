@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
 import { restoreJobName } from "../../shared/backup/backup-job.js";
 import { drillNodeLabel, planRestoreDrill, type DrillRequest } from "../../shared/backup/restore-drill.js";
-import { API_GROUP, API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP_VERIFICATION } from "../../shared/names.js";
+import { ANNOTATIONS, API_GROUP, API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP_VERIFICATION } from "../../shared/names.js";
 import { createAndFollow, describePhase, waitTimeout } from "../follow.js";
 import { dryRunOption, readGroupForWrite } from "../group-actions.js";
 import { connect, explainApiError, isNotFound, usageError, writeOut } from "../kube-context.js";
@@ -18,8 +18,6 @@ import { BACKUP_RESOURCE, objectNameProblem } from "./backup.js";
 import { parsePointInTime } from "./verify-backup.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** Says where a drill's group came from: `<group>/<backup>`. */
-export const RESTORED_FROM = "bloodraven.shipstream.io/restored-from";
 
 interface RestoreOptions {
   backup: string;
@@ -93,7 +91,7 @@ Examples:
       const object: MysqlFailoverGroup = {
         apiVersion: API_GROUP_VERSION,
         kind: FAILOVER_GROUP.kind,
-        metadata: { name: newGroup, namespace: ctx.namespace, annotations: { [RESTORED_FROM]: `${group}/${opts.backup}` }, labels: { [LABELS.managedBy]: "kubectl-bloodraven" } },
+        metadata: { name: newGroup, namespace: ctx.namespace, annotations: { [ANNOTATIONS.restoredFrom]: `${group}/${opts.backup}` }, labels: { [LABELS.managedBy]: "kubectl-bloodraven" } },
         spec: plan.spec,
       };
       await createAndFollow(this, ctx, { ...opts, timeoutMs }, {

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import type { ChalkInstance } from "chalk";
 import alerts from "../runbooks/alerts.md";
+import backupRestore from "../runbooks/backup-restore.md";
 import credentialRotation from "../runbooks/credential-rotation.md";
 import divergentOldPrimary from "../runbooks/divergent-old-primary.md";
 import dragonflyDegraded from "../runbooks/dragonfly-degraded.md";
@@ -45,6 +46,7 @@ const SOURCES: readonly (readonly [string, string])[] = [
   ["site-unreachable", siteUnreachable],
   ["failed-backup", failedBackup],
   ["pitr-archive-lagging", pitrArchiveLagging],
+  ["backup-restore", backupRestore],
   ["dragonfly-degraded", dragonflyDegraded],
   ["operator-unavailable", operatorUnavailable],
   ["divergent-old-primary", divergentOldPrimary],

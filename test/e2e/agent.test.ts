@@ -222,8 +222,18 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
         agents.of("x").thaw();
       }
     } finally {
-      await x.setReadOnly(true);
-      await x.query("SET GLOBAL event_scheduler = ON");
+      // The thawed agent may fence x itself (its lease ran out while it was frozen), killing this
+      // test's sessions as it does: tried again until both hold.
+      await waitFor(
+        "x read-only with its event scheduler on",
+        async () => {
+          await x.setReadOnly(true).catch(() => undefined);
+          await x.query("SET GLOBAL event_scheduler = ON").catch(() => undefined);
+          return (await x.isReadOnly().catch(() => false)) && (await x.variable("event_scheduler").catch(() => "")) === "ON";
+        },
+        15_000,
+        250,
+      );
     }
   });
 });

@@ -25,7 +25,7 @@ const RECLONE = "bloodraven.shipstream.io/reclone-site";
 const MAINTENANCE = "bloodraven.shipstream.io/maintenance";
 
 /** The commands that write, which every runbook runs with --dry-run; the plugin refuses --dry-run on any other. */
-const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off", "backup", "verify-backup"];
+const WRITING_COMMANDS = ["failover", "reclone", "maintenance on", "maintenance off", "backup", "verify-backup", "restore"];
 
 /** `<placeholder>` in a runbook's inline commands, and what the test puts in its place. */
 const PLACEHOLDERS: Record<string, string> = { group: GROUP, namespace: ns, name: "list" };
@@ -199,12 +199,32 @@ beforeAll(async () => {
     ],
     backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }] },
   };
+  // backup-restore's group of managed sites, its verified backup and the copy the runbook makes
+  // (whose status the runbook reads after the restore), all written by hand as no operator runs.
+  const managed = (group: string) => ["iad", "pdx"].map((name) => ({ name, storage: { size: "1Gi" }, taintNodeSelector: { [`shipstream.io/site.${group}`]: name } }));
+  const shopSpec = (group: string) => ({
+    credentials: { operator: { secretName: "shop-operator" } },
+    sites: managed(group),
+    backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }], pitr: { enabled: true, profileName: "nightly" } },
+  });
+  const custom = (kind: string, name: string, spec: object) => ({ apiVersion: "shipstream.io/v1alpha1", kind, metadata: { name, namespace: ns }, spec });
   const items = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
     { apiVersion: "shipstream.io/v1alpha1", kind: "MysqlFailoverGroup", metadata: { name: GROUP, namespace: ns }, spec },
+    custom("MysqlFailoverGroup", "shop", shopSpec("shop")),
+    custom("MysqlFailoverGroup", "shop-drill", shopSpec("shop-drill")),
+    custom("MysqlBackup", "shop-nightly-20261204-030007", { failoverGroupRef: { name: "shop" }, profileName: "nightly" }),
+    custom("MysqlBackupVerification", "shop-nightly-verify-20261204-040000", { failoverGroupRef: { name: "shop" }, profileName: "nightly" }),
   ];
   const r = await kubectl(["apply", "-f", "-"], { input: asList(items) });
   expect(r.stderr).toBe("");
+  for (const [resource, name, status] of [
+    ["mysqlbackup", "shop-nightly-20261204-030007", { phase: "Succeeded" }],
+    ["mysqlbackupverification", "shop-nightly-verify-20261204-040000", { phase: "Succeeded", backupName: "shop-nightly-20261204-030007" }],
+  ] as const) {
+    const patched = await kubectl(["patch", resource, name, "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+    expect(patched.stderr).toBe("");
+  }
 });
 
 afterAll(async () => {
