@@ -14,7 +14,7 @@ import { NODE_NAME } from "../../scripts/env/node.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import { IMAGES } from "../../scripts/images/images.js";
 import { XbstreamScanner } from "../../shared/backup/xbstream.js";
-import { serverId } from "../../shared/managed/objects.js";
+import { passwordTag, serverId } from "../../shared/managed/objects.js";
 import { managedNames } from "../../shared/managed/sites.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS, CLEANUP_FINALIZER } from "../../shared/names.js";
@@ -689,10 +689,9 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     try {
       await mustKubectl(["patch", "secret", "orders-operator", "-n", ns, "--type=merge", "-p", JSON.stringify({ stringData: { password: rotated } })]);
       for (const s of others) await waitFor(`the new root password on ${s}`, async () => (await rootQuery(ip(s), rotated, "SELECT 1").catch(() => [])).length === 1, 60_000, 500);
-      const kept = await waitFor("the previous password's Secret", async () => {
-        const r = await kubectl(["get", "secrets", "-n", ns, "-o", "jsonpath={.items[*].metadata.name}"]);
-        return r.stdout.split(" ").find((n) => n.startsWith("mysql-orders-operator-previous-"));
-      }, 30_000, 500);
+      // Named by the password that replaced it: the earlier rotation left one of its own.
+      const kept = managedNames.previousOperator("orders", passwordTag(g.metadata.uid ?? "", rotated));
+      await waitFor("the previous password's Secret", async () => (await kubectl(["get", "secret", kept, "-n", ns])).code === 0, 30_000, 500);
       const data = (await getObject<{ data: Record<string, string> }>(["secret", kept, "-n", ns])).data;
       expect(Buffer.from(data.password ?? "", "base64").toString()).toBe(previous);
       // The operator forgets what it was doing: every replica restarts.
