@@ -293,7 +293,7 @@ export class Agent {
    */
   private async keepFenceDeadline(deadlineMs: number): Promise<void> {
     const writable = this.serverState === "writable";
-    if (this.fencing || this.stopped || (!writable && (this.serverState !== "read-only" || this.deadline === "removed"))) return;
+    if (!this.config.fenceDeadline || this.fencing || this.stopped || (!writable && (this.serverState !== "read-only" || this.deadline === "removed"))) return;
     const inMs = leaseUntil(this.leaseInput()) - this.now() + DEADLINE_AFTER_LEASE_MS;
     // Too soon for the scheduler's whole seconds: decide() fences at the lease's end anyway.
     if (writable && inMs < 1_000) return;

@@ -24,6 +24,8 @@ export interface AgentConfig {
   password: { value: string } | { file: string };
   /** Users whose sessions a self-fence leaves alone besides the agent's own (the operator's, for example). */
   spareUsers: string[];
+  /** Keep the server's own fence deadline (docs/agent.md); off unless asked for. */
+  fenceDeadline: boolean;
   peerCheckIntervalMs: number;
   leaseTimeoutMs: number;
   /** Bearer token sent to the operator's status API (BLOODRAVEN_STATUS_TOKEN). */
@@ -51,6 +53,7 @@ export const AGENT_FLAGS: readonly Flag[] = [
   { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "its port (default 3306)" },
   { name: "mysql-user", env: "BLOODRAVEN_MYSQL_USER", help: "an account that may set read_only and kill sessions (required)" },
   { name: "spare-users", env: "BLOODRAVEN_SPARE_USERS", help: "comma-separated users whose sessions a self-fence keeps (the operator's)" },
+  { name: "fence-deadline", boolean: true, help: "keep an event on the writable server that fences it at the lease's end even if this agent hangs (MariaDB; needs event_scheduler=ON; see docs/agent.md for when it fences a healthy primary)" },
   { name: "peer-check-interval", env: "BLOODRAVEN_PEER_CHECK_INTERVAL", help: "how often the operator and the peers are asked (default 5s)" },
   { name: "lease-timeout", env: "BLOODRAVEN_LEASE_TIMEOUT", help: "fence after this long without the operator or a majority (default 20s, at least 3 x the interval)" },
   { name: "datadir", env: "BLOODRAVEN_DATADIR", help: "the server's data directory, readable and writable by the agent (enables clone; needs an agent token)" },
@@ -93,7 +96,7 @@ function peers(value: string | undefined, site: string): AgentPeer[] {
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
-  const { value: flag } = readFlags(AGENT_FLAGS, argv, env);
+  const { value: flag, set } = readFlags(AGENT_FLAGS, argv, env);
   const site = required("site", flag("site"));
   if (!isSiteName(site)) throw new ConfigError(`--site must be a DNS label (lower case, digits, -), got ${JSON.stringify(site)}`);
   const { BLOODRAVEN_MYSQL_PASSWORD: password, BLOODRAVEN_MYSQL_PASSWORD_FILE: file } = env;
@@ -115,6 +118,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     },
     password: password !== undefined ? { value: password } : { file: file ?? "" },
     spareUsers: list(flag("spare-users")),
+    fenceDeadline: set("fence-deadline"),
     peerCheckIntervalMs: duration("peer-check-interval", flag("peer-check-interval") ?? "5s"),
     leaseTimeoutMs: duration("lease-timeout", flag("lease-timeout") ?? "20s"),
     logLevel: logLevel(flag("log-level")),

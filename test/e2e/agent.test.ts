@@ -169,7 +169,7 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
     const ports = { x: await freePort(), y: await freePort() };
     for (const [site, port] of Object.entries(ports)) {
       const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site).map(([s, p]) => [s, `http://127.0.0.1:${p}`]));
-      agents.set(site, await AgentProcess.start({ site, group: "pair", namespace: ns, operatorUrl: CLOSED, server: pair.site(site), port, peers, leaseTimeout: `${LEASE_MS}ms` }));
+      agents.set(site, await AgentProcess.start({ site, group: "pair", namespace: ns, operatorUrl: CLOSED, server: pair.site(site), port, peers, leaseTimeout: `${LEASE_MS}ms`, args: ["--fence-deadline"] }));
     }
     await agents.of("x").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
   });

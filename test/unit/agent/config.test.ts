@@ -18,6 +18,7 @@ describe("bloodraven agent flags", () => {
       mysql: { host: "127.0.0.1", port: 3306, user: "bloodraven" },
       password: { value: "secret" },
       spareUsers: [],
+      fenceDeadline: false,
       peerCheckIntervalMs: 5_000,
       leaseTimeoutMs: 20_000,
       logLevel: "info",
