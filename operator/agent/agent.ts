@@ -288,7 +288,7 @@ export class Agent {
   /**
    * Keeps the server's own fence deadline (Flavor.fenceDeadline) at the lease's end while the
    * server is writable, so that an agent that hangs cannot leave it writable past its lease (the
-   * operator's emergency promotion waits for exactly that); removes it once the server is
+   * operator's emergency promotion waits for exactly that); clears it once the server is
    * read-only, so that a server made writable again is not fenced by a deadline from before.
    */
   private async keepFenceDeadline(deadlineMs: number): Promise<void> {

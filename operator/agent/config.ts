@@ -24,7 +24,7 @@ export interface AgentConfig {
   password: { value: string } | { file: string };
   /** Users whose sessions a self-fence leaves alone besides the agent's own (the operator's, for example). */
   spareUsers: string[];
-  /** Keep the server's own fence deadline (docs/agent.md); off unless asked for. */
+  /** Keep the server's own fence deadline (docs/agent.md); on unless turned off. */
   fenceDeadline: boolean;
   peerCheckIntervalMs: number;
   leaseTimeoutMs: number;
@@ -53,7 +53,7 @@ export const AGENT_FLAGS: readonly Flag[] = [
   { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "its port (default 3306)" },
   { name: "mysql-user", env: "BLOODRAVEN_MYSQL_USER", help: "an account that may set read_only and kill sessions (required)" },
   { name: "spare-users", env: "BLOODRAVEN_SPARE_USERS", help: "comma-separated users whose sessions a self-fence keeps (the operator's)" },
-  { name: "fence-deadline", boolean: true, help: "keep an event on the writable server that fences it at the lease's end even if this agent hangs (MariaDB; needs event_scheduler=ON; see docs/agent.md for when it fences a healthy primary)" },
+  { name: "fence-deadline", env: "BLOODRAVEN_FENCE_DEADLINE", help: "on (default): the writable server fences itself at the lease's end even if this agent hangs (MariaDB; needs event_scheduler=ON); off: only this agent fences" },
   { name: "peer-check-interval", env: "BLOODRAVEN_PEER_CHECK_INTERVAL", help: "how often the operator and the peers are asked (default 5s)" },
   { name: "lease-timeout", env: "BLOODRAVEN_LEASE_TIMEOUT", help: "fence after this long without the operator or a majority (default 20s, at least 3 x the interval)" },
   { name: "datadir", env: "BLOODRAVEN_DATADIR", help: "the server's data directory, readable and writable by the agent (enables clone; needs an agent token)" },
@@ -94,9 +94,14 @@ function peers(value: string | undefined, site: string): AgentPeer[] {
   });
 }
 
+function onOff(name: string, value: string): boolean {
+  if (value !== "on" && value !== "off") throw new ConfigError(`--${name} must be on or off, got ${JSON.stringify(value)}`);
+  return value === "on";
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
-  const { value: flag, set } = readFlags(AGENT_FLAGS, argv, env);
+  const { value: flag } = readFlags(AGENT_FLAGS, argv, env);
   const site = required("site", flag("site"));
   if (!isSiteName(site)) throw new ConfigError(`--site must be a DNS label (lower case, digits, -), got ${JSON.stringify(site)}`);
   const { BLOODRAVEN_MYSQL_PASSWORD: password, BLOODRAVEN_MYSQL_PASSWORD_FILE: file } = env;
@@ -118,7 +123,7 @@ export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentC
     },
     password: password !== undefined ? { value: password } : { file: file ?? "" },
     spareUsers: list(flag("spare-users")),
-    fenceDeadline: set("fence-deadline"),
+    fenceDeadline: onOff("fence-deadline", flag("fence-deadline") ?? "on"),
     peerCheckIntervalMs: duration("peer-check-interval", flag("peer-check-interval") ?? "5s"),
     leaseTimeoutMs: duration("lease-timeout", flag("lease-timeout") ?? "20s"),
     logLevel: logLevel(flag("log-level")),

@@ -131,11 +131,12 @@ export interface Flavor {
   waitForGtid(s: Session, gtid: string, timeoutSeconds: number): Promise<boolean>;
 
   /**
-   * The server's own fence deadline, where it is built (MariaDB): an event that fences the
-   * server `inMs` from now (or up to a second earlier: the scheduler keeps whole seconds) unless
-   * it is armed again or removed first, so that a server stays writable no longer than its
-   * agent's lease even when the agent hangs. Neither the event nor its run is binary-logged.
-   * `arm` answers false when the server's event scheduler is off: the event would never run.
+   * The server's own fence deadline, where it is built (MariaDB): the server fences itself
+   * `inMs` from now unless the deadline is armed again or removed first, so that a server stays
+   * writable no longer than its agent's lease even when the agent hangs. Arming is a row update,
+   * not DDL (a backup holding DDL back must not fence a healthy primary); nothing of it is
+   * binary-logged. `arm` answers false when the server's event scheduler is off: the deadline
+   * would never be acted on.
    */
   readonly fenceDeadline?: {
     arm(s: Session, inMs: number, lockWaitTimeoutSeconds: number): Promise<boolean>;

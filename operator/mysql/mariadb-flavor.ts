@@ -23,9 +23,9 @@ import {
   readSwitch,
   readThread,
   readWaitResult,
-  UnexpectedResult,
   WritableNotConfirmed,
 } from "./flavor.js";
+import { mariadbFenceDeadline } from "./mariadb-fence-deadline.js";
 import type { Flavor, ReplicationSource, RepointOptions, Row, Session } from "./flavor.js";
 import type { ReplicaState, ServerObservation } from "../../shared/topology/site-observation.js";
 
@@ -77,10 +77,6 @@ async function makeWritable(s: Session): Promise<void> {
   await s.query("SET GLOBAL read_only = OFF");
   if (await readReadOnly(s)) throw new WritableNotConfirmed(s.endpoint, { readOnly: true, superReadOnly: true });
 }
-
-/** The agent's fence deadline (Flavor.fenceDeadline), an event in the mysql schema. */
-export const FENCE_DEADLINE_EVENT = "bloodraven_fence_deadline";
-const DEADLINE_AND_SCHEDULER = "SELECT DATE_FORMAT(NOW(6) + INTERVAL ? MICROSECOND, '%Y-%m-%d %H:%i:%s.%f') AS at, @@GLOBAL.event_scheduler AS scheduler";
 
 export const mariadbFlavor: Flavor = {
   name: "mariadb",
@@ -139,36 +135,5 @@ export const mariadbFlavor: Flavor = {
     return readWaitResult(s, rows, "MASTER_GTID_WAIT", -1);
   },
 
-  // In the mysql schema: no schema of the application's is touched, and none is added. With
-  // sql_log_bin off both around the statement and inside the event, neither the event nor its
-  // automatic removal after it ran is a transaction of this server's (an errant GTID otherwise).
-  // The scheduler keeps whole seconds: the event starts in the second of the deadline and sleeps
-  // until the deadline itself, then fences unless it was armed again meanwhile.
-  fenceDeadline: {
-    async arm(s: Session, inMs: number, lockWaitTimeoutSeconds: number): Promise<boolean> {
-      const micros = Math.max(0, Math.floor(inMs * 1000));
-      const seconds = Math.max(1, Math.floor(lockWaitTimeoutSeconds));
-      const row = onlyRow(s, await s.query(mysql.format(DEADLINE_AND_SCHEDULER, [micros])), "fence deadline");
-      const at = readString(s, row, "at");
-      if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/.test(at)) throw new UnexpectedResult(s.endpoint, `the server's time plus ${micros} µs reads ${at}`);
-      // An event is DDL: a backup's BACKUP STAGE BLOCK_DDL or another session's lock holds it
-      // back. It waits a second at most; the deadline set before stays until the next check.
-      await s.query("SET SESSION sql_log_bin = 0, lock_wait_timeout = 1");
-      await s.query(
-        `CREATE OR REPLACE EVENT mysql.${FENCE_DEADLINE_EVENT} ON SCHEDULE AT '${at}' ON COMPLETION NOT PRESERVE ` +
-          `COMMENT 'bloodraven agent: fences this server when its lease ends unrenewed' DO BEGIN ` +
-          `SET SESSION sql_log_bin = 0; ` +
-          `DO SLEEP(GREATEST(0, TIMESTAMPDIFF(MICROSECOND, NOW(6), '${at}') / 1000000)); ` +
-          `IF NOT EXISTS (SELECT 1 FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'mysql' AND EVENT_NAME = '${FENCE_DEADLINE_EVENT}' AND EXECUTE_AT > NOW()) THEN ` +
-          `SET SESSION lock_wait_timeout = ${seconds}; SET GLOBAL read_only = ON; END IF; END`,
-      );
-      await s.query("SET SESSION sql_log_bin = 1, lock_wait_timeout = DEFAULT");
-      return readString(s, row, "scheduler") === "ON";
-    },
-    async remove(s: Session): Promise<void> {
-      await s.query("SET SESSION sql_log_bin = 0, lock_wait_timeout = 1");
-      await s.query(`DROP EVENT IF EXISTS mysql.${FENCE_DEADLINE_EVENT}`);
-      await s.query("SET SESSION sql_log_bin = 1, lock_wait_timeout = DEFAULT");
-    },
-  },
+  fenceDeadline: mariadbFenceDeadline,
 };

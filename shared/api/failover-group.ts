@@ -51,7 +51,7 @@ export const DEFAULTS = {
   plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
   emergencyFailover: { relayLogApplyTimeout: "30s", allowReceivedTransactionLoss: false },
   updateStrategy: "OrderedUpdate",
-  sidecar: { peerCheckInterval: "5s", leaseTimeout: "20s", awaitSelfFence: true },
+  sidecar: { peerCheckInterval: "5s", leaseTimeout: "20s", awaitSelfFence: true, fenceDeadline: true },
   secretKeys: { username: "username", password: "password" },
 } as const;
 
@@ -288,6 +288,11 @@ export const specSchema = object({
       .withDefault(DEFAULTS.sidecar.awaitSelfFence)
       .describe(
         "true (default): before an emergency promotion away from an unreachable primary that runs an agent, the operator waits until that agent has surely fenced its server: leaseTimeout plus 1s after the last moment it can have heard from the operator or a majority, as the other sites' agents report. false: promote without waiting, as the original did (a partition can then leave two writable sites for up to leaseTimeout).",
+      ),
+    fenceDeadline: boolean()
+      .withDefault(DEFAULTS.sidecar.fenceDeadline)
+      .describe(
+        "true (default): managed sites' agents keep their writable server's own fence deadline, so that the server fences itself at the lease's end even when its agent hangs (MariaDB, which needs event_scheduler = ON, set in managed sites' option file). false: only the agent fences (the agents' --fence-deadline=off).",
       ),
   })
     .withDefault({})

@@ -302,6 +302,7 @@ function sidecarContainer(group: ManagedGroup, site: DefaultedSiteSpec, secret: 
     BLOODRAVEN_DATADIR: DATA_DIR,
     BLOODRAVEN_PEER_CHECK_INTERVAL: group.spec.sidecar.peerCheckInterval,
     BLOODRAVEN_LEASE_TIMEOUT: group.spec.sidecar.leaseTimeout,
+    BLOODRAVEN_FENCE_DEADLINE: group.spec.sidecar.fenceDeadline ? "on" : "off",
   };
   const archive = archiveAccess(group.spec);
   if (archive) Object.assign(env, archive.env);

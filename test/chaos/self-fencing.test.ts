@@ -59,7 +59,7 @@ describe("self-fencing under network partitions (agents and servers in network n
       sites.sites.map(async (s) => {
         const peers = Object.fromEntries(Object.entries(urls).filter(([name]) => name !== s.name));
         const network = net.site(s.name);
-        agents.set(s.name, await AgentProcess.start({ site: s.name, group: GROUP, namespace: ns, server: s, operatorUrl, port: AGENT_PORT, peers, netns: network.netns, bindAddress: network.address, peerCheckInterval: PEER_CHECK, leaseTimeout: `${LEASE_MS}ms`, args: ["--fence-deadline"] }));
+        agents.set(s.name, await AgentProcess.start({ site: s.name, group: GROUP, namespace: ns, server: s, operatorUrl, port: AGENT_PORT, peers, netns: network.netns, bindAddress: network.address, peerCheckInterval: PEER_CHECK, leaseTimeout: `${LEASE_MS}ms` }));
       }),
     );
     await agents.of("iad").waitForLog(LOG_MESSAGES.selfFenceArmed, 10_000);

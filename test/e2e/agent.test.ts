@@ -160,8 +160,11 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
   const LEASE_MS = 3_000;
   let pair: MariaDbSites;
   const agents = new AgentSet();
-  const deadlines = async (server: MariaDbSite) =>
-    server.query<{ at: string }[]>("SELECT EXECUTE_AT AS at FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'mysql' AND EVENT_NAME = 'bloodraven_fence_deadline'");
+  /** Seconds from now to the server's deadline; null when none is set. */
+  const deadline = async (server: MariaDbSite) => {
+    const [row] = await server.query<{ left: string | null }[]>("SELECT at - UNIX_TIMESTAMP(NOW(6)) AS `left` FROM mysql.bloodraven_fence_deadline WHERE id = 1");
+    return row?.left === undefined || row.left === null ? null : Number(row.left);
+  };
   const becomesReadOnly = (server: MariaDbSite, timeoutMs: number) => waitFor(`${server.name} read-only`, async () => ((await server.isReadOnly()) ? Date.now() : undefined), timeoutMs, 50);
 
   beforeAll(async () => {
@@ -169,7 +172,7 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
     const ports = { x: await freePort(), y: await freePort() };
     for (const [site, port] of Object.entries(ports)) {
       const peers = Object.fromEntries(Object.entries(ports).filter(([s]) => s !== site).map(([s, p]) => [s, `http://127.0.0.1:${p}`]));
-      agents.set(site, await AgentProcess.start({ site, group: "pair", namespace: ns, operatorUrl: CLOSED, server: pair.site(site), port, peers, leaseTimeout: `${LEASE_MS}ms`, args: ["--fence-deadline"] }));
+      agents.set(site, await AgentProcess.start({ site, group: "pair", namespace: ns, operatorUrl: CLOSED, server: pair.site(site), port, peers, leaseTimeout: `${LEASE_MS}ms` }));
     }
     await agents.of("x").waitForLog(LOG_MESSAGES.safetyNetKept, 10_000);
   });
@@ -180,13 +183,12 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
     await pair?.teardown();
   });
 
-  it("fences a writable server whose agent is frozen within the lease, without a transaction of its own; the agent, thawed, removes the deadline", async () => {
+  it("fences a writable server whose agent is frozen within the lease, without a transaction of its own; the event clears the deadline", async () => {
     const x = pair.site("x");
     // Writable by hand; its lease is kept by y, one of two sites.
     await x.setReadOnly(false);
     await agents.of("x").waitForLog(LOG_MESSAGES.fenceDeadlineArmed, 5_000);
-    const [armed] = await deadlines(x);
-    expect(armed).toBeDefined();
+    expect(await deadline(x)).toBeGreaterThan(0);
     const gtid = await x.gtidBinlogPos();
 
     const frozenAt = Date.now();
@@ -196,15 +198,44 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
       // The last renewal came before the freeze: the lease ends within LEASE_MS of it, the deadline 300 ms later.
       expect(fencedAt - frozenAt).toBeLessThanOrEqual(LEASE_MS + 300 + 200);
       expect(agents.of("x").logged(LOG_MESSAGES.selfFencing)).toEqual([]);
-      // Neither the event nor its removal after it ran is a transaction of x's.
+      // Nothing of the deadline is a transaction of x's; the event cleared it after fencing.
       expect(await x.gtidBinlogPos()).toBe(gtid);
-      expect(await deadlines(x)).toEqual([]);
+      expect(await deadline(x)).toBeNull();
     } finally {
       agents.of("x").thaw();
     }
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await x.isReadOnly()).toBe(true);
     expect(agents.of("x").logged(LOG_MESSAGES.fenceDeadlineUnavailable)).toEqual([]);
+  });
+
+  it("keeps a writable server writable while a backup holds DDL back for longer than the lease: the deadline moves without DDL", async () => {
+    const x = pair.site("x");
+    await x.setReadOnly(false);
+    await waitFor("x's deadline set", async () => ((await deadline(x)) ?? 0) > 0, 5_000, 100);
+    const gtid = await x.gtidBinlogPos();
+    // What mariadb-backup holds while it copies: DDL waits, row changes go on.
+    const backup = await x.connect();
+    try {
+      await backup.query("BACKUP STAGE START");
+      await backup.query("BACKUP STAGE FLUSH");
+      await backup.query("BACKUP STAGE BLOCK_DDL");
+      const until = Date.now() + 3 * LEASE_MS;
+      let checks = 0;
+      while (Date.now() < until && checks < 100) {
+        expect(await x.isReadOnly(), "x writable while DDL is blocked").toBe(false);
+        expect(await deadline(x)).toBeGreaterThan(0);
+        checks++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(checks).toBeGreaterThan(10);
+    } finally {
+      await backup.query("BACKUP STAGE END").catch(() => undefined);
+      await backup.end();
+    }
+    expect(await x.gtidBinlogPos()).toBe(gtid);
+    expect(agents.of("x").logged(LOG_MESSAGES.fenceDeadlineUnavailable)).toEqual([]);
+    await x.setReadOnly(true);
   });
 
   it("without the event scheduler the agent says so, and a frozen agent leaves its server writable: what the deadline prevents", async () => {

@@ -161,7 +161,7 @@ describe("withDefaults", () => {
       replication: { maxLagSeconds: 300 },
       plannedFailover: { maxLagWait: "5m", drainTimeout: "30s", onCooldown: "reject" },
       emergencyFailover: { relayLogApplyTimeout: "30s", allowReceivedTransactionLoss: false },
-      sidecar: { peerCheckInterval: "5s", leaseTimeout: "20s", awaitSelfFence: true },
+      sidecar: { peerCheckInterval: "5s", leaseTimeout: "20s", awaitSelfFence: true, fenceDeadline: true },
       updateStrategy: "OrderedUpdate",
     });
   });

@@ -18,7 +18,7 @@ describe("bloodraven agent flags", () => {
       mysql: { host: "127.0.0.1", port: 3306, user: "bloodraven" },
       password: { value: "secret" },
       spareUsers: [],
-      fenceDeadline: false,
+      fenceDeadline: true,
       peerCheckIntervalMs: 5_000,
       leaseTimeoutMs: 20_000,
       logLevel: "info",
@@ -52,6 +52,12 @@ describe("bloodraven agent flags", () => {
     expect(parseAgentConfig(required, { ...env, BLOODRAVEN_AGENT_TOKEN: token }).clone).toBeUndefined();
   });
 
+  it("turns the server's fence deadline off with --fence-deadline=off or BLOODRAVEN_FENCE_DEADLINE=off", () => {
+    expect(parseAgentConfig([...required, "--fence-deadline=off"], env).fenceDeadline).toBe(false);
+    expect(parseAgentConfig(required, { ...env, BLOODRAVEN_FENCE_DEADLINE: "off" }).fenceDeadline).toBe(false);
+    expect(parseAgentConfig([...required, "--fence-deadline=on"], { ...env, BLOODRAVEN_FENCE_DEADLINE: "off" }).fenceDeadline).toBe(true);
+  });
+
   it.each([
     [["--datadir=/d"], {}, "needs BLOODRAVEN_AGENT_TOKEN"],
     [["--datadir=/d"], { BLOODRAVEN_AGENT_TOKEN: "short" }, "at least 16 characters"],
@@ -75,6 +81,7 @@ describe("bloodraven agent flags", () => {
     [[...required, "--peer-check-interval=5s", "--lease-timeout=10s"], {}, "--lease-timeout must be at least 3 x --peer-check-interval"],
     [[...required, "--lease-timeout=soon"], {}, "--lease-timeout: "],
     [[...required, "--port=99999"], {}, "--port must be a port number"],
+    [[...required, "--fence-deadline=false"], {}, '--fence-deadline must be on or off, got "false"'],
     [[...required, "--mysql-password=x"], {}, "Unknown option '--mysql-password'"],
   ])("refuses %j with a message naming the flag", (argv, extraEnv, message) => {
     const run = () => parseAgentConfig(argv, { ...env, ...extraEnv });

@@ -86,12 +86,16 @@ describe("managed site objects", () => {
       BLOODRAVEN_DATADIR: "/var/lib/mysql/data",
       BLOODRAVEN_PEER_CHECK_INTERVAL: "2s",
       BLOODRAVEN_LEASE_TIMEOUT: "10s",
+      BLOODRAVEN_FENCE_DEADLINE: "on",
       BLOODRAVEN_MYSQL_USER: { secretKeyRef: { name: "orders-operator", key: "username" } },
     });
     expect(iad?.spec?.template.spec?.volumes).toContainEqual({ name: "credentials", secret: { secretName: "orders-operator", items: [{ key: "password", path: "password" }] } });
     expect(iad?.spec?.template.spec?.volumes).toContainEqual({ name: "agent-token", secret: { secretName: "mysql-orders-agent-token", items: [{ key: "token", path: "token" }] } });
     const service = byKind<V1Service>(objects, "Service").find((s) => s.metadata?.name === "mysql-orders-iad");
     expect(service?.spec?.ports?.map((p) => p.name)).toEqual(["mysql", "agent"]);
+    const [noDeadline] = byKind<V1StatefulSet>(managedObjects(group({ sidecar: { peerCheckInterval: "2s", leaseTimeout: "10s", fenceDeadline: false } }), secret, new Map(), sidecar), "StatefulSet");
+    const sidecarEnv = noDeadline?.spec?.template.spec?.containers.find((c) => c.name === "sidecar")?.env ?? [];
+    expect(sidecarEnv.find((e) => e.name === "BLOODRAVEN_FENCE_DEADLINE")?.value).toBe("off");
     // Without a sidecar, one container.
     const [bare] = byKind<V1StatefulSet>(managedObjects(group({}), secret, new Map()), "StatefulSet");
     expect(bare?.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["mysql"]);
