@@ -180,6 +180,7 @@ export const LOG_MESSAGES = {
   archiverStarting: "binlog archiver starting",
   archiverArchived: "archived sealed binlog",
   archiverPruned: "pruned archived binlogs",
+  archiverNewGeneration: "binlog archive: the server's binlogs were reset, archiving a new generation",
   archiverFailed: "binlog archive scan failed",
   // `bloodraven replay`: point-in-time recovery onto a server started on a restored backup.
   replayJobStarted: "replay job started",

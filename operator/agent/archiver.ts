@@ -17,14 +17,34 @@
  * server's copies of them are never archived again), then from the store, with any object the
  * manifest does not name (left by an earlier prune that stopped between the two), so the manifest
  * never names a missing object.
+ *
+ * A server whose binary logs were reset (a clone or a restore onto its datadir) starts a new
+ * generation of the archive (shared/backup/binlog-archive.ts): each scan reads the start of the
+ * newest server file whose name the current generation archived, and a different start means the
+ * server's files are new ones.
  */
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { archiveFolder, ARCHIVE_MANIFEST, archiveText, parseArchive, sealedToArchive, type ArchivedBinlog, type ArchiveManifest, type ArchiveSite } from "../../shared/backup/binlog-archive.js";
+import {
+  archiveFolder,
+  ARCHIVE_MANIFEST,
+  archiveObject,
+  archiveText,
+  generationOf,
+  nextGeneration,
+  parseArchive,
+  resetProbe,
+  sealedToArchive,
+  serverWasReset,
+  type ArchivedBinlog,
+  type ArchiveManifest,
+  type ArchiveSite,
+} from "../../shared/backup/binlog-archive.js";
 import { prunableFiles } from "../../shared/backup/replay-plan.js";
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
-import { BinlogScanner } from "../../shared/backup/binlog.js";
+import { BinlogScanner, type BinlogHead } from "../../shared/backup/binlog.js";
 import { SEALED_SUFFIX } from "../../shared/backup/manifest.js";
 import { deriveKeys, newSalt, type SealKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
@@ -39,6 +59,8 @@ const SQL_DEADLINE_MS = 10_000;
 /** One file's upload: a sealed binary log is at most max_binlog_size (1 GiB). */
 const FILE_DEADLINE_MS = 30 * 60_000;
 const STORE_DEADLINE_MS = 30_000;
+/** How much of a file's start is read to tell whether it is the file archived under its name. */
+const HEAD_BYTES = 256 * 1024;
 
 export interface ArchiverSettings extends ArchiveSite {
   readonly store: ObjectStore;
@@ -128,6 +150,7 @@ export class BinlogArchiver {
     if (base === "") throw new Error("the server writes no binary log (log_bin is off): there is nothing to archive");
     const logs = await this.client().run("archiver: SHOW BINARY LOGS", async (s) => (await s.query("SHOW BINARY LOGS")).map((r) => readString(s, r, "Log_name")), SQL_DEADLINE_MS);
     await this.load();
+    await this.followReset(dirname(base), logs);
     const todo = sealedToArchive(logs, this.manifest);
     this.state = { ...this.state, backlogFiles: todo.length };
     for (const [i, file] of todo.entries()) {
@@ -140,14 +163,28 @@ export class BinlogArchiver {
     }
   }
 
+  /** Starts a new generation when the server's binary logs were reset since the current one. */
+  private async followReset(folder: string, logs: readonly string[]): Promise<void> {
+    const manifest = this.manifest;
+    const probe = resetProbe(logs, manifest);
+    const head = probe === undefined ? undefined : await readHead(join(folder, probe));
+    if (!manifest || !serverWasReset(logs, manifest, probe === undefined || head === undefined ? undefined : { file: probe, ...head })) return;
+    const next = nextGeneration(manifest);
+    await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
+    this.manifest = next;
+    this.log.info(LOG_MESSAGES.archiverNewGeneration, { generation: next.generation, probe: probe ?? null, newestServerFile: logs.at(-1) });
+  }
+
   private async prune(): Promise<void> {
     const floor = this.floor;
     if (floor === undefined || floor === this.prunedTo || this.stopped) return;
     await this.load();
     const doomed = this.manifest ? prunableFiles(this.manifest, floor) : [];
     if (doomed.length > 0) {
-      const gone = new Set(doomed.map((f) => f.file));
-      const next = this.manifestWith((this.manifest?.files ?? []).filter((f) => !gone.has(f.file)), doomed.at(-1)?.file);
+      const gone = new Set(doomed);
+      // Only a file of the current generation can still be on the server and be taken again.
+      const current = this.manifest?.generation ?? 0;
+      const next = this.manifestWith((this.manifest?.files ?? []).filter((f) => !gone.has(f)), doomed.findLast((f) => generationOf(f) === current)?.file);
       await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
       this.manifest = next;
       const named = new Set([ARCHIVE_MANIFEST, ...next.files.map((f) => f.object)]);
@@ -177,6 +214,7 @@ export class BinlogArchiver {
       site: this.settings.site,
       ...(keys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: keys.salt.toString("base64") } as const } : {}),
       files,
+      ...(this.manifest?.generation ? { generation: this.manifest.generation } : {}),
       ...(prunedThrough === undefined ? {} : { prunedThrough }),
     };
   }
@@ -203,12 +241,13 @@ export class BinlogArchiver {
   private async archive(folder: string, file: string): Promise<void> {
     const signal = AbortSignal.any([AbortSignal.timeout(FILE_DEADLINE_MS), this.abort.signal]);
     const keys = this.settings.passphrase === undefined ? undefined : deriveKeys(this.settings.passphrase, newSalt());
-    const object = keys ? `${file}${SEALED_SUFFIX}` : file;
+    const generation = this.manifest?.generation ?? 0;
+    const object = archiveObject(file, generation, keys ? SEALED_SUFFIX : undefined);
     const scan = scanningAs(new BinlogScanner(), "binary log");
     const measure = measuring();
     const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
     await streamToStore([createReadStream(join(folder, file)), ...stages], this.settings.store, `${this.folder}/${object}`, signal, `reading ${file}`);
-    const entry: ArchivedBinlog = { file, object, ...measure.result(), ...scan.summary(), archivedAt: new Date().toISOString() };
+    const entry: ArchivedBinlog = { file, object, ...measure.result(), ...scan.summary(), archivedAt: new Date().toISOString(), ...(generation ? { generation } : {}) };
     const next = this.manifestWith([...(this.manifest?.files ?? []), entry]);
     await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
     this.manifest = next;
@@ -221,5 +260,23 @@ export class BinlogArchiver {
       newestTransactionTime: entry.lastTime ?? this.state.newestTransactionTime,
     };
     this.log.info(LOG_MESSAGES.archiverArchived, { file, bytes: entry.bytes, transactions: entry.transactions, lastGtid: entry.lastGtid });
+  }
+}
+
+/** The start of a binary log file; undefined when the file is gone (purged meanwhile) or its start is not whole yet. */
+async function readHead(path: string): Promise<BinlogHead | undefined> {
+  const scanner = new BinlogScanner();
+  const file = await open(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  });
+  if (!file) return undefined;
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await file.read(buffer, 0, HEAD_BYTES, 0);
+    scanner.push(buffer.subarray(0, bytesRead));
+    return scanner.head();
+  } finally {
+    await file.close();
   }
 }

@@ -31,6 +31,12 @@ export interface BinlogSummary {
   readonly transactions: number;
 }
 
+/** How a binary log begins: its starting state and, when read that far, its first transaction. */
+export interface BinlogHead {
+  readonly startState: string;
+  readonly firstGtid?: string;
+}
+
 export class BinlogScanner {
   private pending: Buffer = Buffer.alloc(0);
   private magicSeen = false;
@@ -40,6 +46,7 @@ export class BinlogScanner {
   private keep: { type: number; header: Buffer; parts: Buffer[] } | undefined;
   private offset = 0;
   private startState = "";
+  private startSeen = false;
   private first: { gtid: string; time: number } | undefined;
   private last: { gtid: string; time: number } | undefined;
   private transactions = 0;
@@ -63,6 +70,11 @@ export class BinlogScanner {
       data = data.subarray(n);
       if (n === need) this.header();
     }
+  }
+
+  /** What the bytes pushed so far show of the file's start; undefined before its GTID list event. */
+  head(): BinlogHead | undefined {
+    return this.startSeen ? { startState: this.startState, ...(this.first ? { firstGtid: this.first.gtid } : {}) } : undefined;
   }
 
   /** The file ended here: throws unless it ended between events. */
@@ -117,6 +129,7 @@ export class BinlogScanner {
       entries.push(`${body.readUInt32LE(at)}-${body.readUInt32LE(at + 4)}-${body.readBigUInt64LE(at + 8)}`);
     }
     // Only the list at the file's start is its starting state; others do not occur in practice.
-    if (this.startState === "" && this.transactions === 0) this.startState = entries.join(",");
+    if (!this.startSeen && this.transactions === 0) this.startState = entries.join(",");
+    this.startSeen = true;
   }
 }

@@ -5,14 +5,15 @@
  * files of one site's archive, so that no transaction in between is missing. Each site's
  * archive is a chain of its own (a replica's files hold the primary's transactions too:
  * log_slave_updates), so after a failover the new primary's chain usually covers the old one's.
- * The chain that reaches furthest (or first reaches the target time) is chosen.
+ * The chain that reaches furthest (or first reaches the target time) is chosen. A site's archive
+ * holds one chain per generation (its binary logs started again after a clone or a restore).
  *
  * Files are compared by their last transaction's GTID: exact for a group that writes in one
  * replication domain (as the operator sets servers up); with several domains a file's other
  * domains are not looked at.
  */
 import { parseMariadbBinlogState, parseMariadbPosition } from "../gtid/mariadb-position.js";
-import { binlogNumber, type ArchivedBinlog, type ArchiveManifest } from "./binlog-archive.js";
+import { binlogNumber, generations, type ArchivedBinlog, type ArchiveManifest } from "./binlog-archive.js";
 
 export interface ReplayPlan {
   readonly site: string;
@@ -49,8 +50,8 @@ function startsBy(file: ArchivedBinlog, from: Map<number, bigint>): boolean {
   return [...from].every(([domain, seq]) => (start.get(domain) ?? 0n) <= seq);
 }
 
-function chainOf(archive: ArchiveManifest, from: Map<number, bigint>, until: number | undefined): ReplayPlan | string {
-  const files = [...archive.files].sort((a, b) => binlogNumber(a.file) - binlogNumber(b.file));
+/** One generation's chain of a site's archive (`files` in numbering order). */
+function chainOf(archive: ArchiveManifest, files: readonly ArchivedBinlog[], from: Map<number, bigint>, until: number | undefined): ReplayPlan | string {
   const needed = files.findIndex((f) => after(f, from));
   if (needed < 0) return `${archive.site}'s archive holds nothing after the backup`;
   if (!startsBy(files[needed] as ArchivedBinlog, from)) {
@@ -101,9 +102,10 @@ export function archiveFloor(positions: readonly string[]): string | undefined {
  */
 export function prunableFiles(archive: ArchiveManifest, floor: string): ArchivedBinlog[] {
   const from = seqs(floor, parseMariadbPosition);
-  const files = [...archive.files].sort((a, b) => binlogNumber(a.file) - binlogNumber(b.file));
-  const firstNeeded = files.findIndex((f) => after(f, from));
-  return firstNeeded < 0 ? files : files.slice(0, firstNeeded);
+  return generations(archive.files).flatMap((files) => {
+    const firstNeeded = files.findIndex((f) => after(f, from));
+    return firstNeeded < 0 ? files : files.slice(0, firstNeeded);
+  });
 }
 
 /**
@@ -115,9 +117,11 @@ export function planReplay(archives: readonly ArchiveManifest[], fromGtid: strin
   const chains: ReplayPlan[] = [];
   const reasons: string[] = [];
   for (const archive of archives) {
-    const chain = chainOf(archive, from, until);
-    if (typeof chain === "string") reasons.push(chain);
-    else chains.push(chain);
+    for (const files of generations(archive.files)) {
+      const chain = chainOf(archive, files, from, until);
+      if (typeof chain === "string") reasons.push(chain);
+      else chains.push(chain);
+    }
   }
   if (chains.length === 0) {
     if (archives.length === 0) return { refused: "no site has a binary log archive: enable spec.backup.pitr, or restore the backup without a point in time" };

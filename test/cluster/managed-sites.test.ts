@@ -197,6 +197,12 @@ describe("managed sites on a real node (operator installed by the chart)", () =>
     // The server's image, with the agent the init container copied in from the operator's.
     expect(sidecar?.image).toBe(IMAGES.mariadb);
     await waitFor("iad's agent armed", async () => (await sidecarLines("iad")).some((l) => l.msg === "self-fence monitor armed: the server is writable"), 30_000, 500);
+    // And the primary's server enforces the lease itself (spec.sidecar.fenceDeadline, on by default).
+    await waitFor("iad's fence deadline set", async () => (await sidecarLines("iad")).some((l) => l.msg === LOG_MESSAGES.fenceDeadlineArmed), 30_000, 500);
+    const iadPod = await readyPod(ns, managedNames.pod("orders", "iad"));
+    const [deadline] = await query(iadPod.status?.podIP ?? "", "SELECT at - UNIX_TIMESTAMP(NOW(6)) AS `left` FROM mysql.bloodraven_fence_deadline WHERE id = 1");
+    expect(Number(deadline?.left)).toBeGreaterThan(0);
+    expect((await sidecarLines("iad")).filter((l) => l.msg === LOG_MESSAGES.fenceDeadlineUnavailable)).toEqual([]);
     // The sidecar may start before mysqld (it retries the fence) and may meet the standby operator
     // replica (503, asked again until the leader answers): whatever the answers so far, pdx's
     // fence was kept, for a reason that is not pdx.

@@ -241,4 +241,33 @@ describe("binary log archive (real operator, agents, MariaDB and MinIO)", () => 
       ],
     });
   });
+
+  it("archives a primary whose binary logs started again (as a clone or a restore positions them) in a new generation, and a replay after that follows it", async () => {
+    const pdx = sites.site("pdx");
+    const before = await manifestOf("pdx");
+    expect(before.generation ?? 0).toBe(0);
+    // What positioning a copy does (operator/mysql/copy-position.ts): the numbering starts at 1 again.
+    const pos = await pdx.gtidBinlogPos();
+    await pdx.query("RESET MASTER");
+    await pdx.query(`SET GLOBAL gtid_binlog_state = '${pos}'`);
+    const reset = await pdx.gtidBinlogPos();
+    const written = await pdx.injectWrite("after-the-reset", "app");
+    await pdx.query("FLUSH BINARY LOGS");
+    await pdx.injectWrite("in-the-open-file", "app");
+    await agents.get("pdx")?.waitForLog(LOG_MESSAGES.archiverNewGeneration, 15_000);
+    const after = await waitFor("pdx's new generation to hold the write after the reset", async () => {
+      const m = await manifestOf("pdx");
+      return m.files.some((f) => f.generation === 1 && f.lastGtid === written) ? m : undefined;
+    }, 15_000, 100);
+    expect(after.generation).toBe(1);
+    expect(after.prunedThrough).toBeUndefined();
+    // The earlier generation stays for backups taken before the reset; the new files are objects of their own.
+    expect(after.files.filter((f) => (f.generation ?? 0) === 0)).toEqual(before.files);
+    const fresh = after.files.filter((f) => f.generation === 1);
+    expect(fresh.map((f) => [f.file, f.object, f.startState])).toEqual([["mysql-bin.000001", "mysql-bin.000001.g1.sealed", reset]]);
+    expect(opened(await object(`${folder("pdx")}/mysql-bin.000001.g1.sealed`)).equals(readFileSync(join(pdx.dir, "data", "mysql-bin.000001")))).toBe(true);
+    const replay = planReplay([after, await manifestOf("iad")], reset);
+    expect("plan" in replay && replay.plan.files.map((f) => f.object)).toEqual(["mysql-bin.000001.g1.sealed"]);
+    expect((await status("pdx")).lastError).toBeUndefined();
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archiveFolder, archiveText, parseArchive, sealedToArchive, type ArchiveManifest } from "../../../shared/backup/binlog-archive.js";
+import { archiveFolder, archiveObject, archiveText, nextGeneration, parseArchive, resetProbe, sealedToArchive, serverWasReset, type ArchiveManifest } from "../../../shared/backup/binlog-archive.js";
 import { deriveKeys, newSalt } from "../../../shared/backup/sealing.js";
 
 const keys = deriveKeys("archive passphrase", newSalt());
@@ -29,6 +29,41 @@ describe("the binary log archive", () => {
     const pruned = { ...manifest, files: [entry("mysql-bin.000003")], prunedThrough: "mysql-bin.000002" };
     expect(sealedToArchive(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003", "mysql-bin.000004", "mysql-bin.000005"], pruned)).toEqual(["mysql-bin.000004"]);
     expect(parseArchive(JSON.stringify({ ...pruned, encryption: undefined, prunedThrough: "../x" }))).toEqual({ ok: false, error: expect.stringMatching(/malformed prunedThrough/) });
+  });
+
+  it("tells a server whose binary logs started again (a clone, a restore) by the start of a file archived under the same name, or by its numbering", () => {
+    const at = (file: string, startState: string, firstGtid: string) => ({ ...entry(file), startState, firstGtid });
+    const archived: ArchiveManifest = { ...manifest, files: [at("mysql-bin.000001", "", "0-1-1"), at("mysql-bin.000002", "0-1-10", "0-1-11")] };
+    const logs = ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"];
+    expect(resetProbe(logs, archived)).toBe("mysql-bin.000002");
+    expect(resetProbe(logs, undefined)).toBeUndefined();
+    // The same file: same start; the head read may end before its first transaction.
+    expect(serverWasReset(logs, archived, { file: "mysql-bin.000002", startState: "0-1-10", firstGtid: "0-1-11" })).toBe(false);
+    expect(serverWasReset(logs, archived, { file: "mysql-bin.000002", startState: "0-1-10" })).toBe(false);
+    // Another file of that name: positioned at a copy, or a first transaction of its own.
+    expect(serverWasReset(logs, archived, { file: "mysql-bin.000002", startState: "0-2-500" })).toBe(true);
+    expect(serverWasReset(logs, archived, { file: "mysql-bin.000002", startState: "0-1-10", firstGtid: "0-2-11" })).toBe(true);
+    // No name in common: numbered below what was archived means started again; above, purged meanwhile.
+    expect(serverWasReset(["mysql-bin.000001"], archived, undefined)).toBe(true);
+    expect(serverWasReset(["mysql-bin.000004", "mysql-bin.000005"], archived, undefined)).toBe(false);
+    expect(serverWasReset(["mysql-bin.000002"], { ...archived, files: [], prunedThrough: "mysql-bin.000003" }, undefined)).toBe(true);
+    expect(serverWasReset(logs, undefined, undefined)).toBe(false);
+  });
+
+  it("archives a reset server's files again in a new generation, under objects of their own, with nothing of it pruned", () => {
+    const old: ArchiveManifest = { ...manifest, files: [entry("mysql-bin.000001"), entry("mysql-bin.000002")], prunedThrough: "mysql-bin.000001" };
+    const next = nextGeneration(old);
+    expect(next.generation).toBe(1);
+    expect(next.prunedThrough).toBeUndefined();
+    expect(next.files).toEqual(old.files);
+    expect(sealedToArchive(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"], next)).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+    const taken = { ...next, files: [...next.files, { ...entry("mysql-bin.000001"), generation: 1 }] };
+    expect(sealedToArchive(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"], taken)).toEqual(["mysql-bin.000002"]);
+    expect(resetProbe(["mysql-bin.000001", "mysql-bin.000002"], taken)).toBe("mysql-bin.000001");
+    expect(archiveObject("mysql-bin.000001", 0, ".sealed")).toBe("mysql-bin.000001.sealed");
+    expect(archiveObject("mysql-bin.000001", 2, undefined)).toBe("mysql-bin.000001.g2");
+    expect(parseArchive(archiveText(taken, keys), keysFor)).toEqual({ ok: true, value: expect.objectContaining({ generation: 1 }) });
+    expect(parseArchive(JSON.stringify({ ...taken, encryption: undefined, generation: -1 }))).toEqual({ ok: false, error: expect.stringMatching(/malformed generation/) });
   });
 
   it("round-trips a signed manifest and refuses a changed one or the wrong passphrase", () => {

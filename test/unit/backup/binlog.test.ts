@@ -26,6 +26,22 @@ describe("BinlogScanner (binary logs of a real MariaDB server)", () => {
     expect(summary.lastTime).toBeGreaterThanOrEqual(summary.firstTime as number);
   });
 
+  it("tells a file's start from its first bytes: nothing before the GTID list, then the state, then the first transaction", () => {
+    const headOf = (n: number) => {
+      const scanner = new BinlogScanner();
+      scanner.push(second.subarray(0, n));
+      return scanner.head();
+    };
+    expect(headOf(4)).toBeUndefined();
+    const sizes = Array.from({ length: second.length }, (_, i) => i + 1);
+    const listAt = sizes.find((n) => headOf(n) !== undefined) as number;
+    expect(headOf(listAt)).toEqual({ startState: "0-1-7" });
+    expect(headOf(second.length)).toEqual({ startState: "0-1-7", firstGtid: "0-1-8" });
+    const scanner = new BinlogScanner();
+    scanner.push(first);
+    expect(scanner.head()).toEqual({ startState: "", firstGtid: "0-1-1" });
+  });
+
   it("reads the same whatever the slicing", () => {
     const whole = scan(first);
     fc.assert(

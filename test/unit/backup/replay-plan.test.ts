@@ -48,6 +48,18 @@ describe("planReplay", () => {
     expect(planReplay([old, pdx], "0-1-5")).toMatchObject({ plan: { site: "pdx", reachesGtid: "0-2-40" } });
   });
 
+  it("follows one generation of a site's archive: a site recloned and then primary again numbers its files from 1 anew", () => {
+    // iad wrote 1..20 (generation 0), pdx took over, iad was recloned at 0-2-40 and is primary again (generation 1).
+    const regen = (f: ArchivedBinlog): ArchivedBinlog => ({ ...f, generation: 1, object: `${f.object}.g1` });
+    const iadTwice = archive("iad", [file(1, "", 1, 10), file(2, "0-1-10", 11, 20), regen(file(1, "0-2-40", 41, 50)), regen(file(2, "0-1-50", 51, 60))]);
+    const pdx = archive("pdx", [file(1, "", 1, 20), file(2, "0-1-20", 21, 40, 2)]);
+    expect(planReplay([iadTwice, pdx], "0-2-45")).toMatchObject({ plan: { site: "iad", reachesGtid: "0-1-60", files: [expect.objectContaining({ object: "mysql-bin.000001.g1" }), expect.objectContaining({ object: "mysql-bin.000002.g1" })] } });
+    // A backup before the reclone replays pdx's chain: iad's new generation starts after it.
+    expect(planReplay([iadTwice, pdx], "0-1-15")).toMatchObject({ plan: { site: "pdx", reachesGtid: "0-2-40" } });
+    // Pruning looks at each generation on its own.
+    expect(prunableFiles(iadTwice, "0-1-55").map((f) => f.object)).toEqual(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000001.g1"]);
+  });
+
   it("replays nothing when nothing was written after the backup, and refuses without any archive", () => {
     expect(names(planReplay([iad], "0-1-30"))).toEqual([]);
     expect(planReplay([], "0-1-30")).toEqual({ refused: expect.stringMatching(/no site has a binary log archive/) });
