@@ -271,7 +271,7 @@ export interface RequestedObject<T extends Requested> {
  * poll rather than a watch: the phase changes a handful of times in hours, and `get` is all the
  * on-call role grants on these objects.
  */
-export async function followPhases<T extends Requested>(command: Command, ctx: KubeContext, spec: RequestedObject<T>, timeoutMs: number): Promise<number> {
+export async function followPhases<T extends Requested>(command: Command, ctx: KubeContext, spec: Omit<RequestedObject<T>, "create" | "summary">, timeoutMs: number): Promise<number> {
   const name = spec.object.metadata.name ?? "";
   const key = `${ctx.namespace}/${name}`;
   const progress = lineProgress(command);

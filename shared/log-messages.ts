@@ -71,6 +71,8 @@ export const LOG_MESSAGES = {
   restoreRestarting: "restore restarting the server onto the copy",
   restoreSucceeded: "restore succeeded",
   restoreFailed: "restore failed",
+  restoreFencing: "restore in place fencing the group",
+  restoreResumed: "restore in place: the restored primary is writable again",
   // The session cache (operator/group/dragonfly.ts).
   dragonflyPromoted: "cache master moved",
   dragonflyPromotionFailed: "cache promotion failed",

@@ -153,7 +153,7 @@ export type PlannedFailoverRejectionReason = (typeof PLANNED_FAILOVER_REJECTION_
 export const BOOTSTRAP_PHASES = ["Cloning", "WaitingForRestart", "SetupReplication", "Done", "Failed"] as const;
 export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number];
 /** What started a clone: the reclone-site annotation, or an empty site found by the operator. */
-export const BOOTSTRAP_SOURCES = ["reclone", "auto-clone"] as const;
+export const BOOTSTRAP_SOURCES = ["reclone", "auto-clone", "restore-in-place"] as const;
 export type BootstrapSource = (typeof BOOTSTRAP_SOURCES)[number];
 /** `result` label of bloodraven_reclone_operations_total. */
 export const RECLONE_RESULTS = ["success", "failed", "rejected"] as const;

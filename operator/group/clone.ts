@@ -65,6 +65,7 @@ export class CloneReconciler implements Reconciler {
       ...(job ? { job: job.ok ? { ok: true, job: job.value } : { ok: false, error: job.error } } : {}),
       agentSilentMs,
       cloneId: `clone-${Date.now().toString(36)}`,
+      ...(cycle.restoreReclones?.length ? { mustClone: cycle.restoreReclones } : {}),
     };
     const decision = cloneStep(input);
     // A clone started now counts already: the decision core runs later in this same cycle.

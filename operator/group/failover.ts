@@ -94,7 +94,8 @@ export class FailoverReconciler implements Reconciler {
       policy: {
         failoverCooldownMs: parseDuration(ctx.spec.failoverCooldown),
         sitePriorities: ctx.spec.splitBrainPolicy?.sitePriorities ?? [],
-        automaticFailover: !cycle.maintenance?.state.active,
+        automaticFailover: !cycle.maintenance?.state.active && cycle.failoverPaused === undefined,
+        ...(cycle.failoverPaused !== undefined ? { pausedBy: cycle.failoverPaused } : {}),
       },
     });
     this.ahead = decision.ahead ?? {};

@@ -29,8 +29,12 @@ export interface GroupCycle {
   maintenance?: { state: MaintenanceState; invalid?: string };
   /** clone: the empty sites waiting for their clone while another runs; the decision core leaves them alone. */
   cloneQueue?: readonly string[];
-  /** planned: a switchover is changing the servers; the emergency core stays out. */
+  /** planned, restore-in-place: a switchover or a restore is changing the servers; the emergency core stays out. */
   holdEmergency?: boolean;
+  /** restore-in-place: why no site may be promoted now (the other sites hold what the restore discarded). */
+  failoverPaused?: string;
+  /** restore-in-place: the sites to clone from the restored primary (the clone reconciler copies them like empty sites). */
+  restoreReclones?: readonly string[];
   /** failover: the primary the group stands behind after this cycle, the one it just promoted, and why a wanted promotion did not happen. */
   primary?: string;
   promoted?: { site: string; decidedAt: number };

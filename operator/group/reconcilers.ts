@@ -15,6 +15,7 @@ import { InitRestoreReconciler } from "./init-restore.js";
 import { MaintenanceReconciler } from "./maintenance.js";
 import { ManagedSitesReconciler } from "./managed-sites.js";
 import { ObserveReconciler } from "./observe.js";
+import { RestoreInPlaceReconciler } from "./restore-in-place.js";
 import { SecretWatchReconciler } from "./secret-watch.js";
 import { PlannedReconciler } from "./planned.js";
 import type { Reconciler } from "./reconciler.js";
@@ -30,7 +31,8 @@ import { VerificationsReconciler } from "./verifications.js";
  * yet (once per generation), keep the managed sites' objects, keep the agents' token read for
  * the status API, watch the Secrets the group names (--watch-secrets), grow their volumes, observe the
  * sites, read maintenance, step a switchover, restore a new group's first site from a backup
- * (spec.initFromBackup), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
+ * (spec.initFromBackup), restore the group's own sites from one (spec.restoreInPlace: it holds
+ * the core and pauses failover meanwhile), give a new group of managed sites its first primary, clone a site (a reclone request, an empty site) before the core would repoint it, run the emergency/topology core (unless the switchover holds it), keep the
  * accounts of a managed group, point DNS, taints and pod role labels at the primary, move the
  * session cache's master to it (beside the cycle),
  * roll a new template onto the managed sites' pods, read the agents' binary log archives into
@@ -52,6 +54,7 @@ export function groupReconcilers(ctx: GroupContext): { reconcilers: Reconciler[]
     new MaintenanceReconciler(ctx),
     new PlannedReconciler(ctx, (cycle, primary) => status.announceOwn(cycle, primary)),
     new InitRestoreReconciler(ctx),
+    new RestoreInPlaceReconciler(ctx),
     new BootstrapReconciler(ctx),
     new CloneReconciler(ctx),
     new FailoverReconciler(ctx, observe, (cycle, primary) => status.announce(cycle, primary)),

@@ -1,4 +1,4 @@
-import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus, RestoreStatus } from "../../shared/api/index.js";
+import type { BootstrapStatus, MysqlFailoverGroupStatus, PlannedFailoverStatus, RestoreInPlaceStatus, RestoreStatus } from "../../shared/api/index.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS } from "../../shared/names.js";
 import { needsStatusWrite, type TopologyStatus } from "../../shared/topology/status.js";
@@ -179,6 +179,11 @@ export class GroupStatusStore {
     return this.persistRecord("restore", record);
   }
 
+  /** The restore of spec.restoreInPlace (status.restoreInPlace), awaited; fields the new one drops are removed. */
+  persistRestoreInPlace(record: RestoreInPlaceStatus): Promise<void> {
+    return this.persistRecord("restoreInPlace", record);
+  }
+
   /** A record of what was last seen (status.dragonfly, status.pitr); undefined removes it. */
   async persistSeen<K extends "dragonfly" | "pitr">(key: K, record: MysqlFailoverGroupStatus[K] | undefined): Promise<void> {
     if (record !== undefined) return this.persistRecord(key, record as NonNullable<MysqlFailoverGroupStatus[K]>);
@@ -188,7 +193,7 @@ export class GroupStatusStore {
     this.current = rest;
   }
 
-  private async persistRecord<K extends "bootstrap" | "restore" | "dragonfly" | "pitr">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
+  private async persistRecord<K extends "bootstrap" | "restore" | "restoreInPlace" | "dragonfly" | "pitr">(key: K, record: NonNullable<MysqlFailoverGroupStatus[K]>): Promise<void> {
     await this.writing;
     const patch: Record<string, unknown> = { ...record };
     for (const field of Object.keys(this.current?.[key] ?? {})) if (!(field in record)) patch[field] = null;

@@ -27,11 +27,13 @@ import {
   timestamp,
   type Input,
   type Output,
+  type Presence,
+  type Schema,
 } from "./schema.js";
 import { backupSpecSchema, pitrStatusSchema } from "./backup.js";
 import { dragonflySpecSchema, dragonflyStatusSchema } from "./dragonfly.js";
-import { initFromBackupSchema, restoreStatusSchema } from "./restore.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, hostName, image, LABEL_VALUE, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
+import { initFromBackupSchema, restoreInPlaceSchema, restoreInPlaceStatusSchema, restoreStatusSchema } from "./restore.js";
+import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, hostName, image, LABEL_VALUE, MAX_SITES, QUALIFIED_NAME, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 
 export const UPDATE_STRATEGIES = ["OrderedUpdate", "Recreate"] as const;
 export const ON_COOLDOWN_ACTIONS = ["reject", "defer"] as const;
@@ -57,7 +59,7 @@ export const DEFAULTS = {
 
 export const LIMITS = {
   minSites: 2,
-  maxSites: 16,
+  maxSites: MAX_SITES,
   /** `shipstream.io/db-readonly-<group>`: the part after `/` of a taint key is at most 63 characters. */
   maxGroupNameLength: 63 - "db-readonly-".length,
 } as const;
@@ -176,6 +178,27 @@ export const siteSpecSchema = object({
 const ownedOptionLiterals = OPERATOR_OWNED_MYSQL_OPTIONS.flatMap((o) => [o, `loose_${o}`])
   .map((o) => `'${o}'`)
   .join(", ");
+
+/** A restore field's rules against the rest of the spec: managed sites, profiles that exist, a primary-candidate site. */
+function restoreRules<S extends Schema<unknown, unknown, Presence>>(spec: S, field: "initFromBackup" | "restoreInPlace", storage: string, siteRole: string): S {
+  return spec
+    .rule(`!has(self.${field}) || self.sites.all(s, has(s.storage))`, storage, { fieldPath: `.${field}` })
+    .rule(
+      `!has(self.${field}) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.${field}.profileName))`,
+      `\`${field}.profileName\` must name a profile of \`backup.profiles\`: the store the backup is read from`,
+      { fieldPath: `.${field}.profileName` },
+    )
+    .rule(
+      `!has(self.${field}) || !has(self.${field}.archiveProfileName) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.${field}.archiveProfileName))`,
+      `\`${field}.archiveProfileName\` must name a profile of \`backup.profiles\`: the store the binary log archive is read from`,
+      { fieldPath: `.${field}.archiveProfileName` },
+    )
+    .rule(
+      `!has(self.${field}) || !has(self.${field}.site) || self.sites.exists(s, s.name == self.${field}.site && s.role == 'primary-candidate')`,
+      `\`${field}.site\` must name a site of \`sites\` with role 'primary-candidate': ${siteRole}`,
+      { fieldPath: `.${field}.site` },
+    ) as S;
+}
 
 export const specSchema = object({
   image: image().withDefault(DEFAULTS.image).describe("MySQL server image of managed sites."),
@@ -308,6 +331,7 @@ export const specSchema = object({
     .describe("OrderedUpdate: replicas first, then a switchover, then the old primary. Recreate: every managed site at once."),
   backup: backupSpecSchema.describe("Backups: where they go (profiles), when they run (schedules), retries, and the binary log archive for point-in-time recovery (docs/backups.md)."),
   initFromBackup: initFromBackupSchema,
+  restoreInPlace: restoreInPlaceSchema,
   dragonfly: dragonflySpecSchema,
   mysqlConf: map(string({ maxLength: 1024, pattern: "^[^\\r\\n]*$" }), { maxProperties: 64 })
     .rule(
@@ -326,22 +350,8 @@ export const specSchema = object({
     { fieldPath: ".sites" },
   )
   .rule("has(self.credentials) != has(self.secretName)", "exactly one of `credentials` and `secretName` must be set")
-  .rule("!has(self.initFromBackup) || self.sites.all(s, has(s.storage))", "`initFromBackup` fills managed sites: every site must set `storage`", { fieldPath: ".initFromBackup" })
-  .rule(
-    "!has(self.initFromBackup) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.initFromBackup.profileName))",
-    "`initFromBackup.profileName` must name a profile of `backup.profiles`: the store the backup is read from",
-    { fieldPath: ".initFromBackup.profileName" },
-  )
-  .rule(
-    "!has(self.initFromBackup) || !has(self.initFromBackup.archiveProfileName) || (has(self.backup) && self.backup.profiles.exists(p, p.name == self.initFromBackup.archiveProfileName))",
-    "`initFromBackup.archiveProfileName` must name a profile of `backup.profiles`: the store the binary log archive is read from",
-    { fieldPath: ".initFromBackup.archiveProfileName" },
-  )
-  .rule(
-    "!has(self.initFromBackup) || !has(self.initFromBackup.site) || self.sites.exists(s, s.name == self.initFromBackup.site && s.role == 'primary-candidate')",
-    "`initFromBackup.site` must name a site of `sites` with role 'primary-candidate': it becomes the first primary",
-    { fieldPath: ".initFromBackup.site" },
-  )
+  .apply((spec) => restoreRules(spec, "initFromBackup", "`initFromBackup` fills managed sites: every site must set `storage`", "it becomes the first primary"))
+  .apply((spec) => restoreRules(spec, "restoreInPlace", "`restoreInPlace` restores managed sites: every site must set `storage`", "it is the primary after the restore"))
   .rule(
     "!has(self.splitBrainPolicy) || self.splitBrainPolicy.sitePriorities.all(p, self.sites.exists(s, s.name == p && s.role == 'primary-candidate'))",
     "every entry of `splitBrainPolicy.sitePriorities` must name a site in `sites` with role 'primary-candidate'",
@@ -428,7 +438,7 @@ const plannedFailoverStatusSchema = object({
 
 const bootstrapStatusSchema = object({
   site: string().required().describe("The site whose data is replaced."),
-  source: enumOf(BOOTSTRAP_SOURCES).required().describe("reclone: the reclone-site annotation; auto-clone: the operator found the site empty."),
+  source: enumOf(BOOTSTRAP_SOURCES).required().describe("reclone: the reclone-site annotation; auto-clone: the operator found the site empty; restore-in-place: spec.restoreInPlace replaced the primary's data, and the site's is replaced by a copy of it."),
   phase: enumOf(BOOTSTRAP_PHASES).required().describe("Cloning, WaitingForRestart, SetupReplication, then Done or Failed; the Bootstrapping condition's reason."),
   donor: string().required().describe("The site the copy comes from: the confirmed active primary when the clone started."),
   cloneId: string().required().describe("Identifies the job on the recipient's agent: an operator that restarts follows the same job instead of starting another."),
@@ -468,6 +478,7 @@ export const statusSchema = object({
   plannedFailover: plannedFailoverStatusSchema.describe("The current or last planned failover."),
   bootstrap: bootstrapStatusSchema.describe("The current or last clone of a site (reclone or auto-clone), recorded before each step runs."),
   restore: restoreStatusSchema,
+  restoreInPlace: restoreInPlaceStatusSchema,
   dragonfly: dragonflyStatusSchema,
   pitr: pitrStatusSchema,
 }).describe("Observed state, written by the operator through the status subresource.");

@@ -3,6 +3,9 @@ import type { V1ObjectMeta } from "@kubernetes/client-node";
 import { DURATION_PATTERN, MAX_DURATION_MS, formatDuration } from "../duration.js";
 import { intOrString, string } from "./schema.js";
 
+/** A group's most sites (LIMITS.maxSites): status lists of sites are bounded by it too. */
+export const MAX_SITES = 16;
+
 export const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 export const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 export const SECRET_KEY = "^[-._a-zA-Z0-9]+$";

@@ -28,5 +28,5 @@ export {
   type MysqlBackupVerificationSpec,
   type MysqlBackupVerificationStatus,
 } from "./verification.js";
-export { RESTORE_DEFAULTS, type InitFromBackupSpec, type RestoreStatus } from "./restore.js";
+export { RESTORE_DEFAULTS, type InitFromBackupSpec, type RestoreInPlaceSpec, type RestoreInPlaceStatus, type RestoreStatus } from "./restore.js";
 export type { SchemaNode, ValidationRule } from "./schema.js";

@@ -85,6 +85,11 @@ export class Schema<In, Out = In, P extends Presence = "optional"> {
     const rules = [...(this.node["x-kubernetes-validations"] ?? []), { rule, message, ...extra }];
     return new Schema({ ...this.node, "x-kubernetes-validations": rules }, this.presence);
   }
+
+  /** Rules that several fields share, added by a function (restoreRules, for example). */
+  apply(add: (schema: Schema<In, Out, P>) => Schema<In, Out, P>): Schema<In, Out, P> {
+    return add(this);
+  }
 }
 
 export type AnySchema = Schema<unknown, unknown, Presence>;

@@ -4,30 +4,17 @@
  * server and the restore Job. Pure; operator/group/init-restore.ts does what it says.
  *
  * The course: the target (an empty, read-only primary-candidate) is chosen and Running written
- * before the Job is made; the Job stages the copy beside the site's datadir; stagedTime and the
- * copy's position are written; the server is shut down so that its restart swaps the copy in;
- * the restarted server is positioned at the copy's GTIDs; Succeeded. Only then does the group
- * get its first primary (shared/managed/bootstrap.ts). Each step can be repeated after an
- * operator restart: the status says how far it got, the server says whether it restarted.
+ * before the Job is made; then the copy's course (shared/backup/staged-copy.ts); Succeeded once
+ * the server runs on the copy, positioned. Only then does the group get its first primary
+ * (shared/managed/bootstrap.ts).
  */
 import type { DefaultedBackupSpec } from "../api/backup.js";
 import type { InitFromBackupSpec, RestoreStatus } from "../api/restore.js";
 import type { RestoreGate } from "../managed/bootstrap.js";
 import type { SiteRole } from "../names.js";
 import type { ServerObservation } from "../topology/site-observation.js";
-import type { RestoreJobInput } from "./backup-job.js";
-import { isCount, isFilled, jobFailureMessage, readJobResult, type BackupJobState } from "./job-result.js";
-import { wholeSecond } from "../rfc3339.js";
-
-/** A copy staged this long ago whose server never came back on it has a problem a human must see. */
-export const RESTART_LIMIT_MS = 10 * 60_000;
-
-/** The target's server once the copy is staged: its binary log position, whether it started after the staging, and its schemas of its own. */
-export interface RestartedServer {
-  readonly binlogPos: string;
-  readonly startedAfterStaging: boolean;
-  readonly userSchemas: number;
-}
+import type { BackupJobState } from "./job-result.js";
+import { planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestorePlan, type RestoreRun } from "./staged-copy.js";
 
 export interface InitRestoreInput {
   readonly group: { readonly name: string; readonly namespace: string; readonly uid: string };
@@ -47,9 +34,6 @@ export interface InitRestoreInput {
   readonly jobsOff: string | undefined;
   readonly now: string;
 }
-
-/** What the restore Job is made from: its input but what the operator adds, and the timeout as the spec says it. */
-export type RestoreRun = Omit<RestoreJobInput, "group" | "image" | "serverImage" | "operatorSecret" | "timeoutSeconds"> & { readonly timeout: string };
 
 export type InitRestoreStep =
   | { readonly kind: "none" }
@@ -99,7 +83,7 @@ export function initRestoreStep(input: InitRestoreInput): InitRestoreStep {
   if (target.gtidExecuted !== "" || target.gtidSlavePos) return fail(`site ${run.site} already holds transactions (${target.gtidExecuted || target.gtidSlavePos}): initFromBackup only fills an empty site`);
   if (!target.readOnly || target.replica) return pending(`site ${run.site} is ${target.readOnly ? "replicating" : "writable"}; the restore waits for an empty, read-only server`, "RestoreTargetUnavailable");
   if (input.jobsOff !== undefined) return pending(input.jobsOff, "RestoreBuildFailed");
-  const backup = `${run.source.namespace}/${run.source.group}/${run.source.backup}`;
+  const backup = runBackup(run);
   return {
     kind: "start",
     run,
@@ -109,75 +93,30 @@ export function initRestoreStep(input: InitRestoreInput): InitRestoreStep {
 
 function running(input: InitRestoreInput, status: RestoreStatus, fail: (m: string) => InitRestoreStep): InitRestoreStep {
   const site = status.site ?? "";
-  if (status.stagedTime === undefined) {
-    if (input.job.state === "running") return NONE;
-    if (input.job.state === "absent") {
+  const gtid = status.gtid ?? "";
+  const succeeded: RestoreStatus = { ...status, phase: "Succeeded", completionTime: input.now, message: `site ${site} runs on the restored copy at ${gtid || "no transactions"}` };
+  const step = stagedCopyStep(input, status);
+  switch (step.kind) {
+    case "wait":
+      return NONE;
+    case "recreate": {
       const planned = input.request ? plan(input, input.request) : { refused: "spec.initFromBackup was removed" };
       return "run" in planned ? { kind: "recreate", run: { ...planned.run, restoreId: status.restoreId ?? planned.run.restoreId } } : fail(planned.refused);
     }
-    const result = parseStageResult(input.job.result);
-    if (!input.job.succeeded || result.phase !== "Succeeded") return fail(jobFailureMessage(input.jobName, input.job, result));
-    return {
-      kind: "staged",
-      status: {
-        ...status,
-        stagedTime: input.now,
-        backupGtid: result.backupGtid,
-        gtid: result.gtid,
-        ...(result.replayedToTime ? { replayedToTime: result.replayedToTime } : {}),
-        userSchemas: result.userSchemas,
-        message: `the copy (${result.gtid || "no transactions"}) is staged; site ${site}'s server restarts on it`,
-      },
-    };
+    case "staged":
+    case "restart":
+      return step;
+    case "position":
+      return { ...step, status: succeeded };
+    case "positioned":
+      return { kind: "finish", status: succeeded };
+    case "failed":
+      return fail(step.message);
   }
-  const gtid = status.gtid ?? "";
-  const server = input.restarted;
-  const succeeded: RestoreStatus = { ...status, phase: "Succeeded", completionTime: input.now, message: `site ${site} runs on the restored copy at ${gtid || "no transactions"}` };
-  if (server?.startedAfterStaging && server.binlogPos === gtid && gtid !== "") return { kind: "finish", status: succeeded };
-  if (!server) {
-    return Date.parse(input.now) - Date.parse(status.stagedTime) > RESTART_LIMIT_MS ? fail(`site ${site}'s server did not come back on the staged copy within ${RESTART_LIMIT_MS / 60_000} minutes: see its pod's log`) : NONE;
-  }
-  if (!server.startedAfterStaging) return { kind: "restart", site };
-  if (server.userSchemas !== status.userSchemas) {
-    return fail(`site ${site}'s server restarted but holds ${server.userSchemas} schemas of its own, the copy ${status.userSchemas ?? "?"}: the staged copy was not swapped in (its start must run apply-clone, docs/agent.md)`);
-  }
-  if (server.binlogPos !== "" && server.binlogPos !== gtid) return fail(`site ${site}'s server wrote ${server.binlogPos} after it restarted on the copy (${gtid}): it is not positioned; recreate the group`);
-  return { kind: "position", site, gtid, status: succeeded };
 }
 
-type Plan = { readonly run: RestoreRun } | { readonly refused: string };
-
-function plan(input: InitRestoreInput, request: InitFromBackupSpec): Plan {
+function plan(input: InitRestoreInput, request: InitFromBackupSpec): RestorePlan {
   const site = restoreTarget(request, input.sites);
   if (!site) return { refused: "spec.initFromBackup.site: the group has no primary-candidate to restore" };
-  const profile = input.backup?.profiles.find((p) => p.name === request.profileName);
-  if (!profile) return { refused: `spec.initFromBackup.profileName: the group has no profile ${request.profileName} in spec.backup.profiles` };
-  const mode = request.pointInTime.mode;
-  const archiveName = request.archiveProfileName ?? request.profileName;
-  const archive = mode === "none" ? undefined : input.backup?.profiles.find((p) => p.name === archiveName);
-  if (mode !== "none" && !archive) return { refused: `spec.initFromBackup.archiveProfileName: the group has no profile ${archiveName} in spec.backup.profiles` };
-  const pointInTime = mode === "timestamp" && request.pointInTime.timestamp ? wholeSecond(request.pointInTime.timestamp) : mode === "latest" ? "latest" : "none";
-  return {
-    run: {
-      site,
-      restoreId: input.jobName,
-      source: { namespace: request.source.namespace ?? input.group.namespace, group: request.source.group, backup: request.source.backup },
-      profile,
-      ...(archive ? { archive } : {}),
-      pointInTime,
-      timeout: request.timeout,
-    },
-  };
-}
-
-/** The one-line JSON `bloodraven stage-restore` writes (operator/backup/job.ts). */
-export function parseStageResult(text: string | undefined) {
-  return readJobResult(
-    text,
-    (r) =>
-      typeof r.gtid === "string" && typeof r.backupGtid === "string" && isCount(r.userSchemas)
-        ? { gtid: r.gtid, backupGtid: r.backupGtid, userSchemas: r.userSchemas, ...(isFilled(r.replayedToTime) ? { replayedToTime: r.replayedToTime } : {}) }
-        : undefined,
-    "gtid, backupGtid or userSchemas",
-  );
+  return planRestore("spec.initFromBackup", request, site, input.backup, input.group.namespace, input.jobName);
 }

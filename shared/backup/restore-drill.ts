@@ -13,7 +13,7 @@
  * writable, so the copy's sites run on nodes labelled for the new group alone
  * (drillNodeLabel), never on the production sites' nodes.
  */
-import type { MysqlBackup, MysqlBackupVerification, MysqlBackupVerificationSpec, MysqlFailoverGroupSpec, SiteSpec } from "../api/index.js";
+import type { MysqlBackup, MysqlBackupVerification, MysqlBackupVerificationSpec, MysqlFailoverGroupSpec, RestoreInPlaceSpec, SiteSpec } from "../api/index.js";
 
 export interface DrillRequest {
   /** The new group's name. */
@@ -51,14 +51,15 @@ export function drillNodeLabel(group: string): string {
   return `shipstream.io/site.${group}`;
 }
 
-/** The new group's spec, what was left out of the source's, and which verification vouches for the backup. */
-export function planRestoreDrill(source: { name: string; spec: MysqlFailoverGroupSpec }, backup: MysqlBackup, verifications: readonly MysqlBackupVerification[], request: DrillRequest): DrillPlan {
+type SourceCheck = { readonly ok: true; readonly profile: string; readonly verifiedBy?: string; readonly archiveProfileName?: string } | { readonly ok: false; readonly error: string };
+
+/** What both restores require of the backup: the group's, Succeeded, read through a profile it still has, verified (unless told), an archive to replay. */
+function checkBackup(source: { name: string; spec: MysqlFailoverGroupSpec }, backup: MysqlBackup, verifications: readonly MysqlBackupVerification[], request: { pointInTime: DrillRequest["pointInTime"]; unverified: boolean }): SourceCheck {
   const backupName = backup.metadata?.name ?? "";
   if (backup.spec.failoverGroupRef.name !== source.name) return { ok: false, error: `--backup: ${backupName} is a backup of group ${backup.spec.failoverGroupRef.name}, not of ${source.name}` };
   if (backup.status?.phase !== "Succeeded") return { ok: false, error: `--backup: ${backupName} is ${backup.status?.phase ?? "not started"}, not Succeeded: only a finished backup can be restored` };
-  if (request.group === source.name) return { ok: false, error: `the new group must have another name than ${source.name}: a drill never replaces the group it copies` };
   const profile = source.spec.backup?.profiles.find((p) => p.name === backup.spec.profileName);
-  if (!profile) return { ok: false, error: `--backup: ${backupName} was taken with profile ${backup.spec.profileName}, which group ${source.name} no longer has in spec.backup.profiles: the drill could not read it` };
+  if (!profile) return { ok: false, error: `--backup: ${backupName} was taken with profile ${backup.spec.profileName}, which group ${source.name} no longer has in spec.backup.profiles: it could not be read` };
   const verifiedBy = verifications.find((v) => v.status?.phase === "Succeeded" && v.status.backupName === backupName && v.spec.failoverGroupRef.name === source.name)?.metadata?.name;
   if (!verifiedBy && !request.unverified) {
     return { ok: false, error: `--backup: no MysqlBackupVerification has Succeeded on ${backupName}: prove it restores first (kubectl bloodraven verify-backup ${source.name} --profile ${backup.spec.profileName} --backup ${backupName} --wait), or pass --unverified to restore it anyway` };
@@ -68,6 +69,40 @@ export function planRestoreDrill(source: { name: string; spec: MysqlFailoverGrou
   if (replay && !(pitr?.enabled && pitr.profileName)) {
     return { ok: false, error: `--point-in-time: group ${source.name} has no binary log archive (spec.backup.pitr) to replay; restore the backup alone (leave --point-in-time out)` };
   }
+  return { ok: true, profile: profile.name, ...(verifiedBy ? { verifiedBy } : {}), ...(replay && pitr?.profileName !== profile.name ? { archiveProfileName: pitr?.profileName } : {}) };
+}
+
+/** spec.restoreInPlace for `kubectl bloodraven restore --in-place`: the group's own sites restored from its backup. */
+export function planRestoreInPlace(
+  source: { name: string; spec: MysqlFailoverGroupSpec },
+  backup: MysqlBackup,
+  verifications: readonly MysqlBackupVerification[],
+  request: { pointInTime: DrillRequest["pointInTime"]; unverified: boolean; confirm: string },
+): { readonly ok: true; readonly restoreInPlace: RestoreInPlaceSpec; readonly verifiedBy?: string } | { readonly ok: false; readonly error: string } {
+  const external = source.spec.sites.filter((s) => s.storage === undefined).map((s) => s.name);
+  if (external.length > 0) return { ok: false, error: `group ${source.name} has external sites (${external.join(", ")}): a restore in place replaces managed sites' data only; restore into a new group instead (leave --in-place out)` };
+  const checked = checkBackup(source, backup, verifications, request);
+  if (!checked.ok) return checked;
+  return {
+    ok: true,
+    ...(checked.verifiedBy ? { verifiedBy: checked.verifiedBy } : {}),
+    restoreInPlace: {
+      profileName: checked.profile,
+      source: { group: source.name, backup: backup.metadata?.name ?? "" },
+      pointInTime: request.pointInTime,
+      ...(checked.archiveProfileName ? { archiveProfileName: checked.archiveProfileName } : {}),
+      confirm: request.confirm,
+    } as RestoreInPlaceSpec,
+  };
+}
+
+/** The new group's spec, what was left out of the source's, and which verification vouches for the backup. */
+export function planRestoreDrill(source: { name: string; spec: MysqlFailoverGroupSpec }, backup: MysqlBackup, verifications: readonly MysqlBackupVerification[], request: DrillRequest): DrillPlan {
+  const backupName = backup.metadata?.name ?? "";
+  if (request.group === source.name) return { ok: false, error: `the new group must have another name than ${source.name}: a drill never replaces the group it copies` };
+  const checked = checkBackup(source, backup, verifications, request);
+  if (!checked.ok) return checked;
+  const { verifiedBy } = checked;
   const managed = source.spec.sites.filter((s) => s.storage !== undefined);
   if (managed.length === 0) return { ok: false, error: `group ${source.name} has no managed site (spec.sites[].storage): a drill restores into managed sites only` };
   if (request.site !== undefined && !managed.some((s) => s.name === request.site && (s.role ?? "primary-candidate") === "primary-candidate")) {
@@ -92,7 +127,6 @@ export function planRestoreDrill(source: { name: string; spec: MysqlFailoverGrou
     if (verification !== undefined) leftOut.push(`backup.profiles[${p.name}].verification`);
     return rest;
   });
-  const archive = replay && pitr?.profileName !== profile.name ? { archiveProfileName: pitr?.profileName } : {};
   return {
     ok: true,
     leftOut,
@@ -102,10 +136,10 @@ export function planRestoreDrill(source: { name: string; spec: MysqlFailoverGrou
       sites,
       backup: { profiles, ...(sourceBackup?.timeout ? { timeout: sourceBackup.timeout } : {}) },
       initFromBackup: {
-        profileName: profile.name,
+        profileName: checked.profile,
         source: { group: source.name, backup: backupName },
         pointInTime: request.pointInTime,
-        ...archive,
+        ...(checked.archiveProfileName ? { archiveProfileName: checked.archiveProfileName } : {}),
         ...(request.site !== undefined ? { site: request.site } : {}),
       },
     } as MysqlFailoverGroupSpec,

@@ -66,8 +66,10 @@ export interface DecisionPolicy {
   failoverCooldownMs: number;
   /** spec.splitBrainPolicy.sitePriorities; [] means split brain is alert-only. */
   sitePriorities: readonly string[];
-  /** False during maintenance: no automatic promotion (safety fencing continues). */
+  /** False during maintenance or a restore in place: no automatic promotion (safety fencing continues). */
   automaticFailover: boolean;
+  /** Why automatic failover is off, for the messages; default: maintenance. */
+  pausedBy?: string;
 }
 
 export interface DecisionInput {
@@ -245,7 +247,7 @@ export function decide(input: DecisionInput): Decision {
   let primary: DecisionSite | undefined;
   if (rest.length >= 2) {
     // Maintenance pauses automatic split-brain resolution too: alert only.
-    const resolved = policy.automaticFailover ? splitBrain(rest, policy.sitePriorities) : { blocked: { reason: "AutomaticFailoverOff" as const, message: `split brain: ${names(rest)} are writable; automatic resolution is paused (maintenance)` } };
+    const resolved = policy.automaticFailover ? splitBrain(rest, policy.sitePriorities) : { blocked: { reason: "AutomaticFailoverOff" as const, message: `split brain: ${names(rest)} are writable; automatic resolution is paused (${policy.pausedBy ?? "maintenance"})` } };
     if ("blocked" in resolved) blocked = resolved.blocked;
     else {
       for (const loser of resolved.losers) fence(loser.name, "SplitBrainLoser");
@@ -365,7 +367,7 @@ function emergency(input: DecisionInput, nowMs: number, authority: DecisionSite 
     return { reason: "OtherWritable", message: `primary ${authority.name} is unreachable, but ${names(writable)} may be writable; waiting for the fence to be confirmed` };
   }
   if (!policy.automaticFailover) {
-    return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off (maintenance)` };
+    return { reason: "AutomaticFailoverOff", message: `primary ${authority.name} is unreachable; automatic failover is off (${policy.pausedBy ?? "maintenance"})` };
   }
   const cooling = cooldownBlock(record, policy, nowMs, `primary ${authority.name} is unreachable`);
   if (cooling !== undefined) return cooling;
@@ -473,7 +475,7 @@ function reassert(input: DecisionInput, nowMs: number, authority: DecisionSite, 
     return holds(authority, atPromotion) === "yes" ? undefined : `${authority.name} does not hold its recorded promotion position ${promoted}`;
   })();
   if (why !== undefined) return { reason: "PrimaryReturnedFenced", message: `${head}, but it is not made writable: ${why}; promote a site by hand once you know which holds your data` };
-  if (!policy.automaticFailover) return { reason: "AutomaticFailoverOff", message: `${head}; automatic failover is off (maintenance)` };
+  if (!policy.automaticFailover) return { reason: "AutomaticFailoverOff", message: `${head}; automatic failover is off (${policy.pausedBy ?? "maintenance"})` };
   const cooling = cooldownBlock(record, policy, nowMs, head);
   if (cooling !== undefined) return cooling;
   actions.push({ kind: "promote", site: authority.name, reason: `${head}, and it holds every transaction of the group: re-asserted as the primary` });

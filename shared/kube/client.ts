@@ -196,13 +196,18 @@ export class Kube {
     return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "metadata", { metadata: { ...precondition(opts).metadata, annotations: metadata.annotations } });
   }
 
+  /** Merge-patches fields of the group's spec (`null` removes one), only at `resourceVersion` when given. */
+  patchFailoverGroupSpec(namespace: string, name: string, spec: Record<string, unknown>, opts: PatchOptions = {}): Promise<MysqlFailoverGroup> {
+    return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "spec", { ...precondition(opts), spec });
+  }
+
   /** Replaces the group's finalizers, only if the object still has `resourceVersion` (409 otherwise). */
   setFailoverGroupFinalizers(namespace: string, name: string, finalizers: string[], resourceVersion: string): Promise<MysqlFailoverGroup> {
     return this.mergePatchCustom(CUSTOM_RESOURCE, namespace, name, "finalizers", { metadata: { resourceVersion, finalizers } });
   }
 
   /** A JSON merge patch of a custom object, of its status subresource when `part` is "status". */
-  private mergePatchCustom<T>(resource: CustomResourceRef, namespace: string, name: string, part: "status" | "metadata" | "finalizers", body: object): Promise<T> {
+  private mergePatchCustom<T>(resource: CustomResourceRef, namespace: string, name: string, part: "status" | "metadata" | "finalizers" | "spec", body: object): Promise<T> {
     const params = { ...resource, namespace, name, body, fieldManager: FIELD_MANAGER };
     return this.call(`patch ${part} of ${resource.plural} ${namespace}/${name}`, (options) =>
       part === "status" ? this.customObjects.patchNamespacedCustomObjectStatus(params, mergePatch(options)) : this.customObjects.patchNamespacedCustomObject(params, mergePatch(options)),

@@ -20,7 +20,7 @@ import type { CloneJob } from "../agent/clone.js";
 import { parseRecloneSite, validateRecloneRequest } from "../annotations.js";
 import type { BootstrapStatus } from "../api/index.js";
 import { contains, type ServerPosition } from "../failover/gtid-compare.js";
-import type { BootstrapPhase, SiteRole } from "../names.js";
+import type { BootstrapPhase, BootstrapSource, SiteRole } from "../names.js";
 
 const ACTIVE: readonly BootstrapPhase[] = ["Cloning", "WaitingForRestart", "SetupReplication"];
 
@@ -67,6 +67,8 @@ export interface CloneCycleInput {
   agentSilentMs?: number;
   /** The id a clone started this cycle gets. */
   cloneId: string;
+  /** Sites a restore in place left to reclone from the primary (shared/backup/restore-in-place.ts): copied like empty sites, whatever they hold. */
+  mustClone?: readonly string[];
 }
 
 export type CloneDecision =
@@ -220,7 +222,7 @@ function startReclone(input: CloneCycleInput, request: string): CloneDecision {
   return { kind: "start", record: newRecord(input, site, "reclone", request) };
 }
 
-function newRecord(input: CloneCycleInput, site: string, src: "reclone" | "auto-clone", request?: string): BootstrapStatus {
+function newRecord(input: CloneCycleInput, site: string, src: BootstrapSource, request?: string): BootstrapStatus {
   return {
     site,
     source: src,
@@ -246,9 +248,17 @@ function autoClone(input: CloneCycleInput): CloneDecision {
   if (donor === undefined) return { kind: "none" };
   const { record } = input;
   const retryAt = (site: string): number =>
-    record?.site === site && record.phase === "Failed" && record.source === "auto-clone" ? Date.parse(record.completionTime ?? record.startTime) + AUTO_CLONE_RETRY_MS : -Infinity;
-  const site = emptySites(input, donor).find((s) => retryAt(s) <= Date.parse(input.now));
-  return site ? { kind: "start", record: newRecord(input, site, "auto-clone") } : { kind: "none" };
+    record?.site === site && record.phase === "Failed" && record.source !== "reclone" ? Date.parse(record.completionTime ?? record.startTime) + AUTO_CLONE_RETRY_MS : -Infinity;
+  const restored = restoreSites(input, donor);
+  const site = [...restored, ...emptySites(input, donor)].find((s) => retryAt(s) <= Date.parse(input.now));
+  if (site === undefined) return { kind: "none" };
+  return { kind: "start", record: newRecord(input, site, restored.includes(site) ? "restore-in-place" : "auto-clone") };
+}
+
+/** The sites a restore in place left to reclone, that can be now: an agent, seen read-only. */
+function restoreSites(input: CloneCycleInput, donor: string): string[] {
+  const must = new Set(input.mustClone);
+  return input.sites.filter((s) => must.has(s.name) && s.name !== donor && s.agentUrl && s.polled?.readOnly === true).map((s) => s.name);
 }
 
 /** The confirmed primary, when auto-clone can copy it: it runs an agent and has data. */
@@ -268,7 +278,7 @@ export function awaitingClone(input: CloneCycleInput): string[] {
   const running = cloneInFlight(input.record);
   const donor = running !== undefined ? input.record?.donor : autoCloneDonor(input);
   if (donor === undefined || !input.replicationCredentials) return [];
-  return emptySites(input, donor).filter((s) => s !== running);
+  return [...new Set([...restoreSites(input, donor), ...emptySites(input, donor)])].filter((s) => s !== running);
 }
 
 /** The sites auto-clone would copy `donor` onto, in the order it would. */

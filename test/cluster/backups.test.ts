@@ -593,6 +593,59 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/failover-group=orders"])).items.length === 0, 30_000, 500);
   }, 330_000);
 
+  it("restores orders in place from b8, discarding what came after it: the primary fenced, restored and writable again, the other site recloned from it", async () => {
+    const before: MysqlFailoverGroup = await group("orders");
+    const primarySite = before.status?.activeSite ?? "";
+    const otherSite = primarySite === "iad" ? "pdx" : "iad";
+    const ipOf = async (site: string) => (await readyPod(ns, managedNames.pod("orders", site))).status?.podIP ?? "";
+    const has = async (site: string, id: number) => Number((await rootQuery(await ipOf(site), PASSWORD, `SELECT COUNT(*) AS n FROM shop.orders WHERE id = ${id}`))[0]?.n);
+    await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (800001)");
+    await applyAll([backup("b8", "nightly")]);
+    const b8 = await finished("b8");
+    expect(b8.status?.phase).toBe("Succeeded");
+    await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (800002)");
+    const discarded = String((await rootQuery(await ipOf(primarySite), PASSWORD, "SELECT @@gtid_binlog_pos AS p"))[0]?.p);
+
+    const confirm = new Date().toISOString();
+    const request = { restoreInPlace: { profileName: "nightly", source: { group: "orders", backup: "b8" }, confirm } };
+    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: request })]);
+    expect(patched.code, patched.stderr).toBe(0);
+    const restored = await waitFor(
+      "orders restored in place and recloned",
+      async () => {
+        const g: MysqlFailoverGroup = await group("orders");
+        const phase = g.status?.restoreInPlace?.phase;
+        return phase === "Succeeded" || phase === "Failed" ? g : undefined;
+      },
+      300_000,
+      1_000,
+    );
+    expect(restored.status?.restoreInPlace, JSON.stringify(restored.status) + (await jobLog("mysql-orders-restore"))).toMatchObject({
+      phase: "Succeeded",
+      confirm,
+      site: primarySite,
+      backup: `${ns}/orders/b8`,
+      discardedFrom: discarded,
+      recloning: [],
+    });
+    expect(restored.status?.restoreInPlace?.gtid).toBe(restored.status?.restoreInPlace?.backupGtid);
+    expect(restored.status?.activeSite).toBe(primarySite);
+    // What b8 held is there, what came after it is gone: on the restored primary and on its reclone.
+    expect([await has(primarySite, 800001), await has(primarySite, 800002)]).toEqual([1, 0]);
+    await waitFor(`${otherSite} replicating the restored primary`, async () => (await group("orders")).status?.sites?.find((x: { name: string }) => x.name === otherSite)?.state === "read-only" || undefined, 60_000, 1_000);
+    expect([await has(otherSite, 800001), await has(otherSite, 800002)]).toEqual([1, 0]);
+    expect((await group("orders")).status?.bootstrap).toMatchObject({ site: otherSite, source: "restore-in-place", phase: "Done" });
+    await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (800003)");
+    await waitFor("a write after the restore on the reclone", async () => (await has(otherSite, 800003)) === 1 || undefined, 30_000, 500);
+    const reasons = (await groupEvents(ns, "orders")).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["RestoreStarted", "RestoreSucceeded"]));
+    // The same confirm again does nothing: a restore runs once per confirm.
+    await sleep(3_000);
+    expect((await group("orders")).status?.restoreInPlace?.completionTime).toBe(restored.status?.restoreInPlace?.completionTime);
+    const removed = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/restoreInPlace" }])]);
+    expect(removed.code, removed.stderr).toBe(0);
+  }, 360_000);
+
   it("takes b9 and archives a write made after it: what the next group is made from once this one is gone", async () => {
     const g: MysqlFailoverGroup = await group("orders");
     const primary = await readyPod(ns, managedNames.pod("orders", g.status?.activeSite ?? ""));

@@ -529,6 +529,49 @@ describe("the chart's roles for people, with the real plugin and real identities
       expect(await plugin("nobody", args("catalog-nobody"))).toMatchObject({ code: 1, stderr: `${forbiddenMessage("get")}\n` });
     });
 
+    it("restore --in-place (patch the group's spec): bad input exits 2 before anything is written; the editor sets spec.restoreInPlace, confirmed now, and --wait follows this request's record", async () => {
+      const args = (more: string[]) => ["restore", "catalog", "--in-place", "--backup", "catalog-b1", ...more];
+      const refused: [string[], string][] = [
+        [[], "--in-place discards everything catalog wrote after the backup, on every site: add --yes to confirm"],
+        [["--yes", "--site", "pdx"], "--site: a restore in place restores the active primary"],
+        [["--yes", "--point-in-time", "latest"], "--point-in-time: group catalog has no binary log archive (spec.backup.pitr) to replay"],
+      ];
+      for (const [more, message] of refused) {
+        const r = await plugin("editor", args(more));
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(message);
+      }
+      const named = await plugin("editor", ["restore", "catalog", "catalog-x", "--in-place", "--backup", "catalog-b1", "--yes"]);
+      expect(named.code).toBe(2);
+      expect(named.stderr).toContain("<new-group>: --in-place restores catalog itself");
+      const dry = await plugin("viewer", args(["--dry-run"]));
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(`dry run: nothing was written. Would set on MysqlFailoverGroup ${ns}/catalog:`);
+      expect(dry.stdout).toContain('"restoreInPlace"');
+      expect((await getObject<MysqlFailoverGroup>(["mfg", "catalog", "-n", ns])).spec.restoreInPlace).toBeUndefined();
+      expect(await plugin("oncall", args(["--yes"]))).toMatchObject({ code: 1, stderr: `${forbiddenMessage("list", VERIFICATIONS)}\n` });
+
+      const before = Date.now();
+      const p = startPlugin("editor", args(["--yes", "--wait", "--timeout", "60s"]));
+      try {
+        const request = await waitFor("spec.restoreInPlace", async () => (await getObject<MysqlFailoverGroup>(["mfg", "catalog", "-n", ns])).spec.restoreInPlace, 15_000, 100);
+        expect(request).toMatchObject({ profileName: "nightly", source: { group: "catalog", backup: "catalog-b1" }, pointInTime: { mode: "none" } });
+        expect(Date.parse(request.confirm)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+        // An earlier restore's record is not this request's outcome; then the operator's, played by hand.
+        const earlier = { phase: "Succeeded", confirm: "2026-01-01T00:00:00Z", site: "iad", backup: `${ns}/catalog/catalog-b0`, gtid: "0-1-7" };
+        await mustKubectl(["patch", "mfg", "catalog", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { restoreInPlace: earlier } })]);
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect(p.child.exitCode).toBeNull();
+        const done = { ...earlier, confirm: request.confirm, backup: `${ns}/catalog/catalog-b1`, gtid: "0-1-42", recloning: [] };
+        await mustKubectl(["patch", "mfg", "catalog", "-n", ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { restoreInPlace: done } })]);
+        expect(await p.exited, p.out.stderr).toBe(0);
+      } finally {
+        p.child.kill("SIGINT");
+      }
+      expect(p.out.stdout).toContain(`requested the restore in place of ${ns}/catalog from catalog-b1`);
+      expect(p.out.stdout).toMatch(/ Succeeded: site iad runs on .*catalog-b1 at GTID 0-1-42, and every other site was recloned from it\n$/);
+    });
+
     it("failover --wait (watch): the editor and on-call follow their request until --timeout, never refused", async () => {
       for (const who of writers) {
         await clearRequests();

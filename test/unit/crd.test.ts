@@ -182,6 +182,7 @@ describe("withDefaults", () => {
         pitr: {},
       },
       initFromBackup: { profileName: "nightly", source: { group: "orders", backup: "b" } },
+      restoreInPlace: { profileName: "nightly", source: { group: "orders", backup: "b" }, confirm: "2026-12-05T10:00:00Z" },
       dragonfly: { sites: [{ name: "iad", endpoint: { host: "10.0.0.11" } }], auth: { secretName: "cache" } },
     };
     const defaulted = withDefaults(full);

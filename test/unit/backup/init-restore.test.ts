@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults, type InitFromBackupSpec, type RestoreStatus } from "../../../shared/api/index.js";
-import { initRestoreStep, restoreGate, RESTART_LIMIT_MS, type InitRestoreInput } from "../../../shared/backup/init-restore.js";
+import { initRestoreStep, restoreGate, type InitRestoreInput } from "../../../shared/backup/init-restore.js";
+import { RESTART_LIMIT_MS } from "../../../shared/backup/staged-copy.js";
 import type { ServerObservation } from "../../../shared/topology/site-observation.js";
 
 const NOW = "2026-12-05T04:00:00Z";

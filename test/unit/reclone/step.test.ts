@@ -71,6 +71,20 @@ describe("cloneStep: starting", () => {
   });
 });
 
+describe("cloneStep: the sites a restore in place left", () => {
+  it("clones them from the restored primary whatever they hold, before empty sites, and keeps the decision core off them meanwhile", () => {
+    const ahead: CloneSiteView = { ...pdx, polled: { readOnly: true, position: at("mariadb", "0-1-180"), replicatingFrom: "iad", replicationRunning: false } };
+    const sfo: CloneSiteView = { ...pdx, name: "sfo", polled: { readOnly: true, position: at("mariadb", ""), replicationRunning: false } };
+    expect(cloneStep(input({ sites: [iad, ahead, sfo], mustClone: ["pdx"] }))).toMatchObject({ kind: "start", record: { site: "pdx", source: "restore-in-place", donor: "iad" } });
+    expect(awaitingClone(input({ sites: [iad, ahead, sfo], mustClone: ["pdx"] }))).toEqual(["pdx", "sfo"]);
+    // Not while it is writable, and a failed one waits for its retry like an auto-clone.
+    expect(cloneStep(input({ sites: [iad, { ...ahead, polled: { ...ahead.polled!, readOnly: false } }], mustClone: ["pdx"] }))).toEqual({ kind: "none" });
+    expect(cloneStep(input({ sites: [iad, ahead], mustClone: ["pdx"], record: running("Failed", { source: "restore-in-place", completionTime: NOW }) }))).toEqual({ kind: "none" });
+    // Without the restore's list, a site that holds more than the primary is not the clone's to take.
+    expect(cloneStep(input({ sites: [iad, ahead] }))).toEqual({ kind: "none" });
+  });
+});
+
 describe("cloneStep: following", () => {
   const job = (phase: "Cloning" | "Preparing" | "WaitingForRestart" | "Ready" | "Failed", extra = {}) => ({
     ok: true as const,
