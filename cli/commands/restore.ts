@@ -11,7 +11,7 @@
  */
 import type { Command } from "commander";
 import type { MysqlBackup, MysqlFailoverGroup } from "../../shared/api/index.js";
-import { restoreJobName } from "../../shared/backup/backup-job.js";
+import { restoreInPlaceJobName, restoreJobName } from "../../shared/backup/backup-job.js";
 import { drillNodeLabel, planRestoreDrill, planRestoreInPlace, type DrillRequest } from "../../shared/backup/restore-drill.js";
 import { ANNOTATIONS, API_GROUP, API_GROUP_VERSION, FAILOVER_GROUP, LABELS, MYSQL_BACKUP_VERIFICATION } from "../../shared/names.js";
 import { createAndFollow, describePhase, followPhases, waitTimeout } from "../follow.js";
@@ -171,7 +171,7 @@ async function restoreInPlace(command: Command, group: string, opts: RestoreOpti
       // Only this request's record counts: an earlier restore's outcome is not this one's.
       phase: (g) => (g.status?.restoreInPlace?.confirm === confirm ? g.status.restoreInPlace.phase : undefined),
       describe: (g) => (g.status?.restoreInPlace?.confirm === confirm ? describeRestoreInPlace(g) : describeRestoreInPlace({ ...g, status: { ...g.status, restoreInPlace: undefined } })),
-      failedHint: `see kubectl bloodraven status ${group} and the restore Job's log (kubectl logs job/${restoreJobName(group)})`,
+      failedHint: `see kubectl bloodraven status ${group} and the restore Job's log (kubectl logs job/${restoreInPlaceJobName(group, confirm)})`,
     },
     timeoutMs,
   );

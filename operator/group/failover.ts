@@ -90,7 +90,8 @@ export class FailoverReconciler implements Reconciler {
       record,
       aheadLastCycle: this.ahead,
       ...(selfFence ? { selfFence } : {}),
-      ...(cycle.cloneQueue?.length ? { awaitingClone: cycle.cloneQueue } : {}),
+      // A site a restore in place left holds what the restore discarded: never repointed, only recloned.
+      ...(cycle.cloneQueue?.length || cycle.restoreReclones?.length ? { awaitingClone: [...new Set([...(cycle.cloneQueue ?? []), ...(cycle.restoreReclones ?? [])])] } : {}),
       policy: {
         failoverCooldownMs: parseDuration(ctx.spec.failoverCooldown),
         sitePriorities: ctx.spec.splitBrainPolicy?.sitePriorities ?? [],

@@ -1,4 +1,5 @@
 import { backupWithDefaults, type RestoreStatus } from "../../shared/api/index.js";
+import { restoreJobName } from "../../shared/backup/backup-job.js";
 import { initRestoreStep, restoreTarget, type InitRestoreStep } from "../../shared/backup/init-restore.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { EVENT_REASONS, RESTORE_KINDS } from "../../shared/names.js";
@@ -29,7 +30,7 @@ export class InitRestoreReconciler implements Reconciler {
     const running = status?.phase === "Running";
     if (running && status.stagedTime === undefined && !this.copy.jobLookDue()) return DONE;
     const { copy } = this;
-    const jobName = copy.jobName;
+    const jobName = restoreJobName(ctx.name);
     const site = status?.site ?? restoreTarget(request, ctx.spec.sites) ?? "";
     const step = initRestoreStep({
       group: { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "" },
@@ -40,7 +41,7 @@ export class InitRestoreReconciler implements Reconciler {
       knownPrimary: written?.activeSite || written?.lastKnownPrimary || written?.lastFailoverTarget || undefined,
       target: cycle.observations.get(site),
       restarted: running && status.stagedTime !== undefined ? await copy.restarted(site, Date.parse(status.stagedTime)) : undefined,
-      job: running && status.stagedTime === undefined ? await copy.job() : { state: "absent" },
+      job: running && status.stagedTime === undefined ? await copy.job(jobName) : { state: "absent" },
       jobName,
       jobsOff: copy.jobsOff(),
       now: cycle.now,
@@ -69,7 +70,7 @@ export class InitRestoreReconciler implements Reconciler {
         return DONE;
       case "staged":
         await ctx.store.persistRestore(step.status);
-        await this.copy.deleteJob();
+        await this.copy.deleteJob(jobName);
         ctx.log.info(LOG_MESSAGES.restoreStaged, { site: step.status.site, gtid: step.status.gtid, replayedToTime: step.status.replayedToTime });
         return requeue(0);
       case "restart":

@@ -1,4 +1,4 @@
-import { JOB_CONTAINER, restoreJob, restoreJobName } from "../../shared/backup/backup-job.js";
+import { JOB_CONTAINER, restoreJob } from "../../shared/backup/backup-job.js";
 import type { BackupJobState } from "../../shared/backup/job-result.js";
 import type { RestartedServer, RestoreRun } from "../../shared/backup/staged-copy.js";
 import type { RestoreStatus } from "../../shared/api/index.js";
@@ -20,12 +20,9 @@ const FOLLOW_MS = 5_000;
  * the server's restart onto it, and its positioning.
  */
 export class RestoreCopy {
-  readonly jobName: string;
   private followedAt = -Infinity;
 
-  constructor(private readonly ctx: GroupContext) {
-    this.jobName = restoreJobName(ctx.name);
-  }
+  constructor(private readonly ctx: GroupContext) {}
 
   /** Whether the running Job is due another look (every FOLLOW_MS; each look is a request to the API server). */
   jobLookDue(): boolean {
@@ -34,12 +31,12 @@ export class RestoreCopy {
     return true;
   }
 
-  job(): Promise<BackupJobState> {
-    return this.ctx.deps.backups.job(this.ctx.namespace, this.jobName, JOB_CONTAINER);
+  job(name: string): Promise<BackupJobState> {
+    return this.ctx.deps.backups.job(this.ctx.namespace, name, JOB_CONTAINER);
   }
 
-  deleteJob(): Promise<void> {
-    return this.ctx.deps.backups.deleteJob(this.ctx.namespace, this.jobName);
+  deleteJob(name: string): Promise<void> {
+    return this.ctx.deps.backups.deleteJob(this.ctx.namespace, name);
   }
 
   /** Why this operator cannot make the Job; undefined when it can. */
@@ -86,6 +83,7 @@ export class RestoreCopy {
     return this.ctx.withSite(site, "restore: position", (s) => positionCopy(s, gtid), SQL_DEADLINE_MS);
   }
 
+  /** The Job named by `run.restoreId`. */
   async createJob(run: RestoreRun): Promise<void> {
     const { ctx } = this;
     if (!ctx.deps.jobImage) throw new Error("no Job can be made now: this operator has no image for Jobs (--agent-image)");

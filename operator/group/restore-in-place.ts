@@ -1,4 +1,5 @@
 import { backupWithDefaults, type RestoreInPlaceStatus } from "../../shared/api/index.js";
+import { restoreInPlaceJobName } from "../../shared/backup/backup-job.js";
 import { restoreHoldsEmergency, restoreInPlaceStep, restorePausesFailover, restoreReclones, type InPlaceSite, type RestoreInPlaceStep } from "../../shared/backup/restore-in-place.js";
 import { cloneInFlight } from "../../shared/reclone/step.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
@@ -56,6 +57,7 @@ export class RestoreInPlaceReconciler implements Reconciler {
       return { name: s.name, role: s.role, ...(o ? { polled: { readOnly: o.readOnly, replicating: o.replica !== undefined && (o.replica.ioRunning || o.replica.ioConnecting || o.replica.sqlRunning), gtidExecuted: o.gtidExecuted } } : {}) };
     });
     const clone = cloneInFlight(written?.bootstrap);
+    const jobName = status?.phase === "Running" ? (status.jobName ?? "") : request ? restoreInPlaceJobName(ctx.name, request.confirm) : "";
     const busy = cycle.holdEmergency ? "a switchover is in progress" : clone !== undefined ? `a clone of ${clone} is in flight` : written?.restore?.phase === "Running" ? "spec.initFromBackup's restore is running" : undefined;
     const step = restoreInPlaceStep({
       namespace: ctx.namespace,
@@ -66,8 +68,8 @@ export class RestoreInPlaceReconciler implements Reconciler {
       activeSite: written?.activeSite ?? "",
       busy,
       jobsOff: copy.jobsOff(),
-      job: copying && status.stagedTime === undefined ? await copy.job() : { state: "absent" },
-      jobName: copy.jobName,
+      job: copying && status.stagedTime === undefined ? await copy.job(jobName) : { state: "absent" },
+      jobName,
       restarted: copying && status.stagedTime !== undefined ? await copy.restarted(site, Date.parse(status.stagedTime)) : undefined,
       clone: written?.bootstrap,
       now: cycle.now,
@@ -101,14 +103,14 @@ export class RestoreInPlaceReconciler implements Reconciler {
       case "fenced":
         await store.persistRestoreInPlace(step.status);
         await copy.createJob(step.run);
-        ctx.log.info(LOG_MESSAGES.restoreStarted, { site: step.run.site, backup: step.status.backup, job: copy.jobName, pointInTime: step.run.pointInTime, discardedFrom: step.status.discardedFrom, kind: RESTORE_KINDS.inPlace });
+        ctx.log.info(LOG_MESSAGES.restoreStarted, { site: step.run.site, backup: step.status.backup, job: step.run.restoreId, pointInTime: step.run.pointInTime, discardedFrom: step.status.discardedFrom, kind: RESTORE_KINDS.inPlace });
         return DONE;
       case "recreate":
         await copy.createJob(step.run);
         return DONE;
       case "staged":
         await store.persistRestoreInPlace(step.status);
-        await copy.deleteJob();
+        await copy.deleteJob(step.status.jobName ?? "");
         ctx.log.info(LOG_MESSAGES.restoreStaged, { site: step.status.site, gtid: step.status.gtid, replayedToTime: step.status.replayedToTime, kind: RESTORE_KINDS.inPlace });
         return requeue(0);
       case "restart":

@@ -59,6 +59,12 @@ export const backupJobName = (backup: string): string => jobName(backup, "backup
 export const verificationJobName = (verification: string): string => jobName(verification, "verify");
 export const cleanupJobName = (backup: string): string => jobName(backup, "cleanup");
 export const restoreJobName = (group: string): string => jobName(`mysql-${group}`, "restore");
+/** An in-place restore's Job, one per request (its confirm, e.g. restore-20261205194721): a failed one's Job, kept a day, never stands in the way of the next. */
+export function restoreInPlaceJobName(group: string, confirm: string): string {
+  const at = Date.parse(confirm);
+  const utc = Number.isNaN(at) ? confirm : new Date(at).toISOString();
+  return jobName(`mysql-${group}`, `restore-${utc.replace(/\.\d+/, "").replace(/\D/g, "").slice(0, 14)}`);
+}
 
 export function backupJob(input: BackupJobInput): V1Job {
   const { backup, profile, source } = input;
@@ -144,14 +150,14 @@ export interface RestoreJobInput {
  * the site's volume mounted, staging the copy beside its datadir. It runs on the node of the
  * site's pod (the volume is ReadWriteOnce) and as the image's own user, like the site's agent, so
  * the server can read what it writes; no fsGroup, which would make the kubelet re-own the volume.
- * Owned by the group.
+ * Owned by the group; named by the restore's id.
  */
 export function restoreJob(input: RestoreJobInput): V1Job {
   const { group, site } = input;
   return storeJob(
     { backup: { name: input.source.backup, namespace: group.namespace, uid: "" }, group: group.name, profile: input.profile, image: input.image },
     {
-      name: restoreJobName(group.name),
+      name: input.restoreId,
       command: "stage-restore",
       owner: { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: false },
       labels: { [LABELS.restore]: site },

@@ -593,11 +593,44 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await waitFor("the CronJobs deleted", async () => (await getObject<{ items: unknown[] }>(["cronjobs", "-n", ns, "-l", "shipstream.io/failover-group=orders"])).items.length === 0, 30_000, 500);
   }, 330_000);
 
-  it("restores orders in place from b8, discarding what came after it: the primary fenced, restored and writable again, the other site recloned from it", async () => {
-    const before: MysqlFailoverGroup = await group("orders");
-    const primarySite = before.status?.activeSite ?? "";
-    const otherSite = primarySite === "iad" ? "pdx" : "iad";
-    const ipOf = async (site: string) => (await readyPod(ns, managedNames.pod("orders", site))).status?.podIP ?? "";
+  /** orders' primary and its other site, as the group says now. */
+  const ordersSites = async () => {
+    const primarySite = (await group("orders")).status?.activeSite ?? "";
+    return { primarySite, otherSite: primarySite === "iad" ? "pdx" : "iad" };
+  };
+  const ipOf = async (site: string) => (await readyPod(ns, managedNames.pod("orders", site))).status?.podIP ?? "";
+
+  it("fails an in-place restore whose artifact is missing before anything is staged: the primary writable again on its own data, the other site replicating again", async () => {
+    const { primarySite, otherSite } = await ordersSites();
+    await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (700001)");
+    const confirm = new Date().toISOString();
+    const request = { restoreInPlace: { profileName: "nightly", source: { group: "orders", backup: "no-such-backup" }, confirm } };
+    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: request })]);
+    expect(patched.code, patched.stderr).toBe(0);
+    const failed = await waitFor(
+      "the in-place restore Failed",
+      async () => {
+        const g: MysqlFailoverGroup = await group("orders");
+        const r = g.status?.restoreInPlace;
+        return r?.confirm === confirm && (r.phase === "Failed" || r.phase === "Succeeded") ? r : undefined;
+      },
+      180_000,
+      1_000,
+    );
+    expect(failed).toMatchObject({ phase: "Failed", site: primarySite, message: expect.stringMatching(/site \S+ was made writable again on its own data, nothing lost$/) });
+    expect(failed.stagedTime).toBeUndefined();
+    expect(await rootQuery(await ipOf(primarySite), PASSWORD, "SELECT @@read_only AS ro")).toEqual([{ ro: 0 }]);
+    // The other site's replication, stopped by the fence, is started again by the core.
+    await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (700002)");
+    const count = async () => Number((await rootQuery(await ipOf(otherSite), PASSWORD, "SELECT COUNT(*) AS n FROM shop.orders WHERE id IN (700001, 700002)"))[0]?.n);
+    await waitFor(`${otherSite} replicating the writes again`, async () => (await count()) === 2 || undefined, 60_000, 1_000);
+    expect((await groupEvents(ns, "orders")).map((e) => e.reason)).toContain("RestoreFailed");
+    const removed = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/restoreInPlace" }])]);
+    expect(removed.code, removed.stderr).toBe(0);
+  }, 240_000);
+
+  it("restores orders in place from b8 with `kubectl bloodraven restore --in-place --wait`, discarding what came after it: the primary fenced, restored and writable again, the other site recloned from it", async () => {
+    const { primarySite, otherSite } = await ordersSites();
     const has = async (site: string, id: number) => Number((await rootQuery(await ipOf(site), PASSWORD, `SELECT COUNT(*) AS n FROM shop.orders WHERE id = ${id}`))[0]?.n);
     await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (800001)");
     await applyAll([backup("b8", "nightly")]);
@@ -606,21 +639,13 @@ describe("MysqlBackups of managed sites on a real node, into a real S3 store", (
     await rootQuery(await ipOf(primarySite), PASSWORD, "INSERT INTO shop.orders VALUES (800002)");
     const discarded = String((await rootQuery(await ipOf(primarySite), PASSWORD, "SELECT @@gtid_binlog_pos AS p"))[0]?.p);
 
-    const confirm = new Date().toISOString();
-    const request = { restoreInPlace: { profileName: "nightly", source: { group: "orders", backup: "b8" }, confirm } };
-    const patched = await kubectl(["patch", "mfg", "orders", "-n", ns, "--type=merge", "-p", JSON.stringify({ spec: request })]);
-    expect(patched.code, patched.stderr).toBe(0);
-    const restored = await waitFor(
-      "orders restored in place and recloned",
-      async () => {
-        const g: MysqlFailoverGroup = await group("orders");
-        const phase = g.status?.restoreInPlace?.phase;
-        return phase === "Succeeded" || phase === "Failed" ? g : undefined;
-      },
-      300_000,
-      1_000,
-    );
-    expect(restored.status?.restoreInPlace, JSON.stringify(restored.status) + (await jobLog("mysql-orders-restore"))).toMatchObject({
+    // As on-call would: the plugin confirms it now and follows this request to its end.
+    const r = await kubectl(["bloodraven", "restore", "orders", "--in-place", "--backup", "b8", "--unverified", "--yes", "--wait", "--timeout=4m", "-n", ns], { timeoutMs: 300_000 });
+    const restored: MysqlFailoverGroup = await group("orders");
+    expect(r.code, `${r.stdout}${r.stderr}${JSON.stringify(restored.status?.restoreInPlace)}${await jobLog(restored.status?.restoreInPlace?.jobName ?? "")}`).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Succeeded: site ${primarySite} runs on ${ns}/orders/b8 at GTID \\S+, and every other site was recloned from it\\n$`));
+    const confirm = restored.spec.restoreInPlace?.confirm;
+    expect(restored.status?.restoreInPlace).toMatchObject({
       phase: "Succeeded",
       confirm,
       site: primarySite,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
-import { backupJob, backupJobName, restoreJob, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+import { backupJob, backupJobName, restoreInPlaceJobName, restoreJob, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
 
 const spec = backupWithDefaults({
   profiles: [
@@ -73,6 +73,15 @@ describe("backupJob", () => {
     expect(a).toMatch(/^x+-[0-9a-f]{8}-backup$/);
     expect(a).not.toBe(b);
     expect(backupJobName("b1")).toBe("b1-backup");
+  });
+
+  it("names an in-place restore's Job after its confirm, whole seconds, so that each request has its own", () => {
+    expect(restoreInPlaceJobName("orders", "2026-12-05T19:47:21.248Z")).toBe("mysql-orders-restore-20261205194721");
+    expect(restoreInPlaceJobName("orders", "2026-12-05T19:47:22Z")).toBe("mysql-orders-restore-20261205194722");
+    const long = restoreInPlaceJobName("g".repeat(51), "2026-12-05T19:47:22+02:00");
+    expect(long.length).toBeLessThanOrEqual(63);
+    // The same instant in another offset is the same request's name.
+    expect(long).toMatch(/-restore-20261205174722$/);
   });
 });
 
