@@ -7,7 +7,7 @@
  */
 import { Option, type Command } from "commander";
 import type { ChalkInstance } from "chalk";
-import { DEFAULTS, siteSummary, type Condition, type MysqlFailoverGroup, type SiteStatus } from "../../shared/api/index.js";
+import { DEFAULTS, siteSummary, type Condition, type MysqlFailoverGroup, type RestoreStatus, type SiteStatus } from "../../shared/api/index.js";
 import { formatDuration, parseDuration } from "../../shared/duration.js";
 import { GtidSet } from "../../shared/gtid/gtid-set.js";
 import { annotatedTime, newerRecord, statusTime, type RecordTime } from "../../shared/failover/record.js";
@@ -280,6 +280,7 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     out += section("Site errors:", c) + errors.map(([n, e]) => `  ${n}: ${e}\n`).join("");
   }
 
+  const at = (t: string | undefined) => `${formatTime(t)} (${ageOf(t, now)} ago)`;
   const pf = status?.plannedFailover;
   if (pf) {
     const fields: [string, string][] = [["Phase", pf.phase === "Failed" && pf.reason ? `Failed (${pf.reason})` : pf.phase]];
@@ -287,7 +288,6 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     if (pf.source) fields.push(["Source", pf.source]);
     if (pf.reason && pf.phase !== "Failed") fields.push(["Reason", pf.reason]);
     if (pf.message) fields.push(["Message", pf.message]);
-    const at = (t: string | undefined) => `${formatTime(t)} (${ageOf(t, now)} ago)`;
     if (pf.startTime) fields.push(["Started", at(pf.startTime)]);
     if (pf.phaseTime && !pf.completionTime) fields.push(["In phase since", at(pf.phaseTime)]);
     if (pf.completionTime) fields.push(["Completed", at(pf.completionTime)]);
@@ -301,20 +301,32 @@ export function renderGroupDetail(g: MysqlFailoverGroup, opts: RenderOptions): s
     out += section("Planned failover:", c) + renderFields(fields, { indent: "  " });
   }
 
-  const restore = status?.restore;
-  if (restore) {
-    const at = (t: string | undefined) => `${formatTime(t)} (${ageOf(t, now)} ago)`;
+  const restoreFields = (restore: RestoreStatus, extra: (fields: [string, string][]) => void = () => undefined): [string, string][] => {
     const fields: [string, string][] = [["Phase", restore.phase]];
     if (restore.site) fields.push(["Site", restore.site]);
     if (restore.backup) fields.push(["Backup", restore.backup]);
     if (restore.message) fields.push(["Message", restore.message]);
     if (restore.startTime) fields.push(["Started", at(restore.startTime)]);
+    extra(fields);
     if (restore.stagedTime) fields.push(["Staged", at(restore.stagedTime)]);
     if (restore.completionTime) fields.push(["Completed", at(restore.completionTime)]);
     if (restore.gtid) fields.push(["Position", restore.backupGtid && restore.backupGtid !== restore.gtid ? `${restore.gtid} (the backup's ${restore.backupGtid}, then replayed)` : restore.gtid]);
     if (restore.replayedToTime) fields.push(["Replayed to", formatTime(restore.replayedToTime)]);
     if (restore.phase === "Failed" && restore.jobName && !restore.stagedTime) fields.push(["Job log", c.cyan(`kubectl logs job/${restore.jobName} -n ${ns}`)]);
-    out += section("Initial restore (initFromBackup):", c) + renderFields(fields, { indent: "  " });
+    return fields;
+  };
+  const restore = status?.restore;
+  if (restore) out += section("Initial restore (initFromBackup):", c) + renderFields(restoreFields(restore), { indent: "  " });
+  const inPlace = status?.restoreInPlace;
+  if (inPlace) {
+    const fields = restoreFields(inPlace, (f) => {
+      if (inPlace.confirm) f.push(["Confirmed", formatTime(inPlace.confirm)]);
+      if (inPlace.fencedTime) f.push(["Fenced", at(inPlace.fencedTime)]);
+      if (inPlace.discardedFrom !== undefined) f.push(["Discarded from", inPlace.discardedFrom || "no transactions"]);
+    });
+    if (inPlace.resumedTime) fields.push(["Writable again", at(inPlace.resumedTime)]);
+    if (inPlace.recloning?.length) fields.push(["Recloning", inPlace.recloning.join(", ")]);
+    out += section("Restore in place (restoreInPlace):", c) + renderFields(fields, { indent: "  " });
   }
 
   const cache = status?.dragonfly;

@@ -101,6 +101,8 @@ export class UpdatesReconciler implements Reconciler {
   private busy(cycle: GroupCycle, unreadableCooldown: boolean): string | undefined {
     const { ctx } = this;
     const written = ctx.store.written ?? ctx.group.status;
+    const restoring = written?.restoreInPlace?.phase === "Running";
+    if (restoring) return "a restore in place is running (spec.restoreInPlace)";
     if (cycle.holdEmergency) return "a switchover is in progress";
     if (ctx.annotations[ANNOTATIONS.plannedFailover] !== undefined) return "a planned failover is requested";
     if (this.requested) return `the switchover to ${this.requested.target} this update asked for has not finished`;

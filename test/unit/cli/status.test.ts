@@ -97,6 +97,48 @@ describe("renderGroupDetail: the initial restore", () => {
   });
 });
 
+describe("renderGroupDetail: a restore in place", () => {
+  it("shows what the restore discarded, when the primary was writable again and which sites are still recloned", () => {
+    const g = group({
+      restoreInPlace: {
+        phase: "Running",
+        confirm: "2026-11-22T02:49:30Z",
+        site: "iad",
+        backup: "shop/orders/b1",
+        message: "iad is writable on the copy; recloning pdx from it",
+        startTime: "2026-11-22T02:50:00Z",
+        fencedTime: "2026-11-22T02:50:01Z",
+        discardedFrom: "0-1-90",
+        stagedTime: "2026-11-22T02:55:00Z",
+        resumedTime: "2026-11-22T02:55:30Z",
+        backupGtid: "0-1-40",
+        gtid: "0-1-40",
+        recloning: ["pdx"],
+      },
+    });
+    const text = renderGroupDetail(g, { now: NOW, c: new Chalk({ level: 0 }), wide: false });
+    const block = (text.slice(text.indexOf("Restore in place (restoreInPlace):")).split("\n\n")[0] ?? "").trimEnd();
+    expect(block.split("\n").map((l) => l.trim().split(/:\s+/)[0])).toEqual([
+      "Restore in place (restoreInPlace):",
+      "Phase",
+      "Site",
+      "Backup",
+      "Message",
+      "Started",
+      "Confirmed",
+      "Fenced",
+      "Discarded from",
+      "Staged",
+      "Position",
+      "Writable again",
+      "Recloning",
+    ]);
+    expect(block).toMatch(/Discarded from:\s+0-1-90/);
+    expect(block).toMatch(/Recloning:\s+pdx/);
+    expect(text).not.toContain("Initial restore");
+  });
+});
+
 describe("renderGroupDetail: the session cache", () => {
   it("shows the cache master, the last promotion and a row per cache server", () => {
     const g = group({
