@@ -13,7 +13,7 @@
  * writable, so the copy's sites run on nodes labelled for the new group alone
  * (drillNodeLabel), never on the production sites' nodes.
  */
-import type { MysqlBackup, MysqlBackupVerification, MysqlBackupVerificationSpec, MysqlFailoverGroupSpec, RestoreInPlaceSpec, SiteSpec } from "../api/index.js";
+import type { MysqlBackup, MysqlBackupVerification, MysqlBackupVerificationSpec, MysqlFailoverGroupSpec, SiteSpec } from "../api/index.js";
 
 export interface DrillRequest {
   /** The new group's name. */
@@ -78,7 +78,7 @@ export function planRestoreInPlace(
   backup: MysqlBackup,
   verifications: readonly MysqlBackupVerification[],
   request: { pointInTime: DrillRequest["pointInTime"]; unverified: boolean; confirm: string },
-): { readonly ok: true; readonly restoreInPlace: RestoreInPlaceSpec; readonly verifiedBy?: string } | { readonly ok: false; readonly error: string } {
+): { readonly ok: true; readonly restoreInPlace: NonNullable<MysqlFailoverGroupSpec["restoreInPlace"]>; readonly verifiedBy?: string } | { readonly ok: false; readonly error: string } {
   const external = source.spec.sites.filter((s) => s.storage === undefined).map((s) => s.name);
   if (external.length > 0) return { ok: false, error: `group ${source.name} has external sites (${external.join(", ")}): a restore in place replaces managed sites' data only; restore into a new group instead (leave --in-place out)` };
   const checked = checkBackup(source, backup, verifications, request);
@@ -92,7 +92,7 @@ export function planRestoreInPlace(
       pointInTime: request.pointInTime,
       ...(checked.archiveProfileName ? { archiveProfileName: checked.archiveProfileName } : {}),
       confirm: request.confirm,
-    } as RestoreInPlaceSpec,
+    },
   };
 }
 
