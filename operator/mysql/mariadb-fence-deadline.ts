@@ -11,8 +11,9 @@
  * In the mysql schema: no schema of the application's is touched, and none is added. With
  * sql_log_bin off around every statement and inside the event, nothing of it is a transaction of
  * the server's (an errant GTID otherwise). The row names the server (server_id and host name) it
- * was armed on, so a physical copy of this datadir (a clone, a restored backup) never fences the
- * server it lands on.
+ * was armed on and when, and the event ignores a row armed before the server started: a physical
+ * copy of a datadir (a clone, a restored backup, even of this very server) never fences the server
+ * it lands on, whose agent arms afresh once the server is writable.
  */
 
 import mysql from "mysql2";
@@ -23,19 +24,22 @@ import type { Flavor, Session } from "./flavor.js";
 export const FENCE_DEADLINE_OBJECT = "bloodraven_fence_deadline";
 const TABLE = `mysql.${FENCE_DEADLINE_OBJECT}`;
 /** Versioned: an event whose comment differs (an older body) is replaced. At most 64 characters. */
-const EVENT_COMMENT = "bloodraven agent v2: fences the server at an unrenewed lease end";
+const EVENT_COMMENT = "bloodraven agent v3: fences the server at an unrenewed lease end";
 const ER_NO_SUCH_TABLE = 1146;
 const NOW_SECONDS = "UNIX_TIMESTAMP(NOW(6))";
-const THIS_SERVER = "server_id = @@GLOBAL.server_id AND host = @@hostname";
+/** Armed on this server since it started (uptime is whole seconds: a start rounds later, never earlier). */
+const THIS_SERVER =
+  "server_id = @@GLOBAL.server_id AND host = @@hostname AND armed >= " +
+  "UNIX_TIMESTAMP(NOW(6)) - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')";
 
 const CREATE_TABLE =
   `CREATE TABLE IF NOT EXISTS ${TABLE} (id TINYINT UNSIGNED PRIMARY KEY, server_id INT UNSIGNED NOT NULL, ` +
   // Seconds since the epoch: a number means the same in every session, whatever its time zone.
-  `host VARCHAR(255) NOT NULL, at DECIMAL(17,6) NULL) ENGINE = InnoDB COMMENT '${EVENT_COMMENT}'`;
+  `host VARCHAR(255) NOT NULL, armed DECIMAL(17,6) NOT NULL, at DECIMAL(17,6) NULL) ENGINE = InnoDB COMMENT '${EVENT_COMMENT}'`;
 
 const ARM =
-  `INSERT INTO ${TABLE} (id, server_id, host, at) VALUES (1, @@GLOBAL.server_id, @@hostname, ${NOW_SECONDS} + ?) ` +
-  "ON DUPLICATE KEY UPDATE server_id = VALUES(server_id), host = VALUES(host), at = VALUES(at)";
+  `INSERT INTO ${TABLE} (id, server_id, host, armed, at) VALUES (1, @@GLOBAL.server_id, @@hostname, ${NOW_SECONDS}, ${NOW_SECONDS} + ?) ` +
+  "ON DUPLICATE KEY UPDATE server_id = VALUES(server_id), host = VALUES(host), armed = VALUES(armed), at = VALUES(at)";
 
 const EVENT_STATE =
   "SELECT @@GLOBAL.event_scheduler AS scheduler, (SELECT COUNT(*) FROM information_schema.EVENTS " +

@@ -238,6 +238,35 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
     await x.setReadOnly(true);
   });
 
+  it("ignores a deadline armed before the server started (what a restored copy of this very server carries), and keeps one armed since", async () => {
+    const x = pair.site("x");
+    await x.setReadOnly(false);
+    await waitFor("x's deadline set", async () => ((await deadline(x)) ?? 0) > 0, 5_000, 100);
+    agents.of("x").freeze();
+    try {
+      const setRow = async (armed: string) => {
+        const c = await x.connect();
+        try {
+          await c.query("SET SESSION sql_log_bin = 0");
+          await c.query(`UPDATE mysql.bloodraven_fence_deadline SET armed = ${armed}, at = UNIX_TIMESTAMP(NOW(6)) + 0.5 WHERE id = 1`);
+        } finally {
+          await c.end();
+        }
+      };
+      const gtid = await x.gtidBinlogPos();
+      // As a copy would bring it: armed before this server started, due in half a second.
+      await setRow("UNIX_TIMESTAMP(NOW(6)) - 86400 * 365");
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await x.isReadOnly(), "fenced by a deadline from before the server started").toBe(false);
+      // The control: the same deadline armed now fences.
+      await setRow("UNIX_TIMESTAMP(NOW(6))");
+      await becomesReadOnly(x, 3_000);
+      expect(await x.gtidBinlogPos()).toBe(gtid);
+    } finally {
+      agents.of("x").thaw();
+    }
+  });
+
   it("without the event scheduler the agent says so, and a frozen agent leaves its server writable: what the deadline prevents", async () => {
     const x = pair.site("x");
     await x.query("SET GLOBAL event_scheduler = OFF");
