@@ -230,6 +230,21 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
     await expect(readdir(notCount.workDir)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  it("fails a verification whose work volume is too small: exit 1, a Failed result saying the disk is full, nothing left on it", async () => {
+    const small = join(dir, "small-verify-disk");
+    await mkdir(small);
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small], { timeoutMs: 10_000 });
+    expect(mounted.code, mounted.stderr).toBe(0);
+    try {
+      const full = await verify([COUNT_QUERY, `--work-dir=${join(small, "work")}`]);
+      expect(full.code, full.stdout + full.stderr).toBe(1);
+      expect(full.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/^the disk of .* is full \(\d+ bytes free of 4194304\)/) as unknown });
+      expect(await readdir(small)).toEqual([]);
+    } finally {
+      await run("umount", [small], { timeoutMs: 10_000 });
+    }
+  });
+
   it("fails a damaged artifact before any server starts, saying so", async () => {
     const key = `${artifactFolder(ARTIFACT.prefix, { ...ARTIFACT, backup: "b1" })}/data.xbstream.sealed`;
     const bytes = Buffer.concat(await (await s3.get(key, AbortSignal.timeout(10_000))).toArray());
