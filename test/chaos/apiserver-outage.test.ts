@@ -116,6 +116,9 @@ describe("an API server outage across an emergency failover (real operator, API 
     await sites.site("iad").restart({ readOnly: true });
     await accountForWrites(group, acked, "outage", sites.site(target), sites.site("iad"));
 
+    // The operator must see the old primary back read-only first: until then it may be writable,
+    // and a promotion would be blocked for that reason (OtherWritable), not for the cooldown.
+    await waitFor("iad seen read-only", async () => (await group()).status?.sites?.find((s) => s.name === "iad")?.state === "read-only", 30_000, 200);
     await sampled(sites.sites, async () => {
       // Inside the cooldown the new primary fails too: the remaining candidate is not promoted.
       await sites.site(target).kill9();
