@@ -30,6 +30,7 @@ import { askCloneJob, sendClone } from "./agent/ask.js";
 import type { CloneRequest } from "../shared/agent/clone.js";
 import { CacheClient } from "./dragonfly/cache-client.js";
 import { LeaderLabel } from "./kube/leader-label.js";
+import { SharedList } from "./kube/shared-list.js";
 
 /**
  * A write is sent only while the lease will still be ours this long from now. The lease is given
@@ -41,6 +42,8 @@ const LEADERSHIP_MARGIN_MS = 1_000;
 const AGENT_CALL_MS = 5_000;
 /** One command to a cache server (a takeover asks for its own, longer deadline). */
 const CACHE_CALL_MS = 2_000;
+/** How long one LIST of a namespace's MysqlBackups (or verifications) answers every group that asks. */
+const SHARED_LIST_MS = 1_000;
 
 /** Refusal of the leadership guard: this process may no longer change servers or objects. */
 export class NotLeaderError extends Error {
@@ -76,6 +79,8 @@ export class OperatorApp {
   private readonly secretWatches: SecretWatches | undefined;
   private readonly leaderLabel: LeaderLabel | undefined;
   private leading = false;
+  private readonly backupLists = new SharedList(async (namespace) => (await this.kube.listBackups(namespace)).items, SHARED_LIST_MS);
+  private readonly verificationLists = new SharedList(async (namespace) => (await this.kube.listVerifications(namespace)).items, SHARED_LIST_MS);
   private shuttingDown = false;
 
   constructor(private readonly config: OperatorConfig) {
@@ -255,7 +260,7 @@ export class OperatorApp {
       deleteCacheObject: guarded((namespace: string, object: CacheObjectRef) => this.kube.deleteObject(object.kind, namespace, object.name)),
       openCache: (address, password) => new CacheClient(address, { timeoutMs: CACHE_CALL_MS, beforeWrite: this.assertLeading, ...(password !== undefined ? { password } : {}) }),
       backups: {
-        list: async (namespace) => (await this.kube.listBackups(namespace)).items,
+        list: (namespace) => this.backupLists.get(namespace),
         patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupStatus, resourceVersion: string) => {
           await this.kube.patchBackupStatus(namespace, name, status, { resourceVersion });
         }),
@@ -275,7 +280,7 @@ export class OperatorApp {
         },
       },
       verifications: {
-        list: async (namespace) => (await this.kube.listVerifications(namespace)).items,
+        list: (namespace) => this.verificationLists.get(namespace),
         patchStatus: guarded(async (namespace: string, name: string, status: MysqlBackupVerificationStatus, resourceVersion: string) => {
           await this.kube.patchVerificationStatus(namespace, name, status, resourceVersion);
         }),

@@ -1,6 +1,6 @@
 import type { DragonflySiteStatus, DragonflySpec, DragonflyStatus } from "../../shared/api/dragonfly.js";
 import { decideDragonfly, type CacheSite, type DragonflyAction, type DragonflyDecision } from "../../shared/dragonfly/decide.js";
-import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, unwantedCacheObjects, type CachePodRole } from "../../shared/dragonfly/objects.js";
+import { CACHE_POD_ROLES, cacheAddress, dragonflyMasterService, dragonflyNames, dragonflyObjects, managedCacheSites, mayHaveCacheObjects, unwantedCacheObjects, type CachePodRole } from "../../shared/dragonfly/objects.js";
 import { cacheServerPods, nextRollStep, type CacheServerPod } from "../../shared/dragonfly/roll.js";
 import { parseDuration } from "../../shared/duration.js";
 import { errorText } from "../../shared/errors.js";
@@ -119,6 +119,15 @@ export class DragonflyReconciler implements Reconciler {
     const sites = managedCacheSites(spec);
     const current = this.applied?.generation === generation && (sites.length === 0 || Date.now() - this.applied.at < MANAGED_RESYNC_MS);
     if (current && !this.removalPutOff && !this.rollWatch) return;
+    // A thousand groups without a cache, each listing StatefulSets and Services at every start,
+    // cost the operator over 100 MB and the API server a burst (docs/benchmarks.md, bench:scale).
+    if (!mayHaveCacheObjects(spec, ctx.store.written?.dragonfly)) {
+      this.servers = [];
+      this.removalPutOff = false;
+      this.rollWatch = false;
+      this.applied = { generation, at: Date.now() };
+      return;
+    }
     if (!current && spec !== undefined && sites.length > 0) {
       const group = { name: ctx.name, namespace: ctx.namespace, uid: ctx.group.metadata.uid ?? "", spec: ctx.spec };
       for (const site of sites) for (const obj of dragonflyObjects(group, spec, site)) await ctx.deps.applyObject(obj);

@@ -1,5 +1,5 @@
 import type { V1Service, V1StatefulSet } from "@kubernetes/client-node";
-import type { DragonflySpec } from "../api/dragonfly.js";
+import type { DragonflySpec, DragonflyStatus } from "../api/dragonfly.js";
 import { ownerReference, type ManagedGroup } from "../managed/objects.js";
 import { parseQuantity } from "../managed/quantity.js";
 import { selector } from "../managed/sites.js";
@@ -49,6 +49,15 @@ export interface ExistingCacheObjects {
 export interface CacheObjectRef {
   kind: "StatefulSet" | "Service";
   name: string;
+}
+
+/**
+ * Whether the group may have cache objects the operator made: it runs servers only under a
+ * spec.dragonfly, and removes status.dragonfly only once the servers it no longer runs are
+ * deleted. A group with neither has nothing to list.
+ */
+export function mayHaveCacheObjects(spec: DragonflySpec | undefined, status: DragonflyStatus | undefined): boolean {
+  return spec !== undefined || status !== undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { withDefaults, type MysqlFailoverGroupSpec } from "../../shared/api/index.js";
-import { cacheAddress, dragonflyMasterService, dragonflyObjects, managedCacheSites, unwantedCacheObjects } from "../../shared/dragonfly/objects.js";
+import { cacheAddress, dragonflyMasterService, dragonflyObjects, managedCacheSites, mayHaveCacheObjects, unwantedCacheObjects } from "../../shared/dragonfly/objects.js";
 
 const spec: MysqlFailoverGroupSpec = {
   credentials: { operator: { secretName: "orders-operator" } },
@@ -94,6 +94,12 @@ describe("cache servers the operator runs", () => {
   describe("servers the operator no longer runs", () => {
     const both = { statefulSets: [{ name: "dragonfly-orders-iad", settled: true }, { name: "dragonfly-orders-pdx", settled: true }], services: ["dragonfly-orders", "dragonfly-orders-iad", "dragonfly-orders-pdx"], pods: [] };
     const twoManaged = { ...defaulted.dragonfly!, sites: [{ name: "iad" }, { name: "pdx" }] };
+
+    it("are looked for only in a group with spec.dragonfly or status.dragonfly (removed once they are deleted)", () => {
+      expect(mayHaveCacheObjects(undefined, undefined)).toBe(false);
+      expect(mayHaveCacheObjects({ ...twoManaged, enabled: false }, undefined)).toBe(true);
+      expect(mayHaveCacheObjects(undefined, { phase: "Ready" })).toBe(true);
+    });
 
     it("keeps what the spec runs", () => {
       expect(unwantedCacheObjects("orders", twoManaged, both, "iad")).toEqual([]);
