@@ -78,6 +78,18 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
     return out;
   };
 
+  /** Runs `fn` on a fresh 4 MiB tmpfs (far smaller than any copy of a MariaDB server), unmounted after. */
+  const onSmallDisk = async (name: string, fn: (small: string) => Promise<void>): Promise<void> => {
+    const small = join(dir, name);
+    await mkdir(small);
+    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small], { timeoutMs: 10_000 });
+    expect(mounted.code, mounted.stderr).toBe(0);
+    try {
+      await fn(small);
+    } finally {
+      await run("umount", [small], { timeoutMs: 10_000 });
+    }
+  };
   const storageFlags = ["--storage=s3", `--s3-bucket=${BUCKET}`];
   const backupFlags = (backup: string): string[] => [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, `--backup=${backup}`, `--prefix=${ARTIFACT.prefix}`, "--profile=nightly", "--source-site=pdx", `--source-agent-url=${agent.url}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, "--timeout=60s"];
   let goodEnv: NodeJS.ProcessEnv;
@@ -144,20 +156,13 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
   });
 
   it("restores onto a disk too small for the copy: exit 1, a Failed result saying the disk is full, nothing left on it", async () => {
-    // A 4 MiB tmpfs: the copy of a MariaDB server is far larger.
-    const small = join(dir, "small-disk");
-    await mkdir(small);
-    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small], { timeoutMs: 10_000 });
-    expect(mounted.code, mounted.stderr).toBe(0);
-    try {
+    await onSmallDisk("small-disk", async (small) => {
       const target = join(small, "restored");
       const restore = await job("restore", [`--namespace=${ARTIFACT.namespace}`, `--group=${ARTIFACT.group}`, "--backup=b1", `--prefix=${ARTIFACT.prefix}`, ...storageFlags, `--s3-endpoint=${store.endpoint}`, `--target-dir=${target}`, "--timeout=60s"], goodEnv);
       expect(restore.code, restore.stdout + restore.stderr).toBe(1);
       expect(restore.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(new RegExp(`^the disk of ${target} is full \\(\\d+ bytes free of 4194304\\): the restored copy needs more room than the volume has; `)) as unknown });
       expect(await readdir(small)).toEqual([]);
-    } finally {
-      await run("umount", [small], { timeoutMs: 10_000 });
-    }
+    });
   });
 
   it("stages a restore beside a datadir: the copy swapped in later holds the backup, and has the new group's operator account with its password", async () => {
@@ -231,18 +236,12 @@ describe("bloodraven backup / restore / verify / delete-backup: the Job's entry 
   });
 
   it("fails a verification whose work volume is too small: exit 1, a Failed result saying the disk is full, nothing left on it", async () => {
-    const small = join(dir, "small-verify-disk");
-    await mkdir(small);
-    const mounted = await run("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small], { timeoutMs: 10_000 });
-    expect(mounted.code, mounted.stderr).toBe(0);
-    try {
+    await onSmallDisk("small-verify-disk", async (small) => {
       const full = await verify([COUNT_QUERY, `--work-dir=${join(small, "work")}`]);
       expect(full.code, full.stdout + full.stderr).toBe(1);
       expect(full.result).toMatchObject({ phase: "Failed", message: expect.stringMatching(/^the disk of .* is full \(\d+ bytes free of 4194304\)/) as unknown });
       expect(await readdir(small)).toEqual([]);
-    } finally {
-      await run("umount", [small], { timeoutMs: 10_000 });
-    }
+    });
   });
 
   it("fails a damaged artifact before any server starts, saying so", async () => {
