@@ -7,9 +7,10 @@ import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.
 import { freePort, waitFor } from "../../scripts/env/ports.js";
 import type { CloneJob } from "../../shared/agent/clone.js";
 import type { BootstrapPhase } from "../../shared/names.js";
+import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS } from "../../shared/names.js";
 import { AgentProcess } from "../support/agent.js";
-import { agentCloneJob, recloneCount, untilCloned } from "../support/clones.js";
+import { agentCloneJob, recloneCount, seedWrites, untilCloned } from "../support/clones.js";
 import { failoverGroup, namespaceWithCredentials, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader } from "../support/groups.js";
 import { kubectl, mustKubectl } from "../support/kubectl.js";
@@ -82,6 +83,15 @@ describe("clone faults (real operator, agents and MariaDB)", () => {
     });
     agents.set(server.name, agent);
   };
+  /**
+   * Its agent's safety net fences iad at start and lifts the fence once the operator names it; the
+   * agent's API answers before that, so wait for the lift itself, not for a writable read that may
+   * come before the fence.
+   */
+  const iadWritableAgain = async (): Promise<void> => {
+    await agents.get("iad")?.waitForLog(LOG_MESSAGES.safetyNetLifted, 15_000);
+    await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
+  };
   const killAgent = async (site: string): Promise<void> => {
     await agents.get(site)?.stop("SIGKILL");
     agents.delete(site);
@@ -148,8 +158,8 @@ describe("clone faults (real operator, agents and MariaDB)", () => {
     ]);
     await waitFor("iad leads", async () => (await read(GROUP)).status?.lastKnownPrimary === "iad", 20_000, 200);
     await Promise.all([startAgent(iad), startAgent(pdx)]);
-    await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
-    for (let i = 0; i < 20; i++) await iad.injectWrite(`seed-${i}`, "app");
+    await iadWritableAgain();
+    await seedWrites(iad, 20);
   });
 
   afterAll(async () => {
@@ -185,7 +195,7 @@ describe("clone faults (real operator, agents and MariaDB)", () => {
     expect(await iad.gtidBinlogPos()).toBe(iadBefore);
 
     await startAgent(iad);
-    await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
+    await iadWritableAgain();
     const failed = await lastClone();
     await annotate("pdx");
     const retry = await cloned(failed);

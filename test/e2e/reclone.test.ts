@@ -6,7 +6,7 @@ import { autoPrefix } from "../../cli/commands/reclone.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
 import { ANNOTATIONS, CONDITION_TYPES, EVENT_REASONS } from "../../shared/names.js";
 import { AgentProcess } from "../support/agent.js";
-import { recloneCount, untilCloned } from "../support/clones.js";
+import { recloneCount, seedWrites, untilCloned } from "../support/clones.js";
 import { failoverGroup, siteAt } from "../support/fixtures.js";
 import { applyAll, groupEvents, groupReader, namespaceWithOperator } from "../support/groups.js";
 import { kubectl, mustKubectl } from "../support/kubectl.js";
@@ -76,20 +76,7 @@ describe("reclone and auto-clone of external sites (real operator, agents and Ma
     await waitFor("iad leads", async () => (await read(GROUP)).status?.lastKnownPrimary === "iad", 20_000, 200);
     await Promise.all([startAgent(iad), startAgent(pdx)]);
     await waitFor("iad writable again after its agent's safety net", async () => !(await iad.isReadOnly()), 15_000, 100);
-    // The data the clones copy. A starved machine can make iad's agent fence it for a moment
-    // (self-fencing is tested in the chaos tier): a refused seed write waits for iad to be made
-    // writable again and is written then; no write is lost or doubled, since a refused one did nothing.
-    for (let i = 0; i < 50; i++) {
-      await waitFor(`seed-${i} written`, async () => {
-        try {
-          await iad.injectWrite(`seed-${i}`, "app");
-          return true;
-        } catch (err) {
-          if (/read-only|READ-ONLY/.test(String(err))) return false;
-          throw err;
-        }
-      }, 30_000, 200);
-    }
+    await seedWrites(iad, 50);
   });
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { askCloneJob } from "../../operator/agent/ask.js";
+import type { MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { waitFor } from "../../scripts/env/ports.js";
 import type { CloneJob } from "../../shared/agent/clone.js";
 import type { MysqlFailoverGroup } from "../../shared/api/index.js";
@@ -47,4 +48,24 @@ export async function agentCloneJob(agentUrl: string, token: string, timeoutMs =
   const answer = await askCloneJob(agentUrl, token, timeoutMs);
   if (!answer.ok) throw new Error(answer.error);
   return answer.value;
+}
+
+/**
+ * Writes `seed-0` .. `seed-<count-1>` on the primary, the data a clone copies. A starved machine
+ * can make its agent fence it for a moment (self-fencing is tested in the chaos tier): a refused
+ * write waits for the server to be made writable again and is written then; none is lost or
+ * doubled, since a refused one did nothing.
+ */
+export async function seedWrites(primary: MariaDbSite, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await waitFor(`seed-${i} written`, async () => {
+      try {
+        await primary.injectWrite(`seed-${i}`, "app");
+        return true;
+      } catch (err) {
+        if (/read-only|READ-ONLY/.test(String(err))) return false;
+        throw err;
+      }
+    }, 30_000, 200);
+  }
 }
