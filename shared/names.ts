@@ -42,6 +42,8 @@ export const BACKUP_PHASES = ["Pending", "Running", "Succeeded", "Failed"] as co
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 export const BACKUP_SOURCE_REASONS = ["override", "replica-preferred", "primary-fallback"] as const;
 export const BACKUP_CONCURRENCY_POLICIES = ["Forbid", "Allow", "Replace"] as const;
+/** MySQL Shell's dump compressions (a MySQL site's backup). */
+export const DUMP_COMPRESSIONS = ["zstd", "gzip", "none"] as const;
 
 const ANNOTATION_PREFIX = "bloodraven.shipstream.io";
 

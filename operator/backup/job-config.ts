@@ -10,7 +10,7 @@ import { parse as parsePath, resolve } from "node:path";
 import { isSiteName, isValidGroupName } from "../../shared/annotations.js";
 import type { ConcurrencyPolicy } from "../../shared/backup/trigger.js";
 import { TRIGGER_JOB_VARIABLE } from "../../shared/backup/schedules.js";
-import { BACKUP_CONCURRENCY_POLICIES } from "../../shared/names.js";
+import { BACKUP_CONCURRENCY_POLICIES, DUMP_COMPRESSIONS } from "../../shared/names.js";
 import { parseRfc3339Seconds } from "../../shared/rfc3339.js";
 import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
@@ -19,6 +19,11 @@ import { ARCHIVE_STORAGE, JOB_STORAGE } from "../../shared/backup/store-access.j
 import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig, type StoreConfig } from "./storage-config.js";
 import type { PointInTime } from "./point-in-time.js";
 import type { SanityQuery } from "./verify-backup.js";
+import type { AgentSource } from "./take-backup.js";
+import type { DumpSource } from "./take-dump.js";
+import type { DumpCompression } from "../../shared/backup/mysql-dump.js";
+import { BACKUP_DEFAULTS } from "../../shared/api/index.js";
+import { MYSQLSH_SIZE } from "../../shared/api/fields.js";
 import type { MysqlBackupVerificationSpec } from "../../shared/api/index.js";
 
 export interface JobConfig {
@@ -40,7 +45,8 @@ export interface ArtifactJobConfig extends JobConfig {
 
 export interface BackupJobConfig extends ArtifactJobConfig {
   readonly profile: string;
-  readonly source: { readonly site: string; readonly agentUrl: string; readonly token: string };
+  /** A MariaDB site's agent, or a MySQL site's server that MySQL Shell dumps (its password read only to keep it out of the result). */
+  readonly source: AgentSource | (DumpSource & { readonly password: string });
 }
 
 export interface RestoreJobConfig extends ArtifactJobConfig {
@@ -102,7 +108,14 @@ export const BACKUP_JOB_FLAGS: readonly Flag[] = [
   ...commonFlags("with backup name"),
   { name: "profile", env: "BLOODRAVEN_PROFILE", help: "the backup profile, recorded in the manifest (required)" },
   { name: "source-site", env: "BLOODRAVEN_SOURCE_SITE", help: "the site the copy is taken from (required)" },
-  { name: "source-agent-url", env: "BLOODRAVEN_SOURCE_AGENT_URL", help: "that site's agent, e.g. http://mysql-orders-pdx:8080 (required)" },
+  { name: "source-agent-url", env: "BLOODRAVEN_SOURCE_AGENT_URL", help: "a MariaDB site: its agent, which streams mariadb-backup's copy, e.g. http://mysql-orders-pdx:8080 (this or --source-host)" },
+  { name: "source-host", env: "BLOODRAVEN_SOURCE_HOST", help: "a MySQL site: its server, which MySQL Shell dumps (this or --source-agent-url)" },
+  { name: "source-port", env: "BLOODRAVEN_SOURCE_PORT", help: "that server's port (default 3306)" },
+  { name: "mysqlsh", env: "BLOODRAVEN_MYSQLSH", help: "MySQL Shell, with --source-host (default mysqlsh)" },
+  { name: "dump-threads", env: "BLOODRAVEN_DUMP_THREADS", help: `MySQL Shell's dump threads (default ${BACKUP_DEFAULTS.dump.threads})` },
+  { name: "dump-bytes-per-chunk", env: "BLOODRAVEN_DUMP_BYTES_PER_CHUNK", help: `the size of its data chunks, digits and k, M or G (default ${BACKUP_DEFAULTS.dump.bytesPerChunk})` },
+  { name: "dump-compression", env: "BLOODRAVEN_DUMP_COMPRESSION", help: `${DUMP_COMPRESSIONS.join(", ")} (default ${BACKUP_DEFAULTS.dump.compression})` },
+  { name: "work-dir", env: "BLOODRAVEN_WORK_DIR", help: "with --source-host: where the dump's finished files wait for the store; emptied first and removed after (required with it)" },
 ];
 
 export const RESTORE_JOB_FLAGS: readonly Flag[] = [...commonFlags("with backup name"), { name: "target-dir", env: "BLOODRAVEN_TARGET_DIR", help: "the folder the prepared copy is written to; absent or empty (required)" }];
@@ -156,7 +169,13 @@ Secrets, as files only (environment variables naming them; never a value):
 ${[storageSecretsHelp(JOB_STORAGE), ...extra.map(([variable, meaning]) => `  ${`${variable}_FILE`.padEnd(38)} ${meaning}`)].join("\n")}`;
 }
 
-export const backupJobFlagsHelp = (): string => jobHelp(BACKUP_JOB_FLAGS, [AGENT_TOKEN, "the token the agents' clone endpoints require (required)"]);
+export const backupJobFlagsHelp = (): string =>
+  jobHelp(
+    BACKUP_JOB_FLAGS,
+    [AGENT_TOKEN, "the token the agents' clone endpoints require (required with --source-agent-url)"],
+    [OPERATOR_USER, "the account MySQL Shell dumps with (required with --source-host)"],
+    [OPERATOR_PASSWORD, "its password (required with --source-host)"],
+  );
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
 export const stageRestoreJobFlagsHelp = (): string =>
   `${jobHelp(STAGE_RESTORE_JOB_FLAGS, [OPERATOR_USER, "the group's operator account name (required)"], [OPERATOR_PASSWORD, "its password, which the copy's account takes (required)"])}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
@@ -220,16 +239,38 @@ function requiredSecret(env: NodeJS.ProcessEnv, variable: string, what: string, 
 
 export function parseBackupJobConfig(argv: string[], env: NodeJS.ProcessEnv): BackupJobConfig {
   const { config, flag } = parseArtifactJob(BACKUP_JOB_FLAGS, argv, env);
-  const { file: tokenFile, value: token } = requiredSecret(env, AGENT_TOKEN, "the token the agents' clone endpoints require", (t) => t.trim());
-  if (token.length < 16) throw new ConfigError(`${AGENT_TOKEN}_FILE: the token in ${tokenFile} is shorter than 16 characters; the agents refuse it`);
+  const site = objectName(flag, "source-site", isSiteName, "a site name (a DNS label)");
+  const agentUrl = flag("source-agent-url") || undefined;
+  const host = flag("source-host") || undefined;
+  if ((agentUrl === undefined) === (host === undefined)) throw new ConfigError("give exactly one of --source-agent-url (a MariaDB site's agent) and --source-host (a MySQL site's server)");
+  const dumpOnly = ["source-port", "mysqlsh", "dump-threads", "dump-bytes-per-chunk", "dump-compression", "work-dir"].filter((n) => flag(n) !== undefined && flag(n) !== "");
+  if (agentUrl !== undefined) {
+    if (dumpOnly.length > 0) throw new ConfigError(`--${dumpOnly[0]} is for a MySQL site's dump (--source-host); a MariaDB site's agent streams its own copy`);
+    const { file: tokenFile, value: token } = requiredSecret(env, AGENT_TOKEN, "the token the agents' clone endpoints require", (t) => t.trim());
+    if (token.length < 16) throw new ConfigError(`${AGENT_TOKEN}_FILE: the token in ${tokenFile} is shorter than 16 characters; the agents refuse it`);
+    return { ...config, profile: required(flag, "profile"), source: { site, agentUrl: httpOrigin("source-agent-url", agentUrl), token } };
+  }
+  return { ...config, profile: required(flag, "profile"), source: { site, host: host ?? "", ...dumpSettings(flag, env) } };
+}
+
+/** The account MySQL Shell reads from its files (checked here: a missing Secret fails before the dump starts), and how it dumps. */
+function dumpSettings(flag: FlagValue, env: NodeJS.ProcessEnv): Omit<DumpSource, "site" | "host"> & { password: string } {
+  const user = requiredSecret(env, OPERATOR_USER, "the account MySQL Shell dumps with", chomp);
+  const password = requiredSecret(env, OPERATOR_PASSWORD, "its password", chomp);
+  const threads = Number(flag("dump-threads") || BACKUP_DEFAULTS.dump.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new ConfigError(`--dump-threads must be a whole number from 1 to 64, got ${JSON.stringify(flag("dump-threads"))}`);
+  const bytesPerChunk = flag("dump-bytes-per-chunk") || BACKUP_DEFAULTS.dump.bytesPerChunk;
+  if (!new RegExp(MYSQLSH_SIZE).test(bytesPerChunk)) throw new ConfigError(`--dump-bytes-per-chunk must be digits and an optional k, M or G, e.g. 64M, got ${JSON.stringify(bytesPerChunk)}`);
+  const compression = flag("dump-compression") || BACKUP_DEFAULTS.dump.compression;
+  if (!(DUMP_COMPRESSIONS as readonly string[]).includes(compression)) throw new ConfigError(`--dump-compression must be one of ${DUMP_COMPRESSIONS.join(", ")}, got ${JSON.stringify(compression)}`);
   return {
-    ...config,
-    profile: required(flag, "profile"),
-    source: {
-      site: objectName(flag, "source-site", isSiteName, "a site name (a DNS label)"),
-      agentUrl: httpOrigin("source-agent-url", required(flag, "source-agent-url")),
-      token,
-    },
+    port: port("source-port", flag("source-port") || "3306"),
+    userFile: user.file,
+    passwordFile: password.file,
+    password: password.value,
+    settings: { threads, bytesPerChunk, compression: compression as DumpCompression },
+    workDir: workFolder(flag),
+    mysqlsh: flag("mysqlsh") || "mysqlsh",
   };
 }
 
@@ -276,6 +317,9 @@ function rfc3339(name: string, value: string): Date {
       throw new ConfigError(`--${name}: ${JSON.stringify(value)} is no such time; give ${form}`);
   }
 }
+
+/** A Secret's file as Kubernetes users write them: one trailing newline is not part of the value. */
+const chomp = (t: string): string => t.replace(/\r?\n$/, "");
 
 /** The value goes into the client's option file, one setting a line: a line break would start another. */
 function oneLine(name: string, value: string): string {
@@ -324,7 +368,6 @@ export function parseStageRestoreJobConfig(argv: string[], env: NodeJS.ProcessEn
   if (parsePath(resolve(datadir)).root === resolve(datadir)) throw new ConfigError(`--datadir: ${datadir} is a filesystem root; give the site's datadir`);
   const id = required(flag, "restore-id");
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) throw new ConfigError(`--restore-id must be lowercase letters, digits and '-', at most 63, got ${JSON.stringify(id)}`);
-  const chomp = (t: string): string => t.replace(/\r?\n$/, "");
   const user = oneLine(`${OPERATOR_USER}_FILE`, requiredSecret(env, OPERATOR_USER, "the group's operator account name", chomp).value);
   const password = oneLine(`${OPERATOR_PASSWORD}_FILE`, requiredSecret(env, OPERATOR_PASSWORD, "the operator account's password", chomp).value);
   return { ...config, ...restoreOnServer(flag, env), datadir, id, workDir: workFolder(flag), operator: { user, password } };
@@ -335,7 +378,7 @@ export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): Re
   const fromGtid = gtidPosition("from-gtid", required(flag, "from-gtid"));
   const untilText = flag("until");
   const workDir = workFolder(flag);
-  const { value: password } = requiredSecret(env, MYSQL_PASSWORD, "the --mysql-user's password", (t) => t.replace(/\r?\n$/, ""));
+  const { value: password } = requiredSecret(env, MYSQL_PASSWORD, "the --mysql-user's password", chomp);
   return {
     ...config,
     fromGtid,

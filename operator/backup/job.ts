@@ -105,8 +105,8 @@ export function runBackupJob(config: BackupJobConfig, signal: AbortSignal): Prom
   const run: JobRun = {
     config,
     messages: { started: LOG_MESSAGES.backupJobStarted, succeeded: LOG_MESSAGES.backupJobSucceeded, failed: LOG_MESSAGES.backupJobFailed },
-    fields: { profile: config.profile, sourceSite: source.site, sourceAgentUrl: source.agentUrl },
-    secrets: secretsOf(config, source.token),
+    fields: { profile: config.profile, sourceSite: source.site, ...("agentUrl" in source ? { sourceAgentUrl: source.agentUrl } : { sourceServer: `${source.host}:${source.port}`, method: "mysqlsh-dump" }) },
+    secrets: secretsOf(config, "agentUrl" in source ? source.token : source.password),
     async work(store, signal) {
       const { manifest, location } = await takeBackup({ ...config, signal }, store);
       return {

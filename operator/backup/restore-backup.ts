@@ -1,13 +1,18 @@
 /**
- * Brings a backup back from the store into a folder a server can start on: the manifest is read
- * and checked first (its signature when encrypted), then the data object flows through the hash
- * and the frame authentication into mbstream, is prepared by mariadb-backup, and must hold the
- * position the manifest names. Any mismatch fails the restore and removes the folder, so a
- * damaged artifact never becomes a datadir.
+ * Brings a backup back from the store into a folder: the manifest is read and checked first (its
+ * signature when encrypted), then the data object flows through the hash and the frame
+ * authentication into its unpacker. A mariadb-backup copy goes into mbstream, is prepared by
+ * mariadb-backup and becomes a datadir a server can start on; a MySQL Shell dump is unpacked file
+ * by file into the dump folder `util.loadDump` reads. Either must hold the position the manifest names.
+ * Any mismatch fails the restore and removes the folder, so a damaged artifact never becomes a
+ * datadir or a dump.
  */
-import { mkdir, readdir, readFile, rm, statfs } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, statfs, type FileHandle } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import { join } from "node:path";
-import { artifactFolder, MANIFEST_FILE, parseManifest, parsePosition, type ArtifactName, type BackupManifest } from "../../shared/backup/manifest.js";
+import { artifactFolder, MANIFEST_FILE, parseManifest, parsePosition, type ArtifactName, type BackupManifest, type BackupMethod } from "../../shared/backup/manifest.js";
+import { DUMP_DONE_FILE, DUMP_METADATA_FILE, dumpPosition } from "../../shared/backup/mysql-dump.js";
+import { TarReader } from "../../shared/backup/tar.js";
 import { deriveKeys, type SealKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
 import { runTool } from "../tools/run-tool.js";
@@ -25,6 +30,50 @@ export interface RestoreTask extends ArtifactRef {
   readonly timeoutMs: number;
   /** Stops the restore early (the Job's SIGTERM); the folder is still removed. */
   readonly signal?: AbortSignal;
+  /** The methods the caller can use the result of (a server starts only on a mariadb-backup copy); any when absent. */
+  readonly methods?: { readonly accepted: readonly BackupMethod[]; readonly why: string };
+}
+
+/** How each method's data object is unpacked into the folder, and where the unpacked copy names its position. */
+const UNPACKERS: Record<BackupMethod, { readonly unpack: (input: Readable, dir: string, signal: AbortSignal) => Promise<void>; readonly position: (dir: string, signal: AbortSignal) => Promise<string | undefined> }> = {
+  "mariadb-backup": {
+    unpack: (input, dir, signal) => runTool("mbstream", ["-x", "-C", dir], signal, input),
+    position: async (dir, signal) => {
+      await runTool("mariadb-backup", ["--prepare", `--target-dir=${dir}`], signal);
+      const position = parsePosition(await readFile(join(dir, "xtrabackup_binlog_info"), "utf8").catch(() => ""));
+      return position.ok ? position.value.gtid : undefined;
+    },
+  },
+  "mysqlsh-dump": {
+    unpack: unpackDump,
+    position: async (dir) => {
+      if (!(await readdir(dir)).includes(DUMP_DONE_FILE)) return undefined;
+      const position = dumpPosition(await readFile(join(dir, DUMP_METADATA_FILE), "utf8").catch(() => ""));
+      return position.ok ? position.value.gtid : undefined;
+    },
+  },
+};
+
+/** A dump's tar stream into its folder: plain files only, each new (TarReader refuses anything else). */
+async function unpackDump(input: Readable, dir: string, signal: AbortSignal): Promise<void> {
+  const reader = new TarReader();
+  let file: FileHandle | undefined;
+  try {
+    for await (const chunk of input) {
+      signal.throwIfAborted();
+      for (const event of reader.push(chunk as Buffer)) {
+        if (event.kind === "file") file = await open(join(dir, event.name), "wx", 0o640);
+        else if (event.kind === "data") await file?.writeFile(event.bytes);
+        else {
+          await file?.close();
+          file = undefined;
+        }
+      }
+    }
+    reader.end();
+  } finally {
+    await file?.close();
+  }
 }
 
 /** The backup's manifest, checked against where it was found and, when encrypted, its signature. */
@@ -50,6 +99,10 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
   const deadline = AbortSignal.timeout(task.timeoutMs);
   const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
   const { manifest, keys } = await readManifest(task, store, signal);
+  if (task.methods && !task.methods.accepted.includes(manifest.method)) {
+    throw new Error(`${store.location}${artifactFolder(task.prefix, task)} is a backup by ${manifest.method} of a ${manifest.flavor} site: ${task.methods.why}`);
+  }
+  const unpacker = UNPACKERS[manifest.method];
   if ((await readdir(task.targetDir).catch(() => [])).length > 0) throw new Error(`${task.targetDir} is not empty: a restore starts from an empty folder`);
   await mkdir(task.targetDir, { recursive: true, mode: 0o750 });
   try {
@@ -61,11 +114,11 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
     const plain = keys ? measure.stream.pipe(opening((salt) => sameBackup(salt, keys))) : measure.stream;
     for (const s of [data, measure.stream]) s.once("error", (err) => plain.destroy(err));
     let inputFailed = false;
-    // EPIPE is mbstream having stopped reading, not a failure of the input.
+    // EPIPE is the unpacker having stopped reading, not a failure of the input.
     plain.once("error", (err: NodeJS.ErrnoException) => (inputFailed = err.code !== "EPIPE"));
-    await runTool("mbstream", ["-x", "-C", task.targetDir], signal, plain).catch((err: unknown) => {
-      // The input's own failure (the store, a frame's authentication) says why; otherwise mbstream,
-      // which checks each chunk as it unpacks, usually stops at a flipped byte before the hash can.
+    await unpacker.unpack(plain, task.targetDir, signal).catch((err: unknown) => {
+      // The input's own failure (the store, a frame's authentication) says why; otherwise the
+      // unpacker (mbstream checks each chunk, tar each header) usually stops at a flipped byte before the hash can.
       if (inputFailed || signal.aborted) throw err;
       throw new Error(`${store.location}${dataKey} could not be unpacked, so the artifact is damaged: ${errorText(err)}`);
     });
@@ -73,10 +126,9 @@ export async function restoreBackup(task: RestoreTask, store: ObjectStore): Prom
     if (got.bytes !== manifest.data.bytes || got.sha256 !== manifest.data.sha256) {
       throw new Error(`${store.location}${dataKey} is ${got.bytes} bytes with SHA-256 ${got.sha256}; the manifest says ${manifest.data.bytes} bytes with ${manifest.data.sha256}: the artifact is damaged`);
     }
-    await runTool("mariadb-backup", ["--prepare", `--target-dir=${task.targetDir}`], signal);
-    const position = parsePosition(await readFile(join(task.targetDir, "xtrabackup_binlog_info"), "utf8").catch(() => ""));
-    if (!position.ok || position.value.gtid !== manifest.position.gtid) {
-      throw new Error(`the prepared copy holds ${position.ok ? position.value.gtid : "no position"}, the manifest says ${manifest.position.gtid}: the artifact does not match its manifest`);
+    const gtid = await unpacker.position(task.targetDir, signal);
+    if (gtid !== manifest.position.gtid) {
+      throw new Error(`the restored copy holds ${gtid ?? "no position"}, the manifest says ${manifest.position.gtid}: the artifact does not match its manifest`);
     }
     return manifest;
   } catch (err) {

@@ -19,6 +19,8 @@ import type { ObjectStore } from "./object-store.js";
 import { replayOnto, type ArchiveAccess, type PointInTime, type ReplayOutcome } from "./point-in-time.js";
 import { restoreBackup, type ArtifactRef } from "./restore-backup.js";
 
+const PHYSICAL_ONLY = { accepted: ["mariadb-backup"], why: "a site restarts onto a restored mariadb-backup copy; restoring a MySQL Shell dump into a site (util.loadDump) is not built, see docs/backups.md" } as const;
+
 export interface StageTask extends ArtifactRef {
   /** The site's datadir; the copy is staged beside it and never touches it. */
   readonly datadir: string;
@@ -70,7 +72,7 @@ export async function stageRestore(task: StageTask, store: ObjectStore): Promise
   await mkdir(task.workDir, { recursive: true, mode: 0o700 });
   try {
     const started = Date.now();
-    const manifest = await restoreBackup({ ...task, targetDir: dirs.restoring, timeoutMs: left(), signal }, store);
+    const manifest = await restoreBackup({ ...task, targetDir: dirs.restoring, timeoutMs: left(), signal, methods: PHYSICAL_ONLY }, store);
     const restoreMs = Date.now() - started;
     const backupGtid = manifest.position.gtid;
     const { replay, gtid } = await onServer(task, dirs.restoring, backupGtid, signal, left);

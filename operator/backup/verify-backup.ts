@@ -14,6 +14,8 @@ import type { ObjectStore } from "./object-store.js";
 import { replayOnto, type ArchiveAccess, type PointInTime, type ReplayOutcome } from "./point-in-time.js";
 import { restoreBackup, type ArtifactRef } from "./restore-backup.js";
 
+const PHYSICAL_ONLY = { accepted: ["mariadb-backup"], why: "a verification starts a MariaDB server on the restored copy; verifying a MySQL Shell dump (util.loadDump into a MySQL server) is not built, see docs/backups.md" } as const;
+
 export interface SanityQuery {
   readonly query: string;
   readonly minRows: number;
@@ -55,7 +57,7 @@ export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promis
   let kept = false;
   try {
     const started = Date.now();
-    const manifest = await restoreBackup({ ...task, targetDir: join(task.workDir, "data"), timeoutMs: left(), signal }, store);
+    const manifest = await restoreBackup({ ...task, targetDir: join(task.workDir, "data"), timeoutMs: left(), signal, methods: PHYSICAL_ONLY }, store);
     const restoreMs = Date.now() - started;
     const server = await ScratchServer.start({ datadir: join(task.workDir, "data"), runDir: task.workDir, port: task.server.port, mariadbd: task.server.mariadbd, startTimeoutMs: left(), signal });
     try {

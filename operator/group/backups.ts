@@ -71,14 +71,14 @@ export class BackupsReconciler implements Reconciler {
       activeSite: cycle.primary ?? ctx.store.written?.activeSite ?? "",
       job: running ? await ctx.deps.backups.job(ctx.namespace, jobName, JOB_CONTAINER) : { state: "absent" },
       jobName,
-      jobsOff: running || backup.status?.phase === "Succeeded" || backup.status?.phase === "Failed" ? undefined : await this.jobsOff(),
+      ...(running || backup.status?.phase === "Succeeded" || backup.status?.phase === "Failed" ? { jobsOff: undefined } : { jobsOff: this.jobsOff(), missingSecret: await this.missingSecrets() }),
       now: cycle.now,
     });
     if (step.kind === "start") streaming.set(step.source, name);
-    await this.act(backup, step, jobName, spec?.timeout ?? "2h");
+    await this.act(backup, step, jobName, spec?.timeout ?? "2h", cycle);
   }
 
-  private async act(backup: MysqlBackup, step: BackupStep, jobName: string, timeout: string): Promise<void> {
+  private async act(backup: MysqlBackup, step: BackupStep, jobName: string, timeout: string, cycle: GroupCycle): Promise<void> {
     const { ctx } = this;
     const name = backup.metadata.name ?? "";
     const write = (status: NonNullable<MysqlBackup["status"]>) => ctx.deps.backups.patchStatus(ctx.namespace, name, status, backup.metadata.resourceVersion ?? "");
@@ -98,13 +98,13 @@ export class BackupsReconciler implements Reconciler {
           ? (backup.metadata.resourceVersion ?? "")
           : await ctx.deps.backups.setFinalizers(ctx.namespace, name, [...finalizers, BACKUP_ARTIFACT_FINALIZER], backup.metadata.resourceVersion ?? "");
         await ctx.deps.backups.patchStatus(ctx.namespace, name, step.status, version);
-        await this.createJob(backup, step.profile, step.source, timeout);
+        await this.createJob(backup, step.profile, step.source, timeout, cycle);
         ctx.log.info(LOG_MESSAGES.backupStarted, { backup: name, job: jobName, source: step.source, reason: step.status.sourceReason });
         ctx.deps.backups.event(backup, "Normal", EVENT_REASONS.backupStarted, `Job ${jobName} copies ${step.source} (${step.status.sourceReason}) into profile ${step.profile.name}`);
         return;
       }
       case "recreate":
-        await this.createJob(backup, step.profile, step.source, timeout);
+        await this.createJob(backup, step.profile, step.source, timeout, cycle);
         return;
       case "finish": {
         await write(step.status);
@@ -179,30 +179,48 @@ export class BackupsReconciler implements Reconciler {
     return this.ctx.deps.jobImage;
   }
 
-  private async createJob(backup: MysqlBackup, profile: Parameters<typeof backupJob>[0]["profile"], source: string, timeout: string): Promise<void> {
+  /** The source's Job by its flavor (as last observed): MySQL Shell dumps a MySQL site, a MariaDB site's agent streams its copy. */
+  private async createJob(backup: MysqlBackup, profile: Parameters<typeof backupJob>[0]["profile"], site: string, timeout: string, cycle: GroupCycle): Promise<void> {
     const { ctx } = this;
-    const agentUrl = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined).get(source);
-    if (!agentUrl) throw new Error(`no Job can be made now: ${source} runs no agent`);
-    const job = backupJob({
+    const flavor = cycle.observations?.get(site)?.flavor;
+    if (!flavor) throw new Error(`no Job can be made now: ${site} was not observed in this cycle, so its flavor is unknown`);
+    const common = {
       backup: { name: backup.metadata.name ?? "", namespace: ctx.namespace, uid: backup.metadata.uid ?? "" },
       group: ctx.name,
       profile,
-      source: { site: source, agentUrl },
       image: this.image(),
-      agentToken: { secretName: managedNames.agentToken(ctx.name), key: AGENT_TOKEN_KEY },
       timeoutSeconds: Math.ceil(parseDuration(timeout) / 1000),
-    });
-    await ctx.deps.backups.createJob(job);
+    };
+    if (flavor === "mysql") {
+      const account = ctx.spec.credentials?.operator;
+      const address = ctx.addresses().get(site);
+      if (!account || !address) throw new Error(`no Job can be made now: ${site} ${account ? "has no address" : "needs spec.credentials.operator"}`);
+      await ctx.deps.backups.createJob(
+        backupJob({ ...common, source: { site, server: address, account: { name: account.secretName, usernameKey: account.usernameKey, passwordKey: account.passwordKey } } }),
+      );
+      return;
+    }
+    const agentUrl = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined).get(site);
+    if (!agentUrl) throw new Error(`no Job can be made now: ${site} runs no agent`);
+    await ctx.deps.backups.createJob(backupJob({ ...common, source: { site, agentUrl, agentToken: { secretName: managedNames.agentToken(ctx.name), key: AGENT_TOKEN_KEY } } }));
   }
 
   /** Why this operator cannot make backup Jobs for the group; undefined when it can. */
-  private async jobsOff(): Promise<string | undefined> {
+  private jobsOff(): string | undefined {
+    return this.ctx.deps.jobImage ? undefined : "this operator has no image for backup Jobs (--agent-image, which the chart sets)";
+  }
+
+  /** Why a MariaDB site's Job (the agent token) or a MySQL site's (the operator account) cannot be made now. */
+  private async missingSecrets(): Promise<{ agent?: string; dump?: string }> {
     const { ctx } = this;
-    if (!ctx.deps.jobImage) return "this operator has no image for backup Jobs (--agent-image, which the chart sets)";
     const secret = managedNames.agentToken(ctx.name);
     const data = await ctx.deps.readSecret(ctx.namespace, secret);
-    if (!data?.[AGENT_TOKEN_KEY]) return `the Job needs the group's agent token: the Secret ${ctx.namespace}/${secret} with key ${AGENT_TOKEN_KEY}, holding the token the site's agent requires (docs/agent.md)`;
-    return undefined;
+    return {
+      ...(data?.[AGENT_TOKEN_KEY] ? {} : { agent: `the Job needs the group's agent token: the Secret ${ctx.namespace}/${secret} with key ${AGENT_TOKEN_KEY}, holding the token the site's agent requires (docs/agent.md)` }),
+      ...(ctx.spec.credentials?.operator
+        ? {}
+        : { dump: "the Job of a MySQL site needs spec.credentials.operator: MySQL Shell reads that account from its Secret, mounted as files (the legacy spec.secretName DSN cannot be)" }),
+    };
   }
 
   private sites(cycle: GroupCycle, streaming: ReadonlyMap<string, string>): BackupSourceSite[] {
@@ -216,6 +234,7 @@ export class BackupsReconciler implements Reconciler {
       polledOk: d.polledOk,
       secondsBehindSource: observations.get(d.name)?.replica?.secondsBehindSource ?? null,
       agent: urls.has(d.name),
+      ...(observations.get(d.name) ? { flavor: observations.get(d.name)?.flavor } : {}),
       ...(streaming.has(d.name) ? { streaming: streaming.get(d.name) } : {}),
     }));
   }

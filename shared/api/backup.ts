@@ -3,8 +3,8 @@
  * the binary log archive) and the `MysqlBackup` resource (one backup, requested by a schedule or
  * by hand). The operator reads both; crds/ is generated from these schemas.
  */
-import { BACKUP_CONCURRENCY_POLICIES, BACKUP_PHASES, BACKUP_SOURCE_REASONS, type MYSQL_BACKUP } from "../names.js";
-import { celString, DNS_LABEL, DNS_SUBDOMAIN, duration, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
+import { BACKUP_CONCURRENCY_POLICIES, BACKUP_PHASES, BACKUP_SOURCE_REASONS, DUMP_COMPRESSIONS, type MYSQL_BACKUP } from "../names.js";
+import { celString, DNS_LABEL, MYSQLSH_SIZE, DNS_SUBDOMAIN, duration, quantity, SECRET_KEY, siteName, type CustomResource } from "./fields.js";
 import { applyDefaults, array, boolean, enumOf, integer, object, string, timestamp, type Input, type Output } from "./schema.js";
 import { keepOnFailureSchema, pointInTimeSchema, sanityCheckSchema, serverImageSchema, verificationTimeoutSchema } from "./verification.js";
 
@@ -18,6 +18,7 @@ export const BACKUP_DEFAULTS = {
   timeout: "2h",
   retry: { maxAttempts: 1, initialBackoff: "1m", maxBackoff: "30m" },
   pitr: { enabled: false, maxBinlogSize: "100M", archivePollInterval: "60s" },
+  dump: { image: "mysql:8.4", threads: 4, bytesPerChunk: "64M", compression: "zstd" },
 } as const;
 
 export const BACKUP_LIMITS = { maxProfiles: 16, maxSchedules: 32 } as const;
@@ -81,6 +82,18 @@ const profileSchema = object({
       .required()
       .describe("Secret holding the passphrase. Keep a copy outside the cluster: without it no encrypted backup can be restored."),
   }).describe("AES-256-GCM encryption of the artifacts, with the key derived from a passphrase (scrypt, a new salt per backup); the manifest is signed with it too."),
+  dump: object({
+    image: string({ minLength: 1, maxLength: 512 })
+      .withDefault(BACKUP_DEFAULTS.dump.image)
+      .describe("An image with MySQL Shell (`mysqlsh`), which the official MySQL server images carry: a MySQL site's backup Job runs in it."),
+    threads: integer({ minimum: 1, maximum: 64, format: "int32" }).withDefault(BACKUP_DEFAULTS.dump.threads).describe("MySQL Shell's dump threads."),
+    bytesPerChunk: string({ pattern: MYSQLSH_SIZE, maxLength: 16 })
+      .withDefault(BACKUP_DEFAULTS.dump.bytesPerChunk)
+      .describe("The size of each data chunk, digits and k, M or G; the Job's work folder holds a few of them at most while the dump runs."),
+    compression: enumOf(DUMP_COMPRESSIONS).withDefault(BACKUP_DEFAULTS.dump.compression).describe("The data chunks' compression: zstd, gzip or none."),
+  })
+    .withDefault({})
+    .describe("How a MySQL site is backed up: a consistent MySQL Shell dump (util.dumpInstance), packed into one tar artifact. A MariaDB site is copied by its agent with mariadb-backup and ignores this."),
   verification: object({
     schedule: cronSchedule().required(),
     timeZone: timeZone(),

@@ -6,6 +6,8 @@ import { intOrString, string } from "./schema.js";
 /** A group's most sites (LIMITS.maxSites): status lists of sites are bounded by it too. */
 export const MAX_SITES = 16;
 
+/** A size as MySQL Shell reads one: digits and an optional k, M or G (`64M`). */
+export const MYSQLSH_SIZE = "^[1-9][0-9]*[kMG]?$";
 export const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 export const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 export const SECRET_KEY = "^[-._a-zA-Z0-9]+$";

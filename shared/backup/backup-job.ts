@@ -24,11 +24,22 @@ export interface StoreJobInput {
   readonly image: string;
 }
 
+/** The group's operator account Secret: its two keys are mounted as the files `username` and `password`. */
+export interface AccountSecret {
+  readonly name: string;
+  readonly usernameKey: string;
+  readonly passwordKey: string;
+}
+
 export interface BackupJobInput extends StoreJobInput {
   readonly timeoutSeconds: number;
-  readonly source: { readonly site: string; readonly agentUrl: string };
-  /** The group's agent token Secret and key. */
-  readonly agentToken: { readonly secretName: string; readonly key: string };
+  /**
+   * A MariaDB site: its agent streams the copy, asked with the group's agent token. A MySQL site:
+   * MySQL Shell dumps its server with the operator account, in the profile's dump image.
+   */
+  readonly source:
+    | { readonly site: string; readonly agentUrl: string; readonly agentToken: { readonly secretName: string; readonly key: string } }
+    | { readonly site: string; readonly server: { readonly host: string; readonly port: number }; readonly account: AccountSecret };
 }
 
 /** The one container of both Jobs, whose termination message is the command's result. */
@@ -68,15 +79,30 @@ export function restoreInPlaceJobName(group: string, confirm: string): string {
 
 export function backupJob(input: BackupJobInput): V1Job {
   const { backup, profile, source } = input;
+  const how: Partial<JobShape> & Pick<JobShape, "flags"> =
+    "agentUrl" in source
+      ? { flags: [`--source-agent-url=${source.agentUrl}`], agentToken: source.agentToken }
+      : {
+          flags: [
+            `--source-host=${source.server.host}`,
+            `--source-port=${source.server.port}`,
+            `--dump-threads=${profile.dump.threads}`,
+            `--dump-bytes-per-chunk=${profile.dump.bytesPerChunk}`,
+            `--dump-compression=${profile.dump.compression}`,
+            `--work-dir=${WORK_MOUNT}/backup`,
+          ],
+          serverImage: profile.dump.image,
+          operatorAccount: source.account,
+        };
   return storeJob(input, {
     name: backupJobName(backup.name),
     command: "backup",
     owner: { apiVersion: API_GROUP_VERSION, kind: MYSQL_BACKUP.kind, name: backup.name, uid: backup.uid, controller: true, blockOwnerDeletion: true },
     labels: { [LABELS.backup]: backup.name },
     timeoutSeconds: input.timeoutSeconds,
-    flags: [`--profile=${profile.name}`, `--source-site=${source.site}`, `--source-agent-url=${source.agentUrl}`],
-    agentToken: input.agentToken,
     passphrase: true,
+    ...how,
+    flags: [`--profile=${profile.name}`, `--source-site=${source.site}`, ...how.flags],
   });
 }
 
@@ -141,7 +167,7 @@ export interface RestoreJobInput {
   /** The site's server image: its mariadb-backup prepares the copy, its mariadbd replays onto it. */
   readonly serverImage: string;
   /** The group's operator account Secret: the copy's account of that name gets its password. */
-  readonly operatorSecret: { readonly name: string; readonly usernameKey: string; readonly passwordKey: string };
+  readonly operatorSecret: AccountSecret;
   readonly timeoutSeconds: number;
 }
 
@@ -197,8 +223,9 @@ interface JobShape {
   /** Says which object the Job serves (LABELS.backup or LABELS.verification). */
   readonly labels: Readonly<Record<string, string>>;
   /**
-   * Runs the bundle in this image instead of the operator's (a verification needs mariadbd):
-   * an init container of the operator's image copies Node.js and the bundle in first.
+   * Runs the bundle in this image instead of the operator's (a verification needs mariadbd, a
+   * MySQL site's backup mysqlsh): an init container of the operator's image copies Node.js and
+   * the bundle in first.
    */
   readonly serverImage?: string;
   /** A second store the command reads: the binary log archive's profile. */
@@ -214,8 +241,8 @@ interface JobShape {
   readonly artifact?: { readonly namespace: string; readonly group: string };
   /** A managed site's volume, mounted where its server has it; the pod runs beside the site's (podLabels) and as the image's user. */
   readonly siteVolume?: { readonly claim: string; readonly podLabels: Readonly<Record<string, string>> };
-  /** The group's operator account Secret, its two keys mounted as the files `username` and `password`. */
-  readonly operatorAccount?: { readonly name: string; readonly usernameKey: string; readonly passwordKey: string };
+  /** The group's operator account Secret. */
+  readonly operatorAccount?: AccountSecret;
 }
 
 function storeJob(input: StoreJobInput, shape: JobShape): V1Job {

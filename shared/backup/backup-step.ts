@@ -20,8 +20,10 @@ export interface BackupStepInput {
   readonly activeSite: string;
   readonly job: BackupJobState;
   readonly jobName: string;
-  /** Why no Job can be made by this operator (no image for it, no agent token); undefined when one can. */
+  /** Why no Job can be made by this operator (no image for it); undefined when one can. */
   readonly jobsOff: string | undefined;
+  /** Why no Job can copy a MariaDB site (`agent`: the agent token Secret) or dump a MySQL site (`dump`: the operator account Secret) now. */
+  readonly missingSecret?: { readonly agent?: string; readonly dump?: string };
   readonly now: string;
 }
 
@@ -56,6 +58,8 @@ export function backupStep(input: BackupStepInput): BackupStep {
   const source = chooseBackupSource(input.sites, input.maxLagSeconds, spec.sourceSiteOverride);
   // The request is sound (above): a source that cannot serve now may come back.
   if ("refused" in source) return pending(source.refused);
+  const missing = input.sites.find((s) => s.name === source.site)?.flavor === "mysql" ? input.missingSecret?.dump : input.missingSecret?.agent;
+  if (missing !== undefined) return pending(missing);
   return {
     kind: "start",
     profile: request.profile,

@@ -3,8 +3,9 @@
  * manifest is the commit mark: a backup whose manifest is missing never completed, whatever data
  * object lies beside it, so an upload cut off midway is never listed as a backup.
  *
- * Layout under a profile's prefix: `<namespace>/<group>/<backup>/data.xbstream[.sealed]` and
- * `<namespace>/<group>/<backup>/manifest.json`.
+ * Layout under a profile's prefix: `<namespace>/<group>/<backup>/data.xbstream[.sealed]` (a
+ * MariaDB site's mariadb-backup stream) or `data.tar[.sealed]` (a MySQL site's MySQL Shell dump
+ * folder, shared/backup/mysql-dump.ts), and `<namespace>/<group>/<backup>/manifest.json`.
  *
  * The manifest names the data object's size and SHA-256, so a damaged object is refused before a
  * restore starts. When the backup is encrypted, the manifest carries the key derivation's salt and
@@ -17,11 +18,17 @@ import { signatureHolds, signedJson } from "./signed-json.js";
 
 export const MANIFEST_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
-export const DATA_FILE = "data.xbstream";
 export const SEALED_SUFFIX = ".sealed";
 
+/** How a backup was taken, the flavor of server it comes from, and its data object's name. */
+export const BACKUP_METHODS = {
+  "mariadb-backup": { flavor: "mariadb", dataFile: "data.xbstream" },
+  "mysqlsh-dump": { flavor: "mysql", dataFile: "data.tar" },
+} as const;
+export type BackupMethod = keyof typeof BACKUP_METHODS;
+
 export interface BackupPosition {
-  /** MariaDB: gtid_binlog_pos form (`0-1-42`). */
+  /** MariaDB: gtid_binlog_pos form (`0-1-42`); MySQL: gtid_executed (`<uuid>:1-42,...`). */
   readonly gtid: string;
   readonly binlogFile: string;
   readonly binlogPosition: number;
@@ -33,8 +40,8 @@ export interface BackupManifest {
   readonly group: string;
   readonly backup: string;
   readonly profile: string;
-  readonly flavor: "mariadb";
-  readonly method: "mariadb-backup";
+  readonly flavor: (typeof BACKUP_METHODS)[BackupMethod]["flavor"];
+  readonly method: BackupMethod;
   readonly sourceSite: string;
   readonly startedAt: string;
   readonly completedAt: string;
@@ -57,8 +64,9 @@ export function artifactFolder(prefix: string, name: ArtifactName): string {
   return [base, name.namespace, name.group, name.backup].filter((p) => p !== "").join("/");
 }
 
-export function dataObjectName(encrypted: boolean): string {
-  return encrypted ? `${DATA_FILE}${SEALED_SUFFIX}` : DATA_FILE;
+export function dataObjectName(method: BackupMethod, encrypted: boolean): string {
+  const file = BACKUP_METHODS[method].dataFile;
+  return encrypted ? `${file}${SEALED_SUFFIX}` : file;
 }
 
 /** The position a mariadb-backup copy holds, from its xtrabackup_binlog_info. */
@@ -78,6 +86,7 @@ export function manifestText(manifest: Omit<BackupManifest, "signature">, keys?:
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): v is string => typeof v === "string" && v !== "";
+const isMethod = (v: unknown): v is BackupMethod => typeof v === "string" && Object.hasOwn(BACKUP_METHODS, v);
 const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
@@ -98,8 +107,7 @@ export function parseManifest(text: string, keysFor?: (salt: Buffer) => SealKeys
   const encryption = body.encryption;
   const missing = [
     ...["namespace", "group", "backup", "profile", "sourceSite", "startedAt", "completedAt"].filter((k) => !str(body[k])),
-    ...(body.flavor === "mariadb" ? [] : ["flavor"]),
-    ...(body.method === "mariadb-backup" ? [] : ["method"]),
+    ...(isMethod(body.method) ? (BACKUP_METHODS[body.method].flavor === body.flavor ? [] : ["flavor"]) : ["method"]),
     ...(isRecord(position) && str(position.gtid) && str(position.binlogFile) && count(position.binlogPosition) ? [] : ["position"]),
     ...(isRecord(data) && str(data.object) && count(data.bytes) && typeof data.sha256 === "string" && /^[0-9a-f]{64}$/.test(data.sha256) ? [] : ["data"]),
     ...(encryption === undefined || (isRecord(encryption) && encryption.algorithm === "AES-256-GCM" && encryption.kdf === "scrypt" && str(encryption.salt)) ? [] : ["encryption"]),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
 import { backupJob, backupJobName, restoreInPlaceJobName, restoreJob, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+import { INSTALLED_AGENT_COMMAND } from "../../../shared/managed/objects.js";
 
 const spec = backupWithDefaults({
   profiles: [
@@ -14,9 +15,8 @@ function input(profile: number): BackupJobInput {
     backup: { name: "orders-20261204", namespace: "shop", uid: "u-1" },
     group: "orders",
     profile: spec.profiles[profile] as BackupJobInput["profile"],
-    source: { site: "pdx", agentUrl: "http://mysql-orders-pdx.shop.svc:8080" },
+    source: { site: "pdx", agentUrl: "http://mysql-orders-pdx.shop.svc:8080", agentToken: { secretName: "mysql-orders-agent-token", key: "token" } },
     image: "bloodraven:1.2.3",
-    agentToken: { secretName: "mysql-orders-agent-token", key: "token" },
     timeoutSeconds: 7200,
   };
 }
@@ -53,6 +53,41 @@ describe("backupJob", () => {
     expect(pod).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, securityContext: { runAsNonRoot: true } });
     // Not evicted from a node of the group's read-only sites.
     expect(pod?.tolerations).toEqual([{ key: "shipstream.io/db-readonly-orders", operator: "Exists", effect: "NoExecute" }]);
+    expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+  });
+
+  it("dumps a MySQL site with MySQL Shell in the profile's dump image, the operator account mounted as files, the chunks waiting in the work volume", () => {
+    const job = backupJob({ ...input(0), source: { site: "pdx", server: { host: "db-pdx.example", port: 3307 }, account: { name: "orders-operator", usernameKey: "user", passwordKey: "pass" } } });
+    const pod = job.spec?.template.spec;
+    const [container] = pod?.containers ?? [];
+    expect(container?.image).toBe("mysql:8.4");
+    expect(pod?.initContainers?.map((c) => c.image)).toEqual(["bloodraven:1.2.3"]);
+    expect(container?.command).toEqual(INSTALLED_AGENT_COMMAND);
+    expect(container?.args?.slice(0, 14)).toEqual([
+      "backup",
+      "--namespace=shop",
+      "--group=orders",
+      "--backup=orders-20261204",
+      "--profile=nightly",
+      "--source-site=pdx",
+      "--source-host=db-pdx.example",
+      "--source-port=3307",
+      "--dump-threads=4",
+      "--dump-bytes-per-chunk=64M",
+      "--dump-compression=zstd",
+      "--work-dir=/work/backup",
+      "--timeout=7200s",
+      "--storage=s3",
+    ]);
+    expect(container?.env).toEqual([
+      { name: "BLOODRAVEN_OPERATOR_USER_FILE", value: "/etc/bloodraven/operator/username" },
+      { name: "BLOODRAVEN_OPERATOR_PASSWORD_FILE", value: "/etc/bloodraven/operator/password" },
+      { name: "BLOODRAVEN_S3_CREDENTIALS_DIR", value: "/etc/bloodraven/s3-credentials" },
+      { name: "BLOODRAVEN_BACKUP_PASSPHRASE_FILE", value: "/etc/bloodraven/passphrase/passphrase" },
+    ]);
+    expect(pod?.volumes).toContainEqual({ name: "operator-account", secret: { secretName: "orders-operator", items: [{ key: "user", path: "username" }, { key: "pass", path: "password" }] } });
+    expect(pod?.volumes).toContainEqual({ name: "work", emptyDir: {} });
+    expect(pod?.volumes?.map((v) => v.name)).not.toContain("agent-token");
     expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
   });
 

@@ -52,6 +52,14 @@ describe("backupStep", () => {
     expect(backupStep(input({ jobsOff: "no image" }))).toEqual({ kind: "pending", status: { phase: "Pending", message: "no image" } });
   });
 
+  it("waits for the Secret the chosen source's Job mounts: the agent token for a MariaDB site, the operator account for a MySQL one", () => {
+    const missingSecret = { agent: "no agent token", dump: "no operator account" };
+    expect(backupStep(input({ missingSecret }))).toEqual({ kind: "pending", status: { phase: "Pending", message: "no agent token" } });
+    const mysql = [site("iad", "writable", null), site("pdx", "read-only", 2)].map((s) => ({ ...s, agent: false, flavor: "mysql" as const }));
+    expect(backupStep(input({ sites: mysql, missingSecret }))).toEqual({ kind: "pending", status: { phase: "Pending", message: "no operator account" } });
+    expect(backupStep(input({ sites: mysql, missingSecret: { agent: "no agent token" } }))).toMatchObject({ kind: "start", source: "pdx" });
+  });
+
   it("makes the Job again when Running without one (the operator stopped between the two), and waits while it runs", () => {
     expect(backupStep(input({ status: running }))).toMatchObject({ kind: "recreate", source: "pdx" });
     expect(backupStep(input({ status: running, job: { state: "running" } }))).toEqual({ kind: "none" });

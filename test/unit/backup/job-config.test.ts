@@ -54,6 +54,31 @@ describe("backup, restore and replay job flags", () => {
     expect(config.storage).not.toHaveProperty("credentials.sessionToken");
   });
 
+  it("a MySQL site's backup: its server, MySQL Shell's settings with their defaults, and the operator account's files, read to check them", () => {
+    const mysql = argv.filter((a) => !a.startsWith("--source-agent-url")).concat("--source-host=db-pdx.example", `--work-dir=${join(dir, "work")}`);
+    const accountEnv = { ...env, BLOODRAVEN_AGENT_TOKEN_FILE: undefined, BLOODRAVEN_OPERATOR_USER_FILE: join(dir, "mysql-user"), BLOODRAVEN_OPERATOR_PASSWORD_FILE: join(dir, "mysql-password") };
+    writeFileSync(join(dir, "mysql-user"), "bloodraven\n");
+    expect(parseBackupJobConfig(mysql, accountEnv).source).toEqual({
+      site: "pdx",
+      host: "db-pdx.example",
+      port: 3306,
+      userFile: join(dir, "mysql-user"),
+      passwordFile: join(dir, "mysql-password"),
+      password: "root-password",
+      settings: { threads: 4, bytesPerChunk: "64M", compression: "zstd" },
+      workDir: join(dir, "work"),
+      mysqlsh: "mysqlsh",
+    });
+    const tuned = parseBackupJobConfig([...mysql, "--source-port=3307", "--dump-threads=16", "--dump-bytes-per-chunk=256M", "--dump-compression=none", "--mysqlsh=/usr/bin/mysqlsh"], accountEnv).source;
+    expect(tuned).toMatchObject({ port: 3307, settings: { threads: 16, bytesPerChunk: "256M", compression: "none" }, mysqlsh: "/usr/bin/mysqlsh" });
+    refused(() => parseBackupJobConfig([...mysql, "--dump-threads=0"], accountEnv), /--dump-threads must be a whole number from 1 to 64/);
+    refused(() => parseBackupJobConfig([...mysql, "--dump-bytes-per-chunk=64MB"], accountEnv), /--dump-bytes-per-chunk must be digits and an optional k, M or G/);
+    refused(() => parseBackupJobConfig([...mysql, "--dump-compression=lz4"], accountEnv), /--dump-compression must be one of zstd, gzip, none/);
+    refused(() => parseBackupJobConfig(mysql.filter((a) => !a.startsWith("--work-dir")), accountEnv), /--work-dir is required/);
+    refused(() => parseBackupJobConfig(mysql, { ...accountEnv, BLOODRAVEN_OPERATOR_PASSWORD_FILE: undefined }), /BLOODRAVEN_OPERATOR_PASSWORD_FILE is required/);
+    refused(() => parseBackupJobConfig(mysql, { ...accountEnv, BLOODRAVEN_OPERATOR_PASSWORD: "x" }), /BLOODRAVEN_OPERATOR_PASSWORD is not read: give the secret as a file/);
+  });
+
   it("takes every flag from its BLOODRAVEN_ variable, the flag winning", () => {
     const config = parseBackupJobConfig(["--group=payments"], {
       ...env,
@@ -112,7 +137,9 @@ describe("backup, restore and replay job flags", () => {
     refused(() => backup({}, ["--s3-endpoint=minio:9000"]), /--s3-endpoint: "minio:9000" must start with http:\/\/ or https:\/\//);
     refused(() => backup({}, ["--s3-endpoint=not a url"]), /--s3-endpoint: "not a url" is not a URL; give http\(s\):\/\/host:port/);
     refused(() => backup({}, ["--source-agent-url=ftp://agent"]), /--source-agent-url: "ftp:\/\/agent" must start with http:\/\/ or https:\/\//);
-    refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--source-agent-url")), env), /--source-agent-url is required/);
+    refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--source-agent-url")), env), /give exactly one of --source-agent-url \(a MariaDB site's agent\) and --source-host/);
+    refused(() => backup({}, ["--source-host=db"]), /give exactly one of --source-agent-url/);
+    refused(() => backup({}, ["--dump-threads=8"]), /--dump-threads is for a MySQL site's dump \(--source-host\)/);
     refused(() => parseBackupJobConfig(argv.filter((a) => !a.startsWith("--s3-bucket")), env), /--s3-bucket is required/);
     refused(() => backup({}, ["--backup=../../etc"]), /--backup must be a Kubernetes object name/);
     refused(() => backup({}, ["--source-site=PDX"]), /--source-site must be a site name/);

@@ -24,8 +24,10 @@ describe("backup manifest", () => {
   it("lays artifacts out under the prefix, namespace, group and backup", () => {
     expect(artifactFolder("/backups/prod/", { namespace: "shop", group: "orders", backup: "b1" })).toBe("backups/prod/shop/orders/b1");
     expect(artifactFolder("", { namespace: "shop", group: "orders", backup: "b1" })).toBe("shop/orders/b1");
-    expect(dataObjectName(true)).toBe("data.xbstream.sealed");
-    expect(dataObjectName(false)).toBe("data.xbstream");
+    expect(dataObjectName("mariadb-backup", true)).toBe("data.xbstream.sealed");
+    expect(dataObjectName("mariadb-backup", false)).toBe("data.xbstream");
+    expect(dataObjectName("mysqlsh-dump", true)).toBe("data.tar.sealed");
+    expect(dataObjectName("mysqlsh-dump", false)).toBe("data.tar");
   });
 
   it("reads the position from xtrabackup_binlog_info", () => {
@@ -52,5 +54,14 @@ describe("backup manifest", () => {
     expect(parseManifest("{not json")).toEqual({ ok: false, error: expect.stringMatching(/not JSON/) });
     expect(parseManifest(JSON.stringify({ ...plain, format: 2 }))).toEqual({ ok: false, error: expect.stringMatching(/format 2/) });
     expect(parseManifest(JSON.stringify({ ...plain, data: { object: "x", bytes: -1, sha256: "zz" }, sourceSite: "" }))).toEqual({ ok: false, error: expect.stringMatching(/sourceSite, data/) });
+  });
+
+  it("reads a MySQL Shell dump's manifest, and refuses a method with another flavor or an unknown method", () => {
+    const { encryption: _e, ...plain } = base;
+    const dump = { ...plain, flavor: "mysql", method: "mysqlsh-dump", position: { gtid: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100", binlogFile: "binlog.000002", binlogPosition: 157 }, data: { ...plain.data, object: "data.tar" } } as const;
+    expect(parseManifest(manifestText(dump))).toEqual({ ok: true, value: { manifest: dump } });
+    expect(parseManifest(JSON.stringify({ ...dump, flavor: "mariadb" }))).toEqual({ ok: false, error: expect.stringMatching(/malformed: flavor;/) });
+    expect(parseManifest(JSON.stringify({ ...plain, flavor: "mysql" }))).toEqual({ ok: false, error: expect.stringMatching(/malformed: flavor;/) });
+    expect(parseManifest(JSON.stringify({ ...plain, method: "toString" }))).toEqual({ ok: false, error: expect.stringMatching(/malformed: method;/) });
   });
 });

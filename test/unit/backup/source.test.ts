@@ -31,4 +31,14 @@ describe("backup source", () => {
     expect(chooseBackupSource(sites, 300, "ext")).toEqual({ refused: "sourceSiteOverride names ext, which cannot serve now (it runs no agent): wait, or name another site" });
     expect(chooseBackupSource(sites, 300, "gone")).toEqual({ refused: "sourceSiteOverride names gone, which cannot serve now (not reachable): wait, or name another site" });
   });
+
+  it("takes a MySQL site without an agent (the Job dumps it), one backup at a time", () => {
+    const mysql = (name: string, over: Partial<BackupSourceSite> = {}) => site(name, { agent: false, flavor: "mysql", ...over });
+    const sites = [mysql("iad", { state: "writable", secondsBehindSource: null }), mysql("pdx", { secondsBehindSource: 3 })];
+    expect(chooseBackupSource(sites, 300)).toEqual({ site: "pdx", reason: "replica-preferred" });
+    expect(chooseBackupSource(sites, 300, "iad")).toEqual({ site: "iad", reason: "override" });
+    expect(chooseBackupSource([sites[0] as BackupSourceSite, mysql("pdx", { streaming: "b1" })], 300)).toEqual({ refused: "pdx is dumped for backup b1 now (one at a time): this one starts when it ends" });
+    // A MariaDB site still needs its agent, whatever runs beside it.
+    expect(chooseBackupSource([site("ext", { agent: false, flavor: "mariadb", state: "writable" })], 300)).toEqual({ refused: expect.stringMatching(/no site can serve/) });
+  });
 });
