@@ -48,16 +48,12 @@ export interface BackupOutcome {
   readonly location: string;
 }
 
-export function backupMethod(source: AgentSource | DumpSource): BackupMethod {
-  return "agentUrl" in source ? "mariadb-backup" : "mysqlsh-dump";
-}
-
 export async function takeBackup(task: BackupTask, store: ObjectStore): Promise<BackupOutcome> {
   const startedAt = new Date().toISOString();
   const deadline = AbortSignal.timeout(task.timeoutMs);
   const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
   const keys = task.passphrase === undefined ? undefined : deriveKeys(task.passphrase, newSalt());
-  const method = backupMethod(task.source);
+  const method: BackupMethod = "agentUrl" in task.source ? "mariadb-backup" : "mysqlsh-dump";
   const folder = artifactFolder(task.prefix, task);
   const dataObject = dataObjectName(method, keys !== undefined);
   const dataKey = `${folder}/${dataObject}`;
