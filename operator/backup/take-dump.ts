@@ -81,7 +81,8 @@ export async function openDump(source: DumpSource, signal: AbortSignal): Promise
 /**
  * The tar stream of the folder MySQL Shell writes: each file as soon as it is finished, deleted
  * once passed on, `@.done.json` last, then the archive's end. `dumped` settles when MySQL Shell
- * exits (rejecting when it failed); `metadata` gets `@.json`'s text as it is packed.
+ * exits (rejecting when it failed); `metadata` gets `@.json`'s text as it is packed. A dump whose
+ * `@.json` names no exact position fails as soon as that file reads whole, not hours later.
  */
 export async function* packDump(dir: string, dumped: Promise<void>, signal: AbortSignal, metadata: (text: string) => void): AsyncGenerator<Buffer> {
   let exit: { failure?: unknown } | undefined;
@@ -90,11 +91,13 @@ export async function* packDump(dir: string, dumped: Promise<void>, signal: Abor
     (failure: unknown) => (exit = { failure }),
   );
   const packed = new Set<string>();
+  let positionChecked = false;
   for (;;) {
     signal.throwIfAborted();
     // Taken before the listing: a folder listed after the exit holds everything MySQL Shell wrote.
     const exited = exit;
     const names = (await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? [] : Promise.reject(err)))).filter((n) => !packed.has(n));
+    if (!positionChecked && names.includes(DUMP_METADATA_FILE)) positionChecked = await checkPosition(join(dir, DUMP_METADATA_FILE));
     const { files, finished } = filesToPack(names);
     for (const name of files) {
       const path = join(dir, name);
@@ -116,6 +119,22 @@ export async function* packDump(dir: string, dumped: Promise<void>, signal: Abor
     }
     await sleep(POLL_MS, undefined, { signal });
   }
+}
+
+/**
+ * True once `@.json` reads whole and names an exact position; false while MySQL Shell is still
+ * writing it (it is written in place, so a read may catch half of it); throws when it names none.
+ */
+async function checkPosition(path: string): Promise<boolean> {
+  const text = await readFile(path, "utf8");
+  try {
+    JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const position = dumpPosition(text);
+  if (!position.ok) throw new Error(`the dump cannot be used: ${position.error}`);
+  return true;
 }
 
 /** One file's header, bytes and padding; a file that changes size while it is read fails the stream. */

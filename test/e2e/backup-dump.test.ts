@@ -153,7 +153,7 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
     expect(readdirSync(join(physical, ".."))).toEqual([]);
   }, 90_000);
 
-  it("fails with MySQL Shell's own error when it fails, and says the dump is incomplete when it ends without @.done.json", async () => {
+  it("fails with MySQL Shell's own error when it fails, says the dump is incomplete when it ends without @.done.json, and stops a dump with no exact position at once", async () => {
     for (const [failure, error] of [
       [new Error("mysqlsh util.dumpInstance failed (exit code 1): Util.dumpInstance: Access denied"), /Access denied/],
       [undefined, /without writing @\.done\.json: the dump is incomplete/],
@@ -168,6 +168,15 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
       exit(failure);
       await expect(stored).rejects.toThrow(error);
     }
+    // A dump that will name no exact position fails as soon as its @.json is whole, MySQL Shell still running.
+    const dir = folder();
+    const signal = AbortSignal.timeout(30_000);
+    const { dumped } = exitControl();
+    const stored = streamToStore([Readable.from(packDump(dir, dumped, signal, () => undefined))], s3, "shop/orders/d5/data.tar", signal, "the dump broke off");
+    writeFileSync(join(dir, "@.json"), METADATA.replace('"gtidExecutedInconsistent":false', '"gtidExecutedInconsistent"'));
+    await sleep(500);
+    writeFileSync(join(dir, "@.json"), METADATA.replace('"gtidExecutedInconsistent":false', '"gtidExecutedInconsistent":true'));
+    await expect(stored).rejects.toThrow(/the dump cannot be used: .*BACKUP_ADMIN and RELOAD/);
   }, 60_000);
 
   it("a backup Job whose image has no MySQL Shell fails saying so and leaves nothing in the store or the work folder; a damaged dump is not restored", async () => {
