@@ -31,7 +31,6 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync
 import { rename, rm } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join } from "node:path";
-import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { MariaDbSites, TEST_USERS, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
@@ -47,7 +46,7 @@ import { createLogger } from "../../operator/log.js";
 import { SiteClient } from "../../operator/mysql/site-client.js";
 import { openStream } from "../../operator/tools/http-stream.js";
 import { spawnAgent } from "../support/agent-spawn.js";
-import { machineInfo, spread, stopChild } from "./bench-util.js";
+import { drain, machineInfo, randomStream, spread, stopChild } from "./bench-util.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const MB = 1e6;
@@ -66,7 +65,6 @@ const FILL_ROWS = 10_000;
 const FILL_ROW_BYTES = 3 * 1024;
 /** The raw upload's source: a pool of random bytes handed out in socket-sized chunks. */
 const POOL_BYTES = 64 * 2 ** 20;
-const CHUNK_BYTES = 64 * 1024;
 
 function positive(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -232,37 +230,12 @@ async function fill(site: MariaDbSite, bytes: number): Promise<{ seconds: number
 
 // ---- the raw baselines ------------------------------------------------------------------------
 
-/** `bytes` of random data, as a stream of socket-sized chunks out of one random pool (MinIO neither compresses nor dedupes). */
-function randomStream(pool: Buffer, bytes: number): Readable {
-  let sent = 0;
-  let offset = 0;
-  return new Readable({
-    read() {
-      if (sent >= bytes) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(CHUNK_BYTES, bytes - sent);
-      if (offset + n > pool.length) offset = (offset + 4099) % (pool.length - CHUNK_BYTES);
-      this.push(pool.subarray(offset, offset + n));
-      offset += n;
-      sent += n;
-    },
-  });
-}
-
 /** The agent's backup stream read and thrown away: the source side up to this process's socket. */
 async function agentStreamToNull(agentUrl: string): Promise<number> {
   const res = await openStream(`${agentUrl}/v1/clone/backup`, TOKEN, AbortSignal.timeout(STEP_TIMEOUT_MS), 60_000);
   if (res.statusCode !== 200) throw new Error(`the agent answered HTTP ${res.statusCode}`);
   let bytes = 0;
   for await (const chunk of res) bytes += (chunk as Buffer).length;
-  return bytes;
-}
-
-async function drain(stream: Readable): Promise<number> {
-  let bytes = 0;
-  for await (const chunk of stream) bytes += (chunk as Buffer).length;
   return bytes;
 }
 

@@ -3,6 +3,7 @@
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { Readable } from "node:stream";
 
 export interface MachineInfo {
   node: string;
@@ -80,4 +81,33 @@ export async function stopChild(child: ChildProcess | undefined): Promise<void> 
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
+}
+
+/** Socket-sized: what randomStream hands out at a time. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** `bytes` of random data, as a stream of socket-sized chunks out of one random pool (MinIO neither compresses nor dedupes). */
+export function randomStream(pool: Buffer, bytes: number): Readable {
+  let sent = 0;
+  let offset = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(CHUNK_BYTES, bytes - sent);
+      if (offset + n > pool.length) offset = (offset + 4099) % (pool.length - CHUNK_BYTES);
+      this.push(pool.subarray(offset, offset + n));
+      offset += n;
+      sent += n;
+    },
+  });
+}
+
+/** Reads a stream to its end and throws the bytes away; returns how many. */
+export async function drain(stream: Readable): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of stream) bytes += (chunk as Buffer).length;
+  return bytes;
 }
