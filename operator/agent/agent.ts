@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fenceVerdict, leaseUntil, liftFenceAtStartup, newerView, possiblyWritable, type ActiveSiteView, type LeaseInput, type ServerState } from "../../shared/agent/fencing.js";
+import { fenceVerdict, leaseUntil, liftFenceAtStartup, newerView, startupAnswerDecides, possiblyWritable, type ActiveSiteView, type LeaseInput, type ServerState } from "../../shared/agent/fencing.js";
 import { errorText } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import type { Logger } from "../log.js";
@@ -71,7 +71,7 @@ export class Agent {
   private deadlineProblem = "";
   private fencing: Promise<void> | undefined;
   /** The safety net's question, until the operator has answered it (200). */
-  private startup: { wasWritable: boolean; unanswered: boolean } | undefined;
+  private startup: { wasWritable: boolean; unanswered: boolean; noSiteNamed: boolean } | undefined;
   /** Fences begun so far: a read of the server that overlapped one is stale. */
   private fences = 0;
   private running: Promise<void> | undefined;
@@ -197,8 +197,9 @@ export class Agent {
 
   /**
    * Fence first, ask second: the server accepts no write until the operator names this site. The
-   * question is asked again at every check until the operator answers at all (a standby replica
-   * or a starting operator answers 503); the first answer decides.
+   * question is asked again at every check until the operator answers naming a site (a standby
+   * replica or a starting operator answers 503; an operator between a new group's seed and its
+   * adoption names none); the first such answer decides.
    */
   private async safetyNet(): Promise<void> {
     let wasWritable = false;
@@ -224,7 +225,7 @@ export class Agent {
     this.serverState = "read-only";
     this.readOnlySeenAt = this.now();
     this.log.info(LOG_MESSAGES.safetyNetFenced);
-    this.startup = { wasWritable, unanswered: false };
+    this.startup = { wasWritable, unanswered: false, noSiteNamed: false };
     await this.askAtStartup(ASK_TIMEOUT_MS);
   }
 
@@ -237,6 +238,11 @@ export class Agent {
     if (!asked.ok) {
       if (!startup.unanswered) this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: `no answer from the operator: ${asked.error}; asking again at every check` });
       startup.unanswered = true;
+      return;
+    }
+    if (!startupAnswerDecides(asked.value)) {
+      if (!startup.noSiteNamed) this.log.warn(LOG_MESSAGES.safetyNetKept, { reason: "the operator names no active site" });
+      startup.noSiteNamed = true;
       return;
     }
     this.startup = undefined;

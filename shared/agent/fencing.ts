@@ -130,6 +130,16 @@ export function newerView(cached: ActiveSiteView | undefined, candidate: ActiveS
  * A server that started read-only is not lifted on lastKnownPrimary: after a restart the operator
  * makes it writable again only once it has checked that it holds every transaction of the group.
  */
+/**
+ * Whether an answer to the startup question decides it: it names a site, active or last known.
+ * One that names none (a new group between its first primary's seed and the operator adopting
+ * it, or a group that never had a primary) is asked again at the next check, the fence kept, so
+ * that the operator's next word, not a snapshot taken a moment too early, decides.
+ */
+export function startupAnswerDecides(answer: { activeSite: string; lastKnownPrimary: string }): boolean {
+  return answer.activeSite !== "" || answer.lastKnownPrimary !== "";
+}
+
 export function liftFenceAtStartup(site: string, answer: { activeSite: string; lastKnownPrimary: string } | undefined, wasWritable: boolean): boolean {
   if (answer === undefined) return false;
   return answer.activeSite === site || (wasWritable && answer.lastKnownPrimary === site);

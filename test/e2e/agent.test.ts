@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MariaDbSites, type MariaDbSite } from "../../scripts/env/mariadb-sites.js";
 import { freePort, waitFor } from "../../scripts/env/ports.js";
@@ -298,5 +300,41 @@ describe("the server's own fence deadline (an agent that hangs)", () => {
         250,
       );
     }
+  });
+});
+
+describe("the startup question answered before the operator names any site (real agent and MariaDB)", () => {
+  let solo: MariaDbSites;
+  let agent: AgentProcess | undefined;
+  let operatorAnswers: Server | undefined;
+
+  afterAll(async () => {
+    await agent?.stop("SIGKILL");
+    operatorAnswers?.close();
+    await solo?.teardown();
+  });
+
+  it("keeps the fence and asks again while the operator names no site; lifts it once the operator stands behind this site, as it does for a first answer", async () => {
+    // The operator's answers as they went in a new group of managed sites: its bootstrap made
+    // `seed` writable, the agent's safety net fenced it a moment later and asked while the
+    // operator's snapshot still named no site; the operator's next cycle records `seed` as
+    // the primary it stands behind. A real operator cannot be held in that moment on purpose,
+    // so this endpoint answers the agent's question in the operator's own shape, in that order.
+    solo = await MariaDbSites.start({ names: ["seed"], primary: "seed" });
+    let asked = 0;
+    operatorAnswers = createServer((_req, res) => {
+      asked += 1;
+      const lastKnownPrimary = asked <= 2 ? "" : "seed";
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ namespace: ns, group: "fresh", activeSite: "", confirmedPrimary: "", lastKnownPrimary, observedAgoMs: 0 }));
+    });
+    await new Promise<void>((resolve) => operatorAnswers?.listen(0, "127.0.0.1", resolve));
+    const port = (operatorAnswers.address() as AddressInfo).port;
+    agent = await AgentProcess.start({ site: "seed", group: "fresh", namespace: ns, server: solo.site("seed"), operatorUrl: `http://127.0.0.1:${port}`, port: await freePort() });
+    expect((await agent.waitForLog(LOG_MESSAGES.safetyNetKept, 10_000)).reason).toBe("the operator names no active site");
+    expect(await solo.site("seed").isReadOnly()).toBe(true);
+    expect(await agent.waitForLog(LOG_MESSAGES.safetyNetLifted, 20_000)).toMatchObject({ wasWritable: true });
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(agent.logged(LOG_MESSAGES.safetyNetKept)).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fenceVerdict, leaseUntil, liftFenceAtStartup, majorityReachedAt, newerView, peersForMajority, type LeaseInput } from "../../../shared/agent/fencing.js";
+import { fenceVerdict, leaseUntil, liftFenceAtStartup, majorityReachedAt, newerView, peersForMajority, startupAnswerDecides, type LeaseInput } from "../../../shared/agent/fencing.js";
 
 const LEASE = 20_000;
 const base: LeaseInput = { site: "iad", groupSize: 3, leaseTimeoutMs: LEASE, peerReachedAt: {}, writableSince: 0, becameWritableAfter: -Infinity };
@@ -105,5 +105,11 @@ describe("the startup safety net", () => {
     expect(liftFenceAtStartup("iad", answer("", "iad"), true)).toBe(true);
     // A server that restarted read-only waits for the operator's own checks.
     expect(liftFenceAtStartup("iad", answer("", "iad"), false)).toBe(false);
+  });
+
+  it("asks again while the operator names no site at all: a new group between its first primary's seed and the operator adopting it", () => {
+    expect(startupAnswerDecides(answer("", ""))).toBe(false);
+    expect(startupAnswerDecides(answer("", "iad"))).toBe(true);
+    expect(startupAnswerDecides(answer("pdx", "pdx"))).toBe(true);
   });
 });
