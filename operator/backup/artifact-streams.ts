@@ -6,9 +6,18 @@
 import { createHash } from "node:crypto";
 import { PassThrough, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { BackupPosition } from "../../shared/backup/manifest.js";
 import { FrameOpener, FrameSealer, type SealKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
 import type { ObjectStore } from "./object-store.js";
+
+/** A copy on its way to the store: its bytes (a source and the stages that read it), and once they ended whole, the position they hold. */
+export interface CopyStream {
+  readonly streams: readonly NodeJS.ReadableStream[];
+  readonly position: () => BackupPosition;
+  /** Ends the copy's process and removes what it left on disk; safe to call twice. */
+  readonly stop: () => Promise<void>;
+}
 
 /** A transform built from a function of each chunk (and one of the end), errors failing the stream. */
 function transform(each: (chunk: Buffer) => Buffer[], end: () => Buffer[] = () => []): Transform {

@@ -13,9 +13,9 @@ import { XbstreamScanner } from "../../shared/backup/xbstream.js";
 import { DONOR_NOT_READY_WAIT_MS } from "../../shared/agent/clone.js";
 import { errorText } from "../../shared/errors.js";
 import { openStreamWhenReady, startOf } from "../tools/http-stream.js";
-import { measuring, scanningAs, sealing, streamToStore } from "./artifact-streams.js";
+import { measuring, scanningAs, sealing, streamToStore, type CopyStream } from "./artifact-streams.js";
 import type { ObjectStore } from "./object-store.js";
-import { openDump, type CopyStream, type DumpSource } from "./take-dump.js";
+import { openDump, type DumpSource } from "./take-dump.js";
 
 /** mariadb-backup writes the position near the end and xtrabackup_info last: both present means the copy finished. */
 const POSITION_FILE = "xtrabackup_binlog_info";

@@ -10,10 +10,10 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BackupPosition } from "../../shared/backup/manifest.js";
 import { DUMP_METADATA_FILE, dumpPosition, dumpProgram, filesToPack, leftInProgress, type DumpSettings } from "../../shared/backup/mysql-dump.js";
 import { tarEnd, tarFileHeader, tarPadding } from "../../shared/backup/tar.js";
 import { exitOf, stderrTail } from "../tools/run-tool.js";
+import type { CopyStream } from "./artifact-streams.js";
 
 /** How often the dump folder is listed for finished files. */
 const POLL_MS = 200;
@@ -30,14 +30,6 @@ export interface DumpSource {
   readonly workDir: string;
   /** The MySQL Shell executable. */
   readonly mysqlsh: string;
-}
-
-/** A copy on its way to the store: its bytes (a source and the stages that read it), and once they ended whole, the position they hold. */
-export interface CopyStream {
-  readonly streams: readonly NodeJS.ReadableStream[];
-  readonly position: () => BackupPosition;
-  /** Ends the copy's process and removes what it left on disk; safe to call twice. */
-  readonly stop: () => Promise<void>;
 }
 
 export async function openDump(source: DumpSource, signal: AbortSignal): Promise<CopyStream> {

@@ -227,15 +227,18 @@ export class BackupsReconciler implements Reconciler {
     const { ctx } = this;
     const observations = cycle.observations ?? new Map();
     const urls = agentUrls(ctx.spec, ctx.name, ctx.namespace, ctx.deps.sidecar !== undefined);
-    return decisionSites({ spec: ctx.spec, states: ctx.states(), observations, addresses: ctx.addresses() }).map((d) => ({
-      name: d.name,
-      role: d.role,
-      state: d.state,
-      polledOk: d.polledOk,
-      secondsBehindSource: observations.get(d.name)?.replica?.secondsBehindSource ?? null,
-      agent: urls.has(d.name),
-      ...(observations.get(d.name) ? { flavor: observations.get(d.name)?.flavor } : {}),
-      ...(streaming.has(d.name) ? { streaming: streaming.get(d.name) } : {}),
-    }));
+    return decisionSites({ spec: ctx.spec, states: ctx.states(), observations, addresses: ctx.addresses() }).map((d) => {
+      const observed = observations.get(d.name);
+      return {
+        name: d.name,
+        role: d.role,
+        state: d.state,
+        polledOk: d.polledOk,
+        secondsBehindSource: observed?.replica?.secondsBehindSource ?? null,
+        agent: urls.has(d.name),
+        ...(observed ? { flavor: observed.flavor } : {}),
+        ...(streaming.has(d.name) ? { streaming: streaming.get(d.name) } : {}),
+      };
+    });
   }
 }
