@@ -18,7 +18,7 @@ import type { LogLevel } from "../log.js";
 import { ARCHIVE_STORAGE, JOB_STORAGE } from "../../shared/backup/store-access.js";
 import { fileOnly, parseStore, secretFile, storageFlags, storageSecretsHelp, type StorageConfig, type StoreConfig } from "./storage-config.js";
 import type { PointInTime } from "./point-in-time.js";
-import type { SanityQuery } from "./verify-backup.js";
+import type { SanityQuery, VerifyTask } from "./verify-backup.js";
 import type { AgentSource } from "./take-backup.js";
 import type { DumpSource } from "./take-dump.js";
 import type { DumpCompression } from "../../shared/backup/mysql-dump.js";
@@ -59,7 +59,7 @@ export interface VerifyJobConfig extends ArtifactJobConfig {
   /** The binary log archive's store: required unless pointInTime is `none`. */
   readonly archive?: StoreConfig;
   readonly sanity?: SanityQuery;
-  readonly server: { readonly mariadbd: string; readonly port: number };
+  readonly server: VerifyTask["server"];
   readonly keepOnFailure: boolean;
 }
 
@@ -102,6 +102,7 @@ function commonFlags(backup: "with backup name" | "without"): Flag[] {
 /** The flags of a restore's point in time and its throwaway server, shared by verify and stage-restore. */
 const POINT_IN_TIME_FLAG: Flag = { name: "point-in-time", env: "BLOODRAVEN_POINT_IN_TIME", help: "none (the backup alone), latest (replay everything archived) or an RFC 3339 time to replay to (default none)" };
 const MARIADBD_FLAG: Flag = { name: "mariadbd", env: "BLOODRAVEN_MARIADBD", help: "the server binary (default mariadbd)" };
+const MYSQLSH_FLAG = (use: string): Flag => ({ name: "mysqlsh", env: "BLOODRAVEN_MYSQLSH", help: `MySQL Shell, ${use} (default mysqlsh)` });
 const SCRATCH_PORT_FLAG: Flag = { name: "mysql-port", env: "BLOODRAVEN_MYSQL_PORT", help: "the loopback port the restored server listens on (default 3306)" };
 
 export const BACKUP_JOB_FLAGS: readonly Flag[] = [
@@ -111,7 +112,7 @@ export const BACKUP_JOB_FLAGS: readonly Flag[] = [
   { name: "source-agent-url", env: "BLOODRAVEN_SOURCE_AGENT_URL", help: "a MariaDB site: its agent, which streams mariadb-backup's copy, e.g. http://mysql-orders-pdx:8080 (this or --source-host)" },
   { name: "source-host", env: "BLOODRAVEN_SOURCE_HOST", help: "a MySQL site: its server, which MySQL Shell dumps (this or --source-agent-url)" },
   { name: "source-port", env: "BLOODRAVEN_SOURCE_PORT", help: "that server's port (default 3306)" },
-  { name: "mysqlsh", env: "BLOODRAVEN_MYSQLSH", help: "MySQL Shell, with --source-host (default mysqlsh)" },
+  MYSQLSH_FLAG("with --source-host"),
   { name: "dump-threads", env: "BLOODRAVEN_DUMP_THREADS", help: `MySQL Shell's dump threads (default ${BACKUP_DEFAULTS.dump.threads})` },
   { name: "dump-bytes-per-chunk", env: "BLOODRAVEN_DUMP_BYTES_PER_CHUNK", help: `the size of its data chunks, digits and k, M or G (default ${BACKUP_DEFAULTS.dump.bytesPerChunk})` },
   { name: "dump-compression", env: "BLOODRAVEN_DUMP_COMPRESSION", help: `${DUMP_COMPRESSIONS.join(", ")} (default ${BACKUP_DEFAULTS.dump.compression})` },
@@ -141,6 +142,8 @@ export const VERIFY_JOB_FLAGS: readonly Flag[] = [
   { name: "min-rows", env: "BLOODRAVEN_MIN_ROWS", help: "the least count the sanity query may return (default 0)" },
   { name: "query-timeout", env: "BLOODRAVEN_QUERY_TIMEOUT", help: "longest the sanity query may run (default 60s)" },
   MARIADBD_FLAG,
+  { name: "mysqld", env: "BLOODRAVEN_MYSQLD", help: "the MySQL server binary, which a MySQL site's dump is loaded into (default mysqld)" },
+  MYSQLSH_FLAG("which loads a MySQL site's dump"),
   SCRATCH_PORT_FLAG,
   { name: "keep-on-failure", boolean: true, help: "leave the work folder (the restored copy, the server's error log) in place when the verification fails" },
 ];
@@ -347,7 +350,7 @@ export function parseVerifyJobConfig(argv: string[], env: NodeJS.ProcessEnv): Ve
     pointInTime,
     ...(archive ? { archive } : {}),
     ...(query ? { sanity: { query, minRows: Number(minRowsText ?? 0), timeoutMs: duration("query-timeout", flag("query-timeout") || "60s") } } : {}),
-    server,
+    server: { ...server, mysqld: flag("mysqld") || "mysqld", mysqlsh: flag("mysqlsh") || "mysqlsh" },
     keepOnFailure: set("keep-on-failure"),
   };
 }

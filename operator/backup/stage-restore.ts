@@ -102,7 +102,7 @@ async function onServer(task: StageTask, datadir: string, backupGtid: string, si
     runDir: task.workDir,
     ...(archive ? { binlogDir: task.workDir } : {}),
     port: task.server.port,
-    mariadbd: task.server.mariadbd,
+    binary: { flavor: "mariadb", mariadbd: task.server.mariadbd },
     startTimeoutMs: left(),
     signal,
   });

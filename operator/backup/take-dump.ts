@@ -4,15 +4,14 @@
  * stream and deleted (shared/backup/mysql-dump.ts says which files are finished when). The
  * folder holds what MySQL Shell writes ahead of the store at most, never the whole dump.
  */
-import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DUMP_METADATA_FILE, dumpPosition, dumpProgram, filesToPack, leftInProgress, type DumpSettings } from "../../shared/backup/mysql-dump.js";
 import { tarEnd, tarFileHeader, tarPadding } from "../../shared/backup/tar.js";
-import { exitOf, stderrTail } from "../tools/run-tool.js";
+import { runMysqlShell } from "../tools/mysql-shell.js";
 import type { CopyStream } from "./artifact-streams.js";
 
 /** How often the dump folder is listed for finished files. */
@@ -37,18 +36,9 @@ export async function openDump(source: DumpSource, signal: AbortSignal): Promise
   if ((await readdir(workDir).catch(() => [])).length > 0) throw new Error(`${workDir} is not empty: a dump starts in an empty folder`);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
   const dumpDir = join(workDir, "dump");
-  const program = join(workDir, "dump.js");
-  await writeFile(program, dumpProgram({ outputDir: dumpDir, host: source.host, port: source.port, userFile: source.userFile, passwordFile: source.passwordFile, settings: source.settings }), { mode: 0o600 });
-  // Its log and history go to the work folder: the Job's root filesystem is read-only.
-  const env = { ...process.env, MYSQLSH_USER_CONFIG_HOME: join(workDir, "mysqlsh") };
-  const child = spawn(source.mysqlsh, ["--no-wizard", "--js", "--file", program], { stdio: ["ignore", "ignore", "pipe"], signal, cwd: workDir, env });
-  let notStarted: Error | undefined;
-  child.once("error", (err) => (notStarted ??= err));
-  const stderr = stderrTail(child);
-  const dumped = exitOf(child, "mysqlsh util.dumpInstance", stderr).catch((err: unknown) => {
-    if (notStarted && child.pid === undefined) throw new Error(`cannot run ${source.mysqlsh} (${notStarted.message}): the backup Job's image must carry MySQL Shell (spec.backup.profiles[].dump.image)`);
-    throw err;
-  });
+  const text = dumpProgram({ outputDir: dumpDir, host: source.host, port: source.port, userFile: source.userFile, passwordFile: source.passwordFile, settings: source.settings });
+  const shell = await runMysqlShell({ mysqlsh: source.mysqlsh, name: "util.dumpInstance", text, workDir, imageHint: "the backup Job's image must carry MySQL Shell (spec.backup.profiles[].dump.image)" }, signal);
+  const dumped = shell.exited;
   // Read by the packer; a failure the packer never reaches (the store gave up) is not unhandled.
   dumped.catch(() => undefined);
   let metadata: string | undefined;
@@ -63,7 +53,7 @@ export async function openDump(source: DumpSource, signal: AbortSignal): Promise
     },
     stop: async () => {
       stream.destroy();
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      shell.kill();
       await dumped.catch(() => undefined);
       await rm(workDir, { recursive: true, force: true });
     },

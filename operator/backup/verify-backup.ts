@@ -1,20 +1,26 @@
 /**
- * Proves a backup restorable: restores it (manifest, signature, hash and the prepared position
- * checked, operator/backup/restore-backup.ts), starts a throwaway server on the copy, replays the
- * archived binary logs onto it when asked (to the latest, or to a time), and runs the sanity
- * query under a time limit. Every step that fails fails the verification with its reason; the
- * work folder is emptied at the end either way, unless `keepOnFailure` keeps it for inspection.
+ * Proves a backup restorable: restores it (manifest, signature, hash and the position checked,
+ * operator/backup/restore-backup.ts), gets it into a throwaway server, replays the archived binary
+ * logs onto it when asked (to the latest, or to a time), and runs the sanity query under a time
+ * limit. A mariadb-backup copy is the server's datadir; a MySQL Shell dump is loaded into a fresh
+ * MySQL server by `util.loadDump`, after which the server must hold exactly the dump's GTIDs.
+ * Every step that fails fails the verification with its reason; the work folder is emptied at the
+ * end either way, unless `keepOnFailure` keeps it for inspection.
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { BackupManifest } from "../../shared/backup/manifest.js";
+import { loadProgram } from "../../shared/backup/mysql-load.js";
 import { judgeSanityQuery } from "../../shared/backup/sanity-check.js";
 import { errorText } from "../../shared/errors.js";
+import { runMysqlShell } from "../tools/mysql-shell.js";
 import { ScratchServer } from "../tools/scratch-server.js";
 import type { ObjectStore } from "./object-store.js";
 import { replayOnto, type ArchiveAccess, type PointInTime, type ReplayOutcome } from "./point-in-time.js";
 import { restoreBackup, type ArtifactRef } from "./restore-backup.js";
 
-const PHYSICAL_ONLY = { accepted: ["mariadb-backup"], why: "a verification starts a MariaDB server on the restored copy; verifying a MySQL Shell dump (util.loadDump into a MySQL server) is not built, see docs/backups.md" } as const;
+/** The archive's replay is MariaDB's (mariadb-binlog onto the copy); a dump is verified without one. */
+const REPLAYABLE = { accepted: ["mariadb-backup"], why: "replaying the binary log archive onto a MySQL Shell dump is not built (see docs/backups.md): verify it with point in time none" } as const;
 
 export interface SanityQuery {
   readonly query: string;
@@ -29,7 +35,8 @@ export interface VerifyTask extends ArtifactRef {
   /** The archive's store settings, when pointInTime is not `none`. */
   readonly archive?: ArchiveAccess;
   readonly sanity?: SanityQuery;
-  readonly server: { readonly mariadbd: string; readonly port: number };
+  /** The throwaway server's binaries (mariadbd for a mariadb-backup copy; mysqld and mysqlsh for a dump) and loopback port. */
+  readonly server: { readonly mariadbd: string; readonly mysqld: string; readonly mysqlsh: string; readonly port: number };
   /** Leaves the work folder (and so the copy) in place when the verification fails. */
   readonly keepOnFailure: boolean;
   readonly timeoutMs: number;
@@ -46,6 +53,11 @@ export interface VerifyOutcome {
   readonly restoreMs: number;
 }
 
+const STATEMENT_LIMIT: Record<BackupManifest["flavor"], (ms: number) => [string, number[]]> = {
+  mariadb: (ms) => ["SET SESSION max_statement_time = ?", [ms / 1000]],
+  mysql: (ms) => ["SET SESSION max_execution_time = ?", [ms]],
+};
+
 export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promise<VerifyOutcome> {
   const deadline = AbortSignal.timeout(task.timeoutMs);
   const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
@@ -57,12 +69,12 @@ export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promis
   let kept = false;
   try {
     const started = Date.now();
-    const manifest = await restoreBackup({ ...task, targetDir: join(task.workDir, "data"), timeoutMs: left(), signal, methods: PHYSICAL_ONLY }, store);
+    const manifest = await restoreBackup({ ...task, targetDir: join(task.workDir, "data"), timeoutMs: left(), signal, ...(task.pointInTime === "none" ? {} : { methods: REPLAYABLE }) }, store);
     const restoreMs = Date.now() - started;
-    const server = await ScratchServer.start({ datadir: join(task.workDir, "data"), runDir: task.workDir, port: task.server.port, mariadbd: task.server.mariadbd, startTimeoutMs: left(), signal });
+    const server = await startOn(manifest, task, signal, left());
     try {
       const replay = task.pointInTime === "none" || !task.archive ? undefined : await replayOnto(task, task.archive, server.login, manifest.position.gtid, signal, left());
-      const check = task.sanity ? await runSanityQuery(server, task.sanity) : undefined;
+      const check = task.sanity ? await runSanityQuery(server, task.sanity, manifest.flavor) : undefined;
       return { gtid: manifest.position.gtid, sourceSite: manifest.sourceSite, backupCompletedAt: manifest.completedAt, restoreMs, ...(replay ? { replay } : {}), ...check };
     } finally {
       await server.stop();
@@ -75,11 +87,32 @@ export async function verifyBackup(task: VerifyTask, store: ObjectStore): Promis
   }
 }
 
+/** A throwaway server holding the restored backup: on the copy itself, or a fresh MySQL server the dump is loaded into. */
+async function startOn(manifest: BackupManifest, task: VerifyTask, signal: AbortSignal, timeoutMs: number): Promise<ScratchServer> {
+  const restored = join(task.workDir, "data");
+  const common = { runDir: task.workDir, port: task.server.port, startTimeoutMs: timeoutMs, signal };
+  if (manifest.method === "mariadb-backup") return ScratchServer.start({ ...common, datadir: restored, binary: { flavor: "mariadb", mariadbd: task.server.mariadbd } });
+  const server = await ScratchServer.start({ ...common, datadir: join(task.workDir, "server"), binary: { flavor: "mysql", mysqld: task.server.mysqld } });
+  try {
+    const text = loadProgram({ dumpDir: restored, socket: server.socket });
+    const shell = await runMysqlShell({ mysqlsh: task.server.mysqlsh, name: "util.loadDump", text, workDir: task.workDir, imageHint: "a MySQL dump's verification runs in an image with mysqld and MySQL Shell (the verification's spec.image, else the group's)" }, signal);
+    // `signal` carries the verification's deadline: MySQL Shell is ended with it.
+    await shell.exited;
+    const [row] = await server.run(["SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, ?) AND GTID_SUBSET(?, @@GLOBAL.gtid_executed) AS same, @@GLOBAL.gtid_executed AS holds", [manifest.position.gtid, manifest.position.gtid]]);
+    if (Number(row?.same) !== 1) throw new Error(`the loaded dump holds the GTIDs ${String(row?.holds)}, not the backup's ${manifest.position.gtid}`);
+    return server;
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
 /** The query under the server's own statement limit and the client's, whichever ends it first. */
-async function runSanityQuery(server: ScratchServer, sanity: SanityQuery): Promise<{ count: number; queryMs: number }> {
+async function runSanityQuery(server: ScratchServer, sanity: SanityQuery, flavor: BackupManifest["flavor"]): Promise<{ count: number; queryMs: number }> {
   const conn = await server.connect();
   try {
-    await conn.query("SET SESSION max_statement_time = ?", [sanity.timeoutMs / 1000]);
+    // MariaDB's limit is in seconds and applies to any statement; MySQL's in milliseconds, to a SELECT.
+    await conn.query(...STATEMENT_LIMIT[flavor](sanity.timeoutMs));
     const started = Date.now();
     const [result] = await conn.query({ sql: sanity.query, rowsAsArray: true, timeout: sanity.timeoutMs + 1_000 }).catch((err: unknown) => {
       throw new Error(`the sanity query failed after ${Date.now() - started} ms (limit ${sanity.timeoutMs} ms): ${errorText(err)}`);

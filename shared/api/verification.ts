@@ -35,7 +35,7 @@ export const sanityCheckSchema = () =>
 
 export const keepOnFailureSchema = () =>
   boolean().withDefault(VERIFICATION_DEFAULTS.keepOnFailure).describe("Keep a failed verification's Job and pod, with the restored copy and the server's error log, for a day.");
-export const serverImageSchema = () => image().describe("An image with `mariadbd` for the throwaway server; default: the group's `spec.image`.");
+export const serverImageSchema = () => image().describe("An image with the throwaway server: `mariadbd`, or `mysqld` and `mysqlsh` for a MySQL site's dump; default: the group's `spec.image`.");
 export const verificationTimeoutSchema = () => duration().withDefault(VERIFICATION_DEFAULTS.timeout).describe("A verification still running after this fails.");
 
 const verificationSpec = object({

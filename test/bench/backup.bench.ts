@@ -411,7 +411,7 @@ async function main(): Promise<void> {
         workDir: join(scratch, `verify-${i}`),
         pointInTime: "none" as const,
         sanity: { query: "SELECT COUNT(*) FROM bench_backup.fill", minRows: filled.rows, timeoutMs: STEP_TIMEOUT_MS },
-        server: { mariadbd: "/usr/sbin/mariadbd", port: await freePort() },
+        server: { mariadbd: "/usr/sbin/mariadbd", mysqld: "mysqld", mysqlsh: "mysqlsh", port: await freePort() },
         keepOnFailure: false,
         timeoutMs: STEP_TIMEOUT_MS,
       };

@@ -16,6 +16,8 @@ import { measuring, opening, sealing, streamToStore } from "../../operator/backu
 import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { restoreBackup } from "../../operator/backup/restore-backup.js";
 import { takeBackup } from "../../operator/backup/take-backup.js";
+import type { ArchiveAccess } from "../../operator/backup/point-in-time.js";
+import { verifyBackup, type VerifyTask } from "../../operator/backup/verify-backup.js";
 import { packDump } from "../../operator/backup/take-dump.js";
 
 /**
@@ -71,6 +73,18 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
     await createBucket(store, BUCKET);
     s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
   });
+
+  /** A small whole dump, unencrypted, with its manifest, as `takeBackup` stores one. */
+  async function storeDump(backup: string): Promise<void> {
+    const dir = folder();
+    writeFileSync(join(dir, "@.json"), METADATA);
+    writeFileSync(join(dir, "shop@orders@0.tsv"), randomBytes(5000));
+    writeFileSync(join(dir, DUMP_DONE_FILE), "{}");
+    const signal = AbortSignal.timeout(30_000);
+    const measure = measuring();
+    await streamToStore([Readable.from(packDump(dir, Promise.resolve(), signal, () => undefined)), measure.stream], s3, `prod/shop/orders/${backup}/data.tar`, signal, "the dump broke off");
+    await s3.putText(`prod/shop/orders/${backup}/manifest.json`, manifestText({ ...MANIFEST, backup, data: { object: "data.tar", ...measure.result() } }), AbortSignal.timeout(10_000));
+  }
 
   afterAll(async () => {
     s3?.destroy();
@@ -190,14 +204,8 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
     expect(readdirSync(join(work, ".."))).toEqual([]);
 
     // An unencrypted dump with a flipped byte in the store: refused, the folder removed.
-    const dir = folder();
-    writeFileSync(join(dir, "@.json"), METADATA);
-    writeFileSync(join(dir, "shop@orders@0.tsv"), randomBytes(5000));
-    writeFileSync(join(dir, DUMP_DONE_FILE), "{}");
+    await storeDump("d4");
     const signal = AbortSignal.timeout(30_000);
-    const measure = measuring();
-    await streamToStore([Readable.from(packDump(dir, Promise.resolve(), signal, () => undefined)), measure.stream], s3, "prod/shop/orders/d4/data.tar", signal, "the dump broke off");
-    await s3.putText("prod/shop/orders/d4/manifest.json", manifestText({ ...MANIFEST, backup: "d4", data: { object: "data.tar", ...measure.result() } }), AbortSignal.timeout(10_000));
     const stored = await bytesOf(await s3.get("prod/shop/orders/d4/data.tar", signal));
     for (const at of [600, 1024 + 10]) {
       const flipped = Buffer.from(stored);
@@ -207,5 +215,33 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
       await expect(restoreBackup({ namespace: "shop", group: "orders", backup: "d4", prefix: "prod", targetDir: target, timeoutMs: 30_000 }, s3)).rejects.toThrow(/damaged/);
       expect(readdirSync(join(target, ".."))).toEqual([]);
     }
+  }, 60_000);
+
+  it("a dump's verification: a replay is refused before anything is fetched; an image without mysqld fails at the empty server's start, saying so, the work folder kept only when asked", async () => {
+    await storeDump("d6");
+    const task = (workDir: string, over: Partial<VerifyTask> = {}): VerifyTask => ({
+      namespace: "shop",
+      group: "orders",
+      backup: "d6",
+      prefix: "prod",
+      workDir,
+      pointInTime: "none",
+      server: { mariadbd: "/usr/sbin/mariadbd", mysqld: "/nonexistent/mysqld", mysqlsh: "mysqlsh-not-installed", port: 9 },
+      keepOnFailure: false,
+      timeoutMs: 30_000,
+      ...over,
+    });
+    const archive: ArchiveAccess = { prefix: "pitr", store: s3 };
+    const replayed = join(folder(), "replayed");
+    await expect(verifyBackup(task(replayed, { pointInTime: "latest", archive }), s3)).rejects.toThrow(/d6 is a backup by mysqlsh-dump of a mysql site: replaying the binary log archive onto a MySQL Shell dump is not built .*point in time none/);
+    expect(readdirSync(join(replayed, ".."))).toEqual([]);
+
+    const plain = join(folder(), "plain");
+    await expect(verifyBackup(task(plain), s3)).rejects.toThrow(/cannot initialize an empty MySQL server: spawn \/nonexistent\/mysqld ENOENT/);
+    expect(readdirSync(join(plain, ".."))).toEqual([]);
+    // Kept: the dump as restored, whole, beside the server's empty datadir.
+    const kept = join(folder(), "kept");
+    await expect(verifyBackup(task(kept, { keepOnFailure: true }), s3)).rejects.toThrow(/cannot initialize an empty MySQL server/);
+    expect(readdirSync(join(kept, "data")).sort()).toEqual(["@.done.json", "@.json", "shop@orders@0.tsv"]);
   }, 60_000);
 });

@@ -246,9 +246,13 @@ describe("verify job flags", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("defaults to the backup alone, no query, mariadbd on port 3306, the folder removed on failure", () => {
+  it("takes the MySQL binaries a dump is loaded with from their flags", () => {
+    expect(verify(["--mysqld=/usr/sbin/mysqld", "--mysqlsh=/usr/bin/mysqlsh", "--mysql-port=3307"]).server).toEqual({ mariadbd: "mariadbd", mysqld: "/usr/sbin/mysqld", mysqlsh: "/usr/bin/mysqlsh", port: 3307 });
+  });
+
+  it("defaults to the backup alone, no query, mariadbd, mysqld and mysqlsh on port 3306, the folder removed on failure", () => {
     const config = verify();
-    expect(config).toMatchObject({ backup: "b1", storage: { kind: "volume", path: "/backups" }, pointInTime: "none", server: { mariadbd: "mariadbd", port: 3306 }, keepOnFailure: false });
+    expect(config).toMatchObject({ backup: "b1", storage: { kind: "volume", path: "/backups" }, pointInTime: "none", server: { mariadbd: "mariadbd", mysqld: "mysqld", mysqlsh: "mysqlsh", port: 3306 }, keepOnFailure: false });
     expect(config).not.toHaveProperty("sanity");
     expect(config).not.toHaveProperty("archive");
   });

@@ -1,0 +1,76 @@
+/**
+ * A verification of a MySQL site's dump loads it into a throwaway MySQL server with MySQL Shell's
+ * `util.loadDump` (operator/backup/verify-backup.ts). Pinned here, as MySQL 8.0 to 9.x and MySQL
+ * Shell 8.0 to 9.x behave:
+ *
+ * - `mysqld --initialize-insecure` makes an empty datadir whose `root@localhost` has no password,
+ *   reached over the server's socket;
+ * - `util.loadDump` refuses a server whose `local_infile` is OFF (it loads data chunks with
+ *   `LOAD DATA LOCAL INFILE`);
+ * - `updateGtidSet: "replace"` sets `gtid_purged` to the dump's `gtidExecuted` (`SET GLOBAL
+ *   GTID_PURGED`, which needs `gtid_mode=ON`), and refuses a server whose own GTIDs intersect it;
+ *   a fresh server has none, so afterwards the server's `gtid_executed` is exactly the dump's
+ *   position, which the verification checks;
+ * - `skipBinlog` keeps the load out of the server's binary log; `loadUsers: false` (the default)
+ *   leaves the dump's accounts out, which a verification does not need; `progressFile: ""`
+ *   writes no progress file into the dump folder.
+ */
+
+/** Threads of `util.loadDump`: the dump's default, enough for the two or four cores of a Job. */
+export const LOAD_THREADS = 4;
+
+export interface ScratchMysqldFiles {
+  /** The empty folder the server is initialized in. */
+  readonly datadir: string;
+  /** Holds the socket, pid and error log. */
+  readonly socket: string;
+  readonly pidFile: string;
+  readonly errorLog: string;
+  readonly port: number;
+}
+
+/** mysqld refuses to run as root unless told to; a Job's pod may run as root. */
+const asRoot = (root: boolean): string[] => (root ? ["--user=root"] : []);
+
+/** Makes an empty datadir: system tables, and `root@localhost` without a password. */
+export function mysqldInitializeArgs(files: ScratchMysqldFiles, root: boolean): string[] {
+  return ["--no-defaults", "--initialize-insecure", `--datadir=${files.datadir}`, `--log-error=${files.errorLog}`, ...asRoot(root)];
+}
+
+/**
+ * The throwaway server: loopback only, no configuration file, no binary log (the load is not
+ * replicated anywhere), GTIDs on (the load sets `gtid_purged`), `local_infile` on (the load needs
+ * it), no X Protocol listener (nothing uses it, and its port could clash), no Performance Schema
+ * (a few hundred MiB of memory the Job's limit is better spent on).
+ */
+export function mysqldScratchArgs(files: ScratchMysqldFiles, root: boolean): string[] {
+  return [
+    "--no-defaults",
+    `--datadir=${files.datadir}`,
+    `--socket=${files.socket}`,
+    `--pid-file=${files.pidFile}`,
+    `--log-error=${files.errorLog}`,
+    "--bind-address=127.0.0.1",
+    `--port=${files.port}`,
+    "--skip-name-resolve",
+    "--mysqlx=OFF",
+    "--disable-log-bin",
+    "--gtid-mode=ON",
+    "--enforce-gtid-consistency=ON",
+    "--local-infile=ON",
+    "--performance-schema=OFF",
+    ...asRoot(root),
+  ];
+}
+
+/**
+ * The JavaScript MySQL Shell runs (`mysqlsh --no-wizard --js --file <it>`): connect as the fresh
+ * server's root over its socket, then load the dump. Every value is a JSON literal, so no path
+ * can change the program. An exception ends mysqlsh with a non-zero status and its message on
+ * stderr.
+ */
+export function loadProgram(input: { readonly dumpDir: string; readonly socket: string }): string {
+  const options = { threads: LOAD_THREADS, updateGtidSet: "replace", skipBinlog: true, loadUsers: false, showProgress: false, progressFile: "" };
+  const j = (v: unknown): string => JSON.stringify(v);
+  return [`shell.connect({ scheme: 'mysql', user: 'root', password: '', socket: ${j(input.socket)} });`, `util.loadDump(${j(input.dumpDir)}, ${j(options)});`, ""].join("\n");
+}
