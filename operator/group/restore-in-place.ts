@@ -54,7 +54,7 @@ export class RestoreInPlaceReconciler implements Reconciler {
     const written = ctx.store.written ?? ctx.group.status;
     const sites: InPlaceSite[] = ctx.spec.sites.map((s) => {
       const o = observations.get(s.name);
-      return { name: s.name, role: s.role, ...(o ? { polled: { readOnly: o.readOnly, replicating: o.replica !== undefined && (o.replica.ioRunning || o.replica.ioConnecting || o.replica.sqlRunning), gtidExecuted: o.gtidExecuted } } : {}) };
+      return { name: s.name, role: s.role, ...(o ? { polled: { readOnly: o.readOnly, replicating: o.replica !== undefined && (o.replica.ioRunning || o.replica.ioConnecting || o.replica.sqlRunning), gtidExecuted: o.gtidExecuted, flavor: o.flavor } } : {}) };
     });
     const clone = cloneInFlight(written?.bootstrap);
     const jobName = status?.phase === "Running" ? (status.jobName ?? "") : request ? restoreInPlaceJobName(ctx.name, request.confirm) : "";

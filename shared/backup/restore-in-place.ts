@@ -21,6 +21,7 @@ import type { DefaultedBackupSpec } from "../api/backup.js";
 import type { RestoreInPlaceSpec, RestoreInPlaceStatus } from "../api/restore.js";
 import type { BootstrapStatus } from "../api/index.js";
 import type { SiteRole } from "../names.js";
+import type { FlavorName } from "../topology/site-observation.js";
 import type { BackupJobState } from "./job-result.js";
 import { planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestoreRun } from "./staged-copy.js";
 
@@ -32,7 +33,7 @@ export interface InPlaceSite {
   readonly name: string;
   readonly role: SiteRole;
   /** This cycle's poll; undefined when it failed. */
-  readonly polled?: { readonly readOnly: boolean; readonly replicating: boolean; readonly gtidExecuted: string };
+  readonly polled?: { readonly readOnly: boolean; readonly replicating: boolean; readonly gtidExecuted: string; readonly flavor: FlavorName };
 }
 
 export interface RestoreInPlaceInput {
@@ -116,6 +117,10 @@ export function restoreInPlaceStep(input: RestoreInPlaceInput): RestoreInPlaceSt
   if (input.busy !== undefined) return pending(`${FIELD} waits: ${input.busy}`, "RestoreTargetUnavailable");
   const silent = input.sites.filter((s) => !s.polled).map((s) => s.name);
   if (silent.length > 0) return pending(`${FIELD} waits for ${silent.join(", ")} to answer: every site is fenced before the restore`, "RestoreTargetUnavailable");
+  // Refused before any fence: the restore Job would refuse the dump after every site was fenced.
+  if (input.sites.find((s) => s.name === site)?.polled?.flavor === "mysql") {
+    return pending(`${FIELD}: site ${site} runs MySQL, and restoring a MySQL site in place is not built (docs/backups.md, "A MySQL site's dump"): load the dump into the fenced primary by hand`, "RestoreBuildFailed");
+  }
   const backup = runBackup(planned.run);
   return {
     kind: "start",

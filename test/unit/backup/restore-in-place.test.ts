@@ -6,7 +6,7 @@ const NOW = "2026-12-05T04:00:00Z";
 const CONFIRM = "2026-12-05T03:59:00Z";
 const backup = backupWithDefaults({ profiles: [{ name: "nightly", storage: { s3: { bucket: "b", credentialsSecret: { name: "s3" } } } }] });
 const request = (over: Partial<RestoreInPlaceSpec> = {}): RestoreInPlaceSpec => ({ profileName: "nightly", source: { group: "orders", backup: "b1" }, pointInTime: { mode: "none" }, timeout: "6h", confirm: CONFIRM, ...over });
-const site = (name: string, readOnly: boolean, replicating = false, gtidExecuted = "0-1-90"): InPlaceSite => ({ name, role: "primary-candidate", polled: { readOnly, replicating, gtidExecuted } });
+const site = (name: string, readOnly: boolean, replicating = false, gtidExecuted = "0-1-90"): InPlaceSite => ({ name, role: "primary-candidate", polled: { readOnly, replicating, gtidExecuted, flavor: "mariadb" } });
 const healthy = [site("iad", false), site("pdx", true, true), site("sfo", true, true)];
 const running: RestoreInPlaceStatus = { phase: "Running", confirm: CONFIRM, site: "iad", backup: "shop/orders/b1", jobName: "mysql-orders-restore", restoreId: "mysql-orders-restore", startTime: NOW };
 const fenced: RestoreInPlaceStatus = { ...running, fencedTime: NOW, discardedFrom: "0-1-90" };
@@ -56,6 +56,10 @@ describe("restoreInPlace's step", () => {
     expect(pendingMessage(input({ busy: "a switchover is in progress" }))).toBe("spec.restoreInPlace waits: a switchover is in progress");
     expect(pendingMessage(input({ sites: [healthy[0] as InPlaceSite, { name: "pdx", role: "primary-candidate" }] }))).toBe("spec.restoreInPlace waits for pdx to answer: every site is fenced before the restore");
     expect(pendingMessage(input({ request: request({ profileName: "weekly" }) }))).toBe("spec.restoreInPlace.profileName: the group has no profile weekly in spec.backup.profiles");
+    // A MySQL primary is refused before anything is fenced, with the event of a restore that cannot be built.
+    const mysql: InPlaceSite = { name: "iad", role: "primary-candidate", polled: { readOnly: false, replicating: false, gtidExecuted: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-90", flavor: "mysql" } };
+    const refused = restoreInPlaceStep(input({ sites: [mysql, ...healthy.slice(1)] }));
+    expect(refused).toMatchObject({ kind: "pending", event: "RestoreBuildFailed", status: { phase: "Pending", message: expect.stringMatching(/^spec.restoreInPlace: site iad runs MySQL, and restoring a MySQL site in place is not built/) } });
     // The same wait is written once.
     const waiting: RestoreInPlaceStatus = { phase: "Pending", confirm: CONFIRM, message: "spec.restoreInPlace waits: a switchover is in progress" };
     expect(restoreInPlaceStep(input({ busy: "a switchover is in progress", status: waiting }))).toEqual({ kind: "none" });
