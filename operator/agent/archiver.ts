@@ -62,6 +62,8 @@ const STORE_DEADLINE_MS = 30_000;
 /** How much of a file's start is read to tell whether it is the file archived under its name. */
 const HEAD_BYTES = 256 * 1024;
 
+export const MYSQL_NOT_ARCHIVED = "archiving a MySQL server's binary logs is not built (docs/backups.md, \"The binary log archive\"): nothing is archived; turn spec.backup.pitr off for this group";
+
 export interface ArchiverSettings extends ArchiveSite {
   readonly store: ObjectStore;
   readonly prefix: string;
@@ -130,6 +132,8 @@ export class BinlogArchiver {
       const server = await this.client().run(
         "archiver: read_only",
         async (s) => {
+          // Refused before anything is read: the archive's scanner, manifest and replay know MariaDB's binary log format and GTIDs only.
+          if (s.flavor.name === "mysql") throw new Error(MYSQL_NOT_ARCHIVED);
           const row = onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.log_bin_basename AS base"), "read_only");
           return { readOnly: readString(s, row, "ro") === "1", base: readString(s, row, "base") };
         },

@@ -91,6 +91,8 @@ export interface StartOptions {
    * site's port, so it cannot see the server (a start by hand for maintenance).
    */
   hiddenPort?: number;
+  /** What VERSION() answers until the next start (mariadbd --version=...): "8.4.3" makes the server read as MySQL to the flavor detection. */
+  reportVersion?: string;
 }
 
 /**
@@ -174,6 +176,7 @@ export class MariaDbSite {
       "--sync-binlog=0",
       "--innodb-flush-log-at-trx-commit=2",
       `--read-only=${opts.readOnly ? "ON" : "OFF"}`,
+      ...(opts.reportVersion !== undefined ? [`--version=${opts.reportVersion}`] : []),
     ];
     this.stopped = false;
     this.stopping = false;
