@@ -53,7 +53,8 @@ interface Recipe {
   /** A run to completion before the server starts. */
   readonly initialize?: string[];
   readonly first: mysql.ConnectionOptions;
-  readonly bootstrap: readonly string[];
+  /** The statements, before the grant, that make the account with this password. */
+  readonly bootstrap: (password: string) => [string, string[]][];
 }
 
 /** The server's socket, pid file and error log, named after it: `mariadbd.err`, `mysqld.err`. */
@@ -72,7 +73,7 @@ function recipe(opts: ScratchServerOptions): Recipe {
       args: mysqldScratchArgs(files, runsAsRoot()),
       initialize: mysqldInitializeArgs(files, runsAsRoot()),
       first: { socketPath: socket, user: "root" },
-      bootstrap: ["CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?"],
+      bootstrap: (password) => [["CREATE USER ?@'127.0.0.1' IDENTIFIED BY ?", [ACCOUNT, password]]],
     };
   }
   return {
@@ -92,7 +93,10 @@ function recipe(opts: ScratchServerOptions): Recipe {
       ...(runsAsRoot() ? ["--user=root"] : []),
     ],
     first: { host: "127.0.0.1", port: opts.port, user: "root" },
-    bootstrap: ["FLUSH PRIVILEGES", "CREATE OR REPLACE USER ?@'127.0.0.1' IDENTIFIED BY ?"],
+    bootstrap: (password) => [
+      ["FLUSH PRIVILEGES", []],
+      ["CREATE OR REPLACE USER ?@'127.0.0.1' IDENTIFIED BY ?", [ACCOUNT, password]],
+    ],
   };
 }
 
@@ -137,8 +141,9 @@ export class ScratchServer {
           continue;
         }
         try {
+          // Not binary-logged, and on MySQL no GTID: the server's GTIDs are only what it is given.
           await conn.query("SET SESSION sql_log_bin = 0");
-          for (const statement of how.bootstrap) await conn.query(statement, statement.includes("?") ? [ACCOUNT, password] : []);
+          for (const [sql, params] of how.bootstrap(password)) await conn.query(sql, params);
           await conn.query("GRANT ALL ON *.* TO ?@'127.0.0.1' WITH GRANT OPTION", [ACCOUNT]);
         } finally {
           await conn.end();
