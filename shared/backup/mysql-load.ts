@@ -32,16 +32,21 @@ export interface ScratchMysqldFiles {
 /** mysqld refuses to run as root unless told to; a Job's pod may run as root. */
 const asRoot = (root: boolean): string[] => (root ? ["--user=root"] : []);
 
+/** No server-side file import or export; see mysqldScratchArgs. The initialization checks it too. */
+const NO_FILE_ACCESS = "--secure-file-priv=NULL";
+
 /** Makes an empty datadir: system tables, and `root@localhost` without a password. */
 export function mysqldInitializeArgs(files: ScratchMysqldFiles, root: boolean): string[] {
-  return ["--no-defaults", "--initialize-insecure", `--datadir=${files.datadir}`, `--log-error=${files.errorLog}`, ...asRoot(root)];
+  return ["--no-defaults", "--initialize-insecure", `--datadir=${files.datadir}`, `--log-error=${files.errorLog}`, NO_FILE_ACCESS, ...asRoot(root)];
 }
 
 /**
  * The throwaway server: loopback only, no configuration file, no binary log (the load is not
  * replicated anywhere), GTIDs on (the load sets `gtid_purged`), `local_infile` on (the load needs
  * it), no X Protocol listener (nothing uses it, and its port could clash), no Performance Schema
- * (a few hundred MiB of memory the Job's limit is better spent on).
+ * (a few hundred MiB of memory the Job's limit is better spent on), no server-side file import or
+ * export (`secure_file_priv` NULL: the load reads its files client-side, and a package's default
+ * folder, which the server refuses to start without, need not exist in the image).
  */
 export function mysqldScratchArgs(files: ScratchMysqldFiles, root: boolean): string[] {
   return [
@@ -59,6 +64,7 @@ export function mysqldScratchArgs(files: ScratchMysqldFiles, root: boolean): str
     "--enforce-gtid-consistency=ON",
     "--local-infile=ON",
     "--performance-schema=OFF",
+    NO_FILE_ACCESS,
     ...asRoot(root),
   ];
 }

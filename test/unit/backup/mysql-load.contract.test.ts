@@ -10,11 +10,11 @@ const FILES = { datadir: "/work/verify/server", socket: "/work/verify/mysqld.soc
 
 describe("MySQL dump load: contract", () => {
   it("initializes an empty datadir whose root has no password, without reading any option file", () => {
-    expect(mysqldInitializeArgs(FILES, false)).toEqual(["--no-defaults", "--initialize-insecure", "--datadir=/work/verify/server", "--log-error=/work/verify/mysqld.err"]);
+    expect(mysqldInitializeArgs(FILES, false)).toEqual(["--no-defaults", "--initialize-insecure", "--datadir=/work/verify/server", "--log-error=/work/verify/mysqld.err", "--secure-file-priv=NULL"]);
     expect(mysqldInitializeArgs(FILES, true).at(-1)).toBe("--user=root");
   });
 
-  it("runs the server on loopback with GTIDs and local_infile on, no binary log, no X Protocol, no Performance Schema", () => {
+  it("runs the server on loopback with GTIDs and local_infile on, no binary log, no X Protocol, no Performance Schema, no server-side file access", () => {
     expect(mysqldScratchArgs(FILES, false)).toEqual([
       "--no-defaults",
       "--datadir=/work/verify/server",
@@ -30,6 +30,7 @@ describe("MySQL dump load: contract", () => {
       "--enforce-gtid-consistency=ON",
       "--local-infile=ON",
       "--performance-schema=OFF",
+      "--secure-file-priv=NULL",
     ]);
     expect(mysqldScratchArgs(FILES, true).at(-1)).toBe("--user=root");
   });
