@@ -184,7 +184,6 @@ export const LOG_MESSAGES = {
   archiverPruned: "pruned archived binlogs",
   archiverNewGeneration: "binlog archive: the server's binlogs were reset, archiving a new generation",
   archiverFailed: "binlog archive scan failed",
-  pitrNotArchived: "spec.backup.pitr not acted on for MySQL sites",
   // `bloodraven replay`: point-in-time recovery onto a server started on a restored backup.
   replayJobStarted: "replay job started",
   replayJobSucceeded: "replay job succeeded",

@@ -231,7 +231,6 @@ export const EVENT_REASONS = {
   backupScheduleServiceAccountMissing: "BackupScheduleServiceAccountMissing",
   backupRetryScheduled: "BackupRetryScheduled",
   backupRetentionDeleted: "BackupRetentionDeleted",
-  backupPitrNotImplemented: "BackupPITRNotImplemented",
   // On the group: its session cache (spec.dragonfly).
   dragonflyPromotionStarted: "DragonflyPromotionStarted",
   dragonflyPromotionCompleted: "DragonflyPromotionCompleted",

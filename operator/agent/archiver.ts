@@ -5,10 +5,10 @@
  * uploads nothing; after a failover the new primary's agent archives its own logs from its next
  * scan on. Scans run every pollIntervalMs and once at start; `status()` is GET /archiver/status.
  *
- * Each file is read from the server's binary log folder, scanned (transactions, times, whole),
- * sealed with a salt of its own when a passphrase is set, and streamed to the store; the manifest
- * is rewritten after it. A file that fails is tried again next scan; files are archived in order,
- * so the archive never skips one.
+ * Each file is read from the server's binary log folder, scanned as the server's flavor writes it
+ * (transactions, times, whole; shared/backup/binlog.ts), sealed with a salt of its own when a
+ * passphrase is set, and streamed to the store; the manifest is rewritten after it. A file that
+ * fails is tried again next scan; files are archived in order, so the archive never skips one.
  *
  * Pruning, on any site's agent (each is the only writer of its site's folder): once the operator
  * names an archive floor (what every retained Succeeded backup holds, `pruneTo`), a scan drops
@@ -28,6 +28,7 @@ import { open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  archiveFlavor,
   archiveFolder,
   ARCHIVE_MANIFEST,
   archiveObject,
@@ -54,6 +55,7 @@ import type { ObjectStore } from "../backup/object-store.js";
 import type { Logger } from "../log.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
 import type { SiteClient } from "../mysql/site-client.js";
+import type { FlavorName } from "../../shared/topology/site-observation.js";
 
 const SQL_DEADLINE_MS = 10_000;
 /** One file's upload: a sealed binary log is at most max_binlog_size (1 GiB). */
@@ -61,8 +63,6 @@ const FILE_DEADLINE_MS = 30 * 60_000;
 const STORE_DEADLINE_MS = 30_000;
 /** How much of a file's start is read to tell whether it is the file archived under its name. */
 const HEAD_BYTES = 256 * 1024;
-
-export const MYSQL_NOT_ARCHIVED = "archiving a MySQL server's binary logs is not built (docs/backups.md, \"The binary log archive\"): nothing is archived; turn spec.backup.pitr off for this group";
 
 export interface ArchiverSettings extends ArchiveSite {
   readonly store: ObjectStore;
@@ -84,6 +84,8 @@ export class BinlogArchiver {
   /** The operator's archive floor, and the one the last finished prune went to. */
   private floor: string | undefined;
   private prunedTo: string | undefined;
+  /** The server's, as the last scan found it: how its files read, and what the manifest says. */
+  private flavor: FlavorName = "mariadb";
 
   constructor(
     private readonly settings: ArchiverSettings,
@@ -132,13 +134,12 @@ export class BinlogArchiver {
       const server = await this.client().run(
         "archiver: read_only",
         async (s) => {
-          // Refused before anything is read: the archive's scanner, manifest and replay know MariaDB's binary log format and GTIDs only.
-          if (s.flavor.name === "mysql") throw new Error(MYSQL_NOT_ARCHIVED);
           const row = onlyRow(s, await s.query("SELECT @@GLOBAL.read_only AS ro, @@GLOBAL.log_bin_basename AS base"), "read_only");
-          return { readOnly: readString(s, row, "ro") === "1", base: readString(s, row, "base") };
+          return { readOnly: readString(s, row, "ro") === "1", base: readString(s, row, "base"), flavor: s.flavor.name };
         },
         SQL_DEADLINE_MS,
       );
+      this.flavor = server.flavor;
       this.state = { ...this.state, primary: !server.readOnly, lastScanAt: new Date().toISOString() };
       if (server.readOnly) this.state = { ...this.state, backlogFiles: 0 };
       else await this.archiveSealed(server.base);
@@ -171,7 +172,7 @@ export class BinlogArchiver {
   private async followReset(folder: string, logs: readonly string[]): Promise<void> {
     const manifest = this.manifest;
     const probe = resetProbe(logs, manifest);
-    const head = probe === undefined ? undefined : await readHead(join(folder, probe));
+    const head = probe === undefined ? undefined : await readHead(join(folder, probe), this.flavor);
     if (!manifest || !serverWasReset(logs, manifest, probe === undefined || head === undefined ? undefined : { file: probe, ...head })) return;
     const next = nextGeneration(manifest);
     await this.settings.store.putText(`${this.folder}/${ARCHIVE_MANIFEST}`, archiveText(next, this.manifestKeys), AbortSignal.timeout(STORE_DEADLINE_MS));
@@ -216,6 +217,7 @@ export class BinlogArchiver {
       namespace: this.settings.namespace,
       group: this.settings.group,
       site: this.settings.site,
+      ...(this.flavor === "mysql" ? { flavor: "mysql" as const } : {}),
       ...(keys ? { encryption: { algorithm: "AES-256-GCM", kdf: "scrypt", salt: keys.salt.toString("base64") } as const } : {}),
       files,
       ...(this.manifest?.generation ? { generation: this.manifest.generation } : {}),
@@ -231,6 +233,8 @@ export class BinlogArchiver {
     if (text !== undefined) {
       const read = parseArchive(text, passphrase === undefined ? undefined : (salt) => deriveKeys(passphrase, salt));
       if (!read.ok) throw new Error(`${this.state.location}${ARCHIVE_MANIFEST}: ${read.error}`);
+      // One archive holds one flavor's files: their GTIDs read differently.
+      if (archiveFlavor(read.value) !== this.flavor) throw new Error(`${this.state.location}${ARCHIVE_MANIFEST} holds a ${archiveFlavor(read.value)} server's binary logs, and this server runs ${this.flavor}: archive it under another prefix`);
       this.manifest = read.value;
     }
     if (passphrase !== undefined) {
@@ -247,7 +251,7 @@ export class BinlogArchiver {
     const keys = this.settings.passphrase === undefined ? undefined : deriveKeys(this.settings.passphrase, newSalt());
     const generation = this.manifest?.generation ?? 0;
     const object = archiveObject(file, generation, keys ? SEALED_SUFFIX : undefined);
-    const scan = scanningAs(new BinlogScanner(), "binary log");
+    const scan = scanningAs(new BinlogScanner(this.flavor), "binary log");
     const measure = measuring();
     const stages = keys ? [scan.stream, sealing(keys), measure.stream] : [scan.stream, measure.stream];
     await streamToStore([createReadStream(join(folder, file)), ...stages], this.settings.store, `${this.folder}/${object}`, signal, `reading ${file}`);
@@ -268,8 +272,8 @@ export class BinlogArchiver {
 }
 
 /** The start of a binary log file; undefined when the file is gone (purged meanwhile) or its start is not whole yet. */
-async function readHead(path: string): Promise<BinlogHead | undefined> {
-  const scanner = new BinlogScanner();
+async function readHead(path: string, flavor: FlavorName): Promise<BinlogHead | undefined> {
+  const scanner = new BinlogScanner(flavor);
   const file = await open(path).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;

@@ -12,6 +12,7 @@ import type { ConcurrencyPolicy } from "../../shared/backup/trigger.js";
 import { TRIGGER_JOB_VARIABLE } from "../../shared/backup/schedules.js";
 import { BACKUP_CONCURRENCY_POLICIES, DUMP_COMPRESSIONS } from "../../shared/names.js";
 import { parseRfc3339Seconds } from "../../shared/rfc3339.js";
+import { GtidSet, GtidSetParseError } from "../../shared/gtid/gtid-set.js";
 import { formatMariadbGtids, MariadbGtidParseError, parseMariadbPosition } from "../../shared/gtid/mariadb-position.js";
 import { ConfigError, duration, flagsHelp, httpOrigin, logLevel, port, readFlags, type Flag } from "../flags.js";
 import type { LogLevel } from "../log.js";
@@ -295,15 +296,22 @@ export function parseRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): R
   return { ...config, targetDir };
 }
 
+/** A MariaDB position (gtid_binlog_pos form) or a MySQL GTID set, in its canonical text. */
 function gtidPosition(name: string, value: string): string {
+  let canonical: string;
   try {
-    const position = parseMariadbPosition(value);
-    if (position.length > 0) return formatMariadbGtids(position);
-  } catch (err) {
-    if (!(err instanceof MariadbGtidParseError)) throw err;
-    throw new ConfigError(`--${name}: ${err.message}`);
+    canonical = formatMariadbGtids(parseMariadbPosition(value));
+  } catch (mariadb) {
+    if (!(mariadb instanceof MariadbGtidParseError)) throw mariadb;
+    try {
+      canonical = GtidSet.parse(value).toString();
+    } catch (mysql) {
+      if (!(mysql instanceof GtidSetParseError)) throw mysql;
+      throw new ConfigError(`--${name} is neither a MariaDB position (${mariadb.message}) nor a MySQL GTID set (${mysql.message})`);
+    }
   }
-  throw new ConfigError(`--${name} must name at least one GTID, e.g. 0-1-42`);
+  if (canonical === "") throw new ConfigError(`--${name} must name at least one GTID, e.g. 0-1-42 (MariaDB) or 3e11fa47-71ca-11e1-9e33-c80aa9429562:1-42 (MySQL)`);
+  return canonical;
 }
 
 /** An RFC 3339 time in whole seconds (shared/rfc3339.ts), the flag named when it is not one. */

@@ -3,8 +3,9 @@
  * backup, from the backup's GTID position up to a time (or everything archived). The files come
  * from one site's archive (shared/backup/replay-plan.ts), are checked against the manifest as
  * they download (size, SHA-256, the frames' authentication when encrypted) into a work folder,
- * and `mariadb-binlog --start-position=<backup GTID>` feeds them to the server: each transaction
- * keeps its GTID, and everything the backup already holds is skipped by position, not replayed.
+ * and the flavor's binary log reader feeds them to the server (shared/backup/replay-commands.ts):
+ * each transaction keeps its GTID, and everything the backup already holds is left out, not
+ * replayed.
  *
  * Times are whole seconds, as binary log events carry them: replaying "to T" applies the
  * transactions whose events are stamped before T.
@@ -15,7 +16,9 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { archiveFolder, archivesFolder, parseArchive, ARCHIVE_MANIFEST, type ArchiveManifest } from "../../shared/backup/binlog-archive.js";
+import { replayCommands } from "../../shared/backup/replay-commands.js";
 import { planReplay, type ReplayPlan } from "../../shared/backup/replay-plan.js";
+import type { FlavorName } from "../../shared/topology/site-observation.js";
 import { deriveKeys } from "../../shared/backup/sealing.js";
 import { errorText } from "../../shared/errors.js";
 import { loginOptions } from "../tools/option-file.js";
@@ -28,7 +31,7 @@ export interface ReplayTask {
   readonly namespace: string;
   readonly group: string;
   readonly passphrase?: string;
-  /** The restored backup's position (gtid_binlog_pos form). */
+  /** The restored backup's position: gtid_binlog_pos form for MariaDB, a GTID set for MySQL. */
   readonly fromGtid: string;
   /** Replay the transactions stamped before this; undefined: everything archived. */
   readonly until?: Date;
@@ -99,11 +102,6 @@ export async function readArchives(store: ObjectStore, prefix: string, namespace
   return out;
 }
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC, the form mariadb-binlog reads (run with TZ=UTC). */
-function binlogTime(date: Date): string {
-  return date.toISOString().slice(0, 19).replace("T", " ");
-}
-
 export async function replayArchive(task: ReplayTask, store: ObjectStore): Promise<ReplayOutcome> {
   const deadline = AbortSignal.timeout(task.timeoutMs);
   const signal = task.signal ? AbortSignal.any([deadline, task.signal]) : deadline;
@@ -131,7 +129,7 @@ export async function replayArchive(task: ReplayTask, store: ObjectStore): Promi
       if (got.bytes !== file.bytes || got.sha256 !== file.sha256) throw new Error(`${store.location}${key} is ${got.bytes} bytes with SHA-256 ${got.sha256}; the archive's manifest says ${file.bytes} and ${file.sha256}: it is damaged`);
       paths.push(path);
     }
-    if (paths.length > 0) await apply(task, paths, signal);
+    if (paths.length > 0) await apply(task, plan.flavor, paths, signal);
     return { ...plan, ...(until !== undefined ? { until } : {}) };
   } finally {
     await rm(task.workDir, { recursive: true, force: true });
@@ -139,17 +137,19 @@ export async function replayArchive(task: ReplayTask, store: ObjectStore): Promi
 }
 
 /**
- * Pipes mariadb-binlog's output for `paths` into the mariadb client: from after the backup's
- * position, up to the target time. The password goes in a defaults file, never on a command line.
+ * Pipes the reader's output for `paths` into the client: from after the backup's position, up to
+ * the target time. The password goes in a defaults file, never on a command line.
  */
-async function apply(task: ReplayTask, paths: readonly string[], signal: AbortSignal): Promise<void> {
-  const defaults = join(task.workDir, "client.cnf");
-  await writeFile(defaults, loginOptions("client", task.server), { mode: 0o600 });
-  const args = [`--start-position=${task.fromGtid}`, ...(task.until ? [`--stop-datetime=${binlogTime(task.until)}`] : []), ...paths];
-  const reader = spawn("mariadb-binlog", args, { stdio: ["ignore", "pipe", "pipe"], signal, env: { ...process.env, TZ: "UTC" } });
-  reader.on("error", () => undefined);
-  const read = exitOf(reader, "mariadb-binlog", stderrTail(reader));
-  const [written, applied] = await Promise.allSettled([read, runTool("mariadb", [`--defaults-extra-file=${defaults}`, "--binary-mode", "--batch"], signal, reader.stdout ?? undefined)]);
-  if (applied.status === "rejected") throw new Error(`applying the archived binary logs failed: ${errorText(applied.reason)}`);
-  if (written.status === "rejected") throw new Error(`reading the archived binary logs failed: ${errorText(written.reason)}`);
+async function apply(task: ReplayTask, flavor: FlavorName, paths: readonly string[], signal: AbortSignal): Promise<void> {
+  const defaultsFile = join(task.workDir, "client.cnf");
+  await writeFile(defaultsFile, loginOptions("client", task.server), { mode: 0o600 });
+  const { reader, applier } = replayCommands(flavor, { fromGtid: task.fromGtid, ...(task.until ? { until: task.until } : {}), paths, defaultsFile });
+  const read = spawn(reader.command, reader.args, { stdio: ["ignore", "pipe", "pipe"], signal, env: { ...process.env, TZ: "UTC" } });
+  read.on("error", () => undefined);
+  const readEnd = exitOf(read, reader.command, stderrTail(read));
+  const [written, applied] = await Promise.allSettled([readEnd, runTool(applier.command, applier.args, signal, read.stdout ?? undefined)]);
+  const reading = written.status === "rejected" ? `reading the archived binary logs failed: ${errorText(written.reason)}` : undefined;
+  // A reader that failed leaves the client without input: both are said, the reader's cause first.
+  if (applied.status === "rejected") throw new Error([reading, `applying the archived binary logs failed: ${errorText(applied.reason)}`].filter(Boolean).join("; "));
+  if (reading) throw new Error(reading);
 }

@@ -1,7 +1,5 @@
 import type { ArchiverStatus } from "../../shared/agent/archiver-status.js";
-import { pitrIdleSites, pitrStatus } from "../../shared/backup/pitr-status.js";
-import { LOG_MESSAGES } from "../../shared/log-messages.js";
-import { EVENT_REASONS } from "../../shared/names.js";
+import { pitrStatus } from "../../shared/backup/pitr-status.js";
 import { agentUrls } from "../../shared/managed/sites.js";
 import { askArchiver } from "../agent/ask.js";
 import type { GroupContext } from "./context.js";
@@ -25,8 +23,6 @@ export class ArchiveReconciler implements Reconciler {
   /** The last answer of each site whose agent archives; complete once a first round of asks ended. */
   private readonly answers = new Map<string, ArchiverStatus>();
   private answered = false;
-  /** The generation and sites the last BackupPITRNotImplemented named: said once for each. */
-  private warnedIdle = "";
 
   constructor(private readonly ctx: GroupContext) {}
 
@@ -35,9 +31,8 @@ export class ArchiveReconciler implements Reconciler {
    * for its timeout. The asks run beside the cycle, one round at a time, and set the metrics as
    * their answers arrive.
    */
-  async reconcile(cycle: GroupCycle): Promise<ReconcileResult> {
+  async reconcile(_cycle: GroupCycle): Promise<ReconcileResult> {
     const { ctx } = this;
-    this.warnIdle(cycle);
     // Before the first round ends (an operator start, a new leader), the answers are not known yet:
     // status.pitr stays as it was rather than vanish for a cycle.
     const pitr = pitrStatus(this.answers, ctx.archiveFloor);
@@ -50,21 +45,6 @@ export class ArchiveReconciler implements Reconciler {
       this.answered = true;
     });
     return DONE;
-  }
-
-  private warnIdle(cycle: GroupCycle): void {
-    const { ctx } = this;
-    const flavors = new Map(ctx.spec.sites.map((s) => [s.name, cycle.observations?.get(s.name)?.flavor]));
-    const sites = pitrIdleSites(ctx.spec, flavors);
-    const said = `${ctx.group.metadata.generation ?? 0}:${sites.join(",")}`;
-    if (sites.length === 0 || said === this.warnedIdle) return;
-    this.warnedIdle = said;
-    ctx.log.warn(LOG_MESSAGES.pitrNotArchived, { sites });
-    ctx.recordEvent({
-      type: "Warning",
-      reason: EVENT_REASONS.backupPitrNotImplemented,
-      message: `spec.backup.pitr has no effect on ${sites.join(", ")}: they run MySQL, whose binary logs the agent does not archive (not built; see docs/backups.md), so no point-in-time recovery reaches past their last backup`,
-    });
   }
 
   private async askAll(): Promise<void> {

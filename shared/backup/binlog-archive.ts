@@ -11,6 +11,7 @@
  * per generation, and a replay follows one generation's files (shared/backup/replay-plan.ts).
  */
 import type { ParseResult } from "../annotations.js";
+import type { FlavorName } from "../topology/site-observation.js";
 import type { BinlogHead, BinlogSummary } from "./binlog.js";
 import type { SealKeys } from "./sealing.js";
 import { signatureHolds, signedJson } from "./signed-json.js";
@@ -36,6 +37,8 @@ export interface ArchiveManifest {
   readonly namespace: string;
   readonly group: string;
   readonly site: string;
+  /** The server's flavor, which says how the files' GTIDs read (binlog.ts); absent: MariaDB. */
+  readonly flavor?: "mysql";
   /** The manifest key's salt when the archive is encrypted (each file has its own salt too). */
   readonly encryption?: { readonly algorithm: "AES-256-GCM"; readonly kdf: "scrypt"; readonly salt: string };
   readonly files: readonly ArchivedBinlog[];
@@ -132,6 +135,9 @@ export function nextGeneration(manifest: ArchiveManifest): ArchiveManifest {
   return { ...rest, generation: currentGeneration(manifest) + 1 };
 }
 
+/** The flavor of the server whose binary logs the archive holds. */
+export const archiveFlavor = (manifest: Pick<ArchiveManifest, "flavor">): FlavorName => manifest.flavor ?? "mariadb";
+
 export function archiveText(manifest: ArchiveManifest, keys?: SealKeys): string {
   return signedJson(manifest, keys);
 }
@@ -155,6 +161,7 @@ export function parseArchive(text: string, keysFor?: (salt: Buffer) => SealKeys)
   if (!generation(body.generation) || body.files.some((f: Record<string, unknown>) => !generation(f.generation))) {
     return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} names a malformed generation: it is damaged` };
   }
+  if (body.flavor !== undefined && body.flavor !== "mysql") return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} names the flavor ${JSON.stringify(body.flavor)}, which this operator does not know` };
   if (body.prunedThrough !== undefined && (typeof body.prunedThrough !== "string" || !BINLOG_FILE.test(body.prunedThrough))) {
     return { ok: false, error: `the archive's ${ARCHIVE_MANIFEST} names a malformed prunedThrough: it is damaged` };
   }

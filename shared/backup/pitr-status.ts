@@ -4,9 +4,7 @@
  * the archive does: a scan's time is left out, so a quiet archive writes nothing.
  */
 import type { PitrStatus } from "../api/backup.js";
-import type { DefaultedMysqlFailoverGroupSpec } from "../api/failover-group.js";
 import type { ArchiverStatus } from "../agent/archiver-status.js";
-import type { FlavorName } from "../topology/site-observation.js";
 
 const isoSeconds = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString();
 
@@ -29,14 +27,4 @@ export function pitrStatus(answers: ReadonlyMap<string, ArchiverStatus>, floor: 
     }));
   const newest = Math.max(...[...answers.values()].map((a) => a.newestTransactionTime ?? -Infinity));
   return { ...(floor === undefined ? {} : { floor }), ...(Number.isFinite(newest) ? { newestTransactionTime: isoSeconds(newest) } : {}), sites };
-}
-
-/**
- * The managed sites whose sidecar `spec.backup.pitr` configures to archive, but which run MySQL
- * (as last observed): their agents refuse to archive a MySQL server's binary logs, so the
- * setting does nothing for them. In spec order; empty when PITR is off.
- */
-export function pitrIdleSites(spec: Pick<DefaultedMysqlFailoverGroupSpec, "backup" | "sites">, flavors: ReadonlyMap<string, FlavorName | undefined>): string[] {
-  if (spec.backup?.pitr?.enabled !== true) return [];
-  return spec.sites.filter((s) => s.storage !== undefined && flavors.get(s.name) === "mysql").map((s) => s.name);
 }

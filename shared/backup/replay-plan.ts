@@ -8,15 +8,20 @@
  * The chain that reaches furthest (or first reaches the target time) is chosen. A site's archive
  * holds one chain per generation (its binary logs started again after a clone or a restore).
  *
- * Files are compared by their last transaction's GTID: exact for a group that writes in one
- * replication domain (as the operator sets servers up); with several domains a file's other
- * domains are not looked at.
+ * MariaDB files are compared by their last transaction's GTID: exact for a group that writes in
+ * one replication domain (as the operator sets servers up); with several domains a file's other
+ * domains are not looked at. MySQL files by GTID sets: a file's Previous_gtids must be in the
+ * backup for nothing to be missing, and it is needed when it holds a transaction the backup lacks.
  */
+import { GtidSet } from "../gtid/gtid-set.js";
 import { parseMariadbBinlogState, parseMariadbPosition } from "../gtid/mariadb-position.js";
-import { binlogNumber, generations, type ArchivedBinlog, type ArchiveManifest } from "./binlog-archive.js";
+import type { FlavorName } from "../topology/site-observation.js";
+import { archiveFlavor, binlogNumber, generations, type ArchivedBinlog, type ArchiveManifest } from "./binlog-archive.js";
 
 export interface ReplayPlan {
   readonly site: string;
+  /** The flavor of the server whose files these are: how they are replayed. */
+  readonly flavor: FlavorName;
   /** The files to replay, in order. */
   readonly files: readonly ArchivedBinlog[];
   /** The last transaction the chosen files hold (before the time limit cuts it). */
@@ -36,25 +41,60 @@ function seqs(text: string, parse: (t: string) => readonly { domain: number; seq
   return out;
 }
 
-
-/** The file holds a transaction after `from` in some domain. */
-function after(file: ArchivedBinlog, from: Map<number, bigint>): boolean {
-  if (file.lastGtid === undefined) return false;
-  const [domain = "", , seq = ""] = file.lastGtid.split("-");
-  return BigInt(seq) > (from.get(Number(domain)) ?? -1n);
+/** A backup's position read one flavor's way, and what the planning asks of a file against it. */
+interface Position {
+  /** The file holds a transaction the position does not. */
+  after(file: ArchivedBinlog): boolean;
+  /** The file starts at or before the position: nothing between the two is missing. */
+  startsBy(file: ArchivedBinlog): boolean;
 }
 
-/** The file starts at or before `from` in every domain `from` has: nothing between the two is missing. */
-function startsBy(file: ArchivedBinlog, from: Map<number, bigint>): boolean {
-  const start = seqs(file.startState, parseMariadbBinlogState);
-  return [...from].every(([domain, seq]) => (start.get(domain) ?? 0n) <= seq);
+function mariadbPosition(text: string): Position {
+  const from = seqs(text, parseMariadbPosition);
+  return {
+    after: (file) => {
+      if (file.lastGtid === undefined) return false;
+      const [domain = "", , seq = ""] = file.lastGtid.split("-");
+      return BigInt(seq) > (from.get(Number(domain)) ?? -1n);
+    },
+    startsBy: (file) => {
+      const start = seqs(file.startState, parseMariadbBinlogState);
+      return [...from].every(([domain, seq]) => (start.get(domain) ?? 0n) <= seq);
+    },
+  };
+}
+
+function mysqlPosition(text: string): Position {
+  const from = GtidSet.parse(text);
+  return {
+    after: (file) => file.gtids !== undefined && !GtidSet.parse(file.gtids).isSubsetOf(from),
+    startsBy: (file) => GtidSet.parse(file.startState).isSubsetOf(from),
+  };
+}
+
+/** How far a chain reaches, to choose between chains: MariaDB's last seq, the size of MySQL's set at the chain's end. */
+const REACH: Record<FlavorName, (last: ArchivedBinlog | undefined) => bigint> = {
+  mariadb: (last) => BigInt(last?.lastGtid?.split("-")[2] ?? "0"),
+  mysql: (last) => (last ? GtidSet.parse(last.startState).union(GtidSet.parse(last.gtids ?? "")).count() : 0n),
+};
+
+const POSITIONS: Record<FlavorName, (text: string) => Position> = { mariadb: mariadbPosition, mysql: mysqlPosition };
+
+/** `text` read as a position of the archive's flavor; a string saying why when it is not one. */
+function positionFor(archive: ArchiveManifest, text: string): Position | string {
+  const flavor = archiveFlavor(archive);
+  try {
+    return POSITIONS[flavor](text);
+  } catch {
+    return `${archive.site}'s archive holds a ${flavor} server's binary logs, and the backup's position ${JSON.stringify(text)} is not a ${flavor} one`;
+  }
 }
 
 /** One generation's chain of a site's archive (`files` in numbering order). */
-function chainOf(archive: ArchiveManifest, files: readonly ArchivedBinlog[], from: Map<number, bigint>, until: number | undefined): ReplayPlan | string {
-  const needed = files.findIndex((f) => after(f, from));
+function chainOf(archive: ArchiveManifest, files: readonly ArchivedBinlog[], from: Position, until: number | undefined): ReplayPlan | string {
+  const needed = files.findIndex((f) => from.after(f));
   if (needed < 0) return `${archive.site}'s archive holds nothing after the backup`;
-  if (!startsBy(files[needed] as ArchivedBinlog, from)) {
+  if (!from.startsBy(files[needed] as ArchivedBinlog)) {
     return `${archive.site}'s archive starts after the backup's position (its first needed file, ${files[needed]?.file}, starts at ${files[needed]?.startState || "nothing"}): the files in between were never archived`;
   }
   const chain: ArchivedBinlog[] = [];
@@ -69,6 +109,7 @@ function chainOf(archive: ArchiveManifest, files: readonly ArchivedBinlog[], fro
   const last = chain.findLast((f) => f.lastGtid !== undefined);
   return {
     site: archive.site,
+    flavor: archiveFlavor(archive),
     files: chain,
     ...(last?.lastGtid !== undefined ? { reachesGtid: last.lastGtid } : {}),
     ...(last?.lastTime !== undefined ? { reachesTime: last.lastTime } : {}),
@@ -77,22 +118,28 @@ function chainOf(archive: ArchiveManifest, files: readonly ArchivedBinlog[], fro
 }
 
 /**
- * The archive floor: the position every one of these backups (gtid_binlog_pos form) holds, per
- * replication domain the lowest seq; a domain some backup lacks is left out, so nothing of it is
- * covered. undefined when nothing is covered (no backups). The server id is not compared: 0.
+ * The archive floor: the position every one of these backups holds. MariaDB (gtid_binlog_pos
+ * form): per replication domain the lowest seq; a domain some backup lacks is left out, so nothing
+ * of it is covered; the server id is not compared: 0. MySQL: the intersection of their GTID sets.
+ * undefined when nothing is covered (no backups, or positions of both flavors).
  */
 export function archiveFloor(positions: readonly string[]): string | undefined {
-  let each: Map<number, bigint>[];
+  if (positions.length === 0) return undefined;
   try {
-    each = positions.map((p) => seqs(p, parseMariadbPosition));
+    const each = positions.map((p) => seqs(p, parseMariadbPosition));
+    const domains = [...(each[0]?.keys() ?? [])].filter((d) => each.every((m) => m.has(d)));
+    if (domains.length === 0) return undefined;
+    const lowest = (d: number): bigint => each.map((m) => m.get(d) as bigint).reduce((a, b) => (b < a ? b : a));
+    return domains.map((d) => `${d}-0-${lowest(d)}`).join(",");
   } catch {
-    // Not a MariaDB position (a MySQL backup's GTID set): MariaDB's archive cannot be judged by it.
+    // Not MariaDB positions: MySQL backups' GTID sets, or a mix, which covers nothing.
+  }
+  try {
+    const common = positions.map((p) => GtidSet.parse(p)).reduce((a, b) => a.intersect(b));
+    return common.isEmpty() ? undefined : common.toString();
+  } catch {
     return undefined;
   }
-  const domains = [...(each[0]?.keys() ?? [])].filter((d) => each.every((m) => m.has(d)));
-  if (domains.length === 0) return undefined;
-  const lowest = (d: number): bigint => each.map((m) => m.get(d) as bigint).reduce((a, b) => (b < a ? b : a));
-  return domains.map((d) => `${d}-0-${lowest(d)}`).join(",");
 }
 
 /**
@@ -101,9 +148,11 @@ export function archiveFloor(positions: readonly string[]): string | undefined {
  * follows a pruned file starts where it ended, so every later backup still finds its first file.
  */
 export function prunableFiles(archive: ArchiveManifest, floor: string): ArchivedBinlog[] {
-  const from = seqs(floor, parseMariadbPosition);
+  const from = positionFor(archive, floor);
+  // A floor of the other flavor covers nothing of this archive.
+  if (typeof from === "string") return [];
   return generations(archive.files).flatMap((files) => {
-    const firstNeeded = files.findIndex((f) => after(f, from));
+    const firstNeeded = files.findIndex((f) => from.after(f));
     return firstNeeded < 0 ? files : files.slice(0, firstNeeded);
   });
 }
@@ -113,10 +162,14 @@ export function prunableFiles(archive: ArchiveManifest, floor: string): Archived
  * seconds; undefined: everything archived) from every site's archive.
  */
 export function planReplay(archives: readonly ArchiveManifest[], fromGtid: string, until?: number): ReplayChoice {
-  const from = seqs(fromGtid, parseMariadbPosition);
   const chains: ReplayPlan[] = [];
   const reasons: string[] = [];
   for (const archive of archives) {
+    const from = positionFor(archive, fromGtid);
+    if (typeof from === "string") {
+      reasons.push(from);
+      continue;
+    }
     for (const files of generations(archive.files)) {
       const chain = chainOf(archive, files, from, until);
       if (typeof chain === "string") reasons.push(chain);
@@ -126,10 +179,10 @@ export function planReplay(archives: readonly ArchiveManifest[], fromGtid: strin
   if (chains.length === 0) {
     if (archives.length === 0) return { refused: "no site has a binary log archive: enable spec.backup.pitr, or restore the backup without a point in time" };
     // Nothing after the backup anywhere is a complete (empty) replay, not a failure.
-    if (reasons.every((r) => r.endsWith("holds nothing after the backup"))) return { plan: { site: archives[0]?.site ?? "", files: [], short: until !== undefined } };
+    if (reasons.every((r) => r.endsWith("holds nothing after the backup"))) return { plan: { site: archives[0]?.site ?? "", flavor: archiveFlavor(archives[0] ?? {}), files: [], short: until !== undefined } };
     return { refused: `no site's archive covers the time after the backup: ${reasons.join("; ")}` };
   }
-  const reach = (p: ReplayPlan): bigint => BigInt(p.reachesGtid?.split("-")[2] ?? "0");
+  const reach = (p: ReplayPlan): bigint => REACH[p.flavor](p.files.findLast((f) => f.lastGtid !== undefined));
   chains.sort((a, b) => Number(a.short) - Number(b.short) || (reach(b) > reach(a) ? 1 : reach(b) < reach(a) ? -1 : 0) || a.files.length - b.files.length);
   return { plan: chains[0] as ReplayPlan };
 }

@@ -173,6 +173,8 @@ describe("backup, restore and replay job flags", () => {
       expect(replay({}, ["--mysql-host=mysql-orders-restore", "--mysql-port=3307"]).server).toMatchObject({ host: "mysql-orders-restore", port: 3307 });
       // Pasted with spaces and out of order: handed on in the server's own form.
       expect(replay({}, ["--from-gtid= 1-2-7, 0-1-42"]).fromGtid).toBe("0-1-42,1-2-7");
+      // A MySQL site's backup: its GTID set, canonical.
+      expect(replay({}, ["--from-gtid=8a94f357-aab4-11df-86ab-c80aa9429562:1-5,3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100"]).fromGtid).toBe("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100,\n8a94f357-aab4-11df-86ab-c80aa9429562:1-5");
       refused(() => replay({}, ["--backup=b1"]), /backup/);
     });
 
@@ -195,9 +197,10 @@ describe("backup, restore and replay job flags", () => {
     });
 
     it("refuses a bad or missing --from-gtid, naming the flag", () => {
-      refused(() => replay({}, ["--from-gtid=0-1"]), /^--from-gtid: malformed MariaDB GTID list: expected domain-server_id-seq/);
-      refused(() => replay({}, ["--from-gtid=0-1-42,0-2-43"]), /^--from-gtid: .*domain 0 appears twice/);
-      refused(() => replay({}, ["--from-gtid=0-1-99999999999999999999"]), /^--from-gtid: .*seq .* is larger than/);
+      refused(() => replay({}, ["--from-gtid=0-1"]), /^--from-gtid is neither a MariaDB position \(malformed MariaDB GTID list: expected domain-server_id-seq.*\) nor a MySQL GTID set \(/);
+      refused(() => replay({}, ["--from-gtid=0-1-42,0-2-43"]), /^--from-gtid is neither .*domain 0 appears twice/);
+      refused(() => replay({}, ["--from-gtid=0-1-99999999999999999999"]), /^--from-gtid is neither .*seq .* is larger than/);
+      refused(() => replay({}, ["--from-gtid=3e11fa47:1-5"]), /^--from-gtid is neither .*MySQL GTID set/);
       refused(() => replay({}, ["--from-gtid= "]), /^--from-gtid must name at least one GTID/);
       refused(() => parseReplayJobConfig(replayArgv().filter((a) => !a.startsWith("--from-gtid")), replayEnv()), /^--from-gtid is required/);
     });

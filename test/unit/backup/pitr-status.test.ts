@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ArchiverStatus } from "../../../shared/agent/archiver-status.js";
-import { withDefaults, type MysqlFailoverGroupSpec } from "../../../shared/api/failover-group.js";
-import { pitrIdleSites, pitrStatus } from "../../../shared/backup/pitr-status.js";
+import { pitrStatus } from "../../../shared/backup/pitr-status.js";
 
 const answer = (site: string, over: Partial<ArchiverStatus> = {}): ArchiverStatus => ({
   enabled: true,
@@ -37,23 +36,5 @@ describe("status.pitr", () => {
     const later = new Map([...answers].map(([site, a]) => [site, { ...a, lastScanAt: "2026-12-05T11:00:00.000Z" }]));
     expect(pitrStatus(later, "0-0-42")).toEqual(pitrStatus(answers, "0-0-42"));
     expect(pitrStatus(new Map([["iad", answer("iad")]]), undefined)).toEqual({ sites: [{ name: "iad", primary: false, filesArchived: 0, bytesArchived: 0, backlogFiles: 0 }] });
-  });
-});
-
-describe("spec.backup.pitr on MySQL sites", () => {
-  const spec = (enabled: boolean): MysqlFailoverGroupSpec => ({
-    sites: [{ name: "iad", storage: { size: "10Gi" } }, { name: "pdx", storage: { size: "10Gi" } }, { name: "sfo", endpoint: { host: "sfo.db", port: 3306 } }],
-    credentials: { operator: { secretName: "ops" } },
-    backup: { profiles: [{ name: "nightly", storage: { pvc: { claimName: "backups" } } }], pitr: { enabled, profileName: "nightly" } },
-  });
-
-  it("names the managed sites observed as MySQL while PITR is on, in spec order; none while it is off", () => {
-    const flavors = new Map([["pdx", "mysql"], ["iad", "mysql"], ["sfo", "mysql"]] as const);
-    expect(pitrIdleSites(withDefaults(spec(true)), flavors)).toEqual(["iad", "pdx"]);
-    expect(pitrIdleSites(withDefaults(spec(false)), flavors)).toEqual([]);
-  });
-
-  it("leaves out MariaDB sites and sites not observed yet", () => {
-    expect(pitrIdleSites(withDefaults(spec(true)), new Map([["iad", "mariadb"], ["pdx", undefined]] as const))).toEqual([]);
   });
 });

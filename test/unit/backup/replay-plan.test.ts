@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { ArchivedBinlog, ArchiveManifest } from "../../../shared/backup/binlog-archive.js";
 import { archiveFloor, planReplay, prunableFiles } from "../../../shared/backup/replay-plan.js";
 
+const A = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+const B = "8a94f357-aab4-11df-86ab-c80aa9429562";
+
 /** File n of a site holding seq first..last (server `server`), written at times first..last. */
 const file = (n: number, start: string, first: number, last: number, server = 1): ArchivedBinlog => ({
   file: `mysql-bin.${String(n).padStart(6, "0")}`,
@@ -96,7 +99,57 @@ describe("archive pruning", () => {
     expect(archiveFloor(["0-1-10,1-2-5", "0-2-7"])).toBe("0-0-7");
     expect(archiveFloor(["1-1-3", "0-1-2"])).toBeUndefined();
     expect(archiveFloor([])).toBeUndefined();
-    // A MySQL GTID set is not a MariaDB position: nothing is judged by it.
-    expect(archiveFloor(["3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"])).toBeUndefined();
+    // MySQL backups: what their GTID sets share; with a MariaDB position beside them, nothing.
+    expect(archiveFloor([`${A}:1-50,${B}:1-9`, `${A}:1-40:45-60`])).toBe(`${A}:1-40:45-50`);
+    expect(archiveFloor([`${A}:1-5`, "0-1-5"])).toBeUndefined();
+    expect(archiveFloor([`${A}:1-5`, `${B}:1-5`])).toBeUndefined();
+  });
+});
+
+/** MySQL: file n of a site, starting at `start` (its Previous_gtids), holding A's transactions first..last. */
+const mysqlFile = (n: number, start: string, first: number, last: number, uuid = A): ArchivedBinlog => ({
+  ...file(n, start, first, last),
+  firstGtid: `${uuid}:${first}`,
+  lastGtid: `${uuid}:${last}`,
+  gtids: `${uuid}:${first}-${last}`,
+});
+const mysqlArchive = (site: string, files: ArchivedBinlog[]): ArchiveManifest => ({ ...archive(site, files), flavor: "mysql" });
+
+describe("planReplay and pruning of a MySQL server's archive", () => {
+  const iad = mysqlArchive("iad", [mysqlFile(1, "", 1, 10), mysqlFile(2, `${A}:1-10`, 11, 20), mysqlFile(3, `${A}:1-20`, 21, 30)]);
+
+  it("starts in the first file holding a transaction the backup lacks, once the backup holds everything before it", () => {
+    expect(planReplay([iad], `${A}:1-15`)).toMatchObject({ plan: { site: "iad", flavor: "mysql", reachesGtid: `${A}:30`, short: false } });
+    expect(names(planReplay([iad], `${A}:1-15`))).toEqual(["mysql-bin.000002", "mysql-bin.000003"]);
+    expect(names(planReplay([iad], `${A}:1-10`))).toEqual(["mysql-bin.000002", "mysql-bin.000003"]);
+    // Another source's transactions in the backup change nothing; a hole in the backup is filled from where it starts.
+    expect(names(planReplay([iad], `${A}:1-20,${B}:1-3`))).toEqual(["mysql-bin.000003"]);
+    expect(names(planReplay([iad], `${A}:1-5:12-20`))).toEqual(["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]);
+    // An archive that starts after the backup misses what lies between.
+    const late = mysqlArchive("iad", iad.files.slice(1));
+    expect(planReplay([late], `${A}:1-5`)).toEqual({ refused: `no site's archive covers the time after the backup: iad's archive starts after the backup's position (its first needed file, mysql-bin.000002, starts at ${A}:1-10): the files in between were never archived` });
+    expect(planReplay([iad], `${A}:1-30`)).toMatchObject({ plan: { files: [] } });
+    // To a time: the chain stops in the file that reaches it.
+    expect(names(planReplay([iad], `${A}:1-5`, 1015))).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+  });
+
+  it("refuses a backup position of the other flavor, saying so", () => {
+    expect(planReplay([iad], "0-1-15")).toEqual({ refused: `no site's archive covers the time after the backup: iad's archive holds a mysql server's binary logs, and the backup's position "0-1-15" is not a mysql one` });
+  });
+
+  it("chooses the chain that reaches furthest: after a failover, the new primary's, which holds the old one's transactions too", () => {
+    const pdx = mysqlArchive("pdx", [mysqlFile(4, `${A}:1-30`, 1, 15, B)].map((f) => ({ ...f, startState: `${A}:1-30` })));
+    expect(planReplay([iad, pdx], `${A}:1-25`)).toMatchObject({ plan: { site: "iad" } });
+    expect(planReplay([iad, pdx], `${A}:1-30`)).toMatchObject({ plan: { site: "pdx", reachesGtid: `${B}:15` } });
+  });
+
+  it("prunes the files every backup holds, and nothing by a floor of the other flavor", () => {
+    expect(prunableFiles(iad, `${A}:1-20`).map((f) => f.file)).toEqual(["mysql-bin.000001", "mysql-bin.000002"]);
+    expect(prunableFiles(iad, `${A}:1-15`).map((f) => f.file)).toEqual(["mysql-bin.000001"]);
+    expect(prunableFiles(iad, "0-1-30")).toEqual([]);
+    for (let backup = 15; backup < 30; backup += 1) {
+      const rest = mysqlArchive("iad", iad.files.filter((f) => !prunableFiles(iad, `${A}:1-15`).includes(f)));
+      expect(names(planReplay([rest], `${A}:1-${backup}`)), `backup ${backup}`).toEqual(names(planReplay([iad], `${A}:1-${backup}`)));
+    }
   });
 });
