@@ -121,16 +121,6 @@ export function newerView(cached: ActiveSiteView | undefined, candidate: ActiveS
 }
 
 /**
- * The startup safety net's one decision, once the server is fenced: lift the fence only when the
- * operator itself answered (`undefined`: no answer, a timeout, an error status) and
- * - named this site as the single writable one, or
- * - stands behind this site as primary, and the server was writable when the agent started: only
- *   the agent restarted, and its own fence must not take the primary away (the operator may have
- *   polled it fenced in between, and never re-asserts a primary it saw demoted while reachable).
- * A server that started read-only is not lifted on lastKnownPrimary: after a restart the operator
- * makes it writable again only once it has checked that it holds every transaction of the group.
- */
-/**
  * Whether an answer to the startup question decides it: it names a site, active or last known.
  * One that names none (a new group between its first primary's seed and the operator adopting
  * it, or a group that never had a primary) is asked again at the next check, the fence kept, so
@@ -140,7 +130,21 @@ export function startupAnswerDecides(answer: { activeSite: string; lastKnownPrim
   return answer.activeSite !== "" || answer.lastKnownPrimary !== "";
 }
 
+/**
+ * The startup safety net's one decision, once the server is fenced: lift the fence only when the
+ * server was writable when the agent started (only the agent restarted, and its own fence must
+ * not take the primary away: the operator may have polled it fenced in between, and never
+ * re-asserts a primary it saw demoted while reachable), and the operator itself answered
+ * (`undefined`: no answer, a timeout, an error status) naming this site as the single writable
+ * one or standing behind it as primary.
+ *
+ * A server that started read-only is never lifted: there is no fence of the agent's to take back.
+ * After a restart the operator makes it writable again only once it has checked that it holds
+ * every transaction of the group; and an answer naming it active was observed either before the
+ * restart, or after the operator made it writable itself, in which case lifting it later could
+ * undo a fence the operator has set since (a switchover's).
+ */
 export function liftFenceAtStartup(site: string, answer: { activeSite: string; lastKnownPrimary: string } | undefined, wasWritable: boolean): boolean {
-  if (answer === undefined) return false;
-  return answer.activeSite === site || (wasWritable && answer.lastKnownPrimary === site);
+  if (answer === undefined || !wasWritable) return false;
+  return answer.activeSite === site || answer.lastKnownPrimary === site;
 }

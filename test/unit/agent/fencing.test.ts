@@ -94,7 +94,10 @@ describe("the startup safety net", () => {
   const answer = (activeSite: string, lastKnownPrimary: string) => ({ activeSite, lastKnownPrimary });
 
   it("lifts the fence on an answer that names this site as the single writable one", () => {
-    expect(liftFenceAtStartup("iad", answer("iad", "iad"), false)).toBe(true);
+    expect(liftFenceAtStartup("iad", answer("iad", "iad"), true)).toBe(true);
+    // Read-only at start: nothing of the agent's to take back, whatever the answer (a view from
+    // before a restart, or from after the operator made it writable itself and may fence it again).
+    expect(liftFenceAtStartup("iad", answer("iad", "iad"), false)).toBe(false);
     expect(liftFenceAtStartup("iad", answer("", "iad"), false)).toBe(false);
     expect(liftFenceAtStartup("iad", answer("pdx", "pdx"), true)).toBe(false);
     expect(liftFenceAtStartup("iad", undefined, true)).toBe(false);
