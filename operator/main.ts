@@ -16,6 +16,8 @@ import {
   replayJobFlagsHelp,
   restoreJobFlagsHelp,
   stageRestoreJobFlagsHelp,
+  loadRestoreJobFlagsHelp,
+  parseLoadRestoreJobConfig,
   triggerFlagsHelp,
   verificationTriggerFlagsHelp,
   verifyJobFlagsHelp,
@@ -118,6 +120,11 @@ task("restore", "restore one backup from the store into an empty folder (what a 
 task("stage-restore", "restore one backup, to a point in time, beside a site's datadir for its next start (what a group's initFromBackup Job runs)", stageRestoreJobFlagsHelp, parseStageRestoreJobConfig, async (config, signal) => {
   const { runStageRestoreJob } = await import("./backup/job.js");
   return runStageRestoreJob(config, signal);
+});
+
+task("load-restore", "load one MySQL site's dump, to a point in time, into the site's running, fenced server (what a MySQL site's restore Job runs)", loadRestoreJobFlagsHelp, parseLoadRestoreJobConfig, async (config, signal) => {
+  const { runLoadRestoreJob } = await import("./backup/job.js");
+  return runLoadRestoreJob(config, signal);
 });
 
 task("delete-backup", "delete one backup's artifact from the store, its manifest first (what a cleanup Job runs)", deleteJobFlagsHelp, parseDeleteJobConfig, async (config, signal) => {

@@ -174,6 +174,10 @@ export const LOG_MESSAGES = {
   stageRestoreJobStarted: "stage-restore job started",
   stageRestoreJobSucceeded: "stage-restore job succeeded",
   stageRestoreJobFailed: "stage-restore job failed",
+  // `bloodraven load-restore`: a MySQL site's dump loaded (and replayed) into the site's running, fenced server.
+  loadRestoreJobStarted: "load-restore job started",
+  loadRestoreJobSucceeded: "load-restore job succeeded",
+  loadRestoreJobFailed: "load-restore job failed",
   deleteJobStarted: "backup delete job started",
   deleteJobSucceeded: "backup delete job succeeded",
   deleteJobFailed: "backup delete job failed",

@@ -1,6 +1,6 @@
 /**
  * The flags of the one-shot commands a backup Job's pod runs, `bloodraven backup`, `bloodraven
- * restore`, `bloodraven stage-restore`, `bloodraven verify`, `bloodraven delete-backup` and `bloodraven replay` (and those of `bloodraven
+ * restore`, `bloodraven stage-restore`, `bloodraven load-restore`, `bloodraven verify`, `bloodraven delete-backup` and `bloodraven replay` (and those of `bloodraven
  * trigger-backup`, a schedule's run, at the end). All share the group, the store and
  * the result file; all but replay also the artifact's name. Secrets come only from files (mounted Secrets), so no value shows
  * in `ps`, `kubectl describe` or a log.
@@ -22,6 +22,7 @@ import type { PointInTime } from "./point-in-time.js";
 import type { SanityQuery, VerifyTask } from "./verify-backup.js";
 import type { AgentSource } from "./take-backup.js";
 import type { DumpSource } from "./take-dump.js";
+import type { LoadTask } from "./load-restore.js";
 import type { DumpCompression } from "../../shared/backup/mysql-dump.js";
 import { BACKUP_DEFAULTS } from "../../shared/api/index.js";
 import { MYSQLSH_SIZE } from "../../shared/api/fields.js";
@@ -72,6 +73,16 @@ export interface StageRestoreJobConfig extends ArtifactJobConfig {
   readonly pointInTime: PointInTime;
   readonly archive?: StoreConfig;
   readonly server: { readonly mariadbd: string; readonly port: number };
+  readonly workDir: string;
+}
+
+export interface LoadRestoreJobConfig extends ArtifactJobConfig {
+  readonly site: string;
+  /** The site's server and the operator account: its files for MySQL Shell, its values for the Job's own sessions. */
+  readonly target: LoadTask["target"];
+  readonly mysqlsh: string;
+  readonly pointInTime: PointInTime;
+  readonly archive?: StoreConfig;
   readonly workDir: string;
 }
 
@@ -160,6 +171,17 @@ export const STAGE_RESTORE_JOB_FLAGS: readonly Flag[] = [
   WORK_DIR_FLAG("where the replay's server keeps its files"),
 ];
 
+export const LOAD_RESTORE_JOB_FLAGS: readonly Flag[] = [
+  ...commonFlags("with backup name"),
+  ...storageFlags(ARCHIVE_STORAGE, "optional"),
+  { name: "site", env: "BLOODRAVEN_SITE", help: "the site restored, named in messages (required)" },
+  { name: "target-host", env: "BLOODRAVEN_TARGET_HOST", help: "the site's server, fenced, which the dump is loaded into: everything of its own is dropped first (required)" },
+  { name: "target-port", env: "BLOODRAVEN_TARGET_PORT", help: "its port (default 3306)" },
+  POINT_IN_TIME_FLAG,
+  MYSQLSH_FLAG("which loads the dump"),
+  WORK_DIR_FLAG("where the dump is restored before the load, and the archived files downloaded"),
+];
+
 const AGENT_TOKEN = "BLOODRAVEN_AGENT_TOKEN";
 const MYSQL_PASSWORD = "BLOODRAVEN_MYSQL_PASSWORD";
 const OPERATOR_USER = "BLOODRAVEN_OPERATOR_USER";
@@ -183,6 +205,8 @@ export const backupJobFlagsHelp = (): string =>
 export const restoreJobFlagsHelp = (): string => jobHelp(RESTORE_JOB_FLAGS);
 export const stageRestoreJobFlagsHelp = (): string =>
   `${jobHelp(STAGE_RESTORE_JOB_FLAGS, [OPERATOR_USER, "the group's operator account name (required)"], [OPERATOR_PASSWORD, "its password, which the copy's account takes (required)"])}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
+export const loadRestoreJobFlagsHelp = (): string =>
+  `${jobHelp(LOAD_RESTORE_JOB_FLAGS, [OPERATOR_USER, "the group's operator account, which empties and loads the server (required)"], [OPERATOR_PASSWORD, "its password (required)"])}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const deleteJobFlagsHelp = (): string => jobHelp(DELETE_JOB_FLAGS);
 export const verifyJobFlagsHelp = (): string => `${jobHelp(VERIFY_JOB_FLAGS)}\n${storageSecretsHelp(ARCHIVE_STORAGE)}`;
 export const replayJobFlagsHelp = (): string => jobHelp(REPLAY_JOB_FLAGS, [MYSQL_PASSWORD, "the --mysql-user's password (required; a trailing newline is dropped)"]);
@@ -382,6 +406,30 @@ export function parseStageRestoreJobConfig(argv: string[], env: NodeJS.ProcessEn
   const user = oneLine(`${OPERATOR_USER}_FILE`, requiredSecret(env, OPERATOR_USER, "the group's operator account name", chomp).value);
   const password = oneLine(`${OPERATOR_PASSWORD}_FILE`, requiredSecret(env, OPERATOR_PASSWORD, "the operator account's password", chomp).value);
   return { ...config, ...restoreOnServer(flag, env), datadir, id, workDir: workFolder(flag), operator: { user, password } };
+}
+
+export function parseLoadRestoreJobConfig(argv: string[], env: NodeJS.ProcessEnv): LoadRestoreJobConfig {
+  const { config, flag } = parseArtifactJob(LOAD_RESTORE_JOB_FLAGS, argv, env);
+  const { pointInTime, archive } = restoreOnServer(flag, env);
+  const user = requiredSecret(env, OPERATOR_USER, "the group's operator account name", chomp);
+  const password = requiredSecret(env, OPERATOR_PASSWORD, "the operator account's password", chomp);
+  return {
+    ...config,
+    site: objectName(flag, "site", isSiteName, "a site name (a DNS label)"),
+    target: {
+      host: oneLine("--target-host", required(flag, "target-host")),
+      port: port("target-port", flag("target-port") || "3306"),
+      // A replay hands them to the client in an option file, one setting a line.
+      user: oneLine(`${OPERATOR_USER}_FILE`, user.value),
+      password: oneLine(`${OPERATOR_PASSWORD}_FILE`, password.value),
+      userFile: user.file,
+      passwordFile: password.file,
+    },
+    mysqlsh: flag("mysqlsh") || "mysqlsh",
+    pointInTime,
+    ...(archive ? { archive } : {}),
+    workDir: workFolder(flag),
+  };
 }
 
 export function parseReplayJobConfig(argv: string[], env: NodeJS.ProcessEnv): ReplayJobConfig {

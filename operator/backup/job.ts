@@ -8,12 +8,13 @@ import { artifactFolder, MANIFEST_FILE } from "../../shared/backup/manifest.js";
 import { errorText, redacted } from "../../shared/errors.js";
 import { LOG_MESSAGES } from "../../shared/log-messages.js";
 import { createLogger, type LogFields, type Logger } from "../log.js";
-import type { ArtifactJobConfig, BackupJobConfig, JobConfig, ReplayJobConfig, RestoreJobConfig, StageRestoreJobConfig, VerifyJobConfig } from "./job-config.js";
+import type { ArtifactJobConfig, BackupJobConfig, JobConfig, LoadRestoreJobConfig, ReplayJobConfig, RestoreJobConfig, StageRestoreJobConfig, VerifyJobConfig } from "./job-config.js";
 import type { ObjectStore } from "./object-store.js";
 import { replayArchive, type ArchiveAccess, type ReplayOutcome } from "./point-in-time.js";
 import { openStore, type StoreConfig } from "./storage-config.js";
 import { restoreBackup } from "./restore-backup.js";
-import { stageRestore } from "./stage-restore.js";
+import { loadRestore, ServerUnchanged } from "./load-restore.js";
+import { stageRestore, type StageOutcome } from "./stage-restore.js";
 import { takeBackup } from "./take-backup.js";
 import { verifyBackup } from "./verify-backup.js";
 
@@ -22,14 +23,15 @@ export const RESULT_LIMIT_BYTES = 4096;
 /** After SIGTERM the run gets this long to clean up (remove its data object or folder) before the Failed result is written regardless; the pod's default grace is 30 s. */
 const STOP_GRACE_MS = 20_000;
 
-export type JobResult = ({ phase: "Succeeded" } & Record<string, unknown>) | { phase: "Failed"; message: string };
+/** `serverChanged: false`: a restore into a running server failed before it changed the server. */
+export type JobResult = ({ phase: "Succeeded" } & Record<string, unknown>) | { phase: "Failed"; message: string; serverChanged?: false };
 
 /** The result as one line of at most RESULT_LIMIT_BYTES: a long failure message is cut, never the JSON. */
 export function resultLine(result: JobResult): string {
   const line = (r: JobResult): string => `${JSON.stringify(r)}\n`;
   const whole = line(result);
   if (result.phase !== "Failed" || Buffer.byteLength(whole) <= RESULT_LIMIT_BYTES) return whole;
-  const cut = (n: number): string => line({ phase: "Failed", message: `${result.message.slice(0, n)}...` });
+  const cut = (n: number): string => line({ ...result, message: `${result.message.slice(0, n)}...` });
   // Escapes and multi-byte characters make bytes no multiple of characters: search the longest prefix that fits.
   let [fits, over] = [0, result.message.length];
   while (over - fits > 1) {
@@ -63,6 +65,8 @@ interface JobRun {
   readonly fields: LogFields;
   readonly secrets: readonly string[];
   work(store: ObjectStore, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Whether a failure of `work` left the server it restores into as it was. */
+  unchanged?(err: unknown): boolean;
 }
 
 /** Runs `run` once and writes its result; 0 when it succeeded and the result was written, else 1. */
@@ -80,7 +84,7 @@ async function runJob(run: JobRun, signal: AbortSignal, log: Logger): Promise<0 
   } catch (err) {
     const why = run.secrets.reduce((text, secret) => redacted(text, secret), errorText(err));
     const message = signal.aborted ? `stopped (${errorText(signal.reason)}): ${why}` : why;
-    result = { phase: "Failed", message };
+    result = { phase: "Failed", message, ...(run.unchanged?.(err) ? { serverChanged: false as const } : {}) };
     log.error(messages.failed, { error: message });
   } finally {
     signal.removeEventListener("abort", onStop);
@@ -235,18 +239,38 @@ export function runStageRestoreJob(config: StageRestoreJobConfig, signal: AbortS
     fields: { datadir: config.datadir, restoreId: config.id, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime },
     secrets: secretsOf(config, config.operator.password),
     async work(store, signal) {
-      const outcome = await withArchive(config, (task) => stageRestore({ ...task, signal }, store));
-      return {
-        location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
-        gtid: outcome.gtid,
-        backupGtid: outcome.backupGtid,
-        userSchemas: outcome.userSchemas,
-        sourceSite: outcome.sourceSite,
-        backupCompletedAt: outcome.backupCompletedAt,
-        restoreMs: outcome.restoreMs,
-        ...replayFields(outcome.replay),
-      };
+      return restoredFields(config, store, await withArchive(config, (task) => stageRestore({ ...task, signal }, store)));
     },
   };
   return runJob(run, signal, jobLogger(config));
+}
+
+/** Loads a MySQL site's dump into the site's running, fenced server (operator/backup/load-restore.ts). */
+export function runLoadRestoreJob(config: LoadRestoreJobConfig, signal: AbortSignal): Promise<0 | 1> {
+  const { pointInTime, target } = config;
+  const run: JobRun = {
+    config,
+    messages: { started: LOG_MESSAGES.loadRestoreJobStarted, succeeded: LOG_MESSAGES.loadRestoreJobSucceeded, failed: LOG_MESSAGES.loadRestoreJobFailed },
+    fields: { site: config.site, server: `${target.host}:${target.port}`, pointInTime: pointInTime instanceof Date ? pointInTime.toISOString() : pointInTime },
+    secrets: secretsOf(config, target.password),
+    async work(store, signal) {
+      return restoredFields(config, store, await withArchive(config, (task) => loadRestore({ ...task, signal }, store)));
+    },
+    unchanged: (err) => err instanceof ServerUnchanged,
+  };
+  return runJob(run, signal, jobLogger(config));
+}
+
+/** What a site's restore result says (shared/backup/staged-copy.ts parseStageResult reads it). */
+function restoredFields(config: ArtifactJobConfig, store: ObjectStore, outcome: StageOutcome): Record<string, unknown> {
+  return {
+    location: `${store.location}${artifactFolder(config.prefix, config)}/${MANIFEST_FILE}`,
+    gtid: outcome.gtid,
+    backupGtid: outcome.backupGtid,
+    userSchemas: outcome.userSchemas,
+    sourceSite: outcome.sourceSite,
+    backupCompletedAt: outcome.backupCompletedAt,
+    restoreMs: outcome.restoreMs,
+    ...replayFields(outcome.replay),
+  };
 }

@@ -91,7 +91,7 @@ async function startOn(manifest: BackupManifest, task: VerifyTask, signal: Abort
   if (manifest.method === "mariadb-backup") return ScratchServer.start({ ...common, datadir: restored, binary: { flavor: "mariadb", mariadbd: task.server.mariadbd } });
   const server = await ScratchServer.start({ ...common, datadir: join(task.workDir, "server"), binary: { flavor: "mysql", mysqld: task.server.mysqld } });
   try {
-    const text = loadProgram({ dumpDir: restored, socket: server.socket });
+    const text = loadProgram({ dumpDir: restored, target: { socket: server.socket } });
     const shell = await runMysqlShell({ mysqlsh: task.server.mysqlsh, name: "util.loadDump", text, workDir: task.workDir, imageHint: "a MySQL dump's verification runs in an image with mysqld and MySQL Shell (the verification's spec.image, else the group's)" }, signal);
     // `signal` carries the verification's deadline: MySQL Shell is ended with it.
     await shell.exited;

@@ -16,8 +16,8 @@ const FOLLOW_MS = 5_000;
 
 /**
  * What both restores of a group's own sites do to the cluster and the servers
- * (shared/backup/staged-copy.ts): the restore Job that stages a copy beside a site's datadir,
- * the server's restart onto it, and its positioning.
+ * (shared/backup/staged-copy.ts): the restore Job that stages a copy beside a site's datadir (or
+ * loads a MySQL site's dump into its server), the server's restart onto it, and its positioning.
  */
 export class RestoreCopy {
   private followedAt = -Infinity;
@@ -51,16 +51,22 @@ export class RestoreCopy {
         site,
         "restore: server",
         async (s) => {
+          // MariaDB: what its binary log holds (a staged copy is positioned there), uptime where it keeps it; MySQL: what the load left, uptime where 8.0 moved it.
+          const [position, uptime] =
+            s.flavor.name === "mysql"
+              ? ["@@GLOBAL.gtid_executed", "performance_schema.global_status WHERE VARIABLE_NAME = 'Uptime'"]
+              : ["@@GLOBAL.gtid_binlog_pos", "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'"];
           const row = onlyRow(
             s,
             await s.query(
-              "SELECT @@GLOBAL.gtid_binlog_pos AS pos, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') AS uptime, " +
+              `SELECT ${position} AS pos, (SELECT VARIABLE_VALUE FROM ${uptime}) AS uptime, ` +
                 "(SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema')) AS user_schemas",
             ),
             "restore: server",
           );
           const uptimeMs = Number(readString(s, row, "uptime")) * 1000;
-          return { binlogPos: readString(s, row, "pos"), startedAfterStaging: Date.now() - uptimeMs > stagedAt, userSchemas: Number(readString(s, row, "user_schemas")) };
+          // MySQL prints a long GTID set over several lines.
+          return { binlogPos: readString(s, row, "pos").replace(/\s+/g, ""), startedAfterStaging: Date.now() - uptimeMs > stagedAt, userSchemas: Number(readString(s, row, "user_schemas")) };
         },
         SQL_DEADLINE_MS,
       )
@@ -102,6 +108,7 @@ export class RestoreCopy {
         serverImage: ctx.spec.image,
         operatorSecret: { name: operator.secretName, usernameKey: operator.usernameKey, passwordKey: operator.passwordKey },
         timeoutSeconds: Math.ceil(parseDuration(run.timeout) / 1000),
+        ...(run.copy === "loaded" ? { load: { server: ctx.address(run.site) } } : {}),
       }),
     );
   }

@@ -11,6 +11,13 @@ import { pointInTimeSchema } from "./verification.js";
 
 export const RESTORE_DEFAULTS = { timeout: "6h" } as const;
 
+/**
+ * How the copy reaches the site's server: `staged` beside a MariaDB site's datadir, which its
+ * restart swaps in; `loaded` into a MySQL site's running, fenced server by MySQL Shell.
+ */
+export const RESTORE_COPIES = ["staged", "loaded"] as const;
+export type RestoreCopy = (typeof RESTORE_COPIES)[number];
+
 const name = (maxLength: number) => string({ pattern: maxLength === 63 ? DNS_LABEL : DNS_SUBDOMAIN, minLength: 1, maxLength });
 
 /** Where a restore reads from and how far it replays: the same for a new group and an in-place restore. */
@@ -53,14 +60,17 @@ const restoreStatusFields = () => ({
   backup: string().describe("The artifact restored, `<namespace>/<group>/<backup>`."),
   jobName: string(),
   restoreId: string().describe("Names the staged copy: an operator that restarts goes on with the same one."),
+  copy: enumOf(RESTORE_COPIES).describe(
+    "How the copy reaches the site's server, chosen by its flavor when the restore starts: `staged` beside a MariaDB site's datadir for its restart, `loaded` into a MySQL site's running, fenced server (absent: `staged`).",
+  ),
   message: string(),
   startTime: timestamp(),
-  stagedTime: timestamp().describe("When the Job finished staging the copy beside the site's datadir; the server's next start swaps it in."),
+  stagedTime: timestamp().describe("When the Job finished staging the copy beside the site's datadir (the server's next start swaps it in), or loading it into the server."),
   completionTime: timestamp(),
   backupGtid: string().describe("The backup's GTID position."),
   gtid: string().describe("The restored copy's position: the backup's plus what the replay applied."),
   replayedToTime: timestamp().describe("The commit time of the last transaction replayed."),
-  userSchemas: integer({ minimum: 0, format: "int64" }).describe("Schemas of its own (not mysql, sys, performance_schema) the copy holds: the restarted server must show as many, or the copy was not swapped in."),
+  userSchemas: integer({ minimum: 0, format: "int64" }).describe("Schemas of its own (not mysql, sys, performance_schema) the copy holds: the server must show as many, or the copy was not swapped in."),
 });
 
 export const restoreStatusSchema = object(restoreStatusFields()).describe("The restore of spec.initFromBackup, recorded before each step runs. Failed is final: recreate the group to try again.");

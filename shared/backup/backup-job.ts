@@ -166,35 +166,50 @@ export interface RestoreJobInput {
   readonly image: string;
   /** The site's server image: its mariadb-backup prepares the copy, its mariadbd replays onto it. */
   readonly serverImage: string;
-  /** The group's operator account Secret: the copy's account of that name gets its password. */
+  /** The group's operator account Secret: the copy's account of that name gets its password (a load: the account that loads). */
   readonly operatorSecret: AccountSecret;
   readonly timeoutSeconds: number;
+  /** A MySQL site's: the dump is loaded into its running server, at this address, in the profile's dump image. */
+  readonly load?: { readonly server: { readonly host: string; readonly port: number } };
 }
 
 /**
- * The restore of spec.initFromBackup: `bloodraven stage-restore` in the site's server image, with
- * the site's volume mounted, staging the copy beside its datadir. It runs on the node of the
- * site's pod (the volume is ReadWriteOnce) and as the image's own user, like the site's agent, so
- * the server can read what it writes; no fsGroup, which would make the kubelet re-own the volume.
- * Owned by the group; named by the restore's id.
+ * The restore of a site (spec.initFromBackup, spec.restoreInPlace). A MariaDB site's: `bloodraven
+ * stage-restore` in the site's server image, with the site's volume mounted, staging the copy
+ * beside its datadir. It runs on the node of the site's pod (the volume is ReadWriteOnce) and as
+ * the image's own user, like the site's agent, so the server can read what it writes; no fsGroup,
+ * which would make the kubelet re-own the volume. A MySQL site's: `bloodraven load-restore` in
+ * the profile's dump image (MySQL Shell, and for a replay mysqlbinlog and mysql), which reaches
+ * the server over the network and needs no volume of the site's. Owned by the group; named by the
+ * restore's id.
  */
 export function restoreJob(input: RestoreJobInput): V1Job {
-  const { group, site } = input;
+  const { group, site, load } = input;
+  const common = [`--point-in-time=${input.pointInTime}`, `--work-dir=${WORK_MOUNT}/restore`];
+  const how: Pick<JobShape, "command" | "serverImage" | "flags"> & Partial<JobShape> = load
+    ? {
+        command: "load-restore",
+        serverImage: input.profile.dump.image,
+        flags: [`--site=${site}`, `--target-host=${load.server.host}`, `--target-port=${load.server.port}`, ...common],
+      }
+    : {
+        command: "stage-restore",
+        serverImage: input.serverImage,
+        siteVolume: { claim: managedNames.claim(group.name, site), podLabels: selector(group.name, { [LABELS.site]: site }) },
+        flags: [`--datadir=${DATA_DIR}`, `--restore-id=${input.restoreId}`, ...common],
+      };
   return storeJob(
     { backup: { name: input.source.backup, namespace: group.namespace, uid: "" }, group: group.name, profile: input.profile, image: input.image },
     {
       name: input.restoreId,
-      command: "stage-restore",
       owner: { apiVersion: API_GROUP_VERSION, kind: FAILOVER_GROUP.kind, name: group.name, uid: group.uid, controller: true, blockOwnerDeletion: false },
       labels: { [LABELS.restore]: site },
-      serverImage: input.serverImage,
       ...(input.archive ? { archive: input.archive } : {}),
       artifact: { namespace: input.source.namespace, group: input.source.group },
-      siteVolume: { claim: managedNames.claim(group.name, site), podLabels: selector(group.name, { [LABELS.site]: site }) },
       operatorAccount: input.operatorSecret,
       timeoutSeconds: input.timeoutSeconds,
-      flags: [`--datadir=${DATA_DIR}`, `--restore-id=${input.restoreId}`, `--point-in-time=${input.pointInTime}`, `--work-dir=${WORK_MOUNT}/restore`],
       passphrase: true,
+      ...how,
     },
   );
 }

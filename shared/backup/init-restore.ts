@@ -3,9 +3,9 @@
  * the group's record (status.restore and whether it ever had a primary), the target site's
  * server and the restore Job. Pure; operator/group/init-restore.ts does what it says.
  *
- * The course: the target (an empty, read-only primary-candidate) is chosen and Running written
- * before the Job is made; then the copy's course (shared/backup/staged-copy.ts); Succeeded once
- * the server runs on the copy, positioned. Only then does the group get its first primary
+ * The course: the target (an empty, read-only primary-candidate) is chosen and Running written,
+ * with how its copy reaches it (by its flavor), before the Job is made; then the copy's course
+ * (shared/backup/staged-copy.ts); Succeeded once the server runs on the copy, positioned. Only then does the group get its first primary
  * (shared/managed/bootstrap.ts).
  */
 import type { DefaultedBackupSpec } from "../api/backup.js";
@@ -14,7 +14,8 @@ import type { RestoreGate } from "../managed/bootstrap.js";
 import type { SiteRole } from "../names.js";
 import type { ServerObservation } from "../topology/site-observation.js";
 import type { BackupJobState } from "./job-result.js";
-import { planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestorePlan, type RestoreRun } from "./staged-copy.js";
+import { copyOf, planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestorePlan, type RestoreRun } from "./staged-copy.js";
+import type { RestoreCopy } from "../api/restore.js";
 
 export interface InitRestoreInput {
   readonly group: { readonly name: string; readonly namespace: string; readonly uid: string };
@@ -75,7 +76,7 @@ export function initRestoreStep(input: InitRestoreInput): InitRestoreStep {
   const pending = (message: string, event: "RestoreTargetUnavailable" | "RestoreBuildFailed"): InitRestoreStep =>
     status?.phase === "Pending" && status.message === message ? NONE : { kind: "pending", status: { phase: "Pending", message }, event };
   if (input.knownPrimary) return fail(`spec.initFromBackup: the group already had a primary (${input.knownPrimary}); a restore only fills a new group's empty sites`);
-  const planned = plan(input, request);
+  const planned = plan(input, request, copyOf(input.target?.flavor ?? "mariadb"));
   if ("refused" in planned) return pending(planned.refused, "RestoreBuildFailed");
   const { run } = planned;
   const target = input.target;
@@ -87,7 +88,16 @@ export function initRestoreStep(input: InitRestoreInput): InitRestoreStep {
   return {
     kind: "start",
     run,
-    status: { phase: "Running", site: run.site, backup, jobName: input.jobName, restoreId: run.restoreId, startTime: input.now, message: `restoring ${backup} beside site ${run.site}'s datadir in Job ${input.jobName}` },
+    status: {
+      phase: "Running",
+      site: run.site,
+      backup,
+      jobName: input.jobName,
+      restoreId: run.restoreId,
+      copy: run.copy,
+      startTime: input.now,
+      message: `restoring ${backup} ${run.copy === "loaded" ? "into" : "beside"} site ${run.site}'s ${run.copy === "loaded" ? "server" : "datadir"} in Job ${input.jobName}`,
+    },
   };
 }
 
@@ -100,7 +110,7 @@ function running(input: InitRestoreInput, status: RestoreStatus, fail: (m: strin
     case "wait":
       return NONE;
     case "recreate": {
-      const planned = input.request ? plan(input, input.request) : { refused: "spec.initFromBackup was removed" };
+      const planned = input.request ? plan(input, input.request, status.copy ?? "staged") : { refused: "spec.initFromBackup was removed" };
       return "run" in planned ? { kind: "recreate", run: { ...planned.run, restoreId: status.restoreId ?? planned.run.restoreId } } : fail(planned.refused);
     }
     case "staged":
@@ -115,8 +125,8 @@ function running(input: InitRestoreInput, status: RestoreStatus, fail: (m: strin
   }
 }
 
-function plan(input: InitRestoreInput, request: InitFromBackupSpec): RestorePlan {
+function plan(input: InitRestoreInput, request: InitFromBackupSpec, copy: RestoreCopy): RestorePlan {
   const site = restoreTarget(request, input.sites);
   if (!site) return { refused: "spec.initFromBackup.site: the group has no primary-candidate to restore" };
-  return planRestore("spec.initFromBackup", request, site, input.backup, input.group.namespace, input.jobName);
+  return planRestore("spec.initFromBackup", request, site, copy, input.backup, input.group.namespace, input.jobName);
 }

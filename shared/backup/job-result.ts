@@ -11,7 +11,8 @@ export type BackupJobState =
   /** `reason`: the Job's own, when it failed (e.g. DeadlineExceeded). */
   | { readonly state: "finished"; readonly succeeded: boolean; readonly result: string | undefined; readonly reason?: string };
 
-export type JobResult<T> = ({ readonly phase: "Succeeded" } & T) | { readonly phase: "Failed"; readonly message: string } | { readonly phase: "unreadable"; readonly error: string };
+/** `serverChanged: false`: a restore into a running server failed before it changed the server. */
+export type JobResult<T> = ({ readonly phase: "Succeeded" } & T) | { readonly phase: "Failed"; readonly message: string; readonly serverChanged?: false } | { readonly phase: "unreadable"; readonly error: string };
 
 /**
  * `succeeded` checks a Succeeded result's fields and returns them, or undefined when one is
@@ -26,7 +27,7 @@ export function readJobResult<T>(text: string | undefined, succeeded: (r: Record
     return { phase: "unreadable", error: `a termination message that is no JSON: ${JSON.stringify(text.slice(0, 200))}` };
   }
   const r = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
-  if (r.phase === "Failed" && typeof r.message === "string") return { phase: "Failed", message: r.message };
+  if (r.phase === "Failed" && typeof r.message === "string") return { phase: "Failed", message: r.message, ...(r.serverChanged === false ? { serverChanged: false as const } : {}) };
   const fieldsRead = r.phase === "Succeeded" ? succeeded(r) : undefined;
   if (fieldsRead !== undefined) return { phase: "Succeeded", ...fieldsRead };
   return { phase: "unreadable", error: `a result without phase, ${fields}: ${JSON.stringify(text.slice(0, 200))}` };

@@ -33,34 +33,42 @@ export interface DumpSettings {
   readonly compression: DumpCompression;
 }
 
-export interface DumpProgramInput {
+export interface DumpProgramInput extends ServerWithAccountFiles {
   readonly outputDir: string;
-  readonly host: string;
-  readonly port: number;
-  /** Files holding the account's name and password (a mounted Secret): MySQL Shell reads them itself. */
-  readonly userFile: string;
-  readonly passwordFile: string;
   readonly settings: DumpSettings;
 }
 
 /**
  * The JavaScript MySQL Shell runs (`mysqlsh --no-wizard --js --file <it>`): connect with the
- * account read from its files (one trailing newline dropped, as the operator reads them), then
- * a consistent dump. Every value is a JSON literal, so no name or path can change the program.
+ * account read from its files, then a consistent dump. Every value is a JSON literal, so no name or path can change the program.
  * An exception ends mysqlsh with a non-zero status and its message on stderr.
  */
 export function dumpProgram(input: DumpProgramInput): string {
   const { settings } = input;
   const options = { threads: settings.threads, bytesPerChunk: settings.bytesPerChunk, compression: settings.compression, consistent: true, showProgress: false };
+  return [...connectWithAccountFiles(input), `util.dumpInstance(${JSON.stringify(input.outputDir)}, ${JSON.stringify(options)});`, ""].join("\n");
+}
+
+/** A server over TCP, and the account in two files (a mounted Secret) that MySQL Shell reads itself. */
+export interface ServerWithAccountFiles {
+  readonly host: string;
+  readonly port: number;
+  readonly userFile: string;
+  readonly passwordFile: string;
+}
+
+/**
+ * The lines that connect MySQL Shell to `server` with the account read from its files (one
+ * trailing newline dropped, as the operator reads them): the password is never in the program.
+ */
+export function connectWithAccountFiles(server: ServerWithAccountFiles): string[] {
   const j = (v: unknown): string => JSON.stringify(v);
   return [
     "const chomp = (text) => text.replace(/\\r?\\n$/, '');",
-    `const user = chomp(os.loadTextFile(${j(input.userFile)}));`,
-    `const password = chomp(os.loadTextFile(${j(input.passwordFile)}));`,
-    `shell.connect({ scheme: 'mysql', host: ${j(input.host)}, port: ${j(input.port)}, user: user, password: password });`,
-    `util.dumpInstance(${j(input.outputDir)}, ${j(options)});`,
-    "",
-  ].join("\n");
+    `const user = chomp(os.loadTextFile(${j(server.userFile)}));`,
+    `const password = chomp(os.loadTextFile(${j(server.passwordFile)}));`,
+    `shell.connect({ scheme: 'mysql', host: ${j(server.host)}, port: ${j(server.port)}, user: user, password: password });`,
+  ];
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A verification of a MySQL site's dump loads it into a throwaway MySQL server with MySQL Shell's
- * `util.loadDump` (operator/backup/verify-backup.ts). Pinned here, as MySQL 8.0 to 9.x and MySQL
- * Shell 8.0 to 9.x behave:
+ * `util.loadDump` (operator/backup/verify-backup.ts), and a site's restore into the site's own
+ * server (operator/backup/load-restore.ts). Pinned here, as MySQL 8.0 to 9.x and MySQL Shell 8.0
+ * to 9.x behave:
  *
  * - `mysqld --initialize-insecure` makes an empty datadir whose `root@localhost` has no password,
  *   reached over the server's socket;
@@ -9,12 +10,15 @@
  *   `LOAD DATA LOCAL INFILE`);
  * - `updateGtidSet: "replace"` sets `gtid_purged` to the dump's `gtidExecuted` (`SET GLOBAL
  *   GTID_PURGED`, which needs `gtid_mode=ON`), and refuses a server whose own GTIDs intersect it;
- *   a fresh server has none, so afterwards the server's `gtid_executed` is exactly the dump's
- *   position, which the verification checks;
+ *   a fresh server (or one whose binary logs and GTIDs were reset) has none, so afterwards the
+ *   server's `gtid_executed` is exactly the dump's position;
  * - `skipBinlog` keeps the load out of the server's binary log; `loadUsers: false` (the default)
- *   leaves the dump's accounts out, which a verification does not need; `progressFile: ""`
+ *   leaves the dump's accounts out: a verification does not need them, and a site keeps its own
+ *   (this group's accounts, whose passwords differ from the source group's); `progressFile: ""`
  *   writes no progress file into the dump folder.
  */
+
+import { connectWithAccountFiles, type ServerWithAccountFiles } from "./mysql-dump.js";
 
 /** Threads of `util.loadDump`: the dump's default, enough for the two or four cores of a Job. */
 export const LOAD_THREADS = 4;
@@ -69,14 +73,19 @@ export function mysqldScratchArgs(files: ScratchMysqldFiles, root: boolean): str
   ];
 }
 
+/** The throwaway server's root over its socket, or a site's server with the operator account's files. */
+export type LoadTarget = { readonly socket: string } | ServerWithAccountFiles;
+
 /**
- * The JavaScript MySQL Shell runs (`mysqlsh --no-wizard --js --file <it>`): connect as the fresh
- * server's root over its socket, then load the dump. Every value is a JSON literal, so no path
- * can change the program. An exception ends mysqlsh with a non-zero status and its message on
- * stderr.
+ * The JavaScript MySQL Shell runs (`mysqlsh --no-wizard --js --file <it>`): connect (as the fresh
+ * server's root over its socket, or to a site's server), then load the dump. Every value is a
+ * JSON literal, so no path can change the program. An exception ends mysqlsh with a non-zero
+ * status and its message on stderr.
  */
-export function loadProgram(input: { readonly dumpDir: string; readonly socket: string }): string {
+export function loadProgram(input: { readonly dumpDir: string; readonly target: LoadTarget }): string {
   const options = { threads: LOAD_THREADS, updateGtidSet: "replace", skipBinlog: true, loadUsers: false, showProgress: false, progressFile: "" };
   const j = (v: unknown): string => JSON.stringify(v);
-  return [`shell.connect({ scheme: 'mysql', user: 'root', password: '', socket: ${j(input.socket)} });`, `util.loadDump(${j(input.dumpDir)}, ${j(options)});`, ""].join("\n");
+  const { target } = input;
+  const connect = "socket" in target ? [`shell.connect({ scheme: 'mysql', user: 'root', password: '', socket: ${j(target.socket)} });`] : connectWithAccountFiles(target);
+  return [...connect, `util.loadDump(${j(input.dumpDir)}, ${j(options)});`, ""].join("\n");
 }

@@ -7,11 +7,13 @@
  * than the last one handled starts (Running) once every site answers and nothing else changes
  * the servers; every site is fenced and the others' replication stopped; fencedTime and the
  * primary's position (what is discarded) are written, then the restore Job is made; the copy's
- * course (shared/backup/staged-copy.ts) brings the primary's server up on the copy, positioned;
+ * course (shared/backup/staged-copy.ts) brings the primary's server up on the copy, positioned
+ * (a MySQL primary's is loaded into its running server instead: `copy` says which);
  * resumedTime and the sites to reclone are written, then the primary is made writable again;
  * each other site is recloned from it (the clone reconciler, source restore-in-place);
- * Succeeded once none is left. A failure before the copy was staged gives the primary back
- * writable on its own data; after, the group stays fenced for a human.
+ * Succeeded once none is left. A failure before the copy was staged (a loaded copy: before the Job
+ * changed the server, as its result says) gives the primary back writable on its own data;
+ * after, the group stays fenced for a human.
  *
  * The emergency core stays out until the primary is writable again (restoreHoldsEmergency), and
  * promotes nothing until every other site is recloned (restorePausesFailover): those sites hold
@@ -23,7 +25,7 @@ import type { BootstrapStatus } from "../api/index.js";
 import type { SiteRole } from "../names.js";
 import type { FlavorName } from "../topology/site-observation.js";
 import type { BackupJobState } from "./job-result.js";
-import { planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestoreRun } from "./staged-copy.js";
+import { copyOf, planRestore, runBackup, stagedCopyStep, type RestartedServer, type RestoreRun } from "./staged-copy.js";
 
 /** A confirm this far ahead of the operator's clock is refused: it would outrank every later one. */
 export const CONFIRM_SKEW_MS = 5 * 60_000;
@@ -111,16 +113,13 @@ export function restoreInPlaceStep(input: RestoreInPlaceInput): RestoreInPlaceSt
   const site = request.site ?? input.activeSite;
   if (input.activeSite === "") return pending(`${FIELD} waits for an active primary to restore`, "RestoreTargetUnavailable");
   if (site !== input.activeSite) return pending(`${FIELD}.site ${site} is not the active primary (${input.activeSite}): switch over to it first, or leave the field out`, "RestoreBuildFailed");
-  const planned = planRestore(FIELD, request, site, input.backup, input.namespace, input.jobName);
+  const flavor = input.sites.find((s) => s.name === site)?.polled?.flavor;
+  const planned = planRestore(FIELD, request, site, copyOf(flavor ?? "mariadb"), input.backup, input.namespace, input.jobName);
   if ("refused" in planned) return pending(planned.refused, "RestoreBuildFailed");
   if (input.jobsOff !== undefined) return pending(input.jobsOff, "RestoreBuildFailed");
   if (input.busy !== undefined) return pending(`${FIELD} waits: ${input.busy}`, "RestoreTargetUnavailable");
   const silent = input.sites.filter((s) => !s.polled).map((s) => s.name);
   if (silent.length > 0) return pending(`${FIELD} waits for ${silent.join(", ")} to answer: every site is fenced before the restore`, "RestoreTargetUnavailable");
-  // Refused before any fence: the restore Job would refuse the dump after every site was fenced.
-  if (input.sites.find((s) => s.name === site)?.polled?.flavor === "mysql") {
-    return pending(`${FIELD}: site ${site} runs MySQL, and restoring a MySQL site in place is not built (docs/backups.md, "A MySQL site's dump"): load the dump into the fenced primary by hand`, "RestoreBuildFailed");
-  }
   const backup = runBackup(planned.run);
   return {
     kind: "start",
@@ -131,6 +130,7 @@ export function restoreInPlaceStep(input: RestoreInPlaceInput): RestoreInPlaceSt
       backup,
       jobName: input.jobName,
       restoreId: planned.run.restoreId,
+      copy: planned.run.copy,
       startTime: input.now,
       message: `restoring ${backup} onto site ${site} in place: fencing every site`,
     },
@@ -139,15 +139,15 @@ export function restoreInPlaceStep(input: RestoreInPlaceInput): RestoreInPlaceSt
 
 function running(input: RestoreInPlaceInput, status: RestoreInPlaceStatus): RestoreInPlaceStep {
   const site = status.site ?? "";
-  const failed = (message: string): RestoreInPlaceStep => {
+  // Until a Job ran, or while only a staging Job did, the primary's data is its own; a loading Job may have emptied it.
+  const failed = (message: string, serverChanged = status.stagedTime !== undefined || (status.copy === "loaded" && status.fencedTime !== undefined)): RestoreInPlaceStep => {
     const ended = { ...status, phase: "Failed" as const, completionTime: input.now };
-    // Before the copy was staged nothing of the primary's data changed: it is given back.
-    if (status.stagedTime === undefined) return { kind: "finish", status: { ...ended, message: `${message}; site ${site} was made writable again on its own data, nothing lost` }, unfence: site };
+    if (!serverChanged) return { kind: "finish", status: { ...ended, message: `${message}; site ${site} was made writable again on its own data, nothing lost` }, unfence: site };
     return { kind: "finish", status: { ...ended, message: `${message}; every site stays fenced: restore again with a newer confirm (docs/backups.md#restoring-a-group-in-place)` } };
   };
   const replan = (): RestoreRun | string => {
     if (!input.request) return `${FIELD} was removed`;
-    const planned = planRestore(FIELD, input.request, site, input.backup, input.namespace, input.jobName);
+    const planned = planRestore(FIELD, input.request, site, status.copy ?? "staged", input.backup, input.namespace, input.jobName);
     return "run" in planned ? { ...planned.run, restoreId: status.restoreId ?? planned.run.restoreId } : planned.refused;
   };
   if (status.fencedTime === undefined) return fence(input, status, replan, failed);
@@ -173,11 +173,11 @@ function running(input: RestoreInPlaceInput, status: RestoreInPlaceStatus): Rest
       };
     }
     case "failed":
-      return failed(step.message);
+      return failed(step.message, step.serverChanged);
   }
 }
 
-function fence(input: RestoreInPlaceInput, status: RestoreInPlaceStatus, replan: () => RestoreRun | string, failed: (m: string) => RestoreInPlaceStep): RestoreInPlaceStep {
+function fence(input: RestoreInPlaceInput, status: RestoreInPlaceStatus, replan: () => RestoreRun | string, failed: (m: string, serverChanged?: boolean) => RestoreInPlaceStep): RestoreInPlaceStep {
   const site = status.site ?? "";
   const silent = input.sites.filter((s) => !s.polled).map((s) => s.name);
   if (silent.length > 0) return progress(status, `fencing every site: waiting for ${silent.join(", ")} to answer`);
@@ -190,7 +190,12 @@ function fence(input: RestoreInPlaceInput, status: RestoreInPlaceStatus, replan:
   return {
     kind: "fenced",
     run,
-    status: { ...status, fencedTime: input.now, discardedFrom, message: `every site is fenced (${site} at ${discardedFrom || "no transactions"}); restoring ${status.backup ?? "?"} beside its datadir in Job ${input.jobName}` },
+    status: {
+      ...status,
+      fencedTime: input.now,
+      discardedFrom,
+      message: `every site is fenced (${site} at ${discardedFrom || "no transactions"}); restoring ${status.backup ?? "?"} ${status.copy === "loaded" ? "into its server" : "beside its datadir"} in Job ${input.jobName}`,
+    },
   };
 }
 

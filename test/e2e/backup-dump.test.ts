@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBucket, startS3Store, type S3Store } from "../../scripts/env/s3-store.js";
 import { deriveKeys, newSalt } from "../../shared/backup/sealing.js";
 import { manifestText, type BackupManifest } from "../../shared/backup/manifest.js";
-import { DUMP_DONE_FILE, dumpPosition } from "../../shared/backup/mysql-dump.js";
+import { dumpPosition } from "../../shared/backup/mysql-dump.js";
+import { DUMP_GTIDS, DUMP_MANIFEST, DUMP_METADATA, storeDumpArtifact } from "../support/mysql-dump-artifact.js";
 import { measuring, opening, sealing, streamToStore } from "../../operator/backup/artifact-streams.js";
 import { S3ObjectStore } from "../../operator/backup/object-store.js";
 import { restoreBackup } from "../../operator/backup/restore-backup.js";
@@ -31,21 +32,9 @@ import { packDump } from "../../operator/backup/take-dump.js";
  */
 const BUCKET = "dumps";
 const PASSPHRASE = "correct horse battery staple";
-const GTIDS = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100";
-const MANIFEST = {
-  format: 1,
-  namespace: "shop",
-  group: "orders",
-  backup: "",
-  profile: "nightly",
-  flavor: "mysql",
-  method: "mysqlsh-dump",
-  sourceSite: "pdx",
-  startedAt: "2026-12-06T02:00:00.000Z",
-  completedAt: "2026-12-06T02:10:00.000Z",
-  position: { gtid: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100", binlogFile: "binlog.000002", binlogPosition: 157 },
-} as const;
-const METADATA = JSON.stringify({ dumper: "mysqlsh Ver 8.4.3", origin: "dumpInstance", schemas: ["shop"], binlogFile: "binlog.000002", binlogPosition: 157, gtidExecuted: GTIDS, gtidExecutedInconsistent: false, consistent: true });
+const GTIDS = DUMP_GTIDS;
+const MANIFEST = DUMP_MANIFEST;
+const METADATA = DUMP_METADATA;
 
 async function bytesOf(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -77,17 +66,7 @@ describe("a MySQL Shell dump folder packed into the store (real MinIO, real GNU 
     s3 = new S3ObjectStore({ bucket: BUCKET, region: store.region, endpoint: store.endpoint, credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey } });
   });
 
-  /** A small whole dump, unencrypted, with its manifest, as `takeBackup` stores one. */
-  async function storeDump(backup: string): Promise<void> {
-    const dir = folder();
-    writeFileSync(join(dir, "@.json"), METADATA);
-    writeFileSync(join(dir, "shop@orders@0.tsv"), randomBytes(5000));
-    writeFileSync(join(dir, DUMP_DONE_FILE), "{}");
-    const signal = AbortSignal.timeout(30_000);
-    const measure = measuring();
-    await streamToStore([Readable.from(packDump(dir, Promise.resolve(), signal, () => undefined)), measure.stream], s3, `prod/shop/orders/${backup}/data.tar`, signal, "the dump broke off");
-    await s3.putText(`prod/shop/orders/${backup}/manifest.json`, manifestText({ ...MANIFEST, backup, data: { object: "data.tar", ...measure.result() } }), AbortSignal.timeout(10_000));
-  }
+  const storeDump = (backup: string): Promise<void> => storeDumpArtifact(s3, "prod", backup);
 
   afterAll(async () => {
     s3?.destroy();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { backupWithDefaults } from "../../../shared/api/index.js";
-import { backupJob, backupJobName, restoreInPlaceJobName, restoreJob, verificationJob, type BackupJobInput } from "../../../shared/backup/backup-job.js";
+import { backupJob, backupJobName, restoreInPlaceJobName, restoreJob, verificationJob, type BackupJobInput, type RestoreJobInput } from "../../../shared/backup/backup-job.js";
 import { INSTALLED_AGENT_COMMAND } from "../../../shared/managed/objects.js";
 
 const spec = backupWithDefaults({
@@ -148,19 +148,33 @@ describe("verificationJob", () => {
 });
 
 describe("restoreJob", () => {
+  const restoreInput = (pointInTime: string, serverImage: string): RestoreJobInput => ({
+    group: { name: "copy", namespace: "shop", uid: "u-g" },
+    site: "iad",
+    restoreId: "mysql-copy-restore",
+    source: { namespace: "prod", group: "orders", backup: "orders-20261204" },
+    profile: spec.profiles[0] as BackupJobInput["profile"],
+    pointInTime,
+    image: "bloodraven:1.2.3",
+    serverImage,
+    operatorSecret: { name: "copy-operator", usernameKey: "username", passwordKey: "password" },
+    timeoutSeconds: 3600,
+  });
+
+  it("loads a MySQL site's dump from the profile's dump image over the network: no volume of the site's, no pod beside it", () => {
+    const job = restoreJob({ ...restoreInput("none", "mysql:8.4"), load: { server: { host: "mysql-copy-iad.shop.svc", port: 3306 } } });
+    const pod = job.spec?.template.spec;
+    expect(pod?.affinity).toBeUndefined();
+    expect(pod?.volumes?.map((v) => v.name)).not.toContain("data");
+    const [container] = pod?.containers ?? [];
+    expect(container?.image).toBe((spec.profiles[0] as BackupJobInput["profile"]).dump.image);
+    expect(container?.env).toEqual(expect.arrayContaining([{ name: "BLOODRAVEN_OPERATOR_USER_FILE", value: "/etc/bloodraven/operator/username" }]));
+    expect(container?.args).toEqual(expect.arrayContaining(["load-restore", "--backup=orders-20261204", "--site=iad", "--target-host=mysql-copy-iad.shop.svc", "--target-port=3306", "--point-in-time=none", "--work-dir=/work/restore"]));
+    expect(container?.args).not.toEqual(expect.arrayContaining([expect.stringMatching(/^--datadir/)]));
+  });
+
   it("stages another group's backup on the site's own volume, beside the site's pod and as the image's user", () => {
-    const job = restoreJob({
-      group: { name: "copy", namespace: "shop", uid: "u-g" },
-      site: "iad",
-      restoreId: "mysql-copy-restore",
-      source: { namespace: "prod", group: "orders", backup: "orders-20261204" },
-      profile: spec.profiles[0] as BackupJobInput["profile"],
-      pointInTime: "latest",
-      image: "bloodraven:1.2.3",
-      serverImage: "mariadb:10.11.9",
-      operatorSecret: { name: "copy-operator", usernameKey: "username", passwordKey: "password" },
-      timeoutSeconds: 3600,
-    });
+    const job = restoreJob(restoreInput("latest", "mariadb:10.11.9"));
     expect(job.metadata).toMatchObject({ name: "mysql-copy-restore", namespace: "shop", labels: { "shipstream.io/restore": "iad", "shipstream.io/failover-group": "copy" }, ownerReferences: [{ kind: "MysqlFailoverGroup", name: "copy", uid: "u-g" }] });
     // A site label would put the Job's pod behind the site's Services.
     expect(job.spec?.template.metadata?.labels).not.toHaveProperty("shipstream.io/site");

@@ -15,7 +15,7 @@ const request = (over: Partial<InitFromBackupSpec> = {}): InitFromBackupSpec => 
   ...over,
 });
 const empty: ServerObservation = { flavor: "mariadb", version: "10.11.19", serverId: 1, readOnly: true, superReadOnly: true, gtidExecuted: "" };
-const running: RestoreStatus = { phase: "Running", site: "iad", backup: "shop/orders/orders-1", jobName: "mysql-copy-restore", restoreId: "mysql-copy-restore", startTime: "2026-12-05T03:50:00Z" };
+const running: RestoreStatus = { phase: "Running", site: "iad", backup: "shop/orders/orders-1", jobName: "mysql-copy-restore", restoreId: "mysql-copy-restore", copy: "staged", startTime: "2026-12-05T03:50:00Z" };
 const staged: RestoreStatus = { ...running, stagedTime: "2026-12-05T03:58:00Z", gtid: "0-1-42", backupGtid: "0-1-40", userSchemas: 2 };
 
 function input(over: Partial<InitRestoreInput> = {}): InitRestoreInput {
@@ -50,8 +50,29 @@ describe("initFromBackup's step", () => {
     expect(initRestoreStep(input())).toEqual({
       kind: "start",
       status: { ...running, startTime: NOW, message: "restoring shop/orders/orders-1 beside site iad's datadir in Job mysql-copy-restore" },
-      run: { site: "iad", restoreId: "mysql-copy-restore", source: { namespace: "shop", group: "orders", backup: "orders-1" }, profile: backup.profiles[0], pointInTime: "none", timeout: "6h" },
+      run: { site: "iad", restoreId: "mysql-copy-restore", source: { namespace: "shop", group: "orders", backup: "orders-1" }, profile: backup.profiles[0], pointInTime: "none", timeout: "6h", copy: "staged" },
     });
+  });
+
+  it("loads the dump into an empty MySQL target's running server, and succeeds once the server holds exactly the copy", () => {
+    const uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+    const mysql: ServerObservation = { ...empty, flavor: "mysql", version: "8.4.3" };
+    expect(initRestoreStep(input({ target: mysql }))).toMatchObject({
+      kind: "start",
+      status: { copy: "loaded", message: "restoring shop/orders/orders-1 into site iad's server in Job mysql-copy-restore" },
+      run: { site: "iad", copy: "loaded" },
+    });
+    const loading: RestoreStatus = { ...running, copy: "loaded" };
+    // The Job gone before it finished: made again as a load, whatever the target answers now.
+    expect(initRestoreStep(input({ status: loading, target: undefined }))).toMatchObject({ kind: "recreate", run: { copy: "loaded" } });
+    const result = JSON.stringify({ phase: "Succeeded", gtid: `${uuid}:1-42`, backupGtid: `${uuid}:1-40`, userSchemas: 2 });
+    expect(initRestoreStep(input({ status: loading, job: { state: "finished", succeeded: true, result } }))).toMatchObject({
+      kind: "staged",
+      status: { stagedTime: NOW, gtid: `${uuid}:1-42`, message: `the copy (${uuid}:1-42) is loaded into site iad's server` },
+    });
+    const loaded: RestoreStatus = { ...loading, stagedTime: NOW, gtid: `${uuid}:1-42`, backupGtid: `${uuid}:1-40`, userSchemas: 2 };
+    expect(initRestoreStep(input({ status: loaded, restarted: { binlogPos: `${uuid}:1-42`, startedAfterStaging: false, userSchemas: 2 } }))).toMatchObject({ kind: "finish", status: { phase: "Succeeded" } });
+    expect(failure(input({ status: loaded, restarted: { binlogPos: `${uuid}:1-43`, startedAfterStaging: false, userSchemas: 2 } }))).toMatch(/after the load, the copy at .*: something changed it since$/);
   });
 
   it("restores the site named, from another namespace, to a whole second rounded up, with the archive's profile", () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBackupJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseStageRestoreJobConfig, parseTriggerConfig, parseVerificationTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
+import { parseBackupJobConfig, parseLoadRestoreJobConfig, parseReplayJobConfig, parseRestoreJobConfig, parseStageRestoreJobConfig, parseTriggerConfig, parseVerificationTriggerConfig, parseVerifyJobConfig } from "../../../operator/backup/job-config.js";
 import { resultLine, RESULT_LIMIT_BYTES } from "../../../operator/backup/job.js";
 import { ConfigError } from "../../../operator/flags.js";
 
@@ -307,6 +307,11 @@ describe("the result line", () => {
     }
     expect(resultLine({ phase: "Failed", message: "short" })).toBe('{"phase":"Failed","message":"short"}\n');
   });
+
+  it("keeps a load's serverChanged when it cuts the message: the operator gives the site back by it", () => {
+    const parsed = JSON.parse(resultLine({ phase: "Failed", message: "x".repeat(10_000), serverChanged: false })) as { serverChanged?: boolean };
+    expect(parsed.serverChanged).toBe(false);
+  });
 });
 
 describe("a verification schedule's trigger flags", () => {
@@ -358,5 +363,38 @@ describe("stage-restore job flags", () => {
     expect(() => stage(["--datadir=/d", "--restore-id=Bad_Id"])).toThrow(/^--restore-id must be lowercase letters/);
     expect(() => stage(["--datadir=/d", "--restore-id=x", "--point-in-time=latest"])).toThrow(/^--point-in-time=latest replays the binary log archive/);
     expect(() => stage(["--datadir=/d", "--restore-id=x"], { BLOODRAVEN_OPERATOR_PASSWORD_FILE: undefined })).toThrow(/^BLOODRAVEN_OPERATOR_PASSWORD_FILE is required/);
+  });
+});
+
+describe("load-restore job flags", () => {
+  const base = ["--namespace=shop", "--group=orders", "--backup=b1", "--storage=volume", "--volume-path=/backups", "--work-dir=/work/restore", "--result-file=/tmp/result"];
+  let env: NodeJS.ProcessEnv;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "load-config-"));
+    writeFileSync(join(dir, "user"), "bloodraven\n");
+    writeFileSync(join(dir, "password"), "s3cret\n");
+    env = { BLOODRAVEN_OPERATOR_USER_FILE: join(dir, "user"), BLOODRAVEN_OPERATOR_PASSWORD_FILE: join(dir, "password") };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (extra: string[], over: NodeJS.ProcessEnv = {}) => parseLoadRestoreJobConfig([...base, ...extra], { ...env, ...over });
+
+  it("loads into the site's server named, with the account's files for MySQL Shell and its values for its own sessions", () => {
+    expect(load(["--site=iad", "--target-host=mysql-orders-iad.shop.svc"])).toMatchObject({
+      site: "iad",
+      target: { host: "mysql-orders-iad.shop.svc", port: 3306, user: "bloodraven", password: "s3cret", userFile: join(dir, "user"), passwordFile: join(dir, "password") },
+      mysqlsh: "mysqlsh",
+      pointInTime: "none",
+      workDir: "/work/restore",
+    });
+  });
+
+  it("refuses what cannot run, naming the flag", () => {
+    expect(() => load(["--target-host=h"])).toThrow(/^--site is required/);
+    expect(() => load(["--site=Bad_Site", "--target-host=h"])).toThrow(/^--site must be a site name/);
+    expect(() => load(["--site=iad"])).toThrow(/^--target-host is required/);
+    expect(() => load(["--site=iad", "--target-host=h", "--target-port=70000"])).toThrow(/--target-port/);
+    expect(() => load(["--site=iad", "--target-host=h", "--point-in-time=latest"])).toThrow(/^--point-in-time=latest replays the binary log archive/);
+    expect(() => load(["--site=iad", "--target-host=h"], { BLOODRAVEN_OPERATOR_USER_FILE: undefined })).toThrow(/^BLOODRAVEN_OPERATOR_USER_FILE is required/);
   });
 });

@@ -36,7 +36,7 @@ describe("MySQL dump load: contract", () => {
   });
 
   it("loads the dump as root over the socket, replacing gtid_purged, nothing binary-logged, no accounts, no progress file", () => {
-    expect(loadProgram({ dumpDir: "/work/verify/data", socket: "/work/verify/mysqld.sock" })).toBe(
+    expect(loadProgram({ dumpDir: "/work/verify/data", target: { socket: "/work/verify/mysqld.sock" } })).toBe(
       [
         "shell.connect({ scheme: 'mysql', user: 'root', password: '', socket: \"/work/verify/mysqld.sock\" });",
         'util.loadDump("/work/verify/data", {"threads":4,"updateGtidSet":"replace","skipBinlog":true,"loadUsers":false,"showProgress":false,"progressFile":""});',
@@ -44,6 +44,19 @@ describe("MySQL dump load: contract", () => {
       ].join("\n"),
     );
     // A quote in a path ends no string.
-    expect(loadProgram({ dumpDir: '/w/"); util.dropSchema("x', socket: "/s" })).toContain('util.loadDump("/w/\\"); util.dropSchema(\\"x", ');
+    expect(loadProgram({ dumpDir: '/w/"); util.dropSchema("x', target: { socket: "/s" } })).toContain('util.loadDump("/w/\\"); util.dropSchema(\\"x", ');
+  });
+
+  it("loads into a site's server over TCP with the operator account read from its files, the password never in the program", () => {
+    const text = loadProgram({ dumpDir: "/work/restore/dump", target: { host: "mysql-orders-iad.shop.svc", port: 3306, userFile: "/etc/bloodraven/operator/username", passwordFile: "/etc/bloodraven/operator/password" } });
+    expect(text.split("\n")).toEqual([
+      "const chomp = (text) => text.replace(/\\r?\\n$/, '');",
+      'const user = chomp(os.loadTextFile("/etc/bloodraven/operator/username"));',
+      'const password = chomp(os.loadTextFile("/etc/bloodraven/operator/password"));',
+      "shell.connect({ scheme: 'mysql', host: \"mysql-orders-iad.shop.svc\", port: 3306, user: user, password: password });",
+      'util.loadDump("/work/restore/dump", {"threads":4,"updateGtidSet":"replace","skipBinlog":true,"loadUsers":false,"showProgress":false,"progressFile":""});',
+      "",
+    ]);
   });
 });
+

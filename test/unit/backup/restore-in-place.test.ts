@@ -8,7 +8,7 @@ const backup = backupWithDefaults({ profiles: [{ name: "nightly", storage: { s3:
 const request = (over: Partial<RestoreInPlaceSpec> = {}): RestoreInPlaceSpec => ({ profileName: "nightly", source: { group: "orders", backup: "b1" }, pointInTime: { mode: "none" }, timeout: "6h", confirm: CONFIRM, ...over });
 const site = (name: string, readOnly: boolean, replicating = false, gtidExecuted = "0-1-90"): InPlaceSite => ({ name, role: "primary-candidate", polled: { readOnly, replicating, gtidExecuted, flavor: "mariadb" } });
 const healthy = [site("iad", false), site("pdx", true, true), site("sfo", true, true)];
-const running: RestoreInPlaceStatus = { phase: "Running", confirm: CONFIRM, site: "iad", backup: "shop/orders/b1", jobName: "mysql-orders-restore", restoreId: "mysql-orders-restore", startTime: NOW };
+const running: RestoreInPlaceStatus = { phase: "Running", confirm: CONFIRM, site: "iad", backup: "shop/orders/b1", jobName: "mysql-orders-restore", restoreId: "mysql-orders-restore", copy: "staged", startTime: NOW };
 const fenced: RestoreInPlaceStatus = { ...running, fencedTime: NOW, discardedFrom: "0-1-90" };
 const staged: RestoreInPlaceStatus = { ...fenced, stagedTime: NOW, gtid: "0-1-40", backupGtid: "0-1-40", userSchemas: 1 };
 const resumed: RestoreInPlaceStatus = { ...staged, resumedTime: NOW, recloning: ["pdx", "sfo"] };
@@ -56,10 +56,6 @@ describe("restoreInPlace's step", () => {
     expect(pendingMessage(input({ busy: "a switchover is in progress" }))).toBe("spec.restoreInPlace waits: a switchover is in progress");
     expect(pendingMessage(input({ sites: [healthy[0] as InPlaceSite, { name: "pdx", role: "primary-candidate" }] }))).toBe("spec.restoreInPlace waits for pdx to answer: every site is fenced before the restore");
     expect(pendingMessage(input({ request: request({ profileName: "weekly" }) }))).toBe("spec.restoreInPlace.profileName: the group has no profile weekly in spec.backup.profiles");
-    // A MySQL primary is refused before anything is fenced, with the event of a restore that cannot be built.
-    const mysql: InPlaceSite = { name: "iad", role: "primary-candidate", polled: { readOnly: false, replicating: false, gtidExecuted: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-90", flavor: "mysql" } };
-    const refused = restoreInPlaceStep(input({ sites: [mysql, ...healthy.slice(1)] }));
-    expect(refused).toMatchObject({ kind: "pending", event: "RestoreBuildFailed", status: { phase: "Pending", message: expect.stringMatching(/^spec.restoreInPlace: site iad runs MySQL, and restoring a MySQL site in place is not built/) } });
     // The same wait is written once.
     const waiting: RestoreInPlaceStatus = { phase: "Pending", confirm: CONFIRM, message: "spec.restoreInPlace waits: a switchover is in progress" };
     expect(restoreInPlaceStep(input({ busy: "a switchover is in progress", status: waiting }))).toEqual({ kind: "none" });
@@ -82,6 +78,44 @@ describe("restoreInPlace's step", () => {
     const after = restoreInPlaceStep(input({ status: staged, restarted: { binlogPos: "0-1-7", startedAfterStaging: true, userSchemas: 1 } }));
     expect(after).toMatchObject({ kind: "finish", status: { phase: "Failed", message: expect.stringMatching(/every site stays fenced/) } });
     expect(after).not.toHaveProperty("unfence");
+  });
+
+  it("loads a MySQL primary's copy into its running server: the Job is planned as a load, the loaded server resumed once it holds exactly the copy", () => {
+    const uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+    const mysql = (name: string, readOnly: boolean, replicating = false): InPlaceSite => ({ name, role: "primary-candidate", polled: { readOnly, replicating, gtidExecuted: `${uuid}:1-90`, flavor: "mysql" } });
+    const sites = [mysql("iad", false), mysql("pdx", true, true)];
+    expect(restoreInPlaceStep(input({ sites }))).toMatchObject({ kind: "start", status: { phase: "Running", copy: "loaded" } });
+    const loading: RestoreInPlaceStatus = { ...running, copy: "loaded" };
+    expect(restoreInPlaceStep(input({ status: loading, sites: [mysql("iad", true), mysql("pdx", true)] }))).toMatchObject({
+      kind: "fenced",
+      status: { message: expect.stringMatching(/restoring shop\/orders\/b1 into its server in Job/) },
+      run: { site: "iad", copy: "loaded" },
+    });
+    const loaded: RestoreInPlaceStatus = { ...loading, fencedTime: NOW, discardedFrom: `${uuid}:1-90`, stagedTime: NOW, gtid: `${uuid}:1-40`, backupGtid: `${uuid}:1-40`, userSchemas: 1 };
+    // No restart and no positioning: the load left the server at the copy's GTIDs.
+    const server = (binlogPos: string, userSchemas = 1) => ({ binlogPos, startedAfterStaging: false, userSchemas });
+    expect(restoreInPlaceStep(input({ status: loaded, sites, restarted: server(`${uuid}:1-40`) }))).toMatchObject({ kind: "resume", site: "iad", status: { recloning: ["pdx"] } });
+    expect(restoreInPlaceStep(input({ status: loaded, sites, restarted: server(`${uuid}:1-41`) }))).toMatchObject({
+      kind: "finish",
+      status: { phase: "Failed", message: expect.stringMatching(/is at .*:1-41 after the load, the copy at .*:1-40: something changed it since; every site stays fenced/) },
+    });
+    expect(restoreInPlaceStep(input({ status: loaded, sites, restarted: server(`${uuid}:1-40`, 0) }))).toMatchObject({ kind: "finish", status: { phase: "Failed" } });
+  });
+
+  it("gives a MySQL primary back only when its loading Job says it failed before changing the server; any other failure keeps every site fenced", () => {
+    const loading: RestoreInPlaceStatus = { ...fenced, copy: "loaded" };
+    const failedJob = (result: string | undefined) => ({ state: "finished" as const, succeeded: false, result, reason: "BackoffLimitExceeded" });
+    const untouched = restoreInPlaceStep(input({ status: loading, job: failedJob('{"phase":"Failed","message":"site iad\'s server is writable","serverChanged":false}') }));
+    expect(untouched).toMatchObject({ kind: "finish", unfence: "iad", status: { message: expect.stringMatching(/^site iad's server is writable; site iad was made writable again on its own data/) } });
+    for (const result of ['{"phase":"Failed","message":"site iad\'s server was emptied for the load, which then failed: x"}', undefined]) {
+      const kept = restoreInPlaceStep(input({ status: loading, job: failedJob(result) }));
+      expect(kept).toMatchObject({ kind: "finish", status: { phase: "Failed", message: expect.stringMatching(/every site stays fenced/) } });
+      expect(kept).not.toHaveProperty("unfence");
+    }
+    // A staging Job never touches the server: its failure gives the primary back whatever its result.
+    expect(restoreInPlaceStep(input({ status: fenced, job: failedJob(undefined) }))).toMatchObject({ kind: "finish", unfence: "iad" });
+    // The Job gone while a load may have run, and the request removed: it cannot be made again, and the server may be emptied.
+    expect(restoreInPlaceStep(input({ status: loading, request: undefined }))).not.toHaveProperty("unfence");
   });
 
   it("restarts and positions the primary on the copy, then writes the sites to reclone before it makes the primary writable", () => {
