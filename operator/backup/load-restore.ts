@@ -23,7 +23,7 @@ import { restoreBackup, type ArtifactRef } from "./restore-backup.js";
 import type { StageOutcome } from "./stage-restore.js";
 
 const DUMP_ONLY = { accepted: ["mysqlsh-dump"], why: "a MySQL site's server loads a MySQL Shell dump; a mariadb-backup copy is restored into a MariaDB site" } as const;
-/** Each statement but the load's: emptying a server, reading its state. */
+/** Each statement that reads the server or sets a variable; dropping schemas may take the restore's whole time (InnoDB removes their files). */
 const STATEMENT_MS = 60_000;
 const CONNECT_MS = 10_000;
 const IMAGE_HINT = "a MySQL site's restore runs in the profile's dump.image, which must carry MySQL Shell";
@@ -88,7 +88,7 @@ export async function loadRestore(task: LoadTask, store: ObjectStore): Promise<S
 
 /** Empties the fenced server, loads the dump, checks its GTIDs, replays the archive when asked. */
 async function load(task: LoadTask, dumpDir: string, schemas: readonly string[], backupGtid: string, signal: AbortSignal, left: () => number) {
-  await onTarget(task, clearStatements(schemas));
+  await onTarget(task, clearStatements(schemas), left());
   const shell = await runMysqlShell({ mysqlsh: task.mysqlsh, name: "util.loadDump", text: loadProgram({ dumpDir, target: task.target }), workDir: task.workDir, imageHint: IMAGE_HINT }, signal);
   await shell.exited;
   const [holds] = await onTarget(task, [["SELECT GTID_SUBSET(@@GLOBAL.gtid_executed, ?) AND GTID_SUBSET(?, @@GLOBAL.gtid_executed) AS same, @@GLOBAL.gtid_executed AS gtid", [backupGtid, backupGtid]]]);
@@ -121,8 +121,8 @@ async function inspect(task: LoadTask): Promise<{ schemas: string[]; localInfile
   return { schemas, localInfile: Number(settings?.local_infile) === 1 };
 }
 
-/** Runs `statements` in one session of the target, each under STATEMENT_MS; the last one's rows. */
-async function onTarget(task: LoadTask, statements: readonly (string | [string, string[]])[]): Promise<Record<string, unknown>[]> {
+/** Runs `statements` in one session of the target, each under `timeoutMs`; the last one's rows. */
+async function onTarget(task: LoadTask, statements: readonly (string | [string, string[]])[], timeoutMs = STATEMENT_MS): Promise<Record<string, unknown>[]> {
   const { host, port, user, password } = task.target;
   const conn = await mysql.createConnection({ host, port, user, password, connectTimeout: CONNECT_MS }).catch((err: unknown) => {
     throw new Error(`cannot reach site ${task.site}'s server at ${host}:${port}: ${errorText(err)}`);
@@ -131,7 +131,7 @@ async function onTarget(task: LoadTask, statements: readonly (string | [string, 
     let rows: Record<string, unknown>[] = [];
     for (const s of statements) {
       const [sql, values] = typeof s === "string" ? [s, []] : s;
-      const [result] = await conn.query({ sql, values, timeout: STATEMENT_MS }).catch((err: unknown) => {
+      const [result] = await conn.query({ sql, values, timeout: timeoutMs }).catch((err: unknown) => {
         throw new Error(`${sql.split(" ").slice(0, 4).join(" ")}: ${errorText(err)}`);
       });
       rows = Array.isArray(result) ? (result as Record<string, unknown>[]) : [];

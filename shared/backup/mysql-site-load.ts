@@ -7,16 +7,16 @@
  * - nothing is touched unless the server is MySQL 8.4 or later, fenced (`read_only` ON: the
  *   operator's fence, which nothing but the operator lifts) and has `gtid_mode` ON (the dump's
  *   position is a GTID set);
+ * - `super_read_only` OFF with `read_only` kept ON: the restore's sessions, as the operator account
+ *   (which has `CONNECTION_ADMIN`), may write, applications may not. MySQL Shell does not lift
+ *   `super_read_only` itself, and the operator's persisted `super_read_only` still fences a server
+ *   that restarts meanwhile;
  * - replication is stopped and forgotten, and every schema of the site's own dropped, not
  *   binary-logged: what the group held beyond the backup is discarded (the restore's status
  *   records from where, `discardedFrom`);
  * - `RESET BINARY LOGS AND GTIDS` (8.4's name for RESET MASTER): `util.loadDump`'s `updateGtidSet:
  *   "replace"` needs an empty `gtid_executed` and `gtid_purged`;
- * - `local_infile` ON for the load, which MySQL Shell refuses without it, and `super_read_only`
- *   OFF with `read_only` kept ON: the load's and the replay's sessions, as the operator account
- *   (which has `CONNECTION_ADMIN`), may write, applications may not. MySQL Shell does not lift
- *   `super_read_only` itself, and the operator's persisted `super_read_only` still fences a server
- *   that restarts meanwhile;
+ * - `local_infile` ON for the load, which MySQL Shell refuses without it;
  * - afterwards `local_infile` as it was, and `super_read_only` ON again: the operator makes the
  *   site writable when the restore resumes it.
  */
@@ -54,16 +54,19 @@ export function gtidModeRefusal(site: string, gtidMode: string): string | undefi
 /** A schema name as an identifier: backquoted, a backquote doubled. */
 export const identifier = (name: string): string => `\`${name.replaceAll("`", "``")}\``;
 
-/** From a fenced server holding `schemas` to an empty one the load may write (run in one session). */
+/**
+ * From a fenced server holding `schemas` to an empty one the load may write (run in one session).
+ * `super_read_only` goes first: it refuses DROP DATABASE even to the operator account.
+ */
 export function clearStatements(schemas: readonly string[]): string[] {
   return [
     "SET SESSION sql_log_bin = 0",
+    "SET GLOBAL super_read_only = OFF",
     "STOP REPLICA",
     "RESET REPLICA ALL",
     ...schemas.map((s) => `DROP DATABASE ${identifier(s)}`),
     "RESET BINARY LOGS AND GTIDS",
     "SET GLOBAL local_infile = ON",
-    "SET GLOBAL super_read_only = OFF",
   ];
 }
 

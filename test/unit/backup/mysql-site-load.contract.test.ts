@@ -1,8 +1,8 @@
 /**
  * Pins what a MySQL site's restore does to the site's running server, as MySQL 8.4 and 9.x take
  * it: `RESET BINARY LOGS AND GTIDS` (8.4's name; RESET MASTER is gone), the REPLICA statement
- * forms, `super_read_only` lifted with `read_only` kept, and the order (no GTID reset before the
- * schemas are dropped unlogged, nothing lifted before the server is empty).
+ * forms, `super_read_only` lifted with `read_only` kept, and the order (`super_read_only` off
+ * before anything it refuses, the schemas dropped unlogged before the GTIDs are reset).
  */
 import { describe, expect, it } from "vitest";
 import { clearStatements, gtidModeRefusal, identifier, LOADED_POSITION, refenceStatements, TARGET_IDENTITY, TARGET_SETTINGS, targetRefusal, USER_SCHEMAS } from "../../../shared/backup/mysql-site-load.js";
@@ -23,16 +23,16 @@ describe("a MySQL site's load into its running server", () => {
     expect(TARGET_SETTINGS).toBe("SELECT @@GLOBAL.gtid_mode AS gtid_mode, @@GLOBAL.local_infile AS local_infile");
   });
 
-  it("empties the server in one session: drops unlogged, replication forgotten, GTIDs reset, then lets the load's sessions write", () => {
+  it("empties the server in one session: super_read_only lifted first (it refuses DROP DATABASE to everyone), drops unlogged, replication forgotten, GTIDs reset", () => {
     expect(clearStatements(["shop", "odd`name"])).toEqual([
       "SET SESSION sql_log_bin = 0",
+      "SET GLOBAL super_read_only = OFF",
       "STOP REPLICA",
       "RESET REPLICA ALL",
       "DROP DATABASE `shop`",
       "DROP DATABASE `odd``name`",
       "RESET BINARY LOGS AND GTIDS",
       "SET GLOBAL local_infile = ON",
-      "SET GLOBAL super_read_only = OFF",
     ]);
     expect(identifier("a`b")).toBe("`a``b`");
   });
