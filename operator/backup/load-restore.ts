@@ -3,11 +3,10 @@
  * spec.restoreInPlace of a MySQL site; shared/backup/mysql-site-load.ts says why not as a staged
  * datadir). The server is shown to be one the load may empty, the dump restored into the work
  * folder and checked whole, MySQL Shell shown to run, and the server checked again, before it is
- * touched; then the server is emptied, MySQL Shell loads the dump, its
- * GTIDs are checked against the backup's, the archive is replayed onto it when asked, and it is
- * fenced again whatever happened. A failure before the server was changed says so
- * (`ServerUnchanged`): the operator then gives the site back as it was. After, the site's data is
- * gone and the operator leaves it fenced.
+ * touched; then the server is emptied, MySQL Shell loads the dump, its GTIDs are checked against
+ * the backup's, the archive is replayed onto it when asked, and it is fenced again whatever
+ * happened. A failure before the server was changed says so (`ServerUnchanged`): the operator then
+ * gives the site back as it was. After, the site's data is gone and the operator leaves it fenced.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";

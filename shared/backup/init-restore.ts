@@ -5,8 +5,8 @@
  *
  * The course: the target (an empty, read-only primary-candidate) is chosen and Running written,
  * with how its copy reaches it (by its flavor), before the Job is made; then the copy's course
- * (shared/backup/staged-copy.ts); Succeeded once the server runs on the copy, positioned. Only then does the group get its first primary
- * (shared/managed/bootstrap.ts).
+ * (shared/backup/staged-copy.ts); Succeeded once the server runs on the copy, positioned. Only
+ * then does the group get its first primary (shared/managed/bootstrap.ts).
  */
 import type { DefaultedBackupSpec } from "../api/backup.js";
 import type { InitFromBackupSpec, RestoreStatus } from "../api/restore.js";
