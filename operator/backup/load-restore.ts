@@ -15,6 +15,7 @@ import { loadProgram } from "../../shared/backup/mysql-load.js";
 import type { ServerWithAccountFiles } from "../../shared/backup/mysql-dump.js";
 import { clearStatements, gtidModeRefusal, LOADED_POSITION, refenceStatements, TARGET_IDENTITY, TARGET_SETTINGS, targetRefusal, USER_SCHEMAS } from "../../shared/backup/mysql-site-load.js";
 import { errorText } from "../../shared/errors.js";
+import { canonicalGtidSet } from "../../shared/gtid/gtid-set.js";
 import { runMysqlShell } from "../tools/mysql-shell.js";
 import type { ObjectStore } from "./object-store.js";
 import { replayOnto, type ArchiveAccess, type PointInTime } from "./point-in-time.js";
@@ -94,8 +95,8 @@ async function load(task: LoadTask, dumpDir: string, schemas: readonly string[],
   if (Number(holds?.same) !== 1) throw new Error(`the loaded dump holds the GTIDs ${String(holds?.gtid)}, not the backup's ${backupGtid}`);
   const replay = task.archive && task.pointInTime !== "none" ? await replayOnto({ ...task, pointInTime: task.pointInTime }, task.archive, task.target, backupGtid, signal, left()) : undefined;
   const [position] = await onTarget(task, [LOADED_POSITION]);
-  // MySQL prints a long GTID set over several lines.
-  const gtid = String(position?.gtid ?? "").replace(/\s+/g, "");
+  // As the operator observes the server's GTIDs: the restored site's bootstrap compares the two as text.
+  const gtid = canonicalGtidSet(String(position?.gtid ?? ""));
   return { gtid, backupGtid, userSchemas: Number(position?.user_schemas ?? 0), ...(replay ? { replay } : {}) };
 }
 

@@ -7,6 +7,7 @@ import { EVENT_REASONS, type RestoreKind } from "../../shared/names.js";
 import { parseDuration } from "../../shared/duration.js";
 import { onlyRow, readString } from "../mysql/flavor.js";
 import { positionCopy } from "../mysql/copy-position.js";
+import { canonicalGtidSet } from "../../shared/gtid/gtid-set.js";
 import { ConnectionError, DeadlineExceeded } from "../mysql/site-client.js";
 import type { GroupContext } from "./context.js";
 
@@ -65,8 +66,9 @@ export class RestoreCopy {
             "restore: server",
           );
           const uptimeMs = Number(readString(s, row, "uptime")) * 1000;
-          // MySQL prints a long GTID set over several lines.
-          return { binlogPos: readString(s, row, "pos").replace(/\s+/g, ""), startedAfterStaging: Date.now() - uptimeMs > stagedAt, userSchemas: Number(readString(s, row, "user_schemas")) };
+          const pos = readString(s, row, "pos");
+          // MySQL's in the canonical form the load's result and the observations have.
+          return { binlogPos: s.flavor.name === "mysql" ? canonicalGtidSet(pos) : pos, startedAfterStaging: Date.now() - uptimeMs > stagedAt, userSchemas: Number(readString(s, row, "user_schemas")) };
         },
         SQL_DEADLINE_MS,
       )

@@ -12,7 +12,7 @@
  */
 
 import mysql from "mysql2";
-import { GtidSet } from "../../shared/gtid/gtid-set.js";
+import { canonicalGtidSet, GtidSet } from "../../shared/gtid/gtid-set.js";
 import {
   changeSource,
   checkSource,
@@ -53,10 +53,6 @@ async function readSwitches(s: Session): Promise<Switches> {
   return { readOnly: readSwitch(s, row, "read_only"), superReadOnly: readSwitch(s, row, "super_read_only") };
 }
 
-function canonicalGtids(text: string): string {
-  return GtidSet.parse(text).toString();
-}
-
 function parseReplica(s: Session, row: Row, heartbeat: Row): ReplicaState {
   const io = readThread(s, row, "Replica_IO_Running");
   return {
@@ -69,7 +65,7 @@ function parseReplica(s: Session, row: Row, heartbeat: Row): ReplicaState {
     sourceHost: readString(s, row, "Source_Host"),
     sourcePort: readInteger(s, row, "Source_Port"),
     gtidAutoPosition: readInteger(s, row, "Auto_Position") === 1,
-    retrievedGtids: canonicalGtids(readString(s, row, "Retrieved_Gtid_Set")),
+    retrievedGtids: canonicalGtidSet(readString(s, row, "Retrieved_Gtid_Set")),
     lastIoErrno: readInteger(s, row, "Last_IO_Errno"),
     lastIoError: readString(s, row, "Last_IO_Error"),
     lastSqlErrno: readInteger(s, row, "Last_SQL_Errno"),
@@ -102,7 +98,7 @@ export const mysqlFlavor: Flavor = {
       serverUuid: readString(s, row, "server_uuid"),
       readOnly: readSwitch(s, row, "read_only"),
       superReadOnly: readSwitch(s, row, "super_read_only"),
-      gtidExecuted: canonicalGtids(readString(s, row, "gtid_executed")),
+      gtidExecuted: canonicalGtidSet(readString(s, row, "gtid_executed")),
       replica: replica === undefined ? undefined : parseReplica(s, replica, onlyRow(s, await s.query(HEARTBEATS), "replication_connection_status")),
     };
   },
@@ -113,7 +109,7 @@ export const mysqlFlavor: Flavor = {
     fence: "SET PERSIST super_read_only = ON",
     noApplyDelay: "CHANGE REPLICATION SOURCE TO SOURCE_DELAY = 0",
     readSwitches,
-    readExecuted: async (s) => canonicalGtids(readString(s, onlyRow(s, await s.query(GTID_EXECUTED), "gtid_executed"), "gtid_executed")),
+    readExecuted: async (s) => canonicalGtidSet(readString(s, onlyRow(s, await s.query(GTID_EXECUTED), "gtid_executed"), "gtid_executed")),
     makeWritable,
   }),
 

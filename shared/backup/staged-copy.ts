@@ -129,7 +129,12 @@ export function stagedCopyStep<T extends RestoreStatus>(input: StagedCopyInput, 
       ? failed(`site ${site}'s server did not ${loaded ? "answer after the load" : "come back on the staged copy"} within ${RESTART_LIMIT_MS / 60_000} minutes: see its pod's log`)
       : { kind: "wait" };
   }
-  if (loaded) return loadedStep(site, server, status, gtid);
+  // A loaded server is at the copy's GTIDs already: it must hold exactly the copy, nothing since.
+  if (loaded) {
+    if (server.userSchemas !== status.userSchemas) return failed(`site ${site}'s server holds ${server.userSchemas} schemas of its own after the load, the copy ${status.userSchemas ?? "?"}: something changed it since`);
+    if (server.binlogPos !== gtid) return failed(`site ${site}'s server is at ${server.binlogPos || "no transactions"} after the load, the copy at ${gtid || "no transactions"}: something changed it since`);
+    return { kind: "positioned" };
+  }
   if (server.startedAfterStaging && server.binlogPos === gtid && gtid !== "") return { kind: "positioned" };
   if (!server.startedAfterStaging) return { kind: "restart", site };
   if (server.userSchemas !== status.userSchemas) {
@@ -137,15 +142,6 @@ export function stagedCopyStep<T extends RestoreStatus>(input: StagedCopyInput, 
   }
   if (server.binlogPos !== "" && server.binlogPos !== gtid) return failed(`site ${site}'s server wrote ${server.binlogPos} after it restarted on the copy (${gtid}): it is not positioned`);
   return { kind: "position", site, gtid };
-}
-
-/** A loaded server is at the copy's GTIDs already: it must hold exactly the copy, nothing since. */
-function loadedStep<T extends RestoreStatus>(site: string, server: RestartedServer, status: T, gtid: string): StagedCopyStep<T> {
-  if (server.userSchemas !== status.userSchemas) {
-    return { kind: "failed", message: `site ${site}'s server holds ${server.userSchemas} schemas of its own after the load, the copy ${status.userSchemas ?? "?"}: something changed it since`, serverChanged: true };
-  }
-  if (server.binlogPos !== gtid) return { kind: "failed", message: `site ${site}'s server is at ${server.binlogPos || "no transactions"} after the load, the copy at ${gtid || "no transactions"}: something changed it since`, serverChanged: true };
-  return { kind: "positioned" };
 }
 
 /** The one-line JSON `bloodraven stage-restore` writes (operator/backup/job.ts). */

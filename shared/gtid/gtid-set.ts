@@ -14,6 +14,14 @@ import * as iv from "./intervals.js";
 
 export { GtidSetParseError, MAX_SEQUENCE_NUMBER } from "./gtid-text.js";
 
+/**
+ * A MySQL GTID set's text as `@@gtid_executed` prints it (entries joined by ",\n"): the form in
+ * which the operator observes and records a MySQL server's GTIDs, so that they compare as text.
+ */
+export function canonicalGtidSet(text: string): string {
+  return GtidSet.parse(text).toString();
+}
+
 export class GtidSet {
   private static readonly EMPTY = new GtidSet([]);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bootstrapDecision, type BootstrapSite } from "../../../shared/managed/bootstrap.js";
 import type { ServerObservation } from "../../../shared/topology/site-observation.js";
+import { canonicalGtidSet } from "../../../shared/gtid/gtid-set.js";
 
 const empty: ServerObservation = { flavor: "mariadb", version: "10.11.19", serverId: 1, readOnly: true, superReadOnly: true, gtidExecuted: "" };
 const site = (name: string, extra: Partial<BootstrapSite> = {}): BootstrapSite => ({ name, role: "primary-candidate", managed: true, observation: empty, ...extra });
@@ -53,5 +54,15 @@ describe("bootstrapDecision of a group made from a backup", () => {
     expect(bootstrapDecision([site("iad"), site("pdx")], {}, restored)).toEqual({ kind: "none" });
     expect(bootstrapDecision([site("iad", { observation: { ...empty, gtidExecuted: "0-1-1" } }), site("pdx", { observation: restoredCopy })], {}, restored)).toEqual({ kind: "none" });
     expect(bootstrapDecision([site("iad"), site("pdx", { observation: restoredCopy })], { activeSite: "iad" }, restored)).toEqual({ kind: "none" });
+  });
+
+  it("seeds a MySQL site loaded with several servers' GTIDs: its restore records them in the form the operator observes", () => {
+    // gtid_executed as the server prints it after the load, the line break after each comma.
+    const printed = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-40,\n8a94f357-aab4-11df-86ab-c80aa9429562:1-7";
+    const observed = { ...empty, flavor: "mysql" as const, version: "8.4.3", gtidExecuted: canonicalGtidSet(printed) };
+    const recorded = canonicalGtidSet(printed.replace(/\s+/g, ""));
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: observed })], {}, { restored: { site: "pdx", gtid: recorded } })).toEqual({ kind: "seed", site: "pdx" });
+    // A position without the line breaks compares unequal as text: the restored site would never be seeded.
+    expect(bootstrapDecision([site("iad"), site("pdx", { observation: observed })], {}, { restored: { site: "pdx", gtid: printed.replace(/\s+/g, "") } })).toEqual({ kind: "none" });
   });
 });
